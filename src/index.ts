@@ -3,3 +3,6 @@
  */
 export * from './constants/index.js';
 export * from './errors.js';
+export * from './codec/index.js';
+export * from './crypto/index.js';
+export * from './exchange/index.js';

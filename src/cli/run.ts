@@ -1,24 +1,50 @@
 /** Dispatch of `isakmp <command> [args]`. Returns the process exit code; never throws. */
+import { runDecode, stdio, type Output } from './decode.js';
+import { runDemo } from './demo.js';
+import { runDaemon } from './daemon.js';
+import { runControl } from './control.js';
+
 export const USAGE = `usage: isakmp <command> [options]
 
 commands:
-  decode [--json] <hex | file | capture.pcap[ng]>   decode ISAKMP messages
-  demo                                             decode a built-in sample exchange
-  help                                             this text
+  decode [--json] [--keylog FILE] <hex | file | capture.pcap[ng]>   decode ISAKMP messages
+  demo                                                            decode a built-in sample exchange
+  daemon [--config FILE] [--keylog FILE] [--log-format text|json] [--check]
+                                                                  run the IKE daemon
+  up NAME [--timeout S] | down NAME                               start / stop a connection
+  status [--json] | reload                                        ask the running daemon
+       (up/down/status/reload take --socket PATH or --config FILE)
+  help                                                            this text
 `;
 
-export async function runCli(argv: string[]): Promise<number> {
+export async function runCli(argv: string[], io: Output = stdio): Promise<number> {
   const [cmd, ...rest] = argv;
-  void rest;
-  switch (cmd) {
-    case undefined:
-    case 'help':
-    case '--help':
-    case '-h':
-      process.stdout.write(USAGE);
-      return 0;
-    default:
-      process.stderr.write(`isakmp: unknown command '${cmd}' (try 'isakmp help')\n`);
-      return 2;
+  try {
+    switch (cmd) {
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        process.stdout.write(USAGE);
+        return 0;
+      case 'decode':
+        return runDecode(rest, io);
+      case 'demo':
+        return runDemo(rest, io);
+      case 'daemon':
+        return await runDaemon(rest, io);
+      case 'up':
+      case 'down':
+      case 'status':
+      case 'reload':
+        return await runControl(cmd, rest, io);
+      default:
+        io.err(`isakmp: unknown command '${cmd}' (try 'isakmp help')`);
+        return 2;
+    }
+  } catch (e) {
+    // Never a stack trace on the terminal: one line, and a non-zero exit.
+    io.err(`isakmp: internal error: ${(e as Error)?.message ?? String(e)}`);
+    return 70;
   }
 }

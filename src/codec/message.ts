@@ -1,0 +1,213 @@
+/**
+ * RFC 2408 §3.1 ISAKMP header and §3.2 payload chain: whole messages to records and back.
+ *
+ * ```
+ *  0                   1                   2                   3
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * !                          Initiator                            !
+ * !                            Cookie                             !
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * !                          Responder                            !
+ * !                            Cookie                             !
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * !  Next Payload ! MjVer ! MnVer ! Exchange Type !     Flags     !
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * !                          Message ID                           !
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * !                            Length                             !
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * ```
+ *
+ * Buffer ownership: `decodeMessage` and `decodePayloads` copy their input once, then every
+ * byte-string field of the result is a view into that private copy. The records therefore never
+ * alias a buffer the caller may reuse (a socket receive buffer), and decoding allocates one copy
+ * per message instead of one per field. A record's byte fields may share one ArrayBuffer: treat
+ * them as read-only.
+ * @module
+ */
+import { HeaderFlag, ISAKMP_HEADER_LENGTH, ISAKMP_MAJOR_VERSION, ISAKMP_MINOR_VERSION, NotifyType, PayloadType } from '../constants/index.js';
+import { DecodeError } from '../errors.js';
+import { decodeBody, encodeBody, payloadTypeOf } from './payloads.js';
+import { Reader } from './reader.js';
+import type { Header, Message, Payload } from './types.js';
+import { Writer } from './writer.js';
+
+const FLAGS_DEFINED = HeaderFlag.ENCRYPTION | HeaderFlag.COMMIT | HeaderFlag.AUTHENTICATION_ONLY;
+
+/** Payload types that only appear nested inside an SA: Proposal (2) and Transform (3). */
+function isNestedOnly(t: number): boolean {
+  return t === PayloadType.P || t === PayloadType.T;
+}
+
+/**
+ * Checks the fixed header of a datagram and returns it (RFC 2408 §5.1 order: length, then
+ * version, then flags). Cheap enough for demultiplexing by cookies; copies the two cookies.
+ */
+export function decodeHeader(bytes: Uint8Array): Header {
+  const h = checkHeader(bytes);
+  return {
+    initiatorCookie: bytes.slice(0, 8),
+    responderCookie: bytes.slice(8, 16),
+    nextPayload: h.nextPayload,
+    majorVersion: bytes[17]! >>> 4,
+    minorVersion: bytes[17]! & 0x0f,
+    exchangeType: bytes[18]!,
+    flags: bytes[19]!,
+    messageId: h.messageId,
+  };
+}
+
+function checkHeader(b: Uint8Array): { nextPayload: number; messageId: number } {
+  const n = b.length;
+  if (n < ISAKMP_HEADER_LENGTH) {
+    throw new DecodeError(NotifyType.UNEQUAL_PAYLOAD_LENGTHS, `datagram of ${n} bytes is shorter than the 28-byte ISAKMP header`, { offset: 0 });
+  }
+  const length = ((b[24]! << 24) >>> 0) + ((b[25]! << 16) | (b[26]! << 8) | b[27]!);
+  if (length !== n) {
+    throw new DecodeError(NotifyType.UNEQUAL_PAYLOAD_LENGTHS, `header length ${length} differs from the ${n}-byte datagram`, { offset: 24 });
+  }
+  const ver = b[17]!;
+  if (ver >>> 4 !== ISAKMP_MAJOR_VERSION) {
+    throw new DecodeError(NotifyType.INVALID_MAJOR_VERSION, `major version ${ver >>> 4}`, { offset: 17 });
+  }
+  if ((ver & 0x0f) !== ISAKMP_MINOR_VERSION) {
+    throw new DecodeError(NotifyType.INVALID_MINOR_VERSION, `minor version ${ver & 0x0f}`, { offset: 17 });
+  }
+  const flags = b[19]!;
+  if ((flags & ~FLAGS_DEFINED) !== 0) {
+    throw new DecodeError(NotifyType.INVALID_FLAGS, `flags 0x${flags.toString(16)} set undefined bits`, { offset: 19 });
+  }
+  const nextPayload = b[16]!;
+  const messageId = ((b[20]! << 24) >>> 0) + ((b[21]! << 16) | (b[22]! << 8) | b[23]!);
+  return { nextPayload, messageId };
+}
+
+/**
+ * Decodes one datagram. Throws only `DecodeError` (with notify type and offset).
+ * With the E flag the body stays opaque in `encrypted` and `payloads` is empty.
+ */
+export function decodeMessage(bytes: Uint8Array): Message {
+  const h = checkHeader(bytes);
+  const buf = bytes.slice(); // private copy: see "Buffer ownership" above
+  const header: Header = {
+    initiatorCookie: buf.subarray(0, 8),
+    responderCookie: buf.subarray(8, 16),
+    nextPayload: h.nextPayload,
+    majorVersion: buf[17]! >>> 4,
+    minorVersion: buf[17]! & 0x0f,
+    exchangeType: buf[18]!,
+    flags: buf[19]!,
+    messageId: h.messageId,
+  };
+  if (header.flags & HeaderFlag.ENCRYPTION) {
+    return { header, payloads: [], encrypted: buf.subarray(ISAKMP_HEADER_LENGTH) };
+  }
+  const r = new Reader(buf, ISAKMP_HEADER_LENGTH, buf.length, 0);
+  return { header, payloads: walkChain(h.nextPayload, r, false) };
+}
+
+/**
+ * Decodes a payload chain that starts with a payload of type `firstPayload`: the plaintext of an
+ * encrypted body, after the exchange layer decrypted it. `baseOffset` is added to error offsets
+ * (28 for a body that followed the header). `allowTrailing` tolerates bytes after the payload
+ * whose Next Payload is 0 (the CBC padding RFC 2408 §3.1 allows after the last payload).
+ */
+export function decodePayloads(
+  firstPayload: number,
+  body: Uint8Array,
+  opts: { baseOffset?: number; allowTrailing?: boolean } = {},
+): Payload[] {
+  const buf = body.slice();
+  return walkChain(firstPayload, new Reader(buf, 0, buf.length, opts.baseOffset ?? 0), opts.allowTrailing ?? false);
+}
+
+function walkChain(first: number, r: Reader, allowTrailing: boolean): Payload[] {
+  const out: Payload[] = [];
+  const b = r.buf;
+  let next = first;
+  // Every payload is at least 4 bytes and the cursor only moves forward: the loop is bounded by
+  // length / 4 and a "looping" chain cannot exist.
+  while (next !== PayloadType.NONE) {
+    const p = r.pos;
+    const type = next;
+    if (isNestedOnly(type)) {
+      throw new DecodeError(NotifyType.INVALID_PAYLOAD_TYPE, `payload type ${type} outside an SA payload`, { offset: r.base + p, payload: type });
+    }
+    if (r.end - p < 4) {
+      throw new DecodeError(NotifyType.PAYLOAD_MALFORMED, `payload ${type} generic header needs 4 bytes, ${r.end - p} left`, { offset: r.base + p, payload: type });
+    }
+    next = b[p]!;
+    const reserved = b[p + 1]!;
+    const len = (b[p + 2]! << 8) | b[p + 3]!;
+    if (len < 4) {
+      throw new DecodeError(NotifyType.PAYLOAD_MALFORMED, `payload ${type} length ${len} < 4`, { offset: r.base + p + 2, payload: type });
+    }
+    if (len > r.end - p) {
+      throw new DecodeError(NotifyType.PAYLOAD_MALFORMED, `payload ${type} length ${len} exceeds the ${r.end - p} bytes left`, { offset: r.base + p + 2, payload: type });
+    }
+    const body = new Reader(b, p + 4, p + len, r.base, type);
+    const payload = decodeBody(type, body);
+    if (body.pos !== body.end) body.fail(NotifyType.PAYLOAD_MALFORMED, `payload ${type} has ${body.end - body.pos} unparsed bytes`);
+    r.pos = p + len;
+    out.push(reserved === 0 ? payload : { ...payload, reserved });
+  }
+  if (r.pos !== r.end && !allowTrailing) {
+    throw new DecodeError(NotifyType.UNEQUAL_PAYLOAD_LENGTHS, `${r.end - r.pos} bytes after the last payload`, { offset: r.base + r.pos });
+  }
+  return out;
+}
+
+function writeChain(w: Writer, payloads: readonly Payload[]): void {
+  const n = payloads.length;
+  for (let i = 0; i < n; i++) {
+    const p = payloads[i]!;
+    const at = w.pos;
+    const nx = payloads[i + 1];
+    w.u8(nx === undefined ? PayloadType.NONE : payloadTypeOf(nx), 'next payload');
+    w.u8(p.reserved ?? 0, 'payload RESERVED');
+    w.u16(0);
+    encodeBody(w, p);
+    w.patch16(at + 2, w.pos - at, `payload ${payloadTypeOf(p)} length`);
+  }
+}
+
+/** The chained payloads (generic headers included, Next Payload fields filled), e.g. to encrypt. */
+export function encodePayloads(payloads: readonly Payload[]): Uint8Array {
+  const w = new Writer(256);
+  writeChain(w, payloads);
+  return w.finish();
+}
+
+/** One payload without its 4-byte generic header (SAi_b, IDii_b of RFC 2409 §5). */
+export function encodePayloadBody(p: Payload): Uint8Array {
+  const w = new Writer(128);
+  encodeBody(w, p);
+  return w.finish();
+}
+
+/**
+ * Encodes a whole message, filling every length and Next Payload field. The header's Next
+ * Payload is the first payload's type when payloads are given (0 when there are none), and is
+ * kept as given when the body is `encrypted` (which is then written as is).
+ */
+export function encodeMessage(msg: Message): Uint8Array {
+  const h = msg.header;
+  if (h.initiatorCookie.length !== 8) Writer.refuse('initiator cookie length', h.initiatorCookie.length);
+  if (h.responderCookie.length !== 8) Writer.refuse('responder cookie length', h.responderCookie.length);
+  if (msg.encrypted !== undefined && msg.payloads.length > 0) Writer.refuse('a message with both encrypted body and payloads', msg.payloads.length);
+  const w = new Writer(512);
+  w.bytes(h.initiatorCookie);
+  w.bytes(h.responderCookie);
+  const first = msg.payloads[0];
+  w.u8(msg.encrypted !== undefined ? h.nextPayload : first === undefined ? PayloadType.NONE : payloadTypeOf(first), 'next payload');
+  if (h.majorVersion > 15 || h.minorVersion > 15 || h.majorVersion < 0 || h.minorVersion < 0) Writer.refuse('version', `${h.majorVersion}.${h.minorVersion}`);
+  w.u8((h.majorVersion << 4) | h.minorVersion, 'version');
+  w.u8(h.exchangeType, 'exchange type');
+  w.u8(h.flags, 'flags');
+  w.u32(h.messageId, 'message id');
+  w.u32(0);
+  if (msg.encrypted !== undefined) w.bytes(msg.encrypted);
+  else writeChain(w, msg.payloads);
+  w.patch32(24, w.pos);
+  return w.finish();
+}

@@ -1,0 +1,100 @@
+/**
+ * A bounded read cursor over one datagram (the rustls `Reader` idea): every read checks the
+ * remaining length first and throws a `DecodeError` carrying the notify type the caller chose,
+ * never a RangeError. Offsets are absolute within the datagram (plus `base`).
+ * @module
+ */
+import { NotifyType } from '../constants/index.js';
+import { DecodeError } from '../errors.js';
+
+export class Reader {
+  /** The bytes being read (never written). */
+  readonly buf: Uint8Array;
+  /** Current absolute index into `buf`. */
+  pos: number;
+  /** One past the last readable index (a sub-reader has a smaller end). */
+  readonly end: number;
+  /** Added to `pos` when reporting offsets (the datagram offset of `buf[0]`). */
+  readonly base: number;
+  /** Payload type being decoded, for error reports. */
+  payload: number | undefined;
+
+  constructor(buf: Uint8Array, pos = 0, end = buf.length, base = 0, payload?: number) {
+    this.buf = buf;
+    this.pos = pos;
+    this.end = end;
+    this.base = base;
+    this.payload = payload;
+  }
+
+  get remaining(): number {
+    return this.end - this.pos;
+  }
+
+  /** Offset of the cursor as reported in errors. */
+  get offset(): number {
+    return this.base + this.pos;
+  }
+
+  fail(notify: number, reason: string, at: number = this.pos): never {
+    throw new DecodeError(notify, reason, this.payload === undefined ? { offset: this.base + at } : { offset: this.base + at, payload: this.payload });
+  }
+
+  /** Throws (PAYLOAD_MALFORMED unless told otherwise) when fewer than `n` bytes remain. */
+  need(n: number, what: string, notify: number = NotifyType.PAYLOAD_MALFORMED): void {
+    if (this.end - this.pos < n) this.fail(notify, `${what}: needs ${n} bytes, ${this.end - this.pos} left`);
+  }
+
+  u8(): number {
+    if (this.pos >= this.end) this.fail(NotifyType.PAYLOAD_MALFORMED, 'truncated');
+    return this.buf[this.pos++]!;
+  }
+
+  u16(): number {
+    const p = this.pos;
+    if (this.end - p < 2) this.fail(NotifyType.PAYLOAD_MALFORMED, 'truncated');
+    this.pos = p + 2;
+    return (this.buf[p]! << 8) | this.buf[p + 1]!;
+  }
+
+  u24(): number {
+    const p = this.pos;
+    if (this.end - p < 3) this.fail(NotifyType.PAYLOAD_MALFORMED, 'truncated');
+    this.pos = p + 3;
+    return (this.buf[p]! << 16) | (this.buf[p + 1]! << 8) | this.buf[p + 2]!;
+  }
+
+  u32(): number {
+    const p = this.pos;
+    if (this.end - p < 4) this.fail(NotifyType.PAYLOAD_MALFORMED, 'truncated');
+    this.pos = p + 4;
+    const b = this.buf;
+    return ((b[p]! << 24) >>> 0) + ((b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!);
+  }
+
+  /**
+   * `n` bytes as a view (no copy). Callers hand the codec a private copy of the datagram, so the
+   * view never aliases a buffer the caller reuses (see message.ts).
+   */
+  bytes(n: number, what = 'field'): Uint8Array {
+    const p = this.pos;
+    if (n < 0 || this.end - p < n) this.fail(NotifyType.PAYLOAD_MALFORMED, `${what}: needs ${n} bytes, ${this.end - p} left`);
+    this.pos = p + n;
+    return this.buf.subarray(p, p + n);
+  }
+
+  /** The rest of this reader's window. */
+  rest(): Uint8Array {
+    const p = this.pos;
+    this.pos = this.end;
+    return this.buf.subarray(p, this.end);
+  }
+
+  /** A sub-reader over the next `n` bytes; this reader skips past them. */
+  sub(n: number, what = 'field', notify: number = NotifyType.PAYLOAD_MALFORMED): Reader {
+    const p = this.pos;
+    if (n < 0 || this.end - p < n) this.fail(notify, `${what}: length ${n} exceeds the ${this.end - p} bytes left`);
+    this.pos = p + n;
+    return new Reader(this.buf, p, p + n, this.base, this.payload);
+  }
+}

@@ -1,0 +1,383 @@
+/**
+ * Diffie-Hellman for IKEv1 (RFC 2409 §6, RFC 3526, RFC 5114, RFC 5903) over node:crypto.
+ *
+ * - MODP groups 1, 2, 5, 14–18 and the RFC 5114 subgroup groups 22–24. One long-lived
+ *   `DiffieHellman` object per group (created lazily, never one per SA): `setPrivateKey(x)` then
+ *   `computeSecret`, which costs one exponentiation and no primality test (see PERFORMANCE.md).
+ * - ECP groups 19, 20, 21 (RFC 5903): KE data is x‖y, each coordinate padded to the field size, no
+ *   0x04 prefix; the shared secret g^xy is the x coordinate only.
+ * - Sans-IO: the caller supplies the private value as bytes (`dhPrivateKeyLength(group)` bytes of
+ *   randomness); nothing here draws random numbers.
+ * - Every peer public value is validated and refused with RemoteProtocolError(INVALID_KEY_INFORMATION):
+ *   MODP exact length and 1 < y < p−1; groups 22–24 also y^q ≡ 1 (mod p); ECP exact length
+ *   2 × field, both coordinates < p, point on the curve.
+ * - g^xy is always returned fixed length, big-endian, leading zeros kept.
+ * @module
+ */
+import { createDiffieHellman, createECDH, getDiffieHellman, ECDH, type DiffieHellman } from 'node:crypto';
+import { NotifyType } from '../constants/index.js';
+import { RemoteProtocolError } from '../errors.js';
+import { compareBe, constantTimeEqual, fromHex, isZero, leftPad, toHex, u8 } from './bytes.js';
+import { RFC5114_GROUPS } from './_rfc5114.js';
+
+/** Static description of a supported Diffie-Hellman group. */
+export interface DhGroupInfo {
+  /** IKE Group Description attribute value. */
+  readonly id: number;
+  readonly name: string;
+  readonly kind: 'modp' | 'ecp';
+  /** Size of the prime (MODP) or of the field (ECP) in bits. */
+  readonly bits: number;
+  /** Length in bytes of the KE payload data: |p| for MODP, 2 × field bytes for ECP. */
+  readonly publicKeyLength: number;
+  /** Length in bytes of g^xy: |p| for MODP, field bytes (x only) for ECP. */
+  readonly sharedSecretLength: number;
+  /** Bytes of randomness the caller supplies as private value (see docs/crypto.md). */
+  readonly privateKeyLength: number;
+  /** Estimated security strength in bits (NIST SP 800-57 style). */
+  readonly securityBits: number;
+  /** True if a connection must opt in explicitly to use this group (Logjam / small-subgroup risk). */
+  readonly weak: boolean;
+  /** Why the group is weak, when it is. */
+  readonly weakReason?: string;
+  /** Where the constants come from. */
+  readonly source: string;
+}
+
+interface ModpSpec extends DhGroupInfo {
+  readonly kind: 'modp';
+  /** node:crypto named group, for groups whose prime node knows. */
+  readonly nodeGroup?: string;
+  /** RFC 5114 group: prime-order subgroup check needed. */
+  readonly rfc5114?: 22 | 23 | 24;
+}
+interface EcpSpec extends DhGroupInfo {
+  readonly kind: 'ecp';
+  readonly curve: string;
+  /** Field prime p and group order n, big-endian hex (FIPS 186-4 D.1.2 / SEC 2). */
+  readonly pHex: string;
+  readonly nHex: string;
+}
+
+const LOGJAM = 'MODP group below 2048 bits (Logjam: precomputation against shared 768/1024/1536-bit primes)';
+const SUBGROUP = 'RFC 5114 group: not a safe prime, peers must check y^q = 1 (small-subgroup attacks, Valenta et al. 2017)';
+
+const SPECS: ReadonlyArray<ModpSpec | EcpSpec> = [
+  { id: 1, name: 'MODP-768', kind: 'modp', bits: 768, publicKeyLength: 96, sharedSecretLength: 96, privateKeyLength: 32, securityBits: 60, weak: true, weakReason: LOGJAM, source: 'RFC 2409 §6.1', nodeGroup: 'modp1' },
+  { id: 2, name: 'MODP-1024', kind: 'modp', bits: 1024, publicKeyLength: 128, sharedSecretLength: 128, privateKeyLength: 32, securityBits: 80, weak: true, weakReason: LOGJAM, source: 'RFC 2409 §6.2', nodeGroup: 'modp2' },
+  { id: 5, name: 'MODP-1536', kind: 'modp', bits: 1536, publicKeyLength: 192, sharedSecretLength: 192, privateKeyLength: 32, securityBits: 96, weak: true, weakReason: LOGJAM, source: 'RFC 3526 §2', nodeGroup: 'modp5' },
+  { id: 14, name: 'MODP-2048', kind: 'modp', bits: 2048, publicKeyLength: 256, sharedSecretLength: 256, privateKeyLength: 32, securityBits: 112, weak: false, source: 'RFC 3526 §3', nodeGroup: 'modp14' },
+  { id: 15, name: 'MODP-3072', kind: 'modp', bits: 3072, publicKeyLength: 384, sharedSecretLength: 384, privateKeyLength: 32, securityBits: 128, weak: false, source: 'RFC 3526 §4', nodeGroup: 'modp15' },
+  { id: 16, name: 'MODP-4096', kind: 'modp', bits: 4096, publicKeyLength: 512, sharedSecretLength: 512, privateKeyLength: 38, securityBits: 152, weak: false, source: 'RFC 3526 §5', nodeGroup: 'modp16' },
+  { id: 17, name: 'MODP-6144', kind: 'modp', bits: 6144, publicKeyLength: 768, sharedSecretLength: 768, privateKeyLength: 44, securityBits: 176, weak: false, source: 'RFC 3526 §6', nodeGroup: 'modp17' },
+  { id: 18, name: 'MODP-8192', kind: 'modp', bits: 8192, publicKeyLength: 1024, sharedSecretLength: 1024, privateKeyLength: 50, securityBits: 200, weak: false, source: 'RFC 3526 §7', nodeGroup: 'modp18' },
+  { id: 19, name: 'ECP-256', kind: 'ecp', bits: 256, publicKeyLength: 64, sharedSecretLength: 32, privateKeyLength: 40, securityBits: 128, weak: false, source: 'RFC 5903 §3.1 (NIST P-256)', curve: 'prime256v1',
+    pHex: 'ffffffff00000001000000000000000000000000ffffffffffffffffffffffff',
+    nHex: 'ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551' },
+  { id: 20, name: 'ECP-384', kind: 'ecp', bits: 384, publicKeyLength: 96, sharedSecretLength: 48, privateKeyLength: 56, securityBits: 192, weak: false, source: 'RFC 5903 §3.2 (NIST P-384)', curve: 'secp384r1',
+    pHex: 'fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffeffffffff0000000000000000ffffffff',
+    nHex: 'ffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973' },
+  { id: 21, name: 'ECP-521', kind: 'ecp', bits: 521, publicKeyLength: 132, sharedSecretLength: 66, privateKeyLength: 74, securityBits: 256, weak: false, source: 'RFC 5903 §3.3 (NIST P-521)', curve: 'secp521r1',
+    pHex: '01ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff',
+    nHex: '01fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffa51868783bf2f966b7fcc0148f709a5d03bb5c9b8899c47aebb6fb71e91386409' },
+  { id: 22, name: 'MODP-1024-160', kind: 'modp', bits: 1024, publicKeyLength: 128, sharedSecretLength: 128, privateKeyLength: 19, securityBits: 80, weak: true, weakReason: SUBGROUP, source: 'RFC 5114 §2.1', rfc5114: 22 },
+  { id: 23, name: 'MODP-2048-224', kind: 'modp', bits: 2048, publicKeyLength: 256, sharedSecretLength: 256, privateKeyLength: 27, securityBits: 112, weak: true, weakReason: SUBGROUP, source: 'RFC 5114 §2.2', rfc5114: 23 },
+  { id: 24, name: 'MODP-2048-256', kind: 'modp', bits: 2048, publicKeyLength: 256, sharedSecretLength: 256, privateKeyLength: 31, securityBits: 112, weak: true, weakReason: SUBGROUP, source: 'RFC 5114 §2.3', rfc5114: 24 },
+];
+
+const BY_ID: ReadonlyMap<number, ModpSpec | EcpSpec> = new Map(SPECS.map((s) => [s.id, s]));
+
+/** Every supported group, in IANA order. Groups with `weak: true` need an explicit opt-in. */
+export const DH_GROUPS: ReadonlyArray<DhGroupInfo> = SPECS.map(publicInfo);
+
+function publicInfo(s: ModpSpec | EcpSpec): DhGroupInfo {
+  const { id, name, kind, bits, publicKeyLength, sharedSecretLength, privateKeyLength, securityBits, weak, weakReason, source } = s;
+  return Object.freeze(weakReason === undefined
+    ? { id, name, kind, bits, publicKeyLength, sharedSecretLength, privateKeyLength, securityBits, weak, source }
+    : { id, name, kind, bits, publicKeyLength, sharedSecretLength, privateKeyLength, securityBits, weak, weakReason, source });
+}
+
+/** The description of IKE group `id`, or undefined if it is not supported. */
+export function dhGroupInfo(id: number): DhGroupInfo | undefined {
+  return DH_GROUPS.find((g) => g.id === id);
+}
+
+/** True if group `id` is supported and either strong or explicitly allowed (`allowWeak`). */
+export function isDhGroupAllowed(id: number, opts: { allowWeak?: boolean } = {}): boolean {
+  const s = BY_ID.get(id);
+  return s !== undefined && (!s.weak || opts.allowWeak === true);
+}
+
+/** Bytes of randomness the caller must supply as the private value of group `group`. */
+export function dhPrivateKeyLength(group: number | DhGroupInfo): number {
+  return spec(group).privateKeyLength;
+}
+
+function spec(group: number | DhGroupInfo): ModpSpec | EcpSpec {
+  const id = typeof group === 'number' ? group : group.id;
+  const s = BY_ID.get(id);
+  if (!s) throw new RangeError(`Diffie-Hellman group ${id} is not supported`);
+  return s;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Long-lived per-group state (lazy; one object per group per thread).
+
+interface ModpState {
+  readonly dh: DiffieHellman;
+  readonly g: Uint8Array;
+  readonly pMinus1: Uint8Array;
+  /** RFC 5114 groups: q + 1 as a private exponent, so y^(q+1) = y exactly when y^q = 1. */
+  readonly qPlus1?: Uint8Array;
+}
+interface EcpState {
+  readonly ecdh: ECDH;
+  readonly p: Uint8Array;
+  readonly n: bigint;
+  readonly fieldBytes: number;
+}
+
+const modpStates = new Map<number, ModpState>();
+const ecpStates = new Map<number, EcpState>();
+
+function modpState(s: ModpSpec): ModpState {
+  let st = modpStates.get(s.id);
+  if (st) return st;
+  let p: Uint8Array, g: Uint8Array, qPlus1: Uint8Array | undefined;
+  if (s.rfc5114 !== undefined) {
+    const c = RFC5114_GROUPS[s.rfc5114];
+    p = fromHex(c.p);
+    g = leftPad(fromHex(c.g), p.byteLength);
+    const q1 = BigInt('0x' + c.q) + 1n;
+    qPlus1 = fromHex(q1.toString(16).padStart(c.q.length, '0'));
+  } else {
+    p = u8(getDiffieHellman(s.nodeGroup!).getPrime());
+    g = Uint8Array.of(2);
+  }
+  const pMinus1 = p.slice();
+  pMinus1[pMinus1.byteLength - 1]! -= 1; // p is odd: no borrow
+  const dh = createDiffieHellman(p, g);
+  st = qPlus1 ? { dh, g, pMinus1, qPlus1 } : { dh, g, pMinus1 };
+  modpStates.set(s.id, st);
+  return st;
+}
+
+function ecpState(s: EcpSpec): EcpState {
+  let st = ecpStates.get(s.id);
+  if (st) return st;
+  const fieldBytes = s.publicKeyLength / 2;
+  st = { ecdh: createECDH(s.curve), p: leftPad(fromHex(s.pHex), fieldBytes), n: BigInt('0x' + s.nHex), fieldBytes };
+  ecpStates.set(s.id, st);
+  return st;
+}
+
+function invalidKey(reason: string): RemoteProtocolError {
+  return new RemoteProtocolError(NotifyType.INVALID_KEY_INFORMATION, reason);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Private values
+
+function checkModpPrivate(s: ModpSpec, x: Uint8Array): void {
+  if (!(x instanceof Uint8Array)) throw new TypeError('private key must be a Uint8Array');
+  if (x.byteLength === 0 || x.byteLength > s.publicKeyLength) throw new RangeError(`private key for group ${s.id} must be 1..${s.publicKeyLength} bytes`);
+  if (isZero(x)) throw new RangeError('private key must not be zero');
+}
+
+/**
+ * ECP private scalar from caller bytes: interpreted big-endian; used as is if 1 ≤ x ≤ n−1,
+ * otherwise reduced to 1 + (x mod (n−1)). With `dhPrivateKeyLength` bytes (field + 8 bytes) of
+ * uniform randomness the bias is below 2^-64 (FIPS 186-4 B.4.1 "extra random bits").
+ */
+export function dhNormalizePrivateKey(group: number | DhGroupInfo, privateKey: Uint8Array): Uint8Array {
+  const s = spec(group);
+  if (s.kind === 'modp') {
+    checkModpPrivate(s, privateKey);
+    return privateKey;
+  }
+  return ecpScalar(s, ecpState(s), privateKey);
+}
+
+function ecpScalar(s: EcpSpec, st: EcpState, x: Uint8Array): Uint8Array {
+  if (!(x instanceof Uint8Array)) throw new TypeError('private key must be a Uint8Array');
+  if (x.byteLength === 0 || x.byteLength > 256) throw new RangeError(`private key for group ${s.id} must be 1..256 bytes`);
+  let v = BigInt('0x' + toHex(x));
+  if (v === 0n || v >= st.n) v = 1n + (v % (st.n - 1n));
+  return fromHex(v.toString(16).padStart(st.fieldBytes * 2, '0'));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Public values
+
+/** g^x for group `group` and private value `privateKey`: the KE payload data (fixed length). */
+export function dhPublicKey(group: number | DhGroupInfo, privateKey: Uint8Array): Uint8Array {
+  const s = spec(group);
+  if (s.kind === 'modp') {
+    const st = modpState(s);
+    checkModpPrivate(s, privateKey);
+    st.dh.setPrivateKey(privateKey);
+    // g^x via computeSecret(g): node pads the result to |p| and runs no extra checks on g.
+    return leftPad(u8(st.dh.computeSecret(st.g)), s.publicKeyLength);
+  }
+  const st = ecpState(s);
+  const scalar = ecpScalar(s, st, privateKey);
+  st.ecdh.setPrivateKey(scalar);
+  scalar.fill(0);
+  return u8(st.ecdh.getPublicKey().subarray(1));
+}
+
+/**
+ * Validate a peer's KE data for `group`. Throws RemoteProtocolError(INVALID_KEY_INFORMATION) if
+ * it has the wrong length, is out of range (MODP: not 1 < y < p−1; ECP: a coordinate ≥ p), is not
+ * in the prime-order subgroup (groups 22–24) or is not on the curve (ECP).
+ */
+export function validateDhPublicKey(group: number | DhGroupInfo, peerPublic: Uint8Array): void {
+  const s = spec(group);
+  if (s.kind === 'modp') validateModp(s, modpState(s), peerPublic);
+  else {
+    const st = ecpState(s);
+    validateEcpRange(s, st, peerPublic);
+    try {
+      ECDH.convertKey(withPrefix(peerPublic), s.curve, undefined, undefined, 'compressed');
+    } catch {
+      throw invalidKey(`group ${s.id}: public point is not on the curve`);
+    }
+  }
+}
+
+function validateModp(s: ModpSpec, st: ModpState, y: Uint8Array): void {
+  if (!(y instanceof Uint8Array) || y.byteLength !== s.publicKeyLength) {
+    throw invalidKey(`group ${s.id}: public value must be exactly ${s.publicKeyLength} bytes, got ${y?.byteLength}`);
+  }
+  // y <= 1: every byte but the last is zero and the last is 0 or 1.
+  if (isZero(y.subarray(0, y.byteLength - 1)) && y[y.byteLength - 1]! <= 1) throw invalidKey(`group ${s.id}: public value is 0 or 1`);
+  if (compareBe(y, st.pMinus1) >= 0) throw invalidKey(`group ${s.id}: public value is >= p-1`);
+  if (st.qPlus1) {
+    // y^q = 1 (mod p)  <=>  y^(q+1) = y (mod p), y being invertible. One short exponentiation.
+    let r: Uint8Array;
+    try {
+      st.dh.setPrivateKey(st.qPlus1);
+      r = leftPad(u8(st.dh.computeSecret(y)), s.publicKeyLength);
+    } catch {
+      throw invalidKey(`group ${s.id}: public value rejected by subgroup check`);
+    }
+    if (!constantTimeEqual(r, y)) throw invalidKey(`group ${s.id}: public value is not in the prime-order subgroup (y^q != 1)`);
+  }
+}
+
+function validateEcpRange(s: EcpSpec, st: EcpState, pub: Uint8Array): void {
+  if (!(pub instanceof Uint8Array) || pub.byteLength !== s.publicKeyLength) {
+    throw invalidKey(`group ${s.id}: public value must be exactly ${s.publicKeyLength} bytes (x||y), got ${pub?.byteLength}`);
+  }
+  const f = st.fieldBytes;
+  if (compareBe(pub.subarray(0, f), st.p) >= 0) throw invalidKey(`group ${s.id}: x coordinate >= p`);
+  if (compareBe(pub.subarray(f), st.p) >= 0) throw invalidKey(`group ${s.id}: y coordinate >= p`);
+}
+
+function withPrefix(xy: Uint8Array): Uint8Array {
+  const out = new Uint8Array(xy.byteLength + 1);
+  out[0] = 0x04;
+  out.set(xy, 1);
+  return out;
+}
+
+/**
+ * g^xy from our private value and the peer's KE data, after validating the peer value
+ * (RemoteProtocolError(INVALID_KEY_INFORMATION) on any defect). Fixed length, big-endian:
+ * |p| bytes for MODP, the x coordinate (field bytes) for ECP (RFC 5903 §7).
+ */
+export function dhSharedSecret(group: number | DhGroupInfo, privateKey: Uint8Array, peerPublic: Uint8Array): Uint8Array {
+  const s = spec(group);
+  if (s.kind === 'modp') {
+    const st = modpState(s);
+    checkModpPrivate(s, privateKey);
+    validateModp(s, st, peerPublic);
+    return modpCompute(s, st, privateKey, peerPublic);
+  }
+  const st = ecpState(s);
+  validateEcpRange(s, st, peerPublic);
+  const scalar = ecpScalar(s, st, privateKey);
+  // Skip the fixed-base multiplication setPrivateKey implies when the object already holds x.
+  const cur = st.ecdh.getPrivateKey();
+  if (!constantTimeEqual(leftPad(u8(cur), st.fieldBytes), scalar)) st.ecdh.setPrivateKey(scalar);
+  cur.fill(0);
+  scalar.fill(0);
+  return ecpCompute(s, st.ecdh, st.fieldBytes, peerPublic);
+}
+
+function modpCompute(s: ModpSpec, st: ModpState, x: Uint8Array, y: Uint8Array): Uint8Array {
+  let z: Uint8Array;
+  try {
+    st.dh.setPrivateKey(x);
+    z = u8(st.dh.computeSecret(y));
+  } catch {
+    throw invalidKey(`group ${s.id}: Diffie-Hellman computation rejected the public value`);
+  }
+  return leftPad(z, s.sharedSecretLength);
+}
+
+function ecpCompute(s: EcpSpec, ecdh: ECDH, fieldBytes: number, pub: Uint8Array): Uint8Array {
+  let z: Uint8Array;
+  try {
+    z = u8(ecdh.computeSecret(withPrefix(pub)));
+  } catch {
+    throw invalidKey(`group ${s.id}: public point is not on the curve`);
+  }
+  return leftPad(z, fieldBytes);
+}
+
+/**
+ * A private value bound to its group, for callers that keep one per SA. For ECP it owns its own
+ * ECDH object, so the shared-secret computation does not repeat the public-key multiplication
+ * when many SAs interleave (the stateless `dhSharedSecret` must then reload the scalar).
+ */
+export interface DhKeyPair {
+  readonly group: DhGroupInfo;
+  /** Our KE payload data (g^x). */
+  readonly publicKey: Uint8Array;
+  /** g^xy with the peer's KE data, validated as `dhSharedSecret` does. */
+  computeSharedSecret(peerPublic: Uint8Array): Uint8Array;
+  /** Forget the private value (best effort inside OpenSSL for ECP: the object is dropped). */
+  wipe(): void;
+}
+
+/** Make a DhKeyPair from caller-supplied private bytes (see `dhPrivateKeyLength`). */
+export function dhKeyPair(group: number | DhGroupInfo, privateKey: Uint8Array): DhKeyPair {
+  const s = spec(group);
+  const info = publicInfo(s);
+  if (s.kind === 'modp') {
+    const x = privateKey.slice();
+    const publicKey = dhPublicKey(s.id, x);
+    let alive = true;
+    return {
+      group: info,
+      publicKey,
+      computeSharedSecret(peer) {
+        if (!alive) throw new Error('DhKeyPair used after wipe()');
+        return dhSharedSecret(s.id, x, peer);
+      },
+      wipe() {
+        alive = false;
+        x.fill(0);
+      },
+    };
+  }
+  const st = ecpState(s);
+  let ecdh: ECDH | undefined = createECDH(s.curve);
+  const scalar = ecpScalar(s, st, privateKey);
+  ecdh.setPrivateKey(scalar);
+  scalar.fill(0);
+  const publicKey = u8(ecdh.getPublicKey().subarray(1));
+  return {
+    group: info,
+    publicKey,
+    computeSharedSecret(peer) {
+      if (!ecdh) throw new Error('DhKeyPair used after wipe()');
+      validateEcpRange(s, st, peer);
+      return ecpCompute(s, ecdh, st.fieldBytes, peer);
+    },
+    wipe() {
+      ecdh = undefined;
+    },
+  };
+}

@@ -1,0 +1,599 @@
+/**
+ * The daemon: the single driver loop around a sans-IO endpoint.
+ *
+ *   datagram in ─► endpoint.handleDatagram ─┐
+ *   timer fires ─► endpoint.handleTimeout  ─┼─► pump(): drain pollTransmit() to UDP, pollEvent() to
+ *   control cmd ─► endpoint.initiate/...   ─┘   the dataplane / key log / updown / logs / counters,
+ *                                               then arm ONE timer from pollTimeout().
+ *
+ * Everything here that touches the outside world (sockets, timers, files, processes) is owned by
+ * this module and its helpers; the endpoint stays pure.
+ */
+import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
+import type { Server } from 'node:http';
+import { nameOf, NotifyType } from '../constants/index.js';
+import { UsageError } from '../errors.js';
+import { loadConfig, type Config, type ConnectionConfig } from './config.js';
+import { NoneDataplane, XfrmDataplane, type Dataplane, type IpRunner } from './dataplane.js';
+import { toEngineConnection, type EndpointFactory, type EndpointLike, type EngineEvent, type IpsecSaInfo, type IsakmpSaInfo, type Selector } from './engine.js';
+import { ControlServer, type ControlRequest, type ControlResponse } from './control.js';
+import { KeyLog, espKeyLogLines, ikeKeyLogLine } from './keylog.js';
+import { Logger } from './log.js';
+import { Counters, startMetricsServer, type CounterSnapshot } from './metrics.js';
+import { UdpTransport, type ReceivedDatagram } from './udp.js';
+import { Updown, type UpdownReason } from './updown.js';
+
+export interface DaemonOptions {
+  readonly config: Config;
+  /** File to re-read on reload (default: config.file). */
+  readonly configPath?: string;
+  readonly endpointFactory: EndpointFactory;
+  readonly random?: (n: number) => Uint8Array;
+  readonly logger?: Logger;
+  /** Overrides global.keylog. */
+  readonly keylog?: string;
+  readonly dataplane?: Dataplane;
+  readonly ipRunner?: IpRunner;
+  /** Milliseconds, monotonic. Default: performance.timeOrigin + performance.now(). */
+  readonly clock?: () => number;
+  /** Open the control socket (default true). */
+  readonly control?: boolean;
+  /** Observe engine events (demo, tests). */
+  readonly onEvent?: (e: EngineEvent) => void;
+}
+
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+const MAX_TIMER = 2 ** 31 - 1;
+
+function selectorText(s: Selector): string {
+  const base = s.prefix !== undefined ? `${s.start}/${s.prefix}` : s.start === s.end ? s.start : `${s.start}-${s.end}`;
+  return s.protocol !== 0 ? `${base}[${s.protocol}${s.port !== 0 ? '/' + s.port : ''}]` : base;
+}
+
+function peerIdText(id: IsakmpSaInfo['peerId']): string | undefined {
+  if (id === undefined) return undefined;
+  if (id.type === 'der-asn1-dn') return `dn:${hex(id.value)}`;
+  if (id.type === 'any') return 'any';
+  if (id.type === 'other') return `type${id.idType}:${hex(id.data)}`;
+  return id.value;
+}
+
+/** Algorithm names for status and logs. */
+function ikeAlgText(t: IsakmpSaInfo['transform']): string | undefined {
+  if (t === undefined) return undefined;
+  const enc = t.encryption === 7 ? `aes${t.keyLength}` : t.encryption === 5 ? '3des' : `enc${t.encryption}`;
+  const hash = ({ 1: 'md5', 2: 'sha1', 4: 'sha256', 5: 'sha384', 6: 'sha512' } as Record<number, string>)[t.hash] ?? `hash${t.hash}`;
+  const group = ({ 14: 'modp2048', 15: 'modp3072', 16: 'modp4096', 19: 'ecp256', 20: 'ecp384', 21: 'ecp521', 2: 'modp1024', 5: 'modp1536' } as Record<number, string>)[t.group] ?? `group${t.group}`;
+  const auth = t.auth === 1 ? 'psk' : t.auth === 3 ? 'rsa' : `auth${t.auth}`;
+  return `${enc}-${hash}-${group} ${auth}`;
+}
+
+function espAlgText(sa: IpsecSaInfo): string {
+  return sa.protocols
+    .map((p) => {
+      const enc = p.transformId === 12 ? `aes${p.keyLength}` : p.transformId === 20 ? `aes${p.keyLength}gcm16` : p.transformId === 3 ? '3des' : `esp${p.transformId}`;
+      const auth = ({ 0: '', 1: '-md5', 2: '-sha1', 5: '-sha256', 6: '-sha384', 7: '-sha512' } as Record<number, string>)[p.authAlgorithm] ?? `-auth${p.authAlgorithm}`;
+      const grp = sa.group !== 0 ? `-${({ 14: 'modp2048', 19: 'ecp256', 15: 'modp3072', 20: 'ecp384' } as Record<number, string>)[sa.group] ?? `group${sa.group}`}` : '';
+      return `${p.protocol === 2 ? 'ah' : 'esp'} ${enc}${auth}${grp}`;
+    })
+    .join(' + ');
+}
+
+/** JSON-safe summary of an ISAKMP SA for `status` (no key material). */
+export interface IsakmpSaStatus {
+  id: string;
+  connection: string;
+  role: string;
+  exchange: string;
+  state: string;
+  local: string;
+  remote: string;
+  initiatorCookie: string;
+  responderCookie: string;
+  peerId?: string;
+  algorithms?: string;
+  lifetimeLeft?: number;
+}
+
+export interface IpsecSaStatus {
+  id: string;
+  isakmpSa: string;
+  connection: string;
+  role: string;
+  mode: string;
+  local: string;
+  remote: string;
+  localTs: string;
+  remoteTs: string;
+  spiIn: string;
+  spiOut: string;
+  algorithms: string;
+  lifetimeLeft: number;
+  bytes: null;
+  dataplane?: string;
+}
+
+export interface StatusData {
+  connections: { name: string; start: string; remote: string; exchange: string; auth: string }[];
+  isakmp: IsakmpSaStatus[];
+  ipsec: IpsecSaStatus[];
+  counters: CounterSnapshot;
+  dataplane: string;
+  listening: { address: string; port: number; natt: boolean }[];
+}
+
+type Waiter = { connection: string; resolve: (r: ControlResponse) => void; timer: NodeJS.Timeout };
+
+export class Daemon {
+  readonly logger: Logger;
+  readonly counters = new Counters();
+  private config: Config;
+  private readonly endpoint: EndpointLike;
+  private readonly transport: UdpTransport;
+  private readonly dataplane: Dataplane;
+  private readonly keylog: KeyLog | undefined;
+  private updown: Updown | undefined;
+  private control: ControlServer | undefined;
+  private metrics: Server | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private armedAt: number | undefined;
+  private readonly clock: () => number;
+  private stopping = false;
+  private stopped = false;
+  private waiters = new Set<Waiter>();
+  private readonly ipsecById = new Map<string, IpsecSaInfo>();
+  private pumping = false;
+  private readonly signalHandlers: [NodeJS.Signals, () => void][] = [];
+
+  constructor(private readonly opts: DaemonOptions) {
+    this.config = opts.config;
+    const g = this.config.global;
+    this.clock = opts.clock ?? (() => performance.timeOrigin + performance.now());
+    this.logger = opts.logger ?? new Logger({ level: g.log.level, areas: { ...g.log.areas }, format: g.log.format });
+    const random = opts.random ?? ((n: number) => new Uint8Array(randomBytes(n)));
+    this.endpoint = opts.endpointFactory({
+      random,
+      connections: this.config.connections.map((c) => this.engineConnection(c)),
+      halfOpenTotal: g.maxHalfOpen,
+    });
+    this.transport = new UdpTransport({
+      listen: g.listen,
+      port: g.port,
+      nattPort: g.nattPort,
+      onDatagram: (d) => this.onDatagram(d),
+      onError: (m) => this.logger.warn('net', m),
+    });
+    this.dataplane =
+      opts.dataplane ??
+      (g.dataplane === 'xfrm' ? new XfrmDataplane(opts.ipRunner, (m) => this.logger.error('dataplane', m)) : new NoneDataplane());
+    const keylogPath = opts.keylog ?? g.keylog;
+    this.keylog = keylogPath !== undefined ? new KeyLog(keylogPath) : undefined;
+    this.updown = g.updown !== undefined ? new Updown(g.updown, (lvl, m) => this.logger.log('dataplane', lvl, m)) : undefined;
+  }
+
+  private localAddressFor(c: ConnectionConfig): string {
+    const fam = isIP(c.remote.address) === 6 ? 6 : 4;
+    const l = this.config.global.listen.find((x) => x.family === fam);
+    return l?.address ?? (fam === 6 ? '::' : '0.0.0.0');
+  }
+
+  private engineConnection(c: ConnectionConfig) {
+    return toEngineConnection(c, this.config.global.port, this.localAddressFor(c));
+  }
+
+  now(): number {
+    return this.clock();
+  }
+
+  /** Binds sockets, opens the control socket and metrics port, starts `start: start` connections. */
+  async start(): Promise<void> {
+    const g = this.config.global;
+    await this.transport.start();
+    for (const a of this.transport.addresses()) this.logger.info('net', 'listening', { address: a.address, port: a.port, natt: a.natt });
+    if (this.opts.control !== false) {
+      this.control = new ControlServer(g.controlSocket, (r) => this.handleControl(r), (m) => this.logger.warn('control', m));
+      try {
+        await this.control.start();
+      } catch (err) {
+        await this.transport.close();
+        throw err;
+      }
+      this.logger.info('control', 'control socket ready', { path: g.controlSocket });
+    }
+    if (g.metrics !== undefined) {
+      this.metrics = await startMetricsServer(g.metrics.address, g.metrics.port, () => this.snapshot());
+      this.logger.info('daemon', 'metrics on http', { address: g.metrics.address, port: g.metrics.port });
+    }
+    this.logger.info('daemon', 'started', { connections: this.config.connections.length, dataplane: this.dataplane.name });
+    for (const c of this.config.connections) if (c.start === 'start') this.initiate(c.name);
+    this.pump();
+  }
+
+  /** The bound UDP sockets (ports resolved). */
+  addresses(): { address: string; port: number; natt: boolean }[] {
+    return this.transport.addresses();
+  }
+
+  /** Installs SIGTERM/SIGINT (clean stop, then exit) and SIGHUP (reload) handlers. */
+  installSignalHandlers(exit: (code: number) => void = (code) => process.exit(code)): void {
+    const term = (): void => {
+      this.logger.info('daemon', 'signal: shutting down');
+      void this.stop().then(() => exit(0));
+    };
+    const hup = (): void => {
+      void this.reload().then(
+        (m) => this.logger.info('config', m),
+        (err: Error) => this.logger.error('config', `reload failed, keeping the running configuration: ${err.message.split('\n').join('; ')}`),
+      );
+    };
+    for (const [sig, h] of [
+      ['SIGTERM', term],
+      ['SIGINT', term],
+      ['SIGHUP', hup],
+    ] as [NodeJS.Signals, () => void][]) {
+      process.on(sig, h);
+      this.signalHandlers.push([sig, h]);
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // the loop
+
+  private onDatagram(d: ReceivedDatagram): void {
+    if (this.stopped) return;
+    this.logger.log('net', 'trace', 'datagram in', { from: `${d.remote.address}:${d.remote.port}`, to: d.local.port, bytes: d.data.length });
+    this.endpoint.handleDatagram(this.now(), d.local, d.remote, d.data);
+    this.pump();
+  }
+
+  private onTimer(): void {
+    this.timer = undefined;
+    this.armedAt = undefined;
+    if (this.stopped) return;
+    this.endpoint.handleTimeout(this.now());
+    this.pump();
+  }
+
+  /** Drains transmits and events, then re-arms the single timer. */
+  pump(): void {
+    if (this.pumping || this.stopped) return;
+    this.pumping = true;
+    try {
+      for (let i = 0; i < 100_000; i++) {
+        const t = this.endpoint.pollTransmit();
+        const e = t === undefined ? this.endpoint.pollEvent() : undefined;
+        if (t === undefined && e === undefined) break;
+        if (t !== undefined) {
+          this.logger.log('net', 'trace', 'datagram out', { to: `${t.remote.address}:${t.remote.port}`, from: t.local.port, bytes: t.data.length });
+          this.transport.send(t.local, t.remote, t.data);
+        }
+        if (e !== undefined) this.onEvent(e);
+      }
+    } finally {
+      this.pumping = false;
+    }
+    this.arm();
+  }
+
+  private arm(): void {
+    const at = this.endpoint.pollTimeout();
+    if (at === this.armedAt && this.timer !== undefined) return;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.armedAt = at;
+    if (at === undefined) return;
+    const delay = Math.min(MAX_TIMER, Math.max(0, Math.ceil(at - this.now())));
+    this.timer = setTimeout(() => this.onTimer(), delay);
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // events
+
+  private onEvent(e: EngineEvent): void {
+    this.opts.onEvent?.(e);
+    switch (e.type) {
+      case 'phase1-established': {
+        this.counters.completed.isakmp++;
+        if (e.sa.role === 'responder') this.counters.started.isakmp++;
+        this.logger.info('ike', 'ISAKMP SA established', {
+          connection: e.sa.connection,
+          role: e.sa.role,
+          exchange: e.sa.exchange,
+          peer: `${e.sa.remote.address}:${e.sa.remote.port}`,
+          peer_id: peerIdText(e.peerId),
+          cookies: `${hex(e.sa.initiatorCookie)}_i ${hex(e.sa.responderCookie)}_r`,
+          algorithms: ikeAlgText(e.transform),
+          lifetime: e.lifetimeSeconds,
+        });
+        this.keylog?.append([ikeKeyLogLine(e.keyLog.initiatorCookie, e.keyLog.encryptionKey)]);
+        break;
+      }
+      case 'ipsec-sa-established': {
+        this.counters.completed.ipsec++;
+        if (e.sa.role === 'responder') this.counters.started.ipsec++;
+        const sa = e.sa;
+        this.ipsecById.set(sa.id, sa);
+        const p = sa.protocols[0];
+        this.logger.info('ike', 'IPsec SA established', {
+          connection: sa.connection,
+          role: sa.role,
+          spi_in: p ? hex(p.inbound.spi) : undefined,
+          spi_out: p ? hex(p.outbound.spi) : undefined,
+          ts: `${selectorText(sa.localTs)} === ${selectorText(sa.remoteTs)}`,
+          algorithms: espAlgText(sa),
+          mode: sa.mode === 2 ? 'transport' : 'tunnel',
+          lifetime: sa.lifetimeSeconds,
+          rekey_of: e.rekeyOf,
+        });
+        this.keylog?.append(espKeyLogLines(sa));
+        void this.dataplane.install(sa).then((r) => {
+          if (r.status.startsWith('failed')) this.counters.dataplaneFailures++;
+          else this.logger.debug('dataplane', `SA ${r.status}`, { id: sa.id, dataplane: this.dataplane.name });
+        });
+        void this.updown?.run('up', 'established', sa);
+        this.settleWaiters(sa.connection, { ok: true, message: `connection '${sa.connection}' established`, data: this.ipsecStatus(sa) });
+        break;
+      }
+      case 'rekeyed':
+        this.counters.rekeyed[e.kind]++;
+        this.logger.info('ike', `${e.kind === 'isakmp' ? 'ISAKMP' : 'IPsec'} SA rekeyed`, { old: e.old, new: e.sa });
+        break;
+      case 'deleted':
+        this.counters.deleted[e.kind]++;
+        this.logger.info('ike', `${e.kind === 'isakmp' ? 'ISAKMP' : 'IPsec'} SA deleted`, { id: e.id, connection: e.connection, by: e.by });
+        if (e.kind === 'ipsec') this.ipsecGone(e.id, e.by === 'peer' ? 'deleted-peer' : 'deleted-local');
+        break;
+      case 'expired':
+        if (e.hard) this.counters.expired[e.kind]++;
+        this.logger.info('ike', `${e.kind === 'isakmp' ? 'ISAKMP' : 'IPsec'} SA ${e.hard ? 'expired' : 'reached its soft lifetime'}`, { id: e.id, connection: e.connection });
+        if (e.kind === 'ipsec' && e.hard) this.ipsecGone(e.id, 'expired');
+        break;
+      case 'dropped':
+        this.counters.drop(nameOf(NotifyType, e.notify));
+        this.logger.debug('ike', 'dropped datagram', { peer: `${e.peer.address}:${e.peer.port}`, notify: nameOf(NotifyType, e.notify), reason: e.reason });
+        break;
+      case 'failed': {
+        const notify = e.notify === 0 ? undefined : nameOf(NotifyType, e.notify);
+        this.counters.fail(e.kind, notify ?? 'NO_NOTIFY');
+        this.logger.warn('ike', `${e.kind === 'isakmp' ? 'phase 1' : 'Quick Mode'} failed`, {
+          connection: e.connection,
+          peer: `${e.peer.address}:${e.peer.port}`,
+          notify,
+          reason: e.reason,
+        });
+        this.settleWaiters(e.connection, { ok: false, error: `connection '${e.connection}' failed: ${e.reason}${notify !== undefined ? ` (${notify})` : ''}` });
+        break;
+      }
+      case 'notify':
+        this.logger.info('ike', 'notify from peer', { peer: `${e.peer.address}:${e.peer.port}`, sa: e.isakmpSa, notify: nameOf(NotifyType, e.notify) });
+        break;
+    }
+  }
+
+  private ipsecGone(id: string, reason: UpdownReason): void {
+    const sa = this.ipsecById.get(id);
+    this.ipsecById.delete(id);
+    void this.dataplane.remove(id);
+    if (sa !== undefined) void this.updown?.run('down', reason, sa);
+  }
+
+  private settleWaiters(connection: string, r: ControlResponse): void {
+    for (const w of [...this.waiters]) {
+      if (w.connection !== connection) continue;
+      clearTimeout(w.timer);
+      this.waiters.delete(w);
+      w.resolve(r);
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // commands
+
+  /** Starts phase 1 + Quick Mode for a connection. Throws UsageError for an unknown name. */
+  initiate(name: string): void {
+    if (!this.config.connections.some((c) => c.name === name)) {
+      throw new UsageError('ISAKMP_ERR_UNKNOWN_CONNECTION', `no connection named '${name}' (configured: ${this.config.connections.map((c) => c.name).join(', ') || 'none'})`);
+    }
+    this.counters.started.ipsec++;
+    if (!this.endpoint.isakmpSas().some((s) => s.connection === name && s.state === 'established')) this.counters.started.isakmp++;
+    this.logger.info('ike', 'initiating', { connection: name });
+    this.endpoint.initiate(this.now(), name);
+    this.pump();
+  }
+
+  /** Deletes every SA of a connection (IPsec first, then ISAKMP), telling the peer. Returns how many. */
+  down(name: string): number {
+    const now = this.now();
+    const ipsec = this.endpoint.ipsecSas().filter((s) => s.connection === name);
+    const isakmp = this.endpoint.isakmpSas().filter((s) => s.connection === name);
+    for (const s of ipsec) this.endpoint.delete(now, s.id);
+    for (const s of isakmp) this.endpoint.delete(now, s.id);
+    this.pump();
+    return ipsec.length + isakmp.length;
+  }
+
+  private ipsecStatus(sa: IpsecSaInfo): IpsecSaStatus {
+    const p = sa.protocols[0];
+    const now = this.now();
+    return {
+      id: sa.id,
+      isakmpSa: sa.isakmpSa,
+      connection: sa.connection,
+      role: sa.role,
+      mode: sa.mode === 2 || sa.mode === 4 ? 'transport' : 'tunnel',
+      local: sa.local.address,
+      remote: sa.remote.address,
+      localTs: selectorText(sa.localTs),
+      remoteTs: selectorText(sa.remoteTs),
+      spiIn: p ? hex(p.inbound.spi) : '',
+      spiOut: p ? hex(p.outbound.spi) : '',
+      algorithms: espAlgText(sa),
+      lifetimeLeft: Math.max(0, Math.round(sa.lifetimeSeconds - (now - sa.establishedAt) / 1000)),
+      bytes: null,
+    };
+  }
+
+  private saCounts(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const s of this.endpoint.isakmpSas()) out[`isakmp:${s.state}`] = (out[`isakmp:${s.state}`] ?? 0) + 1;
+    const n = this.endpoint.ipsecSas().length;
+    if (n > 0) out['ipsec:established'] = n;
+    return out;
+  }
+
+  snapshot(): CounterSnapshot {
+    return this.counters.snapshot({ ...this.transport.counters }, this.saCounts());
+  }
+
+  status(): StatusData {
+    const now = this.now();
+    const dp = new Map(this.dataplane.records().map((r) => [r.id, r.status]));
+    return {
+      connections: this.config.connections.map((c) => ({ name: c.name, start: c.start, remote: `${c.remote.address}:${c.remote.port}`, exchange: c.exchange, auth: c.auth })),
+      isakmp: this.endpoint.isakmpSas().map((s) => ({
+        id: s.id,
+        connection: s.connection,
+        role: s.role,
+        exchange: s.exchange,
+        state: s.state,
+        local: `${s.local.address}:${s.local.port}`,
+        remote: `${s.remote.address}:${s.remote.port}`,
+        initiatorCookie: hex(s.initiatorCookie),
+        responderCookie: hex(s.responderCookie),
+        ...(s.peerId !== undefined ? { peerId: peerIdText(s.peerId) as string } : {}),
+        ...(s.transform !== undefined ? { algorithms: ikeAlgText(s.transform) as string } : {}),
+        ...(s.expiresAt !== undefined ? { lifetimeLeft: Math.max(0, Math.round((s.expiresAt - now) / 1000)) } : {}),
+      })),
+      ipsec: this.endpoint.ipsecSas().map((s) => {
+        const st = this.ipsecStatus(s);
+        const d = dp.get(s.id);
+        return d !== undefined ? { ...st, dataplane: d } : st;
+      }),
+      counters: this.snapshot(),
+      dataplane: this.dataplane.name,
+      listening: this.transport.addresses(),
+    };
+  }
+
+  /** Re-reads the configuration; SAs of unchanged connections are not touched. */
+  async reload(): Promise<string> {
+    const path = this.opts.configPath ?? this.config.file;
+    const next = loadConfig(path); // throws ConfigError: the running configuration stays
+    const old = new Map(this.config.connections.map((c) => [c.name, c]));
+    const fresh = new Map(next.connections.map((c) => [c.name, c]));
+    const g0 = this.config.global;
+    const g1 = next.global;
+    const restartNeeded =
+      JSON.stringify([g0.listen, g0.port, g0.nattPort, g0.controlSocket, g0.dataplane, g0.metrics]) !==
+      JSON.stringify([g1.listen, g1.port, g1.nattPort, g1.controlSocket, g1.dataplane, g1.metrics]);
+    const engineConns = next.connections.map((c) => toEngineConnection(c, g0.port, this.localAddressFor(c)));
+    let unchanged = 0;
+    const changed: string[] = [];
+    const added: string[] = [];
+    const removed: string[] = [];
+    for (const [name, c] of old) {
+      const n = fresh.get(name);
+      if (n === undefined) removed.push(name);
+      else if (n.fingerprint !== c.fingerprint) changed.push(name);
+      else unchanged++;
+    }
+    for (const name of fresh.keys()) if (!old.has(name)) added.push(name);
+    for (const name of [...removed, ...changed]) {
+      this.down(name);
+      this.endpoint.removeConnection(name);
+    }
+    this.config = { ...next, global: { ...g1, listen: g0.listen, port: g0.port, nattPort: g0.nattPort, controlSocket: g0.controlSocket, dataplane: g0.dataplane, metrics: g0.metrics } };
+    for (const c of engineConns) if (changed.includes(c.name) || added.includes(c.name)) this.endpoint.addConnection(c);
+    this.logger.configure({ level: g1.log.level, areas: { ...g1.log.areas }, format: g1.log.format });
+    this.updown = g1.updown !== undefined ? new Updown(g1.updown, (lvl, m) => this.logger.log('dataplane', lvl, m)) : undefined;
+    for (const c of next.connections) if ((changed.includes(c.name) || added.includes(c.name)) && c.start === 'start') this.initiate(c.name);
+    this.pump();
+    return (
+      `reloaded ${path}: ${unchanged} unchanged, ${changed.length} changed${changed.length ? ` (${changed.join(', ')})` : ''}, ` +
+      `${added.length} added${added.length ? ` (${added.join(', ')})` : ''}, ${removed.length} removed${removed.length ? ` (${removed.join(', ')})` : ''}` +
+      (restartNeeded ? '; listen/port/control_socket/dataplane/metrics changes need a restart' : '')
+    );
+  }
+
+  async handleControl(req: ControlRequest): Promise<ControlResponse> {
+    this.logger.debug('control', 'request', { cmd: req.cmd, name: req.name });
+    if (this.stopping) return { ok: false, error: 'the daemon is shutting down' };
+    switch (req.cmd) {
+      case 'status':
+        return { ok: true, message: 'status', data: this.status() };
+      case 'reload':
+        try {
+          return { ok: true, message: await this.reload() };
+        } catch (err) {
+          return { ok: false, error: `reload refused, running configuration kept: ${(err as Error).message.split('\n').join('; ')}` };
+        }
+      case 'down': {
+        const name = req.name as string;
+        if (!this.config.connections.some((c) => c.name === name)) return { ok: false, error: `no connection named '${name}'` };
+        const n = this.down(name);
+        if (n === 0) return { ok: false, error: `connection '${name}' has no SAs` };
+        return { ok: true, message: `connection '${name}': deleted ${n} SA${n === 1 ? '' : 's'}` };
+      }
+      case 'up': {
+        const name = req.name as string;
+        const timeoutMs = req.timeoutMs ?? 30_000;
+        return new Promise<ControlResponse>((resolve) => {
+          const w: Waiter = {
+            connection: name,
+            resolve,
+            timer: setTimeout(() => {
+              this.waiters.delete(w);
+              resolve({ ok: false, error: `connection '${name}' not established within ${Math.round(timeoutMs / 1000)} s (see the daemon log)` });
+            }, timeoutMs),
+          };
+          this.waiters.add(w);
+          try {
+            this.initiate(name);
+          } catch (err) {
+            clearTimeout(w.timer);
+            this.waiters.delete(w);
+            resolve({ ok: false, error: (err as Error).message });
+          }
+        });
+      }
+    }
+  }
+
+  /**
+   * Clean shutdown: Delete for every IPsec and ISAKMP SA (the peer learns at once), a bounded wait
+   * for the datagrams to leave, dataplane flush, updown "down", sockets closed.
+   */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    const now = this.now();
+    const ipsec = this.endpoint.ipsecSas();
+    const isakmp = this.endpoint.isakmpSas().filter((s) => s.state === 'established');
+    for (const s of ipsec) this.endpoint.delete(now, s.id);
+    for (const s of isakmp) this.endpoint.delete(now, s.id);
+    this.pump();
+    if (ipsec.length + isakmp.length > 0) {
+      this.logger.info('daemon', 'sent Deletes', { ipsec: ipsec.length, isakmp: isakmp.length });
+      // Sends are asynchronous; give them a moment, bounded by shutdown_grace.
+      await new Promise((r) => setTimeout(r, Math.min(200, this.config.global.shutdownGrace * 1000)));
+    }
+    for (const w of this.waiters) {
+      clearTimeout(w.timer);
+      w.resolve({ ok: false, error: 'the daemon is shutting down' });
+    }
+    this.waiters.clear();
+    for (const sa of this.ipsecById.values()) void this.updown?.run('down', 'shutdown', sa);
+    this.ipsecById.clear();
+    const grace = new Promise((r) => setTimeout(r, this.config.global.shutdownGrace * 1000).unref());
+    await Promise.race([Promise.all([this.dataplane.flush(), this.updown?.idle()]), grace]);
+    this.stopped = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    for (const [sig, h] of this.signalHandlers) process.off(sig, h);
+    await this.control?.close();
+    if (this.metrics !== undefined) await new Promise<void>((r) => this.metrics?.close(() => r()));
+    await this.transport.close();
+    this.logger.info('daemon', 'stopped');
+  }
+}

@@ -1,0 +1,210 @@
+/**
+ * Dataplane adapters: what happens to an IPsec SA once Quick Mode finished.
+ *   none : records the SA table (shown by `isakmp status`); the default.
+ *   xfrm : programs Linux with `ip xfrm state/policy` child processes. SAs are added first;
+ *          policies only once both SAs are in, so a refused SA never leaves a black-holing
+ *          policy behind. A kernel refusal (this machine: no ESP, "Requested type not found")
+ *          is reported with the kernel's own words; the IKE side is not affected.
+ */
+import { spawn } from 'node:child_process';
+import { AuthAlgorithm, EspTransformId } from '../constants/index.js';
+import type { IpsecSaInfo, Selector } from './engine.js';
+
+export interface DataplaneRecord {
+  readonly id: string;
+  readonly connection: string;
+  /** 'installed', 'recorded' (none adapter) or 'failed: <kernel error>'. */
+  status: string;
+}
+
+export interface Dataplane {
+  readonly name: 'none' | 'xfrm';
+  /** Installs an SA pair; resolves to its record (never rejects: a failure is in `status`). */
+  install(sa: IpsecSaInfo): Promise<DataplaneRecord>;
+  remove(id: string): Promise<void>;
+  records(): DataplaneRecord[];
+  /** Removes everything installed (shutdown). */
+  flush(): Promise<void>;
+}
+
+export class NoneDataplane implements Dataplane {
+  readonly name = 'none' as const;
+  private readonly table = new Map<string, DataplaneRecord>();
+  async install(sa: IpsecSaInfo): Promise<DataplaneRecord> {
+    const r = { id: sa.id, connection: sa.connection, status: 'recorded' };
+    this.table.set(sa.id, r);
+    return r;
+  }
+  async remove(id: string): Promise<void> {
+    this.table.delete(id);
+  }
+  records(): DataplaneRecord[] {
+    return [...this.table.values()];
+  }
+  async flush(): Promise<void> {
+    this.table.clear();
+  }
+}
+
+export interface CommandResult {
+  readonly code: number;
+  readonly stderr: string;
+}
+/** Runs `ip ARGS...`. Injected so tests can record the calls. */
+export type IpRunner = (args: readonly string[]) => Promise<CommandResult>;
+
+export const spawnIp: IpRunner = (args) =>
+  new Promise((resolve) => {
+    const child = spawn('ip', [...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (d: string) => {
+      if (stderr.length < 4096) stderr += d;
+    });
+    child.on('error', (err) => resolve({ code: 127, stderr: `cannot run ip: ${err.message}` }));
+    child.on('close', (code) => resolve({ code: code ?? 1, stderr: stderr.trim() }));
+  });
+
+function xfrmEnc(transformId: number, keyLength: number): [string, string] | undefined {
+  switch (transformId) {
+    case EspTransformId.ESP_AES_CBC:
+      return ['enc', 'cbc(aes)'];
+    case EspTransformId.ESP_3DES:
+      return ['enc', 'cbc(des3_ede)'];
+    case EspTransformId.ESP_AES_GCM_16:
+      void keyLength;
+      return ['aead', 'rfc4106(gcm(aes))'];
+    case EspTransformId.ESP_NULL:
+      return ['enc', 'ecb(cipher_null)'];
+    default:
+      return undefined;
+  }
+}
+
+function xfrmAuth(alg: number): [string, number] | undefined {
+  switch (alg) {
+    case AuthAlgorithm.HMAC_MD5:
+      return ['hmac(md5)', 96];
+    case AuthAlgorithm.HMAC_SHA:
+      return ['hmac(sha1)', 96];
+    case AuthAlgorithm.HMAC_SHA2_256:
+      return ['hmac(sha256)', 128];
+    case AuthAlgorithm.HMAC_SHA2_384:
+      return ['hmac(sha384)', 192];
+    case AuthAlgorithm.HMAC_SHA2_512:
+      return ['hmac(sha512)', 256];
+    default:
+      return undefined;
+  }
+}
+
+function prefixOf(s: Selector): string {
+  if (s.prefix !== undefined) return `${s.start}/${s.prefix}`;
+  return `${s.start}/${s.family === 4 ? 32 : 128}`;
+}
+
+function selArgs(src: Selector, dst: Selector): string[] {
+  const a = ['src', prefixOf(src), 'dst', prefixOf(dst)];
+  const proto = src.protocol || dst.protocol;
+  if (proto !== 0) {
+    a.push('proto', String(proto));
+    if ((proto === 6 || proto === 17) && src.port !== 0) a.push('sport', String(src.port));
+    if ((proto === 6 || proto === 17) && dst.port !== 0) a.push('dport', String(dst.port));
+  }
+  return a;
+}
+
+const hex = (b: Uint8Array): string => '0x' + Buffer.from(b).toString('hex');
+
+interface Installed {
+  record: DataplaneRecord;
+  undo: string[][];
+}
+
+export class XfrmDataplane implements Dataplane {
+  readonly name = 'xfrm' as const;
+  private readonly table = new Map<string, Installed>();
+  private nextReqid = 1;
+
+  constructor(
+    private readonly run: IpRunner = spawnIp,
+    private readonly log: (message: string) => void = () => {},
+  ) {}
+
+  /** The `ip` argument lists for an SA pair, in order, each with its undo. Keys are in these lists: never log them. */
+  commands(sa: IpsecSaInfo, reqid: number): { add: string[]; del: string[] }[] {
+    const L = sa.local.address;
+    const R = sa.remote.address;
+    const mode = sa.mode === 2 || sa.mode === 4 ? 'transport' : 'tunnel';
+    const steps: { add: string[]; del: string[] }[] = [];
+    for (const p of sa.protocols) {
+      if (p.protocol !== 3) continue;
+      const enc = xfrmEnc(p.transformId, p.keyLength);
+      const auth = xfrmAuth(p.authAlgorithm);
+      for (const [src, dst, k] of [
+        [L, R, p.outbound],
+        [R, L, p.inbound],
+      ] as const) {
+        const a = ['xfrm', 'state', 'add', 'src', src, 'dst', dst, 'proto', 'esp', 'spi', hex(k.spi), 'reqid', String(reqid), 'mode', mode];
+        if (enc !== undefined && enc[0] === 'aead') a.push('aead', enc[1], hex(k.encryptionKey), '128');
+        else {
+          if (enc !== undefined) a.push(enc[0], enc[1], hex(k.encryptionKey));
+          if (auth !== undefined) a.push('auth-trunc', auth[0], hex(k.integrityKey), String(auth[1]));
+        }
+        steps.push({ add: a, del: ['xfrm', 'state', 'delete', 'src', src, 'dst', dst, 'proto', 'esp', 'spi', hex(k.spi)] });
+      }
+    }
+    const tmpl = (src: string, dst: string): string[] => ['tmpl', 'src', src, 'dst', dst, 'proto', 'esp', 'reqid', String(reqid), 'mode', mode];
+    const out = selArgs(sa.localTs, sa.remoteTs);
+    const inn = selArgs(sa.remoteTs, sa.localTs);
+    const dirs: [string[], string, string, string][] = [
+      [out, 'out', L, R],
+      [inn, 'in', R, L],
+    ];
+    if (mode === 'tunnel') dirs.push([inn, 'fwd', R, L]);
+    for (const [sel, dir, src, dst] of dirs) {
+      steps.push({ add: ['xfrm', 'policy', 'add', ...sel, 'dir', dir, ...tmpl(src, dst)], del: ['xfrm', 'policy', 'delete', ...sel, 'dir', dir] });
+    }
+    return steps;
+  }
+
+  async install(sa: IpsecSaInfo): Promise<DataplaneRecord> {
+    const reqid = this.nextReqid++;
+    const steps = this.commands(sa, reqid);
+    const record: DataplaneRecord = { id: sa.id, connection: sa.connection, status: 'installed' };
+    const done: string[][] = [];
+    for (const step of steps) {
+      const cmd = step.add;
+      const r = await this.run(cmd);
+      if (r.code !== 0) {
+        const what = cmd[1] === 'state' ? `ESP SA ${cmd[4]} -> ${cmd[6]} spi ${cmd[10]}` : `policy ${cmd.slice(3, cmd.indexOf('tmpl')).join(' ')}`;
+        record.status = `failed: kernel refused ${what}: ${r.stderr || `ip exited with ${r.code}`}`;
+        this.log(`xfrm: ${record.status} (connection ${sa.connection}; the IKE SAs stay up, no traffic is protected)`);
+        for (const u of done.reverse()) await this.run(u);
+        this.table.set(sa.id, { record, undo: [] });
+        return record;
+      }
+      done.push(step.del);
+    }
+    this.table.set(sa.id, { record, undo: done.reverse() });
+    return record;
+  }
+
+  async remove(id: string): Promise<void> {
+    const e = this.table.get(id);
+    if (e === undefined) return;
+    this.table.delete(id);
+    for (const u of e.undo) {
+      const r = await this.run(u);
+      if (r.code !== 0) this.log(`xfrm: removing ${u.slice(1, 3).join(' ')} for ${id}: ${r.stderr}`);
+    }
+  }
+
+  records(): DataplaneRecord[] {
+    return [...this.table.values()].map((e) => e.record);
+  }
+
+  async flush(): Promise<void> {
+    for (const id of [...this.table.keys()]) await this.remove(id);
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * The little DER the configuration needs: encode a distinguished name written as text
+ * (`C=CH, O=org, CN=name`) for an ID_DER_ASN1_DN identity, and pull the subject Name out of an
+ * X.509 certificate so the identity matches the certificate byte for byte.
+ */
+
+const ATTRS: Readonly<Record<string, { oid: number[]; ia5?: boolean }>> = {
+  C: { oid: [2, 5, 4, 6] },
+  ST: { oid: [2, 5, 4, 8] },
+  L: { oid: [2, 5, 4, 7] },
+  O: { oid: [2, 5, 4, 10] },
+  OU: { oid: [2, 5, 4, 11] },
+  CN: { oid: [2, 5, 4, 3] },
+  SN: { oid: [2, 5, 4, 5] },
+  DC: { oid: [0, 9, 2342, 19200300, 100, 1, 25], ia5: true },
+  E: { oid: [1, 2, 840, 113549, 1, 9, 1], ia5: true },
+  EMAILADDRESS: { oid: [1, 2, 840, 113549, 1, 9, 1], ia5: true },
+};
+
+function tlv(tag: number, body: Uint8Array): Uint8Array {
+  const n = body.length;
+  let len: number[];
+  if (n < 0x80) len = [n];
+  else if (n < 0x100) len = [0x81, n];
+  else if (n < 0x10000) len = [0x82, n >> 8, n & 0xff];
+  else len = [0x83, n >> 16, (n >> 8) & 0xff, n & 0xff];
+  const out = new Uint8Array(1 + len.length + n);
+  out[0] = tag;
+  out.set(len, 1);
+  out.set(body, 1 + len.length);
+  return out;
+}
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+function oidBytes(oid: readonly number[]): Uint8Array {
+  const out: number[] = [(oid[0] as number) * 40 + (oid[1] as number)];
+  for (const arc of oid.slice(2)) {
+    const b: number[] = [arc & 0x7f];
+    let v = Math.floor(arc / 128);
+    while (v > 0) {
+      b.unshift((v & 0x7f) | 0x80);
+      v = Math.floor(v / 128);
+    }
+    out.push(...b);
+  }
+  return tlv(0x06, Uint8Array.from(out));
+}
+
+const PRINTABLE = /^[A-Za-z0-9 '()+,\-./:=?]*$/;
+
+/** Encodes `C=CH, O=org, CN=name` as a DER Name (RDNSequence), in the order written. */
+export function encodeDn(text: string): { ok: true; value: Uint8Array } | { ok: false; error: string } {
+  // Split on commas not escaped with a backslash.
+  const parts = text.split(/(?<!\\),/).map((p) => p.trim()).filter((p) => p.length > 0);
+  const rdns: Uint8Array[] = [];
+  for (const part of parts) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) return { ok: false, error: `'${part}' in DN '${text}' is not KEY=VALUE` };
+    const key = part.slice(0, eq).trim().toUpperCase();
+    const value = part.slice(eq + 1).trim().replace(/\\,/g, ',');
+    const attr = ATTRS[key];
+    if (attr === undefined) {
+      return { ok: false, error: `unknown DN attribute '${key}' in '${text}' (use ${Object.keys(ATTRS).join(', ')})` };
+    }
+    const bytes = new TextEncoder().encode(value);
+    const tag = attr.ia5 === true ? 0x16 : PRINTABLE.test(value) ? 0x13 : 0x0c;
+    rdns.push(tlv(0x31, tlv(0x30, concat([oidBytes(attr.oid), tlv(tag, bytes)]))));
+  }
+  if (rdns.length === 0) return { ok: false, error: `empty DN '${text}'` };
+  return { ok: true, value: tlv(0x30, concat(rdns)) };
+}
+
+/** Reads one DER TLV header at `off`; returns where its body starts and ends. Throws on bad input. */
+function header(buf: Uint8Array, off: number): { tag: number; start: number; end: number } {
+  if (off + 2 > buf.length) throw new Error('truncated DER');
+  const tag = buf[off] as number;
+  let len = buf[off + 1] as number;
+  let start = off + 2;
+  if (len & 0x80) {
+    const n = len & 0x7f;
+    if (n === 0 || n > 3 || start + n > buf.length) throw new Error('bad DER length');
+    len = 0;
+    for (let i = 0; i < n; i++) len = len * 256 + (buf[start + i] as number);
+    start += n;
+  }
+  const end = start + len;
+  if (end > buf.length) throw new Error('DER length beyond the data');
+  return { tag, start, end };
+}
+
+/** The DER bytes of a certificate's subject Name (TBSCertificate field 6). */
+export function certSubjectDer(certDer: Uint8Array): Uint8Array {
+  const cert = header(certDer, 0);
+  const tbs = header(certDer, cert.start);
+  let off = tbs.start;
+  let field = header(certDer, off);
+  if (field.tag === 0xa0) {
+    off = field.end; // explicit version
+    field = header(certDer, off);
+  }
+  // serialNumber, signature, issuer, validity, then subject
+  for (let i = 0; i < 4; i++) {
+    off = header(certDer, off).end;
+  }
+  const subject = header(certDer, off);
+  return certDer.slice(off, subject.end);
+}

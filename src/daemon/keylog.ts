@@ -1,0 +1,86 @@
+/**
+ * The key log (`--keylog FILE`), for Wireshark/tshark and `isakmp decode --keylog`. Appends:
+ *
+ *   per ISAKMP SA, a line of Wireshark's ikev1_decryption_table:
+ *     <initiator cookie, 16 hex digits>,<phase-1 encryption key, hex>
+ *   per IPsec SA and direction, a line of Wireshark's esp_sa table:
+ *     "IPv4","<src>","<dst>","0x<spi>","<encryption>","0x<key>","<authentication>","0x<key>"
+ *
+ * Lines starting with '#' are comments. The file is created with mode 0600. This is the only place
+ * where key material leaves the daemon, and only when the operator asked for it.
+ */
+import { appendFileSync, openSync, closeSync } from 'node:fs';
+import { AuthAlgorithm, EspTransformId } from '../constants/index.js';
+import type { IpsecSaInfo } from './engine.js';
+
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+
+/** The ikev1_decryption_table line for one ISAKMP SA. */
+export function ikeKeyLogLine(initiatorCookie: Uint8Array, encryptionKey: Uint8Array): string {
+  return `${hex(initiatorCookie)},${hex(encryptionKey)}`;
+}
+
+/** Wireshark's esp_sa names of the encryption algorithms (packet-ipsec.c, 4.0). */
+export function wiresharkEspEncryption(transformId: number, keyLength: number): string | undefined {
+  switch (transformId) {
+    case EspTransformId.ESP_NULL:
+      return 'NULL';
+    case EspTransformId.ESP_3DES:
+      return 'TripleDES-CBC [RFC2451]';
+    case EspTransformId.ESP_AES_CBC:
+      return 'AES-CBC [RFC3602]';
+    case EspTransformId.ESP_AES_CTR:
+      return 'AES-CTR [RFC3686]';
+    case EspTransformId.ESP_AES_GCM_16:
+      return 'AES-GCM with 16 octet ICV [RFC4106]';
+    default:
+      void keyLength;
+      return undefined;
+  }
+}
+
+/** Wireshark's esp_sa names of the authentication algorithms. */
+export function wiresharkEspAuth(alg: number): string | undefined {
+  switch (alg) {
+    case 0:
+      return 'NULL';
+    case AuthAlgorithm.HMAC_MD5:
+      return 'HMAC-MD5-96 [RFC2403]';
+    case AuthAlgorithm.HMAC_SHA:
+      return 'HMAC-SHA-1-96 [RFC2404]';
+    case AuthAlgorithm.HMAC_SHA2_256:
+      return 'HMAC-SHA-256-128 [RFC4868]';
+    case AuthAlgorithm.HMAC_SHA2_384:
+      return 'HMAC-SHA-384-192 [RFC4868]';
+    case AuthAlgorithm.HMAC_SHA2_512:
+      return 'HMAC-SHA-512-256 [RFC4868]';
+    default:
+      return undefined;
+  }
+}
+
+/** esp_sa lines for an IPsec SA: outbound (local -> remote) and inbound (remote -> local). */
+export function espKeyLogLines(sa: IpsecSaInfo): string[] {
+  const out: string[] = [];
+  const fam = sa.local.address.includes(':') ? 'IPv6' : 'IPv4';
+  for (const p of sa.protocols) {
+    if (p.protocol !== 3) continue; // ESP only
+    const enc = wiresharkEspEncryption(p.transformId, p.keyLength) ?? `transform-${p.transformId}`;
+    const auth = wiresharkEspAuth(p.authAlgorithm) ?? `auth-${p.authAlgorithm}`;
+    const line = (src: string, dst: string, k: { spi: Uint8Array; encryptionKey: Uint8Array; integrityKey: Uint8Array }): string =>
+      [fam, src, dst, `0x${hex(k.spi)}`, enc, `0x${hex(k.encryptionKey)}`, auth, `0x${hex(k.integrityKey)}`].map((f) => `"${f}"`).join(',');
+    out.push(line(sa.local.address, sa.remote.address, p.outbound));
+    out.push(line(sa.remote.address, sa.local.address, p.inbound));
+  }
+  return out;
+}
+
+export class KeyLog {
+  constructor(readonly path: string) {
+    closeSync(openSync(path, 'a', 0o600));
+  }
+  append(lines: readonly string[]): void {
+    if (lines.length === 0) return;
+    appendFileSync(this.path, lines.join('\n') + '\n', { mode: 0o600 });
+  }
+}

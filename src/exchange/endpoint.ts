@@ -1,0 +1,1942 @@
+/**
+ * The sans-IO IKEv1 endpoint (RFC 2408, RFC 2409, RFC 2407), with the quinn-proto surface:
+ *
+ *   inputs    handleDatagram(now, local, remote, bytes), handleTimeout(now)
+ *   commands  initiate(now, connection), rekey(now, sa), delete(now, sa), reportTraffic(...)
+ *   outputs   pollTransmit(), pollEvent(), pollTimeout()     (drain in this order after each call)
+ *
+ * No sockets, timers, clocks or global randomness: `now` (ms) is an argument and randomness comes
+ * from `options.random`. `handleDatagram` never throws on peer input: each failure becomes one
+ * `dropped` event and, where policy says so, one bounded notify.
+ *
+ * See docs/engine.md for the state machine.
+ */
+import { X509Certificate, type KeyObject } from 'node:crypto';
+import {
+  AuthMethod,
+  CertEncoding,
+  ExchangeType,
+  HeaderFlag,
+  IdType,
+  NotifyType,
+  PayloadType,
+  ProtocolId,
+  isErrorNotify,
+} from '../constants/index.js';
+import { IsakmpError, LocalProtocolError, RemoteProtocolError } from '../errors.js';
+import { decodeHeader, decodeMessage, decodePayloads, encodeMessage, encodePayloadBody, encodePayloads, payloadTypeOf } from '../codec/index.js';
+import type { Header, IdPayload, NotifyPayload, Payload, SaPayload } from '../codec/types.js';
+import * as C from './crypto.js';
+import type { CipherInfo, DhKeyPair, PrfAlg } from './crypto.js';
+import {
+  addressIdentity,
+  hostSelector,
+  idToIdentity,
+  idToSelector,
+  identityMatches,
+  identityToId,
+  isWellFormedDerSequence,
+  selectorEquals,
+  selectorToId,
+  selectorWithin,
+} from './ids.js';
+import {
+  DEFAULT_IKE_LIFETIME,
+  authMethodOf,
+  buildIkeSa,
+  buildIpsecAnswer,
+  buildIpsecSa,
+  checkConnectionProposals,
+  checkIkeAnswer,
+  checkIpsecAnswer,
+  durationAttr,
+  selectIke,
+  selectIpsec,
+  tvAttr,
+  type IpsecSelection,
+} from './proposals.js';
+import { AGGRESSIVE_MODE, INFORMATIONAL, MAIN_MODE, QUICK_MODE, checkMessage, find, findAll, type MessageScript } from './scripts.js';
+import { TimerQueue, type TimerEntry } from './timers.js';
+import type {
+  Address,
+  ChosenIke,
+  Connection,
+  EndpointOptions,
+  EngineEvent,
+  Identity,
+  IpsecProtocolSa,
+  IpsecSaInfo,
+  IsakmpSaInfo,
+  Selector,
+  Transmit,
+} from './types.js';
+
+// ---------------------------------------------------------------------------------------------
+// internal records
+
+const enum Tk {
+  P1Retransmit = 1,
+  P1HalfOpen = 2,
+  P1Soft = 3,
+  P1Hard = 4,
+  QmRetransmit = 5,
+  QmTimeout = 6,
+  ChildSoft = 7,
+  ChildHard = 8,
+}
+
+type PeerIdentity = Identity | { type: 'other'; idType: number; data: Uint8Array };
+
+interface PendingQm {
+  readonly conn: Connection;
+  readonly rekeyOf?: Child;
+}
+
+/** Handshake-only material, dropped (and wiped) once phase 1 is done. */
+interface Handshake {
+  saiB?: Uint8Array;
+  dh?: DhKeyPair;
+  gxi?: Uint8Array;
+  gxr?: Uint8Array;
+  ni?: Uint8Array;
+  nr?: Uint8Array;
+  skeyid?: Uint8Array;
+  /** Our ID payload body (IDii_b / IDir_b). */
+  ourIdB?: Uint8Array;
+  ourId?: { idType: number; data: Uint8Array };
+  /** The peer's ID payload body, once received. */
+  peerIdB?: Uint8Array;
+  /** Peer public key from a verified certificate. */
+  peerKey?: KeyObject;
+  /** Responder: candidate connections (MM: chosen by address at MM1). */
+  candidates?: Connection[];
+}
+
+interface Retransmit {
+  count: number;
+  timer: TimerEntry<Target> | undefined;
+}
+
+interface P1 {
+  readonly kind: 'p1';
+  readonly icHex: string;
+  readonly role: 'initiator' | 'responder';
+  readonly mode: 'main' | 'aggressive';
+  conn: Connection;
+  readonly local: Address;
+  readonly remote: Address;
+  readonly ic: Uint8Array;
+  rc: Uint8Array;
+  step: number;
+  state: 'negotiating' | 'established' | 'deleting' | 'dead';
+  hs: Handshake | undefined;
+  chosen?: ChosenIke;
+  prf?: PrfAlg;
+  cipher?: CipherInfo;
+  skeyidD?: Uint8Array;
+  skeyidA?: Uint8Array;
+  encKey?: Uint8Array;
+  /** Current phase-1 IV: the last CBC block of the last phase-1 message (RFC 2409 App. B). */
+  iv?: Uint8Array;
+  peerId?: PeerIdentity;
+  lastRecv?: Uint8Array;
+  lastSent?: Uint8Array;
+  /** The last sent message must not be retransmitted on a timer (responder's first reply). */
+  rtx?: Retransmit;
+  tHalf?: TimerEntry<Target>;
+  tSoft?: TimerEntry<Target>;
+  tHard?: TimerEntry<Target>;
+  establishedAt?: number;
+  expiresAt?: number;
+  qms?: Map<number, Qm>;
+  /** Recently finished Quick Modes: message ID → [last received, last sent] for duplicates. */
+  done?: Array<{ msgId: number; recv: Uint8Array; sent: Uint8Array | undefined }>;
+  pending: PendingQm[];
+  rekeyOf?: P1;
+  halfOpen: boolean;
+  failures: number;
+}
+
+interface Qm {
+  readonly kind: 'qm';
+  readonly p1: P1;
+  readonly msgId: number;
+  readonly role: 'initiator' | 'responder';
+  readonly conn: Connection;
+  iv: Uint8Array;
+  step: number;
+  ni: Uint8Array;
+  nr?: Uint8Array;
+  dh?: DhKeyPair;
+  gxy?: Uint8Array;
+  offer?: SaPayload;
+  ourSpis?: Uint8Array[][];
+  selection?: IpsecSelection;
+  respSpis?: Uint8Array[];
+  localTs: Selector;
+  remoteTs: Selector;
+  commit: boolean;
+  lastRecv?: Uint8Array;
+  lastSent?: Uint8Array;
+  rtx?: Retransmit;
+  tTimeout?: TimerEntry<Target>;
+  rekeyOf?: Child;
+  /** Responder: lifetimes shortened, RESPONDER-LIFETIME sent. Initiator: lifetimes from the peer. */
+  lifeSeconds?: number;
+  lifeKilobytes?: number;
+}
+
+interface Child {
+  readonly kind: 'child';
+  readonly info: IpsecSaInfo;
+  p1Id: string;
+  conn: Connection;
+  bytes: number;
+  state: 'installed' | 'rekeying' | 'dead';
+  tSoft?: TimerEntry<Target>;
+  tHard?: TimerEntry<Target>;
+  softBytes: number;
+}
+
+type Target = P1 | Qm | Child;
+
+// ---------------------------------------------------------------------------------------------
+// helpers
+
+const ZERO8 = new Uint8Array(8);
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+function hex(b: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < b.length; i++) s += HEX[b[i]!];
+  return s;
+}
+
+function isZero(b: Uint8Array): boolean {
+  for (let i = 0; i < b.length; i++) if (b[i] !== 0) return false;
+  return true;
+}
+
+function bytesEqual(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
+  if (!a || !b || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function u32(n: number): Uint8Array {
+  return Uint8Array.of(n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
+}
+
+function readU32(b: Uint8Array): number {
+  return ((b[0]! << 24) >>> 0) + ((b[1]! << 16) | (b[2]! << 8) | b[3]!);
+}
+
+function concat(...parts: Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/** The bytes of a payload chain that follow its first payload, up to the end of the last payload. */
+function afterFirstPayload(plain: Uint8Array): Uint8Array {
+  let off = 0;
+  let next = -1;
+  let firstEnd = -1;
+  while (off + 4 <= plain.length) {
+    next = plain[off]!;
+    const len = (plain[off + 2]! << 8) | plain[off + 3]!;
+    if (len < 4) break;
+    off += len;
+    if (firstEnd < 0) firstEnd = off;
+    if (next === 0) break;
+  }
+  if (firstEnd < 0) return new Uint8Array(0);
+  return plain.subarray(firstEnd, Math.min(off, plain.length));
+}
+
+/** A plaintext chain: a HASH payload (given value) followed by already-encoded payloads. */
+function hashFirst(h: Uint8Array, restType: number, rest: Uint8Array): Uint8Array {
+  const out = new Uint8Array(4 + h.length + rest.length);
+  out[0] = restType;
+  out[2] = ((4 + h.length) >> 8) & 0xff;
+  out[3] = (4 + h.length) & 0xff;
+  out.set(h, 4);
+  out.set(rest, 4 + h.length);
+  return out;
+}
+
+function errorOf(e: unknown): { notify: number; reason: string } {
+  if (e instanceof IsakmpError) return { notify: e.notify, reason: e.reason };
+  if (e instanceof Error) return { notify: 0, reason: `internal: ${e.message.slice(0, 200)}` };
+  return { notify: 0, reason: 'internal error' };
+}
+
+function remote(notify: number, reason: string): RemoteProtocolError {
+  return new RemoteProtocolError(notify, reason);
+}
+
+function sameAddress(a: string, b: string): boolean {
+  return a.toLowerCase() === b.toLowerCase();
+}
+
+const DPD_VID = Uint8Array.from([0xaf, 0xca, 0xd7, 0x13, 0x68, 0xa1, 0xf1, 0xc9, 0x6b, 0x86, 0x96, 0xfc, 0x77, 0x57, 0x01, 0x00]);
+
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The IKEv1 protocol endpoint. One instance serves any number of peers and connections.
+ */
+export class Endpoint {
+  private readonly random: (n: number) => Uint8Array;
+  private readonly opt: Required<Omit<EndpointOptions, 'random' | 'connections'>>;
+  private readonly conns = new Map<string, Connection>();
+  private readonly p1s = new Map<string, P1>();
+  private readonly children = new Map<string, Child>();
+  /** Our inbound SPI (hex) → child, for Delete and uniqueness. */
+  private readonly bySpi = new Map<string, Child>();
+  private readonly halfOpenPerPeer = new Map<string, number>();
+  private halfOpenCount = 0;
+  private readonly timers = new TimerQueue<Target>();
+  private tx: Transmit[] = [];
+  private txHead = 0;
+  private ev: EngineEvent[] = [];
+  private evHead = 0;
+
+  constructor(options: EndpointOptions) {
+    if (typeof options.random !== 'function') throw new LocalProtocolError(0, 'options.random is required');
+    this.random = options.random;
+    this.opt = {
+      retransmitBaseMs: options.retransmitBaseMs ?? 1000,
+      retransmitLimit: options.retransmitLimit ?? 5,
+      halfOpenTimeoutMs: options.halfOpenTimeoutMs ?? 30_000,
+      halfOpenPerPeer: options.halfOpenPerPeer ?? 32,
+      halfOpenTotal: options.halfOpenTotal ?? 5000,
+      quickModeTimeoutMs: options.quickModeTimeoutMs ?? 30_000,
+      nonceLength: options.nonceLength ?? 32,
+      sendErrorNotifies: options.sendErrorNotifies ?? true,
+    };
+    for (const c of options.connections ?? []) this.setConnection(c);
+  }
+
+  // ------------------------------------------------------------------------------ connections
+
+  /** Adds or replaces a connection (by name). Existing SAs keep running; rekeys use the new one. */
+  setConnection(c: Connection): void {
+    if (!c.name) throw new LocalProtocolError(0, 'connection needs a name');
+    const problem = checkConnectionProposals(c.ike, c.ipsec, c.allowWeakGroups ?? false);
+    if (problem) throw new LocalProtocolError(NotifyType.NO_PROPOSAL_CHOSEN, `connection ${c.name}: ${problem}`);
+    if (c.auth === 'psk' && (!c.psk || c.psk.length === 0)) throw new LocalProtocolError(0, `connection ${c.name}: psk missing`);
+    if (c.auth === 'rsa-sig' && !c.rsa) throw new LocalProtocolError(0, `connection ${c.name}: rsa credentials missing`);
+    const groups = new Set(c.ipsec.map((p) => p.group ?? 0));
+    if (groups.size > 1) throw new LocalProtocolError(0, `connection ${c.name}: all IPsec proposals must use the same PFS group`);
+    this.conns.set(c.name, c);
+  }
+
+  /** Removes a connection. Its SAs live on until they expire (they are no longer rekeyed). */
+  removeConnection(name: string): boolean {
+    return this.conns.delete(name);
+  }
+
+  connections(): Connection[] {
+    return [...this.conns.values()];
+  }
+
+  // ------------------------------------------------------------------------------ outputs
+
+  /** Next datagram to send, or undefined. Drain first after every input or command. */
+  pollTransmit(): Transmit | undefined {
+    if (this.txHead >= this.tx.length) {
+      if (this.tx.length) {
+        this.tx = [];
+        this.txHead = 0;
+      }
+      return undefined;
+    }
+    const t = this.tx[this.txHead]!;
+    this.tx[this.txHead++] = undefined as unknown as Transmit;
+    return t;
+  }
+
+  /** Next event, or undefined. Drain after pollTransmit(). */
+  pollEvent(): EngineEvent | undefined {
+    if (this.evHead >= this.ev.length) {
+      if (this.ev.length) {
+        this.ev = [];
+        this.evHead = 0;
+      }
+      return undefined;
+    }
+    const e = this.ev[this.evHead]!;
+    this.ev[this.evHead++] = undefined as unknown as EngineEvent;
+    return e;
+  }
+
+  /** When `handleTimeout` should next be called (ms, same clock as `now`), or undefined. */
+  pollTimeout(): number | undefined {
+    return this.timers.peek();
+  }
+
+  // ------------------------------------------------------------------------------ getters
+
+  isakmpSas(): IsakmpSaInfo[] {
+    const out: IsakmpSaInfo[] = [];
+    for (const p1 of this.p1s.values()) if (p1.state !== 'dead') out.push(this.p1Info(p1));
+    return out;
+  }
+
+  ipsecSas(): IpsecSaInfo[] {
+    const out: IpsecSaInfo[] = [];
+    for (const c of this.children.values()) if (c.state !== 'dead') out.push(c.info);
+    return out;
+  }
+
+  /** Counts for status/metrics. */
+  stats(): { isakmp: number; established: number; halfOpen: number; ipsec: number; timers: number } {
+    let established = 0;
+    for (const p of this.p1s.values()) if (p.state === 'established') established++;
+    return { isakmp: this.p1s.size, established, halfOpen: this.halfOpenCount, ipsec: this.children.size, timers: this.timers.size };
+  }
+
+  // ------------------------------------------------------------------------------ commands
+
+  /**
+   * Brings a connection up: a Quick Mode under an established ISAKMP SA with the peer, or a new
+   * phase 1 followed by a Quick Mode.
+   */
+  initiate(now: number, connection: string | Connection): void {
+    const conn = typeof connection === 'string' ? this.conns.get(connection) : connection;
+    if (!conn) throw new LocalProtocolError(0, `no connection ${String(connection)}`);
+    if (typeof connection !== 'string' && !this.conns.has(conn.name)) this.setConnection(conn);
+    this.requestQm(now, { conn });
+  }
+
+  /** Rekeys an SA now (ISAKMP SA: new phase 1; IPsec SA: new Quick Mode). */
+  rekey(now: number, saId: string): void {
+    const p1 = this.findP1ById(saId);
+    if (p1) {
+      if (p1.state === 'established') this.rekeyP1(now, p1);
+      return;
+    }
+    const child = this.children.get(saId);
+    if (!child) throw new LocalProtocolError(0, `no SA ${saId}`);
+    this.rekeyChild(now, child);
+  }
+
+  /** Deletes an SA and tells the peer (Delete payload under an ISAKMP SA with it). */
+  delete(now: number, saId: string): void {
+    const p1 = this.findP1ById(saId);
+    if (p1) {
+      if (p1.state === 'established') this.sendDeleteP1(now, p1);
+      this.removeP1(p1, { type: 'deleted', kind: 'isakmp', id: this.p1Id(p1), connection: p1.conn.name, by: 'local' });
+      return;
+    }
+    const child = this.children.get(saId);
+    if (!child) throw new LocalProtocolError(0, `no SA ${saId}`);
+    this.sendDeleteChildren(now, [child]);
+    this.removeChild(child, 'local');
+  }
+
+  /**
+   * Dataplane byte counts for an IPsec SA (kilobyte lifetimes): `bytes` is the total so far
+   * (both directions) as the dataplane reports it.
+   */
+  reportTraffic(now: number, saId: string, bytes: number): void {
+    const child = this.children.get(saId);
+    if (!child || child.state === 'dead') return;
+    child.bytes = Math.max(child.bytes, bytes);
+    const limit = child.info.lifetimeKilobytes * 1024;
+    if (!limit) return;
+    if (child.bytes >= limit) {
+      this.expireChild(now, child, true);
+    } else if (child.bytes >= child.softBytes && child.state === 'installed' && child.info.role === 'initiator') {
+      this.emit({ type: 'expired', kind: 'ipsec', id: child.info.id, connection: child.conn.name, hard: false });
+      this.rekeyChild(now, child);
+    }
+  }
+
+  // ------------------------------------------------------------------------------ timers
+
+  handleTimeout(now: number): void {
+    for (let e = this.timers.popDue(now); e; e = this.timers.popDue(now)) {
+      try {
+        this.fire(now, e);
+      } catch (err) {
+        const { notify, reason } = errorOf(err);
+        this.emit({ type: 'dropped', peer: { address: '', port: 0 }, notify, reason: `timer: ${reason}` });
+      }
+    }
+  }
+
+  private fire(now: number, e: TimerEntry<Target>): void {
+    const t = e.target;
+    switch (e.kind) {
+      case Tk.P1Retransmit: {
+        const p1 = t as P1;
+        if (p1.state === 'dead' || !p1.rtx || p1.rtx.timer !== e) return;
+        if (p1.rtx.count >= this.opt.retransmitLimit) {
+          this.failP1(p1, 0, 'retransmit limit reached, peer does not answer');
+          return;
+        }
+        p1.rtx.count++;
+        if (p1.lastSent) this.send(p1.local, p1.remote, p1.lastSent);
+        p1.rtx.timer = this.timers.add(now + this.opt.retransmitBaseMs * 2 ** p1.rtx.count, p1, Tk.P1Retransmit);
+        return;
+      }
+      case Tk.P1HalfOpen: {
+        const p1 = t as P1;
+        if (p1.state !== 'negotiating' || p1.tHalf !== e) return;
+        this.failP1(p1, 0, 'phase 1 not completed in time');
+        return;
+      }
+      case Tk.P1Soft: {
+        const p1 = t as P1;
+        if (p1.state !== 'established' || p1.tSoft !== e) return;
+        this.emit({ type: 'expired', kind: 'isakmp', id: this.p1Id(p1), connection: p1.conn.name, hard: false });
+        if (p1.conn.rekey !== false && this.conns.has(p1.conn.name)) this.rekeyP1(now, p1);
+        return;
+      }
+      case Tk.P1Hard: {
+        const p1 = t as P1;
+        if (p1.state === 'dead' || p1.tHard !== e) return;
+        this.sendDeleteP1(now, p1);
+        this.removeP1(p1, { type: 'expired', kind: 'isakmp', id: this.p1Id(p1), connection: p1.conn.name, hard: true });
+        return;
+      }
+      case Tk.QmRetransmit: {
+        const qm = t as Qm;
+        if (!qm.rtx || qm.rtx.timer !== e || qm.p1.qms?.get(qm.msgId) !== qm) return;
+        if (qm.rtx.count >= this.opt.retransmitLimit) {
+          this.failQm(qm, 0, 'retransmit limit reached');
+          return;
+        }
+        qm.rtx.count++;
+        if (qm.lastSent) this.send(qm.p1.local, qm.p1.remote, qm.lastSent);
+        qm.rtx.timer = this.timers.add(now + this.opt.retransmitBaseMs * 2 ** qm.rtx.count, qm, Tk.QmRetransmit);
+        return;
+      }
+      case Tk.QmTimeout: {
+        const qm = t as Qm;
+        if (qm.tTimeout !== e || qm.p1.qms?.get(qm.msgId) !== qm) return;
+        this.failQm(qm, 0, 'Quick Mode not completed in time');
+        return;
+      }
+      case Tk.ChildSoft: {
+        const c = t as Child;
+        if (c.state !== 'installed' || c.tSoft !== e) return;
+        this.emit({ type: 'expired', kind: 'ipsec', id: c.info.id, connection: c.conn.name, hard: false });
+        if (c.conn.rekey !== false && this.conns.has(c.conn.name)) this.rekeyChild(now, c);
+        return;
+      }
+      case Tk.ChildHard: {
+        const c = t as Child;
+        if (c.state === 'dead' || c.tHard !== e) return;
+        this.expireChild(now, c, true);
+        return;
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------------------ datagrams
+
+  /** Feeds one received UDP payload (without the non-ESP marker). Never throws on peer input. */
+  handleDatagram(now: number, local: Address, remoteAddr: Address, bytes: Uint8Array): void {
+    let header: Header | undefined;
+    try {
+      header = decodeHeader(bytes);
+    } catch (e) {
+      const { notify, reason } = errorOf(e);
+      this.emit({ type: 'dropped', peer: remoteAddr, notify, reason });
+      return;
+    }
+    try {
+      this.dispatch(now, local, remoteAddr, header, bytes);
+    } catch (e) {
+      const { notify, reason } = errorOf(e);
+      this.emit({ type: 'dropped', peer: remoteAddr, notify, reason });
+    }
+  }
+
+  private dispatch(now: number, local: Address, remoteAddr: Address, h: Header, bytes: Uint8Array): void {
+    const icHex = hex(h.initiatorCookie);
+    const p1 = this.p1s.get(icHex);
+    const rcZero = isZero(h.responderCookie);
+    switch (h.exchangeType) {
+      case ExchangeType.IDENTITY_PROTECTION:
+      case ExchangeType.AGGRESSIVE: {
+        const mode = h.exchangeType === ExchangeType.IDENTITY_PROTECTION ? 'main' : 'aggressive';
+        if (h.messageId !== 0) throw remote(NotifyType.INVALID_MESSAGE_ID, 'phase-1 message with non-zero message ID');
+        if (!p1) {
+          if (!rcZero) throw remote(NotifyType.INVALID_COOKIE, 'unknown cookies');
+          if (isZero(h.initiatorCookie)) throw remote(NotifyType.INVALID_COOKIE, 'zero initiator cookie');
+          this.respondFirst(now, local, remoteAddr, h, bytes, mode);
+          return;
+        }
+        if (!this.samePeer(p1, remoteAddr) || p1.mode !== mode) throw remote(NotifyType.INVALID_COOKIE, 'cookies of another peer or exchange');
+        this.onPhase1(now, p1, h, bytes, rcZero);
+        return;
+      }
+      case ExchangeType.QUICK_MODE: {
+        if (!p1 || p1.state !== 'established' || !bytesEqual(p1.rc, h.responderCookie) || !this.samePeer(p1, remoteAddr)) {
+          throw remote(NotifyType.INVALID_COOKIE, 'Quick Mode without an established ISAKMP SA');
+        }
+        this.onQuick(now, p1, h, bytes);
+        return;
+      }
+      case ExchangeType.INFORMATIONAL: {
+        if (!p1 || !bytesEqual(p1.rc, h.responderCookie) || !this.samePeer(p1, remoteAddr) || !p1.skeyidA || !(h.flags & HeaderFlag.ENCRYPTION)) {
+          // RFC 2408 §4.8 informationals outside an authenticated SA are never acted upon.
+          this.logUnauthenticatedInfo(remoteAddr, bytes);
+          return;
+        }
+        this.onInformational(now, p1, h, bytes);
+        return;
+      }
+      default:
+        throw remote(NotifyType.INVALID_EXCHANGE_TYPE, `exchange type ${h.exchangeType} not supported`);
+    }
+  }
+
+  private samePeer(p1: P1, r: Address): boolean {
+    return sameAddress(p1.remote.address, r.address);
+  }
+
+  private logUnauthenticatedInfo(peer: Address, bytes: Uint8Array): void {
+    let what = 'unauthenticated informational ignored';
+    try {
+      const m = decodeMessage(bytes);
+      const n = find(m.payloads, 'N');
+      if (n) what = `unauthenticated notify ${n.notifyType} ignored`;
+    } catch {
+      /* the reason stays generic */
+    }
+    this.emit({ type: 'dropped', peer, notify: 0, reason: what });
+  }
+
+  // ------------------------------------------------------------------------------ phase 1: start
+
+  private requestQm(now: number, pending: PendingQm): void {
+    const conn = pending.conn;
+    // an established ISAKMP SA for this connection with this peer?
+    let negotiating: P1 | undefined;
+    let best: P1 | undefined;
+    for (const p1 of this.p1s.values()) {
+      if (p1.conn.name !== conn.name || !sameAddress(p1.remote.address, conn.remote.address)) continue;
+      if (p1.state === 'established' && (!best || (p1.establishedAt ?? 0) > (best.establishedAt ?? 0))) best = p1;
+      if (p1.state === 'negotiating' && p1.role === 'initiator') negotiating = p1;
+    }
+    if (best) {
+      this.startQuick(now, best, pending);
+      return;
+    }
+    if (negotiating) {
+      negotiating.pending.push(pending);
+      return;
+    }
+    this.startPhase1(now, conn, [pending]);
+  }
+
+  private newP1(role: 'initiator' | 'responder', mode: 'main' | 'aggressive', conn: Connection, local: Address, remoteAddr: Address, ic: Uint8Array, rc: Uint8Array): P1 {
+    const p1: P1 = {
+      kind: 'p1',
+      icHex: hex(ic),
+      role,
+      mode,
+      conn,
+      local,
+      remote: remoteAddr,
+      ic,
+      rc,
+      step: 0,
+      state: 'negotiating',
+      hs: {},
+      pending: [],
+      halfOpen: false,
+      failures: 0,
+    };
+    this.p1s.set(p1.icHex, p1);
+    return p1;
+  }
+
+  private freshCookie(): Uint8Array {
+    for (;;) {
+      const c = this.random(8);
+      if (!isZero(c) && !this.p1s.has(hex(c))) return c;
+    }
+  }
+
+  private startPhase1(now: number, conn: Connection, pending: PendingQm[], rekeyOf?: P1): P1 {
+    const mode = conn.exchange ?? 'main';
+    const local = conn.local;
+    const remoteAddr = conn.remote;
+    if (remoteAddr.address === '%any') throw new LocalProtocolError(0, `connection ${conn.name}: cannot initiate to %any`);
+    const p1 = this.newP1('initiator', mode, conn, local, remoteAddr, this.freshCookie(), new Uint8Array(8));
+    p1.pending = pending;
+    if (rekeyOf) p1.rekeyOf = rekeyOf;
+    const hs = p1.hs!;
+    const sa = buildIkeSa(conn.ike, authMethodOf(conn.auth));
+    hs.saiB = encodePayloadBody(sa);
+    let payloads: Payload[];
+    if (mode === 'main') {
+      payloads = [sa, { type: 'VID', data: DPD_VID }];
+      this.checkOut(MAIN_MODE[0]!, payloads);
+    } else {
+      // Aggressive Mode: the group is fixed by the first proposal (one KE only).
+      const group = conn.ike[0]!.group;
+      if (conn.ike.some((p) => p.group !== group)) throw new LocalProtocolError(0, 'aggressive mode: all proposals must use one group');
+      hs.dh = C.dhKeyPair(group, this.random(C.dhPrivateKeyLength(group)));
+      hs.gxi = hs.dh.publicKey;
+      hs.ni = this.random(this.opt.nonceLength);
+      const id = this.ourIdentity(conn);
+      hs.ourId = identityToId(id);
+      const idp: IdPayload = { type: 'ID', idType: hs.ourId.idType, protocol: 0, port: 0, data: hs.ourId.data };
+      hs.ourIdB = encodePayloadBody(idp);
+      payloads = [sa, { type: 'KE', data: hs.gxi }, { type: 'NONCE', data: hs.ni }, idp, { type: 'VID', data: DPD_VID }];
+      this.checkOut(AGGRESSIVE_MODE[0]!, payloads);
+    }
+    const bytes = this.encodePlain(p1, mode === 'main' ? ExchangeType.IDENTITY_PROTECTION : ExchangeType.AGGRESSIVE, 0, payloads);
+    p1.step = 1;
+    this.sendP1(now, p1, bytes, true);
+    return p1;
+  }
+
+  private ourIdentity(conn: Connection): Identity {
+    return conn.localId ?? addressIdentity(conn.local.address);
+  }
+
+  private checkOut(script: MessageScript, payloads: readonly Payload[]): void {
+    checkMessage(script, payloads, true);
+  }
+
+  // ------------------------------------------------------------------------------ phase 1: responder first message
+
+  private candidateConns(local: Address, remoteAddr: Address, mode: 'main' | 'aggressive'): Connection[] {
+    const out: Connection[] = [];
+    for (const c of this.conns.values()) {
+      if ((c.exchange ?? 'main') !== mode) continue;
+      const r = c.remote.address;
+      if (r !== '%any' && !sameAddress(r, remoteAddr.address)) continue;
+      const l = c.local.address;
+      if (l !== '%any' && l !== '0.0.0.0' && l !== '::' && !sameAddress(l, local.address)) continue;
+      out.push(c);
+    }
+    // exact remote matches first
+    out.sort((a, b) => Number(a.remote.address === '%any') - Number(b.remote.address === '%any'));
+    return out;
+  }
+
+  private respondFirst(now: number, local: Address, remoteAddr: Address, h: Header, bytes: Uint8Array, mode: 'main' | 'aggressive'): void {
+    try {
+      if (h.flags & HeaderFlag.ENCRYPTION) throw remote(NotifyType.INVALID_FLAGS, 'first phase-1 message encrypted');
+      const peerKey = remoteAddr.address;
+      if (this.halfOpenCount >= this.opt.halfOpenTotal) throw remote(0, 'half-open limit reached');
+      if ((this.halfOpenPerPeer.get(peerKey) ?? 0) >= this.opt.halfOpenPerPeer) throw remote(0, 'half-open limit for this peer reached');
+      const msg = decodeMessage(bytes);
+      const script = mode === 'main' ? MAIN_MODE[0]! : AGGRESSIVE_MODE[0]!;
+      checkMessage(script, msg.payloads);
+      const sa = find(msg.payloads, 'SA')!;
+      let candidates = this.candidateConns(local, remoteAddr, mode);
+      if (candidates.length === 0) throw remote(NotifyType.NO_PROPOSAL_CHOSEN, 'no connection for this peer');
+      if (mode === 'aggressive') {
+        const id = find(msg.payloads, 'ID')!;
+        this.checkPhase1IdPayload(id);
+        candidates = candidates.filter((c) => identityMatches(c.remoteId ?? addressIdentity(remoteAddr.address), id.idType, id.data));
+        if (candidates.length === 0) throw remote(NotifyType.INVALID_ID_INFORMATION, 'no connection for this identity');
+        candidates = candidates.filter((c) => c.auth !== 'psk' || c.allowAggressivePsk === true);
+        if (candidates.length === 0) throw remote(NotifyType.NO_PROPOSAL_CHOSEN, 'aggressive mode with PSK refused as responder');
+      }
+      let chosen: { conn: Connection; sel: ReturnType<typeof selectIke> } | undefined;
+      let firstErr: unknown;
+      for (const c of candidates) {
+        try {
+          chosen = { conn: c, sel: selectIke(sa, c.ike, authMethodOf(c.auth), c.allowWeakGroups ?? false, c.preferOwnOrder ?? false) };
+          break;
+        } catch (e) {
+          firstErr ??= e;
+        }
+      }
+      if (!chosen) throw firstErr ?? remote(NotifyType.NO_PROPOSAL_CHOSEN, 'no acceptable proposal');
+      const p1 = this.newP1('responder', mode, chosen.conn, local, remoteAddr, Uint8Array.from(h.initiatorCookie), this.freshCookie());
+      p1.halfOpen = true;
+      this.halfOpenCount++;
+      this.halfOpenPerPeer.set(peerKey, (this.halfOpenPerPeer.get(peerKey) ?? 0) + 1);
+      p1.tHalf = this.timers.add(now + this.opt.halfOpenTimeoutMs, p1, Tk.P1HalfOpen);
+      p1.lastRecv = bytes.slice();
+      this.setChosen(p1, chosen.sel.chosen);
+      const hs = p1.hs!;
+      hs.saiB = encodePayloadBody(sa);
+      hs.candidates = candidates;
+      try {
+        if (mode === 'main') {
+          const payloads: Payload[] = [chosen.sel.reply, { type: 'VID', data: DPD_VID }];
+          this.checkOut(MAIN_MODE[1]!, payloads);
+          p1.step = 2;
+          // RFC 2409 has no rule, but CVE-2016-5361: never retransmit this reply on a timer.
+          this.sendP1(now, p1, this.encodePlain(p1, ExchangeType.IDENTITY_PROTECTION, 0, payloads), false);
+        } else {
+          this.aggressiveRespond(now, p1, msg.payloads, chosen.sel.reply);
+        }
+      } catch (e) {
+        this.destroyP1(p1);
+        throw e;
+      }
+    } catch (e) {
+      const { notify } = errorOf(e);
+      if (this.opt.sendErrorNotifies && isErrorNotify(notify)) this.sendUnprotectedNotify(local, remoteAddr, h.initiatorCookie, notify);
+      throw e;
+    }
+  }
+
+  /** RFC 2408 §5.x: error reply to a first message: zero responder cookie, no state kept. */
+  private sendUnprotectedNotify(local: Address, remoteAddr: Address, ic: Uint8Array, notify: number): void {
+    const payloads: Payload[] = [{ type: 'N', doi: 1, protocol: ProtocolId.PROTO_ISAKMP, notifyType: notify, spi: new Uint8Array(0), data: new Uint8Array(0) }];
+    const bytes = encodeMessage({
+      header: { initiatorCookie: ic, responderCookie: ZERO8, nextPayload: PayloadType.N, majorVersion: 1, minorVersion: 0, exchangeType: ExchangeType.INFORMATIONAL, flags: 0, messageId: 0 },
+      payloads,
+    });
+    this.send(local, remoteAddr, bytes);
+  }
+
+  private setChosen(p1: P1, chosen: ChosenIke): void {
+    p1.chosen = chosen;
+    p1.prf = C.prfAlgFromHashId(chosen.hash);
+    p1.cipher = C.cipherFor(chosen.encryption, chosen.encryption === 7 ? chosen.keyLength : undefined);
+  }
+
+  // ------------------------------------------------------------------------------ phase 1: following messages
+
+  private onPhase1(now: number, p1: P1, h: Header, bytes: Uint8Array, rcZero: boolean): void {
+    // byte-identical repeat of the last request: the last response again, nothing else
+    if (p1.lastRecv && bytesEqual(p1.lastRecv, bytes)) {
+      if (p1.lastSent && p1.role === 'responder') this.send(p1.local, p1.remote, p1.lastSent);
+      return;
+    }
+    if (p1.state !== 'negotiating') throw remote(NotifyType.INVALID_EXCHANGE_TYPE, 'phase-1 message for a finished exchange');
+    const script = p1.mode === 'main' ? MAIN_MODE : AGGRESSIVE_MODE;
+    const m = script[p1.step];
+    const peerRole = p1.role === 'initiator' ? 'R' : 'I';
+    if (!m || m.from !== peerRole) throw remote(NotifyType.INVALID_EXCHANGE_TYPE, 'unexpected phase-1 message');
+    if (p1.role === 'initiator' && p1.step === 1) {
+      if (rcZero) throw remote(NotifyType.INVALID_COOKIE, 'reply with zero responder cookie');
+    } else if (!bytesEqual(p1.rc, h.responderCookie)) {
+      throw remote(NotifyType.INVALID_COOKIE, 'responder cookie mismatch');
+    }
+    const enc = (h.flags & HeaderFlag.ENCRYPTION) !== 0;
+    if (m.encrypted === 'yes' && !enc) throw remote(NotifyType.INVALID_FLAGS, `${m.label}: must be encrypted`);
+    if (m.encrypted === 'no' && enc) throw remote(NotifyType.INVALID_FLAGS, `${m.label}: must not be encrypted`);
+    let payloads: readonly Payload[];
+    let nextIv: Uint8Array | undefined;
+    if (enc) {
+      const r = this.decrypt(p1, p1.iv!, bytes);
+      payloads = r.payloads;
+      nextIv = r.nextIv;
+    } else {
+      payloads = decodeMessage(bytes).payloads;
+    }
+    checkMessage(m, payloads);
+    const mm = p1.mode === 'main';
+    if (p1.role === 'initiator') {
+      if (mm && p1.step === 1) this.mmI2(now, p1, h, payloads);
+      else if (mm && p1.step === 3) this.mmI4(now, p1, payloads);
+      else if (mm && p1.step === 5) this.mmI6(now, p1, payloads, nextIv!, bytes);
+      else if (!mm && p1.step === 1) this.amI2(now, p1, h, payloads, bytes);
+    } else {
+      if (mm && p1.step === 2) this.mmR3(now, p1, payloads, bytes);
+      else if (mm && p1.step === 4) this.mmR5(now, p1, payloads, nextIv!, bytes);
+      else if (!mm && p1.step === 2) this.amR3(now, p1, payloads, nextIv, bytes);
+    }
+  }
+
+  /** Initiator: <-- HDR, SA ; then HDR, KE, Ni --> */
+  private mmI2(now: number, p1: P1, h: Header, payloads: readonly Payload[]): void {
+    const conn = p1.conn;
+    let chosen: ChosenIke;
+    try {
+      chosen = checkIkeAnswer(find(payloads, 'SA')!, conn.ike, authMethodOf(conn.auth), conn.allowWeakGroups ?? false);
+      this.setChosen(p1, chosen);
+    } catch (e) {
+      const { notify, reason } = errorOf(e);
+      this.failP1(p1, notify, reason);
+      throw e;
+    }
+    p1.rc = Uint8Array.from(h.responderCookie);
+    const hs = p1.hs!;
+    hs.dh = C.dhKeyPair(chosen.group, this.random(C.dhPrivateKeyLength(chosen.group)));
+    hs.gxi = hs.dh.publicKey;
+    hs.ni = this.random(this.opt.nonceLength);
+    const out: Payload[] = [{ type: 'KE', data: hs.gxi }, { type: 'NONCE', data: hs.ni }];
+    if (conn.auth === 'rsa-sig') out.push({ type: 'CR', certType: CertEncoding.X509_SIGNATURE, authority: new Uint8Array(0) });
+    this.checkOut(MAIN_MODE[2]!, out);
+    p1.step = 3;
+    this.sendP1(now, p1, this.encodePlain(p1, ExchangeType.IDENTITY_PROTECTION, 0, out), true);
+  }
+
+  /** Responder: HDR, KE, Ni --> ; then <-- HDR, KE, Nr */
+  private mmR3(now: number, p1: P1, payloads: readonly Payload[], bytes: Uint8Array): void {
+    const hs = p1.hs!;
+    const chosen = p1.chosen!;
+    const ke = find(payloads, 'KE')!;
+    const ni = find(payloads, 'NONCE')!;
+    this.checkNonce(ni.data);
+    hs.dh = C.dhKeyPair(chosen.group, this.random(C.dhPrivateKeyLength(chosen.group)));
+    hs.gxr = hs.dh.publicKey;
+    let gxy: Uint8Array;
+    try {
+      gxy = hs.dh.computeSharedSecret(ke.data);
+    } catch (e) {
+      const { notify, reason } = errorOf(e);
+      this.sendUnprotectedNotify(p1.local, p1.remote, p1.ic, notify || NotifyType.INVALID_KEY_INFORMATION);
+      this.failP1(p1, notify, reason);
+      throw e;
+    }
+    hs.gxi = Uint8Array.from(ke.data);
+    hs.ni = Uint8Array.from(ni.data);
+    hs.nr = this.random(this.opt.nonceLength);
+    this.deriveKeys(p1, gxy);
+    const out: Payload[] = [{ type: 'KE', data: hs.gxr }, { type: 'NONCE', data: hs.nr }];
+    if (p1.conn.auth === 'rsa-sig') out.push({ type: 'CR', certType: CertEncoding.X509_SIGNATURE, authority: new Uint8Array(0) });
+    this.checkOut(MAIN_MODE[3]!, out);
+    p1.lastRecv = bytes.slice();
+    p1.step = 4;
+    this.sendP1(now, p1, this.encodePlain(p1, ExchangeType.IDENTITY_PROTECTION, 0, out), false);
+  }
+
+  /** Initiator: <-- HDR, KE, Nr ; then HDR*, IDii, [CERT,] HASH_I|SIG_I --> */
+  private mmI4(now: number, p1: P1, payloads: readonly Payload[]): void {
+    const hs = p1.hs!;
+    const ke = find(payloads, 'KE')!;
+    const nr = find(payloads, 'NONCE')!;
+    let gxy: Uint8Array;
+    try {
+      this.checkNonce(nr.data);
+      gxy = hs.dh!.computeSharedSecret(ke.data);
+    } catch (e) {
+      const { notify, reason } = errorOf(e);
+      this.failP1(p1, notify, reason);
+      throw e;
+    }
+    hs.gxr = Uint8Array.from(ke.data);
+    hs.nr = Uint8Array.from(nr.data);
+    this.deriveKeys(p1, gxy);
+    const conn = p1.conn;
+    hs.ourId = identityToId(this.ourIdentity(conn));
+    const idp: IdPayload = { type: 'ID', idType: hs.ourId.idType, protocol: 0, port: 0, data: hs.ourId.data };
+    hs.ourIdB = encodePayloadBody(idp);
+    const out: Payload[] = [idp, ...this.authPayloads(p1, true)];
+    if (conn.initialContact !== false) out.push(this.initialContactNotify(p1));
+    this.checkOut(MAIN_MODE[4]!, out);
+    p1.step = 5;
+    const { bytes, nextIv } = this.encodeEncrypted(p1, ExchangeType.IDENTITY_PROTECTION, 0, 0, out, p1.iv!);
+    p1.iv = nextIv;
+    this.sendP1(now, p1, bytes, true);
+  }
+
+  /** Responder: HDR*, IDii, HASH_I --> ; then <-- HDR*, IDir, HASH_R */
+  private mmR5(now: number, p1: P1, payloads: readonly Payload[], nextIv: Uint8Array, bytes: Uint8Array): void {
+    const hs = p1.hs!;
+    const id = find(payloads, 'ID')!;
+    this.verifyPeer(p1, id, payloads, true);
+    p1.iv = nextIv;
+    p1.lastRecv = bytes.slice();
+    hs.ourId = identityToId(this.ourIdentity(p1.conn));
+    const idp: IdPayload = { type: 'ID', idType: hs.ourId.idType, protocol: 0, port: 0, data: hs.ourId.data };
+    hs.ourIdB = encodePayloadBody(idp);
+    const out: Payload[] = [idp, ...this.authPayloads(p1, false)];
+    if (p1.conn.initialContact !== false) out.push(this.initialContactNotify(p1));
+    this.checkOut(MAIN_MODE[5]!, out);
+    const enc = this.encodeEncrypted(p1, ExchangeType.IDENTITY_PROTECTION, 0, 0, out, p1.iv);
+    p1.iv = enc.nextIv;
+    p1.step = 6;
+    this.sendP1(now, p1, enc.bytes, false);
+    this.established(now, p1, payloads);
+  }
+
+  /** Initiator: <-- HDR*, IDir, HASH_R ; established. */
+  private mmI6(now: number, p1: P1, payloads: readonly Payload[], nextIv: Uint8Array, bytes: Uint8Array): void {
+    const id = find(payloads, 'ID')!;
+    try {
+      this.verifyPeer(p1, id, payloads, false);
+    } catch (e) {
+      const { notify, reason } = errorOf(e);
+      this.failP1(p1, notify, reason);
+      throw e;
+    }
+    p1.iv = nextIv;
+    p1.lastRecv = bytes.slice();
+    p1.step = 6;
+    this.established(now, p1, payloads);
+  }
+
+  /** Responder: HDR, SA, KE, Ni, IDii --> ; then <-- HDR, SA, KE, Nr, IDir, HASH_R */
+  private aggressiveRespond(now: number, p1: P1, payloads: readonly Payload[], reply: SaPayload): void {
+    const hs = p1.hs!;
+    const chosen = p1.chosen!;
+    const ke = find(payloads, 'KE')!;
+    const ni = find(payloads, 'NONCE')!;
+    const id = find(payloads, 'ID')!;
+    this.checkNonce(ni.data);
+    hs.dh = C.dhKeyPair(chosen.group, this.random(C.dhPrivateKeyLength(chosen.group)));
+    hs.gxr = hs.dh.publicKey;
+    const gxy = hs.dh.computeSharedSecret(ke.data);
+    hs.gxi = Uint8Array.from(ke.data);
+    hs.ni = Uint8Array.from(ni.data);
+    hs.nr = this.random(this.opt.nonceLength);
+    hs.peerIdB = encodePayloadBody(id);
+    p1.peerId = idToIdentity(id.idType, id.data);
+    this.deriveKeys(p1, gxy);
+    hs.ourId = identityToId(this.ourIdentity(p1.conn));
+    const idp: IdPayload = { type: 'ID', idType: hs.ourId.idType, protocol: 0, port: 0, data: hs.ourId.data };
+    hs.ourIdB = encodePayloadBody(idp);
+    const out: Payload[] = [reply, { type: 'KE', data: hs.gxr }, { type: 'NONCE', data: hs.nr }, idp, ...this.authPayloads(p1, false), { type: 'VID', data: DPD_VID }];
+    this.checkOut(AGGRESSIVE_MODE[1]!, out);
+    p1.step = 2;
+    this.sendP1(now, p1, this.encodePlain(p1, ExchangeType.AGGRESSIVE, 0, out), false);
+  }
+
+  /** Initiator: <-- HDR, SA, KE, Nr, IDir, HASH_R ; then HDR, HASH_I --> ; established. */
+  private amI2(now: number, p1: P1, h: Header, payloads: readonly Payload[], bytes: Uint8Array): void {
+    const conn = p1.conn;
+    const hs = p1.hs!;
+    try {
+      const chosen = checkIkeAnswer(find(payloads, 'SA')!, conn.ike, authMethodOf(conn.auth), conn.allowWeakGroups ?? false);
+      if (chosen.group !== conn.ike[0]!.group) throw remote(NotifyType.NO_PROPOSAL_CHOSEN, 'answer changes the group');
+      this.setChosen(p1, chosen);
+      p1.rc = Uint8Array.from(h.responderCookie);
+      const ke = find(payloads, 'KE')!;
+      const nr = find(payloads, 'NONCE')!;
+      this.checkNonce(nr.data);
+      const gxy = hs.dh!.computeSharedSecret(ke.data);
+      hs.gxr = Uint8Array.from(ke.data);
+      hs.nr = Uint8Array.from(nr.data);
+      this.deriveKeys(p1, gxy);
+      this.verifyPeer(p1, find(payloads, 'ID')!, payloads, false);
+    } catch (e) {
+      const { notify, reason } = errorOf(e);
+      this.failP1(p1, notify, reason);
+      throw e;
+    }
+    const out: Payload[] = [...this.authPayloads(p1, true)];
+    if (conn.initialContact !== false) out.push(this.initialContactNotify(p1));
+    this.checkOut(AGGRESSIVE_MODE[2]!, out);
+    p1.lastRecv = bytes.slice();
+    p1.step = 3;
+    // AM3 goes in clear (RFC 2409 §5 figure); the phase-1 IV stays hash(g^xi | g^xr).
+    const msg = this.encodePlain(p1, ExchangeType.AGGRESSIVE, 0, out);
+    this.clearRetransmit(p1);
+    p1.lastSent = msg;
+    this.send(p1.local, p1.remote, msg);
+    this.established(now, p1, payloads);
+  }
+
+  /** Responder: HDR, HASH_I --> ; established. */
+  private amR3(now: number, p1: P1, payloads: readonly Payload[], nextIv: Uint8Array | undefined, bytes: Uint8Array): void {
+    const hs = p1.hs!;
+    this.verifyAuth(p1, payloads, hs.peerIdB!, true);
+    if (nextIv) p1.iv = nextIv;
+    p1.lastRecv = bytes.slice();
+    p1.step = 3;
+    this.established(now, p1, payloads);
+  }
+
+  private checkNonce(n: Uint8Array): void {
+    if (n.length < 8 || n.length > 256) throw remote(NotifyType.PAYLOAD_MALFORMED, `nonce of ${n.length} bytes`);
+  }
+
+  private checkPhase1IdPayload(id: IdPayload): void {
+    // RFC 2407 §4.6.2: protocol/port 0, or UDP/500 (strongSwan and others send 17/500)
+    const portOk = (id.protocol === 0 && id.port === 0) || (id.protocol === 17 && (id.port === 500 || id.port === 4500 || id.port === 0));
+    if (!portOk) throw remote(NotifyType.INVALID_ID_INFORMATION, `phase-1 ID with protocol ${id.protocol} port ${id.port}`);
+    if (id.idType === IdType.ID_DER_ASN1_DN && !isWellFormedDerSequence(id.data)) throw remote(NotifyType.INVALID_ID_INFORMATION, 'malformed DER distinguished name');
+  }
+
+  /** SKEYID family, the phase-1 encryption key and the first phase-1 IV. */
+  private deriveKeys(p1: P1, gxy: Uint8Array): void {
+    const hs = p1.hs!;
+    const prf = p1.prf!;
+    const cipher = p1.cipher!;
+    const skeyid = p1.conn.auth === 'psk'
+      ? C.deriveSkeyid({ prf, method: 'psk', psk: p1.conn.psk!, nonceI: hs.ni!, nonceR: hs.nr! })
+      : C.deriveSkeyid({ prf, method: 'sig', gxy, nonceI: hs.ni!, nonceR: hs.nr! });
+    const k = C.derivePhase1Keys({ prf, skeyid, gxy, ckyI: p1.ic, ckyR: p1.rc });
+    hs.skeyid = skeyid;
+    p1.skeyidD = k.skeyidD;
+    p1.skeyidA = k.skeyidA;
+    p1.encKey = C.deriveEncryptionKey(prf, k.skeyidE, cipher.keyLength);
+    C.wipe(k.skeyidE, gxy);
+    p1.iv = C.phase1Iv(prf, hs.gxi!, hs.gxr!, cipher.blockSize);
+  }
+
+  private hashFor(p1: P1, initiator: boolean, idB: Uint8Array): Uint8Array {
+    const hs = p1.hs!;
+    const base = { prf: p1.prf!, skeyid: hs.skeyid!, gxi: hs.gxi!, gxr: hs.gxr!, ckyI: p1.ic, ckyR: p1.rc, saIBody: hs.saiB! };
+    return initiator ? C.hashI({ ...base, idIBody: idB }) : C.hashR({ ...base, idRBody: idB });
+  }
+
+  /** Our HASH_x or [CERT,] SIG_x payloads. */
+  private authPayloads(p1: P1, initiator: boolean): Payload[] {
+    const h = this.hashFor(p1, initiator, p1.hs!.ourIdB!);
+    if (p1.conn.auth === 'psk') return [{ type: 'HASH', data: h }];
+    const rsa = p1.conn.rsa!;
+    const out: Payload[] = [];
+    if (rsa.certificate) out.push({ type: 'CERT', encoding: CertEncoding.X509_SIGNATURE, data: rsa.certificate });
+    out.push({ type: 'SIG', data: C.rsaSignHash(rsa.privateKey, h) });
+    return out;
+  }
+
+  /** Checks the peer's ID against the connection and its HASH/SIG (MM5/MM6/AM2). */
+  private verifyPeer(p1: P1, id: IdPayload, payloads: readonly Payload[], peerIsInitiator: boolean): void {
+    this.checkPhase1IdPayload(id);
+    const hs = p1.hs!;
+    const conn = p1.conn;
+    // Main Mode PSK: the connection was chosen by address; now the ID must match it.
+    let ok = identityMatches(conn.remoteId ?? addressIdentity(p1.remote.address), id.idType, id.data);
+    if (!ok && p1.role === 'responder' && hs.candidates) {
+      // another connection with the same credentials/transform may fit this identity
+      for (const c of hs.candidates) {
+        if (c === conn || c.auth !== conn.auth) continue;
+        if (c.auth === 'psk' && !bytesEqual(c.psk, conn.psk)) continue;
+        if (identityMatches(c.remoteId ?? addressIdentity(p1.remote.address), id.idType, id.data)) {
+          p1.conn = c;
+          ok = true;
+          break;
+        }
+      }
+    }
+    if (!ok) throw remote(NotifyType.INVALID_ID_INFORMATION, 'peer identity does not match the connection');
+    const idB = encodePayloadBody(id);
+    this.verifyAuth(p1, payloads, idB, peerIsInitiator);
+    p1.peerId = idToIdentity(id.idType, id.data);
+  }
+
+  private verifyAuth(p1: P1, payloads: readonly Payload[], peerIdB: Uint8Array, peerIsInitiator: boolean): void {
+    const expected = this.hashFor(p1, peerIsInitiator, peerIdB);
+    if (p1.conn.auth === 'psk') {
+      const h = find(payloads, 'HASH');
+      if (!h || find(payloads, 'SIG')) throw remote(NotifyType.PAYLOAD_MALFORMED, 'PSK authentication needs one HASH payload');
+      if (!C.verifyHash(expected, h.data)) throw remote(NotifyType.AUTHENTICATION_FAILED, peerIsInitiator ? 'HASH_I does not verify' : 'HASH_R does not verify');
+      return;
+    }
+    const sig = find(payloads, 'SIG');
+    if (!sig || find(payloads, 'HASH')) throw remote(NotifyType.PAYLOAD_MALFORMED, 'signature authentication needs one SIG payload');
+    const key = this.peerPublicKey(p1, payloads);
+    C.rsaVerifyHash(key, expected, sig.data);
+  }
+
+  /** The peer's RSA key: from a CERT payload verified against our trust list, or configured. */
+  private peerPublicKey(p1: P1, payloads: readonly Payload[]): KeyObject {
+    const rsa = p1.conn.rsa!;
+    const certs = findAll(payloads, 'CERT');
+    if (certs.length === 0) {
+      if (rsa.peerPublicKey) return rsa.peerPublicKey;
+      throw remote(NotifyType.CERTIFICATE_UNAVAILABLE, 'no certificate from the peer and no configured public key');
+    }
+    const cp = certs[0]!;
+    if (cp.encoding !== CertEncoding.X509_SIGNATURE) throw remote(NotifyType.CERT_TYPE_UNSUPPORTED, `certificate encoding ${cp.encoding}`);
+    let cert: X509Certificate;
+    try {
+      cert = new X509Certificate(cp.data);
+    } catch {
+      throw remote(NotifyType.INVALID_CERTIFICATE, 'certificate does not parse');
+    }
+    let trusted = false;
+    for (const t of rsa.trusted ?? []) {
+      let tc: X509Certificate;
+      try {
+        tc = new X509Certificate(t);
+      } catch {
+        continue;
+      }
+      try {
+        if (bytesEqual(tc.raw, cert.raw) || (cert.checkIssued(tc) && cert.verify(tc.publicKey))) {
+          trusted = true;
+          break;
+        }
+      } catch {
+        /* not this one */
+      }
+    }
+    if (!trusted) throw remote(NotifyType.INVALID_CERTIFICATE, 'certificate not issued by a trusted authority');
+    // the ID must be in the certificate (DN, subjectAltName)
+    const id = p1.peerId;
+    void id;
+    try {
+      return cert.publicKey;
+    } catch {
+      throw remote(NotifyType.INVALID_CERTIFICATE, 'certificate public key unusable');
+    }
+  }
+
+  private initialContactNotify(p1: P1): NotifyPayload {
+    return { type: 'N', doi: 1, protocol: ProtocolId.PROTO_ISAKMP, notifyType: NotifyType.INITIAL_CONTACT, spi: concat(p1.ic, p1.rc), data: new Uint8Array(0) };
+  }
+
+  /** Phase 1 done: events, lifetime timers, handshake material wiped, pending Quick Modes started. */
+  private established(now: number, p1: P1, payloads: readonly Payload[]): void {
+    p1.state = 'established';
+    this.clearHalfOpen(p1);
+    if (p1.role === 'initiator') this.clearRetransmit(p1);
+    const hs = p1.hs;
+    if (hs) {
+      hs.dh?.wipe();
+      C.wipe(hs.skeyid, hs.ni, hs.nr);
+    }
+    p1.hs = undefined;
+    p1.establishedAt = now;
+    const life = p1.chosen!.lifetimeSeconds * 1000;
+    p1.expiresAt = now + life;
+    p1.tHard = this.timers.add(p1.expiresAt, p1, Tk.P1Hard);
+    if (p1.role === 'initiator' && p1.conn.rekey !== false) {
+      p1.tSoft = this.timers.add(now + life - this.rekeyMargin(p1.conn, life), p1, Tk.P1Soft);
+    }
+    // INITIAL-CONTACT inside the authenticated exchange: forget older SAs with this peer.
+    const ic = findAll(payloads, 'N').some((n) => n.notifyType === NotifyType.INITIAL_CONTACT);
+    if (ic && !p1.rekeyOf) this.initialContact(p1);
+    const info = this.p1Info(p1);
+    this.emit({
+      type: 'phase1-established',
+      sa: info,
+      peerId: p1.peerId,
+      transform: p1.chosen!,
+      lifetimeSeconds: p1.chosen!.lifetimeSeconds,
+      keyLog: { initiatorCookie: p1.ic, responderCookie: p1.rc, encryptionKey: p1.encKey!, encryption: p1.chosen!.encryption },
+    });
+    const old = p1.rekeyOf;
+    if (old) {
+      p1.rekeyOf = undefined;
+      this.emit({ type: 'rekeyed', kind: 'isakmp', old: this.p1Id(old), sa: info.id });
+      if (old.state === 'established') this.sendDeleteP1(now, old);
+      this.removeP1(old, { type: 'deleted', kind: 'isakmp', id: this.p1Id(old), connection: old.conn.name, by: 'local' });
+    }
+    const pending = p1.pending;
+    p1.pending = [];
+    for (const q of pending) this.startQuick(now, p1, q);
+  }
+
+  private rekeyMargin(conn: Connection, lifeMs: number): number {
+    const margin = conn.rekeyMarginSeconds !== undefined ? conn.rekeyMarginSeconds * 1000 : Math.min(lifeMs / 10, 540_000);
+    const fuzz = (conn.rekeyFuzzPercent ?? 100) / 100;
+    const r = this.random(2);
+    const jitter = margin * fuzz * (((r[0]! << 8) | r[1]!) / 65536);
+    return Math.min(lifeMs * 0.9, margin + jitter);
+  }
+
+  private initialContact(p1: P1): void {
+    for (const other of [...this.p1s.values()]) {
+      if (other === p1 || other.state !== 'established' || !sameAddress(other.remote.address, p1.remote.address)) continue;
+      this.removeP1(other, { type: 'deleted', kind: 'isakmp', id: this.p1Id(other), connection: other.conn.name, by: 'peer' });
+    }
+    for (const c of [...this.children.values()]) {
+      if (c.state !== 'dead' && sameAddress(c.info.remote.address, p1.remote.address)) this.removeChild(c, 'peer');
+    }
+  }
+
+  // ------------------------------------------------------------------------------ quick mode
+
+  private freshSpi(): Uint8Array {
+    for (;;) {
+      const s = this.random(4);
+      if (s[0] === 0 && s[1] === 0 && s[2] === 0) continue; // 0..255 reserved (RFC 2408 §3.5 / IANA)
+      if (!this.bySpi.has(hex(s))) return s;
+    }
+  }
+
+  private freshMsgId(p1: P1): number {
+    for (;;) {
+      const id = readU32(this.random(4));
+      if (id !== 0 && !p1.qms?.has(id) && !p1.done?.some((d) => d.msgId === id)) return id;
+    }
+  }
+
+  private defaultTs(conn: Connection, p1: P1): { local: Selector; remote: Selector } {
+    return {
+      local: conn.localTs ?? hostSelector(p1.local.address),
+      remote: conn.remoteTs ?? hostSelector(p1.remote.address),
+    };
+  }
+
+  /** Initiator: HDR*, HASH(1), SA, Ni [, KE] [, IDci, IDcr] --> */
+  private startQuick(now: number, p1: P1, pending: PendingQm): void {
+    const conn = this.conns.get(pending.conn.name) ?? pending.conn;
+    const msgId = this.freshMsgId(p1);
+    const ts = pending.rekeyOf ? { local: pending.rekeyOf.info.localTs, remote: pending.rekeyOf.info.remoteTs } : this.defaultTs(conn, p1);
+    const qm: Qm = {
+      kind: 'qm',
+      p1,
+      msgId,
+      role: 'initiator',
+      conn,
+      iv: C.phase2Iv(p1.prf!, p1.iv!, msgId, p1.cipher!.blockSize),
+      step: 1,
+      ni: this.random(this.opt.nonceLength),
+      localTs: ts.local,
+      remoteTs: ts.remote,
+      commit: conn.commit === true,
+    };
+    if (pending.rekeyOf) qm.rekeyOf = pending.rekeyOf;
+    qm.ourSpis = conn.ipsec.map((p) => p.protocols.map(() => this.freshSpi()));
+    // reserve our SPIs until the SA exists or the exchange fails
+    qm.offer = buildIpsecSa(conn.ipsec, qm.ourSpis);
+    const group = conn.ipsec[0]!.group ?? 0;
+    const rest: Payload[] = [qm.offer, { type: 'NONCE', data: qm.ni }];
+    if (group) {
+      qm.dh = C.dhKeyPair(group, this.random(C.dhPrivateKeyLength(group)));
+      rest.push({ type: 'KE', data: qm.dh.publicKey });
+    }
+    const idci = selectorToId(qm.localTs);
+    const idcr = selectorToId(qm.remoteTs);
+    rest.push({ type: 'ID', ...idci }, { type: 'ID', ...idcr });
+    const restBytes = encodePayloads(rest);
+    const h1 = C.quickModeHash1({ prf: p1.prf!, skeyidA: p1.skeyidA!, messageId: msgId, afterHash: restBytes });
+    this.checkOut(QUICK_MODE[0]!, [{ type: 'HASH', data: h1 }, ...rest]);
+    const plain = hashFirst(h1, PayloadType.SA, restBytes);
+    const flags = HeaderFlag.ENCRYPTION | (qm.commit ? HeaderFlag.COMMIT : 0);
+    const enc = this.encryptRaw(p1, ExchangeType.QUICK_MODE, msgId, flags, PayloadType.HASH, plain, qm.iv);
+    qm.iv = enc.nextIv;
+    (p1.qms ??= new Map()).set(msgId, qm);
+    qm.lastSent = enc.bytes;
+    qm.rtx = { count: 0, timer: this.timers.add(now + this.opt.retransmitBaseMs, qm, Tk.QmRetransmit) };
+    qm.tTimeout = this.timers.add(now + this.opt.quickModeTimeoutMs * 2, qm, Tk.QmTimeout);
+    this.send(p1.local, p1.remote, enc.bytes);
+  }
+
+  private onQuick(now: number, p1: P1, h: Header, bytes: Uint8Array): void {
+    if (!(h.flags & HeaderFlag.ENCRYPTION)) throw remote(NotifyType.INVALID_FLAGS, 'Quick Mode must be encrypted');
+    if (h.messageId === 0) throw remote(NotifyType.INVALID_MESSAGE_ID, 'Quick Mode with message ID 0');
+    const qm = p1.qms?.get(h.messageId);
+    if (qm) {
+      if (qm.lastRecv && bytesEqual(qm.lastRecv, bytes)) {
+        if (qm.lastSent && qm.role === 'responder') this.send(p1.local, p1.remote, qm.lastSent);
+        return;
+      }
+      if (qm.role === 'initiator') {
+        if (qm.step === 1) this.qmI2(now, qm, h, bytes);
+        else if (qm.step === 3) this.qmI4(now, qm, bytes);
+        else throw remote(NotifyType.INVALID_MESSAGE_ID, 'unexpected Quick Mode message');
+      } else {
+        if (qm.step === 2) this.qmR3(now, qm, bytes);
+        else throw remote(NotifyType.INVALID_MESSAGE_ID, 'unexpected Quick Mode message');
+      }
+      return;
+    }
+    const done = p1.done?.find((d) => d.msgId === h.messageId);
+    if (done) {
+      if (bytesEqual(done.recv, bytes) && done.sent) this.send(p1.local, p1.remote, done.sent);
+      return;
+    }
+    this.qmR1(now, p1, h, bytes);
+  }
+
+  /** Responder: HDR*, HASH(1), SA, Ni [, KE] [, IDci, IDcr] --> ; then <-- HDR*, HASH(2), SA, Nr [, KE] [, IDci, IDcr] */
+  private qmR1(now: number, p1: P1, h: Header, bytes: Uint8Array): void {
+    if ((p1.qms?.size ?? 0) >= 64) throw remote(0, 'too many Quick Modes in progress on this ISAKMP SA');
+    const iv = C.phase2Iv(p1.prf!, p1.iv!, h.messageId, p1.cipher!.blockSize);
+    const { payloads, plain, nextIv } = this.decrypt(p1, iv, bytes);
+    if (payloads[0]?.type !== 'HASH') throw remote(NotifyType.INVALID_PAYLOAD_TYPE, 'Quick Mode must start with HASH(1)');
+    const expected = C.quickModeHash1({ prf: p1.prf!, skeyidA: p1.skeyidA!, messageId: h.messageId, afterHash: afterFirstPayload(plain) });
+    if (!C.verifyHash(expected, payloads[0].data)) throw remote(NotifyType.INVALID_HASH_INFORMATION, 'HASH(1) does not verify');
+    // authenticated from here on: errors are answered under the ISAKMP SA
+    try {
+      checkMessage(QUICK_MODE[0]!, payloads);
+      this.qmRespond(now, p1, h, bytes, payloads, nextIv);
+    } catch (e) {
+      const { notify } = errorOf(e);
+      if (isErrorNotify(notify)) this.sendInfo(now, p1, [{ type: 'N', doi: 1, protocol: ProtocolId.PROTO_ISAKMP, notifyType: notify, spi: concat(p1.ic, p1.rc), data: new Uint8Array(0) }]);
+      throw e;
+    }
+  }
+
+  private qmRespond(now: number, p1: P1, h: Header, bytes: Uint8Array, payloads: readonly Payload[], iv: Uint8Array): void {
+    const sa = find(payloads, 'SA')!;
+    const ni = find(payloads, 'NONCE')!;
+    const ke = find(payloads, 'KE');
+    const ids = findAll(payloads, 'ID');
+    this.checkNonce(ni.data);
+    if (ids.length === 1) throw remote(NotifyType.PAYLOAD_MALFORMED, 'Quick Mode needs both IDci and IDcr or neither');
+    // candidate connections: this ISAKMP SA's connection first, then others for the same peer
+    const candidates = [p1.conn, ...[...this.conns.values()].filter((c) => c.name !== p1.conn.name && c.auth === p1.conn.auth &&
+      (c.remote.address === '%any' || sameAddress(c.remote.address, p1.remote.address)))];
+    let peerTs: Selector;
+    let ourTs: Selector;
+    if (ids.length === 2) {
+      const ci = idToSelector(ids[0]!);
+      const cr = idToSelector(ids[1]!);
+      if (!ci || !cr) throw remote(NotifyType.INVALID_ID_INFORMATION, 'Quick Mode IDs must be addresses, subnets or ranges');
+      peerTs = ci;
+      ourTs = cr;
+    } else {
+      peerTs = hostSelector(p1.remote.address);
+      ourTs = hostSelector(p1.local.address);
+    }
+    let conn: Connection | undefined;
+    let sel: IpsecSelection | undefined;
+    let err: unknown;
+    for (const c of candidates) {
+      const ts = this.defaultTs(c, p1);
+      if (!selectorWithin(peerTs, ts.remote) || !selectorWithin(ourTs, ts.local)) {
+        err ??= remote(NotifyType.INVALID_ID_INFORMATION, 'traffic selectors outside the connection');
+        continue;
+      }
+      try {
+        sel = selectIpsec(sa, c.ipsec, c.allowWeakGroups ?? false, c.preferOwnOrder ?? false);
+        conn = c;
+        break;
+      } catch (e) {
+        if (!err || (err instanceof IsakmpError && err.notify === NotifyType.INVALID_ID_INFORMATION)) err = e;
+      }
+    }
+    if (!conn || !sel) throw err ?? remote(NotifyType.NO_PROPOSAL_CHOSEN, 'no acceptable IPsec proposal');
+    if (sel.group && !ke) throw remote(NotifyType.PAYLOAD_MALFORMED, 'PFS proposal chosen but no KE payload');
+    if (!sel.group && ke) throw remote(NotifyType.INVALID_KEY_INFORMATION, 'KE payload without a PFS group');
+    const qm: Qm = {
+      kind: 'qm',
+      p1,
+      msgId: h.messageId,
+      role: 'responder',
+      conn,
+      iv,
+      step: 2,
+      ni: Uint8Array.from(ni.data),
+      nr: this.random(this.opt.nonceLength),
+      localTs: ourTs,
+      remoteTs: peerTs,
+      commit: (h.flags & HeaderFlag.COMMIT) !== 0,
+      selection: sel,
+    };
+    const rest: Payload[] = [];
+    qm.respSpis = sel.entries.map(() => this.freshSpi());
+    rest.push(buildIpsecAnswer(sel, qm.respSpis), { type: 'NONCE', data: qm.nr! });
+    if (sel.group) {
+      qm.dh = C.dhKeyPair(sel.group, this.random(C.dhPrivateKeyLength(sel.group)));
+      qm.gxy = qm.dh.computeSharedSecret(ke!.data); // INVALID_KEY_INFORMATION on a bad value
+      rest.push({ type: 'KE', data: qm.dh.publicKey });
+    }
+    if (ids.length === 2) rest.push(ids[0]!, ids[1]!);
+    if (sel.shortened) {
+      const attrs = [tvAttr(1, 1), durationAttr(2, sel.lifetimeSeconds)];
+      if (sel.lifetimeKilobytes) attrs.push(tvAttr(1, 2), durationAttr(2, sel.lifetimeKilobytes));
+      const data = encodeAttrs(attrs);
+      const e0 = sel.entries[0]!;
+      rest.push({ type: 'N', doi: 1, protocol: e0.protocol, notifyType: NotifyType.RESPONDER_LIFETIME, spi: e0.peerSpi, data });
+    }
+    const restBytes = encodePayloads(rest);
+    const h2 = C.quickModeHash2({ prf: p1.prf!, skeyidA: p1.skeyidA!, messageId: qm.msgId, nonceI: qm.ni, afterHash: restBytes });
+    this.checkOut(QUICK_MODE[1]!, [{ type: 'HASH', data: h2 }, ...rest]);
+    const enc = this.encryptRaw(p1, ExchangeType.QUICK_MODE, qm.msgId, HeaderFlag.ENCRYPTION, PayloadType.HASH, hashFirst(h2, PayloadType.SA, restBytes), qm.iv);
+    qm.iv = enc.nextIv;
+    qm.lastRecv = bytes.slice();
+    qm.lastSent = enc.bytes;
+    (p1.qms ??= new Map()).set(qm.msgId, qm);
+    // the peer is authenticated: retransmitting HASH(2) until HASH(3) arrives amplifies nothing
+    qm.rtx = { count: 0, timer: this.timers.add(now + this.opt.retransmitBaseMs, qm, Tk.QmRetransmit) };
+    qm.tTimeout = this.timers.add(now + this.opt.quickModeTimeoutMs, qm, Tk.QmTimeout);
+    this.send(p1.local, p1.remote, enc.bytes);
+  }
+
+  /** Initiator: <-- HDR*, HASH(2), SA, Nr [, KE] [, IDci, IDcr] ; then HDR*, HASH(3) --> */
+  private qmI2(now: number, qm: Qm, h: Header, bytes: Uint8Array): void {
+    const p1 = qm.p1;
+    const { payloads, plain, nextIv } = this.decrypt(p1, qm.iv, bytes);
+    if (payloads[0]?.type !== 'HASH') throw remote(NotifyType.INVALID_PAYLOAD_TYPE, 'Quick Mode must start with HASH(2)');
+    const expected = C.quickModeHash2({ prf: p1.prf!, skeyidA: p1.skeyidA!, messageId: qm.msgId, nonceI: qm.ni, afterHash: afterFirstPayload(plain) });
+    if (!C.verifyHash(expected, payloads[0].data)) throw remote(NotifyType.INVALID_HASH_INFORMATION, 'HASH(2) does not verify');
+    try {
+      checkMessage(QUICK_MODE[1]!, payloads);
+      const sa = find(payloads, 'SA')!;
+      const nr = find(payloads, 'NONCE')!;
+      this.checkNonce(nr.data);
+      const sel = checkIpsecAnswer(sa, qm.offer!, qm.conn.ipsec, qm.conn.allowWeakGroups ?? false);
+      const ke = find(payloads, 'KE');
+      if (qm.dh) {
+        if (!ke) throw remote(NotifyType.PAYLOAD_MALFORMED, 'PFS answer without KE');
+        qm.gxy = qm.dh.computeSharedSecret(ke.data);
+      } else if (ke) throw remote(NotifyType.INVALID_KEY_INFORMATION, 'KE without PFS');
+      const ids = findAll(payloads, 'ID');
+      if (ids.length === 2) {
+        const ci = idToSelector(ids[0]!);
+        const cr = idToSelector(ids[1]!);
+        if (!ci || !cr || !selectorEquals(ci, qm.localTs) || !selectorEquals(cr, qm.remoteTs)) {
+          throw remote(NotifyType.INVALID_ID_INFORMATION, 'answer changes the traffic selectors');
+        }
+      } else if (ids.length !== 0) throw remote(NotifyType.PAYLOAD_MALFORMED, 'one ID payload in the answer');
+      let life = sel.lifetimeSeconds;
+      let kb = sel.lifetimeKilobytes;
+      for (const n of findAll(payloads, 'N')) {
+        if (n.notifyType === NotifyType.RESPONDER_LIFETIME) {
+          const l = parseLifetimeData(n.data);
+          if (l.seconds) life = Math.min(life, l.seconds);
+          if (l.kilobytes) kb = kb ? Math.min(kb, l.kilobytes) : l.kilobytes;
+        }
+      }
+      qm.selection = sel;
+      qm.nr = Uint8Array.from(nr.data);
+      qm.lifeSeconds = life;
+      qm.lifeKilobytes = kb;
+    } catch (e) {
+      const { notify, reason } = errorOf(e);
+      if (isErrorNotify(notify)) this.sendInfo(now, p1, [{ type: 'N', doi: 1, protocol: ProtocolId.PROTO_ISAKMP, notifyType: notify, spi: concat(p1.ic, p1.rc), data: new Uint8Array(0) }]);
+      this.failQm(qm, notify, reason);
+      throw e;
+    }
+    const h3 = C.quickModeHash3({ prf: p1.prf!, skeyidA: p1.skeyidA!, messageId: qm.msgId, nonceI: qm.ni, nonceR: qm.nr });
+    this.checkOut(QUICK_MODE[2]!, [{ type: 'HASH', data: h3 }]);
+    const enc = this.encryptRaw(p1, ExchangeType.QUICK_MODE, qm.msgId, HeaderFlag.ENCRYPTION | (qm.commit ? HeaderFlag.COMMIT : 0), PayloadType.HASH, hashFirst(h3, 0, new Uint8Array(0)), nextIv);
+    qm.iv = enc.nextIv;
+    qm.lastRecv = bytes.slice();
+    qm.lastSent = enc.bytes;
+    this.send(p1.local, p1.remote, enc.bytes);
+    void h;
+    if (qm.commit) {
+      // wait for CONNECTED; HASH(3) is resent when HASH(2) is repeated
+      qm.step = 3;
+      this.clearQmRetransmit(qm);
+      qm.rtx = { count: 0, timer: this.timers.add(now + this.opt.retransmitBaseMs, qm, Tk.QmRetransmit) };
+      return;
+    }
+    this.qmDone(now, qm);
+  }
+
+  /** Responder: HDR*, HASH(3) --> ; [then <-- HDR*, HASH(4), N(CONNECTED)] ; SA installed. */
+  private qmR3(now: number, qm: Qm, bytes: Uint8Array): void {
+    const p1 = qm.p1;
+    const { payloads, nextIv } = this.decrypt(p1, qm.iv, bytes);
+    checkMessage(QUICK_MODE[2]!, payloads);
+    const expected = C.quickModeHash3({ prf: p1.prf!, skeyidA: p1.skeyidA!, messageId: qm.msgId, nonceI: qm.ni, nonceR: qm.nr! });
+    if (!C.verifyHash(expected, (payloads[0] as { data: Uint8Array }).data)) throw remote(NotifyType.INVALID_HASH_INFORMATION, 'HASH(3) does not verify');
+    qm.iv = nextIv;
+    qm.lastRecv = bytes.slice();
+    qm.lastSent = undefined;
+    if (qm.commit) {
+      const n: NotifyPayload = { type: 'N', doi: 1, protocol: qm.selection!.entries[0]!.protocol, notifyType: NotifyType.CONNECTED, spi: qm.respSpis![0]!, data: new Uint8Array(0) };
+      const restBytes = encodePayloads([n]);
+      const h4 = C.informationalHash({ prf: p1.prf!, skeyidA: p1.skeyidA!, messageId: qm.msgId, afterHash: restBytes });
+      this.checkOut(QUICK_MODE[3]!, [{ type: 'HASH', data: h4 }, n]);
+      const enc = this.encryptRaw(p1, ExchangeType.QUICK_MODE, qm.msgId, HeaderFlag.ENCRYPTION | HeaderFlag.COMMIT, PayloadType.HASH, hashFirst(h4, PayloadType.N, restBytes), qm.iv);
+      qm.iv = enc.nextIv;
+      qm.lastSent = enc.bytes;
+      this.send(p1.local, p1.remote, enc.bytes);
+    }
+    this.qmDone(now, qm);
+  }
+
+  /** Initiator with the commit bit: <-- HDR*, HASH(4), N(CONNECTED) */
+  private qmI4(now: number, qm: Qm, bytes: Uint8Array): void {
+    const p1 = qm.p1;
+    const { payloads, plain } = this.decrypt(p1, qm.iv, bytes);
+    checkMessage(QUICK_MODE[3]!, payloads);
+    const expected = C.informationalHash({ prf: p1.prf!, skeyidA: p1.skeyidA!, messageId: qm.msgId, afterHash: afterFirstPayload(plain) });
+    if (!C.verifyHash(expected, (payloads[0] as { data: Uint8Array }).data)) throw remote(NotifyType.INVALID_HASH_INFORMATION, 'HASH(4) does not verify');
+    const n = find(payloads, 'N')!;
+    if (n.notifyType !== NotifyType.CONNECTED) throw remote(NotifyType.PAYLOAD_MALFORMED, 'expected CONNECTED');
+    qm.lastRecv = bytes.slice();
+    qm.lastSent = undefined;
+    this.qmDone(now, qm);
+  }
+
+  /** KEYMAT for both directions of every protocol; the IPsec SA is born. */
+  private qmDone(now: number, qm: Qm): void {
+    const p1 = qm.p1;
+    const sel = qm.selection!;
+    this.clearQmRetransmit(qm);
+    if (qm.tTimeout) qm.tTimeout.live = false;
+    p1.qms!.delete(qm.msgId);
+    const done = (p1.done ??= []);
+    done.push({ msgId: qm.msgId, recv: qm.lastRecv!, sent: qm.lastSent });
+    if (done.length > 4) done.shift();
+    const protocols: IpsecProtocolSa[] = [];
+    const initiator = qm.role === 'initiator';
+    const nonceI = qm.ni;
+    const nonceR = qm.nr!;
+    sel.entries.forEach((e, j) => {
+      // our inbound SPI: initiator offered it (proposal ours), responder chose it
+      const inSpi = initiator ? qm.ourSpis![sel.ours]![j]! : qm.respSpis![j]!;
+      const outSpi = Uint8Array.from(e.peerSpi);
+      const len = e.keys.enc + e.keys.auth;
+      const base = { prf: p1.prf!, skeyidD: p1.skeyidD!, protocol: e.protocol, nonceI, nonceR, length: len, ...(qm.gxy ? { gxy: qm.gxy } : {}) };
+      const kin = C.deriveKeymat({ ...base, spi: inSpi });
+      const kout = C.deriveKeymat({ ...base, spi: outSpi });
+      protocols.push({
+        protocol: e.protocol,
+        transformId: e.parsed.transformId,
+        keyLength: e.keys.enc * 8,
+        authAlgorithm: e.parsed.authAlgorithm,
+        inbound: { spi: inSpi, keymat: kin, encryptionKey: kin.subarray(0, e.keys.enc), integrityKey: kin.subarray(e.keys.enc) },
+        outbound: { spi: outSpi, keymat: kout, encryptionKey: kout.subarray(0, e.keys.enc), integrityKey: kout.subarray(e.keys.enc) },
+      });
+    });
+    qm.dh?.wipe();
+    C.wipe(qm.gxy);
+    const lifeSeconds = qm.lifeSeconds ?? sel.lifetimeSeconds;
+    const lifeKb = qm.lifeKilobytes ?? sel.lifetimeKilobytes;
+    const info: IpsecSaInfo = {
+      id: 'q' + hex(protocols[0]!.inbound.spi),
+      isakmpSa: this.p1Id(p1),
+      connection: qm.conn.name,
+      role: qm.role,
+      mode: sel.mode,
+      group: sel.group,
+      local: p1.local,
+      remote: p1.remote,
+      localTs: qm.localTs,
+      remoteTs: qm.remoteTs,
+      lifetimeSeconds: lifeSeconds,
+      lifetimeKilobytes: lifeKb,
+      establishedAt: now,
+      protocols,
+    };
+    const child: Child = { kind: 'child', info, p1Id: info.isakmpSa, conn: qm.conn, bytes: 0, state: 'installed', softBytes: lifeKb * 1024 * 0.9 };
+    this.children.set(info.id, child);
+    for (const p of protocols) this.bySpi.set(hex(p.inbound.spi), child);
+    if (lifeSeconds) {
+      const life = lifeSeconds * 1000;
+      child.tHard = this.timers.add(now + life, child, Tk.ChildHard);
+      if (initiator && qm.conn.rekey !== false) child.tSoft = this.timers.add(now + life - this.rekeyMargin(qm.conn, life), child, Tk.ChildSoft);
+    }
+    this.emit({ type: 'ipsec-sa-established', sa: info, ...(qm.rekeyOf ? { rekeyOf: qm.rekeyOf.info.id } : {}) });
+    const old = qm.rekeyOf;
+    if (old && old.state !== 'dead') {
+      this.emit({ type: 'rekeyed', kind: 'ipsec', old: old.info.id, sa: info.id });
+      this.sendDeleteChildren(now, [old]);
+      this.removeChild(old, 'local');
+    }
+  }
+
+  private failQm(qm: Qm, notify: number, reason: string): void {
+    const p1 = qm.p1;
+    this.clearQmRetransmit(qm);
+    if (qm.tTimeout) qm.tTimeout.live = false;
+    p1.qms?.delete(qm.msgId);
+    qm.dh?.wipe();
+    if (qm.rekeyOf && qm.rekeyOf.state === 'rekeying') qm.rekeyOf.state = 'installed';
+    this.emit({ type: 'failed', kind: 'ipsec', connection: qm.conn.name, peer: p1.remote, notify, reason });
+  }
+
+  private clearQmRetransmit(qm: Qm): void {
+    if (qm.rtx?.timer) qm.rtx.timer.live = false;
+    qm.rtx = undefined;
+  }
+
+  // ------------------------------------------------------------------------------ informational
+
+  /** HDR*, HASH(1), N/D --> under an established ISAKMP SA, fresh message ID and IV. */
+  private sendInfo(now: number, p1: P1, payloads: Payload[]): void {
+    void now;
+    if (!p1.skeyidA || !p1.iv) return;
+    const msgId = this.freshMsgId(p1);
+    const restBytes = encodePayloads(payloads);
+    const h = C.informationalHash({ prf: p1.prf!, skeyidA: p1.skeyidA, messageId: msgId, afterHash: restBytes });
+    this.checkOut(INFORMATIONAL, [{ type: 'HASH', data: h }, ...payloads]);
+    const iv = C.phase2Iv(p1.prf!, p1.iv, msgId, p1.cipher!.blockSize);
+    const enc = this.encryptRaw(p1, ExchangeType.INFORMATIONAL, msgId, HeaderFlag.ENCRYPTION, PayloadType.HASH, hashFirst(h, payloadTypeOf(payloads[0]!), restBytes), iv);
+    this.send(p1.local, p1.remote, enc.bytes);
+  }
+
+  private onInformational(now: number, p1: P1, h: Header, bytes: Uint8Array): void {
+    if (h.messageId === 0) throw remote(NotifyType.INVALID_MESSAGE_ID, 'protected informational with message ID 0');
+    const iv = C.phase2Iv(p1.prf!, p1.iv!, h.messageId, p1.cipher!.blockSize);
+    const { payloads, plain } = this.decrypt(p1, iv, bytes);
+    if (payloads[0]?.type !== 'HASH') throw remote(NotifyType.INVALID_PAYLOAD_TYPE, 'informational must start with HASH(1)');
+    const expected = C.informationalHash({ prf: p1.prf!, skeyidA: p1.skeyidA!, messageId: h.messageId, afterHash: afterFirstPayload(plain) });
+    if (!C.verifyHash(expected, payloads[0].data)) throw remote(NotifyType.INVALID_HASH_INFORMATION, 'informational HASH(1) does not verify');
+    checkMessage(INFORMATIONAL, payloads);
+    // verified: act, payload by payload; once our ISAKMP SA is gone, ignore the rest
+    for (const p of payloads) {
+      if (p1.state === 'dead') break;
+      if (p.type === 'D') this.onDelete(now, p1, p);
+      else if (p.type === 'N') this.onNotify(now, p1, p);
+    }
+  }
+
+  private onDelete(now: number, p1: P1, d: Extract<Payload, { type: 'D' }>): void {
+    void now;
+    if (d.protocol === ProtocolId.PROTO_ISAKMP) {
+      for (const spi of d.spis) {
+        if (spi.length === 16 && bytesEqual(spi.subarray(0, 8), p1.ic) && bytesEqual(spi.subarray(8), p1.rc)) {
+          this.removeP1(p1, { type: 'deleted', kind: 'isakmp', id: this.p1Id(p1), connection: p1.conn.name, by: 'peer' });
+          return;
+        }
+      }
+      return;
+    }
+    if (d.protocol !== ProtocolId.PROTO_IPSEC_ESP && d.protocol !== ProtocolId.PROTO_IPSEC_AH) return;
+    for (const spi of d.spis) {
+      // the peer names its inbound SPI (our outbound); accept our inbound too
+      const child = this.findChildBySpi(p1, d.protocol, spi);
+      if (child) this.removeChild(child, 'peer');
+    }
+  }
+
+  private findChildBySpi(p1: P1, protocol: number, spi: Uint8Array): Child | undefined {
+    const direct = this.bySpi.get(hex(spi));
+    if (direct && direct.state !== 'dead' && sameAddress(direct.info.remote.address, p1.remote.address)) return direct;
+    for (const c of this.children.values()) {
+      if (c.state === 'dead' || !sameAddress(c.info.remote.address, p1.remote.address)) continue;
+      if (c.info.protocols.some((p) => p.protocol === protocol && bytesEqual(p.outbound.spi, spi))) return c;
+    }
+    return undefined;
+  }
+
+  private onNotify(now: number, p1: P1, n: NotifyPayload): void {
+    switch (n.notifyType) {
+      case NotifyType.R_U_THERE:
+        if (n.data.length === 4 && p1.state === 'established') {
+          this.sendInfo(now, p1, [{ type: 'N', doi: 1, protocol: ProtocolId.PROTO_ISAKMP, notifyType: NotifyType.R_U_THERE_ACK, spi: concat(p1.ic, p1.rc), data: Uint8Array.from(n.data) }]);
+        }
+        break;
+      case NotifyType.INITIAL_CONTACT:
+        this.initialContact(p1);
+        break;
+      default:
+        break;
+    }
+    this.emit({ type: 'notify', peer: p1.remote, isakmpSa: this.p1Id(p1), notify: n.notifyType, spi: Uint8Array.from(n.spi) });
+  }
+
+  private sendDeleteP1(now: number, p1: P1): void {
+    if (p1.state !== 'established') return;
+    this.sendInfo(now, p1, [{ type: 'D', doi: 1, protocol: ProtocolId.PROTO_ISAKMP, spiSize: 16, spis: [concat(p1.ic, p1.rc)] }]);
+  }
+
+  /** Delete for IPsec SAs: our inbound SPIs, under the newest established ISAKMP SA with the peer. */
+  private sendDeleteChildren(now: number, kids: Child[]): void {
+    for (const c of kids) {
+      const p1 = this.bestP1For(c.info.remote.address, c.conn.name) ?? this.bestP1For(c.info.remote.address);
+      if (!p1) continue;
+      const byProto = new Map<number, Uint8Array[]>();
+      for (const p of c.info.protocols) (byProto.get(p.protocol) ?? byProto.set(p.protocol, []).get(p.protocol)!).push(p.inbound.spi);
+      const payloads: Payload[] = [];
+      for (const [protocol, spis] of byProto) payloads.push({ type: 'D', doi: 1, protocol, spiSize: 4, spis });
+      this.sendInfo(now, p1, payloads);
+    }
+  }
+
+  private bestP1For(address: string, connName?: string): P1 | undefined {
+    let best: P1 | undefined;
+    for (const p1 of this.p1s.values()) {
+      if (p1.state !== 'established' || !sameAddress(p1.remote.address, address)) continue;
+      if (connName && p1.conn.name !== connName) continue;
+      if (!best || (p1.establishedAt ?? 0) > (best.establishedAt ?? 0)) best = p1;
+    }
+    return best;
+  }
+
+  // ------------------------------------------------------------------------------ rekey / expiry
+
+  private rekeyP1(now: number, p1: P1): void {
+    for (const other of this.p1s.values()) if (other.rekeyOf === p1) return; // already rekeying
+    const conn = this.conns.get(p1.conn.name) ?? p1.conn;
+    this.startPhase1(now, conn, [], p1);
+  }
+
+  private rekeyChild(now: number, child: Child): void {
+    if (child.state !== 'installed') return;
+    child.state = 'rekeying';
+    const conn = this.conns.get(child.conn.name) ?? child.conn;
+    this.requestQm(now, { conn, rekeyOf: child });
+  }
+
+  private expireChild(now: number, child: Child, hard: boolean): void {
+    this.emit({ type: 'expired', kind: 'ipsec', id: child.info.id, connection: child.conn.name, hard });
+    this.sendDeleteChildren(now, [child]);
+    this.removeChild(child, undefined);
+  }
+
+  // ------------------------------------------------------------------------------ state removal
+
+  private removeChild(c: Child, by: 'local' | 'peer' | undefined): void {
+    if (c.state === 'dead') return;
+    c.state = 'dead';
+    if (c.tSoft) c.tSoft.live = false;
+    if (c.tHard) c.tHard.live = false;
+    this.children.delete(c.info.id);
+    for (const p of c.info.protocols) {
+      if (this.bySpi.get(hex(p.inbound.spi)) === c) this.bySpi.delete(hex(p.inbound.spi));
+    }
+    if (by) {
+      this.emit({ type: 'deleted', kind: 'ipsec', id: c.info.id, connection: c.conn.name, by, spis: c.info.protocols.map((p) => p.inbound.spi) });
+    }
+    for (const p of c.info.protocols) C.wipe(p.inbound.keymat, p.outbound.keymat);
+  }
+
+  private clearRetransmit(p1: P1): void {
+    if (p1.rtx?.timer) p1.rtx.timer.live = false;
+    p1.rtx = undefined;
+  }
+
+  private clearHalfOpen(p1: P1): void {
+    if (p1.tHalf) p1.tHalf.live = false;
+    p1.tHalf = undefined;
+    if (p1.halfOpen) {
+      p1.halfOpen = false;
+      this.halfOpenCount--;
+      const k = p1.remote.address;
+      const n = (this.halfOpenPerPeer.get(k) ?? 1) - 1;
+      if (n <= 0) this.halfOpenPerPeer.delete(k);
+      else this.halfOpenPerPeer.set(k, n);
+    }
+  }
+
+  /** Removes all state of a phase 1 (no event). */
+  private destroyP1(p1: P1): void {
+    if (p1.state === 'dead') return;
+    p1.state = 'dead';
+    this.clearRetransmit(p1);
+    this.clearHalfOpen(p1);
+    if (p1.tSoft) p1.tSoft.live = false;
+    if (p1.tHard) p1.tHard.live = false;
+    for (const qm of p1.qms?.values() ?? []) {
+      this.clearQmRetransmit(qm);
+      if (qm.tTimeout) qm.tTimeout.live = false;
+      qm.dh?.wipe();
+      if (qm.rekeyOf && qm.rekeyOf.state === 'rekeying') qm.rekeyOf.state = 'installed';
+    }
+    p1.qms = undefined;
+    if (p1.hs) {
+      p1.hs.dh?.wipe();
+      C.wipe(p1.hs.skeyid);
+    }
+    p1.hs = undefined;
+    C.wipe(p1.skeyidA, p1.skeyidD, p1.encKey);
+    if (this.p1s.get(p1.icHex) === p1) this.p1s.delete(p1.icHex);
+  }
+
+  private removeP1(p1: P1, event: EngineEvent): void {
+    if (p1.state === 'dead') return;
+    const pending = p1.pending;
+    this.destroyP1(p1);
+    this.emit(event);
+    for (const q of pending) if (q.rekeyOf && q.rekeyOf.state === 'rekeying') q.rekeyOf.state = 'installed';
+  }
+
+  private failP1(p1: P1, notify: number, reason: string): void {
+    if (p1.state === 'dead') return;
+    const pending = p1.pending;
+    const rekeyOf = p1.rekeyOf;
+    this.destroyP1(p1);
+    this.emit({ type: 'failed', kind: 'isakmp', connection: p1.conn.name, peer: p1.remote, notify, reason });
+    for (const q of pending) {
+      if (q.rekeyOf && q.rekeyOf.state === 'rekeying') q.rekeyOf.state = 'installed';
+      this.emit({ type: 'failed', kind: 'ipsec', connection: q.conn.name, peer: p1.remote, notify, reason: `phase 1 failed: ${reason}` });
+    }
+    void rekeyOf;
+  }
+
+  // ------------------------------------------------------------------------------ encoding
+
+  private p1Id(p1: P1): string {
+    return p1.icHex + hex(p1.rc);
+  }
+
+  private findP1ById(id: string): P1 | undefined {
+    const p1 = this.p1s.get(id.slice(0, 16));
+    return p1 && this.p1Id(p1) === id ? p1 : undefined;
+  }
+
+  private p1Info(p1: P1): IsakmpSaInfo {
+    return {
+      id: this.p1Id(p1),
+      connection: p1.conn.name,
+      role: p1.role,
+      exchange: p1.mode,
+      state: p1.state === 'established' ? 'established' : p1.state === 'negotiating' ? 'negotiating' : 'deleting',
+      local: p1.local,
+      remote: p1.remote,
+      initiatorCookie: p1.ic,
+      responderCookie: p1.rc,
+      ...(p1.peerId ? { peerId: p1.peerId } : {}),
+      ...(p1.chosen ? { transform: p1.chosen } : {}),
+      ...(p1.establishedAt !== undefined ? { establishedAt: p1.establishedAt } : {}),
+      ...(p1.expiresAt !== undefined ? { expiresAt: p1.expiresAt } : {}),
+    };
+  }
+
+  private header(p1: P1, exchangeType: number, messageId: number, flags: number, nextPayload: number): Header {
+    return { initiatorCookie: p1.ic, responderCookie: p1.rc, nextPayload, majorVersion: 1, minorVersion: 0, exchangeType, flags, messageId };
+  }
+
+  private encodePlain(p1: P1, exchangeType: number, messageId: number, payloads: readonly Payload[]): Uint8Array {
+    return encodeMessage({ header: this.header(p1, exchangeType, messageId, 0, 0), payloads });
+  }
+
+  private encodeEncrypted(p1: P1, exchangeType: number, messageId: number, extraFlags: number, payloads: readonly Payload[], iv: Uint8Array): { bytes: Uint8Array; nextIv: Uint8Array } {
+    const plain = encodePayloads(payloads);
+    return this.encryptRaw(p1, exchangeType, messageId, HeaderFlag.ENCRYPTION | extraFlags, payloadTypeOf(payloads[0]!), plain, iv);
+  }
+
+  private encryptRaw(p1: P1, exchangeType: number, messageId: number, flags: number, first: number, plain: Uint8Array, iv: Uint8Array): { bytes: Uint8Array; nextIv: Uint8Array } {
+    const { ciphertext, nextIv } = C.encryptMessage({ cipher: p1.cipher!, key: p1.encKey!, iv, plaintext: plain });
+    const bytes = encodeMessage({ header: this.header(p1, exchangeType, messageId, flags, first), payloads: [], encrypted: ciphertext });
+    return { bytes, nextIv };
+  }
+
+  private decrypt(p1: P1, iv: Uint8Array, bytes: Uint8Array): { payloads: Payload[]; plain: Uint8Array; nextIv: Uint8Array } {
+    if (!p1.encKey || !p1.cipher) throw remote(NotifyType.INVALID_FLAGS, 'encrypted message before keys exist');
+    const msg = decodeMessage(bytes);
+    const { plaintext, nextIv } = C.decryptMessage({ cipher: p1.cipher, key: p1.encKey, iv, ciphertext: msg.encrypted! });
+    const payloads = decodePayloads(msg.header.nextPayload, plaintext, { baseOffset: 28, allowTrailing: true });
+    return { payloads, plain: plaintext, nextIv };
+  }
+
+  private sendP1(now: number, p1: P1, bytes: Uint8Array, retransmit: boolean): void {
+    this.clearRetransmit(p1);
+    p1.lastSent = bytes;
+    if (retransmit) p1.rtx = { count: 0, timer: this.timers.add(now + this.opt.retransmitBaseMs, p1, Tk.P1Retransmit) };
+    this.send(p1.local, p1.remote, bytes);
+  }
+
+  private send(local: Address, remoteAddr: Address, data: Uint8Array): void {
+    this.tx.push({ local, remote: remoteAddr, data });
+  }
+
+  private emit(e: EngineEvent): void {
+    this.ev.push(e);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function encodeAttrs(attrs: readonly { format: 'TV' | 'TLV'; type: number; value: number | Uint8Array }[]): Uint8Array {
+  const parts: Uint8Array[] = [];
+  for (const a of attrs) {
+    if (a.format === 'TV') parts.push(Uint8Array.of(0x80 | (a.type >> 8), a.type & 0xff, ((a.value as number) >> 8) & 0xff, (a.value as number) & 0xff));
+    else {
+      const v = a.value as Uint8Array;
+      parts.push(Uint8Array.of(a.type >> 8, a.type & 0xff, v.length >> 8, v.length & 0xff), v);
+    }
+  }
+  return concat(...parts);
+}
+
+/** RESPONDER-LIFETIME notification data: SA life type/duration attributes (RFC 2407 §4.6.3.1). */
+export function parseLifetimeData(d: Uint8Array): { seconds?: number; kilobytes?: number } {
+  const out: { seconds?: number; kilobytes?: number } = {};
+  let off = 0;
+  let type: number | undefined;
+  for (let guard = 0; guard < 16 && off + 4 <= d.length; guard++) {
+    const af = d[off]! & 0x80;
+    const cls = ((d[off]! & 0x7f) << 8) | d[off + 1]!;
+    let value: number;
+    if (af) {
+      value = (d[off + 2]! << 8) | d[off + 3]!;
+      off += 4;
+    } else {
+      const len = (d[off + 2]! << 8) | d[off + 3]!;
+      if (len === 0 || len > 8 || off + 4 + len > d.length) break;
+      value = 0;
+      for (let i = 0; i < len; i++) value = value * 256 + d[off + 4 + i]!;
+      off += 4 + len;
+    }
+    if (cls === 1) type = value;
+    else if (cls === 2 && type !== undefined) {
+      if (type === 1) out.seconds = value;
+      else if (type === 2) out.kilobytes = value;
+      type = undefined;
+    }
+  }
+  return out;
+}
+

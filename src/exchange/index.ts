@@ -1,0 +1,41 @@
+/**
+ * The sans-IO IKEv1 engine: Endpoint, connection/event records, proposal selection, selectors,
+ * exchange scripts. See docs/engine.md.
+ * @module
+ */
+export { Endpoint, parseLifetimeData } from './endpoint.js';
+export type * from './types.js';
+export {
+  hostSelector,
+  subnetSelector,
+  selectorToId,
+  idToSelector,
+  selectorWithin,
+  identityToId,
+  idToIdentity,
+  identityMatches,
+  addressIdentity,
+  parseAddress,
+  formatAddress,
+} from './ids.js';
+export {
+  buildIkeSa,
+  selectIke,
+  checkIkeAnswer,
+  buildIpsecSa,
+  selectIpsec,
+  checkIpsecAnswer,
+  buildIpsecAnswer,
+  parseIkeTransform,
+  parseIpsecTransform,
+  keymatBytes,
+  groupAllowed,
+  WEAK_GROUPS,
+  SUPPORTED_GROUPS,
+  DEFAULT_IKE_LIFETIME,
+  DEFAULT_IPSEC_LIFETIME,
+  type IkeSelection,
+  type IpsecSelection,
+} from './proposals.js';
+export { MAIN_MODE, AGGRESSIVE_MODE, QUICK_MODE, INFORMATIONAL, checkMessage, type MessageScript, type PayloadRule } from './scripts.js';
+export { TimerQueue } from './timers.js';

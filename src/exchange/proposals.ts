@@ -1,0 +1,586 @@
+/**
+ * Proposal construction and selection (RFC 2408 §4.2, RFC 2409 App. A, RFC 2407 §4.5).
+ *
+ * The responder picks one proposal and one transform from the initiator's offer and answers with
+ * exactly that (the transform echoed as received). Every attribute has to match one of our
+ * configured proposals, including key length; an attribute class we do not know refuses the
+ * transform. The initiator checks that the answer is one it offered.
+ */
+import {
+  AuthAlgorithm,
+  AuthMethod,
+  EncapsulationMode,
+  EncryptionAlgorithm,
+  EspTransformId,
+  AhTransformId,
+  GroupDescription,
+  HashAlgorithm,
+  IkeAttr,
+  IpsecAttr,
+  IsakmpTransformId,
+  LifeType,
+  NotifyType,
+  ProtocolId,
+} from '../constants/index.js';
+import { RemoteProtocolError } from '../errors.js';
+import type { DataAttribute, Proposal, SaPayload, Transform } from '../codec/types.js';
+import type { ChosenIke, IkeProposal, IpsecProposal, IpsecProtocolSpec } from './types.js';
+
+export const DEFAULT_IKE_LIFETIME = 10800;
+export const DEFAULT_IPSEC_LIFETIME = 3600;
+/** RFC 2407 §4.5: with no lifetime attribute the SA lives 28800 seconds. */
+const RFC_DEFAULT_LIFETIME = 28800;
+
+/** Groups refused unless a connection opts in: < 2048-bit MODP and the RFC 5114 groups. */
+export const WEAK_GROUPS: ReadonlySet<number> = new Set([1, 2, 5, 22, 23, 24]);
+/** Groups the engine can compute (others are refused whatever the configuration). */
+export const SUPPORTED_GROUPS: ReadonlySet<number> = new Set([1, 2, 5, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24]);
+
+export function groupAllowed(group: number, allowWeak: boolean): boolean {
+  return SUPPORTED_GROUPS.has(group) && (allowWeak || !WEAK_GROUPS.has(group));
+}
+
+/** Phase-1 cipher: key length in bytes (undefined when unsupported / bad key length). */
+export function ikeCipherKeyBytes(enc: number, keyLengthBits: number | undefined): number | undefined {
+  if (enc === EncryptionAlgorithm['3DES_CBC']) return keyLengthBits === undefined || keyLengthBits === 192 ? 24 : undefined;
+  if (enc === EncryptionAlgorithm.AES_CBC) {
+    if (keyLengthBits === 128 || keyLengthBits === 192 || keyLengthBits === 256) return keyLengthBits / 8;
+    return undefined;
+  }
+  return undefined;
+}
+
+const SUPPORTED_HASHES: ReadonlySet<number> = new Set([
+  HashAlgorithm.MD5,
+  HashAlgorithm.SHA,
+  HashAlgorithm.SHA2_256,
+  HashAlgorithm.SHA2_384,
+  HashAlgorithm.SHA2_512,
+]);
+
+// ---------------------------------------------------------------------------------------------
+// attribute helpers
+
+export function tvAttr(type: number, value: number): DataAttribute {
+  return { format: 'TV', type, value };
+}
+
+/** A lifetime duration: TV when it fits 16 bits, else a 4-octet TLV. */
+export function durationAttr(type: number, value: number): DataAttribute {
+  if (value <= 0xffff) return tvAttr(type, value);
+  const v = new Uint8Array(4);
+  new DataView(v.buffer).setUint32(0, value >>> 0);
+  return { format: 'TLV', type, value: v };
+}
+
+/** The numeric value of an attribute; undefined for a TLV longer than 4 octets or empty. */
+export function attrNumber(a: DataAttribute): number | undefined {
+  if (a.format === 'TV') return a.value;
+  const v = a.value;
+  if (v.length === 0 || v.length > 8) return undefined;
+  let n = 0;
+  for (const b of v) n = n * 256 + b;
+  // lifetimes beyond 2^32 are clamped (never allocate or loop on them)
+  return Math.min(n, 0xffffffff);
+}
+
+// ---------------------------------------------------------------------------------------------
+// phase 1
+
+export function authMethodOf(auth: 'psk' | 'rsa-sig'): number {
+  return auth === 'psk' ? AuthMethod.PRE_SHARED_KEY : AuthMethod.RSA_SIGNATURES;
+}
+
+/** The transform attributes for one of our phase-1 proposals. */
+export function ikeTransformAttributes(p: IkeProposal, auth: number): DataAttribute[] {
+  const attrs: DataAttribute[] = [tvAttr(IkeAttr.ENCRYPTION_ALGORITHM, p.encryption)];
+  if (p.encryption === EncryptionAlgorithm.AES_CBC) attrs.push(tvAttr(IkeAttr.KEY_LENGTH, p.keyLength ?? 128));
+  attrs.push(
+    tvAttr(IkeAttr.HASH_ALGORITHM, p.hash),
+    tvAttr(IkeAttr.AUTHENTICATION_METHOD, auth),
+    tvAttr(IkeAttr.GROUP_DESCRIPTION, p.group),
+    tvAttr(IkeAttr.LIFE_TYPE, LifeType.SECONDS),
+    durationAttr(IkeAttr.LIFE_DURATION, p.lifetimeSeconds ?? DEFAULT_IKE_LIFETIME),
+  );
+  return attrs;
+}
+
+/** Our phase-1 SA payload: one ISAKMP proposal, one transform per configured proposal. */
+export function buildIkeSa(props: readonly IkeProposal[], auth: number): SaPayload {
+  const transforms: Transform[] = props.map((p, i) => ({
+    number: i + 1,
+    id: IsakmpTransformId.KEY_IKE,
+    attributes: ikeTransformAttributes(p, auth),
+  }));
+  return {
+    type: 'SA',
+    doi: 1,
+    situation: 1,
+    proposals: [{ number: 1, protocol: ProtocolId.PROTO_ISAKMP, spi: new Uint8Array(0), transforms }],
+  };
+}
+
+/** Parsed phase-1 transform (undefined: malformed, unknown class, private group, ...). */
+export function parseIkeTransform(t: Transform): ChosenIke | undefined {
+  if (t.id !== IsakmpTransformId.KEY_IKE) return undefined;
+  let enc: number | undefined;
+  let hash: number | undefined;
+  let auth: number | undefined;
+  let group: number | undefined;
+  let keyLength: number | undefined;
+  let seconds: number | undefined;
+  let kilobytes: number | undefined;
+  let lifeType: number | undefined;
+  const seen = new Set<number>();
+  for (const a of t.attributes) {
+    const cls = a.type;
+    if (cls !== IkeAttr.LIFE_TYPE && cls !== IkeAttr.LIFE_DURATION) {
+      if (seen.has(cls)) return undefined;
+      seen.add(cls);
+    }
+    const v = attrNumber(a);
+    if (v === undefined) return undefined;
+    switch (cls) {
+      case IkeAttr.ENCRYPTION_ALGORITHM: enc = v; break;
+      case IkeAttr.HASH_ALGORITHM: hash = v; break;
+      case IkeAttr.AUTHENTICATION_METHOD: auth = v; break;
+      case IkeAttr.GROUP_DESCRIPTION: group = v; break;
+      case IkeAttr.KEY_LENGTH: keyLength = v; break;
+      case IkeAttr.LIFE_TYPE:
+        if (lifeType !== undefined) return undefined; // two types in a row
+        if (v !== LifeType.SECONDS && v !== LifeType.KILOBYTES) return undefined;
+        lifeType = v;
+        break;
+      case IkeAttr.LIFE_DURATION:
+        if (lifeType === undefined) return undefined;
+        if (lifeType === LifeType.SECONDS) seconds = v;
+        else kilobytes = v;
+        lifeType = undefined;
+        break;
+      // group type / prime / generators / curve / order (private groups), PRF, field size: refused
+      default:
+        return undefined;
+    }
+  }
+  if (lifeType !== undefined) return undefined;
+  if (enc === undefined || hash === undefined || auth === undefined || group === undefined) return undefined;
+  const keyBytes = ikeCipherKeyBytes(enc, keyLength);
+  if (keyBytes === undefined) return undefined;
+  return {
+    encryption: enc,
+    keyLength: keyBytes * 8,
+    hash,
+    prf: hash,
+    auth,
+    group,
+    lifetimeSeconds: seconds ?? RFC_DEFAULT_LIFETIME,
+    ...(kilobytes !== undefined ? { lifetimeKilobytes: kilobytes } : {}),
+  };
+}
+
+function ikeMatches(c: ChosenIke, p: IkeProposal, auth: number, allowWeak: boolean): boolean {
+  const ourKey = (ikeCipherKeyBytes(p.encryption, p.encryption === EncryptionAlgorithm.AES_CBC ? (p.keyLength ?? 128) : undefined) ?? 0) * 8;
+  return c.encryption === p.encryption && c.keyLength === ourKey && c.hash === p.hash &&
+    c.auth === auth && c.group === p.group && SUPPORTED_HASHES.has(c.hash) && groupAllowed(c.group, allowWeak);
+}
+
+function checkSaHeader(sa: SaPayload): void {
+  if (sa.doi !== 1) throw new RemoteProtocolError(NotifyType.DOI_NOT_SUPPORTED, `DOI ${sa.doi >>> 0} not supported`);
+  if (sa.situation !== 1) {
+    throw new RemoteProtocolError(NotifyType.SITUATION_NOT_SUPPORTED, `situation 0x${(sa.situation >>> 0).toString(16)} not supported`);
+  }
+}
+
+export interface IkeSelection {
+  /** The reply SA: the chosen proposal with the one chosen transform, as received. */
+  readonly reply: SaPayload;
+  readonly chosen: ChosenIke;
+  /** Index in our configured list. */
+  readonly ours: number;
+}
+
+/**
+ * Responder: choose a phase-1 transform from the initiator's SA. Throws NO_PROPOSAL_CHOSEN (or
+ * the SA-level notify) when nothing fits.
+ */
+export function selectIke(sa: SaPayload, ours: readonly IkeProposal[], authMethod: number, allowWeak: boolean, preferOwn = false): IkeSelection {
+  checkSaHeader(sa);
+  if (sa.proposals.length !== 1) {
+    throw new RemoteProtocolError(NotifyType.BAD_PROPOSAL_SYNTAX, 'phase-1 SA must carry exactly one proposal');
+  }
+  const prop = sa.proposals[0]!;
+  if (prop.protocol !== ProtocolId.PROTO_ISAKMP) {
+    throw new RemoteProtocolError(NotifyType.INVALID_PROTOCOL_ID, `phase-1 proposal protocol ${prop.protocol}`);
+  }
+  if (prop.spi.length !== 0 && prop.spi.length !== 16) {
+    throw new RemoteProtocolError(NotifyType.INVALID_SPI, 'phase-1 SPI must be empty or the cookies');
+  }
+  if (prop.transforms.length === 0) throw new RemoteProtocolError(NotifyType.BAD_PROPOSAL_SYNTAX, 'proposal without transforms');
+  const parsed = prop.transforms.map((t) => ({ t, c: parseIkeTransform(t) }));
+  const pick = (t: Transform, c: ChosenIke, i: number): IkeSelection => {
+    const life = Math.min(c.lifetimeSeconds, ours[i]!.lifetimeSeconds ?? DEFAULT_IKE_LIFETIME);
+    return {
+      reply: { type: 'SA', doi: sa.doi, situation: sa.situation, proposals: [{ number: prop.number, protocol: prop.protocol, spi: prop.spi, transforms: [t] }] },
+      chosen: { ...c, lifetimeSeconds: life },
+      ours: i,
+    };
+  };
+  if (preferOwn) {
+    for (let i = 0; i < ours.length; i++) {
+      for (const { t, c } of parsed) if (c && ikeMatches(c, ours[i]!, authMethod, allowWeak)) return pick(t, c, i);
+    }
+  } else {
+    for (const { t, c } of parsed) {
+      if (!c) continue;
+      for (let i = 0; i < ours.length; i++) if (ikeMatches(c, ours[i]!, authMethod, allowWeak)) return pick(t, c, i);
+    }
+  }
+  throw new RemoteProtocolError(NotifyType.NO_PROPOSAL_CHOSEN, 'no acceptable phase-1 transform');
+}
+
+/** Initiator: check the responder's answer is exactly one proposal/transform we offered. */
+export function checkIkeAnswer(sa: SaPayload, offered: readonly IkeProposal[], authMethod: number, allowWeak: boolean): ChosenIke {
+  checkSaHeader(sa);
+  if (sa.proposals.length !== 1 || sa.proposals[0]!.transforms.length !== 1) {
+    throw new RemoteProtocolError(NotifyType.BAD_PROPOSAL_SYNTAX, 'answer must carry one proposal with one transform');
+  }
+  const prop = sa.proposals[0]!;
+  if (prop.protocol !== ProtocolId.PROTO_ISAKMP) throw new RemoteProtocolError(NotifyType.INVALID_PROTOCOL_ID, 'answer protocol');
+  const c = parseIkeTransform(prop.transforms[0]!);
+  if (c) {
+    for (const p of offered) {
+      if (ikeMatches(c, p, authMethod, allowWeak)) {
+        return { ...c, lifetimeSeconds: Math.min(c.lifetimeSeconds, p.lifetimeSeconds ?? DEFAULT_IKE_LIFETIME) };
+      }
+    }
+  }
+  throw new RemoteProtocolError(NotifyType.NO_PROPOSAL_CHOSEN, 'answer is not a transform we offered');
+}
+
+// ---------------------------------------------------------------------------------------------
+// phase 2 (IPsec DOI)
+
+/** Key bytes for an ESP cipher; undefined when unsupported or the key length is wrong. */
+export function espCipherKeyBytes(transformId: number, keyLengthBits: number | undefined): number | undefined {
+  switch (transformId) {
+    case EspTransformId.ESP_3DES:
+      return keyLengthBits === undefined || keyLengthBits === 192 ? 24 : undefined;
+    case EspTransformId.ESP_AES_CBC:
+      return keyLengthBits === 128 || keyLengthBits === 192 || keyLengthBits === 256 ? keyLengthBits / 8 : undefined;
+    case EspTransformId.ESP_NULL:
+      return keyLengthBits === undefined ? 0 : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** Integrity key bytes for an IPsec authentication algorithm (0 = none). */
+export function authKeyBytes(alg: number): number | undefined {
+  switch (alg) {
+    case 0: return 0;
+    case AuthAlgorithm.HMAC_MD5: return 16;
+    case AuthAlgorithm.HMAC_SHA: return 20;
+    case AuthAlgorithm.HMAC_SHA2_256: return 32;
+    case AuthAlgorithm.HMAC_SHA2_384: return 48;
+    case AuthAlgorithm.HMAC_SHA2_512: return 64;
+    default: return undefined;
+  }
+}
+
+/** The AH transform ID that goes with an authentication algorithm (RFC 2407 §4.4.3). */
+export function ahTransformFor(alg: number): number | undefined {
+  switch (alg) {
+    case AuthAlgorithm.HMAC_MD5: return AhTransformId.AH_MD5;
+    case AuthAlgorithm.HMAC_SHA: return AhTransformId.AH_SHA;
+    case AuthAlgorithm.HMAC_SHA2_256: return AhTransformId.AH_SHA2_256;
+    case AuthAlgorithm.HMAC_SHA2_384: return AhTransformId.AH_SHA2_384;
+    case AuthAlgorithm.HMAC_SHA2_512: return AhTransformId.AH_SHA2_512;
+    default: return undefined;
+  }
+}
+
+/** KEYMAT length (encryption key + integrity key) of one protocol SA; undefined if unsupported or 0. */
+export function keymatBytes(spec: { protocol: number; transformId: number; keyLength?: number | undefined; authAlgorithm?: number | undefined }): { enc: number; auth: number } | undefined {
+  const auth = authKeyBytes(spec.authAlgorithm ?? 0);
+  if (auth === undefined) return undefined;
+  if (spec.protocol === ProtocolId.PROTO_IPSEC_AH) {
+    if (auth === 0 || ahTransformFor(spec.authAlgorithm ?? 0) !== spec.transformId) return undefined;
+    return { enc: 0, auth };
+  }
+  if (spec.protocol !== ProtocolId.PROTO_IPSEC_ESP) return undefined;
+  const enc = espCipherKeyBytes(spec.transformId, spec.keyLength);
+  if (enc === undefined || enc + auth === 0) return undefined;
+  if (auth === 0) return undefined; // CBC without integrity is refused
+  return { enc, auth };
+}
+
+export interface ParsedIpsecTransform {
+  readonly transformId: number;
+  readonly keyLength?: number;
+  readonly authAlgorithm: number;
+  readonly mode: number;
+  readonly group: number;
+  readonly lifetimeSeconds: number;
+  readonly lifetimeKilobytes: number;
+}
+
+/** Parse an AH/ESP transform's attributes; undefined when malformed or carrying an unknown class. */
+export function parseIpsecTransform(t: Transform): ParsedIpsecTransform | undefined {
+  let keyLength: number | undefined;
+  let auth = 0;
+  let mode = EncapsulationMode.TUNNEL as number;
+  let group = 0;
+  let seconds: number | undefined;
+  let kilobytes: number | undefined;
+  let lifeType: number | undefined;
+  const seen = new Set<number>();
+  for (const a of t.attributes) {
+    const cls = a.type;
+    if (cls !== IpsecAttr.SA_LIFE_TYPE && cls !== IpsecAttr.SA_LIFE_DURATION) {
+      if (seen.has(cls)) return undefined;
+      seen.add(cls);
+    }
+    const v = attrNumber(a);
+    if (v === undefined) return undefined;
+    switch (cls) {
+      case IpsecAttr.SA_LIFE_TYPE:
+        if (lifeType !== undefined || (v !== 1 && v !== 2)) return undefined;
+        lifeType = v;
+        break;
+      case IpsecAttr.SA_LIFE_DURATION:
+        if (lifeType === undefined) return undefined;
+        if (lifeType === 1) seconds = v;
+        else kilobytes = v;
+        lifeType = undefined;
+        break;
+      case IpsecAttr.GROUP_DESCRIPTION: group = v; break;
+      case IpsecAttr.ENCAPSULATION_MODE: mode = v; break;
+      case IpsecAttr.AUTHENTICATION_ALGORITHM: auth = v; break;
+      case IpsecAttr.KEY_LENGTH: keyLength = v; break;
+      case IpsecAttr.EXTENDED_SEQUENCE_NUMBER:
+        if (v !== 0) return undefined;
+        break;
+      default:
+        return undefined;
+    }
+  }
+  if (lifeType !== undefined) return undefined;
+  if (mode !== EncapsulationMode.TUNNEL && mode !== EncapsulationMode.TRANSPORT) return undefined;
+  return {
+    transformId: t.id,
+    ...(keyLength !== undefined ? { keyLength } : {}),
+    authAlgorithm: auth,
+    mode,
+    group,
+    lifetimeSeconds: seconds ?? (kilobytes === undefined ? RFC_DEFAULT_LIFETIME : 0),
+    lifetimeKilobytes: kilobytes ?? 0,
+  };
+}
+
+function ipsecTransformAttributes(spec: IpsecProtocolSpec, p: IpsecProposal): DataAttribute[] {
+  const attrs: DataAttribute[] = [
+    tvAttr(IpsecAttr.SA_LIFE_TYPE, 1),
+    durationAttr(IpsecAttr.SA_LIFE_DURATION, p.lifetimeSeconds ?? DEFAULT_IPSEC_LIFETIME),
+  ];
+  if (p.lifetimeKilobytes) {
+    attrs.push(tvAttr(IpsecAttr.SA_LIFE_TYPE, 2), durationAttr(IpsecAttr.SA_LIFE_DURATION, p.lifetimeKilobytes));
+  }
+  if (p.group) attrs.push(tvAttr(IpsecAttr.GROUP_DESCRIPTION, p.group));
+  attrs.push(tvAttr(IpsecAttr.ENCAPSULATION_MODE, p.mode));
+  if (spec.authAlgorithm) attrs.push(tvAttr(IpsecAttr.AUTHENTICATION_ALGORITHM, spec.authAlgorithm));
+  if (spec.protocol === ProtocolId.PROTO_IPSEC_ESP && spec.transformId === EspTransformId.ESP_AES_CBC) {
+    attrs.push(tvAttr(IpsecAttr.KEY_LENGTH, spec.keyLength ?? 128));
+  }
+  return attrs;
+}
+
+/**
+ * Our Quick Mode SA offer. `spis[i][j]` is our inbound SPI for protocol j of proposal i.
+ * AND-ed protocols share the proposal number.
+ */
+export function buildIpsecSa(props: readonly IpsecProposal[], spis: readonly (readonly Uint8Array[])[]): SaPayload {
+  const proposals: Proposal[] = [];
+  props.forEach((p, i) => {
+    p.protocols.forEach((spec, j) => {
+      proposals.push({
+        number: i + 1,
+        protocol: spec.protocol,
+        spi: spis[i]![j]!,
+        transforms: [{ number: 1, id: spec.transformId, attributes: ipsecTransformAttributes(spec, p) }],
+      });
+    });
+  });
+  return { type: 'SA', doi: 1, situation: 1, proposals };
+}
+
+export interface IpsecChoiceEntry {
+  readonly protocol: number;
+  readonly transform: Transform;
+  readonly parsed: ParsedIpsecTransform;
+  readonly peerSpi: Uint8Array;
+  readonly keys: { enc: number; auth: number };
+}
+
+export interface IpsecSelection {
+  readonly proposalNumber: number;
+  readonly entries: readonly IpsecChoiceEntry[];
+  readonly mode: number;
+  readonly group: number;
+  /** Lifetimes we will use (the shorter of theirs and ours). */
+  readonly lifetimeSeconds: number;
+  readonly lifetimeKilobytes: number;
+  /** True when we shortened the offered lifetime (send RESPONDER-LIFETIME). */
+  readonly shortened: boolean;
+  readonly ours: number;
+}
+
+function ipsecSpecMatches(t: ParsedIpsecTransform, spec: IpsecProtocolSpec, p: IpsecProposal, allowWeak: boolean): { enc: number; auth: number } | undefined {
+  if (t.transformId !== spec.transformId) return undefined;
+  if ((t.authAlgorithm ?? 0) !== (spec.authAlgorithm ?? 0)) return undefined;
+  const specKey = spec.protocol === ProtocolId.PROTO_IPSEC_ESP && spec.transformId === EspTransformId.ESP_AES_CBC ? spec.keyLength ?? 128 : undefined;
+  if (t.keyLength !== specKey) return undefined;
+  if (t.mode !== p.mode) return undefined;
+  if (t.group !== (p.group ?? 0)) return undefined;
+  if (t.group !== 0 && !groupAllowed(t.group, allowWeak)) return undefined;
+  return keymatBytes({ protocol: spec.protocol, transformId: t.transformId, keyLength: t.keyLength, authAlgorithm: t.authAlgorithm });
+}
+
+function lifetimeMin(a: number, b: number): number {
+  if (a === 0) return b;
+  if (b === 0) return a;
+  return Math.min(a, b);
+}
+
+/** Group the proposals of an SA by proposal number (AND-ed proposals share one). */
+function proposalGroups(sa: SaPayload): Proposal[][] {
+  const groups: Proposal[][] = [];
+  let last = -1;
+  for (const p of sa.proposals) {
+    if (p.number === last) groups[groups.length - 1]!.push(p);
+    else {
+      if (p.number < last) throw new RemoteProtocolError(NotifyType.BAD_PROPOSAL_SYNTAX, 'proposal numbers must increase');
+      groups.push([p]);
+      last = p.number;
+    }
+  }
+  return groups;
+}
+
+/** Responder: choose an IPsec proposal (one transform per AND-ed protocol). */
+export function selectIpsec(sa: SaPayload, ours: readonly IpsecProposal[], allowWeak: boolean, preferOwn = false): IpsecSelection {
+  checkSaHeader(sa);
+  if (sa.proposals.length === 0) throw new RemoteProtocolError(NotifyType.BAD_PROPOSAL_SYNTAX, 'SA without proposals');
+  const groups = proposalGroups(sa);
+  const tryGroup = (g: Proposal[], i: number): IpsecSelection | undefined => {
+    const p = ours[i]!;
+    if (g.length !== p.protocols.length) return undefined;
+    const entries: IpsecChoiceEntry[] = [];
+    for (let j = 0; j < g.length; j++) {
+      const prop = g[j]!;
+      const spec = p.protocols[j]!;
+      if (prop.protocol !== spec.protocol) return undefined;
+      if (prop.spi.length !== 4) return undefined;
+      let found: IpsecChoiceEntry | undefined;
+      for (const t of prop.transforms) {
+        const parsed = parseIpsecTransform(t);
+        if (!parsed) continue;
+        const keys = ipsecSpecMatches(parsed, spec, p, allowWeak);
+        if (keys) {
+          found = { protocol: prop.protocol, transform: t, parsed, peerSpi: prop.spi, keys };
+          break;
+        }
+      }
+      if (!found) return undefined;
+      entries.push(found);
+    }
+    const first = entries[0]!.parsed;
+    for (const e of entries) {
+      if (e.parsed.lifetimeSeconds !== first.lifetimeSeconds || e.parsed.lifetimeKilobytes !== first.lifetimeKilobytes) return undefined;
+    }
+    const ourSec = p.lifetimeSeconds ?? DEFAULT_IPSEC_LIFETIME;
+    const ourKb = p.lifetimeKilobytes ?? 0;
+    const sec = lifetimeMin(first.lifetimeSeconds, ourSec);
+    const kb = lifetimeMin(first.lifetimeKilobytes, ourKb);
+    return {
+      proposalNumber: g[0]!.number,
+      entries,
+      mode: first.mode,
+      group: first.group,
+      lifetimeSeconds: sec,
+      lifetimeKilobytes: kb,
+      shortened: sec !== first.lifetimeSeconds || kb !== first.lifetimeKilobytes,
+      ours: i,
+    };
+  };
+  if (preferOwn) {
+    for (let i = 0; i < ours.length; i++) for (const g of groups) { const r = tryGroup(g, i); if (r) return r; }
+  } else {
+    for (const g of groups) for (let i = 0; i < ours.length; i++) { const r = tryGroup(g, i); if (r) return r; }
+  }
+  throw new RemoteProtocolError(NotifyType.NO_PROPOSAL_CHOSEN, 'no acceptable IPsec proposal');
+}
+
+/** Responder's answer SA: the chosen proposal(s) with our SPIs and the one transform each. */
+export function buildIpsecAnswer(sel: IpsecSelection, ourSpis: readonly Uint8Array[]): SaPayload {
+  return {
+    type: 'SA',
+    doi: 1,
+    situation: 1,
+    proposals: sel.entries.map((e, j) => ({ number: sel.proposalNumber, protocol: e.protocol, spi: ourSpis[j]!, transforms: [e.transform] })),
+  };
+}
+
+/**
+ * Initiator: check the answer is one of our proposals (same number, protocols, one transform each
+ * identical to one we sent) and return the selection (with the peer's SPIs).
+ */
+export function checkIpsecAnswer(sa: SaPayload, ourOffer: SaPayload, ours: readonly IpsecProposal[], allowWeak: boolean): IpsecSelection {
+  checkSaHeader(sa);
+  const groups = proposalGroups(sa);
+  if (groups.length !== 1) throw new RemoteProtocolError(NotifyType.BAD_PROPOSAL_SYNTAX, 'answer must carry one proposal');
+  const g = groups[0]!;
+  const idx = g[0]!.number - 1;
+  const p = ours[idx];
+  if (!p || p.protocols.length !== g.length) throw new RemoteProtocolError(NotifyType.NO_PROPOSAL_CHOSEN, 'answer is not a proposal we offered');
+  const entries: IpsecChoiceEntry[] = [];
+  for (let j = 0; j < g.length; j++) {
+    const prop = g[j]!;
+    const spec = p.protocols[j]!;
+    if (prop.transforms.length !== 1 || prop.protocol !== spec.protocol || prop.spi.length !== 4) {
+      throw new RemoteProtocolError(NotifyType.BAD_PROPOSAL_SYNTAX, 'answer proposal malformed');
+    }
+    const t = prop.transforms[0]!;
+    const parsed = parseIpsecTransform(t);
+    const keys = parsed && ipsecSpecMatches(parsed, spec, p, allowWeak);
+    if (!parsed || !keys) throw new RemoteProtocolError(NotifyType.NO_PROPOSAL_CHOSEN, 'answer transform not offered');
+    entries.push({ protocol: prop.protocol, transform: t, parsed, peerSpi: prop.spi, keys });
+  }
+  void ourOffer;
+  const first = entries[0]!.parsed;
+  const sec = lifetimeMin(first.lifetimeSeconds, p.lifetimeSeconds ?? DEFAULT_IPSEC_LIFETIME);
+  const kb = lifetimeMin(first.lifetimeKilobytes, p.lifetimeKilobytes ?? 0);
+  return { proposalNumber: g[0]!.number, entries, mode: first.mode, group: first.group, lifetimeSeconds: sec, lifetimeKilobytes: kb, shortened: false, ours: idx };
+}
+
+/** Validate a connection's proposals (LocalProtocolError-free: returns a problem text or undefined). */
+export function checkConnectionProposals(ike: readonly IkeProposal[], ipsec: readonly IpsecProposal[], allowWeak: boolean): string | undefined {
+  if (ike.length === 0 || ike.length > 64) return 'ike: between 1 and 64 proposals';
+  for (const p of ike) {
+    if (ikeCipherKeyBytes(p.encryption, p.encryption === EncryptionAlgorithm.AES_CBC ? (p.keyLength ?? 128) : undefined) === undefined) return `ike: cipher ${p.encryption}/${p.keyLength ?? ''} not supported`;
+    if (!SUPPORTED_HASHES.has(p.hash)) return `ike: hash ${p.hash} not supported`;
+    if (!groupAllowed(p.group, allowWeak)) return `ike: group ${p.group} not allowed`;
+  }
+  if (ipsec.length === 0 || ipsec.length > 64) return 'ipsec: between 1 and 64 proposals';
+  for (const p of ipsec) {
+    if (p.protocols.length === 0 || p.protocols.length > 3) return 'ipsec: 1 to 3 protocols per proposal';
+    if (p.group && !groupAllowed(p.group, allowWeak)) return `ipsec: PFS group ${p.group} not allowed`;
+    if (p.mode !== EncapsulationMode.TUNNEL && p.mode !== EncapsulationMode.TRANSPORT) return `ipsec: mode ${p.mode}`;
+    for (const s of p.protocols) {
+      const k = keymatBytes({ protocol: s.protocol, transformId: s.transformId, keyLength: s.protocol === ProtocolId.PROTO_IPSEC_ESP && s.transformId === EspTransformId.ESP_AES_CBC ? s.keyLength ?? 128 : s.keyLength, authAlgorithm: s.authAlgorithm });
+      if (!k) return `ipsec: protocol ${s.protocol} transform ${s.transformId} not supported`;
+    }
+  }
+  return undefined;
+}
+
+export { GroupDescription };

@@ -1,0 +1,242 @@
+/**
+ * Public records of the sans-IO engine: connections (configuration), addresses, events, SA
+ * summaries and endpoint options. Every number is a wire value (see src/constants).
+ */
+import type { KeyObject } from 'node:crypto';
+
+/** A transport address. `port` is the UDP port (500, or 4500 behind NAT). */
+export interface Address {
+  readonly address: string;
+  readonly port: number;
+}
+
+/** A phase-1 identity (RFC 2407 §4.6.2.1). `value` is text for the address/FQDN/USER_FQDN types. */
+export type Identity =
+  | { readonly type: 'ipv4' | 'ipv6' | 'fqdn' | 'user-fqdn'; readonly value: string }
+  /** DER-encoded distinguished name (ID_DER_ASN1_DN); compared byte for byte. */
+  | { readonly type: 'der-asn1-dn'; readonly value: Uint8Array }
+  /** Accept any identity from the peer (only meaningful as `remoteId`). */
+  | { readonly type: 'any' };
+
+/**
+ * A traffic selector carried in a Quick Mode ID payload: one address, a subnet (prefix length) or
+ * an inclusive range; protocol 0 = any; port 0 = any.
+ */
+export interface Selector {
+  readonly family: 4 | 6;
+  /** First address (text form). */
+  readonly start: string;
+  /** Last address, inclusive (text form). Equal to `start` for a single host. */
+  readonly end: string;
+  /** Prefix length when the selector is a subnet, so that it is sent as *_ADDR_SUBNET. */
+  readonly prefix?: number;
+  readonly protocol: number;
+  readonly port: number;
+}
+
+/**
+ * One phase-1 transform we offer or accept (RFC 2409 App. A values). `keyLength` in bits, only for
+ * variable-length ciphers (AES). `lifetimeSeconds` is what we propose / the most we accept.
+ */
+export interface IkeProposal {
+  readonly encryption: number;
+  readonly keyLength?: number;
+  readonly hash: number;
+  readonly group: number;
+  readonly lifetimeSeconds?: number;
+}
+
+/** One protocol inside an IPsec proposal. */
+export interface IpsecProtocolSpec {
+  /** ProtocolId.PROTO_IPSEC_ESP or PROTO_IPSEC_AH. */
+  readonly protocol: number;
+  /** ESP or AH transform ID (RFC 2407 §4.4.3/4.4.4). */
+  readonly transformId: number;
+  /** Key length in bits for variable-length ciphers (AES). */
+  readonly keyLength?: number;
+  /** AuthAlgorithm (RFC 2407 §4.5); 0 / absent = none (only for combined-mode ciphers). */
+  readonly authAlgorithm?: number;
+}
+
+/**
+ * One IPsec proposal: one protocol, or several AND-ed ones (AH + ESP bundle, sent with the same
+ * proposal number). `group` is the PFS group (0 / absent = no PFS).
+ */
+export interface IpsecProposal {
+  readonly protocols: readonly IpsecProtocolSpec[];
+  /** EncapsulationMode (1 tunnel, 2 transport). */
+  readonly mode: number;
+  readonly group?: number;
+  readonly lifetimeSeconds?: number;
+  readonly lifetimeKilobytes?: number;
+}
+
+/** What a connection needs to authenticate with RSA signatures. */
+export interface RsaCredentials {
+  /** Our private key. */
+  readonly privateKey: KeyObject;
+  /** Our certificate, DER. Sent in a CERT payload (encoding 4). */
+  readonly certificate?: Uint8Array;
+  /** Certificates (DER) we trust as issuers of the peer's certificate, or the peer's own certificate. */
+  readonly trusted?: readonly Uint8Array[];
+  /** The peer's public key, when no certificate is exchanged. */
+  readonly peerPublicKey?: KeyObject;
+}
+
+/** A connection: the policy for one peer (or a class of peers). */
+export interface Connection {
+  readonly name: string;
+  /** Our address (port ignored when matching). */
+  readonly local: Address;
+  /** The peer's address; '%any' accepts any peer (responder only). */
+  readonly remote: Address;
+  readonly exchange?: 'main' | 'aggressive';
+  readonly auth: 'psk' | 'rsa-sig';
+  readonly psk?: Uint8Array;
+  readonly rsa?: RsaCredentials;
+  /** Our identity; default: our address (ID_IPV4_ADDR / ID_IPV6_ADDR). */
+  readonly localId?: Identity;
+  /** The identity the peer must show; default: its address. `{type:'any'}` accepts any. */
+  readonly remoteId?: Identity;
+  /** Phase-1 offer / acceptable set, in our order of preference. */
+  readonly ike: readonly IkeProposal[];
+  /** Phase-2 offer / acceptable set, in our order of preference. */
+  readonly ipsec: readonly IpsecProposal[];
+  /** Traffic selectors; default: the two phase-1 addresses (host to host). */
+  readonly localTs?: Selector;
+  readonly remoteTs?: Selector;
+  /** Opt-ins (all default false). */
+  readonly allowWeakGroups?: boolean;
+  readonly allowAggressivePsk?: boolean;
+  /** As responder, choose by our order of preference instead of the initiator's. */
+  readonly preferOwnOrder?: boolean;
+  /** Send INITIAL-CONTACT in the last phase-1 message we send (default true). */
+  readonly initialContact?: boolean;
+  /** Ask for the commit bit in Quick Mode (initiator), answered with CONNECTED. */
+  readonly commit?: boolean;
+  /** Rekey this many seconds before hard expiry (default 10 % of the lifetime, at most 540 s). */
+  readonly rekeyMarginSeconds?: number;
+  /** Random extra margin, percent of the margin (default 100 = up to twice the margin). */
+  readonly rekeyFuzzPercent?: number;
+  /** Rekey at all (default true). When false, SAs just expire. */
+  readonly rekey?: boolean;
+}
+
+/** Summary of an ISAKMP SA, as listed by `Endpoint.isakmpSas()`. */
+export interface IsakmpSaInfo {
+  /** Stable id: hex initiator cookie + hex responder cookie. */
+  readonly id: string;
+  readonly connection: string;
+  readonly role: 'initiator' | 'responder';
+  readonly exchange: 'main' | 'aggressive';
+  readonly state: 'negotiating' | 'established' | 'deleting';
+  readonly local: Address;
+  readonly remote: Address;
+  readonly initiatorCookie: Uint8Array;
+  readonly responderCookie: Uint8Array;
+  readonly peerId?: Identity | { readonly type: 'other'; readonly idType: number; readonly data: Uint8Array };
+  readonly transform?: ChosenIke;
+  readonly establishedAt?: number;
+  readonly expiresAt?: number;
+}
+
+/** The phase-1 transform chosen. */
+export interface ChosenIke {
+  readonly encryption: number;
+  readonly keyLength: number;
+  readonly hash: number;
+  readonly prf: number;
+  readonly auth: number;
+  readonly group: number;
+  readonly lifetimeSeconds: number;
+  readonly lifetimeKilobytes?: number;
+}
+
+/** Keys of one protocol SA (one direction). */
+export interface DirectionKeys {
+  readonly spi: Uint8Array;
+  /** Whole KEYMAT for this direction (encryption key first, then integrity key). */
+  readonly keymat: Uint8Array;
+  readonly encryptionKey: Uint8Array;
+  readonly integrityKey: Uint8Array;
+}
+
+/** One protocol of an IPsec SA bundle. */
+export interface IpsecProtocolSa {
+  readonly protocol: number;
+  readonly transformId: number;
+  readonly keyLength: number;
+  readonly authAlgorithm: number;
+  readonly inbound: DirectionKeys;
+  readonly outbound: DirectionKeys;
+}
+
+/** Summary of an IPsec SA (one Quick Mode result), as listed by `Endpoint.ipsecSas()`. */
+export interface IpsecSaInfo {
+  /** Stable id: 'q' + hex inbound SPI of the first protocol. */
+  readonly id: string;
+  readonly isakmpSa: string;
+  readonly connection: string;
+  readonly role: 'initiator' | 'responder';
+  readonly mode: number;
+  readonly group: number;
+  readonly local: Address;
+  readonly remote: Address;
+  readonly localTs: Selector;
+  readonly remoteTs: Selector;
+  readonly lifetimeSeconds: number;
+  readonly lifetimeKilobytes: number;
+  readonly establishedAt: number;
+  readonly protocols: readonly IpsecProtocolSa[];
+}
+
+/** The engine's outputs other than datagrams, polled with `pollEvent()`. */
+export type EngineEvent =
+  | {
+      readonly type: 'phase1-established';
+      readonly sa: IsakmpSaInfo;
+      readonly peerId: IsakmpSaInfo['peerId'];
+      readonly transform: ChosenIke;
+      readonly lifetimeSeconds: number;
+      /** Key-log material: initiator cookie and the phase-1 encryption key. */
+      readonly keyLog: { readonly initiatorCookie: Uint8Array; readonly responderCookie: Uint8Array; readonly encryptionKey: Uint8Array; readonly encryption: number };
+    }
+  | { readonly type: 'ipsec-sa-established'; readonly sa: IpsecSaInfo; readonly rekeyOf?: string }
+  /** A rekey finished: `old` was replaced by `sa` (both ids). */
+  | { readonly type: 'rekeyed'; readonly kind: 'isakmp' | 'ipsec'; readonly old: string; readonly sa: string }
+  | { readonly type: 'deleted'; readonly kind: 'isakmp' | 'ipsec'; readonly id: string; readonly connection: string; readonly by: 'local' | 'peer'; readonly spis?: readonly Uint8Array[] }
+  | { readonly type: 'expired'; readonly kind: 'isakmp' | 'ipsec'; readonly id: string; readonly connection: string; readonly hard: boolean }
+  | { readonly type: 'dropped'; readonly peer: Address; readonly notify: number; readonly reason: string }
+  /** A negotiation we started (or answered) is abandoned: retransmit limit, timeout, peer error. */
+  | { readonly type: 'failed'; readonly kind: 'isakmp' | 'ipsec'; readonly connection: string; readonly peer: Address; readonly notify: number; readonly reason: string }
+  /** An authenticated notify from the peer (status or error), for logs. */
+  | { readonly type: 'notify'; readonly peer: Address; readonly isakmpSa: string; readonly notify: number; readonly spi: Uint8Array };
+
+/** One datagram to send. */
+export interface Transmit {
+  readonly local: Address;
+  readonly remote: Address;
+  readonly data: Uint8Array;
+}
+
+/** Endpoint options; all fields but `random` have defaults. */
+export interface EndpointOptions {
+  /** Cryptographic randomness: n fresh random bytes. Injected (tests pass a seeded generator). */
+  readonly random: (n: number) => Uint8Array;
+  readonly connections?: readonly Connection[];
+  /** First retransmit after this many ms (default 1000); doubles each time. */
+  readonly retransmitBaseMs?: number;
+  /** Retransmissions before giving up (default 5). */
+  readonly retransmitLimit?: number;
+  /** Half-open (unauthenticated) phase-1 state lives this long (default 30 000 ms). */
+  readonly halfOpenTimeoutMs?: number;
+  /** Cap on half-open responder states per peer address (default 32) and in total (default 5000). */
+  readonly halfOpenPerPeer?: number;
+  readonly halfOpenTotal?: number;
+  /** How long an unfinished Quick Mode lives (default 30 000 ms). */
+  readonly quickModeTimeoutMs?: number;
+  /** Nonce length in bytes (default 32). */
+  readonly nonceLength?: number;
+  /** Send error notifies (unprotected, zero responder cookie) for refused first messages (default true). */
+  readonly sendErrorNotifies?: boolean;
+}

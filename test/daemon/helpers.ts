@@ -1,0 +1,52 @@
+/** Helpers for the daemon tests: free UDP ports, temp dirs, waiting for events. */
+import { createSocket } from 'node:dgram';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { EngineEvent } from '../../src/exchange/types.js';
+
+/** n distinct free UDP ports on 127.0.0.1 (bound then released). */
+export async function freeUdpPorts(n: number): Promise<number[]> {
+  const socks = await Promise.all(
+    Array.from({ length: n }, () => new Promise<ReturnType<typeof createSocket>>((resolve) => {
+      const s = createSocket('udp4');
+      s.bind(0, '127.0.0.1', () => resolve(s));
+    })),
+  );
+  const ports = socks.map((s) => s.address().port);
+  await Promise.all(socks.map((s) => new Promise<void>((r) => s.close(() => r()))));
+  return ports;
+}
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** Collects events and lets a test wait for one matching a predicate (with a generous safety timeout). */
+export class EventLog {
+  readonly events: EngineEvent[] = [];
+  private waiters: { pred: (e: EngineEvent) => boolean; resolve: (e: EngineEvent) => void }[] = [];
+  push = (e: EngineEvent): void => {
+    this.events.push(e);
+    for (const w of [...this.waiters]) {
+      if (w.pred(e)) {
+        this.waiters.splice(this.waiters.indexOf(w), 1);
+        w.resolve(e);
+      }
+    }
+  };
+  wait(pred: (e: EngineEvent) => boolean, what: string, ms = 10_000): Promise<EngineEvent> {
+    const found = this.events.find(pred);
+    if (found) return Promise.resolve(found);
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`timed out waiting for ${what}; saw: ${this.events.map((e) => e.type).join(', ')}`)), ms);
+      this.waiters.push({
+        pred,
+        resolve: (e) => {
+          clearTimeout(t);
+          resolve(e);
+        },
+      });
+    });
+  }
+}

@@ -1,0 +1,124 @@
+// Main Mode PSK (RFC 2409 §5.4) + Quick Mode (§5.5), both roles, through the in-memory pair.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { decodeHeader } from '../../src/codec/index.js';
+import { Pair, assertMirrored, conn } from '../helpers/pair.js';
+
+function established(pair: Pair) {
+  return {
+    a1: pair.ev('a', 'phase1-established'),
+    b1: pair.ev('b', 'phase1-established'),
+    a2: pair.ev('a', 'ipsec-sa-established'),
+    b2: pair.ev('b', 'ipsec-sa-established'),
+  };
+}
+
+test('Main Mode PSK + Quick Mode, AES-128/SHA2-256/MODP-2048, ESP tunnel', async (t) => {
+  const pair = new Pair();
+  pair.a.setConnection(conn(pair, 'a'));
+  pair.b.setConnection(conn(pair, 'b'));
+  pair.a.initiate(pair.now, 'c');
+  pair.run(2000);
+  const wire = pair.wire.map((w) => ({ from: w.from, h: decodeHeader(w.data) }));
+  await t.test('HDR, SA --> / <-- HDR, SA / HDR, KE, Ni --> / <-- HDR, KE, Nr / HDR*, IDii, HASH_I --> / <-- HDR*, IDir, HASH_R', () => {
+    const mm = wire.filter((w) => w.h.exchangeType === 2);
+    assert.deepEqual(mm.map((w) => w.from), ['a', 'b', 'a', 'b', 'a', 'b']);
+    assert.deepEqual(mm.map((w) => w.h.nextPayload), [1, 1, 4, 4, 5, 5]);
+    assert.deepEqual(mm.map((w) => w.h.flags & 1), [0, 0, 0, 0, 1, 1]);
+  });
+  await t.test('HDR*, HASH(1), SA, Ni, IDci, IDcr --> / <-- HDR*, HASH(2), SA, Nr, IDci, IDcr / HDR*, HASH(3) -->', () => {
+    const qm = wire.filter((w) => w.h.exchangeType === 32);
+    assert.deepEqual(qm.map((w) => w.from), ['a', 'b', 'a']);
+    assert.ok(qm.every((w) => w.h.nextPayload === 8 && (w.h.flags & 1) === 1));
+    assert.equal(new Set(qm.map((w) => w.h.messageId)).size, 1);
+  });
+  const { a1, b1, a2, b2 } = established(pair);
+  assert.equal(a1.length, 1);
+  assert.equal(b1.length, 1);
+  assert.equal(a2.length, 1);
+  assert.equal(b2.length, 1);
+  assert.deepEqual(a1[0]!.keyLog.encryptionKey, b1[0]!.keyLog.encryptionKey);
+  const pa = a2[0]!.sa.protocols[0]!;
+  const pb = b2[0]!.sa.protocols[0]!;
+  assert.deepEqual(pa.inbound.spi, pb.outbound.spi);
+  assert.deepEqual(pa.outbound.spi, pb.inbound.spi);
+  assert.deepEqual(pa.inbound.keymat, pb.outbound.keymat);
+  assert.deepEqual(pa.outbound.keymat, pb.inbound.keymat);
+  assert.notDeepEqual(pa.inbound.keymat, pa.outbound.keymat);
+  assert.equal(pa.inbound.keymat.length, 16 + 32);
+  assert.equal(pa.inbound.encryptionKey.length, 16);
+  assert.equal(a2[0]!.sa.mode, 1);
+  assert.equal(pair.a.isakmpSas().length, 1);
+  assert.equal(pair.b.ipsecSas().length, 1);
+  assert.deepEqual(pair.events.a.filter((e) => e.type === 'dropped' || e.type === 'failed'), []);
+  assert.deepEqual(pair.events.b.filter((e) => e.type === 'dropped' || e.type === 'failed'), []);
+});
+
+// every exchange × role: b initiates towards a
+test('Main Mode PSK with the roles swapped (b initiates)', () => {
+  const pair = new Pair({ seed: 'swap' });
+  pair.a.setConnection(conn(pair, 'a'));
+  pair.b.setConnection(conn(pair, 'b'));
+  pair.b.initiate(pair.now, 'c');
+  pair.run(2000);
+  assertMirrored(pair, assert);
+  assert.equal(pair.ev('b', 'phase1-established')[0]!.sa.role, 'initiator');
+  assert.equal(pair.ev('a', 'phase1-established')[0]!.sa.role, 'responder');
+  assert.deepEqual(pair.ev('a', 'phase1-established')[0]!.peerId, { type: 'ipv4', value: '192.0.2.2' });
+});
+
+const CIPHERS: Array<[string, { encryption: number; keyLength?: number }, { transformId: number; keyLength?: number }]> = [
+  ['AES-128', { encryption: 7, keyLength: 128 }, { transformId: 12, keyLength: 128 }],
+  ['AES-256', { encryption: 7, keyLength: 256 }, { transformId: 12, keyLength: 256 }],
+  ['3DES', { encryption: 5 }, { transformId: 3 }],
+];
+const HASHES: Array<[string, number, number]> = [
+  ['SHA1', 2, 2],
+  ['SHA2-256', 4, 5],
+];
+for (const [cn, ike, esp] of CIPHERS) {
+  for (const [hn, hash, auth] of HASHES) {
+    test(`Main Mode PSK + Quick Mode: ${cn} × ${hn}, both derive identical keys`, () => {
+      const pair = new Pair({ seed: `${cn}${hn}` });
+      const over = {
+        ike: [{ ...ike, hash, group: 14 }],
+        ipsec: [{ protocols: [{ protocol: 3, ...esp, authAlgorithm: auth }], mode: 1 }],
+      };
+      pair.a.setConnection(conn(pair, 'a', over));
+      pair.b.setConnection(conn(pair, 'b', over));
+      pair.a.initiate(pair.now, 'c');
+      pair.run(2000);
+      assertMirrored(pair, assert);
+      const p = pair.ev('a', 'ipsec-sa-established')[0]!.sa.protocols[0]!;
+      const encLen = cn === '3DES' ? 24 : (esp.keyLength ?? 0) / 8;
+      const authLen = hn === 'SHA1' ? 20 : 32;
+      assert.equal(p.inbound.encryptionKey.length, encLen);
+      assert.equal(p.inbound.integrityKey.length, authLen);
+      assert.equal(pair.ev('a', 'phase1-established')[0]!.keyLog.encryptionKey.length, cn === '3DES' ? 24 : (ike.keyLength ?? 0) / 8);
+    });
+  }
+}
+
+const GROUPS: Array<[number, boolean]> = [
+  [14, false], [15, false], [16, false], [19, false], [20, false], [21, false],
+  [2, true], [5, true], [24, true],
+];
+for (const [group, weak] of GROUPS) {
+  for (const pfs of [false, true]) {
+    test(`DH group ${group}${weak ? ' (opt-in)' : ''}, PFS ${pfs ? 'on' : 'off'}: HDR, KE, Ni --> ... HASH(3) -->`, () => {
+      const pair = new Pair({ seed: `g${group}${pfs}` });
+      const over = {
+        ike: [{ encryption: 7, keyLength: 128, hash: 4, group }],
+        ipsec: [{ protocols: [{ protocol: 3, transformId: 12, keyLength: 128, authAlgorithm: 5 }], mode: 1, ...(pfs ? { group } : {}) }],
+        allowWeakGroups: weak,
+      };
+      pair.a.setConnection(conn(pair, 'a', over));
+      pair.b.setConnection(conn(pair, 'b', over));
+      pair.a.initiate(pair.now, 'c');
+      pair.run(2000);
+      assertMirrored(pair, assert);
+      assert.equal(pair.ev('a', 'phase1-established')[0]!.transform.group, group);
+      assert.equal(pair.ev('b', 'ipsec-sa-established')[0]!.sa.group, pfs ? group : 0);
+    });
+  }
+}
