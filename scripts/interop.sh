@@ -1,20 +1,26 @@
 #!/usr/bin/env bash
-# `npm run test:interop`: tests that need system tools (tshark; later strongSwan and network
-# namespaces, hence root). Installs what is missing from Debian's packages, non-interactively.
+# `npm run test:interop`: tests that need system tools and root: tshark, strongSwan charon in
+# network namespaces (test/interop/). Installs what is missing from Debian's packages,
+# non-interactively (interop/install.sh: apt-get with DPkg::Lock::Timeout, builds the fake-xfrm
+# shim). Namespaces and charon instances are torn down at the end, whatever happens.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-need=()
-command -v tshark >/dev/null 2>&1 || need+=(tshark)
-if [ ${#need[@]} -gt 0 ]; then
-  if [ "$(id -u)" -ne 0 ]; then
-    echo "test:interop: missing ${need[*]} and not root: cannot install" >&2
+if [ "$(id -u)" -eq 0 ]; then
+  bash interop/install.sh
+  cleanup() {
+    bash interop/charon.sh stop-all >/dev/null 2>&1 || true
+    bash interop/capture.sh stop >/dev/null 2>&1 || true
+    bash interop/netns.sh down >/dev/null 2>&1 || true
+  }
+  trap cleanup EXIT
+else
+  # Without root only the tshark suites can run (the strongSwan suite skips itself and says why).
+  if ! command -v tshark >/dev/null 2>&1; then
+    echo "test:interop: tshark missing and not root: cannot install (run as root)" >&2
     exit 1
   fi
-  export DEBIAN_FRONTEND=noninteractive
-  echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
-  apt-get -o DPkg::Lock::Timeout=900 update -qq
-  apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
-node scripts/run-tests.mjs interop
+# The strongSwan suite drives charon instances and namespaces one at a time: no concurrency.
+node scripts/run-tests.mjs interop --test-concurrency=1

@@ -67,7 +67,7 @@ export async function runControl(cmd: ControlCommand, argv: string[], io: Output
     return 2;
   }
   const { values, positionals } = parsed;
-  const needsName = cmd === 'up' || cmd === 'down';
+  const needsName = cmd === 'up' || cmd === 'down' || cmd === 'rekey';
   if (needsName && positionals.length !== 1) {
     io.err(`isakmp ${cmd}: give exactly one connection name (isakmp ${cmd} NAME)`);
     return 2;

@@ -51,6 +51,7 @@ export async function runDaemon(argv: string[], io: Output): Promise<number> {
       configPath: file,
       endpointFactory: await loadRealEndpointFactory(),
       logger,
+      logOverride: { ...(format !== undefined ? { format } : {}), ...(level !== undefined ? { level: level as LogLevel } : {}) },
       ...(values.keylog !== undefined ? { keylog: values.keylog } : {}),
     });
     await daemon.start();

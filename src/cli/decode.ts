@@ -11,6 +11,8 @@ import { decodeMessage } from '../codec/index.js';
 import { IsakmpError } from '../errors.js';
 import { CaptureError, isCapture, readCapture, stripNonEspMarker } from '../pcap/index.js';
 import { errorLine, messageJson, messageTree } from './format.js';
+import { Ikev1Decryptor, parseKeyLog } from './keylog-decrypt.js';
+import { Reassembler } from './reassembly.js';
 
 export interface Output {
   out(s: string): void;
@@ -47,7 +49,7 @@ function rawDatagram(b: Uint8Array): Uint8Array {
   return b;
 }
 
-interface Item { readonly label?: string; readonly frame?: number; readonly data: Uint8Array; readonly meta?: Record<string, unknown> }
+interface Item { readonly label?: string; readonly frame?: number; readonly data: Uint8Array; readonly meta?: Record<string, unknown>; readonly source?: string }
 
 /** Runs `decode`; returns the exit code. */
 export function runDecode(argv: string[], io: Output = stdio): number {
@@ -68,12 +70,15 @@ export function runDecode(argv: string[], io: Output = stdio): number {
     return 2;
   }
   const json = values.json === true;
+  let decryptor: Ikev1Decryptor | undefined;
   if (values.keylog !== undefined) {
-    if (!existsSync(values.keylog)) {
+    if (!existsSync(values.keylog) || !statSync(values.keylog).isFile()) {
       io.err(`isakmp decode: key log file '${values.keylog}' not found`);
       return 2;
     }
-    io.err('isakmp decode: --keylog: decryption not available yet; encrypted bodies are shown opaque');
+    const keys = parseKeyLog(readFileSync(values.keylog, 'latin1'));
+    if (keys.size === 0) io.err(`isakmp decode: ${values.keylog}: no '<initiator cookie>,<key>' lines: nothing can be decrypted`);
+    decryptor = new Ikev1Decryptor(keys);
   }
   const input = positionals[0]!;
   let items: Item[];
@@ -96,7 +101,7 @@ export function runDecode(argv: string[], io: Output = stdio): number {
         items = [{ data: rawDatagram(parseHex(Buffer.from(bytes).toString('latin1'))) }];
       } else {
         if (bytes.length === 0) throw new InputError(`${input}: empty file`);
-        items = [{ data: rawDatagram(bytes) }];
+        items = [{ data: rawDatagram(bytes), source: `${input}: not a pcap/pcapng capture; as a raw ISAKMP message: ` }];
       }
     } else {
       if (/[/\\]|\.(pcap|pcapng|dat|bin|hex)$/i.test(input) && !/^[0-9a-fA-F\s:x]+$/.test(input)) throw new InputError(`${input}: no such file`);
@@ -113,20 +118,32 @@ export function runDecode(argv: string[], io: Output = stdio): number {
 
   const single = items.length === 1 && items[0]!.frame === undefined;
   let malformed = 0;
-  for (const it of items) {
+  const reassembler = new Reassembler();
+  const queue: Item[] = [...items];
+  for (let qi = 0; qi < queue.length; qi++) {
+    const it = queue[qi]!;
     try {
-      const m = decodeMessage(it.data);
-      if (json) io.out(JSON.stringify({ ...(it.meta ?? {}), ...messageJson(m, it.data.length) }));
+      let m = decodeMessage(it.data);
+      const d = decryptor?.observe(m);
+      if (d !== undefined && d.ok) m = { ...m, payloads: d.payloads };
+      const why = d !== undefined && !d.ok ? d.reason : undefined;
+      // IKE fragments (payload 132): once a message is complete, decode it right after this one.
+      const r = reassembler.add(m);
+      if (r !== undefined && r.complete) {
+        queue.splice(qi + 1, 0, { data: r.data, frame: it.frame, label: `${it.label ?? 'Message'}: reassembled from ${r.count} fragment(s)`, meta: { ...(it.meta ?? {}), reassembledFrom: r.count } });
+      }
+      if (json) io.out(JSON.stringify({ ...(it.meta ?? {}), ...messageJson(m, it.data.length), ...(why !== undefined ? { decryptError: why } : {}) }));
       else {
         if (it.label !== undefined) io.out(it.label);
         for (const l of messageTree(m, it.data.length)) io.out(l);
+        if (why !== undefined) io.out(`    Not decrypted: ${why}`);
         io.out('');
       }
     } catch (e) {
       if (!(e instanceof IsakmpError)) throw e; // a bug, not bad input
       malformed++;
       if (single) {
-        io.err(`isakmp decode: ${errorLine(e)}`);
+        io.err(`isakmp decode: ${items[0]!.source ?? ''}${errorLine(e)}`);
         return 1;
       }
       if (json) io.out(JSON.stringify({ ...(it.meta ?? {}), error: { notify: e.notify, notifyName: e.notifyName, offset: e.offset ?? null, reason: e.reason } }));

@@ -1,6 +1,6 @@
 /**
- * `isakmp demo` (what `npm start` runs for now): decodes and prints the built-in sample IKEv1
- * exchange of sample.ts. Later issues replace it with a daemon demo.
+ * `isakmp decode --sample` (formerly `isakmp demo`): decodes and prints the built-in sample IKEv1
+ * exchange of sample.ts (`demo` now runs two daemons, see demo-daemons.ts).
  * @module
  */
 import { decodeMessage } from '../codec/index.js';
@@ -11,7 +11,7 @@ import { sampleExchange } from './sample.js';
 export function runDemo(argv: string[], io: Output): number {
   const json = argv.includes('--json');
   const msgs = sampleExchange();
-  if (!json) io.out(`isakmp demo: a built-in IKEv1 Main Mode + Quick Mode exchange (${msgs.length} messages), encoded and decoded by this library\n`);
+  if (!json) io.out(`isakmp decode --sample: a built-in IKEv1 Main Mode + Quick Mode exchange (${msgs.length} messages), encoded and decoded by this library\n`);
   for (const [i, s] of msgs.entries()) {
     const m = decodeMessage(s.bytes);
     if (json) { io.out(JSON.stringify({ caption: s.caption, ...messageJson(m, s.bytes.length) })); continue; }

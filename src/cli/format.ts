@@ -11,7 +11,7 @@ import {
 } from '../constants/index.js';
 import {
   EcnTunnel, ExtendedSequenceNumber, attrValueAsNumber, decodeIdentification, encodePayloadBody, payloadTypeOf,
-  type DataAttribute, type Message, type Payload, type Proposal,
+  verify, type DataAttribute, type Message, type Payload, type Proposal,
 } from '../codec/index.js';
 import { IsakmpError } from '../errors.js';
 
@@ -174,8 +174,10 @@ export function messageJson(m: Message, length: number): Record<string, unknown>
     flags: h.flags, encryptionFlag: (h.flags & 1) !== 0, commitFlag: (h.flags & 2) !== 0, authenticationOnlyFlag: (h.flags & 4) !== 0,
     messageId: h.messageId, length,
   };
-  if (m.encrypted !== undefined) o.encrypted = { length: m.encrypted.length };
+  if (m.encrypted !== undefined) o.encrypted = { length: m.encrypted.length, decrypted: m.payloads.length > 0 };
   o.payloads = m.payloads.map(payloadJson);
+  const findings = verify(m);
+  if (findings.length > 0) o.warnings = findings;
   return o;
 }
 
@@ -212,8 +214,11 @@ export function messageTree(m: Message, length: number): string[] {
   put(2, `.... .${(h.flags >> 2) & 1}.. = Authentication only: ${h.flags & 4 ? 'Yes' : 'No'}`);
   put(1, `Message ID: 0x${h.messageId.toString(16).padStart(8, '0')}`);
   put(1, `Length: ${length}`);
-  if (m.encrypted !== undefined) put(1, `Encrypted payloads: ${m.encrypted.length} bytes (first payload ${payloadName(h.nextPayload)})`);
+  if (m.encrypted !== undefined) {
+    put(1, `Encrypted payloads: ${m.encrypted.length} bytes (first payload ${payloadName(h.nextPayload)})${m.payloads.length ? ', decrypted with the key log:' : ''}`);
+  }
   for (const p of m.payloads) payloadTree(p, 1, put);
+  for (const f of verify(m)) put(1, `Warning: ${f}`);
   return L;
 }
 

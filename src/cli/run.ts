@@ -3,15 +3,17 @@ import { runDecode, stdio, type Output } from './decode.js';
 import { runDemo } from './demo.js';
 import { runDaemon } from './daemon.js';
 import { runControl } from './control.js';
+import { runDaemonDemo } from './demo-daemons.js';
 
 export const USAGE = `usage: isakmp <command> [options]
 
 commands:
   decode [--json] [--keylog FILE] <hex | file | capture.pcap[ng]>   decode ISAKMP messages
-  demo                                                            decode a built-in sample exchange
+  decode --sample [--json]                                        decode a built-in sample exchange
+  demo [-v]                                                       two daemons on loopback: Main Mode + Quick Mode
   daemon [--config FILE] [--keylog FILE] [--log-format text|json] [--check]
                                                                   run the IKE daemon
-  up NAME [--timeout S] | down NAME                               start / stop a connection
+  up NAME [--timeout S] | down NAME | rekey NAME|SA-ID            start / stop / rekey a connection
   status [--json] | reload                                        ask the running daemon
        (up/down/status/reload take --socket PATH or --config FILE)
   help                                                            this text
@@ -28,15 +30,18 @@ export async function runCli(argv: string[], io: Output = stdio): Promise<number
         process.stdout.write(USAGE);
         return 0;
       case 'decode':
+        // `decode --sample`: the built-in decoded sample exchange (formerly `demo`).
+        if (rest.includes('--sample')) return runDemo(rest.filter((a) => a !== '--sample'), io);
         return runDecode(rest, io);
       case 'demo':
-        return runDemo(rest, io);
+        return await runDaemonDemo(rest, io);
       case 'daemon':
         return await runDaemon(rest, io);
       case 'up':
       case 'down':
       case 'status':
       case 'reload':
+      case 'rekey':
         return await runControl(cmd, rest, io);
       default:
         io.err(`isakmp: unknown command '${cmd}' (try 'isakmp help')`);

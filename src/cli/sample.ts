@@ -1,15 +1,18 @@
 /**
  * A built-in sample IKEv1 exchange made with our own encoder (no captured bytes): Main Mode with
  * pre-shared key and NAT-T (MM1..MM4 in clear, MM5/MM6 encrypted), then Quick Mode (QM1..QM3,
- * encrypted). The encrypted bodies are deterministic filler bytes of the right size: the codec
- * keeps them opaque anyway. `isakmp demo` decodes and prints these messages.
+ * encrypted). The bodies are really encrypted (AES-256-CBC, RFC 2409 App. B IVs from the two KE
+ * payloads and the message IDs) under SAMPLE_KEY, a fixed demo key that is NOT derived from the
+ * DH exchange (the KE values are filler): `sampleKeyLog()` lets `isakmp decode --keylog` and
+ * Wireshark decrypt them. `isakmp decode --sample` decodes and prints these messages.
  * @module
  */
 import {
   AuthMethod, Doi, EncapsulationMode, EncryptionAlgorithm, ExchangeType, GroupDescription, HashAlgorithm,
   HeaderFlag, IkeAttr, IpsecAttr, IsakmpTransformId, LifeType, PayloadType, ProtocolId, SaLifeType, AuthAlgorithm, EspTransformId,
 } from '../constants/index.js';
-import { encodeMessage, tlv, tv, type Header, type Payload, type Transform } from '../codec/index.js';
+import { encodeMessage, encodePayloads, tlv, tv, type Header, type Payload, type Transform } from '../codec/index.js';
+import { cipherFor, encryptMessage, phase1Iv, phase2Iv } from '../crypto/index.js';
 
 /** Deterministic filler: a xorshift stream seeded by `seed` (sample data only, never keys). */
 export function filler(n: number, seed: number): Uint8Array {
@@ -94,25 +97,52 @@ export interface SampleMessage {
   readonly bytes: Uint8Array;
 }
 
+/** The phase-1 encryption key of the sample (AES-256): a fixed demo value, not a derived key. */
+export const SAMPLE_KEY = hex('000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f');
+
+/** A key log for the sample in the `<initiator cookie>,<key>` form of Wireshark's ikev1_decryption_table. */
+export function sampleKeyLog(): string {
+  return `# isakmp sample exchange (demo key)\n${Buffer.from(ICOOKIE).toString('hex')},${Buffer.from(SAMPLE_KEY).toString('hex')}\n`;
+}
+
 /** The whole sample exchange, encoded. */
 export function sampleExchange(): SampleMessage[] {
   const I = '192.0.2.1', R = '198.51.100.7';
   const z = new Uint8Array(8);
   const MM = ExchangeType.IDENTITY_PROTECTION, QM = ExchangeType.QUICK_MODE;
   const E = HeaderFlag.ENCRYPTION;
-  const ke = (seed: number): Payload => ({ type: 'KE', data: filler(256, seed) });
   const nonce = (seed: number): Payload => ({ type: 'NONCE', data: filler(32, seed) });
   const natd = (seed: number): Payload => ({ type: 'NAT-D', payloadType: 20, hash: filler(20, seed) });
+  const gxi = filler(256, 1), gxr = filler(256, 5);
+  // Transform 1 of the offer is chosen: AES-CBC-256, SHA2-256, MODP2048 (RFC 2409 App. B IVs).
+  const cipher = cipherFor(EncryptionAlgorithm.AES_CBC, 256);
+  let iv = phase1Iv('sha256', gxi, gxr, cipher.blockSize);
+  const enc = (h: Header, payloads: Payload[], ivIn: Uint8Array): [Uint8Array, Uint8Array] => {
+    const r = encryptMessage({ cipher, key: SAMPLE_KEY, iv: ivIn, plaintext: encodePayloads(payloads) });
+    const first = payloads[0]!;
+    const np = first.type === 'ID' ? PayloadType.ID : PayloadType.HASH;
+    return [encodeMessage({ header: { ...h, nextPayload: np }, payloads: [], encrypted: r.ciphertext }), r.nextIv];
+  };
+  const idI: Payload = { type: 'ID', idType: 1, protocol: 17, port: 500, data: hex('c0000201') };
+  const idR: Payload = { type: 'ID', idType: 1, protocol: 17, port: 500, data: hex('c6336407') };
+  const [mm5, iv5] = enc(header(RCOOKIE, MM, E, 0), [idI, { type: 'HASH', data: filler(32, 9) }], iv);
+  const [mm6, iv6] = enc(header(RCOOKIE, MM, E, 0), [idR, { type: 'HASH', data: filler(32, 10) }], iv5);
+  iv = iv6; // last phase-1 CBC block
+  const mid = 0x1d2c3b4a;
+  const [qm1, q1] = enc(header(RCOOKIE, QM, E, mid), quickMode1Payloads(), phase2Iv('sha256', iv, mid, cipher.blockSize));
+  const qm2Payloads: Payload[] = [{ type: 'HASH', data: filler(32, 23) }, qmSa(hex('c0ffee02')), nonce(24), ...quickMode1Payloads().slice(3)];
+  const [qm2, q2] = enc(header(RCOOKIE, QM, E, mid), qm2Payloads, q1);
+  const [qm3] = enc(header(RCOOKIE, QM, E, mid), [{ type: 'HASH', data: filler(32, 25) }], q2);
   const msgs: [string, boolean, Uint8Array][] = [
     ['MM1 initiator → responder: SA offer (8 transforms), vendor IDs', true, encodeMessage({ header: header(z, MM, 0, 0), payloads: [mm1Sa(8), { type: 'VID', data: VID_RFC3947 }, { type: 'VID', data: VID_DPD }] })],
     ['MM2 responder → initiator: chosen transform', false, encodeMessage({ header: header(RCOOKIE, MM, 0, 0), payloads: [{ ...mm1Sa(1) }, { type: 'VID', data: VID_RFC3947 }] })],
-    ['MM3: KE, nonce, NAT-D × 2', true, encodeMessage({ header: header(RCOOKIE, MM, 0, 0), payloads: [ke(1), nonce(2), natd(3), natd(4)] })],
-    ['MM4: KE, nonce, NAT-D × 2', false, encodeMessage({ header: header(RCOOKIE, MM, 0, 0), payloads: [ke(5), nonce(6), natd(7), natd(8)] })],
-    ['MM5 (encrypted: ID, HASH_I)', true, encodeMessage({ header: header(RCOOKIE, MM, E, 0, PayloadType.ID), payloads: [], encrypted: filler(64, 9) })],
-    ['MM6 (encrypted: ID, HASH_R)', false, encodeMessage({ header: header(RCOOKIE, MM, E, 0, PayloadType.ID), payloads: [], encrypted: filler(64, 10) })],
-    ['QM1 (encrypted: HASH(1), SA, Ni, IDci, IDcr)', true, encodeMessage({ header: header(RCOOKIE, QM, E, 0x1d2c3b4a, PayloadType.HASH), payloads: [], encrypted: filler(160, 11) })],
-    ['QM2 (encrypted: HASH(2), SA, Nr, IDci, IDcr)', false, encodeMessage({ header: header(RCOOKIE, QM, E, 0x1d2c3b4a, PayloadType.HASH), payloads: [], encrypted: filler(160, 12) })],
-    ['QM3 (encrypted: HASH(3))', true, encodeMessage({ header: header(RCOOKIE, QM, E, 0x1d2c3b4a, PayloadType.HASH), payloads: [], encrypted: filler(32, 13) })],
+    ['MM3: KE, nonce, NAT-D × 2', true, encodeMessage({ header: header(RCOOKIE, MM, 0, 0), payloads: [{ type: 'KE', data: gxi }, nonce(2), natd(3), natd(4)] })],
+    ['MM4: KE, nonce, NAT-D × 2', false, encodeMessage({ header: header(RCOOKIE, MM, 0, 0), payloads: [{ type: 'KE', data: gxr }, nonce(6), natd(7), natd(8)] })],
+    ['MM5 (encrypted: IDii, HASH_I)', true, mm5],
+    ['MM6 (encrypted: IDir, HASH_R)', false, mm6],
+    ['QM1 (encrypted: HASH(1), SA, Ni, IDci, IDcr)', true, qm1],
+    ['QM2 (encrypted: HASH(2), SA, Nr, IDci, IDcr)', false, qm2],
+    ['QM3 (encrypted: HASH(3))', true, qm3],
   ];
   return msgs.map(([caption, fromI, bytes]) => ({
     caption, bytes, src: fromI ? I : R, dst: fromI ? R : I, srcPort: 500, dstPort: 500,

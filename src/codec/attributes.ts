@@ -83,15 +83,28 @@ export function decodeAttributes(r: Reader): DataAttribute[] {
 }
 
 export function encodeAttributes(w: Writer, attrs: readonly DataAttribute[]): void {
-  for (const a of attrs) {
-    if (!(a.type >= 0 && a.type <= 0x7fff && Number.isInteger(a.type))) Writer.refuse('attribute type', a.type);
+  // Hot path (an MM1 carries dozens of attributes): one capacity check per attribute, direct writes.
+  for (let i = 0; i < attrs.length; i++) {
+    const a = attrs[i]!;
+    const t = a.type;
+    if (!(t >= 0 && t <= 0x7fff && (t | 0) === t)) Writer.refuse('attribute type', t);
     if (a.format === 'TV') {
-      w.u16(a.type | 0x8000);
-      w.u16(a.value, `attribute ${a.type} TV value`);
+      const v = a.value;
+      if (!(v >= 0 && v <= 0xffff && (v | 0) === v)) Writer.refuse(`attribute ${t} TV value`, v);
+      w.ensure(4);
+      const b = w.buf;
+      const p = w.pos;
+      b[p] = (t >>> 8) | 0x80; b[p + 1] = t & 0xff; b[p + 2] = v >>> 8; b[p + 3] = v & 0xff;
+      w.pos = p + 4;
     } else {
-      w.u16(a.type);
-      w.u16(a.value.length, `attribute ${a.type} TLV length`);
-      w.bytes(a.value);
+      const n = a.value.length;
+      if (n > 0xffff) Writer.refuse(`attribute ${t} TLV length`, n);
+      w.ensure(4 + n);
+      const b = w.buf;
+      const p = w.pos;
+      b[p] = t >>> 8; b[p + 1] = t & 0xff; b[p + 2] = n >>> 8; b[p + 3] = n & 0xff;
+      b.set(a.value, p + 4);
+      w.pos = p + 4 + n;
     }
   }
 }

@@ -247,7 +247,33 @@ function encodeSa(w: Writer, p: SaPayload): void {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The other payloads.
+// The other payloads. Layouts after the generic header (RFC 2408 §3.7–§3.16 and friends):
+//
+//  KE (4) §3.7, HASH (8) §3.11, SIG (9) §3.12, NONCE (10) §3.13, VID (13) §3.16:
+//    ! Key Exchange / Hash / Signature / Nonce / Vendor ID Data ~
+//  ID (5) §3.8, RFC 2407 §4.6.2:
+//    ! ID Type (1) ! Protocol ID (1) !          Port (2)           !
+//    ~                     Identification Data                      ~
+//  CERT (6) §3.9:  ! Cert Encoding (1) ! Certificate Data ~
+//  CR (7) §3.10:   ! Cert. Type (1)    ! Certificate Authority ~
+//  N (11) §3.14:
+//    !              Domain of Interpretation (DOI) (4)              !
+//    ! Protocol-ID (1) ! SPI Size (1) !   Notify Message Type (2)    !
+//    ~ Security Parameter Index (SPI) ~ Notification Data ~
+//  D (12) §3.15:
+//    !              Domain of Interpretation (DOI) (4)              !
+//    ! Protocol-Id (1) ! SPI Size (1) !        # of SPIs (2)         !
+//    ~ Security Parameter Index(es) (SPI), # of SPIs × SPI Size octets ~
+//  ATTR (14) ModeCfg draft §3.2:
+//    ! Type (1) ! RESERVED (1) !         Identifier (2)             !
+//    ~                        Attributes                            ~
+//  NAT-D (20, draft 130) RFC 3947 §3.2:  ~ HASH of the address and port ~
+//  NAT-OA (21, draft 131) RFC 3947 §5.2:
+//    ! ID Type (1) !                 RESERVED (3)                    !
+//    ~ IPv4 (4 octets) or IPv6 (16 octets) address ~
+//  FRAG (132) Cisco/strongSwan IKEv1 fragmentation:
+//    !      Fragment ID (2)      ! Fragment Number (1) ! Flags (1) ! (LAST = 0x01)
+//    ~                       Fragment Data                          ~
 
 /** ID data checks per RFC 2407 §4.6.2.1 (shared with identification.ts). */
 export function checkIdData(r: Reader | undefined, idType: number, len: number, at: number): string | undefined {

@@ -15,6 +15,11 @@ export class Writer {
     this.buf = new Uint8Array(capacity);
   }
 
+  /** Makes room for `n` more bytes (callers may then write `buf` directly). */
+  ensure(n: number): void {
+    if (this.pos + n > this.buf.length) this.grow(n);
+  }
+
   private grow(n: number): void {
     let cap = this.buf.length * 2;
     while (cap < this.pos + n) cap *= 2;

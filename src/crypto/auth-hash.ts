@@ -12,7 +12,7 @@
  * @module
  */
 import { constantTimeEqual, uint32be } from './bytes.js';
-import { prf as prfFn, type PrfAlg } from './prf.js';
+import { hash, prf as prfFn, type PrfAlg } from './prf.js';
 
 export interface Phase1HashInput {
   prf: PrfAlg;
@@ -74,4 +74,15 @@ export function informationalHash(input: Phase2HashInput & { afterHash: Uint8Arr
 /** Constant-time check of a received HASH payload body against the expected value. */
 export function verifyHash(expected: Uint8Array, received: Uint8Array): boolean {
   return constantTimeEqual(expected, received);
+}
+
+/**
+ * RFC 3947 §3.2 NAT-D payload data: HASH = hash(CKY-I | CKY-R | IP | Port), with the negotiated
+ * hash (not the prf); IP is 4 (IPv4) or 16 (IPv6) bytes, Port 2 bytes big-endian. One payload
+ * for the remote address and one per local address.
+ */
+export function natDetectionHash(alg: PrfAlg, ckyI: Uint8Array, ckyR: Uint8Array, ip: Uint8Array, port: number): Uint8Array {
+  if (ip.byteLength !== 4 && ip.byteLength !== 16) throw new RangeError('NAT-D address must be 4 or 16 bytes');
+  if (!Number.isInteger(port) || port < 0 || port > 0xffff) throw new RangeError(`not a port: ${port}`);
+  return hash(alg, ckyI, ckyR, ip, Uint8Array.of(port >> 8, port & 0xff));
 }

@@ -112,6 +112,7 @@ export function verifyCertificateChain(input: VerifyChainInput): VerifiedChain {
   let cur = leaf;
   checkTime(cur, now, 'certificate');
   checkKey(cur, minRsaBits, 'certificate');
+  checkProfile(cur, 'leaf', 'certificate');
   // A leaf configured as a trust anchor itself (pinned) is accepted as is.
   if (anchors.some((a) => constantTimeEqual(u8(a.raw), u8(cur.raw)))) return { leaf, publicKey: leaf.publicKey, chain };
   for (let depth = 1; depth < maxDepth; depth++) {
@@ -127,6 +128,7 @@ export function verifyCertificateChain(input: VerifyChainInput): VerifiedChain {
     cur = pool.splice(i, 1)[0]!;
     checkTime(cur, now, 'intermediate CA');
     checkKey(cur, minRsaBits, 'intermediate CA');
+    checkProfile(cur, 'ca', 'intermediate CA');
     chain.push(cur);
   }
   throw invalidCert('certificate chain too long');
@@ -163,24 +165,90 @@ function readTlv(b: Uint8Array, off: number, limit: number): Tlv | undefined {
 
 /** DER of the certificate's subject Name (the form ID_DER_ASN1_DN carries), or undefined. */
 export function certificateSubjectDer(cert: X509Certificate): Uint8Array | undefined {
+  const parts = certParts(cert);
+  if (!parts) return undefined;
+  // [0] version is optional; then serial, signature, issuer, validity, subject.
+  const base = parts.fields[0]?.tag === 0xa0 ? 1 : 0;
+  const subject = parts.fields[base + 4];
+  if (!subject || subject.tag !== 0x30) return undefined;
+  return parts.raw.slice(subject.start, subject.end);
+}
+
+/** The outer parts of a certificate: TBSCertificate fields and the signature algorithm OID (hex). */
+function certParts(cert: X509Certificate): { raw: Uint8Array; fields: Tlv[]; sigAlgOid: string } | undefined {
   const raw = u8(cert.raw);
   const outer = readTlv(raw, 0, raw.byteLength);
   if (!outer || outer.tag !== 0x30) return undefined;
   const tbs = readTlv(raw, outer.body, outer.end);
   if (!tbs || tbs.tag !== 0x30) return undefined;
-  let p = tbs.body;
   const fields: Tlv[] = [];
-  while (p < tbs.end && fields.length < 7) {
+  let p = tbs.body;
+  while (p < tbs.end && fields.length < 12) {
     const t = readTlv(raw, p, tbs.end);
     if (!t) return undefined;
     fields.push(t);
     p = t.end;
   }
-  // [0] version is optional; then serial, signature, issuer, validity, subject.
-  const base = fields[0]?.tag === 0xa0 ? 1 : 0;
-  const subject = fields[base + 4];
-  if (!subject || subject.tag !== 0x30) return undefined;
-  return raw.slice(subject.start, subject.end);
+  const alg = readTlv(raw, tbs.end, outer.end);
+  if (!alg || alg.tag !== 0x30) return undefined;
+  const oid = readTlv(raw, alg.body, alg.end);
+  if (!oid || oid.tag !== 0x06) return undefined;
+  return { raw, fields, sigAlgOid: Buffer.from(raw.subarray(oid.body, oid.end)).toString('hex') };
+}
+
+/**
+ * The keyUsage bits of a certificate (RFC 5280 §4.2.1.3) as a number (bit 0 = digitalSignature =
+ * 0x80 of the first octet ... keyCertSign = 0x04), undefined when the extension is absent, or
+ * null when it cannot be read.
+ */
+export function certificateKeyUsage(cert: X509Certificate): number | undefined | null {
+  const parts = certParts(cert);
+  if (!parts) return null;
+  const { raw, fields } = parts;
+  const ext = fields.find((f) => f.tag === 0xa3);
+  if (!ext) return undefined;
+  const seq = readTlv(raw, ext.body, ext.end);
+  if (!seq || seq.tag !== 0x30) return null;
+  let p = seq.body;
+  while (p < seq.end) {
+    const e = readTlv(raw, p, seq.end);
+    if (!e || e.tag !== 0x30) return null;
+    const oid = readTlv(raw, e.body, e.end);
+    if (!oid || oid.tag !== 0x06) return null;
+    if (Buffer.from(raw.subarray(oid.body, oid.end)).toString('hex') === '551d0f') {
+      let v = readTlv(raw, oid.end, e.end);
+      if (v && v.tag === 0x01) v = readTlv(raw, v.end, e.end); // critical flag
+      if (!v || v.tag !== 0x04) return null;
+      const bits = readTlv(raw, v.body, v.end);
+      if (!bits || bits.tag !== 0x03 || bits.end - bits.body < 1) return null;
+      const b1 = bits.body + 1 < bits.end ? raw[bits.body + 1]! : 0;
+      const b2 = bits.body + 2 < bits.end ? raw[bits.body + 2]! : 0;
+      return (b1 << 8) | b2;
+    }
+    p = e.end;
+  }
+  return undefined;
+}
+
+/** keyUsage masks (first octet in the high byte). */
+const KU_DIGITAL_SIGNATURE = 0x8000;
+const KU_NON_REPUDIATION = 0x4000;
+const KU_KEY_CERT_SIGN = 0x0400;
+
+/** Signature algorithms never accepted on a peer-supplied certificate: md2/md4/md5 with RSA. */
+const WEAK_SIG_OIDS = new Set(['2a864886f70d010102', '2a864886f70d010103', '2a864886f70d010104']);
+
+function checkProfile(c: X509Certificate, role: 'leaf' | 'ca', what: string): void {
+  const parts = certParts(c);
+  if (!parts) throw invalidCert(`${what}: structure does not parse`);
+  if (WEAK_SIG_OIDS.has(parts.sigAlgOid)) throw invalidCert(`${what}: signed with an MD2/MD4/MD5 algorithm`);
+  const ku = certificateKeyUsage(c);
+  if (ku === null) throw invalidCert(`${what}: unreadable keyUsage`);
+  if (ku === undefined) return;
+  // RFC 4945 §5.1.3.2: an IKE end-entity certificate with keyUsage needs digitalSignature or nonRepudiation
+  if (role === 'leaf' && (ku & (KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION)) === 0) throw invalidCert(`${what}: keyUsage allows no signatures`);
+  // RFC 5280 §4.2.1.3: a certificate-signing CA with keyUsage needs keyCertSign
+  if (role === 'ca' && (ku & KU_KEY_CERT_SIGN) === 0) throw invalidCert(`${what}: keyUsage lacks keyCertSign`);
 }
 
 const STRING_TAGS = new Set([0x0c, 0x13, 0x14, 0x16]); // UTF8, Printable, T61, IA5

@@ -129,9 +129,9 @@ export interface EncryptResult {
   nextIv: Uint8Array;
 }
 
-/** Number of zero bytes `encryptMessage` appends to a body of `length` bytes. */
+/** Number of zero bytes `encryptMessage` appends to a body of `length` bytes: 1..blockSize. */
 export function paddingLength(length: number, blockSize: number): number {
-  return (blockSize - (length % blockSize)) % blockSize;
+  return blockSize - (length % blockSize);
 }
 
 function checkKeyIv(cipher: CipherInfo, key: Uint8Array, iv: Uint8Array): void {
@@ -140,10 +140,10 @@ function checkKeyIv(cipher: CipherInfo, key: Uint8Array, iv: Uint8Array): void {
 }
 
 /**
- * Encrypt an ISAKMP message body (RFC 2408 §3.1 / RFC 2409 App. B): zero-pad to a multiple of
- * the block size (no padding when already aligned, as strongSwan does; the payload lengths
- * delimit the real content), then CBC-encrypt. The caller sets the header length to
- * 28 + ciphertext.length.
+ * Encrypt an ISAKMP message body (RFC 2408 §3.1 / RFC 2409 App. B): append 1..blockSize zero
+ * bytes so the length is a multiple of the block size (a whole block when already aligned, which
+ * is what strongSwan's IKEv1 encryption sends; the payload lengths delimit the real content),
+ * then CBC-encrypt. The caller sets the header length to 28 + ciphertext.length.
  */
 export function encryptMessage(input: EncryptInput): EncryptResult {
   const { cipher, key, iv, plaintext } = input;
@@ -152,11 +152,7 @@ export function encryptMessage(input: EncryptInput): EncryptResult {
   const pad = paddingLength(plaintext.byteLength, bs);
   const c = createCipheriv(cipher.nodeName, key, iv);
   c.setAutoPadding(false);
-  const parts: Buffer[] = [c.update(plaintext)];
-  if (pad > 0) parts.push(c.update(new Uint8Array(pad)));
-  parts.push(c.final());
-  const ciphertext = u8(Buffer.concat(parts));
-  if (ciphertext.byteLength === 0) throw new RangeError('encryptMessage: empty body');
+  const ciphertext = u8(Buffer.concat([c.update(plaintext), c.update(new Uint8Array(pad)), c.final()]));
   return { ciphertext, nextIv: ciphertext.slice(ciphertext.byteLength - bs) };
 }
 

@@ -4,8 +4,9 @@
  * - MODP groups 1, 2, 5, 14–18 and the RFC 5114 subgroup groups 22–24. One long-lived
  *   `DiffieHellman` object per group (created lazily, never one per SA): `setPrivateKey(x)` then
  *   `computeSecret`, which costs one exponentiation and no primality test (see PERFORMANCE.md).
- * - ECP groups 19, 20, 21 (RFC 5903): KE data is x‖y, each coordinate padded to the field size, no
- *   0x04 prefix; the shared secret g^xy is the x coordinate only.
+ * - ECP groups 19, 20, 21 (RFC 5903), 25, 26 (RFC 5114) and the Brainpool groups 27–30 (RFC 6932):
+ *   KE data is x‖y, each coordinate padded to the field size, no 0x04 prefix; the shared secret
+ *   g^xy is the x coordinate only.
  * - Sans-IO: the caller supplies the private value as bytes (`dhPrivateKeyLength(group)` bytes of
  *   randomness); nothing here draws random numbers.
  * - Every peer public value is validated and refused with RemoteProtocolError(INVALID_KEY_INFORMATION):
@@ -83,12 +84,31 @@ const SPECS: ReadonlyArray<ModpSpec | EcpSpec> = [
   { id: 22, name: 'MODP-1024-160', kind: 'modp', bits: 1024, publicKeyLength: 128, sharedSecretLength: 128, privateKeyLength: 19, securityBits: 80, weak: true, weakReason: SUBGROUP, source: 'RFC 5114 §2.1', rfc5114: 22 },
   { id: 23, name: 'MODP-2048-224', kind: 'modp', bits: 2048, publicKeyLength: 256, sharedSecretLength: 256, privateKeyLength: 27, securityBits: 112, weak: true, weakReason: SUBGROUP, source: 'RFC 5114 §2.2', rfc5114: 23 },
   { id: 24, name: 'MODP-2048-256', kind: 'modp', bits: 2048, publicKeyLength: 256, sharedSecretLength: 256, privateKeyLength: 31, securityBits: 112, weak: true, weakReason: SUBGROUP, source: 'RFC 5114 §2.3', rfc5114: 24 },
+  { id: 25, name: 'ECP-192', kind: 'ecp', bits: 192, publicKeyLength: 48, sharedSecretLength: 24, privateKeyLength: 32, securityBits: 96, weak: true, weakReason: 'ECP group below 224 bits (96-bit security)', source: 'RFC 5114 §2.6 (NIST P-192)', curve: 'prime192v1',
+    pHex: 'fffffffffffffffffffffffffffffffeffffffffffffffff',
+    nHex: 'ffffffffffffffffffffffff99def836146bc9b1b4d22831' },
+  { id: 26, name: 'ECP-224', kind: 'ecp', bits: 224, publicKeyLength: 56, sharedSecretLength: 28, privateKeyLength: 36, securityBits: 112, weak: false, source: 'RFC 5114 §2.7 (NIST P-224)', curve: 'secp224r1',
+    pHex: 'ffffffffffffffffffffffffffffffff000000000000000000000001',
+    nHex: 'ffffffffffffffffffffffffffff16a2e0b8f03e13dd29455c5c2a3d' },
+  { id: 27, name: 'BRAINPOOL-P224R1', kind: 'ecp', bits: 224, publicKeyLength: 56, sharedSecretLength: 28, privateKeyLength: 36, securityBits: 112, weak: false, source: 'RFC 6932 §2.1 (RFC 5639 brainpoolP224r1)', curve: 'brainpoolP224r1',
+    pHex: 'd7c134aa264366862a18302575d1d787b09f075797da89f57ec8c0ff',
+    nHex: 'd7c134aa264366862a18302575d0fb98d116bc4b6ddebca3a5a7939f' },
+  { id: 28, name: 'BRAINPOOL-P256R1', kind: 'ecp', bits: 256, publicKeyLength: 64, sharedSecretLength: 32, privateKeyLength: 40, securityBits: 128, weak: false, source: 'RFC 6932 §2.2 (RFC 5639 brainpoolP256r1)', curve: 'brainpoolP256r1',
+    pHex: 'a9fb57dba1eea9bc3e660a909d838d726e3bf623d52620282013481d1f6e5377',
+    nHex: 'a9fb57dba1eea9bc3e660a909d838d718c397aa3b561a6f7901e0e82974856a7' },
+  { id: 29, name: 'BRAINPOOL-P384R1', kind: 'ecp', bits: 384, publicKeyLength: 96, sharedSecretLength: 48, privateKeyLength: 56, securityBits: 192, weak: false, source: 'RFC 6932 §2.3 (RFC 5639 brainpoolP384r1)', curve: 'brainpoolP384r1',
+    pHex: '8cb91e82a3386d280f5d6f7e50e641df152f7109ed5456b412b1da197fb71123acd3a729901d1a71874700133107ec53',
+    nHex: '8cb91e82a3386d280f5d6f7e50e641df152f7109ed5456b31f166e6cac0425a7cf3ab6af6b7fc3103b883202e9046565' },
+  { id: 30, name: 'BRAINPOOL-P512R1', kind: 'ecp', bits: 512, publicKeyLength: 128, sharedSecretLength: 64, privateKeyLength: 72, securityBits: 256, weak: false, source: 'RFC 6932 §2.4 (RFC 5639 brainpoolP512r1)', curve: 'brainpoolP512r1',
+    pHex: 'aadd9db8dbe9c48b3fd4e6ae33c9fc07cb308db3b3c9d20ed6639cca703308717d4d9b009bc66842aecda12ae6a380e62881ff2f2d82c68528aa6056583a48f3',
+    nHex: 'aadd9db8dbe9c48b3fd4e6ae33c9fc07cb308db3b3c9d20ed6639cca70330870553e5c414ca92619418661197fac10471db1d381085ddaddb58796829ca90069' },
 ];
 
 const BY_ID: ReadonlyMap<number, ModpSpec | EcpSpec> = new Map(SPECS.map((s) => [s.id, s]));
 
 /** Every supported group, in IANA order. Groups with `weak: true` need an explicit opt-in. */
 export const DH_GROUPS: ReadonlyArray<DhGroupInfo> = SPECS.map(publicInfo);
+const INFO_BY_ID: ReadonlyMap<number, DhGroupInfo> = new Map(DH_GROUPS.map((g) => [g.id, g]));
 
 function publicInfo(s: ModpSpec | EcpSpec): DhGroupInfo {
   const { id, name, kind, bits, publicKeyLength, sharedSecretLength, privateKeyLength, securityBits, weak, weakReason, source } = s;
@@ -99,7 +119,7 @@ function publicInfo(s: ModpSpec | EcpSpec): DhGroupInfo {
 
 /** The description of IKE group `id`, or undefined if it is not supported. */
 export function dhGroupInfo(id: number): DhGroupInfo | undefined {
-  return DH_GROUPS.find((g) => g.id === id);
+  return INFO_BY_ID.get(id);
 }
 
 /** True if group `id` is supported and either strong or explicitly allowed (`allowWeak`). */
@@ -134,10 +154,13 @@ interface EcpState {
   readonly ecdh: ECDH;
   readonly p: Uint8Array;
   readonly n: bigint;
+  readonly nBytes: Uint8Array;
   readonly fieldBytes: number;
 }
 
 const modpStates = new Map<number, ModpState>();
+/** Loaded into the shared MODP objects after each use so no exponent lingers there. */
+const PLACEHOLDER = Uint8Array.of(1);
 const ecpStates = new Map<number, EcpState>();
 
 function modpState(s: ModpSpec): ModpState {
@@ -166,7 +189,7 @@ function ecpState(s: EcpSpec): EcpState {
   let st = ecpStates.get(s.id);
   if (st) return st;
   const fieldBytes = s.publicKeyLength / 2;
-  st = { ecdh: createECDH(s.curve), p: leftPad(fromHex(s.pHex), fieldBytes), n: BigInt('0x' + s.nHex), fieldBytes };
+  st = { ecdh: createECDH(s.curve), p: leftPad(fromHex(s.pHex), fieldBytes), n: BigInt('0x' + s.nHex), nBytes: leftPad(fromHex(s.nHex), fieldBytes), fieldBytes };
   ecpStates.set(s.id, st);
   return st;
 }
@@ -201,9 +224,11 @@ export function dhNormalizePrivateKey(group: number | DhGroupInfo, privateKey: U
 function ecpScalar(s: EcpSpec, st: EcpState, x: Uint8Array): Uint8Array {
   if (!(x instanceof Uint8Array)) throw new TypeError('private key must be a Uint8Array');
   if (x.byteLength === 0 || x.byteLength > 256) throw new RangeError(`private key for group ${s.id} must be 1..256 bytes`);
+  // fast path: an exact-length scalar already in [1, n-1] is used unchanged
+  if (x.byteLength === st.fieldBytes && !isZero(x) && compareBe(x, st.nBytes) < 0) return x.slice();
   let v = BigInt('0x' + toHex(x));
   if (v === 0n || v >= st.n) v = 1n + (v % (st.n - 1n));
-  return fromHex(v.toString(16).padStart(st.fieldBytes * 2, '0'));
+  return u8(Buffer.from(v.toString(16).padStart(st.fieldBytes * 2, '0'), 'hex'));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -215,9 +240,18 @@ export function dhPublicKey(group: number | DhGroupInfo, privateKey: Uint8Array)
   if (s.kind === 'modp') {
     const st = modpState(s);
     checkModpPrivate(s, privateKey);
-    st.dh.setPrivateKey(privateKey);
-    // g^x via computeSecret(g): node pads the result to |p| and runs no extra checks on g.
-    return leftPad(u8(st.dh.computeSecret(st.g)), s.publicKeyLength);
+    let y: Uint8Array;
+    try {
+      st.dh.setPrivateKey(privateKey);
+      // g^x via computeSecret(g): node pads the result to |p| and runs no extra checks on g.
+      y = leftPad(u8(st.dh.computeSecret(st.g)), s.publicKeyLength);
+    } catch {
+      // OpenSSL refuses a result of 1: x is a multiple of the order of g
+      throw new RangeError(`private key for group ${s.id} gives a degenerate public value`);
+    } finally {
+      st.dh.setPrivateKey(PLACEHOLDER); // OpenSSL clears the replaced exponent
+    }
+    return y;
   }
   const st = ecpState(s);
   const scalar = ecpScalar(s, st, privateKey);
@@ -249,8 +283,15 @@ function validateModp(s: ModpSpec, st: ModpState, y: Uint8Array): void {
   if (!(y instanceof Uint8Array) || y.byteLength !== s.publicKeyLength) {
     throw invalidKey(`group ${s.id}: public value must be exactly ${s.publicKeyLength} bytes, got ${y?.byteLength}`);
   }
-  // y <= 1: every byte but the last is zero and the last is 0 or 1.
-  if (isZero(y.subarray(0, y.byteLength - 1)) && y[y.byteLength - 1]! <= 1) throw invalidKey(`group ${s.id}: public value is 0 or 1`);
+  // y <= 1: every byte but the last is zero and the last is 0 or 1 (public value: early exit is fine).
+  let high = y.byteLength - 1;
+  for (let i = 0; i < y.byteLength - 1; i++) {
+    if (y[i] !== 0) {
+      high = i;
+      break;
+    }
+  }
+  if (high === y.byteLength - 1 && y[high]! <= 1) throw invalidKey(`group ${s.id}: public value is 0 or 1`);
   if (compareBe(y, st.pMinus1) >= 0) throw invalidKey(`group ${s.id}: public value is >= p-1`);
   if (st.qPlus1) {
     // y^q = 1 (mod p)  <=>  y^(q+1) = y (mod p), y being invertible. One short exponentiation.
@@ -312,6 +353,8 @@ function modpCompute(s: ModpSpec, st: ModpState, x: Uint8Array, y: Uint8Array): 
     z = u8(st.dh.computeSecret(y));
   } catch {
     throw invalidKey(`group ${s.id}: Diffie-Hellman computation rejected the public value`);
+  } finally {
+    st.dh.setPrivateKey(PLACEHOLDER);
   }
   return leftPad(z, s.sharedSecretLength);
 }
@@ -344,7 +387,7 @@ export interface DhKeyPair {
 /** Make a DhKeyPair from caller-supplied private bytes (see `dhPrivateKeyLength`). */
 export function dhKeyPair(group: number | DhGroupInfo, privateKey: Uint8Array): DhKeyPair {
   const s = spec(group);
-  const info = publicInfo(s);
+  const info = INFO_BY_ID.get(s.id)!;
   if (s.kind === 'modp') {
     const x = privateKey.slice();
     const publicKey = dhPublicKey(s.id, x);

@@ -31,7 +31,7 @@
  * Ciphers and message encryption (RFC 2409 App. A/B, RFC 3602)
  *   cipherFor(encId, keyLengthBits?)  CipherInfo {id, name, nodeName, keyLength, blockSize}; RemoteProtocolError(ATTRIBUTES_NOT_SUPPORTED) with reason
  *   cipherRefusal(encId, keyLengthBits?)  reason string, or undefined if usable
- *   encryptMessage({cipher, key, iv, plaintext}) → {ciphertext, nextIv}   zero-pad to block, CBC
+ *   encryptMessage({cipher, key, iv, plaintext}) → {ciphertext, nextIv}   1..block zero bytes of padding, CBC
  *   decryptMessage({cipher, key, iv, ciphertext}) → {plaintext, nextIv}   never reads padding
  *   paddingLength(len, blockSize)
  *
@@ -48,8 +48,9 @@
  *   quickModeHash3({prf, skeyidA, messageId, nonceI, nonceR})      HASH(3)
  *   informationalHash({prf, skeyidA, messageId, afterHash})        Informational / Transaction HASH(1)
  *   verifyHash(expected, received)    constant-time compare
+ *   natDetectionHash(alg, ckyI, ckyR, ip, port)  RFC 3947 NAT-D: hash(CKY-I | CKY-R | IP | Port)
  *
- * Diffie-Hellman (RFC 2409 §6, RFC 3526, RFC 5114, RFC 5903)
+ * Diffie-Hellman (RFC 2409 §6, RFC 3526, RFC 5114, RFC 5903, RFC 6932): MODP 1, 2, 5, 14–18, 22–24; ECP 19–21, 25–30
  *   DH_GROUPS, dhGroupInfo(id)        table: id, name, kind, sizes, privateKeyLength, securityBits, weak/weakReason
  *   isDhGroupAllowed(id, {allowWeak}) groups 1, 2, 5, 22–24 need allowWeak
  *   dhPrivateKeyLength(group)         bytes of randomness the caller supplies
@@ -68,7 +69,11 @@
  *   parseCertificate(der)             RemoteProtocolError(INVALID_CERT_ENCODING) on failure
  *   verifyCertificateChain({certificates, trustAnchors, now, minRsaBits?, maxDepth?}) → {leaf, publicKey, chain}
  *   certificateMatchesId(cert, idType, idData)  ID payload vs subject / subjectAltName
- *   certificateSubjectDer(cert), dnEqual(a, b)
+ *   certificateSubjectDer(cert), certificateKeyUsage(cert), dnEqual(a, b)
+ *
+ * Not provided: ECDSA signatures (auth methods 9–11). IKEv1 ECDSA signs the raw HASH_I/HASH_R
+ * (strongSwan SIGN_ECDSA_WITH_NULL, r‖s); node:crypto only offers ECDSA over a digest it computes
+ * itself, so this needs a dependency or hand-written curve arithmetic (see docs/crypto.md).
  * @module
  */
 export { constantTimeEqual, wipe } from './bytes.js';
@@ -110,6 +115,7 @@ export {
   quickModeHash3,
   informationalHash,
   verifyHash,
+  natDetectionHash,
 } from './auth-hash.js';
 export {
   type DhGroupInfo,
@@ -133,5 +139,6 @@ export {
   verifyCertificateChain,
   certificateMatchesId,
   certificateSubjectDer,
+  certificateKeyUsage,
   dnEqual,
 } from './cert.js';

@@ -60,6 +60,8 @@ export interface GlobalConfig {
   readonly metrics: { readonly address: string; readonly port: number } | undefined;
   /** Bound on half-open phase-1 exchanges (all peers together). */
   readonly maxHalfOpen: number;
+  /** Bound on half-open phase-1 exchanges per peer address. */
+  readonly maxHalfOpenPerPeer: number;
   /** Seconds a SIGTERM shutdown waits for Deletes to leave before exiting. */
   readonly shutdownGrace: number;
 }
@@ -410,6 +412,7 @@ const GLOBAL_KEYS = [
   'updown',
   'metrics',
   'max_half_open',
+  'max_half_open_per_peer',
   'shutdown_grace',
 ] as const;
 
@@ -487,6 +490,7 @@ function parseGlobal(ctx: Ctx, node: Node | null | undefined): GlobalConfig {
     updown: pathValue('updown'),
     metrics,
     maxHalfOpen: get('max_half_open', (n, p) => integer(ctx, n, p, 1, 1_000_000), 2048),
+    maxHalfOpenPerPeer: get('max_half_open_per_peer', (n, p) => integer(ctx, n, p, 1, 1_000_000), 32),
     shutdownGrace: get('shutdown_grace', (n, p) => duration(ctx, n, p), 2),
   };
 }

@@ -16,7 +16,7 @@ export const MAX_REQUEST = 4096;
 export const MAX_RESPONSE = 4 * 1024 * 1024;
 export const MAX_CLIENTS = 16;
 
-export type ControlCommand = 'up' | 'down' | 'status' | 'reload';
+export type ControlCommand = 'up' | 'down' | 'status' | 'reload' | 'rekey';
 
 export interface ControlRequest {
   readonly cmd: ControlCommand;
@@ -39,10 +39,10 @@ export function parseRequest(line: string): ControlRequest | string {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'request must be a JSON object';
   const o = v as Record<string, unknown>;
   const cmd = o.cmd;
-  if (cmd !== 'up' && cmd !== 'down' && cmd !== 'status' && cmd !== 'reload') return `unknown command ${JSON.stringify(cmd)} (up, down, status, reload)`;
+  if (cmd !== 'up' && cmd !== 'down' && cmd !== 'status' && cmd !== 'reload' && cmd !== 'rekey') return `unknown command ${JSON.stringify(cmd)} (up, down, status, reload, rekey)`;
   const out: { cmd: ControlCommand; name?: string; timeoutMs?: number } = { cmd };
-  if (cmd === 'up' || cmd === 'down') {
-    if (typeof o.name !== 'string' || o.name.length === 0 || o.name.length > 64) return `${cmd} needs a connection name`;
+  if (cmd === 'up' || cmd === 'down' || cmd === 'rekey') {
+    if (typeof o.name !== 'string' || o.name.length === 0 || o.name.length > 64) return `${cmd} needs a connection name${cmd === 'rekey' ? ' or SA id' : ''}`;
     out.name = o.name;
   }
   if (o.timeoutMs !== undefined) {

@@ -14,7 +14,7 @@ import { isIP } from 'node:net';
 import type { Server } from 'node:http';
 import { nameOf, NotifyType } from '../constants/index.js';
 import { UsageError } from '../errors.js';
-import { loadConfig, type Config, type ConnectionConfig } from './config.js';
+import { loadConfig, type Config, type ConnectionConfig, type LogLevel } from './config.js';
 import { NoneDataplane, XfrmDataplane, type Dataplane, type IpRunner } from './dataplane.js';
 import { toEngineConnection, type EndpointFactory, type EndpointLike, type EngineEvent, type IpsecSaInfo, type IsakmpSaInfo, type Selector } from './engine.js';
 import { ControlServer, type ControlRequest, type ControlResponse } from './control.js';
@@ -41,6 +41,8 @@ export interface DaemonOptions {
   readonly control?: boolean;
   /** Observe engine events (demo, tests). */
   readonly onEvent?: (e: EngineEvent) => void;
+  /** Command-line log settings; they win over the file, also after a reload. */
+  readonly logOverride?: { readonly format?: 'text' | 'json'; readonly level?: LogLevel };
 }
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -121,6 +123,8 @@ export interface StatusData {
   counters: CounterSnapshot;
   dataplane: string;
   listening: { address: string; port: number; natt: boolean }[];
+  /** This process: memory (bytes) and CPU time (ms) so far. */
+  process: { rss: number; heapUsed: number; cpuUserMs: number; cpuSystemMs: number; uptimeS: number };
 }
 
 type Waiter = { connection: string; resolve: (r: ControlResponse) => void; timer: NodeJS.Timeout };
@@ -156,6 +160,7 @@ export class Daemon {
       random,
       connections: this.config.connections.map((c) => this.engineConnection(c)),
       halfOpenTotal: g.maxHalfOpen,
+      halfOpenPerPeer: g.maxHalfOpenPerPeer,
     });
     this.transport = new UdpTransport({
       listen: g.listen,
@@ -206,7 +211,7 @@ export class Daemon {
       this.logger.info('daemon', 'metrics on http', { address: g.metrics.address, port: g.metrics.port });
     }
     this.logger.info('daemon', 'started', { connections: this.config.connections.length, dataplane: this.dataplane.name });
-    for (const c of this.config.connections) if (c.start === 'start') this.initiate(c.name);
+    for (const c of this.config.connections) if (c.start === 'start') this.safe(() => this.initiate(c.name));
     this.pump();
   }
 
@@ -249,8 +254,16 @@ export class Daemon {
 
   private onTimer(): void {
     this.timer = undefined;
-    this.armedAt = undefined;
     if (this.stopped) return;
+    // Node's timers can fire a fraction of a millisecond before the monotonic deadline: wait
+    // the rest rather than wake the engine for nothing.
+    const at = this.armedAt;
+    const now = this.now();
+    if (at !== undefined && now < at) {
+      this.timer = setTimeout(() => this.onTimer(), Math.max(1, Math.ceil(at - now)));
+      return;
+    }
+    this.armedAt = undefined;
     this.endpoint.handleTimeout(this.now());
     this.pump();
   }
@@ -402,15 +415,51 @@ export class Daemon {
     this.pump();
   }
 
+  /** Runs an engine command; an SA that vanished meanwhile is logged, not fatal. */
+  private safe(f: () => void): void {
+    try {
+      f();
+    } catch (err) {
+      this.logger.warn('ike', `engine refused a command: ${(err as Error).message}`);
+    }
+  }
+
   /** Deletes every SA of a connection (IPsec first, then ISAKMP), telling the peer. Returns how many. */
   down(name: string): number {
     const now = this.now();
     const ipsec = this.endpoint.ipsecSas().filter((s) => s.connection === name);
     const isakmp = this.endpoint.isakmpSas().filter((s) => s.connection === name);
-    for (const s of ipsec) this.endpoint.delete(now, s.id);
-    for (const s of isakmp) this.endpoint.delete(now, s.id);
+    for (const s of ipsec) this.safe(() => this.endpoint.delete(now, s.id));
+    for (const s of isakmp) this.safe(() => this.endpoint.delete(now, s.id));
     this.pump();
     return ipsec.length + isakmp.length;
+  }
+
+  /**
+   * Rekeys now (ISAKMP: new phase 1; IPsec: new Quick Mode): one SA when `name` is an SA id from
+   * `status` (cookies, or 'q' + inbound SPI), else every established SA of the connection `name`.
+   */
+  rekey(name: string): number {
+    const now = this.now();
+    let n = 0;
+    const one = this.endpoint.isakmpSas().find((s) => s.id === name) ?? this.endpoint.ipsecSas().find((s) => s.id === name);
+    if (one !== undefined) {
+      this.safe(() => this.endpoint.rekey(now, one.id));
+      this.pump();
+      return 1;
+    }
+    for (const s of this.endpoint.isakmpSas()) {
+      if (s.connection !== name || s.state !== 'established') continue;
+      this.safe(() => this.endpoint.rekey(now, s.id));
+      n++;
+    }
+    for (const s of this.endpoint.ipsecSas()) {
+      if (s.connection !== name) continue;
+      this.safe(() => this.endpoint.rekey(now, s.id));
+      n++;
+    }
+    this.pump();
+    return n;
   }
 
   private ipsecStatus(sa: IpsecSaInfo): IpsecSaStatus {
@@ -473,6 +522,11 @@ export class Daemon {
       counters: this.snapshot(),
       dataplane: this.dataplane.name,
       listening: this.transport.addresses(),
+      process: (() => {
+        const m = process.memoryUsage();
+        const c = process.cpuUsage();
+        return { rss: m.rss, heapUsed: m.heapUsed, cpuUserMs: Math.round(c.user / 1000), cpuSystemMs: Math.round(c.system / 1000), uptimeS: Math.round(process.uptime()) };
+      })(),
     };
   }
 
@@ -504,10 +558,11 @@ export class Daemon {
       this.endpoint.removeConnection(name);
     }
     this.config = { ...next, global: { ...g1, listen: g0.listen, port: g0.port, nattPort: g0.nattPort, controlSocket: g0.controlSocket, dataplane: g0.dataplane, metrics: g0.metrics } };
-    for (const c of engineConns) if (changed.includes(c.name) || added.includes(c.name)) this.endpoint.addConnection(c);
-    this.logger.configure({ level: g1.log.level, areas: { ...g1.log.areas }, format: g1.log.format });
+    for (const c of engineConns) if (changed.includes(c.name) || added.includes(c.name)) this.endpoint.setConnection(c);
+    const o = this.opts.logOverride ?? {};
+    this.logger.configure({ level: o.level ?? g1.log.level, areas: o.level !== undefined ? {} : { ...g1.log.areas }, format: o.format ?? g1.log.format });
     this.updown = g1.updown !== undefined ? new Updown(g1.updown, (lvl, m) => this.logger.log('dataplane', lvl, m)) : undefined;
-    for (const c of next.connections) if ((changed.includes(c.name) || added.includes(c.name)) && c.start === 'start') this.initiate(c.name);
+    for (const c of next.connections) if ((changed.includes(c.name) || added.includes(c.name)) && c.start === 'start') this.safe(() => this.initiate(c.name));
     this.pump();
     return (
       `reloaded ${path}: ${unchanged} unchanged, ${changed.length} changed${changed.length ? ` (${changed.join(', ')})` : ''}, ` +
@@ -534,6 +589,12 @@ export class Daemon {
         const n = this.down(name);
         if (n === 0) return { ok: false, error: `connection '${name}' has no SAs` };
         return { ok: true, message: `connection '${name}': deleted ${n} SA${n === 1 ? '' : 's'}` };
+      }
+      case 'rekey': {
+        const name = req.name as string;
+        const n = this.rekey(name);
+        if (n === 0) return { ok: false, error: `no SA with id '${name}' and no established SAs of a connection '${name}'` };
+        return { ok: true, message: `${name}: rekeying ${n} SA${n === 1 ? '' : 's'}` };
       }
       case 'up': {
         const name = req.name as string;
@@ -570,8 +631,8 @@ export class Daemon {
     const now = this.now();
     const ipsec = this.endpoint.ipsecSas();
     const isakmp = this.endpoint.isakmpSas().filter((s) => s.state === 'established');
-    for (const s of ipsec) this.endpoint.delete(now, s.id);
-    for (const s of isakmp) this.endpoint.delete(now, s.id);
+    for (const s of ipsec) this.safe(() => this.endpoint.delete(now, s.id));
+    for (const s of isakmp) this.safe(() => this.endpoint.delete(now, s.id));
     this.pump();
     if (ipsec.length + isakmp.length > 0) {
       this.logger.info('daemon', 'sent Deletes', { ipsec: ipsec.length, isakmp: isakmp.length });

@@ -33,16 +33,17 @@ export interface EndpointLike {
   pollTimeout(): number | undefined;
   isakmpSas(): readonly IsakmpSaInfo[];
   ipsecSas(): readonly IpsecSaInfo[];
-  /** Adds or replaces a connection (by name). */
-  addConnection(c: Connection): void;
-  /** Removes a connection (its SAs stay until deleted). */
-  removeConnection(name: string): void;
+  /** Adds or replaces a connection (by name); existing SAs keep running. */
+  setConnection(c: Connection): void;
+  /** Removes a connection (its SAs stay until deleted or expired). */
+  removeConnection(name: string): unknown;
 }
 
 export interface EndpointFactoryOptions {
   readonly random: (n: number) => Uint8Array;
   readonly connections: readonly Connection[];
   readonly halfOpenTotal?: number;
+  readonly halfOpenPerPeer?: number;
 }
 
 export type EndpointFactory = (opts: EndpointFactoryOptions) => EndpointLike;

@@ -11,7 +11,7 @@
  *
  * See docs/engine.md for the state machine.
  */
-import { X509Certificate, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import {
   AuthMethod,
   CertEncoding,
@@ -61,6 +61,7 @@ import type {
   Address,
   ChosenIke,
   Connection,
+  DirectionKeys,
   EndpointOptions,
   EngineEvent,
   Identity,
@@ -106,8 +107,8 @@ interface Handshake {
   ourId?: { idType: number; data: Uint8Array };
   /** The peer's ID payload body, once received. */
   peerIdB?: Uint8Array;
-  /** Peer public key from a verified certificate. */
-  peerKey?: KeyObject;
+  /** The peer's ID payload fields (Aggressive Mode responder: from AM1). */
+  peerId?: { idType: number; data: Uint8Array };
   /** Responder: candidate connections (MM: chosen by address at MM1). */
   candidates?: Connection[];
 }
@@ -125,8 +126,12 @@ interface P1 {
   conn: Connection;
   readonly local: Address;
   readonly remote: Address;
+  /** Normalised "local|remote" address pair, the key of the per-peer indexes. */
+  readonly pairKey: string;
   readonly ic: Uint8Array;
   rc: Uint8Array;
+  /** The phase 1 that replaces this one (rekey in progress). */
+  replacedBy?: P1;
   step: number;
   state: 'negotiating' | 'established' | 'deleting' | 'dead';
   hs: Handshake | undefined;
@@ -150,11 +155,13 @@ interface P1 {
   expiresAt?: number;
   qms?: Map<number, Qm>;
   /** Recently finished Quick Modes: message ID → [last received, last sent] for duplicates. */
-  done?: Array<{ msgId: number; recv: Uint8Array; sent: Uint8Array | undefined }>;
+  done?: Array<{ msgId: number; recv?: Uint8Array; sent?: Uint8Array }>;
   pending: PendingQm[];
   rekeyOf?: P1;
   halfOpen: boolean;
   failures: number;
+  /** Initiator: how many times this negotiation was started over (keying tries). */
+  tries: number;
 }
 
 interface Qm {
@@ -189,6 +196,7 @@ interface Qm {
 interface Child {
   readonly kind: 'child';
   readonly info: IpsecSaInfo;
+  readonly pairKey: string;
   p1Id: string;
   conn: Connection;
   bytes: number;
@@ -271,6 +279,58 @@ function hashFirst(h: Uint8Array, restType: number, rest: Uint8Array): Uint8Arra
   return out;
 }
 
+function pairKeyOf(local: Address, remoteAddr: Address): string {
+  return `${local.address.toLowerCase()}|${remoteAddr.address.toLowerCase()}`;
+}
+
+function addTo<K, V>(m: Map<K, Set<V>>, k: K, v: V): void {
+  let s = m.get(k);
+  if (!s) m.set(k, (s = new Set()));
+  s.add(v);
+}
+
+function removeFrom<K, V>(m: Map<K, Set<V>>, k: K, v: V): void {
+  const s = m.get(k);
+  if (s && s.delete(v) && s.size === 0) m.delete(k);
+}
+
+const cipherCache = new Map<string, CipherInfo>();
+function cipherCached(enc: number, bits: number | undefined): CipherInfo {
+  const k = `${enc}/${bits ?? ''}`;
+  let c = cipherCache.get(k);
+  if (!c) cipherCache.set(k, (c = C.cipherFor(enc, bits)));
+  return c;
+}
+
+/** Keys of one direction; the encryption/integrity split is computed on access (fewer objects per SA). */
+class Keys implements DirectionKeys {
+  constructor(readonly spi: Uint8Array, readonly keymat: Uint8Array, private readonly encLen: number) {}
+  get encryptionKey(): Uint8Array {
+    return this.keymat.subarray(0, this.encLen);
+  }
+  get integrityKey(): Uint8Array {
+    return this.keymat.subarray(this.encLen);
+  }
+  toJSON(): object {
+    return { spi: this.spi, keymat: this.keymat, encryptionKey: this.encryptionKey, integrityKey: this.integrityKey };
+  }
+}
+
+/** May a Quick Mode for `b` run under an ISAKMP SA negotiated for `a` (same peer policy)? */
+function sharesIsakmpSa(a: Connection, b: Connection): boolean {
+  if (a === b || a.name === b.name) return true;
+  if (a.auth !== b.auth || (a.exchange ?? 'main') !== (b.exchange ?? 'main')) return false;
+  if (a.auth === 'psk' && !bytesEqual(a.psk, b.psk)) return false;
+  if (a.auth === 'rsa-sig' && a.rsa?.privateKey !== b.rsa?.privateKey) return false;
+  return JSON.stringify(a.ike) === JSON.stringify(b.ike) && JSON.stringify(a.localId ?? null) === JSON.stringify(b.localId ?? null) &&
+    JSON.stringify(a.remoteId ?? null) === JSON.stringify(b.remoteId ?? null);
+}
+
+/** The identity a connection expects: configured, else (PSK) the peer's address, (RSA) any the certificate proves. */
+function expectedPeerId(c: Connection, address: string): Identity {
+  return c.remoteId ?? (c.auth === 'rsa-sig' ? { type: 'any' } : addressIdentity(address));
+}
+
 function errorOf(e: unknown): { notify: number; reason: string } {
   if (e instanceof IsakmpError) return { notify: e.notify, reason: e.reason };
   if (e instanceof Error) return { notify: 0, reason: `internal: ${e.message.slice(0, 200)}` };
@@ -294,12 +354,17 @@ const DPD_VID = Uint8Array.from([0xaf, 0xca, 0xd7, 0x13, 0x68, 0xa1, 0xf1, 0xc9,
  */
 export class Endpoint {
   private readonly random: (n: number) => Uint8Array;
-  private readonly opt: Required<Omit<EndpointOptions, 'random' | 'connections'>>;
+  private readonly opt: Required<Omit<EndpointOptions, 'random' | 'connections' | 'certificateTime'>>;
   private readonly conns = new Map<string, Connection>();
   private readonly p1s = new Map<string, P1>();
   private readonly children = new Map<string, Child>();
   /** Our inbound SPI (hex) → child, for Delete and uniqueness. */
   private readonly bySpi = new Map<string, Child>();
+  /** pairKey + '/' + the peer's inbound SPI (hex) → child, for the peer's Delete. */
+  private readonly byPeerSpi = new Map<string, Child>();
+  /** Per address pair: its phase 1s and IPsec SAs (no scans over all SAs). */
+  private readonly p1ByPair = new Map<string, Set<P1>>();
+  private readonly childByPair = new Map<string, Set<Child>>();
   private readonly halfOpenPerPeer = new Map<string, number>();
   private halfOpenCount = 0;
   private readonly timers = new TimerQueue<Target>();
@@ -307,10 +372,14 @@ export class Endpoint {
   private txHead = 0;
   private ev: EngineEvent[] = [];
   private evHead = 0;
+  /** The `now` of the current input (certificate validity is checked at certTime(now)). */
+  private lastNow = 0;
+  private readonly certTime: (now: number) => number;
 
   constructor(options: EndpointOptions) {
     if (typeof options.random !== 'function') throw new LocalProtocolError(0, 'options.random is required');
     this.random = options.random;
+    this.certTime = options.certificateTime ?? ((now) => now);
     this.opt = {
       retransmitBaseMs: options.retransmitBaseMs ?? 1000,
       retransmitLimit: options.retransmitLimit ?? 5,
@@ -443,6 +512,26 @@ export class Endpoint {
   }
 
   /**
+   * Dead Peer Detection (RFC 3706): sends R-U-THERE under the ISAKMP SA. The answer arrives as a
+   * `notify` event with R_U_THERE_ACK (36137). Returns the sequence number sent.
+   */
+  dpd(now: number, saId: string): number {
+    const p1 = this.findP1ById(saId);
+    if (!p1 || p1.state !== 'established') throw new LocalProtocolError(0, `no established ISAKMP SA ${saId}`);
+    const seq = readU32(this.random(4)) & 0x7fffffff;
+    this.sendInfo(now, p1, [{ type: 'N', doi: 1, protocol: ProtocolId.PROTO_ISAKMP, notifyType: NotifyType.R_U_THERE, spi: concat(p1.ic, p1.rc), data: u32(seq) }]);
+    return seq;
+  }
+
+  /** Sends Notify / Delete payloads in a protected Informational exchange (HASH(1)) under an ISAKMP SA. */
+  sendInformational(now: number, saId: string, payloads: ReadonlyArray<Extract<Payload, { type: 'N' | 'D' }>>): void {
+    const p1 = this.findP1ById(saId);
+    if (!p1 || p1.state !== 'established') throw new LocalProtocolError(0, `no established ISAKMP SA ${saId}`);
+    if (payloads.length === 0) throw new LocalProtocolError(0, 'nothing to send');
+    this.sendInfo(now, p1, [...payloads]);
+  }
+
+  /**
    * Dataplane byte counts for an IPsec SA (kilobyte lifetimes): `bytes` is the total so far
    * (both directions) as the dataplane reports it.
    */
@@ -463,6 +552,7 @@ export class Endpoint {
   // ------------------------------------------------------------------------------ timers
 
   handleTimeout(now: number): void {
+    this.lastNow = now;
     for (let e = this.timers.popDue(now); e; e = this.timers.popDue(now)) {
       try {
         this.fire(now, e);
@@ -480,7 +570,7 @@ export class Endpoint {
         const p1 = t as P1;
         if (p1.state === 'dead' || !p1.rtx || p1.rtx.timer !== e) return;
         if (p1.rtx.count >= this.opt.retransmitLimit) {
-          this.failP1(p1, 0, 'retransmit limit reached, peer does not answer');
+          this.retryOrFail(now, p1, 'retransmit limit reached, peer does not answer');
           return;
         }
         p1.rtx.count++;
@@ -546,6 +636,7 @@ export class Endpoint {
 
   /** Feeds one received UDP payload (without the non-ESP marker). Never throws on peer input. */
   handleDatagram(now: number, local: Address, remoteAddr: Address, bytes: Uint8Array): void {
+    this.lastNow = now;
     let header: Header | undefined;
     try {
       header = decodeHeader(bytes);
@@ -625,8 +716,8 @@ export class Endpoint {
     // an established ISAKMP SA for this connection with this peer?
     let negotiating: P1 | undefined;
     let best: P1 | undefined;
-    for (const p1 of this.p1s.values()) {
-      if (p1.conn.name !== conn.name || !sameAddress(p1.remote.address, conn.remote.address)) continue;
+    for (const p1 of this.p1ByPair.get(pairKeyOf(conn.local, conn.remote)) ?? []) {
+      if (!sharesIsakmpSa(p1.conn, conn)) continue;
       if (p1.state === 'established' && (!best || (p1.establishedAt ?? 0) > (best.establishedAt ?? 0))) best = p1;
       if (p1.state === 'negotiating' && p1.role === 'initiator') negotiating = p1;
     }
@@ -650,6 +741,7 @@ export class Endpoint {
       conn,
       local,
       remote: remoteAddr,
+      pairKey: pairKeyOf(local, remoteAddr),
       ic,
       rc,
       step: 0,
@@ -658,8 +750,10 @@ export class Endpoint {
       pending: [],
       halfOpen: false,
       failures: 0,
+      tries: 0,
     };
     this.p1s.set(p1.icHex, p1);
+    addTo(this.p1ByPair, p1.pairKey, p1);
     return p1;
   }
 
@@ -745,7 +839,7 @@ export class Endpoint {
       if (mode === 'aggressive') {
         const id = find(msg.payloads, 'ID')!;
         this.checkPhase1IdPayload(id);
-        candidates = candidates.filter((c) => identityMatches(c.remoteId ?? addressIdentity(remoteAddr.address), id.idType, id.data));
+        candidates = candidates.filter((c) => identityMatches(expectedPeerId(c, remoteAddr.address), id.idType, id.data));
         if (candidates.length === 0) throw remote(NotifyType.INVALID_ID_INFORMATION, 'no connection for this identity');
         candidates = candidates.filter((c) => c.auth !== 'psk' || c.allowAggressivePsk === true);
         if (candidates.length === 0) throw remote(NotifyType.NO_PROPOSAL_CHOSEN, 'aggressive mode with PSK refused as responder');
@@ -805,7 +899,7 @@ export class Endpoint {
   private setChosen(p1: P1, chosen: ChosenIke): void {
     p1.chosen = chosen;
     p1.prf = C.prfAlgFromHashId(chosen.hash);
-    p1.cipher = C.cipherFor(chosen.encryption, chosen.encryption === 7 ? chosen.keyLength : undefined);
+    p1.cipher = cipherCached(chosen.encryption, chosen.encryption === 7 ? chosen.keyLength : undefined);
   }
 
   // ------------------------------------------------------------------------------ phase 1: following messages
@@ -928,7 +1022,7 @@ export class Endpoint {
     const idp: IdPayload = { type: 'ID', idType: hs.ourId.idType, protocol: 0, port: 0, data: hs.ourId.data };
     hs.ourIdB = encodePayloadBody(idp);
     const out: Payload[] = [idp, ...this.authPayloads(p1, true)];
-    if (conn.initialContact !== false) out.push(this.initialContactNotify(p1));
+    if (this.wantInitialContact(p1)) out.push(this.initialContactNotify(p1));
     this.checkOut(MAIN_MODE[4]!, out);
     p1.step = 5;
     const { bytes, nextIv } = this.encodeEncrypted(p1, ExchangeType.IDENTITY_PROTECTION, 0, 0, out, p1.iv!);
@@ -947,7 +1041,7 @@ export class Endpoint {
     const idp: IdPayload = { type: 'ID', idType: hs.ourId.idType, protocol: 0, port: 0, data: hs.ourId.data };
     hs.ourIdB = encodePayloadBody(idp);
     const out: Payload[] = [idp, ...this.authPayloads(p1, false)];
-    if (p1.conn.initialContact !== false) out.push(this.initialContactNotify(p1));
+    if (this.wantInitialContact(p1)) out.push(this.initialContactNotify(p1));
     this.checkOut(MAIN_MODE[5]!, out);
     const enc = this.encodeEncrypted(p1, ExchangeType.IDENTITY_PROTECTION, 0, 0, out, p1.iv);
     p1.iv = enc.nextIv;
@@ -987,6 +1081,7 @@ export class Endpoint {
     hs.ni = Uint8Array.from(ni.data);
     hs.nr = this.random(this.opt.nonceLength);
     hs.peerIdB = encodePayloadBody(id);
+    hs.peerId = { idType: id.idType, data: Uint8Array.from(id.data) };
     p1.peerId = idToIdentity(id.idType, id.data);
     this.deriveKeys(p1, gxy);
     hs.ourId = identityToId(this.ourIdentity(p1.conn));
@@ -1021,14 +1116,14 @@ export class Endpoint {
       throw e;
     }
     const out: Payload[] = [...this.authPayloads(p1, true)];
-    if (conn.initialContact !== false) out.push(this.initialContactNotify(p1));
+    if (this.wantInitialContact(p1)) out.push(this.initialContactNotify(p1));
     this.checkOut(AGGRESSIVE_MODE[2]!, out);
     p1.lastRecv = bytes.slice();
     p1.step = 3;
     // AM3 goes in clear (RFC 2409 §5 figure); the phase-1 IV stays hash(g^xi | g^xr).
     const msg = this.encodePlain(p1, ExchangeType.AGGRESSIVE, 0, out);
     this.clearRetransmit(p1);
-    p1.lastSent = msg;
+    p1.lastSent = msg.slice();
     this.send(p1.local, p1.remote, msg);
     this.established(now, p1, payloads);
   }
@@ -1036,11 +1131,12 @@ export class Endpoint {
   /** Responder: HDR, HASH_I --> ; established. */
   private amR3(now: number, p1: P1, payloads: readonly Payload[], nextIv: Uint8Array | undefined, bytes: Uint8Array): void {
     const hs = p1.hs!;
-    this.verifyAuth(p1, payloads, hs.peerIdB!, true);
+    this.verifyAuth(p1, payloads, hs.peerIdB!, true, hs.peerId!);
     if (nextIv) p1.iv = nextIv;
     p1.lastRecv = bytes.slice();
     p1.step = 3;
-    this.established(now, p1, payloads);
+    // a notify in a clear AM3 is not covered by HASH_I: act on INITIAL-CONTACT only when encrypted
+    this.established(now, p1, nextIv ? payloads : []);
   }
 
   private checkNonce(n: Uint8Array): void {
@@ -1083,7 +1179,10 @@ export class Endpoint {
     if (p1.conn.auth === 'psk') return [{ type: 'HASH', data: h }];
     const rsa = p1.conn.rsa!;
     const out: Payload[] = [];
-    if (rsa.certificate) out.push({ type: 'CERT', encoding: CertEncoding.X509_SIGNATURE, data: rsa.certificate });
+    if (rsa.certificate) {
+      out.push({ type: 'CERT', encoding: CertEncoding.X509_SIGNATURE, data: rsa.certificate });
+      for (const c of rsa.chain ?? []) out.push({ type: 'CERT', encoding: CertEncoding.X509_SIGNATURE, data: c });
+    }
     out.push({ type: 'SIG', data: C.rsaSignHash(rsa.privateKey, h) });
     return out;
   }
@@ -1094,13 +1193,13 @@ export class Endpoint {
     const hs = p1.hs!;
     const conn = p1.conn;
     // Main Mode PSK: the connection was chosen by address; now the ID must match it.
-    let ok = identityMatches(conn.remoteId ?? addressIdentity(p1.remote.address), id.idType, id.data);
+    let ok = identityMatches(expectedPeerId(conn, p1.remote.address), id.idType, id.data);
     if (!ok && p1.role === 'responder' && hs.candidates) {
       // another connection with the same credentials/transform may fit this identity
       for (const c of hs.candidates) {
         if (c === conn || c.auth !== conn.auth) continue;
         if (c.auth === 'psk' && !bytesEqual(c.psk, conn.psk)) continue;
-        if (identityMatches(c.remoteId ?? addressIdentity(p1.remote.address), id.idType, id.data)) {
+        if (identityMatches(expectedPeerId(c, p1.remote.address), id.idType, id.data)) {
           p1.conn = c;
           ok = true;
           break;
@@ -1109,11 +1208,11 @@ export class Endpoint {
     }
     if (!ok) throw remote(NotifyType.INVALID_ID_INFORMATION, 'peer identity does not match the connection');
     const idB = encodePayloadBody(id);
-    this.verifyAuth(p1, payloads, idB, peerIsInitiator);
+    this.verifyAuth(p1, payloads, idB, peerIsInitiator, id);
     p1.peerId = idToIdentity(id.idType, id.data);
   }
 
-  private verifyAuth(p1: P1, payloads: readonly Payload[], peerIdB: Uint8Array, peerIsInitiator: boolean): void {
+  private verifyAuth(p1: P1, payloads: readonly Payload[], peerIdB: Uint8Array, peerIsInitiator: boolean, id: { idType: number; data: Uint8Array }): void {
     const expected = this.hashFor(p1, peerIsInitiator, peerIdB);
     if (p1.conn.auth === 'psk') {
       const h = find(payloads, 'HASH');
@@ -1123,52 +1222,36 @@ export class Endpoint {
     }
     const sig = find(payloads, 'SIG');
     if (!sig || find(payloads, 'HASH')) throw remote(NotifyType.PAYLOAD_MALFORMED, 'signature authentication needs one SIG payload');
-    const key = this.peerPublicKey(p1, payloads);
+    const key = this.peerPublicKey(p1, payloads, id);
     C.rsaVerifyHash(key, expected, sig.data);
   }
 
-  /** The peer's RSA key: from a CERT payload verified against our trust list, or configured. */
-  private peerPublicKey(p1: P1, payloads: readonly Payload[]): KeyObject {
+  /**
+   * The peer's RSA key: from its CERT payloads (leaf first) chained to a configured trust anchor,
+   * the certificate naming the ID the peer sent; or the configured public key when no CERT came.
+   */
+  private peerPublicKey(p1: P1, payloads: readonly Payload[], id: { idType: number; data: Uint8Array }): KeyObject {
     const rsa = p1.conn.rsa!;
     const certs = findAll(payloads, 'CERT');
     if (certs.length === 0) {
       if (rsa.peerPublicKey) return rsa.peerPublicKey;
       throw remote(NotifyType.CERTIFICATE_UNAVAILABLE, 'no certificate from the peer and no configured public key');
     }
-    const cp = certs[0]!;
-    if (cp.encoding !== CertEncoding.X509_SIGNATURE) throw remote(NotifyType.CERT_TYPE_UNSUPPORTED, `certificate encoding ${cp.encoding}`);
-    let cert: X509Certificate;
-    try {
-      cert = new X509Certificate(cp.data);
-    } catch {
-      throw remote(NotifyType.INVALID_CERTIFICATE, 'certificate does not parse');
+    for (const c of certs) {
+      if (c.encoding !== CertEncoding.X509_SIGNATURE) throw remote(NotifyType.CERT_TYPE_UNSUPPORTED, `certificate encoding ${c.encoding}`);
     }
-    let trusted = false;
-    for (const t of rsa.trusted ?? []) {
-      let tc: X509Certificate;
-      try {
-        tc = new X509Certificate(t);
-      } catch {
-        continue;
-      }
-      try {
-        if (bytesEqual(tc.raw, cert.raw) || (cert.checkIssued(tc) && cert.verify(tc.publicKey))) {
-          trusted = true;
-          break;
-        }
-      } catch {
-        /* not this one */
-      }
-    }
-    if (!trusted) throw remote(NotifyType.INVALID_CERTIFICATE, 'certificate not issued by a trusted authority');
-    // the ID must be in the certificate (DN, subjectAltName)
-    const id = p1.peerId;
-    void id;
-    try {
-      return cert.publicKey;
-    } catch {
-      throw remote(NotifyType.INVALID_CERTIFICATE, 'certificate public key unusable');
-    }
+    if (!rsa.trusted || rsa.trusted.length === 0) throw remote(NotifyType.INVALID_CERT_AUTHORITY, 'no trust anchors configured');
+    const chain = C.verifyCertificateChain({ certificates: certs.map((c) => c.data), trustAnchors: rsa.trusted, now: this.certTime(this.lastNow) });
+    if (!C.certificateMatchesId(chain.leaf, id.idType, id.data)) throw remote(NotifyType.INVALID_ID_INFORMATION, 'peer ID is not in its certificate');
+    return chain.publicKey;
+  }
+
+  /** INITIAL-CONTACT only when we hold nothing else with this peer (never on a rekey). */
+  private wantInitialContact(p1: P1): boolean {
+    if (p1.conn.initialContact === false || p1.rekeyOf) return false;
+    for (const o of this.p1ByPair.get(p1.pairKey) ?? []) if (o !== p1 && o.state === 'established') return false;
+    if (this.childByPair.has(p1.pairKey)) return false;
+    return true;
   }
 
   private initialContactNotify(p1: P1): NotifyPayload {
@@ -1179,7 +1262,10 @@ export class Endpoint {
   private established(now: number, p1: P1, payloads: readonly Payload[]): void {
     p1.state = 'established';
     this.clearHalfOpen(p1);
-    if (p1.role === 'initiator') this.clearRetransmit(p1);
+    if (p1.role === 'initiator') {
+      this.clearRetransmit(p1);
+      p1.lastSent = undefined; // nothing of ours to repeat; lastRecv stays to ignore repeats
+    }
     const hs = p1.hs;
     if (hs) {
       hs.dh?.wipe();
@@ -1226,13 +1312,12 @@ export class Endpoint {
   }
 
   private initialContact(p1: P1): void {
-    for (const other of [...this.p1s.values()]) {
-      if (other === p1 || other.state !== 'established' || !sameAddress(other.remote.address, p1.remote.address)) continue;
+    // INITIAL-CONTACT speaks for the pair of endpoints (addresses) it was exchanged between
+    for (const other of [...(this.p1ByPair.get(p1.pairKey) ?? [])]) {
+      if (other === p1 || other.state !== 'established') continue;
       this.removeP1(other, { type: 'deleted', kind: 'isakmp', id: this.p1Id(other), connection: other.conn.name, by: 'peer' });
     }
-    for (const c of [...this.children.values()]) {
-      if (c.state !== 'dead' && sameAddress(c.info.remote.address, p1.remote.address)) this.removeChild(c, 'peer');
-    }
+    for (const c of [...(this.childByPair.get(p1.pairKey) ?? [])]) this.removeChild(c, 'peer');
   }
 
   // ------------------------------------------------------------------------------ quick mode
@@ -1298,15 +1383,16 @@ export class Endpoint {
     const enc = this.encryptRaw(p1, ExchangeType.QUICK_MODE, msgId, flags, PayloadType.HASH, plain, qm.iv);
     qm.iv = enc.nextIv;
     (p1.qms ??= new Map()).set(msgId, qm);
-    qm.lastSent = enc.bytes;
+    qm.lastSent = enc.bytes.slice();
     qm.rtx = { count: 0, timer: this.timers.add(now + this.opt.retransmitBaseMs, qm, Tk.QmRetransmit) };
-    qm.tTimeout = this.timers.add(now + this.opt.quickModeTimeoutMs * 2, qm, Tk.QmTimeout);
+    qm.tTimeout = this.timers.add(now + this.qmTimeout(), qm, Tk.QmTimeout);
     this.send(p1.local, p1.remote, enc.bytes);
   }
 
   private onQuick(now: number, p1: P1, h: Header, bytes: Uint8Array): void {
     if (!(h.flags & HeaderFlag.ENCRYPTION)) throw remote(NotifyType.INVALID_FLAGS, 'Quick Mode must be encrypted');
     if (h.messageId === 0) throw remote(NotifyType.INVALID_MESSAGE_ID, 'Quick Mode with message ID 0');
+    this.phase1Confirmed(p1);
     const qm = p1.qms?.get(h.messageId);
     if (qm) {
       if (qm.lastRecv && bytesEqual(qm.lastRecv, bytes)) {
@@ -1325,10 +1411,21 @@ export class Endpoint {
     }
     const done = p1.done?.find((d) => d.msgId === h.messageId);
     if (done) {
-      if (bytesEqual(done.recv, bytes) && done.sent) this.send(p1.local, p1.remote, done.sent);
+      if (done.sent && bytesEqual(done.recv, bytes)) this.send(p1.local, p1.remote, done.sent);
       return;
     }
     this.qmR1(now, p1, h, bytes);
+  }
+
+  /**
+   * A message under the ISAKMP SA from the peer shows that phase 1 is complete on its side too:
+   * the last phase-1 message need not be kept for retransmission any longer.
+   */
+  private phase1Confirmed(p1: P1): void {
+    if (p1.lastRecv) {
+      p1.lastRecv = undefined;
+      p1.lastSent = undefined;
+    }
   }
 
   /** Responder: HDR*, HASH(1), SA, Ni [, KE] [, IDci, IDcr] --> ; then <-- HDR*, HASH(2), SA, Nr [, KE] [, IDci, IDcr] */
@@ -1358,7 +1455,8 @@ export class Endpoint {
     this.checkNonce(ni.data);
     if (ids.length === 1) throw remote(NotifyType.PAYLOAD_MALFORMED, 'Quick Mode needs both IDci and IDcr or neither');
     // candidate connections: this ISAKMP SA's connection first, then others for the same peer
-    const candidates = [p1.conn, ...[...this.conns.values()].filter((c) => c.name !== p1.conn.name && c.auth === p1.conn.auth &&
+    const current = this.conns.get(p1.conn.name) ?? p1.conn;
+    const candidates = [current, ...[...this.conns.values()].filter((c) => c.name !== p1.conn.name && c.auth === p1.conn.auth &&
       (c.remote.address === '%any' || sameAddress(c.remote.address, p1.remote.address)))];
     let peerTs: Selector;
     let ourTs: Selector;
@@ -1429,11 +1527,11 @@ export class Endpoint {
     const enc = this.encryptRaw(p1, ExchangeType.QUICK_MODE, qm.msgId, HeaderFlag.ENCRYPTION, PayloadType.HASH, hashFirst(h2, PayloadType.SA, restBytes), qm.iv);
     qm.iv = enc.nextIv;
     qm.lastRecv = bytes.slice();
-    qm.lastSent = enc.bytes;
+    qm.lastSent = enc.bytes.slice();
     (p1.qms ??= new Map()).set(qm.msgId, qm);
     // the peer is authenticated: retransmitting HASH(2) until HASH(3) arrives amplifies nothing
     qm.rtx = { count: 0, timer: this.timers.add(now + this.opt.retransmitBaseMs, qm, Tk.QmRetransmit) };
-    qm.tTimeout = this.timers.add(now + this.opt.quickModeTimeoutMs, qm, Tk.QmTimeout);
+    qm.tTimeout = this.timers.add(now + this.qmTimeout(), qm, Tk.QmTimeout);
     this.send(p1.local, p1.remote, enc.bytes);
   }
 
@@ -1487,7 +1585,7 @@ export class Endpoint {
     const enc = this.encryptRaw(p1, ExchangeType.QUICK_MODE, qm.msgId, HeaderFlag.ENCRYPTION | (qm.commit ? HeaderFlag.COMMIT : 0), PayloadType.HASH, hashFirst(h3, 0, new Uint8Array(0)), nextIv);
     qm.iv = enc.nextIv;
     qm.lastRecv = bytes.slice();
-    qm.lastSent = enc.bytes;
+    qm.lastSent = enc.bytes.slice();
     this.send(p1.local, p1.remote, enc.bytes);
     void h;
     if (qm.commit) {
@@ -1517,7 +1615,7 @@ export class Endpoint {
       this.checkOut(QUICK_MODE[3]!, [{ type: 'HASH', data: h4 }, n]);
       const enc = this.encryptRaw(p1, ExchangeType.QUICK_MODE, qm.msgId, HeaderFlag.ENCRYPTION | HeaderFlag.COMMIT, PayloadType.HASH, hashFirst(h4, PayloadType.N, restBytes), qm.iv);
       qm.iv = enc.nextIv;
-      qm.lastSent = enc.bytes;
+      qm.lastSent = enc.bytes.slice();
       this.send(p1.local, p1.remote, enc.bytes);
     }
     this.qmDone(now, qm);
@@ -1542,10 +1640,12 @@ export class Endpoint {
     const p1 = qm.p1;
     const sel = qm.selection!;
     this.clearQmRetransmit(qm);
-    if (qm.tTimeout) qm.tTimeout.live = false;
+    this.timers.cancel(qm.tTimeout);
     p1.qms!.delete(qm.msgId);
+    // remember the exchange briefly: a repeat of its last request gets its last response again
+    // (only when there is one: a responder without the commit bit has nothing to resend)
     const done = (p1.done ??= []);
-    done.push({ msgId: qm.msgId, recv: qm.lastRecv!, sent: qm.lastSent });
+    done.push(qm.lastSent ? { msgId: qm.msgId, recv: qm.lastRecv!, sent: qm.lastSent } : { msgId: qm.msgId });
     if (done.length > 4) done.shift();
     const protocols: IpsecProtocolSa[] = [];
     const initiator = qm.role === 'initiator';
@@ -1564,8 +1664,8 @@ export class Endpoint {
         transformId: e.parsed.transformId,
         keyLength: e.keys.enc * 8,
         authAlgorithm: e.parsed.authAlgorithm,
-        inbound: { spi: inSpi, keymat: kin, encryptionKey: kin.subarray(0, e.keys.enc), integrityKey: kin.subarray(e.keys.enc) },
-        outbound: { spi: outSpi, keymat: kout, encryptionKey: kout.subarray(0, e.keys.enc), integrityKey: kout.subarray(e.keys.enc) },
+        inbound: new Keys(inSpi, kin, e.keys.enc),
+        outbound: new Keys(outSpi, kout, e.keys.enc),
       });
     });
     qm.dh?.wipe();
@@ -1588,9 +1688,13 @@ export class Endpoint {
       establishedAt: now,
       protocols,
     };
-    const child: Child = { kind: 'child', info, p1Id: info.isakmpSa, conn: qm.conn, bytes: 0, state: 'installed', softBytes: lifeKb * 1024 * 0.9 };
+    const child: Child = { kind: 'child', info, pairKey: p1.pairKey, p1Id: info.isakmpSa, conn: qm.conn, bytes: 0, state: 'installed', softBytes: lifeKb * 1024 * 0.9 };
     this.children.set(info.id, child);
-    for (const p of protocols) this.bySpi.set(hex(p.inbound.spi), child);
+    addTo(this.childByPair, child.pairKey, child);
+    for (const p of protocols) {
+      this.bySpi.set(hex(p.inbound.spi), child);
+      this.byPeerSpi.set(`${child.pairKey}/${hex(p.outbound.spi)}`, child);
+    }
     if (lifeSeconds) {
       const life = lifeSeconds * 1000;
       child.tHard = this.timers.add(now + life, child, Tk.ChildHard);
@@ -1605,10 +1709,16 @@ export class Endpoint {
     }
   }
 
+  /** A Quick Mode lives at least as long as its retransmission schedule. */
+  private qmTimeout(): number {
+    const schedule = this.opt.retransmitBaseMs * (2 ** (this.opt.retransmitLimit + 1) - 1);
+    return Math.max(this.opt.quickModeTimeoutMs, schedule + this.opt.retransmitBaseMs);
+  }
+
   private failQm(qm: Qm, notify: number, reason: string): void {
     const p1 = qm.p1;
     this.clearQmRetransmit(qm);
-    if (qm.tTimeout) qm.tTimeout.live = false;
+    this.timers.cancel(qm.tTimeout);
     p1.qms?.delete(qm.msgId);
     qm.dh?.wipe();
     if (qm.rekeyOf && qm.rekeyOf.state === 'rekeying') qm.rekeyOf.state = 'installed';
@@ -1616,7 +1726,7 @@ export class Endpoint {
   }
 
   private clearQmRetransmit(qm: Qm): void {
-    if (qm.rtx?.timer) qm.rtx.timer.live = false;
+    this.timers.cancel(qm.rtx?.timer);
     qm.rtx = undefined;
   }
 
@@ -1643,6 +1753,7 @@ export class Endpoint {
     const expected = C.informationalHash({ prf: p1.prf!, skeyidA: p1.skeyidA!, messageId: h.messageId, afterHash: afterFirstPayload(plain) });
     if (!C.verifyHash(expected, payloads[0].data)) throw remote(NotifyType.INVALID_HASH_INFORMATION, 'informational HASH(1) does not verify');
     checkMessage(INFORMATIONAL, payloads);
+    this.phase1Confirmed(p1);
     // verified: act, payload by payload; once our ISAKMP SA is gone, ignore the rest
     for (const p of payloads) {
       if (p1.state === 'dead') break;
@@ -1665,18 +1776,17 @@ export class Endpoint {
     if (d.protocol !== ProtocolId.PROTO_IPSEC_ESP && d.protocol !== ProtocolId.PROTO_IPSEC_AH) return;
     for (const spi of d.spis) {
       // the peer names its inbound SPI (our outbound); accept our inbound too
-      const child = this.findChildBySpi(p1, d.protocol, spi);
+      const child = this.findChildBySpi(p1, spi);
       if (child) this.removeChild(child, 'peer');
     }
   }
 
-  private findChildBySpi(p1: P1, protocol: number, spi: Uint8Array): Child | undefined {
-    const direct = this.bySpi.get(hex(spi));
-    if (direct && direct.state !== 'dead' && sameAddress(direct.info.remote.address, p1.remote.address)) return direct;
-    for (const c of this.children.values()) {
-      if (c.state === 'dead' || !sameAddress(c.info.remote.address, p1.remote.address)) continue;
-      if (c.info.protocols.some((p) => p.protocol === protocol && bytesEqual(p.outbound.spi, spi))) return c;
-    }
+  private findChildBySpi(p1: P1, spi: Uint8Array): Child | undefined {
+    const h = hex(spi);
+    const peer = this.byPeerSpi.get(`${p1.pairKey}/${h}`);
+    if (peer && peer.state !== 'dead') return peer;
+    const own = this.bySpi.get(h);
+    if (own && own.state !== 'dead' && own.pairKey === p1.pairKey) return own;
     return undefined;
   }
 
@@ -1704,7 +1814,7 @@ export class Endpoint {
   /** Delete for IPsec SAs: our inbound SPIs, under the newest established ISAKMP SA with the peer. */
   private sendDeleteChildren(now: number, kids: Child[]): void {
     for (const c of kids) {
-      const p1 = this.bestP1For(c.info.remote.address, c.conn.name) ?? this.bestP1For(c.info.remote.address);
+      const p1 = this.bestP1For(c.pairKey, c.conn.name) ?? this.bestP1For(c.pairKey);
       if (!p1) continue;
       const byProto = new Map<number, Uint8Array[]>();
       for (const p of c.info.protocols) (byProto.get(p.protocol) ?? byProto.set(p.protocol, []).get(p.protocol)!).push(p.inbound.spi);
@@ -1714,10 +1824,10 @@ export class Endpoint {
     }
   }
 
-  private bestP1For(address: string, connName?: string): P1 | undefined {
+  private bestP1For(pairKey: string, connName?: string): P1 | undefined {
     let best: P1 | undefined;
-    for (const p1 of this.p1s.values()) {
-      if (p1.state !== 'established' || !sameAddress(p1.remote.address, address)) continue;
+    for (const p1 of this.p1ByPair.get(pairKey) ?? []) {
+      if (p1.state !== 'established') continue;
       if (connName && p1.conn.name !== connName) continue;
       if (!best || (p1.establishedAt ?? 0) > (best.establishedAt ?? 0)) best = p1;
     }
@@ -1727,9 +1837,9 @@ export class Endpoint {
   // ------------------------------------------------------------------------------ rekey / expiry
 
   private rekeyP1(now: number, p1: P1): void {
-    for (const other of this.p1s.values()) if (other.rekeyOf === p1) return; // already rekeying
+    if (p1.replacedBy && p1.replacedBy.state !== 'dead') return; // already rekeying
     const conn = this.conns.get(p1.conn.name) ?? p1.conn;
-    this.startPhase1(now, conn, [], p1);
+    p1.replacedBy = this.startPhase1(now, conn, [], p1);
   }
 
   private rekeyChild(now: number, child: Child): void {
@@ -1750,11 +1860,14 @@ export class Endpoint {
   private removeChild(c: Child, by: 'local' | 'peer' | undefined): void {
     if (c.state === 'dead') return;
     c.state = 'dead';
-    if (c.tSoft) c.tSoft.live = false;
-    if (c.tHard) c.tHard.live = false;
+    this.timers.cancel(c.tSoft);
+    this.timers.cancel(c.tHard);
     this.children.delete(c.info.id);
+    removeFrom(this.childByPair, c.pairKey, c);
     for (const p of c.info.protocols) {
       if (this.bySpi.get(hex(p.inbound.spi)) === c) this.bySpi.delete(hex(p.inbound.spi));
+      const k = `${c.pairKey}/${hex(p.outbound.spi)}`;
+      if (this.byPeerSpi.get(k) === c) this.byPeerSpi.delete(k);
     }
     if (by) {
       this.emit({ type: 'deleted', kind: 'ipsec', id: c.info.id, connection: c.conn.name, by, spis: c.info.protocols.map((p) => p.inbound.spi) });
@@ -1763,12 +1876,12 @@ export class Endpoint {
   }
 
   private clearRetransmit(p1: P1): void {
-    if (p1.rtx?.timer) p1.rtx.timer.live = false;
+    this.timers.cancel(p1.rtx?.timer);
     p1.rtx = undefined;
   }
 
   private clearHalfOpen(p1: P1): void {
-    if (p1.tHalf) p1.tHalf.live = false;
+    this.timers.cancel(p1.tHalf);
     p1.tHalf = undefined;
     if (p1.halfOpen) {
       p1.halfOpen = false;
@@ -1786,11 +1899,11 @@ export class Endpoint {
     p1.state = 'dead';
     this.clearRetransmit(p1);
     this.clearHalfOpen(p1);
-    if (p1.tSoft) p1.tSoft.live = false;
-    if (p1.tHard) p1.tHard.live = false;
+    this.timers.cancel(p1.tSoft);
+    this.timers.cancel(p1.tHard);
     for (const qm of p1.qms?.values() ?? []) {
       this.clearQmRetransmit(qm);
-      if (qm.tTimeout) qm.tTimeout.live = false;
+      this.timers.cancel(qm.tTimeout);
       qm.dh?.wipe();
       if (qm.rekeyOf && qm.rekeyOf.state === 'rekeying') qm.rekeyOf.state = 'installed';
     }
@@ -1802,6 +1915,7 @@ export class Endpoint {
     p1.hs = undefined;
     C.wipe(p1.skeyidA, p1.skeyidD, p1.encKey);
     if (this.p1s.get(p1.icHex) === p1) this.p1s.delete(p1.icHex);
+    removeFrom(this.p1ByPair, p1.pairKey, p1);
   }
 
   private removeP1(p1: P1, event: EngineEvent): void {
@@ -1810,6 +1924,22 @@ export class Endpoint {
     this.destroyP1(p1);
     this.emit(event);
     for (const q of pending) if (q.rekeyOf && q.rekeyOf.state === 'rekeying') q.rekeyOf.state = 'installed';
+  }
+
+  /** Initiator without an answer: start over with fresh cookies (keying tries), else fail. */
+  private retryOrFail(now: number, p1: P1, reason: string): void {
+    const tries = p1.tries + 1;
+    if (p1.role !== 'initiator' || tries >= (p1.conn.keyingTries ?? 3) || !this.conns.has(p1.conn.name)) {
+      this.failP1(p1, 0, reason);
+      return;
+    }
+    const pending = p1.pending;
+    const rekeyOf = p1.rekeyOf;
+    p1.pending = [];
+    this.destroyP1(p1);
+    this.emit({ type: 'dropped', peer: p1.remote, notify: 0, reason: `${reason}; keying try ${tries + 1}` });
+    const again = this.startPhase1(now, this.conns.get(p1.conn.name)!, pending, rekeyOf && rekeyOf.state === 'established' ? rekeyOf : undefined);
+    again.tries = tries;
   }
 
   private failP1(p1: P1, notify: number, reason: string): void {
@@ -1883,7 +2013,7 @@ export class Endpoint {
 
   private sendP1(now: number, p1: P1, bytes: Uint8Array, retransmit: boolean): void {
     this.clearRetransmit(p1);
-    p1.lastSent = bytes;
+    p1.lastSent = bytes.slice(); // own buffer: the encoder's may be larger
     if (retransmit) p1.rtx = { count: 0, timer: this.timers.add(now + this.opt.retransmitBaseMs, p1, Tk.P1Retransmit) };
     this.send(p1.local, p1.remote, bytes);
   }

@@ -1,14 +1,17 @@
 /**
- * One timer queue for the whole endpoint (a binary min-heap with lazy cancellation), so that
+ * One timer queue for the whole endpoint: a binary min-heap whose entries know their position, so
+ * that cancelling is a real O(log n) removal (a cancelled entry never keeps its SA record alive),
  * `pollTimeout()` is O(1) and `handleTimeout()` O(k log n) at any number of SAs.
  */
 
 export interface TimerEntry<T> {
-  at: number;
-  /** Set to false to cancel; the entry is skipped when it reaches the top. */
+  readonly at: number;
+  /** False once fired or cancelled. */
   live: boolean;
   readonly target: T;
   readonly kind: number;
+  /** Position in the heap array (internal). */
+  pos: number;
 }
 
 export class TimerQueue<T> {
@@ -19,60 +22,71 @@ export class TimerQueue<T> {
   }
 
   add(at: number, target: T, kind: number): TimerEntry<T> {
-    const e: TimerEntry<T> = { at, live: true, target, kind };
+    const e: TimerEntry<T> = { at, live: true, target, kind, pos: this.heap.length };
+    this.heap.push(e);
+    this.up(e.pos);
+    return e;
+  }
+
+  /** Removes an entry (no-op when it already fired or was cancelled). */
+  cancel(e: TimerEntry<T> | undefined): void {
+    if (!e || !e.live) return;
+    e.live = false;
     const h = this.heap;
-    h.push(e);
-    let i = h.length - 1;
+    const i = e.pos;
+    const last = h.pop()!;
+    if (last !== e) {
+      h[i] = last;
+      last.pos = i;
+      this.down(i);
+      this.up(last.pos);
+    }
+  }
+
+  /** Earliest deadline, or undefined. */
+  peek(): number | undefined {
+    return this.heap.length > 0 ? this.heap[0]!.at : undefined;
+  }
+
+  /** Removes and returns the earliest entry due at or before `now`. */
+  popDue(now: number): TimerEntry<T> | undefined {
+    const top = this.heap[0];
+    if (!top || top.at > now) return undefined;
+    this.cancel(top);
+    return top;
+  }
+
+  private up(i: number): void {
+    const h = this.heap;
+    const e = h[i]!;
     while (i > 0) {
       const p = (i - 1) >> 1;
       const pe = h[p]!;
       if (pe.at <= e.at) break;
       h[i] = pe;
+      pe.pos = i;
       i = p;
     }
     h[i] = e;
-    return e;
+    e.pos = i;
   }
 
-  /** Earliest live deadline, or undefined. Drops cancelled entries from the top. */
-  peek(): number | undefined {
+  private down(i: number): void {
     const h = this.heap;
-    while (h.length > 0 && !h[0]!.live) this.pop();
-    return h.length > 0 ? h[0]!.at : undefined;
-  }
-
-  /** Removes and returns the earliest live entry due at or before `now`. */
-  popDue(now: number): TimerEntry<T> | undefined {
-    const h = this.heap;
-    while (h.length > 0) {
-      const top = h[0]!;
-      if (!top.live) {
-        this.pop();
-        continue;
-      }
-      if (top.at > now) return undefined;
-      this.pop();
-      top.live = false;
-      return top;
-    }
-    return undefined;
-  }
-
-  private pop(): void {
-    const h = this.heap;
-    const last = h.pop()!;
-    if (h.length === 0) return;
-    let i = 0;
     const n = h.length;
+    const e = h[i]!;
     for (;;) {
       const l = 2 * i + 1;
       if (l >= n) break;
       const r = l + 1;
       const c = r < n && h[r]!.at < h[l]!.at ? r : l;
-      if (h[c]!.at >= last.at) break;
-      h[i] = h[c]!;
+      const ce = h[c]!;
+      if (ce.at >= e.at) break;
+      h[i] = ce;
+      ce.pos = i;
       i = c;
     }
-    h[i] = last;
+    h[i] = e;
+    e.pos = i;
   }
 }

@@ -77,6 +77,8 @@ export interface RsaCredentials {
   readonly privateKey: KeyObject;
   /** Our certificate, DER. Sent in a CERT payload (encoding 4). */
   readonly certificate?: Uint8Array;
+  /** Intermediate CA certificates (DER) sent after ours, each in its own CERT payload. */
+  readonly chain?: readonly Uint8Array[];
   /** Certificates (DER) we trust as issuers of the peer's certificate, or the peer's own certificate. */
   readonly trusted?: readonly Uint8Array[];
   /** The peer's public key, when no certificate is exchanged. */
@@ -118,6 +120,8 @@ export interface Connection {
   readonly rekeyMarginSeconds?: number;
   /** Random extra margin, percent of the margin (default 100 = up to twice the margin). */
   readonly rekeyFuzzPercent?: number;
+  /** Phase-1 attempts (fresh cookies each) before giving up when the peer does not answer (default 3). */
+  readonly keyingTries?: number;
   /** Rekey at all (default true). When false, SAs just expire. */
   readonly rekey?: boolean;
 }
@@ -237,6 +241,11 @@ export interface EndpointOptions {
   readonly quickModeTimeoutMs?: number;
   /** Nonce length in bytes (default 32). */
   readonly nonceLength?: number;
+  /**
+   * Maps the engine's `now` to Unix milliseconds for certificate validity checks. Default: `now`
+   * is already Unix milliseconds.
+   */
+  readonly certificateTime?: (now: number) => number;
   /** Send error notifies (unprotected, zero responder cookie) for refused first messages (default true). */
   readonly sendErrorNotifies?: boolean;
 }

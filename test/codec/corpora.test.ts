@@ -274,3 +274,18 @@ describe('scapy and wireshark samples', { skip: present ? false : skipMsg }, () 
     assert.deepEqual([a.encryptionAlgorithm?.value, a.hashAlgorithm?.value, a.authMethod?.value, a.groupDescription?.value, a.lifetimes[0]?.duration], [5, 1, 3, 2, 0x7080]);
   });
 });
+
+describe('strongSwan certificate-parser crash corpus (SHAPES #18)', { skip: present ? false : skipMsg }, () => {
+  test('each blob carried in a CERT payload decodes and round trips untouched (X.509 parsing is not the codec\'s)', () => {
+    const dir = join(V, 'strongswan-fuzzing-corpora/certs-crash');
+    const files = readdirSync(dir);
+    assert.ok(files.length >= 20);
+    for (const f of files) {
+      const der = new Uint8Array(readFileSync(join(dir, f)));
+      if (der.length > 60000) continue;
+      const msg = encodeMessage({ header: { initiatorCookie: new Uint8Array(8).fill(1), responderCookie: new Uint8Array(8), nextPayload: 0, majorVersion: 1, minorVersion: 0, exchangeType: 4, flags: 0, messageId: 0 }, payloads: [{ type: 'CERT', encoding: 4, data: der }] });
+      const m = roundTrips(msg);
+      assert.deepEqual(of(m, 'CERT')[0]!.data, der);
+    }
+  });
+});

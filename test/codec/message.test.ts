@@ -276,6 +276,17 @@ describe('per-payload checks', () => {
     throwsNotify(() => decodeMessage(sa('8001')), 'PAYLOAD_MALFORMED', 56);
     assert.equal(decodeMessage(sa('0006 0000')).payloads.length, 1, 'zero-length TLV is well-formed');
   });
+  test('SHAPES #1 (BENIGNCERTAIN): group-prime class 6 TLVs of 0/1/96/1024 bytes decode; a TLV longer than the payload is PAYLOAD_MALFORMED', () => {
+    for (const n of [0, 1, 96, 1024]) {
+      const m = decodeMessage(one(1, '00000001 00000001' + gen(0, '01 01 00 01' + gen(0, '01 01 0000 8001 0005 0006' + n.toString(16).padStart(4, '0') + 'ab'.repeat(n)))));
+      const sa = m.payloads[0]!;
+      assert.equal(sa.type === 'SA' && sa.proposals[0]!.transforms[0]!.attributes[1]!.format, 'TLV');
+      assert.equal(toHex(encodeMessage(m)), toHex(one(1, '00000001 00000001' + gen(0, '01 01 00 01' + gen(0, '01 01 0000 8001 0005 0006' + n.toString(16).padStart(4, '0') + 'ab'.repeat(n))))));
+    }
+    for (const claimed of [97, 1025, 65535]) {
+      throwsNotify(() => decodeMessage(one(1, '00000001 00000001' + gen(0, '01 01 00 01' + gen(0, '01 01 0000 0006' + claimed.toString(16).padStart(4, '0') + 'ab'.repeat(96))))), 'PAYLOAD_MALFORMED', 56);
+    }
+  });
   test('fragment payload (132): body < 4 (payload length < 8, CVE-2016-1287 shape) and number 0 → PAYLOAD_MALFORMED', () => {
     for (const body of ['', '00', '000102']) throwsNotify(() => decodeMessage(one(132, body)), 'PAYLOAD_MALFORMED');
     throwsNotify(() => decodeMessage(one(132, '0001 00 01 aa')), 'PAYLOAD_MALFORMED', 34);

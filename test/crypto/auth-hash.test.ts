@@ -3,7 +3,7 @@
 // ../shared only), recomputing SKEYID from the known PSK.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -15,6 +15,7 @@ import {
   quickModeHash3,
   informationalHash,
   verifyHash,
+  natDetectionHash,
   type PrfAlg,
 } from '../../src/crypto/index.js';
 import { hex, sharedPath, toHex } from './_util.js';
@@ -85,4 +86,15 @@ test('verifyHash rejects truncated, extended and altered hashes', () => {
   x[19]! ^= 1;
   assert.equal(verifyHash(h, x), false);
   assert.equal(verifyHash(h, new Uint8Array(0)), false);
+});
+
+test('NAT-D hash = hash(CKY-I | CKY-R | IP | Port) per RFC 3947 §3.2', () => {
+  const ckyI = hex('29695b10dec6442c'), ckyR = hex('0123456789abcdef');
+  const ip4 = hex('c6120001'), ip6 = hex('20010db8000000000000000000000001');
+  assert.equal(toHex(natDetectionHash('sha1', ckyI, ckyR, ip4, 500)),
+    createHash('sha1').update(Buffer.concat([ckyI, ckyR, ip4, hex('01f4')])).digest('hex'));
+  assert.equal(toHex(natDetectionHash('sha256', ckyI, ckyR, ip6, 4500)),
+    createHash('sha256').update(Buffer.concat([ckyI, ckyR, ip6, hex('1194')])).digest('hex'));
+  assert.throws(() => natDetectionHash('sha1', ckyI, ckyR, hex('c61200'), 500), RangeError);
+  assert.throws(() => natDetectionHash('sha1', ckyI, ckyR, ip4, 65536), RangeError);
 });

@@ -11,6 +11,7 @@ import {
   verifyCertificateChain,
   certificateMatchesId,
   certificateSubjectDer,
+  certificateKeyUsage,
   dnEqual,
   rsaSignHash,
   rsaVerifyHash,
@@ -60,6 +61,16 @@ test('refuses RSA keys below 2048 bits in the chain unless lowered explicitly', 
   const small = der('small.pem');
   assert.throws(() => verifyCertificateChain({ certificates: [small], trustAnchors: [ca], now: NOW }), code(NotifyType.INVALID_CERTIFICATE));
   verifyCertificateChain({ certificates: [small], trustAnchors: [ca], now: NOW, minRsaBits: 1024 });
+});
+
+test('RFC 4945 / RFC 5280 profile: keyUsage must allow signatures (leaf) and certificate signing (CA); no MD5 signatures', () => {
+  const bad = code(NotifyType.INVALID_CERTIFICATE);
+  assert.throws(() => verifyCertificateChain({ certificates: [der('nosig-leaf.pem')], trustAnchors: [ca], now: NOW }), bad, 'keyEncipherment only');
+  assert.throws(() => verifyCertificateChain({ certificates: [der('below-nocertsign.pem'), der('nocertsign-int.pem')], trustAnchors: [ca], now: NOW }), bad, 'CA without keyCertSign');
+  assert.throws(() => verifyCertificateChain({ certificates: [der('md5-leaf.pem')], trustAnchors: [ca], now: NOW }), bad, 'md5WithRSA');
+  assert.equal(certificateKeyUsage(parseCertificate(der('nosig-leaf.pem'))), 0x2000, 'keyEncipherment bit');
+  assert.equal(certificateKeyUsage(parseCertificate(leaf)), 0x8000, 'digitalSignature bit');
+  assert.equal(certificateKeyUsage(parseCertificate(der('small.pem'))), 0x8000);
 });
 
 test('a pinned leaf configured as trust anchor is accepted as is', () => {

@@ -21,7 +21,7 @@ import { hex, loadVectors, sharedPath, toHex } from './_util.js';
 
 const groups = loadVectors('modp-groups-rfc2409-3526-5114.json').groups as Record<string, { p: string; g: string; q?: string }>;
 const MODP_IDS = [1, 2, 5, 14, 15, 16, 17, 18, 22, 23, 24];
-const ECP_IDS = [19, 20, 21];
+const ECP_IDS = [19, 20, 21, 25, 26, 27, 28, 29, 30];
 
 const big = (b: Uint8Array) => BigInt('0x' + (toHex(b) || '0'));
 const toBytes = (v: bigint, len: number) => hex(v.toString(16).padStart(len * 2, '0'));
@@ -40,15 +40,15 @@ function isInvalidKey(e: unknown): boolean {
 }
 
 test('the group table: ids, sizes, weak flags and opt-in', () => {
-  assert.deepEqual(DH_GROUPS.map((g) => g.id), [1, 2, 5, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24]);
-  for (const id of [1, 2, 5, 22, 23, 24]) {
+  assert.deepEqual(DH_GROUPS.map((g) => g.id), [1, 2, 5, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30]);
+  for (const id of [1, 2, 5, 22, 23, 24, 25]) {
     assert.equal(dhGroupInfo(id)!.weak, true, `group ${id} weak`);
     assert.ok(dhGroupInfo(id)!.weakReason);
     assert.equal(isDhGroupAllowed(id), false);
     assert.equal(isDhGroupAllowed(id, { allowWeak: true }), true);
   }
-  for (const id of [14, 15, 16, 17, 18, 19, 20, 21]) assert.equal(isDhGroupAllowed(id), true);
-  for (const id of [0, 3, 4, 6, 25, 26, 27, 1025, 65535]) {
+  for (const id of [14, 15, 16, 17, 18, 19, 20, 21, 26, 27, 28, 29, 30]) assert.equal(isDhGroupAllowed(id), true);
+  for (const id of [0, 3, 4, 6, 13, 31, 1025, 65535]) {
     assert.equal(dhGroupInfo(id), undefined);
     assert.equal(isDhGroupAllowed(id, { allowWeak: true }), false);
   }
@@ -71,6 +71,8 @@ test('MODP primes equal the RFC constants, and the 1 < y < p-1 boundary sits exa
     // g^1 = g: our generator is the RFC's
     assert.equal(big(dhPublicKey(id, Uint8Array.of(1))), BigInt('0x' + c.g), `group ${id} generator`);
     if (id < 22) validateDhPublicKey(id, toBytes(P - 2n, len)); // largest valid value of a safe-prime group
+    if (id < 22) validateDhPublicKey(id, toBytes(2n, len)); // smallest valid value
+    if (id < 22) validateDhPublicKey(id, toBytes(256n, len));
     assert.throws(() => validateDhPublicKey(id, toBytes(P - 1n, len)), isInvalidKey);
   }
 });
@@ -113,6 +115,20 @@ test('RFC 5114 App. A vectors (groups 22, 23, 24 and ECP 19, 20, 21)', () => {
     assert.equal(toHex(dhSharedSecret(g, hex(v.x_i), hex(v.pub_r))), v.shared, `${name} shared i`);
     assert.equal(toHex(dhSharedSecret(g, hex(v.x_r), hex(v.pub_i))), v.shared, `${name} shared r`);
     validateDhPublicKey(g, hex(v.pub_i)); // genuine subgroup elements pass the y^q check
+    n++;
+  }
+  assert.equal(n, 6);
+});
+
+test('RFC 5114 App. A.4/A.5 (groups 25, 26) and RFC 6932/7027 Brainpool (groups 27-30) vectors', () => {
+  const { vectors } = loadVectors('dh-ecp-rfc5114-rfc6932.json');
+  let n = 0;
+  for (const [name, v] of Object.entries<any>(vectors)) {
+    const g = v.ike_group as number;
+    assert.equal(toHex(dhPublicKey(g, hex(v.x_i))), v.pub_i, `${name} pub_i`);
+    assert.equal(toHex(dhPublicKey(g, hex(v.x_r))), v.pub_r, `${name} pub_r`);
+    assert.equal(toHex(dhSharedSecret(g, hex(v.x_i), hex(v.pub_r))), v.shared, `${name} shared i`);
+    assert.equal(toHex(dhKeyPair(g, hex(v.x_r)).computeSharedSecret(hex(v.pub_i))), v.shared, `${name} shared r`);
     n++;
   }
   assert.equal(n, 6);
@@ -192,6 +208,8 @@ test('ECP private bytes are reduced into [1, n-1]; MODP refuses a zero or oversi
   assert.throws(() => dhPublicKey(14, new Uint8Array(0)), RangeError);
   assert.throws(() => dhPublicKey(14, new Uint8Array(257).fill(1)), RangeError);
   assert.throws(() => dhPublicKey(99, Uint8Array.of(1)), RangeError);
+  // x = q for an RFC 5114 group: g^q = 1, refused as a caller error
+  assert.throws(() => dhPublicKey(22, hex(groups['22']!.q!)), RangeError);
 });
 
 test('rejects every invalid MODP public value with INVALID_KEY_INFORMATION', () => {
@@ -249,6 +267,12 @@ test('rejects every invalid ECP public value with INVALID_KEY_INFORMATION', () =
     19: 'ffffffff00000001000000000000000000000000ffffffffffffffffffffffff',
     20: 'fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffeffffffff0000000000000000ffffffff',
     21: '01ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff',
+    25: 'fffffffffffffffffffffffffffffffeffffffffffffffff',
+    26: 'ffffffffffffffffffffffffffffffff000000000000000000000001',
+    27: 'd7c134aa264366862a18302575d1d787b09f075797da89f57ec8c0ff',
+    28: 'a9fb57dba1eea9bc3e660a909d838d726e3bf623d52620282013481d1f6e5377',
+    29: '8cb91e82a3386d280f5d6f7e50e641df152f7109ed5456b412b1da197fb71123acd3a729901d1a71874700133107ec53',
+    30: 'aadd9db8dbe9c48b3fd4e6ae33c9fc07cb308db3b3c9d20ed6639cca703308717d4d9b009bc66842aecda12ae6a380e62881ff2f2d82c68528aa6056583a48f3',
   };
   for (const id of ECP_IDS) {
     const f = dhGroupInfo(id)!.publicKeyLength / 2;

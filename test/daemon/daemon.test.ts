@@ -243,7 +243,7 @@ test('control socket: hostile and malformed requests get one error line', async 
     assert.equal(await rawControl(side.sock, 'x'.repeat(5000)), '{"ok":false,"error":"request longer than 4096 bytes"}\n');
     assert.equal(await rawControl(side.sock, 'not json\n'), '{"ok":false,"error":"request is not JSON"}\n');
     assert.equal(await rawControl(side.sock, '[1]\n'), '{"ok":false,"error":"request must be a JSON object"}\n');
-    assert.equal(await rawControl(side.sock, '{"cmd":"rm -rf"}\n'), '{"ok":false,"error":"unknown command \\"rm -rf\\" (up, down, status, reload)"}\n');
+    assert.equal(await rawControl(side.sock, '{"cmd":"rm -rf"}\n'), '{"ok":false,"error":"unknown command \\"rm -rf\\" (up, down, status, reload, rekey)"}\n');
     assert.equal(await rawControl(side.sock, '{"cmd":"up"}\n'), '{"ok":false,"error":"up needs a connection name"}\n');
     assert.equal(await rawControl(side.sock, '{"cmd":"up","name":"x","timeoutMs":-1}\n'), '{"ok":false,"error":"timeoutMs must be an integer 0..600000"}\n');
     // a second daemon on the same socket path is refused, the first keeps working
@@ -406,4 +406,22 @@ test('logger: levels per area, text and JSON', () => {
     '1970-01-01T00:00:00.000Z DEBUG [ike] shown a=1 b="two words"\n',
     '{"time":"1970-01-01T00:00:00.000Z","level":"warn","area":"net","msg":"json line","x":true}\n',
   ]);
+});
+
+test('metrics: served as Prometheus text on a localhost port', async () => {
+  const dir = tempDir('isakmp-d-');
+  const [a, b, c] = await freeUdpPorts(3);
+  const [m] = await freeUdpPorts(1); // a TCP port that is very likely free as well
+  const side = await startSide(cfgText({ port: a!, natt: b!, peerPort: c!, sock: join(dir, 'm.sock'), name: 'x', start: 'add', global: `  metrics: 127.0.0.1:${m}\n` }), join(dir, 'm.yaml'));
+  try {
+    const res = await fetch(`http://127.0.0.1:${m}/metrics`);
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('content-type'), 'text/plain; version=0.0.4');
+    const text = await res.text();
+    assert.ok(text.includes('isakmp_exchanges_started_total{kind="isakmp"} 0\n'), text);
+    assert.ok(text.includes('isakmp_transport_total{counter="packetsIn"} 0\n'));
+    assert.equal((await fetch(`http://127.0.0.1:${m}/other`)).status, 404);
+  } finally {
+    await side.daemon.stop();
+  }
 });

@@ -166,7 +166,7 @@ export class FakeEndpoint implements EndpointLike {
   ipsecSas(): readonly IpsecSaInfo[] {
     return [...this.ipsec.values()];
   }
-  addConnection(c: Connection): void {
+  setConnection(c: Connection): void {
     this.calls.push(`add ${c.name}`);
     this.conns.set(c.name, c);
   }

@@ -10,6 +10,10 @@
 #   small.pem       "CN=small" signed by ca with an RSA 1024 key (must be refused)
 #   rogue-ca.pem    an unrelated CA; rogue-leaf.pem "CN=peer-a" signed by it (must not chain)
 #   notca-leaf.pem  "CN=victim" signed by leaf.key (a non-CA end entity acting as issuer)
+#   nosig-leaf.pem  "CN=nosig" signed by ca, keyUsage keyEncipherment only (no signatures allowed)
+#   nocertsign-int.pem + below-nocertsign.pem: a CA:TRUE intermediate whose keyUsage lacks
+#                   keyCertSign, and a leaf it signed
+#   md5-leaf.pem    "CN=md5" signed by ca with md5WithRSAEncryption
 # All valid for 7300 days from generation (2026-11-29); the tests pass `now` explicitly.
 set -eu
 cd "$(dirname "$0")"
@@ -42,5 +46,12 @@ printf '%s\n' "$ext_ee" > $T/ee.ext
 sign small "/C=CH/O=peers-test/CN=small" ca.pem $T/ca.key 1024 $T/ee.ext
 sign rogue-leaf "/C=CH/O=peers-test/CN=peer-a" rogue-ca.pem $T/rogue.key 2048 $T/ee.ext
 sign notca-leaf "/C=CH/O=peers-test/CN=victim" leaf.pem leaf.key 2048 $T/ee.ext
+printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,keyEncipherment\n' > $T/nosig.ext
+sign nosig-leaf "/C=CH/O=peers-test/CN=nosig" ca.pem $T/ca.key 2048 $T/nosig.ext
+printf 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,digitalSignature\n' > $T/nocs.ext
+sign nocertsign-int "/C=CH/O=peers-test/CN=No CertSign CA" ca.pem $T/ca.key 2048 $T/nocs.ext
+sign below-nocertsign "/C=CH/O=peers-test/CN=below" nocertsign-int.pem $T/nocertsign-int.key 2048 $T/ee.ext
+openssl req -newkey rsa:2048 -nodes -keyout $T/md5.key -out $T/md5.csr -subj "/C=CH/O=peers-test/CN=md5" 2>/dev/null
+openssl x509 -req -md5 -in $T/md5.csr -CA ca.pem -CAkey $T/ca.key -CAcreateserial -days $days -out md5-leaf.pem -extfile $T/ee.ext 2>/dev/null
 rm -rf $T
 rm -f *.srl

@@ -1,0 +1,38 @@
+#!/bin/bash
+# Install what the interop suite needs (Debian 12): strongSwan charon, swanctl, pki, tshark,
+# gcc for the fake-xfrm shim. Idempotent: the second run only checks (0.3 s).
+# (Project copy of the shared peers/ recipe; run as root.)
+#   install.sh            apt packages + build the fake-xfrm shim into $PEERS_RUN
+set -euo pipefail
+# shellcheck source=lib/common.sh
+. "$(dirname "$0")/lib/common.sh"
+need_root
+
+PKGS=(
+    # strongSwan charon + swanctl + pki, and the packages of the plugins that
+    # charon.sh loads: openssl (standard-plugins), kernel-libipsec + unity
+    # (libcharon-extra-plugins), xauth-generic (libcharon-extauth-plugins)
+    strongswan-charon strongswan-swanctl strongswan-pki strongswan-libcharon
+    libstrongswan libstrongswan-standard-plugins libcharon-extra-plugins
+    libcharon-extauth-plugins
+    # dissector/decryptor for captures
+    tshark
+    # scripts: namespaces, fake-xfrm shim, PKCS#12 in pki.sh, ping through
+    # tunnels, keys.py, timings in test-all.sh
+    iproute2 gcc libc6-dev openssl iputils-ping python3 bc
+)
+missing=()
+for p in "${PKGS[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    info "installing: ${missing[*]}"
+    # tshark asks whether non-root users may capture: answer no, non-interactively
+    echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+    export DEBIAN_FRONTEND=noninteractive
+    # a fresh machine may have no package lists yet
+    apt-get -o DPkg::Lock::Timeout=900 update -qq
+    apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends "${missing[@]}"
+fi
+fake_xfrm_so >/dev/null
+info "ok: $(/usr/lib/ipsec/charon --version 2>&1 | head -1 || true) / $(tshark --version 2>/dev/null | head -1) / shim $PEERS_RUN/lib/fake-xfrm.so"

@@ -1,0 +1,152 @@
+// Informational exchanges under HASH(1) (RFC 2408 §4.8, RFC 2409 §5.7): Delete, INITIAL-CONTACT,
+// DPD (RFC 3706); nothing acts on an unauthenticated or badly hashed informational.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { decodeHeader, encodeMessage } from '../../src/codec/index.js';
+import { Pair, conn } from '../helpers/pair.js';
+import { craftProtected } from '../helpers/craft.js';
+
+function up(seed: string): Pair {
+  const pair = new Pair({ seed });
+  pair.a.setConnection(conn(pair, 'a'));
+  pair.b.setConnection(conn(pair, 'b'));
+  pair.a.initiate(pair.now, 'c');
+  pair.run(2000);
+  assert.equal(pair.a.ipsecSas().length, 1);
+  assert.equal(pair.b.ipsecSas().length, 1);
+  pair.clearEvents();
+  pair.wire.length = 0;
+  return pair;
+}
+
+test('HDR*, HASH(1), D(ESP) -->: the initiator deletes its IPsec SA; the peer removes its own', () => {
+  const pair = up('del-child-a');
+  const id = pair.a.ipsecSas()[0]!.id;
+  pair.a.delete(pair.now, id);
+  pair.run(100);
+  assert.equal(pair.a.ipsecSas().length, 0);
+  assert.equal(pair.b.ipsecSas().length, 0);
+  assert.equal(pair.ev('a', 'deleted')[0]!.by, 'local');
+  assert.equal(pair.ev('b', 'deleted')[0]!.by, 'peer');
+  const h = decodeHeader(pair.wire[0]!.data);
+  assert.equal(h.exchangeType, 5);
+  assert.equal(h.nextPayload, 8);
+  assert.equal(h.flags & 1, 1);
+  assert.notEqual(h.messageId, 0);
+  // ISAKMP SA stays
+  assert.equal(pair.a.isakmpSas().length, 1);
+  assert.equal(pair.b.isakmpSas().length, 1);
+});
+
+test('<-- HDR*, HASH(1), D(ESP): the responder deletes; the initiator removes its own', () => {
+  const pair = up('del-child-b');
+  pair.b.delete(pair.now, pair.b.ipsecSas()[0]!.id);
+  pair.run(100);
+  assert.equal(pair.a.ipsecSas().length, 0);
+  assert.equal(pair.ev('a', 'deleted')[0]!.kind, 'ipsec');
+});
+
+test('HDR*, HASH(1), D(ISAKMP) from either side removes the ISAKMP SA only; IPsec SAs live on', () => {
+  for (const side of ['a', 'b'] as const) {
+    const pair = up(`del-p1-${side}`);
+    const ep = pair.ep(side);
+    ep.delete(pair.now, ep.isakmpSas()[0]!.id);
+    pair.run(100);
+    assert.equal(pair.a.isakmpSas().length, 0);
+    assert.equal(pair.b.isakmpSas().length, 0);
+    assert.equal(pair.a.ipsecSas().length, 1);
+    assert.equal(pair.b.ipsecSas().length, 1);
+    const other = side === 'a' ? 'b' : 'a';
+    assert.equal(pair.ev(other, 'deleted')[0]!.by, 'peer');
+  }
+});
+
+test('DPD: HDR*, HASH(1), N(R-U-THERE) --> ; <-- HDR*, HASH(1), N(R-U-THERE-ACK) with the same sequence', () => {
+  const pair = up('dpd');
+  const seq = pair.a.dpd(pair.now, pair.a.isakmpSas()[0]!.id);
+  pair.run(100);
+  const acks = pair.ev('a', 'notify').filter((n) => n.notify === 36137);
+  assert.equal(acks.length, 1);
+  assert.equal(pair.ev('b', 'notify')[0]!.notify, 36136);
+  assert.equal(pair.sentBy('b').length, 1);
+  void seq;
+});
+
+for (const mode of ['wrong', 'missing', 'truncated', 'not-first'] as const) {
+  test(`HASH(1) ${mode}: Delete and R-U-THERE are not acted upon`, () => {
+    const pair = up(`bad-hash-${mode}`);
+    const saId = pair.a.isakmpSas()[0]!.id;
+    const child = pair.b.ipsecSas()[0]!;
+    const spi = child.protocols[0]!.outbound.spi; // a's inbound SPI
+    const del = craftProtected(pair.a, saId, 5, 0x01020304, [{ type: 'D', doi: 1, protocol: 3, spiSize: 4, spis: [spi] }], mode);
+    pair.inject('b', del);
+    const dpd = craftProtected(pair.a, saId, 5, 0x01020305, [{ type: 'N', doi: 1, protocol: 1, notifyType: 36136, spi: new Uint8Array(16), data: Uint8Array.of(0, 0, 0, 1) }], mode);
+    pair.inject('b', dpd);
+    assert.equal(pair.b.ipsecSas().length, 1);
+    assert.equal(pair.sentBy('b').length, 0, 'no R-U-THERE-ACK, no notify');
+    assert.equal(pair.ev('b', 'dropped').length, 2);
+    // control: the same messages with a good HASH(1) are acted upon
+    pair.inject('b', craftProtected(pair.a, saId, 5, 0x01020306, [{ type: 'D', doi: 1, protocol: 3, spiSize: 4, spis: [spi] }], 'good'));
+    assert.equal(pair.b.ipsecSas().length, 0);
+  });
+}
+
+test('unauthenticated informational / DPD (no state, or real cookies but clear): dropped, no reply, no state', () => {
+  const pair = up('unauth');
+  const sa = pair.a.isakmpSas()[0]!;
+  const mk = (ic: Uint8Array, rc: Uint8Array, notifyType: number) => encodeMessage({
+    header: { initiatorCookie: ic, responderCookie: rc, nextPayload: 11, majorVersion: 1, minorVersion: 0, exchangeType: 5, flags: 0, messageId: 0 },
+    payloads: [{ type: 'N', doi: 1, protocol: 1, notifyType, spi: new Uint8Array(0), data: Uint8Array.of(0, 0, 0, 7) }],
+  });
+  pair.inject('b', mk(Uint8Array.of(9, 9, 9, 9, 9, 9, 9, 9), Uint8Array.of(8, 8, 8, 8, 8, 8, 8, 8), 36136));
+  pair.inject('b', mk(sa.initiatorCookie, sa.responderCookie, 36136));
+  pair.inject('b', mk(sa.initiatorCookie, sa.responderCookie, 24578)); // INITIAL-CONTACT in clear
+  const del = encodeMessage({
+    header: { initiatorCookie: sa.initiatorCookie, responderCookie: sa.responderCookie, nextPayload: 12, majorVersion: 1, minorVersion: 0, exchangeType: 5, flags: 0, messageId: 5 },
+    payloads: [{ type: 'D', doi: 1, protocol: 1, spiSize: 16, spis: [new Uint8Array([...sa.initiatorCookie, ...sa.responderCookie])] }],
+  });
+  pair.inject('b', del);
+  assert.equal(pair.sentBy('b').length, 0);
+  assert.equal(pair.b.isakmpSas().length, 1);
+  assert.equal(pair.b.ipsecSas().length, 1);
+  assert.equal(pair.ev('b', 'dropped').length, 4);
+});
+
+test('duplicated Delete (CVE-2023-38712 shape): D(ISAKMP), D(ISAKMP), N(R-U-THERE) → one delete, the rest ignored', () => {
+  const pair = up('dupdel');
+  const sa = pair.a.isakmpSas()[0]!;
+  const cookies = new Uint8Array([...sa.initiatorCookie, ...sa.responderCookie]);
+  pair.a.sendInformational(pair.now, sa.id, [
+    { type: 'D', doi: 1, protocol: 1, spiSize: 16, spis: [cookies] },
+    { type: 'D', doi: 1, protocol: 1, spiSize: 16, spis: [cookies] },
+    { type: 'N', doi: 1, protocol: 1, notifyType: 36136, spi: cookies, data: Uint8Array.of(0, 0, 0, 1) },
+  ]);
+  pair.run(100);
+  assert.equal(pair.ev('b', 'deleted').length, 1);
+  assert.equal(pair.b.isakmpSas().length, 0);
+  assert.equal(pair.sentBy('b').length, 0, 'no ACK after the SA was deleted');
+  assert.equal(pair.b.ipsecSas().length, 1);
+});
+
+test('INITIAL-CONTACT under HASH(1) clears our older SAs with that peer', () => {
+  const pair = up('ic');
+  const saId = pair.a.isakmpSas()[0]!.id;
+  pair.a.sendInformational(pair.now, saId, [{ type: 'N', doi: 1, protocol: 1, notifyType: 24578, spi: new Uint8Array(16), data: new Uint8Array(0) }]);
+  pair.run(100);
+  // the ISAKMP SA that carried it stays, IPsec SAs with the peer are cleared
+  assert.equal(pair.b.isakmpSas().length, 1);
+  assert.equal(pair.b.ipsecSas().length, 0);
+});
+
+test('a new Main Mode from a restarted peer with INITIAL-CONTACT replaces the old SAs', () => {
+  const pair = up('restart');
+  const fresh = new Pair({ seed: 'restart2' });
+  // a "restarted" a: new endpoint, same address
+  fresh.a.setConnection(conn(fresh, 'a'));
+  (pair as unknown as { a: unknown }).a = fresh.a;
+  pair.a.initiate(pair.now, 'c');
+  pair.run(2000);
+  assert.equal(pair.b.isakmpSas().length, 1);
+  assert.equal(pair.b.ipsecSas().length, 1);
+  assert.ok(pair.ev('b', 'deleted').some((d) => d.kind === 'ipsec' && d.by === 'peer'));
+});

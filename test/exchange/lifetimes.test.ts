@@ -1,0 +1,178 @@
+// Lifetimes (seconds, kilobytes), soft/hard expiry, rekey with jitter, Delete of replaced SAs,
+// RESPONDER-LIFETIME, several Quick Modes at once, AH, transport mode, the commit bit.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { decodeHeader } from '../../src/codec/index.js';
+import { subnetSelector } from '../../src/exchange/index.js';
+import type { Connection } from '../../src/exchange/index.js';
+import { Pair, assertMirrored, conn } from '../helpers/pair.js';
+
+function up(seed: string, over: Partial<Connection> = {}, overB: Partial<Connection> = over): Pair {
+  const pair = new Pair({ seed });
+  pair.a.setConnection(conn(pair, 'a', over));
+  pair.b.setConnection(conn(pair, 'b', overB));
+  pair.a.initiate(pair.now, 'c');
+  pair.run(1000);
+  return pair;
+}
+
+const esp = (o: object = {}) => ({ protocols: [{ protocol: 3, transformId: 12, keyLength: 128, authAlgorithm: 5 }], mode: 1, ...o });
+
+test('IPsec SA rekeyed before soft expiry (margin 60 s + jitter): new Quick Mode, new keys, old SA deleted on both sides', () => {
+  const pair = up('rekey-child', { ipsec: [esp({ lifetimeSeconds: 600 })], rekeyMarginSeconds: 60 });
+  const old = pair.a.ipsecSas()[0]!;
+  const oldB = pair.b.ipsecSas()[0]!;
+  pair.clearEvents();
+  pair.run(600_000);
+  const soft = pair.ev('a', 'expired').filter((e) => !e.hard);
+  assert.equal(soft.length, 1);
+  const fresh = pair.ev('a', 'ipsec-sa-established');
+  assert.equal(fresh.length, 1);
+  assert.equal(fresh[0]!.rekeyOf, old.id);
+  const at = fresh[0]!.sa.establishedAt - old.establishedAt;
+  assert.ok(at >= 480_000 && at <= 540_000, `rekeyed ${at} ms after establishment (600 s − 60..120 s)`);
+  assert.deepEqual(pair.ev('a', 'rekeyed').map((r) => [r.kind, r.old]), [['ipsec', old.id]]);
+  assert.notDeepEqual(fresh[0]!.sa.protocols[0]!.inbound.spi, old.protocols[0]!.inbound.spi);
+  assert.equal(pair.a.ipsecSas().length, 1);
+  assert.equal(pair.b.ipsecSas().length, 1);
+  assert.ok(pair.ev('b', 'deleted').some((d) => d.id === oldB.id && d.by === 'peer'));
+  const nb = pair.b.ipsecSas()[0]!.protocols[0]!;
+  const na = pair.a.ipsecSas()[0]!.protocols[0]!;
+  assert.deepEqual(na.inbound.keymat, nb.outbound.keymat);
+  assert.notDeepEqual(na.inbound.keymat, old.protocols[0]!.inbound.keymat);
+});
+
+test('ISAKMP SA rekeyed with a new Main Mode; IPsec SAs live on; the old ISAKMP SA is deleted', () => {
+  const pair = up('rekey-p1', { ike: [{ encryption: 7, keyLength: 128, hash: 4, group: 14, lifetimeSeconds: 1200 }], rekeyMarginSeconds: 100 });
+  const old = pair.a.isakmpSas()[0]!;
+  const child = pair.a.ipsecSas()[0]!;
+  pair.clearEvents();
+  pair.run(1150_000);
+  const r = pair.ev('a', 'rekeyed');
+  assert.deepEqual(r.map((x) => [x.kind, x.old]), [['isakmp', old.id]]);
+  assert.equal(pair.a.isakmpSas().length, 1);
+  assert.equal(pair.b.isakmpSas().length, 1);
+  assert.notEqual(pair.a.isakmpSas()[0]!.id, old.id);
+  assert.equal(pair.b.isakmpSas()[0]!.id, pair.a.isakmpSas()[0]!.id);
+  assert.ok(pair.ev('b', 'deleted').some((d) => d.kind === 'isakmp' && d.id === old.id));
+  assert.deepEqual(pair.a.ipsecSas().map((c) => c.id), [child.id]);
+  assert.equal(pair.b.ipsecSas().length, 1);
+  // no INITIAL-CONTACT on a rekey: b kept its IPsec SA
+  assert.equal(pair.ev('b', 'deleted').filter((d) => d.kind === 'ipsec').length, 0);
+  // the next Quick Mode runs under the new ISAKMP SA
+  pair.a.initiate(pair.now, 'c');
+  pair.run(1000);
+  assert.equal(pair.a.ipsecSas().length, 2);
+  assert.equal(pair.a.ipsecSas()[1]!.isakmpSa, pair.a.isakmpSas()[0]!.id);
+});
+
+test('rekey disabled: hard expiry removes the SAs on both sides (Delete sent)', () => {
+  const pair = up('hard', { ipsec: [esp({ lifetimeSeconds: 300 })], rekey: false });
+  pair.clearEvents();
+  pair.run(301_000);
+  assert.equal(pair.a.ipsecSas().length, 0);
+  assert.equal(pair.b.ipsecSas().length, 0);
+  assert.ok(pair.ev('a', 'expired').some((e) => e.hard && e.kind === 'ipsec'));
+  // b expires it itself or learns it from a's Delete, whichever comes first
+  assert.equal(pair.ev('b', 'expired').filter((e) => e.kind === 'ipsec').length + pair.ev('b', 'deleted').filter((e) => e.kind === 'ipsec').length, 1);
+});
+
+test('<-- HDR*, HASH(2), SA, Nr, N(RESPONDER-LIFETIME), IDci, IDcr: the responder shortens 3600 s to 600 s; both use 600 s', () => {
+  const pair = up('resplife', { ipsec: [esp({ lifetimeSeconds: 3600 })] }, { ipsec: [esp({ lifetimeSeconds: 600 })] });
+  assert.equal(pair.b.ipsecSas()[0]!.lifetimeSeconds, 600);
+  assert.equal(pair.a.ipsecSas()[0]!.lifetimeSeconds, 600);
+  const qm2 = pair.sentBy('b').find((w) => decodeHeader(w.data).exchangeType === 32)!;
+  const qm2NoNotify = up('resplife-same', { ipsec: [esp({ lifetimeSeconds: 600 })] }).sentBy('b').find((w) => decodeHeader(w.data).exchangeType === 32)!;
+  assert.ok(qm2.data.length > qm2NoNotify.data.length, 'QM2 carries the extra notify');
+  pair.clearEvents();
+  pair.run(700_000);
+  assert.ok(pair.ev('a', 'rekeyed').length >= 1, 'a rekeyed before 600 s');
+});
+
+test('kilobyte lifetimes: soft at 90 % rekeys (initiator), hard at 100 % expires', () => {
+  const pair = up('kb', { ipsec: [esp({ lifetimeKilobytes: 1000 })] });
+  const a = pair.a.ipsecSas()[0]!;
+  assert.equal(a.lifetimeKilobytes, 1000);
+  pair.clearEvents();
+  pair.a.reportTraffic(pair.now, a.id, 500 * 1024);
+  assert.equal(pair.events.a.length, 0);
+  pair.a.reportTraffic(pair.now, a.id, 920 * 1024);
+  pair.run(1000);
+  assert.ok(pair.ev('a', 'expired').some((e) => !e.hard));
+  assert.equal(pair.ev('a', 'rekeyed').length, 1);
+  const b = pair.b.ipsecSas()[0]!;
+  pair.b.reportTraffic(pair.now, b.id, 1000 * 1024);
+  pair.run(100);
+  assert.ok(pair.ev('b', 'expired').some((e) => e.hard));
+  assert.equal(pair.b.ipsecSas().length, 0);
+  assert.equal(pair.a.ipsecSas().length, 0);
+});
+
+test('several Quick Modes at once on one ISAKMP SA, each with its own message ID and IV', () => {
+  const pair = new Pair({ seed: 'multi' });
+  const nets = [['10.1.0.0', '10.2.0.0'], ['10.3.0.0', '10.4.0.0'], ['10.5.0.0', '10.6.0.0']] as const;
+  nets.forEach(([l, r], i) => {
+    pair.a.setConnection(conn(pair, 'a', { name: `c${i}`, localTs: subnetSelector(l, 16), remoteTs: subnetSelector(r, 16) }));
+    pair.b.setConnection(conn(pair, 'b', { name: `c${i}`, localTs: subnetSelector(r, 16), remoteTs: subnetSelector(l, 16) }));
+  });
+  for (let i = 0; i < 3; i++) pair.a.initiate(pair.now, `c${i}`);
+  pair.run(2000);
+  assert.equal(pair.a.isakmpSas().length, 1);
+  assert.equal(pair.b.isakmpSas().length, 1);
+  const qm = pair.wire.filter((w) => decodeHeader(w.data).exchangeType === 32);
+  assert.equal(new Set(qm.map((w) => decodeHeader(w.data).messageId)).size, 3);
+  // the three QM1s left before any QM2 came back
+  assert.deepEqual(qm.slice(0, 3).map((w) => w.from), ['a', 'a', 'a']);
+  const sas = pair.b.ipsecSas();
+  assert.deepEqual(sas.map((s) => s.connection).sort(), ['c0', 'c1', 'c2']);
+  for (const s of sas) assert.equal(s.remoteTs.prefix, 16);
+  for (const s of pair.a.ipsecSas()) {
+    const peer = sas.find((x) => x.connection === s.connection)!;
+    assert.deepEqual(s.protocols[0]!.inbound.keymat, peer.protocols[0]!.outbound.keymat);
+  }
+});
+
+test('AH, AH+ESP bundles (AND-ed proposals) and transport mode', () => {
+  const cases = [
+    [{ protocols: [{ protocol: 2, transformId: 5, authAlgorithm: 5 }], mode: 2 }],
+    [{ protocols: [{ protocol: 2, transformId: 3, authAlgorithm: 2 }, { protocol: 3, transformId: 12, keyLength: 256, authAlgorithm: 5 }], mode: 1 }],
+    [esp({ mode: 2 })],
+  ];
+  cases.forEach((ipsec, i) => {
+    const pair = up(`ah${i}`, { ipsec });
+    assertMirrored(pair, assert);
+    const s = pair.a.ipsecSas()[0]!;
+    assert.equal(s.mode, ipsec[0]!.mode);
+    assert.deepEqual(s.protocols.map((p) => p.protocol), ipsec[0]!.protocols.map((p) => p.protocol));
+    if (s.protocols[0]!.protocol === 2) assert.equal(s.protocols[0]!.inbound.encryptionKey.length, 0);
+  });
+});
+
+test('commit bit: HDR*, HASH(1) (C) --> ... HDR*, HASH(3) --> ; <-- HDR*, HASH(4), N(CONNECTED): SA used only after CONNECTED', () => {
+  const pair = new Pair({ seed: 'commit' });
+  pair.a.setConnection(conn(pair, 'a', { commit: true }));
+  pair.b.setConnection(conn(pair, 'b'));
+  pair.tap = (from, data) => (from === 'b' && decodeHeader(data).exchangeType === 32 && (decodeHeader(data).flags & 2) !== 0 ? null : data);
+  pair.a.initiate(pair.now, 'c');
+  pair.run(500);
+  assert.equal(pair.b.ipsecSas().length, 1);
+  assert.equal(pair.a.ipsecSas().length, 0, 'initiator waits for CONNECTED');
+  pair.tap = undefined;
+  pair.run(5000);
+  assert.equal(pair.a.ipsecSas().length, 1);
+  const qm = pair.wire.filter((w) => decodeHeader(w.data).exchangeType === 32);
+  assert.ok(decodeHeader(qm[0]!.data).flags & 2);
+  assert.ok(qm.some((w) => w.from === 'b' && (decodeHeader(w.data).flags & 2) !== 0 && w.delivered));
+  assertMirrored(pair, assert);
+});
+
+test('delete(): an ISAKMP SA deleted locally, then initiate() starts a fresh phase 1', () => {
+  const pair = up('redo');
+  pair.a.delete(pair.now, pair.a.isakmpSas()[0]!.id);
+  pair.run(100);
+  pair.a.initiate(pair.now, 'c');
+  pair.run(1000);
+  assert.equal(pair.a.isakmpSas().length, 1);
+  assert.equal(pair.a.ipsecSas().length, 2);
+  assert.equal(pair.b.ipsecSas().length, 2);
+});
