@@ -11,7 +11,7 @@
  *   (The 10,000-SA memory figure of issue 5: BENCH_SAS=10000, ~30 s per responder.)
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { controlRequest } from '../src/daemon/control.js';
 
@@ -42,7 +42,7 @@ interface Figures {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function loadgen(ns: string | undefined, target: string, local: string, count: number, extra: string[] = []): Load {
-  const args = [join(ROOT, 'build/bench/loadgen.js'), '--target', target, '--local', local, '--count', String(count), '--window', String(WINDOW), '--ike', IKE, '--esp', ESP, '--timeout', '120', ...extra];
+  const args = [join(ROOT, 'build/bench/loadgen.js'), '--target', target, '--local', local, '--count', String(count), '--window', String(WINDOW), '--ike', IKE, '--esp', ESP, '--timeout', '60', '--local-id', `@lg-{n}-${Math.random().toString(36).slice(2, 8)}.bench`, ...extra];
   const r = ns ? spawnSync('ip', ['netns', 'exec', ns, process.execPath, ...args], { encoding: 'utf8' }) : spawnSync(process.execPath, args, { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`loadgen failed: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop() as string) as Load;
@@ -63,7 +63,7 @@ connections:
   load:
     secret: s
     local: { address: ${listen} }
-    remote: { address: ${peer} }
+    remote: { address: ${peer}, id: "%any" }
     ike: ${IKE}
     esp: ${ESP}
     ike_lifetime: 8h
@@ -82,10 +82,19 @@ async function benchOurs(ns: string | undefined, listen: string, peer: string): 
   const sock = join(RUN, 'ours.sock');
   const cfg = join(RUN, 'ours.yaml');
   writeFileSync(cfg, ourConfig(listen, ns ? 500 : 15800, peer, sock));
+  rmSync(sock, { force: true });
   const cmd = [join(ROOT, 'dist/cli/main.js'), 'daemon', '--config', cfg];
   const child: ChildProcess = ns ? spawn('ip', ['netns', 'exec', ns, process.execPath, ...cmd], { stdio: 'ignore' }) : spawn(process.execPath, cmd, { stdio: 'ignore' });
   try {
-    for (let i = 0; i < 100 && !existsSync(sock); i++) await sleep(50);
+    for (let i = 0; ; i++) {
+      try {
+        await status(sock);
+        break;
+      } catch (err) {
+        if (i > 200) throw err;
+        await sleep(50);
+      }
+    }
     const target = `${listen}:${ns ? 500 : 15800}`;
     loadgen(ns ? 'isk-a' : undefined, target, peer, 100); // warm-up (JIT, DH objects)
     const s0 = await status(sock);
@@ -121,13 +130,15 @@ function sh(script: string, args: string[], env: Record<string, string> = {}): s
 }
 
 async function benchCharon(): Promise<Figures> {
-  sh('charon.sh', ['start', 'b', 'isk-b'], { CHARON_LOG: 'default=-1' });
+  // charon's default per-IP half-open limit (block_threshold = 5) would throttle a generator with
+  // 32 handshakes in flight from one address; ours is raised the same way (max_half_open_per_peer).
+  sh('charon.sh', ['start', 'b', 'isk-b'], { CHARON_LOG: 'default=-1', CHARON_EXTRA: 'block_threshold = 1024' });
   try {
-    sh('charon.sh', ['load', 'b', join(ROOT, 'interop/conf/charon/responder.conf')]);
+    sh('charon.sh', ['load', 'b', join(ROOT, 'interop/conf/charon/bench-responder.conf')]);
     const pid = Number(readFileSync(join(RUN, 'charon-b', 'pid'), 'utf8').trim());
-    loadgen('isk-a', '198.18.0.2:500', '198.18.0.1', 100, ['--psk', 'peers-mm-psk-secret']);
+    loadgen('isk-a', '198.18.0.2:500', '198.18.0.1', 100);
     const p0 = procStat(pid);
-    const load = loadgen('isk-a', '198.18.0.2:500', '198.18.0.1', N, ['--psk', 'peers-mm-psk-secret']);
+    const load = loadgen('isk-a', '198.18.0.2:500', '198.18.0.1', N);
     const p1 = procStat(pid);
     return { name: 'strongSwan charon 5.9.8', load, cpuMsPerSa: (p1.cpuMs - p0.cpuMs) / load.established, rssPerSa: (p1.rss - p0.rss) / load.established, extra: 'fake-xfrm kernel, logging off' };
   } finally {

@@ -5,7 +5,7 @@
  * all), all sharing one UDP socket; replies are routed by the initiator cookie.
  *
  *   node build/bench/loadgen.js --target 127.0.0.1:15600 --local 127.0.0.1 --count 2000
- *        [--window 16] [--psk S] [--local-id ID] [--remote-id ID] [--ike P] [--esp P] [--timeout S]
+ *        [--window 16] [--psk S] [--local-id ID (may contain {n})] [--remote-id ID] [--ike P] [--esp P] [--timeout S]
  *
  * Prints one JSON line: {established, failed, seconds, rate, cpuMs}.
  */
@@ -104,7 +104,9 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     }
     while (started < o.count && byCookie.size < o.window) {
       started++;
-      const ep = new Endpoint({ random, connections: [conn], retransmitBaseMs: 2000, retransmitLimit: 3 });
+      // `{n}` in the local identity gives every handshake its own ID (a responder keeps them all)
+      const c = o.localId?.includes('{n}') ? { ...conn, localId: identity(o.localId.replace('{n}', String(started))) } : conn;
+      const ep = new Endpoint({ random, connections: [c], retransmitBaseMs: 2000, retransmitLimit: 3 });
       ep.initiate(now(), 'load');
       // the first transmit carries our fresh initiator cookie
       const first = ep.pollTransmit();

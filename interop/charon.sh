@@ -63,6 +63,8 @@ write_conf() { # write_conf DIR KERNEL
         echo "    install_routes = yes"
         echo "    retransmit_timeout = 2.0"
         echo "    retransmit_tries = 3"
+        # extra lines for the charon section (bench: block_threshold = ...)
+        if [[ -n ${CHARON_EXTRA:-} ]]; then echo "    $CHARON_EXTRA"; fi
         echo "    plugins {"
         if [[ $kernel == libipsec ]]; then
             echo "        # allow host-to-host TS (route to peer via ipsec0) and keep IKE"

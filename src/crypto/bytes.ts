@@ -25,6 +25,16 @@ export function wipe(...bufs: Array<Uint8Array | undefined | null>): void {
   for (const b of bufs) if (b) b.fill(0);
 }
 
+/**
+ * A fresh plain Uint8Array copy of b[start, end). Never `b.slice()`: on a Node Buffer, `slice`
+ * returns a view sharing memory, so wiping the "copy" would wipe the caller's bytes.
+ */
+export function copyBytes(b: Uint8Array, start = 0, end = b.byteLength): Uint8Array {
+  const out = new Uint8Array(Math.max(0, end - start));
+  out.set(b.subarray(start, end));
+  return out;
+}
+
 /** Concatenate byte strings into a fresh Uint8Array. */
 export function concatBytes(...parts: Uint8Array[]): Uint8Array {
   let n = 0;
@@ -38,7 +48,7 @@ export function concatBytes(...parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
-/** Big-endian left pad with zeros to exactly `len` bytes (input must not be longer). */
+/** Big-endian left pad with zeros to exactly `len` bytes (input must not be longer). Returns the input itself (as a plain view) when it already has that length. */
 export function leftPad(b: Uint8Array, len: number): Uint8Array {
   if (b.byteLength === len) return u8(b);
   if (b.byteLength > len) throw new RangeError(`value of ${b.byteLength} bytes does not fit in ${len}`);
@@ -81,5 +91,5 @@ export function toHex(b: Uint8Array): string {
 export function fromHex(s: string): Uint8Array {
   const h = s.replace(/\s+/g, '');
   if (h.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(h)) throw new RangeError('invalid hex');
-  return u8(Buffer.from(h, 'hex'));
+  return copyBytes(Buffer.from(h, 'hex'));
 }

@@ -9,7 +9,7 @@
 import { X509Certificate, type KeyObject } from 'node:crypto';
 import { IdType, NotifyType } from '../constants/index.js';
 import { RemoteProtocolError } from '../errors.js';
-import { constantTimeEqual, u8 } from './bytes.js';
+import { constantTimeEqual, copyBytes, u8 } from './bytes.js';
 import { RSA_MIN_BITS } from './rsa.js';
 
 /** Largest certificate accepted, in bytes (a CERT payload body). */
@@ -171,7 +171,7 @@ export function certificateSubjectDer(cert: X509Certificate): Uint8Array | undef
   const base = parts.fields[0]?.tag === 0xa0 ? 1 : 0;
   const subject = parts.fields[base + 4];
   if (!subject || subject.tag !== 0x30) return undefined;
-  return parts.raw.slice(subject.start, subject.end);
+  return copyBytes(parts.raw, subject.start, subject.end);
 }
 
 /** The outer parts of a certificate: TBSCertificate fields and the signature algorithm OID (hex). */

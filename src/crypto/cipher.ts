@@ -11,7 +11,7 @@
 import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { NotifyType } from '../constants/index.js';
 import { RemoteProtocolError } from '../errors.js';
-import { u8 } from './bytes.js';
+import { concatBytes, copyBytes } from './bytes.js';
 
 /** A usable ISAKMP SA cipher. */
 export interface CipherInfo {
@@ -129,6 +129,11 @@ export interface EncryptResult {
   nextIv: Uint8Array;
 }
 
+/** Join OpenSSL output chunks into one fresh Uint8Array (own ArrayBuffer, offset 0, never the Buffer pool). */
+function joinFresh(parts: Uint8Array[]): Uint8Array {
+  return concatBytes(...parts);
+}
+
 /** Number of zero bytes `encryptMessage` appends to a body of `length` bytes: 1..blockSize. */
 export function paddingLength(length: number, blockSize: number): number {
   return blockSize - (length % blockSize);
@@ -152,8 +157,8 @@ export function encryptMessage(input: EncryptInput): EncryptResult {
   const pad = paddingLength(plaintext.byteLength, bs);
   const c = createCipheriv(cipher.nodeName, key, iv);
   c.setAutoPadding(false);
-  const ciphertext = u8(Buffer.concat([c.update(plaintext), c.update(new Uint8Array(pad)), c.final()]));
-  return { ciphertext, nextIv: ciphertext.slice(ciphertext.byteLength - bs) };
+  const ciphertext = joinFresh([c.update(plaintext), c.update(new Uint8Array(pad)), c.final()]);
+  return { ciphertext, nextIv: copyBytes(ciphertext, ciphertext.byteLength - bs) };
 }
 
 export interface DecryptInput {
@@ -185,6 +190,8 @@ export function decryptMessage(input: DecryptInput): DecryptResult {
   }
   const d = createDecipheriv(cipher.nodeName, key, iv);
   d.setAutoPadding(false);
-  const plaintext = u8(Buffer.concat([d.update(ciphertext), d.final()]));
-  return { plaintext, nextIv: ciphertext.slice(ciphertext.byteLength - bs) };
+  const parts = [d.update(ciphertext), d.final()];
+  const plaintext = joinFresh(parts);
+  for (const part of parts) part.fill(0);
+  return { plaintext, nextIv: copyBytes(ciphertext, ciphertext.byteLength - bs) };
 }

@@ -18,7 +18,7 @@
 import { createDiffieHellman, createECDH, getDiffieHellman, ECDH, type DiffieHellman } from 'node:crypto';
 import { NotifyType } from '../constants/index.js';
 import { RemoteProtocolError } from '../errors.js';
-import { compareBe, constantTimeEqual, fromHex, isZero, leftPad, toHex, u8 } from './bytes.js';
+import { compareBe, constantTimeEqual, copyBytes, fromHex, isZero, leftPad, toHex, u8 } from './bytes.js';
 import { RFC5114_GROUPS } from './_rfc5114.js';
 
 /** Static description of a supported Diffie-Hellman group. */
@@ -154,8 +154,11 @@ interface EcpState {
   readonly ecdh: ECDH;
   readonly p: Uint8Array;
   readonly n: bigint;
+  readonly nMinus1: bigint;
   readonly nBytes: Uint8Array;
   readonly fieldBytes: number;
+  /** Whether the shared ECDH object holds a private key yet (getPrivateKey throws before). */
+  loaded: boolean;
 }
 
 const modpStates = new Map<number, ModpState>();
@@ -177,7 +180,7 @@ function modpState(s: ModpSpec): ModpState {
     p = u8(getDiffieHellman(s.nodeGroup!).getPrime());
     g = Uint8Array.of(2);
   }
-  const pMinus1 = p.slice();
+  const pMinus1 = copyBytes(p);
   pMinus1[pMinus1.byteLength - 1]! -= 1; // p is odd: no borrow
   const dh = createDiffieHellman(p, g);
   st = qPlus1 ? { dh, g, pMinus1, qPlus1 } : { dh, g, pMinus1 };
@@ -189,7 +192,7 @@ function ecpState(s: EcpSpec): EcpState {
   let st = ecpStates.get(s.id);
   if (st) return st;
   const fieldBytes = s.publicKeyLength / 2;
-  st = { ecdh: createECDH(s.curve), p: leftPad(fromHex(s.pHex), fieldBytes), n: BigInt('0x' + s.nHex), nBytes: leftPad(fromHex(s.nHex), fieldBytes), fieldBytes };
+  st = { ecdh: createECDH(s.curve), p: leftPad(fromHex(s.pHex), fieldBytes), n: BigInt('0x' + s.nHex), nMinus1: BigInt('0x' + s.nHex) - 1n, nBytes: leftPad(fromHex(s.nHex), fieldBytes), fieldBytes, loaded: false };
   ecpStates.set(s.id, st);
   return st;
 }
@@ -225,10 +228,12 @@ function ecpScalar(s: EcpSpec, st: EcpState, x: Uint8Array): Uint8Array {
   if (!(x instanceof Uint8Array)) throw new TypeError('private key must be a Uint8Array');
   if (x.byteLength === 0 || x.byteLength > 256) throw new RangeError(`private key for group ${s.id} must be 1..256 bytes`);
   // fast path: an exact-length scalar already in [1, n-1] is used unchanged
-  if (x.byteLength === st.fieldBytes && !isZero(x) && compareBe(x, st.nBytes) < 0) return x.slice();
+  if (x.byteLength === st.fieldBytes && !isZero(x) && compareBe(x, st.nBytes) < 0) return copyBytes(x);
   let v = BigInt('0x' + toHex(x));
-  if (v === 0n || v >= st.n) v = 1n + (v % (st.n - 1n));
-  return u8(Buffer.from(v.toString(16).padStart(st.fieldBytes * 2, '0'), 'hex'));
+  if (v === 0n || v >= st.n) v = 1n + (v % st.nMinus1);
+  const out = new Uint8Array(st.fieldBytes);
+  Buffer.from(out.buffer).write(v.toString(16).padStart(st.fieldBytes * 2, '0'), 'hex');
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -256,8 +261,9 @@ export function dhPublicKey(group: number | DhGroupInfo, privateKey: Uint8Array)
   const st = ecpState(s);
   const scalar = ecpScalar(s, st, privateKey);
   st.ecdh.setPrivateKey(scalar);
+  st.loaded = true;
   scalar.fill(0);
-  return u8(st.ecdh.getPublicKey().subarray(1));
+  return copyBytes(st.ecdh.getPublicKey(), 1);
 }
 
 /**
@@ -339,9 +345,16 @@ export function dhSharedSecret(group: number | DhGroupInfo, privateKey: Uint8Arr
   validateEcpRange(s, st, peerPublic);
   const scalar = ecpScalar(s, st, privateKey);
   // Skip the fixed-base multiplication setPrivateKey implies when the object already holds x.
-  const cur = st.ecdh.getPrivateKey();
-  if (!constantTimeEqual(leftPad(u8(cur), st.fieldBytes), scalar)) st.ecdh.setPrivateKey(scalar);
-  cur.fill(0);
+  let same = false;
+  if (st.loaded) {
+    const cur = st.ecdh.getPrivateKey();
+    same = constantTimeEqual(leftPad(u8(cur), st.fieldBytes), scalar);
+    cur.fill(0);
+  }
+  if (!same) {
+    st.ecdh.setPrivateKey(scalar);
+    st.loaded = true;
+  }
   scalar.fill(0);
   return ecpCompute(s, st.ecdh, st.fieldBytes, peerPublic);
 }
@@ -384,43 +397,59 @@ export interface DhKeyPair {
   wipe(): void;
 }
 
+class ModpKeyPair implements DhKeyPair {
+  readonly group: DhGroupInfo;
+  readonly publicKey: Uint8Array;
+  #x: Uint8Array | undefined;
+  readonly #id: number;
+  constructor(s: ModpSpec, info: DhGroupInfo, privateKey: Uint8Array) {
+    checkModpPrivate(s, privateKey);
+    this.#id = s.id;
+    this.#x = copyBytes(privateKey);
+    this.group = info;
+    this.publicKey = dhPublicKey(s.id, this.#x);
+  }
+  computeSharedSecret(peerPublic: Uint8Array): Uint8Array {
+    if (!this.#x) throw new Error('DhKeyPair used after wipe()');
+    return dhSharedSecret(this.#id, this.#x, peerPublic);
+  }
+  wipe(): void {
+    this.#x?.fill(0);
+    this.#x = undefined;
+  }
+}
+
+class EcpKeyPair implements DhKeyPair {
+  readonly group: DhGroupInfo;
+  readonly publicKey: Uint8Array;
+  #ecdh: ECDH | undefined;
+  readonly #s: EcpSpec;
+  readonly #st: EcpState;
+  constructor(s: EcpSpec, info: DhGroupInfo, privateKey: Uint8Array) {
+    const st = ecpState(s);
+    const ecdh = createECDH(s.curve);
+    const scalar = ecpScalar(s, st, privateKey);
+    ecdh.setPrivateKey(scalar);
+    scalar.fill(0);
+    this.#s = s;
+    this.#st = st;
+    this.#ecdh = ecdh;
+    this.group = info;
+    this.publicKey = copyBytes(ecdh.getPublicKey(), 1);
+  }
+  computeSharedSecret(peerPublic: Uint8Array): Uint8Array {
+    if (!this.#ecdh) throw new Error('DhKeyPair used after wipe()');
+    validateEcpRange(this.#s, this.#st, peerPublic);
+    return ecpCompute(this.#s, this.#ecdh, this.#st.fieldBytes, peerPublic);
+  }
+  wipe(): void {
+    this.#ecdh = undefined;
+  }
+}
+
 /** Make a DhKeyPair from caller-supplied private bytes (see `dhPrivateKeyLength`). */
 export function dhKeyPair(group: number | DhGroupInfo, privateKey: Uint8Array): DhKeyPair {
   const s = spec(group);
   const info = INFO_BY_ID.get(s.id)!;
-  if (s.kind === 'modp') {
-    const x = privateKey.slice();
-    const publicKey = dhPublicKey(s.id, x);
-    let alive = true;
-    return {
-      group: info,
-      publicKey,
-      computeSharedSecret(peer) {
-        if (!alive) throw new Error('DhKeyPair used after wipe()');
-        return dhSharedSecret(s.id, x, peer);
-      },
-      wipe() {
-        alive = false;
-        x.fill(0);
-      },
-    };
-  }
-  const st = ecpState(s);
-  let ecdh: ECDH | undefined = createECDH(s.curve);
-  const scalar = ecpScalar(s, st, privateKey);
-  ecdh.setPrivateKey(scalar);
-  scalar.fill(0);
-  const publicKey = u8(ecdh.getPublicKey().subarray(1));
-  return {
-    group: info,
-    publicKey,
-    computeSharedSecret(peer) {
-      if (!ecdh) throw new Error('DhKeyPair used after wipe()');
-      validateEcpRange(s, st, peer);
-      return ecpCompute(s, ecdh, st.fieldBytes, peer);
-    },
-    wipe() {
-      ecdh = undefined;
-    },
-  };
+  return s.kind === 'modp' ? new ModpKeyPair(s, info, privateKey) : new EcpKeyPair(s, info, privateKey);
 }

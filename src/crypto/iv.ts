@@ -8,14 +8,14 @@
  * `hash` is the negotiated hash (not the HMAC prf). g^xi/g^xr are the KE payload data.
  * @module
  */
-import { uint32be } from './bytes.js';
+import { copyBytes, uint32be } from './bytes.js';
 import { hash, type PrfAlg } from './prf.js';
 
 function truncate(h: Uint8Array, blockSize: number): Uint8Array {
   if (!Number.isInteger(blockSize) || blockSize <= 0 || blockSize > h.byteLength) {
     throw new RangeError(`block size ${blockSize} does not fit a ${h.byteLength}-byte hash`);
   }
-  return h.slice(0, blockSize);
+  return copyBytes(h, 0, blockSize);
 }
 
 /** Phase-1 IV: hash(g^xi | g^xr) truncated to `blockSize`. */
@@ -36,5 +36,5 @@ export function phase2Iv(prf: PrfAlg, lastPhase1Block: Uint8Array, messageId: nu
 /** Last `blockSize` bytes of a ciphertext: the next IV in CBC chaining. */
 export function lastCipherBlock(ciphertext: Uint8Array, blockSize: number): Uint8Array {
   if (ciphertext.byteLength < blockSize) throw new RangeError('ciphertext shorter than one block');
-  return ciphertext.slice(ciphertext.byteLength - blockSize);
+  return copyBytes(ciphertext, ciphertext.byteLength - blockSize);
 }

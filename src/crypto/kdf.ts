@@ -6,7 +6,7 @@
  * @module
  */
 import { createHmac } from 'node:crypto';
-import { u8 } from './bytes.js';
+import { copyBytes, u8 } from './bytes.js';
 import { prf as prfFn, prfLength, type PrfAlg } from './prf.js';
 
 /** Authentication methods whose SKEYID this module derives. */
@@ -124,7 +124,7 @@ export function expandKey(prf: PrfAlg, key: Uint8Array, length: number): Uint8Ar
  */
 export function deriveEncryptionKey(prf: PrfAlg, skeyidE: Uint8Array, keyLength: number): Uint8Array {
   checkLength('deriveEncryptionKey', keyLength);
-  if (skeyidE.byteLength >= keyLength) return skeyidE.slice(0, keyLength);
+  if (skeyidE.byteLength >= keyLength) return copyBytes(skeyidE, 0, keyLength);
   return expandKey(prf, skeyidE, keyLength);
 }
 

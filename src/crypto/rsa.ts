@@ -14,7 +14,7 @@
 import { constants, privateEncrypt, publicDecrypt, type KeyObject } from 'node:crypto';
 import { NotifyType } from '../constants/index.js';
 import { RemoteProtocolError } from '../errors.js';
-import { compareBe, constantTimeEqual, isZero, u8 } from './bytes.js';
+import { compareBe, constantTimeEqual, copyBytes, isZero, u8 } from './bytes.js';
 
 /** Smallest RSA modulus accepted by default, in bits. */
 export const RSA_MIN_BITS = 2048;
@@ -43,7 +43,7 @@ function modulusBytes(key: KeyObject): Uint8Array {
     // strip a possible leading zero octet
     let i = 0;
     while (i < n.byteLength - 1 && n[i] === 0) i++;
-    n = n.slice(i);
+    n = copyBytes(n, i);
     modulusCache.set(key, n);
   }
   return n;

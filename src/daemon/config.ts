@@ -104,6 +104,9 @@ export interface TrafficSelector {
   readonly text: string;
 }
 
+/** `remote.id: "%any"`: accept whatever identity the peer proves (type 0 is not a wire ID type). */
+export const ANY_IDENTITY: Identity = { type: 0, data: new Uint8Array(0), text: '%any' };
+
 export type StartAction = 'add' | 'start' | 'on-demand';
 
 export interface ConnectionConfig {
@@ -652,7 +655,8 @@ function parseConnection(ctx: Ctx, name: string, keyNode: Node, node: Node | nul
     if (a !== undefined) {
       const s = scalarString(ctx, a.value, `${p}.address`);
       if (s !== undefined) {
-        if (isIP(s) === 0) ctx.error(a.value, `${p}.address`, `'${s}' is not an IP address`);
+        if (s === '%any' && key === 'remote') out.address = s;
+        else if (isIP(s) === 0) ctx.error(a.value, `${p}.address`, `'${s}' is not an IP address${key === 'remote' ? ' (or %any for a responder-only connection)' : ''}`);
         else out.address = s;
       }
     } else if (key === 'remote') ctx.error(v.value, p, `missing 'address' (the peer's IP address)`);
@@ -661,7 +665,8 @@ function parseConnection(ctx: Ctx, name: string, keyNode: Node, node: Node | nul
     const id = ee.get('id');
     if (id !== undefined) {
       const s = scalarString(ctx, id.value, `${p}.id`);
-      if (s !== undefined) {
+      if (s === '%any' && key === 'remote') out.id = ANY_IDENTITY;
+      else if (s !== undefined) {
         const r = parseIdentity(s);
         if (r.ok) out.id = r.value;
         else ctx.error(id.value, `${p}.id`, r.error);
@@ -671,7 +676,8 @@ function parseConnection(ctx: Ctx, name: string, keyNode: Node, node: Node | nul
   };
   const local = endpoint('local');
   const remote = endpoint('remote');
-  if (local.address !== undefined && remote.address !== undefined && isIP(local.address) !== isIP(remote.address)) {
+  const anyPeer = remote.address === '%any';
+  if (local.address !== undefined && remote.address !== undefined && !anyPeer && isIP(local.address) !== isIP(remote.address)) {
     ctx.error(local.node, `${path}.local.address`, `local ${local.address} and remote ${remote.address} are not the same IP version`);
   }
   // Default identities: the addresses (psk), the certificate's subject (rsa).
@@ -682,7 +688,10 @@ function parseConnection(ctx: Ctx, name: string, keyNode: Node, node: Node | nul
     localId = parseIdentity(local.address).ok ? (parseIdentity(local.address) as { value: Identity }).value : undefined;
   }
   let remoteId = remote.id;
-  if (remoteId === undefined && remote.address !== undefined && auth === 'psk') {
+  if (anyPeer && remoteId === undefined) {
+    ctx.error(remote.node, `${path}.remote.id`, `with address %any give the identity the peers must prove (id: "%any" accepts any)`);
+  }
+  if (remoteId === undefined && remote.address !== undefined && !anyPeer && auth === 'psk') {
     const r = parseIdentity(remote.address);
     if (r.ok) remoteId = r.value;
   }
@@ -759,7 +768,7 @@ function parseConnection(ctx: Ctx, name: string, keyNode: Node, node: Node | nul
     return out;
   };
   const localTs = selectors('local_ts', local.address);
-  const remoteTs = selectors('remote_ts', remote.address);
+  const remoteTs = selectors('remote_ts', anyPeer ? undefined : remote.address);
   if (localTs[0] !== undefined && remoteTs[0] !== undefined && localTs[0].family !== remoteTs[0].family) {
     ctx.error(e.get('local_ts')?.value ?? node, `${path}.local_ts`, 'local_ts and remote_ts must be the same IP version');
   }
@@ -776,6 +785,7 @@ function parseConnection(ctx: Ctx, name: string, keyNode: Node, node: Node | nul
   if (ikeLifetime < 60) ctx.error(e.get('ike_lifetime')?.value ?? node, `${path}.ike_lifetime`, 'must be at least 60s');
   if (lifetime < 30) ctx.error(e.get('lifetime')?.value ?? node, `${path}.lifetime`, 'must be at least 30s');
   const start = opt('start', (n, p) => oneOf(ctx, n, p, ['add', 'start', 'on-demand'] as const), 'add');
+  if (anyPeer && start !== 'add') ctx.error(e.get('start')?.value ?? node, `${path}.start`, `a connection to %any can only answer: use start: add`);
   if (start === 'on-demand' && g.dataplane !== 'xfrm') {
     ctx.error(e.get('start')?.value ?? node, `${path}.start`, `on-demand needs the kernel to report traffic: set global.dataplane: xfrm (or use start: add / start)`);
   }

@@ -51,6 +51,8 @@ export type EndpointFactory = (opts: EndpointFactoryOptions) => EndpointLike;
 function engineIdentity(id: Identity, where: string): EngineIdentity {
   const text = new TextDecoder();
   switch (id.type) {
+    case 0:
+      return { type: 'any' };
     case IdType.ID_IPV4_ADDR:
       return { type: 'ipv4', value: id.text };
     case IdType.ID_IPV6_ADDR:

@@ -120,7 +120,8 @@ interface Retransmit {
 
 interface P1 {
   readonly kind: 'p1';
-  readonly icHex: string;
+  /** Map key of the initiator cookie (see bkey). */
+  readonly icKey: string;
   readonly role: 'initiator' | 'responder';
   readonly mode: 'main' | 'aggressive';
   conn: Connection;
@@ -156,6 +157,8 @@ interface P1 {
   qms?: Map<number, Qm>;
   /** Recently finished Quick Modes: message ID → [last received, last sent] for duplicates. */
   done?: Array<{ msgId: number; recv?: Uint8Array; sent?: Uint8Array }>;
+  /** Message IDs the peer already used under this SA (bounded ring): replays are dropped. */
+  seen?: number[];
   pending: PendingQm[];
   rekeyOf?: P1;
   halfOpen: boolean;
@@ -215,9 +218,24 @@ const ZERO8 = new Uint8Array(8);
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 function hex(b: Uint8Array): string {
+  if (b.length === 8 || b.length === 4) {
+    // cookies and SPIs: whole 32-bit words
+    const w0 = (((b[0]! << 24) >>> 0) + ((b[1]! << 16) | (b[2]! << 8) | b[3]!)).toString(16).padStart(8, '0');
+    if (b.length === 4) return w0;
+    return w0 + (((b[4]! << 24) >>> 0) + ((b[5]! << 16) | (b[6]! << 8) | b[7]!)).toString(16).padStart(8, '0');
+  }
   let s = '';
   for (let i = 0; i < b.length; i++) s += HEX[b[i]!];
   return s;
+}
+
+/** A compact map key for 4- or 8-byte values (cookies, SPIs): 16-bit code units. */
+function bkey(b: Uint8Array): string {
+  if (b.length === 8) {
+    return String.fromCharCode((b[0]! << 8) | b[1]!, (b[2]! << 8) | b[3]!, (b[4]! << 8) | b[5]!, (b[6]! << 8) | b[7]!);
+  }
+  if (b.length === 4) return String.fromCharCode((b[0]! << 8) | b[1]!, (b[2]! << 8) | b[3]!);
+  return hex(b);
 }
 
 function isZero(b: Uint8Array): boolean {
@@ -654,8 +672,7 @@ export class Endpoint {
   }
 
   private dispatch(now: number, local: Address, remoteAddr: Address, h: Header, bytes: Uint8Array): void {
-    const icHex = hex(h.initiatorCookie);
-    const p1 = this.p1s.get(icHex);
+    const p1 = this.p1s.get(bkey(h.initiatorCookie));
     const rcZero = isZero(h.responderCookie);
     switch (h.exchangeType) {
       case ExchangeType.IDENTITY_PROTECTION:
@@ -735,7 +752,7 @@ export class Endpoint {
   private newP1(role: 'initiator' | 'responder', mode: 'main' | 'aggressive', conn: Connection, local: Address, remoteAddr: Address, ic: Uint8Array, rc: Uint8Array): P1 {
     const p1: P1 = {
       kind: 'p1',
-      icHex: hex(ic),
+      icKey: bkey(ic),
       role,
       mode,
       conn,
@@ -752,7 +769,7 @@ export class Endpoint {
       failures: 0,
       tries: 0,
     };
-    this.p1s.set(p1.icHex, p1);
+    this.p1s.set(p1.icKey, p1);
     addTo(this.p1ByPair, p1.pairKey, p1);
     return p1;
   }
@@ -760,7 +777,7 @@ export class Endpoint {
   private freshCookie(): Uint8Array {
     for (;;) {
       const c = this.random(8);
-      if (!isZero(c) && !this.p1s.has(hex(c))) return c;
+      if (!isZero(c) && !this.p1s.has(bkey(c))) return c;
     }
   }
 
@@ -1120,11 +1137,14 @@ export class Endpoint {
     this.checkOut(AGGRESSIVE_MODE[2]!, out);
     p1.lastRecv = bytes.slice();
     p1.step = 3;
-    // AM3 goes in clear (RFC 2409 §5 figure); the phase-1 IV stays hash(g^xi | g^xr).
-    const msg = this.encodePlain(p1, ExchangeType.AGGRESSIVE, 0, out);
+    // AM3 is drawn in clear in RFC 2409 §5, but keys exist by now and strongSwan (among others)
+    // requires HASH_I/SIG_I encrypted: HDR*, HASH_I with IV = hash(g^xi | g^xr). (As responder we
+    // accept both forms.)
+    const enc = this.encodeEncrypted(p1, ExchangeType.AGGRESSIVE, 0, 0, out, p1.iv!);
+    p1.iv = enc.nextIv;
     this.clearRetransmit(p1);
-    p1.lastSent = msg.slice();
-    this.send(p1.local, p1.remote, msg);
+    p1.lastSent = enc.bytes;
+    this.send(p1.local, p1.remote, enc.bytes);
     this.established(now, p1, payloads);
   }
 
@@ -1169,8 +1189,9 @@ export class Endpoint {
 
   private hashFor(p1: P1, initiator: boolean, idB: Uint8Array): Uint8Array {
     const hs = p1.hs!;
-    const base = { prf: p1.prf!, skeyid: hs.skeyid!, gxi: hs.gxi!, gxr: hs.gxr!, ckyI: p1.ic, ckyR: p1.rc, saIBody: hs.saiB! };
-    return initiator ? C.hashI({ ...base, idIBody: idB }) : C.hashR({ ...base, idRBody: idB });
+    return initiator
+      ? C.hashI({ prf: p1.prf!, skeyid: hs.skeyid!, gxi: hs.gxi!, gxr: hs.gxr!, ckyI: p1.ic, ckyR: p1.rc, saIBody: hs.saiB!, idIBody: idB })
+      : C.hashR({ prf: p1.prf!, skeyid: hs.skeyid!, gxi: hs.gxi!, gxr: hs.gxr!, ckyI: p1.ic, ckyR: p1.rc, saIBody: hs.saiB!, idRBody: idB });
   }
 
   /** Our HASH_x or [CERT,] SIG_x payloads. */
@@ -1326,7 +1347,7 @@ export class Endpoint {
     for (;;) {
       const s = this.random(4);
       if (s[0] === 0 && s[1] === 0 && s[2] === 0) continue; // 0..255 reserved (RFC 2408 §3.5 / IANA)
-      if (!this.bySpi.has(hex(s))) return s;
+      if (!this.bySpi.has(bkey(s))) return s;
     }
   }
 
@@ -1414,7 +1435,14 @@ export class Endpoint {
       if (done.sent && bytesEqual(done.recv, bytes)) this.send(p1.local, p1.remote, done.sent);
       return;
     }
+    if (p1.seen?.includes(h.messageId)) throw remote(NotifyType.INVALID_MESSAGE_ID, 'message ID already used (replay)');
     this.qmR1(now, p1, h, bytes);
+  }
+
+  private markSeen(p1: P1, msgId: number): void {
+    const seen = (p1.seen ??= []);
+    seen.push(msgId);
+    if (seen.length > 32) seen.shift();
   }
 
   /**
@@ -1437,6 +1465,7 @@ export class Endpoint {
     const expected = C.quickModeHash1({ prf: p1.prf!, skeyidA: p1.skeyidA!, messageId: h.messageId, afterHash: afterFirstPayload(plain) });
     if (!C.verifyHash(expected, payloads[0].data)) throw remote(NotifyType.INVALID_HASH_INFORMATION, 'HASH(1) does not verify');
     // authenticated from here on: errors are answered under the ISAKMP SA
+    this.markSeen(p1, h.messageId);
     try {
       checkMessage(QUICK_MODE[0]!, payloads);
       this.qmRespond(now, p1, h, bytes, payloads, nextIv);
@@ -1656,9 +1685,8 @@ export class Endpoint {
       const inSpi = initiator ? qm.ourSpis![sel.ours]![j]! : qm.respSpis![j]!;
       const outSpi = Uint8Array.from(e.peerSpi);
       const len = e.keys.enc + e.keys.auth;
-      const base = { prf: p1.prf!, skeyidD: p1.skeyidD!, protocol: e.protocol, nonceI, nonceR, length: len, ...(qm.gxy ? { gxy: qm.gxy } : {}) };
-      const kin = C.deriveKeymat({ ...base, spi: inSpi });
-      const kout = C.deriveKeymat({ ...base, spi: outSpi });
+      const kin = C.deriveKeymat({ prf: p1.prf!, skeyidD: p1.skeyidD!, protocol: e.protocol, spi: inSpi, nonceI, nonceR, gxy: qm.gxy, length: len });
+      const kout = C.deriveKeymat({ prf: p1.prf!, skeyidD: p1.skeyidD!, protocol: e.protocol, spi: outSpi, nonceI, nonceR, gxy: qm.gxy, length: len });
       protocols.push({
         protocol: e.protocol,
         transformId: e.parsed.transformId,
@@ -1692,8 +1720,8 @@ export class Endpoint {
     this.children.set(info.id, child);
     addTo(this.childByPair, child.pairKey, child);
     for (const p of protocols) {
-      this.bySpi.set(hex(p.inbound.spi), child);
-      this.byPeerSpi.set(`${child.pairKey}/${hex(p.outbound.spi)}`, child);
+      this.bySpi.set(bkey(p.inbound.spi), child);
+      this.byPeerSpi.set(`${child.pairKey}/${bkey(p.outbound.spi)}`, child);
     }
     if (lifeSeconds) {
       const life = lifeSeconds * 1000;
@@ -1752,7 +1780,9 @@ export class Endpoint {
     if (payloads[0]?.type !== 'HASH') throw remote(NotifyType.INVALID_PAYLOAD_TYPE, 'informational must start with HASH(1)');
     const expected = C.informationalHash({ prf: p1.prf!, skeyidA: p1.skeyidA!, messageId: h.messageId, afterHash: afterFirstPayload(plain) });
     if (!C.verifyHash(expected, payloads[0].data)) throw remote(NotifyType.INVALID_HASH_INFORMATION, 'informational HASH(1) does not verify');
+    if (p1.seen?.includes(h.messageId)) throw remote(NotifyType.INVALID_MESSAGE_ID, 'message ID already used (replay)');
     checkMessage(INFORMATIONAL, payloads);
+    this.markSeen(p1, h.messageId);
     this.phase1Confirmed(p1);
     // verified: act, payload by payload; once our ISAKMP SA is gone, ignore the rest
     for (const p of payloads) {
@@ -1782,7 +1812,7 @@ export class Endpoint {
   }
 
   private findChildBySpi(p1: P1, spi: Uint8Array): Child | undefined {
-    const h = hex(spi);
+    const h = bkey(spi);
     const peer = this.byPeerSpi.get(`${p1.pairKey}/${h}`);
     if (peer && peer.state !== 'dead') return peer;
     const own = this.bySpi.get(h);
@@ -1865,8 +1895,8 @@ export class Endpoint {
     this.children.delete(c.info.id);
     removeFrom(this.childByPair, c.pairKey, c);
     for (const p of c.info.protocols) {
-      if (this.bySpi.get(hex(p.inbound.spi)) === c) this.bySpi.delete(hex(p.inbound.spi));
-      const k = `${c.pairKey}/${hex(p.outbound.spi)}`;
+      if (this.bySpi.get(bkey(p.inbound.spi)) === c) this.bySpi.delete(bkey(p.inbound.spi));
+      const k = `${c.pairKey}/${bkey(p.outbound.spi)}`;
       if (this.byPeerSpi.get(k) === c) this.byPeerSpi.delete(k);
     }
     if (by) {
@@ -1914,7 +1944,7 @@ export class Endpoint {
     }
     p1.hs = undefined;
     C.wipe(p1.skeyidA, p1.skeyidD, p1.encKey);
-    if (this.p1s.get(p1.icHex) === p1) this.p1s.delete(p1.icHex);
+    if (this.p1s.get(p1.icKey) === p1) this.p1s.delete(p1.icKey);
     removeFrom(this.p1ByPair, p1.pairKey, p1);
   }
 
@@ -1958,11 +1988,14 @@ export class Endpoint {
   // ------------------------------------------------------------------------------ encoding
 
   private p1Id(p1: P1): string {
-    return p1.icHex + hex(p1.rc);
+    return hex(p1.ic) + hex(p1.rc);
   }
 
   private findP1ById(id: string): P1 | undefined {
-    const p1 = this.p1s.get(id.slice(0, 16));
+    if (!/^[0-9a-f]{32}$/.test(id)) return undefined;
+    const ic = new Uint8Array(8);
+    for (let i = 0; i < 8; i++) ic[i] = parseInt(id.slice(2 * i, 2 * i + 2), 16);
+    const p1 = this.p1s.get(bkey(ic));
     return p1 && this.p1Id(p1) === id ? p1 : undefined;
   }
 
@@ -1999,15 +2032,32 @@ export class Endpoint {
 
   private encryptRaw(p1: P1, exchangeType: number, messageId: number, flags: number, first: number, plain: Uint8Array, iv: Uint8Array): { bytes: Uint8Array; nextIv: Uint8Array } {
     const { ciphertext, nextIv } = C.encryptMessage({ cipher: p1.cipher!, key: p1.encKey!, iv, plaintext: plain });
-    const bytes = encodeMessage({ header: this.header(p1, exchangeType, messageId, flags, first), payloads: [], encrypted: ciphertext });
+    // RFC 2408 §3.1 header, then the encrypted body: one allocation, no intermediate encoder
+    const n = 28 + ciphertext.length;
+    const bytes = new Uint8Array(n);
+    bytes.set(p1.ic, 0);
+    bytes.set(p1.rc, 8);
+    bytes[16] = first;
+    bytes[17] = 0x10;
+    bytes[18] = exchangeType;
+    bytes[19] = flags;
+    bytes[20] = messageId >>> 24;
+    bytes[21] = (messageId >>> 16) & 0xff;
+    bytes[22] = (messageId >>> 8) & 0xff;
+    bytes[23] = messageId & 0xff;
+    bytes[24] = n >>> 24;
+    bytes[25] = (n >>> 16) & 0xff;
+    bytes[26] = (n >>> 8) & 0xff;
+    bytes[27] = n & 0xff;
+    bytes.set(ciphertext, 28);
     return { bytes, nextIv };
   }
 
   private decrypt(p1: P1, iv: Uint8Array, bytes: Uint8Array): { payloads: Payload[]; plain: Uint8Array; nextIv: Uint8Array } {
     if (!p1.encKey || !p1.cipher) throw remote(NotifyType.INVALID_FLAGS, 'encrypted message before keys exist');
-    const msg = decodeMessage(bytes);
-    const { plaintext, nextIv } = C.decryptMessage({ cipher: p1.cipher, key: p1.encKey, iv, ciphertext: msg.encrypted! });
-    const payloads = decodePayloads(msg.header.nextPayload, plaintext, { baseOffset: 28, allowTrailing: true });
+    // the header was checked by decodeHeader (length = datagram, version, flags)
+    const { plaintext, nextIv } = C.decryptMessage({ cipher: p1.cipher, key: p1.encKey, iv, ciphertext: bytes.subarray(28) });
+    const payloads = decodePayloads(bytes[16]!, plaintext, { baseOffset: 28, allowTrailing: true });
     return { payloads, plain: plaintext, nextIv };
   }
 

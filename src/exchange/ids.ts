@@ -62,9 +62,17 @@ export function parseIpv6(s: string): Uint8Array | undefined {
   return out;
 }
 
-/** Address text → bytes (4 or 16), or undefined. */
+const parsed = new Map<string, Uint8Array | undefined>();
+
+/** Address text → bytes (4 or 16), or undefined. Results are cached (bounded); treat them as read-only. */
 export function parseAddress(s: string): Uint8Array | undefined {
-  return s.includes(':') ? parseIpv6(s) : parseIpv4(s);
+  let b = parsed.get(s);
+  if (b === undefined && !parsed.has(s)) {
+    b = s.includes(':') ? parseIpv6(s) : parseIpv4(s);
+    if (parsed.size >= 4096) parsed.clear();
+    parsed.set(s, b);
+  }
+  return b;
 }
 
 /** Bytes (4 or 16) → address text (IPv6 in full lower-case groups with '::' for the longest zero run). */
@@ -136,7 +144,7 @@ export function selectorToId(s: Selector): { idType: number; protocol: number; p
   const lo = parseAddress(s.start)!;
   const v4 = lo.length === 4;
   if (s.start === s.end && s.prefix === undefined) {
-    return { idType: v4 ? IdType.ID_IPV4_ADDR : IdType.ID_IPV6_ADDR, protocol: s.protocol, port: s.port, data: lo };
+    return { idType: v4 ? IdType.ID_IPV4_ADDR : IdType.ID_IPV6_ADDR, protocol: s.protocol, port: s.port, data: lo.slice() };
   }
   if (s.prefix !== undefined) {
     const data = new Uint8Array(lo.length * 2);

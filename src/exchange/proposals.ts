@@ -360,6 +360,9 @@ export function parseIpsecTransform(t: Transform): ParsedIpsecTransform | undefi
       case IpsecAttr.EXTENDED_SEQUENCE_NUMBER:
         if (v !== 0) return undefined;
         break;
+      case IpsecAttr.ECN_TUNNEL: // RFC 3168 §9.2.1: informational for the dataplane; 1 allowed, 2 forbidden
+        if (v !== 1 && v !== 2) return undefined;
+        break;
       default:
         return undefined;
     }
@@ -451,6 +454,11 @@ function lifetimeMin(a: number, b: number): number {
   return Math.min(a, b);
 }
 
+/** SPI values 0..255 are reserved (RFC 2408 §2.4 / IANA): never accepted from a peer. */
+function spiReserved(spi: Uint8Array): boolean {
+  return spi[0] === 0 && spi[1] === 0 && spi[2] === 0;
+}
+
 /** Group the proposals of an SA by proposal number (AND-ed proposals share one). */
 function proposalGroups(sa: SaPayload): Proposal[][] {
   const groups: Proposal[][] = [];
@@ -479,7 +487,7 @@ export function selectIpsec(sa: SaPayload, ours: readonly IpsecProposal[], allow
       const prop = g[j]!;
       const spec = p.protocols[j]!;
       if (prop.protocol !== spec.protocol) return undefined;
-      if (prop.spi.length !== 4) return undefined;
+      if (prop.spi.length !== 4 || spiReserved(prop.spi)) return undefined;
       let found: IpsecChoiceEntry | undefined;
       for (const t of prop.transforms) {
         const parsed = parseIpsecTransform(t);
@@ -546,7 +554,7 @@ export function checkIpsecAnswer(sa: SaPayload, ourOffer: SaPayload, ours: reado
   for (let j = 0; j < g.length; j++) {
     const prop = g[j]!;
     const spec = p.protocols[j]!;
-    if (prop.transforms.length !== 1 || prop.protocol !== spec.protocol || prop.spi.length !== 4) {
+    if (prop.transforms.length !== 1 || prop.protocol !== spec.protocol || prop.spi.length !== 4 || spiReserved(prop.spi)) {
       throw new RemoteProtocolError(NotifyType.BAD_PROPOSAL_SYNTAX, 'answer proposal malformed');
     }
     const t = prop.transforms[0]!;

@@ -48,7 +48,7 @@ export const MAIN_MODE: readonly MessageScript[] = [
 export const AGGRESSIVE_MODE: readonly MessageScript[] = [
   { label: 'HDR, SA, KE, Ni, IDii -->', from: 'I', encrypted: 'no', first: 'SA', rules: [r('SA', 1, 1), r('KE', 1, 1), r('NONCE', 1, 1), r('ID', 1, 1), CR, VIDS] },
   { label: '<-- HDR, SA, KE, Nr, IDir, [CERT,] HASH_R|SIG_R', from: 'R', encrypted: 'no', first: 'SA', rules: [r('SA', 1, 1), r('KE', 1, 1), r('NONCE', 1, 1), r('ID', 1, 1), r('HASH', 0, 1), r('SIG', 0, 1), CERT, CR, NATD, VIDS] },
-  { label: 'HDR, [CERT,] HASH_I|SIG_I -->', from: 'I', encrypted: 'either', rules: [r('HASH', 0, 1), r('SIG', 0, 1), CERT, NATD, NOTIFIES, VIDS] },
+  { label: 'HDR*, [CERT,] HASH_I|SIG_I -->', from: 'I', encrypted: 'either', rules: [r('HASH', 0, 1), r('SIG', 0, 1), CERT, NATD, NOTIFIES, VIDS] },
 ];
 
 /** RFC 2409 §5.5 Quick Mode (the 4th message only with the commit bit). */
@@ -81,18 +81,18 @@ export function checkMessage(script: MessageScript, payloads: readonly Payload[]
   if (script.first !== undefined && payloads[0]?.type !== script.first) {
     fail(NotifyType.INVALID_PAYLOAD_TYPE, `first payload must be ${script.first}, is ${payloads[0]?.type ?? 'none'}`);
   }
-  const counts = new Map<PayloadName, number>();
+  // count per rule (scripts have at most a dozen rules; no allocation but one small array)
+  const rules = script.rules;
+  const counts = new Array<number>(rules.length).fill(0);
   for (const p of payloads) {
     if (p.type === 'UNKNOWN') fail(NotifyType.INVALID_PAYLOAD_TYPE, `payload type ${p.payloadType} not allowed in IKEv1`);
-    counts.set(p.type, (counts.get(p.type) ?? 0) + 1);
+    let i = 0;
+    while (i < rules.length && rules[i]!.type !== p.type) i++;
+    if (i === rules.length) fail(NotifyType.INVALID_PAYLOAD_TYPE, `unexpected ${p.type} payload`);
+    if (++counts[i]! > rules[i]!.max) fail(NotifyType.PAYLOAD_MALFORMED, `more than ${rules[i]!.max} ${p.type} payloads`);
   }
-  for (const [type, n] of counts) {
-    const rule = script.rules.find((x) => x.type === type);
-    if (!rule) fail(NotifyType.INVALID_PAYLOAD_TYPE, `unexpected ${type} payload`);
-    else if (n > rule.max) fail(NotifyType.PAYLOAD_MALFORMED, `${n} ${type} payloads (at most ${rule.max})`);
-  }
-  for (const rule of script.rules) {
-    if ((counts.get(rule.type) ?? 0) < rule.min) fail(NotifyType.PAYLOAD_MALFORMED, `missing ${rule.type} payload`);
+  for (let i = 0; i < rules.length; i++) {
+    if (counts[i]! < rules[i]!.min) fail(NotifyType.PAYLOAD_MALFORMED, `missing ${rules[i]!.type} payload`);
   }
 }
 

@@ -177,6 +177,22 @@ test('public values and g^xy keep their leading zero bytes (fixed length, big-en
   assert.ok(zeroX > 0);
 });
 
+test('dhSharedSecret works as the first call of a process for its group (shared object still empty)', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const code = `import('./build/src/crypto/index.js').then((m) => {
+    for (const g of [19, 20, 21, 28]) {
+      const peer = m.dhKeyPair(g, new Uint8Array(m.dhPrivateKeyLength(g)).fill(3)).publicKey;
+      const x = new Uint8Array(m.dhPrivateKeyLength(g)).fill(5);
+      const a = Buffer.from(m.dhSharedSecret(g, x, peer)).toString('hex');
+      const b = Buffer.from(m.dhKeyPair(g, x).computeSharedSecret(peer)).toString('hex');
+      if (a !== b) throw new Error('mismatch ' + g);
+    }
+    console.log('ok');
+  });`;
+  const r = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8' });
+  assert.equal(r.stdout.trim(), 'ok', r.stderr);
+});
+
 test('stateless calls interleaved across SAs give the same results as per-SA key pairs', () => {
   for (const g of [14, 19, 20]) {
     const xs = [1, 2, 3].map((k) => new Uint8Array(dhPrivateKeyLength(g)).fill(0x11 * k));

@@ -11,6 +11,7 @@ import {
   dhSharedSecret,
   dhKeyPair,
   dhPrivateKeyLength,
+  dhPublicKey,
   decryptMessage,
   cipherFor,
   rsaVerifyHash,
@@ -97,5 +98,28 @@ test('certificates: arbitrary and mutated DER parse or fail with INVALID_CERT_EN
       assert.equal(typeof dnEqual(junk, m.subarray(0, 40)), 'boolean');
     }),
     { numRuns: 150 },
+  );
+});
+
+test('stateless DH and per-SA key pairs agree under any interleaving of SAs (fast-check)', () => {
+  const groups = [14, 19, 26];
+  const peers = new Map(groups.map((g) => [g, dhKeyPair(g, new Uint8Array(dhPrivateKeyLength(g)).fill(0x5a)).publicKey]));
+  fc.assert(
+    fc.property(
+      fc.constantFrom(...groups),
+      fc.array(fc.uint8Array({ minLength: 8, maxLength: 48 }), { minLength: 2, maxLength: 4 }),
+      fc.array(fc.nat(), { minLength: 4, maxLength: 12 }),
+      (g, keys, order) => {
+        const xs = keys.map((k) => (k.every((b) => b === 0) ? Uint8Array.of(1, ...k) : k));
+        const expected = xs.map((x) => dhKeyPair(g, x).computeSharedSecret(peers.get(g)!));
+        for (const i of order) {
+          const j = i % xs.length;
+          const x = xs[j]!;
+          if (i % 3 === 0) dhPublicKey(g, x); // moves the shared object to another SA's key
+          assert.deepEqual(dhSharedSecret(g, x, peers.get(g)!), expected[j]);
+        }
+      },
+    ),
+    { numRuns: 40 },
   );
 });

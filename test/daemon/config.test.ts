@@ -215,7 +215,7 @@ connections:
     "test.yaml:3:14: global.dataplane: 'ebpf' is not allowed (use one of: none, xfrm)",
     'test.yaml:15:5: connections.bad: unknown key \'colour\' (known keys: mode, auth, secret, local, remote, ike, esp, pfs, ipsec_mode, local_ts, remote_ts, ike_lifetime, ike_rekey_margin, lifetime, lifetime_kb, rekey_margin, rekey_fuzz, start, allow_weak_groups, allow_aggressive_psk_responder)',
     "test.yaml:10:13: connections.bad.secret: no secret named 's2' in the secrets section (defined: s1)",
-    "test.yaml:11:24: connections.bad.remote.address: '192.0.2.300' is not an IP address",
+    "test.yaml:11:24: connections.bad.remote.address: '192.0.2.300' is not an IP address (or %any for a responder-only connection)",
     "test.yaml:12:10: connections.bad.ike: DH group 'modp1024' in 'aes128-sha256-modp1024' is weak and refused by default (use modp2048 or stronger, or set allow_weak_groups: true)",
     "test.yaml:12:10: connections.bad.ike: unknown hash 'md4' in 'aes128-md4-modp2048' (use one of: md5, sha1, sha, sha256, sha2_256, sha384, sha2_384, sha512, sha2_512)",
     "test.yaml:13:15: connections.bad.lifetime: '2 hours' is not a duration (write seconds, or a number with s, m, h or d: 90s, 30m, 8h)",
@@ -330,4 +330,17 @@ test('an RSA secret whose key does not match its certificate is refused', () => 
     assert.ok(err instanceof ConfigError);
     assert.match(err.message, /^examples\/inline\.yaml:4:10: secrets\.mixed\.key: the private key does not belong to the certificate '.*examples\/certs\/left\.crt'$/);
   }
+});
+
+test('remote %any: responder-only connections', () => {
+  const text = `secrets:\n  s: { psk: x }\nconnections:\n  any:\n    secret: s\n    remote: { address: "%any", id: "%any" }\n    ike: aes128-sha256-modp2048\n`;
+  const c = parseConfig(text, 'a.yaml').connections[0];
+  assert.ok(c);
+  assert.equal(c.remote.address, '%any');
+  assert.equal(c.remote.id?.text, '%any');
+  assert.deepEqual(c.remoteTs, []);
+  assert.deepEqual(problemsOf(text.replace(', id: "%any"', '')), [
+    'test.yaml:6:13: connections.any.remote.id: with address %any give the identity the peers must prove (id: "%any" accepts any)',
+  ]);
+  assert.deepEqual(problemsOf(text + '    start: start\n'), ['test.yaml:8:12: connections.any.start: a connection to %any can only answer: use start: add']);
 });

@@ -150,3 +150,25 @@ test('a new Main Mode from a restarted peer with INITIAL-CONTACT replaces the ol
   assert.equal(pair.b.ipsecSas().length, 1);
   assert.ok(pair.ev('b', 'deleted').some((d) => d.kind === 'ipsec' && d.by === 'peer'));
 });
+
+test('replayed protected messages: a captured R-U-THERE or Quick Mode HASH(1) message gets no second answer', () => {
+  const pair = up('replay');
+  const saId = pair.a.isakmpSas()[0]!.id;
+  pair.a.dpd(pair.now, saId);
+  pair.run(100);
+  const dpd = pair.sentBy('a').at(-1)!.data;
+  const acks = pair.sentBy('b').length;
+  pair.inject('b', dpd);
+  assert.equal(pair.sentBy('b').length, acks, 'no second R-U-THERE-ACK');
+  assert.equal(pair.ev('b', 'dropped').at(-1)!.notify, 9);
+  // Quick Mode: run five more so the first falls out of the short "finished" memory, then replay it
+  pair.clearEvents();
+  for (let i = 0; i < 5; i++) pair.a.initiate(pair.now, 'c');
+  pair.run(1000);
+  assert.equal(pair.b.ipsecSas().length, 6);
+  const firstQm = pair.sentBy('a').find((w) => decodeHeader(w.data).exchangeType === 32)!;
+  const n = pair.sentBy('b').length;
+  pair.inject('b', firstQm.data);
+  assert.equal(pair.sentBy('b').length, n, 'no HASH(2) for a replayed HASH(1) message');
+  assert.equal(pair.b.ipsecSas().length, 6);
+});

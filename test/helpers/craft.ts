@@ -21,9 +21,9 @@ interface P1View {
 
 export function p1Keys(ep: Endpoint, saId: string): P1View {
   const map = (ep as unknown as { p1s: Map<string, P1View> }).p1s;
-  const p1 = map.get(saId.slice(0, 16));
-  if (!p1) throw new Error(`no ISAKMP SA ${saId}`);
-  return p1;
+  const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+  for (const p1 of map.values()) if (hex(p1.ic) + hex(p1.rc) === saId) return p1;
+  throw new Error(`no ISAKMP SA ${saId}`);
 }
 
 export type HashMode = 'good' | 'wrong' | 'missing' | 'truncated' | 'not-first';
