@@ -7,6 +7,9 @@
  * with the same generator, and reports handshakes per second, responder CPU per SA, and responder
  * memory per established ISAKMP SA + IPsec SA pair; then the ratios.
  *
+ * On a machine with two or more CPUs the responder is pinned to CPU 0 and the generator to CPU 1
+ * (taskset), so the handshake rate measures one responder core under the same load for both.
+ *
  *   BENCH_SAS (default 3000) handshakes per responder, BENCH_WINDOW (default 32) in flight.
  *   (The 10,000-SA memory figure of issue 5: BENCH_SAS=10000, ~30 s per responder.)
  */
@@ -40,10 +43,17 @@ interface Figures {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const PIN = spawnSync('sh', ['-c', 'command -v taskset']).status === 0 && (await import('node:os')).availableParallelism() >= 2;
+
+/** Pins every thread of a process to CPU 0 (the responder's core). */
+function pinResponder(pid: number | undefined): void {
+  if (PIN && pid !== undefined) spawnSync('taskset', ['-a', '-p', '-c', '0', String(pid)], { stdio: 'ignore' });
+}
 
 function loadgen(ns: string | undefined, target: string, local: string, count: number, extra: string[] = []): Load {
   const args = [join(ROOT, 'build/bench/loadgen.js'), '--target', target, '--local', local, '--count', String(count), '--window', String(WINDOW), '--ike', IKE, '--esp', ESP, '--timeout', '60', '--local-id', `@lg-{n}-${Math.random().toString(36).slice(2, 8)}.bench`, ...extra];
-  const r = ns ? spawnSync('ip', ['netns', 'exec', ns, process.execPath, ...args], { encoding: 'utf8' }) : spawnSync(process.execPath, args, { encoding: 'utf8' });
+  const node = PIN ? ['taskset', '-c', '1', process.execPath] : [process.execPath];
+  const r = ns ? spawnSync('ip', ['netns', 'exec', ns, ...node, ...args], { encoding: 'utf8' }) : spawnSync(node[0] as string, [...node.slice(1), ...args], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`loadgen failed: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop() as string) as Load;
 }
@@ -95,6 +105,7 @@ async function benchOurs(ns: string | undefined, listen: string, peer: string): 
         await sleep(50);
       }
     }
+    pinResponder(child.pid);
     const target = `${listen}:${ns ? 500 : 15800}`;
     loadgen(ns ? 'isk-a' : undefined, target, peer, 100); // warm-up (JIT, DH objects)
     const s0 = await status(sock);
@@ -136,6 +147,7 @@ async function benchCharon(): Promise<Figures> {
   try {
     sh('charon.sh', ['load', 'b', join(ROOT, 'interop/conf/charon/bench-responder.conf')]);
     const pid = Number(readFileSync(join(RUN, 'charon-b', 'pid'), 'utf8').trim());
+    pinResponder(pid);
     loadgen('isk-a', '198.18.0.2:500', '198.18.0.1', 100);
     const p0 = procStat(pid);
     const load = loadgen('isk-a', '198.18.0.2:500', '198.18.0.1', N);
@@ -154,7 +166,7 @@ function show(f: Figures): void {
 }
 
 const canCharon = process.getuid?.() === 0 && existsSync('/usr/lib/ipsec/charon');
-console.log(`Main Mode PSK ${IKE} + Quick Mode ${ESP}, ${N} handshakes per responder, window ${WINDOW}, generator: bench/loadgen.ts`);
+console.log(`Main Mode PSK ${IKE} + Quick Mode ${ESP}, ${N} handshakes per responder, window ${WINDOW}, generator: bench/loadgen.ts${PIN ? ' (responder on CPU 0, generator on CPU 1)' : ''}`);
 if (!canCharon) {
   console.log('charon: not compared (needs root and strongSwan: run npm run test:interop once as root to install it)');
   show(await benchOurs(undefined, '127.0.0.1', '127.0.0.1'));

@@ -15,7 +15,7 @@
  * Library:  import { runLoadGen } from './load-gen.js'
  * CLI:      node build/bench/load-gen.js --target 127.0.0.1:15600 [--source 127.0.0.1]... [--count N]
  *             [--duration S] [--concurrency N] [--sockets N] [--psk S] [--ike P] [--esp P]
- *             [--local-id ID (may contain {n})] [--remote-id ID]
+ *             [--local-id ID (may contain {n})] [--remote-id ID] [--retransmit-base MS] [--retransmit-limit N]
  *           prints one JSON line (LoadGenResult).
  */
 import { createSocket, type Socket } from 'node:dgram';
@@ -338,6 +338,8 @@ async function cli(argv: string[]): Promise<number> {
       esp: { type: 'string', default: 'aes128-sha256' },
       'local-id': { type: 'string' },
       'remote-id': { type: 'string' },
+      'retransmit-base': { type: 'string', default: '2000' },
+      'retransmit-limit': { type: 'string', default: '2' },
     },
   });
   if (values.target === undefined) {
@@ -356,6 +358,8 @@ async function cli(argv: string[]): Promise<number> {
     esp: values.esp!,
     ...(values['local-id'] !== undefined ? { localId: values['local-id'] } : {}),
     ...(values['remote-id'] !== undefined ? { remoteId: values['remote-id'] } : {}),
+    retransmitBaseMs: Number(values['retransmit-base']),
+    retransmitLimit: Number(values['retransmit-limit']),
   });
   console.log(JSON.stringify(r));
   return 0;

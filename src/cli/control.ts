@@ -30,7 +30,7 @@ export function formatStatus(d: StatusData): string[] {
   out.push(`listening: ${d.listening.map((l) => `${l.address}:${l.port}${l.natt ? ' (nat-t)' : ''}`).join(', ')}; dataplane: ${d.dataplane}`);
   out.push(`connections (${d.connections.length}):`);
   for (const c of d.connections) out.push(`  ${pad(c.name, 16)} ${c.exchange} ${c.auth} -> ${c.remote}  start=${c.start}`);
-  out.push(`ISAKMP SAs (${d.isakmp.length}):`);
+  out.push(`ISAKMP SAs (${d.isakmp.length}${d.negotiating.responder ? `, plus ${d.negotiating.responder} half-open as responder` : ''}${d.truncated ? ', list truncated' : ''}):`);
   for (const s of d.isakmp) {
     out.push(`  ${pad(s.connection, 16)} ${s.state.toUpperCase()} ${s.role} ${s.exchange} ${s.local} <-> ${s.remote}`);
     out.push(`    cookies ${s.initiatorCookie}_i ${s.responderCookie}_r${s.peerId ? `  peer id ${s.peerId}` : ''}`);

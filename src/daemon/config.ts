@@ -695,8 +695,8 @@ function parseConnection(ctx: Ctx, name: string, keyNode: Node, node: Node | nul
     const r = parseIdentity(remote.address);
     if (r.ok) remoteId = r.value;
   }
-  if (exchange === 'aggressive' && auth === 'psk' && localId === undefined) {
-    ctx.error(node, `${path}.local`, `aggressive mode sends the identity in the first message: set local.id or local.address`);
+  if (auth === 'psk' && localId === undefined) {
+    ctx.error(node, `${path}.local`, `set local.address (our address, also our default identity) or local.id: with a wildcard listen address we cannot tell which identity to show`);
   }
 
   // proposals

@@ -13,7 +13,7 @@ import { chmodSync, existsSync, lstatSync, unlinkSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 
 export const MAX_REQUEST = 4096;
-export const MAX_RESPONSE = 4 * 1024 * 1024;
+export const MAX_RESPONSE = 64 * 1024 * 1024;
 export const MAX_CLIENTS = 16;
 
 export type ControlCommand = 'up' | 'down' | 'status' | 'reload' | 'rekey';

@@ -47,6 +47,8 @@ export interface DaemonOptions {
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const MAX_TIMER = 2 ** 31 - 1;
+/** At most this many SAs of each kind are listed by `status` (the counts are always complete). */
+export const MAX_STATUS_SAS = 20_000;
 
 function selectorText(s: Selector): string {
   const base = s.prefix !== undefined ? `${s.start}/${s.prefix}` : s.start === s.end ? s.start : `${s.start}-${s.end}`;
@@ -118,6 +120,10 @@ export interface IpsecSaStatus {
 
 export interface StatusData {
   connections: { name: string; start: string; remote: string; exchange: string; auth: string }[];
+  /** Phase-1 exchanges in progress (half-open), by role; responder ones are counted, not listed. */
+  negotiating: { initiator: number; responder: number };
+  /** True when more SAs exist than MAX_STATUS_SAS per kind (the lists are cut). */
+  truncated: boolean;
   isakmp: IsakmpSaStatus[];
   ipsec: IpsecSaStatus[];
   counters: CounterSnapshot;
@@ -245,10 +251,29 @@ export class Daemon {
   // ------------------------------------------------------------------------------------------
   // the loop
 
+  /**
+   * A socket bound to 0.0.0.0 / :: cannot tell which local address a datagram was sent to (Node
+   * has no IP_PKTINFO). The engine needs it to pick the connection, so the daemon uses the local
+   * address of the connection configured for that peer (or of the only %any connection family).
+   */
+  private localFor(local: { address: string; port: number }, remote: string): { address: string; port: number } {
+    if (local.address !== '0.0.0.0' && local.address !== '::') return local;
+    const fam = isIP(remote);
+    const exact = new Set(this.config.connections.filter((c) => c.remote.address === remote && c.local.address !== undefined).map((c) => c.local.address as string));
+    if (exact.size === 1) return { address: [...exact][0] as string, port: local.port };
+    if (exact.size === 0) {
+      const any = new Set(
+        this.config.connections.filter((c) => c.remote.address === '%any' && c.local.address !== undefined && isIP(c.local.address) === fam).map((c) => c.local.address as string),
+      );
+      if (any.size === 1) return { address: [...any][0] as string, port: local.port };
+    }
+    return local;
+  }
+
   private onDatagram(d: ReceivedDatagram): void {
     if (this.stopped) return;
     this.logger.log('net', 'trace', 'datagram in', { from: `${d.remote.address}:${d.remote.port}`, to: d.local.port, bytes: d.data.length });
-    this.endpoint.handleDatagram(this.now(), d.local, d.remote, d.data);
+    this.endpoint.handleDatagram(this.now(), this.localFor(d.local, d.remote.address), d.remote, d.data);
     this.pump();
   }
 
@@ -364,6 +389,7 @@ export class Daemon {
         break;
       case 'dropped':
         this.counters.drop(nameOf(NotifyType, e.notify));
+        this.noteProblem(e.peer.address, `${e.reason} (${nameOf(NotifyType, e.notify)})`);
         this.logger.debug('ike', 'dropped datagram', { peer: `${e.peer.address}:${e.peer.port}`, notify: nameOf(NotifyType, e.notify), reason: e.reason });
         break;
       case 'failed': {
@@ -375,13 +401,23 @@ export class Daemon {
           notify,
           reason: e.reason,
         });
+        this.noteProblem(e.peer.address, `${e.reason}${notify !== undefined ? ` (${notify})` : ''}`);
         this.settleWaiters(e.connection, { ok: false, error: `connection '${e.connection}' failed: ${e.reason}${notify !== undefined ? ` (${notify})` : ''}` });
         break;
       }
       case 'notify':
         this.logger.info('ike', 'notify from peer', { peer: `${e.peer.address}:${e.peer.port}`, sa: e.isakmpSa, notify: nameOf(NotifyType, e.notify) });
+        if (e.notify < 8192) this.noteProblem(e.peer.address, `the peer sent ${nameOf(NotifyType, e.notify)}`);
         break;
     }
+  }
+
+  /** The last problem seen with each peer address (bounded), for `up` to say why it timed out. */
+  private readonly problems = new Map<string, string>();
+  private noteProblem(address: string, what: string): void {
+    this.problems.delete(address);
+    this.problems.set(address, what);
+    if (this.problems.size > 1024) this.problems.delete(this.problems.keys().next().value as string);
   }
 
   private ipsecGone(id: string, reason: UpdownReason): void {
@@ -498,9 +534,18 @@ export class Daemon {
   status(): StatusData {
     const now = this.now();
     const dp = new Map(this.dataplane.records().map((r) => [r.id, r.status]));
+    const all = this.endpoint.isakmpSas();
+    const negotiating = { initiator: 0, responder: 0 };
+    for (const s of all) if (s.state === 'negotiating') negotiating[s.role]++;
+    // Half-open responder state is what a flood creates: count it, do not list it.
+    const listed = all.filter((s) => !(s.state === 'negotiating' && s.role === 'responder'));
+    const ipsecAll = this.endpoint.ipsecSas();
+    const truncated = listed.length > MAX_STATUS_SAS || ipsecAll.length > MAX_STATUS_SAS;
     return {
       connections: this.config.connections.map((c) => ({ name: c.name, start: c.start, remote: `${c.remote.address}:${c.remote.port}`, exchange: c.exchange, auth: c.auth })),
-      isakmp: this.endpoint.isakmpSas().map((s) => ({
+      negotiating,
+      truncated,
+      isakmp: listed.slice(0, MAX_STATUS_SAS).map((s) => ({
         id: s.id,
         connection: s.connection,
         role: s.role,
@@ -514,7 +559,7 @@ export class Daemon {
         ...(s.transform !== undefined ? { algorithms: ikeAlgText(s.transform) as string } : {}),
         ...(s.expiresAt !== undefined ? { lifetimeLeft: Math.max(0, Math.round((s.expiresAt - now) / 1000)) } : {}),
       })),
-      ipsec: this.endpoint.ipsecSas().map((s) => {
+      ipsec: ipsecAll.slice(0, MAX_STATUS_SAS).map((s) => {
         const st = this.ipsecStatus(s);
         const d = dp.get(s.id);
         return d !== undefined ? { ...st, dataplane: d } : st;
@@ -605,7 +650,12 @@ export class Daemon {
             resolve,
             timer: setTimeout(() => {
               this.waiters.delete(w);
-              resolve({ ok: false, error: `connection '${name}' not established within ${Math.round(timeoutMs / 1000)} s (see the daemon log)` });
+              const peer = this.config.connections.find((c) => c.name === name)?.remote.address ?? '';
+              const last = this.problems.get(peer);
+              resolve({
+                ok: false,
+                error: `connection '${name}' not established within ${Math.round(timeoutMs / 1000)} s (${last !== undefined ? `last problem with ${peer}: ${last}` : `no answer from ${peer}: is the peer up, and do the PSK and proposals match?`})`,
+              });
             }, timeoutMs),
           };
           this.waiters.add(w);

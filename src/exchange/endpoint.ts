@@ -13,7 +13,6 @@
  */
 import type { KeyObject } from 'node:crypto';
 import {
-  AuthMethod,
   CertEncoding,
   ExchangeType,
   HeaderFlag,
@@ -22,6 +21,7 @@ import {
   PayloadType,
   ProtocolId,
   isErrorNotify,
+  nameOf,
 } from '../constants/index.js';
 import { IsakmpError, LocalProtocolError, RemoteProtocolError } from '../errors.js';
 import { decodeHeader, decodeMessage, decodePayloads, encodeMessage, encodePayloadBody, encodePayloads, payloadTypeOf } from '../codec/index.js';
@@ -41,7 +41,6 @@ import {
   selectorWithin,
 } from './ids.js';
 import {
-  DEFAULT_IKE_LIFETIME,
   authMethodOf,
   buildIkeSa,
   buildIpsecAnswer,
@@ -145,7 +144,8 @@ interface P1 {
   /** Current phase-1 IV: the last CBC block of the last phase-1 message (RFC 2409 App. B). */
   iv?: Uint8Array;
   peerId?: PeerIdentity;
-  lastRecv?: Uint8Array;
+  /** Fingerprint of the last request (see fingerprint()): a byte-identical repeat is recognised. */
+  lastRecv?: string;
   lastSent?: Uint8Array;
   /** The last sent message must not be retransmitted on a timer (responder's first reply). */
   rtx?: Retransmit;
@@ -156,13 +156,12 @@ interface P1 {
   expiresAt?: number;
   qms?: Map<number, Qm>;
   /** Recently finished Quick Modes: message ID → [last received, last sent] for duplicates. */
-  done?: Array<{ msgId: number; recv?: Uint8Array; sent?: Uint8Array }>;
+  done?: Array<{ msgId: number; recv?: string; sent?: Uint8Array }>;
   /** Message IDs the peer already used under this SA (bounded ring): replays are dropped. */
   seen?: number[];
   pending: PendingQm[];
   rekeyOf?: P1;
   halfOpen: boolean;
-  failures: number;
   /** Initiator: how many times this negotiation was started over (keying tries). */
   tries: number;
 }
@@ -186,7 +185,8 @@ interface Qm {
   localTs: Selector;
   remoteTs: Selector;
   commit: boolean;
-  lastRecv?: Uint8Array;
+  /** Fingerprint of the last request (see fingerprint()): a byte-identical repeat is recognised. */
+  lastRecv?: string;
   lastSent?: Uint8Array;
   rtx?: Retransmit;
   tTimeout?: TimerEntry<Target>;
@@ -236,6 +236,21 @@ function bkey(b: Uint8Array): string {
   }
   if (b.length === 4) return String.fromCharCode((b[0]! << 8) | b[1]!, (b[2]! << 8) | b[3]!);
   return hex(b);
+}
+
+/**
+ * A fingerprint of a datagram for duplicate detection (two independent 32-bit FNV-1a hashes and
+ * the length). Far cheaper than keeping a copy; a collision can only make us repeat our last
+ * answer or ignore a message, which an on-path attacker could cause anyway.
+ */
+function fingerprint(b: Uint8Array): string {
+  let h1 = 0x811c9dc5;
+  let h2 = 0x01000193 ^ b.length;
+  for (let i = 0; i < b.length; i++) {
+    h1 = Math.imul(h1 ^ b[i]!, 0x01000193);
+    h2 = Math.imul(h2 ^ b[i]!, 0x5bd1e995) ^ (h2 >>> 15);
+  }
+  return `${b.length}:${(h1 >>> 0).toString(36)}:${(h2 >>> 0).toString(36)}`;
 }
 
 function isZero(b: Uint8Array): boolean {
@@ -374,6 +389,8 @@ export class Endpoint {
   private readonly random: (n: number) => Uint8Array;
   private readonly opt: Required<Omit<EndpointOptions, 'random' | 'connections' | 'certificateTime'>>;
   private readonly conns = new Map<string, Connection>();
+  /** Connections by lower-case remote address ('%any' included): responder lookups stay O(1) in the number of peers. */
+  private readonly connsByRemote = new Map<string, Set<Connection>>();
   private readonly p1s = new Map<string, P1>();
   private readonly children = new Map<string, Child>();
   /** Our inbound SPI (hex) → child, for Delete and uniqueness. */
@@ -422,12 +439,22 @@ export class Endpoint {
     if (c.auth === 'rsa-sig' && !c.rsa) throw new LocalProtocolError(0, `connection ${c.name}: rsa credentials missing`);
     const groups = new Set(c.ipsec.map((p) => p.group ?? 0));
     if (groups.size > 1) throw new LocalProtocolError(0, `connection ${c.name}: all IPsec proposals must use the same PFS group`);
+    this.removeConnection(c.name);
     this.conns.set(c.name, c);
+    addTo(this.connsByRemote, c.remote.address.toLowerCase(), c);
   }
 
   /** Removes a connection. Its SAs live on until they expire (they are no longer rekeyed). */
   removeConnection(name: string): boolean {
+    const old = this.conns.get(name);
+    if (!old) return false;
+    removeFrom(this.connsByRemote, old.remote.address.toLowerCase(), old);
     return this.conns.delete(name);
+  }
+
+  /** Connections that may serve a peer address: those naming it, then the '%any' ones. */
+  private connsFor(address: string): Connection[] {
+    return [...(this.connsByRemote.get(address.toLowerCase()) ?? []), ...(this.connsByRemote.get('%any') ?? [])];
   }
 
   connections(): Connection[] {
@@ -766,7 +793,6 @@ export class Endpoint {
       hs: {},
       pending: [],
       halfOpen: false,
-      failures: 0,
       tries: 0,
     };
     this.p1s.set(p1.icKey, p1);
@@ -803,7 +829,7 @@ export class Endpoint {
       hs.dh = C.dhKeyPair(group, this.random(C.dhPrivateKeyLength(group)));
       hs.gxi = hs.dh.publicKey;
       hs.ni = this.random(this.opt.nonceLength);
-      const id = this.ourIdentity(conn);
+      const id = this.ourIdentity(p1);
       hs.ourId = identityToId(id);
       const idp: IdPayload = { type: 'ID', idType: hs.ourId.idType, protocol: 0, port: 0, data: hs.ourId.data };
       hs.ourIdB = encodePayloadBody(idp);
@@ -816,8 +842,9 @@ export class Endpoint {
     return p1;
   }
 
-  private ourIdentity(conn: Connection): Identity {
-    return conn.localId ?? addressIdentity(conn.local.address);
+  /** Our phase-1 identity: configured, else the address the exchange actually uses. */
+  private ourIdentity(p1: P1): Identity {
+    return p1.conn.localId ?? addressIdentity(p1.local.address);
   }
 
   private checkOut(script: MessageScript, payloads: readonly Payload[]): void {
@@ -828,16 +855,13 @@ export class Endpoint {
 
   private candidateConns(local: Address, remoteAddr: Address, mode: 'main' | 'aggressive'): Connection[] {
     const out: Connection[] = [];
-    for (const c of this.conns.values()) {
+    // exact remote matches first, then '%any'
+    for (const c of this.connsFor(remoteAddr.address)) {
       if ((c.exchange ?? 'main') !== mode) continue;
-      const r = c.remote.address;
-      if (r !== '%any' && !sameAddress(r, remoteAddr.address)) continue;
       const l = c.local.address;
       if (l !== '%any' && l !== '0.0.0.0' && l !== '::' && !sameAddress(l, local.address)) continue;
       out.push(c);
     }
-    // exact remote matches first
-    out.sort((a, b) => Number(a.remote.address === '%any') - Number(b.remote.address === '%any'));
     return out;
   }
 
@@ -877,7 +901,7 @@ export class Endpoint {
       this.halfOpenCount++;
       this.halfOpenPerPeer.set(peerKey, (this.halfOpenPerPeer.get(peerKey) ?? 0) + 1);
       p1.tHalf = this.timers.add(now + this.opt.halfOpenTimeoutMs, p1, Tk.P1HalfOpen);
-      p1.lastRecv = bytes.slice();
+      p1.lastRecv = fingerprint(bytes);
       this.setChosen(p1, chosen.sel.chosen);
       const hs = p1.hs!;
       hs.saiB = encodePayloadBody(sa);
@@ -923,7 +947,7 @@ export class Endpoint {
 
   private onPhase1(now: number, p1: P1, h: Header, bytes: Uint8Array, rcZero: boolean): void {
     // byte-identical repeat of the last request: the last response again, nothing else
-    if (p1.lastRecv && bytesEqual(p1.lastRecv, bytes)) {
+    if (p1.lastRecv !== undefined && p1.lastRecv === fingerprint(bytes)) {
       if (p1.lastSent && p1.role === 'responder') this.send(p1.local, p1.remote, p1.lastSent);
       return;
     }
@@ -956,6 +980,8 @@ export class Endpoint {
       else if (mm && p1.step === 3) this.mmI4(now, p1, payloads);
       else if (mm && p1.step === 5) this.mmI6(now, p1, payloads, nextIv!, bytes);
       else if (!mm && p1.step === 1) this.amI2(now, p1, h, payloads, bytes);
+      // an exact repeat of this answer is then ignored silently (see the top of onPhase1)
+      if (mm && p1.state === 'negotiating' && p1.step > 1) p1.lastRecv = fingerprint(bytes);
     } else {
       if (mm && p1.step === 2) this.mmR3(now, p1, payloads, bytes);
       else if (mm && p1.step === 4) this.mmR5(now, p1, payloads, nextIv!, bytes);
@@ -1012,7 +1038,7 @@ export class Endpoint {
     const out: Payload[] = [{ type: 'KE', data: hs.gxr }, { type: 'NONCE', data: hs.nr }];
     if (p1.conn.auth === 'rsa-sig') out.push({ type: 'CR', certType: CertEncoding.X509_SIGNATURE, authority: new Uint8Array(0) });
     this.checkOut(MAIN_MODE[3]!, out);
-    p1.lastRecv = bytes.slice();
+    p1.lastRecv = fingerprint(bytes);
     p1.step = 4;
     this.sendP1(now, p1, this.encodePlain(p1, ExchangeType.IDENTITY_PROTECTION, 0, out), false);
   }
@@ -1034,8 +1060,7 @@ export class Endpoint {
     hs.gxr = Uint8Array.from(ke.data);
     hs.nr = Uint8Array.from(nr.data);
     this.deriveKeys(p1, gxy);
-    const conn = p1.conn;
-    hs.ourId = identityToId(this.ourIdentity(conn));
+    hs.ourId = identityToId(this.ourIdentity(p1));
     const idp: IdPayload = { type: 'ID', idType: hs.ourId.idType, protocol: 0, port: 0, data: hs.ourId.data };
     hs.ourIdB = encodePayloadBody(idp);
     const out: Payload[] = [idp, ...this.authPayloads(p1, true)];
@@ -1053,8 +1078,8 @@ export class Endpoint {
     const id = find(payloads, 'ID')!;
     this.verifyPeer(p1, id, payloads, true);
     p1.iv = nextIv;
-    p1.lastRecv = bytes.slice();
-    hs.ourId = identityToId(this.ourIdentity(p1.conn));
+    p1.lastRecv = fingerprint(bytes);
+    hs.ourId = identityToId(this.ourIdentity(p1));
     const idp: IdPayload = { type: 'ID', idType: hs.ourId.idType, protocol: 0, port: 0, data: hs.ourId.data };
     hs.ourIdB = encodePayloadBody(idp);
     const out: Payload[] = [idp, ...this.authPayloads(p1, false)];
@@ -1078,7 +1103,7 @@ export class Endpoint {
       throw e;
     }
     p1.iv = nextIv;
-    p1.lastRecv = bytes.slice();
+    p1.lastRecv = fingerprint(bytes);
     p1.step = 6;
     this.established(now, p1, payloads);
   }
@@ -1101,7 +1126,7 @@ export class Endpoint {
     hs.peerId = { idType: id.idType, data: Uint8Array.from(id.data) };
     p1.peerId = idToIdentity(id.idType, id.data);
     this.deriveKeys(p1, gxy);
-    hs.ourId = identityToId(this.ourIdentity(p1.conn));
+    hs.ourId = identityToId(this.ourIdentity(p1));
     const idp: IdPayload = { type: 'ID', idType: hs.ourId.idType, protocol: 0, port: 0, data: hs.ourId.data };
     hs.ourIdB = encodePayloadBody(idp);
     const out: Payload[] = [reply, { type: 'KE', data: hs.gxr }, { type: 'NONCE', data: hs.nr }, idp, ...this.authPayloads(p1, false), { type: 'VID', data: DPD_VID }];
@@ -1135,7 +1160,7 @@ export class Endpoint {
     const out: Payload[] = [...this.authPayloads(p1, true)];
     if (this.wantInitialContact(p1)) out.push(this.initialContactNotify(p1));
     this.checkOut(AGGRESSIVE_MODE[2]!, out);
-    p1.lastRecv = bytes.slice();
+    p1.lastRecv = fingerprint(bytes);
     p1.step = 3;
     // AM3 is drawn in clear in RFC 2409 §5, but keys exist by now and strongSwan (among others)
     // requires HASH_I/SIG_I encrypted: HDR*, HASH_I with IV = hash(g^xi | g^xr). (As responder we
@@ -1153,7 +1178,7 @@ export class Endpoint {
     const hs = p1.hs!;
     this.verifyAuth(p1, payloads, hs.peerIdB!, true, hs.peerId!);
     if (nextIv) p1.iv = nextIv;
-    p1.lastRecv = bytes.slice();
+    p1.lastRecv = fingerprint(bytes);
     p1.step = 3;
     // a notify in a clear AM3 is not covered by HASH_I: act on INITIAL-CONTACT only when encrypted
     this.established(now, p1, nextIv ? payloads : []);
@@ -1269,7 +1294,8 @@ export class Endpoint {
 
   /** INITIAL-CONTACT only when we hold nothing else with this peer (never on a rekey). */
   private wantInitialContact(p1: P1): boolean {
-    if (p1.conn.initialContact === false || p1.rekeyOf) return false;
+    // sent by the initiator only (as strongSwan does), never on a rekey
+    if (p1.role !== 'initiator' || p1.conn.initialContact === false || p1.rekeyOf) return false;
     for (const o of this.p1ByPair.get(p1.pairKey) ?? []) if (o !== p1 && o.state === 'established') return false;
     if (this.childByPair.has(p1.pairKey)) return false;
     return true;
@@ -1317,7 +1343,7 @@ export class Endpoint {
       p1.rekeyOf = undefined;
       this.emit({ type: 'rekeyed', kind: 'isakmp', old: this.p1Id(old), sa: info.id });
       if (old.state === 'established') this.sendDeleteP1(now, old);
-      this.removeP1(old, { type: 'deleted', kind: 'isakmp', id: this.p1Id(old), connection: old.conn.name, by: 'local' });
+      this.removeP1(old, { type: 'deleted', kind: 'isakmp', id: this.p1Id(old), connection: old.conn.name, by: 'local' }, now);
     }
     const pending = p1.pending;
     p1.pending = [];
@@ -1404,7 +1430,7 @@ export class Endpoint {
     const enc = this.encryptRaw(p1, ExchangeType.QUICK_MODE, msgId, flags, PayloadType.HASH, plain, qm.iv);
     qm.iv = enc.nextIv;
     (p1.qms ??= new Map()).set(msgId, qm);
-    qm.lastSent = enc.bytes.slice();
+    qm.lastSent = enc.bytes;
     qm.rtx = { count: 0, timer: this.timers.add(now + this.opt.retransmitBaseMs, qm, Tk.QmRetransmit) };
     qm.tTimeout = this.timers.add(now + this.qmTimeout(), qm, Tk.QmTimeout);
     this.send(p1.local, p1.remote, enc.bytes);
@@ -1416,7 +1442,7 @@ export class Endpoint {
     this.phase1Confirmed(p1);
     const qm = p1.qms?.get(h.messageId);
     if (qm) {
-      if (qm.lastRecv && bytesEqual(qm.lastRecv, bytes)) {
+      if (qm.lastRecv !== undefined && qm.lastRecv === fingerprint(bytes)) {
         if (qm.lastSent && qm.role === 'responder') this.send(p1.local, p1.remote, qm.lastSent);
         return;
       }
@@ -1432,7 +1458,7 @@ export class Endpoint {
     }
     const done = p1.done?.find((d) => d.msgId === h.messageId);
     if (done) {
-      if (done.sent && bytesEqual(done.recv, bytes)) this.send(p1.local, p1.remote, done.sent);
+      if (done.sent && done.recv === fingerprint(bytes)) this.send(p1.local, p1.remote, done.sent);
       return;
     }
     if (p1.seen?.includes(h.messageId)) throw remote(NotifyType.INVALID_MESSAGE_ID, 'message ID already used (replay)');
@@ -1450,7 +1476,7 @@ export class Endpoint {
    * the last phase-1 message need not be kept for retransmission any longer.
    */
   private phase1Confirmed(p1: P1): void {
-    if (p1.lastRecv) {
+    if (p1.lastRecv && p1.state === 'established') {
       p1.lastRecv = undefined;
       p1.lastSent = undefined;
     }
@@ -1485,8 +1511,7 @@ export class Endpoint {
     if (ids.length === 1) throw remote(NotifyType.PAYLOAD_MALFORMED, 'Quick Mode needs both IDci and IDcr or neither');
     // candidate connections: this ISAKMP SA's connection first, then others for the same peer
     const current = this.conns.get(p1.conn.name) ?? p1.conn;
-    const candidates = [current, ...[...this.conns.values()].filter((c) => c.name !== p1.conn.name && c.auth === p1.conn.auth &&
-      (c.remote.address === '%any' || sameAddress(c.remote.address, p1.remote.address)))];
+    const candidates = [current, ...this.connsFor(p1.remote.address).filter((c) => c.name !== p1.conn.name && c.auth === p1.conn.auth)];
     let peerTs: Selector;
     let ourTs: Selector;
     if (ids.length === 2) {
@@ -1555,8 +1580,8 @@ export class Endpoint {
     this.checkOut(QUICK_MODE[1]!, [{ type: 'HASH', data: h2 }, ...rest]);
     const enc = this.encryptRaw(p1, ExchangeType.QUICK_MODE, qm.msgId, HeaderFlag.ENCRYPTION, PayloadType.HASH, hashFirst(h2, PayloadType.SA, restBytes), qm.iv);
     qm.iv = enc.nextIv;
-    qm.lastRecv = bytes.slice();
-    qm.lastSent = enc.bytes.slice();
+    qm.lastRecv = fingerprint(bytes);
+    qm.lastSent = enc.bytes;
     (p1.qms ??= new Map()).set(qm.msgId, qm);
     // the peer is authenticated: retransmitting HASH(2) until HASH(3) arrives amplifies nothing
     qm.rtx = { count: 0, timer: this.timers.add(now + this.opt.retransmitBaseMs, qm, Tk.QmRetransmit) };
@@ -1613,10 +1638,11 @@ export class Endpoint {
     this.checkOut(QUICK_MODE[2]!, [{ type: 'HASH', data: h3 }]);
     const enc = this.encryptRaw(p1, ExchangeType.QUICK_MODE, qm.msgId, HeaderFlag.ENCRYPTION | (qm.commit ? HeaderFlag.COMMIT : 0), PayloadType.HASH, hashFirst(h3, 0, new Uint8Array(0)), nextIv);
     qm.iv = enc.nextIv;
-    qm.lastRecv = bytes.slice();
-    qm.lastSent = enc.bytes.slice();
+    qm.lastRecv = fingerprint(bytes);
+    qm.lastSent = enc.bytes;
     this.send(p1.local, p1.remote, enc.bytes);
-    void h;
+    // the commit bit from either side: the SA is used only after CONNECTED (RFC 2408 §3.1)
+    if ((h.flags & HeaderFlag.COMMIT) !== 0) qm.commit = true;
     if (qm.commit) {
       // wait for CONNECTED; HASH(3) is resent when HASH(2) is repeated
       qm.step = 3;
@@ -1635,7 +1661,7 @@ export class Endpoint {
     const expected = C.quickModeHash3({ prf: p1.prf!, skeyidA: p1.skeyidA!, messageId: qm.msgId, nonceI: qm.ni, nonceR: qm.nr! });
     if (!C.verifyHash(expected, (payloads[0] as { data: Uint8Array }).data)) throw remote(NotifyType.INVALID_HASH_INFORMATION, 'HASH(3) does not verify');
     qm.iv = nextIv;
-    qm.lastRecv = bytes.slice();
+    qm.lastRecv = fingerprint(bytes);
     qm.lastSent = undefined;
     if (qm.commit) {
       const n: NotifyPayload = { type: 'N', doi: 1, protocol: qm.selection!.entries[0]!.protocol, notifyType: NotifyType.CONNECTED, spi: qm.respSpis![0]!, data: new Uint8Array(0) };
@@ -1644,7 +1670,7 @@ export class Endpoint {
       this.checkOut(QUICK_MODE[3]!, [{ type: 'HASH', data: h4 }, n]);
       const enc = this.encryptRaw(p1, ExchangeType.QUICK_MODE, qm.msgId, HeaderFlag.ENCRYPTION | HeaderFlag.COMMIT, PayloadType.HASH, hashFirst(h4, PayloadType.N, restBytes), qm.iv);
       qm.iv = enc.nextIv;
-      qm.lastSent = enc.bytes.slice();
+      qm.lastSent = enc.bytes;
       this.send(p1.local, p1.remote, enc.bytes);
     }
     this.qmDone(now, qm);
@@ -1659,7 +1685,7 @@ export class Endpoint {
     if (!C.verifyHash(expected, (payloads[0] as { data: Uint8Array }).data)) throw remote(NotifyType.INVALID_HASH_INFORMATION, 'HASH(4) does not verify');
     const n = find(payloads, 'N')!;
     if (n.notifyType !== NotifyType.CONNECTED) throw remote(NotifyType.PAYLOAD_MALFORMED, 'expected CONNECTED');
-    qm.lastRecv = bytes.slice();
+    qm.lastRecv = fingerprint(bytes);
     qm.lastSent = undefined;
     this.qmDone(now, qm);
   }
@@ -1831,6 +1857,12 @@ export class Endpoint {
         this.initialContact(p1);
         break;
       default:
+        // an authenticated error answers a Quick Mode of ours still waiting for HASH(2)
+        if (isErrorNotify(n.notifyType)) {
+          for (const qm of [...(p1.qms?.values() ?? [])]) {
+            if (qm.role === 'initiator' && qm.step === 1) this.failQm(qm, n.notifyType, `peer refused the Quick Mode: ${nameOf(NotifyType, n.notifyType)}`);
+          }
+        }
         break;
     }
     this.emit({ type: 'notify', peer: p1.remote, isakmpSa: this.p1Id(p1), notify: n.notifyType, spi: Uint8Array.from(n.spi) });
@@ -1924,8 +1956,10 @@ export class Endpoint {
   }
 
   /** Removes all state of a phase 1 (no event). */
-  private destroyP1(p1: P1): void {
-    if (p1.state === 'dead') return;
+  /** Removes all state of a phase 1 (no event). Returns our Quick Modes that were in progress on it. */
+  private destroyP1(p1: P1): PendingQm[] {
+    const orphans: PendingQm[] = [];
+    if (p1.state === 'dead') return orphans;
     p1.state = 'dead';
     this.clearRetransmit(p1);
     this.clearHalfOpen(p1);
@@ -1936,6 +1970,7 @@ export class Endpoint {
       this.timers.cancel(qm.tTimeout);
       qm.dh?.wipe();
       if (qm.rekeyOf && qm.rekeyOf.state === 'rekeying') qm.rekeyOf.state = 'installed';
+      if (qm.role === 'initiator') orphans.push(qm.rekeyOf ? { conn: qm.conn, rekeyOf: qm.rekeyOf } : { conn: qm.conn });
     }
     p1.qms = undefined;
     if (p1.hs) {
@@ -1946,14 +1981,30 @@ export class Endpoint {
     C.wipe(p1.skeyidA, p1.skeyidD, p1.encKey);
     if (this.p1s.get(p1.icKey) === p1) this.p1s.delete(p1.icKey);
     removeFrom(this.p1ByPair, p1.pairKey, p1);
+    return orphans;
   }
 
-  private removeP1(p1: P1, event: EngineEvent): void {
+  /**
+   * Removes a phase 1 with its event. Our Quick Modes in progress on it (and those waiting for it)
+   * are started again under another ISAKMP SA when `reissueAt` is given (rekey), else reported failed.
+   */
+  private removeP1(p1: P1, event: EngineEvent, reissueAt?: number): void {
     if (p1.state === 'dead') return;
-    const pending = p1.pending;
-    this.destroyP1(p1);
+    const waiting = [...p1.pending, ...this.destroyP1(p1)];
+    p1.pending = [];
     this.emit(event);
-    for (const q of pending) if (q.rekeyOf && q.rekeyOf.state === 'rekeying') q.rekeyOf.state = 'installed';
+    for (const q of waiting) {
+      if (q.rekeyOf && q.rekeyOf.state === 'rekeying') q.rekeyOf.state = 'installed';
+      if (reissueAt !== undefined) {
+        if (q.rekeyOf) {
+          if (q.rekeyOf.state !== 'installed') continue;
+          q.rekeyOf.state = 'rekeying';
+        }
+        this.requestQm(reissueAt, q);
+      } else {
+        this.emit({ type: 'failed', kind: 'ipsec', connection: q.conn.name, peer: p1.remote, notify: 0, reason: 'ISAKMP SA removed during Quick Mode' });
+      }
+    }
   }
 
   /** Initiator without an answer: start over with fresh cookies (keying tries), else fail. */
@@ -1975,14 +2026,12 @@ export class Endpoint {
   private failP1(p1: P1, notify: number, reason: string): void {
     if (p1.state === 'dead') return;
     const pending = p1.pending;
-    const rekeyOf = p1.rekeyOf;
     this.destroyP1(p1);
     this.emit({ type: 'failed', kind: 'isakmp', connection: p1.conn.name, peer: p1.remote, notify, reason });
     for (const q of pending) {
       if (q.rekeyOf && q.rekeyOf.state === 'rekeying') q.rekeyOf.state = 'installed';
       this.emit({ type: 'failed', kind: 'ipsec', connection: q.conn.name, peer: p1.remote, notify, reason: `phase 1 failed: ${reason}` });
     }
-    void rekeyOf;
   }
 
   // ------------------------------------------------------------------------------ encoding
@@ -2063,7 +2112,7 @@ export class Endpoint {
 
   private sendP1(now: number, p1: P1, bytes: Uint8Array, retransmit: boolean): void {
     this.clearRetransmit(p1);
-    p1.lastSent = bytes.slice(); // own buffer: the encoder's may be larger
+    p1.lastSent = bytes; // short-lived: kept only until the next message of the exchange
     if (retransmit) p1.rtx = { count: 0, timer: this.timers.add(now + this.opt.retransmitBaseMs, p1, Tk.P1Retransmit) };
     this.send(p1.local, p1.remote, bytes);
   }

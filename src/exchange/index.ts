@@ -39,3 +39,4 @@ export {
 } from './proposals.js';
 export { MAIN_MODE, AGGRESSIVE_MODE, QUICK_MODE, INFORMATIONAL, checkMessage, type MessageScript, type PayloadRule } from './scripts.js';
 export { TimerQueue } from './timers.js';
+export { parseIkeProposal, parseIpsecProposal } from './names.js';

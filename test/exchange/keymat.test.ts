@@ -29,8 +29,11 @@ function modpow(b: bigint, e: bigint, m: bigint): bigint {
 const big = (b: Uint8Array) => BigInt('0x' + Buffer.from(b).toString('hex'));
 const bytes = (v: bigint, n: number) => Buffer.from(v.toString(16).padStart(n * 2, '0'), 'hex');
 
-for (const [hashId, alg, hlen] of HASHES) {
-  test(`KEYMAT = prf(SKEYID_d, protocol | SPI | Ni_b | Nr_b) with prf HMAC-${alg}`, () => {
+const CASES: Array<[number, string, number, boolean]> = [...HASHES.map(([a, b, c]) => [a, b, c, false] as [number, string, number, boolean]), [4, 'sha256', 32, true], [2, 'sha1', 20, true]];
+for (const [hashId, alg, hlen, pfs] of CASES) {
+  test(pfs
+    ? `KEYMAT with PFS = prf(SKEYID_d, g(qm)^xy | protocol | SPI | Ni_b | Nr_b), prf HMAC-${alg}`
+    : `KEYMAT = prf(SKEYID_d, protocol | SPI | Ni_b | Nr_b) with prf HMAC-${alg}`, () => {
     const draws: Uint8Array[] = [];
     const base = seededRandom(`keymat-${alg}`);
     const rec = (n: number) => {
@@ -38,10 +41,11 @@ for (const [hashId, alg, hlen] of HASHES) {
       draws.push(b);
       return b;
     };
-    const pair = new Pair({ a: { random: rec }, seed: alg });
+    const pair = new Pair({ a: { random: rec }, seed: `${alg}${pfs}` });
     const ike = [{ encryption: 7, keyLength: 128, hash: hashId, group: 14 }];
-    pair.a.setConnection(conn(pair, 'a', { ike }));
-    pair.b.setConnection(conn(pair, 'b', { ike }));
+    const ipsec = [{ protocols: [{ protocol: 3, transformId: 12, keyLength: 128, authAlgorithm: 5 }], mode: 1, ...(pfs ? { group: 14 } : {}) }];
+    pair.a.setConnection(conn(pair, 'a', { ike, ipsec }));
+    pair.b.setConnection(conn(pair, 'b', { ike, ipsec }));
     pair.a.initiate(pair.now, 'c');
     pair.run(2000);
     const aSa = pair.ev('a', 'ipsec-sa-established')[0]!.sa;
@@ -94,7 +98,7 @@ for (const [hashId, alg, hlen] of HASHES) {
     const mm5 = decodePayloads(5, decrypt(mm[4]!.data, hash(gxi, gxr).subarray(0, 16)), { allowTrailing: true });
     assert.deepEqual(mm5.map((p) => p.type), ['ID', 'HASH', 'N']);
     const mm6 = decodePayloads(5, decrypt(mm[5]!.data, last(mm[4]!.data)), { allowTrailing: true });
-    assert.deepEqual(mm6.map((p) => p.type), ['ID', 'HASH', 'N']);
+    assert.deepEqual(mm6.map((p) => p.type), ['ID', 'HASH']);
     const iv = last(mm[5]!.data);
     const mid = qm[0]!.data.subarray(20, 24);
     const q1 = decodePayloads(8, decrypt(qm[0]!.data, hash(iv, mid).subarray(0, 16)), { allowTrailing: true });
@@ -103,11 +107,22 @@ for (const [hashId, alg, hlen] of HASHES) {
     const sa2 = q2.find((p) => p.type === 'SA') as unknown as { proposals: Array<{ spi: Uint8Array }> };
     const qni = (q1.find((p) => p.type === 'NONCE') as { data: Uint8Array }).data;
     const qnr = (q2.find((p) => p.type === 'NONCE') as { data: Uint8Array }).data;
+    // PFS: g(qm)^xy from the initiator's Quick Mode DH value (again found among its draws)
+    let gqm: Uint8Array = new Uint8Array(0);
+    if (pfs) {
+      const kei = (q1.find((p) => p.type === 'KE') as { data: Uint8Array }).data;
+      const ker = (q2.find((p) => p.type === 'KE') as { data: Uint8Array }).data;
+      const y = draws.map(big).find((v) => v > 1n && v !== x && modpow(2n, v, p) === big(kei));
+      assert.ok(y !== undefined, 'Quick Mode DH private value found');
+      gqm = bytes(modpow(big(ker), y, p), 256);
+    } else {
+      assert.equal(q1.some((p) => p.type === 'KE'), false);
+    }
     const keymat = (spi: Uint8Array, len: number) => {
       let out = Buffer.alloc(0);
       let k: Buffer = Buffer.alloc(0);
       while (out.length < len) {
-        k = hmac(skeyidD, k, Buffer.of(3), spi, qni, qnr);
+        k = hmac(skeyidD, k, gqm, Buffer.of(3), spi, qni, qnr);
         out = Buffer.concat([out, k]);
       }
       return out.subarray(0, len);

@@ -176,3 +176,74 @@ test('delete(): an ISAKMP SA deleted locally, then initiate() starts a fresh pha
   assert.equal(pair.a.ipsecSas().length, 2);
   assert.equal(pair.b.ipsecSas().length, 2);
 });
+
+test('Quick Mode selectors: range and subnet with protocol/port are carried and narrowed within the policy', () => {
+  const pair = new Pair({ seed: 'ts' });
+  const range = { family: 4 as const, start: '10.9.0.10', end: '10.9.0.20', protocol: 6, port: 80 };
+  pair.a.setConnection(conn(pair, 'a', { localTs: subnetSelector('10.8.0.0', 24, 6, 0), remoteTs: range }));
+  // b's policy is wider: any protocol on 10.8.0.0/16, the whole 10.9.0.0/24
+  pair.b.setConnection(conn(pair, 'b', { localTs: subnetSelector('10.9.0.0', 24), remoteTs: subnetSelector('10.8.0.0', 16) }));
+  pair.a.initiate(pair.now, 'c');
+  pair.run(2000);
+  assertMirrored(pair, assert);
+  const sb = pair.b.ipsecSas()[0]!;
+  assert.deepEqual(sb.localTs, range);
+  assert.equal(sb.remoteTs.prefix, 24);
+  assert.equal(sb.remoteTs.protocol, 6);
+  // the other way round a policy narrower than the offer is refused
+  const pair2 = new Pair({ seed: 'ts2' });
+  pair2.a.setConnection(conn(pair2, 'a', { localTs: subnetSelector('10.8.0.0', 16), remoteTs: subnetSelector('10.9.0.0', 24) }));
+  pair2.b.setConnection(conn(pair2, 'b', { localTs: subnetSelector('10.9.0.0', 24), remoteTs: subnetSelector('10.8.0.0', 24) }));
+  pair2.a.initiate(pair2.now, 'c');
+  pair2.run(2000);
+  assert.equal(pair2.b.ipsecSas().length, 0);
+  assert.ok(pair2.ev('b', 'dropped').some((d) => d.notify === 18));
+  assert.ok(pair2.ev('a', 'notify').some((n) => n.notify === 18), 'the refusal reaches the initiator under HASH(1)');
+  const f = pair2.ev('a', 'failed');
+  assert.equal(f.length, 1);
+  assert.deepEqual([f[0]!.kind, f[0]!.notify], ['ipsec', 18]);
+  assert.equal(pair2.sentBy('a').filter((w) => decodeHeader(w.data).exchangeType === 32).length, 1, 'no retransmission after the refusal');
+});
+
+test('reload: a replaced connection is used for the next rekey; a removed one is not rekeyed, its SAs expire', () => {
+  const pair = up('reload', { ipsec: [esp({ lifetimeSeconds: 600 })], rekeyMarginSeconds: 60 });
+  // replace: AES-256 from now on (both sides)
+  const aes256 = { ipsec: [{ protocols: [{ protocol: 3, transformId: 12, keyLength: 256, authAlgorithm: 5 }], mode: 1, lifetimeSeconds: 600 }], rekeyMarginSeconds: 60 };
+  pair.a.setConnection(conn(pair, 'a', aes256));
+  pair.b.setConnection(conn(pair, 'b', aes256));
+  pair.clearEvents();
+  pair.run(600_000);
+  const fresh = pair.ev('a', 'ipsec-sa-established');
+  assert.equal(fresh.length, 1);
+  assert.equal(fresh[0]!.sa.protocols[0]!.keyLength, 256);
+  // remove: no further rekey, hard expiry
+  assert.equal(pair.a.removeConnection('c'), true);
+  assert.deepEqual(pair.a.connections(), []);
+  pair.clearEvents();
+  pair.run(600_000);
+  assert.equal(pair.ev('a', 'ipsec-sa-established').length, 0);
+  assert.ok(pair.ev('a', 'expired').some((e) => e.kind === 'ipsec' && e.hard));
+  assert.equal(pair.a.ipsecSas().length, 0);
+  assert.equal(pair.a.stats().ipsec, 0);
+});
+
+test('a Quick Mode in progress when the ISAKMP SA is replaced is started again under the new one', () => {
+  const pair = up('qm-during-rekey');
+  pair.clearEvents();
+  // hold back b's Quick Mode answers, start a Quick Mode, then rekey phase 1
+  pair.tap = (from, data) => (from === 'b' && decodeHeader(data).exchangeType === 32 ? null : data);
+  pair.a.initiate(pair.now, 'c');
+  pair.run(100);
+  const old = pair.a.isakmpSas()[0]!.id;
+  pair.a.rekey(pair.now, old);
+  pair.run(500);
+  assert.equal(pair.ev('a', 'rekeyed').length, 1);
+  pair.tap = undefined;
+  pair.run(5000);
+  const sas = pair.a.ipsecSas();
+  assert.equal(sas.length, 2);
+  assert.equal(sas[1]!.isakmpSa, pair.a.isakmpSas()[0]!.id);
+  assert.notEqual(sas[1]!.isakmpSa, old);
+  assert.equal(pair.ev('a', 'failed').length, 0);
+  assert.equal(pair.b.ipsecSas().length, 2);
+});

@@ -1,7 +1,7 @@
 // Main Mode PSK (RFC 2409 §5.4) + Quick Mode (§5.5), both roles, through the in-memory pair.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeHeader } from '../../src/codec/index.js';
+import { decodeHeader, decodeMessage, encodeMessage } from '../../src/codec/index.js';
 import { Pair, assertMirrored, conn } from '../helpers/pair.js';
 
 function established(pair: Pair) {
@@ -122,3 +122,61 @@ for (const [group, weak] of GROUPS) {
     });
   }
 }
+
+test('unknown vendor IDs (strongSwan: DPD, NAT-T RFC 3947, XAUTH, FRAGMENTATION) in HDR, SA --> are ignored', () => {
+  const pair = new Pair({ seed: 'vids' });
+  pair.a.setConnection(conn(pair, 'a'));
+  pair.b.setConnection(conn(pair, 'b'));
+  const vids = [
+    'afcad71368a1f1c96b8696fc77570100', // DPD
+    '4a131c81070358455c5728f20e95452f', // RFC 3947 NAT-T
+    '09002689dfd6b712', // XAUTH
+    '4048b7d56ebce88525e7de7f00d6c2d3', // FRAGMENTATION
+  ].map((h) => ({ type: 'VID' as const, data: Uint8Array.from(Buffer.from(h, 'hex')) }));
+  pair.tap = (from, data) => {
+    const m = decodeMessage(data);
+    if (from !== 'a' || m.header.exchangeType !== 2 || m.header.nextPayload !== 1) return data;
+    return encodeMessage({ header: m.header, payloads: [...m.payloads, ...vids] });
+  };
+  pair.a.initiate(pair.now, 'c');
+  pair.run(2000);
+  assertMirrored(pair, assert);
+});
+
+test('phase-1 ID payload: protocol/port 0/0 and 17/500 (strongSwan) accepted; others INVALID_ID_INFORMATION', () => {
+  const pair = new Pair();
+  const check = (protocol: number, port: number) => {
+    try {
+      (pair.b as unknown as { checkPhase1IdPayload(id: unknown): void }).checkPhase1IdPayload({ type: 'ID', idType: 1, protocol, port, data: Uint8Array.of(192, 0, 2, 1) });
+      return 0;
+    } catch (e) {
+      return (e as { notify: number }).notify;
+    }
+  };
+  assert.equal(check(0, 0), 0);
+  assert.equal(check(17, 500), 0);
+  assert.equal(check(17, 4500), 0);
+  assert.equal(check(6, 80), 18);
+  assert.equal(check(17, 53), 18);
+});
+
+test('IPv6 peers: Main Mode + Quick Mode with ID_IPV6_ADDR identities and selectors', () => {
+  const pair = new Pair({ seed: 'v6', addrA: { address: '2001:db8::1', port: 500 }, addrB: { address: '2001:db8::2', port: 500 } });
+  pair.a.setConnection(conn(pair, 'a'));
+  pair.b.setConnection(conn(pair, 'b'));
+  pair.a.initiate(pair.now, 'c');
+  pair.run(2000);
+  assertMirrored(pair, assert);
+  assert.deepEqual(pair.ev('b', 'phase1-established')[0]!.peerId, { type: 'ipv6', value: '2001:db8::1' });
+  assert.equal(pair.ev('b', 'ipsec-sa-established')[0]!.sa.remoteTs.start, '2001:db8::1');
+});
+
+test('a responder connection with local %any and remote %any answers with the address the exchange uses as ID', () => {
+  const pair = new Pair({ seed: 'any' });
+  pair.a.setConnection(conn(pair, 'a'));
+  pair.b.setConnection(conn(pair, 'b', { local: { address: '%any', port: 500 }, remote: { address: '%any', port: 500 }, remoteId: { type: 'any' } }));
+  pair.a.initiate(pair.now, 'c');
+  pair.run(2000);
+  assertMirrored(pair, assert);
+  assert.deepEqual(pair.ev('a', 'phase1-established')[0]!.peerId, { type: 'ipv4', value: '192.0.2.2' });
+});

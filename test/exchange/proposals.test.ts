@@ -235,3 +235,13 @@ test('Main Mode initiator offering only RSA-encryption (auth 4/5): NO_PROPOSAL_C
   assert.ok(drops.every((d) => d.notify === 14));
   void decodeHeader;
 });
+
+test('strongSwan-style proposal strings', async () => {
+  const { parseIkeProposal, parseIpsecProposal } = await import('../../src/exchange/index.js');
+  assert.deepEqual(parseIkeProposal('aes128-sha256-modp2048'), { encryption: 7, keyLength: 128, hash: 4, group: 14 });
+  assert.deepEqual(parseIkeProposal('3des-sha1-ecp256', 3600), { encryption: 5, hash: 2, group: 19, lifetimeSeconds: 3600 });
+  assert.deepEqual(parseIpsecProposal('esp', 'aes256-sha1-modp3072'), { protocols: [{ protocol: 3, transformId: 12, keyLength: 256, authAlgorithm: 2 }], mode: 1, group: 15 });
+  assert.deepEqual(parseIpsecProposal('ah', 'sha256', { mode: 2 }), { protocols: [{ protocol: 2, transformId: 5, authAlgorithm: 5 }], mode: 2 });
+  assert.throws(() => parseIkeProposal('aes128-sha256'));
+  assert.throws(() => parseIpsecProposal('esp', 'blowfish-sha1'));
+});

@@ -325,3 +325,24 @@ test('libreswan IKEv1 crash packets (CVE-2009-0790, -2015-3204, -2020-1763, -202
   assert.ok(pair.sentBy('b').length <= rows.length);
   noState(pair);
 });
+
+test('#7 AM1 with an all-zero / short KE to an opted-in Aggressive Mode responder: INVALID_KEY_INFORMATION, R-cookie 0, no state', () => {
+  const pair = responder('am-ke', { exchange: 'aggressive', allowAggressivePsk: true });
+  const sa = buildIkeSa([IKE], 1);
+  for (const [i, ke] of [new Uint8Array(256), new Uint8Array(8).fill(1)].entries()) {
+    pair.inject('b', mm1([sa, { type: 'KE', data: ke }, { type: 'NONCE', data: new Uint8Array(16).fill(1) }, { type: 'ID', idType: 1, protocol: 0, port: 0, data: Uint8Array.of(192, 0, 2, 1) }], { exch: 4, ic: Uint8Array.of(3, 3, 3, 3, 3, 3, 3, i + 1) }));
+  }
+  const r = replies(pair);
+  assert.equal(r.length, 2);
+  assert.ok(r.every((x) => x.notify === 17 && x.rcZero));
+  noState(pair);
+});
+
+test('#5 MM1 offering only GSS-API / XAUTH / hybrid auth methods: NO_PROPOSAL_CHOSEN, no state', () => {
+  const pair = responder('gss');
+  [65001, 65002, 65005, 64221, 2, 9].forEach((m, i) => pair.inject('b', mm1([buildIkeSa([IKE], m)], { ic: Uint8Array.of(4, 4, 4, 4, 4, 4, 4, i + 1) })));
+  const r = replies(pair);
+  assert.equal(r.length, 6);
+  assert.ok(r.every((x) => x.notify === 14));
+  noState(pair);
+});

@@ -216,6 +216,20 @@ describe('strongSwan interop', { skip, concurrency: false }, () => {
       assert.ok(qm3.length >= 3, 'three Quick Mode messages');
       assert.match(qm3[2] as string, /Payload: Hash \(8\)/);
 
+      // tshark accepts our esp_sa lines as they are (a malformed line is refused: "Invalid -o flag")
+      const espLines = ours.keylogLines().filter((l) => l.startsWith('"'));
+      assert.equal(espLines.length, 2);
+      const esp = spawnSync('tshark', ['-r', pcap, '-c', '1', '-o', 'esp.enable_encryption_decode:TRUE', ...espLines.flatMap((l) => ['-o', `uat:esp_sa:${l}`])], { encoding: 'utf8' });
+      assert.equal(esp.status, 0, esp.stderr);
+      assert.ok(!/Invalid -o flag/.test(esp.stderr), esp.stderr);
+
+      // and our own decoder does the same with the same key log
+      const dec = spawnSync(process.execPath, ['dist/cli/main.js', 'decode', '--keylog', ours.keylog, pcap], { encoding: 'utf8' });
+      assert.equal(dec.status, 0, dec.stderr);
+      assert.ok((dec.stdout.match(/decrypted with the key log/g) ?? []).length >= 5, dec.stdout.slice(0, 3000));
+      assert.match(dec.stdout, /Identification data: address=198\.18\.0\.1/);
+      assert.match(dec.stdout, /Notify message type: INITIAL_CONTACT \(24578\)/);
+
       // delete from our side: charon sees the Deletes and drops both SAs
       const dn = await ours.ctl({ cmd: 'down', name: 'to-charon' });
       assert.equal(dn.ok, true, JSON.stringify(dn));
@@ -333,6 +347,8 @@ describe('strongSwan interop', { skip, concurrency: false }, () => {
       assert.equal(rl.ok, true, JSON.stringify(rl));
       const up = await ours.ctl({ cmd: 'up', name: 'to-charon', timeoutMs: 4000 }, 10_000);
       assert.equal(up.ok, false);
+      console.log(`# wrong PSK, our side: ${(up as { error: string }).error}`);
+      assert.match((up as { error: string }).error, /^connection 'to-charon' (failed: |not established within 4 s \()/);
       assert.ok(!charon.sas('b').some((s) => s.conn === 'mm-psk' && s.state === 'ESTABLISHED'));
       // charon cannot parse MM5 encrypted with the wrong key
       assert.ok(await until(() => /decryption failed|could not decrypt payloads|invalid HASH_V1/.test(charon.log('b')), 5000), charon.log('b').split('\n').slice(-10).join('\n'));
@@ -455,6 +471,28 @@ describe('strongSwan interop', { skip, concurrency: false }, () => {
         return s.isakmp.filter((x: any) => x.connection === 'mm').length === 0 && s.ipsec.length === 0 ? s : undefined;
       }, 5000);
       assert.ok(st, JSON.stringify(await ours.status()));
+    });
+
+    test('charon rekeys the IPsec SA; then we delete everything (our Delete as responder)', async () => {
+      const r = charon.up('a', 'mm-psk', 'pfs');
+      assert.equal(r.code, 0, r.out + r.err);
+      const first = await assertAgree(ours, 'a', 'mm-psk', 'mm', { encr: 'AES_CBC', keysize: '128', integ: 'HMAC_SHA2_256_128', dh: 'MODP_2048' });
+      const old = first.sa.children.find((c) => c.name === 'pfs') as NonNullable<typeof first.sa.children[0]>;
+      const rk = script('charon.sh', ['swanctl', 'a', '--rekey', '--child', 'pfs']);
+      assert.equal(rk.code, 0, rk.out + rk.err);
+      const fresh = await until(() => charon.sas('a').flatMap((s) => s.children).find((c) => c.name === 'pfs' && c.spiIn !== old.spiIn && c.state === 'INSTALLED'), 10_000);
+      assert.ok(fresh, `charon rekeyed the CHILD_SA: ${JSON.stringify(charon.sas('a'))}`);
+      const q = await until(async () => (await ours.status()).ipsec.find((x: any) => x.spiOut === fresh.spiIn), 5000);
+      assert.ok(q, 'we list the rekeyed IPsec SA');
+      assert.equal(q.spiIn, fresh.spiOut);
+      const ka = charon.keys('a').filter((k) => k.uid === first.sa.uid && /^encryption (initiator|responder) key$/.test(k.label)).map((k) => k.hex);
+      const mine = parseKeylog(ours.keylogLines()).esp.get(fresh.spiOut);
+      assert.ok(mine && ka.includes(mine.enc), 'rekeyed ESP key = charon');
+      // our Delete, as the responder of that ISAKMP SA
+      const dn = await ours.ctl({ cmd: 'down', name: 'mm' });
+      assert.equal(dn.ok, true, JSON.stringify(dn));
+      assert.ok(await until(() => !charon.sas('a').some((s) => s.conn === 'mm-psk'), 5000), JSON.stringify(charon.sas('a')));
+      assert.match(charon.log('a'), /received DELETE for IKE_SA mm-psk/);
     });
 
     test('Aggressive Mode PSK (charon am-psk)', async () => {
