@@ -3,6 +3,7 @@
  * build/bench/load-probe.js dist/cli/main.js daemon ...`). It changes nothing in the daemon; it only
  * answers `{ type: 'mem' }` on the IPC channel the benchmark opened with a full garbage collection
  * followed by the process's memory and CPU figures, so that heap deltas count live data only.
+ * When the benchmark process goes away (the IPC channel closes), the daemon exits.
  */
 export interface ProbeReply {
   readonly type: 'mem';
@@ -38,6 +39,8 @@ if (typeof process.send === 'function') {
     };
     process.send!(reply);
   });
-  // The IPC channel must not keep a daemon alive that was told to stop.
+  // The IPC channel must not keep a daemon alive that was told to stop; and a daemon whose
+  // benchmark went away (killed) must not be left behind.
   process.channel?.unref();
+  process.once('disconnect', () => process.exit(0));
 }

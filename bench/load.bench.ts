@@ -284,7 +284,23 @@ export function charonUnavailable(): string | undefined {
 }
 
 /** strongSwan charon as the responder, in namespace isk-load-r. */
+/** On SIGINT/SIGTERM during the charon leg: stop charon and remove the namespaces, then exit. */
+function onSignalCleanUp(): () => void {
+  const h = (sig: NodeJS.Signals): void => {
+    spawnSync(join(LOAD_DIR, 'charon.sh'), ['stop']);
+    spawnSync(join(LOAD_DIR, 'netns.sh'), ['down']);
+    process.exit(sig === 'SIGINT' ? 130 : 143);
+  };
+  process.once('SIGINT', h);
+  process.once('SIGTERM', h);
+  return () => {
+    process.off('SIGINT', h);
+    process.off('SIGTERM', h);
+  };
+}
+
 export async function legCharon(o: LegOptions): Promise<Leg> {
+  const release = onSignalCleanUp();
   sh('netns.sh', ['up']);
   try {
     sh('charon.sh', ['start']);
@@ -313,6 +329,7 @@ export async function legCharon(o: LegOptions): Promise<Leg> {
     }
   } finally {
     sh('netns.sh', ['down']);
+    release();
   }
 }
 

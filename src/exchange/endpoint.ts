@@ -316,15 +316,37 @@ function pairKeyOf(local: Address, remoteAddr: Address): string {
   return `${local.address.toLowerCase()}|${remoteAddr.address.toLowerCase()}`;
 }
 
-function addTo<K, V>(m: Map<K, Set<V>>, k: K, v: V): void {
-  let s = m.get(k);
-  if (!s) m.set(k, (s = new Set()));
-  s.add(v);
+/**
+ * Multimap buckets: one value is stored as itself, several as an array (most keys — address
+ * pairs — hold one SA: no Set per SA).
+ */
+type Bucket<V> = V | V[];
+
+function addTo<K, V extends object>(m: Map<K, Bucket<V>>, k: K, v: V): void {
+  const b = m.get(k);
+  if (b === undefined) m.set(k, v);
+  else if (Array.isArray(b)) {
+    if (!b.includes(v)) b.push(v);
+  } else if (b !== v) m.set(k, [b, v]);
 }
 
-function removeFrom<K, V>(m: Map<K, Set<V>>, k: K, v: V): void {
-  const s = m.get(k);
-  if (s && s.delete(v) && s.size === 0) m.delete(k);
+function removeFrom<K, V extends object>(m: Map<K, Bucket<V>>, k: K, v: V): void {
+  const b = m.get(k);
+  if (b === undefined) return;
+  if (!Array.isArray(b)) {
+    if (b === v) m.delete(k);
+    return;
+  }
+  const i = b.indexOf(v);
+  if (i >= 0) b.splice(i, 1);
+  if (b.length === 1) m.set(k, b[0]!);
+  else if (b.length === 0) m.delete(k);
+}
+
+/** The values of a bucket as a fresh array (safe to iterate while the map changes). */
+function bucket<K, V extends object>(m: Map<K, Bucket<V>>, k: K): V[] {
+  const b = m.get(k);
+  return b === undefined ? [] : Array.isArray(b) ? [...b] : [b];
 }
 
 const cipherCache = new Map<string, CipherInfo>();
@@ -390,7 +412,7 @@ export class Endpoint {
   private readonly opt: Required<Omit<EndpointOptions, 'random' | 'connections' | 'certificateTime'>>;
   private readonly conns = new Map<string, Connection>();
   /** Connections by lower-case remote address ('%any' included): responder lookups stay O(1) in the number of peers. */
-  private readonly connsByRemote = new Map<string, Set<Connection>>();
+  private readonly connsByRemote = new Map<string, Bucket<Connection>>();
   private readonly p1s = new Map<string, P1>();
   private readonly children = new Map<string, Child>();
   /** Our inbound SPI (hex) → child, for Delete and uniqueness. */
@@ -398,8 +420,8 @@ export class Endpoint {
   /** pairKey + '/' + the peer's inbound SPI (hex) → child, for the peer's Delete. */
   private readonly byPeerSpi = new Map<string, Child>();
   /** Per address pair: its phase 1s and IPsec SAs (no scans over all SAs). */
-  private readonly p1ByPair = new Map<string, Set<P1>>();
-  private readonly childByPair = new Map<string, Set<Child>>();
+  private readonly p1ByPair = new Map<string, Bucket<P1>>();
+  private readonly childByPair = new Map<string, Bucket<Child>>();
   private readonly halfOpenPerPeer = new Map<string, number>();
   private halfOpenCount = 0;
   private readonly timers = new TimerQueue<Target>();
@@ -454,7 +476,7 @@ export class Endpoint {
 
   /** Connections that may serve a peer address: those naming it, then the '%any' ones. */
   private connsFor(address: string): Connection[] {
-    return [...(this.connsByRemote.get(address.toLowerCase()) ?? []), ...(this.connsByRemote.get('%any') ?? [])];
+    return [...bucket(this.connsByRemote, address.toLowerCase()), ...bucket(this.connsByRemote, '%any')];
   }
 
   connections(): Connection[] {
@@ -760,7 +782,7 @@ export class Endpoint {
     // an established ISAKMP SA for this connection with this peer?
     let negotiating: P1 | undefined;
     let best: P1 | undefined;
-    for (const p1 of this.p1ByPair.get(pairKeyOf(conn.local, conn.remote)) ?? []) {
+    for (const p1 of bucket(this.p1ByPair, pairKeyOf(conn.local, conn.remote))) {
       if (!sharesIsakmpSa(p1.conn, conn)) continue;
       if (p1.state === 'established' && (!best || (p1.establishedAt ?? 0) > (best.establishedAt ?? 0))) best = p1;
       if (p1.state === 'negotiating' && p1.role === 'initiator') negotiating = p1;
@@ -1296,7 +1318,7 @@ export class Endpoint {
   private wantInitialContact(p1: P1): boolean {
     // sent by the initiator only (as strongSwan does), never on a rekey
     if (p1.role !== 'initiator' || p1.conn.initialContact === false || p1.rekeyOf) return false;
-    for (const o of this.p1ByPair.get(p1.pairKey) ?? []) if (o !== p1 && o.state === 'established') return false;
+    for (const o of bucket(this.p1ByPair, p1.pairKey)) if (o !== p1 && o.state === 'established') return false;
     if (this.childByPair.has(p1.pairKey)) return false;
     return true;
   }
@@ -1360,11 +1382,11 @@ export class Endpoint {
 
   private initialContact(p1: P1): void {
     // INITIAL-CONTACT speaks for the pair of endpoints (addresses) it was exchanged between
-    for (const other of [...(this.p1ByPair.get(p1.pairKey) ?? [])]) {
+    for (const other of bucket(this.p1ByPair, p1.pairKey)) {
       if (other === p1 || other.state !== 'established') continue;
       this.removeP1(other, { type: 'deleted', kind: 'isakmp', id: this.p1Id(other), connection: other.conn.name, by: 'peer' });
     }
-    for (const c of [...(this.childByPair.get(p1.pairKey) ?? [])]) this.removeChild(c, 'peer');
+    for (const c of bucket(this.childByPair, p1.pairKey)) this.removeChild(c, 'peer');
   }
 
   // ------------------------------------------------------------------------------ quick mode
@@ -1697,11 +1719,16 @@ export class Endpoint {
     this.clearQmRetransmit(qm);
     this.timers.cancel(qm.tTimeout);
     p1.qms!.delete(qm.msgId);
+    if (p1.qms!.size === 0) p1.qms = undefined;
     // remember the exchange briefly: a repeat of its last request gets its last response again
     // (only when there is one: a responder without the commit bit has nothing to resend)
-    const done = (p1.done ??= []);
-    done.push(qm.lastSent ? { msgId: qm.msgId, recv: qm.lastRecv!, sent: qm.lastSent } : { msgId: qm.msgId });
-    if (done.length > 4) done.shift();
+    if (qm.lastSent) {
+      const done = (p1.done ??= []);
+      done.push({ msgId: qm.msgId, recv: qm.lastRecv!, sent: qm.lastSent });
+      if (done.length > 4) done.shift();
+    } else if (qm.role === 'initiator') {
+      this.markSeen(p1, qm.msgId);
+    }
     const protocols: IpsecProtocolSa[] = [];
     const initiator = qm.role === 'initiator';
     const nonceI = qm.ni;
@@ -1774,6 +1801,7 @@ export class Endpoint {
     this.clearQmRetransmit(qm);
     this.timers.cancel(qm.tTimeout);
     p1.qms?.delete(qm.msgId);
+    if (p1.qms && p1.qms.size === 0) p1.qms = undefined;
     qm.dh?.wipe();
     if (qm.rekeyOf && qm.rekeyOf.state === 'rekeying') qm.rekeyOf.state = 'installed';
     this.emit({ type: 'failed', kind: 'ipsec', connection: qm.conn.name, peer: p1.remote, notify, reason });
@@ -1888,7 +1916,7 @@ export class Endpoint {
 
   private bestP1For(pairKey: string, connName?: string): P1 | undefined {
     let best: P1 | undefined;
-    for (const p1 of this.p1ByPair.get(pairKey) ?? []) {
+    for (const p1 of bucket(this.p1ByPair, pairKey)) {
       if (p1.state !== 'established') continue;
       if (connName && p1.conn.name !== connName) continue;
       if (!best || (p1.establishedAt ?? 0) > (best.establishedAt ?? 0)) best = p1;

@@ -20,7 +20,7 @@ test('isakmp status/up/down/reload against a running daemon: exit codes and one-
   const [a, b, c] = await freeUdpPorts(3);
   const sock = join(dir, 'd.sock');
   const file = join(dir, 'd.yaml');
-  const text = `global:\n  listen: [127.0.0.1]\n  port: ${a}\n  natt_port: ${b}\n  control_socket: ${sock}\nsecrets:\n  s:\n    psk: pw-123456\nconnections:\n  lab:\n    secret: s\n    remote: { address: 127.0.0.1, port: ${c} }\n    ike: aes256-sha1-ecp256\n`;
+  const text = `global:\n  listen: [127.0.0.1]\n  port: ${a}\n  natt_port: ${b}\n  control_socket: ${sock}\nsecrets:\n  s:\n    psk: pw-123456\nconnections:\n  lab:\n    secret: s\n    local: { address: 127.0.0.1 }\n    remote: { address: 127.0.0.1, port: ${c} }\n    ike: aes256-sha1-ecp256\n`;
   writeFileSync(file, text);
   const daemon = new Daemon({
     config: parseConfig(text, file),
@@ -61,7 +61,7 @@ test('isakmp status/up/down/reload against a running daemon: exit codes and one-
     writeFileSync(file, text + '    mode: sideways\n');
     cap = capture();
     assert.equal(await runCli(['reload', '--socket', sock], cap.io), 1);
-    assert.deepEqual(cap.err, [`isakmp reload: reload refused, running configuration kept: ${file}:14:11: connections.lab.mode: 'sideways' is not allowed (use one of: main, aggressive)`]);
+    assert.deepEqual(cap.err, [`isakmp reload: reload refused, running configuration kept: ${file}:15:11: connections.lab.mode: 'sideways' is not allowed (use one of: main, aggressive)`]);
 
     cap = capture();
     assert.equal(await runCli(['status', '--socket', join(dir, 'nobody.sock')], cap.io), 1);
@@ -77,12 +77,12 @@ test('isakmp daemon --check validates a file; errors name file and line', async 
   assert.deepEqual(cap.out, ['examples/site-to-site-psk.yaml: ok, 1 connection']);
   const dir = tempDir('isakmp-cli-');
   const bad = join(dir, 'bad.yaml');
-  writeFileSync(bad, 'connections:\n  x:\n    secret: nope\n    remote: { address: 192.0.2.1 }\n    ike: aes128-sha256-modp2048\n    esp: blowfish-sha1\n');
+  writeFileSync(bad, 'connections:\n  x:\n    secret: nope\n    remote: { address: 192.0.2.1, id: 192.0.2.1 }\n    local: { id: "@me.example" }\n    ike: aes128-sha256-modp2048\n    esp: blowfish-sha1\n');
   cap = capture();
   assert.equal(await runCli(['daemon', '--check', '--config', bad], cap.io), 1);
   assert.deepEqual(cap.err, [
     `isakmp daemon: ${bad}:3:13: connections.x.secret: no secret named 'nope' in the secrets section`,
-    `isakmp daemon: ${bad}:6:10: connections.x.esp: unknown ESP encryption 'blowfish' in 'blowfish-sha1' (use one of: aes, aes128, aes192, aes256, 3des, aes128gcm16, aes192gcm16, aes256gcm16)`,
+    `isakmp daemon: ${bad}:7:10: connections.x.esp: unknown ESP encryption 'blowfish' in 'blowfish-sha1' (use one of: aes, aes128, aes192, aes256, 3des, aes128gcm16, aes192gcm16, aes256gcm16)`,
   ]);
   cap = capture();
   assert.equal(await runCli(['daemon', '--log-format', 'xml'], cap.io), 2);

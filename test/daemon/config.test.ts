@@ -216,6 +216,7 @@ connections:
     'test.yaml:15:5: connections.bad: unknown key \'colour\' (known keys: mode, auth, secret, local, remote, ike, esp, pfs, ipsec_mode, local_ts, remote_ts, ike_lifetime, ike_rekey_margin, lifetime, lifetime_kb, rekey_margin, rekey_fuzz, start, allow_weak_groups, allow_aggressive_psk_responder)',
     "test.yaml:10:13: connections.bad.secret: no secret named 's2' in the secrets section (defined: s1)",
     "test.yaml:11:24: connections.bad.remote.address: '192.0.2.300' is not an IP address (or %any for a responder-only connection)",
+    'test.yaml:10:5: connections.bad.local: set local.address (our address, also our default identity) or local.id: with a wildcard listen address we cannot tell which identity to show',
     "test.yaml:12:10: connections.bad.ike: DH group 'modp1024' in 'aes128-sha256-modp1024' is weak and refused by default (use modp2048 or stronger, or set allow_weak_groups: true)",
     "test.yaml:12:10: connections.bad.ike: unknown hash 'md4' in 'aes128-md4-modp2048' (use one of: md5, sha1, sha, sha256, sha2_256, sha384, sha2_384, sha512, sha2_512)",
     "test.yaml:13:15: connections.bad.lifetime: '2 hours' is not a duration (write seconds, or a number with s, m, h or d: 90s, 30m, 8h)",
@@ -229,6 +230,7 @@ test('YAML syntax errors, missing keys, wrong kinds and cross-field checks', () 
   assert.deepEqual(problemsOf('connections:\n  c:\n    ike: aes128-sha1-modp2048\n'), [
     "test.yaml:3:5: connections.c: missing 'secret'",
     "test.yaml:3:5: connections.c: missing 'remote'",
+    'test.yaml:3:5: connections.c.local: set local.address (our address, also our default identity) or local.id: with a wildcard listen address we cannot tell which identity to show',
   ]);
   assert.deepEqual(problemsOf('secrets:\n  k:\n    cert: /nonexistent/x.crt\n'), [
     "test.yaml:3:5: secrets.k: give either psk: SECRET, or cert: FILE and key: FILE (plus ca: FILE or a list)",
@@ -251,7 +253,7 @@ test('YAML syntax errors, missing keys, wrong kinds and cross-field checks', () 
   assert.deepEqual(problemsOf(MINIMAL.replace('auth', 'x') + '    auth: rsa\n'), [
     "test.yaml:6:13: connections.c1.secret: auth: rsa needs a secret with cert: and key:, 's1' is a psk",
   ]);
-  const dup = MINIMAL + '  c2:\n    secret: s1\n    remote: { address: 192.0.2.2 }\n    ike: aes128-sha256-modp2048\n';
+  const dup = MINIMAL + '  c2:\n    secret: s1\n    remote: { address: 192.0.2.2 }\n    local: { address: 192.0.2.1 }\n    ike: aes128-sha256-modp2048\n';
   assert.deepEqual(problemsOf(dup), [
     "test.yaml:10:3: connections.c2: same peer, mode, auth and remote id as connection 'c1': a responder could not tell them apart (give one a different remote.id)",
   ]);
@@ -333,7 +335,7 @@ test('an RSA secret whose key does not match its certificate is refused', () => 
 });
 
 test('remote %any: responder-only connections', () => {
-  const text = `secrets:\n  s: { psk: x }\nconnections:\n  any:\n    secret: s\n    remote: { address: "%any", id: "%any" }\n    ike: aes128-sha256-modp2048\n`;
+  const text = `secrets:\n  s: { psk: x }\nconnections:\n  any:\n    secret: s\n    remote: { address: "%any", id: "%any" }\n    ike: aes128-sha256-modp2048\n    local: { address: 192.0.2.1 }\n`;
   const c = parseConfig(text, 'a.yaml').connections[0];
   assert.ok(c);
   assert.equal(c.remote.address, '%any');
@@ -342,5 +344,5 @@ test('remote %any: responder-only connections', () => {
   assert.deepEqual(problemsOf(text.replace(', id: "%any"', '')), [
     'test.yaml:6:13: connections.any.remote.id: with address %any give the identity the peers must prove (id: "%any" accepts any)',
   ]);
-  assert.deepEqual(problemsOf(text + '    start: start\n'), ['test.yaml:8:12: connections.any.start: a connection to %any can only answer: use start: add']);
+  assert.deepEqual(problemsOf(text + '    start: start\n'), ['test.yaml:9:12: connections.any.start: a connection to %any can only answer: use start: add']);
 });

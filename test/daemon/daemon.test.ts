@@ -260,12 +260,12 @@ test('reload: unchanged connections keep their SAs, changed ones are replaced, a
   const dir = tempDir('isakmp-d-');
   const [a, b, c, d] = await freeUdpPorts(4);
   const file = join(dir, 'r.yaml');
-  const second = `  other:\n    secret: lo\n    remote: { address: 127.0.0.2, port: ${d} }\n    ike: aes256-sha1-ecp256\n`;
+  const second = `  other:\n    secret: lo\n    local: { address: 127.0.0.1 }\n    remote: { address: 127.0.0.2, port: ${d} }\n    ike: aes256-sha1-ecp256\n`;
   const base = cfgText({ port: a!, natt: b!, peerPort: c!, sock: join(dir, 'r.sock'), name: 'keep', start: 'add', extra: second });
   const side = await startSide(base, file);
   try {
     assert.deepEqual([...side.fake.conns.keys()], ['keep', 'other']);
-    writeFileSync(file, base.replace('aes256-sha1-ecp256', 'aes128-sha1-ecp256') + `  fresh:\n    secret: lo\n    remote: { address: 127.0.0.3 }\n    ike: aes128-sha256-modp2048\n`);
+    writeFileSync(file, base.replace('aes256-sha1-ecp256', 'aes128-sha1-ecp256') + `  fresh:\n    secret: lo\n    local: { address: 127.0.0.1 }\n    remote: { address: 127.0.0.3 }\n    ike: aes128-sha256-modp2048\n`);
     const r = await controlRequest(side.sock, { cmd: 'reload' });
     assert.deepEqual(r, { ok: true, message: `reloaded ${file}: 1 unchanged, 1 changed (other), 1 added (fresh), 0 removed` });
     assert.deepEqual(side.fake.calls.filter((x) => /^(add|remove) /.test(x)), ['remove other', 'add other', 'add fresh']);

@@ -13,10 +13,10 @@ import { Logger } from '../../src/daemon/log.js';
 import { realEndpointFactory } from '../../src/daemon/real-endpoint.js';
 import { EventLog, freeUdpPorts, tempDir } from './helpers.js';
 
-function conf(o: { port: number; peer: number; sock: string; me: string; other: string; start: string; ike: string; esp: string; mode?: string; addr?: string }): string {
+function conf(o: { port: number; peer: number; sock: string; me: string; other: string; start: string; ike: string; esp: string; mode?: string; addr?: string; listen?: string }): string {
   const a = o.addr ?? '127.0.0.1';
   return `global:
-  listen: ["${a}"]
+  listen: ["${o.listen ?? a}"]
   port: ${o.port}
   natt_port: 0
   control_socket: ${o.sock}
@@ -46,6 +46,7 @@ for (const variant of [
   { name: 'Main Mode PSK aes128-sha256-modp2048, Quick Mode PFS modp2048', ike: 'aes128-sha256-modp2048', esp: 'aes128-sha256-modp2048', mode: 'main' },
   { name: 'Aggressive Mode PSK aes256-sha1-ecp256, Quick Mode without PFS', ike: 'aes256-sha1-ecp256', esp: 'aes256-sha1', mode: 'aggressive' },
   { name: 'IPv6 (::1) Main Mode PSK aes128-sha1-ecp256, Quick Mode PFS ecp256', ike: 'aes128-sha1-ecp256', esp: 'aes128-sha1-ecp256', mode: 'main', addr: '::1' },
+  { name: 'wildcard listen (0.0.0.0): the connection tells the local address', ike: 'aes128-sha256-ecp256', esp: 'aes128-sha256', mode: 'main', listen: '0.0.0.0' },
 ]) {
   test(`two daemons on loopback: ${variant.name}`, async () => {
     const dir = tempDir('isakmp-lo-');

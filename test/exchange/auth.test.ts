@@ -186,3 +186,29 @@ test('RSA signatures with a configured peer key and no certificates', () => {
   const mm5 = pair.sentBy('a')[2]!;
   assert.equal(decodeHeader(mm5.data).flags & 1, 1);
 });
+
+test('Aggressive Mode responder also accepts the RFC 2409 clear form HDR, HASH_I -->', async () => {
+  const { decryptMessage } = await import('../../src/crypto/index.js');
+  const { decodePayloads, encodeMessage: enc } = await import('../../src/codec/index.js');
+  const pair = new Pair({ seed: 'am-clear' });
+  pair.a.setConnection(conn(pair, 'a', { exchange: 'aggressive', allowAggressivePsk: true }));
+  pair.b.setConnection(conn(pair, 'b', { exchange: 'aggressive', allowAggressivePsk: true }));
+  pair.tap = (from, data) => {
+    const h = decodeHeader(data);
+    if (from !== 'a' || h.exchangeType !== 4 || (h.flags & 1) === 0) return data;
+    // re-send AM3 in clear: decrypt with b's phase-1 key and IV (white box), keep the payloads
+    const p1 = [...(pair.b as unknown as { p1s: Map<string, { encKey: Uint8Array; iv: Uint8Array; cipher: import('../../src/crypto/index.js').CipherInfo }> }).p1s.values()][0]!;
+    const { plaintext } = decryptMessage({ cipher: p1.cipher, key: p1.encKey, iv: p1.iv, ciphertext: data.subarray(28) });
+    const payloads = decodePayloads(h.nextPayload, plaintext, { allowTrailing: true });
+    assert.deepEqual(payloads.map((p) => p.type), ['HASH', 'N']);
+    return enc({ header: { ...h, flags: 0 }, payloads });
+  };
+  pair.a.initiate(pair.now, 'c');
+  pair.run(2000);
+  assert.equal(pair.ev('b', 'phase1-established').length, 1);
+  const am3 = pair.sentBy('a').filter((w) => decodeHeader(w.data).exchangeType === 4)[1]!;
+  assert.equal(decodeHeader(am3.data).flags & 1, 0, 'what b received was the clear form');
+  // the clear AM3 left the phase-1 IV at hash(g^xi | g^xr) on b, while a chained it through its
+  // encrypted AM3: the two disagree, so a Quick Mode cannot succeed — exactly why AM3 is sent encrypted
+  assert.equal(pair.ev('b', 'ipsec-sa-established').length, 0);
+});

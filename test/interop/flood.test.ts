@@ -63,6 +63,7 @@ connections:
     esp: aes128-sha256-modp2048
   any:
     secret: other
+    local: { address: ${B.ip} }
     remote: { address: "%any", id: "%any" }
     ike: aes128-sha256-modp2048
 `);
