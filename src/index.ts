@@ -6,3 +6,4 @@ export * from './errors.js';
 export * from './codec/index.js';
 export * from './crypto/index.js';
 export * from './exchange/index.js';
+export * from './daemon/index.js';

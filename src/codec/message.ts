@@ -171,18 +171,28 @@ function writeChain(w: Writer, payloads: readonly Payload[]): void {
   }
 }
 
+/**
+ * One writer reused by the encoders (they never nest): each encoding returns a right-sized copy,
+ * so no scratch buffer is allocated per message and none is kept alive by a short result.
+ */
+const SCRATCH = new Writer(2048);
+function scratchWriter(): Writer {
+  SCRATCH.reset();
+  return SCRATCH;
+}
+
 /** The chained payloads (generic headers included, Next Payload fields filled), e.g. to encrypt. */
 export function encodePayloads(payloads: readonly Payload[]): Uint8Array {
-  const w = new Writer(256);
+  const w = scratchWriter();
   writeChain(w, payloads);
-  return w.finish();
+  return w.finishCopy();
 }
 
 /** One payload without its 4-byte generic header (SAi_b, IDii_b of RFC 2409 §5). */
 export function encodePayloadBody(p: Payload): Uint8Array {
-  const w = new Writer(128);
+  const w = scratchWriter();
   encodeBody(w, p);
-  return w.finish();
+  return w.finishCopy();
 }
 
 /**
@@ -195,7 +205,7 @@ export function encodeMessage(msg: Message): Uint8Array {
   if (h.initiatorCookie.length !== 8) Writer.refuse('initiator cookie length', h.initiatorCookie.length);
   if (h.responderCookie.length !== 8) Writer.refuse('responder cookie length', h.responderCookie.length);
   if (msg.encrypted !== undefined && msg.payloads.length > 0) Writer.refuse('a message with both encrypted body and payloads', msg.payloads.length);
-  const w = new Writer(512);
+  const w = scratchWriter();
   w.bytes(h.initiatorCookie);
   w.bytes(h.responderCookie);
   const first = msg.payloads[0];
@@ -209,5 +219,5 @@ export function encodeMessage(msg: Message): Uint8Array {
   if (msg.encrypted !== undefined) w.bytes(msg.encrypted);
   else writeChain(w, msg.payloads);
   w.patch32(24, w.pos);
-  return w.finish();
+  return w.finishCopy();
 }

@@ -100,4 +100,14 @@ export class Writer {
   finish(): Uint8Array {
     return this.buf.subarray(0, this.pos);
   }
+
+  /** Starts over (a reused writer). */
+  reset(): void {
+    this.pos = 0;
+  }
+
+  /** A right-sized copy of the written bytes (for a reused writer, whose buffer is overwritten later). */
+  finishCopy(): Uint8Array {
+    return this.buf.slice(0, this.pos);
+  }
 }

@@ -35,7 +35,7 @@ export class ConfigError extends UsageError {
   constructor(problems: readonly ConfigProblem[]) {
     super(
       CONFIG_ERROR_CODE,
-      problems.map((p) => `${p.file}:${p.line}:${p.col}: ${p.path ? p.path + ': ' : ''}${p.message}`).join('\n'),
+      problems.map((p) => `${p.file}${p.line > 0 ? `:${p.line}:${p.col}` : ''}: ${p.path ? p.path + ': ' : ''}${p.message}`).join('\n'),
     );
     this.problems = problems;
   }
@@ -870,7 +870,9 @@ export function loadConfig(file: string): Config {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigError([{ file, line: 0, col: 0, path: '', message: `cannot read the configuration file: ${(err as NodeJS.ErrnoException).code ?? String(err)}` }]);
+    const code = (err as NodeJS.ErrnoException).code ?? String(err);
+    const hint = code === 'ENOENT' ? ' (write one, see docs/config.md and examples/, or pass --config FILE)' : code === 'EACCES' ? ' (not readable by this user)' : '';
+    throw new ConfigError([{ file, line: 0, col: 0, path: '', message: `cannot read the configuration file: ${code}${hint}` }]);
   }
   return parseConfig(text, file);
 }

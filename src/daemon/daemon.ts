@@ -216,9 +216,36 @@ export class Daemon {
       this.metrics = await startMetricsServer(g.metrics.address, g.metrics.port, () => this.snapshot());
       this.logger.info('daemon', 'metrics on http', { address: g.metrics.address, port: g.metrics.port });
     }
+    if (this.dataplane.trap !== undefined) {
+      this.dataplane.onAcquire = (name) => this.onAcquire(name);
+      for (const c of this.config.connections) if (c.start === 'on-demand') await this.trap(c);
+    }
     this.logger.info('daemon', 'started', { connections: this.config.connections.length, dataplane: this.dataplane.name });
     for (const c of this.config.connections) if (c.start === 'start') this.safe(() => this.initiate(c.name));
     this.pump();
+  }
+
+  /** Installs the kernel trap of an on-demand connection. */
+  private async trap(c: ConnectionConfig): Promise<void> {
+    const e = this.engineConnection(c);
+    if (this.dataplane.trap === undefined || e.localTs === undefined || e.remoteTs === undefined) return;
+    const err = await this.dataplane.trap({ name: c.name, local: e.local.address, remote: e.remote.address, localTs: e.localTs, remoteTs: e.remoteTs, mode: c.ipsecMode });
+    if (err !== undefined) this.logger.error('dataplane', `on-demand ${c.name}: ${err}`);
+    else this.logger.info('dataplane', 'on-demand trap installed', { connection: c.name, ts: `${selectorText(e.localTs)} === ${selectorText(e.remoteTs)}` });
+  }
+
+  private readonly lastAcquire = new Map<string, number>();
+
+  /** The kernel saw traffic for an on-demand connection: negotiate, unless already done or doing so. */
+  private onAcquire(name: string): void {
+    const c = this.config.connections.find((x) => x.name === name);
+    if (c === undefined || c.start !== 'on-demand' || this.stopping) return;
+    const now = this.now();
+    if (now - (this.lastAcquire.get(name) ?? -Infinity) < 5000) return;
+    if (this.endpoint.ipsecSas().some((s) => s.connection === name)) return;
+    this.lastAcquire.set(name, now);
+    this.logger.info('ike', 'on-demand: traffic for the connection, initiating', { connection: name });
+    this.safe(() => this.initiate(name));
   }
 
   /** The bound UDP sockets (ports resolved). */
@@ -388,7 +415,7 @@ export class Daemon {
         if (e.kind === 'ipsec' && e.hard) this.ipsecGone(e.id, 'expired');
         break;
       case 'dropped':
-        this.counters.drop(nameOf(NotifyType, e.notify));
+        this.counters.drop(e.notify === 0 ? 'NO_NOTIFY' : nameOf(NotifyType, e.notify));
         this.noteProblem(e.peer.address, `${e.reason} (${nameOf(NotifyType, e.notify)})`);
         this.logger.debug('ike', 'dropped datagram', { peer: `${e.peer.address}:${e.peer.port}`, notify: nameOf(NotifyType, e.notify), reason: e.reason });
         break;
@@ -601,6 +628,7 @@ export class Daemon {
     for (const name of [...removed, ...changed]) {
       this.down(name);
       this.endpoint.removeConnection(name);
+      if (old.get(name)?.start === 'on-demand') await this.dataplane.untrap?.(name);
     }
     this.config = { ...next, global: { ...g1, listen: g0.listen, port: g0.port, nattPort: g0.nattPort, controlSocket: g0.controlSocket, dataplane: g0.dataplane, metrics: g0.metrics } };
     for (const c of engineConns) if (changed.includes(c.name) || added.includes(c.name)) this.endpoint.setConnection(c);
@@ -608,6 +636,7 @@ export class Daemon {
     this.logger.configure({ level: o.level ?? g1.log.level, areas: o.level !== undefined ? {} : { ...g1.log.areas }, format: o.format ?? g1.log.format });
     this.updown = g1.updown !== undefined ? new Updown(g1.updown, (lvl, m) => this.logger.log('dataplane', lvl, m)) : undefined;
     for (const c of next.connections) if ((changed.includes(c.name) || added.includes(c.name)) && c.start === 'start') this.safe(() => this.initiate(c.name));
+    for (const c of next.connections) if ((changed.includes(c.name) || added.includes(c.name)) && c.start === 'on-demand') await this.trap(c);
     this.pump();
     return (
       `reloaded ${path}: ${unchanged} unchanged, ${changed.length} changed${changed.length ? ` (${changed.join(', ')})` : ''}, ` +
@@ -650,8 +679,13 @@ export class Daemon {
             resolve,
             timer: setTimeout(() => {
               this.waiters.delete(w);
-              const peer = this.config.connections.find((c) => c.name === name)?.remote.address ?? '';
-              const last = this.problems.get(peer);
+              const conn = this.config.connections.find((c) => c.name === name);
+              const peer = conn?.remote.address ?? '';
+              let last = this.problems.get(peer);
+              // Garbage after decryption or a wrong hash in phase 1 is what a PSK mismatch looks like.
+              if (last !== undefined && conn?.auth === 'psk' && /PAYLOAD_MALFORMED|INVALID_HASH_INFORMATION|AUTHENTICATION_FAILED/.test(last)) {
+                last += '; check that both sides use the same pre-shared key';
+              }
               resolve({
                 ok: false,
                 error: `connection '${name}' not established within ${Math.round(timeoutMs / 1000)} s (${last !== undefined ? `last problem with ${peer}: ${last}` : `no answer from ${peer}: is the peer up, and do the PSK and proposals match?`})`,

@@ -25,7 +25,55 @@ export interface Dataplane {
   records(): DataplaneRecord[];
   /** Removes everything installed (shutdown). */
   flush(): Promise<void>;
+  /**
+   * On-demand (optional): installs a trap for a connection's selectors; the kernel then reports
+   * matching traffic, which the adapter hands to `onAcquire(name)`. Resolves to an error text or
+   * undefined.
+   */
+  trap?(t: TrapSpec): Promise<string | undefined>;
+  untrap?(name: string): Promise<void>;
+  onAcquire?: (name: string) => void;
 }
+
+/** What an on-demand trap needs: the connection's IKE addresses, selectors and mode. */
+export interface TrapSpec {
+  readonly name: string;
+  readonly local: string;
+  readonly remote: string;
+  readonly localTs: Selector;
+  readonly remoteTs: Selector;
+  readonly mode: 'tunnel' | 'transport';
+}
+
+/** Reads the kernel's acquire messages (`ip xfrm monitor acquire`): a line stream, and a way to stop. */
+export interface AcquireMonitor {
+  onLine(f: (line: string) => void): void;
+  stop(): void;
+}
+export type MonitorFactory = () => AcquireMonitor;
+
+export const spawnAcquireMonitor: MonitorFactory = () => {
+  const child = spawn('ip', ['xfrm', 'monitor', 'acquire'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let buf = '';
+  const handlers: ((line: string) => void)[] = [];
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (d: string) => {
+    buf += d;
+    if (buf.length > 1 << 20) buf = '';
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      for (const h of handlers) h(line);
+    }
+  });
+  child.on('error', () => {});
+  return { onLine: (f) => handlers.push(f), stop: () => child.kill() };
+};
+
+/** Priority of our IPsec/trap policies; IKE bypass policies get a lower number (= preferred). */
+export const POLICY_PRIORITY = '2000';
+export const BYPASS_PRIORITY = '100';
 
 export class NoneDataplane implements Dataplane {
   readonly name = 'none' as const;
@@ -125,11 +173,87 @@ export class XfrmDataplane implements Dataplane {
   readonly name = 'xfrm' as const;
   private readonly table = new Map<string, Installed>();
   private nextReqid = 1;
+  private readonly traps = new Map<string, { spec: TrapSpec; key: string }>();
+  private monitor: AcquireMonitor | undefined;
+  private bypassed = false;
+  onAcquire?: (name: string) => void;
 
   constructor(
     private readonly run: IpRunner = spawnIp,
     private readonly log: (message: string) => void = () => {},
+    private readonly monitorFactory: MonitorFactory = spawnAcquireMonitor,
   ) {}
+
+  private static key(src: Selector, dst: Selector): string {
+    return `${prefixOf(src)}>${prefixOf(dst)}`;
+  }
+
+  /** IKE itself must never be caught by our policies: bypass UDP 500/4500 both ways. */
+  bypassCommands(ports: readonly number[]): string[][] {
+    const out: string[][] = [];
+    for (const fam of ['0.0.0.0/0', '::/0']) {
+      for (const port of ports) {
+        for (const [dir, side] of [
+          ['out', 'sport'],
+          ['out', 'dport'],
+          ['in', 'sport'],
+          ['in', 'dport'],
+        ] as const) {
+          out.push(['xfrm', 'policy', 'update', 'src', fam, 'dst', fam, 'proto', 'udp', side, String(port), 'dir', dir, 'priority', BYPASS_PRIORITY]);
+        }
+      }
+    }
+    return out;
+  }
+
+  private async ensureBypass(): Promise<string | undefined> {
+    if (this.bypassed) return undefined;
+    for (const cmd of this.bypassCommands([500, 4500])) {
+      const r = await this.run(cmd);
+      if (r.code !== 0) return `IKE bypass policy ${cmd.slice(3).join(' ')}: ${r.stderr}`;
+    }
+    this.bypassed = true;
+    return undefined;
+  }
+
+  trapCommand(t: TrapSpec): string[] {
+    return [
+      'xfrm', 'policy', 'update', ...selArgs(t.localTs, t.remoteTs), 'dir', 'out', 'priority', POLICY_PRIORITY,
+      'tmpl', 'src', t.local, 'dst', t.remote, 'proto', 'esp', 'mode', t.mode, 'level', 'required',
+    ];
+  }
+
+  async trap(t: TrapSpec): Promise<string | undefined> {
+    const by = await this.ensureBypass();
+    if (by !== undefined) return by;
+    const r = await this.run(this.trapCommand(t));
+    if (r.code !== 0) return `trap policy for ${t.name}: ${r.stderr || `ip exited with ${r.code}`}`;
+    this.traps.set(t.name, { spec: t, key: XfrmDataplane.key(t.localTs, t.remoteTs) });
+    if (this.monitor === undefined) {
+      this.monitor = this.monitorFactory();
+      this.monitor.onLine((line) => this.acquireLine(line));
+    }
+    return undefined;
+  }
+
+  /** `ip xfrm monitor acquire` prints "acquire proto esp", then "  sel ...", "  policy src A dst B ...". */
+  private acquireLine(line: string): void {
+    const m = /^\s+policy src (\S+) dst (\S+)/.exec(line);
+    if (m === null) return;
+    const key = `${m[1]}>${m[2]}`;
+    for (const [name, t] of this.traps) if (t.key === key) this.onAcquire?.(name);
+  }
+
+  async untrap(name: string): Promise<void> {
+    const t = this.traps.get(name);
+    if (t === undefined) return;
+    this.traps.delete(name);
+    await this.run(['xfrm', 'policy', 'delete', ...selArgs(t.spec.localTs, t.spec.remoteTs), 'dir', 'out']);
+    if (this.traps.size === 0) {
+      this.monitor?.stop();
+      this.monitor = undefined;
+    }
+  }
 
   /** The `ip` argument lists for an SA pair, in order, each with its undo. Keys are in these lists: never log them. */
   commands(sa: IpsecSaInfo, reqid: number): { add: string[]; del: string[] }[] {
@@ -163,12 +287,15 @@ export class XfrmDataplane implements Dataplane {
     ];
     if (mode === 'tunnel') dirs.push([inn, 'fwd', R, L]);
     for (const [sel, dir, src, dst] of dirs) {
-      steps.push({ add: ['xfrm', 'policy', 'add', ...sel, 'dir', dir, ...tmpl(src, dst)], del: ['xfrm', 'policy', 'delete', ...sel, 'dir', dir] });
+      // `update`, not `add`: an on-demand trap may already hold the outbound selector.
+      steps.push({ add: ['xfrm', 'policy', 'update', ...sel, 'dir', dir, 'priority', POLICY_PRIORITY, ...tmpl(src, dst)], del: ['xfrm', 'policy', 'delete', ...sel, 'dir', dir] });
     }
     return steps;
   }
 
   async install(sa: IpsecSaInfo): Promise<DataplaneRecord> {
+    const by = await this.ensureBypass();
+    if (by !== undefined) this.log(`xfrm: ${by}`);
     const reqid = this.nextReqid++;
     const steps = this.commands(sa, reqid);
     const record: DataplaneRecord = { id: sa.id, connection: sa.connection, status: 'installed' };
@@ -198,6 +325,9 @@ export class XfrmDataplane implements Dataplane {
       const r = await this.run(u);
       if (r.code !== 0) this.log(`xfrm: removing ${u.slice(1, 3).join(' ')} for ${id}: ${r.stderr}`);
     }
+    // An on-demand connection gets its trap back once its SA is gone.
+    const t = this.traps.get(e.record.connection);
+    if (t !== undefined && e.undo.some((u) => u[1] === 'policy')) await this.run(this.trapCommand(t.spec));
   }
 
   records(): DataplaneRecord[] {
@@ -205,6 +335,11 @@ export class XfrmDataplane implements Dataplane {
   }
 
   async flush(): Promise<void> {
+    for (const name of [...this.traps.keys()]) await this.untrap(name);
     for (const id of [...this.table.keys()]) await this.remove(id);
+    if (this.bypassed) {
+      for (const cmd of this.bypassCommands([500, 4500])) await this.run(['xfrm', 'policy', 'delete', ...cmd.slice(3, cmd.indexOf('priority'))]);
+      this.bypassed = false;
+    }
   }
 }

@@ -145,7 +145,7 @@ interface P1 {
   iv?: Uint8Array;
   peerId?: PeerIdentity;
   /** Fingerprint of the last request (see fingerprint()): a byte-identical repeat is recognised. */
-  lastRecv?: string;
+  lastRecv?: number;
   lastSent?: Uint8Array;
   /** The last sent message must not be retransmitted on a timer (responder's first reply). */
   rtx?: Retransmit;
@@ -156,12 +156,16 @@ interface P1 {
   expiresAt?: number;
   qms?: Map<number, Qm>;
   /** Recently finished Quick Modes: message ID → [last received, last sent] for duplicates. */
-  done?: Array<{ msgId: number; recv?: string; sent?: Uint8Array }>;
+  done?: Array<{ msgId: number; recv?: number; sent?: Uint8Array }>;
   /** Message IDs the peer already used under this SA (bounded ring): replays are dropped. */
   seen?: number[];
   pending: PendingQm[];
   rekeyOf?: P1;
   halfOpen: boolean;
+  /** The SA id (hex cookies), kept once established (the cookies no longer change). */
+  id?: string;
+  /** Responder still waiting for the peer's MM3/AM3: its place in the eviction lists (see HoNode). */
+  ho?: HoNode;
   /** Initiator: how many times this negotiation was started over (keying tries). */
   tries: number;
 }
@@ -186,7 +190,7 @@ interface Qm {
   remoteTs: Selector;
   commit: boolean;
   /** Fingerprint of the last request (see fingerprint()): a byte-identical repeat is recognised. */
-  lastRecv?: string;
+  lastRecv?: number;
   lastSent?: Uint8Array;
   rtx?: Retransmit;
   tTimeout?: TimerEntry<Target>;
@@ -211,10 +215,86 @@ interface Child {
 
 type Target = P1 | Qm | Child;
 
+/**
+ * Half-open responder phase 1s that have not yet seen the peer's third message (MM3 / AM3), so the
+ * peer never showed it receives at its claimed address: the entries a spoofed MM1 flood creates.
+ * They sit on two intrusive doubly linked lists, oldest first: one over the endpoint, one per peer
+ * address. When a half-open cap is reached the oldest entry is evicted in O(1) instead of refusing
+ * the new first message (a legitimate peer answers our MM2 within one round trip; a flood must
+ * push a whole table of newer entries in before that to evict it).
+ */
+interface HoNode {
+  readonly p1: P1;
+  readonly peer: HoPeer;
+  prev: HoNode | undefined;
+  next: HoNode | undefined;
+  peerPrev: HoNode | undefined;
+  peerNext: HoNode | undefined;
+}
+
+/** Half-open accounting of one peer address: all its half-open entries, and its evictable ones. */
+interface HoPeer {
+  readonly key: string;
+  count: number;
+  head: HoNode | undefined;
+  tail: HoNode | undefined;
+}
+
 // ---------------------------------------------------------------------------------------------
 // helpers
 
 const ZERO8 = new Uint8Array(8);
+
+/** Shared empty list of waiting Quick Modes (replaced, never mutated: see requestQm). */
+const NO_PENDING: PendingQm[] = [];
+
+/** A Quick Mode record with every field present (one hidden class for both roles). */
+function newQm(p1: P1, msgId: number, role: 'initiator' | 'responder', conn: Connection, iv: Uint8Array, step: number, ni: Uint8Array, localTs: Selector, remoteTs: Selector, commit: boolean): Qm {
+  return {
+    kind: 'qm',
+    p1,
+    msgId,
+    role,
+    conn,
+    iv,
+    step,
+    ni,
+    nr: undefined,
+    dh: undefined,
+    gxy: undefined,
+    offer: undefined,
+    ourSpis: undefined,
+    selection: undefined,
+    respSpis: undefined,
+    localTs,
+    remoteTs,
+    commit,
+    lastRecv: undefined,
+    lastSent: undefined,
+    rtx: undefined,
+    tTimeout: undefined,
+    rekeyOf: undefined,
+    lifeSeconds: undefined,
+    lifeKilobytes: undefined,
+  };
+}
+
+function newHandshake(): Handshake {
+  return {
+    saiB: undefined,
+    dh: undefined,
+    gxi: undefined,
+    gxr: undefined,
+    ni: undefined,
+    nr: undefined,
+    skeyid: undefined,
+    ourIdB: undefined,
+    ourId: undefined,
+    peerIdB: undefined,
+    peerId: undefined,
+    candidates: undefined,
+  };
+}
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 function hex(b: Uint8Array): string {
@@ -239,18 +319,19 @@ function bkey(b: Uint8Array): string {
 }
 
 /**
- * A fingerprint of a datagram for duplicate detection (two independent 32-bit FNV-1a hashes and
- * the length). Far cheaper than keeping a copy; a collision can only make us repeat our last
- * answer or ignore a message, which an on-path attacker could cause anyway.
+ * A fingerprint of a datagram for duplicate detection: two independent 32-bit hashes (FNV-1a and a
+ * murmur-style mix seeded with the length) folded into one 53-bit number. Far cheaper than keeping
+ * a copy; a collision can only make us repeat our last answer or ignore a message, which an
+ * on-path attacker could cause anyway.
  */
-function fingerprint(b: Uint8Array): string {
+function fingerprint(b: Uint8Array): number {
   let h1 = 0x811c9dc5;
   let h2 = 0x01000193 ^ b.length;
   for (let i = 0; i < b.length; i++) {
     h1 = Math.imul(h1 ^ b[i]!, 0x01000193);
     h2 = Math.imul(h2 ^ b[i]!, 0x5bd1e995) ^ (h2 >>> 15);
   }
-  return `${b.length}:${(h1 >>> 0).toString(36)}:${(h2 >>> 0).toString(36)}`;
+  return (h1 >>> 0) * 0x200000 + (h2 >>> 11);
 }
 
 function isZero(b: Uint8Array): boolean {
@@ -282,6 +363,12 @@ function concat(...parts: Uint8Array[]): Uint8Array {
     o += p.length;
   }
   return out;
+}
+
+/** A copy of the body of the first payload of an unencrypted message (already decoded, so well-formed). */
+function firstPayloadBody(msg: Uint8Array): Uint8Array {
+  const len = (msg[30]! << 8) | msg[31]!;
+  return new Uint8Array(msg.subarray(32, 28 + len)); // a copy even when msg is a Buffer
 }
 
 /** The bytes of a payload chain that follow its first payload, up to the end of the last payload. */
@@ -317,36 +404,41 @@ function pairKeyOf(local: Address, remoteAddr: Address): string {
 }
 
 /**
- * Multimap buckets: one value is stored as itself, several as an array (most keys — address
- * pairs — hold one SA: no Set per SA).
+ * Multimap buckets: one value is stored as itself, several as an insertion-ordered Set (most keys
+ * — address pairs — hold one SA: no Set per SA; a key with thousands, e.g. one peer address with
+ * many SAs, still adds and removes in O(1)).
  */
-type Bucket<V> = V | V[];
+type Bucket<V> = V | Set<V>;
 
 function addTo<K, V extends object>(m: Map<K, Bucket<V>>, k: K, v: V): void {
   const b = m.get(k);
   if (b === undefined) m.set(k, v);
-  else if (Array.isArray(b)) {
-    if (!b.includes(v)) b.push(v);
-  } else if (b !== v) m.set(k, [b, v]);
+  else if (b instanceof Set) b.add(v);
+  else if (b !== v) m.set(k, new Set([b, v]));
 }
 
 function removeFrom<K, V extends object>(m: Map<K, Bucket<V>>, k: K, v: V): void {
   const b = m.get(k);
   if (b === undefined) return;
-  if (!Array.isArray(b)) {
+  if (!(b instanceof Set)) {
     if (b === v) m.delete(k);
     return;
   }
-  const i = b.indexOf(v);
-  if (i >= 0) b.splice(i, 1);
-  if (b.length === 1) m.set(k, b[0]!);
-  else if (b.length === 0) m.delete(k);
+  b.delete(v);
+  if (b.size === 1) m.set(k, b.values().next().value as V);
+  else if (b.size === 0) m.delete(k);
 }
 
 /** The values of a bucket as a fresh array (safe to iterate while the map changes). */
 function bucket<K, V extends object>(m: Map<K, Bucket<V>>, k: K): V[] {
   const b = m.get(k);
-  return b === undefined ? [] : Array.isArray(b) ? [...b] : [b];
+  return b === undefined ? [] : b instanceof Set ? [...b] : [b];
+}
+
+/** The values of a bucket, not copied: only for loops that change nothing in the map. */
+function bucketView<K, V extends object>(m: Map<K, Bucket<V>>, k: K): Iterable<V> {
+  const b = m.get(k);
+  return b === undefined ? [] : b instanceof Set ? b : [b];
 }
 
 const cipherCache = new Map<string, CipherInfo>();
@@ -422,8 +514,15 @@ export class Endpoint {
   /** Per address pair: its phase 1s and IPsec SAs (no scans over all SAs). */
   private readonly p1ByPair = new Map<string, Bucket<P1>>();
   private readonly childByPair = new Map<string, Bucket<Child>>();
-  private readonly halfOpenPerPeer = new Map<string, number>();
+  /** Per peer address: half-open count and evictable entries (see HoNode). */
+  private readonly halfOpenPeers = new Map<string, HoPeer>();
   private halfOpenCount = 0;
+  /** All evictable half-open entries, oldest first. */
+  private hoHead: HoNode | undefined;
+  private hoTail: HoNode | undefined;
+  private halfOpenEvicted = 0;
+  /** See bestP1For(): cleared whenever a phase 1 becomes established or is removed. */
+  private readonly bestP1Memo = new Map<string, { any: P1 | undefined; byConn: Map<string, P1> }>();
   private readonly timers = new TimerQueue<Target>();
   private tx: Transmit[] = [];
   private txHead = 0;
@@ -432,6 +531,9 @@ export class Endpoint {
   /** The `now` of the current input (certificate validity is checked at certTime(now)). */
   private lastNow = 0;
   private readonly certTime: (now: number) => number;
+  /** fp(): the datagram of the current handleDatagram call and its fingerprint. */
+  private fpOf: Uint8Array | undefined;
+  private fpValue = 0;
 
   constructor(options: EndpointOptions) {
     if (typeof options.random !== 'function') throw new LocalProtocolError(0, 'options.random is required');
@@ -533,10 +635,14 @@ export class Endpoint {
   }
 
   /** Counts for status/metrics. */
-  stats(): { isakmp: number; established: number; halfOpen: number; ipsec: number; timers: number } {
+  /**
+   * Counts for status/metrics. `halfOpenEvicted`: half-open responder phase 1s dropped (oldest
+   * first) to make room for a new first message when a half-open cap was reached.
+   */
+  stats(): { isakmp: number; established: number; halfOpen: number; halfOpenEvicted: number; ipsec: number; timers: number } {
     let established = 0;
     for (const p of this.p1s.values()) if (p.state === 'established') established++;
-    return { isakmp: this.p1s.size, established, halfOpen: this.halfOpenCount, ipsec: this.children.size, timers: this.timers.size };
+    return { isakmp: this.p1s.size, established, halfOpen: this.halfOpenCount, halfOpenEvicted: this.halfOpenEvicted, ipsec: this.children.size, timers: this.timers.size };
   }
 
   // ------------------------------------------------------------------------------ commands
@@ -704,6 +810,7 @@ export class Endpoint {
   /** Feeds one received UDP payload (without the non-ESP marker). Never throws on peer input. */
   handleDatagram(now: number, local: Address, remoteAddr: Address, bytes: Uint8Array): void {
     this.lastNow = now;
+    this.fpOf = undefined;
     let header: Header | undefined;
     try {
       header = decodeHeader(bytes);
@@ -759,6 +866,15 @@ export class Endpoint {
     }
   }
 
+  /** The fingerprint of the datagram being handled, computed at most once per datagram. */
+  private fp(bytes: Uint8Array): number {
+    if (this.fpOf !== bytes) {
+      this.fpOf = bytes;
+      this.fpValue = fingerprint(bytes);
+    }
+    return this.fpValue;
+  }
+
   private samePeer(p1: P1, r: Address): boolean {
     return sameAddress(p1.remote.address, r.address);
   }
@@ -792,7 +908,8 @@ export class Endpoint {
       return;
     }
     if (negotiating) {
-      negotiating.pending.push(pending);
+      if (negotiating.pending === NO_PENDING) negotiating.pending = [pending];
+      else negotiating.pending.push(pending);
       return;
     }
     this.startPhase1(now, conn, [pending]);
@@ -810,11 +927,36 @@ export class Endpoint {
       pairKey: pairKeyOf(local, remoteAddr),
       ic,
       rc,
+      // every field present from the start: one hidden class for all phase 1s (monomorphic
+      // property access on the hot path, fields stored in the object itself)
+      replacedBy: undefined,
       step: 0,
       state: 'negotiating',
-      hs: {},
-      pending: [],
+      hs: newHandshake(),
+      chosen: undefined,
+      prf: undefined,
+      cipher: undefined,
+      skeyidD: undefined,
+      skeyidA: undefined,
+      encKey: undefined,
+      iv: undefined,
+      peerId: undefined,
+      lastRecv: undefined,
+      lastSent: undefined,
+      rtx: undefined,
+      tHalf: undefined,
+      tSoft: undefined,
+      tHard: undefined,
+      establishedAt: undefined,
+      expiresAt: undefined,
+      qms: undefined,
+      done: undefined,
+      seen: undefined,
+      pending: NO_PENDING,
+      rekeyOf: undefined,
       halfOpen: false,
+      id: undefined,
+      ho: undefined,
       tries: 0,
     };
     this.p1s.set(p1.icKey, p1);
@@ -839,7 +981,6 @@ export class Endpoint {
     if (rekeyOf) p1.rekeyOf = rekeyOf;
     const hs = p1.hs!;
     const sa = buildIkeSa(conn.ike, authMethodOf(conn.auth));
-    hs.saiB = encodePayloadBody(sa);
     let payloads: Payload[];
     if (mode === 'main') {
       payloads = [sa, { type: 'VID', data: DPD_VID }];
@@ -848,9 +989,10 @@ export class Endpoint {
       // Aggressive Mode: the group is fixed by the first proposal (one KE only).
       const group = conn.ike[0]!.group;
       if (conn.ike.some((p) => p.group !== group)) throw new LocalProtocolError(0, 'aggressive mode: all proposals must use one group');
-      hs.dh = C.dhKeyPair(group, this.random(C.dhPrivateKeyLength(group)));
+      const kn = this.keAndNonce(group);
+      hs.dh = kn.dh;
       hs.gxi = hs.dh.publicKey;
-      hs.ni = this.random(this.opt.nonceLength);
+      hs.ni = kn.nonce;
       const id = this.ourIdentity(p1);
       hs.ourId = identityToId(id);
       const idp: IdPayload = { type: 'ID', idType: hs.ourId.idType, protocol: 0, port: 0, data: hs.ourId.data };
@@ -859,6 +1001,8 @@ export class Endpoint {
       this.checkOut(AGGRESSIVE_MODE[0]!, payloads);
     }
     const bytes = this.encodePlain(p1, mode === 'main' ? ExchangeType.IDENTITY_PROTECTION : ExchangeType.AGGRESSIVE, 0, payloads);
+    // SAi_b: the SA payload body exactly as sent (the first payload; no second encoding)
+    hs.saiB = firstPayloadBody(bytes);
     p1.step = 1;
     this.sendP1(now, p1, bytes, true);
     return p1;
@@ -890,9 +1034,6 @@ export class Endpoint {
   private respondFirst(now: number, local: Address, remoteAddr: Address, h: Header, bytes: Uint8Array, mode: 'main' | 'aggressive'): void {
     try {
       if (h.flags & HeaderFlag.ENCRYPTION) throw remote(NotifyType.INVALID_FLAGS, 'first phase-1 message encrypted');
-      const peerKey = remoteAddr.address;
-      if (this.halfOpenCount >= this.opt.halfOpenTotal) throw remote(0, 'half-open limit reached');
-      if ((this.halfOpenPerPeer.get(peerKey) ?? 0) >= this.opt.halfOpenPerPeer) throw remote(0, 'half-open limit for this peer reached');
       const msg = decodeMessage(bytes);
       const script = mode === 'main' ? MAIN_MODE[0]! : AGGRESSIVE_MODE[0]!;
       checkMessage(script, msg.payloads);
@@ -918,15 +1059,16 @@ export class Endpoint {
         }
       }
       if (!chosen) throw firstErr ?? remote(NotifyType.NO_PROPOSAL_CHOSEN, 'no acceptable proposal');
+      // a well-formed, acceptable first message: room for it in the half-open table
+      const peer = this.makeHalfOpenRoom(remoteAddr.address);
       const p1 = this.newP1('responder', mode, chosen.conn, local, remoteAddr, Uint8Array.from(h.initiatorCookie), this.freshCookie());
-      p1.halfOpen = true;
-      this.halfOpenCount++;
-      this.halfOpenPerPeer.set(peerKey, (this.halfOpenPerPeer.get(peerKey) ?? 0) + 1);
+      this.addHalfOpen(p1, peer);
       p1.tHalf = this.timers.add(now + this.opt.halfOpenTimeoutMs, p1, Tk.P1HalfOpen);
-      p1.lastRecv = fingerprint(bytes);
+      p1.lastRecv = this.fp(bytes);
       this.setChosen(p1, chosen.sel.chosen);
       const hs = p1.hs!;
-      hs.saiB = encodePayloadBody(sa);
+      // SAi_b: the body of the initiator's SA payload as received (the first payload, checked above)
+      hs.saiB = firstPayloadBody(bytes);
       hs.candidates = candidates;
       try {
         if (mode === 'main') {
@@ -969,7 +1111,7 @@ export class Endpoint {
 
   private onPhase1(now: number, p1: P1, h: Header, bytes: Uint8Array, rcZero: boolean): void {
     // byte-identical repeat of the last request: the last response again, nothing else
-    if (p1.lastRecv !== undefined && p1.lastRecv === fingerprint(bytes)) {
+    if (p1.lastRecv !== undefined && p1.lastRecv === this.fp(bytes)) {
       if (p1.lastSent && p1.role === 'responder') this.send(p1.local, p1.remote, p1.lastSent);
       return;
     }
@@ -1003,7 +1145,7 @@ export class Endpoint {
       else if (mm && p1.step === 5) this.mmI6(now, p1, payloads, nextIv!, bytes);
       else if (!mm && p1.step === 1) this.amI2(now, p1, h, payloads, bytes);
       // an exact repeat of this answer is then ignored silently (see the top of onPhase1)
-      if (mm && p1.state === 'negotiating' && p1.step > 1) p1.lastRecv = fingerprint(bytes);
+      if (mm && p1.state === 'negotiating' && p1.step > 1) p1.lastRecv = this.fp(bytes);
     } else {
       if (mm && p1.step === 2) this.mmR3(now, p1, payloads, bytes);
       else if (mm && p1.step === 4) this.mmR5(now, p1, payloads, nextIv!, bytes);
@@ -1025,9 +1167,10 @@ export class Endpoint {
     }
     p1.rc = Uint8Array.from(h.responderCookie);
     const hs = p1.hs!;
-    hs.dh = C.dhKeyPair(chosen.group, this.random(C.dhPrivateKeyLength(chosen.group)));
+    const kn = this.keAndNonce(chosen.group);
+    hs.dh = kn.dh;
     hs.gxi = hs.dh.publicKey;
-    hs.ni = this.random(this.opt.nonceLength);
+    hs.ni = kn.nonce;
     const out: Payload[] = [{ type: 'KE', data: hs.gxi }, { type: 'NONCE', data: hs.ni }];
     if (conn.auth === 'rsa-sig') out.push({ type: 'CR', certType: CertEncoding.X509_SIGNATURE, authority: new Uint8Array(0) });
     this.checkOut(MAIN_MODE[2]!, out);
@@ -1042,7 +1185,8 @@ export class Endpoint {
     const ke = find(payloads, 'KE')!;
     const ni = find(payloads, 'NONCE')!;
     this.checkNonce(ni.data);
-    hs.dh = C.dhKeyPair(chosen.group, this.random(C.dhPrivateKeyLength(chosen.group)));
+    const kn = this.keAndNonce(chosen.group);
+    hs.dh = kn.dh;
     hs.gxr = hs.dh.publicKey;
     let gxy: Uint8Array;
     try {
@@ -1055,13 +1199,15 @@ export class Endpoint {
     }
     hs.gxi = Uint8Array.from(ke.data);
     hs.ni = Uint8Array.from(ni.data);
-    hs.nr = this.random(this.opt.nonceLength);
+    hs.nr = kn.nonce;
     this.deriveKeys(p1, gxy);
     const out: Payload[] = [{ type: 'KE', data: hs.gxr }, { type: 'NONCE', data: hs.nr }];
     if (p1.conn.auth === 'rsa-sig') out.push({ type: 'CR', certType: CertEncoding.X509_SIGNATURE, authority: new Uint8Array(0) });
     this.checkOut(MAIN_MODE[3]!, out);
-    p1.lastRecv = fingerprint(bytes);
+    p1.lastRecv = this.fp(bytes);
     p1.step = 4;
+    // the peer answered our MM2 at its address: no longer evicted to make room for new MM1s
+    this.unlinkEvictable(p1);
     this.sendP1(now, p1, this.encodePlain(p1, ExchangeType.IDENTITY_PROTECTION, 0, out), false);
   }
 
@@ -1100,7 +1246,7 @@ export class Endpoint {
     const id = find(payloads, 'ID')!;
     this.verifyPeer(p1, id, payloads, true);
     p1.iv = nextIv;
-    p1.lastRecv = fingerprint(bytes);
+    p1.lastRecv = this.fp(bytes);
     hs.ourId = identityToId(this.ourIdentity(p1));
     const idp: IdPayload = { type: 'ID', idType: hs.ourId.idType, protocol: 0, port: 0, data: hs.ourId.data };
     hs.ourIdB = encodePayloadBody(idp);
@@ -1125,7 +1271,7 @@ export class Endpoint {
       throw e;
     }
     p1.iv = nextIv;
-    p1.lastRecv = fingerprint(bytes);
+    p1.lastRecv = this.fp(bytes);
     p1.step = 6;
     this.established(now, p1, payloads);
   }
@@ -1138,12 +1284,13 @@ export class Endpoint {
     const ni = find(payloads, 'NONCE')!;
     const id = find(payloads, 'ID')!;
     this.checkNonce(ni.data);
-    hs.dh = C.dhKeyPair(chosen.group, this.random(C.dhPrivateKeyLength(chosen.group)));
+    const kn = this.keAndNonce(chosen.group);
+    hs.dh = kn.dh;
     hs.gxr = hs.dh.publicKey;
     const gxy = hs.dh.computeSharedSecret(ke.data);
     hs.gxi = Uint8Array.from(ke.data);
     hs.ni = Uint8Array.from(ni.data);
-    hs.nr = this.random(this.opt.nonceLength);
+    hs.nr = kn.nonce;
     hs.peerIdB = encodePayloadBody(id);
     hs.peerId = { idType: id.idType, data: Uint8Array.from(id.data) };
     p1.peerId = idToIdentity(id.idType, id.data);
@@ -1182,7 +1329,7 @@ export class Endpoint {
     const out: Payload[] = [...this.authPayloads(p1, true)];
     if (this.wantInitialContact(p1)) out.push(this.initialContactNotify(p1));
     this.checkOut(AGGRESSIVE_MODE[2]!, out);
-    p1.lastRecv = fingerprint(bytes);
+    p1.lastRecv = this.fp(bytes);
     p1.step = 3;
     // AM3 is drawn in clear in RFC 2409 §5, but keys exist by now and strongSwan (among others)
     // requires HASH_I/SIG_I encrypted: HDR*, HASH_I with IV = hash(g^xi | g^xr). (As responder we
@@ -1200,7 +1347,7 @@ export class Endpoint {
     const hs = p1.hs!;
     this.verifyAuth(p1, payloads, hs.peerIdB!, true, hs.peerId!);
     if (nextIv) p1.iv = nextIv;
-    p1.lastRecv = fingerprint(bytes);
+    p1.lastRecv = this.fp(bytes);
     p1.step = 3;
     // a notify in a clear AM3 is not covered by HASH_I: act on INITIAL-CONTACT only when encrypted
     this.established(now, p1, nextIv ? payloads : []);
@@ -1342,6 +1489,7 @@ export class Endpoint {
     }
     p1.hs = undefined;
     p1.establishedAt = now;
+    if (this.bestP1Memo.size !== 0) this.bestP1Memo.clear();
     const life = p1.chosen!.lifetimeSeconds * 1000;
     p1.expiresAt = now + life;
     p1.tHard = this.timers.add(p1.expiresAt, p1, Tk.P1Hard);
@@ -1368,7 +1516,7 @@ export class Endpoint {
       this.removeP1(old, { type: 'deleted', kind: 'isakmp', id: this.p1Id(old), connection: old.conn.name, by: 'local' }, now);
     }
     const pending = p1.pending;
-    p1.pending = [];
+    p1.pending = NO_PENDING;
     for (const q of pending) this.startQuick(now, p1, q);
   }
 
@@ -1402,8 +1550,37 @@ export class Endpoint {
   private freshMsgId(p1: P1): number {
     for (;;) {
       const id = readU32(this.random(4));
-      if (id !== 0 && !p1.qms?.has(id) && !p1.done?.some((d) => d.msgId === id)) return id;
+      if (this.msgIdFree(p1, id)) return id;
     }
+  }
+
+  private msgIdFree(p1: P1, id: number): boolean {
+    return id !== 0 && !p1.qms?.has(id) && !p1.done?.some((d) => d.msgId === id);
+  }
+
+  /** An SPI from 4 bytes of a batch of randomness (a copy), or a fresh draw if those are unusable. */
+  private spiFrom(r: Uint8Array, off: number): Uint8Array {
+    const s = new Uint8Array(r.subarray(off, off + 4));
+    if ((s[0] === 0 && s[1] === 0 && s[2] === 0) || this.bySpi.has(bkey(s))) return this.freshSpi();
+    return s;
+  }
+
+  /** A DH key pair from one draw of randomness; the drawn private bytes are wiped once copied. */
+  private keyPair(group: number): DhKeyPair {
+    const x = this.random(C.dhPrivateKeyLength(group));
+    const dh = C.dhKeyPair(group, x);
+    x.fill(0);
+    return dh;
+  }
+
+  /** A DH key pair and a nonce from ONE draw of the injected randomness (the DH part is wiped). */
+  private keAndNonce(group: number): { dh: DhKeyPair; nonce: Uint8Array } {
+    const dl = C.dhPrivateKeyLength(group);
+    const r = this.random(dl + this.opt.nonceLength);
+    const x = r.subarray(0, dl);
+    const dh = C.dhKeyPair(group, x);
+    x.fill(0);
+    return { dh, nonce: r.subarray(dl) };
   }
 
   private defaultTs(conn: Connection, p1: P1): { local: Selector; remote: Selector } {
@@ -1416,29 +1593,24 @@ export class Endpoint {
   /** Initiator: HDR*, HASH(1), SA, Ni [, KE] [, IDci, IDcr] --> */
   private startQuick(now: number, p1: P1, pending: PendingQm): void {
     const conn = this.conns.get(pending.conn.name) ?? pending.conn;
-    const msgId = this.freshMsgId(p1);
+    // one draw of randomness: message ID | Ni | our SPIs
+    let nSpis = 0;
+    for (const p of conn.ipsec) nSpis += p.protocols.length;
+    const nl = this.opt.nonceLength;
+    const r = this.random(4 + nl + 4 * nSpis);
+    let msgId = readU32(r);
+    if (!this.msgIdFree(p1, msgId)) msgId = this.freshMsgId(p1);
     const ts = pending.rekeyOf ? { local: pending.rekeyOf.info.localTs, remote: pending.rekeyOf.info.remoteTs } : this.defaultTs(conn, p1);
-    const qm: Qm = {
-      kind: 'qm',
-      p1,
-      msgId,
-      role: 'initiator',
-      conn,
-      iv: C.phase2Iv(p1.prf!, p1.iv!, msgId, p1.cipher!.blockSize),
-      step: 1,
-      ni: this.random(this.opt.nonceLength),
-      localTs: ts.local,
-      remoteTs: ts.remote,
-      commit: conn.commit === true,
-    };
-    if (pending.rekeyOf) qm.rekeyOf = pending.rekeyOf;
-    qm.ourSpis = conn.ipsec.map((p) => p.protocols.map(() => this.freshSpi()));
+    const qm = newQm(p1, msgId, 'initiator', conn, C.phase2Iv(p1.prf!, p1.iv!, msgId, p1.cipher!.blockSize), 1, r.subarray(4, 4 + nl), ts.local, ts.remote, conn.commit === true);
+    qm.rekeyOf = pending.rekeyOf;
+    let off = 4 + nl;
+    qm.ourSpis = conn.ipsec.map((p) => p.protocols.map(() => this.spiFrom(r, (off += 4) - 4)));
     // reserve our SPIs until the SA exists or the exchange fails
     qm.offer = buildIpsecSa(conn.ipsec, qm.ourSpis);
     const group = conn.ipsec[0]!.group ?? 0;
     const rest: Payload[] = [qm.offer, { type: 'NONCE', data: qm.ni }];
     if (group) {
-      qm.dh = C.dhKeyPair(group, this.random(C.dhPrivateKeyLength(group)));
+      qm.dh = this.keyPair(group);
       rest.push({ type: 'KE', data: qm.dh.publicKey });
     }
     const idci = selectorToId(qm.localTs);
@@ -1464,7 +1636,7 @@ export class Endpoint {
     this.phase1Confirmed(p1);
     const qm = p1.qms?.get(h.messageId);
     if (qm) {
-      if (qm.lastRecv !== undefined && qm.lastRecv === fingerprint(bytes)) {
+      if (qm.lastRecv !== undefined && qm.lastRecv === this.fp(bytes)) {
         if (qm.lastSent && qm.role === 'responder') this.send(p1.local, p1.remote, qm.lastSent);
         return;
       }
@@ -1480,7 +1652,7 @@ export class Endpoint {
     }
     const done = p1.done?.find((d) => d.msgId === h.messageId);
     if (done) {
-      if (done.sent && done.recv === fingerprint(bytes)) this.send(p1.local, p1.remote, done.sent);
+      if (done.sent && done.recv === this.fp(bytes)) this.send(p1.local, p1.remote, done.sent);
       return;
     }
     if (p1.seen?.includes(h.messageId)) throw remote(NotifyType.INVALID_MESSAGE_ID, 'message ID already used (replay)');
@@ -1498,7 +1670,7 @@ export class Endpoint {
    * the last phase-1 message need not be kept for retransmission any longer.
    */
   private phase1Confirmed(p1: P1): void {
-    if (p1.lastRecv && p1.state === 'established') {
+    if (p1.lastRecv !== undefined && p1.state === 'established') {
       p1.lastRecv = undefined;
       p1.lastSent = undefined;
     }
@@ -1566,26 +1738,17 @@ export class Endpoint {
     if (!conn || !sel) throw err ?? remote(NotifyType.NO_PROPOSAL_CHOSEN, 'no acceptable IPsec proposal');
     if (sel.group && !ke) throw remote(NotifyType.PAYLOAD_MALFORMED, 'PFS proposal chosen but no KE payload');
     if (!sel.group && ke) throw remote(NotifyType.INVALID_KEY_INFORMATION, 'KE payload without a PFS group');
-    const qm: Qm = {
-      kind: 'qm',
-      p1,
-      msgId: h.messageId,
-      role: 'responder',
-      conn,
-      iv,
-      step: 2,
-      ni: Uint8Array.from(ni.data),
-      nr: this.random(this.opt.nonceLength),
-      localTs: ourTs,
-      remoteTs: peerTs,
-      commit: (h.flags & HeaderFlag.COMMIT) !== 0,
-      selection: sel,
-    };
+    const qm = newQm(p1, h.messageId, 'responder', conn, iv, 2, Uint8Array.from(ni.data), ourTs, peerTs, (h.flags & HeaderFlag.COMMIT) !== 0);
+    // one draw of randomness: Nr | our SPIs
+    const nl = this.opt.nonceLength;
+    const r = this.random(nl + 4 * sel.entries.length);
+    qm.nr = r.subarray(0, nl);
+    qm.selection = sel;
     const rest: Payload[] = [];
-    qm.respSpis = sel.entries.map(() => this.freshSpi());
+    qm.respSpis = sel.entries.map((_, j) => this.spiFrom(r, nl + 4 * j));
     rest.push(buildIpsecAnswer(sel, qm.respSpis), { type: 'NONCE', data: qm.nr! });
     if (sel.group) {
-      qm.dh = C.dhKeyPair(sel.group, this.random(C.dhPrivateKeyLength(sel.group)));
+      qm.dh = this.keyPair(sel.group);
       qm.gxy = qm.dh.computeSharedSecret(ke!.data); // INVALID_KEY_INFORMATION on a bad value
       rest.push({ type: 'KE', data: qm.dh.publicKey });
     }
@@ -1602,7 +1765,7 @@ export class Endpoint {
     this.checkOut(QUICK_MODE[1]!, [{ type: 'HASH', data: h2 }, ...rest]);
     const enc = this.encryptRaw(p1, ExchangeType.QUICK_MODE, qm.msgId, HeaderFlag.ENCRYPTION, PayloadType.HASH, hashFirst(h2, PayloadType.SA, restBytes), qm.iv);
     qm.iv = enc.nextIv;
-    qm.lastRecv = fingerprint(bytes);
+    qm.lastRecv = this.fp(bytes);
     qm.lastSent = enc.bytes;
     (p1.qms ??= new Map()).set(qm.msgId, qm);
     // the peer is authenticated: retransmitting HASH(2) until HASH(3) arrives amplifies nothing
@@ -1660,7 +1823,7 @@ export class Endpoint {
     this.checkOut(QUICK_MODE[2]!, [{ type: 'HASH', data: h3 }]);
     const enc = this.encryptRaw(p1, ExchangeType.QUICK_MODE, qm.msgId, HeaderFlag.ENCRYPTION | (qm.commit ? HeaderFlag.COMMIT : 0), PayloadType.HASH, hashFirst(h3, 0, new Uint8Array(0)), nextIv);
     qm.iv = enc.nextIv;
-    qm.lastRecv = fingerprint(bytes);
+    qm.lastRecv = this.fp(bytes);
     qm.lastSent = enc.bytes;
     this.send(p1.local, p1.remote, enc.bytes);
     // the commit bit from either side: the SA is used only after CONNECTED (RFC 2408 §3.1)
@@ -1683,7 +1846,7 @@ export class Endpoint {
     const expected = C.quickModeHash3({ prf: p1.prf!, skeyidA: p1.skeyidA!, messageId: qm.msgId, nonceI: qm.ni, nonceR: qm.nr! });
     if (!C.verifyHash(expected, (payloads[0] as { data: Uint8Array }).data)) throw remote(NotifyType.INVALID_HASH_INFORMATION, 'HASH(3) does not verify');
     qm.iv = nextIv;
-    qm.lastRecv = fingerprint(bytes);
+    qm.lastRecv = this.fp(bytes);
     qm.lastSent = undefined;
     if (qm.commit) {
       const n: NotifyPayload = { type: 'N', doi: 1, protocol: qm.selection!.entries[0]!.protocol, notifyType: NotifyType.CONNECTED, spi: qm.respSpis![0]!, data: new Uint8Array(0) };
@@ -1707,7 +1870,7 @@ export class Endpoint {
     if (!C.verifyHash(expected, (payloads[0] as { data: Uint8Array }).data)) throw remote(NotifyType.INVALID_HASH_INFORMATION, 'HASH(4) does not verify');
     const n = find(payloads, 'N')!;
     if (n.notifyType !== NotifyType.CONNECTED) throw remote(NotifyType.PAYLOAD_MALFORMED, 'expected CONNECTED');
-    qm.lastRecv = fingerprint(bytes);
+    qm.lastRecv = this.fp(bytes);
     qm.lastSent = undefined;
     this.qmDone(now, qm);
   }
@@ -1769,7 +1932,7 @@ export class Endpoint {
       establishedAt: now,
       protocols,
     };
-    const child: Child = { kind: 'child', info, pairKey: p1.pairKey, p1Id: info.isakmpSa, conn: qm.conn, bytes: 0, state: 'installed', softBytes: lifeKb * 1024 * 0.9 };
+    const child: Child = { kind: 'child', info, pairKey: p1.pairKey, p1Id: info.isakmpSa, conn: qm.conn, bytes: 0, state: 'installed', tSoft: undefined, tHard: undefined, softBytes: lifeKb * 1024 * 0.9 };
     this.children.set(info.id, child);
     addTo(this.childByPair, child.pairKey, child);
     for (const p of protocols) {
@@ -1914,14 +2077,27 @@ export class Endpoint {
     }
   }
 
+  /**
+   * The newest established phase 1 between an address pair (of one connection, if named). One scan
+   * of the pair fills a memo for every connection name, kept until a phase 1 is established or
+   * removed anywhere: deleting n IPsec SAs of one peer costs O(n), not O(n²).
+   */
   private bestP1For(pairKey: string, connName?: string): P1 | undefined {
-    let best: P1 | undefined;
-    for (const p1 of bucket(this.p1ByPair, pairKey)) {
-      if (p1.state !== 'established') continue;
-      if (connName && p1.conn.name !== connName) continue;
-      if (!best || (p1.establishedAt ?? 0) > (best.establishedAt ?? 0)) best = p1;
+    let m = this.bestP1Memo.get(pairKey);
+    if (!m) {
+      let any: P1 | undefined;
+      const byConn = new Map<string, P1>();
+      for (const p1 of bucketView(this.p1ByPair, pairKey)) {
+        if (p1.state !== 'established') continue;
+        const at = p1.establishedAt ?? 0;
+        if (!any || at > (any.establishedAt ?? 0)) any = p1;
+        const c = byConn.get(p1.conn.name);
+        if (!c || at > (c.establishedAt ?? 0)) byConn.set(p1.conn.name, p1);
+      }
+      m = { any, byConn };
+      this.bestP1Memo.set(pairKey, m);
     }
-    return best;
+    return connName ? m.byConn.get(connName) : m.any;
   }
 
   // ------------------------------------------------------------------------------ rekey / expiry
@@ -1976,11 +2152,74 @@ export class Endpoint {
     if (p1.halfOpen) {
       p1.halfOpen = false;
       this.halfOpenCount--;
-      const k = p1.remote.address;
-      const n = (this.halfOpenPerPeer.get(k) ?? 1) - 1;
-      if (n <= 0) this.halfOpenPerPeer.delete(k);
-      else this.halfOpenPerPeer.set(k, n);
+      const peer = this.halfOpenPeers.get(p1.remote.address);
+      if (peer) {
+        this.unlinkEvictable(p1);
+        if (--peer.count <= 0) this.halfOpenPeers.delete(peer.key);
+      }
     }
+  }
+
+  /**
+   * Makes room for one more half-open responder phase 1 from `address`: at a cap, evicts the
+   * oldest entry (of this peer, then of all peers) that has not seen the peer's third message.
+   * Entries past message 3, established SAs and our own initiator states are never evicted; when
+   * only such entries fill the table, the new first message is refused.
+   */
+  private makeHalfOpenRoom(address: string): HoPeer | undefined {
+    const peer = this.halfOpenPeers.get(address);
+    if ((peer?.count ?? 0) >= this.opt.halfOpenPerPeer) {
+      if (!peer?.head) throw remote(0, 'half-open limit for this peer reached');
+      this.evictHalfOpen(peer.head.p1);
+    }
+    if (this.halfOpenCount >= this.opt.halfOpenTotal) {
+      if (!this.hoHead) throw remote(0, 'half-open limit reached');
+      this.evictHalfOpen(this.hoHead.p1);
+    }
+    // an eviction may have removed the peer's record (its last entry)
+    return peer && peer.count > 0 ? peer : undefined;
+  }
+
+  private evictHalfOpen(p1: P1): void {
+    this.halfOpenEvicted++;
+    this.destroyP1(p1);
+    this.emit({ type: 'dropped', peer: p1.remote, notify: 0, reason: 'half-open phase 1 evicted (half-open limit reached)' });
+  }
+
+  /** Counts a new responder phase 1 as half-open and appends it to the eviction lists. */
+  private addHalfOpen(p1: P1, existing: HoPeer | undefined): void {
+    let peer = existing;
+    if (!peer) {
+      peer = { key: p1.remote.address, count: 0, head: undefined, tail: undefined };
+      this.halfOpenPeers.set(peer.key, peer);
+    }
+    p1.halfOpen = true;
+    this.halfOpenCount++;
+    peer.count++;
+    const n: HoNode = { p1, peer, prev: this.hoTail, next: undefined, peerPrev: peer.tail, peerNext: undefined };
+    if (this.hoTail) this.hoTail.next = n;
+    else this.hoHead = n;
+    this.hoTail = n;
+    if (peer.tail) peer.tail.peerNext = n;
+    else peer.head = n;
+    peer.tail = n;
+    p1.ho = n;
+  }
+
+  /** The peer answered with message 3: this entry is no longer evictable (still half-open). */
+  private unlinkEvictable(p1: P1): void {
+    const n = p1.ho;
+    if (!n) return;
+    p1.ho = undefined;
+    if (n.prev) n.prev.next = n.next;
+    else this.hoHead = n.next;
+    if (n.next) n.next.prev = n.prev;
+    else this.hoTail = n.prev;
+    const peer = n.peer;
+    if (n.peerPrev) n.peerPrev.peerNext = n.peerNext;
+    else peer.head = n.peerNext;
+    if (n.peerNext) n.peerNext.peerPrev = n.peerPrev;
+    else peer.tail = n.peerPrev;
   }
 
   /** Removes all state of a phase 1 (no event). */
@@ -1989,6 +2228,7 @@ export class Endpoint {
     const orphans: PendingQm[] = [];
     if (p1.state === 'dead') return orphans;
     p1.state = 'dead';
+    if (this.bestP1Memo.size !== 0) this.bestP1Memo.clear();
     this.clearRetransmit(p1);
     this.clearHalfOpen(p1);
     this.timers.cancel(p1.tSoft);
@@ -2019,7 +2259,7 @@ export class Endpoint {
   private removeP1(p1: P1, event: EngineEvent, reissueAt?: number): void {
     if (p1.state === 'dead') return;
     const waiting = [...p1.pending, ...this.destroyP1(p1)];
-    p1.pending = [];
+    p1.pending = NO_PENDING;
     this.emit(event);
     for (const q of waiting) {
       if (q.rekeyOf && q.rekeyOf.state === 'rekeying') q.rekeyOf.state = 'installed';
@@ -2044,7 +2284,7 @@ export class Endpoint {
     }
     const pending = p1.pending;
     const rekeyOf = p1.rekeyOf;
-    p1.pending = [];
+    p1.pending = NO_PENDING;
     this.destroyP1(p1);
     this.emit({ type: 'dropped', peer: p1.remote, notify: 0, reason: `${reason}; keying try ${tries + 1}` });
     const again = this.startPhase1(now, this.conns.get(p1.conn.name)!, pending, rekeyOf && rekeyOf.state === 'established' ? rekeyOf : undefined);
@@ -2065,7 +2305,10 @@ export class Endpoint {
   // ------------------------------------------------------------------------------ encoding
 
   private p1Id(p1: P1): string {
-    return hex(p1.ic) + hex(p1.rc);
+    if (p1.id !== undefined) return p1.id;
+    const id = hex(p1.ic) + hex(p1.rc);
+    if (p1.state === 'established') p1.id = id;
+    return id;
   }
 
   private findP1ById(id: string): P1 | undefined {

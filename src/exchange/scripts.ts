@@ -74,29 +74,34 @@ export const INFORMATIONAL: MessageScript = {
  * LocalProtocolError (a bug, caught before anything is sent).
  */
 export function checkMessage(script: MessageScript, payloads: readonly Payload[], outgoing = false): void {
-  const fail = (notify: number, why: string): never => {
-    const text = `${script.label}: ${why}`;
-    throw outgoing ? new LocalProtocolError(notify, text) : new RemoteProtocolError(notify, text);
-  };
   if (script.first !== undefined && payloads[0]?.type !== script.first) {
-    fail(NotifyType.INVALID_PAYLOAD_TYPE, `first payload must be ${script.first}, is ${payloads[0]?.type ?? 'none'}`);
+    scriptFail(script, outgoing, NotifyType.INVALID_PAYLOAD_TYPE, `first payload must be ${script.first}, is ${payloads[0]?.type ?? 'none'}`);
   }
-  // count per rule (scripts have at most a dozen rules; no allocation but one small array)
+  // count per rule in a scratch array (scripts have at most a dozen rules): no allocation
   const rules = script.rules;
-  const counts = new Array<number>(rules.length).fill(0);
-  for (const p of payloads) {
-    if (p.type === 'UNKNOWN') fail(NotifyType.INVALID_PAYLOAD_TYPE, `payload type ${p.payloadType} not allowed in IKEv1`);
+  const nr = rules.length;
+  const counts = COUNTS;
+  counts.fill(0, 0, nr);
+  for (let k = 0; k < payloads.length; k++) {
+    const p = payloads[k]!;
+    if (p.type === 'UNKNOWN') scriptFail(script, outgoing, NotifyType.INVALID_PAYLOAD_TYPE, `payload type ${p.payloadType} not allowed in IKEv1`);
     let i = 0;
-    while (i < rules.length && rules[i]!.type !== p.type) i++;
-    if (i === rules.length) fail(NotifyType.INVALID_PAYLOAD_TYPE, `unexpected ${p.type} payload`);
-    if (++counts[i]! > rules[i]!.max) fail(NotifyType.PAYLOAD_MALFORMED, `more than ${rules[i]!.max} ${p.type} payloads`);
+    while (i < nr && rules[i]!.type !== p.type) i++;
+    if (i === nr) scriptFail(script, outgoing, NotifyType.INVALID_PAYLOAD_TYPE, `unexpected ${p.type} payload`);
+    if (++counts[i]! > rules[i]!.max) scriptFail(script, outgoing, NotifyType.PAYLOAD_MALFORMED, `more than ${rules[i]!.max} ${p.type} payloads`);
   }
-  for (let i = 0; i < rules.length; i++) {
-    if (counts[i]! < rules[i]!.min) fail(NotifyType.PAYLOAD_MALFORMED, `missing ${rules[i]!.type} payload`);
+  for (let i = 0; i < nr; i++) {
+    if (counts[i]! < rules[i]!.min) scriptFail(script, outgoing, NotifyType.PAYLOAD_MALFORMED, `missing ${rules[i]!.type} payload`);
   }
 }
 
-/** The first payload of a type, if any. */
+const COUNTS = new Int32Array(32);
+
+function scriptFail(script: MessageScript, outgoing: boolean, notify: number, why: string): never {
+  const text = `${script.label}: ${why}`;
+  throw outgoing ? new LocalProtocolError(notify, text) : new RemoteProtocolError(notify, text);
+}
+
 export function find<T extends PayloadName>(payloads: readonly Payload[], type: T): PayloadOf<T> | undefined {
   for (const p of payloads) if (p.type === type) return p as PayloadOf<T>;
   return undefined;

@@ -266,7 +266,7 @@ test('loadConfig on a missing file says so with ISAKMP_ERR_CONFIG', () => {
   assert.throws(() => loadConfig('/nonexistent/isakmp.yaml'), (err: unknown) => {
     assert.ok(err instanceof ConfigError);
     assert.equal(err.code, 'ISAKMP_ERR_CONFIG');
-    assert.equal(err.message, '/nonexistent/isakmp.yaml:0:0: cannot read the configuration file: ENOENT');
+    assert.equal(err.message, '/nonexistent/isakmp.yaml: cannot read the configuration file: ENOENT (write one, see docs/config.md and examples/, or pass --config FILE)');
     return true;
   });
 });

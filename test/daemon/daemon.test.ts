@@ -302,12 +302,16 @@ test('xfrm dataplane: exact ip xfrm commands, rollback and a clear kernel error'
   const rec = await dp.install(fakeIpsecSa());
   assert.equal(rec.status, 'installed');
   const K = (b: number, n: number) => '0x' + b.toString(16).repeat(n);
+  // first, once: IKE (UDP 500/4500, both directions, IPv4 and IPv6) bypasses our policies
+  const bypass = calls.splice(0, 16);
+  assert.equal(bypass[0], 'xfrm policy update src 0.0.0.0/0 dst 0.0.0.0/0 proto udp sport 500 dir out priority 100');
+  assert.equal(bypass[15], 'xfrm policy update src ::/0 dst ::/0 proto udp dport 4500 dir in priority 100');
   assert.deepEqual(calls, [
     `xfrm state add src 198.18.0.1 dst 198.18.0.2 proto esp spi 0xc0000002 reqid 1 mode tunnel enc cbc(aes) ${K(0xcc, 16)} auth-trunc hmac(sha256) ${K(0xdd, 32)} 128`,
     `xfrm state add src 198.18.0.2 dst 198.18.0.1 proto esp spi 0xc0000001 reqid 1 mode tunnel enc cbc(aes) ${K(0xaa, 16)} auth-trunc hmac(sha256) ${K(0xbb, 32)} 128`,
-    'xfrm policy add src 10.1.0.0/16 dst 10.2.0.0/16 dir out tmpl src 198.18.0.1 dst 198.18.0.2 proto esp reqid 1 mode tunnel',
-    'xfrm policy add src 10.2.0.0/16 dst 10.1.0.0/16 dir in tmpl src 198.18.0.2 dst 198.18.0.1 proto esp reqid 1 mode tunnel',
-    'xfrm policy add src 10.2.0.0/16 dst 10.1.0.0/16 dir fwd tmpl src 198.18.0.2 dst 198.18.0.1 proto esp reqid 1 mode tunnel',
+    'xfrm policy update src 10.1.0.0/16 dst 10.2.0.0/16 dir out priority 2000 tmpl src 198.18.0.1 dst 198.18.0.2 proto esp reqid 1 mode tunnel',
+    'xfrm policy update src 10.2.0.0/16 dst 10.1.0.0/16 dir in priority 2000 tmpl src 198.18.0.2 dst 198.18.0.1 proto esp reqid 1 mode tunnel',
+    'xfrm policy update src 10.2.0.0/16 dst 10.1.0.0/16 dir fwd priority 2000 tmpl src 198.18.0.2 dst 198.18.0.1 proto esp reqid 1 mode tunnel',
   ]);
   calls.length = 0;
   await dp.remove('qc0000001');
@@ -324,7 +328,8 @@ test('xfrm dataplane: exact ip xfrm commands, rollback and a clear kernel error'
   const logged: string[] = [];
   let n = 0;
   const refuse = async (args: readonly string[]): Promise<CommandResult> => {
-    calls.push(args.slice(0, 3).join(' ') + (args[1] === 'state' ? ' ' + args[10] : ''));
+    if (args[1] !== 'state') return { code: 0, stderr: '' }; // bypass policies
+    calls.push(args.slice(0, 3).join(' ') + ' ' + args[10]);
     return ++n === 2 ? { code: 2, stderr: 'Error: Requested type not found.' } : { code: 0, stderr: '' };
   };
   const dp2 = new XfrmDataplane(refuse, (m) => logged.push(m));
@@ -337,19 +342,27 @@ test('xfrm dataplane: exact ip xfrm commands, rollback and a clear kernel error'
 });
 
 test('xfrm dataplane against this kernel: a real ip xfrm call reports the kernel error', { skip: process.getuid?.() !== 0 || spawnSync('ip', ['-V']).status !== 0 ? 'needs root and iproute2' : false }, async () => {
-  // Use the loopback-range addresses of TEST-NET-2 so nothing real is touched; the SA is deleted
-  // again if this kernel happens to accept ESP.
-  const sa = { ...fakeIpsecSa(), local: { address: '198.51.100.201', port: 500 }, remote: { address: '198.51.100.202', port: 500 } };
-  const logged: string[] = [];
-  const dp = new XfrmDataplane(spawnIp, (m) => logged.push(m));
-  const r = await dp.install(sa);
-  if (r.status === 'installed') {
-    await dp.remove(sa.id);
-    return; // a kernel with ESP: nothing to report
+  // In a throw-away network namespace, so the host's tables are never touched.
+  const ns = `isk-xfrm-${process.pid}`;
+  assert.equal(spawnSync('ip', ['netns', 'add', ns]).status, 0);
+  try {
+    const inNs = (args: readonly string[]) => spawnIp(['-n', ns, ...args]);
+    const sa = { ...fakeIpsecSa(), local: { address: '198.51.100.201', port: 500 }, remote: { address: '198.51.100.202', port: 500 } };
+    const logged: string[] = [];
+    const dp = new XfrmDataplane(inNs, (m) => logged.push(m));
+    const r = await dp.install(sa);
+    if (r.status !== 'installed') {
+      assert.match(r.status, /^failed: kernel refused ESP SA 198\.51\.100\.201 -> 198\.51\.100\.202 spi 0xc0000002: Error: Requested type not found\.$/);
+      const states = spawnSync('ip', ['-n', ns, 'xfrm', 'state', 'list']);
+      assert.equal(states.stdout.toString().trim(), '', 'no SA left behind');
+      const pol = spawnSync('ip', ['-n', ns, 'xfrm', 'policy', 'list']).stdout.toString();
+      assert.ok(!pol.includes('10.1.0.0/16'), 'no SA policy added for a refused SA');
+    }
+    await dp.flush();
+    assert.equal(spawnSync('ip', ['-n', ns, 'xfrm', 'policy', 'list']).stdout.toString().trim(), '', 'flush removes the IKE bypass too');
+  } finally {
+    spawnSync('ip', ['netns', 'del', ns]);
   }
-  assert.match(r.status, /^failed: kernel refused ESP SA 198\.51\.100\.201 -> 198\.51\.100\.202 spi 0xc0000002: Error: Requested type not found\.$/);
-  const left = spawnSync('ip', ['xfrm', 'state', 'list', 'src', '198.51.100.201']);
-  assert.equal(left.stdout.toString().trim(), '', 'nothing left behind');
 });
 
 test('metrics: Prometheus text of the counters', () => {
@@ -424,4 +437,50 @@ test('metrics: served as Prometheus text on a localhost port', async () => {
   } finally {
     await side.daemon.stop();
   }
+});
+
+test('on-demand: a kernel acquire for a trapped connection makes the daemon initiate, once', async () => {
+  const dir = tempDir('isakmp-d-');
+  const [a, b, c] = await freeUdpPorts(3);
+  const calls: string[] = [];
+  const lines: ((l: string) => void)[] = [];
+  let stopped = 0;
+  const dp = new XfrmDataplane(
+    async (args) => {
+      calls.push(args.join(' '));
+      return { code: 0, stderr: '' };
+    },
+    () => {},
+    () => ({ onLine: (f) => lines.push(f), stop: () => stopped++ }),
+  );
+  const text = cfgText({ port: a!, natt: b!, peerPort: c!, sock: join(dir, 'od.sock'), name: 'od', start: 'on-demand', global: '  dataplane: xfrm\n', extra: '    local_ts: 10.1.0.0/16\n    remote_ts: 10.2.0.0/16\n' });
+  writeFileSync(join(dir, 'od.yaml'), text);
+  let fake: FakeEndpoint | undefined;
+  const events = new EventLog();
+  const daemon = new Daemon({
+    config: parseConfig(text, join(dir, 'od.yaml')),
+    endpointFactory: (o) => (fake = new FakeEndpoint(o)),
+    dataplane: dp,
+    random,
+    logger: new Logger({ level: 'error', areas: {}, format: 'text', write: () => {} }),
+    onEvent: events.push,
+  });
+  await daemon.start();
+  try {
+    assert.ok(calls.includes('xfrm policy update src 10.1.0.0/16 dst 10.2.0.0/16 dir out priority 2000 tmpl src 127.0.0.1 dst 127.0.0.1 proto esp mode tunnel level required'), calls.join('\n'));
+    assert.equal(lines.length, 1, 'the acquire monitor runs');
+    assert.deepEqual(fake!.calls.filter((x) => x.startsWith('initiate')), []);
+    // what `ip xfrm monitor acquire` prints for a packet from 10.1.2.3 to 10.2.3.4
+    for (const l of ['acquire proto esp ', '  sel src 10.1.2.3/32 dst 10.2.3.4/32 proto udp sport 5000 dport 9 dev veth0 ', '  policy src 10.1.0.0/16 dst 10.2.0.0/16 ', '    \tdir out priority 2000 ptype main ']) lines[0]!(l);
+    assert.deepEqual(fake!.calls.filter((x) => x.startsWith('initiate')), ['initiate od']);
+    // a second acquire while the first is being answered does nothing
+    lines[0]!('  policy src 10.1.0.0/16 dst 10.2.0.0/16 ');
+    lines[0]!('  policy src 10.9.0.0/16 dst 10.2.0.0/16 '); // not ours
+    assert.deepEqual(fake!.calls.filter((x) => x.startsWith('initiate')), ['initiate od']);
+  } finally {
+    await daemon.stop();
+  }
+  assert.equal(stopped, 1, 'the monitor is stopped with the daemon');
+  assert.ok(calls.includes('xfrm policy delete src 10.1.0.0/16 dst 10.2.0.0/16 dir out'), 'the trap is removed on shutdown');
+  assert.ok(calls.includes('xfrm policy delete src 0.0.0.0/0 dst 0.0.0.0/0 proto udp sport 500 dir out'), 'and the IKE bypass');
 });

@@ -111,8 +111,10 @@ test('half-open caps: per peer (default 32) and in total', () => {
   });
   for (let i = 0; i < 50; i++) pair.inject('b', mm1(i), { address: '203.0.113.9', port: 500 });
   assert.equal(pair.b.stats().halfOpen, 32);
+  assert.equal(pair.b.stats().halfOpenEvicted, 18, 'the per-peer cap evicts that peer\'s oldest');
   for (let i = 0; i < 50; i++) pair.inject('b', mm1(100 + i), { address: `203.0.113.${10 + (i % 5)}`, port: 500 });
   assert.equal(pair.b.stats().halfOpen, 40);
+  assert.equal(pair.b.stats().halfOpenEvicted, 18 + 42, 'the total cap evicts the oldest of all');
   pair.run(31_000);
   assert.equal(pair.b.stats().halfOpen, 0);
   assert.equal(pair.b.isakmpSas().length, 0);
@@ -158,4 +160,132 @@ test('every datagram duplicated (and reordered): exactly one ISAKMP SA and one I
   assert.equal(pair.b.isakmpSas().length, 1);
   assert.equal(pair.a.ipsecSas().length, 1);
   assert.equal(pair.b.ipsecSas().length, 1);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Flood of spoofed first messages (SHAPES.md #9, issue 5 "flood test"): with a half-open cap
+// reached, the oldest half-open responder entry that never saw the peer's MM3 is evicted instead
+// of refusing the new MM1, so a legitimate peer gets in at once.
+
+/** A genuine-looking MM1 (acceptable proposal) with a cookie unique to `i`. */
+function spoofedMm1(i: number): Uint8Array {
+  return encodeMessage({
+    header: { initiatorCookie: Uint8Array.of(0xf1, 0x00, (i >>> 24) & 0xff, (i >>> 16) & 0xff, (i >>> 8) & 0xff, i & 0xff, 0x5a, 0xa5), responderCookie: new Uint8Array(8), nextPayload: 1, majorVersion: 1, minorVersion: 0, exchangeType: 2, flags: 0, messageId: 0 },
+    payloads: [buildIkeSa([{ encryption: 7, keyLength: 128, hash: 4, group: 14 }], 1)],
+  });
+}
+
+function spoofedSource(i: number): { address: string; port: number } {
+  return { address: `198.18.${(i >> 8) & 0xff}.${i & 0xff}`, port: 500 };
+}
+
+/** The responder of a road-warrior gateway: the legitimate peer's connection and a '%any' one. */
+function gateway(pair: Pair): void {
+  pair.a.setConnection(conn(pair, 'a'));
+  pair.b.setConnection(conn(pair, 'b'));
+  pair.b.setConnection(conn(pair, 'b', { name: 'anyone', remote: { address: '%any', port: 500 }, remoteId: { type: 'any' }, psk: new TextEncoder().encode('another secret') }));
+}
+
+/** The initiator sent one MM1 and no datagram twice (no retransmission, no new keying try). */
+function firstTry(pair: Pair): void {
+  const sent = pair.sentBy('a').map((w) => Buffer.from(w.data).toString('hex'));
+  assert.equal(new Set(sent).size, sent.length, 'a retransmitted nothing');
+  const mm1s = pair.sentBy('a').filter((w) => decodeHeader(w.data).exchangeType === 2 && w.data.subarray(8, 16).every((x) => x === 0));
+  assert.equal(mm1s.length, 1, 'one HDR, SA --> from a');
+}
+
+test('spoofed MM1 flood fills the half-open table (cap 100); HDR, SA --> of a legitimate peer during the flood completes MM + QM on its first try', () => {
+  const CAP = 100;
+  const pair = new Pair({ seed: 'flood-total', b: { halfOpenTotal: CAP } });
+  gateway(pair);
+  let n = 0;
+  const flood = (k: number): void => {
+    for (let j = 0; j < k; j++, n++) {
+      pair.inject('b', spoofedMm1(n), spoofedSource(n % 1000));
+      // memory bounded: never more half-open entries (nor ISAKMP SA records) than the cap
+      assert.ok(pair.b.stats().halfOpen <= CAP);
+      assert.ok(pair.b.stats().isakmp <= CAP + 1);
+    }
+  };
+  // the table fills, then every further MM1 evicts the oldest entry
+  flood(3 * CAP);
+  assert.equal(pair.b.stats().halfOpen, CAP);
+  assert.equal(pair.b.stats().halfOpenEvicted, 2 * CAP);
+  assert.equal(pair.ev('b', 'dropped').filter((e) => /evicted/.test(e.reason)).length, 2 * CAP);
+  // the flood goes on at 2 MM1 per ms (20 per round trip of 10 ms) while a connects
+  pair.a.initiate(pair.now, 'c');
+  for (let ms = 0; ms < 2000; ms++) {
+    flood(2);
+    pair.run(1);
+  }
+  assertMirrored(pair, assert);
+  firstTry(pair);
+  assert.equal(pair.ev('a', 'failed').length, 0);
+  assert.equal(pair.b.stats().halfOpen, CAP);
+  // every spoofed entry either still waits (CAP of them) or was evicted; the legitimate one left the table established
+  assert.equal(pair.b.stats().halfOpenEvicted, n - CAP);
+  assert.equal(pair.b.isakmpSas().filter((s) => s.state === 'established').length, 1);
+  // the flood stops: 30 s later all half-open state is gone, the legitimate SAs stay
+  pair.run(31_000);
+  assert.equal(pair.b.stats().halfOpen, 0);
+  assert.deepEqual(pair.b.isakmpSas().map((s) => [s.connection, s.state]), [['c', 'established']]);
+  assert.equal(pair.b.ipsecSas().length, 1);
+  assert.equal(pair.b.stats().isakmp, 1);
+});
+
+test('a flood spoofing the legitimate peer\'s own address: the per-peer cap (32) evicts that peer\'s oldest only; the peer still completes on its first try', () => {
+  const pair = new Pair({ seed: 'flood-peer' });
+  gateway(pair);
+  // a few half-open entries of an unrelated peer, older than the flood: never touched by it
+  for (let i = 0; i < 5; i++) pair.inject('b', spoofedMm1(90_000 + i), { address: '203.0.113.77', port: 500 });
+  let n = 0;
+  const flood = (k: number): void => {
+    for (let j = 0; j < k; j++, n++) {
+      pair.inject('b', spoofedMm1(n), pair.addrA);
+      assert.ok(pair.b.stats().halfOpen <= 32 + 5);
+    }
+  };
+  flood(100);
+  assert.equal(pair.b.stats().halfOpen, 32 + 5);
+  assert.equal(pair.b.stats().halfOpenEvicted, 100 - 32);
+  // 1 spoofed MM1 per ms from a's address (10 per round trip) while a connects
+  pair.a.initiate(pair.now, 'c');
+  for (let ms = 0; ms < 1000; ms++) {
+    flood(1);
+    pair.run(1);
+  }
+  assertMirrored(pair, assert);
+  firstTry(pair);
+  assert.equal(pair.b.stats().halfOpen, 32 + 5);
+  // the unrelated peer's five entries are the oldest of all and are still there
+  const ours = (pair.b as unknown as { p1s: Map<string, { remote: { address: string }; halfOpen: boolean }> }).p1s;
+  assert.equal([...ours.values()].filter((p) => p.halfOpen && p.remote.address === '203.0.113.77').length, 5);
+  pair.run(31_000);
+  assert.equal(pair.b.stats().halfOpen, 0);
+  assert.equal(pair.b.stats().isakmp, 1);
+});
+
+test('half-open entries past MM3 are never evicted: with only such entries the table is full and a new MM1 is refused', () => {
+  const pair = new Pair({ seed: 'flood-mm3', b: { halfOpenTotal: 2 } });
+  pair.b.setConnection(conn(pair, 'b', { name: 'anyone', remote: { address: '%any', port: 500 } , remoteId: { type: 'any' } }));
+  // two initiators on a's side (their own addresses), each gets as far as MM3: MM4 is lost
+  for (const i of [1, 2]) pair.a.setConnection(conn(pair, 'a', { name: `c${i}`, local: { address: `192.0.2.${10 + i}`, port: 500 } }));
+  const isMm4 = (from: string, d: Uint8Array): boolean => from === 'b' && decodeHeader(d).exchangeType === 2 && (d[19]! & 1) === 0 && d.length > 200;
+  pair.tap = (from, d) => (isMm4(from, d) ? null : d);
+  pair.a.initiate(pair.now, 'c1');
+  pair.a.initiate(pair.now, 'c2');
+  pair.run(100);
+  assert.equal(pair.b.stats().halfOpen, 2);
+  // a third peer's MM1: nothing evictable, refused (no answer, no state)
+  const before = pair.wire.length;
+  pair.inject('b', spoofedMm1(1), { address: '203.0.113.5', port: 500 });
+  assert.equal(pair.wire.length, before, 'no answer');
+  assert.equal(pair.b.stats().halfOpen, 2);
+  assert.equal(pair.b.stats().halfOpenEvicted, 0);
+  assert.equal(pair.ev('b', 'dropped').at(-1)!.reason, 'half-open limit reached');
+  // MM4 gets through on a's retransmission of MM3: both complete
+  pair.tap = undefined;
+  pair.run(10_000);
+  assert.equal(pair.ev('a', 'ipsec-sa-established').length, 2);
+  assert.equal(pair.b.stats().halfOpen, 0);
 });

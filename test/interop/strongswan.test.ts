@@ -348,7 +348,7 @@ describe('strongSwan interop', { skip, concurrency: false }, () => {
       const up = await ours.ctl({ cmd: 'up', name: 'to-charon', timeoutMs: 4000 }, 10_000);
       assert.equal(up.ok, false);
       console.log(`# wrong PSK, our side: ${(up as { error: string }).error}`);
-      assert.match((up as { error: string }).error, /^connection 'to-charon' (failed: |not established within 4 s \()/);
+      assert.match((up as { error: string }).error, /^connection 'to-charon' (failed: |not established within 4 s \().*check that both sides use the same pre-shared key/);
       assert.ok(!charon.sas('b').some((s) => s.conn === 'mm-psk' && s.state === 'ESTABLISHED'));
       // charon cannot parse MM5 encrypted with the wrong key
       assert.ok(await until(() => /decryption failed|could not decrypt payloads|invalid HASH_V1/.test(charon.log('b')), 5000), charon.log('b').split('\n').slice(-10).join('\n'));
@@ -385,10 +385,40 @@ describe('strongSwan interop', { skip, concurrency: false }, () => {
       assert.equal(q.st.counters.dataplaneFailures, 1);
       assert.match(ours.log(), /"area":"dataplane".*kernel refused ESP SA.*the IKE SAs stay up/);
       assert.ok(!/0x[0-9a-f]{32}/.test(ours.log()), 'no key in the log');
-      // nothing half-installed is left in the namespace's kernel tables
+      // nothing half-installed is left in the namespace's kernel tables: no policy for the SA's
+      // selectors (only the IKE bypass policies, UDP 500/4500)
       const pol = spawnSync('ip', ['netns', 'exec', A.ns, 'ip', 'xfrm', 'policy', 'list'], { encoding: 'utf8' });
-      assert.equal(pol.stdout.trim(), '');
+      assert.ok(!pol.stdout.includes('src 198.18.0.1/32 dst 198.18.0.2/32'), pol.stdout);
+      assert.match(pol.stdout, /proto udp sport 500/);
       assert.equal((await ours.ctl({ cmd: 'down', name: 'to-charon' })).ok, true);
+    });
+
+    test('on-demand: traffic between the inner addresses triggers the negotiation (kernel acquire)', async () => {
+      assert.ok(ours);
+      const rl = await ours.reload(
+        ourConfig(
+          ours.sock,
+          A.ip,
+          [{ sock: ours.sock, name: 'od', secret: 'mm', local: A.ip, remote: B.ip, ike: 'aes128-sha256-modp2048', esp: 'aes256-sha256', localTs: `${A.inner}/32`, remoteTs: `${B.inner}/32`, start: 'on-demand' }],
+          SECRETS('a'),
+          '  dataplane: xfrm\n',
+        ),
+      );
+      assert.equal(rl.ok, true, JSON.stringify(rl));
+      const trap = spawnSync('ip', ['-n', A.ns, 'xfrm', 'policy', 'list'], { encoding: 'utf8' }).stdout;
+      assert.match(trap, /src 198\.18\.0\.129\/32 dst 198\.18\.0\.130\/32[\s\S]*?dir out priority 2000[\s\S]*?tmpl src 198\.18\.0\.1 dst 198\.18\.0\.2/, trap);
+      assert.equal((await ours.status()).isakmp.length, 0, 'nothing negotiated before traffic');
+      // one UDP datagram from the inner address to the peer's inner address
+      const send = spawnSync('ip', ['netns', 'exec', A.ns, 'python3', '-c', "import socket\ns=socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\ns.bind(('198.18.0.129', 0))\ntry:\n  s.sendto(b'x', ('198.18.0.130', 9))\nexcept OSError:\n  pass"], { encoding: 'utf8' });
+      assert.equal(send.status, 0, send.stderr);
+      const sa = await until(() => charon.sas('b').find((x) => x.conn === 'mm-psk' && x.children.some((c) => c.name === 'inner' && c.state === 'INSTALLED')), 10_000);
+      assert.ok(sa, `charon established the inner CHILD_SA after our acquire: ${JSON.stringify(charon.sas('b'))}\n${ours.log().split('\n').slice(-10).join('\n')}`);
+      assert.match(ours.log(), /on-demand: traffic for the connection, initiating","connection":"od"/);
+      const st = await until(async () => (await ours!.status()).ipsec.find((q: any) => q.connection === 'od'), 5000);
+      assert.ok(st);
+      assert.equal(st.localTs, '198.18.0.129');
+      assert.equal(st.remoteTs, '198.18.0.130');
+      assert.equal((await ours.ctl({ cmd: 'down', name: 'od' })).ok, true);
     });
   });
 
@@ -507,6 +537,33 @@ describe('strongSwan interop', { skip, concurrency: false }, () => {
       assert.equal(r.code, 0, r.out + r.err + '\n' + ours.log().split('\n').slice(-10).join('\n'));
       await assertAgree(ours, 'a', 'mm-rsa', 'rsa', { encr: 'AES_CBC', keysize: '256', integ: 'HMAC_SHA2_256_128', dh: 'MODP_2048', childEncr: 'AES_CBC-256', childDh: 'MODP_2048' });
       charon.down('a', 'mm-rsa');
+    });
+
+    test('proposal matrix as responder: AES-128/256 x SHA1/SHA2-256 x MODP2048/ECP256 (charon initiator-matrix.conf)', async () => {
+      charon.load('a', 'initiator-matrix.conf');
+      const all = 'aes128-sha1-modp2048, aes128-sha1-ecp256, aes128-sha256-modp2048, aes128-sha256-ecp256, aes256-sha1-modp2048, aes256-sha1-ecp256, aes256-sha256-modp2048, aes256-sha256-ecp256';
+      const rl = await ours.reload(ourConfig(sock, B.ip, conns([{ ike: all, esp: 'aes128-sha1, aes128-sha256, aes256-sha1, aes256-sha256' }]), SECRETS('b')));
+      assert.equal(rl.ok, true, JSON.stringify(rl));
+      for (const enc of ['aes128', 'aes256'])
+        for (const hash of ['sha1', 'sha256'])
+          for (const group of ['modp2048', 'ecp256']) {
+            const name = `m-${enc}-${hash}-${group}`;
+            const r = charon.up('a', name, 'host');
+            assert.equal(r.code, 0, `${name}: ${r.out}${r.err}`);
+            await assertAgree(ours, 'a', name, 'mm', {
+              encr: 'AES_CBC',
+              keysize: enc.slice(3),
+              integ: hash === 'sha1' ? 'HMAC_SHA1_96' : 'HMAC_SHA2_256_128',
+              dh: group === 'modp2048' ? 'MODP_2048' : 'ECP_256',
+              childEncr: `AES_CBC-${enc.slice(3)}`,
+              childDh: '',
+            });
+            const st = await ours.status();
+            assert.ok(st.isakmp.some((x: any) => x.algorithms === `${enc}-${hash}-${group} psk`), JSON.stringify(st.isakmp));
+            charon.down('a', name);
+            assert.ok(await until(async () => (await ours.status()).isakmp.length === 0, 5000), `${name}: our SAs after charon's Delete`);
+          }
+      charon.load('a', 'initiator.conf');
     });
 
     test('charon restarted without Deletes: its INITIAL-CONTACT clears our stale SAs', async () => {

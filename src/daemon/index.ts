@@ -1,0 +1,45 @@
+/**
+ * The daemon as a library: configuration loading/validation, the driver loop around an endpoint,
+ * the control socket client, dataplane adapters, key log formats. (`isakmp daemon` uses these.)
+ * @module
+ */
+export {
+  parseConfig,
+  loadConfig,
+  parseIdentity,
+  parseTrafficSelector,
+  parseDuration,
+  ConfigError,
+  CONFIG_ERROR_CODE,
+  DEFAULT_CONTROL_SOCKET,
+  ANY_IDENTITY,
+  type Config,
+  type GlobalConfig,
+  type ConnectionConfig,
+  type Secret,
+  type PskSecret,
+  type RsaSecret,
+  type Identity as ConfigIdentity,
+  type TrafficSelector,
+  type ConfigProblem,
+  type LogLevel,
+  type LogArea,
+  type StartAction,
+} from './config.js';
+export {
+  parseIkeProposal as parseConfigIkeProposal,
+  parseEspProposal as parseConfigEspProposal,
+  groupName as configGroupName,
+  type IkeProposal as ConfigIkeProposal,
+  type EspProposal as ConfigEspProposal,
+} from './proposals.js';
+export { Daemon, MAX_STATUS_SAS, type DaemonOptions, type StatusData, type IsakmpSaStatus, type IpsecSaStatus } from './daemon.js';
+export { toEngineConnection, type EndpointLike, type EndpointFactory, type EndpointFactoryOptions } from './engine.js';
+export { realEndpointFactory } from './real-endpoint.js';
+export { controlRequest, ControlServer, parseRequest, type ControlRequest, type ControlResponse, type ControlCommand } from './control.js';
+export { NoneDataplane, XfrmDataplane, spawnIp, type Dataplane, type DataplaneRecord, type IpRunner, type TrapSpec } from './dataplane.js';
+export { KeyLog, ikeKeyLogLine, espKeyLogLines } from './keylog.js';
+export { Logger, type LoggerOptions } from './log.js';
+export { Counters, prometheusText, type CounterSnapshot } from './metrics.js';
+export { UdpTransport, classifyNattDatagram, addNonEspMarker } from './udp.js';
+export { Updown, updownEnv } from './updown.js';
