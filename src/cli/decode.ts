@@ -146,7 +146,7 @@ export function runDecode(argv: string[], io: Output = stdio): number {
         io.err(`isakmp decode: ${items[0]!.source ?? ''}${errorLine(e)}`);
         return 1;
       }
-      if (json) io.out(JSON.stringify({ ...(it.meta ?? {}), error: { notify: e.notify, notifyName: e.notifyName, offset: e.offset ?? null, reason: e.reason } }));
+      if (json) io.out(JSON.stringify({ ...(it.meta ?? {}), ...rawHeaderJson(it.data), payloads: [], error: { notify: e.notify, notifyName: e.notifyName, offset: e.offset ?? null, reason: e.reason } }));
       else io.out(`${it.label ?? ''}\n    ${errorLine(e)}\n`);
     }
   }
@@ -160,4 +160,27 @@ export function runDecode(argv: string[], io: Output = stdio): number {
     return 1;
   }
   return 0;
+}
+
+/**
+ * The header fields of a message that failed to decode, read as the bytes stand (nothing checked:
+ * the version or length may be what made it malformed), so that every JSON object of `--json`
+ * carries the header fields and `payloads`. Empty when not even the 28-octet header is there.
+ */
+function rawHeaderJson(d: Uint8Array): Record<string, unknown> {
+  if (d.length < 28) return {};
+  const v = new DataView(d.buffer, d.byteOffset, d.byteLength);
+  const hexOf = (a: Uint8Array): string => Buffer.from(a).toString('hex');
+  return {
+    initiatorCookie: hexOf(d.subarray(0, 8)),
+    responderCookie: hexOf(d.subarray(8, 16)),
+    nextPayload: d[16],
+    majorVersion: d[17]! >> 4,
+    minorVersion: d[17]! & 0x0f,
+    exchangeType: d[18],
+    flags: d[19],
+    messageId: v.getUint32(20),
+    length: v.getUint32(24),
+    datagramLength: d.length,
+  };
 }

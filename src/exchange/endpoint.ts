@@ -463,14 +463,24 @@ class Keys implements DirectionKeys {
   }
 }
 
+/** The phase-1 policy of a connection as text (identities first: they differ most), computed once per connection object. */
+const policyKeys = new WeakMap<Connection, string>();
+function policyKey(c: Connection): string {
+  let k = policyKeys.get(c);
+  if (k === undefined) {
+    k = JSON.stringify([c.localId ?? null, c.remoteId ?? null, c.auth, c.exchange ?? 'main', c.ike]);
+    policyKeys.set(c, k);
+  }
+  return k;
+}
+
 /** May a Quick Mode for `b` run under an ISAKMP SA negotiated for `a` (same peer policy)? */
 function sharesIsakmpSa(a: Connection, b: Connection): boolean {
   if (a === b || a.name === b.name) return true;
-  if (a.auth !== b.auth || (a.exchange ?? 'main') !== (b.exchange ?? 'main')) return false;
+  if (a.auth !== b.auth || policyKey(a) !== policyKey(b)) return false;
   if (a.auth === 'psk' && !bytesEqual(a.psk, b.psk)) return false;
   if (a.auth === 'rsa-sig' && a.rsa?.privateKey !== b.rsa?.privateKey) return false;
-  return JSON.stringify(a.ike) === JSON.stringify(b.ike) && JSON.stringify(a.localId ?? null) === JSON.stringify(b.localId ?? null) &&
-    JSON.stringify(a.remoteId ?? null) === JSON.stringify(b.remoteId ?? null);
+  return true;
 }
 
 /** The identity a connection expects: configured, else (PSK) the peer's address, (RSA) any the certificate proves. */
@@ -898,8 +908,8 @@ export class Endpoint {
     // an established ISAKMP SA for this connection with this peer?
     let negotiating: P1 | undefined;
     let best: P1 | undefined;
-    for (const p1 of bucket(this.p1ByPair, pairKeyOf(conn.local, conn.remote))) {
-      if (!sharesIsakmpSa(p1.conn, conn)) continue;
+    for (const p1 of bucketView(this.p1ByPair, pairKeyOf(conn.local, conn.remote))) {
+      if ((p1.state !== 'established' && (p1.state !== 'negotiating' || p1.role !== 'initiator')) || !sharesIsakmpSa(p1.conn, conn)) continue;
       if (p1.state === 'established' && (!best || (p1.establishedAt ?? 0) > (best.establishedAt ?? 0))) best = p1;
       if (p1.state === 'negotiating' && p1.role === 'initiator') negotiating = p1;
     }

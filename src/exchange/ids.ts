@@ -6,19 +6,29 @@ import { IdType } from '../constants/index.js';
 import type { IdPayload } from '../codec/types.js';
 import type { Identity, Selector } from './types.js';
 
-/** IPv4 dotted quad → 4 bytes, or undefined. */
+/** IPv4 dotted quad → 4 bytes, or undefined (exactly four parts of 1–3 decimal digits, each ≤ 255). */
 export function parseIpv4(s: string): Uint8Array | undefined {
-  const parts = s.split('.');
-  if (parts.length !== 4) return undefined;
+  const n = s.length;
+  if (n < 7 || n > 15) return undefined;
   const out = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) {
-    const p = parts[i]!;
-    if (!/^\d{1,3}$/.test(p)) return undefined;
-    const v = Number(p);
-    if (v > 255) return undefined;
-    out[i] = v;
+  let part = 0;
+  let digits = 0;
+  let v = 0;
+  for (let i = 0; i <= n; i++) {
+    const c = i < n ? s.charCodeAt(i) : 46; // a final '.' closes the last part
+    if (c === 46) {
+      if (digits === 0 || v > 255 || part > 3) return undefined;
+      out[part++] = v;
+      digits = 0;
+      v = 0;
+    } else if (c >= 48 && c <= 57 && digits < 3) {
+      v = v * 10 + (c - 48);
+      digits++;
+    } else {
+      return undefined;
+    }
   }
-  return out;
+  return part === 4 ? out : undefined;
 }
 
 /** IPv6 text (with optional '::' and embedded IPv4 tail) → 16 bytes, or undefined. */

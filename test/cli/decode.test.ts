@@ -99,6 +99,11 @@ describe('isakmp decode', () => {
     const objs = j.out.filter((l) => l).map((l) => JSON.parse(l));
     assert.deepEqual(objs.map((o) => o.frame), [1, 2, 3]);
     assert.deepEqual(objs[1].error, { notify: 16, notifyName: 'PAYLOAD_MALFORMED', offset: 30, reason: 'payload 1 length 3 < 4' });
+    // every JSON object carries the header fields and `payloads`, the malformed one too
+    for (const o of objs) assert.ok(Array.isArray(o.payloads) && typeof o.initiatorCookie === 'string' && typeof o.exchangeType === 'number', JSON.stringify(o));
+    assert.deepEqual(objs[1].payloads, []);
+    assert.equal(objs[1].initiatorCookie, objs[0].initiatorCookie);
+    assert.equal(objs[1].length, mm1.length);
     assert.equal(objs[2].natt, true);
     assert.equal(j.err.length, 1, 'summary on stderr in JSON mode');
   });
@@ -198,6 +203,13 @@ describe('isakmp decode --sample (the built-in decoded exchange; `demo` now runs
     assert.equal(r.code, 0);
     assert.equal(r.out.filter((l) => l.startsWith('Internet Security Association')).length, 9);
     assert.equal(r.out.filter((l) => l.includes('Encrypted payloads:')).length, 5);
+    // the encrypted bodies are decrypted with the sample's own key log line
+    assert.equal(r.out.filter((l) => l.includes('Encrypted payloads:') && l.includes('decrypted with the key log')).length, 5, r.out.join('\n'));
+    assert.ok(!r.out.some((l) => l.includes('Not decrypted')));
+    const j = await run('decode', '--sample', '--json');
+    const objs = j.out.filter((l) => l).map((l) => JSON.parse(l));
+    assert.deepEqual(objs[4].payloads.map((p: { type: string }) => p.type), ['ID', 'HASH']);
+    assert.deepEqual(objs[6].payloads.slice(0, 2).map((p: { type: string }) => p.type), ['HASH', 'SA']);
   });
   test('sampleExchange messages decode: MM1 has 8 transforms, MM3 carries KE/NONCE/NAT-D', () => {
     const ms = sampleExchange().map((s) => decodeMessage(s.bytes));
