@@ -463,6 +463,17 @@ class Keys implements DirectionKeys {
   }
 }
 
+/** Our phase-1 SA payload for a connection: built once per connection object (records are read-only). */
+const ikeOffers = new WeakMap<Connection, SaPayload>();
+function ikeOffer(c: Connection): SaPayload {
+  let sa = ikeOffers.get(c);
+  if (!sa) {
+    sa = buildIkeSa(c.ike, authMethodOf(c.auth));
+    ikeOffers.set(c, sa);
+  }
+  return sa;
+}
+
 /** The phase-1 policy of a connection as text (identities first: they differ most), computed once per connection object. */
 const policyKeys = new WeakMap<Connection, string>();
 function policyKey(c: Connection): string {
@@ -990,7 +1001,7 @@ export class Endpoint {
     p1.pending = pending;
     if (rekeyOf) p1.rekeyOf = rekeyOf;
     const hs = p1.hs!;
-    const sa = buildIkeSa(conn.ike, authMethodOf(conn.auth));
+    const sa = ikeOffer(conn);
     let payloads: Payload[];
     if (mode === 'main') {
       payloads = [sa, { type: 'VID', data: DPD_VID }];
