@@ -33,13 +33,17 @@ export function formatStatus(d: StatusData): string[] {
   out.push(`ISAKMP SAs (${d.isakmp.length}${d.negotiating.responder ? `, plus ${d.negotiating.responder} half-open as responder` : ''}${d.truncated ? ', list truncated' : ''}):`);
   for (const s of d.isakmp) {
     out.push(`  ${pad(s.connection, 16)} ${s.state.toUpperCase()} ${s.role} ${s.exchange} ${s.local} <-> ${s.remote}`);
-    out.push(`    cookies ${s.initiatorCookie}_i ${s.responderCookie}_r${s.peerId ? `  peer id ${s.peerId}` : ''}`);
+    out.push(`    cookies ${s.initiatorCookie}_i ${s.responderCookie}_r`);
+    out.push(`    local id ${s.localId ?? '-'}  peer id ${s.peerId ?? '-'}`);
     if (s.algorithms) out.push(`    ${s.algorithms}${s.lifetimeLeft !== undefined ? `, expires in ${s.lifetimeLeft}s` : ''}`);
   }
   out.push(`IPsec SAs (${d.ipsec.length}):`);
   for (const s of d.ipsec) {
-    out.push(`  ${pad(s.connection, 16)} ESTABLISHED ${s.role} ${s.mode} spi in ${s.spiIn} out ${s.spiOut}`);
-    out.push(`    ${s.localTs} === ${s.remoteTs}  ${s.algorithms}, expires in ${s.lifetimeLeft}s, bytes n/a${s.dataplane ? `, dataplane ${s.dataplane}` : ''}`);
+    out.push(`  ${pad(s.connection, 16)} ${(s.state ?? 'established').toUpperCase()} ${s.role} ${s.mode} ${s.local} <-> ${s.remote} spi in ${s.spiIn} out ${s.spiOut}`);
+    const kb = s.lifetimeKilobytes > 0 ? (s.kilobytesLeft !== undefined ? `, ${s.kilobytesLeft} KiB left of ${s.lifetimeKilobytes}` : `, lifetime ${s.lifetimeKilobytes} KiB`) : '';
+    out.push(
+      `    ${s.localTs} === ${s.remoteTs}  ${s.algorithms}, expires in ${s.lifetimeLeft}s${kb}, bytes ${s.bytes ?? 'n/a'}${s.dataplane ? `, dataplane ${s.dataplane}` : ''}`,
+    );
   }
   const c = d.counters;
   const failed = (k: 'isakmp' | 'ipsec') => Object.entries(c.exchanges.failed[k]).map(([r, n]) => `${r}=${n}`).join(' ') || '0';

@@ -3,9 +3,8 @@
  * unprivileged ports and an embedded configuration, negotiate Main Mode (PSK) + Quick Mode (PFS),
  * print each established SA, delete them, and exit 0. Nothing to configure, no root needed.
  */
-import { createSocket } from 'node:dgram';
 import { parseArgs } from 'node:util';
-import { parseConfig } from '../daemon/config.js';
+import { parseConfig, type Config } from '../daemon/config.js';
 import { Daemon } from '../daemon/daemon.js';
 import { Logger } from '../daemon/log.js';
 import { realEndpointFactory } from '../daemon/real-endpoint.js';
@@ -38,33 +37,32 @@ connections:
 `;
 }
 
-async function portsFree(ports: number[]): Promise<boolean> {
-  for (const p of ports) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = createSocket('udp4');
-      s.once('error', () => resolve(false));
-      s.bind(p, '127.0.0.1', () => s.close(() => resolve(true)));
-    });
-    if (!ok) return false;
-  }
-  return true;
+/** The ports the demo prefers (documented); when one is busy it binds a free ephemeral port instead. */
+export const DEMO_PORTS = { left: 15500, right: 15600 } as const;
+
+/** A copy of a configuration with the IKE port replaced (0 = let the kernel pick a free port). */
+function withPort(c: Config, port: number): Config {
+  return { ...c, global: { ...c.global, port } };
 }
 
-async function pickPorts(): Promise<{ left: number; right: number }> {
-  if (await portsFree([15500, 15600])) return { left: 15500, right: 15600 };
-  const any = await Promise.all(
-    [0, 1].map(
-      () =>
-        new Promise<number>((resolve) => {
-          const s = createSocket('udp4');
-          s.bind(0, '127.0.0.1', () => {
-            const p = s.address().port;
-            s.close(() => resolve(p));
-          });
-        }),
-    ),
-  );
-  return { left: any[0] as number, right: any[1] as number };
+/**
+ * Starts a daemon on `config`'s port; if that cannot be bound (another demo, another program),
+ * starts a fresh one on port 0 and reads the port the kernel gave it back. Never fails for a busy port.
+ */
+async function startWithFallback(config: Config, mk: (c: Config) => Daemon): Promise<{ daemon: Daemon; port: number; fellBack: boolean }> {
+  let daemon = mk(config);
+  let fellBack = false;
+  try {
+    await daemon.start();
+  } catch (err) {
+    if (!/^cannot bind UDP /.test((err as Error).message)) throw err;
+    fellBack = true;
+    daemon = mk(withPort(config, 0));
+    await daemon.start();
+  }
+  const port = daemon.addresses().find((a) => !a.natt)?.port;
+  if (port === undefined || port === 0) throw new Error('no UDP port bound');
+  return { daemon, port, fellBack };
 }
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -79,8 +77,6 @@ export async function runDaemonDemo(argv: string[], io: Output): Promise<number>
   }
   const timeoutMs = values.timeout !== undefined ? Number(values.timeout) * 1000 : 10_000;
   const t0 = performance.now();
-  const ports = await pickPorts();
-  io.out(`isakmp demo: two daemons on 127.0.0.1 (UDP ${ports.left} and ${ports.right}), Main Mode PSK + Quick Mode with PFS`);
   const lines: string[] = [];
   const spis: Record<'left' | 'right', { in: string; out: string } | undefined> = { left: undefined, right: undefined };
   let failure: string | undefined;
@@ -108,23 +104,31 @@ export async function runDaemonDemo(argv: string[], io: Output): Promise<number>
     }
   };
   const quiet = new Logger({ level: values.verbose === true ? 'info' : 'warn', areas: {}, format: 'text', write: (l) => io.err(l.trimEnd()) });
-  const mk = (side: 'left' | 'right'): Daemon =>
-    new Daemon({
-      config: parseConfig(demoConfig(side, ports), `<embedded ${side} config>`),
-      endpointFactory: realEndpointFactory,
-      control: false,
-      logger: quiet,
-      onEvent: onEvent(side),
-    });
-  const right = mk('right');
-  const left = mk('left');
+  const mk = (side: 'left' | 'right') => (config: Config): Daemon =>
+    new Daemon({ config, endpointFactory: realEndpointFactory, control: false, logger: quiet, onEvent: onEvent(side) });
+  const embedded = (side: 'left' | 'right', ports: { left: number; right: number }): Config => {
+    const c = parseConfig(demoConfig(side, ports), `<embedded ${side} config>`);
+    // The left side is started by hand below, once both ports are known.
+    return { ...c, connections: c.connections.map((x) => ({ ...x, start: 'add' as const })) };
+  };
+  let left: Daemon | undefined;
+  let right: Daemon | undefined;
   const timer = setTimeout(() => {
     failure = `no IPsec SA within ${timeoutMs / 1000} s`;
     done();
   }, timeoutMs);
   try {
-    await right.start();
-    await left.start();
+    // Right (the responder) first, then left pointed at the port right really got; then right is
+    // told left's real port too, and left initiates.
+    const r = await startWithFallback(embedded('right', DEMO_PORTS), mk('right'));
+    right = r.daemon;
+    const l = await startWithFallback(embedded('left', { left: DEMO_PORTS.left, right: r.port }), mk('left'));
+    left = l.daemon;
+    const ports = { left: l.port, right: r.port };
+    if (ports.left !== DEMO_PORTS.left) await right.applyConfig(embedded('right', ports));
+    const busy = r.fellBack || l.fellBack ? ` (${[l.fellBack ? DEMO_PORTS.left : undefined, r.fellBack ? DEMO_PORTS.right : undefined].filter((x) => x !== undefined).join(' and ')} busy: free ports instead)` : '';
+    io.out(`isakmp demo: two daemons on 127.0.0.1 (UDP ${ports.left} and ${ports.right}${busy}), Main Mode PSK + Quick Mode with PFS`);
+    left.initiate('to-right');
     await finished;
   } catch (err) {
     failure = (err as Error).message;
@@ -136,8 +140,8 @@ export async function runDaemonDemo(argv: string[], io: Output): Promise<number>
     const r = spis.right as { in: string; out: string };
     if (l.in !== r.out || l.out !== r.in) failure = `SPIs disagree: left in ${l.in} out ${l.out}, right in ${r.in} out ${r.out}`;
   }
-  await left.stop(); // sends Deletes for its SAs
-  await right.stop();
+  await left?.stop(); // sends Deletes for its SAs
+  await right?.stop();
   if (failure !== undefined) {
     io.err(`isakmp demo: failed: ${failure}`);
     return 1;

@@ -64,6 +64,8 @@ export interface GlobalConfig {
   readonly maxHalfOpenPerPeer: number;
   /** Seconds a SIGTERM shutdown waits for Deletes to leave before exiting. */
   readonly shutdownGrace: number;
+  /** Seconds between two reads of the dataplane's byte counters (xfrm; only while IPsec SAs exist). */
+  readonly trafficPoll: number;
 }
 
 export interface PskSecret {
@@ -417,6 +419,7 @@ const GLOBAL_KEYS = [
   'max_half_open',
   'max_half_open_per_peer',
   'shutdown_grace',
+  'traffic_poll',
 ] as const;
 
 function parseGlobal(ctx: Ctx, node: Node | null | undefined): GlobalConfig {
@@ -495,6 +498,18 @@ function parseGlobal(ctx: Ctx, node: Node | null | undefined): GlobalConfig {
     maxHalfOpen: get('max_half_open', (n, p) => integer(ctx, n, p, 1, 1_000_000), 2048),
     maxHalfOpenPerPeer: get('max_half_open_per_peer', (n, p) => integer(ctx, n, p, 1, 1_000_000), 32),
     shutdownGrace: get('shutdown_grace', (n, p) => duration(ctx, n, p), 2),
+    trafficPoll: get(
+      'traffic_poll',
+      (n, p) => {
+        const v = duration(ctx, n, p);
+        if (v !== undefined && (v < 1 || v > 3600)) {
+          ctx.error(n, p, `${v}s is out of range (1s to 1h)`);
+          return undefined;
+        }
+        return v;
+      },
+      10,
+    ),
   };
 }
 

@@ -20,7 +20,7 @@ import { toEngineConnection, type EndpointFactory, type EndpointLike, type Engin
 import { ControlServer, type ControlRequest, type ControlResponse } from './control.js';
 import { KeyLog, espKeyLogLines, ikeKeyLogLine } from './keylog.js';
 import { Logger } from './log.js';
-import { Counters, startMetricsServer, type CounterSnapshot } from './metrics.js';
+import { Counters, dropLabel, startMetricsServer, type CounterSnapshot } from './metrics.js';
 import { UdpTransport, type ReceivedDatagram } from './udp.js';
 import { Updown, type UpdownReason } from './updown.js';
 
@@ -95,10 +95,22 @@ export interface IsakmpSaStatus {
   remote: string;
   initiatorCookie: string;
   responderCookie: string;
+  /** Our phase-1 identity (as configured; the engine's default is our address). */
+  localId?: string;
   peerId?: string;
   algorithms?: string;
   lifetimeLeft?: number;
 }
+
+/**
+ * The state of an IPsec SA as `status` shows it:
+ *   installing      Quick Mode done, the dataplane is installing it
+ *   established     in use (installed, or recorded by the `none` adapter)
+ *   failed-install  the dataplane refused it (see `dataplane`); the IKE side is up
+ *   expiring        its soft lifetime (seconds or kilobytes) was reached: being rekeyed / about to expire
+ *   rekeyed         replaced by a newer SA, waiting for its Delete or hard expiry
+ */
+export type IpsecSaState = 'installing' | 'established' | 'failed-install' | 'expiring' | 'rekeyed';
 
 export interface IpsecSaStatus {
   id: string;
@@ -112,9 +124,16 @@ export interface IpsecSaStatus {
   remoteTs: string;
   spiIn: string;
   spiOut: string;
+  state: IpsecSaState;
   algorithms: string;
+  /** Seconds until hard expiry. */
   lifetimeLeft: number;
-  bytes: null;
+  /** Kilobyte lifetime (0 = none). */
+  lifetimeKilobytes: number;
+  /** Kilobytes until hard expiry, when there is a kilobyte lifetime and the byte count is known. */
+  kilobytesLeft?: number;
+  /** Bytes through the SA (both directions) as the dataplane last reported them; null where not known (`none`). */
+  bytes: number | null;
   dataplane?: string;
 }
 
@@ -153,6 +172,16 @@ export class Daemon {
   private stopped = false;
   private waiters = new Set<Waiter>();
   private readonly ipsecById = new Map<string, IpsecSaInfo>();
+  /** Daemon-side state of each IPsec SA (see IpsecSaState). */
+  private readonly ipsecState = new Map<string, IpsecSaState>();
+  /** Last byte count per IPsec SA from the dataplane. */
+  private readonly bytesById = new Map<string, number>();
+  /** ISAKMP SAs the engine still lists as established but that were rekeyed or reached their soft lifetime. */
+  private readonly isakmpOverlay = new Map<string, 'rekeyed' | 'expiring'>();
+  /** Phase-1 identity text per connection name (cleared on reload). */
+  private readonly localIds = new Map<string, string | undefined>();
+  private trafficTimer: NodeJS.Timeout | undefined;
+  private trafficBusy = false;
   private pumping = false;
   private readonly signalHandlers: [NodeJS.Signals, () => void][] = [];
 
@@ -201,6 +230,15 @@ export class Daemon {
   async start(): Promise<void> {
     const g = this.config.global;
     await this.transport.start();
+    if (g.port === 0) {
+      // Port 0 (tests, `isakmp demo` fallback): the kernel picked a free port; the engine's
+      // connections must name it, or transmits would find no socket.
+      const bound = this.transport.addresses().find((a) => !a.natt)?.port;
+      if (bound !== undefined && bound !== 0) {
+        this.config = { ...this.config, global: { ...g, port: bound } };
+        for (const c of this.config.connections) this.endpoint.setConnection(this.engineConnection(c));
+      }
+    }
     for (const a of this.transport.addresses()) this.logger.info('net', 'listening', { address: a.address, port: a.port, natt: a.natt });
     if (this.opts.control !== false) {
       this.control = new ControlServer(g.controlSocket, (r) => this.handleControl(r), (m) => this.logger.warn('control', m));
@@ -371,7 +409,7 @@ export class Daemon {
           algorithms: ikeAlgText(e.transform),
           lifetime: e.lifetimeSeconds,
         });
-        this.keylog?.append([ikeKeyLogLine(e.keyLog.initiatorCookie, e.keyLog.encryptionKey)]);
+        this.keylog?.ike(ikeKeyLogLine(e.keyLog.initiatorCookie, e.keyLog.encryptionKey));
         break;
       }
       case 'ipsec-sa-established': {
@@ -391,10 +429,15 @@ export class Daemon {
           lifetime: sa.lifetimeSeconds,
           rekey_of: e.rekeyOf,
         });
-        this.keylog?.append(espKeyLogLines(sa));
+        this.keylog?.esp(espKeyLogLines(sa));
+        this.ipsecState.set(sa.id, 'installing');
+        if (e.rekeyOf !== undefined && this.ipsecById.has(e.rekeyOf)) this.ipsecState.set(e.rekeyOf, 'rekeyed');
         void this.dataplane.install(sa).then((r) => {
-          if (r.status.startsWith('failed')) this.counters.dataplaneFailures++;
+          const failed = r.status.startsWith('failed');
+          if (failed) this.counters.dataplaneFailures++;
           else this.logger.debug('dataplane', `SA ${r.status}`, { id: sa.id, dataplane: this.dataplane.name });
+          if (this.ipsecState.get(sa.id) === 'installing') this.ipsecState.set(sa.id, failed ? 'failed-install' : 'established');
+          if (!failed) this.scheduleTraffic();
         });
         void this.updown?.run('up', 'established', sa);
         this.settleWaiters(sa.connection, { ok: true, message: `connection '${sa.connection}' established`, data: this.ipsecStatus(sa) });
@@ -402,23 +445,31 @@ export class Daemon {
       }
       case 'rekeyed':
         this.counters.rekeyed[e.kind]++;
+        if (e.kind === 'ipsec' && this.ipsecById.has(e.old)) this.ipsecState.set(e.old, 'rekeyed');
+        if (e.kind === 'isakmp') this.overlay(e.old, 'rekeyed');
         this.logger.info('ike', `${e.kind === 'isakmp' ? 'ISAKMP' : 'IPsec'} SA rekeyed`, { old: e.old, new: e.sa });
         break;
       case 'deleted':
         this.counters.deleted[e.kind]++;
         this.logger.info('ike', `${e.kind === 'isakmp' ? 'ISAKMP' : 'IPsec'} SA deleted`, { id: e.id, connection: e.connection, by: e.by });
         if (e.kind === 'ipsec') this.ipsecGone(e.id, e.by === 'peer' ? 'deleted-peer' : 'deleted-local');
+        else this.isakmpOverlay.delete(e.id);
         break;
       case 'expired':
         if (e.hard) this.counters.expired[e.kind]++;
         this.logger.info('ike', `${e.kind === 'isakmp' ? 'ISAKMP' : 'IPsec'} SA ${e.hard ? 'expired' : 'reached its soft lifetime'}`, { id: e.id, connection: e.connection });
         if (e.kind === 'ipsec' && e.hard) this.ipsecGone(e.id, 'expired');
+        else if (e.kind === 'isakmp' && e.hard) this.isakmpOverlay.delete(e.id);
+        else if (e.kind === 'isakmp') this.overlay(e.id, 'expiring');
+        else if (this.ipsecById.has(e.id) && (this.ipsecState.get(e.id) === 'established' || this.ipsecState.get(e.id) === 'installing')) this.ipsecState.set(e.id, 'expiring');
         break;
-      case 'dropped':
-        this.counters.drop(e.notify === 0 ? 'NO_NOTIFY' : nameOf(NotifyType, e.notify));
-        this.noteProblem(e.peer.address, `${e.reason} (${nameOf(NotifyType, e.notify)})`);
-        this.logger.debug('ike', 'dropped datagram', { peer: `${e.peer.address}:${e.peer.port}`, notify: nameOf(NotifyType, e.notify), reason: e.reason });
+      case 'dropped': {
+        const label = dropLabel(e.notify === 0 ? undefined : nameOf(NotifyType, e.notify), e.reason);
+        this.counters.drop(label);
+        this.noteProblem(e.peer.address, `${e.reason} (${label})`);
+        this.logger.debug('ike', 'dropped datagram', { peer: `${e.peer.address}:${e.peer.port}`, notify: label, reason: e.reason });
         break;
+      }
       case 'failed': {
         const notify = e.notify === 0 ? undefined : nameOf(NotifyType, e.notify);
         this.counters.fail(e.kind, notify ?? 'NO_NOTIFY');
@@ -447,11 +498,68 @@ export class Daemon {
     if (this.problems.size > 1024) this.problems.delete(this.problems.keys().next().value as string);
   }
 
+  /** Marks an ISAKMP SA as rekeyed / expiring (bounded: the oldest marks go first). */
+  private overlay(id: string, state: 'rekeyed' | 'expiring'): void {
+    if (this.isakmpOverlay.get(id) === 'rekeyed') return;
+    this.isakmpOverlay.set(id, state);
+    if (this.isakmpOverlay.size > 2 * MAX_STATUS_SAS) this.isakmpOverlay.delete(this.isakmpOverlay.keys().next().value as string);
+  }
+
   private ipsecGone(id: string, reason: UpdownReason): void {
     const sa = this.ipsecById.get(id);
     this.ipsecById.delete(id);
+    this.ipsecState.delete(id);
+    this.bytesById.delete(id);
+    if (this.ipsecById.size === 0 && this.trafficTimer !== undefined) {
+      clearTimeout(this.trafficTimer);
+      this.trafficTimer = undefined;
+    }
     void this.dataplane.remove(id);
     if (sa !== undefined) void this.updown?.run('down', reason, sa);
+  }
+
+  /** Arms the traffic poll (xfrm byte counters) while IPsec SAs exist; one poll at a time. */
+  private scheduleTraffic(): void {
+    if (this.dataplane.traffic === undefined || this.stopping || this.trafficTimer !== undefined || this.ipsecById.size === 0) return;
+    this.trafficTimer = setTimeout(() => {
+      this.trafficTimer = undefined;
+      void this.pollTraffic().finally(() => this.scheduleTraffic());
+    }, this.config.global.trafficPoll * 1000);
+    this.trafficTimer.unref();
+  }
+
+  /** True while the traffic poll timer is armed. */
+  get trafficPollArmed(): boolean {
+    return this.trafficTimer !== undefined;
+  }
+
+  /**
+   * Reads the dataplane's byte counters once, keeps them for `status` and hands them to the
+   * engine (kilobyte lifetimes: soft limit → rekey, hard limit → expiry). Returns how many SAs
+   * got a count. Runs on its timer; public for tests and tools.
+   */
+  async pollTraffic(): Promise<number> {
+    if (this.dataplane.traffic === undefined || this.trafficBusy || this.stopped) return 0;
+    this.trafficBusy = true;
+    try {
+      const counts = await this.dataplane.traffic();
+      if (this.stopped) return 0;
+      const now = this.now();
+      let n = 0;
+      for (const [id, bytes] of counts) {
+        if (!this.ipsecById.has(id)) continue;
+        this.bytesById.set(id, bytes);
+        this.safe(() => this.endpoint.reportTraffic?.(now, id, bytes));
+        n++;
+      }
+      this.pump();
+      return n;
+    } catch (err) {
+      this.logger.warn('dataplane', `reading traffic counters: ${(err as Error).message}`);
+      return 0;
+    } finally {
+      this.trafficBusy = false;
+    }
   }
 
   private settleWaiters(connection: string, r: ControlResponse): void {
@@ -528,6 +636,7 @@ export class Daemon {
   private ipsecStatus(sa: IpsecSaInfo): IpsecSaStatus {
     const p = sa.protocols[0];
     const now = this.now();
+    const bytes = this.bytesById.get(sa.id) ?? null;
     return {
       id: sa.id,
       isakmpSa: sa.isakmpSa,
@@ -540,22 +649,44 @@ export class Daemon {
       remoteTs: selectorText(sa.remoteTs),
       spiIn: p ? hex(p.inbound.spi) : '',
       spiOut: p ? hex(p.outbound.spi) : '',
+      state: this.ipsecState.get(sa.id) ?? 'established',
       algorithms: espAlgText(sa),
       lifetimeLeft: Math.max(0, Math.round(sa.lifetimeSeconds - (now - sa.establishedAt) / 1000)),
-      bytes: null,
+      lifetimeKilobytes: sa.lifetimeKilobytes,
+      ...(bytes !== null && sa.lifetimeKilobytes > 0 ? { kilobytesLeft: Math.max(0, sa.lifetimeKilobytes - Math.floor(bytes / 1024)) } : {}),
+      bytes,
     };
+  }
+
+  /** Our phase-1 identity for a connection, as `status` shows it (peer IDs use the same form). */
+  private localIdText(connection: string, localAddress: string): string {
+    if (!this.localIds.has(connection)) {
+      const c = this.config.connections.find((x) => x.name === connection);
+      let text: string | undefined;
+      try {
+        text = c?.local.id !== undefined ? peerIdText(this.engineConnection(c).localId) : undefined;
+      } catch {
+        text = c?.local.id?.text;
+      }
+      if (this.localIds.size > 4096) this.localIds.clear();
+      this.localIds.set(connection, text);
+    }
+    return this.localIds.get(connection) ?? localAddress;
   }
 
   private saCounts(): Record<string, number> {
     const out: Record<string, number> = {};
     for (const s of this.endpoint.isakmpSas()) out[`isakmp:${s.state}`] = (out[`isakmp:${s.state}`] ?? 0) + 1;
-    const n = this.endpoint.ipsecSas().length;
-    if (n > 0) out['ipsec:established'] = n;
+    for (const s of this.endpoint.ipsecSas()) {
+      const k = `ipsec:${this.ipsecState.get(s.id) ?? 'established'}`;
+      out[k] = (out[k] ?? 0) + 1;
+    }
     return out;
   }
 
   snapshot(): CounterSnapshot {
-    return this.counters.snapshot({ ...this.transport.counters }, this.saCounts());
+    const st = this.endpoint.stats?.();
+    return this.counters.snapshot({ ...this.transport.counters }, this.saCounts(), st !== undefined ? { current: st.halfOpen, evicted: st.halfOpenEvicted ?? 0 } : undefined);
   }
 
   status(): StatusData {
@@ -577,11 +708,12 @@ export class Daemon {
         connection: s.connection,
         role: s.role,
         exchange: s.exchange,
-        state: s.state,
+        state: s.state === 'established' ? (this.isakmpOverlay.get(s.id) ?? s.state) : s.state,
         local: `${s.local.address}:${s.local.port}`,
         remote: `${s.remote.address}:${s.remote.port}`,
         initiatorCookie: hex(s.initiatorCookie),
         responderCookie: hex(s.responderCookie),
+        localId: this.localIdText(s.connection, s.local.address),
         ...(s.peerId !== undefined ? { peerId: peerIdText(s.peerId) as string } : {}),
         ...(s.transform !== undefined ? { algorithms: ikeAlgText(s.transform) as string } : {}),
         ...(s.expiresAt !== undefined ? { lifetimeLeft: Math.max(0, Math.round((s.expiresAt - now) / 1000)) } : {}),
@@ -606,6 +738,16 @@ export class Daemon {
   async reload(): Promise<string> {
     const path = this.opts.configPath ?? this.config.file;
     const next = loadConfig(path); // throws ConfigError: the running configuration stays
+    return this.applyConfig(next, path);
+  }
+
+  /**
+   * Switches to a new configuration as reload does (SAs of unchanged connections untouched;
+   * listen/port/control/dataplane/metrics keep their running values). Used by reload and by
+   * `isakmp demo` once it knows the ports it got.
+   */
+  async applyConfig(next: Config, path: string = next.file): Promise<string> {
+    this.localIds.clear();
     const old = new Map(this.config.connections.map((c) => [c.name, c]));
     const fresh = new Map(next.connections.map((c) => [c.name, c]));
     const g0 = this.config.global;
@@ -712,6 +854,8 @@ export class Daemon {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    if (this.trafficTimer !== undefined) clearTimeout(this.trafficTimer);
+    this.trafficTimer = undefined;
     const now = this.now();
     const ipsec = this.endpoint.ipsecSas();
     const isakmp = this.endpoint.isakmpSas().filter((s) => s.state === 'established');
@@ -730,6 +874,9 @@ export class Daemon {
     this.waiters.clear();
     for (const sa of this.ipsecById.values()) void this.updown?.run('down', 'shutdown', sa);
     this.ipsecById.clear();
+    this.ipsecState.clear();
+    this.bytesById.clear();
+    this.isakmpOverlay.clear();
     const grace = new Promise((r) => setTimeout(r, this.config.global.shutdownGrace * 1000).unref());
     await Promise.race([Promise.all([this.dataplane.flush(), this.updown?.idle()]), grace]);
     this.stopped = true;

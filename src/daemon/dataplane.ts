@@ -31,6 +31,11 @@ export interface Dataplane {
    * undefined.
    */
   trap?(t: TrapSpec): Promise<string | undefined>;
+  /**
+   * Traffic counters (optional): total bytes so far (both directions) of each installed IPsec SA,
+   * by SA id. SAs the dataplane has no counter for are absent.
+   */
+  traffic?(): Promise<Map<string, number>>;
   untrap?(name: string): Promise<void>;
   onAcquire?: (name: string) => void;
 }
@@ -97,21 +102,96 @@ export class NoneDataplane implements Dataplane {
 export interface CommandResult {
   readonly code: number;
   readonly stderr: string;
+  /** What the command printed (only read for `ip -s xfrm state list`; it holds keys: never log it). */
+  readonly stdout?: string;
 }
 /** Runs `ip ARGS...`. Injected so tests can record the calls. */
 export type IpRunner = (args: readonly string[]) => Promise<CommandResult>;
 
+/** At most this much of a command's output is kept (about 30,000 SAs of `ip -s xfrm state`). */
+export const MAX_IP_OUTPUT = 32 * 1024 * 1024;
+
 export const spawnIp: IpRunner = (args) =>
   new Promise((resolve) => {
-    const child = spawn('ip', [...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn('ip', [...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
+    const chunks: Buffer[] = [];
+    let size = 0;
+    child.stdout.on('data', (d: Buffer) => {
+      if (size + d.length <= MAX_IP_OUTPUT) chunks.push(d);
+      size += d.length;
+    });
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (d: string) => {
       if (stderr.length < 4096) stderr += d;
     });
     child.on('error', (err) => resolve({ code: 127, stderr: `cannot run ip: ${err.message}` }));
-    child.on('close', (code) => resolve({ code: code ?? 1, stderr: stderr.trim() }));
+    child.on('close', (code) =>
+      resolve({ code: code ?? 1, stderr: size > MAX_IP_OUTPUT ? `output longer than ${MAX_IP_OUTPUT} bytes` : stderr.trim(), stdout: Buffer.concat(chunks).toString('utf8') }),
+    );
   });
+
+/** One SA of `ip -s xfrm state list`: its identity and the kernel's "lifetime current" counters. */
+export interface XfrmStateStats {
+  readonly src: string;
+  readonly dst: string;
+  readonly proto: string;
+  /** SPI as an unsigned 32-bit number. */
+  readonly spi: number;
+  readonly bytes: number;
+  readonly packets: number;
+}
+
+/** A canonical text form of an address, so `ip`'s output and our records compare equal. */
+function canonicalAddress(a: string): string {
+  if (!a.includes(':')) return a;
+  try {
+    return new URL(`http://[${a}]/`).hostname.slice(1, -1);
+  } catch {
+    return a.toLowerCase();
+  }
+}
+
+/**
+ * Parses `ip -s xfrm state list`: each SA starts with an unindented "src A dst B" line, has a
+ * "proto esp spi 0x…" line, and under "lifetime current:" a "N(bytes), M(packets)" line. SAs
+ * without a counter line are left out. Bounded: one pass over the lines.
+ */
+export function parseXfrmStateStats(text: string): XfrmStateStats[] {
+  const out: XfrmStateStats[] = [];
+  let cur: { src: string; dst: string; proto?: string; spi?: number } | undefined;
+  let afterCurrent = false;
+  for (const line of text.split('\n')) {
+    const head = /^src (\S+) dst (\S+)/.exec(line);
+    if (head !== null) {
+      cur = { src: canonicalAddress(head[1] as string), dst: canonicalAddress(head[2] as string) };
+      afterCurrent = false;
+      continue;
+    }
+    if (cur === undefined) continue;
+    // iproute2 prints "spi 0x0000abcd(43981)" with -s (very old versions: "spi 43981(0x0000abcd)")
+    const id = /^\s+proto (\S+) spi (?:0x([0-9a-fA-F]{1,8})|\d+\(0x([0-9a-fA-F]{1,8})\))/.exec(line);
+    if (id !== null) {
+      cur.proto = id[1] as string;
+      cur.spi = parseInt((id[2] ?? id[3]) as string, 16);
+      continue;
+    }
+    if (/^\s+lifetime current:/.test(line)) {
+      afterCurrent = true;
+      continue;
+    }
+    if (afterCurrent) {
+      afterCurrent = false;
+      const c = /^\s+(\d+)\(bytes\), (\d+)\(packets\)/.exec(line);
+      if (c !== null && cur.proto !== undefined && cur.spi !== undefined) {
+        out.push({ src: cur.src, dst: cur.dst, proto: cur.proto, spi: cur.spi, bytes: Number(c[1]), packets: Number(c[2]) });
+      }
+    }
+  }
+  return out;
+}
+
+const stateKey = (dst: string, proto: string, spi: number): string => `${canonicalAddress(dst)}|${proto}|${spi >>> 0}`;
 
 function xfrmEnc(transformId: number, keyLength: number): [string, string] | undefined {
   switch (transformId) {
@@ -167,6 +247,8 @@ const hex = (b: Uint8Array): string => '0x' + Buffer.from(b).toString('hex');
 interface Installed {
   record: DataplaneRecord;
   undo: string[][];
+  /** The kernel SAs of this IPsec SA (see stateKey), for the traffic counters. */
+  states: string[];
 }
 
 export class XfrmDataplane implements Dataplane {
@@ -308,13 +390,44 @@ export class XfrmDataplane implements Dataplane {
         record.status = `failed: kernel refused ${what}: ${r.stderr || `ip exited with ${r.code}`}`;
         this.log(`xfrm: ${record.status} (connection ${sa.connection}; the IKE SAs stay up, no traffic is protected)`);
         for (const u of done.reverse()) await this.run(u);
-        this.table.set(sa.id, { record, undo: [] });
+        this.table.set(sa.id, { record, undo: [], states: [] });
         return record;
       }
       done.push(step.del);
     }
-    this.table.set(sa.id, { record, undo: done.reverse() });
+    const states = steps.filter((s) => s.add[1] === 'state').map((s) => stateKey(s.add[6] as string, s.add[8] as string, parseInt((s.add[10] as string).slice(2), 16)));
+    this.table.set(sa.id, { record, undo: done.reverse(), states });
     return record;
+  }
+
+  /**
+   * Reads the kernel's byte counters (`ip -s xfrm state list`, one call for all SAs) and sums them
+   * per installed IPsec SA (inbound + outbound). The output holds keys: it is parsed here and
+   * dropped, never logged.
+   */
+  async traffic(): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    const installed = [...this.table.values()].filter((e) => e.states.length > 0);
+    if (installed.length === 0) return out;
+    const r = await this.run(['-s', 'xfrm', 'state', 'list']);
+    if (r.code !== 0) {
+      this.log(`xfrm: reading the SA byte counters: ${r.stderr || `ip exited with ${r.code}`}`);
+      return out;
+    }
+    const bytes = new Map<string, number>();
+    for (const s of parseXfrmStateStats(r.stdout ?? '')) bytes.set(stateKey(s.dst, s.proto, s.spi), s.bytes);
+    for (const e of installed) {
+      let total = 0;
+      let found = false;
+      for (const k of e.states) {
+        const b = bytes.get(k);
+        if (b === undefined) continue;
+        total += b;
+        found = true;
+      }
+      if (found) out.set(e.record.id, total);
+    }
+    return out;
   }
 
   async remove(id: string): Promise<void> {

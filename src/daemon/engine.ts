@@ -37,6 +37,10 @@ export interface EndpointLike {
   setConnection(c: Connection): void;
   /** Removes a connection (its SAs stay until deleted or expired). */
   removeConnection(name: string): unknown;
+  /** Dataplane byte count of an IPsec SA (total, both directions), for kilobyte lifetimes. */
+  reportTraffic?(now: number, sa: string, bytes: number): void;
+  /** Engine counts; `halfOpen` / `halfOpenEvicted` feed the half-open counters of `status`. */
+  stats?(): { readonly halfOpen: number; readonly halfOpenEvicted?: number };
 }
 
 export interface EndpointFactoryOptions {

@@ -33,13 +33,13 @@ export {
   type IkeProposal as ConfigIkeProposal,
   type EspProposal as ConfigEspProposal,
 } from './proposals.js';
-export { Daemon, MAX_STATUS_SAS, type DaemonOptions, type StatusData, type IsakmpSaStatus, type IpsecSaStatus } from './daemon.js';
+export { Daemon, MAX_STATUS_SAS, type DaemonOptions, type StatusData, type IsakmpSaStatus, type IpsecSaStatus, type IpsecSaState } from './daemon.js';
 export { toEngineConnection, type EndpointLike, type EndpointFactory, type EndpointFactoryOptions } from './engine.js';
 export { realEndpointFactory } from './real-endpoint.js';
 export { controlRequest, ControlServer, parseRequest, type ControlRequest, type ControlResponse, type ControlCommand } from './control.js';
-export { NoneDataplane, XfrmDataplane, spawnIp, type Dataplane, type DataplaneRecord, type IpRunner, type TrapSpec } from './dataplane.js';
-export { KeyLog, ikeKeyLogLine, espKeyLogLines } from './keylog.js';
+export { NoneDataplane, XfrmDataplane, spawnIp, parseXfrmStateStats, type XfrmStateStats, type Dataplane, type DataplaneRecord, type IpRunner, type TrapSpec } from './dataplane.js';
+export { KeyLog, ikeKeyLogLine, espKeyLogLines, IKE_TABLE_SUFFIX, ESP_TABLE_SUFFIX } from './keylog.js';
 export { Logger, type LoggerOptions } from './log.js';
-export { Counters, prometheusText, type CounterSnapshot } from './metrics.js';
+export { Counters, prometheusText, dropLabel, type CounterSnapshot } from './metrics.js';
 export { UdpTransport, classifyNattDatagram, addNonEspMarker } from './udp.js';
 export { Updown, updownEnv } from './updown.js';

@@ -6,8 +6,12 @@
  *   per IPsec SA and direction, a line of Wireshark's esp_sa table:
  *     "IPv4","<src>","<dst>","0x<spi>","<encryption>","0x<key>","<authentication>","0x<key>"
  *
- * Lines starting with '#' are comments. The file is created with mode 0600. This is the only place
- * where key material leaves the daemon, and only when the operator asked for it.
+ * Lines starting with '#' are comments. Both kinds of line go to FILE (what `isakmp decode
+ * --keylog` reads); each kind also goes to its own companion file beside it, FILE.ikev1_decryption_table
+ * and FILE.esp_sa, so that each is one homogeneous Wireshark UAT table (copy or link them into
+ * Wireshark's profile folder as `ikev1_decryption_table` and `esp_sa`). All three files are created
+ * with mode 0600. This is the only place where key material leaves the daemon, and only when the
+ * operator asked for it.
  */
 import { appendFileSync, openSync, closeSync } from 'node:fs';
 import { AuthAlgorithm, EspTransformId } from '../constants/index.js';
@@ -75,12 +79,42 @@ export function espKeyLogLines(sa: IpsecSaInfo): string[] {
   return out;
 }
 
+/** Suffixes of the companion files (Wireshark's UAT table names). */
+export const IKE_TABLE_SUFFIX = '.ikev1_decryption_table';
+export const ESP_TABLE_SUFFIX = '.esp_sa';
+
 export class KeyLog {
+  /** FILE.ikev1_decryption_table: only the ISAKMP SA lines. */
+  readonly ikePath: string;
+  /** FILE.esp_sa: only the ESP SA lines. */
+  readonly espPath: string;
+
   constructor(readonly path: string) {
-    closeSync(openSync(path, 'a', 0o600));
+    this.ikePath = path + IKE_TABLE_SUFFIX;
+    this.espPath = path + ESP_TABLE_SUFFIX;
+    for (const p of [path, this.ikePath, this.espPath]) closeSync(openSync(p, 'a', 0o600));
   }
-  append(lines: readonly string[]): void {
+
+  private static write(path: string, lines: readonly string[]): void {
     if (lines.length === 0) return;
-    appendFileSync(this.path, lines.join('\n') + '\n', { mode: 0o600 });
+    appendFileSync(path, lines.join('\n') + '\n', { mode: 0o600 });
+  }
+
+  /** An ikev1_decryption_table line (see ikeKeyLogLine): to FILE and FILE.ikev1_decryption_table. */
+  ike(line: string): void {
+    KeyLog.write(this.path, [line]);
+    KeyLog.write(this.ikePath, [line]);
+  }
+
+  /** Appends lines of either kind, each to FILE and its own companion file (an esp_sa line starts with a quote). */
+  append(lines: readonly string[]): void {
+    this.esp(lines.filter((l) => l.startsWith('"')));
+    for (const l of lines) if (!l.startsWith('"')) this.ike(l);
+  }
+
+  /** esp_sa lines (see espKeyLogLines): to FILE and FILE.esp_sa. */
+  esp(lines: readonly string[]): void {
+    KeyLog.write(this.path, lines);
+    KeyLog.write(this.espPath, lines);
   }
 }

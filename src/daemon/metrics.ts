@@ -22,6 +22,27 @@ export interface CounterSnapshot {
   /** Current SAs by kind and state (filled in when the snapshot is taken). */
   readonly sas: Record<string, number>;
   readonly dataplaneFailures: number;
+  /** Half-open responder phase 1s now, and how many the engine evicted to make room (when it reports them). */
+  readonly halfOpen?: { readonly current: number; readonly evicted: number };
+}
+
+/**
+ * The label of a dropped datagram: the notify type's name, or, when the engine gave no notify
+ * (notify 0), a name for what its reason text says. The engine's notify-0 drops are: half-open
+ * entries evicted or refused at the half-open caps, unauthenticated informationals, an initiator
+ * starting over with fresh cookies (keying try), too many Quick Modes at once on one ISAKMP SA,
+ * and internal errors in timers / handlers.
+ */
+export function dropLabel(notifyName: string | undefined, reason: string): string {
+  if (notifyName !== undefined) return notifyName;
+  if (/half-open .*evicted/.test(reason)) return 'HALF_OPEN_EVICTED';
+  if (/half-open limit/.test(reason)) return 'HALF_OPEN_REFUSED';
+  if (/^unauthenticated (notify|informational)/.test(reason)) return 'UNAUTHENTICATED_INFORMATIONAL';
+  if (/^too many Quick Modes in progress/.test(reason)) return 'QUICK_MODE_LIMIT';
+  if (/keying try \d+$/.test(reason)) return 'KEYING_RETRY';
+  if (/^timer: /.test(reason)) return 'TIMER_ERROR';
+  if (/^internal/.test(reason)) return 'INTERNAL_ERROR';
+  return 'NO_NOTIFY';
 }
 
 const MAX_LABELS = 64;
@@ -49,8 +70,9 @@ export class Counters {
     Counters.bump(this.dropped, notifyName);
   }
 
-  snapshot(transport: Record<string, number>, sas: Record<string, number>): CounterSnapshot {
+  snapshot(transport: Record<string, number>, sas: Record<string, number>, halfOpen?: { current: number; evicted: number }): CounterSnapshot {
     return {
+      ...(halfOpen !== undefined ? { halfOpen: { ...halfOpen } } : {}),
       exchanges: { started: { ...this.started }, completed: { ...this.completed }, failed: { isakmp: { ...this.failed.isakmp }, ipsec: { ...this.failed.ipsec } } },
       dropped: { ...this.dropped },
       rekeyed: { ...this.rekeyed },
@@ -95,6 +117,10 @@ export function prometheusText(s: CounterSnapshot): string {
     const [kind, state] = k.split(':');
     return [{ kind: kind ?? k, state: state ?? '' }, v];
   }));
+  if (s.halfOpen !== undefined) {
+    family('isakmp_half_open', 'gauge', 'Half-open responder phase-1 exchanges now.', [[{}, s.halfOpen.current]]);
+    family('isakmp_half_open_evicted_total', 'counter', 'Half-open responder phase-1 exchanges evicted at the half-open caps.', [[{}, s.halfOpen.evicted]]);
+  }
   family('isakmp_dataplane_failures_total', 'counter', 'IPsec SAs the dataplane could not install.', [[{}, s.dataplaneFailures]]);
   return out.join('\n') + '\n';
 }

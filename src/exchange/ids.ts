@@ -284,6 +284,13 @@ export function idToIdentity(idType: number, data: Uint8Array):
 /** Does the identity the peer sent match what the connection expects? */
 export function identityMatches(expected: Identity, idType: number, data: Uint8Array): boolean {
   if (expected.type === 'any') return true;
+  if (expected.type === 'ipv4' || expected.type === 'ipv6') {
+    // the cached parse (read-only): no allocation per check
+    const want = expected.type === 'ipv4' ? (expected.value.includes(':') ? undefined : parseAddress(expected.value)) : parseAddress(expected.value);
+    const wantType = expected.type === 'ipv4' ? IdType.ID_IPV4_ADDR : IdType.ID_IPV6_ADDR;
+    if (!want || want.length !== (expected.type === 'ipv4' ? 4 : 16)) throw new RangeError(`not an ${expected.type === 'ipv4' ? 'IPv4' : 'IPv6'} address: ${expected.value}`);
+    return wantType === idType && compareBytes(want, data) === 0;
+  }
   const want = identityToId(expected);
   if (want.idType !== idType) return false;
   if (expected.type === 'fqdn' || expected.type === 'user-fqdn') {

@@ -149,6 +149,17 @@ export class FakeEndpoint implements EndpointLike {
     this.remove(id, 'local');
   }
 
+  /** Dataplane byte counts handed over by the daemon. */
+  reportTraffic(now: number, id: string, bytes: number): void {
+    void now;
+    this.calls.push(`traffic ${id} ${bytes}`);
+  }
+
+  /** Queues an engine event as if the engine had produced it (the daemon sees it at its next pump). */
+  inject(e: EngineEvent): void {
+    this.ev.push(e);
+  }
+
   pollTransmit(): Transmit | undefined {
     return this.tx.shift();
   }

@@ -4,9 +4,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from '../../src/cli/run.js';
+import { DEMO_PORTS } from '../../src/cli/demo-daemons.js';
+import type { EngineEvent } from '../../src/exchange/types.js';
 import { parseConfig } from '../../src/daemon/config.js';
 import { Daemon } from '../../src/daemon/daemon.js';
 import { Logger } from '../../src/daemon/log.js';
@@ -106,6 +109,11 @@ for (const variant of [
       assert.match(L[0]!, new RegExp(`^${ls.isakmp[0].initiatorCookie},[0-9a-f]{${variant.ike.startsWith('aes256') ? 64 : 32}}$`));
       assert.deepEqual([...L.slice(1)].sort(), [...R.slice(1)].sort());
       assert.ok(L[1]!.includes(`"0x${ls.ipsec[0].spiOut}"`));
+      // ... and the homogeneous companion files Wireshark loads as UAT tables
+      assert.equal(readFileSync(`${lkeys}.ikev1_decryption_table`, 'utf8'), L[0] + '\n');
+      assert.equal(readFileSync(`${lkeys}.esp_sa`, 'utf8'), L.slice(1).join('\n') + '\n');
+      assert.equal(ls.ipsec[0].state, 'established');
+      assert.equal(ls.isakmp[0].localId, 'left.test');
 
       // down from the left: the right learns through Delete payloads.
       c = io();
@@ -135,4 +143,140 @@ test('isakmp demo (npm start): two daemons establish and every SA line says esta
   assert.equal(est.filter((l) => l.includes('ISAKMP SA established')).length, 2);
   assert.equal(est.filter((l) => l.includes('IPsec SA established')).length, 2);
   assert.match(c.out[c.out.length - 1]!, /^both sides agree on the SPIs/);
+});
+
+test('isakmp demo with its port 15500 taken, and two demos at once: free ports instead, never EADDRINUSE', async () => {
+  // Hold 15500 (unless something else already does: then it is busy anyway).
+  const blocker = createSocket('udp4');
+  await new Promise<void>((resolve) => {
+    blocker.once('error', () => resolve());
+    blocker.bind({ port: DEMO_PORTS.left, address: '127.0.0.1', exclusive: true }, () => resolve());
+  });
+  try {
+    const c = io();
+    assert.equal(await runCli(['demo'], c.io), 0, c.err.join('\n'));
+    const m = /^isakmp demo: two daemons on 127\.0\.0\.1 \(UDP (\d+) and (\d+)(.*?)\)/.exec(c.out[0]!);
+    assert.ok(m, c.out[0]);
+    assert.notEqual(Number(m[1]), DEMO_PORTS.left, 'left did not get the busy port');
+    assert.match(m[3]!, /15500.*busy: free ports instead/);
+    assert.equal(c.out.filter((l) => l.includes('established')).length, 4, c.out.join('\n'));
+    // two demos racing for the same ports (what two `npm start` at once do)
+    const a = io();
+    const b = io();
+    const codes = await Promise.all([runCli(['demo'], a.io), runCli(['demo'], b.io)]);
+    assert.deepEqual(codes, [0, 0], [...a.err, ...b.err].join('\n'));
+    for (const x of [a, b]) {
+      assert.equal(x.out.filter((l) => l.includes('established')).length, 4, x.out.join('\n'));
+      assert.match(x.out[x.out.length - 1]!, /^both sides agree on the SPIs/);
+    }
+  } finally {
+    blocker.close();
+  }
+});
+
+/** An example file with its ports and control socket moved out of the way (and the given extra edits). */
+function relocated(file: string, edits: [string | RegExp, string][]): string {
+  let text = readFileSync(file, 'utf8');
+  for (const [from, to] of edits) {
+    const before = text;
+    text = text.replace(from, to);
+    assert.notEqual(text, before, `${file}: '${String(from)}' not found: the example changed, update this test`);
+  }
+  return text;
+}
+
+test('examples/loopback/left.yaml and right.yaml negotiate Main Mode + Quick Mode over loopback', async () => {
+  const dir = tempDir('isakmp-ex-');
+  const [lp, ln, rp, rn] = await freeUdpPorts(4);
+  const lsock = join(dir, 'left.sock');
+  const rsock = join(dir, 'right.sock');
+  // the files as shipped, with only the ports and socket paths moved
+  const right = relocated('examples/loopback/right.yaml', [
+    ['port: 15600', `port: ${rp}`],
+    ['natt_port: 15601', `natt_port: ${rn}`],
+    ['/tmp/isakmp-loopback-right.sock', rsock],
+    ['port: 15500', `port: ${lp}`],
+  ]);
+  const left = relocated('examples/loopback/left.yaml', [
+    ['port: 15500', `port: ${lp}`],
+    ['natt_port: 15501', `natt_port: ${ln}`],
+    ['/tmp/isakmp-loopback-left.sock', lsock],
+    ['port: 15600', `port: ${rp}`],
+  ]);
+  const lev = new EventLog();
+  const rev = new EventLog();
+  const mk = (text: string, name: string, ev: EventLog): Daemon => {
+    const file = join(dir, name);
+    writeFileSync(file, text);
+    return new Daemon({ config: parseConfig(text, file), endpointFactory: realEndpointFactory, logger: new Logger({ level: 'error', areas: {}, format: 'text', write: () => {} }), onEvent: ev.push });
+  };
+  const r = mk(right, 'right.yaml', rev);
+  const l = mk(left, 'left.yaml', lev);
+  await r.start();
+  await l.start(); // start: start — left initiates by itself
+  try {
+    await lev.wait((e) => e.type === 'ipsec-sa-established', 'left IPsec SA');
+    await rev.wait((e) => e.type === 'ipsec-sa-established', 'right IPsec SA');
+    const c = io();
+    assert.equal(await runCli(['status', '--json', '--socket', lsock], c.io), 0, c.err.join('\n'));
+    const ls = JSON.parse(c.out.join('\n'));
+    const rs = r.status();
+    assert.equal(ls.isakmp[0].connection, 'to-right');
+    assert.equal(ls.isakmp[0].state, 'established');
+    assert.equal(ls.isakmp[0].exchange, 'main');
+    assert.equal(ls.isakmp[0].localId, 'left.test');
+    assert.equal(ls.isakmp[0].peerId, 'right.test');
+    assert.equal(rs.isakmp[0]!.localId, 'right.test');
+    assert.equal(rs.isakmp[0]!.peerId, 'left.test');
+    assert.equal(ls.isakmp[0].algorithms, 'aes128-sha256-modp2048 psk');
+    assert.equal(ls.ipsec[0].algorithms, 'esp aes128-sha256-modp2048');
+    assert.equal(ls.ipsec[0].spiIn, rs.ipsec[0]!.spiOut);
+    assert.equal(ls.ipsec[0].spiOut, rs.ipsec[0]!.spiIn);
+  } finally {
+    await l.stop();
+    await r.stop();
+  }
+});
+
+test('examples/aggressive-psk.yaml: Aggressive Mode PSK with FQDN IDs, against a mirrored responder on loopback', async () => {
+  const dir = tempDir('isakmp-ex-');
+  const [ip, rp] = await freeUdpPorts(2);
+  const sockI = join(dir, 'i.sock');
+  const sockR = join(dir, 'r.sock');
+  // The example as shipped (proposals, identities, PSK, mode, start action), placed on loopback.
+  const global = (port: number, sock: string): string => `global:\n  listen: [127.0.0.1]\n  port: ${port}\n  natt_port: 0\n  control_socket: ${sock}\n`;
+  const initiator = global(ip!, sockI) + relocated('examples/aggressive-psk.yaml', [
+    ['local:  { id: "@branch.example.net" }', 'local:  { address: 127.0.0.1, id: "@branch.example.net" }'],
+    ['remote: { address: 203.0.113.7, id: "@hq.example.net" }', `remote: { address: 127.0.0.1, port: ${rp}, id: "@hq.example.net" }`],
+  ]);
+  // The hub's side: the same file mirrored, started by hand, and allowed to answer AM with a PSK.
+  const responder = global(rp!, sockR) + relocated('examples/aggressive-psk.yaml', [
+    ['local:  { id: "@branch.example.net" }', 'local:  { address: 127.0.0.1, id: "@hq.example.net" }'],
+    ['remote: { address: 203.0.113.7, id: "@hq.example.net" }', `remote: { address: 127.0.0.1, port: ${ip}, id: "@branch.example.net" }\n    allow_aggressive_psk_responder: true`],
+    ['start: start', 'start: add'],
+  ]);
+  const iev = new EventLog();
+  const rev = new EventLog();
+  const quiet = new Logger({ level: 'error', areas: {}, format: 'text', write: () => {} });
+  const r = new Daemon({ config: parseConfig(responder, join(dir, 'hq.yaml')), endpointFactory: realEndpointFactory, logger: quiet, onEvent: rev.push });
+  const i = new Daemon({ config: parseConfig(initiator, join(dir, 'branch.yaml')), endpointFactory: realEndpointFactory, logger: quiet, onEvent: iev.push });
+  await r.start();
+  await i.start();
+  try {
+    const p1 = (await iev.wait((e) => e.type === 'phase1-established', 'branch phase 1')) as Extract<EngineEvent, { type: 'phase1-established' }>;
+    assert.equal(p1.sa.exchange, 'aggressive');
+    await iev.wait((e) => e.type === 'ipsec-sa-established', 'branch IPsec SA');
+    await rev.wait((e) => e.type === 'ipsec-sa-established', 'hub IPsec SA');
+    const s = i.status();
+    assert.equal(s.isakmp[0]!.connection, 'hq');
+    assert.equal(s.isakmp[0]!.exchange, 'aggressive');
+    assert.equal(s.isakmp[0]!.localId, 'branch.example.net');
+    assert.equal(s.isakmp[0]!.peerId, 'hq.example.net');
+    assert.equal(s.isakmp[0]!.algorithms, 'aes256-sha1-ecp256 psk');
+    assert.equal(s.ipsec[0]!.algorithms, 'esp aes128-sha1');
+    assert.equal(s.ipsec[0]!.spiOut, r.status().ipsec[0]!.spiIn);
+  } finally {
+    await i.stop();
+    await r.stop();
+  }
 });

@@ -172,3 +172,34 @@ test('replayed protected messages: a captured R-U-THERE or Quick Mode HASH(1) me
   assert.equal(pair.sentBy('b').length, n, 'no HASH(2) for a replayed HASH(1) message');
   assert.equal(pair.b.ipsecSas().length, 6);
 });
+
+test('<-- HDR*, HASH(1), D(ESP) goes under the newest established ISAKMP SA with the peer, also once that ISAKMP SA was replaced by a rekey', () => {
+  const pair = up('del-newest');
+  // a second IPsec SA under the same ISAKMP SA (Quick Mode under the existing one)
+  pair.a.initiate(pair.now, 'c');
+  pair.run(2000);
+  assert.equal(pair.b.ipsecSas().length, 2);
+  assert.equal(pair.b.isakmpSas().length, 1);
+  const [c1, c2] = pair.b.ipsecSas();
+  const cookiesOf = (d: Uint8Array): string => Buffer.from(d.subarray(0, 16)).toString('hex');
+  const p1old = pair.b.isakmpSas()[0]!.id;
+  pair.wire.length = 0;
+  pair.b.delete(pair.now, c1!.id);
+  pair.run(100);
+  assert.deepEqual(pair.sentBy('b').map((w) => [decodeHeader(w.data).exchangeType, cookiesOf(w.data)]), [[5, p1old]]);
+  assert.equal(pair.a.ipsecSas().length, 1);
+  // phase 1 replaced (the old ISAKMP SA is deleted); the remaining IPsec SA lives on
+  pair.a.rekey(pair.now, pair.a.isakmpSas()[0]!.id);
+  pair.run(2000);
+  assert.equal(pair.b.isakmpSas().length, 1);
+  const p1new = pair.b.isakmpSas()[0]!.id;
+  assert.notEqual(p1new, p1old);
+  assert.equal(pair.b.ipsecSas().length, 1);
+  pair.wire.length = 0;
+  pair.clearEvents();
+  pair.b.delete(pair.now, c2!.id);
+  pair.run(100);
+  assert.deepEqual(pair.sentBy('b').map((w) => [decodeHeader(w.data).exchangeType, cookiesOf(w.data)]), [[5, p1new]]);
+  assert.equal(pair.a.ipsecSas().length, 0, 'the peer acted on the Delete');
+  assert.deepEqual(pair.ev('a', 'deleted').map((e) => [e.kind, e.by]), [['ipsec', 'peer']]);
+});
