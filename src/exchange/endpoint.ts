@@ -1043,7 +1043,8 @@ export class Endpoint {
   private respondFirst(now: number, local: Address, remoteAddr: Address, h: Header, bytes: Uint8Array, mode: 'main' | 'aggressive'): void {
     try {
       if (h.flags & HeaderFlag.ENCRYPTION) throw remote(NotifyType.INVALID_FLAGS, 'first phase-1 message encrypted');
-      const msg = decodeMessage(bytes);
+      // the header was checked by decodeHeader: decode the payload chain only (same checks and offsets)
+      const msg = { payloads: decodePayloads(h.nextPayload, bytes.subarray(28), { baseOffset: 28 }) };
       const script = mode === 'main' ? MAIN_MODE[0]! : AGGRESSIVE_MODE[0]!;
       checkMessage(script, msg.payloads);
       const sa = find(msg.payloads, 'SA')!;
@@ -1144,7 +1145,7 @@ export class Endpoint {
       payloads = r.payloads;
       nextIv = r.nextIv;
     } else {
-      payloads = decodeMessage(bytes).payloads;
+      payloads = decodePayloads(h.nextPayload, bytes.subarray(28), { baseOffset: 28 });
     }
     checkMessage(m, payloads);
     const mm = p1.mode === 'main';
