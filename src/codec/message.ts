@@ -46,8 +46,8 @@ function isNestedOnly(t: number): boolean {
 export function decodeHeader(bytes: Uint8Array): Header {
   const h = checkHeader(bytes);
   return {
-    initiatorCookie: bytes.slice(0, 8),
-    responderCookie: bytes.slice(8, 16),
+    initiatorCookie: copyOf(bytes, 0, 8),
+    responderCookie: copyOf(bytes, 8, 16),
     nextPayload: h.nextPayload,
     majorVersion: bytes[17]! >>> 4,
     minorVersion: bytes[17]! & 0x0f,
@@ -88,7 +88,7 @@ function checkHeader(b: Uint8Array): { nextPayload: number; messageId: number } 
  */
 export function decodeMessage(bytes: Uint8Array): Message {
   const h = checkHeader(bytes);
-  const buf = bytes.slice(); // private copy: see "Buffer ownership" above
+  const buf = copyOf(bytes, 0, bytes.length); // private copy: see "Buffer ownership" above
   const header: Header = {
     initiatorCookie: buf.subarray(0, 8),
     responderCookie: buf.subarray(8, 16),
@@ -117,7 +117,7 @@ export function decodePayloads(
   body: Uint8Array,
   opts: { baseOffset?: number; allowTrailing?: boolean } = {},
 ): Payload[] {
-  const buf = body.slice();
+  const buf = copyOf(body, 0, body.length);
   return walkChain(firstPayload, new Reader(buf, 0, buf.length, opts.baseOffset ?? 0), opts.allowTrailing ?? false);
 }
 
@@ -220,4 +220,15 @@ export function encodeMessage(msg: Message): Uint8Array {
   else writeChain(w, msg.payloads);
   w.patch32(24, w.pos);
   return w.finishCopy();
+}
+
+/**
+ * A real copy of `bytes[start, end)`. `Buffer.prototype.slice` returns a view (not a copy), so
+ * `slice` cannot be trusted on input that may be a Buffer (the daemon passes dgram Buffers); the
+ * copy is a plain Uint8Array whatever the input's class.
+ */
+function copyOf(bytes: Uint8Array, start: number, end: number): Uint8Array {
+  const out = new Uint8Array(end - start);
+  out.set(bytes.subarray(start, end));
+  return out;
 }

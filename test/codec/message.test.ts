@@ -66,6 +66,17 @@ describe('RFC 2408 §3 round trip of hand-built messages', () => {
     const m = decodeMessage(buf);
     buf.fill(0xee);
     assert.deepEqual(m, MM1_RECORD);
+    // a Node Buffer (what node:dgram hands the daemon): Buffer#slice is a view, not a copy
+    const nodeBuf = Buffer.from(MM1);
+    const m2 = decodeMessage(nodeBuf);
+    const h2 = decodeHeader(nodeBuf);
+    nodeBuf.fill(0xee);
+    assert.deepEqual(m2, MM1_RECORD);
+    assert.deepEqual(h2.initiatorCookie, MM1_RECORD.header.initiatorCookie);
+    const body = Buffer.from(encodePayloads(MM1_RECORD.payloads));
+    const ps = decodePayloads(MM1_RECORD.header.nextPayload, body);
+    body.fill(0xee);
+    assert.deepEqual(ps, MM1_RECORD.payloads);
   });
 
   const cases: [string, string, Payload][] = [
