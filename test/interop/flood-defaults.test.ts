@@ -32,8 +32,13 @@ const FLOOD = join(ROOT, 'build/bench/load-flood.js');
 
 /** Documented bound (docs/performance.md): the daemon's RSS during and after this flood. */
 const FLOOD_RSS_BOUND = 160 * 1024 * 1024;
-/** ... and its growth over the idle daemon. */
-const FLOOD_RSS_GROWTH_BOUND = 64 * 1024 * 1024;
+/**
+ * ... and its growth over the idle daemon. Since the engine evicts the oldest unproven half-open
+ * entry instead of refusing new MM1s, every flooded MM1 is answered (a DH key pair and a
+ * short-lived entry each), and the RSS growth under that churn was 52.6–66.0 MiB in three runs
+ * (docs/performance.md); the half-open table itself stays under its cap of 2,048 entries.
+ */
+const FLOOD_RSS_GROWTH_BOUND = 96 * 1024 * 1024;
 const SOURCES = 1000;
 const PER_SOURCE = 20;
 const FLOOD_SECONDS = 8;
