@@ -121,6 +121,16 @@ export function decodePayloads(
   return walkChain(firstPayload, new Reader(buf, 0, buf.length, opts.baseOffset ?? 0), opts.allowTrailing ?? false);
 }
 
+/**
+ * Internal (not re-exported by the codec's index): `decodePayloads` WITHOUT the private copy.
+ * The records are views into `body` itself, so the caller must either own `body` alone (a fresh
+ * decryption output) or use the records only before returning and copy every byte field it
+ * keeps (the engine's Main Mode handlers do). Same checks, offsets and errors as `decodePayloads`.
+ */
+export function decodePayloadsInPlace(firstPayload: number, body: Uint8Array, baseOffset: number, allowTrailing: boolean): Payload[] {
+  return walkChain(firstPayload, new Reader(body, 0, body.length, baseOffset), allowTrailing);
+}
+
 function walkChain(first: number, r: Reader, allowTrailing: boolean): Payload[] {
   const out: Payload[] = [];
   const b = r.buf;
@@ -186,6 +196,21 @@ export function encodePayloads(payloads: readonly Payload[]): Uint8Array {
   const w = scratchWriter();
   writeChain(w, payloads);
   return w.finishCopy();
+}
+
+/**
+ * Internal (not re-exported by the codec's index): `encodePayloads` written after `room` zero
+ * bytes into the codec's scratch buffer, returned as a VIEW of that buffer. It is valid only
+ * until the next encode call of this module: the caller must consume it at once (hash and
+ * encrypt it) and never keep it. Saves the right-sized copy for a body that is encrypted anyway.
+ */
+export function encodePayloadsScratch(payloads: readonly Payload[], room: number): Uint8Array {
+  const w = scratchWriter();
+  w.ensure(room);
+  w.buf.fill(0, 0, room);
+  w.pos = room;
+  writeChain(w, payloads);
+  return w.finish();
 }
 
 /** One payload without its 4-byte generic header (SAi_b, IDii_b of RFC 2409 §5). */

@@ -161,6 +161,29 @@ export function encryptMessage(input: EncryptInput): EncryptResult {
   return { ciphertext, nextIv: copyBytes(ciphertext, ciphertext.byteLength - bs) };
 }
 
+/**
+ * Internal (not re-exported by the crypto index): `encryptMessage` with the same OpenSSL calls,
+ * but the ciphertext is written once, at offset `room` of a fresh buffer whose first `room`
+ * bytes are left zero for the caller (the engine's 28-byte ISAKMP header), so a whole datagram
+ * costs one allocation instead of two plus a copy. `nextIv` is a fresh copy of the last block.
+ */
+export function encryptMessageAt(input: EncryptInput, room: number): { message: Uint8Array; nextIv: Uint8Array } {
+  const { cipher, key, iv, plaintext } = input;
+  checkKeyIv(cipher, key, iv);
+  const bs = cipher.blockSize;
+  const pad = paddingLength(plaintext.byteLength, bs);
+  const c = createCipheriv(cipher.nodeName, key, iv);
+  c.setAutoPadding(false);
+  const a = c.update(plaintext);
+  const b = c.update(new Uint8Array(pad));
+  const f = c.final();
+  const message = new Uint8Array(room + a.byteLength + b.byteLength + f.byteLength);
+  message.set(a, room);
+  message.set(b, room + a.byteLength);
+  message.set(f, room + a.byteLength + b.byteLength);
+  return { message, nextIv: copyBytes(message, message.byteLength - bs) };
+}
+
 export interface DecryptInput {
   cipher: CipherInfo;
   key: Uint8Array;

@@ -37,3 +37,5 @@ export {
   certificateMatchesId,
   parseCertificate,
 } from '../crypto/index.js';
+// internal to src/crypto (not in its public index): encryption straight into a datagram buffer
+export { encryptMessageAt } from '../crypto/cipher.js';

@@ -55,6 +55,7 @@ import {
   type IpsecSelection,
 } from './proposals.js';
 import { AGGRESSIVE_MODE, INFORMATIONAL, MAIN_MODE, QUICK_MODE, checkMessage, find, findAll, type MessageScript } from './scripts.js';
+import { decodePayloadsInPlace, encodePayloadsScratch } from '../codec/message.js';
 import { TimerQueue, type TimerEntry } from './timers.js';
 import type {
   Address,
@@ -306,6 +307,44 @@ function hex(b: Uint8Array): string {
   return s;
 }
 
+/** Char codes of the hex digits, for hexFlat. */
+const HEX_CODES = Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
+/** Reused char-code arrays by length (hexFlat and flat run synchronously: no sharing hazard). */
+const CODES = new Map<number, number[]>();
+
+/**
+ * `hex(a) + hex(b)` as ONE flat string. Strings kept per SA (ids, index keys) are built this way:
+ * `+` of 13 or more characters makes a tree of cons strings (5 objects for a 32-digit SA id)
+ * that the SA would keep alive and the garbage collector would copy.
+ */
+function hexFlat(a: Uint8Array, b?: Uint8Array): string {
+  const n = 2 * (a.length + (b?.length ?? 0));
+  let codes = CODES.get(n);
+  if (!codes) CODES.set(n, (codes = new Array<number>(n).fill(0)));
+  let o = 0;
+  for (let i = 0; i < a.length; i++, o += 2) {
+    codes[o] = HEX_CODES[a[i]! >> 4]!;
+    codes[o + 1] = HEX_CODES[a[i]! & 15]!;
+  }
+  if (b) {
+    for (let i = 0; i < b.length; i++, o += 2) {
+      codes[o] = HEX_CODES[b[i]! >> 4]!;
+      codes[o + 1] = HEX_CODES[b[i]! & 15]!;
+    }
+  }
+  return String.fromCharCode.apply(null, codes);
+}
+
+/** A string rebuilt flat (see hexFlat) when it is long enough to be a cons string. */
+function flat(s: string): string {
+  const n = s.length;
+  if (n < 13) return s;
+  let codes = CODES.get(n);
+  if (!codes) CODES.set(n, (codes = new Array<number>(n).fill(0)));
+  for (let i = 0; i < n; i++) codes[i] = s.charCodeAt(i);
+  return String.fromCharCode.apply(null, codes);
+}
+
 /** A compact map key for 4- or 8-byte values (cookies, SPIs): 16-bit code units. */
 function bkey(b: Uint8Array): string {
   if (b.length === 8) {
@@ -396,8 +435,26 @@ function hashFirst(h: Uint8Array, restType: number, rest: Uint8Array): Uint8Arra
   return out;
 }
 
+/**
+ * Fills in the HASH payload at the start of a chain encoded with 4 + h.length bytes of room
+ * (the same bytes hashFirst(h, restType, rest) builds, without a second buffer).
+ */
+function putHashFirst(plain: Uint8Array, h: Uint8Array, restType: number): void {
+  if (plain.length < 4 + h.length) throw new RangeError('no room for the HASH payload');
+  plain[0] = restType;
+  plain[1] = 0;
+  plain[2] = ((4 + h.length) >> 8) & 0xff;
+  plain[3] = (4 + h.length) & 0xff;
+  plain.set(h, 4);
+}
+
 function pairKeyOf(local: Address, remoteAddr: Address): string {
   return `${local.address.toLowerCase()}|${remoteAddr.address.toLowerCase()}`;
+}
+
+/** pairKeyOf as a flat string, for keys an SA keeps (see hexFlat). */
+function pairKeyFlat(local: Address, remoteAddr: Address): string {
+  return flat(pairKeyOf(local, remoteAddr));
 }
 
 /**
@@ -931,7 +988,7 @@ export class Endpoint {
       conn,
       local,
       remote: remoteAddr,
-      pairKey: pairKeyOf(local, remoteAddr),
+      pairKey: pairKeyFlat(local, remoteAddr),
       ic,
       rc,
       // every field present from the start: one hidden class for all phase 1s (monomorphic
@@ -1044,7 +1101,10 @@ export class Endpoint {
     try {
       if (h.flags & HeaderFlag.ENCRYPTION) throw remote(NotifyType.INVALID_FLAGS, 'first phase-1 message encrypted');
       // the header was checked by decodeHeader: decode the payload chain only (same checks and offsets)
-      const msg = { payloads: decodePayloads(h.nextPayload, bytes.subarray(28), { baseOffset: 28 }) };
+      // (Main Mode: in place, nothing of MM1's records is kept — SAi_b is copied from `bytes`
+      // below and the chosen transform is numbers; the reply is encoded at once)
+      const body = bytes.subarray(28);
+      const msg = { payloads: mode === 'main' ? decodePayloadsInPlace(h.nextPayload, body, 28, false) : decodePayloads(h.nextPayload, body, { baseOffset: 28 }) };
       const script = mode === 'main' ? MAIN_MODE[0]! : AGGRESSIVE_MODE[0]!;
       checkMessage(script, msg.payloads);
       const sa = find(msg.payloads, 'SA')!;
@@ -1071,7 +1131,7 @@ export class Endpoint {
       if (!chosen) throw firstErr ?? remote(NotifyType.NO_PROPOSAL_CHOSEN, 'no acceptable proposal');
       // a well-formed, acceptable first message: room for it in the half-open table
       const peer = this.makeHalfOpenRoom(remoteAddr.address);
-      const p1 = this.newP1('responder', mode, chosen.conn, local, remoteAddr, Uint8Array.from(h.initiatorCookie), this.freshCookie());
+      const p1 = this.newP1('responder', mode, chosen.conn, local, remoteAddr, h.initiatorCookie, this.freshCookie());
       this.addHalfOpen(p1, peer);
       p1.tHalf = this.timers.add(now + this.opt.halfOpenTimeoutMs, p1, Tk.P1HalfOpen);
       p1.lastRecv = this.fp(bytes);
@@ -1145,7 +1205,9 @@ export class Endpoint {
       payloads = r.payloads;
       nextIv = r.nextIv;
     } else {
-      payloads = decodePayloads(h.nextPayload, bytes.subarray(28), { baseOffset: 28 });
+      // Main Mode MM2-MM4 (SA, KE, Nr, CR, VID): the handlers copy every byte field they keep
+      // (nonces, KE data; the SA answer becomes numbers), so the records may alias `bytes`
+      payloads = p1.mode === 'main' ? decodePayloadsInPlace(h.nextPayload, bytes.subarray(28), 28, false) : decodePayloads(h.nextPayload, bytes.subarray(28), { baseOffset: 28 });
     }
     checkMessage(m, payloads);
     const mm = p1.mode === 'main';
@@ -1175,7 +1237,7 @@ export class Endpoint {
       this.failP1(p1, notify, reason);
       throw e;
     }
-    p1.rc = Uint8Array.from(h.responderCookie);
+    p1.rc = h.responderCookie;
     const hs = p1.hs!;
     const kn = this.keAndNonce(chosen.group);
     hs.dh = kn.dh;
@@ -1207,8 +1269,8 @@ export class Endpoint {
       this.failP1(p1, notify, reason);
       throw e;
     }
-    hs.gxi = Uint8Array.from(ke.data);
-    hs.ni = Uint8Array.from(ni.data);
+    hs.gxi = new Uint8Array(ke.data);
+    hs.ni = new Uint8Array(ni.data);
     hs.nr = kn.nonce;
     this.deriveKeys(p1, gxy);
     const out: Payload[] = [{ type: 'KE', data: hs.gxr }, { type: 'NONCE', data: hs.nr }];
@@ -1235,8 +1297,8 @@ export class Endpoint {
       this.failP1(p1, notify, reason);
       throw e;
     }
-    hs.gxr = Uint8Array.from(ke.data);
-    hs.nr = Uint8Array.from(nr.data);
+    hs.gxr = new Uint8Array(ke.data);
+    hs.nr = new Uint8Array(nr.data);
     this.deriveKeys(p1, gxy);
     hs.ourId = identityToId(this.ourIdentity(p1));
     const idp: IdPayload = { type: 'ID', idType: hs.ourId.idType, protocol: 0, port: 0, data: hs.ourId.data };
@@ -1298,11 +1360,11 @@ export class Endpoint {
     hs.dh = kn.dh;
     hs.gxr = hs.dh.publicKey;
     const gxy = hs.dh.computeSharedSecret(ke.data);
-    hs.gxi = Uint8Array.from(ke.data);
-    hs.ni = Uint8Array.from(ni.data);
+    hs.gxi = new Uint8Array(ke.data);
+    hs.ni = new Uint8Array(ni.data);
     hs.nr = kn.nonce;
     hs.peerIdB = encodePayloadBody(id);
-    hs.peerId = { idType: id.idType, data: Uint8Array.from(id.data) };
+    hs.peerId = { idType: id.idType, data: new Uint8Array(id.data) };
     p1.peerId = idToIdentity(id.idType, id.data);
     this.deriveKeys(p1, gxy);
     hs.ourId = identityToId(this.ourIdentity(p1));
@@ -1322,13 +1384,13 @@ export class Endpoint {
       const chosen = checkIkeAnswer(find(payloads, 'SA')!, conn.ike, authMethodOf(conn.auth), conn.allowWeakGroups ?? false);
       if (chosen.group !== conn.ike[0]!.group) throw remote(NotifyType.NO_PROPOSAL_CHOSEN, 'answer changes the group');
       this.setChosen(p1, chosen);
-      p1.rc = Uint8Array.from(h.responderCookie);
+      p1.rc = h.responderCookie;
       const ke = find(payloads, 'KE')!;
       const nr = find(payloads, 'NONCE')!;
       this.checkNonce(nr.data);
       const gxy = hs.dh!.computeSharedSecret(ke.data);
-      hs.gxr = Uint8Array.from(ke.data);
-      hs.nr = Uint8Array.from(nr.data);
+      hs.gxr = new Uint8Array(ke.data);
+      hs.nr = new Uint8Array(nr.data);
       this.deriveKeys(p1, gxy);
       this.verifyPeer(p1, find(payloads, 'ID')!, payloads, false);
     } catch (e) {
@@ -1626,10 +1688,12 @@ export class Endpoint {
     const idci = selectorToId(qm.localTs);
     const idcr = selectorToId(qm.remoteTs);
     rest.push({ type: 'ID', ...idci }, { type: 'ID', ...idcr });
-    const restBytes = encodePayloads(rest);
-    const h1 = C.quickModeHash1({ prf: p1.prf!, skeyidA: p1.skeyidA!, messageId: msgId, afterHash: restBytes });
+    // HASH(1) | SA ... encoded once, the hash filled in afterwards (a scratch view: used at once)
+    const room = 4 + C.prfLength(p1.prf!);
+    const plain = encodePayloadsScratch(rest, room);
+    const h1 = C.quickModeHash1({ prf: p1.prf!, skeyidA: p1.skeyidA!, messageId: msgId, afterHash: plain.subarray(room) });
     this.checkOut(QUICK_MODE[0]!, [{ type: 'HASH', data: h1 }, ...rest]);
-    const plain = hashFirst(h1, PayloadType.SA, restBytes);
+    putHashFirst(plain, h1, PayloadType.SA);
     const flags = HeaderFlag.ENCRYPTION | (qm.commit ? HeaderFlag.COMMIT : 0);
     const enc = this.encryptRaw(p1, ExchangeType.QUICK_MODE, msgId, flags, PayloadType.HASH, plain, qm.iv);
     qm.iv = enc.nextIv;
@@ -1748,7 +1812,7 @@ export class Endpoint {
     if (!conn || !sel) throw err ?? remote(NotifyType.NO_PROPOSAL_CHOSEN, 'no acceptable IPsec proposal');
     if (sel.group && !ke) throw remote(NotifyType.PAYLOAD_MALFORMED, 'PFS proposal chosen but no KE payload');
     if (!sel.group && ke) throw remote(NotifyType.INVALID_KEY_INFORMATION, 'KE payload without a PFS group');
-    const qm = newQm(p1, h.messageId, 'responder', conn, iv, 2, Uint8Array.from(ni.data), ourTs, peerTs, (h.flags & HeaderFlag.COMMIT) !== 0);
+    const qm = newQm(p1, h.messageId, 'responder', conn, iv, 2, new Uint8Array(ni.data), ourTs, peerTs, (h.flags & HeaderFlag.COMMIT) !== 0);
     // one draw of randomness: Nr | our SPIs
     const nl = this.opt.nonceLength;
     const r = this.random(nl + 4 * sel.entries.length);
@@ -1770,10 +1834,12 @@ export class Endpoint {
       const e0 = sel.entries[0]!;
       rest.push({ type: 'N', doi: 1, protocol: e0.protocol, notifyType: NotifyType.RESPONDER_LIFETIME, spi: e0.peerSpi, data });
     }
-    const restBytes = encodePayloads(rest);
-    const h2 = C.quickModeHash2({ prf: p1.prf!, skeyidA: p1.skeyidA!, messageId: qm.msgId, nonceI: qm.ni, afterHash: restBytes });
+    const room = 4 + C.prfLength(p1.prf!);
+    const plain = encodePayloadsScratch(rest, room); // scratch view: hashed and encrypted at once
+    const h2 = C.quickModeHash2({ prf: p1.prf!, skeyidA: p1.skeyidA!, messageId: qm.msgId, nonceI: qm.ni, afterHash: plain.subarray(room) });
     this.checkOut(QUICK_MODE[1]!, [{ type: 'HASH', data: h2 }, ...rest]);
-    const enc = this.encryptRaw(p1, ExchangeType.QUICK_MODE, qm.msgId, HeaderFlag.ENCRYPTION, PayloadType.HASH, hashFirst(h2, PayloadType.SA, restBytes), qm.iv);
+    putHashFirst(plain, h2, PayloadType.SA);
+    const enc = this.encryptRaw(p1, ExchangeType.QUICK_MODE, qm.msgId, HeaderFlag.ENCRYPTION, PayloadType.HASH, plain, qm.iv);
     qm.iv = enc.nextIv;
     qm.lastRecv = this.fp(bytes);
     qm.lastSent = enc.bytes;
@@ -1820,7 +1886,7 @@ export class Endpoint {
         }
       }
       qm.selection = sel;
-      qm.nr = Uint8Array.from(nr.data);
+      qm.nr = new Uint8Array(nr.data);
       qm.lifeSeconds = life;
       qm.lifeKilobytes = kb;
     } catch (e) {
@@ -1910,7 +1976,7 @@ export class Endpoint {
       const e = sel.entries[j]!;
       // our inbound SPI: initiator offered it (proposal ours), responder chose it
       const inSpi = initiator ? qm.ourSpis![sel.ours]![j]! : qm.respSpis![j]!;
-      const outSpi = Uint8Array.from(e.peerSpi);
+      const outSpi = new Uint8Array(e.peerSpi);
       const len = e.keys.enc + e.keys.auth;
       const kin = C.deriveKeymat({ prf: p1.prf!, skeyidD: p1.skeyidD!, protocol: e.protocol, spi: inSpi, nonceI, nonceR, gxy: qm.gxy, length: len });
       const kout = C.deriveKeymat({ prf: p1.prf!, skeyidD: p1.skeyidD!, protocol: e.protocol, spi: outSpi, nonceI, nonceR, gxy: qm.gxy, length: len });
@@ -2053,7 +2119,7 @@ export class Endpoint {
     switch (n.notifyType) {
       case NotifyType.R_U_THERE:
         if (n.data.length === 4 && p1.state === 'established') {
-          this.sendInfo(now, p1, [{ type: 'N', doi: 1, protocol: ProtocolId.PROTO_ISAKMP, notifyType: NotifyType.R_U_THERE_ACK, spi: concat(p1.ic, p1.rc), data: Uint8Array.from(n.data) }]);
+          this.sendInfo(now, p1, [{ type: 'N', doi: 1, protocol: ProtocolId.PROTO_ISAKMP, notifyType: NotifyType.R_U_THERE_ACK, spi: concat(p1.ic, p1.rc), data: new Uint8Array(n.data) }]);
         }
         break;
       case NotifyType.INITIAL_CONTACT:
@@ -2068,7 +2134,7 @@ export class Endpoint {
         }
         break;
     }
-    this.emit({ type: 'notify', peer: p1.remote, isakmpSa: this.p1Id(p1), notify: n.notifyType, spi: Uint8Array.from(n.spi) });
+    this.emit({ type: 'notify', peer: p1.remote, isakmpSa: this.p1Id(p1), notify: n.notifyType, spi: new Uint8Array(n.spi) });
   }
 
   private sendDeleteP1(now: number, p1: P1): void {
@@ -2317,7 +2383,7 @@ export class Endpoint {
 
   private p1Id(p1: P1): string {
     if (p1.id !== undefined) return p1.id;
-    const id = hex(p1.ic) + hex(p1.rc);
+    const id = hexFlat(p1.ic, p1.rc);
     if (p1.state === 'established') p1.id = id;
     return id;
   }
@@ -2357,15 +2423,15 @@ export class Endpoint {
   }
 
   private encodeEncrypted(p1: P1, exchangeType: number, messageId: number, extraFlags: number, payloads: readonly Payload[], iv: Uint8Array): { bytes: Uint8Array; nextIv: Uint8Array } {
-    const plain = encodePayloads(payloads);
+    const plain = encodePayloadsScratch(payloads, 0); // scratch view, encrypted at once
     return this.encryptRaw(p1, exchangeType, messageId, HeaderFlag.ENCRYPTION | extraFlags, payloadTypeOf(payloads[0]!), plain, iv);
   }
 
   private encryptRaw(p1: P1, exchangeType: number, messageId: number, flags: number, first: number, plain: Uint8Array, iv: Uint8Array): { bytes: Uint8Array; nextIv: Uint8Array } {
-    const { ciphertext, nextIv } = C.encryptMessage({ cipher: p1.cipher!, key: p1.encKey!, iv, plaintext: plain });
-    // RFC 2408 §3.1 header, then the encrypted body: one allocation, no intermediate encoder
-    const n = 28 + ciphertext.length;
-    const bytes = new Uint8Array(n);
+    // RFC 2408 §3.1 header, then the encrypted body: the ciphertext is written once, after
+    // 28 bytes left free for the header (one allocation per datagram, no copy)
+    const { message: bytes, nextIv } = C.encryptMessageAt({ cipher: p1.cipher!, key: p1.encKey!, iv, plaintext: plain }, 28);
+    const n = bytes.length;
     bytes.set(p1.ic, 0);
     bytes.set(p1.rc, 8);
     bytes[16] = first;
@@ -2380,7 +2446,6 @@ export class Endpoint {
     bytes[25] = (n >>> 16) & 0xff;
     bytes[26] = (n >>> 8) & 0xff;
     bytes[27] = n & 0xff;
-    bytes.set(ciphertext, 28);
     return { bytes, nextIv };
   }
 
@@ -2388,7 +2453,8 @@ export class Endpoint {
     if (!p1.encKey || !p1.cipher) throw remote(NotifyType.INVALID_FLAGS, 'encrypted message before keys exist');
     // the header was checked by decodeHeader (length = datagram, version, flags)
     const { plaintext, nextIv } = C.decryptMessage({ cipher: p1.cipher, key: p1.encKey, iv, ciphertext: bytes.subarray(28) });
-    const payloads = decodePayloads(bytes[16]!, plaintext, { baseOffset: 28, allowTrailing: true });
+    // the plaintext is a fresh buffer of our own: decode in place (no second copy)
+    const payloads = decodePayloadsInPlace(bytes[16]!, plaintext, 28, true);
     return { payloads, plain: plaintext, nextIv };
   }
 
