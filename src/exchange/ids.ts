@@ -4,73 +4,8 @@
  */
 import { IdType } from '../constants/index.js';
 import type { IdPayload } from '../codec/types.js';
+import { parseIpv4, parseIpv6 } from '../codec/identification.js';
 import type { Identity, Selector } from './types.js';
-
-/** IPv4 dotted quad → 4 bytes, or undefined (exactly four parts of 1–3 decimal digits, each ≤ 255). */
-export function parseIpv4(s: string): Uint8Array | undefined {
-  const n = s.length;
-  if (n < 7 || n > 15) return undefined;
-  const out = new Uint8Array(4);
-  let part = 0;
-  let digits = 0;
-  let v = 0;
-  for (let i = 0; i <= n; i++) {
-    const c = i < n ? s.charCodeAt(i) : 46; // a final '.' closes the last part
-    if (c === 46) {
-      if (digits === 0 || v > 255 || part > 3) return undefined;
-      out[part++] = v;
-      digits = 0;
-      v = 0;
-    } else if (c >= 48 && c <= 57 && digits < 3) {
-      v = v * 10 + (c - 48);
-      digits++;
-    } else {
-      return undefined;
-    }
-  }
-  return part === 4 ? out : undefined;
-}
-
-/** IPv6 text (with optional '::' and embedded IPv4 tail) → 16 bytes, or undefined. */
-export function parseIpv6(s: string): Uint8Array | undefined {
-  if (s.length > 45 || s.length < 2) return undefined;
-  const dbl = s.indexOf('::');
-  if (dbl !== s.lastIndexOf('::')) return undefined;
-  const groupsOf = (part: string): number[] | undefined => {
-    if (part === '') return [];
-    const out: number[] = [];
-    const items = part.split(':');
-    for (let i = 0; i < items.length; i++) {
-      const it = items[i]!;
-      if (i === items.length - 1 && it.includes('.')) {
-        const v4 = parseIpv4(it);
-        if (!v4) return undefined;
-        out.push((v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!);
-        continue;
-      }
-      if (!/^[0-9a-fA-F]{1,4}$/.test(it)) return undefined;
-      out.push(parseInt(it, 16));
-    }
-    return out;
-  };
-  let groups: number[];
-  if (dbl >= 0) {
-    const head = groupsOf(s.slice(0, dbl));
-    const tail = groupsOf(s.slice(dbl + 2));
-    if (!head || !tail || head.length + tail.length > 7) return undefined;
-    groups = [...head, ...new Array<number>(8 - head.length - tail.length).fill(0), ...tail];
-  } else {
-    const g = groupsOf(s);
-    if (!g || g.length !== 8) return undefined;
-    groups = g;
-  }
-  const out = new Uint8Array(16);
-  groups.forEach((g, i) => {
-    out[2 * i] = g >> 8;
-    out[2 * i + 1] = g & 0xff;
-  });
-  return out;
-}
 
 const parsed = new Map<string, Uint8Array | undefined>();
 

@@ -100,6 +100,10 @@ describe('identification data (RFC 2407 §4.6.2)', () => {
     throwsNotify(() => decodeIdentification(2, new Uint8Array(0)), 'INVALID_ID_INFORMATION');
     throwsNotify(() => decodeIdentification(2, hex('ff')), 'INVALID_ID_INFORMATION');
     throwsNotify(() => encodeIdentification({ kind: 'ipv4', address: '256.1.1.1' }), 'INVALID_ID_INFORMATION');
+    // dotted quads: exactly four parts of 1-3 digits, no leading zeros, nothing else
+    for (const bad of ['1.2.3', '1.2.3.4.5', '010.1.1.1', '1.2.3.04', '1..2.3', '1.2.3.4 ', '-1.2.3.4', '1.2.3.1000', 'a.b.c.d'])
+      throwsNotify(() => encodeIdentification({ kind: 'ipv4', address: bad }), 'INVALID_ID_INFORMATION');
+    assert.deepEqual(encodeIdentification({ kind: 'ipv4', address: '0.10.100.255' }).data, hex('000a64ff'));
     throwsNotify(() => encodeIdentification({ kind: 'ipv6', address: '1::2::3' }), 'INVALID_ID_INFORMATION');
     throwsNotify(() => encodeIdentification({ kind: 'ipv4-subnet', address: '10.0.0.0', prefix: 33 }), 'INVALID_ID_INFORMATION');
   });
