@@ -30,6 +30,9 @@ export function wipe(...bufs: Array<Uint8Array | undefined | null>): void {
  * returns a view sharing memory, so wiping the "copy" would wipe the caller's bytes.
  */
 export function copyBytes(b: Uint8Array, start = 0, end = b.byteLength): Uint8Array {
+  // A plain Uint8Array's slice is one native copy; a Buffer's slice would be a view, so Buffers
+  // (and other subclasses) take the explicit copy below.
+  if (Object.getPrototypeOf(b) === Uint8Array.prototype) return b.slice(start, end);
   const out = new Uint8Array(Math.max(0, end - start));
   out.set(b.subarray(start, end));
   return out;
