@@ -137,6 +137,10 @@ export interface ConnectionConfig {
   readonly allowWeakGroups: boolean;
   /** Aggressive Mode PSK as responder exposes a crackable hash: opt-in only. */
   readonly allowAggressivePskResponder: boolean;
+  /** RFC 3947 NAT traversal: offer/accept it (default true). */
+  readonly natTraversal: boolean;
+  /** Pretend a NAT so that both sides float to the NAT-T port and encapsulate ESP in UDP. */
+  readonly encap: boolean;
   /** Stable text of everything above, so reload can tell changed connections from unchanged ones. */
   readonly fingerprint: string;
 }
@@ -616,6 +620,8 @@ const CONN_KEYS = [
   'start',
   'allow_weak_groups',
   'allow_aggressive_psk_responder',
+  'nat_traversal',
+  'encap',
 ] as const;
 
 function parseConnection(ctx: Ctx, name: string, keyNode: Node, node: Node | null, g: GlobalConfig, secrets: Map<string, Secret>): ConnectionConfig | undefined {
@@ -638,6 +644,8 @@ function parseConnection(ctx: Ctx, name: string, keyNode: Node, node: Node | nul
   };
   const allowWeakGroups = opt('allow_weak_groups', (n, p) => bool(ctx, n, p), false);
   const allowAggressivePskResponder = opt('allow_aggressive_psk_responder', (n, p) => bool(ctx, n, p), false);
+  const natTraversal = opt('nat_traversal', (n, p) => bool(ctx, n, p), true);
+  const encap = opt('encap', (n, p) => bool(ctx, n, p), false);
   const exchange = opt('mode', (n, p) => oneOf(ctx, n, p, ['main', 'aggressive'] as const), 'main');
   const auth = opt('auth', (n, p) => oneOf(ctx, n, p, ['psk', 'rsa'] as const), 'psk');
 
@@ -828,6 +836,8 @@ function parseConnection(ctx: Ctx, name: string, keyNode: Node, node: Node | nul
     start,
     allowWeakGroups,
     allowAggressivePskResponder,
+    natTraversal,
+    encap,
   };
   return { ...conn, fingerprint: fingerprintOf(conn) };
 }

@@ -196,6 +196,7 @@ export class Daemon {
       connections: this.config.connections.map((c) => this.engineConnection(c)),
       halfOpenTotal: g.maxHalfOpen,
       halfOpenPerPeer: g.maxHalfOpenPerPeer,
+      nattPort: g.nattPort,
     });
     this.transport = new UdpTransport({
       listen: g.listen,

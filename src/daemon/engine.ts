@@ -48,6 +48,8 @@ export interface EndpointFactoryOptions {
   readonly connections: readonly Connection[];
   readonly halfOpenTotal?: number;
   readonly halfOpenPerPeer?: number;
+  /** The NAT-T port the daemon listens on (RFC 3947 floating); 0 = NAT-T off. */
+  readonly nattPort?: number;
 }
 
 export type EndpointFactory = (opts: EndpointFactoryOptions) => EndpointLike;
@@ -130,6 +132,8 @@ export function toEngineConnection(c: ConnectionConfig, localPort: number, local
     ...(c.remoteTs[0] !== undefined ? { remoteTs: engineSelector(c.remoteTs[0]) } : {}),
     allowWeakGroups: c.allowWeakGroups,
     allowAggressivePsk: c.allowAggressivePskResponder,
+    natTraversal: c.natTraversal,
+    forceEncapsulation: c.encap,
     rekeyMarginSeconds: c.rekeyMargin,
     rekeyFuzzPercent: c.rekeyFuzz,
   };

@@ -10,6 +10,7 @@ export const realEndpointFactory: EndpointFactory = (opts) =>
     connections: opts.connections,
     ...(opts.halfOpenTotal !== undefined ? { halfOpenTotal: opts.halfOpenTotal } : {}),
     ...(opts.halfOpenPerPeer !== undefined ? { halfOpenPerPeer: opts.halfOpenPerPeer } : {}),
+    ...(opts.nattPort !== undefined ? { nattPort: opts.nattPort } : {}),
   });
 
 /** Kept async for callers written when the engine was loaded lazily. */

@@ -57,6 +57,7 @@ import {
 import { AGGRESSIVE_MODE, INFORMATIONAL, MAIN_MODE, QUICK_MODE, checkMessage, find, findAll, type MessageScript } from './scripts.js';
 import { decodePayloadsInPlace, encodePayloadsScratch } from '../codec/message.js';
 import { TimerQueue, type TimerEntry } from './timers.js';
+import { NATT_RFC3947_VID, encapsulatedProposals, natdHash, natdHashLength, nattVidKind } from './natt.js';
 import type {
   Address,
   ChosenIke,
@@ -65,6 +66,7 @@ import type {
   EndpointOptions,
   EngineEvent,
   Identity,
+  IpsecProposal,
   IpsecProtocolSa,
   IpsecSaInfo,
   IsakmpSaInfo,
@@ -125,8 +127,9 @@ interface P1 {
   readonly role: 'initiator' | 'responder';
   readonly mode: 'main' | 'aggressive';
   conn: Connection;
-  readonly local: Address;
-  readonly remote: Address;
+  /** Where we send from / to: moves to the NAT-T port when NAT traversal floats (RFC 3947 §4). */
+  local: Address;
+  remote: Address;
   /** Normalised "local|remote" address pair, the key of the per-peer indexes. */
   readonly pairKey: string;
   readonly ic: Uint8Array;
@@ -169,6 +172,13 @@ interface P1 {
   ho?: HoNode;
   /** Initiator: how many times this negotiation was started over (keying tries). */
   tries: number;
+  /** RFC 3947: both sides sent its vendor ID (NAT-D follows in MM3/MM4). */
+  nattPeer: boolean;
+  /** NAT-D results: a NAT in front of us / of the peer; undefined before MM3/MM4. */
+  natLocal: boolean | undefined;
+  natRemote: boolean | undefined;
+  /** UDP encapsulation in use (a NAT seen on either side, or forced): ports floated. */
+  natt: boolean;
 }
 
 interface Qm {
@@ -598,6 +608,10 @@ export class Endpoint {
   /** fp(): the datagram of the current handleDatagram call and its fingerprint. */
   private fpOf: Uint8Array | undefined;
   private fpValue = 0;
+  /** The addresses of the datagram being handled and the transmit queue length before it (see authedFrom). */
+  private rxLocal: Address | undefined;
+  private rxRemote: Address | undefined;
+  private rxMark = 0;
 
   constructor(options: EndpointOptions) {
     if (typeof options.random !== 'function') throw new LocalProtocolError(0, 'options.random is required');
@@ -612,6 +626,7 @@ export class Endpoint {
       quickModeTimeoutMs: options.quickModeTimeoutMs ?? 30_000,
       nonceLength: options.nonceLength ?? 32,
       sendErrorNotifies: options.sendErrorNotifies ?? true,
+      nattPort: options.nattPort ?? 4500,
     };
     for (const c of options.connections ?? []) this.setConnection(c);
   }
@@ -875,6 +890,7 @@ export class Endpoint {
   handleDatagram(now: number, local: Address, remoteAddr: Address, bytes: Uint8Array): void {
     this.lastNow = now;
     this.fpOf = undefined;
+    this.rxLocal = this.rxRemote = undefined;
     let header: Header | undefined;
     try {
       header = decodeHeader(bytes);
@@ -906,6 +922,7 @@ export class Endpoint {
           return;
         }
         if (!this.samePeer(p1, remoteAddr) || p1.mode !== mode) throw remote(NotifyType.INVALID_COOKIE, 'cookies of another peer or exchange');
+        this.beginAuth(local, remoteAddr);
         this.onPhase1(now, p1, h, bytes, rcZero);
         return;
       }
@@ -913,6 +930,7 @@ export class Endpoint {
         if (!p1 || p1.state !== 'established' || !bytesEqual(p1.rc, h.responderCookie) || !this.samePeer(p1, remoteAddr)) {
           throw remote(NotifyType.INVALID_COOKIE, 'Quick Mode without an established ISAKMP SA');
         }
+        this.beginAuth(local, remoteAddr);
         this.onQuick(now, p1, h, bytes);
         return;
       }
@@ -922,6 +940,7 @@ export class Endpoint {
           this.logUnauthenticatedInfo(remoteAddr, bytes);
           return;
         }
+        this.beginAuth(local, remoteAddr);
         this.onInformational(now, p1, h, bytes);
         return;
       }
@@ -941,6 +960,101 @@ export class Endpoint {
 
   private samePeer(p1: P1, r: Address): boolean {
     return sameAddress(p1.remote.address, r.address);
+  }
+
+  // ------------------------------------------------------------------------------ NAT traversal (RFC 3947)
+
+  /** NAT-T offered for this connection: on unless the connection or the endpoint (nattPort 0) turns it off. */
+  private nattEnabled(conn: Connection): boolean {
+    return conn.natTraversal !== false && this.opt.nattPort !== 0;
+  }
+
+  /** Before handling a datagram of a known SA: where it came from (see authedFrom). */
+  private beginAuth(local: Address, remoteAddr: Address): void {
+    this.rxLocal = local;
+    this.rxRemote = remoteAddr;
+    this.rxMark = this.tx.length;
+  }
+
+  /** Called by the handlers once the datagram proved to come from the peer (hash / signature verified, not a replay). */
+  private authedFrom(p1: P1): void {
+    const l = this.rxLocal;
+    const r = this.rxRemote;
+    this.rxLocal = this.rxRemote = undefined;
+    if (l && r) this.adoptPeer(p1, l, r, this.rxMark);
+  }
+
+  /**
+   * Responder with NAT-T: an authenticated message from another address/port (the initiator
+   * floated, or its NAT mapping changed) moves the SA there; replies queued while handling it
+   * follow (RFC 3947 §4 / §6: answer where the message came from).
+   */
+  private adoptPeer(p1: P1, local: Address, remoteAddr: Address, mark: number): void {
+    if (!p1.natt || p1.role !== 'responder' || p1.state === 'dead') return;
+    const oldL = p1.local;
+    const oldR = p1.remote;
+    if (oldR.port === remoteAddr.port && oldR.address === remoteAddr.address && oldL.port === local.port && oldL.address === local.address) return;
+    p1.local = local;
+    p1.remote = remoteAddr;
+    for (let i = mark; i < this.tx.length; i++) {
+      const t = this.tx[i]!;
+      if (t.remote === oldR) this.tx[i] = { local, remote: remoteAddr, data: t.data };
+    }
+  }
+
+  /** NAT-D is computed only over real addresses (an unspecified local address cannot be hashed). */
+  private natdPossible(p1: P1): boolean {
+    const l = p1.local.address;
+    return natdHashLength(p1.chosen!.hash) !== 0 && l !== '0.0.0.0' && l !== '::' && l !== '%any' && p1.remote.address !== '%any';
+  }
+
+  /** Our NAT-D payloads: the peer's address first, then ours (faked with forceEncapsulation). */
+  private natdPayloads(p1: P1): Payload[] {
+    const hash = p1.chosen!.hash;
+    const theirs = natdHash(hash, p1.ic, p1.rc, p1.remote);
+    const ours = p1.conn.forceEncapsulation === true ? this.random(theirs.length) : natdHash(hash, p1.ic, p1.rc, p1.local);
+    return [
+      { type: 'NAT-D', payloadType: 20, hash: theirs },
+      { type: 'NAT-D', payloadType: 20, hash: ours },
+    ];
+  }
+
+  /**
+   * The peer's NAT-D payloads (MM3 / MM4): undefined when NAT-T is not negotiated or the peer sent
+   * none. The first names our address as the peer saw it, the others the peer's own addresses.
+   */
+  private checkNatd(p1: P1, payloads: readonly Payload[]): { local: boolean; remote: boolean } | undefined {
+    if (!p1.nattPeer || !this.natdPossible(p1)) return undefined;
+    const ds = findAll(payloads, 'NAT-D');
+    if (ds.length === 0) return undefined;
+    const hash = p1.chosen!.hash;
+    const len = natdHashLength(hash);
+    for (const d of ds) if (d.hash.length !== len) throw remote(NotifyType.PAYLOAD_MALFORMED, `NAT-D of ${d.hash.length} bytes, expected ${len}`);
+    if (ds.length < 2) throw remote(NotifyType.PAYLOAD_MALFORMED, 'NAT-D: need our address and at least one of the peer');
+    const mine = natdHash(hash, p1.ic, p1.rc, p1.local);
+    const theirs = natdHash(hash, p1.ic, p1.rc, p1.remote);
+    return {
+      local: !bytesEqual(ds[0]!.hash, mine),
+      remote: !ds.slice(1).some((d) => bytesEqual(d.hash, theirs)),
+    };
+  }
+
+  private setNat(p1: P1, nat: { local: boolean; remote: boolean }): void {
+    p1.natLocal = nat.local;
+    p1.natRemote = nat.remote;
+    p1.natt = nat.local || nat.remote || p1.conn.forceEncapsulation === true;
+  }
+
+  /** Initiator: move to the NAT-T port on both ends (RFC 3947 §4). */
+  private float(p1: P1): void {
+    const port = this.opt.nattPort;
+    p1.local = { address: p1.local.address, port };
+    p1.remote = { address: p1.remote.address, port };
+  }
+
+  /** The IPsec proposals of a connection as this phase 1 negotiates them (UDP-encapsulated modes under NAT-T). */
+  private ipsecOf(p1: P1, conn: Connection): readonly IpsecProposal[] {
+    return p1.natt ? encapsulatedProposals(conn.ipsec) : conn.ipsec;
   }
 
   private logUnauthenticatedInfo(peer: Address, bytes: Uint8Array): void {
@@ -1022,6 +1136,10 @@ export class Endpoint {
       id: undefined,
       ho: undefined,
       tries: 0,
+      nattPeer: false,
+      natLocal: undefined,
+      natRemote: undefined,
+      natt: false,
     };
     this.p1s.set(p1.icKey, p1);
     addTo(this.p1ByPair, p1.pairKey, p1);
@@ -1048,6 +1166,7 @@ export class Endpoint {
     let payloads: Payload[];
     if (mode === 'main') {
       payloads = [sa, { type: 'VID', data: DPD_VID }];
+      if (this.nattEnabled(conn)) payloads.push({ type: 'VID', data: NATT_RFC3947_VID });
       this.checkOut(MAIN_MODE[0]!, payloads);
     } else {
       // Aggressive Mode: the group is fixed by the first proposal (one KE only).
@@ -1062,6 +1181,7 @@ export class Endpoint {
       const idp: IdPayload = { type: 'ID', idType: hs.ourId.idType, protocol: 0, port: 0, data: hs.ourId.data };
       hs.ourIdB = encodePayloadBody(idp);
       payloads = [sa, { type: 'KE', data: hs.gxi }, { type: 'NONCE', data: hs.ni }, idp, { type: 'VID', data: DPD_VID }];
+      if (this.nattEnabled(conn)) payloads.push({ type: 'VID', data: NATT_RFC3947_VID });
       this.checkOut(AGGRESSIVE_MODE[0]!, payloads);
     }
     const bytes = this.encodePlain(p1, mode === 'main' ? ExchangeType.IDENTITY_PROTECTION : ExchangeType.AGGRESSIVE, 0, payloads);
@@ -1143,6 +1263,10 @@ export class Endpoint {
       try {
         if (mode === 'main') {
           const payloads: Payload[] = [chosen.sel.reply, { type: 'VID', data: DPD_VID }];
+          if (this.nattEnabled(chosen.conn) && findAll(msg.payloads, 'VID').some((v) => nattVidKind(v.data) === 'rfc3947')) {
+            p1.nattPeer = true;
+            payloads.push({ type: 'VID', data: NATT_RFC3947_VID });
+          }
           this.checkOut(MAIN_MODE[1]!, payloads);
           p1.step = 2;
           // RFC 2409 has no rule, but CVE-2016-5361: never retransmit this reply on a timer.
@@ -1237,7 +1361,8 @@ export class Endpoint {
       this.failP1(p1, notify, reason);
       throw e;
     }
-    p1.rc = h.responderCookie;
+    p1.rc = new Uint8Array(h.responderCookie);
+    p1.nattPeer = this.nattEnabled(conn) && findAll(payloads, 'VID').some((v) => nattVidKind(v.data) === 'rfc3947');
     const hs = p1.hs!;
     const kn = this.keAndNonce(chosen.group);
     hs.dh = kn.dh;
@@ -1245,6 +1370,7 @@ export class Endpoint {
     hs.ni = kn.nonce;
     const out: Payload[] = [{ type: 'KE', data: hs.gxi }, { type: 'NONCE', data: hs.ni }];
     if (conn.auth === 'rsa-sig') out.push({ type: 'CR', certType: CertEncoding.X509_SIGNATURE, authority: new Uint8Array(0) });
+    if (p1.nattPeer && this.natdPossible(p1)) out.push(...this.natdPayloads(p1));
     this.checkOut(MAIN_MODE[2]!, out);
     p1.step = 3;
     this.sendP1(now, p1, this.encodePlain(p1, ExchangeType.IDENTITY_PROTECTION, 0, out), true);
@@ -1257,6 +1383,7 @@ export class Endpoint {
     const ke = find(payloads, 'KE')!;
     const ni = find(payloads, 'NONCE')!;
     this.checkNonce(ni.data);
+    const nat = this.checkNatd(p1, payloads);
     const kn = this.keAndNonce(chosen.group);
     hs.dh = kn.dh;
     hs.gxr = hs.dh.publicKey;
@@ -1275,6 +1402,10 @@ export class Endpoint {
     this.deriveKeys(p1, gxy);
     const out: Payload[] = [{ type: 'KE', data: hs.gxr }, { type: 'NONCE', data: hs.nr }];
     if (p1.conn.auth === 'rsa-sig') out.push({ type: 'CR', certType: CertEncoding.X509_SIGNATURE, authority: new Uint8Array(0) });
+    if (nat) {
+      this.setNat(p1, nat);
+      out.push(...this.natdPayloads(p1));
+    }
     this.checkOut(MAIN_MODE[3]!, out);
     p1.lastRecv = this.fp(bytes);
     p1.step = 4;
@@ -1289,6 +1420,7 @@ export class Endpoint {
     const ke = find(payloads, 'KE')!;
     const nr = find(payloads, 'NONCE')!;
     let gxy: Uint8Array;
+    const nat = this.checkNatd(p1, payloads);
     try {
       this.checkNonce(nr.data);
       gxy = hs.dh!.computeSharedSecret(ke.data);
@@ -1306,6 +1438,11 @@ export class Endpoint {
     const out: Payload[] = [idp, ...this.authPayloads(p1, true)];
     if (this.wantInitialContact(p1)) out.push(this.initialContactNotify(p1));
     this.checkOut(MAIN_MODE[4]!, out);
+    if (nat) {
+      this.setNat(p1, nat);
+      // RFC 3947 §4: the initiator floats to the NAT-T port from MM5 on
+      if (p1.natt) this.float(p1);
+    }
     p1.step = 5;
     const { bytes, nextIv } = this.encodeEncrypted(p1, ExchangeType.IDENTITY_PROTECTION, 0, 0, out, p1.iv!);
     p1.iv = nextIv;
@@ -1317,6 +1454,7 @@ export class Endpoint {
     const hs = p1.hs!;
     const id = find(payloads, 'ID')!;
     this.verifyPeer(p1, id, payloads, true);
+    this.authedFrom(p1);
     p1.iv = nextIv;
     p1.lastRecv = this.fp(bytes);
     hs.ourId = identityToId(this.ourIdentity(p1));
@@ -1371,6 +1509,11 @@ export class Endpoint {
     const idp: IdPayload = { type: 'ID', idType: hs.ourId.idType, protocol: 0, port: 0, data: hs.ourId.data };
     hs.ourIdB = encodePayloadBody(idp);
     const out: Payload[] = [reply, { type: 'KE', data: hs.gxr }, { type: 'NONCE', data: hs.nr }, idp, ...this.authPayloads(p1, false), { type: 'VID', data: DPD_VID }];
+    if (this.nattEnabled(p1.conn) && findAll(payloads, 'VID').some((v) => nattVidKind(v.data) === 'rfc3947')) {
+      p1.nattPeer = true;
+      out.push({ type: 'VID', data: NATT_RFC3947_VID });
+      if (this.natdPossible(p1)) out.push(...this.natdPayloads(p1));
+    }
     this.checkOut(AGGRESSIVE_MODE[1]!, out);
     p1.step = 2;
     this.sendP1(now, p1, this.encodePlain(p1, ExchangeType.AGGRESSIVE, 0, out), false);
@@ -1380,6 +1523,7 @@ export class Endpoint {
   private amI2(now: number, p1: P1, h: Header, payloads: readonly Payload[], bytes: Uint8Array): void {
     const conn = p1.conn;
     const hs = p1.hs!;
+    let nat: { local: boolean; remote: boolean } | undefined;
     try {
       const chosen = checkIkeAnswer(find(payloads, 'SA')!, conn.ike, authMethodOf(conn.auth), conn.allowWeakGroups ?? false);
       if (chosen.group !== conn.ike[0]!.group) throw remote(NotifyType.NO_PROPOSAL_CHOSEN, 'answer changes the group');
@@ -1393,14 +1537,22 @@ export class Endpoint {
       hs.nr = new Uint8Array(nr.data);
       this.deriveKeys(p1, gxy);
       this.verifyPeer(p1, find(payloads, 'ID')!, payloads, false);
+      p1.nattPeer = this.nattEnabled(conn) && findAll(payloads, 'VID').some((v) => nattVidKind(v.data) === 'rfc3947');
+      nat = this.checkNatd(p1, payloads);
     } catch (e) {
       const { notify, reason } = errorOf(e);
       this.failP1(p1, notify, reason);
       throw e;
     }
     const out: Payload[] = [...this.authPayloads(p1, true)];
+    if (nat) out.push(...this.natdPayloads(p1));
     if (this.wantInitialContact(p1)) out.push(this.initialContactNotify(p1));
     this.checkOut(AGGRESSIVE_MODE[2]!, out);
+    if (nat) {
+      this.setNat(p1, nat);
+      // RFC 3947 §4: in Aggressive Mode the initiator floats with AM3
+      if (p1.natt) this.float(p1);
+    }
     p1.lastRecv = this.fp(bytes);
     p1.step = 3;
     // AM3 is drawn in clear in RFC 2409 §5, but keys exist by now and strongSwan (among others)
@@ -1418,6 +1570,11 @@ export class Endpoint {
   private amR3(now: number, p1: P1, payloads: readonly Payload[], nextIv: Uint8Array | undefined, bytes: Uint8Array): void {
     const hs = p1.hs!;
     this.verifyAuth(p1, payloads, hs.peerIdB!, true, hs.peerId!);
+    const nat = this.checkNatd(p1, payloads);
+    if (nat) {
+      this.setNat(p1, nat);
+      this.authedFrom(p1);
+    }
     if (nextIv) p1.iv = nextIv;
     p1.lastRecv = this.fp(bytes);
     p1.step = 3;
@@ -1678,7 +1835,7 @@ export class Endpoint {
     let off = 4 + nl;
     qm.ourSpis = conn.ipsec.map((p) => p.protocols.map(() => this.spiFrom(r, (off += 4) - 4)));
     // reserve our SPIs until the SA exists or the exchange fails
-    qm.offer = buildIpsecSa(conn.ipsec, qm.ourSpis);
+    qm.offer = buildIpsecSa(this.ipsecOf(p1, conn), qm.ourSpis);
     const group = conn.ipsec[0]!.group ?? 0;
     const rest: Payload[] = [qm.offer, { type: 'NONCE', data: qm.ni }];
     if (group) {
@@ -1758,6 +1915,7 @@ export class Endpoint {
     if (payloads[0]?.type !== 'HASH') throw remote(NotifyType.INVALID_PAYLOAD_TYPE, 'Quick Mode must start with HASH(1)');
     const expected = C.quickModeHash1({ prf: p1.prf!, skeyidA: p1.skeyidA!, messageId: h.messageId, afterHash: afterFirstPayload(plain) });
     if (!C.verifyHash(expected, payloads[0].data)) throw remote(NotifyType.INVALID_HASH_INFORMATION, 'HASH(1) does not verify');
+    this.authedFrom(p1);
     // authenticated from here on: errors are answered under the ISAKMP SA
     this.markSeen(p1, h.messageId);
     try {
@@ -1802,7 +1960,7 @@ export class Endpoint {
         continue;
       }
       try {
-        sel = selectIpsec(sa, c.ipsec, c.allowWeakGroups ?? false, c.preferOwnOrder ?? false);
+        sel = selectIpsec(sa, this.ipsecOf(p1, c), c.allowWeakGroups ?? false, c.preferOwnOrder ?? false);
         conn = c;
         break;
       } catch (e) {
@@ -1857,12 +2015,13 @@ export class Endpoint {
     if (payloads[0]?.type !== 'HASH') throw remote(NotifyType.INVALID_PAYLOAD_TYPE, 'Quick Mode must start with HASH(2)');
     const expected = C.quickModeHash2({ prf: p1.prf!, skeyidA: p1.skeyidA!, messageId: qm.msgId, nonceI: qm.ni, afterHash: afterFirstPayload(plain) });
     if (!C.verifyHash(expected, payloads[0].data)) throw remote(NotifyType.INVALID_HASH_INFORMATION, 'HASH(2) does not verify');
+    this.authedFrom(qm.p1);
     try {
       checkMessage(QUICK_MODE[1]!, payloads);
       const sa = find(payloads, 'SA')!;
       const nr = find(payloads, 'NONCE')!;
       this.checkNonce(nr.data);
-      const sel = checkIpsecAnswer(sa, qm.offer!, qm.conn.ipsec, qm.conn.allowWeakGroups ?? false);
+      const sel = checkIpsecAnswer(sa, qm.offer!, this.ipsecOf(qm.p1, qm.conn), qm.conn.allowWeakGroups ?? false);
       const ke = find(payloads, 'KE');
       if (qm.dh) {
         if (!ke) throw remote(NotifyType.PAYLOAD_MALFORMED, 'PFS answer without KE');
@@ -1921,6 +2080,7 @@ export class Endpoint {
     checkMessage(QUICK_MODE[2]!, payloads);
     const expected = C.quickModeHash3({ prf: p1.prf!, skeyidA: p1.skeyidA!, messageId: qm.msgId, nonceI: qm.ni, nonceR: qm.nr! });
     if (!C.verifyHash(expected, (payloads[0] as { data: Uint8Array }).data)) throw remote(NotifyType.INVALID_HASH_INFORMATION, 'HASH(3) does not verify');
+    this.authedFrom(qm.p1);
     qm.iv = nextIv;
     qm.lastRecv = this.fp(bytes);
     qm.lastSent = undefined;
@@ -1944,6 +2104,7 @@ export class Endpoint {
     checkMessage(QUICK_MODE[3]!, payloads);
     const expected = C.informationalHash({ prf: p1.prf!, skeyidA: p1.skeyidA!, messageId: qm.msgId, afterHash: afterFirstPayload(plain) });
     if (!C.verifyHash(expected, (payloads[0] as { data: Uint8Array }).data)) throw remote(NotifyType.INVALID_HASH_INFORMATION, 'HASH(4) does not verify');
+    this.authedFrom(qm.p1);
     const n = find(payloads, 'N')!;
     if (n.notifyType !== NotifyType.CONNECTED) throw remote(NotifyType.PAYLOAD_MALFORMED, 'expected CONNECTED');
     qm.lastRecv = this.fp(bytes);
@@ -2002,6 +2163,7 @@ export class Endpoint {
       group: sel.group,
       local: p1.local,
       remote: p1.remote,
+      ...(p1.natt ? { udpEncapsulation: true } : {}),
       localTs: qm.localTs,
       remoteTs: qm.remoteTs,
       lifetimeSeconds: lifeSeconds,
@@ -2076,6 +2238,7 @@ export class Endpoint {
     if (!C.verifyHash(expected, payloads[0].data)) throw remote(NotifyType.INVALID_HASH_INFORMATION, 'informational HASH(1) does not verify');
     if (p1.seen?.includes(h.messageId)) throw remote(NotifyType.INVALID_MESSAGE_ID, 'message ID already used (replay)');
     checkMessage(INFORMATIONAL, payloads);
+    this.authedFrom(p1);
     this.markSeen(p1, h.messageId);
     this.phase1Confirmed(p1);
     // verified: act, payload by payload; once our ISAKMP SA is gone, ignore the rest
@@ -2411,6 +2574,7 @@ export class Endpoint {
       ...(p1.chosen ? { transform: p1.chosen } : {}),
       ...(p1.establishedAt !== undefined ? { establishedAt: p1.establishedAt } : {}),
       ...(p1.expiresAt !== undefined ? { expiresAt: p1.expiresAt } : {}),
+      ...(p1.natLocal !== undefined || p1.natt ? { nat: { local: p1.natLocal ?? false, remote: p1.natRemote ?? false, encapsulation: p1.natt } } : {}),
     };
   }
 

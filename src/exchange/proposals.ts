@@ -368,7 +368,10 @@ export function parseIpsecTransform(t: Transform): ParsedIpsecTransform | undefi
     }
   }
   if (lifeType !== undefined) return undefined;
-  if (mode !== EncapsulationMode.TUNNEL && mode !== EncapsulationMode.TRANSPORT) return undefined;
+  // RFC 3947 §5.1 UDP-encapsulated modes; the draft numbers are read as the RFC ones
+  if (mode === EncapsulationMode.UDP_ENCAPSULATED_TUNNEL_DRAFT) mode = EncapsulationMode.UDP_ENCAPSULATED_TUNNEL;
+  else if (mode === EncapsulationMode.UDP_ENCAPSULATED_TRANSPORT_DRAFT) mode = EncapsulationMode.UDP_ENCAPSULATED_TRANSPORT;
+  if (mode !== EncapsulationMode.TUNNEL && mode !== EncapsulationMode.TRANSPORT && mode !== EncapsulationMode.UDP_ENCAPSULATED_TUNNEL && mode !== EncapsulationMode.UDP_ENCAPSULATED_TRANSPORT) return undefined;
   return {
     transformId: t.id,
     ...(keyLength !== undefined ? { keyLength } : {}),

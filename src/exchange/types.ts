@@ -124,6 +124,13 @@ export interface Connection {
   readonly keyingTries?: number;
   /** Rekey at all (default true). When false, SAs just expire. */
   readonly rekey?: boolean;
+  /** RFC 3947 NAT traversal: send its vendor ID and NAT-D payloads (default true). */
+  readonly natTraversal?: boolean;
+  /**
+   * Use UDP encapsulation even without a NAT (like charon's `encap=yes`): our own NAT-D hash is
+   * faked so that the peer detects a NAT too. Needs `natTraversal` and a peer speaking RFC 3947.
+   */
+  readonly forceEncapsulation?: boolean;
 }
 
 /** Summary of an ISAKMP SA, as listed by `Endpoint.isakmpSas()`. */
@@ -142,6 +149,13 @@ export interface IsakmpSaInfo {
   readonly transform?: ChosenIke;
   readonly establishedAt?: number;
   readonly expiresAt?: number;
+  /**
+   * RFC 3947 NAT detection, present once NAT-D payloads were exchanged (or encapsulation is
+   * forced): a NAT in front of us (`local`) / of the peer (`remote`); `encapsulation` true when
+   * the SA moved to the NAT-T port and IPsec SAs are UDP-encapsulated. `local`/`remote` above
+   * then carry the NAT-T ports.
+   */
+  readonly nat?: { readonly local: boolean; readonly remote: boolean; readonly encapsulation: boolean };
 }
 
 /** The phase-1 transform chosen. */
@@ -191,6 +205,8 @@ export interface IpsecSaInfo {
   readonly lifetimeSeconds: number;
   readonly lifetimeKilobytes: number;
   readonly establishedAt: number;
+  /** Present (true) when ESP is UDP-encapsulated (RFC 3948); `mode` is then 3 or 4 (RFC 3947). */
+  readonly udpEncapsulation?: true;
   readonly protocols: readonly IpsecProtocolSa[];
 }
 
@@ -248,4 +264,6 @@ export interface EndpointOptions {
   readonly certificateTime?: (now: number) => number;
   /** Send error notifies (unprotected, zero responder cookie) for refused first messages (default true). */
   readonly sendErrorNotifies?: boolean;
+  /** The NAT-T port the daemon listens on (default 4500); 0 disables NAT traversal. */
+  readonly nattPort?: number;
 }

@@ -7,6 +7,7 @@ import { ConfigError, loadConfig, parseConfig, parseDuration, parseIdentity, par
 import { parseEspProposal, parseIkeProposal } from '../../src/daemon/proposals.js';
 import { certSubjectDer, encodeDn } from '../../src/daemon/der.js';
 import { UsageError } from '../../src/errors.js';
+import { realEndpointFactory as realFactory } from '../../src/daemon/real-endpoint.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
@@ -213,7 +214,7 @@ connections:
     "test.yaml:2:9: global.port: '70000' must be a whole number from 1 to 65535",
     "test.yaml:4:17: global.log.level: 'loud' is not allowed (use one of: error, warn, info, debug, trace)",
     "test.yaml:3:14: global.dataplane: 'ebpf' is not allowed (use one of: none, xfrm)",
-    'test.yaml:15:5: connections.bad: unknown key \'colour\' (known keys: mode, auth, secret, local, remote, ike, esp, pfs, ipsec_mode, local_ts, remote_ts, ike_lifetime, ike_rekey_margin, lifetime, lifetime_kb, rekey_margin, rekey_fuzz, start, allow_weak_groups, allow_aggressive_psk_responder)',
+    'test.yaml:15:5: connections.bad: unknown key \'colour\' (known keys: mode, auth, secret, local, remote, ike, esp, pfs, ipsec_mode, local_ts, remote_ts, ike_lifetime, ike_rekey_margin, lifetime, lifetime_kb, rekey_margin, rekey_fuzz, start, allow_weak_groups, allow_aggressive_psk_responder, nat_traversal, encap)',
     "test.yaml:10:13: connections.bad.secret: no secret named 's2' in the secrets section (defined: s1)",
     "test.yaml:11:24: connections.bad.remote.address: '192.0.2.300' is not an IP address (or %any for a responder-only connection)",
     'test.yaml:10:5: connections.bad.local: set local.address (our address, also our default identity) or local.id: with a wildcard listen address we cannot tell which identity to show',
@@ -345,4 +346,29 @@ test('remote %any: responder-only connections', () => {
     'test.yaml:6:13: connections.any.remote.id: with address %any give the identity the peers must prove (id: "%any" accepts any)',
   ]);
   assert.deepEqual(problemsOf(text + '    start: start\n'), ['test.yaml:9:12: connections.any.start: a connection to %any can only answer: use start: add']);
+});
+
+test('NAT traversal per connection: on by default, `nat_traversal: false` turns it off, `encap: true` forces UDP encapsulation; natt_port reaches the engine', async () => {
+  const { toEngineConnection } = await import('../../src/daemon/engine.js');
+  const on = parseConfig(MINIMAL, 'x.yaml').connections[0]!;
+  assert.equal(on.natTraversal, true);
+  assert.equal(on.encap, false);
+  const e1 = toEngineConnection(on, 500, '192.0.2.1');
+  assert.equal(e1.natTraversal, true);
+  assert.equal(e1.forceEncapsulation, false);
+  const off = parseConfig(MINIMAL + '    nat_traversal: false\n', 'x.yaml').connections[0]!;
+  assert.equal(toEngineConnection(off, 500, '192.0.2.1').natTraversal, false);
+  const forced = parseConfig(MINIMAL + '    encap: true\n', 'x.yaml').connections[0]!;
+  assert.equal(toEngineConnection(forced, 500, '192.0.2.1').forceEncapsulation, true);
+  assert.notEqual(forced.fingerprint, on.fingerprint, 'a reload sees the change');
+  assert.deepEqual(problemsOf(MINIMAL + '    encap: maybe\n').length, 1);
+  // the daemon hands its NAT-T port to the engine
+  const { Daemon } = await import('../../src/daemon/daemon.js');
+  const seen: number[] = [];
+  const text = 'global:\n  natt_port: 14500\n  port: 14499\n' + MINIMAL;
+  void new Daemon({
+    config: parseConfig(text, 'x.yaml'),
+    endpointFactory: (o) => { seen.push(o.nattPort ?? -1); return realFactory(o); },
+  });
+  assert.deepEqual(seen, [14500]);
 });

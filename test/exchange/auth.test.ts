@@ -26,8 +26,9 @@ test('Aggressive Mode PSK: HDR, SA, KE, Ni, IDii --> ; <-- HDR, SA, KE, Nr, IDir
       pair.run(2000);
       const am = pair.wire.filter((w) => decodeHeader(w.data).exchangeType === 4);
       assert.equal(am.length, 3);
-      assert.deepEqual(decodeMessage(am[0]!.data).payloads.map((p) => p.type), ['SA', 'KE', 'NONCE', 'ID', 'VID']);
-      assert.deepEqual(decodeMessage(am[1]!.data).payloads.map((p) => p.type), ['SA', 'KE', 'NONCE', 'ID', 'HASH', 'VID']);
+      // VIDs: DPD, then RFC 3947 NAT-T (with NAT-D in AM2/AM3, see natt.test.ts)
+      assert.deepEqual(decodeMessage(am[0]!.data).payloads.map((p) => p.type), ['SA', 'KE', 'NONCE', 'ID', 'VID', 'VID']);
+      assert.deepEqual(decodeMessage(am[1]!.data).payloads.map((p) => p.type), ['SA', 'KE', 'NONCE', 'ID', 'HASH', 'VID', 'VID', 'NAT-D', 'NAT-D']);
       // AM3 encrypted (strongSwan requires HASH_I encrypted), HASH first
       assert.equal(decodeHeader(am[2]!.data).flags & 1, 1);
       assert.equal(decodeHeader(am[2]!.data).nextPayload, 8);
@@ -200,7 +201,7 @@ test('Aggressive Mode responder also accepts the RFC 2409 clear form HDR, HASH_I
     const p1 = [...(pair.b as unknown as { p1s: Map<string, { encKey: Uint8Array; iv: Uint8Array; cipher: import('../../src/crypto/index.js').CipherInfo }> }).p1s.values()][0]!;
     const { plaintext } = decryptMessage({ cipher: p1.cipher, key: p1.encKey, iv: p1.iv, ciphertext: data.subarray(28) });
     const payloads = decodePayloads(h.nextPayload, plaintext, { allowTrailing: true });
-    assert.deepEqual(payloads.map((p) => p.type), ['HASH', 'N']);
+    assert.deepEqual(payloads.map((p) => p.type), ['HASH', 'NAT-D', 'NAT-D', 'N']);
     return enc({ header: { ...h, flags: 0 }, payloads });
   };
   pair.a.initiate(pair.now, 'c');

@@ -56,6 +56,9 @@ export interface WireRecord {
   readonly from: Side;
   readonly data: Uint8Array;
   readonly delivered: boolean;
+  /** The sender's transmit addresses (before any NAT rewrite). */
+  readonly local?: Address;
+  readonly remote?: Address;
 }
 
 export class Pair {
@@ -67,6 +70,12 @@ export class Pair {
   knobs: LinkKnobs;
   readonly events: Record<Side, EngineEvent[]> = { a: [], b: [] };
   readonly wire: WireRecord[] = [];
+  /**
+   * A NAT in front of side a: a's source address/port is rewritten on the way to b (each private
+   * port gets its own public port, from `basePort` up) and b's answers are mapped back.
+   */
+  nat: { address: string; basePort: number } | undefined;
+  private natMap = new Map<number, number>();
   /** Rewrite or drop (return null) a datagram before the link sees it. */
   tap: ((from: Side, data: Uint8Array) => Uint8Array | null) | undefined;
   private inflight: InFlight[] = [];
@@ -103,16 +112,46 @@ export class Pair {
     }
   }
 
-  private send(from: Side, t: Transmit): void {
+  /** The NAT forgets its mappings and uses new public ports (a NAT mapping change). */
+  natRebind(basePort: number): void {
+    if (this.nat) this.nat = { ...this.nat, basePort };
+    this.natMap.clear();
+  }
+
+  /** The public address the NAT maps a's private port to. */
+  natPublic(privatePort: number): Address {
+    const n = this.nat!;
+    let p = this.natMap.get(privatePort);
+    if (p === undefined) {
+      p = n.basePort + this.natMap.size;
+      this.natMap.set(privatePort, p);
+    }
+    return { address: n.address, port: p };
+  }
+
+  private natRewrite(from: Side, t: Transmit): Transmit | null {
+    if (!this.nat) return t;
+    if (from === 'a') return { ...t, local: this.natPublic(t.local.port) };
+    if (t.remote.address !== this.nat.address) return t;
+    for (const [priv, pub] of this.natMap) if (pub === t.remote.port) return { ...t, remote: { address: this.addrA.address, port: priv } };
+    return null; // no mapping: the NAT drops it
+  }
+
+  private send(from: Side, t0: Transmit): void {
+    const t = this.natRewrite(from, t0);
+    if (t === null) {
+      this.wire.push({ at: this.now, from, data: t0.data, delivered: false, local: t0.local, remote: t0.remote });
+      return;
+    }
     let data: Uint8Array | null = t.data;
     if (this.tap) data = this.tap(from, data);
     if (data === null) {
-      this.wire.push({ at: this.now, from, data: t.data, delivered: false });
+      this.wire.push({ at: this.now, from, data: t.data, delivered: false, local: t0.local, remote: t0.remote });
       return;
     }
     const k = this.knobs;
     const lost = (k.loss ?? 0) > 0 && this.rng() < (k.loss ?? 0);
-    this.wire.push({ at: this.now, from, data, delivered: !lost });
+    this.wire.push({ at: this.now, from, data, delivered: !lost, local: t0.local, remote: t0.remote });
     if (lost) return;
     const to: Side = from === 'a' ? 'b' : 'a';
     const base = k.delay ?? 5;

@@ -1,0 +1,295 @@
+// RFC 3947 NAT traversal in Main Mode + Quick Mode, through the in-memory pair (with its NAT knob).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { decodeMessage, encodeMessage } from '../../src/codec/index.js';
+import type { Payload } from '../../src/codec/types.js';
+import { parseIpsecTransform } from '../../src/exchange/index.js';
+import { tvAttr } from '../../src/exchange/proposals.js';
+import type { Address, Connection } from '../../src/exchange/index.js';
+import { Pair, assertMirrored, conn, type WireRecord } from '../helpers/pair.js';
+
+const RFC3947_VID = '4a131c81070358455c5728f20e95452f';
+const NAT_PUBLIC = '203.0.113.5';
+
+/** Independent NAT-D: SHA2-256(CKY-I | CKY-R | IPv4 | port), the pair's negotiated hash. */
+function natd(ic: Uint8Array, rc: Uint8Array, a: Address): Buffer {
+  const port = Buffer.alloc(2);
+  port.writeUInt16BE(a.port);
+  const ip = Buffer.from(a.address.split('.').map(Number));
+  return createHash('sha256').update(ic).update(rc).update(ip).update(port).digest();
+}
+
+function mainMode(w: readonly WireRecord[]): WireRecord[] {
+  return w.filter((r) => r.data[18] === 2);
+}
+function quick(w: readonly WireRecord[]): WireRecord[] {
+  return w.filter((r) => r.data[18] === 32);
+}
+function payloadsOf(r: WireRecord): readonly Payload[] {
+  return decodeMessage(r.data).payloads;
+}
+function vids(r: WireRecord): string[] {
+  return payloadsOf(r).flatMap((p) => (p.type === 'VID' ? [Buffer.from(p.data).toString('hex')] : []));
+}
+function natds(r: WireRecord): Buffer[] {
+  return payloadsOf(r).flatMap((p) => (p.type === 'NAT-D' ? [Buffer.from(p.hash)] : []));
+}
+function noErrors(pair: Pair): void {
+  assert.deepEqual(pair.events.a.filter((e) => e.type === 'dropped' || e.type === 'failed'), []);
+  assert.deepEqual(pair.events.b.filter((e) => e.type === 'dropped' || e.type === 'failed'), []);
+}
+
+/** Responder b behind which the initiator a sits behind a NAT: b accepts any address, checks a's ID. */
+function natResponder(pair: Pair, over: Partial<Connection> = {}): Connection {
+  return conn(pair, 'b', {
+    remote: { address: '%any', port: 500 },
+    remoteId: { type: 'ipv4', value: pair.addrA.address },
+    remoteTs: { family: 4, start: pair.addrA.address, end: pair.addrA.address, protocol: 0, port: 0 },
+    ...over,
+  });
+}
+
+test('no NAT: stays on port 500, NAT-D hashes match, plain tunnel mode', () => {
+  const pair = new Pair({ seed: 'natt-none' });
+  pair.a.setConnection(conn(pair, 'a'));
+  pair.b.setConnection(conn(pair, 'b'));
+  pair.a.initiate(pair.now, 'c');
+  pair.run(2000);
+  noErrors(pair);
+  assertMirrored(pair, assert);
+  const mm = mainMode(pair.wire);
+  assert.equal(mm.length, 6);
+  assert.ok(vids(mm[0]!).includes(RFC3947_VID), 'MM1 carries the RFC 3947 VID');
+  assert.ok(vids(mm[1]!).includes(RFC3947_VID), 'MM2 carries the RFC 3947 VID');
+  const ic = mm[0]!.data.subarray(0, 8);
+  const rc = mm[1]!.data.subarray(8, 16);
+  // MM3 (a): b's address first, then a's own; MM4 (b): a's address, then b's own
+  assert.deepEqual(natds(mm[2]!), [natd(ic, rc, pair.addrB), natd(ic, rc, pair.addrA)]);
+  assert.deepEqual(natds(mm[3]!), [natd(ic, rc, pair.addrA), natd(ic, rc, pair.addrB)]);
+  for (const w of pair.wire) {
+    assert.equal(w.local!.port, 500);
+    assert.equal(w.remote!.port, 500);
+  }
+  const a1 = pair.ev('a', 'phase1-established')[0]!;
+  const b1 = pair.ev('b', 'phase1-established')[0]!;
+  assert.deepEqual(a1.sa.nat, { local: false, remote: false, encapsulation: false });
+  assert.deepEqual(b1.sa.nat, { local: false, remote: false, encapsulation: false });
+  const a2 = pair.ev('a', 'ipsec-sa-established')[0]!;
+  assert.equal(a2.sa.mode, 1);
+  assert.equal(a2.sa.udpEncapsulation, undefined);
+  assert.equal(pair.b.ipsecSas()[0]!.mode, 1);
+});
+
+test('NAT in front of the initiator: both float to 4500 from MM5, UDP-encapsulated tunnel, same keys', () => {
+  const pair = new Pair({ seed: 'natt-nat' });
+  pair.nat = { address: NAT_PUBLIC, basePort: 40000 };
+  pair.a.setConnection(conn(pair, 'a'));
+  pair.b.setConnection(natResponder(pair));
+  pair.a.initiate(pair.now, 'c');
+  pair.run(2000);
+  noErrors(pair);
+  assertMirrored(pair, assert);
+  const mm = mainMode(pair.wire);
+  assert.equal(mm.length, 6);
+  const ic = mm[0]!.data.subarray(0, 8);
+  const rc = mm[1]!.data.subarray(8, 16);
+  assert.deepEqual(natds(mm[2]!), [natd(ic, rc, pair.addrB), natd(ic, rc, pair.addrA)]);
+  // b saw a at the NAT's public address / port (the mapping of private port 500)
+  assert.deepEqual(natds(mm[3]!), [natd(ic, rc, { address: NAT_PUBLIC, port: 40000 }), natd(ic, rc, pair.addrB)]);
+  // MM1-MM4 on 500; from MM5 on, both ends on 4500 (b answers the NAT's 4500 mapping)
+  assert.deepEqual(mm.map((w) => [w.from, w.local!.port, w.remote!.port]), [
+    ['a', 500, 500],
+    ['b', 500, 40000],
+    ['a', 500, 500],
+    ['b', 500, 40000],
+    ['a', 4500, 4500],
+    ['b', 4500, 40001],
+  ]);
+  const qm = quick(pair.wire);
+  assert.equal(qm.length, 3);
+  assert.deepEqual(qm.map((w) => [w.from, w.local!.port, w.remote!.port]), [
+    ['a', 4500, 4500],
+    ['b', 4500, 40001],
+    ['a', 4500, 4500],
+  ]);
+  const a1 = pair.ev('a', 'phase1-established')[0]!;
+  const b1 = pair.ev('b', 'phase1-established')[0]!;
+  assert.deepEqual(a1.sa.nat, { local: true, remote: false, encapsulation: true });
+  assert.deepEqual(b1.sa.nat, { local: false, remote: true, encapsulation: true });
+  assert.deepEqual(a1.sa.remote, { address: pair.addrB.address, port: 4500 });
+  assert.deepEqual(b1.sa.remote, { address: NAT_PUBLIC, port: 40001 });
+  for (const side of ['a', 'b'] as const) {
+    const s = pair.ev(side, 'ipsec-sa-established')[0]!.sa;
+    assert.equal(s.mode, 3, `${side}: UDP_ENCAPSULATED_TUNNEL`);
+    assert.equal(s.udpEncapsulation, true);
+    assert.equal(s.local.port, 4500);
+  }
+  assert.deepEqual(pair.b.isakmpSas()[0]!.remote, { address: NAT_PUBLIC, port: 40001 });
+
+  // the NAT forgets its mapping: the next authenticated message moves b's SA to the new port
+  pair.natRebind(50000);
+  pair.clearEvents();
+  pair.a.initiate(pair.now, 'c');
+  pair.run(2000);
+  noErrors(pair);
+  assert.equal(pair.ev('a', 'ipsec-sa-established').length, 1);
+  assert.equal(pair.ev('b', 'ipsec-sa-established').length, 1);
+  assert.deepEqual(pair.b.isakmpSas()[0]!.remote, { address: NAT_PUBLIC, port: 50000 });
+  const last = quick(pair.wire).slice(-3);
+  assert.deepEqual(last.map((w) => [w.from, w.remote!.port]), [['a', 4500], ['b', 50000], ['a', 4500]]);
+});
+
+test('a replayed Quick Mode message from another port does not move the SA', () => {
+  const pair = new Pair({ seed: 'natt-replay' });
+  pair.nat = { address: NAT_PUBLIC, basePort: 40000 };
+  pair.a.setConnection(conn(pair, 'a'));
+  pair.b.setConnection(natResponder(pair));
+  pair.a.initiate(pair.now, 'c');
+  pair.run(2000);
+  const qm1 = quick(pair.wire).find((w) => w.from === 'a')!;
+  pair.inject('b', qm1.data, { address: NAT_PUBLIC, port: 6666 });
+  pair.run(1000);
+  assert.deepEqual(pair.b.isakmpSas()[0]!.remote, { address: NAT_PUBLIC, port: 40001 });
+  assert.equal(pair.b.ipsecSas().length, 1);
+});
+
+test('forceEncapsulation (initiator) without a NAT: the peer sees a faked NAT-D and both float', () => {
+  const pair = new Pair({ seed: 'natt-force' });
+  pair.a.setConnection(conn(pair, 'a', { forceEncapsulation: true }));
+  pair.b.setConnection(conn(pair, 'b'));
+  pair.a.initiate(pair.now, 'c');
+  pair.run(2000);
+  noErrors(pair);
+  assertMirrored(pair, assert);
+  const mm = mainMode(pair.wire);
+  const ic = mm[0]!.data.subarray(0, 8);
+  const rc = mm[1]!.data.subarray(8, 16);
+  const d3 = natds(mm[2]!);
+  assert.deepEqual(d3[0], natd(ic, rc, pair.addrB));
+  assert.notDeepEqual(d3[1], natd(ic, rc, pair.addrA), 'our own hash is faked');
+  assert.equal(d3[1]!.length, 32);
+  assert.deepEqual(mm.slice(4).map((w) => [w.local!.port, w.remote!.port]), [[4500, 4500], [4500, 4500]]);
+  assert.deepEqual(pair.ev('a', 'phase1-established')[0]!.sa.nat, { local: false, remote: false, encapsulation: true });
+  assert.deepEqual(pair.ev('b', 'phase1-established')[0]!.sa.nat, { local: false, remote: true, encapsulation: true });
+  assert.equal(pair.ev('a', 'ipsec-sa-established')[0]!.sa.mode, 3);
+  assert.equal(pair.ev('b', 'ipsec-sa-established')[0]!.sa.mode, 3);
+});
+
+test('forceEncapsulation (responder): the initiator floats, transport mode becomes UDP-encapsulated transport', () => {
+  const pair = new Pair({ seed: 'natt-force-r' });
+  const ipsec = [{ protocols: [{ protocol: 3, transformId: 12, keyLength: 128, authAlgorithm: 5 }], mode: 2 }];
+  pair.a.setConnection(conn(pair, 'a', { ipsec }));
+  pair.b.setConnection(conn(pair, 'b', { ipsec, forceEncapsulation: true }));
+  pair.a.initiate(pair.now, 'c');
+  pair.run(2000);
+  noErrors(pair);
+  assertMirrored(pair, assert);
+  assert.deepEqual(pair.ev('a', 'phase1-established')[0]!.sa.nat, { local: false, remote: true, encapsulation: true });
+  assert.deepEqual(quick(pair.wire).map((w) => w.local!.port), [4500, 4500, 4500]);
+  assert.equal(pair.ev('a', 'ipsec-sa-established')[0]!.sa.mode, 4);
+});
+
+test('a peer without the NAT-T VID gets no NAT-D payloads; natTraversal:false sends no VID', () => {
+  const pair = new Pair({ seed: 'natt-off' });
+  pair.a.setConnection(conn(pair, 'a'));
+  pair.b.setConnection(conn(pair, 'b', { natTraversal: false }));
+  pair.a.initiate(pair.now, 'c');
+  pair.run(2000);
+  noErrors(pair);
+  assertMirrored(pair, assert);
+  const mm = mainMode(pair.wire);
+  assert.ok(vids(mm[0]!).includes(RFC3947_VID));
+  assert.ok(!vids(mm[1]!).includes(RFC3947_VID));
+  assert.deepEqual(natds(mm[2]!), []);
+  assert.deepEqual(natds(mm[3]!), []);
+  assert.equal(pair.ev('a', 'phase1-established')[0]!.sa.nat, undefined);
+  assert.equal(pair.ev('a', 'ipsec-sa-established')[0]!.sa.mode, 1);
+
+  const off = new Pair({ seed: 'natt-off2' });
+  off.a.setConnection(conn(off, 'a', { natTraversal: false }));
+  off.b.setConnection(conn(off, 'b'));
+  off.a.initiate(off.now, 'c');
+  off.run(2000);
+  noErrors(off);
+  const mm2 = mainMode(off.wire);
+  assert.ok(!vids(mm2[0]!).includes(RFC3947_VID));
+  assert.ok(!vids(mm2[1]!).includes(RFC3947_VID), 'the responder only answers the VID it was sent');
+  assert.deepEqual(natds(mm2[2]!), []);
+});
+
+function truncateNatd(data: Uint8Array): Uint8Array {
+  const m = decodeMessage(data);
+  const payloads = m.payloads.map((p) => (p.type === 'NAT-D' ? { ...p, hash: p.hash.subarray(0, 19) } : p));
+  return encodeMessage({ header: m.header, payloads });
+}
+
+test('malformed NAT-D (wrong length) in MM3 is dropped with PAYLOAD_MALFORMED', () => {
+  const pair = new Pair({ seed: 'natt-bad3' });
+  pair.a.setConnection(conn(pair, 'a'));
+  pair.b.setConnection(conn(pair, 'b'));
+  let n = 0;
+  pair.tap = (from, data) => (from === 'a' && data[18] === 2 && ++n === 2 ? truncateNatd(data) : data);
+  pair.a.initiate(pair.now, 'c');
+  pair.run(500);
+  const dropped = pair.ev('b', 'dropped');
+  assert.equal(dropped.length, 1);
+  assert.equal(dropped[0]!.notify, 16);
+  assert.match(dropped[0]!.reason, /NAT-D of 19 bytes/);
+  assert.equal(mainMode(pair.wire).filter((w) => w.from === 'b').length, 1, 'no MM4');
+});
+
+test('malformed NAT-D (wrong length) in MM4 is dropped with PAYLOAD_MALFORMED by the initiator', () => {
+  const pair = new Pair({ seed: 'natt-bad4' });
+  pair.a.setConnection(conn(pair, 'a'));
+  pair.b.setConnection(conn(pair, 'b'));
+  let n = 0;
+  pair.tap = (from, data) => (from === 'b' && data[18] === 2 && ++n === 2 ? truncateNatd(data) : data);
+  pair.a.initiate(pair.now, 'c');
+  pair.run(500);
+  const dropped = pair.ev('a', 'dropped');
+  assert.equal(dropped.length, 1);
+  assert.equal(dropped[0]!.notify, 16);
+  assert.equal(pair.ev('a', 'phase1-established').length, 0);
+});
+
+test('Quick Mode modes: draft UDP-encapsulation numbers read as RFC 3947 ones', () => {
+  const t = (mode: number) => parseIpsecTransform({ number: 1, id: 12, attributes: [tvAttr(4, mode), tvAttr(5, 5), tvAttr(6, 128)] });
+  assert.equal(t(61443)?.mode, 3);
+  assert.equal(t(61444)?.mode, 4);
+  assert.equal(t(3)?.mode, 3);
+  assert.equal(t(4)?.mode, 4);
+  assert.equal(t(5), undefined);
+});
+
+test('Aggressive Mode behind a NAT: VIDs in AM1/AM2, NAT-D in AM2/AM3, float with AM3, UDP-encapsulated tunnel', () => {
+  const pair = new Pair({ seed: 'natt-am' });
+  pair.nat = { address: NAT_PUBLIC, basePort: 41000 };
+  pair.a.setConnection(conn(pair, 'a', { exchange: 'aggressive' }));
+  pair.b.setConnection(natResponder(pair, { exchange: 'aggressive', allowAggressivePsk: true }));
+  pair.a.initiate(pair.now, 'c');
+  pair.run(2000);
+  noErrors(pair);
+  assertMirrored(pair, assert);
+  const am = pair.wire.filter((r) => r.data[18] === 4);
+  assert.equal(am.length, 3);
+  assert.ok(vids(am[0]!).includes(RFC3947_VID));
+  assert.ok(vids(am[1]!).includes(RFC3947_VID));
+  const ic = am[0]!.data.subarray(0, 8);
+  const rc = am[1]!.data.subarray(8, 16);
+  assert.deepEqual(natds(am[1]!), [natd(ic, rc, { address: NAT_PUBLIC, port: 41000 }), natd(ic, rc, pair.addrB)]);
+  assert.deepEqual(am.map((w) => [w.from, w.local!.port, w.remote!.port]), [
+    ['a', 500, 500],
+    ['b', 500, 41000],
+    ['a', 4500, 4500],
+  ]);
+  assert.deepEqual(quick(pair.wire).map((w) => [w.from, w.local!.port, w.remote!.port]), [
+    ['a', 4500, 4500],
+    ['b', 4500, 41001],
+    ['a', 4500, 4500],
+  ]);
+  assert.deepEqual(pair.ev('a', 'phase1-established')[0]!.sa.nat, { local: true, remote: false, encapsulation: true });
+  assert.deepEqual(pair.ev('b', 'phase1-established')[0]!.sa.nat, { local: false, remote: true, encapsulation: true });
+  assert.equal(pair.ev('b', 'ipsec-sa-established')[0]!.sa.mode, 3);
+  assert.deepEqual(pair.ev('b', 'phase1-established')[0]!.sa.remote, { address: NAT_PUBLIC, port: 41001 });
+});
