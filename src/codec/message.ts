@@ -57,6 +57,25 @@ export function decodeHeader(bytes: Uint8Array): Header {
   };
 }
 
+/**
+ * Internal (not re-exported by the codec's index): `decodeHeader` with the two cookies as VIEWS
+ * of `bytes`, not copies: same checks and errors. For a caller that handles the datagram at once
+ * and copies any cookie it keeps (the engine's demultiplexer: one datagram, no copies).
+ */
+export function decodeHeaderView(bytes: Uint8Array): Header {
+  const h = checkHeader(bytes);
+  return {
+    initiatorCookie: bytes.subarray(0, 8),
+    responderCookie: bytes.subarray(8, 16),
+    nextPayload: h.nextPayload,
+    majorVersion: bytes[17]! >>> 4,
+    minorVersion: bytes[17]! & 0x0f,
+    exchangeType: bytes[18]!,
+    flags: bytes[19]!,
+    messageId: h.messageId,
+  };
+}
+
 function checkHeader(b: Uint8Array): { nextPayload: number; messageId: number } {
   const n = b.length;
   if (n < ISAKMP_HEADER_LENGTH) {

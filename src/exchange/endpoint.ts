@@ -24,7 +24,7 @@ import {
   nameOf,
 } from '../constants/index.js';
 import { IsakmpError, LocalProtocolError, RemoteProtocolError } from '../errors.js';
-import { decodeHeader, decodeMessage, decodePayloads, encodeMessage, encodePayloadBody, encodePayloads, payloadTypeOf } from '../codec/index.js';
+import { decodeMessage, decodePayloads, encodeMessage, encodePayloadBody, encodePayloads, payloadTypeOf } from '../codec/index.js';
 import type { Header, IdPayload, NotifyPayload, Payload, SaPayload } from '../codec/types.js';
 import * as C from './crypto.js';
 import type { CipherInfo, DhKeyPair, PrfAlg } from './crypto.js';
@@ -55,7 +55,7 @@ import {
   type IpsecSelection,
 } from './proposals.js';
 import { AGGRESSIVE_MODE, INFORMATIONAL, MAIN_MODE, QUICK_MODE, checkMessage, find, findAll, type MessageScript } from './scripts.js';
-import { decodePayloadsInPlace, encodePayloadsScratch } from '../codec/message.js';
+import { decodeHeaderView, decodePayloadsInPlace, encodePayloadsScratch } from '../codec/message.js';
 import { TimerQueue, type TimerEntry } from './timers.js';
 import { NATT_RFC3947_VID, encapsulatedProposals, natdHash, natdHashLength, nattVidKind } from './natt.js';
 import type {
@@ -113,6 +113,8 @@ interface Handshake {
   peerId?: { idType: number; data: Uint8Array };
   /** Responder: candidate connections (MM: chosen by address at MM1). */
   candidates?: Connection[];
+  /** NAT-D hashes of this exchange (RFC 3947 §3.2), computed once for sending and checking. */
+  natd?: { local: Address; remote: Address; mine: Uint8Array; theirs: Uint8Array };
 }
 
 interface Retransmit {
@@ -304,6 +306,7 @@ function newHandshake(): Handshake {
     peerIdB: undefined,
     peerId: undefined,
     candidates: undefined,
+    natd: undefined,
   };
 }
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
@@ -362,6 +365,14 @@ function bkey(b: Uint8Array): string {
   }
   if (b.length === 4) return String.fromCharCode((b[0]! << 8) | b[1]!, (b[2]! << 8) | b[3]!);
   return hex(b);
+}
+
+/**
+ * A 4-byte IPsec SPI as a map key: the signed 32-bit integer (a small integer for V8, so no
+ * string is built and none is hashed). Any other length gives NaN, which no stored SPI has.
+ */
+function spiKey(b: Uint8Array): number {
+  return b.length === 4 ? (b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]! : NaN;
 }
 
 /**
@@ -505,6 +516,23 @@ function bucketView<K, V extends object>(m: Map<K, Bucket<V>>, k: K): Iterable<V
   return b === undefined ? [] : b instanceof Set ? b : [b];
 }
 
+/**
+ * One frozen ChosenIke per distinct value: thousands of SAs negotiate the same few transforms,
+ * and each would otherwise keep its own copy. Bounded: only values that passed proposal
+ * selection (configured transforms) get here, and the table is cleared if it ever grows large.
+ */
+const chosenTable = new Map<string, ChosenIke>();
+function internChosen(c: ChosenIke): ChosenIke {
+  const k = `${c.encryption}/${c.keyLength}/${c.hash}/${c.prf}/${c.auth}/${c.group}/${c.lifetimeSeconds}/${c.lifetimeKilobytes ?? ''}`;
+  let v = chosenTable.get(k);
+  if (v === undefined) {
+    if (chosenTable.size >= 256) chosenTable.clear();
+    v = Object.freeze({ ...c });
+    chosenTable.set(k, v);
+  }
+  return v;
+}
+
 const cipherCache = new Map<string, CipherInfo>();
 function cipherCached(enc: number, bits: number | undefined): CipherInfo {
   const k = `${enc}/${bits ?? ''}`;
@@ -513,14 +541,23 @@ function cipherCached(enc: number, bits: number | undefined): CipherInfo {
   return c;
 }
 
-/** Keys of one direction; the encryption/integrity split is computed on access (fewer objects per SA). */
+/**
+ * Keys of one direction, in one buffer: SPI | KEYMAT. The views are made on access (one byte
+ * array per direction instead of four: fewer objects per SA for the collector).
+ */
 class Keys implements DirectionKeys {
-  constructor(readonly spi: Uint8Array, readonly keymat: Uint8Array, private readonly encLen: number) {}
+  constructor(private readonly buf: Uint8Array, private readonly spiLen: number, private readonly encLen: number) {}
+  get spi(): Uint8Array {
+    return this.buf.subarray(0, this.spiLen);
+  }
+  get keymat(): Uint8Array {
+    return this.buf.subarray(this.spiLen);
+  }
   get encryptionKey(): Uint8Array {
-    return this.keymat.subarray(0, this.encLen);
+    return this.buf.subarray(this.spiLen, this.spiLen + this.encLen);
   }
   get integrityKey(): Uint8Array {
-    return this.keymat.subarray(this.encLen);
+    return this.buf.subarray(this.spiLen + this.encLen);
   }
   toJSON(): object {
     return { spi: this.spi, keymat: this.keymat, encryptionKey: this.encryptionKey, integrityKey: this.integrityKey };
@@ -581,10 +618,10 @@ export class Endpoint {
   private readonly connsByRemote = new Map<string, Bucket<Connection>>();
   private readonly p1s = new Map<string, P1>();
   private readonly children = new Map<string, Child>();
-  /** Our inbound SPI (hex) → child, for Delete and uniqueness. */
-  private readonly bySpi = new Map<string, Child>();
-  /** The peer's inbound SPI (map key) → children (of any address pair; nearly always one), for the peer's Delete. */
-  private readonly byPeerSpi = new Map<string, Bucket<Child>>();
+  /** Our inbound SPI (spiKey) → child, for Delete and uniqueness. */
+  private readonly bySpi = new Map<number, Child>();
+  /** The peer's inbound SPI (spiKey) → children (of any address pair; nearly always one), for the peer's Delete. */
+  private readonly byPeerSpi = new Map<number, Bucket<Child>>();
   /** Per address pair: its phase 1s and IPsec SAs (no scans over all SAs). */
   private readonly p1ByPair = new Map<string, Bucket<P1>>();
   private readonly childByPair = new Map<string, Bucket<Child>>();
@@ -893,7 +930,7 @@ export class Endpoint {
     this.rxLocal = this.rxRemote = undefined;
     let header: Header | undefined;
     try {
-      header = decodeHeader(bytes);
+      header = decodeHeaderView(bytes); // cookies are views of `bytes`: copied where kept
     } catch (e) {
       const { notify, reason } = errorOf(e);
       this.emit({ type: 'dropped', peer: remoteAddr, notify, reason });
@@ -1008,11 +1045,25 @@ export class Endpoint {
     return natdHashLength(p1.chosen!.hash) !== 0 && l !== '0.0.0.0' && l !== '::' && l !== '%any' && p1.remote.address !== '%any';
   }
 
+  /**
+   * HASH(CKY-I | CKY-R | IP | port) of our address and of the peer's: the same two values are
+   * sent in our NAT-D payloads and compared with the peer's, so they are computed once per exchange
+   * (again only if the addresses moved in between).
+   */
+  private natdHashes(p1: P1): { mine: Uint8Array; theirs: Uint8Array } {
+    const hs = p1.hs;
+    const cached = hs?.natd;
+    if (cached && cached.local === p1.local && cached.remote === p1.remote) return cached;
+    const hash = p1.chosen!.hash;
+    const d = { local: p1.local, remote: p1.remote, mine: natdHash(hash, p1.ic, p1.rc, p1.local), theirs: natdHash(hash, p1.ic, p1.rc, p1.remote) };
+    if (hs) hs.natd = d;
+    return d;
+  }
+
   /** Our NAT-D payloads: the peer's address first, then ours (faked with forceEncapsulation). */
   private natdPayloads(p1: P1): Payload[] {
-    const hash = p1.chosen!.hash;
-    const theirs = natdHash(hash, p1.ic, p1.rc, p1.remote);
-    const ours = p1.conn.forceEncapsulation === true ? this.random(theirs.length) : natdHash(hash, p1.ic, p1.rc, p1.local);
+    const { mine, theirs } = this.natdHashes(p1);
+    const ours = p1.conn.forceEncapsulation === true ? this.random(theirs.length) : mine;
     return [
       { type: 'NAT-D', payloadType: 20, hash: theirs },
       { type: 'NAT-D', payloadType: 20, hash: ours },
@@ -1031,8 +1082,7 @@ export class Endpoint {
     const len = natdHashLength(hash);
     for (const d of ds) if (d.hash.length !== len) throw remote(NotifyType.PAYLOAD_MALFORMED, `NAT-D of ${d.hash.length} bytes, expected ${len}`);
     if (ds.length < 2) throw remote(NotifyType.PAYLOAD_MALFORMED, 'NAT-D: need our address and at least one of the peer');
-    const mine = natdHash(hash, p1.ic, p1.rc, p1.local);
-    const theirs = natdHash(hash, p1.ic, p1.rc, p1.remote);
+    const { mine, theirs } = this.natdHashes(p1);
     return {
       local: !bytesEqual(ds[0]!.hash, mine),
       remote: !ds.slice(1).some((d) => bytesEqual(d.hash, theirs)),
@@ -1251,7 +1301,7 @@ export class Endpoint {
       if (!chosen) throw firstErr ?? remote(NotifyType.NO_PROPOSAL_CHOSEN, 'no acceptable proposal');
       // a well-formed, acceptable first message: room for it in the half-open table
       const peer = this.makeHalfOpenRoom(remoteAddr.address);
-      const p1 = this.newP1('responder', mode, chosen.conn, local, remoteAddr, h.initiatorCookie, this.freshCookie());
+      const p1 = this.newP1('responder', mode, chosen.conn, local, remoteAddr, new Uint8Array(h.initiatorCookie), this.freshCookie());
       this.addHalfOpen(p1, peer);
       p1.tHalf = this.timers.add(now + this.opt.halfOpenTimeoutMs, p1, Tk.P1HalfOpen);
       p1.lastRecv = this.fp(bytes);
@@ -1296,7 +1346,7 @@ export class Endpoint {
   }
 
   private setChosen(p1: P1, chosen: ChosenIke): void {
-    p1.chosen = chosen;
+    p1.chosen = internChosen(chosen);
     p1.prf = C.prfAlgFromHashId(chosen.hash);
     p1.cipher = cipherCached(chosen.encryption, chosen.encryption === 7 ? chosen.keyLength : undefined);
   }
@@ -1528,7 +1578,7 @@ export class Endpoint {
       const chosen = checkIkeAnswer(find(payloads, 'SA')!, conn.ike, authMethodOf(conn.auth), conn.allowWeakGroups ?? false);
       if (chosen.group !== conn.ike[0]!.group) throw remote(NotifyType.NO_PROPOSAL_CHOSEN, 'answer changes the group');
       this.setChosen(p1, chosen);
-      p1.rc = h.responderCookie;
+      p1.rc = new Uint8Array(h.responderCookie);
       const ke = find(payloads, 'KE')!;
       const nr = find(payloads, 'NONCE')!;
       this.checkNonce(nr.data);
@@ -1603,10 +1653,16 @@ export class Endpoint {
       : C.deriveSkeyid({ prf, method: 'sig', gxy, nonceI: hs.ni!, nonceR: hs.nr! });
     const k = C.derivePhase1Keys({ prf, skeyid, gxy, ckyI: p1.ic, ckyR: p1.rc });
     hs.skeyid = skeyid;
-    p1.skeyidD = k.skeyidD;
-    p1.skeyidA = k.skeyidA;
+    // SKEYID_d and SKEYID_a share one buffer (64 bytes with SHA2-256, which V8 keeps on its own
+    // heap): fewer objects per SA for the collector, no off-heap allocation
+    const dl = k.skeyidD.length;
+    const da = new Uint8Array(dl + k.skeyidA.length);
+    da.set(k.skeyidD, 0);
+    da.set(k.skeyidA, dl);
+    p1.skeyidD = da.subarray(0, dl);
+    p1.skeyidA = da.subarray(dl);
     p1.encKey = C.deriveEncryptionKey(prf, k.skeyidE, cipher.keyLength);
-    C.wipe(k.skeyidE, gxy);
+    C.wipe(k.skeyidD, k.skeyidA, k.skeyidE, gxy);
     p1.iv = C.phase1Iv(prf, hs.gxi!, hs.gxr!, cipher.blockSize);
   }
 
@@ -1772,7 +1828,7 @@ export class Endpoint {
     for (;;) {
       const s = this.random(4);
       if (s[0] === 0 && s[1] === 0 && s[2] === 0) continue; // 0..255 reserved (RFC 2408 §3.5 / IANA)
-      if (!this.bySpi.has(bkey(s))) return s;
+      if (!this.bySpi.has(spiKey(s))) return s;
     }
   }
 
@@ -1790,7 +1846,7 @@ export class Endpoint {
   /** An SPI from 4 bytes of a batch of randomness (a copy), or a fresh draw if those are unusable. */
   private spiFrom(r: Uint8Array, off: number): Uint8Array {
     const s = new Uint8Array(r.subarray(off, off + 4));
-    if ((s[0] === 0 && s[1] === 0 && s[2] === 0) || this.bySpi.has(bkey(s))) return this.freshSpi();
+    if ((s[0] === 0 && s[1] === 0 && s[2] === 0) || this.bySpi.has(spiKey(s))) return this.freshSpi();
     return s;
   }
 
@@ -2137,17 +2193,26 @@ export class Endpoint {
       const e = sel.entries[j]!;
       // our inbound SPI: initiator offered it (proposal ours), responder chose it
       const inSpi = initiator ? qm.ourSpis![sel.ours]![j]! : qm.respSpis![j]!;
-      const outSpi = new Uint8Array(e.peerSpi);
+      const outSpi = e.peerSpi;
       const len = e.keys.enc + e.keys.auth;
       const kin = C.deriveKeymat({ prf: p1.prf!, skeyidD: p1.skeyidD!, protocol: e.protocol, spi: inSpi, nonceI, nonceR, gxy: qm.gxy, length: len });
       const kout = C.deriveKeymat({ prf: p1.prf!, skeyidD: p1.skeyidD!, protocol: e.protocol, spi: outSpi, nonceI, nonceR, gxy: qm.gxy, length: len });
+      // SPI | KEYMAT, one buffer per direction (up to 64 bytes V8 keeps it on its own heap:
+      // cheaper to allocate and collect than one larger buffer for both)
+      const bin = new Uint8Array(inSpi.length + len);
+      bin.set(inSpi, 0);
+      bin.set(kin, inSpi.length);
+      const bout = new Uint8Array(outSpi.length + len);
+      bout.set(outSpi, 0);
+      bout.set(kout, outSpi.length);
+      C.wipe(kin, kout);
       protocols.push({
         protocol: e.protocol,
         transformId: e.parsed.transformId,
         keyLength: e.keys.enc * 8,
         authAlgorithm: e.parsed.authAlgorithm,
-        inbound: new Keys(inSpi, kin, e.keys.enc),
-        outbound: new Keys(outSpi, kout, e.keys.enc),
+        inbound: new Keys(bin, inSpi.length, e.keys.enc),
+        outbound: new Keys(bout, outSpi.length, e.keys.enc),
       });
     }
     qm.dh?.wipe();
@@ -2175,8 +2240,8 @@ export class Endpoint {
     this.children.set(info.id, child);
     addTo(this.childByPair, child.pairKey, child);
     for (const p of protocols) {
-      this.bySpi.set(bkey(p.inbound.spi), child);
-      addTo(this.byPeerSpi, bkey(p.outbound.spi), child);
+      this.bySpi.set(spiKey(p.inbound.spi), child);
+      addTo(this.byPeerSpi, spiKey(p.outbound.spi), child);
     }
     if (lifeSeconds) {
       const life = lifeSeconds * 1000;
@@ -2269,7 +2334,7 @@ export class Endpoint {
   }
 
   private findChildBySpi(p1: P1, spi: Uint8Array): Child | undefined {
-    const h = bkey(spi);
+    const h = spiKey(spi);
     let peer: Child | undefined;
     for (const c of bucketView(this.byPeerSpi, h)) if (c.pairKey === p1.pairKey && c.state !== 'dead') peer = c; // the newest
     if (peer) return peer;
@@ -2372,8 +2437,9 @@ export class Endpoint {
     this.children.delete(c.info.id);
     removeFrom(this.childByPair, c.pairKey, c);
     for (const p of c.info.protocols) {
-      if (this.bySpi.get(bkey(p.inbound.spi)) === c) this.bySpi.delete(bkey(p.inbound.spi));
-      removeFrom(this.byPeerSpi, bkey(p.outbound.spi), c);
+      const k = spiKey(p.inbound.spi);
+      if (this.bySpi.get(k) === c) this.bySpi.delete(k);
+      removeFrom(this.byPeerSpi, spiKey(p.outbound.spi), c);
     }
     if (by) {
       this.emit({ type: 'deleted', kind: 'ipsec', id: c.info.id, connection: c.conn.name, by, spis: c.info.protocols.map((p) => p.inbound.spi) });
