@@ -56,11 +56,29 @@ function cpuMs(): number {
   return (u.user + u.system) / 1000;
 }
 
+const minorGc = (globalThis as { gc?: (o?: { type: 'minor' }) => void }).gc;
+
+/**
+ * Each measured block pays for collecting its own garbage, and only its own: the young
+ * generation is emptied before the clock starts, and twice more (an object that lives on is
+ * copied once, then promoted to the old generation) before it stops. Without this, a block pays
+ * for whatever scavenge falls into it: each scavenge also runs the finalizers of every dead
+ * node:crypto object (HMAC, cipher and ECDH contexts), most of them from the crypto-only blocks,
+ * yet the engine blocks, which allocate more JS memory, trigger most scavenges. Measured: about
+ * 10 ms per scavenge, 3/4 of it in those finalizers. Needs --expose-gc (npm run bench gives it).
+ */
+function settle(): void {
+  if (!minorGc) return;
+  minorGc({ type: 'minor' });
+  minorGc({ type: 'minor' });
+}
+
 /** Runs `n` handshakes (initiated `batch` at a time) and returns the CPU ms spent. Drains everything. */
 function handshakes(a: Endpoint, b: Endpoint, group: number, from: number, n: number, batch = 64): { ms: number; ok: number } {
   let ok = 0;
   // connections are configuration, set up before the clock starts
   for (let i = from; i < from + n; i++) a.setConnection(connA(i, group));
+  minorGc?.({ type: 'minor' });
   const t0 = cpuMs();
   const now = 1;
   for (let start = from; start < from + n; start += batch) {
@@ -80,6 +98,7 @@ function handshakes(a: Endpoint, b: Endpoint, group: number, from: number, n: nu
     for (let e = a.pollEvent(); e; e = a.pollEvent()) if (e.type === 'ipsec-sa-established') ok++;
     for (let e = b.pollEvent(); e; e = b.pollEvent()) { /* drained */ }
   }
+  settle();
   return { ms: cpuMs() - t0, ok };
 }
 
@@ -250,8 +269,10 @@ export function main(argv: string[] = process.argv.slice(2)): void {
     const b = new Endpoint({ random, connections: [connB(group)] });
     const block = group === 14 ? 20 : 50;
     const cryptoBlock = (): number => {
+      minorGc?.({ type: 'minor' });
       const t0 = cpuMs();
       for (let i = 0; i < block; i++) cryptoOnly(group);
+      settle();
       return cpuMs() - t0;
     };
     let turn = 0;
