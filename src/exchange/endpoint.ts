@@ -635,6 +635,8 @@ export class Endpoint {
   /** See bestP1For(): cleared whenever a phase 1 becomes established or is removed. */
   private readonly bestP1Memo = new Map<string, { any: P1 | undefined; byConn: Map<string, P1> }>();
   private readonly timers = new TimerQueue<Target>();
+  /** See mm1Template(). */
+  private readonly mm1Cache = new WeakMap<Connection, { natt: boolean; message: Uint8Array; saiB: Uint8Array }>();
   private tx: Transmit[] = [];
   private txHead = 0;
   private ev: EngineEvent[] = [];
@@ -1212,34 +1214,57 @@ export class Endpoint {
     p1.pending = pending;
     if (rekeyOf) p1.rekeyOf = rekeyOf;
     const hs = p1.hs!;
-    const sa = buildIkeSa(conn.ike, authMethodOf(conn.auth));
-    let payloads: Payload[];
     if (mode === 'main') {
-      payloads = [sa, { type: 'VID', data: DPD_VID }];
-      if (this.nattEnabled(conn)) payloads.push({ type: 'VID', data: NATT_RFC3947_VID });
-      this.checkOut(MAIN_MODE[0]!, payloads);
-    } else {
-      // Aggressive Mode: the group is fixed by the first proposal (one KE only).
-      const group = conn.ike[0]!.group;
-      if (conn.ike.some((p) => p.group !== group)) throw new LocalProtocolError(0, 'aggressive mode: all proposals must use one group');
-      const kn = this.keAndNonce(group);
-      hs.dh = kn.dh;
-      hs.gxi = hs.dh.publicKey;
-      hs.ni = kn.nonce;
-      const id = this.ourIdentity(p1);
-      hs.ourId = identityToId(id);
-      const idp: IdPayload = { type: 'ID', idType: hs.ourId.idType, protocol: 0, port: 0, data: hs.ourId.data };
-      hs.ourIdB = encodePayloadBody(idp);
-      payloads = [sa, { type: 'KE', data: hs.gxi }, { type: 'NONCE', data: hs.ni }, idp, { type: 'VID', data: DPD_VID }];
-      if (this.nattEnabled(conn)) payloads.push({ type: 'VID', data: NATT_RFC3947_VID });
-      this.checkOut(AGGRESSIVE_MODE[0]!, payloads);
+      // MM1 is the same for every exchange of a connection but for the initiator cookie
+      const t = this.mm1Template(conn);
+      const bytes = t.message.slice();
+      bytes.set(p1.ic, 0);
+      hs.saiB = t.saiB; // shared, read-only (hashed, never wiped: it is no secret)
+      p1.step = 1;
+      this.sendP1(now, p1, bytes, true);
+      return p1;
     }
-    const bytes = this.encodePlain(p1, mode === 'main' ? ExchangeType.IDENTITY_PROTECTION : ExchangeType.AGGRESSIVE, 0, payloads);
+    const sa = buildIkeSa(conn.ike, authMethodOf(conn.auth));
+    // Aggressive Mode: the group is fixed by the first proposal (one KE only).
+    const group = conn.ike[0]!.group;
+    if (conn.ike.some((p) => p.group !== group)) throw new LocalProtocolError(0, 'aggressive mode: all proposals must use one group');
+    const kn = this.keAndNonce(group);
+    hs.dh = kn.dh;
+    hs.gxi = hs.dh.publicKey;
+    hs.ni = kn.nonce;
+    const id = this.ourIdentity(p1);
+    hs.ourId = identityToId(id);
+    const idp: IdPayload = { type: 'ID', idType: hs.ourId.idType, protocol: 0, port: 0, data: hs.ourId.data };
+    hs.ourIdB = encodePayloadBody(idp);
+    const payloads: Payload[] = [sa, { type: 'KE', data: hs.gxi }, { type: 'NONCE', data: hs.ni }, idp, { type: 'VID', data: DPD_VID }];
+    if (this.nattEnabled(conn)) payloads.push({ type: 'VID', data: NATT_RFC3947_VID });
+    this.checkOut(AGGRESSIVE_MODE[0]!, payloads);
+    const bytes = this.encodePlain(p1, ExchangeType.AGGRESSIVE, 0, payloads);
     // SAi_b: the SA payload body exactly as sent (the first payload; no second encoding)
     hs.saiB = firstPayloadBody(bytes);
     p1.step = 1;
     this.sendP1(now, p1, bytes, true);
     return p1;
+  }
+
+  /**
+   * MM1 of a connection with zero cookies, and its SA payload body (SAi_b), encoded once per
+   * connection object (a replaced connection is a new object; NAT-T on or off is part of it).
+   */
+  private mm1Template(conn: Connection): { message: Uint8Array; saiB: Uint8Array } {
+    const natt = this.nattEnabled(conn);
+    const cached = this.mm1Cache.get(conn);
+    if (cached && cached.natt === natt) return cached;
+    const payloads: Payload[] = [buildIkeSa(conn.ike, authMethodOf(conn.auth)), { type: 'VID', data: DPD_VID }];
+    if (natt) payloads.push({ type: 'VID', data: NATT_RFC3947_VID });
+    this.checkOut(MAIN_MODE[0]!, payloads);
+    const message = encodeMessage({
+      header: { initiatorCookie: ZERO8, responderCookie: ZERO8, nextPayload: PayloadType.SA, majorVersion: 1, minorVersion: 0, exchangeType: ExchangeType.IDENTITY_PROTECTION, flags: 0, messageId: 0 },
+      payloads,
+    });
+    const t = { natt, message, saiB: firstPayloadBody(message) };
+    this.mm1Cache.set(conn, t);
+    return t;
   }
 
   /** Our phase-1 identity: configured, else the address the exchange actually uses. */
@@ -2186,6 +2211,8 @@ export class Endpoint {
       this.markSeen(p1, qm.msgId);
     }
     const protocols: IpsecProtocolSa[] = [];
+    const spiKeys: number[] = []; // [our inbound, peer's inbound] per protocol
+    let firstInSpi: Uint8Array | undefined;
     const initiator = qm.role === 'initiator';
     const nonceI = qm.ni;
     const nonceR = qm.nr!;
@@ -2194,6 +2221,8 @@ export class Endpoint {
       // our inbound SPI: initiator offered it (proposal ours), responder chose it
       const inSpi = initiator ? qm.ourSpis![sel.ours]![j]! : qm.respSpis![j]!;
       const outSpi = e.peerSpi;
+      firstInSpi ??= inSpi;
+      spiKeys.push(spiKey(inSpi), spiKey(outSpi));
       const len = e.keys.enc + e.keys.auth;
       const kin = C.deriveKeymat({ prf: p1.prf!, skeyidD: p1.skeyidD!, protocol: e.protocol, spi: inSpi, nonceI, nonceR, gxy: qm.gxy, length: len });
       const kout = C.deriveKeymat({ prf: p1.prf!, skeyidD: p1.skeyidD!, protocol: e.protocol, spi: outSpi, nonceI, nonceR, gxy: qm.gxy, length: len });
@@ -2220,7 +2249,7 @@ export class Endpoint {
     const lifeSeconds = qm.lifeSeconds ?? sel.lifetimeSeconds;
     const lifeKb = qm.lifeKilobytes ?? sel.lifetimeKilobytes;
     const info: IpsecSaInfo = {
-      id: 'q' + hex(protocols[0]!.inbound.spi),
+      id: 'q' + hex(firstInSpi!),
       isakmpSa: this.p1Id(p1),
       connection: qm.conn.name,
       role: qm.role,
@@ -2239,9 +2268,9 @@ export class Endpoint {
     const child: Child = { kind: 'child', info, pairKey: p1.pairKey, p1Id: info.isakmpSa, conn: qm.conn, bytes: 0, state: 'installed', tSoft: undefined, tHard: undefined, softBytes: lifeKb * 1024 * 0.9 };
     this.children.set(info.id, child);
     addTo(this.childByPair, child.pairKey, child);
-    for (const p of protocols) {
-      this.bySpi.set(spiKey(p.inbound.spi), child);
-      addTo(this.byPeerSpi, spiKey(p.outbound.spi), child);
+    for (let j = 0; j < spiKeys.length; j += 2) {
+      this.bySpi.set(spiKeys[j]!, child);
+      addTo(this.byPeerSpi, spiKeys[j + 1]!, child);
     }
     if (lifeSeconds) {
       const life = lifeSeconds * 1000;
