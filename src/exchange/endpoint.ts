@@ -376,15 +376,26 @@ function spiKey(b: Uint8Array): number {
 }
 
 /**
- * A fingerprint of a datagram for duplicate detection: two independent 32-bit hashes (FNV-1a and a
- * murmur-style mix seeded with the length) folded into one 53-bit number. Far cheaper than keeping
+ * A fingerprint of a datagram for duplicate detection: two independent 32-bit multiply-xorshift
+ * hashes over 4-byte words (FNV and murmur constants, seeded with the length) folded into one
+ * 53-bit number. Far cheaper than keeping
  * a copy; a collision can only make us repeat our last answer or ignore a message, which an
  * on-path attacker could cause anyway.
  */
 function fingerprint(b: Uint8Array): number {
-  let h1 = 0x811c9dc5;
-  let h2 = 0x01000193 ^ b.length;
-  for (let i = 0; i < b.length; i++) {
+  const n = b.length;
+  let h1 = 0x811c9dc5 ^ n;
+  let h2 = 0x01000193 ^ n;
+  let i = 0;
+  // four bytes per step (retransmitted datagrams are hashed whole, on every message)
+  for (; i + 4 <= n; i += 4) {
+    const w = b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24);
+    h1 = Math.imul(h1 ^ w, 0x01000193);
+    h1 ^= h1 >>> 13;
+    h2 = Math.imul(h2 ^ w, 0x5bd1e995);
+    h2 ^= h2 >>> 15;
+  }
+  for (; i < n; i++) {
     h1 = Math.imul(h1 ^ b[i]!, 0x01000193);
     h2 = Math.imul(h2 ^ b[i]!, 0x5bd1e995) ^ (h2 >>> 15);
   }
@@ -634,7 +645,8 @@ export class Endpoint {
   private halfOpenEvicted = 0;
   /** See bestP1For(): cleared whenever a phase 1 becomes established or is removed. */
   private readonly bestP1Memo = new Map<string, { any: P1 | undefined; byConn: Map<string, P1> }>();
-  private readonly timers = new TimerQueue<Target>();
+  /** Handshake timers (retransmissions, half-open and Quick Mode timeouts) in their own lane. */
+  private readonly timers = new TimerQueue<Target>([Tk.P1Retransmit, Tk.P1HalfOpen, Tk.QmRetransmit, Tk.QmTimeout]);
   /** See mm1Template(). */
   private readonly mm1Cache = new WeakMap<Connection, { natt: boolean; message: Uint8Array; saiB: Uint8Array }>();
   private tx: Transmit[] = [];
@@ -1925,7 +1937,10 @@ export class Endpoint {
     }
     const idci = selectorToId(qm.localTs);
     const idcr = selectorToId(qm.remoteTs);
-    rest.push({ type: 'ID', ...idci }, { type: 'ID', ...idcr });
+    rest.push(
+      { type: 'ID', idType: idci.idType, protocol: idci.protocol, port: idci.port, data: idci.data },
+      { type: 'ID', idType: idcr.idType, protocol: idcr.protocol, port: idcr.port, data: idcr.data },
+    );
     // HASH(1) | SA ... encoded once, the hash filled in afterwards (a scratch view: used at once)
     const room = 4 + C.prfLength(p1.prf!);
     const plain = encodePayloadsScratch(rest, room);
@@ -2248,7 +2263,7 @@ export class Endpoint {
     C.wipe(qm.gxy);
     const lifeSeconds = qm.lifeSeconds ?? sel.lifetimeSeconds;
     const lifeKb = qm.lifeKilobytes ?? sel.lifetimeKilobytes;
-    const info: IpsecSaInfo = {
+    const info: { -readonly [K in keyof IpsecSaInfo]: IpsecSaInfo[K] } = {
       id: 'q' + hex(firstInSpi!),
       isakmpSa: this.p1Id(p1),
       connection: qm.conn.name,
@@ -2257,7 +2272,6 @@ export class Endpoint {
       group: sel.group,
       local: p1.local,
       remote: p1.remote,
-      ...(p1.natt ? { udpEncapsulation: true } : {}),
       localTs: qm.localTs,
       remoteTs: qm.remoteTs,
       lifetimeSeconds: lifeSeconds,
@@ -2265,6 +2279,7 @@ export class Endpoint {
       establishedAt: now,
       protocols,
     };
+    if (p1.natt) info.udpEncapsulation = true;
     const child: Child = { kind: 'child', info, pairKey: p1.pairKey, p1Id: info.isakmpSa, conn: qm.conn, bytes: 0, state: 'installed', tSoft: undefined, tHard: undefined, softBytes: lifeKb * 1024 * 0.9 };
     this.children.set(info.id, child);
     addTo(this.childByPair, child.pairKey, child);
@@ -2277,7 +2292,7 @@ export class Endpoint {
       child.tHard = this.timers.add(now + life, child, Tk.ChildHard);
       if (initiator && qm.conn.rekey !== false) child.tSoft = this.timers.add(now + life - this.rekeyMargin(qm.conn, life), child, Tk.ChildSoft);
     }
-    this.emit({ type: 'ipsec-sa-established', sa: info, ...(qm.rekeyOf ? { rekeyOf: qm.rekeyOf.info.id } : {}) });
+    this.emit(qm.rekeyOf ? { type: 'ipsec-sa-established', sa: info, rekeyOf: qm.rekeyOf.info.id } : { type: 'ipsec-sa-established', sa: info });
     const old = qm.rekeyOf;
     if (old && old.state !== 'dead') {
       this.emit({ type: 'rekeyed', kind: 'ipsec', old: old.info.id, sa: info.id });
@@ -2655,7 +2670,8 @@ export class Endpoint {
   }
 
   private p1Info(p1: P1): IsakmpSaInfo {
-    return {
+    // optional fields assigned in place (object spreads of conditional literals cost a clone each)
+    const info: { -readonly [K in keyof IsakmpSaInfo]: IsakmpSaInfo[K] } = {
       id: this.p1Id(p1),
       connection: p1.conn.name,
       role: p1.role,
@@ -2665,12 +2681,13 @@ export class Endpoint {
       remote: p1.remote,
       initiatorCookie: p1.ic,
       responderCookie: p1.rc,
-      ...(p1.peerId ? { peerId: p1.peerId } : {}),
-      ...(p1.chosen ? { transform: p1.chosen } : {}),
-      ...(p1.establishedAt !== undefined ? { establishedAt: p1.establishedAt } : {}),
-      ...(p1.expiresAt !== undefined ? { expiresAt: p1.expiresAt } : {}),
-      ...(p1.natLocal !== undefined || p1.natt ? { nat: { local: p1.natLocal ?? false, remote: p1.natRemote ?? false, encapsulation: p1.natt } } : {}),
     };
+    if (p1.peerId) info.peerId = p1.peerId;
+    if (p1.chosen) info.transform = p1.chosen;
+    if (p1.establishedAt !== undefined) info.establishedAt = p1.establishedAt;
+    if (p1.expiresAt !== undefined) info.expiresAt = p1.expiresAt;
+    if (p1.natLocal !== undefined || p1.natt) info.nat = { local: p1.natLocal ?? false, remote: p1.natRemote ?? false, encapsulation: p1.natt };
+    return info;
   }
 
   private header(p1: P1, exchangeType: number, messageId: number, flags: number, nextPayload: number): Header {

@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { decodePayloads, encodePayloads, type Payload } from '../../src/codec/index.js';
-import { decodePayloadsInPlace, encodePayloadsScratch } from '../../src/codec/message.js';
+import { decodeHeader } from '../../src/codec/index.js';
+import { decodeHeaderView, decodePayloadsInPlace, encodePayloadsScratch } from '../../src/codec/message.js';
 import { cipherFor, decryptMessage, encryptMessage } from '../../src/crypto/index.js';
 import { encryptMessageAt } from '../../src/crypto/cipher.js';
 import { DecodeError } from '../../src/errors.js';
@@ -71,4 +72,25 @@ test('encryptMessageAt: the encryptMessage ciphertext after `room` free bytes, s
   }
   const cipher = cipherFor(7, 128);
   assert.throws(() => encryptMessageAt({ cipher, key: new Uint8Array(15), iv: new Uint8Array(16), plaintext: new Uint8Array(1) }, 28), RangeError);
+});
+
+test('decodeHeaderView: the decodeHeader record, cookies as views of the datagram; same errors', () => {
+  const msg = new Uint8Array(28);
+  msg.set([1, 2, 3, 4, 5, 6, 7, 8], 0);
+  msg.set([9, 10, 11, 12, 13, 14, 15, 16], 8);
+  msg[16] = 1; // SA
+  msg[17] = 0x10;
+  msg[18] = 2;
+  msg[27] = 28;
+  const view = decodeHeaderView(msg);
+  assert.deepEqual({ ...view, initiatorCookie: [...view.initiatorCookie], responderCookie: [...view.responderCookie] }, {
+    ...decodeHeader(msg),
+    initiatorCookie: [1, 2, 3, 4, 5, 6, 7, 8],
+    responderCookie: [9, 10, 11, 12, 13, 14, 15, 16],
+  });
+  assert.equal(view.initiatorCookie.buffer, msg.buffer, 'a view, not a copy');
+  msg[17] = 0x20;
+  assert.throws(() => decodeHeaderView(msg), (e: unknown) => e instanceof DecodeError && e.notify === 5);
+  assert.throws(() => decodeHeader(msg), (e: unknown) => e instanceof DecodeError && e.notify === 5);
+  assert.throws(() => decodeHeaderView(msg.subarray(0, 20)), (e: unknown) => e instanceof DecodeError && e.notify === 30);
 });

@@ -180,3 +180,28 @@ test('a responder connection with local %any and remote %any answers with the ad
   assertMirrored(pair, assert);
   assert.deepEqual(pair.ev('a', 'phase1-established')[0]!.peerId, { type: 'ipv4', value: '192.0.2.2' });
 });
+
+test('MM1 is encoded once per connection: a replaced connection sends its new proposal, with its own cookie', () => {
+  const pair = new Pair();
+  pair.a.setConnection(conn(pair, 'a'));
+  pair.b.setConnection(conn(pair, 'b', { ike: [{ encryption: 7, keyLength: 256, hash: 2, group: 15 }] }));
+  pair.a.initiate(pair.now, 'c');
+  pair.run(200_000); // no common proposal: the initiator retransmits, then gives up
+  assert.equal(pair.a.isakmpSas().length, 0);
+  // now the initiator's connection is replaced by one that matches
+  pair.a.setConnection(conn(pair, 'a', { ike: [{ encryption: 7, keyLength: 256, hash: 2, group: 15 }] }));
+  pair.a.initiate(pair.now, 'c');
+  pair.run(2000);
+  const mm1 = pair.wire.filter((w) => w.from === 'a' && decodeHeader(w.data).exchangeType === 2 && decodeHeader(w.data).nextPayload === 1 && w.data[8] === 0 && w.data[15] === 0);
+  const offers = mm1.map((w) => {
+    const sa = decodeMessage(w.data).payloads[0]!;
+    assert.equal(sa.type, 'SA');
+    return sa.type === 'SA' ? sa.proposals[0]!.transforms[0]!.attributes.map((a) => [a.type, a.value]) : [];
+  });
+  const distinct = [...new Set(offers.map((o) => JSON.stringify(o)))];
+  assert.equal(distinct.length, 2, 'the first and the replaced connection offer different transforms');
+  assert.ok(distinct[1]!.includes('[14,256]'), 'AES-256 offered after the replacement');
+  const cookies = new Set(mm1.map((w) => Buffer.from(w.data.subarray(0, 8)).toString('hex')));
+  assert.ok(cookies.size >= 2, 'each exchange has its own initiator cookie');
+  assert.equal(pair.ev('a', 'ipsec-sa-established').length, 1, 'the replaced connection comes up');
+});
