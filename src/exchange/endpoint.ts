@@ -648,7 +648,7 @@ export class Endpoint {
   /** Handshake timers (retransmissions, half-open and Quick Mode timeouts) in their own lane. */
   private readonly timers = new TimerQueue<Target>([Tk.P1Retransmit, Tk.P1HalfOpen, Tk.QmRetransmit, Tk.QmTimeout]);
   /** See mm1Template(). */
-  private readonly mm1Cache = new WeakMap<Connection, { natt: boolean; message: Uint8Array; saiB: Uint8Array }>();
+  private readonly mm1Cache = new Map<string, { message: Uint8Array; saiB: Uint8Array }>();
   private tx: Transmit[] = [];
   private txHead = 0;
   private ev: EngineEvent[] = [];
@@ -1260,22 +1260,27 @@ export class Endpoint {
   }
 
   /**
-   * MM1 of a connection with zero cookies, and its SA payload body (SAi_b), encoded once per
-   * connection object (a replaced connection is a new object; NAT-T on or off is part of it).
+   * MM1 with zero cookies, and its SA payload body (SAi_b): they depend only on the offered
+   * transforms, the authentication method and NAT-T, so they are encoded once per distinct offer
+   * (many connections share one) and kept in a small bounded table.
    */
   private mm1Template(conn: Connection): { message: Uint8Array; saiB: Uint8Array } {
     const natt = this.nattEnabled(conn);
-    const cached = this.mm1Cache.get(conn);
-    if (cached && cached.natt === natt) return cached;
-    const payloads: Payload[] = [buildIkeSa(conn.ike, authMethodOf(conn.auth)), { type: 'VID', data: DPD_VID }];
+    const auth = authMethodOf(conn.auth);
+    let key = natt ? `${auth}n` : `${auth}`;
+    for (const p of conn.ike) key += `|${p.encryption},${p.keyLength ?? ''},${p.hash},${p.group},${p.lifetimeSeconds ?? ''}`;
+    const cached = this.mm1Cache.get(key);
+    if (cached) return cached;
+    const payloads: Payload[] = [buildIkeSa(conn.ike, auth), { type: 'VID', data: DPD_VID }];
     if (natt) payloads.push({ type: 'VID', data: NATT_RFC3947_VID });
     this.checkOut(MAIN_MODE[0]!, payloads);
     const message = encodeMessage({
       header: { initiatorCookie: ZERO8, responderCookie: ZERO8, nextPayload: PayloadType.SA, majorVersion: 1, minorVersion: 0, exchangeType: ExchangeType.IDENTITY_PROTECTION, flags: 0, messageId: 0 },
       payloads,
     });
-    const t = { natt, message, saiB: firstPayloadBody(message) };
-    this.mm1Cache.set(conn, t);
+    const t = { message, saiB: firstPayloadBody(message) };
+    if (this.mm1Cache.size >= 64) this.mm1Cache.clear(); // local configuration only: a handful of distinct offers
+    this.mm1Cache.set(key, t);
     return t;
   }
 

@@ -181,7 +181,7 @@ test('a responder connection with local %any and remote %any answers with the ad
   assert.deepEqual(pair.ev('a', 'phase1-established')[0]!.peerId, { type: 'ipv4', value: '192.0.2.2' });
 });
 
-test('MM1 is encoded once per connection: a replaced connection sends its new proposal, with its own cookie', () => {
+test('MM1 is encoded once per distinct offer: a replaced connection sends its new proposal, with its own cookie', () => {
   const pair = new Pair();
   pair.a.setConnection(conn(pair, 'a'));
   pair.b.setConnection(conn(pair, 'b', { ike: [{ encryption: 7, keyLength: 256, hash: 2, group: 15 }] }));
