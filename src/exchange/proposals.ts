@@ -131,12 +131,13 @@ export function parseIkeTransform(t: Transform): ChosenIke | undefined {
   let seconds: number | undefined;
   let kilobytes: number | undefined;
   let lifeType: number | undefined;
-  const seen = new Set<number>();
+  // classes seen, as bits: every class accepted below is < 32 (any other is refused anyway)
+  let seen = 0;
   for (const a of t.attributes) {
     const cls = a.type;
-    if (cls !== IkeAttr.LIFE_TYPE && cls !== IkeAttr.LIFE_DURATION) {
-      if (seen.has(cls)) return undefined;
-      seen.add(cls);
+    if (cls < 32 && cls !== IkeAttr.LIFE_TYPE && cls !== IkeAttr.LIFE_DURATION) {
+      if (seen & (1 << cls)) return undefined;
+      seen |= 1 << cls;
     }
     const v = attrNumber(a);
     if (v === undefined) return undefined;
@@ -166,7 +167,7 @@ export function parseIkeTransform(t: Transform): ChosenIke | undefined {
   if (enc === undefined || hash === undefined || auth === undefined || group === undefined) return undefined;
   const keyBytes = ikeCipherKeyBytes(enc, keyLength);
   if (keyBytes === undefined) return undefined;
-  return {
+  const c: { -readonly [K in keyof ChosenIke]: ChosenIke[K] } = {
     encryption: enc,
     keyLength: keyBytes * 8,
     hash,
@@ -174,8 +175,9 @@ export function parseIkeTransform(t: Transform): ChosenIke | undefined {
     auth,
     group,
     lifetimeSeconds: seconds ?? RFC_DEFAULT_LIFETIME,
-    ...(kilobytes !== undefined ? { lifetimeKilobytes: kilobytes } : {}),
   };
+  if (kilobytes !== undefined) c.lifetimeKilobytes = kilobytes;
+  return c;
 }
 
 function ikeMatches(c: ChosenIke, p: IkeProposal, auth: number, allowWeak: boolean): boolean {
@@ -333,12 +335,13 @@ export function parseIpsecTransform(t: Transform): ParsedIpsecTransform | undefi
   let seconds: number | undefined;
   let kilobytes: number | undefined;
   let lifeType: number | undefined;
-  const seen = new Set<number>();
+  // classes seen, as bits: every class accepted below is < 32 (any other is refused anyway)
+  let seen = 0;
   for (const a of t.attributes) {
     const cls = a.type;
-    if (cls !== IpsecAttr.SA_LIFE_TYPE && cls !== IpsecAttr.SA_LIFE_DURATION) {
-      if (seen.has(cls)) return undefined;
-      seen.add(cls);
+    if (cls < 32 && cls !== IpsecAttr.SA_LIFE_TYPE && cls !== IpsecAttr.SA_LIFE_DURATION) {
+      if (seen & (1 << cls)) return undefined;
+      seen |= 1 << cls;
     }
     const v = attrNumber(a);
     if (v === undefined) return undefined;
@@ -372,15 +375,16 @@ export function parseIpsecTransform(t: Transform): ParsedIpsecTransform | undefi
   if (mode === EncapsulationMode.UDP_ENCAPSULATED_TUNNEL_DRAFT) mode = EncapsulationMode.UDP_ENCAPSULATED_TUNNEL;
   else if (mode === EncapsulationMode.UDP_ENCAPSULATED_TRANSPORT_DRAFT) mode = EncapsulationMode.UDP_ENCAPSULATED_TRANSPORT;
   if (mode !== EncapsulationMode.TUNNEL && mode !== EncapsulationMode.TRANSPORT && mode !== EncapsulationMode.UDP_ENCAPSULATED_TUNNEL && mode !== EncapsulationMode.UDP_ENCAPSULATED_TRANSPORT) return undefined;
-  return {
+  const parsed: { -readonly [K in keyof ParsedIpsecTransform]: ParsedIpsecTransform[K] } = {
     transformId: t.id,
-    ...(keyLength !== undefined ? { keyLength } : {}),
     authAlgorithm: auth,
     mode,
     group,
     lifetimeSeconds: seconds ?? (kilobytes === undefined ? RFC_DEFAULT_LIFETIME : 0),
     lifetimeKilobytes: kilobytes ?? 0,
   };
+  if (keyLength !== undefined) parsed.keyLength = keyLength;
+  return parsed;
 }
 
 function ipsecTransformAttributes(spec: IpsecProtocolSpec, p: IpsecProposal): DataAttribute[] {
