@@ -1140,7 +1140,8 @@ export class Endpoint {
     // an established ISAKMP SA for this connection with this peer?
     let negotiating: P1 | undefined;
     let best: P1 | undefined;
-    for (const p1 of bucketView(this.p1ByPair, pairKeyOf(conn.local, conn.remote))) {
+    const pairKey = pairKeyFlat(conn.local, conn.remote); // kept by a new phase 1 (see newP1)
+    for (const p1 of bucketView(this.p1ByPair, pairKey)) {
       if ((p1.state !== 'established' && (p1.state !== 'negotiating' || p1.role !== 'initiator')) || !sharesIsakmpSa(p1.conn, conn)) continue;
       if (p1.state === 'established' && (!best || (p1.establishedAt ?? 0) > (best.establishedAt ?? 0))) best = p1;
       if (p1.state === 'negotiating' && p1.role === 'initiator') negotiating = p1;
@@ -1154,19 +1155,19 @@ export class Endpoint {
       else negotiating.pending.push(pending);
       return;
     }
-    this.startPhase1(now, conn, [pending]);
+    this.startPhase1(now, conn, [pending], undefined, pairKey);
   }
 
-  private newP1(role: 'initiator' | 'responder', mode: 'main' | 'aggressive', conn: Connection, local: Address, remoteAddr: Address, ic: Uint8Array, rc: Uint8Array): P1 {
+  private newP1(role: 'initiator' | 'responder', mode: 'main' | 'aggressive', conn: Connection, local: Address, remoteAddr: Address, ic: Uint8Array, rc: Uint8Array, icKey = bkey(ic), pairKey = pairKeyFlat(local, remoteAddr)): P1 {
     const p1: P1 = {
       kind: 'p1',
-      icKey: bkey(ic),
+      icKey,
       role,
       mode,
       conn,
       local,
       remote: remoteAddr,
-      pairKey: pairKeyFlat(local, remoteAddr),
+      pairKey,
       ic,
       rc,
       // every field present from the start: one hidden class for all phase 1s (monomorphic
@@ -1211,18 +1212,27 @@ export class Endpoint {
   }
 
   private freshCookie(): Uint8Array {
+    return this.freshCookieKeyed().cookie;
+  }
+
+  /** A fresh non-zero cookie that no phase 1 uses as its initiator cookie, with its map key. */
+  private freshCookieKeyed(): { cookie: Uint8Array; key: string } {
     for (;;) {
-      const c = this.random(8);
-      if (!isZero(c) && !this.p1s.has(bkey(c))) return c;
+      const cookie = this.random(8);
+      if (isZero(cookie)) continue;
+      const key = bkey(cookie);
+      if (!this.p1s.has(key)) return { cookie, key };
     }
   }
 
-  private startPhase1(now: number, conn: Connection, pending: PendingQm[], rekeyOf?: P1): P1 {
+  /** `pairKey`: pairKeyFlat(conn.local, conn.remote) when the caller has it already. */
+  private startPhase1(now: number, conn: Connection, pending: PendingQm[], rekeyOf?: P1, pairKey?: string): P1 {
     const mode = conn.exchange ?? 'main';
     const local = conn.local;
     const remoteAddr = conn.remote;
     if (remoteAddr.address === '%any') throw new LocalProtocolError(0, `connection ${conn.name}: cannot initiate to %any`);
-    const p1 = this.newP1('initiator', mode, conn, local, remoteAddr, this.freshCookie(), new Uint8Array(8));
+    const ic = this.freshCookieKeyed();
+    const p1 = this.newP1('initiator', mode, conn, local, remoteAddr, ic.cookie, new Uint8Array(8), ic.key, pairKey);
     p1.pending = pending;
     if (rekeyOf) p1.rekeyOf = rekeyOf;
     const hs = p1.hs!;
@@ -2038,7 +2048,8 @@ export class Endpoint {
     if (ids.length === 1) throw remote(NotifyType.PAYLOAD_MALFORMED, 'Quick Mode needs both IDci and IDcr or neither');
     // candidate connections: this ISAKMP SA's connection first, then others for the same peer
     const current = this.conns.get(p1.conn.name) ?? p1.conn;
-    const candidates = [current, ...this.connsFor(p1.remote.address).filter((c) => c.name !== p1.conn.name && c.auth === p1.conn.auth)];
+    // (the others are listed only if the current one does not fit: it nearly always does)
+    let candidates = [current];
     let peerTs: Selector;
     let ourTs: Selector;
     if (ids.length === 2) {
@@ -2054,7 +2065,15 @@ export class Endpoint {
     let conn: Connection | undefined;
     let sel: IpsecSelection | undefined;
     let err: unknown;
-    for (const c of candidates) {
+    let listed = false;
+    for (let i = 0; ; i++) {
+      if (i === candidates.length) {
+        if (listed) break;
+        listed = true;
+        candidates = [current, ...this.connsFor(p1.remote.address).filter((o) => o.name !== p1.conn.name && o.auth === p1.conn.auth)];
+        if (i === candidates.length) break;
+      }
+      const c = candidates[i]!;
       const ts = this.defaultTs(c, p1);
       if (!selectorWithin(peerTs, ts.remote) || !selectorWithin(ourTs, ts.local)) {
         err ??= remote(NotifyType.INVALID_ID_INFORMATION, 'traffic selectors outside the connection');

@@ -247,3 +247,23 @@ test('a Quick Mode in progress when the ISAKMP SA is replaced is started again u
   assert.equal(pair.ev('a', 'failed').length, 0);
   assert.equal(pair.b.ipsecSas().length, 2);
 });
+
+test('Quick Mode under an ISAKMP SA of another connection: the responder finds the connection whose selectors fit', () => {
+  const pair = new Pair({ seed: 'two-conns' });
+  const web = { localTs: subnetSelector('10.1.0.0', 24), remoteTs: subnetSelector('10.2.0.0', 24) };
+  const db = { localTs: subnetSelector('10.1.5.0', 24), remoteTs: subnetSelector('10.2.5.0', 24) };
+  pair.a.setConnection(conn(pair, 'a', { name: 'web', ...web }));
+  pair.a.setConnection(conn(pair, 'a', { name: 'db', ...db }));
+  const mirror = (s: typeof web) => ({ localTs: s.remoteTs, remoteTs: s.localTs });
+  pair.b.setConnection(conn(pair, 'b', { name: 'web', ...mirror(web) }));
+  pair.b.setConnection(conn(pair, 'b', { name: 'db', ...mirror(db) }));
+  pair.a.initiate(pair.now, 'web');
+  pair.run(2000);
+  pair.a.initiate(pair.now, 'db');
+  pair.run(2000);
+  assert.equal(pair.a.isakmpSas().length, 1, 'one ISAKMP SA carries both Quick Modes');
+  assert.equal(pair.b.isakmpSas()[0]!.connection, 'web');
+  assert.deepEqual(pair.b.ipsecSas().map((s) => s.connection).sort(), ['db', 'web']);
+  const sdb = pair.b.ipsecSas().find((s) => s.connection === 'db')!;
+  assert.deepEqual(sdb.localTs, db.remoteTs);
+});
