@@ -134,7 +134,8 @@ interface P1 {
   remote: Address;
   /** Normalised "local|remote" address pair, the key of the per-peer indexes. */
   readonly pairKey: string;
-  readonly ic: Uint8Array;
+  /** The cookies; from deriveKeys() on, views of the SA's key block (see there). */
+  ic: Uint8Array;
   rc: Uint8Array;
   /** The phase 1 that replaces this one (rekey in progress). */
   replacedBy?: P1;
@@ -1547,7 +1548,7 @@ export class Endpoint {
     }
     p1.step = 5;
     const { bytes, nextIv } = this.encodeEncrypted(p1, ExchangeType.IDENTITY_PROTECTION, 0, 0, out, p1.iv!);
-    p1.iv = nextIv;
+    this.setIv(p1, nextIv);
     this.sendP1(now, p1, bytes, true);
   }
 
@@ -1557,7 +1558,7 @@ export class Endpoint {
     const id = find(payloads, 'ID')!;
     this.verifyPeer(p1, id, payloads, true);
     this.authedFrom(p1);
-    p1.iv = nextIv;
+    this.setIv(p1, nextIv);
     p1.lastRecv = this.fp(bytes);
     hs.ourId = identityToId(this.ourIdentity(p1));
     const idp: IdPayload = { type: 'ID', idType: hs.ourId.idType, protocol: 0, port: 0, data: hs.ourId.data };
@@ -1565,8 +1566,8 @@ export class Endpoint {
     const out: Payload[] = [idp, ...this.authPayloads(p1, false)];
     if (this.wantInitialContact(p1)) out.push(this.initialContactNotify(p1));
     this.checkOut(MAIN_MODE[5]!, out);
-    const enc = this.encodeEncrypted(p1, ExchangeType.IDENTITY_PROTECTION, 0, 0, out, p1.iv);
-    p1.iv = enc.nextIv;
+    const enc = this.encodeEncrypted(p1, ExchangeType.IDENTITY_PROTECTION, 0, 0, out, p1.iv!);
+    this.setIv(p1, enc.nextIv);
     p1.step = 6;
     this.sendP1(now, p1, enc.bytes, false);
     this.established(now, p1, payloads);
@@ -1582,7 +1583,7 @@ export class Endpoint {
       this.failP1(p1, notify, reason);
       throw e;
     }
-    p1.iv = nextIv;
+    this.setIv(p1, nextIv);
     p1.lastRecv = this.fp(bytes);
     p1.step = 6;
     this.established(now, p1, payloads);
@@ -1661,7 +1662,7 @@ export class Endpoint {
     // requires HASH_I/SIG_I encrypted: HDR*, HASH_I with IV = hash(g^xi | g^xr). (As responder we
     // accept both forms.)
     const enc = this.encodeEncrypted(p1, ExchangeType.AGGRESSIVE, 0, 0, out, p1.iv!);
-    p1.iv = enc.nextIv;
+    this.setIv(p1, enc.nextIv);
     this.clearRetransmit(p1);
     p1.lastSent = enc.bytes;
     this.send(p1.local, p1.remote, enc.bytes);
@@ -1677,7 +1678,7 @@ export class Endpoint {
       this.setNat(p1, nat);
       this.authedFrom(p1);
     }
-    if (nextIv) p1.iv = nextIv;
+    if (nextIv) this.setIv(p1, nextIv);
     p1.lastRecv = this.fp(bytes);
     p1.step = 3;
     // a notify in a clear AM3 is not covered by HASH_I: act on INITIAL-CONTACT only when encrypted
@@ -1705,17 +1706,33 @@ export class Endpoint {
       : C.deriveSkeyid({ prf, method: 'sig', gxy, nonceI: hs.ni!, nonceR: hs.nr! });
     const k = C.derivePhase1Keys({ prf, skeyid, gxy, ckyI: p1.ic, ckyR: p1.rc });
     hs.skeyid = skeyid;
-    // SKEYID_d and SKEYID_a share one buffer (64 bytes with SHA2-256, which V8 keeps on its own
-    // heap): fewer objects per SA for the collector, no off-heap allocation
-    const dl = k.skeyidD.length;
-    const da = new Uint8Array(dl + k.skeyidA.length);
-    da.set(k.skeyidD, 0);
-    da.set(k.skeyidA, dl);
-    p1.skeyidD = da.subarray(0, dl);
-    p1.skeyidA = da.subarray(dl);
-    p1.encKey = C.deriveEncryptionKey(prf, k.skeyidE, cipher.keyLength);
-    C.wipe(k.skeyidD, k.skeyidA, k.skeyidE, gxy);
-    p1.iv = C.phase1Iv(prf, hs.gxi!, hs.gxr!, cipher.blockSize);
+    const encKey = C.deriveEncryptionKey(prf, k.skeyidE, cipher.keyLength);
+    const iv = C.phase1Iv(prf, hs.gxi!, hs.gxr!, cipher.blockSize);
+    // What the SA keeps for its lifetime (cookies, SKEYID_d, SKEYID_a, the encryption key, the
+    // phase-1 IV) lives in ONE buffer, the fields being views of it: a handful of heap objects
+    // per SA instead of three per byte array, and one off-heap allocation instead of one per
+    // array handed to OpenSSL. The IV moves on in place (setIv).
+    const block = new Uint8Array(p1.ic.length + p1.rc.length + k.skeyidD.length + k.skeyidA.length + encKey.length + iv.length);
+    let o = 0;
+    const put = (b: Uint8Array): Uint8Array => {
+      block.set(b, o);
+      o += b.length;
+      return block.subarray(o - b.length, o);
+    };
+    p1.ic = put(p1.ic);
+    p1.rc = put(p1.rc);
+    p1.skeyidD = put(k.skeyidD);
+    p1.skeyidA = put(k.skeyidA);
+    p1.encKey = put(encKey);
+    p1.iv = put(iv);
+    C.wipe(k.skeyidD, k.skeyidA, k.skeyidE, encKey, gxy);
+  }
+
+  /** The phase-1 IV moves on: copied into the SA's key block (see deriveKeys). */
+  private setIv(p1: P1, iv: Uint8Array): void {
+    const cur = p1.iv;
+    if (cur && cur.length === iv.length) cur.set(iv);
+    else p1.iv = iv;
   }
 
   private hashFor(p1: P1, initiator: boolean, idB: Uint8Array): Uint8Array {
