@@ -166,6 +166,8 @@ interface P1 {
   done?: Array<{ msgId: number; recv?: number; sent?: Uint8Array }>;
   /** Message IDs the peer already used under this SA (bounded ring): replays are dropped. */
   seen?: number[];
+  /** The first such message ID (0: none), kept apart so an SA with one Quick Mode needs no array. */
+  seen1: number;
   pending: PendingQm[];
   rekeyOf?: P1;
   halfOpen: boolean;
@@ -554,22 +556,26 @@ function cipherCached(enc: number, bits: number | undefined): CipherInfo {
 }
 
 /**
- * Keys of one direction, in one buffer: SPI | KEYMAT. The views are made on access (one byte
- * array per direction instead of four: fewer objects per SA for the collector).
+ * Keys of one direction: SPI | KEYMAT at `at` in a buffer both directions share. The views are
+ * made on access (one byte array per IPsec SA instead of four per direction: fewer objects per
+ * SA for the collector).
  */
 class Keys implements DirectionKeys {
-  constructor(private readonly buf: Uint8Array, private readonly spiLen: number, private readonly encLen: number) {}
+  constructor(private readonly buf: Uint8Array, private readonly at: number, private readonly spiLen: number, private readonly kmLen: number, private readonly encLen: number) {}
   get spi(): Uint8Array {
-    return this.buf.subarray(0, this.spiLen);
+    return this.buf.subarray(this.at, this.at + this.spiLen);
   }
   get keymat(): Uint8Array {
-    return this.buf.subarray(this.spiLen);
+    const k = this.at + this.spiLen;
+    return this.buf.subarray(k, k + this.kmLen);
   }
   get encryptionKey(): Uint8Array {
-    return this.buf.subarray(this.spiLen, this.spiLen + this.encLen);
+    const k = this.at + this.spiLen;
+    return this.buf.subarray(k, k + this.encLen);
   }
   get integrityKey(): Uint8Array {
-    return this.buf.subarray(this.spiLen + this.encLen);
+    const k = this.at + this.spiLen;
+    return this.buf.subarray(k + this.encLen, k + this.kmLen);
   }
   toJSON(): object {
     return { spi: this.spi, keymat: this.keymat, encryptionKey: this.encryptionKey, integrityKey: this.integrityKey };
@@ -1196,6 +1202,7 @@ export class Endpoint {
       qms: undefined,
       done: undefined,
       seen: undefined,
+      seen1: 0,
       pending: NO_PENDING,
       rekeyOf: undefined,
       halfOpen: false,
@@ -2014,11 +2021,19 @@ export class Endpoint {
       if (done.sent && done.recv === this.fp(bytes)) this.send(p1.local, p1.remote, done.sent);
       return;
     }
-    if (p1.seen?.includes(h.messageId)) throw remote(NotifyType.INVALID_MESSAGE_ID, 'message ID already used (replay)');
+    if (this.wasSeen(p1, h.messageId)) throw remote(NotifyType.INVALID_MESSAGE_ID, 'message ID already used (replay)');
     this.qmR1(now, p1, h, bytes);
   }
 
+  private wasSeen(p1: P1, msgId: number): boolean {
+    return p1.seen1 === msgId || (p1.seen !== undefined && p1.seen.includes(msgId));
+  }
+
   private markSeen(p1: P1, msgId: number): void {
+    if (p1.seen1 === 0) {
+      p1.seen1 = msgId; // message IDs are never 0 here (checked on receipt)
+      return;
+    }
     const seen = (p1.seen ??= []);
     seen.push(msgId);
     if (seen.length > 32) seen.shift();
@@ -2282,22 +2297,21 @@ export class Endpoint {
       const len = e.keys.enc + e.keys.auth;
       const kin = C.deriveKeymat({ prf: p1.prf!, skeyidD: p1.skeyidD!, protocol: e.protocol, spi: inSpi, nonceI, nonceR, gxy: qm.gxy, length: len });
       const kout = C.deriveKeymat({ prf: p1.prf!, skeyidD: p1.skeyidD!, protocol: e.protocol, spi: outSpi, nonceI, nonceR, gxy: qm.gxy, length: len });
-      // SPI | KEYMAT, one buffer per direction (up to 64 bytes V8 keeps it on its own heap:
-      // cheaper to allocate and collect than one larger buffer for both)
-      const bin = new Uint8Array(inSpi.length + len);
-      bin.set(inSpi, 0);
-      bin.set(kin, inSpi.length);
-      const bout = new Uint8Array(outSpi.length + len);
-      bout.set(outSpi, 0);
-      bout.set(kout, outSpi.length);
+      // inbound SPI | KEYMAT | outbound SPI | KEYMAT in one buffer (two heap objects for all four)
+      const si = inSpi.length;
+      const buf = new Uint8Array(si + len + outSpi.length + len);
+      buf.set(inSpi, 0);
+      buf.set(kin, si);
+      buf.set(outSpi, si + len);
+      buf.set(kout, si + len + outSpi.length);
       C.wipe(kin, kout);
       protocols.push({
         protocol: e.protocol,
         transformId: e.parsed.transformId,
         keyLength: e.keys.enc * 8,
         authAlgorithm: e.parsed.authAlgorithm,
-        inbound: new Keys(bin, inSpi.length, e.keys.enc),
-        outbound: new Keys(bout, outSpi.length, e.keys.enc),
+        inbound: new Keys(buf, 0, si, len, e.keys.enc),
+        outbound: new Keys(buf, si + len, outSpi.length, len, e.keys.enc),
       });
     }
     qm.dh?.wipe();
@@ -2386,7 +2400,7 @@ export class Endpoint {
     if (payloads[0]?.type !== 'HASH') throw remote(NotifyType.INVALID_PAYLOAD_TYPE, 'informational must start with HASH(1)');
     const expected = C.informationalHash({ prf: p1.prf!, skeyidA: p1.skeyidA!, messageId: h.messageId, afterHash: afterFirstPayload(plain) });
     if (!C.verifyHash(expected, payloads[0].data)) throw remote(NotifyType.INVALID_HASH_INFORMATION, 'informational HASH(1) does not verify');
-    if (p1.seen?.includes(h.messageId)) throw remote(NotifyType.INVALID_MESSAGE_ID, 'message ID already used (replay)');
+    if (this.wasSeen(p1, h.messageId)) throw remote(NotifyType.INVALID_MESSAGE_ID, 'message ID already used (replay)');
     checkMessage(INFORMATIONAL, payloads);
     this.authedFrom(p1);
     this.markSeen(p1, h.messageId);
