@@ -164,6 +164,10 @@ interface P1 {
   qms?: Map<number, Qm>;
   /** Recently finished Quick Modes: message ID → [last received, last sent] for duplicates. */
   done?: Array<{ msgId: number; recv?: number; sent?: Uint8Array }>;
+  /** The most recent of them (message ID 0: none), kept in the record itself: an SA with one finished Quick Mode needs no array. */
+  doneId: number;
+  doneRecv: number | undefined;
+  doneSent: Uint8Array | undefined;
   /** Message IDs the peer already used under this SA (bounded ring): replays are dropped. */
   seen?: number[];
   /** The first such message ID (0: none), kept apart so an SA with one Quick Mode needs no array. */
@@ -1201,6 +1205,9 @@ export class Endpoint {
       expiresAt: undefined,
       qms: undefined,
       done: undefined,
+      doneId: 0,
+      doneRecv: undefined,
+      doneSent: undefined,
       seen: undefined,
       seen1: 0,
       pending: NO_PENDING,
@@ -1916,7 +1923,7 @@ export class Endpoint {
   }
 
   private msgIdFree(p1: P1, id: number): boolean {
-    return id !== 0 && !p1.qms?.has(id) && !p1.done?.some((d) => d.msgId === id);
+    return id !== 0 && id !== p1.doneId && !p1.qms?.has(id) && !p1.done?.some((d) => d.msgId === id);
   }
 
   /** An SPI from 4 bytes of a batch of randomness (a copy), or a fresh draw if those are unusable. */
@@ -2016,7 +2023,7 @@ export class Endpoint {
       }
       return;
     }
-    const done = p1.done?.find((d) => d.msgId === h.messageId);
+    const done = p1.doneId === h.messageId ? { recv: p1.doneRecv, sent: p1.doneSent } : p1.done?.find((d) => d.msgId === h.messageId);
     if (done) {
       if (done.sent && done.recv === this.fp(bytes)) this.send(p1.local, p1.remote, done.sent);
       return;
@@ -2275,9 +2282,14 @@ export class Endpoint {
     // remember the exchange briefly: a repeat of its last request gets its last response again
     // (only when there is one: a responder without the commit bit has nothing to resend)
     if (qm.lastSent) {
-      const done = (p1.done ??= []);
-      done.push({ msgId: qm.msgId, recv: qm.lastRecv!, sent: qm.lastSent });
-      if (done.length > 4) done.shift();
+      if (p1.doneId !== 0) {
+        const done = (p1.done ??= []);
+        done.push({ msgId: p1.doneId, recv: p1.doneRecv, sent: p1.doneSent });
+        if (done.length > 3) done.shift();
+      }
+      p1.doneId = qm.msgId;
+      p1.doneRecv = qm.lastRecv;
+      p1.doneSent = qm.lastSent;
     } else if (qm.role === 'initiator') {
       this.markSeen(p1, qm.msgId);
     }
