@@ -241,7 +241,7 @@ function heapNow(): number {
 
 export function main(argv: string[] = process.argv.slice(2)): void {
   const quick = argv.includes('--quick');
-  const rounds = quick ? 1 : 4;
+  const rounds = quick ? 1 : 8; // 64 engine/crypto-only pairs per group: the median settles within about ±1.5 points
   console.log('engine.bench: Main Mode PSK + Quick Mode (no PFS), AES-128-CBC, SHA2-256, both endpoints in one process');
   // JIT warm-up. V8 optimises the engine's functions in a background thread over roughly the
   // first 2,000 handshakes (about 1 s of compiler CPU in all, seen with --trace-opt); process CPU

@@ -385,7 +385,7 @@ function spiKey(b: Uint8Array): number {
 /**
  * A fingerprint of a datagram for duplicate detection: two independent 32-bit multiply-xorshift
  * hashes over 4-byte words (FNV and murmur constants, seeded with the length) folded into one
- * 53-bit number. Far cheaper than keeping
+ * signed 32-bit number (a small integer for V8: an SA keeps it without a boxed heap number). Far cheaper than keeping
  * a copy; a collision can only make us repeat our last answer or ignore a message, which an
  * on-path attacker could cause anyway.
  */
@@ -406,7 +406,7 @@ function fingerprint(b: Uint8Array): number {
     h1 = Math.imul(h1 ^ b[i]!, 0x01000193);
     h2 = Math.imul(h2 ^ b[i]!, 0x5bd1e995) ^ (h2 >>> 15);
   }
-  return (h1 >>> 0) * 0x200000 + (h2 >>> 11);
+  return (h1 ^ Math.imul(h2, 0x85ebca6b) ^ (h2 >>> 16)) | 0;
 }
 
 function isZero(b: Uint8Array): boolean {
