@@ -465,7 +465,7 @@ export class Daemon {
         else if (this.ipsecById.has(e.id) && (this.ipsecState.get(e.id) === 'established' || this.ipsecState.get(e.id) === 'installing')) this.ipsecState.set(e.id, 'expiring');
         break;
       case 'dropped': {
-        const label = dropLabel(e.notify === 0 ? undefined : nameOf(NotifyType, e.notify), e.reason);
+        const label = dropLabel(e.notify === 0 ? undefined : nameOf(NotifyType, e.notify), e.code);
         this.counters.drop(label);
         this.noteProblem(e.peer.address, `${e.reason} (${label})`);
         this.logger.debug('ike', 'dropped datagram', { peer: `${e.peer.address}:${e.peer.port}`, notify: label, reason: e.reason });

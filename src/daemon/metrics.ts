@@ -27,22 +27,12 @@ export interface CounterSnapshot {
 }
 
 /**
- * The label of a dropped datagram: the notify type's name, or, when the engine gave no notify
- * (notify 0), a name for what its reason text says. The engine's notify-0 drops are: half-open
- * entries evicted or refused at the half-open caps, unauthenticated informationals, an initiator
- * starting over with fresh cookies (keying try), too many Quick Modes at once on one ISAKMP SA,
- * and internal errors in timers / handlers.
+ * The label of a dropped datagram: the notify type's name, else the engine's drop code (see
+ * DropCode in src/exchange/types.ts: half-open evictions and refusals, unauthenticated
+ * informationals, keying tries, the Quick Mode limit, timer and internal errors), else NO_NOTIFY.
  */
-export function dropLabel(notifyName: string | undefined, reason: string): string {
-  if (notifyName !== undefined) return notifyName;
-  if (/half-open .*evicted/.test(reason)) return 'HALF_OPEN_EVICTED';
-  if (/half-open limit/.test(reason)) return 'HALF_OPEN_REFUSED';
-  if (/^unauthenticated (notify|informational)/.test(reason)) return 'UNAUTHENTICATED_INFORMATIONAL';
-  if (/^too many Quick Modes in progress/.test(reason)) return 'QUICK_MODE_LIMIT';
-  if (/keying try \d+$/.test(reason)) return 'KEYING_RETRY';
-  if (/^timer: /.test(reason)) return 'TIMER_ERROR';
-  if (/^internal/.test(reason)) return 'INTERNAL_ERROR';
-  return 'NO_NOTIFY';
+export function dropLabel(notifyName: string | undefined, code: string | undefined): string {
+  return notifyName ?? code ?? 'NO_NOTIFY';
 }
 
 const MAX_LABELS = 64;

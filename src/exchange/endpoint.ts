@@ -63,6 +63,7 @@ import type {
   ChosenIke,
   Connection,
   DirectionKeys,
+  DropCode,
   EndpointOptions,
   EngineEvent,
   Identity,
@@ -611,10 +612,24 @@ function expectedPeerId(c: Connection, address: string): Identity {
   return c.remoteId ?? (c.auth === 'rsa-sig' ? { type: 'any' } : addressIdentity(address));
 }
 
-function errorOf(e: unknown): { notify: number; reason: string } {
+/** A refusal that maps to no notify type: its drop code travels with it to the `dropped` event. */
+class Refused extends RemoteProtocolError {
+  constructor(readonly code: DropCode, reason: string) {
+    super(0, reason);
+  }
+}
+
+function errorOf(e: unknown): { notify: number; code?: DropCode; reason: string } {
+  if (e instanceof Refused) return { notify: 0, code: e.code, reason: e.reason };
   if (e instanceof IsakmpError) return { notify: e.notify, reason: e.reason };
-  if (e instanceof Error) return { notify: 0, reason: `internal: ${e.message.slice(0, 200)}` };
-  return { notify: 0, reason: 'internal error' };
+  if (e instanceof Error) return { notify: 0, code: 'INTERNAL_ERROR', reason: `internal: ${e.message.slice(0, 200)}` };
+  return { notify: 0, code: 'INTERNAL_ERROR', reason: 'internal error' };
+}
+
+/** The `dropped` event of a caught error. */
+function droppedEvent(peer: Address, e: unknown): EngineEvent {
+  const { notify, code, reason } = errorOf(e);
+  return code === undefined ? { type: 'dropped', peer, notify, reason } : { type: 'dropped', peer, notify, code, reason };
 }
 
 function remote(notify: number, reason: string): RemoteProtocolError {
@@ -872,7 +887,7 @@ export class Endpoint {
         this.fire(now, e);
       } catch (err) {
         const { notify, reason } = errorOf(err);
-        this.emit({ type: 'dropped', peer: { address: '', port: 0 }, notify, reason: `timer: ${reason}` });
+        this.emit({ type: 'dropped', peer: { address: '', port: 0 }, notify, code: 'TIMER_ERROR', reason: `timer: ${reason}` });
       }
     }
   }
@@ -957,15 +972,13 @@ export class Endpoint {
     try {
       header = decodeHeaderView(bytes); // cookies are views of `bytes`: copied where kept
     } catch (e) {
-      const { notify, reason } = errorOf(e);
-      this.emit({ type: 'dropped', peer: remoteAddr, notify, reason });
+      this.emit(droppedEvent(remoteAddr, e));
       return;
     }
     try {
       this.dispatch(now, local, remoteAddr, header, bytes);
     } catch (e) {
-      const { notify, reason } = errorOf(e);
-      this.emit({ type: 'dropped', peer: remoteAddr, notify, reason });
+      this.emit(droppedEvent(remoteAddr, e));
     }
   }
 
@@ -1141,7 +1154,7 @@ export class Endpoint {
     } catch {
       /* the reason stays generic */
     }
-    this.emit({ type: 'dropped', peer, notify: 0, reason: what });
+    this.emit({ type: 'dropped', peer, notify: 0, code: 'UNAUTHENTICATED_INFORMATIONAL', reason: what });
   }
 
   // ------------------------------------------------------------------------------ phase 1: start
@@ -2059,7 +2072,7 @@ export class Endpoint {
 
   /** Responder: HDR*, HASH(1), SA, Ni [, KE] [, IDci, IDcr] --> ; then <-- HDR*, HASH(2), SA, Nr [, KE] [, IDci, IDcr] */
   private qmR1(now: number, p1: P1, h: Header, bytes: Uint8Array): void {
-    if ((p1.qms?.size ?? 0) >= 64) throw remote(0, 'too many Quick Modes in progress on this ISAKMP SA');
+    if ((p1.qms?.size ?? 0) >= 64) throw new Refused('QUICK_MODE_LIMIT', 'too many Quick Modes in progress on this ISAKMP SA');
     const iv = C.phase2Iv(p1.prf!, p1.iv!, h.messageId, p1.cipher!.blockSize);
     const { payloads, plain, nextIv } = this.decrypt(p1, iv, bytes);
     if (payloads[0]?.type !== 'HASH') throw remote(NotifyType.INVALID_PAYLOAD_TYPE, 'Quick Mode must start with HASH(1)');
@@ -2586,11 +2599,11 @@ export class Endpoint {
   private makeHalfOpenRoom(address: string): HoPeer | undefined {
     const peer = this.halfOpenPeers.get(address);
     if ((peer?.count ?? 0) >= this.opt.halfOpenPerPeer) {
-      if (!peer?.head) throw remote(0, 'half-open limit for this peer reached');
+      if (!peer?.head) throw new Refused('HALF_OPEN_REFUSED', 'half-open limit for this peer reached');
       this.evictHalfOpen(peer.head.p1);
     }
     if (this.halfOpenCount >= this.opt.halfOpenTotal) {
-      if (!this.hoHead) throw remote(0, 'half-open limit reached');
+      if (!this.hoHead) throw new Refused('HALF_OPEN_REFUSED', 'half-open limit reached');
       this.evictHalfOpen(this.hoHead.p1);
     }
     // an eviction may have removed the peer's record (its last entry)
@@ -2600,7 +2613,7 @@ export class Endpoint {
   private evictHalfOpen(p1: P1): void {
     this.halfOpenEvicted++;
     this.destroyP1(p1);
-    this.emit({ type: 'dropped', peer: p1.remote, notify: 0, reason: 'half-open phase 1 evicted (half-open limit reached)' });
+    this.emit({ type: 'dropped', peer: p1.remote, notify: 0, code: 'HALF_OPEN_EVICTED', reason: 'half-open phase 1 evicted (half-open limit reached)' });
   }
 
   /** Counts a new responder phase 1 as half-open and appends it to the eviction lists. */
@@ -2703,7 +2716,7 @@ export class Endpoint {
     const rekeyOf = p1.rekeyOf;
     p1.pending = NO_PENDING;
     this.destroyP1(p1);
-    this.emit({ type: 'dropped', peer: p1.remote, notify: 0, reason: `${reason}; keying try ${tries + 1}` });
+    this.emit({ type: 'dropped', peer: p1.remote, notify: 0, code: 'KEYING_RETRY', reason: `${reason}; keying try ${tries + 1}` });
     const again = this.startPhase1(now, this.conns.get(p1.conn.name)!, pending, rekeyOf && rekeyOf.state === 'established' ? rekeyOf : undefined);
     again.tries = tries;
   }

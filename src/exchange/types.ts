@@ -170,6 +170,21 @@ export interface ChosenIke {
   readonly lifetimeKilobytes?: number;
 }
 
+/**
+ * Why a drop without a notify type happened: an older half-open entry made room for a new first
+ * message; a first message refused at the half-open cap; an informational outside an
+ * authenticated ISAKMP SA; too many Quick Modes on one ISAKMP SA; our phase 1 started over with
+ * fresh cookies (keying tries); an error in a timer's work; an internal error.
+ */
+export type DropCode =
+  | 'HALF_OPEN_EVICTED'
+  | 'HALF_OPEN_REFUSED'
+  | 'UNAUTHENTICATED_INFORMATIONAL'
+  | 'QUICK_MODE_LIMIT'
+  | 'KEYING_RETRY'
+  | 'TIMER_ERROR'
+  | 'INTERNAL_ERROR';
+
 /** Keys of one protocol SA (one direction). */
 export interface DirectionKeys {
   readonly spi: Uint8Array;
@@ -226,7 +241,12 @@ export type EngineEvent =
   | { readonly type: 'rekeyed'; readonly kind: 'isakmp' | 'ipsec'; readonly old: string; readonly sa: string }
   | { readonly type: 'deleted'; readonly kind: 'isakmp' | 'ipsec'; readonly id: string; readonly connection: string; readonly by: 'local' | 'peer'; readonly spis?: readonly Uint8Array[] }
   | { readonly type: 'expired'; readonly kind: 'isakmp' | 'ipsec'; readonly id: string; readonly connection: string; readonly hard: boolean }
-  | { readonly type: 'dropped'; readonly peer: Address; readonly notify: number; readonly reason: string }
+  /**
+   * A datagram (or a timer's work) that changed nothing. `notify`: the RFC 2408 notify type it
+   * maps to (0: none); `code`, for drops without one, what happened in a stable word for counters;
+   * `reason`: for people.
+   */
+  | { readonly type: 'dropped'; readonly peer: Address; readonly notify: number; readonly code?: DropCode; readonly reason: string }
   /** A negotiation we started (or answered) is abandoned: retransmit limit, timeout, peer error. */
   | { readonly type: 'failed'; readonly kind: 'isakmp' | 'ipsec'; readonly connection: string; readonly peer: Address; readonly notify: number; readonly reason: string }
   /** An authenticated notify from the peer (status or error), for logs. */

@@ -110,6 +110,7 @@ test('unauthenticated informational / DPD (no state, or real cookies but clear):
   assert.equal(pair.b.isakmpSas().length, 1);
   assert.equal(pair.b.ipsecSas().length, 1);
   assert.equal(pair.ev('b', 'dropped').length, 4);
+  assert.deepEqual(pair.ev('b', 'dropped').map((d) => [d.notify, d.code]), new Array(4).fill([0, 'UNAUTHENTICATED_INFORMATIONAL']));
 });
 
 test('duplicated Delete (CVE-2023-38712 shape): D(ISAKMP), D(ISAKMP), N(R-U-THERE) → one delete, the rest ignored', () => {

@@ -40,6 +40,7 @@ test('100 % loss with 3 keying tries: three negotiations with fresh cookies, the
   const cookies = new Set(pair.sentBy('a').map((w) => Buffer.from(w.data.subarray(0, 8)).toString('hex')));
   assert.equal(cookies.size, 3);
   assert.equal(pair.sentBy('a').length, 18);
+  assert.deepEqual(pair.ev('a', 'dropped').map((d) => d.code), ['KEYING_RETRY', 'KEYING_RETRY'], 'two restarts with fresh cookies');
   assert.deepEqual(pair.ev('a', 'failed').map((x) => x.kind), ['isakmp', 'ipsec']);
   empty(pair);
 });
@@ -211,7 +212,7 @@ test('spoofed MM1 flood fills the half-open table (cap 100); HDR, SA --> of a le
   flood(3 * CAP);
   assert.equal(pair.b.stats().halfOpen, CAP);
   assert.equal(pair.b.stats().halfOpenEvicted, 2 * CAP);
-  assert.equal(pair.ev('b', 'dropped').filter((e) => /evicted/.test(e.reason)).length, 2 * CAP);
+  assert.equal(pair.ev('b', 'dropped').filter((e) => e.code === 'HALF_OPEN_EVICTED').length, 2 * CAP);
   // the flood goes on at 2 MM1 per ms (20 per round trip of 10 ms) while a connects
   pair.a.initiate(pair.now, 'c');
   for (let ms = 0; ms < 2000; ms++) {
@@ -283,6 +284,7 @@ test('half-open entries past MM3 are never evicted: with only such entries the t
   assert.equal(pair.b.stats().halfOpen, 2);
   assert.equal(pair.b.stats().halfOpenEvicted, 0);
   assert.equal(pair.ev('b', 'dropped').at(-1)!.reason, 'half-open limit reached');
+  assert.equal(pair.ev('b', 'dropped').at(-1)!.code, 'HALF_OPEN_REFUSED');
   // MM4 gets through on a's retransmission of MM3: both complete
   pair.tap = undefined;
   pair.run(10_000);
