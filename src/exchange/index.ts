@@ -39,5 +39,5 @@ export {
 } from './proposals.js';
 export { MAIN_MODE, AGGRESSIVE_MODE, QUICK_MODE, INFORMATIONAL, checkMessage, type MessageScript, type PayloadRule } from './scripts.js';
 export { TimerQueue } from './timers.js';
-export { parseIkeProposal, parseIpsecProposal } from './names.js';
+export { parseIkeProposal, parseIpsecProposal, parseIkeProposalSpec, parseEspProposalSpec, parseAhProposalSpec, groupName, type Parsed, type IkeProposalSpec, type EspProposalSpec, type AhProposalSpec } from './names.js';
 export { NATT_RFC3947_VID, NATT_DRAFT_VIDS, nattVidKind, natdHash, natdHashLength, encapsulatedMode, encapsulatedProposals } from './natt.js';

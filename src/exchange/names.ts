@@ -1,99 +1,281 @@
 /**
- * strongSwan-style proposal strings for configuration files, e.g. IKE "aes128-sha256-modp2048",
- * ESP "aes256-sha1-ecp256" (the group is the PFS group), AH "sha256".
+ * The compact, strongSwan-style proposal syntax, one parser for the library and the
+ * configuration file (src/daemon/config.ts), mapped to the wire numbers of src/constants:
+ *
+ *   phase 1 (ike):  ENC-HASH-GROUP          e.g. aes128-sha256-modp2048, aes256-sha1-ecp256
+ *   phase 2 (esp):  ENC-INTEG[-GROUP]       e.g. aes128-sha256, aes256-sha1-modp2048
+ *                   AEAD[-GROUP]            e.g. aes128gcm16, aes256gcm16-ecp256
+ *   phase 2 (ah):   INTEG[-GROUP]           e.g. sha256, sha1-modp2048
+ *
+ * In phase 2 the optional group is the PFS group. The `...Spec` parsers are pure and return
+ * errors as text (the config loader adds file and line); `parseIkeProposal` /
+ * `parseIpsecProposal` build the engine's records from them and throw.
  */
+import {
+  AhTransformId,
+  AuthAlgorithm,
+  EncapsulationMode,
+  EncryptionAlgorithm,
+  EspTransformId,
+  GroupDescription,
+  HashAlgorithm,
+  ProtocolId,
+} from '../constants/index.js';
 import { LocalProtocolError } from '../errors.js';
-import type { IkeProposal, IpsecProposal } from './types.js';
+import type { IkeProposal, IpsecProposal, IpsecProtocolSpec } from './types.js';
 
-const CIPHERS: Record<string, { ike: number; esp: number; bits?: number }> = {
-  aes128: { ike: 7, esp: 12, bits: 128 },
-  aes192: { ike: 7, esp: 12, bits: 192 },
-  aes256: { ike: 7, esp: 12, bits: 256 },
-  aes: { ike: 7, esp: 12, bits: 128 },
-  '3des': { ike: 5, esp: 3 },
-};
-
-/** Hash token → [IKE hash id (RFC 2409 App. A / RFC 4868), IPsec auth algorithm (RFC 2407 §4.5)]. */
-const HASHES: Record<string, [number, number]> = {
-  md5: [1, 1],
-  sha1: [2, 2],
-  sha: [2, 2],
-  sha256: [4, 5],
-  sha2_256: [4, 5],
-  sha384: [5, 6],
-  sha2_384: [5, 6],
-  sha512: [6, 7],
-  sha2_512: [6, 7],
-};
-
-const GROUPS: Record<string, number> = {
-  modp768: 1,
-  modp1024: 2,
-  modp1536: 5,
-  modp2048: 14,
-  modp3072: 15,
-  modp4096: 16,
-  modp6144: 17,
-  modp8192: 18,
-  ecp256: 19,
-  ecp384: 20,
-  ecp521: 21,
-  modp1024s160: 22,
-  modp2048s224: 23,
-  modp2048s256: 24,
-};
-
-function bad(what: string, s: string): never {
-  throw new LocalProtocolError(0, `${what}: cannot parse proposal "${s}"`);
+export interface IkeProposalSpec {
+  /** The compact text it came from, normalised to lower case. */
+  readonly text: string;
+  /** RFC 2409 App. A Encryption Algorithm. */
+  readonly encryption: number;
+  /** Key-Length attribute in bits (AES); undefined for fixed-length ciphers. */
+  readonly keyLength: number | undefined;
+  /** RFC 2409 App. A Hash Algorithm (also the PRF: HMAC with this hash). */
+  readonly hash: number;
+  /** Group Description (RFC 2409 §6, RFC 3526, RFC 5903). */
+  readonly group: number;
 }
 
-/** "aes128-sha256-modp2048" → IkeProposal. */
-export function parseIkeProposal(s: string, lifetimeSeconds?: number): IkeProposal {
-  const [c, h, g, ...rest] = s.toLowerCase().split('-');
-  const cipher = CIPHERS[c ?? ''];
-  const hash = HASHES[h ?? ''];
-  const group = GROUPS[g ?? ''];
-  if (!cipher || !hash || group === undefined || rest.length) bad('ike', s);
-  return {
-    encryption: cipher.ike,
-    ...(cipher.bits ? { keyLength: cipher.bits } : {}),
-    hash: hash[0],
-    group,
-    ...(lifetimeSeconds ? { lifetimeSeconds } : {}),
-  };
+export interface EspProposalSpec {
+  readonly text: string;
+  /** RFC 2407 §4.4.4 ESP transform id. */
+  readonly transform: number;
+  readonly keyLength: number | undefined;
+  /** RFC 2407 §4.5 Authentication Algorithm; undefined for AEAD transforms. */
+  readonly auth: number | undefined;
+  /** PFS group; undefined means no PFS. */
+  readonly group: number | undefined;
+}
+
+interface Cipher {
+  readonly ike: number | undefined;
+  readonly esp: number;
+  readonly keyLength: number | undefined;
+  readonly aead?: boolean;
+}
+
+const CIPHERS: Readonly<Record<string, Cipher>> = {
+  aes: { ike: EncryptionAlgorithm.AES_CBC, esp: EspTransformId.ESP_AES_CBC, keyLength: 128 },
+  aes128: { ike: EncryptionAlgorithm.AES_CBC, esp: EspTransformId.ESP_AES_CBC, keyLength: 128 },
+  aes192: { ike: EncryptionAlgorithm.AES_CBC, esp: EspTransformId.ESP_AES_CBC, keyLength: 192 },
+  aes256: { ike: EncryptionAlgorithm.AES_CBC, esp: EspTransformId.ESP_AES_CBC, keyLength: 256 },
+  '3des': { ike: EncryptionAlgorithm['3DES_CBC'], esp: EspTransformId.ESP_3DES, keyLength: undefined },
+  aes128gcm16: { ike: undefined, esp: EspTransformId.ESP_AES_GCM_16, keyLength: 128, aead: true },
+  aes192gcm16: { ike: undefined, esp: EspTransformId.ESP_AES_GCM_16, keyLength: 192, aead: true },
+  aes256gcm16: { ike: undefined, esp: EspTransformId.ESP_AES_GCM_16, keyLength: 256, aead: true },
+};
+
+const IKE_HASHES: Readonly<Record<string, number>> = {
+  md5: HashAlgorithm.MD5,
+  sha1: HashAlgorithm.SHA,
+  sha: HashAlgorithm.SHA,
+  sha256: HashAlgorithm.SHA2_256,
+  sha2_256: HashAlgorithm.SHA2_256,
+  sha384: HashAlgorithm.SHA2_384,
+  sha2_384: HashAlgorithm.SHA2_384,
+  sha512: HashAlgorithm.SHA2_512,
+  sha2_512: HashAlgorithm.SHA2_512,
+};
+
+const ESP_INTEG: Readonly<Record<string, number>> = {
+  md5: AuthAlgorithm.HMAC_MD5,
+  sha1: AuthAlgorithm.HMAC_SHA,
+  sha: AuthAlgorithm.HMAC_SHA,
+  sha256: AuthAlgorithm.HMAC_SHA2_256,
+  sha2_256: AuthAlgorithm.HMAC_SHA2_256,
+  sha384: AuthAlgorithm.HMAC_SHA2_384,
+  sha2_384: AuthAlgorithm.HMAC_SHA2_384,
+  sha512: AuthAlgorithm.HMAC_SHA2_512,
+  sha2_512: AuthAlgorithm.HMAC_SHA2_512,
+};
+
+export const GROUPS: Readonly<Record<string, number>> = {
+  modp768: GroupDescription.MODP_768,
+  modp1024: GroupDescription.MODP_1024,
+  modp1536: GroupDescription.MODP_1536,
+  modp2048: GroupDescription.MODP_2048,
+  modp3072: GroupDescription.MODP_3072,
+  modp4096: GroupDescription.MODP_4096,
+  modp6144: GroupDescription.MODP_6144,
+  modp8192: GroupDescription.MODP_8192,
+  ecp256: GroupDescription.ECP_256,
+  ecp384: GroupDescription.ECP_384,
+  ecp521: GroupDescription.ECP_521,
+  modp1024s160: GroupDescription.MODP_1024_160_POS,
+  modp2048s224: GroupDescription.MODP_2048_224_POS,
+  modp2048s256: GroupDescription.MODP_2048_256_POS,
+};
+
+/** Groups refused unless a connection sets `allow_weak_groups: true` (DESIGN: security defaults). */
+export const WEAK_GROUPS: ReadonlySet<number> = new Set([1, 2, 5, 22, 23, 24]);
+
+/** The name used in the compact syntax for a group number ("modp2048"), or `group<N>`. */
+export function groupName(group: number): string {
+  for (const [name, value] of Object.entries(GROUPS)) if (value === group) return name;
+  return `group${group}`;
+}
+
+function keys(table: Readonly<Record<string, unknown>>, filter?: (v: unknown) => boolean): string {
+  return Object.entries(table)
+    .filter(([, v]) => (filter ? filter(v) : true))
+    .map(([k]) => k)
+    .join(', ');
+}
+
+export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
+
+/** Parses one phase-1 proposal such as `aes128-sha256-modp2048`. */
+export function parseIkeProposalSpec(text: string, opts: { allowWeakGroups?: boolean } = {}): Parsed<IkeProposalSpec> {
+  const norm = text.trim().toLowerCase();
+  const parts = norm.split('-');
+  if (parts.length !== 3) {
+    return { ok: false, error: `'${text}' is not ENC-HASH-GROUP (example: aes128-sha256-modp2048)` };
+  }
+  const [enc, hash, group] = parts as [string, string, string];
+  const cipher = CIPHERS[enc];
+  if (cipher === undefined || cipher.ike === undefined) {
+    return {
+      ok: false,
+      error: `unknown phase-1 encryption '${enc}' in '${text}' (use one of: ${keys(CIPHERS, (c) => (c as Cipher).ike !== undefined)})`,
+    };
+  }
+  const h = IKE_HASHES[hash];
+  if (h === undefined) {
+    return { ok: false, error: `unknown hash '${hash}' in '${text}' (use one of: ${keys(IKE_HASHES)})` };
+  }
+  const g = GROUPS[group];
+  if (g === undefined) {
+    return { ok: false, error: `unknown DH group '${group}' in '${text}' (use one of: ${keys(GROUPS)})` };
+  }
+  if (WEAK_GROUPS.has(g) && opts.allowWeakGroups !== true) {
+    return {
+      ok: false,
+      error: `DH group '${group}' in '${text}' is weak and refused by default (use modp2048 or stronger, or set allow_weak_groups: true)`,
+    };
+  }
+  return { ok: true, value: { text: norm, encryption: cipher.ike, keyLength: cipher.keyLength, hash: h, group: g } };
+}
+
+/** Parses one phase-2 (ESP) proposal such as `aes128-sha256`, `aes256-sha1-modp2048`, `aes128gcm16`. */
+export function parseEspProposalSpec(text: string, opts: { allowWeakGroups?: boolean } = {}): Parsed<EspProposalSpec> {
+  const norm = text.trim().toLowerCase();
+  const parts = norm.split('-');
+  const enc = parts[0] ?? '';
+  const cipher = CIPHERS[enc];
+  if (cipher === undefined) {
+    return { ok: false, error: `unknown ESP encryption '${enc}' in '${text}' (use one of: ${keys(CIPHERS)})` };
+  }
+  let auth: number | undefined;
+  let rest: string[];
+  if (cipher.aead === true) {
+    rest = parts.slice(1);
+  } else {
+    const integ = parts[1];
+    if (integ === undefined) {
+      return { ok: false, error: `'${text}' lacks an integrity algorithm (example: aes128-sha256 or aes128-sha256-modp2048)` };
+    }
+    auth = ESP_INTEG[integ];
+    if (auth === undefined) {
+      return { ok: false, error: `unknown ESP integrity '${integ}' in '${text}' (use one of: ${keys(ESP_INTEG)})` };
+    }
+    rest = parts.slice(2);
+  }
+  if (rest.length > 1) {
+    return { ok: false, error: `'${text}' has too many parts (ENC-INTEG[-GROUP] or AEAD[-GROUP])` };
+  }
+  let group: number | undefined;
+  if (rest.length === 1) {
+    const g = pfsGroup(rest[0]!, text, opts);
+    if (!g.ok) return g;
+    group = g.value;
+  }
+  return { ok: true, value: { text: norm, transform: cipher.esp, keyLength: cipher.keyLength, auth, group } };
+}
+
+export interface AhProposalSpec {
+  readonly text: string;
+  /** RFC 2407 §4.4.3 AH transform id. */
+  readonly transform: number;
+  /** RFC 2407 §4.5 Authentication Algorithm. */
+  readonly auth: number;
+  /** PFS group; undefined means no PFS. */
+  readonly group: number | undefined;
+}
+
+/** AH transform for each integrity algorithm (RFC 2407 §4.4.3, RFC 4868). */
+const AH_TRANSFORM: Readonly<Record<number, number>> = {
+  [AuthAlgorithm.HMAC_MD5]: AhTransformId.AH_MD5,
+  [AuthAlgorithm.HMAC_SHA]: AhTransformId.AH_SHA,
+  [AuthAlgorithm.HMAC_SHA2_256]: AhTransformId.AH_SHA2_256,
+  [AuthAlgorithm.HMAC_SHA2_384]: AhTransformId.AH_SHA2_384,
+  [AuthAlgorithm.HMAC_SHA2_512]: AhTransformId.AH_SHA2_512,
+};
+
+function pfsGroup(gname: string, text: string, opts: { allowWeakGroups?: boolean }): Parsed<number> {
+  const group = GROUPS[gname];
+  if (group === undefined) return { ok: false, error: `unknown PFS group '${gname}' in '${text}' (use one of: ${keys(GROUPS)})` };
+  if (WEAK_GROUPS.has(group) && opts.allowWeakGroups !== true) {
+    return { ok: false, error: `PFS group '${gname}' in '${text}' is weak and refused by default (use modp2048 or stronger, or set allow_weak_groups: true)` };
+  }
+  return { ok: true, value: group };
+}
+
+/** Parses one phase-2 AH proposal such as `sha256` or `sha1-modp2048`. */
+export function parseAhProposalSpec(text: string, opts: { allowWeakGroups?: boolean } = {}): Parsed<AhProposalSpec> {
+  const norm = text.trim().toLowerCase();
+  const parts = norm.split('-');
+  if (parts.length > 2) return { ok: false, error: `'${text}' has too many parts (INTEG[-GROUP])` };
+  const auth = ESP_INTEG[parts[0] ?? ''];
+  if (auth === undefined) return { ok: false, error: `unknown AH integrity '${parts[0]}' in '${text}' (use one of: ${keys(ESP_INTEG)})` };
+  let group: number | undefined;
+  if (parts.length === 2) {
+    const g = pfsGroup(parts[1]!, text, opts);
+    if (!g.ok) return g;
+    group = g.value;
+  }
+  return { ok: true, value: { text: norm, transform: AH_TRANSFORM[auth]!, auth, group } };
+}
+
+function orThrow<T>(what: string, r: Parsed<T>): T {
+  if (!r.ok) throw new LocalProtocolError(0, `${what}: ${r.error}`);
+  return r.value;
 }
 
 /**
- * ESP "aes128-sha256[-modp2048]" or AH "sha256[-modp2048]" (the group turns PFS on) → IpsecProposal.
- * `mode` 1 tunnel (default), 2 transport.
+ * "aes128-sha256-modp2048" → the engine's IkeProposal. Weak groups parse (the engine refuses
+ * them at setConnection unless the connection opts in).
+ */
+export function parseIkeProposal(s: string, lifetimeSeconds?: number): IkeProposal {
+  const p = orThrow('ike', parseIkeProposalSpec(s, { allowWeakGroups: true }));
+  const out: { -readonly [K in keyof IkeProposal]: IkeProposal[K] } = { encryption: p.encryption, hash: p.hash, group: p.group };
+  if (p.keyLength !== undefined) out.keyLength = p.keyLength;
+  if (lifetimeSeconds) out.lifetimeSeconds = lifetimeSeconds;
+  return out;
+}
+
+/**
+ * ESP "aes128-sha256[-modp2048]" / "aes128gcm16[-group]" or AH "sha256[-modp2048]" (the group
+ * turns PFS on) → the engine's IpsecProposal. `mode` 1 tunnel (default), 2 transport.
  */
 export function parseIpsecProposal(protocol: 'esp' | 'ah', s: string, opts: { mode?: number; lifetimeSeconds?: number; lifetimeKilobytes?: number } = {}): IpsecProposal {
-  const parts = s.toLowerCase().split('-');
-  let group = 0;
-  const last = parts[parts.length - 1] ?? '';
-  if (GROUPS[last] !== undefined) {
-    group = GROUPS[last]!;
-    parts.pop();
-  }
-  let spec;
+  let spec: IpsecProtocolSpec;
+  let group: number | undefined;
   if (protocol === 'esp') {
-    if (parts.length !== 2) bad('esp', s);
-    const cipher = CIPHERS[parts[0]!];
-    const hash = HASHES[parts[1]!];
-    if (!cipher || !hash) bad('esp', s);
-    spec = { protocol: 3, transformId: cipher.esp, ...(cipher.bits ? { keyLength: cipher.bits } : {}), authAlgorithm: hash[1] };
+    const p = orThrow('esp', parseEspProposalSpec(s, { allowWeakGroups: true }));
+    const e: { -readonly [K in keyof IpsecProtocolSpec]: IpsecProtocolSpec[K] } = { protocol: ProtocolId.PROTO_IPSEC_ESP, transformId: p.transform };
+    if (p.keyLength !== undefined) e.keyLength = p.keyLength;
+    if (p.auth !== undefined) e.authAlgorithm = p.auth;
+    spec = e;
+    group = p.group;
   } else {
-    if (parts.length !== 1) bad('ah', s);
-    const hash = HASHES[parts[0]!];
-    if (!hash) bad('ah', s);
-    const ahId: Record<number, number> = { 1: 2, 2: 3, 5: 5, 6: 6, 7: 7 };
-    spec = { protocol: 2, transformId: ahId[hash[1]]!, authAlgorithm: hash[1] };
+    const p = orThrow('ah', parseAhProposalSpec(s, { allowWeakGroups: true }));
+    spec = { protocol: ProtocolId.PROTO_IPSEC_AH, transformId: p.transform, authAlgorithm: p.auth };
+    group = p.group;
   }
-  return {
-    protocols: [spec],
-    mode: opts.mode ?? 1,
-    ...(group ? { group } : {}),
-    ...(opts.lifetimeSeconds ? { lifetimeSeconds: opts.lifetimeSeconds } : {}),
-    ...(opts.lifetimeKilobytes ? { lifetimeKilobytes: opts.lifetimeKilobytes } : {}),
-  };
+  const out: { -readonly [K in keyof IpsecProposal]: IpsecProposal[K] } = { protocols: [spec], mode: opts.mode ?? EncapsulationMode.TUNNEL };
+  if (group) out.group = group;
+  if (opts.lifetimeSeconds) out.lifetimeSeconds = opts.lifetimeSeconds;
+  if (opts.lifetimeKilobytes) out.lifetimeKilobytes = opts.lifetimeKilobytes;
+  return out;
 }

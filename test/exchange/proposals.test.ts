@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeHeader, decodeMessage, encodeMessage } from '../../src/codec/index.js';
 import type { Payload, SaPayload, Transform } from '../../src/codec/index.js';
-import { RemoteProtocolError } from '../../src/errors.js';
+import { LocalProtocolError, RemoteProtocolError } from '../../src/errors.js';
+import { parseIkeProposal, parseIpsecProposal } from '../../src/exchange/index.js';
 import {
   buildIkeSa,
   buildIpsecSa,
@@ -244,4 +245,22 @@ test('strongSwan-style proposal strings', async () => {
   assert.deepEqual(parseIpsecProposal('ah', 'sha256', { mode: 2 }), { protocols: [{ protocol: 2, transformId: 5, authAlgorithm: 5 }], mode: 2 });
   assert.throws(() => parseIkeProposal('aes128-sha256'));
   assert.throws(() => parseIpsecProposal('esp', 'blowfish-sha1'));
+});
+
+test('compact proposal strings → the engine\'s records (the parser the config file uses)', () => {
+  assert.deepEqual(parseIkeProposal('aes128-sha256-modp2048'), { encryption: 7, hash: 4, group: 14, keyLength: 128 });
+  assert.deepEqual(parseIkeProposal('3DES-SHA1-ECP256', 28800), { encryption: 5, hash: 2, group: 19, lifetimeSeconds: 28800 });
+  // weak groups parse; the engine refuses them at setConnection unless the connection opts in
+  assert.equal(parseIkeProposal('aes128-sha1-modp1024').group, 2);
+  assert.deepEqual(parseIpsecProposal('esp', 'aes256-sha1-ecp256'), {
+    protocols: [{ protocol: 3, transformId: 12, keyLength: 256, authAlgorithm: 2 }], mode: 1, group: 19,
+  });
+  assert.deepEqual(parseIpsecProposal('esp', 'aes128gcm16', { mode: 2, lifetimeSeconds: 600, lifetimeKilobytes: 1000 }), {
+    protocols: [{ protocol: 3, transformId: 20, keyLength: 128 }], mode: 2, lifetimeSeconds: 600, lifetimeKilobytes: 1000,
+  });
+  assert.deepEqual(parseIpsecProposal('ah', 'sha256-modp3072'), { protocols: [{ protocol: 2, transformId: 5, authAlgorithm: 5 }], mode: 1, group: 15 });
+  assert.deepEqual(parseIpsecProposal('ah', 'sha1').protocols, [{ protocol: 2, transformId: 3, authAlgorithm: 2 }]);
+  for (const [proto, text, why] of [['ike', 'aes128-sha256', /ENC-HASH-GROUP/], ['ike', 'aes128gcm16-sha256-modp2048', /phase-1 encryption/], ['esp', 'aes128', /integrity/], ['esp', 'aes128-sha256-modp2048-x', /too many parts/], ['ah', 'sha3', /AH integrity/], ['ah', 'sha256-ecp999', /PFS group/]] as const) {
+    assert.throws(() => (proto === 'ike' ? parseIkeProposal(text) : parseIpsecProposal(proto, text)), (e: unknown) => e instanceof LocalProtocolError && why.test(e.message), text);
+  }
 });
