@@ -44,17 +44,7 @@ function isNestedOnly(t: number): boolean {
  * version, then flags). Cheap enough for demultiplexing by cookies; copies the two cookies.
  */
 export function decodeHeader(bytes: Uint8Array): Header {
-  const h = checkHeader(bytes);
-  return {
-    initiatorCookie: copyOf(bytes, 0, 8),
-    responderCookie: copyOf(bytes, 8, 16),
-    nextPayload: h.nextPayload,
-    majorVersion: bytes[17]! >>> 4,
-    minorVersion: bytes[17]! & 0x0f,
-    exchangeType: bytes[18]!,
-    flags: bytes[19]!,
-    messageId: h.messageId,
-  };
+  return headerRecord(bytes, checkHeader(bytes), copyOf(bytes, 0, 8), copyOf(bytes, 8, 16));
 }
 
 /**
@@ -63,15 +53,19 @@ export function decodeHeader(bytes: Uint8Array): Header {
  * and copies any cookie it keeps (the engine's demultiplexer: one datagram, no copies).
  */
 export function decodeHeaderView(bytes: Uint8Array): Header {
-  const h = checkHeader(bytes);
+  return headerRecord(bytes, checkHeader(bytes), bytes.subarray(0, 8), bytes.subarray(8, 16));
+}
+
+/** The header record of a checked datagram, with the cookies as the caller made them. */
+function headerRecord(b: Uint8Array, h: { nextPayload: number; messageId: number }, ic: Uint8Array, rc: Uint8Array): Header {
   return {
-    initiatorCookie: bytes.subarray(0, 8),
-    responderCookie: bytes.subarray(8, 16),
+    initiatorCookie: ic,
+    responderCookie: rc,
     nextPayload: h.nextPayload,
-    majorVersion: bytes[17]! >>> 4,
-    minorVersion: bytes[17]! & 0x0f,
-    exchangeType: bytes[18]!,
-    flags: bytes[19]!,
+    majorVersion: b[17]! >>> 4,
+    minorVersion: b[17]! & 0x0f,
+    exchangeType: b[18]!,
+    flags: b[19]!,
     messageId: h.messageId,
   };
 }
@@ -108,16 +102,7 @@ function checkHeader(b: Uint8Array): { nextPayload: number; messageId: number } 
 export function decodeMessage(bytes: Uint8Array): Message {
   const h = checkHeader(bytes);
   const buf = copyOf(bytes, 0, bytes.length); // private copy: see "Buffer ownership" above
-  const header: Header = {
-    initiatorCookie: buf.subarray(0, 8),
-    responderCookie: buf.subarray(8, 16),
-    nextPayload: h.nextPayload,
-    majorVersion: buf[17]! >>> 4,
-    minorVersion: buf[17]! & 0x0f,
-    exchangeType: buf[18]!,
-    flags: buf[19]!,
-    messageId: h.messageId,
-  };
+  const header = headerRecord(buf, h, buf.subarray(0, 8), buf.subarray(8, 16));
   if (header.flags & HeaderFlag.ENCRYPTION) {
     return { header, payloads: [], encrypted: buf.subarray(ISAKMP_HEADER_LENGTH) };
   }
