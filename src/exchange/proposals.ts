@@ -120,52 +120,62 @@ export function buildIkeSa(props: readonly IkeProposal[], auth: number): SaPaylo
   };
 }
 
+/**
+ * What scanAttributes() found, read at once by its caller (synchronous, reused: no allocation
+ * per transform): the value of each class below 32 (NaN: absent) and the lifetimes.
+ */
+const SCAN = { values: new Float64Array(32), seconds: NaN, kilobytes: NaN };
+
+/**
+ * One pass over a transform's attributes for the phase-1 and phase-2 parsers: every attribute a
+ * number, every class in `accepted` (a bit set over classes below 32) and present at most once,
+ * except the lifetime pairs: each duration right after its own type, seconds (1) or kilobytes (2).
+ * False when anything else is seen.
+ */
+function scanAttributes(t: Transform, lifeTypeClass: number, lifeDurationClass: number, accepted: number): boolean {
+  const values = SCAN.values;
+  values.fill(NaN);
+  SCAN.seconds = NaN;
+  SCAN.kilobytes = NaN;
+  let lifeType = 0;
+  for (const a of t.attributes) {
+    const cls = a.type;
+    if (cls >= 32 || !(accepted & (1 << cls))) return false;
+    const v = attrNumber(a);
+    if (v === undefined) return false;
+    if (cls === lifeTypeClass) {
+      if (lifeType !== 0 || (v !== LifeType.SECONDS && v !== LifeType.KILOBYTES)) return false; // two types in a row
+      lifeType = v;
+    } else if (cls === lifeDurationClass) {
+      if (lifeType === 0) return false;
+      if (lifeType === LifeType.SECONDS) SCAN.seconds = v;
+      else SCAN.kilobytes = v;
+      lifeType = 0;
+    } else {
+      if (!Number.isNaN(values[cls]!)) return false; // a class twice
+      values[cls] = v;
+    }
+  }
+  return lifeType === 0;
+}
+
+const bit = (...classes: number[]): number => classes.reduce((m, c) => m | (1 << c), 0);
+
+/** The phase-1 classes we act on; group type / prime / generators / curve / order (private groups), PRF and field size are refused. */
+const IKE_ACCEPTED = bit(IkeAttr.ENCRYPTION_ALGORITHM, IkeAttr.HASH_ALGORITHM, IkeAttr.AUTHENTICATION_METHOD, IkeAttr.GROUP_DESCRIPTION, IkeAttr.KEY_LENGTH, IkeAttr.LIFE_TYPE, IkeAttr.LIFE_DURATION);
+
 /** Parsed phase-1 transform (undefined: malformed, unknown class, private group, ...). */
 export function parseIkeTransform(t: Transform): ChosenIke | undefined {
   if (t.id !== IsakmpTransformId.KEY_IKE) return undefined;
-  let enc: number | undefined;
-  let hash: number | undefined;
-  let auth: number | undefined;
-  let group: number | undefined;
-  let keyLength: number | undefined;
-  let seconds: number | undefined;
-  let kilobytes: number | undefined;
-  let lifeType: number | undefined;
-  // classes seen, as bits: every class accepted below is < 32 (any other is refused anyway)
-  let seen = 0;
-  for (const a of t.attributes) {
-    const cls = a.type;
-    if (cls < 32 && cls !== IkeAttr.LIFE_TYPE && cls !== IkeAttr.LIFE_DURATION) {
-      if (seen & (1 << cls)) return undefined;
-      seen |= 1 << cls;
-    }
-    const v = attrNumber(a);
-    if (v === undefined) return undefined;
-    switch (cls) {
-      case IkeAttr.ENCRYPTION_ALGORITHM: enc = v; break;
-      case IkeAttr.HASH_ALGORITHM: hash = v; break;
-      case IkeAttr.AUTHENTICATION_METHOD: auth = v; break;
-      case IkeAttr.GROUP_DESCRIPTION: group = v; break;
-      case IkeAttr.KEY_LENGTH: keyLength = v; break;
-      case IkeAttr.LIFE_TYPE:
-        if (lifeType !== undefined) return undefined; // two types in a row
-        if (v !== LifeType.SECONDS && v !== LifeType.KILOBYTES) return undefined;
-        lifeType = v;
-        break;
-      case IkeAttr.LIFE_DURATION:
-        if (lifeType === undefined) return undefined;
-        if (lifeType === LifeType.SECONDS) seconds = v;
-        else kilobytes = v;
-        lifeType = undefined;
-        break;
-      // group type / prime / generators / curve / order (private groups), PRF, field size: refused
-      default:
-        return undefined;
-    }
-  }
-  if (lifeType !== undefined) return undefined;
-  if (enc === undefined || hash === undefined || auth === undefined || group === undefined) return undefined;
-  const keyBytes = ikeCipherKeyBytes(enc, keyLength);
+  if (!scanAttributes(t, IkeAttr.LIFE_TYPE, IkeAttr.LIFE_DURATION, IKE_ACCEPTED)) return undefined;
+  const v = SCAN.values;
+  const enc = v[IkeAttr.ENCRYPTION_ALGORITHM]!;
+  const hash = v[IkeAttr.HASH_ALGORITHM]!;
+  const auth = v[IkeAttr.AUTHENTICATION_METHOD]!;
+  const group = v[IkeAttr.GROUP_DESCRIPTION]!;
+  if (Number.isNaN(enc) || Number.isNaN(hash) || Number.isNaN(auth) || Number.isNaN(group)) return undefined;
+  const keyLength = v[IkeAttr.KEY_LENGTH]!;
+  const keyBytes = ikeCipherKeyBytes(enc, Number.isNaN(keyLength) ? undefined : keyLength);
   if (keyBytes === undefined) return undefined;
   const c: { -readonly [K in keyof ChosenIke]: ChosenIke[K] } = {
     encryption: enc,
@@ -174,9 +184,9 @@ export function parseIkeTransform(t: Transform): ChosenIke | undefined {
     prf: hash,
     auth,
     group,
-    lifetimeSeconds: seconds ?? RFC_DEFAULT_LIFETIME,
+    lifetimeSeconds: Number.isNaN(SCAN.seconds) ? RFC_DEFAULT_LIFETIME : SCAN.seconds,
   };
-  if (kilobytes !== undefined) c.lifetimeKilobytes = kilobytes;
+  if (!Number.isNaN(SCAN.kilobytes)) c.lifetimeKilobytes = SCAN.kilobytes;
   return c;
 }
 
@@ -326,64 +336,39 @@ export interface ParsedIpsecTransform {
   readonly lifetimeKilobytes: number;
 }
 
+/** The phase-2 classes we act on (key rounds and compression: refused). */
+const IPSEC_ACCEPTED = bit(
+  IpsecAttr.SA_LIFE_TYPE, IpsecAttr.SA_LIFE_DURATION, IpsecAttr.GROUP_DESCRIPTION, IpsecAttr.ENCAPSULATION_MODE,
+  IpsecAttr.AUTHENTICATION_ALGORITHM, IpsecAttr.KEY_LENGTH, IpsecAttr.ECN_TUNNEL, IpsecAttr.EXTENDED_SEQUENCE_NUMBER,
+);
+
 /** Parse an AH/ESP transform's attributes; undefined when malformed or carrying an unknown class. */
 export function parseIpsecTransform(t: Transform): ParsedIpsecTransform | undefined {
-  let keyLength: number | undefined;
-  let auth = 0;
-  let mode = EncapsulationMode.TUNNEL as number;
-  let group = 0;
-  let seconds: number | undefined;
-  let kilobytes: number | undefined;
-  let lifeType: number | undefined;
-  // classes seen, as bits: every class accepted below is < 32 (any other is refused anyway)
-  let seen = 0;
-  for (const a of t.attributes) {
-    const cls = a.type;
-    if (cls < 32 && cls !== IpsecAttr.SA_LIFE_TYPE && cls !== IpsecAttr.SA_LIFE_DURATION) {
-      if (seen & (1 << cls)) return undefined;
-      seen |= 1 << cls;
-    }
-    const v = attrNumber(a);
-    if (v === undefined) return undefined;
-    switch (cls) {
-      case IpsecAttr.SA_LIFE_TYPE:
-        if (lifeType !== undefined || (v !== 1 && v !== 2)) return undefined;
-        lifeType = v;
-        break;
-      case IpsecAttr.SA_LIFE_DURATION:
-        if (lifeType === undefined) return undefined;
-        if (lifeType === 1) seconds = v;
-        else kilobytes = v;
-        lifeType = undefined;
-        break;
-      case IpsecAttr.GROUP_DESCRIPTION: group = v; break;
-      case IpsecAttr.ENCAPSULATION_MODE: mode = v; break;
-      case IpsecAttr.AUTHENTICATION_ALGORITHM: auth = v; break;
-      case IpsecAttr.KEY_LENGTH: keyLength = v; break;
-      case IpsecAttr.EXTENDED_SEQUENCE_NUMBER:
-        if (v !== 0) return undefined;
-        break;
-      case IpsecAttr.ECN_TUNNEL: // RFC 3168 §9.2.1: informational for the dataplane; 1 allowed, 2 forbidden
-        if (v !== 1 && v !== 2) return undefined;
-        break;
-      default:
-        return undefined;
-    }
-  }
-  if (lifeType !== undefined) return undefined;
+  if (!scanAttributes(t, IpsecAttr.SA_LIFE_TYPE, IpsecAttr.SA_LIFE_DURATION, IPSEC_ACCEPTED)) return undefined;
+  const v = SCAN.values;
+  const esn = v[IpsecAttr.EXTENDED_SEQUENCE_NUMBER]!;
+  if (!Number.isNaN(esn) && esn !== 0) return undefined;
+  // RFC 3168 §9.2.1: ECN_TUNNEL is informational for the dataplane; 1 allowed, 2 forbidden
+  const ecn = v[IpsecAttr.ECN_TUNNEL]!;
+  if (!Number.isNaN(ecn) && ecn !== 1 && ecn !== 2) return undefined;
+  const or = (x: number, d: number): number => (Number.isNaN(x) ? d : x);
+  let mode = or(v[IpsecAttr.ENCAPSULATION_MODE]!, EncapsulationMode.TUNNEL);
   // RFC 3947 §5.1 UDP-encapsulated modes; the draft numbers are read as the RFC ones
   if (mode === EncapsulationMode.UDP_ENCAPSULATED_TUNNEL_DRAFT) mode = EncapsulationMode.UDP_ENCAPSULATED_TUNNEL;
   else if (mode === EncapsulationMode.UDP_ENCAPSULATED_TRANSPORT_DRAFT) mode = EncapsulationMode.UDP_ENCAPSULATED_TRANSPORT;
   if (mode !== EncapsulationMode.TUNNEL && mode !== EncapsulationMode.TRANSPORT && mode !== EncapsulationMode.UDP_ENCAPSULATED_TUNNEL && mode !== EncapsulationMode.UDP_ENCAPSULATED_TRANSPORT) return undefined;
+  const seconds = SCAN.seconds;
+  const kilobytes = SCAN.kilobytes;
   const parsed: { -readonly [K in keyof ParsedIpsecTransform]: ParsedIpsecTransform[K] } = {
     transformId: t.id,
-    authAlgorithm: auth,
+    authAlgorithm: or(v[IpsecAttr.AUTHENTICATION_ALGORITHM]!, 0),
     mode,
-    group,
-    lifetimeSeconds: seconds ?? (kilobytes === undefined ? RFC_DEFAULT_LIFETIME : 0),
-    lifetimeKilobytes: kilobytes ?? 0,
+    group: or(v[IpsecAttr.GROUP_DESCRIPTION]!, 0),
+    lifetimeSeconds: !Number.isNaN(seconds) ? seconds : Number.isNaN(kilobytes) ? RFC_DEFAULT_LIFETIME : 0,
+    lifetimeKilobytes: or(kilobytes, 0),
   };
-  if (keyLength !== undefined) parsed.keyLength = keyLength;
+  const keyLength = v[IpsecAttr.KEY_LENGTH]!;
+  if (!Number.isNaN(keyLength)) parsed.keyLength = keyLength;
   return parsed;
 }
 

@@ -264,3 +264,34 @@ test('compact proposal strings → the engine\'s records (the parser the config 
     assert.throws(() => (proto === 'ike' ? parseIkeProposal(text) : parseIpsecProposal(proto, text)), (e: unknown) => e instanceof LocalProtocolError && why.test(e.message), text);
   }
 });
+
+test('transform attributes: each class once, lifetime pairs in order (type then duration), unknown classes refused', async () => {
+  const { parseIkeTransform, parseIpsecTransform } = await import('../../src/exchange/proposals.js');
+  const tv = (type: number, value: number) => ({ format: 'TV' as const, type, value });
+  const tlv = (type: number, ...bytes: number[]) => ({ format: 'TLV' as const, type, value: Uint8Array.from(bytes) });
+  const ike = (...attributes: ReturnType<typeof tv | typeof tlv>[]) => parseIkeTransform({ number: 1, id: 1, attributes });
+  const base = [tv(1, 7), tv(14, 128), tv(2, 4), tv(3, 1), tv(4, 14)];
+  assert.deepEqual(ike(...base, tv(11, 1), tlv(12, 0, 1, 0x51, 0x80), tv(11, 2), tv(12, 1000)), {
+    encryption: 7, keyLength: 128, hash: 4, prf: 4, auth: 1, group: 14, lifetimeSeconds: 86400, lifetimeKilobytes: 1000,
+  });
+  assert.equal(ike(...base)?.lifetimeSeconds, 28800, 'RFC 2407 default lifetime when none is given');
+  assert.equal(ike(...base, tv(2, 2)), undefined, 'a class twice');
+  assert.equal(ike(...base, tv(12, 60)), undefined, 'a duration without its type');
+  assert.equal(ike(...base, tv(11, 1), tv(11, 1), tv(12, 60)), undefined, 'two types in a row');
+  assert.equal(ike(...base, tv(11, 1)), undefined, 'a type without its duration');
+  assert.equal(ike(...base, tv(11, 3), tv(12, 60)), undefined, 'life type 3');
+  assert.equal(ike(...base, tv(13, 1)), undefined, 'PRF class: refused');
+  assert.equal(ike(...base, tv(40, 1)), undefined, 'class 40: refused');
+  assert.equal(ike(...base.slice(1)), undefined, 'no encryption algorithm');
+  assert.equal(ike(tv(1, 7), tv(14, 100), tv(2, 4), tv(3, 1), tv(4, 14)), undefined, 'AES key length 100');
+  const esp = (...attributes: ReturnType<typeof tv | typeof tlv>[]) => parseIpsecTransform({ number: 1, id: 12, attributes });
+  assert.deepEqual(esp(tv(1, 2), tlv(2, 0, 0, 0x10, 0), tv(4, 2), tv(5, 5), tv(6, 256), tv(3, 19), tv(10, 1), tv(11, 0)), {
+    transformId: 12, authAlgorithm: 5, mode: 2, group: 19, lifetimeSeconds: 0, lifetimeKilobytes: 4096, keyLength: 256,
+  });
+  assert.deepEqual(esp(tv(4, 61443)), { transformId: 12, authAlgorithm: 0, mode: 3, group: 0, lifetimeSeconds: 28800, lifetimeKilobytes: 0 }, 'draft UDP-encapsulated tunnel read as RFC 3947 mode 3');
+  assert.equal(esp(tv(11, 1)), undefined, 'extended sequence numbers on');
+  assert.equal(esp(tv(10, 3)), undefined, 'ECN tunnel value 3');
+  assert.equal(esp(tv(4, 9)), undefined, 'mode 9');
+  assert.equal(esp(tv(5, 2), tv(5, 2)), undefined, 'a class twice');
+  assert.equal(esp(tv(7, 1)), undefined, 'key rounds: refused');
+});
