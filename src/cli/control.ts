@@ -39,7 +39,7 @@ export function formatStatus(d: StatusData): string[] {
   }
   out.push(`IPsec SAs (${d.ipsec.length}):`);
   for (const s of d.ipsec) {
-    out.push(`  ${pad(s.connection, 16)} ${(s.state ?? 'established').toUpperCase()} ${s.role} ${s.mode} ${s.local} <-> ${s.remote} spi in ${s.spiIn} out ${s.spiOut}`);
+    out.push(`  ${pad(s.connection, 16)} ${(s.state ?? 'established').toUpperCase()} ${s.role} ${s.mode}${s.udpEncapsulation ? '/udp-encap' : ''} ${s.local} <-> ${s.remote} spi in ${s.spiIn} out ${s.spiOut}`);
     const kb = s.lifetimeKilobytes > 0 ? (s.kilobytesLeft !== undefined ? `, ${s.kilobytesLeft} KiB left of ${s.lifetimeKilobytes}` : `, lifetime ${s.lifetimeKilobytes} KiB`) : '';
     out.push(
       `    ${s.localTs} === ${s.remoteTs}  ${s.algorithms}, expires in ${s.lifetimeLeft}s${kb}, bytes ${s.bytes ?? 'n/a'}${s.dataplane ? `, dataplane ${s.dataplane}` : ''}`,

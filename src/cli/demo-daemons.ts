@@ -9,6 +9,7 @@ import { Daemon } from '../daemon/daemon.js';
 import { Logger } from '../daemon/log.js';
 import { realEndpointFactory } from '../daemon/real-endpoint.js';
 import type { EngineEvent } from '../daemon/engine.js';
+import { modeName } from '../exchange/natt.js';
 import type { Output } from './decode.js';
 
 /** The embedded configuration of one side (YAML, the same format as `isakmp daemon --config`). */
@@ -94,7 +95,7 @@ export async function runDaemonDemo(argv: string[], io: Output): Promise<number>
       const si = p ? hex(p.inbound.spi) : '?';
       const so = p ? hex(p.outbound.spi) : '?';
       spis[side] = { in: si, out: so };
-      io.out(`${tag}  IPsec SA established   ${e.sa.role} ESP ${e.sa.mode === 2 ? 'transport' : 'tunnel'}  spi in ${si} out ${so}  PFS group ${e.sa.group}`);
+      io.out(`${tag}  IPsec SA established   ${e.sa.role} ESP ${modeName(e.sa.mode)}  spi in ${si} out ${so}  PFS group ${e.sa.group}`);
       if (spis.left !== undefined && spis.right !== undefined) done();
     } else if (e.type === 'failed') {
       failure = `${side}: ${e.kind} negotiation failed: ${e.reason}`;

@@ -14,6 +14,7 @@ import { isIP } from 'node:net';
 import type { Server } from 'node:http';
 import { nameOf, NotifyType } from '../constants/index.js';
 import { UsageError } from '../errors.js';
+import { modeName } from '../exchange/natt.js';
 import { loadConfig, type Config, type ConnectionConfig, type LogLevel } from './config.js';
 import { NoneDataplane, XfrmDataplane, type Dataplane, type IpRunner } from './dataplane.js';
 import { toEngineConnection, type EndpointFactory, type EndpointLike, type EngineEvent, type IpsecSaInfo, type IsakmpSaInfo, type Selector } from './engine.js';
@@ -117,7 +118,10 @@ export interface IpsecSaStatus {
   isakmpSa: string;
   connection: string;
   role: string;
+  /** 'tunnel' or 'transport'. */
   mode: string;
+  /** ESP in UDP on the NAT-T port (RFC 3948): a NAT was detected, or encapsulation forced. */
+  udpEncapsulation: boolean;
   local: string;
   remote: string;
   localTs: string;
@@ -426,7 +430,8 @@ export class Daemon {
           spi_out: p ? hex(p.outbound.spi) : undefined,
           ts: `${selectorText(sa.localTs)} === ${selectorText(sa.remoteTs)}`,
           algorithms: espAlgText(sa),
-          mode: sa.mode === 2 ? 'transport' : 'tunnel',
+          mode: modeName(sa.mode),
+          udp_encap: sa.udpEncapsulation === true ? true : undefined,
           lifetime: sa.lifetimeSeconds,
           rekey_of: e.rekeyOf,
         });
@@ -643,7 +648,8 @@ export class Daemon {
       isakmpSa: sa.isakmpSa,
       connection: sa.connection,
       role: sa.role,
-      mode: sa.mode === 2 || sa.mode === 4 ? 'transport' : 'tunnel',
+      mode: modeName(sa.mode),
+      udpEncapsulation: sa.udpEncapsulation === true,
       local: sa.local.address,
       remote: sa.remote.address,
       localTs: selectorText(sa.localTs),

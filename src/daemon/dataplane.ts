@@ -9,6 +9,7 @@
 import { spawn } from 'node:child_process';
 import { AuthAlgorithm, EspTransformId } from '../constants/index.js';
 import type { IpsecSaInfo, Selector } from './engine.js';
+import { modeName } from '../exchange/natt.js';
 
 export interface DataplaneRecord {
   readonly id: string;
@@ -341,7 +342,7 @@ export class XfrmDataplane implements Dataplane {
   commands(sa: IpsecSaInfo, reqid: number): { add: string[]; del: string[] }[] {
     const L = sa.local.address;
     const R = sa.remote.address;
-    const mode = sa.mode === 2 || sa.mode === 4 ? 'transport' : 'tunnel';
+    const mode = modeName(sa.mode);
     const steps: { add: string[]; del: string[] }[] = [];
     for (const p of sa.protocols) {
       if (p.protocol !== 3) continue;

@@ -16,6 +16,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { IpsecSaInfo, Selector } from './engine.js';
+import { modeName } from '../exchange/natt.js';
 
 export type UpdownReason = 'established' | 'deleted-local' | 'deleted-peer' | 'expired' | 'shutdown';
 
@@ -36,7 +37,7 @@ export function updownEnv(event: 'up' | 'down', reason: UpdownReason, sa: IpsecS
     ISAKMP_LOCAL_TS: selText(sa.localTs),
     ISAKMP_REMOTE_TS: selText(sa.remoteTs),
     ISAKMP_PROTOCOL: p?.protocol === 2 ? 'ah' : 'esp',
-    ISAKMP_MODE: sa.mode === 2 || sa.mode === 4 ? 'transport' : 'tunnel',
+    ISAKMP_MODE: modeName(sa.mode),
     ISAKMP_SPI_IN: p ? Buffer.from(p.inbound.spi).toString('hex') : '',
     ISAKMP_SPI_OUT: p ? Buffer.from(p.outbound.spi).toString('hex') : '',
     ISAKMP_SA_ID: sa.id,

@@ -40,4 +40,4 @@ export {
 export { MAIN_MODE, AGGRESSIVE_MODE, QUICK_MODE, INFORMATIONAL, checkMessage, type MessageScript, type PayloadRule } from './scripts.js';
 export { TimerQueue } from './timers.js';
 export { parseIkeProposal, parseIpsecProposal, parseIkeProposalSpec, parseEspProposalSpec, parseAhProposalSpec, groupName, type Parsed, type IkeProposalSpec, type EspProposalSpec, type AhProposalSpec } from './names.js';
-export { NATT_RFC3947_VID, NATT_DRAFT_VIDS, nattVidKind, natdHash, natdHashLength, encapsulatedMode, encapsulatedProposals } from './natt.js';
+export { NATT_RFC3947_VID, NATT_DRAFT_VIDS, nattVidKind, natdHash, natdHashLength, encapsulatedMode, encapsulatedProposals, modeName } from './natt.js';

@@ -54,6 +54,11 @@ export function natdHash(hashId: number, ic: Uint8Array, rc: Uint8Array, a: Addr
   return Uint8Array.from(createHash(name).update(ic).update(rc).update(ip).update(port).digest());
 }
 
+/** 'tunnel' or 'transport' for an encapsulation mode, UDP-encapsulated (RFC 3947 §5.1: 3, 4) or not (1, 2). */
+export function modeName(mode: number): 'tunnel' | 'transport' {
+  return mode === EncapsulationMode.TRANSPORT || mode === EncapsulationMode.UDP_ENCAPSULATED_TRANSPORT ? 'transport' : 'tunnel';
+}
+
 /** RFC 3947 §5.1 mode of an RFC 2407 mode under UDP encapsulation (tunnel 1→3, transport 2→4). */
 export function encapsulatedMode(mode: number): number {
   if (mode === EncapsulationMode.TUNNEL) return EncapsulationMode.UDP_ENCAPSULATED_TUNNEL;

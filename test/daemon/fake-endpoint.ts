@@ -50,8 +50,9 @@ export class FakeEndpoint implements EndpointLike {
     const ts = { family: 4 as const, start: local.address, end: local.address, protocol: 0, port: 0 };
     const rts = { family: 4 as const, start: remote.address, end: remote.address, protocol: 0, port: 0 };
     const ipsec: IpsecSaInfo = {
-      id: 'q' + hex(spiIn), isakmpSa: id, connection: conn.name, role, mode: 1, group: 14, local, remote, localTs: ts, remoteTs: rts,
+      id: 'q' + hex(spiIn), isakmpSa: id, connection: conn.name, role, mode: conn.forceEncapsulation === true ? 3 : 1, group: 14, local, remote, localTs: ts, remoteTs: rts,
       lifetimeSeconds: 3600, lifetimeKilobytes: 0, establishedAt: now,
+      ...(conn.forceEncapsulation === true ? { udpEncapsulation: true as const } : {}),
       protocols: [{ protocol: 3, transformId: 12, keyLength: 128, authAlgorithm: 5, inbound: key(spiIn, role === 'initiator' ? 1 : 3), outbound: key(spiOut, role === 'initiator' ? 3 : 1) }],
     };
     this.ipsec.set(ipsec.id, ipsec);

@@ -234,6 +234,7 @@ test('status, JSON and text: state, peer, both IDs, algorithms, lifetimes left a
       connection: 'to-right',
       role: 'initiator',
       mode: 'tunnel',
+      udpEncapsulation: false,
       local: '127.0.0.1',
       remote: '127.0.0.1',
       localTs: '127.0.0.1',
@@ -328,6 +329,26 @@ test('IPsec SA states while the dataplane installs it and when the kernel refuse
     assert.equal(rq.bytes, null);
     assert.equal(right.daemon.trafficPollArmed, false, 'nothing installed: nothing to poll');
     assert.ok(formatStatus(right.daemon.status()).some((l) => / {2}to-left {10}FAILED-INSTALL responder tunnel /.test(l)));
+  } finally {
+    await left.daemon.stop();
+    await right.daemon.stop();
+  }
+});
+
+test('UDP-encapsulated IPsec SAs (RFC 3947 modes 3/4): status says tunnel or transport, and udp-encap', async () => {
+  const dir = tempDir('isakmp-st-');
+  const [lp, rp] = await freeUdpPorts(2);
+  const right = await fakeSide(conf({ port: rp!, peer: lp!, sock: join(dir, 'r.sock'), name: 'to-left', start: 'add' }), join(dir, 'r.yaml'));
+  const left = await fakeSide(conf({ port: lp!, peer: rp!, sock: join(dir, 'l.sock'), name: 'to-right', start: 'start', extra: '    encap: true\n' }), join(dir, 'l.yaml'));
+  try {
+    const ev = (await left.events.wait((e) => e.type === 'ipsec-sa-established', 'left IPsec SA')) as Extract<EngineEvent, { type: 'ipsec-sa-established' }>;
+    assert.equal(ev.sa.mode, 3, 'the engine reports RFC 3947 UDP-encapsulated tunnel');
+    await right.events.wait((e) => e.type === 'ipsec-sa-established', 'right IPsec SA');
+    const l = left.daemon.status().ipsec[0]!;
+    assert.deepEqual([l.mode, l.udpEncapsulation], ['tunnel', true]);
+    const r = right.daemon.status().ipsec[0]!;
+    assert.deepEqual([r.mode, r.udpEncapsulation], ['tunnel', false]);
+    assert.ok(formatStatus(left.daemon.status()).some((x) => / initiator tunnel\/udp-encap 127\.0\.0\.1 /.test(x)));
   } finally {
     await left.daemon.stop();
     await right.daemon.stop();

@@ -293,3 +293,8 @@ test('Aggressive Mode behind a NAT: VIDs in AM1/AM2, NAT-D in AM2/AM3, float wit
   assert.equal(pair.ev('b', 'ipsec-sa-established')[0]!.sa.mode, 3);
   assert.deepEqual(pair.ev('b', 'phase1-established')[0]!.sa.remote, { address: NAT_PUBLIC, port: 41001 });
 });
+
+test('modeName: RFC 2407 and RFC 3947 encapsulation modes as tunnel or transport', async () => {
+  const { modeName } = await import('../../src/exchange/index.js');
+  assert.deepEqual([1, 2, 3, 4].map(modeName), ['tunnel', 'transport', 'tunnel', 'transport']);
+});
