@@ -36,6 +36,7 @@ export function formatStatus(d: StatusData): string[] {
     out.push(`    cookies ${s.initiatorCookie}_i ${s.responderCookie}_r`);
     out.push(`    local id ${s.localId ?? '-'}  peer id ${s.peerId ?? '-'}`);
     if (s.algorithms) out.push(`    ${s.algorithms}${s.lifetimeLeft !== undefined ? `, expires in ${s.lifetimeLeft}s` : ''}`);
+    if (s.nat) out.push(`    NAT: ${s.nat.local ? 'in front of us' : 'not in front of us'}, ${s.nat.remote ? 'in front of the peer' : 'not in front of the peer'}${s.nat.encapsulation ? '; UDP-encapsulated on the NAT-T port' : ''}`);
   }
   out.push(`IPsec SAs (${d.ipsec.length}):`);
   for (const s of d.ipsec) {

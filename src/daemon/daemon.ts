@@ -101,6 +101,8 @@ export interface IsakmpSaStatus {
   peerId?: string;
   algorithms?: string;
   lifetimeLeft?: number;
+  /** RFC 3947 NAT detection once NAT-D was exchanged: a NAT in front of us / of the peer; `encapsulation`: moved to the NAT-T port, IPsec SAs UDP-encapsulated. */
+  nat?: { local: boolean; remote: boolean; encapsulation: boolean };
 }
 
 /**
@@ -724,6 +726,7 @@ export class Daemon {
         ...(s.peerId !== undefined ? { peerId: peerIdText(s.peerId) as string } : {}),
         ...(s.transform !== undefined ? { algorithms: ikeAlgText(s.transform) as string } : {}),
         ...(s.expiresAt !== undefined ? { lifetimeLeft: Math.max(0, Math.round((s.expiresAt - now) / 1000)) } : {}),
+        ...(s.nat !== undefined ? { nat: { ...s.nat } } : {}),
       })),
       ipsec: ipsecAll.slice(0, MAX_STATUS_SAS).map((s) => {
         const st = this.ipsecStatus(s);

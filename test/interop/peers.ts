@@ -40,8 +40,9 @@ export function interopSkipReason(): string | false {
 // charon
 
 export const charon = {
-  start(name: string, ns: string): void {
-    const r = script('charon.sh', ['start', name, ns]);
+  /** `kernel`: 'fake' (kernel-netlink + the fake-xfrm shim) or 'libipsec' (userspace ESP; fakes a NAT, so NAT-T is used). */
+  start(name: string, ns: string, kernel: 'fake' | 'libipsec' = 'fake'): void {
+    const r = script('charon.sh', ['start', name, ns, kernel]);
     if (r.code !== 0) throw new Error(`charon start ${name}: ${r.err}`);
   },
   load(name: string, ...files: string[]): void {
@@ -101,6 +102,8 @@ export interface CharonChild {
   name: string;
   state: string;
   mode: string;
+  /** 'yes' when ESP is UDP-encapsulated (NAT-T). */
+  encap: string;
   spiIn: string;
   spiOut: string;
   encr: string;
@@ -147,6 +150,7 @@ export function parseRawSas(text: string): CharonSa[] {
           name: field(b, 'name'),
           state: field(b, 'state'),
           mode: field(b, 'mode'),
+          encap: field(b, 'encap'),
           spiIn: field(b, 'spi-in'),
           spiOut: field(b, 'spi-out'),
           encr: field(b, 'encr-alg') + '-' + field(b, 'encr-keysize'),

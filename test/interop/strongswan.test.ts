@@ -356,6 +356,65 @@ describe('strongSwan interop', { skip, concurrency: false }, () => {
     });
   });
 
+  describe('NAT traversal (RFC 3947): charon with its libipsec backend, which fakes a NAT', { concurrency: false }, () => {
+    let ours: Ours;
+    before(async () => {
+      charon.start('b', B.ns, 'libipsec');
+      charon.load('b', 'responder.conf');
+      ours = await Ours.start('natt', A.ns, (sock) =>
+        ourConfig(sock, A.ip, [{ sock: '', name: 'to-charon', secret: 'mm', local: A.ip, remote: B.ip, ike: 'aes128-sha256-modp2048', esp: 'aes128-sha256-modp2048' }], SECRETS('a')),
+      );
+    });
+    after(async () => {
+      await ours?.stop();
+      charon.stop('b');
+    });
+
+    test('Main Mode PSK + Quick Mode: NAT-D detects the NAT, both float to 4500, UDP-encapsulated tunnel (mode 3), same SPIs and keys', async () => {
+      const up = await ours.ctl({ cmd: 'up', name: 'to-charon', timeoutMs: 15_000 });
+      assert.equal(up.ok, true, `${JSON.stringify(up)}\n${charon.log('b').split('\n').slice(-40).join('\n')}`);
+      const { sa, status } = await assertAgree(ours, 'b', 'mm-psk', 'to-charon', { encr: 'AES_CBC', keysize: '128', integ: 'HMAC_SHA2_256_128', dh: 'MODP_2048', childEncr: 'AES_CBC-128', childDh: 'MODP_2048', mode: 'TUNNEL' });
+      const child = sa.children.find((c) => c.state === 'INSTALLED')!;
+      assert.equal(child.encap, 'yes', `charon's CHILD_SA is UDP-encapsulated: ${JSON.stringify(sa)}`);
+      const p1 = status.isakmp.find((x: any) => x.initiatorCookie === sa.ispi);
+      // charon's fake NAT: the NAT-D hash of its own address does not match, so for us the NAT is in front of the peer
+      assert.deepEqual(p1.nat, { local: false, remote: true, encapsulation: true }, JSON.stringify(p1));
+      assert.equal(p1.local, `${A.ip}:4500`);
+      assert.equal(p1.remote, `${B.ip}:4500`);
+      const q = status.ipsec.find((x: any) => x.spiOut === child.spiIn);
+      assert.deepEqual([q.mode, q.udpEncapsulation], ['tunnel', true]);
+      assert.match(charon.log('b'), /198\.18\.0\.2\[4500\] to 198\.18\.0\.1\[4500\]/, 'charon answers from and to the NAT-T port');
+      assert.match(ours.log(), /"udp_encap":true/);
+      assert.equal((await ours.ctl({ cmd: 'down', name: 'to-charon' })).ok, true);
+      assert.ok(await until(() => !charon.sas('b').some((s) => s.conn === 'mm-psk'), 5000), 'charon removed the SAs after our Deletes on port 4500');
+    });
+
+    test('charon initiates from behind its fake NAT: we answer on 4500 where it floated, UDP-encapsulated tunnel, same keys', async () => {
+      await ours.stop();
+      charon.stop('b');
+      charon.start('a', A.ns, 'libipsec');
+      charon.load('a', 'initiator.conf');
+      ours = await Ours.start('natt-resp', B.ns, (sock) =>
+        ourConfig(sock, B.ip, [{ sock: '', name: 'mm', secret: 'mm', local: B.ip, remote: A.ip, ike: 'aes128-sha256-modp2048', esp: 'aes128-sha256-modp2048' }], SECRETS('b')),
+      );
+      try {
+        const r = charon.up('a', 'mm-psk', 'pfs');
+        assert.equal(r.code, 0, r.out + r.err);
+        const { sa, status } = await assertAgree(ours, 'a', 'mm-psk', 'mm', { encr: 'AES_CBC', keysize: '128', integ: 'HMAC_SHA2_256_128', dh: 'MODP_2048', childEncr: 'AES_CBC-128', childDh: 'MODP_2048', mode: 'TUNNEL' });
+        assert.equal(sa.children.find((c) => c.state === 'INSTALLED')?.encap, 'yes');
+        const p1 = status.isakmp.find((x: any) => x.initiatorCookie === sa.ispi);
+        assert.deepEqual(p1.nat, { local: false, remote: true, encapsulation: true }, JSON.stringify(p1));
+        assert.deepEqual([p1.local, p1.remote], [`${B.ip}:4500`, `${A.ip}:4500`], 'the responder followed the initiator to the NAT-T port');
+        const q = status.ipsec.find((x: any) => sa.children.some((c) => c.spiIn === x.spiOut));
+        assert.deepEqual([q.mode, q.udpEncapsulation], ['tunnel', true]);
+        charon.down('a', 'mm-psk');
+        assert.ok(await until(async () => (await ours.status()).isakmp.length === 0, 5000), 'charon\'s Deletes on 4500 reach us');
+      } finally {
+        charon.stop('a');
+      }
+    });
+  });
+
   describe('dataplane xfrm on a kernel without ESP', { concurrency: false }, () => {
     let ours: Ours | undefined;
     before(() => {
