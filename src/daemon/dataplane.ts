@@ -348,9 +348,9 @@ export class XfrmDataplane implements Dataplane {
       if (p.protocol !== 3) continue;
       const enc = xfrmEnc(p.transformId, p.keyLength);
       const auth = xfrmAuth(p.authAlgorithm);
-      for (const [src, dst, k] of [
-        [L, R, p.outbound],
-        [R, L, p.inbound],
+      for (const [src, dst, k, sport, dport] of [
+        [L, R, p.outbound, sa.local.port, sa.remote.port],
+        [R, L, p.inbound, sa.remote.port, sa.local.port],
       ] as const) {
         const a = ['xfrm', 'state', 'add', 'src', src, 'dst', dst, 'proto', 'esp', 'spi', hex(k.spi), 'reqid', String(reqid), 'mode', mode];
         if (enc !== undefined && enc[0] === 'aead') a.push('aead', enc[1], hex(k.encryptionKey), '128');
@@ -358,6 +358,8 @@ export class XfrmDataplane implements Dataplane {
           if (enc !== undefined) a.push(enc[0], enc[1], hex(k.encryptionKey));
           if (auth !== undefined) a.push('auth-trunc', auth[0], hex(k.integrityKey), String(auth[1]));
         }
+        // RFC 3948 ESP in UDP between the NAT-T ports the ISAKMP SA floated to
+        if (sa.udpEncapsulation === true) a.push('encap', 'espinudp', String(sport), String(dport), L.includes(':') ? '::' : '0.0.0.0');
         steps.push({ add: a, del: ['xfrm', 'state', 'delete', 'src', src, 'dst', dst, 'proto', 'esp', 'spi', hex(k.spi)] });
       }
     }

@@ -292,6 +292,21 @@ function fakeIpsecSa(): IpsecSaInfo {
   };
 }
 
+test('xfrm dataplane: a UDP-encapsulated SA (NAT-T, mode 3) gets ESP-in-UDP between the NAT-T ports, in both directions', async () => {
+  const calls: string[] = [];
+  const dp = new XfrmDataplane(async (args) => {
+    calls.push(args.join(' '));
+    return { code: 0, stderr: '' };
+  });
+  const sa: IpsecSaInfo = { ...fakeIpsecSa(), mode: 3, udpEncapsulation: true, local: { address: '198.18.0.1', port: 4500 }, remote: { address: '198.18.0.2', port: 14500 } };
+  assert.equal((await dp.install(sa)).status, 'installed');
+  const states = calls.filter((c) => c.startsWith('xfrm state add'));
+  assert.equal(states.length, 2);
+  assert.match(states[0]!, /^xfrm state add src 198\.18\.0\.1 dst 198\.18\.0\.2 proto esp spi 0xc0000002 reqid 1 mode tunnel enc .* 128 encap espinudp 4500 14500 0\.0\.0\.0$/);
+  assert.match(states[1]!, /^xfrm state add src 198\.18\.0\.2 dst 198\.18\.0\.1 proto esp spi 0xc0000001 reqid 1 mode tunnel enc .* 128 encap espinudp 14500 4500 0\.0\.0\.0$/);
+  assert.ok(calls.some((c) => c.endsWith('dir fwd priority 2000 tmpl src 198.18.0.2 dst 198.18.0.1 proto esp reqid 1 mode tunnel')), 'mode 3 is a tunnel: fwd policy too');
+});
+
 test('xfrm dataplane: exact ip xfrm commands, rollback and a clear kernel error', async () => {
   const calls: string[] = [];
   const ok = async (args: readonly string[]): Promise<CommandResult> => {
