@@ -451,6 +451,16 @@ export class Daemon {
         this.settleWaiters(sa.connection, { ok: true, message: `connection '${sa.connection}' established`, data: this.ipsecStatus(sa) });
         break;
       }
+      case 'ipsec-sa-updated': {
+        const sa = e.sa;
+        if (!this.ipsecById.has(sa.id)) break;
+        this.ipsecById.set(sa.id, sa);
+        this.logger.info('ike', 'IPsec SA follows the peer\'s new NAT mapping', { id: sa.id, connection: sa.connection, local: `${sa.local.address}:${sa.local.port}`, remote: `${sa.remote.address}:${sa.remote.port}` });
+        void this.dataplane.update?.(sa).then((err) => {
+          if (err !== undefined) this.counters.dataplaneFailures++;
+        });
+        break;
+      }
       case 'rekeyed':
         this.counters.rekeyed[e.kind]++;
         if (e.kind === 'ipsec' && this.ipsecById.has(e.old)) this.ipsecState.set(e.old, 'rekeyed');

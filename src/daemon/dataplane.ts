@@ -39,6 +39,11 @@ export interface Dataplane {
   traffic?(): Promise<Map<string, number>>;
   untrap?(name: string): Promise<void>;
   onAcquire?: (name: string) => void;
+  /**
+   * NAT traversal (optional): an installed UDP-encapsulated SA moved to new ports (the peer's NAT
+   * mapping changed); same SPIs, keys and addresses. Resolves to an error text or undefined.
+   */
+  update?(sa: IpsecSaInfo): Promise<string | undefined>;
 }
 
 /** What an on-demand trap needs: the connection's IKE addresses, selectors and mode. */
@@ -248,6 +253,8 @@ const hex = (b: Uint8Array): string => '0x' + Buffer.from(b).toString('hex');
 interface Installed {
   record: DataplaneRecord;
   undo: string[][];
+  /** The reqid its states and policies share. */
+  reqid: number;
   /** The kernel SAs of this IPsec SA (see stateKey), for the traffic counters. */
   states: string[];
 }
@@ -378,6 +385,23 @@ export class XfrmDataplane implements Dataplane {
     return steps;
   }
 
+  /** `ip xfrm state update` of both ESP SAs with the new ESP-in-UDP ports (policies keep their addresses). */
+  async update(sa: IpsecSaInfo): Promise<string | undefined> {
+    const t = this.table.get(sa.id);
+    if (t === undefined || t.record.status !== 'installed') return undefined;
+    const reqid = t.reqid;
+    for (const step of this.commands(sa, reqid)) {
+      if (step.add[1] !== 'state') continue;
+      const r = await this.run(['xfrm', 'state', 'update', ...step.add.slice(3)]);
+      if (r.code !== 0) {
+        const err = `kernel refused the new ESP-in-UDP ports of SA ${sa.id}: ${r.stderr || `ip exited with ${r.code}`}`;
+        this.log(`xfrm: ${err}`);
+        return err;
+      }
+    }
+    return undefined;
+  }
+
   async install(sa: IpsecSaInfo): Promise<DataplaneRecord> {
     const by = await this.ensureBypass();
     if (by !== undefined) this.log(`xfrm: ${by}`);
@@ -393,13 +417,13 @@ export class XfrmDataplane implements Dataplane {
         record.status = `failed: kernel refused ${what}: ${r.stderr || `ip exited with ${r.code}`}`;
         this.log(`xfrm: ${record.status} (connection ${sa.connection}; the IKE SAs stay up, no traffic is protected)`);
         for (const u of done.reverse()) await this.run(u);
-        this.table.set(sa.id, { record, undo: [], states: [] });
+        this.table.set(sa.id, { record, undo: [], states: [], reqid });
         return record;
       }
       done.push(step.del);
     }
     const states = steps.filter((s) => s.add[1] === 'state').map((s) => stateKey(s.add[6] as string, s.add[8] as string, parseInt((s.add[10] as string).slice(2), 16)));
-    this.table.set(sa.id, { record, undo: done.reverse(), states });
+    this.table.set(sa.id, { record, undo: done.reverse(), states, reqid });
     return record;
   }
 

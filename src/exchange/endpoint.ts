@@ -223,7 +223,8 @@ interface Qm {
 
 interface Child {
   readonly kind: 'child';
-  readonly info: IpsecSaInfo;
+  /** Replaced (never changed in place) when a NAT mapping change moves the SA (see adoptPeer). */
+  info: IpsecSaInfo;
   readonly pairKey: string;
   p1Id: string;
   conn: Connection;
@@ -1074,6 +1075,13 @@ export class Endpoint {
     for (let i = mark; i < this.tx.length; i++) {
       const t = this.tx[i]!;
       if (t.remote === oldR) this.tx[i] = { local, remote: remoteAddr, data: t.data };
+    }
+    // the UDP-encapsulated IPsec SAs that used the old mapping follow it (RFC 3947 §6 / RFC 3948)
+    for (const c of bucketView(this.childByPair, p1.pairKey)) {
+      const i = c.info;
+      if (c.state === 'dead' || i.udpEncapsulation !== true || i.remote.port !== oldR.port || i.local.port !== oldL.port || !sameAddress(i.remote.address, oldR.address)) continue;
+      c.info = { ...i, local, remote: remoteAddr };
+      this.emit({ type: 'ipsec-sa-updated', sa: c.info });
     }
   }
 

@@ -237,6 +237,12 @@ export type EngineEvent =
       readonly keyLog: { readonly initiatorCookie: Uint8Array; readonly responderCookie: Uint8Array; readonly encryptionKey: Uint8Array; readonly encryption: number };
     }
   | { readonly type: 'ipsec-sa-established'; readonly sa: IpsecSaInfo; readonly rekeyOf?: string }
+  /**
+   * NAT traversal: the peer's NAT mapping changed (an authenticated message came from a new
+   * port), and this UDP-encapsulated IPsec SA follows: same SPIs and keys, new `local`/`remote`
+   * (the dataplane updates its ESP-in-UDP ports).
+   */
+  | { readonly type: 'ipsec-sa-updated'; readonly sa: IpsecSaInfo }
   /** A rekey finished: `old` was replaced by `sa` (both ids). */
   | { readonly type: 'rekeyed'; readonly kind: 'isakmp' | 'ipsec'; readonly old: string; readonly sa: string }
   | { readonly type: 'deleted'; readonly kind: 'isakmp' | 'ipsec'; readonly id: string; readonly connection: string; readonly by: 'local' | 'peer'; readonly spis?: readonly Uint8Array[] }

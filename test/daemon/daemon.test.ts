@@ -305,6 +305,13 @@ test('xfrm dataplane: a UDP-encapsulated SA (NAT-T, mode 3) gets ESP-in-UDP betw
   assert.match(states[0]!, /^xfrm state add src 198\.18\.0\.1 dst 198\.18\.0\.2 proto esp spi 0xc0000002 reqid 1 mode tunnel enc .* 128 encap espinudp 4500 14500 0\.0\.0\.0$/);
   assert.match(states[1]!, /^xfrm state add src 198\.18\.0\.2 dst 198\.18\.0\.1 proto esp spi 0xc0000001 reqid 1 mode tunnel enc .* 128 encap espinudp 14500 4500 0\.0\.0\.0$/);
   assert.ok(calls.some((c) => c.endsWith('dir fwd priority 2000 tmpl src 198.18.0.2 dst 198.18.0.1 proto esp reqid 1 mode tunnel')), 'mode 3 is a tunnel: fwd policy too');
+  // the peer's NAT mapping changes: both ESP SAs are updated in place with the new port
+  calls.length = 0;
+  assert.equal(await dp.update({ ...sa, remote: { address: '198.18.0.2', port: 50000 } }), undefined);
+  assert.equal(calls.length, 2);
+  assert.match(calls[0]!, /^xfrm state update src 198\.18\.0\.1 dst 198\.18\.0\.2 proto esp spi 0xc0000002 reqid 1 mode tunnel .* encap espinudp 4500 50000 0\.0\.0\.0$/);
+  assert.match(calls[1]!, /^xfrm state update src 198\.18\.0\.2 dst 198\.18\.0\.1 proto esp spi 0xc0000001 reqid 1 mode tunnel .* encap espinudp 50000 4500 0\.0\.0\.0$/);
+  assert.equal(await dp.update({ ...sa, id: 'unknown' }), undefined, 'nothing installed: nothing to update');
 });
 
 test('xfrm dataplane: exact ip xfrm commands, rollback and a clear kernel error', async () => {

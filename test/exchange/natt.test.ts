@@ -128,6 +128,7 @@ test('NAT in front of the initiator: both float to 4500 from MM5, UDP-encapsulat
   assert.deepEqual(pair.b.isakmpSas()[0]!.remote, { address: NAT_PUBLIC, port: 40001 });
 
   // the NAT forgets its mapping: the next authenticated message moves b's SA to the new port
+  const before = pair.b.ipsecSas()[0]!;
   pair.natRebind(50000);
   pair.clearEvents();
   pair.a.initiate(pair.now, 'c');
@@ -136,6 +137,16 @@ test('NAT in front of the initiator: both float to 4500 from MM5, UDP-encapsulat
   assert.equal(pair.ev('a', 'ipsec-sa-established').length, 1);
   assert.equal(pair.ev('b', 'ipsec-sa-established').length, 1);
   assert.deepEqual(pair.b.isakmpSas()[0]!.remote, { address: NAT_PUBLIC, port: 50000 });
+  // ... and the UDP-encapsulated IPsec SA made under the old mapping follows it: same SPIs and keys
+  const moved = pair.ev('b', 'ipsec-sa-updated');
+  assert.equal(moved.length, 1);
+  assert.equal(moved[0]!.sa.id, before.id);
+  assert.deepEqual(moved[0]!.sa.remote, { address: NAT_PUBLIC, port: 50000 });
+  assert.deepEqual(moved[0]!.sa.protocols[0]!.inbound.keymat, before.protocols[0]!.inbound.keymat);
+  const now = pair.b.ipsecSas().find((s) => s.id === before.id)!;
+  assert.deepEqual(now.remote, { address: NAT_PUBLIC, port: 50000 });
+  assert.deepEqual(before.remote, { address: NAT_PUBLIC, port: 40001 }, 'the record handed out before is not changed in place');
+  assert.equal(pair.ev('a', 'ipsec-sa-updated').length, 0, 'the side behind the NAT has nothing to move');
   const last = quick(pair.wire).slice(-3);
   assert.deepEqual(last.map((w) => [w.from, w.remote!.port]), [['a', 4500], ['b', 50000], ['a', 4500]]);
 });
