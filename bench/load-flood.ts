@@ -27,6 +27,8 @@ export interface FloodOptions {
   readonly seconds: number;
   /** Proposal in MM1 (default aes128-sha256-modp2048: one the responder accepts, so it keeps state). */
   readonly ike?: string;
+  /** The k-th source address (default spoofAddress: the addresses of interop/load/netns.sh spoof). */
+  readonly source?: (k: number) => string;
 }
 
 export interface FloodResult {
@@ -37,8 +39,8 @@ export interface FloodResult {
 }
 
 /** A genuine Main Mode message 1 from the engine (its cookie is overwritten per datagram). */
-export function mainModeFirstMessage(target: { address: string; port: number }, ike = 'aes128-sha256-modp2048'): Uint8Array {
-  const conn = loadConnection({ target, count: 1, durationS: 1, psk: 'flood', ike }, { address: spoofAddress(0), port: 500 }, 'flood');
+export function mainModeFirstMessage(target: { address: string; port: number }, ike = 'aes128-sha256-modp2048', local = spoofAddress(0)): Uint8Array {
+  const conn = loadConnection({ target, count: 1, durationS: 1, psk: 'flood', ike }, { address: local, port: 500 }, 'flood');
   const ep = new Endpoint({ random: (n) => new Uint8Array(randomBytes(n)), connections: [conn] });
   ep.initiate(0, 'flood');
   const t = ep.pollTransmit();
@@ -47,7 +49,8 @@ export function mainModeFirstMessage(target: { address: string; port: number }, 
 }
 
 export async function flood(o: FloodOptions): Promise<FloodResult> {
-  const template = Buffer.from(mainModeFirstMessage(o.target, o.ike));
+  const source = o.source ?? spoofAddress;
+  const template = Buffer.from(mainModeFirstMessage(o.target, o.ike, source(0)));
   const socks: Socket[] = [];
   let replies = 0;
   try {
@@ -55,7 +58,7 @@ export async function flood(o: FloodOptions): Promise<FloodResult> {
       const s = createSocket('udp4');
       await new Promise<void>((resolve, reject) => {
         s.once('error', reject);
-        s.bind(0, spoofAddress(k), () => {
+        s.bind(0, source(k), () => {
           s.off('error', reject);
           resolve();
         });
