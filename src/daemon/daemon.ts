@@ -434,6 +434,7 @@ export class Daemon {
           algorithms: espAlgText(sa),
           mode: modeName(sa.mode),
           udp_encap: sa.udpEncapsulation === true ? true : undefined,
+          peer_oa: sa.peerOriginalAddress,
           lifetime: sa.lifetimeSeconds,
           rekey_of: e.rekeyOf,
         });

@@ -365,8 +365,9 @@ export class XfrmDataplane implements Dataplane {
           if (enc !== undefined) a.push(enc[0], enc[1], hex(k.encryptionKey));
           if (auth !== undefined) a.push('auth-trunc', auth[0], hex(k.integrityKey), String(auth[1]));
         }
-        // RFC 3948 ESP in UDP between the NAT-T ports the ISAKMP SA floated to
-        if (sa.udpEncapsulation === true) a.push('encap', 'espinudp', String(sport), String(dport), L.includes(':') ? '::' : '0.0.0.0');
+        // RFC 3948 ESP in UDP between the NAT-T ports the ISAKMP SA floated to; the original
+        // address is the peer's own (its NAT-OA, transport mode) for the checksum fix-up
+        if (sa.udpEncapsulation === true) a.push('encap', 'espinudp', String(sport), String(dport), sa.peerOriginalAddress ?? (L.includes(':') ? '::' : '0.0.0.0'));
         steps.push({ add: a, del: ['xfrm', 'state', 'delete', 'src', src, 'dst', dst, 'proto', 'esp', 'spi', hex(k.spi)] });
       }
     }

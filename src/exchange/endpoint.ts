@@ -14,6 +14,7 @@
 import type { KeyObject } from 'node:crypto';
 import {
   CertEncoding,
+  EncapsulationMode,
   ExchangeType,
   HeaderFlag,
   IdType,
@@ -57,7 +58,7 @@ import {
 import { AGGRESSIVE_MODE, INFORMATIONAL, MAIN_MODE, QUICK_MODE, checkMessage, find, findAll, type MessageScript } from './scripts.js';
 import { decodeHeaderView, decodePayloadsInPlace, encodePayloadsScratch } from '../codec/message.js';
 import { TimerQueue, type TimerEntry } from './timers.js';
-import { NATT_RFC3947_VID, encapsulatedProposals, natdHash, natdHashLength, nattVidKind } from './natt.js';
+import { NATT_RFC3947_VID, encapsulatedProposals, natOaPayloads, natdHash, natdHashLength, nattVidKind, readNatOa } from './natt.js';
 import type {
   Address,
   ChosenIke,
@@ -219,6 +220,8 @@ interface Qm {
   /** Responder: lifetimes shortened, RESPONDER-LIFETIME sent. Initiator: lifetimes from the peer. */
   lifeSeconds?: number;
   lifeKilobytes?: number;
+  /** The peer's own address from its NAT-OA payload (RFC 3947 §5.2), if it sent them. */
+  peerOa?: string;
 }
 
 interface Child {
@@ -298,6 +301,7 @@ function newQm(p1: P1, msgId: number, role: 'initiator' | 'responder', conn: Con
     rekeyOf: undefined,
     lifeSeconds: undefined,
     lifeKilobytes: undefined,
+    peerOa: undefined,
   };
 }
 
@@ -2008,6 +2012,10 @@ export class Endpoint {
       { type: 'ID', idType: idci.idType, protocol: idci.protocol, port: idci.port, data: idci.data },
       { type: 'ID', idType: idcr.idType, protocol: idcr.protocol, port: idcr.port, data: idcr.data },
     );
+    // RFC 3947 §5.2: the original addresses when UDP-encapsulated transport mode is offered
+    if (p1.natt && this.ipsecOf(p1, conn).some((p) => p.mode === EncapsulationMode.UDP_ENCAPSULATED_TRANSPORT)) {
+      rest.push(...natOaPayloads(p1.local.address, p1.remote.address));
+    }
     // HASH(1) | SA ... encoded once, the hash filled in afterwards (a scratch view: used at once)
     const room = 4 + C.prfLength(p1.prf!);
     const plain = encodePayloadsScratch(rest, room);
@@ -2165,6 +2173,12 @@ export class Endpoint {
       rest.push({ type: 'KE', data: qm.dh.publicKey });
     }
     if (ids.length === 2) rest.push(ids[0]!, ids[1]!);
+    // RFC 3947 §5.2: the initiator's address as we see it and ours, only for UDP-encapsulated transport
+    const oa = readNatOa(findAll(payloads, 'NAT-OA'));
+    if (sel.mode === EncapsulationMode.UDP_ENCAPSULATED_TRANSPORT) {
+      qm.peerOa = oa?.initiator;
+      rest.push(...natOaPayloads(p1.remote.address, p1.local.address));
+    }
     if (sel.shortened) {
       const attrs = [tvAttr(1, 1), durationAttr(2, sel.lifetimeSeconds)];
       if (sel.lifetimeKilobytes) attrs.push(tvAttr(1, 2), durationAttr(2, sel.lifetimeKilobytes));
@@ -2224,6 +2238,8 @@ export class Endpoint {
           if (l.kilobytes) kb = kb ? Math.min(kb, l.kilobytes) : l.kilobytes;
         }
       }
+      const oa = readNatOa(findAll(payloads, 'NAT-OA'));
+      if (sel.mode === EncapsulationMode.UDP_ENCAPSULATED_TRANSPORT) qm.peerOa = oa?.responder;
       qm.selection = sel;
       qm.nr = new Uint8Array(nr.data);
       qm.lifeSeconds = life;
@@ -2368,6 +2384,7 @@ export class Endpoint {
       protocols,
     };
     if (p1.natt) info.udpEncapsulation = true;
+    if (qm.peerOa !== undefined) info.peerOriginalAddress = qm.peerOa;
     const child: Child = { kind: 'child', info, pairKey: p1.pairKey, p1Id: info.isakmpSa, conn: qm.conn, bytes: 0, state: 'installed', tSoft: undefined, tHard: undefined, softBytes: lifeKb * 1024 * 0.9 };
     this.children.set(info.id, child);
     addTo(this.childByPair, child.pairKey, child);

@@ -4,9 +4,14 @@
  */
 import { createHash } from 'node:crypto';
 import { EncapsulationMode } from '../constants/ipsec.js';
+import { IdType, NotifyType } from '../constants/index.js';
 import { parseIpv4, parseIpv6 } from '../codec/identification.js';
-import { LocalProtocolError } from '../errors.js';
+import type { Payload } from '../codec/types.js';
+import { LocalProtocolError, RemoteProtocolError } from '../errors.js';
+import { formatAddress } from './ids.js';
 import type { Address, IpsecProposal } from './types.js';
+
+type NatOaPayload = Extract<Payload, { type: 'NAT-OA' }>;
 
 function hexBytes(s: string): Uint8Array {
   return Uint8Array.from(Buffer.from(s, 'hex'));
@@ -52,6 +57,36 @@ export function natdHash(hashId: number, ic: Uint8Array, rc: Uint8Array, a: Addr
   const ip = addressBytes(a.address) ?? new Uint8Array(0);
   const port = Uint8Array.of((a.port >>> 8) & 0xff, a.port & 0xff);
   return Uint8Array.from(createHash(name).update(ic).update(rc).update(ip).update(port).digest());
+}
+
+/**
+ * RFC 3947 §5.2 NAT-OA payloads of a Quick Mode message: the original initiator address, then the
+ * original responder address (each side names itself by its own address and the peer by the
+ * address it sees).
+ */
+export function natOaPayloads(initiatorAddress: string, responderAddress: string): NatOaPayload[] {
+  const oa = (address: string): NatOaPayload => {
+    const b = addressBytes(address);
+    if (!b) throw new LocalProtocolError(0, `NAT-OA: '${address}' is not an IP address`);
+    return { type: 'NAT-OA', payloadType: 21, idType: b.length === 4 ? IdType.ID_IPV4_ADDR : IdType.ID_IPV6_ADDR, address: b };
+  };
+  return [oa(initiatorAddress), oa(responderAddress)];
+}
+
+/**
+ * The peer's NAT-OA payloads: none, or exactly two (initiator's, responder's), each an IPv4 or
+ * IPv6 address of the right length. Returns the two addresses as text, undefined when there are
+ * none; throws PAYLOAD_MALFORMED otherwise.
+ */
+export function readNatOa(payloads: readonly NatOaPayload[]): { initiator: string; responder: string } | undefined {
+  if (payloads.length === 0) return undefined;
+  if (payloads.length !== 2) throw new RemoteProtocolError(NotifyType.PAYLOAD_MALFORMED, `${payloads.length} NAT-OA payloads (none or two)`);
+  const text = (p: NatOaPayload): string => {
+    const ok = (p.idType === IdType.ID_IPV4_ADDR && p.address.length === 4) || (p.idType === IdType.ID_IPV6_ADDR && p.address.length === 16);
+    if (!ok) throw new RemoteProtocolError(NotifyType.PAYLOAD_MALFORMED, `NAT-OA with ID type ${p.idType} and ${p.address.length} address bytes`);
+    return formatAddress(p.address);
+  };
+  return { initiator: text(payloads[0]!), responder: text(payloads[1]!) };
 }
 
 /** 'tunnel' or 'transport' for an encapsulation mode, UDP-encapsulated (RFC 3947 §5.1: 3, 4) or not (1, 2). */

@@ -222,6 +222,11 @@ export interface IpsecSaInfo {
   readonly establishedAt: number;
   /** Present (true) when ESP is UDP-encapsulated (RFC 3948); `mode` is then 3 or 4 (RFC 3947). */
   readonly udpEncapsulation?: true;
+  /**
+   * UDP-encapsulated transport mode: the peer's own address as it reported it in its NAT-OA
+   * payload (RFC 3947 §5.2), for the dataplane's TCP/UDP checksum fix-up.
+   */
+  readonly peerOriginalAddress?: string;
   readonly protocols: readonly IpsecProtocolSa[];
 }
 

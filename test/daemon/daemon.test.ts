@@ -312,6 +312,15 @@ test('xfrm dataplane: a UDP-encapsulated SA (NAT-T, mode 3) gets ESP-in-UDP betw
   assert.match(calls[0]!, /^xfrm state update src 198\.18\.0\.1 dst 198\.18\.0\.2 proto esp spi 0xc0000002 reqid 1 mode tunnel .* encap espinudp 4500 50000 0\.0\.0\.0$/);
   assert.match(calls[1]!, /^xfrm state update src 198\.18\.0\.2 dst 198\.18\.0\.1 proto esp spi 0xc0000001 reqid 1 mode tunnel .* encap espinudp 50000 4500 0\.0\.0\.0$/);
   assert.equal(await dp.update({ ...sa, id: 'unknown' }), undefined, 'nothing installed: nothing to update');
+  // transport mode (4) behind a NAT: the peer's NAT-OA is the original address of both states
+  const calls2: string[] = [];
+  const dp2 = new XfrmDataplane(async (args) => {
+    calls2.push(args.join(' '));
+    return { code: 0, stderr: '' };
+  });
+  await dp2.install({ ...sa, mode: 4, peerOriginalAddress: '10.0.0.7' });
+  const st2 = calls2.filter((c) => c.startsWith('xfrm state add'));
+  assert.ok(st2.length === 2 && st2.every((c) => / mode transport .* encap espinudp \d+ \d+ 10\.0\.0\.7$/.test(c)), st2.join('\n'));
 });
 
 test('xfrm dataplane: exact ip xfrm commands, rollback and a clear kernel error', async () => {

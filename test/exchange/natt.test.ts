@@ -2,7 +2,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { decodeMessage, encodeMessage } from '../../src/codec/index.js';
+import { decodeHeader, decodeMessage, decodePayloads, encodeMessage } from '../../src/codec/index.js';
+import { decryptMessage, phase2Iv } from '../../src/crypto/index.js';
+import { p1Keys } from '../helpers/craft.js';
 import type { Payload } from '../../src/codec/types.js';
 import { parseIpsecTransform } from '../../src/exchange/index.js';
 import { tvAttr } from '../../src/exchange/proposals.js';
@@ -123,6 +125,7 @@ test('NAT in front of the initiator: both float to 4500 from MM5, UDP-encapsulat
     const s = pair.ev(side, 'ipsec-sa-established')[0]!.sa;
     assert.equal(s.mode, 3, `${side}: UDP_ENCAPSULATED_TUNNEL`);
     assert.equal(s.udpEncapsulation, true);
+    assert.equal(s.peerOriginalAddress, undefined, 'tunnel mode: no NAT-OA (RFC 3947 §5.2)');
     assert.equal(s.local.port, 4500);
   }
   assert.deepEqual(pair.b.isakmpSas()[0]!.remote, { address: NAT_PUBLIC, port: 40001 });
@@ -199,6 +202,31 @@ test('forceEncapsulation (responder): the initiator floats, transport mode becom
   assert.deepEqual(pair.ev('a', 'phase1-established')[0]!.sa.nat, { local: false, remote: true, encapsulation: true });
   assert.deepEqual(quick(pair.wire).map((w) => w.local!.port), [4500, 4500, 4500]);
   assert.equal(pair.ev('a', 'ipsec-sa-established')[0]!.sa.mode, 4);
+  // RFC 3947 §5.2: HDR*, HASH(1), SA, Ni, IDci, IDcr, NAT-OAi, NAT-OAr --> and back: each side
+  // learns the other's own address (for the checksum fix-up of UDP-encapsulated transport)
+  assert.equal(pair.ev('a', 'ipsec-sa-established')[0]!.sa.peerOriginalAddress, pair.addrB.address);
+  assert.equal(pair.ev('b', 'ipsec-sa-established')[0]!.sa.peerOriginalAddress, pair.addrA.address);
+  const k = p1Keys(pair.a, pair.a.isakmpSas()[0]!.id);
+  const [qm1, qm2] = quick(pair.wire);
+  const oas = (w: { data: Uint8Array }, iv: Uint8Array) => {
+    const plain = decryptMessage({ cipher: k.cipher, key: k.encKey, iv, ciphertext: w.data.subarray(28) });
+    return decodePayloads(8, plain.plaintext, { allowTrailing: true }).filter((p) => p.type === 'NAT-OA').map((p) => (p.type === 'NAT-OA' ? [p.idType, [...p.address].join('.')] : []));
+  };
+  const mid = decodeHeader(qm1!.data).messageId;
+  const iv1 = phase2Iv(k.prf, k.iv, mid, k.cipher.blockSize);
+  assert.deepEqual(oas(qm1!, iv1), [[1, pair.addrA.address], [1, pair.addrB.address]], 'QM1: the initiator, then the responder as the initiator sees it');
+  const iv2 = qm1!.data.subarray(qm1!.data.length - 16);
+  assert.deepEqual(oas(qm2!, iv2), [[1, pair.addrA.address], [1, pair.addrB.address]], 'QM2: the initiator as the responder sees it, then the responder');
+});
+
+test('NAT-OA payloads: IPv4 and IPv6 built by address; three payloads, or a wrong ID type, are PAYLOAD_MALFORMED', async () => {
+  const { readNatOa, natOaPayloads } = await import('../../src/exchange/natt.js');
+  assert.equal(readNatOa([]), undefined);
+  const two = natOaPayloads('192.0.2.1', '2001:db8::2');
+  assert.deepEqual(two.map((p) => p.idType), [1, 5]);
+  assert.deepEqual(readNatOa(two), { initiator: '192.0.2.1', responder: '2001:db8::2' });
+  assert.throws(() => readNatOa([...two, two[0]!]), /3 NAT-OA payloads/);
+  assert.throws(() => readNatOa([{ ...two[0]!, idType: 5 }, two[1]!]), /ID type 5 and 4 address bytes/);
 });
 
 test('a peer without the NAT-T VID gets no NAT-D payloads; natTraversal:false sends no VID', () => {

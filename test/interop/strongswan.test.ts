@@ -268,6 +268,23 @@ describe('strongSwan interop', { skip, concurrency: false }, () => {
       assert.equal((await ours.ctl({ cmd: 'down', name: 'to-charon' })).ok, true);
     });
 
+    test('forced UDP encapsulation (encap: true) in transport mode: charon sees our faked NAT, both float, UDP-encapsulated transport (mode 4) with NAT-OA', async () => {
+      const rl = await ours.reload(cfg([{ esp: 'aes128-sha1-modp2048', ipsecMode: 'transport', localTs: `${A.ip}/32[udp]`, remoteTs: `${B.ip}/32[udp]`, extra: '    encap: true\n' }])(sock));
+      assert.equal(rl.ok, true, JSON.stringify(rl));
+      const up = await ours.ctl({ cmd: 'up', name: 'to-charon', timeoutMs: 10_000 });
+      assert.equal(up.ok, true, `${JSON.stringify(up)}\n${charon.log('b').split('\n').slice(-30).join('\n')}`);
+      const { sa, status } = await assertAgree(ours, 'b', 'mm-psk', 'to-charon', { encr: 'AES_CBC', keysize: '128', integ: 'HMAC_SHA2_256_128', dh: 'MODP_2048', childEncr: 'AES_CBC-128', mode: 'TRANSPORT' });
+      const child = sa.children.find((c) => c.state === 'INSTALLED')!;
+      assert.equal(child.encap, 'yes', JSON.stringify(sa));
+      const q = status.ipsec.find((x: any) => x.spiOut === child.spiIn);
+      assert.deepEqual([q.mode, q.udpEncapsulation], ['transport', true]);
+      const p1 = status.isakmp.find((x: any) => x.initiatorCookie === sa.ispi);
+      assert.deepEqual([p1.local, p1.remote], [`${A.ip}:4500`, `${B.ip}:4500`]);
+      assert.match(ours.log(), /"peer_oa":"198\.18\.0\.2"/, 'charon\'s NAT-OA reached us: its own address');
+      assert.equal((await ours.ctl({ cmd: 'down', name: 'to-charon' })).ok, true);
+      assert.ok(await until(() => !charon.sas('b').some((s) => s.conn === 'mm-psk'), 5000));
+    });
+
     test('rekey of the IPsec SA, then of the ISAKMP SA (by SA id)', async () => {
       const rl = await ours.reload(cfg([{}])(sock));
       assert.equal(rl.ok, true);
