@@ -66,6 +66,8 @@ export interface GlobalConfig {
   readonly shutdownGrace: number;
   /** Seconds between two reads of the dataplane's byte counters (xfrm; only while IPsec SAs exist). */
   readonly trafficPoll: number;
+  /** Seconds between NAT keepalives (RFC 3948 §2.3) on ISAKMP SAs with a NAT in front of us; 0: none. */
+  readonly natKeepalive: number;
 }
 
 export interface PskSecret {
@@ -424,6 +426,7 @@ const GLOBAL_KEYS = [
   'max_half_open_per_peer',
   'shutdown_grace',
   'traffic_poll',
+  'nat_keepalive',
 ] as const;
 
 function parseGlobal(ctx: Ctx, node: Node | null | undefined): GlobalConfig {
@@ -513,6 +516,18 @@ function parseGlobal(ctx: Ctx, node: Node | null | undefined): GlobalConfig {
         return v;
       },
       10,
+    ),
+    natKeepalive: get(
+      'nat_keepalive',
+      (n, p) => {
+        const v = duration(ctx, n, p);
+        if (v !== undefined && v !== 0 && (v < 1 || v > 3600)) {
+          ctx.error(n, p, `${v}s is out of range (0 to turn off, or 1s to 1h)`);
+          return undefined;
+        }
+        return v;
+      },
+      20,
     ),
   };
 }

@@ -187,6 +187,7 @@ export class Daemon {
   /** Phase-1 identity text per connection name (cleared on reload). */
   private readonly localIds = new Map<string, string | undefined>();
   private trafficTimer: NodeJS.Timeout | undefined;
+  private keepaliveTimer: NodeJS.Timeout | undefined;
   private trafficBusy = false;
   private pumping = false;
   private readonly signalHandlers: [NodeJS.Signals, () => void][] = [];
@@ -264,6 +265,10 @@ export class Daemon {
     if (this.dataplane.trap !== undefined) {
       this.dataplane.onAcquire = (name) => this.onAcquire(name);
       for (const c of this.config.connections) if (c.start === 'on-demand') await this.trap(c);
+    }
+    if (g.natKeepalive > 0 && this.transport.addresses().some((a) => a.natt)) {
+      this.keepaliveTimer = setInterval(() => this.sendKeepalives(), g.natKeepalive * 1000);
+      this.keepaliveTimer.unref();
     }
     this.logger.info('daemon', 'started', { connections: this.config.connections.length, dataplane: this.dataplane.name });
     for (const c of this.config.connections) if (c.start === 'start') this.safe(() => this.initiate(c.name));
@@ -535,6 +540,20 @@ export class Daemon {
     }
     void this.dataplane.remove(id);
     if (sa !== undefined) void this.updown?.run('down', reason, sa);
+  }
+
+  /**
+   * RFC 3948 §2.3: keeps the NAT mappings of our UDP-encapsulated SAs open: one 0xff byte to the
+   * peer's NAT-T port for every established ISAKMP SA with a NAT in front of us. Runs every
+   * `nat_keepalive` seconds; returns how many were sent (public for tests).
+   */
+  sendKeepalives(): number {
+    let n = 0;
+    for (const s of this.endpoint.isakmpSas()) {
+      if (s.state !== 'established' || s.nat?.local !== true || s.nat.encapsulation !== true) continue;
+      if (this.transport.sendKeepalive(s.local, s.remote)) n++;
+    }
+    return n;
   }
 
   /** Arms the traffic poll (xfrm byte counters) while IPsec SAs exist; one poll at a time. */
@@ -875,6 +894,8 @@ export class Daemon {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    if (this.keepaliveTimer !== undefined) clearInterval(this.keepaliveTimer);
+    this.keepaliveTimer = undefined;
     if (this.trafficTimer !== undefined) clearTimeout(this.trafficTimer);
     this.trafficTimer = undefined;
     const now = this.now();

@@ -10,6 +10,7 @@ import { isIP } from 'node:net';
 import type { Address } from './engine.js';
 
 export const NON_ESP_MARKER = Uint8Array.of(0, 0, 0, 0);
+const KEEPALIVE = Uint8Array.of(0xff);
 
 export type Classified =
   | { readonly kind: 'ike'; readonly data: Uint8Array }
@@ -44,6 +45,8 @@ export interface TransportCounters {
   bytesIn: number;
   bytesOut: number;
   keepalivesDropped: number;
+  /** NAT keepalives we sent (RFC 3948 §2.3). */
+  keepalivesOut: number;
   espDropped: number;
   runtsDropped: number;
   sendErrors: number;
@@ -77,6 +80,7 @@ export class UdpTransport {
     bytesIn: 0,
     bytesOut: 0,
     keepalivesDropped: 0,
+    keepalivesOut: 0,
     espDropped: 0,
     runtsDropped: 0,
     sendErrors: 0,
@@ -152,6 +156,21 @@ export class UdpTransport {
     const fam = isIP(remote.address) === 6 ? 6 : 4;
     const candidates = this.bound.filter((b) => b.family === fam && b.port === local.port);
     return candidates.find((b) => b.address === local.address) ?? candidates.find((b) => wildcard(b.address)) ?? candidates[0];
+  }
+
+  /**
+   * A NAT keepalive (RFC 3948 §2.3): the single byte 0xff, sent as it is (no non-ESP marker) from
+   * the NAT-T socket of `local` to `remote`. False when there is no such socket.
+   */
+  sendKeepalive(local: Address, remote: Address): boolean {
+    if (this.closed) return false;
+    const b = this.pick(local, remote);
+    if (b === undefined || !b.natt) return false;
+    this.counters.keepalivesOut++;
+    b.socket.send(KEEPALIVE, remote.port, remote.address, (err) => {
+      if (err) this.counters.sendErrors++;
+    });
+    return true;
   }
 
   send(local: Address, remote: Address, data: Uint8Array): boolean {

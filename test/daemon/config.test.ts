@@ -372,3 +372,12 @@ test('NAT traversal per connection: on by default, `nat_traversal: false` turns 
   });
   assert.deepEqual(seen, [14500]);
 });
+
+test('nat_keepalive: 20 s by default, 0 turns it off, otherwise 1 s to 1 h', () => {
+  assert.equal(parseConfig(MINIMAL, 'x.yaml').global.natKeepalive, 20);
+  assert.equal(parseConfig('global:\n  nat_keepalive: 0\n' + MINIMAL, 'x.yaml').global.natKeepalive, 0);
+  assert.equal(parseConfig('global:\n  nat_keepalive: 30s\n' + MINIMAL, 'x.yaml').global.natKeepalive, 30);
+  const bad = problemsOf('global:\n  nat_keepalive: 2h\n' + MINIMAL);
+  assert.equal(bad.length, 1);
+  assert.match(bad[0]!, /nat_keepalive.*out of range \(0 to turn off, or 1s to 1h\)/);
+});

@@ -217,6 +217,12 @@ test('NAT-T port: the non-ESP marker is stripped and added; ESP and keepalives a
     // the engine saw only the IKE datagram, without the marker, as arriving on the NAT-T port
     const initLen = JSON.stringify({ t: 'init', ic: '0102030405060708', spi: 'aabbccdd' }).length;
     assert.deepEqual(side.fake.calls.filter((x) => x.startsWith('datagram')), [`datagram 127.0.0.1:${peerPort}->${dn} ${initLen}`]);
+    // RFC 3948 §2.3: with a NAT in front of us, a keepalive (one 0xff byte, no marker) keeps the mapping
+    assert.equal(side.daemon.status().isakmp[0]?.nat?.local, true);
+    const ka = new Promise<Buffer>((resolve) => peer.once('message', (m) => resolve(m)));
+    assert.equal(side.daemon.sendKeepalives(), 1);
+    assert.deepEqual([...(await ka)], [0xff]);
+    assert.equal(side.daemon.snapshot().transport.keepalivesOut, 1);
   } finally {
     peer.close();
     await side.daemon.stop();

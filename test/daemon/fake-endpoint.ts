@@ -43,6 +43,8 @@ export class FakeEndpoint implements EndpointLike {
     const sa: IsakmpSaInfo = {
       id, connection: conn.name, role, exchange: 'main', state: 'established', local, remote,
       initiatorCookie: ic, responderCookie: rc, peerId: { type: 'ipv4', value: remote.address }, transform, establishedAt: now, expiresAt: now + 3600_000,
+      // this fake's convention: an exchange on the NAT-T port had a NAT in front of us
+      ...(this.opts.nattPort !== undefined && this.opts.nattPort !== 0 && local.port === this.opts.nattPort ? { nat: { local: true, remote: false, encapsulation: true } } : {}),
     };
     this.isakmp.set(id, sa);
     this.ev.push({ type: 'phase1-established', sa, peerId: sa.peerId, transform, lifetimeSeconds: 3600, keyLog: this.keyLog(ic, rc) });
