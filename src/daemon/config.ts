@@ -143,6 +143,14 @@ export interface ConnectionConfig {
   readonly natTraversal: boolean;
   /** Pretend a NAT so that both sides float to the NAT-T port and encapsulate ESP in UDP. */
   readonly encap: boolean;
+  /**
+   * RFC 3706 Dead Peer Detection: seconds without an answer from the peer before an R-U-THERE
+   * (0: off; only with peers that announced DPD), seconds without an answer before the peer is
+   * declared dead, and then: clear its SAs, or clear them and negotiate again.
+   */
+  readonly dpdDelay: number;
+  readonly dpdTimeout: number;
+  readonly dpdAction: 'clear' | 'restart';
   /** Stable text of everything above, so reload can tell changed connections from unchanged ones. */
   readonly fingerprint: string;
 }
@@ -637,6 +645,9 @@ const CONN_KEYS = [
   'allow_aggressive_psk_responder',
   'nat_traversal',
   'encap',
+  'dpd_delay',
+  'dpd_timeout',
+  'dpd_action',
 ] as const;
 
 function parseConnection(ctx: Ctx, name: string, keyNode: Node, node: Node | null, g: GlobalConfig, secrets: Map<string, Secret>): ConnectionConfig | undefined {
@@ -661,6 +672,10 @@ function parseConnection(ctx: Ctx, name: string, keyNode: Node, node: Node | nul
   const allowAggressivePskResponder = opt('allow_aggressive_psk_responder', (n, p) => bool(ctx, n, p), false);
   const natTraversal = opt('nat_traversal', (n, p) => bool(ctx, n, p), true);
   const encap = opt('encap', (n, p) => bool(ctx, n, p), false);
+  const dpdDelay = opt('dpd_delay', (n, p) => duration(ctx, n, p), 30);
+  const dpdTimeout = opt('dpd_timeout', (n, p) => duration(ctx, n, p), 150);
+  const dpdAction = opt('dpd_action', (n, p) => oneOf(ctx, n, p, ['clear', 'restart'] as const), 'clear');
+  if (dpdDelay > 0 && dpdTimeout <= dpdDelay) ctx.error(e.get('dpd_timeout')?.value ?? node, `${path}.dpd_timeout`, `must be longer than dpd_delay (${dpdDelay}s)`);
   const exchange = opt('mode', (n, p) => oneOf(ctx, n, p, ['main', 'aggressive'] as const), 'main');
   const auth = opt('auth', (n, p) => oneOf(ctx, n, p, ['psk', 'rsa'] as const), 'psk');
 
@@ -853,6 +868,9 @@ function parseConnection(ctx: Ctx, name: string, keyNode: Node, node: Node | nul
     allowAggressivePskResponder,
     natTraversal,
     encap,
+    dpdDelay,
+    dpdTimeout,
+    dpdAction,
   };
   return { ...conn, fingerprint: fingerprintOf(conn) };
 }

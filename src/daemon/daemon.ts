@@ -188,6 +188,12 @@ export class Daemon {
   private readonly localIds = new Map<string, string | undefined>();
   private trafficTimer: NodeJS.Timeout | undefined;
   private keepaliveTimer: NodeJS.Timeout | undefined;
+  private dpdTimer: NodeJS.Timeout | undefined;
+  /**
+   * RFC 3706 state per established ISAKMP SA whose peer announced DPD: when the peer last
+   * answered (ms), when our unanswered R-U-THERE run began and when the last one left, its seq.
+   */
+  private readonly dpdState = new Map<string, { seen: number; since?: number; sentAt?: number; seq?: number }>();
   private trafficBusy = false;
   private pumping = false;
   private readonly signalHandlers: [NodeJS.Signals, () => void][] = [];
@@ -270,6 +276,8 @@ export class Daemon {
       this.keepaliveTimer = setInterval(() => this.sendKeepalives(), g.natKeepalive * 1000);
       this.keepaliveTimer.unref();
     }
+    this.dpdTimer = setInterval(() => this.dpdTick(), 1000);
+    this.dpdTimer.unref();
     this.logger.info('daemon', 'started', { connections: this.config.connections.length, dataplane: this.dataplane.name });
     for (const c of this.config.connections) if (c.start === 'start') this.safe(() => this.initiate(c.name));
     this.pump();
@@ -508,6 +516,17 @@ export class Daemon {
         break;
       }
       case 'notify':
+        if (e.notify === NotifyType.R_U_THERE_ACK) {
+          // RFC 3706 §5.3: an ACK counts when it carries the sequence number of our last R-U-THERE
+          const st = this.dpdState.get(e.isakmpSa);
+          const seq = e.data.length === 4 ? ((e.data[0]! << 24) >>> 0) + ((e.data[1]! << 16) | (e.data[2]! << 8) | e.data[3]!) : -1;
+          if (st !== undefined && st.seq === seq) {
+            st.seen = this.now();
+            st.since = undefined;
+          }
+          this.logger.debug('ike', 'DPD: R-U-THERE-ACK', { sa: e.isakmpSa, seq });
+          break;
+        }
         this.logger.info('ike', 'notify from peer', { peer: `${e.peer.address}:${e.peer.port}`, sa: e.isakmpSa, notify: nameOf(NotifyType, e.notify) });
         if (e.notify < 8192) this.noteProblem(e.peer.address, `the peer sent ${nameOf(NotifyType, e.notify)}`);
         break;
@@ -554,6 +573,66 @@ export class Daemon {
       if (this.transport.sendKeepalive(s.local, s.remote)) n++;
     }
     return n;
+  }
+
+  /**
+   * RFC 3706 Dead Peer Detection, once a second: for each established ISAKMP SA whose peer
+   * announced DPD and whose connection has `dpd_delay`, an R-U-THERE when the peer has not
+   * answered for `dpd_delay` (again every `dpd_delay` while unanswered); after `dpd_timeout`
+   * without an answer the peer is dead: its SAs are cleared (and negotiated again with
+   * `dpd_action: restart`). Returns the R-U-THEREs sent (public for tests).
+   */
+  dpdTick(): number {
+    if (!this.config.connections.some((c) => c.dpdDelay > 0)) {
+      this.dpdState.clear();
+      return 0;
+    }
+    const now = this.now();
+    const conns = new Map(this.config.connections.map((c) => [c.name, c]));
+    const live = new Set<string>();
+    let sent = 0;
+    for (const s of this.endpoint.isakmpSas()) {
+      const c = conns.get(s.connection);
+      if (s.state !== 'established' || s.dpd !== true || c === undefined || c.dpdDelay === 0) continue;
+      live.add(s.id);
+      let st = this.dpdState.get(s.id);
+      if (st === undefined) {
+        this.dpdState.set(s.id, (st = { seen: now }));
+        continue;
+      }
+      if (st.since !== undefined && now - st.since >= c.dpdTimeout * 1000) {
+        this.dpdState.delete(s.id);
+        live.delete(s.id);
+        this.peerDead(now, s, c);
+        continue;
+      }
+      if (now - Math.max(st.seen, st.sentAt ?? 0) >= c.dpdDelay * 1000) {
+        const dpd = this.endpoint.dpd;
+        if (dpd === undefined) continue;
+        let seq: number | undefined;
+        this.safe(() => (seq = dpd.call(this.endpoint, now, s.id)));
+        if (seq === undefined) continue;
+        st.seq = seq;
+        st.sentAt = now;
+        st.since ??= now;
+        sent++;
+      }
+    }
+    for (const id of this.dpdState.keys()) if (!live.has(id)) this.dpdState.delete(id);
+    if (sent > 0) this.pump();
+    return sent;
+  }
+
+  /** DPD timeout: the peer's SAs go (Deletes are sent anyway), and with `restart` a new negotiation starts. */
+  private peerDead(now: number, s: IsakmpSaInfo, c: ConnectionConfig): void {
+    this.logger.warn('ike', 'DPD: peer does not answer, clearing its SAs', { sa: s.id, connection: c.name, peer: s.remote.address, action: c.dpdAction });
+    this.noteProblem(s.remote.address, `dead peer (no answer to DPD for ${c.dpdTimeout}s)`);
+    for (const q of this.endpoint.ipsecSas()) {
+      if (q.isakmpSa === s.id || (q.connection === c.name && q.remote.address === s.remote.address)) this.safe(() => this.endpoint.delete(now, q.id));
+    }
+    this.safe(() => this.endpoint.delete(now, s.id));
+    this.pump();
+    if (c.dpdAction === 'restart') this.safe(() => this.initiate(c.name));
   }
 
   /** Arms the traffic poll (xfrm byte counters) while IPsec SAs exist; one poll at a time. */
@@ -896,6 +975,8 @@ export class Daemon {
     this.stopping = true;
     if (this.keepaliveTimer !== undefined) clearInterval(this.keepaliveTimer);
     this.keepaliveTimer = undefined;
+    if (this.dpdTimer !== undefined) clearInterval(this.dpdTimer);
+    this.dpdTimer = undefined;
     if (this.trafficTimer !== undefined) clearTimeout(this.trafficTimer);
     this.trafficTimer = undefined;
     const now = this.now();

@@ -41,6 +41,8 @@ export interface EndpointLike {
   reportTraffic?(now: number, sa: string, bytes: number): void;
   /** Engine counts; `halfOpen` / `halfOpenEvicted` feed the half-open counters of `status`. */
   stats?(): { readonly halfOpen: number; readonly halfOpenEvicted?: number };
+  /** RFC 3706: sends R-U-THERE under an ISAKMP SA; returns its sequence number (the ACK is a `notify` event). */
+  dpd?(now: number, sa: string): number;
 }
 
 export interface EndpointFactoryOptions {

@@ -190,6 +190,8 @@ interface P1 {
   natRemote: boolean | undefined;
   /** UDP encapsulation in use (a NAT seen on either side, or forced): ports floated. */
   natt: boolean;
+  /** The peer sent the RFC 3706 DPD vendor ID. */
+  dpdPeer: boolean;
 }
 
 interface Qm {
@@ -646,6 +648,17 @@ function sameAddress(a: string, b: string): boolean {
 }
 
 const DPD_VID = Uint8Array.from([0xaf, 0xca, 0xd7, 0x13, 0x68, 0xa1, 0xf1, 0xc9, 0x6b, 0x86, 0x96, 0xfc, 0x77, 0x57, 0x01, 0x00]);
+
+/** RFC 3706 §3: the DPD vendor ID, major version 1 (any minor version). */
+function hasDpdVid(payloads: readonly Payload[]): boolean {
+  for (const p of payloads) {
+    if (p.type !== 'VID' || p.data.length !== 16) continue;
+    let same = true;
+    for (let i = 0; i < 15 && same; i++) same = p.data[i] === DPD_VID[i];
+    if (same) return true;
+  }
+  return false;
+}
 
 // ---------------------------------------------------------------------------------------------
 
@@ -1245,6 +1258,7 @@ export class Endpoint {
       natLocal: undefined,
       natRemote: undefined,
       natt: false,
+      dpdPeer: false,
     };
     this.p1s.set(p1.icKey, p1);
     addTo(this.p1ByPair, p1.pairKey, p1);
@@ -1404,6 +1418,7 @@ export class Endpoint {
       hs.candidates = candidates;
       try {
         if (mode === 'main') {
+          p1.dpdPeer = hasDpdVid(msg.payloads);
           const payloads: Payload[] = [chosen.sel.reply, { type: 'VID', data: DPD_VID }];
           if (this.nattEnabled(chosen.conn) && findAll(msg.payloads, 'VID').some((v) => nattVidKind(v.data) === 'rfc3947')) {
             p1.nattPeer = true;
@@ -1505,6 +1520,7 @@ export class Endpoint {
     }
     p1.rc = new Uint8Array(h.responderCookie);
     p1.nattPeer = this.nattEnabled(conn) && findAll(payloads, 'VID').some((v) => nattVidKind(v.data) === 'rfc3947');
+    p1.dpdPeer = hasDpdVid(payloads);
     const hs = p1.hs!;
     const kn = this.keAndNonce(chosen.group);
     hs.dh = kn.dh;
@@ -1650,6 +1666,7 @@ export class Endpoint {
     hs.ourId = identityToId(this.ourIdentity(p1));
     const idp: IdPayload = { type: 'ID', idType: hs.ourId.idType, protocol: 0, port: 0, data: hs.ourId.data };
     hs.ourIdB = encodePayloadBody(idp);
+    p1.dpdPeer = hasDpdVid(payloads);
     const out: Payload[] = [reply, { type: 'KE', data: hs.gxr }, { type: 'NONCE', data: hs.nr }, idp, ...this.authPayloads(p1, false), { type: 'VID', data: DPD_VID }];
     if (this.nattEnabled(p1.conn) && findAll(payloads, 'VID').some((v) => nattVidKind(v.data) === 'rfc3947')) {
       p1.nattPeer = true;
@@ -1680,6 +1697,7 @@ export class Endpoint {
       this.deriveKeys(p1, gxy);
       this.verifyPeer(p1, find(payloads, 'ID')!, payloads, false);
       p1.nattPeer = this.nattEnabled(conn) && findAll(payloads, 'VID').some((v) => nattVidKind(v.data) === 'rfc3947');
+      p1.dpdPeer = hasDpdVid(payloads);
       nat = this.checkNatd(p1, payloads);
     } catch (e) {
       const { notify, reason } = errorOf(e);
@@ -2511,7 +2529,7 @@ export class Endpoint {
         }
         break;
     }
-    this.emit({ type: 'notify', peer: p1.remote, isakmpSa: this.p1Id(p1), notify: n.notifyType, spi: new Uint8Array(n.spi) });
+    this.emit({ type: 'notify', peer: p1.remote, isakmpSa: this.p1Id(p1), notify: n.notifyType, spi: new Uint8Array(n.spi), data: new Uint8Array(n.data) });
   }
 
   private sendDeleteP1(now: number, p1: P1): void {
@@ -2792,6 +2810,7 @@ export class Endpoint {
     if (p1.establishedAt !== undefined) info.establishedAt = p1.establishedAt;
     if (p1.expiresAt !== undefined) info.expiresAt = p1.expiresAt;
     if (p1.natLocal !== undefined || p1.natt) info.nat = { local: p1.natLocal ?? false, remote: p1.natRemote ?? false, encapsulation: p1.natt };
+    if (p1.dpdPeer) info.dpd = true;
     return info;
   }
 

@@ -156,6 +156,8 @@ export interface IsakmpSaInfo {
    * then carry the NAT-T ports.
    */
   readonly nat?: { readonly local: boolean; readonly remote: boolean; readonly encapsulation: boolean };
+  /** The peer announced RFC 3706 Dead Peer Detection (its vendor ID): it answers R-U-THERE. */
+  readonly dpd?: true;
 }
 
 /** The phase-1 transform chosen. */
@@ -261,7 +263,7 @@ export type EngineEvent =
   /** A negotiation we started (or answered) is abandoned: retransmit limit, timeout, peer error. */
   | { readonly type: 'failed'; readonly kind: 'isakmp' | 'ipsec'; readonly connection: string; readonly peer: Address; readonly notify: number; readonly reason: string }
   /** An authenticated notify from the peer (status or error), for logs. */
-  | { readonly type: 'notify'; readonly peer: Address; readonly isakmpSa: string; readonly notify: number; readonly spi: Uint8Array };
+  | { readonly type: 'notify'; readonly peer: Address; readonly isakmpSa: string; readonly notify: number; readonly spi: Uint8Array; readonly data: Uint8Array };
 
 /** One datagram to send. */
 export interface Transmit {

@@ -214,7 +214,7 @@ connections:
     "test.yaml:2:9: global.port: '70000' must be a whole number from 1 to 65535",
     "test.yaml:4:17: global.log.level: 'loud' is not allowed (use one of: error, warn, info, debug, trace)",
     "test.yaml:3:14: global.dataplane: 'ebpf' is not allowed (use one of: none, xfrm)",
-    'test.yaml:15:5: connections.bad: unknown key \'colour\' (known keys: mode, auth, secret, local, remote, ike, esp, pfs, ipsec_mode, local_ts, remote_ts, ike_lifetime, ike_rekey_margin, lifetime, lifetime_kb, rekey_margin, rekey_fuzz, start, allow_weak_groups, allow_aggressive_psk_responder, nat_traversal, encap)',
+    'test.yaml:15:5: connections.bad: unknown key \'colour\' (known keys: mode, auth, secret, local, remote, ike, esp, pfs, ipsec_mode, local_ts, remote_ts, ike_lifetime, ike_rekey_margin, lifetime, lifetime_kb, rekey_margin, rekey_fuzz, start, allow_weak_groups, allow_aggressive_psk_responder, nat_traversal, encap, dpd_delay, dpd_timeout, dpd_action)',
     "test.yaml:10:13: connections.bad.secret: no secret named 's2' in the secrets section (defined: s1)",
     "test.yaml:11:24: connections.bad.remote.address: '192.0.2.300' is not an IP address (or %any for a responder-only connection)",
     'test.yaml:10:5: connections.bad.local: set local.address (our address, also our default identity) or local.id: with a wildcard listen address we cannot tell which identity to show',
@@ -380,4 +380,15 @@ test('nat_keepalive: 20 s by default, 0 turns it off, otherwise 1 s to 1 h', () 
   const bad = problemsOf('global:\n  nat_keepalive: 2h\n' + MINIMAL);
   assert.equal(bad.length, 1);
   assert.match(bad[0]!, /nat_keepalive.*out of range \(0 to turn off, or 1s to 1h\)/);
+});
+
+test('dpd_delay / dpd_timeout / dpd_action: 30 s, 150 s, clear by default; 0 turns DPD off; the timeout must be longer', () => {
+  const c = parseConfig(MINIMAL, 'x.yaml').connections[0]!;
+  assert.deepEqual([c.dpdDelay, c.dpdTimeout, c.dpdAction], [30, 150, 'clear']);
+  const off = parseConfig(MINIMAL + '    dpd_delay: 0\n', 'x.yaml').connections[0]!;
+  assert.equal(off.dpdDelay, 0);
+  const r = parseConfig(MINIMAL + '    dpd_delay: 10s\n    dpd_timeout: 1m\n    dpd_action: restart\n', 'x.yaml').connections[0]!;
+  assert.deepEqual([r.dpdDelay, r.dpdTimeout, r.dpdAction], [10, 60, 'restart']);
+  assert.match(problemsOf(MINIMAL + '    dpd_delay: 60s\n    dpd_timeout: 60s\n')[0] ?? '', /dpd_timeout: must be longer than dpd_delay \(60s\)/);
+  assert.match(problemsOf(MINIMAL + '    dpd_action: hold\n')[0] ?? '', /dpd_action: 'hold' is not allowed/);
 });

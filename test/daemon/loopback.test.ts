@@ -280,3 +280,61 @@ test('examples/aggressive-psk.yaml: Aggressive Mode PSK with FQDN IDs, against a
     await r.stop();
   }
 });
+
+test('Dead Peer Detection (RFC 3706): R-U-THERE when the peer is quiet, ACKs keep the SAs, silence clears them', async () => {
+  const dir = tempDir('isakmp-dpd-');
+  const [lp, rp] = await freeUdpPorts(2);
+  let t = 1_000_000;
+  const quiet = () => new Logger({ level: 'error', areas: {}, format: 'text', write: () => {} });
+  const logged: string[] = [];
+  const lev = new EventLog();
+  const rev = new EventLog();
+  const base = { ike: 'aes128-sha256-ecp256', esp: 'aes128-sha256', start: 'add' };
+  const rtext = conf({ port: rp!, peer: lp!, sock: join(dir, 'r.sock'), me: 'right', other: 'left', ...base });
+  const ltext = conf({ port: lp!, peer: rp!, sock: join(dir, 'l.sock'), me: 'left', other: 'right', ...base }) + '    dpd_delay: 1s\n    dpd_timeout: 3s\n';
+  const right = new Daemon({ config: parseConfig(rtext, join(dir, 'r.yaml')), endpointFactory: realEndpointFactory, logger: quiet(), onEvent: rev.push });
+  const left = new Daemon({
+    config: parseConfig(ltext, join(dir, 'l.yaml')),
+    endpointFactory: realEndpointFactory,
+    clock: () => t,
+    logger: new Logger({ level: 'warn', areas: {}, format: 'text', write: (l: string) => logged.push(l) }),
+    onEvent: lev.push,
+  });
+  await right.start();
+  await left.start();
+  try {
+    left.initiate('to-right');
+    await lev.wait((e) => e.type === 'ipsec-sa-established', 'left IPsec SA');
+    await rev.wait((e) => e.type === 'ipsec-sa-established', 'right IPsec SA');
+    const sa = left.status().isakmp[0]!;
+    assert.equal(left.dpdTick(), 0, 'first sight of the SA: nothing to ask yet');
+    t += 500;
+    assert.equal(left.dpdTick(), 0, 'the peer is not quiet for dpd_delay yet');
+    t += 600;
+    assert.equal(left.dpdTick(), 1, 'quiet for 1.1 s: R-U-THERE');
+    await lev.wait((e) => e.type === 'notify' && e.notify === 36137, 'R-U-THERE-ACK');
+    t += 2500;
+    assert.equal(left.dpdTick(), 1, 'quiet again: another R-U-THERE, and the earlier one was answered (no timeout)');
+    const acks = () => lev.events.filter((e) => e.type === 'notify' && e.notify === 36137).length;
+    for (let i = 0; i < 200 && acks() < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(acks(), 2, 'the second R-U-THERE is answered too');
+    assert.equal(left.status().isakmp.length, 1);
+    // the peer goes silent (its sockets close, no Delete leaves it)
+    await (right as unknown as { transport: { close(): Promise<void> } }).transport.close();
+    t += 1100;
+    assert.equal(left.dpdTick(), 1, 'R-U-THERE to a silent peer');
+    const firstUnanswered = t;
+    // again every dpd_delay while unanswered; the SAs stay until dpd_timeout (3 s) has passed
+    for (t += 1000; t - firstUnanswered < 3000; t += 1000) {
+      assert.equal(left.dpdTick(), 1, `R-U-THERE again at +${t - firstUnanswered} ms`);
+      assert.equal(left.status().isakmp.length, 1, 'not yet dpd_timeout');
+    }
+    left.dpdTick();
+    assert.equal(left.status().isakmp.length, 0, 'dead after dpd_timeout: SAs cleared');
+    assert.equal(left.status().ipsec.length, 0);
+    assert.ok(logged.some((l) => l.includes('DPD: peer does not answer') && l.includes(sa.id)), logged.join('\n'));
+  } finally {
+    await left.stop();
+    await right.stop().catch(() => {});
+  }
+});

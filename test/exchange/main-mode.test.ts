@@ -205,3 +205,24 @@ test('MM1 is encoded once per distinct offer: a replaced connection sends its ne
   assert.ok(cookies.size >= 2, 'each exchange has its own initiator cookie');
   assert.equal(pair.ev('a', 'ipsec-sa-established').length, 1, 'the replaced connection comes up');
 });
+
+test('RFC 3706: DPD is marked on the SA only when the peer sent the DPD vendor ID', () => {
+  const pair = new Pair({ seed: 'dpd-vid' });
+  pair.a.setConnection(conn(pair, 'a'));
+  pair.b.setConnection(conn(pair, 'b'));
+  const DPD = 'afcad71368a1f1c96b8696fc77570100';
+  // a's MM1 loses its DPD vendor ID on the way (the VIDs are not covered by HASH_I)
+  pair.tap = (from, d) => {
+    const h = decodeHeader(d);
+    if (from !== 'a' || h.exchangeType !== 2 || d[8] !== 0 || d[16] !== 1) return d;
+    const m = decodeMessage(d);
+    const payloads = m.payloads.filter((p) => !(p.type === 'VID' && Buffer.from(p.data).toString('hex') === DPD));
+    assert.equal(payloads.length, m.payloads.length - 1);
+    return encodeMessage({ header: m.header, payloads });
+  };
+  pair.a.initiate(pair.now, 'c');
+  pair.run(2000);
+  assertMirrored(pair, assert);
+  assert.equal(pair.a.isakmpSas()[0]!.dpd, true, 'b announced DPD');
+  assert.equal(pair.b.isakmpSas()[0]!.dpd, undefined, 'a did not (as far as b knows)');
+});
