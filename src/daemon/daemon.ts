@@ -520,11 +520,12 @@ export class Daemon {
           // RFC 3706 §5.3: an ACK counts when it carries the sequence number of our last R-U-THERE
           const st = this.dpdState.get(e.isakmpSa);
           const seq = e.data.length === 4 ? ((e.data[0]! << 24) >>> 0) + ((e.data[1]! << 16) | (e.data[2]! << 8) | e.data[3]!) : -1;
-          if (st !== undefined && st.seq === seq) {
+          const answers = st !== undefined && st.seq === seq;
+          if (answers) {
             st.seen = this.now();
             st.since = undefined;
           }
-          this.logger.debug('ike', 'DPD: R-U-THERE-ACK', { sa: e.isakmpSa, seq });
+          this.logger.debug('ike', 'DPD: R-U-THERE-ACK', { sa: e.isakmpSa, seq, answers });
           break;
         }
         this.logger.info('ike', 'notify from peer', { peer: `${e.peer.address}:${e.peer.port}`, sa: e.isakmpSa, notify: nameOf(NotifyType, e.notify) });

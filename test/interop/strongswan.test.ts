@@ -285,6 +285,18 @@ describe('strongSwan interop', { skip, concurrency: false }, () => {
       assert.ok(await until(() => !charon.sas('b').some((s) => s.conn === 'mm-psk'), 5000));
     });
 
+    test('Dead Peer Detection (RFC 3706): charon announced DPD, answers our R-U-THERE with the right sequence number', async () => {
+      const rl = await ours.reload(cfg([{ extra: '    dpd_delay: 1s\n    dpd_timeout: 10s\n' }])(sock));
+      assert.equal(rl.ok, true, JSON.stringify(rl));
+      assert.equal((await ours.ctl({ cmd: 'up', name: 'to-charon', timeoutMs: 10_000 })).ok, true);
+      await assertAgree(ours, 'b', 'mm-psk', 'to-charon', { encr: 'AES_CBC', keysize: '128', integ: 'HMAC_SHA2_256_128', dh: 'MODP_2048' });
+      const acked = await until(() => /"msg":"DPD: R-U-THERE-ACK".*"answers":true/.test(ours.log()), 8000);
+      assert.ok(acked, `charon answered our R-U-THERE:\n${ours.log().split('\n').filter((l) => /DPD|notify/.test(l)).join('\n')}`);
+      assert.doesNotMatch(ours.log(), /DPD: peer does not answer/);
+      assert.equal((await ours.ctl({ cmd: 'down', name: 'to-charon' })).ok, true);
+      assert.ok(await until(() => !charon.sas('b').some((s) => s.conn === 'mm-psk'), 5000));
+    });
+
     test('rekey of the IPsec SA, then of the ISAKMP SA (by SA id)', async () => {
       const rl = await ours.reload(cfg([{}])(sock));
       assert.equal(rl.ok, true);
