@@ -84,19 +84,7 @@ function handshakes(a: Endpoint, b: Endpoint, group: number, from: number, n: nu
   for (let start = from; start < from + n; start += batch) {
     const end = Math.min(from + n, start + batch);
     for (let i = start; i < end; i++) a.initiate(now, `c${i}`);
-    for (let moved = true; moved; ) {
-      moved = false;
-      for (let t = a.pollTransmit(); t; t = a.pollTransmit()) {
-        b.handleDatagram(now, t.remote, t.local, t.data);
-        moved = true;
-      }
-      for (let t = b.pollTransmit(); t; t = b.pollTransmit()) {
-        a.handleDatagram(now, t.remote, t.local, t.data);
-        moved = true;
-      }
-    }
-    for (let e = a.pollEvent(); e; e = a.pollEvent()) if (e.type === 'ipsec-sa-established') ok++;
-    for (let e = b.pollEvent(); e; e = b.pollEvent()) { /* drained */ }
+    ok += pump(a, b, now);
   }
   settle();
   return { ms: cpuMs() - t0, ok };
@@ -180,8 +168,11 @@ export function cryptoOnly(group: number): void {
   kr.wipe();
 }
 
-/** Moves datagrams between two endpoints until both are quiet (virtual time stands still). */
-function pump(a: Endpoint, b: Endpoint, now: number): void {
+/**
+ * Moves datagrams between two endpoints until both are quiet (virtual time stands still), drains
+ * their events and returns how many IPsec SAs `a` established.
+ */
+function pump(a: Endpoint, b: Endpoint, now: number): number {
   for (let moved = true; moved; ) {
     moved = false;
     for (let t = a.pollTransmit(); t; t = a.pollTransmit()) {
@@ -193,8 +184,10 @@ function pump(a: Endpoint, b: Endpoint, now: number): void {
       moved = true;
     }
   }
-  for (let e = a.pollEvent(); e; e = a.pollEvent()) { /* drained */ }
+  let ok = 0;
+  for (let e = a.pollEvent(); e; e = a.pollEvent()) if (e.type === 'ipsec-sa-established') ok++;
   for (let e = b.pollEvent(); e; e = b.pollEvent()) { /* drained */ }
+  return ok;
 }
 
 /**

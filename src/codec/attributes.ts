@@ -31,7 +31,7 @@ import {
   lookupName,
   type NumberTable,
 } from '../constants/index.js';
-import type { DataAttribute, Transform } from './types.js';
+import type { DataAttribute, Mutable, Transform } from './types.js';
 import type { Reader } from './reader.js';
 import { Writer } from './writer.js';
 
@@ -175,8 +175,6 @@ function named(table: NumberTable, value: number): NamedValue {
 function basicNumber(a: DataAttribute): number | undefined {
   return a.format === 'TV' ? a.value : a.value.length <= 2 ? attrValueAsNumber(a) : undefined;
 }
-
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /**
  * Typed view of an IKE phase-1 transform's attributes (RFC 2409 App. A). Never throws: what the

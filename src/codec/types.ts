@@ -12,6 +12,9 @@
  */
 
 /** A data attribute (RFC 2408 §3.3): TV ("basic", AF=1, 16-bit value) or TLV ("variable"). */
+/** A record type with its `readonly` removed, for building a record field by field before handing it out. */
+export type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
 export type DataAttribute =
   | { readonly format: 'TV'; readonly type: number; readonly value: number }
   | { readonly format: 'TLV'; readonly type: number; readonly value: Uint8Array };

@@ -437,6 +437,14 @@ const GLOBAL_KEYS = [
   'nat_keepalive',
 ] as const;
 
+/** A duration from 1 s to 1 h (or 0 = off, where `offAllowed`); an error otherwise. */
+function secondsBetween1sAnd1h(ctx: Ctx, n: Node | null, p: string, offAllowed: boolean): number | undefined {
+  const v = duration(ctx, n, p);
+  if (v === undefined || (offAllowed && v === 0) || (v >= 1 && v <= 3600)) return v;
+  ctx.error(n, p, `${v}s is out of range (${offAllowed ? '0 to turn off, or ' : ''}1s to 1h)`);
+  return undefined;
+}
+
 function parseGlobal(ctx: Ctx, node: Node | null | undefined): GlobalConfig {
   const path = 'global';
   const e = entries(ctx, node, path, GLOBAL_KEYS) ?? new Map();
@@ -513,30 +521,8 @@ function parseGlobal(ctx: Ctx, node: Node | null | undefined): GlobalConfig {
     maxHalfOpen: get('max_half_open', (n, p) => integer(ctx, n, p, 1, 1_000_000), 2048),
     maxHalfOpenPerPeer: get('max_half_open_per_peer', (n, p) => integer(ctx, n, p, 1, 1_000_000), 32),
     shutdownGrace: get('shutdown_grace', (n, p) => duration(ctx, n, p), 2),
-    trafficPoll: get(
-      'traffic_poll',
-      (n, p) => {
-        const v = duration(ctx, n, p);
-        if (v !== undefined && (v < 1 || v > 3600)) {
-          ctx.error(n, p, `${v}s is out of range (1s to 1h)`);
-          return undefined;
-        }
-        return v;
-      },
-      10,
-    ),
-    natKeepalive: get(
-      'nat_keepalive',
-      (n, p) => {
-        const v = duration(ctx, n, p);
-        if (v !== undefined && v !== 0 && (v < 1 || v > 3600)) {
-          ctx.error(n, p, `${v}s is out of range (0 to turn off, or 1s to 1h)`);
-          return undefined;
-        }
-        return v;
-      },
-      20,
-    ),
+    trafficPoll: get('traffic_poll', (n, p) => secondsBetween1sAnd1h(ctx, n, p, false), 10),
+    natKeepalive: get('nat_keepalive', (n, p) => secondsBetween1sAnd1h(ctx, n, p, true), 20),
   };
 }
 

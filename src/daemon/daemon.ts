@@ -519,7 +519,7 @@ export class Daemon {
         if (e.notify === NotifyType.R_U_THERE_ACK) {
           // RFC 3706 §5.3: an ACK counts when it carries the sequence number of our last R-U-THERE
           const st = this.dpdState.get(e.isakmpSa);
-          const seq = e.data.length === 4 ? ((e.data[0]! << 24) >>> 0) + ((e.data[1]! << 16) | (e.data[2]! << 8) | e.data[3]!) : -1;
+          const seq = e.data.length === 4 ? new DataView(e.data.buffer, e.data.byteOffset, 4).getUint32(0) : -1;
           const answers = st !== undefined && st.seq === seq;
           if (answers) {
             st.seen = this.now();
@@ -603,15 +603,14 @@ export class Daemon {
       }
       if (st.since !== undefined && now - st.since >= c.dpdTimeout * 1000) {
         this.dpdState.delete(s.id);
-        live.delete(s.id);
         this.peerDead(now, s, c);
         continue;
       }
       if (now - Math.max(st.seen, st.sentAt ?? 0) >= c.dpdDelay * 1000) {
-        const dpd = this.endpoint.dpd;
-        if (dpd === undefined) continue;
         let seq: number | undefined;
-        this.safe(() => (seq = dpd.call(this.endpoint, now, s.id)));
+        this.safe(() => {
+          seq = this.endpoint.dpd?.(now, s.id);
+        });
         if (seq === undefined) continue;
         st.seq = seq;
         st.sentAt = now;

@@ -26,7 +26,9 @@ import {
 } from '../constants/index.js';
 import { IsakmpError, LocalProtocolError, RemoteProtocolError } from '../errors.js';
 import { decodeMessage, decodePayloads, encodeMessage, encodePayloadBody, encodePayloads, payloadTypeOf } from '../codec/index.js';
-import type { Header, IdPayload, NotifyPayload, Payload, SaPayload } from '../codec/types.js';
+import type { DataAttribute, Header, IdPayload, Mutable, NotifyPayload, Payload, SaPayload } from '../codec/types.js';
+import { encodeAttributes } from '../codec/attributes.js';
+import { Writer } from '../codec/writer.js';
 import * as C from './crypto.js';
 import type { CipherInfo, DhKeyPair, PrfAlg } from './crypto.js';
 import {
@@ -436,16 +438,9 @@ function readU32(b: Uint8Array): number {
   return ((b[0]! << 24) >>> 0) + ((b[1]! << 16) | (b[2]! << 8) | b[3]!);
 }
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+/** The ISAKMP SPI of a phase 1 in notifies and Deletes (RFC 2408 §3.14): CKY-I | CKY-R. */
+function cookiePair(p1: { ic: Uint8Array; rc: Uint8Array }): Uint8Array {
+  return C.concatBytes(p1.ic, p1.rc);
 }
 
 /** A copy of the body of the first payload of an unencrypted message (already decoded, so well-formed). */
@@ -649,15 +644,23 @@ function sameAddress(a: string, b: string): boolean {
 
 const DPD_VID = Uint8Array.from([0xaf, 0xca, 0xd7, 0x13, 0x68, 0xa1, 0xf1, 0xc9, 0x6b, 0x86, 0x96, 0xfc, 0x77, 0x57, 0x01, 0x00]);
 
-/** RFC 3706 §3: the DPD vendor ID, major version 1 (any minor version). */
-function hasDpdVid(payloads: readonly Payload[]): boolean {
+/**
+ * The vendor IDs of a first phase-1 message that change what we do: RFC 3947 NAT-T, and RFC 3706
+ * DPD (its ID with major version 1, any minor version).
+ */
+function peerVendorIds(payloads: readonly Payload[]): { rfc3947: boolean; dpd: boolean } {
+  let rfc3947 = false;
+  let dpd = false;
   for (const p of payloads) {
-    if (p.type !== 'VID' || p.data.length !== 16) continue;
-    let same = true;
-    for (let i = 0; i < 15 && same; i++) same = p.data[i] === DPD_VID[i];
-    if (same) return true;
+    if (p.type !== 'VID') continue;
+    if (nattVidKind(p.data) === 'rfc3947') rfc3947 = true;
+    else if (p.data.length === 16) {
+      let same = true;
+      for (let i = 0; i < 15 && same; i++) same = p.data[i] === DPD_VID[i];
+      if (same) dpd = true;
+    }
   }
-  return false;
+  return { rfc3947, dpd };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -866,7 +869,7 @@ export class Endpoint {
     const p1 = this.findP1ById(saId);
     if (!p1 || p1.state !== 'established') throw new LocalProtocolError(0, `no established ISAKMP SA ${saId}`);
     const seq = readU32(this.random(4)) & 0x7fffffff;
-    this.sendInfo(now, p1, [{ type: 'N', doi: 1, protocol: ProtocolId.PROTO_ISAKMP, notifyType: NotifyType.R_U_THERE, spi: concat(p1.ic, p1.rc), data: u32(seq) }]);
+    this.sendInfo(now, p1, [{ type: 'N', doi: 1, protocol: ProtocolId.PROTO_ISAKMP, notifyType: NotifyType.R_U_THERE, spi: cookiePair(p1), data: u32(seq) }]);
     return seq;
   }
 
@@ -1418,9 +1421,10 @@ export class Endpoint {
       hs.candidates = candidates;
       try {
         if (mode === 'main') {
-          p1.dpdPeer = hasDpdVid(msg.payloads);
+          const vids = peerVendorIds(msg.payloads);
+          p1.dpdPeer = vids.dpd;
           const payloads: Payload[] = [chosen.sel.reply, { type: 'VID', data: DPD_VID }];
-          if (this.nattEnabled(chosen.conn) && findAll(msg.payloads, 'VID').some((v) => nattVidKind(v.data) === 'rfc3947')) {
+          if (this.nattEnabled(chosen.conn) && vids.rfc3947) {
             p1.nattPeer = true;
             payloads.push({ type: 'VID', data: NATT_RFC3947_VID });
           }
@@ -1519,8 +1523,9 @@ export class Endpoint {
       throw e;
     }
     p1.rc = new Uint8Array(h.responderCookie);
-    p1.nattPeer = this.nattEnabled(conn) && findAll(payloads, 'VID').some((v) => nattVidKind(v.data) === 'rfc3947');
-    p1.dpdPeer = hasDpdVid(payloads);
+    const vids = peerVendorIds(payloads);
+    p1.nattPeer = this.nattEnabled(conn) && vids.rfc3947;
+    p1.dpdPeer = vids.dpd;
     const hs = p1.hs!;
     const kn = this.keAndNonce(chosen.group);
     hs.dh = kn.dh;
@@ -1666,9 +1671,10 @@ export class Endpoint {
     hs.ourId = identityToId(this.ourIdentity(p1));
     const idp: IdPayload = { type: 'ID', idType: hs.ourId.idType, protocol: 0, port: 0, data: hs.ourId.data };
     hs.ourIdB = encodePayloadBody(idp);
-    p1.dpdPeer = hasDpdVid(payloads);
+    const vids = peerVendorIds(payloads);
+    p1.dpdPeer = vids.dpd;
     const out: Payload[] = [reply, { type: 'KE', data: hs.gxr }, { type: 'NONCE', data: hs.nr }, idp, ...this.authPayloads(p1, false), { type: 'VID', data: DPD_VID }];
-    if (this.nattEnabled(p1.conn) && findAll(payloads, 'VID').some((v) => nattVidKind(v.data) === 'rfc3947')) {
+    if (this.nattEnabled(p1.conn) && vids.rfc3947) {
       p1.nattPeer = true;
       out.push({ type: 'VID', data: NATT_RFC3947_VID });
       if (this.natdPossible(p1)) out.push(...this.natdPayloads(p1));
@@ -1696,8 +1702,9 @@ export class Endpoint {
       hs.nr = new Uint8Array(nr.data);
       this.deriveKeys(p1, gxy);
       this.verifyPeer(p1, find(payloads, 'ID')!, payloads, false);
-      p1.nattPeer = this.nattEnabled(conn) && findAll(payloads, 'VID').some((v) => nattVidKind(v.data) === 'rfc3947');
-      p1.dpdPeer = hasDpdVid(payloads);
+      const vids = peerVendorIds(payloads);
+      p1.nattPeer = this.nattEnabled(conn) && vids.rfc3947;
+      p1.dpdPeer = vids.dpd;
       nat = this.checkNatd(p1, payloads);
     } catch (e) {
       const { notify, reason } = errorOf(e);
@@ -1882,7 +1889,7 @@ export class Endpoint {
   }
 
   private initialContactNotify(p1: P1): NotifyPayload {
-    return { type: 'N', doi: 1, protocol: ProtocolId.PROTO_ISAKMP, notifyType: NotifyType.INITIAL_CONTACT, spi: concat(p1.ic, p1.rc), data: new Uint8Array(0) };
+    return { type: 'N', doi: 1, protocol: ProtocolId.PROTO_ISAKMP, notifyType: NotifyType.INITIAL_CONTACT, spi: cookiePair(p1), data: new Uint8Array(0) };
   }
 
   /** Phase 1 done: events, lifetime timers, handshake material wiped, pending Quick Modes started. */
@@ -1966,7 +1973,7 @@ export class Endpoint {
   }
 
   private msgIdFree(p1: P1, id: number): boolean {
-    return id !== 0 && id !== p1.doneId && !p1.qms?.has(id) && !p1.done?.some((d) => d.msgId === id);
+    return id !== 0 && !p1.qms?.has(id) && this.doneFor(p1, id) === undefined;
   }
 
   /** An SPI from 4 bytes of a batch of randomness (a copy), or a fresh draw if those are unusable. */
@@ -2070,13 +2077,19 @@ export class Endpoint {
       }
       return;
     }
-    const done = p1.doneId === h.messageId ? { recv: p1.doneRecv, sent: p1.doneSent } : p1.done?.find((d) => d.msgId === h.messageId);
+    const done = this.doneFor(p1, h.messageId);
     if (done) {
       if (done.sent && done.recv === this.fp(bytes)) this.send(p1.local, p1.remote, done.sent);
       return;
     }
     if (this.wasSeen(p1, h.messageId)) throw remote(NotifyType.INVALID_MESSAGE_ID, 'message ID already used (replay)');
     this.qmR1(now, p1, h, bytes);
+  }
+
+  /** A recently finished Quick Mode of this SA (see P1.done / doneId). */
+  private doneFor(p1: P1, msgId: number): { recv?: number; sent?: Uint8Array } | undefined {
+    if (p1.doneId === msgId) return { recv: p1.doneRecv, sent: p1.doneSent };
+    return p1.done?.find((d) => d.msgId === msgId);
   }
 
   private wasSeen(p1: P1, msgId: number): boolean {
@@ -2120,7 +2133,7 @@ export class Endpoint {
       this.qmRespond(now, p1, h, bytes, payloads, nextIv);
     } catch (e) {
       const { notify } = errorOf(e);
-      if (isErrorNotify(notify)) this.sendInfo(now, p1, [{ type: 'N', doi: 1, protocol: ProtocolId.PROTO_ISAKMP, notifyType: notify, spi: concat(p1.ic, p1.rc), data: new Uint8Array(0) }]);
+      if (isErrorNotify(notify)) this.sendInfo(now, p1, [{ type: 'N', doi: 1, protocol: ProtocolId.PROTO_ISAKMP, notifyType: notify, spi: cookiePair(p1), data: new Uint8Array(0) }]);
       throw e;
     }
   }
@@ -2264,7 +2277,7 @@ export class Endpoint {
       qm.lifeKilobytes = kb;
     } catch (e) {
       const { notify, reason } = errorOf(e);
-      if (isErrorNotify(notify)) this.sendInfo(now, p1, [{ type: 'N', doi: 1, protocol: ProtocolId.PROTO_ISAKMP, notifyType: notify, spi: concat(p1.ic, p1.rc), data: new Uint8Array(0) }]);
+      if (isErrorNotify(notify)) this.sendInfo(now, p1, [{ type: 'N', doi: 1, protocol: ProtocolId.PROTO_ISAKMP, notifyType: notify, spi: cookiePair(p1), data: new Uint8Array(0) }]);
       this.failQm(qm, notify, reason);
       throw e;
     }
@@ -2385,7 +2398,7 @@ export class Endpoint {
     C.wipe(qm.gxy);
     const lifeSeconds = qm.lifeSeconds ?? sel.lifetimeSeconds;
     const lifeKb = qm.lifeKilobytes ?? sel.lifetimeKilobytes;
-    const info: { -readonly [K in keyof IpsecSaInfo]: IpsecSaInfo[K] } = {
+    const info: Mutable<IpsecSaInfo> = {
       id: 'q' + hex(firstInSpi!),
       isakmpSa: this.p1Id(p1),
       connection: qm.conn.name,
@@ -2514,7 +2527,7 @@ export class Endpoint {
     switch (n.notifyType) {
       case NotifyType.R_U_THERE:
         if (n.data.length === 4 && p1.state === 'established') {
-          this.sendInfo(now, p1, [{ type: 'N', doi: 1, protocol: ProtocolId.PROTO_ISAKMP, notifyType: NotifyType.R_U_THERE_ACK, spi: concat(p1.ic, p1.rc), data: new Uint8Array(n.data) }]);
+          this.sendInfo(now, p1, [{ type: 'N', doi: 1, protocol: ProtocolId.PROTO_ISAKMP, notifyType: NotifyType.R_U_THERE_ACK, spi: cookiePair(p1), data: new Uint8Array(n.data) }]);
         }
         break;
       case NotifyType.INITIAL_CONTACT:
@@ -2534,7 +2547,7 @@ export class Endpoint {
 
   private sendDeleteP1(now: number, p1: P1): void {
     if (p1.state !== 'established') return;
-    this.sendInfo(now, p1, [{ type: 'D', doi: 1, protocol: ProtocolId.PROTO_ISAKMP, spiSize: 16, spis: [concat(p1.ic, p1.rc)] }]);
+    this.sendInfo(now, p1, [{ type: 'D', doi: 1, protocol: ProtocolId.PROTO_ISAKMP, spiSize: 16, spis: [cookiePair(p1)] }]);
   }
 
   /** Delete for IPsec SAs: our inbound SPIs, under the newest established ISAKMP SA with the peer. */
@@ -2794,7 +2807,7 @@ export class Endpoint {
 
   private p1Info(p1: P1): IsakmpSaInfo {
     // optional fields assigned in place (object spreads of conditional literals cost a clone each)
-    const info: { -readonly [K in keyof IsakmpSaInfo]: IsakmpSaInfo[K] } = {
+    const info: Mutable<IsakmpSaInfo> = {
       id: this.p1Id(p1),
       connection: p1.conn.name,
       role: p1.role,
@@ -2876,16 +2889,10 @@ export class Endpoint {
 
 // ---------------------------------------------------------------------------------------------
 
-function encodeAttrs(attrs: readonly { format: 'TV' | 'TLV'; type: number; value: number | Uint8Array }[]): Uint8Array {
-  const parts: Uint8Array[] = [];
-  for (const a of attrs) {
-    if (a.format === 'TV') parts.push(Uint8Array.of(0x80 | (a.type >> 8), a.type & 0xff, ((a.value as number) >> 8) & 0xff, (a.value as number) & 0xff));
-    else {
-      const v = a.value as Uint8Array;
-      parts.push(Uint8Array.of(a.type >> 8, a.type & 0xff, v.length >> 8, v.length & 0xff), v);
-    }
-  }
-  return concat(...parts);
+function encodeAttrs(attrs: readonly DataAttribute[]): Uint8Array {
+  const w = new Writer(4 * attrs.length + 16);
+  encodeAttributes(w, attrs);
+  return w.finishCopy();
 }
 
 /** RESPONDER-LIFETIME notification data: SA life type/duration attributes (RFC 2407 §4.6.3.1). */

@@ -23,6 +23,7 @@ import {
 } from '../constants/index.js';
 import { LocalProtocolError } from '../errors.js';
 import type { IkeProposal, IpsecProposal, IpsecProtocolSpec } from './types.js';
+import type { Mutable } from '../codec/types.js';
 
 export interface IkeProposalSpec {
   /** The compact text it came from, normalised to lower case. */
@@ -248,7 +249,7 @@ function orThrow<T>(what: string, r: Parsed<T>): T {
  */
 export function parseIkeProposal(s: string, lifetimeSeconds?: number): IkeProposal {
   const p = orThrow('ike', parseIkeProposalSpec(s, { allowWeakGroups: true }));
-  const out: { -readonly [K in keyof IkeProposal]: IkeProposal[K] } = { encryption: p.encryption, hash: p.hash, group: p.group };
+  const out: Mutable<IkeProposal> = { encryption: p.encryption, hash: p.hash, group: p.group };
   if (p.keyLength !== undefined) out.keyLength = p.keyLength;
   if (lifetimeSeconds) out.lifetimeSeconds = lifetimeSeconds;
   return out;
@@ -263,7 +264,7 @@ export function parseIpsecProposal(protocol: 'esp' | 'ah', s: string, opts: { mo
   let group: number | undefined;
   if (protocol === 'esp') {
     const p = orThrow('esp', parseEspProposalSpec(s, { allowWeakGroups: true }));
-    const e: { -readonly [K in keyof IpsecProtocolSpec]: IpsecProtocolSpec[K] } = { protocol: ProtocolId.PROTO_IPSEC_ESP, transformId: p.transform };
+    const e: Mutable<IpsecProtocolSpec> = { protocol: ProtocolId.PROTO_IPSEC_ESP, transformId: p.transform };
     if (p.keyLength !== undefined) e.keyLength = p.keyLength;
     if (p.auth !== undefined) e.authAlgorithm = p.auth;
     spec = e;
@@ -273,7 +274,7 @@ export function parseIpsecProposal(protocol: 'esp' | 'ah', s: string, opts: { mo
     spec = { protocol: ProtocolId.PROTO_IPSEC_AH, transformId: p.transform, authAlgorithm: p.auth };
     group = p.group;
   }
-  const out: { -readonly [K in keyof IpsecProposal]: IpsecProposal[K] } = { protocols: [spec], mode: opts.mode ?? EncapsulationMode.TUNNEL };
+  const out: Mutable<IpsecProposal> = { protocols: [spec], mode: opts.mode ?? EncapsulationMode.TUNNEL };
   if (group) out.group = group;
   if (opts.lifetimeSeconds) out.lifetimeSeconds = opts.lifetimeSeconds;
   if (opts.lifetimeKilobytes) out.lifetimeKilobytes = opts.lifetimeKilobytes;

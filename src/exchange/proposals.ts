@@ -23,7 +23,7 @@ import {
   ProtocolId,
 } from '../constants/index.js';
 import { RemoteProtocolError } from '../errors.js';
-import type { DataAttribute, Proposal, SaPayload, Transform } from '../codec/types.js';
+import type { DataAttribute, Mutable, Proposal, SaPayload, Transform } from '../codec/types.js';
 import type { ChosenIke, IkeProposal, IpsecProposal, IpsecProtocolSpec } from './types.js';
 
 export const DEFAULT_IKE_LIFETIME = 10800;
@@ -177,7 +177,7 @@ export function parseIkeTransform(t: Transform): ChosenIke | undefined {
   const keyLength = v[IkeAttr.KEY_LENGTH]!;
   const keyBytes = ikeCipherKeyBytes(enc, Number.isNaN(keyLength) ? undefined : keyLength);
   if (keyBytes === undefined) return undefined;
-  const c: { -readonly [K in keyof ChosenIke]: ChosenIke[K] } = {
+  const c: Mutable<ChosenIke> = {
     encryption: enc,
     keyLength: keyBytes * 8,
     hash,
@@ -359,7 +359,7 @@ export function parseIpsecTransform(t: Transform): ParsedIpsecTransform | undefi
   if (mode !== EncapsulationMode.TUNNEL && mode !== EncapsulationMode.TRANSPORT && mode !== EncapsulationMode.UDP_ENCAPSULATED_TUNNEL && mode !== EncapsulationMode.UDP_ENCAPSULATED_TRANSPORT) return undefined;
   const seconds = SCAN.seconds;
   const kilobytes = SCAN.kilobytes;
-  const parsed: { -readonly [K in keyof ParsedIpsecTransform]: ParsedIpsecTransform[K] } = {
+  const parsed: Mutable<ParsedIpsecTransform> = {
     transformId: t.id,
     authAlgorithm: or(v[IpsecAttr.AUTHENTICATION_ALGORITHM]!, 0),
     mode,

@@ -16,7 +16,7 @@ import { updownEnv } from '../../src/daemon/updown.js';
 import { espKeyLogLines, ikeKeyLogLine } from '../../src/daemon/keylog.js';
 import type { IpsecSaInfo } from '../../src/exchange/types.js';
 import { FakeEndpoint } from './fake-endpoint.js';
-import { EventLog, freeUdpPorts, tempDir } from './helpers.js';
+import { EventLog, fakeIpsecSa, freeUdpPorts, tempDir } from './helpers.js';
 
 let seed = 1;
 /** Deterministic "randomness" for the fake engine: distinct bytes per call. */
@@ -286,17 +286,6 @@ test('reload: unchanged connections keep their SAs, changed ones are replaced, a
   }
 });
 
-function fakeIpsecSa(): IpsecSaInfo {
-  const k = (spi: number[], e: number, i: number) => ({ spi: Uint8Array.from(spi), keymat: new Uint8Array(0), encryptionKey: new Uint8Array(16).fill(e), integrityKey: new Uint8Array(32).fill(i) });
-  return {
-    id: 'qc0000001', isakmpSa: 'x', connection: 'lab', role: 'initiator', mode: 1, group: 14,
-    local: { address: '198.18.0.1', port: 500 }, remote: { address: '198.18.0.2', port: 500 },
-    localTs: { family: 4, start: '10.1.0.0', end: '10.1.255.255', prefix: 16, protocol: 0, port: 0 },
-    remoteTs: { family: 4, start: '10.2.0.0', end: '10.2.255.255', prefix: 16, protocol: 0, port: 0 },
-    lifetimeSeconds: 3600, lifetimeKilobytes: 0, establishedAt: 0,
-    protocols: [{ protocol: 3, transformId: 12, keyLength: 128, authAlgorithm: 5, inbound: k([0xc0, 0, 0, 1], 0xaa, 0xbb), outbound: k([0xc0, 0, 0, 2], 0xcc, 0xdd) }],
-  };
-}
 
 test('xfrm dataplane: a UDP-encapsulated SA (NAT-T, mode 3) gets ESP-in-UDP between the NAT-T ports, in both directions', async () => {
   const calls: string[] = [];

@@ -3,7 +3,7 @@ import { createSocket } from 'node:dgram';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { EngineEvent } from '../../src/exchange/types.js';
+import type { EngineEvent, IpsecSaInfo } from '../../src/exchange/types.js';
 
 /** n distinct free UDP ports on 127.0.0.1 (bound then released). */
 export async function freeUdpPorts(n: number): Promise<number[]> {
@@ -49,4 +49,17 @@ export class EventLog {
       });
     });
   }
+}
+
+/** An IPsec SA record for dataplane tests: ESP AES-128/SHA2-256 tunnel 10.1/16 === 10.2/16, SPIs c0000001 (in) / c0000002 (out). */
+export function fakeIpsecSa(): IpsecSaInfo {
+  const k = (spi: number[], e: number, i: number) => ({ spi: Uint8Array.from(spi), keymat: new Uint8Array(0), encryptionKey: new Uint8Array(16).fill(e), integrityKey: new Uint8Array(32).fill(i) });
+  return {
+    id: 'qc0000001', isakmpSa: 'x', connection: 'lab', role: 'initiator', mode: 1, group: 14,
+    local: { address: '198.18.0.1', port: 500 }, remote: { address: '198.18.0.2', port: 500 },
+    localTs: { family: 4, start: '10.1.0.0', end: '10.1.255.255', prefix: 16, protocol: 0, port: 0 },
+    remoteTs: { family: 4, start: '10.2.0.0', end: '10.2.255.255', prefix: 16, protocol: 0, port: 0 },
+    lifetimeSeconds: 3600, lifetimeKilobytes: 0, establishedAt: 0,
+    protocols: [{ protocol: 3, transformId: 12, keyLength: 128, authAlgorithm: 5, inbound: k([0xc0, 0, 0, 1], 0xaa, 0xbb), outbound: k([0xc0, 0, 0, 2], 0xcc, 0xdd) }],
+  };
 }

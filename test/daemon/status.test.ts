@@ -19,7 +19,7 @@ import { realEndpointFactory } from '../../src/daemon/real-endpoint.js';
 import { Endpoint } from '../../src/exchange/index.js';
 import type { EngineEvent, IpsecSaInfo } from '../../src/exchange/types.js';
 import { FakeEndpoint } from './fake-endpoint.js';
-import { EventLog, freeUdpPorts, tempDir } from './helpers.js';
+import { EventLog, fakeIpsecSa, freeUdpPorts, tempDir } from './helpers.js';
 
 let seed = 7;
 const random = (n: number): Uint8Array => {
@@ -124,17 +124,6 @@ test('ip -s xfrm state: exact byte and packet counts per SA, config limits are n
   assert.deepEqual(parseXfrmStateStats('garbage\n\tlifetime current:\n\t  5(bytes), 1(packets)\n'), []);
 });
 
-function fakeIpsecSa(): IpsecSaInfo {
-  const k = (spi: number[], e: number, i: number) => ({ spi: Uint8Array.from(spi), keymat: new Uint8Array(0), encryptionKey: new Uint8Array(16).fill(e), integrityKey: new Uint8Array(32).fill(i) });
-  return {
-    id: 'qc0000001', isakmpSa: 'x', connection: 'lab', role: 'initiator', mode: 1, group: 14,
-    local: { address: '198.18.0.1', port: 500 }, remote: { address: '198.18.0.2', port: 500 },
-    localTs: { family: 4, start: '10.1.0.0', end: '10.1.255.255', prefix: 16, protocol: 0, port: 0 },
-    remoteTs: { family: 4, start: '10.2.0.0', end: '10.2.255.255', prefix: 16, protocol: 0, port: 0 },
-    lifetimeSeconds: 3600, lifetimeKilobytes: 0, establishedAt: 0,
-    protocols: [{ protocol: 3, transformId: 12, keyLength: 128, authAlgorithm: 5, inbound: k([0xc0, 0, 0, 1], 0xaa, 0xbb), outbound: k([0xc0, 0, 0, 2], 0xcc, 0xdd) }],
-  };
-}
 
 test('xfrm traffic(): one `ip -s xfrm state list`, inbound + outbound summed per installed SA', async () => {
   const kern = fakeKernel();
