@@ -176,6 +176,7 @@ export function messageJson(m: Message, length: number): Record<string, unknown>
   };
   if (m.encrypted !== undefined) o.encrypted = { length: m.encrypted.length, decrypted: m.payloads.length > 0 };
   o.payloads = m.payloads.map(payloadJson);
+  if (m.trailing !== undefined) o.trailing = { length: m.trailing.length, data: toHex(m.trailing) };
   const findings = verify(m);
   if (findings.length > 0) o.warnings = findings;
   return o;
@@ -218,6 +219,7 @@ export function messageTree(m: Message, length: number): string[] {
     put(1, `Encrypted payloads: ${m.encrypted.length} bytes (first payload ${payloadName(h.nextPayload)})${m.payloads.length ? ', decrypted with the key log:' : ''}`);
   }
   for (const p of m.payloads) payloadTree(p, 1, put);
+  if (m.trailing !== undefined) put(1, `Extra data after the last payload (${m.trailing.length} bytes): ${shortHex(m.trailing)}`);
   for (const f of verify(m)) put(1, `Warning: ${f}`);
   return L;
 }

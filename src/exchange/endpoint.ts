@@ -1383,7 +1383,8 @@ export class Endpoint {
       // (Main Mode: in place, nothing of MM1's records is kept — SAi_b is copied from `bytes`
       // below and the chosen transform is numbers; the reply is encoded at once)
       const body = bytes.subarray(28);
-      const msg = { payloads: mode === 'main' ? decodePayloadsInPlace(h.nextPayload, body, 28, false) : decodePayloads(h.nextPayload, body, { baseOffset: 28 }) };
+      // (bytes after the last payload, inside the header length, are tolerated: Libreswan pads)
+      const msg = { payloads: mode === 'main' ? decodePayloadsInPlace(h.nextPayload, body, 28, true) : decodePayloads(h.nextPayload, body, { baseOffset: 28, allowTrailing: true }) };
       const script = mode === 'main' ? MAIN_MODE[0]! : AGGRESSIVE_MODE[0]!;
       checkMessage(script, msg.payloads);
       const sa = find(msg.payloads, 'SA')!;
@@ -1492,7 +1493,8 @@ export class Endpoint {
     } else {
       // Main Mode MM2-MM4 (SA, KE, Nr, CR, VID): the handlers copy every byte field they keep
       // (nonces, KE data; the SA answer becomes numbers), so the records may alias `bytes`
-      payloads = p1.mode === 'main' ? decodePayloadsInPlace(h.nextPayload, bytes.subarray(28), 28, false) : decodePayloads(h.nextPayload, bytes.subarray(28), { baseOffset: 28 });
+      // (trailing bytes after the last payload tolerated, as in the first message)
+      payloads = p1.mode === 'main' ? decodePayloadsInPlace(h.nextPayload, bytes.subarray(28), 28, true) : decodePayloads(h.nextPayload, bytes.subarray(28), { baseOffset: 28, allowTrailing: true });
     }
     checkMessage(m, payloads);
     const mm = p1.mode === 'main';
