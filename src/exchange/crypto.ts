@@ -36,6 +36,8 @@ export {
   verifyCertificateChain,
   certificateMatchesId,
   parseCertificate,
+  dnEqual,
+  type CertificateRevocationList,
 } from '../crypto/index.js';
 // internal to src/crypto (not in its public index): encryption straight into a datagram buffer
 export { encryptMessageAt } from '../crypto/cipher.js';

@@ -609,9 +609,13 @@ function sharesIsakmpSa(a: Connection, b: Connection): boolean {
   return true;
 }
 
-/** The identity a connection expects: configured, else (PSK) the peer's address, (RSA) any the certificate proves. */
+/**
+ * The identity a connection expects: configured, else the peer's address, whatever the
+ * authentication (issue 9.4: with RSA, "any identity the CA certified" let any holder of a
+ * certificate from the same CA pose as the gateway; the address must now be in its certificate).
+ */
 function expectedPeerId(c: Connection, address: string): Identity {
-  return c.remoteId ?? (c.auth === 'rsa-sig' ? { type: 'any' } : addressIdentity(address));
+  return c.remoteId ?? addressIdentity(address);
 }
 
 /** A refusal that maps to no notify type: its drop code travels with it to the `dropped` event. */
@@ -1876,7 +1880,7 @@ export class Endpoint {
       if (c.encoding !== CertEncoding.X509_SIGNATURE) throw remote(NotifyType.CERT_TYPE_UNSUPPORTED, `certificate encoding ${c.encoding}`);
     }
     if (!rsa.trusted || rsa.trusted.length === 0) throw remote(NotifyType.INVALID_CERT_AUTHORITY, 'no trust anchors configured');
-    const chain = C.verifyCertificateChain({ certificates: certs.map((c) => c.data), trustAnchors: rsa.trusted, now: this.certTime(this.lastNow) });
+    const chain = C.verifyCertificateChain({ certificates: certs.map((c) => c.data), trustAnchors: rsa.trusted, now: this.certTime(this.lastNow), ...(rsa.crls ? { crls: rsa.crls } : {}) });
     if (!C.certificateMatchesId(chain.leaf, id.idType, id.data)) throw remote(NotifyType.INVALID_ID_INFORMATION, 'peer ID is not in its certificate');
     return chain.publicKey;
   }
