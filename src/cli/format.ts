@@ -14,6 +14,7 @@ import {
   verify, type DataAttribute, type Message, type Payload, type Proposal,
 } from '../codec/index.js';
 import { IsakmpError } from '../errors.js';
+import { escapeText } from '../text-escape.js';
 
 export function toHex(b: Uint8Array): string {
   let s = '';
@@ -202,7 +203,8 @@ const shortHex = (b: Uint8Array): string => (b.length > MAX_HEX ? `${toHex(b.sub
 export function messageTree(m: Message, length: number): string[] {
   const h = m.header;
   const L: string[] = [];
-  const put = (depth: number, s: string): void => { L.push(`${'    '.repeat(depth)}${s}`); };
+  // identification data is the peer's text: every line escaped (issue 9.9)
+  const put = (depth: number, s: string): void => { L.push(`${'    '.repeat(depth)}${escapeText(s)}`); };
   put(0, 'Internet Security Association and Key Management Protocol');
   put(1, `Initiator cookie: ${toHex(h.initiatorCookie)}`);
   put(1, `Responder cookie: ${toHex(h.responderCookie)}`);
@@ -298,7 +300,7 @@ function payloadTree(p: Payload, d: number, put: (depth: number, s: string) => v
 
 /** One line for a message that did not decode: notify name, offset, reason. */
 export function errorLine(e: IsakmpError): string {
-  return `malformed ISAKMP message: ${e.notifyName} (${e.notify}) at offset ${e.offset ?? '?'}: ${e.reason}`;
+  return escapeText(`malformed ISAKMP message: ${e.notifyName} (${e.notify}) at offset ${e.offset ?? '?'}: ${e.reason}`);
 }
 
 export { PayloadType };

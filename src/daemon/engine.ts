@@ -105,7 +105,14 @@ export function toEngineConnection(c: ConnectionConfig, localPort: number, local
     auth: c.auth === 'psk' ? 'psk' : 'rsa-sig',
     ...(c.secret.kind === 'psk' ? { psk: c.secret.psk } : {}),
     ...(c.secret.kind === 'rsa'
-      ? { rsa: { privateKey: c.secret.key, certificate: new Uint8Array(c.secret.cert.raw), trusted: c.secret.cas.map((x) => new Uint8Array(x.raw)) } }
+      ? {
+          rsa: {
+            privateKey: c.secret.key,
+            certificate: new Uint8Array(c.secret.cert.raw),
+            trusted: c.secret.cas.map((x) => new Uint8Array(x.raw)),
+            ...(c.secret.crls.length > 0 ? { crls: c.secret.crls } : {}),
+          },
+        }
       : {}),
     ...(c.local.id !== undefined ? { localId: engineIdentity(c.local.id, `${where}.local.id`) } : {}),
     ...(c.remote.id !== undefined ? { remoteId: engineIdentity(c.remote.id, `${where}.remote.id`) } : {}),
