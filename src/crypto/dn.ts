@@ -122,6 +122,15 @@ export function dnEqual(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /**
+ * A text that is the same for two DER Names exactly when dnEqual holds (a map key): the prepared
+ * RDNs, or the hex of a malformed name.
+ */
+export function dnKey(der: Uint8Array): string {
+  const x = parseName(der);
+  return x === undefined ? `raw:${hexOf(der, 0, der.length)}` : JSON.stringify(x.map((rdn) => rdn.map((a) => [a.oid, a.key])));
+}
+
+/**
  * True if `name` lies within the subtree `base` (RFC 5280 §4.2.1.10 directoryName constraints):
  * the RDNs of `base` are the first RDNs of `name`. Both are parsed RDN lists (see parseName).
  */

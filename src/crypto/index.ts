@@ -72,7 +72,7 @@
  *   verifyCertificateChain also checks pathLenConstraint, name constraints, extended key usage
  *   (IKE_EKUS), unknown critical extensions, and revocation by `crls` (parseCrl → CertificateRevocationList)
  *   certificateSubjectDer(cert), certificateKeyUsage(cert)
- *   dnEqual(a, b)                     DER Names compared by RFC 5280 §7.1; dnText(der) for display
+ *   dnEqual(a, b)                     DER Names compared by RFC 5280 §7.1; dnKey(der) as a map key; dnText(der) for display
  *   parseCrl(der), crlPemBlocks(text), crlIssuerProblem(crl, issuerCert)   complete CRLs (RFC 5280 §5)
  *
  * Not provided: ECDSA signatures (auth methods 9–11). IKEv1 ECDSA signs the raw HASH_I/HASH_R
@@ -146,6 +146,6 @@ export {
   certificateKeyUsage,
   dnEqual,
 } from './cert.js';
-export { dnText } from './dn.js';
+export { dnText, dnKey } from './dn.js';
 export { IKE_EKUS } from './cert-path.js';
 export { type CertificateRevocationList, CrlError, MAX_CRL_SIZE, parseCrl, crlPemBlocks, crlIssuerProblem } from './crl.js';

@@ -14,7 +14,7 @@ import { IdType } from '../constants/index.js';
 import { UsageError } from '../errors.js';
 import { groupName, parseEspProposal, parseIkeProposal, type EspProposal, type IkeProposal } from './proposals.js';
 import { encodeDn, certSubjectDer } from './der.js';
-import type { CertificateRevocationList } from '../crypto/index.js';
+import { dnKey, type CertificateRevocationList } from '../crypto/index.js';
 import { crlIssuerMismatch, readCrlFile } from './crl-files.js';
 
 export const CONFIG_ERROR_CODE = 'ISAKMP_ERR_CONFIG';
@@ -927,7 +927,8 @@ export function parseConfig(text: string, file: string): Config {
   // Two connections for the same peer and exchange would be ambiguous for a responder.
   const seen = new Map<string, string>();
   for (const c of connections) {
-    const k = `${c.remote.address}|${c.remote.port}|${c.exchange}|${c.auth}|${c.remote.id?.text ?? ''}`;
+    const id = c.remote.id?.type === IdType.ID_DER_ASN1_DN ? dnKey(c.remote.id.data) : c.remote.id?.text ?? ''; // DNs by RFC 5280 rules
+    const k = `${c.remote.address}|${c.remote.port}|${c.exchange}|${c.auth}|${id}`;
     const other = seen.get(k);
     if (other !== undefined) {
       ctx.problems.push({ file, line: c.line, col: 3, path: `connections.${c.name}`, message: `same peer, mode, auth and remote id as connection '${other}': a responder could not tell them apart (give one a different remote.id)` });

@@ -172,3 +172,23 @@ ${o.crls !== undefined ? `    crls: [${o.crls}]\n` : ''}connections:
     assert.deepEqual(preflightNotes(parseConfig(text, file), Date.now()).map((n) => n.message), [`the configuration file is writable by group (mode 0664): run chmod 600 '${file}'`]);
   });
 });
+
+test('issue 9.4: two connections whose remote DNs are equal by RFC 5280 rules are the same policy (config error), different DNs are not', () => {
+  const text = (a: string, b: string) => `secrets:
+  s:
+    psk: "a long secret"
+connections:
+  one:
+    secret: s
+    local: { address: 192.0.2.1 }
+    remote: { address: 192.0.2.2, id: "${a}" }
+    ike: aes128-sha256-modp2048
+  two:
+    secret: s
+    local: { address: 192.0.2.1 }
+    remote: { address: 192.0.2.2, id: "${b}" }
+    ike: aes128-sha256-modp2048
+`;
+  assert.throws(() => parseConfig(text('C=CH, O=Example, CN=gw', 'c=ch,o=EXAMPLE,  cn=gw'), 'dup.yaml'), /connections\.two: same peer, mode, auth and remote id as connection 'one'/);
+  assert.equal(parseConfig(text('C=CH, O=Example, CN=gw', 'C=CH, O=Example, CN=gw2'), 'dup.yaml').connections.length, 2);
+});
