@@ -52,6 +52,7 @@ import {
   checkIkeAnswer,
   checkIpsecAnswer,
   durationAttr,
+  ikeChosenAllowed,
   selectIke,
   selectIpsec,
   tvAttr,
@@ -60,6 +61,7 @@ import {
 import { AGGRESSIVE_MODE, INFORMATIONAL, MAIN_MODE, QUICK_MODE, checkMessage, find, findAll, type MessageScript } from './scripts.js';
 import { decodeHeaderView, decodePayloadsInPlace, encodePayloadsScratch } from '../codec/message.js';
 import { TimerQueue, type TimerEntry } from './timers.js';
+import { expectedPeerId, provedFor, sameCredentials, samePeerIdentity, type PeerIdentity } from './authorization.js';
 import { NATT_RFC3947_VID, encapsulatedProposals, natOaPayloads, natdHash, natdHashLength, nattVidKind, readNatOa } from './natt.js';
 import type {
   Address,
@@ -91,8 +93,6 @@ const enum Tk {
   ChildSoft = 7,
   ChildHard = 8,
 }
-
-type PeerIdentity = Identity | { type: 'other'; idType: number; data: Uint8Array };
 
 interface PendingQm {
   readonly conn: Connection;
@@ -235,6 +235,8 @@ interface Child {
   readonly pairKey: string;
   p1Id: string;
   conn: Connection;
+  /** The identity the peer authenticated with in the ISAKMP SA this IPsec SA was negotiated under. */
+  readonly peer: PeerIdentity | undefined;
   bytes: number;
   state: 'installed' | 'rekeying' | 'dead';
   tSoft?: TimerEntry<Target>;
@@ -609,10 +611,6 @@ function sharesIsakmpSa(a: Connection, b: Connection): boolean {
   return true;
 }
 
-/** The identity a connection expects: configured, else (PSK) the peer's address, (RSA) any the certificate proves. */
-function expectedPeerId(c: Connection, address: string): Identity {
-  return c.remoteId ?? (c.auth === 'rsa-sig' ? { type: 'any' } : addressIdentity(address));
-}
 
 /** A refusal that maps to no notify type: its drop code travels with it to the `dropped` event. */
 class Refused extends RemoteProtocolError {
@@ -1392,10 +1390,12 @@ export class Endpoint {
       if (mode === 'aggressive') {
         const id = find(msg.payloads, 'ID')!;
         this.checkPhase1IdPayload(id);
+        // an unknown identity and a known one we refuse get the same answer (NO_PROPOSAL_CHOSEN),
+        // so that a scanner cannot enumerate group names (issue 9.10); the reasons differ in the log
         candidates = candidates.filter((c) => identityMatches(expectedPeerId(c, remoteAddr.address), id.idType, id.data));
-        if (candidates.length === 0) throw remote(NotifyType.INVALID_ID_INFORMATION, 'no connection for this identity');
+        if (candidates.length === 0) throw remote(NotifyType.NO_PROPOSAL_CHOSEN, 'no Aggressive Mode connection for this identity');
         candidates = candidates.filter((c) => c.auth !== 'psk' || c.allowAggressivePsk === true);
-        if (candidates.length === 0) throw remote(NotifyType.NO_PROPOSAL_CHOSEN, 'aggressive mode with PSK refused as responder');
+        if (candidates.length === 0) throw remote(NotifyType.NO_PROPOSAL_CHOSEN, 'aggressive mode with PSK refused as responder (allow_aggressive_psk is off)');
       }
       let chosen: { conn: Connection; sel: ReturnType<typeof selectIke> } | undefined;
       let firstErr: unknown;
@@ -1828,15 +1828,22 @@ export class Endpoint {
     // Main Mode PSK: the connection was chosen by address; now the ID must match it.
     let ok = identityMatches(expectedPeerId(conn, p1.remote.address), id.idType, id.data);
     if (!ok && p1.role === 'responder' && hs.candidates) {
-      // another connection with the same credentials/transform may fit this identity
+      // another connection with the same credentials may fit this identity; the phase-1 transform
+      // chosen at message 1 must be one that connection accepts too (issue 9.5)
+      let refusedTransform: Connection | undefined;
       for (const c of hs.candidates) {
-        if (c === conn || c.auth !== conn.auth) continue;
-        if (c.auth === 'psk' && !bytesEqual(c.psk, conn.psk)) continue;
-        if (identityMatches(expectedPeerId(c, p1.remote.address), id.idType, id.data)) {
-          p1.conn = c;
-          ok = true;
-          break;
+        if (c === conn || !sameCredentials(conn, c)) continue;
+        if (!identityMatches(expectedPeerId(c, p1.remote.address), id.idType, id.data)) continue;
+        if (!ikeChosenAllowed(p1.chosen!, c.ike, authMethodOf(c.auth), c.allowWeakGroups ?? false)) {
+          refusedTransform ??= c;
+          continue;
         }
+        p1.conn = c;
+        ok = true;
+        break;
+      }
+      if (!ok && refusedTransform) {
+        throw remote(NotifyType.NO_PROPOSAL_CHOSEN, `peer identity belongs to connection ${refusedTransform.name}, which does not accept the phase-1 transform chosen`);
       }
     }
     if (!ok) throw remote(NotifyType.INVALID_ID_INFORMATION, 'peer identity does not match the connection');
@@ -1946,13 +1953,26 @@ export class Endpoint {
     return Math.min(lifeMs * 0.9, margin + jitter);
   }
 
+  /**
+   * INITIAL-CONTACT (RFC 2407 §4.6.3.3) deletes the SAs "with the sender": between the same
+   * addresses, of the same authenticated identity proved with the same credentials, and behind a
+   * NAT (UDP encapsulation) of the same port only: two users behind one NAT, or a peer holding
+   * weaker credentials, never tear down each other's SAs (issue 9.2).
+   */
   private initialContact(p1: P1): void {
-    // INITIAL-CONTACT speaks for the pair of endpoints (addresses) it was exchanged between
     for (const other of bucket(this.p1ByPair, p1.pairKey)) {
-      if (other === p1 || other.state !== 'established') continue;
+      if (other === p1 || other.state !== 'established' || !this.sameSender(p1, other.conn, other.peerId, other.remote)) continue;
       this.removeP1(other, { type: 'deleted', kind: 'isakmp', id: this.p1Id(other), connection: other.conn.name, by: 'peer' });
     }
-    for (const c of bucket(this.childByPair, p1.pairKey)) this.removeChild(c, 'peer');
+    for (const c of bucket(this.childByPair, p1.pairKey)) {
+      if (this.sameSender(p1, c.conn, c.peer, c.info.remote)) this.removeChild(c, 'peer');
+    }
+  }
+
+  /** An SA (its connection, the peer identity it was negotiated with, its peer address) belongs to the peer of `p1`. */
+  private sameSender(p1: P1, conn: Connection, peer: PeerIdentity | undefined, remoteAddr: Address): boolean {
+    if (!sameCredentials(p1.conn, conn) || !samePeerIdentity(p1.peerId, peer)) return false;
+    return !p1.natt || remoteAddr.port === p1.remote.port;
   }
 
   // ------------------------------------------------------------------------------ quick mode
@@ -2169,7 +2189,9 @@ export class Endpoint {
       if (i === candidates.length) {
         if (listed) break;
         listed = true;
-        candidates = [current, ...this.connsFor(p1.remote.address).filter((o) => o.name !== p1.conn.name && o.auth === p1.conn.auth)];
+        // only connections whose credentials and identities the peer proved in this ISAKMP SA (issue 9.1)
+        const addrs = { local: p1.local.address, remote: p1.remote.address };
+        candidates = [current, ...this.connsFor(p1.remote.address).filter((o) => o.name !== p1.conn.name && provedFor(p1.conn, p1.peerId, o, addrs))];
         if (i === candidates.length) break;
       }
       const c = candidates[i]!;
@@ -2416,7 +2438,7 @@ export class Endpoint {
     };
     if (p1.natt) info.udpEncapsulation = true;
     if (qm.peerOa !== undefined) info.peerOriginalAddress = qm.peerOa;
-    const child: Child = { kind: 'child', info, pairKey: p1.pairKey, p1Id: info.isakmpSa, conn: qm.conn, bytes: 0, state: 'installed', tSoft: undefined, tHard: undefined, softBytes: lifeKb * 1024 * 0.9 };
+    const child: Child = { kind: 'child', info, pairKey: p1.pairKey, p1Id: info.isakmpSa, conn: qm.conn, peer: p1.peerId, bytes: 0, state: 'installed', tSoft: undefined, tHard: undefined, softBytes: lifeKb * 1024 * 0.9 };
     this.children.set(info.id, child);
     addTo(this.childByPair, child.pairKey, child);
     for (let j = 0; j < spiKeys.length; j += 2) {
@@ -2513,14 +2535,19 @@ export class Endpoint {
     }
   }
 
+  /** An IPsec SA the peer of `p1` may delete: named by SPI, between the same addresses, negotiated with the same identity and credentials. */
   private findChildBySpi(p1: P1, spi: Uint8Array): Child | undefined {
     const h = spiKey(spi);
     let peer: Child | undefined;
-    for (const c of bucketView(this.byPeerSpi, h)) if (c.pairKey === p1.pairKey && c.state !== 'dead') peer = c; // the newest
+    for (const c of bucketView(this.byPeerSpi, h)) if (c.pairKey === p1.pairKey && c.state !== 'dead' && this.mayAct(p1, c)) peer = c; // the newest
     if (peer) return peer;
     const own = this.bySpi.get(h);
-    if (own && own.state !== 'dead' && own.pairKey === p1.pairKey) return own;
+    if (own && own.state !== 'dead' && own.pairKey === p1.pairKey && this.mayAct(p1, own)) return own;
     return undefined;
+  }
+
+  private mayAct(p1: P1, c: Child): boolean {
+    return sameCredentials(p1.conn, c.conn) && samePeerIdentity(p1.peerId, c.peer);
   }
 
   private onNotify(now: number, p1: P1, n: NotifyPayload): void {
