@@ -62,6 +62,7 @@ import { AGGRESSIVE_MODE, INFORMATIONAL, MAIN_MODE, QUICK_MODE, checkMessage, fi
 import { decodeHeaderView, decodePayloadsInPlace, encodePayloadsScratch } from '../codec/message.js';
 import { TimerQueue, type TimerEntry } from './timers.js';
 import { expectedPeerId, provedFor, sameCredentials, samePeerIdentity, type PeerIdentity } from './authorization.js';
+import { markSeen, seenTotal, seqAfter, wasSeen } from './replay.js';
 import { NATT_RFC3947_VID, encapsulatedProposals, natOaPayloads, natdHash, natdHashLength, nattVidKind, readNatOa } from './natt.js';
 import type {
   Address,
@@ -172,10 +173,27 @@ interface P1 {
   doneId: number;
   doneRecv: number | undefined;
   doneSent: Uint8Array | undefined;
-  /** Message IDs the peer already used under this SA (bounded ring): replays are dropped. */
-  seen?: number[];
-  /** The first such message ID (0: none), kept apart so an SA with one Quick Mode needs no array. */
+  /** Message IDs the peer used under this SA, all of them (see replay.ts): replays are refused. */
   seen1: number;
+  seenRest: Int32Array | undefined;
+  seenCount: number;
+  /**
+   * DPD (RFC 3706): the sequence number of our last R-U-THERE (-1: none yet; random start per SA,
+   * then +1 per probe) and whether it was answered; the peer's last one answered (-1: none) and
+   * how often it was answered again (retransmissions).
+   */
+  dpdOut: number;
+  dpdAcked: boolean;
+  dpdIn: number;
+  dpdInRepeats: number;
+  /** The message ID of the last R-U-THERE answered: the same datagram again is a replay. */
+  dpdInMsgId: number;
+  /**
+   * NAT-T responder: where an authenticated but not provably fresh message last came from, when
+   * that is not the SA's address (a NAT mapping change, or a replay from a spoofed port). Answers
+   * go there; the SA moves only on proof of freshness (issue 9.3); DPD probes go to both.
+   */
+  candidate: { local: Address; remote: Address } | undefined;
   pending: PendingQm[];
   rekeyOf?: P1;
   halfOpen: boolean;
@@ -226,6 +244,8 @@ interface Qm {
   lifeKilobytes?: number;
   /** The peer's own address from its NAT-OA payload (RFC 3947 §5.2), if it sent them. */
   peerOa?: string;
+  /** Responder: where the first message came from when the SA is elsewhere (see P1.candidate). */
+  replyTo: { readonly local: Address; readonly remote: Address } | undefined;
 }
 
 interface Child {
@@ -308,6 +328,7 @@ function newQm(p1: P1, msgId: number, role: 'initiator' | 'responder', conn: Con
     lifeSeconds: undefined,
     lifeKilobytes: undefined,
     peerOa: undefined,
+    replyTo: undefined,
   };
 }
 
@@ -612,6 +633,18 @@ function sharesIsakmpSa(a: Connection, b: Connection): boolean {
 }
 
 
+/** The only payload after HASH(1) of an Informational, when it is an R-U-THERE or R-U-THERE-ACK (RFC 3706). */
+function dpdOnly(payloads: readonly Payload[]): NotifyPayload | undefined {
+  if (payloads.length !== 2) return undefined;
+  const n = payloads[1]!;
+  if (n.type !== 'N' || n.data.length !== 4) return undefined;
+  return n.notifyType === NotifyType.R_U_THERE || n.notifyType === NotifyType.R_U_THERE_ACK ? n : undefined;
+}
+
+function sameAddressPort(a: Address, b: Address): boolean {
+  return a.port === b.port && sameAddress(a.address, b.address);
+}
+
 /** A refusal that maps to no notify type: its drop code travels with it to the `dropped` event. */
 class Refused extends RemoteProtocolError {
   constructor(readonly code: DropCode, reason: string) {
@@ -708,6 +741,8 @@ export class Endpoint {
   private rxLocal: Address | undefined;
   private rxRemote: Address | undefined;
   private rxMark = 0;
+  /** Answers to the datagram being handled go here, not to its SA's address (see authedFrom). */
+  private replyVia: { readonly p1: P1; readonly local: Address; readonly remote: Address } | undefined;
 
   constructor(options: EndpointOptions) {
     if (typeof options.random !== 'function') throw new LocalProtocolError(0, 'options.random is required');
@@ -720,6 +755,7 @@ export class Endpoint {
       halfOpenPerPeer: options.halfOpenPerPeer ?? 32,
       halfOpenTotal: options.halfOpenTotal ?? 5000,
       quickModeTimeoutMs: options.quickModeTimeoutMs ?? 30_000,
+      messageIdBudget: options.messageIdBudget ?? 1024,
       nonceLength: options.nonceLength ?? 32,
       sendErrorNotifies: options.sendErrorNotifies ?? true,
       nattPort: options.nattPort ?? 4500,
@@ -866,8 +902,13 @@ export class Endpoint {
   dpd(now: number, saId: string): number {
     const p1 = this.findP1ById(saId);
     if (!p1 || p1.state !== 'established') throw new LocalProtocolError(0, `no established ISAKMP SA ${saId}`);
-    const seq = readU32(this.random(4)) & 0x7fffffff;
-    this.sendInfo(now, p1, [{ type: 'N', doi: 1, protocol: ProtocolId.PROTO_ISAKMP, notifyType: NotifyType.R_U_THERE, spi: cookiePair(p1), data: u32(seq) }]);
+    const seq = p1.dpdOut === -1 ? readU32(this.random(4)) & 0x7fffffff : (p1.dpdOut + 1) >>> 0;
+    p1.dpdOut = seq;
+    p1.dpdAcked = false;
+    const bytes = this.sendInfo(now, p1, [{ type: 'N', doi: 1, protocol: ProtocolId.PROTO_ISAKMP, notifyType: NotifyType.R_U_THERE, spi: cookiePair(p1), data: u32(seq) }]);
+    // the peer may have moved (authenticated traffic came from elsewhere): probe there too; its
+    // ACK is the proof of freshness that moves the SA
+    if (bytes && p1.candidate) this.send(p1.candidate.local, p1.candidate.remote, bytes);
     return seq;
   }
 
@@ -954,7 +995,7 @@ export class Endpoint {
           return;
         }
         qm.rtx.count++;
-        if (qm.lastSent) this.send(qm.p1.local, qm.p1.remote, qm.lastSent);
+        if (qm.lastSent) this.send(qm.replyTo?.local ?? qm.p1.local, qm.replyTo?.remote ?? qm.p1.remote, qm.lastSent);
         qm.rtx.timer = this.timers.add(now + this.opt.retransmitBaseMs * 2 ** qm.rtx.count, qm, Tk.QmRetransmit);
         return;
       }
@@ -987,6 +1028,7 @@ export class Endpoint {
     this.lastNow = now;
     this.fpOf = undefined;
     this.rxLocal = this.rxRemote = undefined;
+    this.replyVia = undefined;
     let header: Header | undefined;
     try {
       header = decodeHeaderView(bytes); // cookies are views of `bytes`: copied where kept
@@ -999,6 +1041,7 @@ export class Endpoint {
     } catch (e) {
       this.emit(droppedEvent(remoteAddr, e));
     }
+    if (this.replyVia) this.redirectReplies();
   }
 
   private dispatch(now: number, local: Address, remoteAddr: Address, h: Header, bytes: Uint8Array): void {
@@ -1070,12 +1113,37 @@ export class Endpoint {
     this.rxMark = this.tx.length;
   }
 
-  /** Called by the handlers once the datagram proved to come from the peer (hash / signature verified, not a replay). */
-  private authedFrom(p1: P1): void {
+  /**
+   * Called by the handlers once the datagram proved to come from the peer (hash or signature
+   * verified, not a replay). `fresh`: it could not have been sent before (a handshake message, a
+   * Quick Mode completed with HASH(3) or answering ours, an ACK of our outstanding DPD probe): a
+   * NAT-T responder's SA then follows the peer to where it came from. Otherwise (a first Quick
+   * Mode message, an R-U-THERE, a Delete) the SA stays and only the answers go there (issue 9.3).
+   */
+  private authedFrom(p1: P1, fresh: boolean): void {
     const l = this.rxLocal;
     const r = this.rxRemote;
     this.rxLocal = this.rxRemote = undefined;
-    if (l && r) this.adoptPeer(p1, l, r, this.rxMark);
+    if (!l || !r) return;
+    if (fresh) {
+      p1.candidate = undefined;
+      this.adoptPeer(p1, l, r, this.rxMark);
+      return;
+    }
+    if (!p1.natt || p1.role !== 'responder' || p1.state === 'dead') return;
+    if (sameAddressPort(p1.remote, r) && sameAddressPort(p1.local, l)) return;
+    this.replyVia = { p1, local: l, remote: r };
+    p1.candidate = this.replyVia;
+  }
+
+  /** End of a datagram: the answers queued for it go where it came from (see authedFrom). */
+  private redirectReplies(): void {
+    const v = this.replyVia!;
+    this.replyVia = undefined;
+    for (let i = this.rxMark; i < this.tx.length; i++) {
+      const t = this.tx[i]!;
+      if (t.remote === v.p1.remote) this.tx[i] = { local: v.local, remote: v.remote, data: t.data };
+    }
   }
 
   /**
@@ -1247,8 +1315,15 @@ export class Endpoint {
       doneId: 0,
       doneRecv: undefined,
       doneSent: undefined,
-      seen: undefined,
       seen1: 0,
+      seenRest: undefined,
+      seenCount: 0,
+      dpdOut: -1,
+      dpdAcked: false,
+      dpdIn: -1,
+      dpdInRepeats: 0,
+      dpdInMsgId: 0,
+      candidate: undefined,
       pending: NO_PENDING,
       rekeyOf: undefined,
       halfOpen: false,
@@ -1617,7 +1692,7 @@ export class Endpoint {
     const hs = p1.hs!;
     const id = find(payloads, 'ID')!;
     this.verifyPeer(p1, id, payloads, true);
-    this.authedFrom(p1);
+    this.authedFrom(p1, true);
     this.setIv(p1, nextIv);
     p1.lastRecv = this.fp(bytes);
     hs.ourId = identityToId(this.ourIdentity(p1));
@@ -1740,7 +1815,7 @@ export class Endpoint {
     const nat = this.checkNatd(p1, payloads);
     if (nat) {
       this.setNat(p1, nat);
-      this.authedFrom(p1);
+      this.authedFrom(p1, true);
     }
     if (nextIv) this.setIv(p1, nextIv);
     p1.lastRecv = this.fp(bytes);
@@ -2084,7 +2159,7 @@ export class Endpoint {
     const qm = p1.qms?.get(h.messageId);
     if (qm) {
       if (qm.lastRecv !== undefined && qm.lastRecv === this.fp(bytes)) {
-        if (qm.lastSent && qm.role === 'responder') this.send(p1.local, p1.remote, qm.lastSent);
+        if (qm.lastSent && qm.role === 'responder') this.send(qm.replyTo?.local ?? p1.local, qm.replyTo?.remote ?? p1.remote, qm.lastSent);
         return;
       }
       if (qm.role === 'initiator') {
@@ -2102,7 +2177,7 @@ export class Endpoint {
       if (done.sent && done.recv === this.fp(bytes)) this.send(p1.local, p1.remote, done.sent);
       return;
     }
-    if (this.wasSeen(p1, h.messageId)) throw remote(NotifyType.INVALID_MESSAGE_ID, 'message ID already used (replay)');
+    this.checkFreshMsgId(p1, h.messageId);
     this.qmR1(now, p1, h, bytes);
   }
 
@@ -2112,18 +2187,32 @@ export class Endpoint {
     return p1.done?.find((d) => d.msgId === msgId);
   }
 
-  private wasSeen(p1: P1, msgId: number): boolean {
-    return p1.seen1 === msgId || (p1.seen !== undefined && p1.seen.includes(msgId));
+  /** Refuses a message ID the peer used before under this SA, or one past the SA's budget. */
+  private checkFreshMsgId(p1: P1, msgId: number): void {
+    if (wasSeen(p1, msgId)) throw remote(NotifyType.INVALID_MESSAGE_ID, 'message ID already used (replay)');
+    if (seenTotal(p1) >= this.opt.messageIdBudget) throw new Refused('MESSAGE_ID_BUDGET', 'message-ID budget of this ISAKMP SA used up (it is being replaced)');
   }
 
-  private markSeen(p1: P1, msgId: number): void {
-    if (p1.seen1 === 0) {
-      p1.seen1 = msgId; // message IDs are never 0 here (checked on receipt)
+  /** After an exchange the peer started: near the message-ID budget the SA is replaced (see replay.ts). */
+  private retireIfSpent(now: number, p1: P1): void {
+    if (seenTotal(p1) < this.opt.messageIdBudget - 16 || p1.state !== 'established') return;
+    if (p1.replacedBy && p1.replacedBy.state !== 'dead') return;
+    this.retireP1(now, p1);
+  }
+
+  /**
+   * An ISAKMP SA that must be replaced before its lifetime ends (message-ID budget): the
+   * initiator rekeys it; the responder deletes it (the peer negotiates a new one when it needs
+   * one; IPsec SAs live on).
+   */
+  private retireP1(now: number, p1: P1): void {
+    this.emit({ type: 'expired', kind: 'isakmp', id: this.p1Id(p1), connection: p1.conn.name, hard: false });
+    if (p1.role === 'initiator' && p1.conn.rekey !== false && this.conns.has(p1.conn.name)) {
+      this.rekeyP1(now, p1);
       return;
     }
-    const seen = (p1.seen ??= []);
-    seen.push(msgId);
-    if (seen.length > 32) seen.shift();
+    this.sendDeleteP1(now, p1);
+    this.removeP1(p1, { type: 'deleted', kind: 'isakmp', id: this.p1Id(p1), connection: p1.conn.name, by: 'local' });
   }
 
   /**
@@ -2145,9 +2234,11 @@ export class Endpoint {
     if (payloads[0]?.type !== 'HASH') throw remote(NotifyType.INVALID_PAYLOAD_TYPE, 'Quick Mode must start with HASH(1)');
     const expected = C.quickModeHash1({ prf: p1.prf!, skeyidA: p1.skeyidA!, messageId: h.messageId, afterHash: afterFirstPayload(plain) });
     if (!C.verifyHash(expected, payloads[0].data)) throw remote(NotifyType.INVALID_HASH_INFORMATION, 'HASH(1) does not verify');
-    this.authedFrom(p1);
+    // authentic, but a first message proves no freshness: answered where it came from, the SA
+    // moves only when HASH(3) completes the exchange (qmR3)
+    this.authedFrom(p1, false);
     // authenticated from here on: errors are answered under the ISAKMP SA
-    this.markSeen(p1, h.messageId);
+    markSeen(p1, h.messageId);
     try {
       checkMessage(QUICK_MODE[0]!, payloads);
       this.qmRespond(now, p1, h, bytes, payloads, nextIv);
@@ -2212,6 +2303,7 @@ export class Endpoint {
     if (sel.group && !ke) throw remote(NotifyType.PAYLOAD_MALFORMED, 'PFS proposal chosen but no KE payload');
     if (!sel.group && ke) throw remote(NotifyType.INVALID_KEY_INFORMATION, 'KE payload without a PFS group');
     const qm = newQm(p1, h.messageId, 'responder', conn, iv, 2, new Uint8Array(ni.data), ourTs, peerTs, (h.flags & HeaderFlag.COMMIT) !== 0);
+    if (this.replyVia?.p1 === p1) qm.replyTo = this.replyVia;
     // one draw of randomness: Nr | our SPIs
     const nl = this.opt.nonceLength;
     const r = this.random(nl + 4 * sel.entries.length);
@@ -2262,7 +2354,7 @@ export class Endpoint {
     if (payloads[0]?.type !== 'HASH') throw remote(NotifyType.INVALID_PAYLOAD_TYPE, 'Quick Mode must start with HASH(2)');
     const expected = C.quickModeHash2({ prf: p1.prf!, skeyidA: p1.skeyidA!, messageId: qm.msgId, nonceI: qm.ni, afterHash: afterFirstPayload(plain) });
     if (!C.verifyHash(expected, payloads[0].data)) throw remote(NotifyType.INVALID_HASH_INFORMATION, 'HASH(2) does not verify');
-    this.authedFrom(qm.p1);
+    this.authedFrom(qm.p1, true);
     try {
       checkMessage(QUICK_MODE[1]!, payloads);
       const sa = find(payloads, 'SA')!;
@@ -2329,7 +2421,7 @@ export class Endpoint {
     checkMessage(QUICK_MODE[2]!, payloads);
     const expected = C.quickModeHash3({ prf: p1.prf!, skeyidA: p1.skeyidA!, messageId: qm.msgId, nonceI: qm.ni, nonceR: qm.nr! });
     if (!C.verifyHash(expected, (payloads[0] as { data: Uint8Array }).data)) throw remote(NotifyType.INVALID_HASH_INFORMATION, 'HASH(3) does not verify');
-    this.authedFrom(qm.p1);
+    this.authedFrom(qm.p1, true);
     qm.iv = nextIv;
     qm.lastRecv = this.fp(bytes);
     qm.lastSent = undefined;
@@ -2353,7 +2445,7 @@ export class Endpoint {
     checkMessage(QUICK_MODE[3]!, payloads);
     const expected = C.informationalHash({ prf: p1.prf!, skeyidA: p1.skeyidA!, messageId: qm.msgId, afterHash: afterFirstPayload(plain) });
     if (!C.verifyHash(expected, (payloads[0] as { data: Uint8Array }).data)) throw remote(NotifyType.INVALID_HASH_INFORMATION, 'HASH(4) does not verify');
-    this.authedFrom(qm.p1);
+    this.authedFrom(qm.p1, true);
     const n = find(payloads, 'N')!;
     if (n.notifyType !== NotifyType.CONNECTED) throw remote(NotifyType.PAYLOAD_MALFORMED, 'expected CONNECTED');
     qm.lastRecv = this.fp(bytes);
@@ -2371,6 +2463,7 @@ export class Endpoint {
     if (p1.qms!.size === 0) p1.qms = undefined;
     // remember the exchange briefly: a repeat of its last request gets its last response again
     // (only when there is one: a responder without the commit bit has nothing to resend)
+    if (qm.role === 'responder') this.retireIfSpent(now, p1);
     if (qm.lastSent) {
       if (p1.doneId !== 0) {
         const done = (p1.done ??= []);
@@ -2381,7 +2474,7 @@ export class Endpoint {
       p1.doneRecv = qm.lastRecv;
       p1.doneSent = qm.lastSent;
     } else if (qm.role === 'initiator') {
-      this.markSeen(p1, qm.msgId);
+      markSeen(p1, qm.msgId);
     }
     const protocols: IpsecProtocolSa[] = [];
     const spiKeys: number[] = []; // [our inbound, peer's inbound] per protocol
@@ -2484,9 +2577,9 @@ export class Endpoint {
   // ------------------------------------------------------------------------------ informational
 
   /** HDR*, HASH(1), N/D --> under an established ISAKMP SA, fresh message ID and IV. */
-  private sendInfo(now: number, p1: P1, payloads: Payload[]): void {
+  private sendInfo(now: number, p1: P1, payloads: Payload[]): Uint8Array | undefined {
     void now;
-    if (!p1.skeyidA || !p1.iv) return;
+    if (!p1.skeyidA || !p1.iv) return undefined;
     const msgId = this.freshMsgId(p1);
     const restBytes = encodePayloads(payloads);
     const h = C.informationalHash({ prf: p1.prf!, skeyidA: p1.skeyidA, messageId: msgId, afterHash: restBytes });
@@ -2494,6 +2587,7 @@ export class Endpoint {
     const iv = C.phase2Iv(p1.prf!, p1.iv, msgId, p1.cipher!.blockSize);
     const enc = this.encryptRaw(p1, ExchangeType.INFORMATIONAL, msgId, HeaderFlag.ENCRYPTION, PayloadType.HASH, hashFirst(h, payloadTypeOf(payloads[0]!), restBytes), iv);
     this.send(p1.local, p1.remote, enc.bytes);
+    return enc.bytes;
   }
 
   private onInformational(now: number, p1: P1, h: Header, bytes: Uint8Array): void {
@@ -2503,10 +2597,15 @@ export class Endpoint {
     if (payloads[0]?.type !== 'HASH') throw remote(NotifyType.INVALID_PAYLOAD_TYPE, 'informational must start with HASH(1)');
     const expected = C.informationalHash({ prf: p1.prf!, skeyidA: p1.skeyidA!, messageId: h.messageId, afterHash: afterFirstPayload(plain) });
     if (!C.verifyHash(expected, payloads[0].data)) throw remote(NotifyType.INVALID_HASH_INFORMATION, 'informational HASH(1) does not verify');
-    if (this.wasSeen(p1, h.messageId)) throw remote(NotifyType.INVALID_MESSAGE_ID, 'message ID already used (replay)');
     checkMessage(INFORMATIONAL, payloads);
-    this.authedFrom(p1);
-    this.markSeen(p1, h.messageId);
+    const dpd = dpdOnly(payloads);
+    if (dpd) {
+      this.onDpd(now, p1, dpd, h.messageId);
+      return;
+    }
+    this.checkFreshMsgId(p1, h.messageId);
+    this.authedFrom(p1, false);
+    markSeen(p1, h.messageId);
     this.phase1Confirmed(p1);
     // verified: act, payload by payload; once our ISAKMP SA is gone, ignore the rest
     for (const p of payloads) {
@@ -2514,6 +2613,35 @@ export class Endpoint {
       if (p.type === 'D') this.onDelete(now, p1, p);
       else if (p.type === 'N') this.onNotify(now, p1, p);
     }
+    this.retireIfSpent(now, p1);
+  }
+
+  /**
+   * An Informational that carries only R-U-THERE or R-U-THERE-ACK (RFC 3706): protected by its
+   * sequence number, not by the message-ID set (see replay.ts). An ACK of our outstanding probe
+   * proves the peer fresh at the address it came from (the SA may move there).
+   */
+  private onDpd(now: number, p1: P1, n: NotifyPayload, msgId: number): void {
+    const seq = readU32(n.data);
+    if (n.notifyType === NotifyType.R_U_THERE) {
+      if (msgId === p1.dpdInMsgId) throw remote(NotifyType.INVALID_MESSAGE_ID, 'R-U-THERE message ID already used (replay)');
+      if (p1.dpdIn === -1 || seqAfter(seq, p1.dpdIn)) {
+        p1.dpdIn = seq;
+        p1.dpdInRepeats = 0;
+      } else if (seq === p1.dpdIn && p1.dpdInRepeats < 3) {
+        p1.dpdInRepeats++; // a retransmission of the same probe (our ACK was lost)
+      } else {
+        throw new Refused('DPD_REPLAY', `R-U-THERE with an old sequence number ${seq} (replay)`);
+      }
+      p1.dpdInMsgId = msgId;
+      this.authedFrom(p1, false);
+    } else {
+      if (seq !== p1.dpdOut || p1.dpdAcked) throw new Refused('DPD_REPLAY', `R-U-THERE-ACK for sequence number ${seq}, not our outstanding probe's (replay)`);
+      p1.dpdAcked = true;
+      this.authedFrom(p1, true);
+    }
+    this.phase1Confirmed(p1);
+    this.onNotify(now, p1, n);
   }
 
   private onDelete(now: number, p1: P1, d: Extract<Payload, { type: 'D' }>): void {

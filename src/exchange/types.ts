@@ -184,6 +184,8 @@ export type DropCode =
   | 'UNAUTHENTICATED_INFORMATIONAL'
   | 'QUICK_MODE_LIMIT'
   | 'KEYING_RETRY'
+  | 'DPD_REPLAY'
+  | 'MESSAGE_ID_BUDGET'
   | 'TIMER_ERROR'
   | 'INTERNAL_ERROR';
 
@@ -286,6 +288,12 @@ export interface EndpointOptions {
   /** Cap on half-open responder states per peer address (default 32) and in total (default 5000). */
   readonly halfOpenPerPeer?: number;
   readonly halfOpenTotal?: number;
+  /**
+   * Message IDs the peer may use under one ISAKMP SA for Quick Modes and non-DPD informationals
+   * (default 1024): all are kept to refuse replays; near the budget the SA is rekeyed (initiator)
+   * or retired with a Delete (responder), at it new message IDs are refused.
+   */
+  readonly messageIdBudget?: number;
   /** How long an unfinished Quick Mode lives (default 30 000 ms). */
   readonly quickModeTimeoutMs?: number;
   /** Nonce length in bytes (default 32). */

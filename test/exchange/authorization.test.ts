@@ -165,3 +165,131 @@ test('issue 9.10: Aggressive Mode answers an unknown identity and a refused know
   }
   assert.deepEqual(answers, [14, 14]);
 });
+
+// ---- issue 9.3: replays outside any window, and moves only on proof of freshness
+
+function established(seed: string, over: { b?: Partial<import('../../src/exchange/index.js').EndpointOptions> } = {}): Pair {
+  const pair = new Pair({ seed, b: over.b });
+  pair.a.setConnection(conn(pair, 'a'));
+  pair.b.setConnection(conn(pair, 'b'));
+  pair.a.initiate(pair.now, 'c');
+  pair.run(2000);
+  assert.equal(pair.b.ipsecSas().length, 1);
+  return pair;
+}
+
+test('issue 9.3: a Quick Mode first message replayed after 40 later Quick Modes is refused', () => {
+  const pair = established('replay-qm-40');
+  for (let i = 0; i < 40; i++) {
+    pair.a.initiate(pair.now, 'c');
+    pair.run(200);
+  }
+  assert.equal(pair.b.ipsecSas().length, 41);
+  // the second Quick Mode's first message (the very first message ID is kept apart anyway)
+  const first = pair.sentBy('a').filter((w) => w.data[18] === 32 && w.data.length > 100)[1]!;
+  const n = pair.sentBy('b').length;
+  pair.clearEvents();
+  pair.inject('b', first.data);
+  assert.equal(pair.sentBy('b').length, n, 'no HASH(2) for the replay');
+  assert.equal(pair.ev('b', 'dropped')[0]!.notify, 9);
+  assert.equal(pair.b.ipsecSas().length, 41);
+});
+
+test('issue 9.3: an R-U-THERE replayed after later probes is refused (older sequence number)', () => {
+  const pair = established('replay-dpd');
+  const sa = pair.a.isakmpSas()[0]!.id;
+  pair.a.dpd(pair.now, sa);
+  pair.run(100);
+  const probe1 = pair.sentBy('a').at(-1)!.data;
+  for (let i = 0; i < 40; i++) {
+    pair.a.dpd(pair.now, sa);
+    pair.run(100);
+  }
+  assert.equal(pair.ev('a', 'notify').filter((e) => e.notify === 36137).length, 41, 'every probe answered');
+  const n = pair.sentBy('b').length;
+  pair.clearEvents();
+  pair.inject('b', probe1);
+  assert.equal(pair.sentBy('b').length, n, 'no R-U-THERE-ACK for the replay');
+  assert.equal(pair.ev('b', 'dropped')[0]!.code, 'DPD_REPLAY');
+});
+
+const NAT_PUBLIC = '203.0.113.5';
+
+function behindNat(seed: string): Pair {
+  const pair = new Pair({ seed });
+  pair.nat = { address: NAT_PUBLIC, basePort: 40000 };
+  pair.a.setConnection(conn(pair, 'a'));
+  pair.b.setConnection(conn(pair, 'b', {
+    remote: { address: '%any', port: 500 },
+    remoteId: { type: 'ipv4', value: pair.addrA.address },
+    remoteTs: { family: 4, start: pair.addrA.address, end: pair.addrA.address, protocol: 0, port: 0 },
+  }));
+  pair.a.initiate(pair.now, 'c');
+  pair.run(2000);
+  assert.equal(pair.b.ipsecSas().length, 1);
+  assert.deepEqual(pair.b.isakmpSas()[0]!.remote, { address: NAT_PUBLIC, port: 40001 });
+  return pair;
+}
+
+test('issue 9.3: an authentic message never delivered before, replayed from a spoofed port, does not move the ISAKMP SA or its IPsec SAs', () => {
+  for (const kind of ['R-U-THERE', 'Quick Mode HASH(1)'] as const) {
+    const pair = behindNat(`spoof-${kind}`);
+    // an on-path attacker keeps a's next message from b ...
+    let captured: Uint8Array | undefined;
+    pair.tap = (from, data) => {
+      if (from === 'a' && !captured) {
+        captured = data;
+        return null;
+      }
+      return data;
+    };
+    if (kind === 'R-U-THERE') pair.a.dpd(pair.now, pair.a.isakmpSas()[0]!.id);
+    else pair.a.initiate(pair.now, 'c');
+    pair.run(10);
+    pair.tap = undefined;
+    assert.ok(captured);
+    // ... and plays it from another port
+    pair.clearEvents();
+    pair.inject('b', captured, { address: NAT_PUBLIC, port: 6666 });
+    pair.run(1);
+    assert.deepEqual(pair.b.isakmpSas()[0]!.remote, { address: NAT_PUBLIC, port: 40001 }, `${kind}: the ISAKMP SA stays`);
+    assert.equal(pair.ev('b', 'ipsec-sa-updated').length, 0, `${kind}: no IPsec SA moves`);
+    assert.ok(pair.b.ipsecSas().every((s) => s.remote.port === 40001));
+  }
+});
+
+test('issue 9.3: a real NAT mapping change moves the SA once a Quick Mode completes (HASH(3)) or our DPD probe is answered', () => {
+  for (const proof of ['Quick Mode', 'DPD'] as const) {
+    const pair = behindNat(`rebind-${proof}`);
+    pair.natRebind(50000);
+    pair.clearEvents();
+    if (proof === 'Quick Mode') {
+      pair.a.initiate(pair.now, 'c');
+    } else {
+      // the peer's own probe comes from the new port: answered there, the SA does not move yet
+      pair.a.dpd(pair.now, pair.a.isakmpSas()[0]!.id);
+      pair.run(100);
+      assert.equal(pair.ev('a', 'notify').filter((e) => e.notify === 36137).length, 1, 'the ACK reached the new port');
+      assert.deepEqual(pair.b.isakmpSas()[0]!.remote, { address: NAT_PUBLIC, port: 40001 });
+      // our probe goes to the old mapping and to the new one; the ACK from the new one moves the SA
+      pair.b.dpd(pair.now, pair.b.isakmpSas()[0]!.id);
+    }
+    pair.run(2000);
+    assert.deepEqual(pair.b.isakmpSas()[0]!.remote, { address: NAT_PUBLIC, port: 50000 }, `${proof}: moved`);
+    assert.ok(pair.ev('b', 'ipsec-sa-updated').length >= 1);
+  }
+});
+
+test('issue 9.3: the message-ID budget: near it the responder retires the ISAKMP SA, past it nothing is accepted', () => {
+  const pair = established('budget', { b: { messageIdBudget: 40 } });
+  for (let i = 0; i < 30; i++) {
+    pair.a.initiate(pair.now, 'c');
+    pair.run(200);
+  }
+  // retired at 24 message IDs (budget − 16): Delete sent, a renegotiated for the rest
+  const del = pair.ev('b', 'deleted').filter((d) => d.kind === 'isakmp');
+  assert.equal(del.length, 1);
+  assert.equal(del[0]!.by, 'local');
+  assert.equal(pair.b.ipsecSas().length, 31, 'every Quick Mode still got its IPsec SA');
+  assert.ok(pair.b.isakmpSas().length >= 1);
+});
