@@ -61,7 +61,7 @@ import {
 import { AGGRESSIVE_MODE, INFORMATIONAL, MAIN_MODE, QUICK_MODE, checkMessage, find, findAll, type MessageScript } from './scripts.js';
 import { decodeHeaderView, decodePayloadsInPlace, encodePayloadsScratch } from '../codec/message.js';
 import { TimerQueue, type TimerEntry } from './timers.js';
-import { expectedPeerId, provedFor, sameCredentials, samePeerIdentity, type PeerIdentity } from './authorization.js';
+import { expectedPeerId, peerIdWire, provedFor, sameCredentials, samePeerIdentity, type PeerIdentity } from './authorization.js';
 import { markSeen, seenTotal, seqAfter, wasSeen } from './replay.js';
 import { NATT_RFC3947_VID, encapsulatedProposals, natOaPayloads, natdHash, natdHashLength, nattVidKind, readNatOa } from './natt.js';
 import type {
@@ -212,6 +212,8 @@ interface P1 {
   natt: boolean;
   /** The peer sent the RFC 3706 DPD vendor ID. */
   dpdPeer: boolean;
+  /** Once established: connection + authenticated identity, the key of the per-peer caps (issue 9.6). */
+  peerKey: string | undefined;
 }
 
 interface Qm {
@@ -257,6 +259,8 @@ interface Child {
   conn: Connection;
   /** The identity the peer authenticated with in the ISAKMP SA this IPsec SA was negotiated under. */
   readonly peer: PeerIdentity | undefined;
+  /** The ISAKMP SA's peer key (IPsec SAs counted per peer, issue 9.6). */
+  readonly peerKey: string | undefined;
   bytes: number;
   state: 'installed' | 'rekeying' | 'dead';
   tSoft?: TimerEntry<Target>;
@@ -554,6 +558,11 @@ function bucket<K, V extends object>(m: Map<K, Bucket<V>>, k: K): V[] {
   return b === undefined ? [] : b instanceof Set ? [...b] : [b];
 }
 
+function bucketSize<K, V extends object>(m: Map<K, Bucket<V>>, k: K): number {
+  const b = m.get(k);
+  return b === undefined ? 0 : b instanceof Set ? b.size : 1;
+}
+
 /** The values of a bucket, not copied: only for loops that change nothing in the map. */
 function bucketView<K, V extends object>(m: Map<K, Bucket<V>>, k: K): Iterable<V> {
   const b = m.get(k);
@@ -632,6 +641,26 @@ function sharesIsakmpSa(a: Connection, b: Connection): boolean {
   return true;
 }
 
+
+/** Connection + authenticated identity: whose SAs the per-peer caps count together. */
+function peerKeyOf(p1: P1): string {
+  const id = p1.peerId ? peerIdWire(p1.peerId) : { idType: 0, data: new Uint8Array(0) };
+  return flat(p1.conn.name + '\0' + id.idType + ':' + hex(id.data));
+}
+
+/** A peer identity in words, for reasons (non-printable characters escaped by the loggers). */
+function peerText(id: PeerIdentity | undefined): string {
+  if (!id) return '(unknown)';
+  if (id.type === 'any') return '%any';
+  if (id.type === 'other') return `ID type ${id.idType}`;
+  return typeof id.value === 'string' ? id.value : `DN ${hex(id.value)}`;
+}
+
+function decrement<K>(m: Map<K, number>, k: K): void {
+  const n = (m.get(k) ?? 0) - 1;
+  if (n <= 0) m.delete(k);
+  else m.set(k, n);
+}
 
 /** The only payload after HASH(1) of an Informational, when it is an R-U-THERE or R-U-THERE-ACK (RFC 3706). */
 function dpdOnly(payloads: readonly Payload[]): NotifyPayload | undefined {
@@ -714,6 +743,10 @@ export class Endpoint {
   /** Per address pair: its phase 1s and IPsec SAs (no scans over all SAs). */
   private readonly p1ByPair = new Map<string, Bucket<P1>>();
   private readonly childByPair = new Map<string, Bucket<Child>>();
+  /** Established ISAKMP SAs by peer key (connection + authenticated identity), IPsec SAs counted by it, ISAKMP SAs counted by peer address (issue 9.6). */
+  private readonly p1ByPeerKey = new Map<string, Bucket<P1>>();
+  private readonly childrenOfPeer = new Map<string, number>();
+  private readonly p1sOfAddress = new Map<string, number>();
   /** Per peer address: half-open count and evictable entries (see HoNode). */
   private readonly halfOpenPeers = new Map<string, HoPeer>();
   private halfOpenCount = 0;
@@ -756,6 +789,10 @@ export class Endpoint {
       halfOpenTotal: options.halfOpenTotal ?? 5000,
       quickModeTimeoutMs: options.quickModeTimeoutMs ?? 30_000,
       messageIdBudget: options.messageIdBudget ?? 1024,
+      maxIsakmpSasPerIdentity: options.maxIsakmpSasPerIdentity ?? 200,
+      maxIsakmpSasPerAddress: options.maxIsakmpSasPerAddress ?? 500,
+      maxIpsecSasPerIdentity: options.maxIpsecSasPerIdentity ?? 1000,
+      maxQuickModesPerSa: options.maxQuickModesPerSa ?? 16,
       nonceLength: options.nonceLength ?? 32,
       sendErrorNotifies: options.sendErrorNotifies ?? true,
       nattPort: options.nattPort ?? 4500,
@@ -1335,6 +1372,7 @@ export class Endpoint {
       natRemote: undefined,
       natt: false,
       dpdPeer: false,
+      peerKey: undefined,
     };
     this.p1s.set(p1.icKey, p1);
     addTo(this.p1ByPair, p1.pairKey, p1);
@@ -1462,6 +1500,9 @@ export class Endpoint {
       const sa = find(msg.payloads, 'SA')!;
       let candidates = this.candidateConns(local, remoteAddr, mode);
       if (candidates.length === 0) throw remote(NotifyType.NO_PROPOSAL_CHOSEN, 'no connection for this peer');
+      if ((this.p1sOfAddress.get(remoteAddr.address) ?? 0) >= this.opt.maxIsakmpSasPerAddress) {
+        throw new Refused('PEER_SA_LIMIT', `address ${remoteAddr.address} holds ${this.opt.maxIsakmpSasPerAddress} ISAKMP SAs (max_isakmp_sas_per_address)`);
+      }
       if (mode === 'aggressive') {
         const id = find(msg.payloads, 'ID')!;
         this.checkPhase1IdPayload(id);
@@ -1978,6 +2019,7 @@ export class Endpoint {
   private established(now: number, p1: P1, payloads: readonly Payload[]): void {
     p1.state = 'established';
     this.clearHalfOpen(p1);
+    if (!this.admitPeer(now, p1)) return;
     if (p1.role === 'initiator') {
       this.clearRetransmit(p1);
       p1.lastSent = undefined; // nothing of ours to repeat; lastRecv stays to ignore repeats
@@ -2018,6 +2060,41 @@ export class Endpoint {
     const pending = p1.pending;
     p1.pending = NO_PENDING;
     for (const q of pending) this.startQuick(now, p1, q);
+  }
+
+  /**
+   * The per-peer caps at establishment (issue 9.6). Past the per-identity cap the oldest duplicate
+   * (same identity, same address and port) is replaced; without one, or past the per-address cap,
+   * the new SA is refused: deleted at once, with a `dropped` event that names the cap.
+   */
+  private admitPeer(now: number, p1: P1): boolean {
+    const key = peerKeyOf(p1);
+    const same = bucketView(this.p1ByPeerKey, key);
+    let refusal: string | undefined;
+    if (bucketSize(this.p1ByPeerKey, key) >= this.opt.maxIsakmpSasPerIdentity) {
+      let oldest: P1 | undefined;
+      for (const o of same) if (sameAddressPort(o.remote, p1.remote) && (!oldest || (o.establishedAt ?? 0) < (oldest.establishedAt ?? 0))) oldest = o;
+      if (oldest) {
+        this.emit({ type: 'dropped', peer: p1.remote, notify: 0, code: 'PEER_SA_LIMIT', reason: `peer ${peerText(p1.peerId)} holds ${this.opt.maxIsakmpSasPerIdentity} ISAKMP SAs (max_isakmp_sas_per_identity): the oldest is replaced` });
+        this.sendDeleteP1(now, oldest);
+        this.removeP1(oldest, { type: 'deleted', kind: 'isakmp', id: this.p1Id(oldest), connection: oldest.conn.name, by: 'local' });
+      } else {
+        refusal = `peer ${peerText(p1.peerId)} holds ${this.opt.maxIsakmpSasPerIdentity} ISAKMP SAs (max_isakmp_sas_per_identity)`;
+      }
+    }
+    if (!refusal && (this.p1sOfAddress.get(p1.remote.address) ?? 0) >= this.opt.maxIsakmpSasPerAddress) {
+      refusal = `address ${p1.remote.address} holds ${this.opt.maxIsakmpSasPerAddress} ISAKMP SAs (max_isakmp_sas_per_address)`;
+    }
+    if (refusal) {
+      this.emit({ type: 'dropped', peer: p1.remote, notify: 0, code: 'PEER_SA_LIMIT', reason: `${refusal}: the new ISAKMP SA is refused` });
+      this.sendDeleteP1(now, p1);
+      this.destroyP1(p1);
+      return false;
+    }
+    p1.peerKey = key;
+    addTo(this.p1ByPeerKey, key, p1);
+    this.p1sOfAddress.set(p1.remote.address, (this.p1sOfAddress.get(p1.remote.address) ?? 0) + 1);
+    return true;
   }
 
   private rekeyMargin(conn: Connection, lifeMs: number): number {
@@ -2228,7 +2305,10 @@ export class Endpoint {
 
   /** Responder: HDR*, HASH(1), SA, Ni [, KE] [, IDci, IDcr] --> ; then <-- HDR*, HASH(2), SA, Nr [, KE] [, IDci, IDcr] */
   private qmR1(now: number, p1: P1, h: Header, bytes: Uint8Array): void {
-    if ((p1.qms?.size ?? 0) >= 64) throw new Refused('QUICK_MODE_LIMIT', 'too many Quick Modes in progress on this ISAKMP SA');
+    if ((p1.qms?.size ?? 0) >= this.opt.maxQuickModesPerSa) throw new Refused('QUICK_MODE_LIMIT', `too many Quick Modes in progress on this ISAKMP SA (max_quick_modes_per_sa ${this.opt.maxQuickModesPerSa})`);
+    if (p1.peerKey !== undefined && (this.childrenOfPeer.get(p1.peerKey) ?? 0) >= this.opt.maxIpsecSasPerIdentity) {
+      throw new Refused('PEER_SA_LIMIT', `peer ${peerText(p1.peerId)} holds ${this.opt.maxIpsecSasPerIdentity} IPsec SAs (max_ipsec_sas_per_identity)`);
+    }
     const iv = C.phase2Iv(p1.prf!, p1.iv!, h.messageId, p1.cipher!.blockSize);
     const { payloads, plain, nextIv } = this.decrypt(p1, iv, bytes);
     if (payloads[0]?.type !== 'HASH') throw remote(NotifyType.INVALID_PAYLOAD_TYPE, 'Quick Mode must start with HASH(1)');
@@ -2531,9 +2611,10 @@ export class Endpoint {
     };
     if (p1.natt) info.udpEncapsulation = true;
     if (qm.peerOa !== undefined) info.peerOriginalAddress = qm.peerOa;
-    const child: Child = { kind: 'child', info, pairKey: p1.pairKey, p1Id: info.isakmpSa, conn: qm.conn, peer: p1.peerId, bytes: 0, state: 'installed', tSoft: undefined, tHard: undefined, softBytes: lifeKb * 1024 * 0.9 };
+    const child: Child = { kind: 'child', info, pairKey: p1.pairKey, p1Id: info.isakmpSa, conn: qm.conn, peer: p1.peerId, peerKey: p1.peerKey, bytes: 0, state: 'installed', tSoft: undefined, tHard: undefined, softBytes: lifeKb * 1024 * 0.9 };
     this.children.set(info.id, child);
     addTo(this.childByPair, child.pairKey, child);
+    if (child.peerKey !== undefined) this.childrenOfPeer.set(child.peerKey, (this.childrenOfPeer.get(child.peerKey) ?? 0) + 1);
     for (let j = 0; j < spiKeys.length; j += 2) {
       this.bySpi.set(spiKeys[j]!, child);
       addTo(this.byPeerSpi, spiKeys[j + 1]!, child);
@@ -2771,6 +2852,7 @@ export class Endpoint {
     this.timers.cancel(c.tHard);
     this.children.delete(c.info.id);
     removeFrom(this.childByPair, c.pairKey, c);
+    if (c.peerKey !== undefined) decrement(this.childrenOfPeer, c.peerKey);
     for (const p of c.info.protocols) {
       const k = spiKey(p.inbound.spi);
       if (this.bySpi.get(k) === c) this.bySpi.delete(k);
@@ -2870,6 +2952,10 @@ export class Endpoint {
     if (p1.state === 'dead') return orphans;
     p1.state = 'dead';
     if (this.bestP1Memo.size !== 0) this.bestP1Memo.clear();
+    if (p1.peerKey !== undefined) {
+      removeFrom(this.p1ByPeerKey, p1.peerKey, p1);
+      decrement(this.p1sOfAddress, p1.remote.address);
+    }
     this.clearRetransmit(p1);
     this.clearHalfOpen(p1);
     this.timers.cancel(p1.tSoft);

@@ -186,6 +186,7 @@ export type DropCode =
   | 'KEYING_RETRY'
   | 'DPD_REPLAY'
   | 'MESSAGE_ID_BUDGET'
+  | 'PEER_SA_LIMIT'
   | 'TIMER_ERROR'
   | 'INTERNAL_ERROR';
 
@@ -294,6 +295,17 @@ export interface EndpointOptions {
    * or retired with a Delete (responder), at it new message IDs are refused.
    */
   readonly messageIdBudget?: number;
+  /**
+   * Caps on what one authenticated peer may hold (issue 9.6). ISAKMP SAs of one peer identity
+   * (with one connection's credentials; default 200): past it the oldest duplicate (same identity
+   * from the same address and port) is replaced, else the new SA is refused. ISAKMP SAs with one
+   * peer address (default 500) and IPsec SAs of one peer identity (default 1000): past them new
+   * ones are refused. Unfinished Quick Modes on one ISAKMP SA (default 16).
+   */
+  readonly maxIsakmpSasPerIdentity?: number;
+  readonly maxIsakmpSasPerAddress?: number;
+  readonly maxIpsecSasPerIdentity?: number;
+  readonly maxQuickModesPerSa?: number;
   /** How long an unfinished Quick Mode lives (default 30 000 ms). */
   readonly quickModeTimeoutMs?: number;
   /** Nonce length in bytes (default 32). */

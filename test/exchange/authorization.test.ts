@@ -293,3 +293,45 @@ test('issue 9.3: the message-ID budget: near it the responder retires the ISAKMP
   assert.equal(pair.b.ipsecSas().length, 31, 'every Quick Mode still got its IPsec SA');
   assert.ok(pair.b.isakmpSas().length >= 1);
 });
+
+// ---- issue 9.6: what one authenticated peer may hold
+
+test('issue 9.6: one peer identity opening ISAKMP SAs without end holds at most the per-identity cap', () => {
+  for (const samePort of [true, false]) {
+    const mesh = new Mesh();
+    const gw = { address: '198.51.100.1', port: 500 };
+    mesh.add('gw', gw, { maxIsakmpSasPerIdentity: 5 });
+    mesh.ep('gw').setConnection(psk('rw', gw, { address: '%any', port: 500 }, 'group secret', { remoteId: { type: 'any' }, localTs: subnetSelector(gw.address, 32), remoteTs: subnetSelector('10.9.0.0', 16) }));
+    const addr = { address: '10.9.0.2', port: 500 };
+    for (let i = 0; i < 12; i++) {
+      // the attacker's loop: a new engine each time (no INITIAL-CONTACT), same identity
+      mesh.add('c', addr, {}, { address: '203.0.113.7', basePort: samePort ? 40000 : 40000 + 10 * i }, i);
+      mesh.ep('c').setConnection(psk('rw', addr, gw, 'group secret', { localId: fqdn('mallory.example'), initialContact: false, keyingTries: 1 }));
+      mesh.ep('c').initiate(mesh.now, 'rw');
+      mesh.run(3000);
+    }
+    const held = mesh.ep('gw').isakmpSas().filter((s) => s.state === 'established').length;
+    assert.equal(held, 5, `${samePort ? 'same port' : 'new ports'}: 5 ISAKMP SAs of one identity`);
+    const limit = mesh.ev('gw', 'dropped').filter((d) => d.code === 'PEER_SA_LIMIT');
+    assert.equal(limit.length, 7);
+    assert.match(limit[0]!.reason, samePort ? /max_isakmp_sas_per_identity.*oldest is replaced/ : /max_isakmp_sas_per_identity.*refused/);
+  }
+});
+
+test('issue 9.6: past the per-address cap a first message is refused before any Diffie-Hellman work', () => {
+  const mesh = new Mesh();
+  const gw = { address: '198.51.100.1', port: 500 };
+  mesh.add('gw', gw, { maxIsakmpSasPerAddress: 3 });
+  mesh.ep('gw').setConnection(psk('rw', gw, { address: '%any', port: 500 }, 'group secret', { remoteId: { type: 'any' }, localTs: subnetSelector(gw.address, 32), remoteTs: subnetSelector('10.9.0.0', 16) }));
+  for (let i = 0; i < 5; i++) {
+    const addr = { address: '10.9.0.' + (i + 2), port: 500 };
+    mesh.add(`c${i}`, addr, {}, { address: '203.0.113.7', basePort: 40000 + 10 * i });
+    mesh.ep(`c${i}`).setConnection(psk('rw', addr, gw, 'group secret', { localId: fqdn(`user${i}.example`), keyingTries: 1 }));
+    mesh.ep(`c${i}`).initiate(mesh.now, 'rw');
+    mesh.run(3000);
+  }
+  assert.equal(mesh.ep('gw').isakmpSas().filter((s) => s.state === 'established').length, 3);
+  const refused = mesh.ev('gw', 'dropped').filter((d) => d.code === 'PEER_SA_LIMIT');
+  assert.ok(refused.length >= 2);
+  assert.match(refused[0]!.reason, /max_isakmp_sas_per_address/);
+});
