@@ -63,6 +63,7 @@ import { decodeHeaderView, decodePayloadsInPlace, encodePayloadsScratch } from '
 import { TimerQueue, type TimerEntry } from './timers.js';
 import { expectedPeerId, peerIdWire, provedFor, sameCredentials, samePeerIdentity, type PeerIdentity } from './authorization.js';
 import { markSeen, seenTotal, seqAfter, wasSeen } from './replay.js';
+import { FirstAnswerLimiter } from './rate.js';
 import { NATT_RFC3947_VID, encapsulatedProposals, natOaPayloads, natdHash, natdHashLength, nattVidKind, readNatOa } from './natt.js';
 import type {
   Address,
@@ -730,7 +731,9 @@ function peerVendorIds(payloads: readonly Payload[]): { rfc3947: boolean; dpd: b
  */
 export class Endpoint {
   private readonly random: (n: number) => Uint8Array;
-  private readonly opt: Required<Omit<EndpointOptions, 'random' | 'connections' | 'certificateTime'>>;
+  private readonly opt: Required<Omit<EndpointOptions, 'random' | 'connections' | 'certificateTime' | 'aggressiveRate'>>;
+  /** Aggressive Mode first answers per second (issue 9.7). */
+  private readonly aggressiveLimiter: FirstAnswerLimiter;
   private readonly conns = new Map<string, Connection>();
   /** Connections by lower-case remote address ('%any' included): responder lookups stay O(1) in the number of peers. */
   private readonly connsByRemote = new Map<string, Bucket<Connection>>();
@@ -781,6 +784,7 @@ export class Endpoint {
     if (typeof options.random !== 'function') throw new LocalProtocolError(0, 'options.random is required');
     this.random = options.random;
     this.certTime = options.certificateTime ?? ((now) => now);
+    this.aggressiveLimiter = new FirstAnswerLimiter(options.aggressiveRate ?? { perSecond: 100, burst: 100, perSourcePerSecond: 5, perSourceBurst: 10 });
     this.opt = {
       retransmitBaseMs: options.retransmitBaseMs ?? 1000,
       retransmitLimit: options.retransmitLimit ?? 5,
@@ -1512,6 +1516,9 @@ export class Endpoint {
         if (candidates.length === 0) throw remote(NotifyType.NO_PROPOSAL_CHOSEN, 'no Aggressive Mode connection for this identity');
         candidates = candidates.filter((c) => c.auth !== 'psk' || c.allowAggressivePsk === true);
         if (candidates.length === 0) throw remote(NotifyType.NO_PROPOSAL_CHOSEN, 'aggressive mode with PSK refused as responder (allow_aggressive_psk is off)');
+        // the expensive answer (Diffie-Hellman, HASH_R or a signature) only within the rate
+        const known = (this.p1sOfAddress.get(remoteAddr.address) ?? 0) > 0;
+        if (!this.aggressiveLimiter.take(now, remoteAddr.address, known)) throw new Refused('RATE_LIMITED', 'Aggressive Mode first message over the rate limit (aggressive_rate): not answered');
       }
       let chosen: { conn: Connection; sel: ReturnType<typeof selectIke> } | undefined;
       let firstErr: unknown;

@@ -187,6 +187,7 @@ export type DropCode =
   | 'DPD_REPLAY'
   | 'MESSAGE_ID_BUDGET'
   | 'PEER_SA_LIMIT'
+  | 'RATE_LIMITED'
   | 'TIMER_ERROR'
   | 'INTERNAL_ERROR';
 
@@ -306,6 +307,14 @@ export interface EndpointOptions {
   readonly maxIsakmpSasPerAddress?: number;
   readonly maxIpsecSasPerIdentity?: number;
   readonly maxQuickModesPerSa?: number;
+  /**
+   * Aggressive Mode first messages answered (each costs a Diffie-Hellman exchange before the peer
+   * proved its address, issue 9.7): per second over all sources (default 100, burst 100) and per
+   * source address (default 5, burst 10). Over the limit the message is dropped (`RATE_LIMITED`)
+   * without an answer; the initiator's retransmission comes later. Main Mode is not limited here
+   * (its first answer costs nothing; the half-open caps bound it).
+   */
+  readonly aggressiveRate?: { readonly perSecond: number; readonly burst: number; readonly perSourcePerSecond: number; readonly perSourceBurst: number };
   /** How long an unfinished Quick Mode lives (default 30 000 ms). */
   readonly quickModeTimeoutMs?: number;
   /** Nonce length in bytes (default 32). */

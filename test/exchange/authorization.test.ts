@@ -335,3 +335,45 @@ test('issue 9.6: past the per-address cap a first message is refused before any 
   assert.ok(refused.length >= 2);
   assert.match(refused[0]!.reason, /max_isakmp_sas_per_address/);
 });
+
+// ---- issue 9.7: Aggressive Mode floods
+
+test('issue 9.7: a spoofed Aggressive Mode flood gets answers only within the rate; Main Mode and peers we already serve get through', async () => {
+  const { Endpoint } = await import('../../src/exchange/index.js');
+  const { seededRandom } = await import('../helpers/pair.js');
+  const pair = new Pair({ seed: 'am-flood', b: { aggressiveRate: { perSecond: 50, burst: 20, perSourcePerSecond: 5, perSourceBurst: 5 }, halfOpenTotal: 100000, halfOpenPerPeer: 100000 } });
+  const am = { exchange: 'aggressive' as const, allowAggressivePsk: true };
+  const any = { address: '%any', port: 500 };
+  pair.b.setConnection(conn(pair, 'b', { name: 'mm' }));
+  pair.b.setConnection(conn(pair, 'b', { ...am, name: 'am', remote: any, localId: fqdn('east.example'), remoteId: fqdn('west.example'), localTs: subnetSelector('10.1.0.0', 16), remoteTs: subnetSelector('10.2.0.0', 16) }));
+  pair.a.setConnection(conn(pair, 'a', { name: 'mm' }));
+  pair.a.setConnection(conn(pair, 'a', { ...am, name: 'am', localId: fqdn('west.example'), remoteId: fqdn('east.example'), localTs: subnetSelector('10.2.0.0', 16), remoteTs: subnetSelector('10.1.0.0', 16), keyingTries: 1 }));
+  // one real AM1 (the right group name), replayed with fresh cookies from 5,000 spoofed sources over 10 s
+  const gen = new Endpoint({ random: seededRandom('flood-gen') });
+  gen.setConnection(conn(pair, 'a', { ...am, name: 'g', localId: fqdn('west.example'), remoteId: fqdn('east.example') }));
+  gen.initiate(0, 'g');
+  const am1 = gen.pollTransmit()!.data;
+  for (let i = 0; i < 5000; i++) {
+    const m = Uint8Array.from(am1);
+    m[0] = 1 + (i >> 8);
+    m[1] = i & 255;
+    pair.now += 2; // 500 per second
+    pair.inject('b', m, { address: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, port: 500 });
+    // the legitimate peer: Main Mode at the start of the flood, then Aggressive Mode from the
+    // same (now known) address in the middle of it
+    if (i === 100) pair.a.initiate(pair.now, 'mm');
+    if (i === 2500) pair.a.initiate(pair.now, 'am');
+    if (i % 5 === 0) pair.run(1);
+  }
+  const floodSeconds = pair.now / 1000;
+  pair.run(10_000);
+  const answers = pair.sentBy('b').filter((w) => w.data[18] === 4 && decodeMessage(w.data).payloads.length > 3).length;
+  const limited = pair.ev('b', 'dropped').filter((d) => d.code === 'RATE_LIMITED').length;
+  console.log(`# AM flood: 5000 spoofed AM1 in 10 s; ${answers} answered (DH computed), ${limited} dropped by the rate limit`);
+  // the spoofed ones within burst + rate × time (the legitimate peer, a known source, on top)
+  assert.ok(answers <= 20 + 50 * floodSeconds + 1, `answers within burst + rate × time (${floodSeconds} s), got ${answers}`);
+  assert.ok(limited >= 4000);
+  assert.deepEqual(pair.ev('a', 'phase1-established').map((e) => e.sa.connection), ['mm', 'am'], 'Main Mode, then Aggressive Mode from a known address');
+  assert.equal(pair.ev('a', 'ipsec-sa-established').length, 2);
+  assert.equal(pair.ev('a', 'phase1-established')[1]!.sa.exchange, 'aggressive');
+});
