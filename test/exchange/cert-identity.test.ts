@@ -6,7 +6,7 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { encodeDn } from '../../src/daemon/der.js';
-import { certificateSubjectDer } from '../../src/crypto/index.js';
+import { certificateSubjectDer, type CertificateRevocationList } from '../../src/crypto/index.js';
 import type { Connection, Identity } from '../../src/exchange/index.js';
 import { CA_EXT, EE_EXT, pki, type Issued } from '../helpers/pki.js';
 import { Pair, assertMirrored, conn } from '../helpers/pair.js';
@@ -64,4 +64,23 @@ describe('issue 9.4: the RSA peer must prove the identity the connection expects
     const pair = run('id-dn-other', gw, dn(gw), { a: { remoteId: { type: 'der-asn1-dn', value: other.value } } });
     assert.equal(pair.ev('a', 'phase1-established').length, 0);
   });
+});
+
+test('issue 9.4 / 9.8 in the authorization rule: DNs equal by RFC 5280 rules are the same peer; different CRLs are different credentials', async () => {
+  const { samePeerIdentity, sameCredentials } = await import('../../src/exchange/authorization.js');
+  const a = encodeDn('C=CH, O=Example, CN=gw');
+  const b = encodeDn('c=ch, o=EXAMPLE, cn=gw ');
+  const c = encodeDn('C=CH, O=Example, CN=other');
+  assert.ok(a.ok && b.ok && c.ok);
+  assert.equal(samePeerIdentity({ type: 'der-asn1-dn', value: a.value }, { type: 'der-asn1-dn', value: b.value }), true);
+  assert.equal(samePeerIdentity({ type: 'der-asn1-dn', value: a.value }, { type: 'der-asn1-dn', value: c.value }), false);
+  const { generateKeyPairSync } = await import('node:crypto');
+  const key = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+  const anchor = Uint8Array.from([0x30, 0x03, 0x02, 0x01, 0x01]);
+  const crl = (n: number) => ({ raw: Uint8Array.from([n]) }) as unknown as CertificateRevocationList;
+  const base = { name: 'x', local: { address: '192.0.2.1', port: 500 }, remote: { address: '192.0.2.2', port: 500 }, auth: 'rsa-sig', ike: [], ipsec: [] } as const;
+  const conn = (crls?: CertificateRevocationList[]): Connection => ({ ...base, rsa: { privateKey: key, trusted: [anchor], ...(crls ? { crls } : {}) } });
+  assert.equal(sameCredentials(conn([crl(1)]), conn([crl(1)])), true);
+  assert.equal(sameCredentials(conn([crl(1)]), conn([crl(2)])), false);
+  assert.equal(sameCredentials(conn(), conn([crl(1)])), false, 'a connection without revocation checks does not vouch for one with');
 });
