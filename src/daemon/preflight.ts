@@ -6,8 +6,7 @@
  * the daemon logs them at start and on reload.
  */
 import { statSync, type Stats } from 'node:fs';
-import { dnText, type CertificateRevocationList } from '../crypto/index.js';
-import { certificateSubjectDer, dnEqual } from '../crypto/index.js';
+import { certificateSubjectDer, dnEqual, dnText, type CertificateRevocationList } from '../crypto/index.js';
 import type { Config } from './config.js';
 
 export interface PreflightNote {
