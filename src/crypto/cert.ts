@@ -9,7 +9,7 @@
 import { X509Certificate, type KeyObject } from 'node:crypto';
 import { IdType, NotifyType } from '../constants/index.js';
 import { RemoteProtocolError } from '../errors.js';
-import { constantTimeEqual, copyBytes, u8 } from './bytes.js';
+import { constantTimeEqual, copyBytes, toHex, u8 } from './bytes.js';
 import { RSA_MIN_BITS } from './rsa.js';
 
 /** Largest certificate accepted, in bytes (a CERT payload body). */
@@ -193,7 +193,7 @@ function certParts(cert: X509Certificate): { raw: Uint8Array; fields: Tlv[]; sig
   if (!alg || alg.tag !== 0x30) return undefined;
   const oid = readTlv(raw, alg.body, alg.end);
   if (!oid || oid.tag !== 0x06) return undefined;
-  return { raw, fields, sigAlgOid: Buffer.from(raw.subarray(oid.body, oid.end)).toString('hex') };
+  return { raw, fields, sigAlgOid: toHex(raw.subarray(oid.body, oid.end)) };
 }
 
 /**
@@ -215,7 +215,7 @@ export function certificateKeyUsage(cert: X509Certificate): number | undefined |
     if (!e || e.tag !== 0x30) return null;
     const oid = readTlv(raw, e.body, e.end);
     if (!oid || oid.tag !== 0x06) return null;
-    if (Buffer.from(raw.subarray(oid.body, oid.end)).toString('hex') === '551d0f') {
+    if (toHex(raw.subarray(oid.body, oid.end)) === '551d0f') {
       let v = readTlv(raw, oid.end, e.end);
       if (v && v.tag === 0x01) v = readTlv(raw, v.end, e.end); // critical flag
       if (!v || v.tag !== 0x04) return null;
@@ -271,7 +271,7 @@ function parseName(b: Uint8Array): Array<Array<[string, number, string]>> | unde
       if (!oid || oid.tag !== 0x06) return undefined;
       const val = readTlv(b, oid.end, seq.end);
       if (!val || val.end !== seq.end) return undefined;
-      const hex = (s: number, e: number) => Buffer.from(b.subarray(s, e)).toString('hex');
+      const hex = (s: number, e: number) => toHex(b.subarray(s, e));
       atvs.push([hex(oid.body, oid.end), STRING_TAGS.has(val.tag) ? 0x0c : val.tag, hex(val.body, val.end)]);
       q = seq.end;
     }

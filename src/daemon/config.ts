@@ -12,6 +12,7 @@ import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument, isMap, isSeq, isScalar, type Node, type Pair } from 'yaml';
 import { IdType } from '../constants/index.js';
 import { UsageError } from '../errors.js';
+import { fromHex, toHex } from '../crypto/bytes.js';
 import { groupName, parseEspProposal, parseIkeProposal, type EspProposal, type IkeProposal } from './proposals.js';
 import { encodeDn, certSubjectDer } from './der.js';
 
@@ -352,7 +353,7 @@ export function parseIdentity(text: string): { ok: true; value: Identity } | { o
   if (t.startsWith('keyid:')) {
     const v = t.slice(6);
     if (/^0x([0-9a-fA-F]{2})+$/.test(v)) {
-      return { ok: true, value: { type: IdType.ID_KEY_ID, data: Uint8Array.from(Buffer.from(v.slice(2), 'hex')), text: t } };
+      return { ok: true, value: { type: IdType.ID_KEY_ID, data: fromHex(v.slice(2)), text: t } };
     }
     if (v === '') return { ok: false, error: `'${t}': keyid: needs a value` };
     return { ok: true, value: { type: IdType.ID_KEY_ID, data: enc.encode(v), text: t } };
@@ -527,7 +528,7 @@ function parseGlobal(ctx: Ctx, node: Node | null | undefined): GlobalConfig {
 }
 
 function parsePsk(text: string): Uint8Array {
-  if (/^0x([0-9a-fA-F]{2})+$/.test(text)) return Uint8Array.from(Buffer.from(text.slice(2), 'hex'));
+  if (/^0x([0-9a-fA-F]{2})+$/.test(text)) return fromHex(text.slice(2));
   return new TextEncoder().encode(text);
 }
 
@@ -866,9 +867,9 @@ function fingerprintOf(conn: Omit<ConnectionConfig, 'fingerprint' | 'line'> & { 
   void _line;
   const sec =
     secret.kind === 'psk'
-      ? { kind: 'psk', psk: Buffer.from(secret.psk).toString('hex') }
+      ? { kind: 'psk', psk: toHex(secret.psk) }
       : { kind: 'rsa', cert: secret.cert.fingerprint256, key: secret.keyPath, cas: secret.cas.map((c) => c.fingerprint256) };
-  return JSON.stringify({ ...rest, secret: sec }, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v));
+  return JSON.stringify({ ...rest, secret: sec }, (_k, v: unknown) => (v instanceof Uint8Array ? toHex(v) : v));
 }
 
 /** Parses configuration text. `file` is used in messages and to resolve relative paths. */

@@ -14,6 +14,7 @@ import { isIP } from 'node:net';
 import type { Server } from 'node:http';
 import { nameOf, NotifyType } from '../constants/index.js';
 import { UsageError } from '../errors.js';
+import { toHex } from '../crypto/bytes.js';
 import { modeName } from '../exchange/natt.js';
 import { loadConfig, type Config, type ConnectionConfig, type LogLevel } from './config.js';
 import { NoneDataplane, XfrmDataplane, type Dataplane, type IpRunner } from './dataplane.js';
@@ -46,7 +47,6 @@ export interface DaemonOptions {
   readonly logOverride?: { readonly format?: 'text' | 'json'; readonly level?: LogLevel };
 }
 
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const MAX_TIMER = 2 ** 31 - 1;
 /** At most this many SAs of each kind are listed by `status` (the counts are always complete). */
 export const MAX_STATUS_SAS = 20_000;
@@ -58,9 +58,9 @@ function selectorText(s: Selector): string {
 
 function peerIdText(id: IsakmpSaInfo['peerId']): string | undefined {
   if (id === undefined) return undefined;
-  if (id.type === 'der-asn1-dn') return `dn:${hex(id.value)}`;
+  if (id.type === 'der-asn1-dn') return `dn:${toHex(id.value)}`;
   if (id.type === 'any') return 'any';
-  if (id.type === 'other') return `type${id.idType}:${hex(id.data)}`;
+  if (id.type === 'other') return `type${id.idType}:${toHex(id.data)}`;
   return id.value;
 }
 
@@ -425,7 +425,7 @@ export class Daemon {
           exchange: e.sa.exchange,
           peer: `${e.sa.remote.address}:${e.sa.remote.port}`,
           peer_id: peerIdText(e.peerId),
-          cookies: `${hex(e.sa.initiatorCookie)}_i ${hex(e.sa.responderCookie)}_r`,
+          cookies: `${toHex(e.sa.initiatorCookie)}_i ${toHex(e.sa.responderCookie)}_r`,
           algorithms: ikeAlgText(e.transform),
           lifetime: e.lifetimeSeconds,
         });
@@ -441,8 +441,8 @@ export class Daemon {
         this.logger.info('ike', 'IPsec SA established', {
           connection: sa.connection,
           role: sa.role,
-          spi_in: p ? hex(p.inbound.spi) : undefined,
-          spi_out: p ? hex(p.outbound.spi) : undefined,
+          spi_in: p ? toHex(p.inbound.spi) : undefined,
+          spi_out: p ? toHex(p.outbound.spi) : undefined,
           ts: `${selectorText(sa.localTs)} === ${selectorText(sa.remoteTs)}`,
           algorithms: espAlgText(sa),
           mode: modeName(sa.mode),
@@ -765,8 +765,8 @@ export class Daemon {
       remote: sa.remote.address,
       localTs: selectorText(sa.localTs),
       remoteTs: selectorText(sa.remoteTs),
-      spiIn: p ? hex(p.inbound.spi) : '',
-      spiOut: p ? hex(p.outbound.spi) : '',
+      spiIn: p ? toHex(p.inbound.spi) : '',
+      spiOut: p ? toHex(p.outbound.spi) : '',
       state: this.ipsecState.get(sa.id) ?? 'established',
       algorithms: espAlgText(sa),
       lifetimeLeft: Math.max(0, Math.round(sa.lifetimeSeconds - (now - sa.establishedAt) / 1000)),
@@ -829,8 +829,8 @@ export class Daemon {
         state: s.state === 'established' ? (this.isakmpOverlay.get(s.id) ?? s.state) : s.state,
         local: `${s.local.address}:${s.local.port}`,
         remote: `${s.remote.address}:${s.remote.port}`,
-        initiatorCookie: hex(s.initiatorCookie),
-        responderCookie: hex(s.responderCookie),
+        initiatorCookie: toHex(s.initiatorCookie),
+        responderCookie: toHex(s.responderCookie),
         localId: this.localIdText(s.connection, s.local.address),
         ...(s.peerId !== undefined ? { peerId: peerIdText(s.peerId) as string } : {}),
         ...(s.transform !== undefined ? { algorithms: ikeAlgText(s.transform) as string } : {}),

@@ -15,13 +15,12 @@
  */
 import { appendFileSync, openSync, closeSync } from 'node:fs';
 import { AuthAlgorithm, EspTransformId } from '../constants/index.js';
+import { toHex } from '../crypto/bytes.js';
 import type { IpsecSaInfo } from './engine.js';
-
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 /** The ikev1_decryption_table line for one ISAKMP SA. */
 export function ikeKeyLogLine(initiatorCookie: Uint8Array, encryptionKey: Uint8Array): string {
-  return `${hex(initiatorCookie)},${hex(encryptionKey)}`;
+  return `${toHex(initiatorCookie)},${toHex(encryptionKey)}`;
 }
 
 /** Wireshark's esp_sa names of the encryption algorithms (packet-ipsec.c, 4.0). */
@@ -72,7 +71,7 @@ export function espKeyLogLines(sa: IpsecSaInfo): string[] {
     const enc = wiresharkEspEncryption(p.transformId, p.keyLength) ?? `transform-${p.transformId}`;
     const auth = wiresharkEspAuth(p.authAlgorithm) ?? `auth-${p.authAlgorithm}`;
     const line = (src: string, dst: string, k: { spi: Uint8Array; encryptionKey: Uint8Array; integrityKey: Uint8Array }): string =>
-      [fam, src, dst, `0x${hex(k.spi)}`, enc, `0x${hex(k.encryptionKey)}`, auth, `0x${hex(k.integrityKey)}`].map((f) => `"${f}"`).join(',');
+      [fam, src, dst, `0x${toHex(k.spi)}`, enc, `0x${toHex(k.encryptionKey)}`, auth, `0x${toHex(k.integrityKey)}`].map((f) => `"${f}"`).join(',');
     out.push(line(sa.local.address, sa.remote.address, p.outbound));
     out.push(line(sa.remote.address, sa.local.address, p.inbound));
   }
