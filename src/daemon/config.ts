@@ -13,7 +13,7 @@ import { LineCounter, parseDocument, isMap, isSeq, isScalar, type Node, type Pai
 import { IdType } from '../constants/index.js';
 import { UsageError } from '../errors.js';
 import { fromHex, toHex } from '../crypto/bytes.js';
-import { groupName, parseEspProposal, parseIkeProposal, type EspProposal, type IkeProposal } from './proposals.js';
+import { groupName, parseEspProposalSpec, parseIkeProposalSpec, type EspProposalSpec, type IkeProposalSpec } from '../exchange/names.js';
 import { encodeDn, certSubjectDer } from './der.js';
 
 export const CONFIG_ERROR_CODE = 'ISAKMP_ERR_CONFIG';
@@ -123,8 +123,8 @@ export interface ConnectionConfig {
   readonly secret: Secret;
   readonly local: { readonly address: string | undefined; readonly id: Identity | undefined };
   readonly remote: { readonly address: string; readonly port: number; readonly id: Identity | undefined };
-  readonly ike: readonly IkeProposal[];
-  readonly esp: readonly EspProposal[];
+  readonly ike: readonly IkeProposalSpec[];
+  readonly esp: readonly EspProposalSpec[];
   readonly ipsecMode: 'tunnel' | 'transport';
   readonly localTs: readonly TrafficSelector[];
   readonly remoteTs: readonly TrafficSelector[];
@@ -740,11 +740,11 @@ function parseConnection(ctx: Ctx, name: string, keyNode: Node, node: Node | nul
   }
 
   // proposals
-  const ike: IkeProposal[] = [];
+  const ike: IkeProposalSpec[] = [];
   const ikeNode = req('ike');
   if (ikeNode !== undefined) {
     for (const item of stringList(ctx, ikeNode.value, `${path}.ike`) ?? []) {
-      const r = parseIkeProposal(item.text, { allowWeakGroups });
+      const r = parseIkeProposalSpec(item.text, { allowWeakGroups });
       if (r.ok) ike.push(r.value);
       else ctx.error(item.node, `${path}.ike`, r.error);
     }
@@ -760,17 +760,17 @@ function parseConnection(ctx: Ctx, name: string, keyNode: Node, node: Node | nul
     if (s !== undefined) {
       if (s === 'none' || s === 'no' || s === 'false') pfsGroup = undefined;
       else {
-        const r = parseEspProposal(`aes128-sha1-${s}`, { allowWeakGroups });
+        const r = parseEspProposalSpec(`aes128-sha1-${s}`, { allowWeakGroups });
         if (r.ok) pfsGroup = r.value.group;
         else ctx.error(pfsNode.value, `${path}.pfs`, `'${s}' is not a DH group (write none, modp2048, ecp256, ...)` + (r.error.includes('weak') ? ': ' + r.error : ''));
       }
     }
   }
-  const esp: EspProposal[] = [];
+  const esp: EspProposalSpec[] = [];
   const espNode = e.get('esp');
   const espItems = espNode !== undefined ? stringList(ctx, espNode.value, `${path}.esp`) ?? [] : [{ text: 'aes128-sha256', node: node as Node }, { text: 'aes256-sha256', node: node as Node }];
   for (const item of espItems) {
-    const r = parseEspProposal(item.text, { allowWeakGroups });
+    const r = parseEspProposalSpec(item.text, { allowWeakGroups });
     if (!r.ok) {
       ctx.error(item.node, `${path}.esp`, r.error);
       continue;

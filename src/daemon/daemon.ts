@@ -16,6 +16,7 @@ import { nameOf, NotifyType } from '../constants/index.js';
 import { UsageError } from '../errors.js';
 import { toHex } from '../crypto/bytes.js';
 import { modeName } from '../exchange/natt.js';
+import { ikeTransformName, ipsecTransformName } from '../exchange/names.js';
 import { loadConfig, type Config, type ConnectionConfig, type LogLevel } from './config.js';
 import { NoneDataplane, XfrmDataplane, type Dataplane, type IpRunner } from './dataplane.js';
 import { toEngineConnection, type EndpointFactory, type EndpointLike, type EngineEvent, type IpsecSaInfo, type IsakmpSaInfo, type Selector } from './engine.js';
@@ -64,25 +65,13 @@ function peerIdText(id: IsakmpSaInfo['peerId']): string | undefined {
   return id.value;
 }
 
-/** Algorithm names for status and logs. */
+/** Algorithm names for status and logs, from the proposal syntax's own tables (src/exchange/names.ts). */
 function ikeAlgText(t: IsakmpSaInfo['transform']): string | undefined {
-  if (t === undefined) return undefined;
-  const enc = t.encryption === 7 ? `aes${t.keyLength}` : t.encryption === 5 ? '3des' : `enc${t.encryption}`;
-  const hash = ({ 1: 'md5', 2: 'sha1', 4: 'sha256', 5: 'sha384', 6: 'sha512' } as Record<number, string>)[t.hash] ?? `hash${t.hash}`;
-  const group = ({ 14: 'modp2048', 15: 'modp3072', 16: 'modp4096', 19: 'ecp256', 20: 'ecp384', 21: 'ecp521', 2: 'modp1024', 5: 'modp1536' } as Record<number, string>)[t.group] ?? `group${t.group}`;
-  const auth = t.auth === 1 ? 'psk' : t.auth === 3 ? 'rsa' : `auth${t.auth}`;
-  return `${enc}-${hash}-${group} ${auth}`;
+  return t === undefined ? undefined : ikeTransformName(t);
 }
 
 function espAlgText(sa: IpsecSaInfo): string {
-  return sa.protocols
-    .map((p) => {
-      const enc = p.transformId === 12 ? `aes${p.keyLength}` : p.transformId === 20 ? `aes${p.keyLength}gcm16` : p.transformId === 3 ? '3des' : `esp${p.transformId}`;
-      const auth = ({ 0: '', 1: '-md5', 2: '-sha1', 5: '-sha256', 6: '-sha384', 7: '-sha512' } as Record<number, string>)[p.authAlgorithm] ?? `-auth${p.authAlgorithm}`;
-      const grp = sa.group !== 0 ? `-${({ 14: 'modp2048', 19: 'ecp256', 15: 'modp3072', 20: 'ecp384' } as Record<number, string>)[sa.group] ?? `group${sa.group}`}` : '';
-      return `${p.protocol === 2 ? 'ah' : 'esp'} ${enc}${auth}${grp}`;
-    })
-    .join(' + ');
+  return sa.protocols.map((p) => ipsecTransformName(p, sa.group)).join(' + ');
 }
 
 /** JSON-safe summary of an ISAKMP SA for `status` (no key material). */

@@ -26,13 +26,6 @@ export {
   type LogArea,
   type StartAction,
 } from './config.js';
-export {
-  parseIkeProposal as parseConfigIkeProposal,
-  parseEspProposal as parseConfigEspProposal,
-  groupName as configGroupName,
-  type IkeProposal as ConfigIkeProposal,
-  type EspProposal as ConfigEspProposal,
-} from './proposals.js';
 export { Daemon, MAX_STATUS_SAS, type DaemonOptions, type StatusData, type IsakmpSaStatus, type IpsecSaStatus, type IpsecSaState } from './daemon.js';
 export { toEngineConnection, type EndpointLike, type EndpointFactory, type EndpointFactoryOptions } from './engine.js';
 export { realEndpointFactory } from './real-endpoint.js';

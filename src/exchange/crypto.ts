@@ -26,6 +26,7 @@ export {
   dhKeyPair,
   dhPrivateKeyLength,
   dhGroupInfo,
+  DH_GROUPS,
   type DhKeyPair,
   phase1Iv,
   phase2Iv,

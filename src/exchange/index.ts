@@ -30,8 +30,6 @@ export {
   parseIpsecTransform,
   keymatBytes,
   groupAllowed,
-  WEAK_GROUPS,
-  SUPPORTED_GROUPS,
   DEFAULT_IKE_LIFETIME,
   DEFAULT_IPSEC_LIFETIME,
   type IkeSelection,
