@@ -2,7 +2,7 @@
  * `isakmp daemon [--config FILE] [--keylog FILE] [--log-format text|json] [--log-level LEVEL] [--check]`
  */
 import { parseArgs } from 'node:util';
-import { loadConfig, LOG_LEVELS, type LogLevel } from '../daemon/config.js';
+import { loadConfig, LOG_LEVELS, type LogLevel } from '../daemon/config/index.js';
 import { Daemon } from '../daemon/daemon.js';
 import { Logger } from '../daemon/log.js';
 import { loadRealEndpointFactory } from '../daemon/real-endpoint.js';

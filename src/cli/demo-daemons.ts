@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { toHex } from '../crypto/bytes.js';
-import { parseConfig, type Config } from '../daemon/config.js';
+import { parseConfig, type Config } from '../daemon/config/index.js';
 import { Daemon } from '../daemon/daemon.js';
 import { Logger } from '../daemon/log.js';
 import { realEndpointFactory } from '../daemon/real-endpoint.js';

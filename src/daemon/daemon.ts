@@ -17,7 +17,7 @@ import { UsageError } from '../errors.js';
 import { toHex } from '../crypto/bytes.js';
 import { modeName } from '../exchange/natt.js';
 import { ikeTransformName, ipsecTransformName } from '../exchange/names.js';
-import { loadConfig, type Config, type ConnectionConfig, type LogLevel } from './config.js';
+import { loadConfig, type Config, type ConnectionConfig, type LogLevel } from './config/index.js';
 import { NoneDataplane, XfrmDataplane, type Dataplane, type IpRunner } from './dataplane.js';
 import { toEngineConnection, type EndpointFactory, type EndpointLike, type EngineEvent, type IpsecSaInfo, type IsakmpSaInfo, type Selector } from './engine.js';
 import { ControlServer, type ControlRequest, type ControlResponse } from './control.js';

@@ -14,7 +14,7 @@ import type {
   Selector,
   Transmit,
 } from '../exchange/types.js';
-import type { ConnectionConfig, Identity, TrafficSelector } from './config.js';
+import type { ConfigIdentity, ConnectionConfig, TrafficSelector } from './config/index.js';
 import { UsageError } from '../errors.js';
 
 export type { Address, Connection, EngineEvent, IpsecSaInfo, IsakmpSaInfo, Transmit, Selector };
@@ -56,7 +56,7 @@ export interface EndpointFactoryOptions {
 
 export type EndpointFactory = (opts: EndpointFactoryOptions) => EndpointLike;
 
-function engineIdentity(id: Identity, where: string): EngineIdentity {
+function engineIdentity(id: ConfigIdentity, where: string): EngineIdentity {
   const text = new TextDecoder();
   switch (id.type) {
     case 0:

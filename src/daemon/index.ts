@@ -19,13 +19,13 @@ export {
   type Secret,
   type PskSecret,
   type RsaSecret,
-  type Identity as ConfigIdentity,
+  type ConfigIdentity,
   type TrafficSelector,
   type ConfigProblem,
   type LogLevel,
   type LogArea,
   type StartAction,
-} from './config.js';
+} from './config/index.js';
 export { Daemon, MAX_STATUS_SAS, type DaemonOptions, type StatusData, type IsakmpSaStatus, type IpsecSaStatus, type IpsecSaState } from './daemon.js';
 export { toEngineConnection, type EndpointLike, type EndpointFactory, type EndpointFactoryOptions } from './engine.js';
 export { realEndpointFactory } from './real-endpoint.js';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, statSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
-import { ConfigError, loadConfig, parseConfig, parseDuration, parseIdentity, parseTrafficSelector } from '../../src/daemon/config.js';
+import { ConfigError, loadConfig, parseConfig, parseDuration, parseIdentity, parseTrafficSelector } from '../../src/daemon/config/index.js';
 import { parseEspProposalSpec, parseIkeProposalSpec } from '../../src/exchange/names.js';
 import { certSubjectDer, encodeDn } from '../../src/daemon/der.js';
 import { UsageError } from '../../src/errors.js';

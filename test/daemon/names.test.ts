@@ -16,7 +16,7 @@ import {
   parseIpsecProposal,
 } from '../../src/exchange/names.js';
 import { groupAllowed } from '../../src/exchange/proposals.js';
-import { parseConfig } from '../../src/daemon/config.js';
+import { parseConfig } from '../../src/daemon/config/index.js';
 import { Daemon } from '../../src/daemon/daemon.js';
 import { Logger } from '../../src/daemon/log.js';
 import { realEndpointFactory } from '../../src/daemon/real-endpoint.js';

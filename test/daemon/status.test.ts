@@ -10,7 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from '../../src/cli/run.js';
 import { formatStatus } from '../../src/cli/control.js';
-import { parseConfig } from '../../src/daemon/config.js';
+import { parseConfig } from '../../src/daemon/config/index.js';
 import { Daemon, type StatusData } from '../../src/daemon/daemon.js';
 import { XfrmDataplane, parseXfrmStateStats, type CommandResult, type Dataplane, type DataplaneRecord } from '../../src/daemon/dataplane.js';
 import { Logger } from '../../src/daemon/log.js';
