@@ -26,7 +26,8 @@ export {
   type LogArea,
   type StartAction,
 } from './config/index.js';
-export { Daemon, MAX_STATUS_SAS, type DaemonOptions, type StatusData, type IsakmpSaStatus, type IpsecSaStatus, type IpsecSaState } from './daemon.js';
+export { Daemon, type DaemonOptions } from './daemon.js';
+export { MAX_STATUS_SAS, type StatusData, type IsakmpSaStatus, type IpsecSaStatus, type IpsecSaState } from './status.js';
 export { toEngineConnection, type EndpointLike, type EndpointFactory, type EndpointFactoryOptions } from './engine.js';
 export { realEndpointFactory } from './real-endpoint.js';
 export { controlRequest, ControlServer, parseRequest, type ControlRequest, type ControlResponse, type ControlCommand } from './control.js';

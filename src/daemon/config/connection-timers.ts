@@ -2,13 +2,10 @@
  * A connection's clocks: RFC 3706 Dead Peer Detection (delay, timeout, action), and the lifetimes
  * of its ISAKMP and IPsec SAs with the margins and fuzz of their rekeying.
  */
+import type { ConnectionConfig } from './types.js';
 import { duration, integer, oneOf, type Section } from './yaml.js';
 
-export interface Dpd {
-  readonly dpdDelay: number;
-  readonly dpdTimeout: number;
-  readonly dpdAction: 'clear' | 'restart';
-}
+export type Dpd = Pick<ConnectionConfig, 'dpdDelay' | 'dpdTimeout' | 'dpdAction'>;
 
 /** `dpd_delay` (30 s; 0 = off), `dpd_timeout` (150 s, longer than the delay), `dpd_action`. */
 export function parseDpd(s: Section): Dpd {
@@ -20,16 +17,7 @@ export function parseDpd(s: Section): Dpd {
   return { dpdDelay, dpdTimeout, dpdAction };
 }
 
-export interface Lifetimes {
-  /** Seconds. */
-  readonly ikeLifetime: number;
-  readonly ikeRekeyMargin: number;
-  readonly lifetime: number;
-  readonly lifetimeKb: number | undefined;
-  readonly rekeyMargin: number;
-  /** Random extra margin, percent of the margin (0..100). */
-  readonly rekeyFuzz: number;
-}
+export type Lifetimes = Pick<ConnectionConfig, 'ikeLifetime' | 'ikeRekeyMargin' | 'lifetime' | 'lifetimeKb' | 'rekeyMargin' | 'rekeyFuzz'>;
 
 /** Lifetimes and rekey margins; a margin must be shorter than its lifetime. */
 export function parseLifetimes(s: Section): Lifetimes {

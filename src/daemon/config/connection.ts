@@ -103,20 +103,13 @@ export function parseConnection(ctx: Ctx, name: string, keyNode: Node, node: Nod
     ipsecMode,
     localTs,
     remoteTs,
-    ikeLifetime: life.ikeLifetime,
-    ikeRekeyMargin: life.ikeRekeyMargin,
-    lifetime: life.lifetime,
-    lifetimeKb: life.lifetimeKb,
-    rekeyMargin: life.rekeyMargin,
-    rekeyFuzz: life.rekeyFuzz,
+    ...life,
     start,
     allowWeakGroups,
     allowAggressivePskResponder,
     natTraversal,
     encap,
-    dpdDelay: dpd.dpdDelay,
-    dpdTimeout: dpd.dpdTimeout,
-    dpdAction: dpd.dpdAction,
+    ...dpd,
   };
   return { ...conn, fingerprint: fingerprintOf(conn) };
 }
