@@ -4,6 +4,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfig, LOG_LEVELS, type LogLevel } from '../daemon/config/index.js';
 import { Daemon } from '../daemon/daemon.js';
+import { engineConnections } from '../daemon/engine.js';
 import { Logger } from '../daemon/log.js';
 import { loadRealEndpointFactory } from '../daemon/real-endpoint.js';
 import { UsageError } from '../errors.js';
@@ -41,6 +42,8 @@ export async function runDaemon(argv: string[], io: Output): Promise<number> {
   try {
     const config = loadConfig(file);
     if (values.check === true) {
+      // The engine's own check of every connection, as the daemon does when it starts.
+      engineConnections(config.file, config.connections, config.global);
       io.out(`${file}: ok, ${config.connections.length} connection${config.connections.length === 1 ? '' : 's'}`);
       return 0;
     }

@@ -19,7 +19,7 @@ import { loadConfig, type Config, type ConnectionConfig, type LogLevel } from '.
 import { EngineCommands, handleControlRequest } from './commands.js';
 import type { DaemonContext } from './context.js';
 import { NoneDataplane, XfrmDataplane, type Dataplane, type IpRunner } from './dataplane.js';
-import { toEngineConnection, type EndpointFactory, type EndpointLike, type EngineEvent } from './engine.js';
+import { engineConnections, localAddressFor, toEngineConnection, type EndpointFactory, type EndpointLike, type EngineEvent } from './engine.js';
 import { ControlServer, type ControlRequest, type ControlResponse } from './control.js';
 import { DataplaneEvents } from './events-dataplane.js';
 import { LogEvents } from './events-log.js';
@@ -92,7 +92,7 @@ export class Daemon {
     const random = opts.random ?? ((n: number) => new Uint8Array(randomBytes(n)));
     this.endpoint = opts.endpointFactory({
       random,
-      connections: this.config.connections.map((c) => this.engineConnection(c)),
+      connections: engineConnections(this.config.file, this.config.connections, g),
       halfOpenTotal: g.maxHalfOpen,
       halfOpenPerPeer: g.maxHalfOpenPerPeer,
       nattPort: g.nattPort,
@@ -135,14 +135,8 @@ export class Daemon {
     return script !== undefined ? new Updown(script, (lvl, m) => this.logger.log('dataplane', lvl, m)) : undefined;
   }
 
-  private localAddressFor(c: ConnectionConfig): string {
-    const fam = isIP(c.remote.address) === 6 ? 6 : 4;
-    const l = this.config.global.listen.find((x) => x.family === fam);
-    return l?.address ?? (fam === 6 ? '::' : '0.0.0.0');
-  }
-
   private engineConnection(c: ConnectionConfig) {
-    return toEngineConnection(c, this.config.global.port, this.localAddressFor(c));
+    return toEngineConnection(c, this.config.global.port, localAddressFor(c, this.config.global));
   }
 
   now(): number {
@@ -423,7 +417,8 @@ export class Daemon {
     const running = this.config;
     const old = new Map(running.connections.map((c) => [c.name, c]));
     const plan = planReload(running, next);
-    const engineConns = next.connections.map((c) => toEngineConnection(c, running.global.port, this.localAddressFor(c)));
+    // Checked by the engine before anything changes: a refused connection refuses the reload.
+    const engineConns = engineConnections(next.file, next.connections, running.global);
     const touched = (name: string): boolean => plan.changed.includes(name) || plan.added.includes(name);
     for (const name of [...plan.removed, ...plan.changed]) {
       this.down(name);
