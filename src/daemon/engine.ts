@@ -149,6 +149,7 @@ export function toEngineConnection(c: ConnectionConfig, localPort: number, local
     natTraversal: c.natTraversal,
     forceEncapsulation: c.encap,
     rekeyMarginSeconds: c.rekeyMargin,
+    ikeRekeyMarginSeconds: c.ikeRekeyMargin,
     rekeyFuzzPercent: c.rekeyFuzz,
   };
   return conn;
