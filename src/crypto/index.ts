@@ -1,5 +1,5 @@
 /**
- * isakmp crypto: every algorithm IKEv1 peers negotiate and the RFC 2409 key schedule, as pure
+ * `isakmp/crypto`: every algorithm IKEv1 peers negotiate and the RFC 2409 key schedule, as pure
  * functions over node:crypto. Sans-IO: no randomness, clock or I/O in here; private DH values,
  * nonces and the time for certificate checks are passed in by the caller.
  * All byte inputs are Uint8Array (Buffers work too); byte outputs are plain Uint8Array the
