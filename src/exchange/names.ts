@@ -1,6 +1,6 @@
 /**
  * The compact, strongSwan-style proposal syntax, one parser for the library and the
- * configuration file (src/daemon/config.ts), mapped to the wire numbers of src/constants:
+ * configuration file (src/daemon/config/), mapped to the wire numbers of src/constants:
  *
  *   phase 1 (ike):  ENC-HASH-GROUP          e.g. aes128-sha256-modp2048, aes256-sha1-ecp256
  *   phase 2 (esp):  ENC-INTEG[-GROUP]       e.g. aes128-sha256, aes256-sha1-modp2048
