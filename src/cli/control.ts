@@ -5,8 +5,8 @@
 import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
 import { controlRequest, type ControlCommand, type ControlResponse } from '../daemon/control.js';
-import { DEFAULT_CONTROL_SOCKET, loadConfig } from '../daemon/config.js';
-import type { StatusData } from '../daemon/daemon.js';
+import { DEFAULT_CONTROL_SOCKET, loadConfig } from '../daemon/config/index.js';
+import type { StatusData } from '../daemon/status.js';
 import { UsageError } from '../errors.js';
 import { escapeJsonText, escapeText } from '../text-escape.js';
 import type { Output } from './decode.js';

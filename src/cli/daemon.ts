@@ -2,8 +2,9 @@
  * `isakmp daemon [--config FILE] [--keylog FILE] [--log-format text|json] [--log-level LEVEL] [--check]`
  */
 import { parseArgs } from 'node:util';
-import { loadConfig, LOG_LEVELS, type LogLevel } from '../daemon/config.js';
+import { loadConfig, LOG_LEVELS, type LogLevel } from '../daemon/config/index.js';
 import { Daemon } from '../daemon/daemon.js';
+import { engineConnections } from '../daemon/engine.js';
 import { Logger } from '../daemon/log.js';
 import { preflightNotes } from '../daemon/preflight.js';
 import { loadRealEndpointFactory } from '../daemon/real-endpoint.js';
@@ -42,6 +43,8 @@ export async function runDaemon(argv: string[], io: Output): Promise<number> {
   try {
     const config = loadConfig(file);
     if (values.check === true) {
+      // The engine's own check of every connection, as the daemon does when it starts.
+      engineConnections(config.file, config.connections, config.global);
       io.out(`${file}: ok, ${config.connections.length} connection${config.connections.length === 1 ? '' : 's'}`);
       // file modes, defaulted identities, CRL dates: on stderr, the verdict stays the one stdout line
       for (const n of preflightNotes(config, Date.now())) io.err(`isakmp daemon: ${n.level === 'warn' ? 'warning' : 'note'}: ${n.where}: ${n.message}`);

@@ -8,6 +8,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { decodeMessage } from '../codec/index.js';
+import { toHex } from '../crypto/bytes.js';
 import { IsakmpError } from '../errors.js';
 import { CaptureError, isCapture, readCapture, stripNonEspMarker } from '../pcap/index.js';
 import { errorLine, messageJson, messageTree } from './format.js';
@@ -171,10 +172,9 @@ export function runDecode(argv: string[], io: Output = stdio): number {
 function rawHeaderJson(d: Uint8Array): Record<string, unknown> {
   if (d.length < 28) return {};
   const v = new DataView(d.buffer, d.byteOffset, d.byteLength);
-  const hexOf = (a: Uint8Array): string => Buffer.from(a).toString('hex');
   return {
-    initiatorCookie: hexOf(d.subarray(0, 8)),
-    responderCookie: hexOf(d.subarray(8, 16)),
+    initiatorCookie: toHex(d.subarray(0, 8)),
+    responderCookie: toHex(d.subarray(8, 16)),
     nextPayload: d[16],
     majorVersion: d[17]! >> 4,
     minorVersion: d[17]! & 0x0f,

@@ -15,12 +15,8 @@ import {
 } from '../codec/index.js';
 import { IsakmpError } from '../errors.js';
 import { escapeText } from '../text-escape.js';
+import { toHex } from '../crypto/bytes.js';
 
-export function toHex(b: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < b.length; i++) s += (b[i]! < 16 ? '0' : '') + b[i]!.toString(16);
-  return s;
-}
 
 /** RFC short names used as `type` in JSON (and in the tree after the long name). */
 export const PAYLOAD_SHORT: Readonly<Record<number, string>> = {

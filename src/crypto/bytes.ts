@@ -1,6 +1,7 @@
 /**
- * Byte helpers shared by the crypto modules: constant-time comparison, wiping, concatenation,
- * fixed-length big-endian padding.
+ * The project's one bytes module: constant-time comparison, wiping, concatenation, fixed-length
+ * big-endian padding, and hex (`toHex` / `fromHex`, the only hex encoder and decoder of constants
+ * in src/: the daemon, the CLI and the engine use these).
  * @module
  */
 import { timingSafeEqual } from 'node:crypto';

@@ -1,5 +1,5 @@
 /**
- * isakmp crypto: every algorithm IKEv1 peers negotiate and the RFC 2409 key schedule, as pure
+ * `isakmp/crypto`: every algorithm IKEv1 peers negotiate and the RFC 2409 key schedule, as pure
  * functions over node:crypto. Sans-IO: no randomness, clock or I/O in here; private DH values,
  * nonces and the time for certificate checks are passed in by the caller.
  * All byte inputs are Uint8Array (Buffers work too); byte outputs are plain Uint8Array the
@@ -51,7 +51,8 @@
  *   natDetectionHash(alg, ckyI, ckyR, ip, port)  RFC 3947 NAT-D: hash(CKY-I | CKY-R | IP | Port)
  *
  * Diffie-Hellman (RFC 2409 §6, RFC 3526, RFC 5114, RFC 5903, RFC 6932): MODP 1, 2, 5, 14–18, 22–24; ECP 19–21, 25–30
- *   DH_GROUPS, dhGroupInfo(id)        table: id, name, kind, sizes, privateKeyLength, securityBits, weak/weakReason
+ *   DH_GROUPS, dhGroupInfo(id)        the one group registry: id, name, shortName, negotiable, kind, sizes,
+ *                                     privateKeyLength, securityBits, weak/weakReason
  *   isDhGroupAllowed(id, {allowWeak}) groups 1, 2, 5, 22–25 need allowWeak
  *   dhPrivateKeyLength(group)         bytes of randomness the caller supplies
  *   dhPublicKey(group, privateKey)    our KE data (MODP |p| bytes; ECP x‖y)

@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import type { X509Certificate } from 'node:crypto';
 import { certificateSubjectDer, CrlError, crlIssuerProblem, crlPemBlocks, dnEqual, dnText, MAX_CRL_SIZE, parseCrl, type CertificateRevocationList } from '../crypto/index.js';
-import type { ConnectionConfig } from './config.js';
+import type { ConnectionConfig } from './config/index.js';
 
 /** The CRLs in a file, or why it cannot be used (in an operator's words). */
 export function readCrlFile(path: string): { ok: true; crls: CertificateRevocationList[] } | { ok: false; error: string } {

@@ -8,6 +8,7 @@
  */
 import { spawn } from 'node:child_process';
 import { AuthAlgorithm, EspTransformId } from '../constants/index.js';
+import { toHex } from '../crypto/bytes.js';
 import type { IpsecSaInfo, Selector } from './engine.js';
 import { modeName } from '../exchange/natt.js';
 
@@ -248,7 +249,7 @@ function selArgs(src: Selector, dst: Selector): string[] {
   return a;
 }
 
-const hex = (b: Uint8Array): string => '0x' + Buffer.from(b).toString('hex');
+const hex = (b: Uint8Array): string => '0x' + toHex(b);
 
 interface Installed {
   record: DataplaneRecord;

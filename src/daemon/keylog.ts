@@ -18,53 +18,32 @@ import { closeSync, constants as fsConstants, fstatSync, openSync, writeSync } f
 import { AuthAlgorithm, EspTransformId } from '../constants/index.js';
 import { UsageError } from '../errors.js';
 import { exposure } from './preflight.js';
+import { toHex } from '../crypto/bytes.js';
 import type { IpsecSaInfo } from './engine.js';
-
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 /** The ikev1_decryption_table line for one ISAKMP SA. */
 export function ikeKeyLogLine(initiatorCookie: Uint8Array, encryptionKey: Uint8Array): string {
-  return `${hex(initiatorCookie)},${hex(encryptionKey)}`;
+  return `${toHex(initiatorCookie)},${toHex(encryptionKey)}`;
 }
 
-/** Wireshark's esp_sa names of the encryption algorithms (packet-ipsec.c, 4.0). */
-export function wiresharkEspEncryption(transformId: number, keyLength: number): string | undefined {
-  switch (transformId) {
-    case EspTransformId.ESP_NULL:
-      return 'NULL';
-    case EspTransformId.ESP_3DES:
-      return 'TripleDES-CBC [RFC2451]';
-    case EspTransformId.ESP_AES_CBC:
-      return 'AES-CBC [RFC3602]';
-    case EspTransformId.ESP_AES_CTR:
-      return 'AES-CTR [RFC3686]';
-    case EspTransformId.ESP_AES_GCM_16:
-      return 'AES-GCM with 16 octet ICV [RFC4106]';
-    default:
-      void keyLength;
-      return undefined;
-  }
-}
+/** Wireshark's esp_sa names of the encryption algorithms, by ESP transform id (packet-ipsec.c, 4.0). */
+const WIRESHARK_ESP_ENCRYPTION: Readonly<Record<number, string>> = {
+  [EspTransformId.ESP_NULL]: 'NULL',
+  [EspTransformId.ESP_3DES]: 'TripleDES-CBC [RFC2451]',
+  [EspTransformId.ESP_AES_CBC]: 'AES-CBC [RFC3602]',
+  [EspTransformId.ESP_AES_CTR]: 'AES-CTR [RFC3686]',
+  [EspTransformId.ESP_AES_GCM_16]: 'AES-GCM with 16 octet ICV [RFC4106]',
+};
 
-/** Wireshark's esp_sa names of the authentication algorithms. */
-export function wiresharkEspAuth(alg: number): string | undefined {
-  switch (alg) {
-    case 0:
-      return 'NULL';
-    case AuthAlgorithm.HMAC_MD5:
-      return 'HMAC-MD5-96 [RFC2403]';
-    case AuthAlgorithm.HMAC_SHA:
-      return 'HMAC-SHA-1-96 [RFC2404]';
-    case AuthAlgorithm.HMAC_SHA2_256:
-      return 'HMAC-SHA-256-128 [RFC4868]';
-    case AuthAlgorithm.HMAC_SHA2_384:
-      return 'HMAC-SHA-384-192 [RFC4868]';
-    case AuthAlgorithm.HMAC_SHA2_512:
-      return 'HMAC-SHA-512-256 [RFC4868]';
-    default:
-      return undefined;
-  }
-}
+/** Wireshark's esp_sa names of the authentication algorithms, by RFC 2407 Authentication Algorithm (0: none). */
+const WIRESHARK_ESP_AUTH: Readonly<Record<number, string>> = {
+  0: 'NULL',
+  [AuthAlgorithm.HMAC_MD5]: 'HMAC-MD5-96 [RFC2403]',
+  [AuthAlgorithm.HMAC_SHA]: 'HMAC-SHA-1-96 [RFC2404]',
+  [AuthAlgorithm.HMAC_SHA2_256]: 'HMAC-SHA-256-128 [RFC4868]',
+  [AuthAlgorithm.HMAC_SHA2_384]: 'HMAC-SHA-384-192 [RFC4868]',
+  [AuthAlgorithm.HMAC_SHA2_512]: 'HMAC-SHA-512-256 [RFC4868]',
+};
 
 /** esp_sa lines for an IPsec SA: outbound (local -> remote) and inbound (remote -> local). */
 export function espKeyLogLines(sa: IpsecSaInfo): string[] {
@@ -72,10 +51,10 @@ export function espKeyLogLines(sa: IpsecSaInfo): string[] {
   const fam = sa.local.address.includes(':') ? 'IPv6' : 'IPv4';
   for (const p of sa.protocols) {
     if (p.protocol !== 3) continue; // ESP only
-    const enc = wiresharkEspEncryption(p.transformId, p.keyLength) ?? `transform-${p.transformId}`;
-    const auth = wiresharkEspAuth(p.authAlgorithm) ?? `auth-${p.authAlgorithm}`;
+    const enc = WIRESHARK_ESP_ENCRYPTION[p.transformId] ?? `transform-${p.transformId}`;
+    const auth = WIRESHARK_ESP_AUTH[p.authAlgorithm] ?? `auth-${p.authAlgorithm}`;
     const line = (src: string, dst: string, k: { spi: Uint8Array; encryptionKey: Uint8Array; integrityKey: Uint8Array }): string =>
-      [fam, src, dst, `0x${hex(k.spi)}`, enc, `0x${hex(k.encryptionKey)}`, auth, `0x${hex(k.integrityKey)}`].map((f) => `"${f}"`).join(',');
+      [fam, src, dst, `0x${toHex(k.spi)}`, enc, `0x${toHex(k.encryptionKey)}`, auth, `0x${toHex(k.integrityKey)}`].map((f) => `"${f}"`).join(',');
     out.push(line(sa.local.address, sa.remote.address, p.outbound));
     out.push(line(sa.remote.address, sa.local.address, p.inbound));
   }

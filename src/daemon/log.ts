@@ -2,7 +2,7 @@
  * Logs: one line per record, readable text by default or JSON (`--log-format json`), with a level
  * per area. Nothing secret is ever passed here: keys go to the key log only.
  */
-import type { LogArea, LogLevel } from './config.js';
+import type { LogArea, LogLevel } from './config/index.js';
 import { escapeJsonText, escapeText } from '../text-escape.js';
 
 const RANK: Readonly<Record<LogLevel, number>> = { error: 0, warn: 1, info: 2, debug: 3, trace: 4 };

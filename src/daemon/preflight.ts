@@ -7,7 +7,7 @@
  */
 import { statSync, type Stats } from 'node:fs';
 import { certificateSubjectDer, dnEqual, dnText, type CertificateRevocationList } from '../crypto/index.js';
-import type { Config } from './config.js';
+import type { Config } from './config/index.js';
 
 export interface PreflightNote {
   /** `warn` for what weakens security or will fail; `info` for a default worth knowing. */

@@ -26,6 +26,7 @@ export {
   dhKeyPair,
   dhPrivateKeyLength,
   dhGroupInfo,
+  DH_GROUPS,
   type DhKeyPair,
   phase1Iv,
   phase2Iv,
@@ -41,5 +42,6 @@ export {
 } from '../crypto/index.js';
 // internal to src/crypto (not in its public index): encryption straight into a datagram buffer
 export { encryptMessageAt } from '../crypto/cipher.js';
-// internal to src/crypto: byte concatenation (the ISAKMP SPI of a phase 1 is CKY-I | CKY-R)
-export { concatBytes } from '../crypto/bytes.js';
+// internal to src/crypto: byte concatenation (the ISAKMP SPI of a phase 1 is CKY-I | CKY-R), and
+// hex for the vendor-ID constants
+export { concatBytes, fromHex } from '../crypto/bytes.js';

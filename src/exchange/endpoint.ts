@@ -2045,7 +2045,7 @@ export class Endpoint {
     p1.expiresAt = now + life;
     p1.tHard = this.timers.add(p1.expiresAt, p1, Tk.P1Hard);
     if (p1.role === 'initiator' && p1.conn.rekey !== false) {
-      p1.tSoft = this.timers.add(now + life - this.rekeyMargin(p1.conn, life), p1, Tk.P1Soft);
+      p1.tSoft = this.timers.add(now + life - this.rekeyMargin(p1.conn, life, p1.conn.ikeRekeyMarginSeconds ?? p1.conn.rekeyMarginSeconds), p1, Tk.P1Soft);
     }
     // INITIAL-CONTACT inside the authenticated exchange: forget older SAs with this peer.
     const ic = findAll(payloads, 'N').some((n) => n.notifyType === NotifyType.INITIAL_CONTACT);
@@ -2106,8 +2106,9 @@ export class Endpoint {
     return true;
   }
 
-  private rekeyMargin(conn: Connection, lifeMs: number): number {
-    const margin = conn.rekeyMarginSeconds !== undefined ? conn.rekeyMarginSeconds * 1000 : Math.min(lifeMs / 10, 540_000);
+  /** Rekey this long before hard expiry: `marginSeconds` (default 10 % of the life, at most 9 min) plus fuzz. */
+  private rekeyMargin(conn: Connection, lifeMs: number, marginSeconds: number | undefined): number {
+    const margin = marginSeconds !== undefined ? marginSeconds * 1000 : Math.min(lifeMs / 10, 540_000);
     const fuzz = (conn.rekeyFuzzPercent ?? 100) / 100;
     const r = this.random(2);
     const jitter = margin * fuzz * (((r[0]! << 8) | r[1]!) / 65536);
@@ -2631,7 +2632,7 @@ export class Endpoint {
     if (lifeSeconds) {
       const life = lifeSeconds * 1000;
       child.tHard = this.timers.add(now + life, child, Tk.ChildHard);
-      if (initiator && qm.conn.rekey !== false) child.tSoft = this.timers.add(now + life - this.rekeyMargin(qm.conn, life), child, Tk.ChildSoft);
+      if (initiator && qm.conn.rekey !== false) child.tSoft = this.timers.add(now + life - this.rekeyMargin(qm.conn, life, qm.conn.rekeyMarginSeconds), child, Tk.ChildSoft);
     }
     this.emit(qm.rekeyOf ? { type: 'ipsec-sa-established', sa: info, rekeyOf: qm.rekeyOf.info.id } : { type: 'ipsec-sa-established', sa: info });
     const old = qm.rekeyOf;

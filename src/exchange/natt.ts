@@ -7,23 +7,21 @@ import { EncapsulationMode } from '../constants/ipsec.js';
 import { IdType, NotifyType } from '../constants/index.js';
 import { parseIpv4, parseIpv6 } from '../codec/identification.js';
 import type { Payload } from '../codec/types.js';
+import { fromHex } from './crypto.js';
 import { LocalProtocolError, RemoteProtocolError } from '../errors.js';
 import { formatAddress } from './ids.js';
 import type { Address, IpsecProposal } from './types.js';
 
 type NatOaPayload = Extract<Payload, { type: 'NAT-OA' }>;
 
-function hexBytes(s: string): Uint8Array {
-  return Uint8Array.from(Buffer.from(s, 'hex'));
-}
 
 /** RFC 3947 vendor ID: MD5("RFC 3947"). The only NAT-T version we speak. */
-export const NATT_RFC3947_VID = hexBytes('4a131c81070358455c5728f20e95452f');
+export const NATT_RFC3947_VID = fromHex('4a131c81070358455c5728f20e95452f');
 /** draft-ietf-ipsec-nat-t-ike-02 / -02\n / -03: recognised as known, never negotiated. */
 export const NATT_DRAFT_VIDS: readonly Uint8Array[] = [
-  hexBytes('cd60464335df21f87cfdb2fc68b6a448'),
-  hexBytes('90cb80913ebb696e086381b5ec427b1f'),
-  hexBytes('7d9419a65310ca6f2c179d9215529d56'),
+  fromHex('cd60464335df21f87cfdb2fc68b6a448'),
+  fromHex('90cb80913ebb696e086381b5ec427b1f'),
+  fromHex('7d9419a65310ca6f2c179d9215529d56'),
 ];
 
 function same(a: Uint8Array, b: Uint8Array): boolean {

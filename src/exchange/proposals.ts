@@ -25,19 +25,20 @@ import {
 import { RemoteProtocolError } from '../errors.js';
 import type { DataAttribute, Mutable, Proposal, SaPayload, Transform } from '../codec/types.js';
 import type { ChosenIke, IkeProposal, IpsecProposal, IpsecProtocolSpec } from './types.js';
+import { dhGroupInfo } from './crypto.js';
 
 export const DEFAULT_IKE_LIFETIME = 10800;
 export const DEFAULT_IPSEC_LIFETIME = 3600;
 /** RFC 2407 §4.5: with no lifetime attribute the SA lives 28800 seconds. */
 const RFC_DEFAULT_LIFETIME = 28800;
 
-/** Groups refused unless a connection opts in: < 2048-bit MODP and the RFC 5114 groups. */
-export const WEAK_GROUPS: ReadonlySet<number> = new Set([1, 2, 5, 22, 23, 24]);
-/** Groups the engine can compute (others are refused whatever the configuration). */
-export const SUPPORTED_GROUPS: ReadonlySet<number> = new Set([1, 2, 5, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24]);
-
+/**
+ * Whether the engine may negotiate `group` for a connection: one the registry (`DH_GROUPS`,
+ * src/crypto/dh.ts) marks negotiable and, when it is weak, only with the connection's opt-in.
+ */
 export function groupAllowed(group: number, allowWeak: boolean): boolean {
-  return SUPPORTED_GROUPS.has(group) && (allowWeak || !WEAK_GROUPS.has(group));
+  const g = dhGroupInfo(group);
+  return g !== undefined && g.negotiable && (allowWeak || !g.weak);
 }
 
 /** Phase-1 cipher: key length in bytes (undefined when unsupported / bad key length). */

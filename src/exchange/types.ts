@@ -124,6 +124,8 @@ export interface Connection {
   readonly commit?: boolean;
   /** Rekey this many seconds before hard expiry (default 10 % of the lifetime, at most 540 s). */
   readonly rekeyMarginSeconds?: number;
+  /** The same for the ISAKMP SA (phase 1) alone; default: `rekeyMarginSeconds`. */
+  readonly ikeRekeyMarginSeconds?: number;
   /** Random extra margin, percent of the margin (default 100 = up to twice the margin). */
   readonly rekeyFuzzPercent?: number;
   /** Phase-1 attempts (fresh cookies each) before giving up when the peer does not answer (default 3). */

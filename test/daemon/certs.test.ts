@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from '../../src/cli/run.js';
-import { ConfigError, parseConfig } from '../../src/daemon/config.js';
+import { ConfigError, parseConfig } from '../../src/daemon/config/index.js';
 import { Daemon } from '../../src/daemon/daemon.js';
 import { Logger } from '../../src/daemon/log.js';
 import { preflightNotes } from '../../src/daemon/preflight.js';

@@ -5,7 +5,7 @@ import { chmodSync, readFileSync, statSync, writeFileSync, existsSync } from 'no
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { parseConfig } from '../../src/daemon/config.js';
+import { parseConfig } from '../../src/daemon/config/index.js';
 import { Daemon } from '../../src/daemon/daemon.js';
 import { controlRequest } from '../../src/daemon/control.js';
 import { Logger } from '../../src/daemon/log.js';

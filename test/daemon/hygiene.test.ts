@@ -9,7 +9,7 @@ import { chmodSync, linkSync, readFileSync, renameSync, symlinkSync, unlinkSync,
 import { join } from 'node:path';
 import { runCli } from '../../src/cli/run.js';
 import { encodeMessage } from '../../src/codec/index.js';
-import { parseConfig } from '../../src/daemon/config.js';
+import { parseConfig } from '../../src/daemon/config/index.js';
 import { Daemon } from '../../src/daemon/daemon.js';
 import { KeyLog } from '../../src/daemon/keylog.js';
 import { Logger } from '../../src/daemon/log.js';

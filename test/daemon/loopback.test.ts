@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { runCli } from '../../src/cli/run.js';
 import { DEMO_PORTS } from '../../src/cli/demo-daemons.js';
 import type { EngineEvent } from '../../src/exchange/types.js';
-import { parseConfig } from '../../src/daemon/config.js';
+import { parseConfig } from '../../src/daemon/config/index.js';
 import { Daemon } from '../../src/daemon/daemon.js';
 import { Logger } from '../../src/daemon/log.js';
 import { realEndpointFactory } from '../../src/daemon/real-endpoint.js';

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeHeader, encodeMessage } from '../../src/codec/index.js';
-import { buildIkeSa } from '../../src/exchange/index.js';
+import { buildIkeSa } from '../../src/exchange/proposals.js';
 import { Pair, assertMirrored, conn } from '../helpers/pair.js';
 
 function setup(pair: Pair, keyingTries?: number): void {

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { decodeHeader, decodeMessage, encodeMessage, encodePayloads } from '../../src/codec/index.js';
 import type { Payload, SaPayload } from '../../src/codec/index.js';
-import { buildIkeSa, buildIpsecSa, selectorToId, hostSelector } from '../../src/exchange/index.js';
+import { selectorToId, hostSelector } from '../../src/exchange/index.js';
+import { buildIkeSa, buildIpsecSa } from '../../src/exchange/proposals.js';
 import { Pair, conn } from '../helpers/pair.js';
 import { craftProtected, p1Keys } from '../helpers/craft.js';
 
