@@ -144,7 +144,7 @@ test('a new Main Mode from a restarted peer with INITIAL-CONTACT replaces the ol
   const fresh = new Pair({ seed: 'restart2' });
   // a "restarted" a: new endpoint, same address
   fresh.a.setConnection(conn(fresh, 'a'));
-  (pair as unknown as { a: unknown }).a = fresh.a;
+  pair.a = fresh.a;
   pair.a.initiate(pair.now, 'c');
   pair.run(2000);
   assert.equal(pair.b.isakmpSas().length, 1);

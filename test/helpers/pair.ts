@@ -63,8 +63,9 @@ export interface WireRecord {
 
 export class Pair {
   now = 0;
-  readonly a: Endpoint;
-  readonly b: Endpoint;
+  /** Replaceable: a test may swap in a fresh endpoint (a restarted peer) on the same address. */
+  a: Endpoint;
+  b: Endpoint;
   readonly addrA: Address;
   readonly addrB: Address;
   knobs: LinkKnobs;

@@ -1,0 +1,27 @@
+/** (split from endpoint.ts) */
+import { IsakmpError, RemoteProtocolError } from '../errors.js';
+import { type Address, type DropCode, type EngineEvent } from './types.js';
+
+/** A refusal that maps to no notify type: its drop code travels with it to the `dropped` event. */
+export class Refused extends RemoteProtocolError {
+  constructor(readonly code: DropCode, reason: string) {
+    super(0, reason);
+  }
+}
+
+export function errorOf(e: unknown): { notify: number; code?: DropCode; reason: string } {
+  if (e instanceof Refused) return { notify: 0, code: e.code, reason: e.reason };
+  if (e instanceof IsakmpError) return { notify: e.notify, reason: e.reason };
+  if (e instanceof Error) return { notify: 0, code: 'INTERNAL_ERROR', reason: `internal: ${e.message.slice(0, 200)}` };
+  return { notify: 0, code: 'INTERNAL_ERROR', reason: 'internal error' };
+}
+
+/** The `dropped` event of a caught error. */
+export function droppedEvent(peer: Address, e: unknown): EngineEvent {
+  const { notify, code, reason } = errorOf(e);
+  return code === undefined ? { type: 'dropped', peer, notify, reason } : { type: 'dropped', peer, notify, code, reason };
+}
+
+export function remote(notify: number, reason: string): RemoteProtocolError {
+  return new RemoteProtocolError(notify, reason);
+}
