@@ -102,11 +102,9 @@ export function toEngineConnection(c: ConnectionConfig, localPort: number, local
     local: { address: c.local.address ?? localAddress, port: localPort },
     remote: { address: c.remote.address, port: c.remote.port },
     exchange: c.exchange,
-    auth: c.auth === 'psk' ? 'psk' : 'rsa-sig',
-    ...(c.secret.kind === 'psk' ? { psk: c.secret.psk } : {}),
-    ...(c.secret.kind === 'rsa'
-      ? { rsa: { privateKey: c.secret.key, certificate: new Uint8Array(c.secret.cert.raw), trusted: c.secret.cas.map((x) => new Uint8Array(x.raw)) } }
-      : {}),
+    ...(c.secret.kind === 'psk'
+      ? { auth: 'psk' as const, psk: c.secret.psk }
+      : { auth: 'rsa-sig' as const, rsa: { privateKey: c.secret.key, certificate: new Uint8Array(c.secret.cert.raw), trusted: c.secret.cas.map((x) => new Uint8Array(x.raw)) } }),
     ...(c.local.id !== undefined ? { localId: engineIdentity(c.local.id, `${where}.local.id`) } : {}),
     ...(c.remote.id !== undefined ? { remoteId: engineIdentity(c.remote.id, `${where}.remote.id`) } : {}),
     ike: c.ike.map((p) => ({

@@ -40,8 +40,8 @@ function sameDerSet(a: readonly Uint8Array[] | undefined, b: readonly Uint8Array
  */
 export function sameCredentials(a: Connection, b: Connection): boolean {
   if (a === b) return true;
-  if (a.auth !== b.auth) return false;
-  if (a.auth === 'psk') return bytesEqual(a.psk, b.psk);
+  if (a.auth === 'psk') return b.auth === 'psk' && bytesEqual(a.psk, b.psk);
+  if (b.auth !== 'rsa-sig') return false;
   const ra = a.rsa;
   const rb = b.rsa;
   if (!ra || !rb) return false;

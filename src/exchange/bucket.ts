@@ -1,10 +1,8 @@
-/** (split from endpoint.ts) */
-
-
 /**
- * Multimap buckets: one value is stored as itself, several as an insertion-ordered Set (most keys
- * — address pairs — hold one SA: no Set per SA; a key with thousands, e.g. one peer address with
- * many SAs, still adds and removes in O(1)).
+ * Multimap buckets for the SA indexes: one value is stored as itself, several as an
+ * insertion-ordered Set (most keys — address pairs — hold one SA: no Set per SA; a key with
+ * thousands, e.g. one peer address with many SAs, still adds and removes in O(1)).
+ * @module
  */
 export type Bucket<V> = V | Set<V>;
 
@@ -23,8 +21,8 @@ export function removeFrom<K, V extends object>(m: Map<K, Bucket<V>>, k: K, v: V
     return;
   }
   b.delete(v);
-  if (b.size === 1) m.set(k, b.values().next().value as V);
-  else if (b.size === 0) m.delete(k);
+  if (b.size === 0) m.delete(k);
+  else if (b.size === 1) for (const only of b) m.set(k, only);
 }
 
 /** The values of a bucket as a fresh array (safe to iterate while the map changes). */
@@ -44,8 +42,14 @@ export function bucketView<K, V extends object>(m: Map<K, Bucket<V>>, k: K): Ite
   return b === undefined ? [] : b instanceof Set ? b : [b];
 }
 
+/** A counter map: one less for `k` (the key goes at zero). */
 export function decrement<K>(m: Map<K, number>, k: K): void {
   const n = (m.get(k) ?? 0) - 1;
   if (n <= 0) m.delete(k);
   else m.set(k, n);
+}
+
+/** A counter map: one more for `k`. */
+export function increment<K>(m: Map<K, number>, k: K): void {
+  m.set(k, (m.get(k) ?? 0) + 1);
 }

@@ -1,23 +1,35 @@
-/** (split from endpoint.ts) */
+/**
+ * The sans-IO IKEv1 endpoint (RFC 2408, RFC 2409, RFC 2407), with the quinn-proto surface:
+ *
+ *   inputs    handleDatagram(now, local, remote, bytes), handleTimeout(now)
+ *   commands  initiate(now, connection), rekey(now, sa), delete(now, sa), reportTraffic(...)
+ *   outputs   pollTransmit(), pollEvent(), pollTimeout()     (drain in this order after each call)
+ *
+ * No sockets, timers, clocks or global randomness: `now` (ms) is an argument and randomness comes
+ * from `options.random`. `handleDatagram` never throws on peer input: each failure becomes one
+ * `dropped` event and, where policy says so, one bounded notify.
+ *
+ * This class is the surface only: a datagram goes to the driver of its exchange (drivers/), a
+ * timer to its handler (timeouts.ts); the state is an Engine (engine.ts). See docs/engine.md.
+ * @module
+ */
 import { decodeHeaderView } from '../codec/message.js';
-import { type Header, type Payload } from '../codec/types.js';
-import { NotifyType, ProtocolId } from '../constants/index.js';
+import type { Header, Payload } from '../codec/types.js';
+import { NotifyType } from '../constants/index.js';
 import { LocalProtocolError } from '../errors.js';
-import { addTo, removeFrom } from './bucket.js';
-import { dispatch, fire } from './dispatch.js';
-import { parseLifetimeData } from './doi.js';
+import { IPSEC_DOI } from './doi.js';
+import { drivers } from './drivers/index.js';
 import { sendInfo } from './drivers/informational.js';
-import { requestQm } from './drivers/phase1.js';
+import { requestQm } from './drivers/quick-mode.js';
 import { Engine } from './engine.js';
+import { probe } from './extensions/dpd.js';
 import { redirectReplies } from './extensions/nat-t.js';
-import { expireChild, rekeyChild, removeChild, sendDeleteChildren } from './ipsec-sa.js';
-import { readU32, u32 } from './keys.js';
-import { established, rekeyP1, removeP1, sendDeleteP1 } from './lifecycle.js';
-import { checkConnectionProposals } from './proposals.js';
-import { droppedEvent, errorOf } from './refusal.js';
-import { findP1ById, p1Id, p1Info } from './tables.js';
-import { type Address, type Connection, type EndpointOptions, type EngineEvent, type IpsecSaInfo, type IsakmpSaInfo, type Transmit } from './types.js';
-import { cookiePair, header } from './wire.js';
+import { deleteChildren, rekeyChild, reportTraffic } from './ipsec-sa.js';
+import { deleteP1, p1Info, rekeyP1 } from './lifecycle.js';
+import { isEstablished } from './records.js';
+import { droppedEvent, errorOf, remote } from './refusal.js';
+import { fire } from './timeouts.js';
+import type { Address, Connection, EndpointOptions, EngineEvent, IpsecSaInfo, IsakmpSaInfo, Transmit } from './types.js';
 
 /** The engine behind each endpoint, for the test-only inspector (src/exchange/inspect.ts). */
 const engines = new WeakMap<Endpoint, Engine>();
@@ -29,6 +41,7 @@ export function engineOf(ep: Endpoint): Engine {
   return x;
 }
 
+/** The IKEv1 protocol endpoint. One instance serves any number of peers and connections. */
 export class Endpoint {
   private readonly x: Engine;
 
@@ -38,58 +51,32 @@ export class Endpoint {
     for (const c of options.connections ?? []) this.setConnection(c);
   }
 
+  // ------------------------------------------------------------------------------ connections
+
   /** Adds or replaces a connection (by name). Existing SAs keep running; rekeys use the new one. */
   setConnection(c: Connection): void {
-    if (!c.name) throw new LocalProtocolError(0, 'connection needs a name');
-    const problem = checkConnectionProposals(c.ike, c.ipsec, c.allowWeakGroups ?? false);
-    if (problem) throw new LocalProtocolError(NotifyType.NO_PROPOSAL_CHOSEN, `connection ${c.name}: ${problem}`);
-    if (c.auth === 'psk' && (!c.psk || c.psk.length === 0)) throw new LocalProtocolError(0, `connection ${c.name}: psk missing`);
-    if (c.auth === 'rsa-sig' && !c.rsa) throw new LocalProtocolError(0, `connection ${c.name}: rsa credentials missing`);
-    const groups = new Set(c.ipsec.map((p) => p.group ?? 0));
-    if (groups.size > 1) throw new LocalProtocolError(0, `connection ${c.name}: all IPsec proposals must use the same PFS group`);
-    this.removeConnection(c.name);
-    this.x.conns.set(c.name, c);
-    addTo(this.x.connsByRemote, c.remote.address.toLowerCase(), c);
+    this.x.conns.set(c);
   }
 
   /** Removes a connection. Its SAs live on until they expire (they are no longer rekeyed). */
   removeConnection(name: string): boolean {
-    const old = this.x.conns.get(name);
-    if (!old) return false;
-    removeFrom(this.x.connsByRemote, old.remote.address.toLowerCase(), old);
-    return this.x.conns.delete(name);
+    return this.x.conns.remove(name);
   }
 
   connections(): Connection[] {
-    return [...this.x.conns.values()];
+    return this.x.conns.all();
   }
+
+  // ------------------------------------------------------------------------------ outputs
 
   /** Next datagram to send, or undefined. Drain first after every input or command. */
   pollTransmit(): Transmit | undefined {
-    if (this.x.txHead >= this.x.tx.length) {
-      if (this.x.tx.length) {
-        this.x.tx = [];
-        this.x.txHead = 0;
-      }
-      return undefined;
-    }
-    const t = this.x.tx[this.x.txHead]!;
-    this.x.tx[this.x.txHead++] = undefined as unknown as Transmit;
-    return t;
+    return this.x.tx.poll();
   }
 
   /** Next event, or undefined. Drain after pollTransmit(). */
   pollEvent(): EngineEvent | undefined {
-    if (this.x.evHead >= this.x.ev.length) {
-      if (this.x.ev.length) {
-        this.x.ev = [];
-        this.x.evHead = 0;
-      }
-      return undefined;
-    }
-    const e = this.x.ev[this.x.evHead]!;
-    this.x.ev[this.x.evHead++] = undefined as unknown as EngineEvent;
-    return e;
+    return this.x.ev.poll();
   }
 
   /** When `handleTimeout` should next be called (ms, same clock as `now`), or undefined. */
@@ -97,28 +84,32 @@ export class Endpoint {
     return this.x.timers.peek();
   }
 
+  // ------------------------------------------------------------------------------ getters
+
   isakmpSas(): IsakmpSaInfo[] {
     const out: IsakmpSaInfo[] = [];
-    for (const p1 of this.x.p1s.values()) if (p1.state !== 'dead') out.push(p1Info(this.x, p1));
+    for (const p1 of this.x.sas.p1s.values()) if (p1.life !== 'dead') out.push(p1Info(this.x, p1));
     return out;
   }
 
   ipsecSas(): IpsecSaInfo[] {
     const out: IpsecSaInfo[] = [];
-    for (const c of this.x.children.values()) if (c.state !== 'dead') out.push(c.info);
+    for (const c of this.x.sas.children.values()) if (c.state !== 'dead') out.push(c.info);
     return out;
   }
 
-  /** Counts for status/metrics. */
   /**
    * Counts for status/metrics. `halfOpenEvicted`: half-open responder phase 1s dropped (oldest
    * first) to make room for a new first message when a half-open cap was reached.
    */
   stats(): { isakmp: number; established: number; halfOpen: number; halfOpenEvicted: number; ipsec: number; timers: number } {
+    const x = this.x;
     let established = 0;
-    for (const p of this.x.p1s.values()) if (p.state === 'established') established++;
-    return { isakmp: this.x.p1s.size, established, halfOpen: this.x.halfOpenCount, halfOpenEvicted: this.x.halfOpenEvicted, ipsec: this.x.children.size, timers: this.x.timers.size };
+    for (const p of x.sas.p1s.values()) if (p.life === 'established') established++;
+    return { isakmp: x.sas.p1s.size, established, halfOpen: x.halfOpen.count, halfOpenEvicted: x.halfOpen.evicted, ipsec: x.sas.children.size, timers: x.timers.size };
   }
+
+  // ------------------------------------------------------------------------------ commands
 
   /**
    * Brings a connection up: a Quick Mode under an established ISAKMP SA with the peer, or a new
@@ -133,104 +124,97 @@ export class Endpoint {
 
   /** Rekeys an SA now (ISAKMP SA: new phase 1; IPsec SA: new Quick Mode). */
   rekey(now: number, saId: string): void {
-    const p1 = findP1ById(this.x, saId);
+    const p1 = this.x.sas.findP1ById(saId);
     if (p1) {
-      if (p1.state === 'established') rekeyP1(this.x, now, p1);
+      if (p1.life === 'established') rekeyP1(this.x, now, p1);
       return;
     }
-    const child = this.x.children.get(saId);
+    const child = this.x.sas.children.get(saId);
     if (!child) throw new LocalProtocolError(0, `no SA ${saId}`);
     rekeyChild(this.x, now, child);
   }
 
   /** Deletes an SA and tells the peer (Delete payload under an ISAKMP SA with it). */
   delete(now: number, saId: string): void {
-    const p1 = findP1ById(this.x, saId);
+    const p1 = this.x.sas.findP1ById(saId);
     if (p1) {
-      if (p1.state === 'established') sendDeleteP1(this.x, now, p1);
-      removeP1(this.x, p1, { type: 'deleted', kind: 'isakmp', id: p1Id(this.x, p1), connection: p1.conn.name, by: 'local' });
+      deleteP1(this.x, p1);
       return;
     }
-    const child = this.x.children.get(saId);
+    const child = this.x.sas.children.get(saId);
     if (!child) throw new LocalProtocolError(0, `no SA ${saId}`);
-    sendDeleteChildren(this.x, now, [child]);
-    removeChild(this.x, child, 'local');
+    deleteChildren(this.x, now, [child]);
   }
 
   /**
-   * Dead Peer Detection (RFC 3706): sends R-U-THERE under the ISAKMP SA. The answer arrives as a
-   * `notify` event with R_U_THERE_ACK (36137). Returns the sequence number sent.
+   * Dead Peer Detection (RFC 3706): sends R-U-THERE under the ISAKMP SA now (a new sequence
+   * number). The answer arrives as a `notify` event with R_U_THERE_ACK (36137). Returns the
+   * sequence number sent. (A connection's `dpd` policy probes on its own, on the engine's timers.)
    */
   dpd(now: number, saId: string): number {
-    const p1 = findP1ById(this.x, saId);
-    if (!p1 || p1.state !== 'established') throw new LocalProtocolError(0, `no established ISAKMP SA ${saId}`);
-    const seq = p1.dpdOut === -1 ? readU32(this.x.random(4)) & 0x7fffffff : (p1.dpdOut + 1) >>> 0;
-    p1.dpdOut = seq;
-    p1.dpdAcked = false;
-    const bytes = sendInfo(this.x, now, p1, [{ type: 'N', doi: 1, protocol: ProtocolId.PROTO_ISAKMP, notifyType: NotifyType.R_U_THERE, spi: cookiePair(p1), data: u32(seq) }]);
-    // the peer may have moved (authenticated traffic came from elsewhere): probe there too; its
-    // ACK is the proof of freshness that moves the SA
-    if (bytes && p1.candidate) this.x.send(p1.candidate.local, p1.candidate.remote, bytes);
-    return seq;
+    void now;
+    const p1 = this.x.sas.findP1ById(saId);
+    if (!isEstablished(p1)) throw new LocalProtocolError(0, `no established ISAKMP SA ${saId}`);
+    return probe(this.x, p1, false);
   }
 
   /** Sends Notify / Delete payloads in a protected Informational exchange (HASH(1)) under an ISAKMP SA. */
   sendInformational(now: number, saId: string, payloads: ReadonlyArray<Extract<Payload, { type: 'N' | 'D' }>>): void {
-    const p1 = findP1ById(this.x, saId);
-    if (!p1 || p1.state !== 'established') throw new LocalProtocolError(0, `no established ISAKMP SA ${saId}`);
+    void now;
+    const p1 = this.x.sas.findP1ById(saId);
+    if (!p1 || p1.life !== 'established') throw new LocalProtocolError(0, `no established ISAKMP SA ${saId}`);
     if (payloads.length === 0) throw new LocalProtocolError(0, 'nothing to send');
-    sendInfo(this.x, now, p1, [...payloads]);
+    sendInfo(this.x, p1, payloads);
   }
 
   /**
-   * Dataplane byte counts for an IPsec SA (kilobyte lifetimes): `bytes` is the total so far
-   * (both directions) as the dataplane reports it.
+   * Dataplane byte counts for an IPsec SA: `bytes`, the total so far (both directions), drives
+   * kilobyte lifetimes; `inboundBytes`, received so far when the dataplane tells directions
+   * apart, shows the peer alive (DPD probes nothing while it grows).
    */
-  reportTraffic(now: number, saId: string, bytes: number): void {
-    const child = this.x.children.get(saId);
+  reportTraffic(now: number, saId: string, bytes: number, inboundBytes?: number): void {
+    const child = this.x.sas.children.get(saId);
     if (!child || child.state === 'dead') return;
-    child.bytes = Math.max(child.bytes, bytes);
-    const limit = child.info.lifetimeKilobytes * 1024;
-    if (!limit) return;
-    if (child.bytes >= limit) {
-      expireChild(this.x, now, child, true);
-    } else if (child.bytes >= child.softBytes && child.state === 'installed' && child.info.role === 'initiator') {
-      this.x.emit({ type: 'expired', kind: 'ipsec', id: child.info.id, connection: child.conn.name, hard: false });
-      rekeyChild(this.x, now, child);
-    }
+    this.x.lastNow = now;
+    reportTraffic(this.x, now, child, bytes, inboundBytes);
   }
 
+  // ------------------------------------------------------------------------------ inputs
+
+  /** Fires every timer due at `now`. */
   handleTimeout(now: number): void {
-    this.x.lastNow = now;
-    for (let e = this.x.timers.popDue(now); e; e = this.x.timers.popDue(now)) {
+    const x = this.x;
+    x.lastNow = now;
+    for (let e = x.timers.popDue(now); e; e = x.timers.popDue(now)) {
       try {
-        fire(this.x, now, e);
+        fire(x, now, e);
       } catch (err) {
         const { notify, reason } = errorOf(err);
-        this.x.emit({ type: 'dropped', peer: { address: '', port: 0 }, notify, code: 'TIMER_ERROR', reason: `timer: ${reason}` });
+        x.emit({ type: 'dropped', peer: { address: '', port: 0 }, notify, code: 'TIMER_ERROR', reason: `timer: ${reason}` });
       }
     }
   }
 
   /** Feeds one received UDP payload (without the non-ESP marker). Never throws on peer input. */
   handleDatagram(now: number, local: Address, remoteAddr: Address, bytes: Uint8Array): void {
-    this.x.lastNow = now;
-    this.x.fpOf = undefined;
-    this.x.rxLocal = this.x.rxRemote = undefined;
-    this.x.replyVia = undefined;
-    let header: Header | undefined;
+    const x = this.x;
+    x.beginDatagram(now);
+    let header: Header;
     try {
       header = decodeHeaderView(bytes); // cookies are views of `bytes`: copied where kept
     } catch (e) {
-      this.x.emit(droppedEvent(remoteAddr, e));
+      x.emit(droppedEvent(remoteAddr, e));
       return;
     }
     try {
-      dispatch(this.x, now, local, remoteAddr, header, bytes);
+      const p1 = x.sas.p1ByCookie(header.initiatorCookie);
+      const driver = drivers().get(p1?.doi.id ?? IPSEC_DOI.id, header.exchangeType);
+      if (!driver) throw remote(NotifyType.INVALID_EXCHANGE_TYPE, `exchange type ${header.exchangeType} not supported`);
+      driver.receive(x, { now, local, remote: remoteAddr, header, bytes, p1 });
     } catch (e) {
-      this.x.emit(droppedEvent(remoteAddr, e));
+      x.emit(droppedEvent(remoteAddr, e));
     }
-    if (this.x.replyVia) redirectReplies(this.x);
+    if (x.replyVia) redirectReplies(x);
   }
 }
 

@@ -37,7 +37,11 @@ export {
   type IkeSelection,
   type IpsecSelection,
 } from './proposals.js';
-export { MAIN_MODE, AGGRESSIVE_MODE, QUICK_MODE, INFORMATIONAL, checkMessage, type MessageScript, type PayloadRule } from './scripts.js';
+export { checkMessage, type MessageScript, type PayloadRule } from './scripts.js';
+export { MAIN_MODE } from './drivers/main-mode.js';
+export { AGGRESSIVE_MODE } from './drivers/aggressive-mode.js';
+export { QUICK_MODE } from './drivers/quick-mode.js';
+export { INFORMATIONAL } from './drivers/informational.js';
 export { TimerQueue } from './timers.js';
 export { parseIkeProposal, parseIpsecProposal, parseIkeProposalSpec, parseEspProposalSpec, parseAhProposalSpec, groupName, type Parsed, type IkeProposalSpec, type EspProposalSpec, type AhProposalSpec } from './names.js';
 export { NATT_RFC3947_VID, NATT_DRAFT_VIDS, nattVidKind, natdHash, natdHashLength, encapsulatedMode, encapsulatedProposals, modeName } from './natt.js';

@@ -8,10 +8,10 @@
  */
 import type { IdPayload } from '../codec/types.js';
 import type { CipherInfo, PrfAlg } from './crypto.js';
-import { checkPhase1IdPayload } from './auth.js';
+import { IPSEC_DOI } from './doi.js';
 import { engineOf, type Endpoint } from './endpoint.js';
-import { hexFlat } from './keys.js';
-import type { P1 } from './records.js';
+import { toHexFlat } from '../crypto/bytes.js';
+import { hasKeys, type P1 } from './records.js';
 import type { Address } from './types.js';
 
 /** The key material of an ISAKMP SA whose keys exist. */
@@ -39,9 +39,8 @@ export interface Phase1View {
 }
 
 function keysOf(p1: P1): IsakmpSaKeys | undefined {
-  const { prf, cipher, skeyidA, skeyidD, encKey, iv } = p1;
-  if (!prf || !cipher || !skeyidA || !skeyidD || !encKey || !iv) return undefined;
-  return { ic: p1.ic, rc: p1.rc, prf, cipher, skeyidA, skeyidD, encKey, iv };
+  if (!hasKeys(p1)) return undefined;
+  return { ic: p1.ic, rc: p1.rc, prf: p1.prf, cipher: p1.cipher, skeyidA: p1.skeyidA, skeyidD: p1.skeyidD, encKey: p1.encKey, iv: p1.iv };
 }
 
 export class EndpointInspector {
@@ -50,8 +49,8 @@ export class EndpointInspector {
   /** Every phase 1 the endpoint holds, in creation order. */
   phase1s(): Phase1View[] {
     const out: Phase1View[] = [];
-    for (const p1 of engineOf(this.ep).p1s.values()) {
-      out.push({ id: hexFlat(p1.ic, p1.rc), remote: p1.remote, halfOpen: p1.halfOpen, keys: keysOf(p1) });
+    for (const p1 of engineOf(this.ep).sas.p1s.values()) {
+      out.push({ id: toHexFlat(p1.ic, p1.rc), remote: p1.remote, halfOpen: p1.halfOpen, keys: keysOf(p1) });
     }
     return out;
   }
@@ -65,13 +64,14 @@ export class EndpointInspector {
   /** Quick Modes in progress over all ISAKMP SAs (state kept for unfinished exchanges). */
   quickModesInProgress(): number {
     let n = 0;
-    for (const p1 of engineOf(this.ep).p1s.values()) n += p1.qms?.size ?? 0;
+    for (const p1 of engineOf(this.ep).sas.p1s.values()) n += p1.qms?.size ?? 0;
     return n;
   }
 
   /** The phase-1 ID payload rules (RFC 2407 §4.6.2): throws the RemoteProtocolError a peer would get. */
   checkPhase1IdPayload(id: IdPayload): void {
-    checkPhase1IdPayload(engineOf(this.ep), id);
+    engineOf(this.ep);
+    IPSEC_DOI.checkPhase1Id(id);
   }
 }
 

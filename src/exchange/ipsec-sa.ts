@@ -1,25 +1,31 @@
-/** (split from endpoint.ts) */
+/**
+ * IPsec SAs (the "children" of ISAKMP SAs): born from a finished Quick Mode (KEYMAT for both
+ * directions of every protocol, RFC 2409 §5.5), counted against the peer (issue 9.6), rekeyed at
+ * their soft lifetime (seconds or kilobytes, initiator), expired at their hard lifetime, deleted
+ * by us (a Delete under the newest ISAKMP SA with the peer) or by the peer.
+ * @module
+ */
+import type { Mutable, Payload } from '../codec/types.js';
+import { toHex } from '../crypto/bytes.js';
 import * as C from './crypto.js';
-import { type Mutable, type Payload } from '../codec/types.js';
-import { addTo, decrement, removeFrom } from './bucket.js';
 import { sendInfo } from './drivers/informational.js';
-import { requestQm } from './drivers/phase1.js';
-import { clearQmRetransmit } from './drivers/quick-mode.js';
-import { Engine } from './engine.js';
-import { hex, spiKey } from './keys.js';
-import { rekeyMargin, retireIfSpent } from './lifecycle.js';
-import { Child, Qm, Tk } from './records.js';
-import { remote } from './refusal.js';
-import { markSeen } from './replay.js';
-import { bestP1For, p1Id } from './tables.js';
-import { type DirectionKeys, type IpsecProtocolSa, type IpsecSaInfo } from './types.js';
+import { requestQm } from './drivers/quick-mode.js';
+import type { Engine } from './engine.js';
+import { inbound } from './extensions/index.js';
+import { natt } from './extensions/nat-t.js';
+import { spiKey } from './keys.js';
+import { rekeyMargin } from './lifecycle.js';
+import type { IpsecSelection } from './proposals.js';
+import { Tk, type Child, type Qm } from './records.js';
+import { missing } from './refusal.js';
+import type { DirectionKeys, IpsecProtocolSa, IpsecSaInfo } from './types.js';
 
 /**
  * Keys of one direction: SPI | KEYMAT at `at` in a buffer both directions share. The views are
  * made on access (one byte array per IPsec SA instead of four per direction: fewer objects per
  * SA for the collector).
  */
-export class Keys implements DirectionKeys {
+class Keys implements DirectionKeys {
   constructor(private readonly buf: Uint8Array, private readonly at: number, private readonly spiLen: number, private readonly kmLen: number, private readonly encLen: number) {}
   get spi(): Uint8Array {
     return this.buf.subarray(this.at, this.at + this.spiLen);
@@ -41,45 +47,24 @@ export class Keys implements DirectionKeys {
   }
 }
 
-/** KEYMAT for both directions of every protocol; the IPsec SA is born. */
-export function qmDone(eng: Engine, now: number, qm: Qm): void {
+/**
+ * The IPsec SA of a finished Quick Mode: KEYMAT for both directions of every protocol of the
+ * chosen proposal, our inbound SPIs `inSpis` (one per protocol), the peer's from `sel`.
+ */
+export function installIpsecSa(x: Engine, now: number, qm: Qm, sel: IpsecSelection, nonceR: Uint8Array, inSpis: readonly Uint8Array[]): void {
   const p1 = qm.p1;
-  const sel = qm.selection!;
-  clearQmRetransmit(eng, qm);
-  eng.timers.cancel(qm.tTimeout);
-  p1.qms!.delete(qm.msgId);
-  if (p1.qms!.size === 0) p1.qms = undefined;
-  // remember the exchange briefly: a repeat of its last request gets its last response again
-  // (only when there is one: a responder without the commit bit has nothing to resend)
-  if (qm.role === 'responder') retireIfSpent(eng, now, p1);
-  if (qm.lastSent) {
-    if (p1.doneId !== 0) {
-      const done = (p1.done ??= []);
-      done.push({ msgId: p1.doneId, recv: p1.doneRecv, sent: p1.doneSent });
-      if (done.length > 3) done.shift();
-    }
-    p1.doneId = qm.msgId;
-    p1.doneRecv = qm.lastRecv;
-    p1.doneSent = qm.lastSent;
-  } else if (qm.role === 'initiator') {
-    markSeen(p1, qm.msgId);
-  }
   const protocols: IpsecProtocolSa[] = [];
   const spiKeys: number[] = []; // [our inbound, peer's inbound] per protocol
   let firstInSpi: Uint8Array | undefined;
-  const initiator = qm.role === 'initiator';
-  const nonceI = qm.ni;
-  const nonceR = qm.nr!;
-  for (let j = 0; j < sel.entries.length; j++) {
-    const e = sel.entries[j]!;
-    // our inbound SPI: initiator offered it (proposal ours), responder chose it
-    const inSpi = initiator ? qm.ourSpis![sel.ours]![j]! : qm.respSpis![j]!;
+  let j = 0;
+  for (const e of sel.entries) {
+    const inSpi = inSpis[j++] ?? missing('inbound SPI');
     const outSpi = e.peerSpi;
     firstInSpi ??= inSpi;
     spiKeys.push(spiKey(inSpi), spiKey(outSpi));
     const len = e.keys.enc + e.keys.auth;
-    const kin = C.deriveKeymat({ prf: p1.prf!, skeyidD: p1.skeyidD!, protocol: e.protocol, spi: inSpi, nonceI, nonceR, gxy: qm.gxy, length: len });
-    const kout = C.deriveKeymat({ prf: p1.prf!, skeyidD: p1.skeyidD!, protocol: e.protocol, spi: outSpi, nonceI, nonceR, gxy: qm.gxy, length: len });
+    const kin = C.deriveKeymat({ prf: p1.prf, skeyidD: p1.skeyidD, protocol: e.protocol, spi: inSpi, nonceI: qm.ni, nonceR, gxy: qm.gxy, length: len });
+    const kout = C.deriveKeymat({ prf: p1.prf, skeyidD: p1.skeyidD, protocol: e.protocol, spi: outSpi, nonceI: qm.ni, nonceR, gxy: qm.gxy, length: len });
     // inbound SPI | KEYMAT | outbound SPI | KEYMAT in one buffer (two heap objects for all four)
     const si = inSpi.length;
     const buf = new Uint8Array(si + len + outSpi.length + len);
@@ -102,8 +87,8 @@ export function qmDone(eng: Engine, now: number, qm: Qm): void {
   const lifeSeconds = qm.lifeSeconds ?? sel.lifetimeSeconds;
   const lifeKb = qm.lifeKilobytes ?? sel.lifetimeKilobytes;
   const info: Mutable<IpsecSaInfo> = {
-    id: 'q' + hex(firstInSpi!),
-    isakmpSa: p1Id(eng, p1),
+    id: 'q' + toHex(firstInSpi ?? missing('a protocol')),
+    isakmpSa: x.sas.p1Id(p1),
     connection: qm.conn.name,
     role: qm.role,
     mode: sel.mode,
@@ -117,71 +102,101 @@ export function qmDone(eng: Engine, now: number, qm: Qm): void {
     establishedAt: now,
     protocols,
   };
-  if (p1.natt) info.udpEncapsulation = true;
+  if (natt(p1)) info.udpEncapsulation = true;
   if (qm.peerOa !== undefined) info.peerOriginalAddress = qm.peerOa;
-  const child: Child = { kind: 'child', info, pairKey: p1.pairKey, p1Id: info.isakmpSa, conn: qm.conn, peer: p1.peerId, peerKey: p1.peerKey, bytes: 0, state: 'installed', tSoft: undefined, tHard: undefined, softBytes: lifeKb * 1024 * 0.9 };
-  eng.children.set(info.id, child);
-  addTo(eng.childByPair, child.pairKey, child);
-  if (child.peerKey !== undefined) eng.childrenOfPeer.set(child.peerKey, (eng.childrenOfPeer.get(child.peerKey) ?? 0) + 1);
-  for (let j = 0; j < spiKeys.length; j += 2) {
-    eng.bySpi.set(spiKeys[j]!, child);
-    addTo(eng.byPeerSpi, spiKeys[j + 1]!, child);
-  }
+  const child: Child = { info, pairKey: p1.pairKey, p1Id: info.isakmpSa, conn: qm.conn, peer: p1.peerId, peerKey: p1.peerKey, bytes: 0, state: 'installed', tSoft: undefined, tHard: undefined, softBytes: lifeKb * 1024 * 0.9 };
+  x.sas.addChild(child, spiKeys);
   if (lifeSeconds) {
     const life = lifeSeconds * 1000;
-    child.tHard = eng.timers.add(now + life, child, Tk.ChildHard);
-    if (initiator && qm.conn.rekey !== false) child.tSoft = eng.timers.add(now + life - rekeyMargin(eng, qm.conn, life), child, Tk.ChildSoft);
+    child.tHard = x.timers.add(now + life, child, Tk.ChildHard);
+    if (qm.role === 'initiator' && qm.conn.rekey !== false) child.tSoft = x.timers.add(now + life - rekeyMargin(x, qm.conn, life), child, Tk.ChildSoft);
   }
-  eng.emit(qm.rekeyOf ? { type: 'ipsec-sa-established', sa: info, rekeyOf: qm.rekeyOf.info.id } : { type: 'ipsec-sa-established', sa: info });
+  x.emit(qm.rekeyOf ? { type: 'ipsec-sa-established', sa: info, rekeyOf: qm.rekeyOf.info.id } : { type: 'ipsec-sa-established', sa: info });
   const old = qm.rekeyOf;
   if (old && old.state !== 'dead') {
-    eng.emit({ type: 'rekeyed', kind: 'ipsec', old: old.info.id, sa: info.id });
-    sendDeleteChildren(eng, now, [old]);
-    removeChild(eng, old, 'local');
+    x.emit({ type: 'rekeyed', kind: 'ipsec', old: old.info.id, sa: info.id });
+    deleteChildren(x, now, [old]);
   }
 }
 
 /** Delete for IPsec SAs: our inbound SPIs, under the newest established ISAKMP SA with the peer. */
-export function sendDeleteChildren(eng: Engine, now: number, kids: Child[]): void {
+export function sendDeleteChildren(x: Engine, kids: readonly Child[]): void {
   for (const c of kids) {
-    const p1 = bestP1For(eng, c.pairKey, c.conn.name) ?? bestP1For(eng, c.pairKey);
+    const p1 = x.sas.bestP1For(c.pairKey, c.conn.name) ?? x.sas.bestP1For(c.pairKey);
     if (!p1) continue;
     const byProto = new Map<number, Uint8Array[]>();
-    for (const p of c.info.protocols) (byProto.get(p.protocol) ?? byProto.set(p.protocol, []).get(p.protocol)!).push(p.inbound.spi);
+    for (const p of c.info.protocols) {
+      const spis = byProto.get(p.protocol);
+      if (spis) spis.push(p.inbound.spi);
+      else byProto.set(p.protocol, [p.inbound.spi]);
+    }
     const payloads: Payload[] = [];
-    for (const [protocol, spis] of byProto) payloads.push({ type: 'D', doi: 1, protocol, spiSize: 4, spis });
-    sendInfo(eng, now, p1, payloads);
+    for (const [protocol, spis] of byProto) payloads.push({ type: 'D', doi: p1.doi.id, protocol, spiSize: 4, spis });
+    sendInfo(x, p1, payloads);
   }
 }
 
-export function rekeyChild(eng: Engine, now: number, child: Child): void {
+/** Deletes IPsec SAs on our side: the peer is told, then they go (`deleted` by local). */
+export function deleteChildren(x: Engine, now: number, kids: readonly Child[]): void {
+  void now;
+  for (const c of kids) {
+    sendDeleteChildren(x, [c]);
+    removeChild(x, c, 'local');
+  }
+}
+
+/** A new Quick Mode replaces this IPsec SA (it is deleted when the new one is up). */
+export function rekeyChild(x: Engine, now: number, child: Child): void {
   if (child.state !== 'installed') return;
   child.state = 'rekeying';
-  const conn = eng.conns.get(child.conn.name) ?? child.conn;
-  requestQm(eng, now, { conn, rekeyOf: child });
+  requestQm(x, now, { conn: x.conns.current(child.conn), rekeyOf: child });
 }
 
-export function expireChild(eng: Engine, now: number, child: Child, hard: boolean): void {
-  eng.emit({ type: 'expired', kind: 'ipsec', id: child.info.id, connection: child.conn.name, hard });
-  sendDeleteChildren(eng, now, [child]);
-  removeChild(eng, child, undefined);
+/** Lifetime reached: `expired`, a Delete, gone. */
+export function expireChild(x: Engine, now: number, child: Child, hard: boolean): void {
+  void now;
+  x.emit({ type: 'expired', kind: 'ipsec', id: child.info.id, connection: child.conn.name, hard });
+  sendDeleteChildren(x, [child]);
+  removeChild(x, child, undefined);
 }
 
-export function removeChild(eng: Engine, c: Child, by: 'local' | 'peer' | undefined): void {
+/** Removes an IPsec SA (`deleted` event when `by` says who deleted it; none on expiry). */
+export function removeChild(x: Engine, c: Child, by: 'local' | 'peer' | undefined): void {
   if (c.state === 'dead') return;
   c.state = 'dead';
-  eng.timers.cancel(c.tSoft);
-  eng.timers.cancel(c.tHard);
-  eng.children.delete(c.info.id);
-  removeFrom(eng.childByPair, c.pairKey, c);
-  if (c.peerKey !== undefined) decrement(eng.childrenOfPeer, c.peerKey);
-  for (const p of c.info.protocols) {
-    const k = spiKey(p.inbound.spi);
-    if (eng.bySpi.get(k) === c) eng.bySpi.delete(k);
-    removeFrom(eng.byPeerSpi, spiKey(p.outbound.spi), c);
-  }
+  x.timers.cancel(c.tSoft);
+  x.timers.cancel(c.tHard);
+  x.sas.removeChild(c);
   if (by) {
-    eng.emit({ type: 'deleted', kind: 'ipsec', id: c.info.id, connection: c.conn.name, by, spis: c.info.protocols.map((p) => p.inbound.spi) });
+    x.emit({ type: 'deleted', kind: 'ipsec', id: c.info.id, connection: c.conn.name, by, spis: c.info.protocols.map((p) => p.inbound.spi) });
   }
   for (const p of c.info.protocols) C.wipe(p.inbound.keymat, p.outbound.keymat);
+}
+
+/**
+ * Dataplane byte counts of an IPsec SA: `bytes` in total (both directions) for kilobyte
+ * lifetimes (soft: the initiator rekeys; hard: expiry); `inboundBytes`, when the dataplane tells
+ * them apart, received so far: more than last time is a sign of life of the peer (DPD sends
+ * nothing then). A total alone says nothing about the peer (our own traffic to a dead peer
+ * counts too), so it does not count as one.
+ */
+export function reportTraffic(x: Engine, now: number, child: Child, bytes: number, inboundBytes?: number): void {
+  if (inboundBytes !== undefined) {
+    const p1 = x.sas.findP1ById(child.p1Id) ?? x.sas.bestP1For(child.pairKey, child.conn.name);
+    const live = p1?.live;
+    if (p1 && live && p1.life === 'established') {
+      const seen = (live.inboundBytes ??= new Map());
+      if (inboundBytes > (seen.get(child.info.id) ?? 0)) inbound(x, now, p1);
+      seen.set(child.info.id, inboundBytes);
+    }
+  }
+  child.bytes = Math.max(child.bytes, bytes);
+  const limit = child.info.lifetimeKilobytes * 1024;
+  if (!limit) return;
+  if (child.bytes >= limit) {
+    expireChild(x, now, child, true);
+  } else if (child.bytes >= child.softBytes && child.state === 'installed' && child.info.role === 'initiator') {
+    x.emit({ type: 'expired', kind: 'ipsec', id: child.info.id, connection: child.conn.name, hard: false });
+    rekeyChild(x, now, child);
+  }
 }

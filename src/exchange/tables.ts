@@ -1,219 +1,189 @@
-/** (split from endpoint.ts) */
-import { type Mutable } from '../codec/types.js';
-import { type PeerIdentity, peerIdWire, sameCredentials, samePeerIdentity } from './authorization.js';
-import { addTo, bucket, bucketView } from './bucket.js';
-import { Engine } from './engine.js';
-import { bkey, bytesEqual, flat, hex, hexFlat, isZero, pairKeyFlat, spiKey } from './keys.js';
-import { Child, NO_PENDING, P1, newHandshake } from './records.js';
-import { remote } from './refusal.js';
-import { type Address, type Connection, type IsakmpSaInfo } from './types.js';
-
-/** The phase-1 policy of a connection as text (identities first: they differ most), computed once per connection object. */
-export const policyKeys = new WeakMap<Connection, string>();
-
-export function policyKey(c: Connection): string {
-  let k = policyKeys.get(c);
-  if (k === undefined) {
-    k = JSON.stringify([c.localId ?? null, c.remoteId ?? null, c.auth, c.exchange ?? 'main', c.ike]);
-    policyKeys.set(c, k);
-  }
-  return k;
-}
-
-/** May a Quick Mode for `b` run under an ISAKMP SA negotiated for `a` (same peer policy)? */
-export function sharesIsakmpSa(a: Connection, b: Connection): boolean {
-  if (a === b || a.name === b.name) return true;
-  if (a.auth !== b.auth || policyKey(a) !== policyKey(b)) return false;
-  if (a.auth === 'psk' && !bytesEqual(a.psk, b.psk)) return false;
-  if (a.auth === 'rsa-sig' && a.rsa?.privateKey !== b.rsa?.privateKey) return false;
-  return true;
-}
-
-/** Connection + authenticated identity: whose SAs the per-peer caps count together. */
-export function peerKeyOf(p1: P1): string {
-  const id = p1.peerId ? peerIdWire(p1.peerId) : { idType: 0, data: new Uint8Array(0) };
-  return flat(p1.conn.name + '\0' + id.idType + ':' + hex(id.data));
-}
-
-/** A peer identity in words, for reasons (non-printable characters escaped by the loggers). */
-export function peerText(id: PeerIdentity | undefined): string {
-  if (!id) return '(unknown)';
-  if (id.type === 'any') return '%any';
-  if (id.type === 'other') return `ID type ${id.idType}`;
-  return typeof id.value === 'string' ? id.value : `DN ${hex(id.value)}`;
-}
-
-/** Connections that may serve a peer address: those naming it, then the '%any' ones. */
-export function connsFor(eng: Engine, address: string): Connection[] {
-  return [...bucket(eng.connsByRemote, address.toLowerCase()), ...bucket(eng.connsByRemote, '%any')];
-}
-
-export function newP1(eng: Engine, role: 'initiator' | 'responder', mode: 'main' | 'aggressive', conn: Connection, local: Address, remoteAddr: Address, ic: Uint8Array, rc: Uint8Array, icKey = bkey(ic), pairKey = pairKeyFlat(local, remoteAddr)): P1 {
-  const p1: P1 = {
-    kind: 'p1',
-    icKey,
-    role,
-    mode,
-    conn,
-    local,
-    remote: remoteAddr,
-    pairKey,
-    ic,
-    rc,
-    // every field present from the start: one hidden class for all phase 1s (monomorphic
-    // property access on the hot path, fields stored in the object itself)
-    replacedBy: undefined,
-    step: 0,
-    state: 'negotiating',
-    hs: newHandshake(),
-    chosen: undefined,
-    prf: undefined,
-    cipher: undefined,
-    skeyidD: undefined,
-    skeyidA: undefined,
-    encKey: undefined,
-    iv: undefined,
-    peerId: undefined,
-    lastRecv: undefined,
-    lastSent: undefined,
-    rtx: undefined,
-    tHalf: undefined,
-    tSoft: undefined,
-    tHard: undefined,
-    establishedAt: undefined,
-    expiresAt: undefined,
-    qms: undefined,
-    done: undefined,
-    doneId: 0,
-    doneRecv: undefined,
-    doneSent: undefined,
-    seen1: 0,
-    seenRest: undefined,
-    seenCount: 0,
-    dpdOut: -1,
-    dpdAcked: false,
-    dpdIn: -1,
-    dpdInRepeats: 0,
-    dpdInMsgId: 0,
-    candidate: undefined,
-    pending: NO_PENDING,
-    rekeyOf: undefined,
-    halfOpen: false,
-    id: undefined,
-    ho: undefined,
-    tries: 0,
-    nattPeer: false,
-    natLocal: undefined,
-    natRemote: undefined,
-    natt: false,
-    dpdPeer: false,
-    peerKey: undefined,
-  };
-  eng.p1s.set(p1.icKey, p1);
-  addTo(eng.p1ByPair, p1.pairKey, p1);
-  return p1;
-}
-
-export function freshCookie(eng: Engine): Uint8Array {
-  return freshCookieKeyed(eng).cookie;
-}
-
-/** A fresh non-zero cookie that no phase 1 uses as its initiator cookie, with its map key. */
-export function freshCookieKeyed(eng: Engine): { cookie: Uint8Array; key: string } {
-  for (;;) {
-    const cookie = eng.random(8);
-    if (isZero(cookie)) continue;
-    const key = bkey(cookie);
-    if (!eng.p1s.has(key)) return { cookie, key };
-  }
-}
-
-export function freshSpi(eng: Engine): Uint8Array {
-  for (;;) {
-    const s = eng.random(4);
-    if (s[0] === 0 && s[1] === 0 && s[2] === 0) continue; // 0..255 reserved (RFC 2408 §3.5 / IANA)
-    if (!eng.bySpi.has(spiKey(s))) return s;
-  }
-}
-
-/** An SPI from 4 bytes of a batch of randomness (a copy), or a fresh draw if those are unusable. */
-export function spiFrom(eng: Engine, r: Uint8Array, off: number): Uint8Array {
-  const s = new Uint8Array(r.subarray(off, off + 4));
-  if ((s[0] === 0 && s[1] === 0 && s[2] === 0) || eng.bySpi.has(spiKey(s))) return freshSpi(eng);
-  return s;
-}
-
-/** An IPsec SA the peer of `p1` may delete: named by SPI, between the same addresses, negotiated with the same identity and credentials. */
-export function findChildBySpi(eng: Engine, p1: P1, spi: Uint8Array): Child | undefined {
-  const h = spiKey(spi);
-  let peer: Child | undefined;
-  for (const c of bucketView(eng.byPeerSpi, h)) if (c.pairKey === p1.pairKey && c.state !== 'dead' && mayAct(eng, p1, c)) peer = c; // the newest
-  if (peer) return peer;
-  const own = eng.bySpi.get(h);
-  if (own && own.state !== 'dead' && own.pairKey === p1.pairKey && mayAct(eng, p1, own)) return own;
-  return undefined;
-}
-
-export function mayAct(eng: Engine, p1: P1, c: Child): boolean {
-  return sameCredentials(p1.conn, c.conn) && samePeerIdentity(p1.peerId, c.peer);
-}
-
 /**
- * The newest established phase 1 between an address pair (of one connection, if named). One scan
- * of the pair fills a memo for every connection name, kept until a phase 1 is established or
- * removed anywhere: deleting n IPsec SAs of one peer costs O(n), not O(n²).
+ * The SA tables and their indexes: phase 1s by initiator cookie, IPsec SAs by id and by SPI (ours
+ * and the peer's), both per address pair, established ISAKMP SAs per peer key (connection +
+ * authenticated identity) and counted per peer address (the caps of issue 9.6), and the memo of
+ * the newest ISAKMP SA per address pair. Every lookup the engine makes on a datagram or a timer is
+ * O(1) in the number of SAs; nothing here scans all SAs.
+ *
+ * Invariants: a phase 1 is in `p1s` and `p1ByPair` from creation until destroyed; in `p1ByPeerKey`
+ * and counted in `p1sOfAddress` exactly while `peerKey` is set (admitted at establishment); an
+ * IPsec SA is in every child index from installation until removed.
+ * @module
  */
-export function bestP1For(eng: Engine, pairKey: string, connName?: string): P1 | undefined {
-  let m = eng.bestP1Memo.get(pairKey);
-  if (!m) {
-    let any: P1 | undefined;
-    const byConn = new Map<string, P1>();
-    for (const p1 of bucketView(eng.p1ByPair, pairKey)) {
-      if (p1.state !== 'established') continue;
-      const at = p1.establishedAt ?? 0;
-      if (!any || at > (any.establishedAt ?? 0)) any = p1;
-      const c = byConn.get(p1.conn.name);
-      if (!c || at > (c.establishedAt ?? 0)) byConn.set(p1.conn.name, p1);
-    }
-    m = { any, byConn };
-    eng.bestP1Memo.set(pairKey, m);
+import { toHexFlat } from '../crypto/bytes.js';
+import { addTo, bucketSize, bucketView, decrement, increment, removeFrom, type Bucket } from './bucket.js';
+import { bkey, spiKey } from './keys.js';
+import type { Child, P1 } from './records.js';
+
+export class SaTables {
+  /** Phase 1s by initiator cookie (bkey). */
+  readonly p1s = new Map<string, P1>();
+  /** IPsec SAs by id ('q' + hex inbound SPI). */
+  readonly children = new Map<string, Child>();
+  /** Our inbound SPI (spiKey) → IPsec SA, for Delete and uniqueness. */
+  readonly bySpi = new Map<number, Child>();
+  /** The peer's inbound SPI (spiKey) → IPsec SAs (of any address pair; nearly always one), for the peer's Delete. */
+  readonly byPeerSpi = new Map<number, Bucket<Child>>();
+  /** Per address pair: its phase 1s and IPsec SAs. */
+  readonly p1ByPair = new Map<string, Bucket<P1>>();
+  readonly childByPair = new Map<string, Bucket<Child>>();
+  /** Established ISAKMP SAs by peer key, IPsec SAs counted by it, ISAKMP SAs counted by peer address (issue 9.6). */
+  readonly p1ByPeerKey = new Map<string, Bucket<P1>>();
+  readonly childrenOfPeer = new Map<string, number>();
+  readonly p1sOfAddress = new Map<string, number>();
+  /** See bestP1For(): cleared whenever a phase 1 becomes established or is removed. */
+  private readonly bestP1Memo = new Map<string, { any: P1 | undefined; byConn: Map<string, P1> }>();
+
+  // ------------------------------------------------------------------------------ phase 1
+
+  addP1(p1: P1): void {
+    this.p1s.set(p1.icKey, p1);
+    addTo(this.p1ByPair, p1.pairKey, p1);
   }
-  return connName ? m.byConn.get(connName) : m.any;
-}
 
-export function p1Id(eng: Engine, p1: P1): string {
-  if (p1.id !== undefined) return p1.id;
-  const id = hexFlat(p1.ic, p1.rc);
-  if (p1.state === 'established') p1.id = id;
-  return id;
-}
+  /** Takes a phase 1 out of every index (it is dead). */
+  removeP1(p1: P1): void {
+    this.p1sChanged();
+    if (p1.peerKey !== undefined) {
+      removeFrom(this.p1ByPeerKey, p1.peerKey, p1);
+      decrement(this.p1sOfAddress, p1.remote.address);
+    }
+    if (this.p1s.get(p1.icKey) === p1) this.p1s.delete(p1.icKey);
+    removeFrom(this.p1ByPair, p1.pairKey, p1);
+  }
 
-export function findP1ById(eng: Engine, id: string): P1 | undefined {
-  if (!/^[0-9a-f]{32}$/.test(id)) return undefined;
-  const ic = new Uint8Array(8);
-  for (let i = 0; i < 8; i++) ic[i] = parseInt(id.slice(2 * i, 2 * i + 2), 16);
-  const p1 = eng.p1s.get(bkey(ic));
-  return p1 && p1Id(eng, p1) === id ? p1 : undefined;
-}
+  /** A phase 1 became established or was removed: the memo of bestP1For() is stale. */
+  p1sChanged(): void {
+    if (this.bestP1Memo.size !== 0) this.bestP1Memo.clear();
+  }
 
-export function p1Info(eng: Engine, p1: P1): IsakmpSaInfo {
-  // optional fields assigned in place (object spreads of conditional literals cost a clone each)
-  const info: Mutable<IsakmpSaInfo> = {
-    id: p1Id(eng, p1),
-    connection: p1.conn.name,
-    role: p1.role,
-    exchange: p1.mode,
-    state: p1.state === 'established' ? 'established' : p1.state === 'negotiating' ? 'negotiating' : 'deleting',
-    local: p1.local,
-    remote: p1.remote,
-    initiatorCookie: p1.ic,
-    responderCookie: p1.rc,
-  };
-  if (p1.peerId) info.peerId = p1.peerId;
-  if (p1.chosen) info.transform = p1.chosen;
-  if (p1.establishedAt !== undefined) info.establishedAt = p1.establishedAt;
-  if (p1.expiresAt !== undefined) info.expiresAt = p1.expiresAt;
-  if (p1.natLocal !== undefined || p1.natt) info.nat = { local: p1.natLocal ?? false, remote: p1.natRemote ?? false, encapsulation: p1.natt };
-  if (p1.dpdPeer) info.dpd = true;
-  return info;
+  /** Counts an established ISAKMP SA under its peer key (issue 9.6). */
+  admit(p1: P1, peerKey: string): void {
+    p1.peerKey = peerKey;
+    addTo(this.p1ByPeerKey, peerKey, p1);
+    increment(this.p1sOfAddress, p1.remote.address);
+  }
+
+  /** Established ISAKMP SAs of a peer key, not copied (change nothing while iterating). */
+  p1sOfPeer(peerKey: string): Iterable<P1> {
+    return bucketView(this.p1ByPeerKey, peerKey);
+  }
+
+  countOfPeer(peerKey: string): number {
+    return bucketSize(this.p1ByPeerKey, peerKey);
+  }
+
+  /** Established ISAKMP SAs with a peer address. */
+  countOfAddress(address: string): number {
+    return this.p1sOfAddress.get(address) ?? 0;
+  }
+
+  /** The phase 1s of an address pair, not copied (change nothing while iterating). */
+  p1sOfPair(pairKey: string): Iterable<P1> {
+    return bucketView(this.p1ByPair, pairKey);
+  }
+
+  /** The phase 1 whose initiator cookie is `ic`. */
+  p1ByCookie(ic: Uint8Array): P1 | undefined {
+    return this.p1s.get(bkey(ic));
+  }
+
+  /** The SA id of a phase 1: hex cookies, kept once established (the cookies no longer change). */
+  p1Id(p1: P1): string {
+    if (p1.id !== undefined) return p1.id;
+    const id = toHexFlat(p1.ic, p1.rc);
+    if (p1.life === 'established') p1.id = id;
+    return id;
+  }
+
+  findP1ById(id: string): P1 | undefined {
+    if (!/^[0-9a-f]{32}$/.test(id)) return undefined;
+    const ic = new Uint8Array(8);
+    for (let i = 0; i < 8; i++) ic[i] = parseInt(id.slice(2 * i, 2 * i + 2), 16);
+    const p1 = this.p1s.get(bkey(ic));
+    return p1 && this.p1Id(p1) === id ? p1 : undefined;
+  }
+
+  /**
+   * The newest established phase 1 between an address pair (of one connection, if named). One scan
+   * of the pair fills a memo for every connection name, kept until a phase 1 is established or
+   * removed anywhere: deleting n IPsec SAs of one peer costs O(n), not O(n²).
+   */
+  bestP1For(pairKey: string, connName?: string): P1 | undefined {
+    let m = this.bestP1Memo.get(pairKey);
+    if (!m) {
+      let any: P1 | undefined;
+      const byConn = new Map<string, P1>();
+      for (const p1 of bucketView(this.p1ByPair, pairKey)) {
+        if (p1.life !== 'established') continue;
+        const at = p1.establishedAt ?? 0;
+        if (!any || at > (any.establishedAt ?? 0)) any = p1;
+        const c = byConn.get(p1.conn.name);
+        if (!c || at > (c.establishedAt ?? 0)) byConn.set(p1.conn.name, p1);
+      }
+      m = { any, byConn };
+      this.bestP1Memo.set(pairKey, m);
+    }
+    return connName ? m.byConn.get(connName) : m.any;
+  }
+
+  // ------------------------------------------------------------------------------ IPsec SAs
+
+  /** `spiKeys`: [our inbound, the peer's inbound] per protocol. */
+  addChild(child: Child, spiKeys: readonly number[]): void {
+    this.children.set(child.info.id, child);
+    addTo(this.childByPair, child.pairKey, child);
+    if (child.peerKey !== undefined) increment(this.childrenOfPeer, child.peerKey);
+    for (let j = 0; j + 1 < spiKeys.length; j += 2) {
+      const ours = spiKeys[j];
+      const theirs = spiKeys[j + 1];
+      if (ours === undefined || theirs === undefined) continue;
+      this.bySpi.set(ours, child);
+      addTo(this.byPeerSpi, theirs, child);
+    }
+  }
+
+  removeChild(c: Child): void {
+    this.children.delete(c.info.id);
+    removeFrom(this.childByPair, c.pairKey, c);
+    if (c.peerKey !== undefined) decrement(this.childrenOfPeer, c.peerKey);
+    for (const p of c.info.protocols) {
+      const k = spiKey(p.inbound.spi);
+      if (this.bySpi.get(k) === c) this.bySpi.delete(k);
+      removeFrom(this.byPeerSpi, spiKey(p.outbound.spi), c);
+    }
+  }
+
+  /** The IPsec SAs of an address pair, not copied (change nothing while iterating). */
+  childrenOfPair(pairKey: string): Iterable<Child> {
+    return bucketView(this.childByPair, pairKey);
+  }
+
+  hasChildren(pairKey: string): boolean {
+    return this.childByPair.has(pairKey);
+  }
+
+  /** IPsec SAs negotiated with a peer key (issue 9.6). */
+  childCountOfPeer(peerKey: string): number {
+    return this.childrenOfPeer.get(peerKey) ?? 0;
+  }
+
+  /** Is this SPI (4 bytes) one of our inbound SPIs? */
+  spiInUse(spi: Uint8Array): boolean {
+    return this.bySpi.has(spiKey(spi));
+  }
+
+  /**
+   * The newest live IPsec SA between an address pair whose peer's inbound SPI is `spi`, else the
+   * one whose inbound SPI (ours) it is, when `may(child)` allows it.
+   */
+  childBySpi(pairKey: string, spi: Uint8Array, may: (c: Child) => boolean): Child | undefined {
+    const h = spiKey(spi);
+    let peer: Child | undefined;
+    for (const c of bucketView(this.byPeerSpi, h)) if (c.pairKey === pairKey && c.state !== 'dead' && may(c)) peer = c; // the newest
+    if (peer) return peer;
+    const own = this.bySpi.get(h);
+    if (own && own.state !== 'dead' && own.pairKey === pairKey && may(own)) return own;
+    return undefined;
+  }
 }

@@ -1,25 +1,34 @@
-/** (split from endpoint.ts) */
-import * as C from './crypto.js';
+/**
+ * Wire helpers of the exchanges: the ISAKMP header of a phase 1 (RFC 2408 §3.1), plain and
+ * encrypted messages (RFC 2409 App. B: the body encrypted with the phase-1 key, written straight
+ * after 28 bytes left for the header), decryption and in-place decoding, splicing a HASH payload
+ * in front of an encoded chain, the bytes a hash covers, and the unprotected error notify that
+ * answers a refused first message.
+ * @module
+ */
 import { encodeMessage, payloadTypeOf } from '../codec/index.js';
 import { decodePayloadsInPlace, encodePayloadsScratch } from '../codec/message.js';
-import { type Header, type Payload } from '../codec/types.js';
+import type { Header, Payload } from '../codec/types.js';
 import { ExchangeType, HeaderFlag, NotifyType, PayloadType, ProtocolId } from '../constants/index.js';
-import { Engine } from './engine.js';
-import { P1 } from './records.js';
-import { remote } from './refusal.js';
-import { type MessageScript, checkMessage } from './scripts.js';
-import { type Address } from './types.js';
+import * as C from './crypto.js';
+import type { Engine } from './engine.js';
+import { IPSEC_DOI } from './doi.js';
+import { hasKeys, type KeyedP1, type P1 } from './records.js';
+import { missing, remote } from './refusal.js';
+import { checkMessage, type MessageScript } from './scripts.js';
+import type { Address } from './types.js';
 
 export const ZERO8 = new Uint8Array(8);
+const EMPTY = new Uint8Array(0);
 
 /** The ISAKMP SPI of a phase 1 in notifies and Deletes (RFC 2408 §3.14): CKY-I | CKY-R. */
-export function cookiePair(p1: { ic: Uint8Array; rc: Uint8Array }): Uint8Array {
+export function cookiePair(p1: { readonly ic: Uint8Array; readonly rc: Uint8Array }): Uint8Array {
   return C.concatBytes(p1.ic, p1.rc);
 }
 
 /** A copy of the body of the first payload of an unencrypted message (already decoded, so well-formed). */
 export function firstPayloadBody(msg: Uint8Array): Uint8Array {
-  const len = (msg[30]! << 8) | msg[31]!;
+  const len = ((msg[30] ?? 0) << 8) | (msg[31] ?? 0);
   return new Uint8Array(msg.subarray(32, 28 + len)); // a copy even when msg is a Buffer
 }
 
@@ -29,8 +38,8 @@ export function afterFirstPayload(plain: Uint8Array): Uint8Array {
   let next = -1;
   let firstEnd = -1;
   while (off + 4 <= plain.length) {
-    next = plain[off]!;
-    const len = (plain[off + 2]! << 8) | plain[off + 3]!;
+    next = plain[off] ?? 0;
+    const len = ((plain[off + 2] ?? 0) << 8) | (plain[off + 3] ?? 0);
     if (len < 4) break;
     off += len;
     if (firstEnd < 0) firstEnd = off;
@@ -40,8 +49,8 @@ export function afterFirstPayload(plain: Uint8Array): Uint8Array {
   return plain.subarray(firstEnd, Math.min(off, plain.length));
 }
 
-/** A plaintext chain: a HASH payload (given value) followed by already-encoded payloads. */
-export function hashFirst(h: Uint8Array, restType: number, rest: Uint8Array): Uint8Array {
+/** A plaintext chain: a HASH payload (given value) followed by already-encoded payloads of type `restType` on. */
+export function hashFirst(h: Uint8Array, restType: number, rest: Uint8Array = EMPTY): Uint8Array {
   const out = new Uint8Array(4 + h.length + rest.length);
   out[0] = restType;
   out[2] = ((4 + h.length) >> 8) & 0xff;
@@ -64,37 +73,42 @@ export function putHashFirst(plain: Uint8Array, h: Uint8Array, restType: number)
   plain.set(h, 4);
 }
 
-export function checkOut(eng: Engine, script: MessageScript, payloads: readonly Payload[]): void {
+/** Our own outgoing message checked against its script (a LocalProtocolError: a bug, before anything leaves). */
+export function checkOut(script: MessageScript, payloads: readonly Payload[]): void {
   checkMessage(script, payloads, true);
 }
 
 /** RFC 2408 §5.x: error reply to a first message: zero responder cookie, no state kept. */
-export function sendUnprotectedNotify(eng: Engine, local: Address, remoteAddr: Address, ic: Uint8Array, notify: number): void {
-  const payloads: Payload[] = [{ type: 'N', doi: 1, protocol: ProtocolId.PROTO_ISAKMP, notifyType: notify, spi: new Uint8Array(0), data: new Uint8Array(0) }];
+export function sendUnprotectedNotify(x: Engine, local: Address, remoteAddr: Address, ic: Uint8Array, notify: number): void {
+  const payloads: Payload[] = [{ type: 'N', doi: IPSEC_DOI.id, protocol: ProtocolId.PROTO_ISAKMP, notifyType: notify, spi: EMPTY, data: EMPTY }];
   const bytes = encodeMessage({
     header: { initiatorCookie: ic, responderCookie: ZERO8, nextPayload: PayloadType.N, majorVersion: 1, minorVersion: 0, exchangeType: ExchangeType.INFORMATIONAL, flags: 0, messageId: 0 },
     payloads,
   });
-  eng.send(local, remoteAddr, bytes);
+  x.send(local, remoteAddr, bytes);
 }
 
-export function header(eng: Engine, p1: P1, exchangeType: number, messageId: number, flags: number, nextPayload: number): Header {
-  return { initiatorCookie: p1.ic, responderCookie: p1.rc, nextPayload, majorVersion: 1, minorVersion: 0, exchangeType, flags, messageId };
+function header(p1: P1, exchangeType: number, messageId: number): Header {
+  return { initiatorCookie: p1.ic, responderCookie: p1.rc, nextPayload: 0, majorVersion: 1, minorVersion: 0, exchangeType, flags: 0, messageId };
 }
 
-export function encodePlain(eng: Engine, p1: P1, exchangeType: number, messageId: number, payloads: readonly Payload[]): Uint8Array {
-  return encodeMessage({ header: header(eng, p1, exchangeType, messageId, 0, 0), payloads });
+/** An unencrypted message under a phase 1's cookies. */
+export function encodePlain(p1: P1, exchangeType: number, messageId: number, payloads: readonly Payload[]): Uint8Array {
+  return encodeMessage({ header: header(p1, exchangeType, messageId), payloads });
 }
 
-export function encodeEncrypted(eng: Engine, p1: P1, exchangeType: number, messageId: number, extraFlags: number, payloads: readonly Payload[], iv: Uint8Array): { bytes: Uint8Array; nextIv: Uint8Array } {
+/** An encrypted message of `payloads` (encoded into the codec's scratch buffer, encrypted at once). */
+export function encodeEncrypted(p1: KeyedP1, exchangeType: number, messageId: number, extraFlags: number, payloads: readonly Payload[], iv: Uint8Array): { bytes: Uint8Array; nextIv: Uint8Array } {
+  const first = payloads[0] ?? missing('first payload');
   const plain = encodePayloadsScratch(payloads, 0); // scratch view, encrypted at once
-  return encryptRaw(eng, p1, exchangeType, messageId, HeaderFlag.ENCRYPTION | extraFlags, payloadTypeOf(payloads[0]!), plain, iv);
+  return encryptRaw(p1, exchangeType, messageId, HeaderFlag.ENCRYPTION | extraFlags, payloadTypeOf(first), plain, iv);
 }
 
-export function encryptRaw(eng: Engine, p1: P1, exchangeType: number, messageId: number, flags: number, first: number, plain: Uint8Array, iv: Uint8Array): { bytes: Uint8Array; nextIv: Uint8Array } {
+/** An encrypted message of an already-encoded chain whose first payload is of type `first`. */
+export function encryptRaw(p1: KeyedP1, exchangeType: number, messageId: number, flags: number, first: number, plain: Uint8Array, iv: Uint8Array): { bytes: Uint8Array; nextIv: Uint8Array } {
   // RFC 2408 §3.1 header, then the encrypted body: the ciphertext is written once, after
   // 28 bytes left free for the header (one allocation per datagram, no copy)
-  const { message: bytes, nextIv } = C.encryptMessageAt({ cipher: p1.cipher!, key: p1.encKey!, iv, plaintext: plain }, 28);
+  const { message: bytes, nextIv } = C.encryptMessageAt({ cipher: p1.cipher, key: p1.encKey, iv, plaintext: plain }, 28);
   const n = bytes.length;
   bytes.set(p1.ic, 0);
   bytes.set(p1.rc, 8);
@@ -113,11 +127,12 @@ export function encryptRaw(eng: Engine, p1: P1, exchangeType: number, messageId:
   return { bytes, nextIv };
 }
 
-export function decrypt(eng: Engine, p1: P1, iv: Uint8Array, bytes: Uint8Array): { payloads: Payload[]; plain: Uint8Array; nextIv: Uint8Array } {
-  if (!p1.encKey || !p1.cipher) throw remote(NotifyType.INVALID_FLAGS, 'encrypted message before keys exist');
+/** Decrypts a message's body with the phase-1 key and decodes its payload chain in place. */
+export function decrypt(p1: P1, iv: Uint8Array, bytes: Uint8Array): { payloads: Payload[]; plain: Uint8Array; nextIv: Uint8Array } {
+  if (!hasKeys(p1)) throw remote(NotifyType.INVALID_FLAGS, 'encrypted message before keys exist');
   // the header was checked by decodeHeader (length = datagram, version, flags)
   const { plaintext, nextIv } = C.decryptMessage({ cipher: p1.cipher, key: p1.encKey, iv, ciphertext: bytes.subarray(28) });
   // the plaintext is a fresh buffer of our own: decode in place (no second copy)
-  const payloads = decodePayloadsInPlace(bytes[16]!, plaintext, 28, true);
+  const payloads = decodePayloadsInPlace(bytes[16] ?? 0, plaintext, 28, true);
   return { payloads, plain: plaintext, nextIv };
 }

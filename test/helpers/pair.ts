@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Endpoint } from '../../src/exchange/index.js';
-import type { Address, Connection, EndpointOptions, EngineEvent, Transmit } from '../../src/exchange/index.js';
+import type { Address, Connection, EndpointOptions, EngineEvent, PskConnection, RsaCredentials, Transmit } from '../../src/exchange/index.js';
 
 /** A deterministic `random(n)` (SHA-256 in counter mode over a seed). */
 export function seededRandom(seed: string | number): (n: number) => Uint8Array {
@@ -215,20 +215,27 @@ export class Pair {
   }
 }
 
-/** A connection between the pair's two addresses, seen from `side`. */
-export function conn(pair: Pair, side: Side, over: Partial<Connection> = {}): Connection {
+/** What a test may override in conn(): any field, the authentication method and its credentials included. */
+export type ConnOverrides = Omit<Partial<PskConnection>, 'auth'> & { auth?: Connection['auth']; rsa?: RsaCredentials };
+
+/** A connection between the pair's two addresses, seen from `side` (PSK unless `over` says rsa-sig). */
+export function conn(pair: Pair, side: Side, over: ConnOverrides = {}): Connection {
   const local = side === 'a' ? pair.addrA : pair.addrB;
   const remote = side === 'a' ? pair.addrB : pair.addrA;
-  return {
+  const { auth, psk, rsa, ...rest } = over;
+  const base = {
     name: 'c',
     local,
     remote,
-    auth: 'psk',
-    psk: new TextEncoder().encode('correct horse battery staple'),
     ike: [{ encryption: 7, keyLength: 128, hash: 4, group: 14 }],
     ipsec: [{ protocols: [{ protocol: 3, transformId: 12, keyLength: 128, authAlgorithm: 5 }], mode: 1 }],
-    ...over,
+    ...rest,
   };
+  if (auth === 'rsa-sig') {
+    if (!rsa) throw new Error('conn(): rsa-sig needs rsa credentials');
+    return { ...base, auth, rsa };
+  }
+  return { ...base, auth: 'psk', psk: psk ?? new TextEncoder().encode('correct horse battery staple') };
 }
 
 /** Both ends established exactly one ISAKMP SA and one IPsec SA each, with mirrored keys. */

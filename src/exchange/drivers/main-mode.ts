@@ -1,159 +1,237 @@
-/** (split from endpoint.ts) */
-import { encodePayloadBody } from '../../codec/index.js';
-import { type Header, type IdPayload, type Payload } from '../../codec/types.js';
-import { CertEncoding, ExchangeType, NotifyType } from '../../constants/index.js';
-import { authPayloads, checkNonce, verifyPeer } from '../auth.js';
-import { Engine } from '../engine.js';
-import { initialContactNotify, wantInitialContact } from '../extensions/initial-contact.js';
-import { authedFrom, checkNatd, float, natdPayloads, natdPossible, nattEnabled, setNat } from '../extensions/nat-t.js';
-import { peerVendorIds } from '../extensions/vendor-ids.js';
-import { unlinkEvictable } from '../half-open.js';
-import { identityToId } from '../ids.js';
+/**
+ * Main Mode (identity protection, exchange type 2; RFC 2409 §5):
+ *
+ *     Initiator                          Responder
+ *     HDR, SA                     -->                          MM1
+ *                                 <--    HDR, SA               MM2
+ *     HDR, KE, Ni                 -->                          MM3
+ *                                 <--    HDR, KE, Nr           MM4
+ *     HDR*, IDii, [CERT,] AUTH    -->                          MM5
+ *                                 <--    HDR*, IDir, [CERT,] AUTH   MM6
+ *
+ * AUTH is HASH_I / HASH_R (pre-shared key) or SIG_I / SIG_R (signatures). The script rows are
+ * indexed by the state that expects the message; each step is named after the message it takes
+ * and the one it sends. NAT-T's NAT-D payloads, the vendor IDs and INITIAL-CONTACT come from the
+ * extensions' hooks.
+ * @module
+ */
+import { encodeMessage } from '../../codec/index.js';
+import type { Payload } from '../../codec/types.js';
+import { CertEncoding, ExchangeType, NotifyType, PayloadType } from '../../constants/index.js';
+import { authPayloads, checkNonce, ourIdPayload, verifyPeer } from '../auth.js';
+import type { Engine } from '../engine.js';
+import { authOut, authenticated, float, natdIn, natdOut, vendorIdsAnswer, vendorIdsIn, vendorIdsOut } from '../extensions/index.js';
 import { deriveKeys, keAndNonce, setChosen, setIv } from '../key-schedule.js';
 import { established, failP1, sendP1 } from '../lifecycle.js';
-import { authMethodOf, checkIkeAnswer } from '../proposals.js';
-import { P1 } from '../records.js';
-import { errorOf } from '../refusal.js';
-import { MAIN_MODE, find } from '../scripts.js';
-import { type ChosenIke } from '../types.js';
-import { checkOut, encodeEncrypted, encodePlain, sendUnprotectedNotify } from '../wire.js';
-import { ourIdentity } from './phase1.js';
+import { authMethodOf, buildIkeSa, checkIkeAnswer } from '../proposals.js';
+import { expectChosen, expectHandshake, expectKeys, type ChosenP1, type MainModeState, type P1 } from '../records.js';
+import { errorOf, missing } from '../refusal.js';
+import { CERT, CR, NATD, NOTIFIES, VIDS, one, rule, type MessageScript } from '../scripts.js';
+import type { Connection } from '../types.js';
+import { ZERO8, checkOut, encodeEncrypted, encodePlain, firstPayloadBody, sendUnprotectedNotify } from '../wire.js';
+import { receivePhase1, type Phase1Driver, type Phase1Message, type Phase1Step } from './phase1.js';
+
+/** The six messages: who sends each, encrypted or not, which payloads with which counts. */
+export const MM = {
+  mm1: { label: 'HDR, SA -->', from: 'I', encrypted: 'no', first: 'SA', rules: [rule('SA', 1, 1), VIDS] },
+  mm2: { label: '<-- HDR, SA', from: 'R', encrypted: 'no', first: 'SA', rules: [rule('SA', 1, 1), VIDS] },
+  mm3: { label: 'HDR, KE, Ni -->', from: 'I', encrypted: 'no', rules: [rule('KE', 1, 1), rule('NONCE', 1, 1), NATD, VIDS, CR] },
+  mm4: { label: '<-- HDR, KE, Nr', from: 'R', encrypted: 'no', rules: [rule('KE', 1, 1), rule('NONCE', 1, 1), NATD, VIDS, CR] },
+  mm5: { label: 'HDR*, IDii, [CERT,] HASH_I|SIG_I -->', from: 'I', encrypted: 'yes', rules: [rule('ID', 1, 1), rule('HASH', 0, 1), rule('SIG', 0, 1), CERT, CR, NOTIFIES, VIDS] },
+  mm6: { label: '<-- HDR*, IDir, [CERT,] HASH_R|SIG_R', from: 'R', encrypted: 'yes', rules: [rule('ID', 1, 1), rule('HASH', 0, 1), rule('SIG', 0, 1), CERT, NOTIFIES, VIDS] },
+} as const satisfies Record<string, MessageScript>;
+
+/** RFC 2409 §5 Main Mode, message by message (public: tests and tools list it). */
+export const MAIN_MODE: readonly MessageScript[] = [MM.mm1, MM.mm2, MM.mm3, MM.mm4, MM.mm5, MM.mm6];
+
+const EMPTY = new Uint8Array(0);
+const TYPE = ExchangeType.IDENTITY_PROTECTION;
+
+/** Signatures: we ask for the peer's certificate (any X.509 signature CA). */
+function certRequest(conn: Connection): Payload[] {
+  return conn.auth === 'rsa-sig' ? [{ type: 'CR', certType: CertEncoding.X509_SIGNATURE, authority: EMPTY }] : [];
+}
+
+/**
+ * MM1 with zero cookies, and its SA payload body (SAi_b): they depend only on the offered
+ * transforms, the authentication method and the vendor IDs, so they are encoded once per
+ * distinct offer (many connections share one) and kept in a small bounded table.
+ */
+function mm1Template(x: Engine, conn: Connection): { message: Uint8Array; saiB: Uint8Array } {
+  const auth = authMethodOf(conn.auth);
+  const vids = vendorIdsOut(x, conn);
+  let key = `${auth}`;
+  for (const v of vids) if (v.type === 'VID') key += `|${v.data.join('.')}`;
+  for (const p of conn.ike) key += `|${p.encryption},${p.keyLength ?? ''},${p.hash},${p.group},${p.lifetimeSeconds ?? ''}`;
+  const cached = x.mm1Cache.get(key);
+  if (cached) return cached;
+  const payloads: Payload[] = [buildIkeSa(conn.ike, auth), ...vids];
+  checkOut(MM.mm1, payloads);
+  const message = encodeMessage({
+    header: { initiatorCookie: ZERO8, responderCookie: ZERO8, nextPayload: PayloadType.SA, majorVersion: 1, minorVersion: 0, exchangeType: TYPE, flags: 0, messageId: 0 },
+    payloads,
+  });
+  const t = { message, saiB: firstPayloadBody(message) };
+  if (x.mm1Cache.size >= 64) x.mm1Cache.clear(); // local configuration only: a handful of distinct offers
+  x.mm1Cache.set(key, t);
+  return t;
+}
+
+/** Initiator: HDR, SA --> (MM1 is the same for every exchange of a connection but for the initiator cookie). */
+export function initiatorSendMm1(x: Engine, now: number, p1: P1): void {
+  const t = mm1Template(x, p1.conn);
+  const bytes = t.message.slice();
+  bytes.set(p1.ic, 0);
+  expectHandshake(p1).saiB = t.saiB; // shared, read-only (hashed, never wiped: it is no secret)
+  p1.exchangeState = 'sent-mm1';
+  sendP1(x, now, p1, bytes, true);
+}
+
+/** Responder: HDR, SA --> ; then <-- HDR, SA (the transform already chosen by the first-message checks). */
+export function responderTakeMm1SendMm2(x: Engine, now: number, p1: ChosenP1, payloads: readonly Payload[], reply: Payload): void {
+  vendorIdsIn(x, p1, payloads);
+  const out: Payload[] = [reply, ...vendorIdsAnswer(x, p1)];
+  checkOut(MM.mm2, out);
+  p1.exchangeState = 'sent-mm2';
+  // RFC 2409 has no rule, but CVE-2016-5361: never retransmit this reply on a timer.
+  sendP1(x, now, p1, encodePlain(p1, TYPE, 0, out), false);
+}
 
 /** Initiator: <-- HDR, SA ; then HDR, KE, Ni --> */
-export function mmI2(eng: Engine, now: number, p1: P1, h: Header, payloads: readonly Payload[]): void {
+export function initiatorTakeMm2SendMm3(x: Engine, now: number, p1: P1, m: Phase1Message): void {
   const conn = p1.conn;
-  let chosen: ChosenIke;
+  let cp1: ChosenP1;
   try {
-    chosen = checkIkeAnswer(find(payloads, 'SA')!, conn.ike, authMethodOf(conn.auth), conn.allowWeakGroups ?? false);
-    setChosen(eng, p1, chosen);
+    cp1 = setChosen(p1, checkIkeAnswer(one(m.payloads, 'SA'), conn.ike, authMethodOf(conn.auth), conn.allowWeakGroups ?? false));
   } catch (e) {
     const { notify, reason } = errorOf(e);
-    failP1(eng, p1, notify, reason);
+    failP1(x, p1, notify, reason);
     throw e;
   }
-  p1.rc = new Uint8Array(h.responderCookie);
-  const vids = peerVendorIds(payloads);
-  p1.nattPeer = nattEnabled(eng, conn) && vids.rfc3947;
-  p1.dpdPeer = vids.dpd;
-  const hs = p1.hs!;
-  const kn = keAndNonce(eng, chosen.group);
+  p1.rc = new Uint8Array(m.header.responderCookie);
+  vendorIdsIn(x, p1, m.payloads);
+  const hs = expectHandshake(p1);
+  const kn = keAndNonce(x, cp1.chosen.group);
   hs.dh = kn.dh;
-  hs.gxi = hs.dh.publicKey;
-  hs.ni = kn.nonce;
-  const out: Payload[] = [{ type: 'KE', data: hs.gxi }, { type: 'NONCE', data: hs.ni }];
-  if (conn.auth === 'rsa-sig') out.push({ type: 'CR', certType: CertEncoding.X509_SIGNATURE, authority: new Uint8Array(0) });
-  if (p1.nattPeer && natdPossible(eng, p1)) out.push(...natdPayloads(eng, p1));
-  checkOut(eng, MAIN_MODE[2]!, out);
-  p1.step = 3;
-  sendP1(eng, now, p1, encodePlain(eng, p1, ExchangeType.IDENTITY_PROTECTION, 0, out), true);
+  hs.nonce = kn.nonce;
+  const out: Payload[] = [{ type: 'KE', data: kn.dh.publicKey }, { type: 'NONCE', data: kn.nonce }, ...certRequest(conn), ...natdOut(x, cp1, false)];
+  checkOut(MM.mm3, out);
+  p1.exchangeState = 'sent-mm3';
+  sendP1(x, now, p1, encodePlain(p1, TYPE, 0, out), true);
+  // an exact repeat of this answer is then ignored silently (see drivers/phase1.ts)
+  p1.lastRecv = x.fp(m.bytes);
 }
 
 /** Responder: HDR, KE, Ni --> ; then <-- HDR, KE, Nr */
-export function mmR3(eng: Engine, now: number, p1: P1, payloads: readonly Payload[], bytes: Uint8Array): void {
-  const hs = p1.hs!;
-  const chosen = p1.chosen!;
-  const ke = find(payloads, 'KE')!;
-  const ni = find(payloads, 'NONCE')!;
-  checkNonce(eng, ni.data);
-  const nat = checkNatd(eng, p1, payloads);
-  const kn = keAndNonce(eng, chosen.group);
+export function responderTakeMm3SendMm4(x: Engine, now: number, p1: P1, m: Phase1Message): void {
+  const cp1 = expectChosen(p1);
+  const hs = expectHandshake(p1);
+  const ke = one(m.payloads, 'KE');
+  const ni = one(m.payloads, 'NONCE');
+  checkNonce(ni.data);
+  natdIn(x, cp1, m.payloads);
+  const kn = keAndNonce(x, cp1.chosen.group);
   hs.dh = kn.dh;
-  hs.gxr = hs.dh.publicKey;
+  hs.nonce = kn.nonce;
   let gxy: Uint8Array;
   try {
-    gxy = hs.dh.computeSharedSecret(ke.data);
+    gxy = kn.dh.computeSharedSecret(ke.data);
   } catch (e) {
     const { notify, reason } = errorOf(e);
-    sendUnprotectedNotify(eng, p1.local, p1.remote, p1.ic, notify || NotifyType.INVALID_KEY_INFORMATION);
-    failP1(eng, p1, notify, reason);
+    sendUnprotectedNotify(x, p1.local, p1.remote, p1.ic, notify || NotifyType.INVALID_KEY_INFORMATION);
+    failP1(x, p1, notify, reason);
     throw e;
   }
-  hs.gxi = new Uint8Array(ke.data);
-  hs.ni = new Uint8Array(ni.data);
-  hs.nr = kn.nonce;
-  deriveKeys(eng, p1, gxy);
-  const out: Payload[] = [{ type: 'KE', data: hs.gxr }, { type: 'NONCE', data: hs.nr }];
-  if (p1.conn.auth === 'rsa-sig') out.push({ type: 'CR', certType: CertEncoding.X509_SIGNATURE, authority: new Uint8Array(0) });
-  if (nat) {
-    setNat(eng, p1, nat);
-    out.push(...natdPayloads(eng, p1));
-  }
-  checkOut(eng, MAIN_MODE[3]!, out);
-  p1.lastRecv = eng.fp(bytes);
-  p1.step = 4;
+  const kp1 = deriveKeys(cp1, hs, { gxy, ni: new Uint8Array(ni.data), nr: kn.nonce, gxi: new Uint8Array(ke.data), gxr: kn.dh.publicKey });
+  const out: Payload[] = [{ type: 'KE', data: kn.dh.publicKey }, { type: 'NONCE', data: kn.nonce }, ...certRequest(p1.conn), ...natdOut(x, kp1, true)];
+  checkOut(MM.mm4, out);
+  p1.lastRecv = x.fp(m.bytes);
+  p1.exchangeState = 'sent-mm4';
   // the peer answered our MM2 at its address: no longer evicted to make room for new MM1s
-  unlinkEvictable(eng, p1);
-  sendP1(eng, now, p1, encodePlain(eng, p1, ExchangeType.IDENTITY_PROTECTION, 0, out), false);
+  x.halfOpen.unlinkEvictable(p1);
+  sendP1(x, now, p1, encodePlain(p1, TYPE, 0, out), false);
 }
 
 /** Initiator: <-- HDR, KE, Nr ; then HDR*, IDii, [CERT,] HASH_I|SIG_I --> */
-export function mmI4(eng: Engine, now: number, p1: P1, payloads: readonly Payload[]): void {
-  const hs = p1.hs!;
-  const ke = find(payloads, 'KE')!;
-  const nr = find(payloads, 'NONCE')!;
+export function initiatorTakeMm4SendMm5(x: Engine, now: number, p1: P1, m: Phase1Message): void {
+  const cp1 = expectChosen(p1);
+  const hs = expectHandshake(p1);
+  const ke = one(m.payloads, 'KE');
+  const nr = one(m.payloads, 'NONCE');
   let gxy: Uint8Array;
-  const nat = checkNatd(eng, p1, payloads);
+  natdIn(x, cp1, m.payloads);
+  const dh = hs.dh ?? missing('our DH key pair');
   try {
-    checkNonce(eng, nr.data);
-    gxy = hs.dh!.computeSharedSecret(ke.data);
+    checkNonce(nr.data);
+    gxy = dh.computeSharedSecret(ke.data);
   } catch (e) {
     const { notify, reason } = errorOf(e);
-    failP1(eng, p1, notify, reason);
+    failP1(x, p1, notify, reason);
     throw e;
   }
-  hs.gxr = new Uint8Array(ke.data);
-  hs.nr = new Uint8Array(nr.data);
-  deriveKeys(eng, p1, gxy);
-  hs.ourId = identityToId(ourIdentity(eng, p1));
-  const idp: IdPayload = { type: 'ID', idType: hs.ourId.idType, protocol: 0, port: 0, data: hs.ourId.data };
-  hs.ourIdB = encodePayloadBody(idp);
-  const out: Payload[] = [idp, ...authPayloads(eng, p1, true)];
-  if (wantInitialContact(eng, p1)) out.push(initialContactNotify(eng, p1));
-  checkOut(eng, MAIN_MODE[4]!, out);
-  if (nat) {
-    setNat(eng, p1, nat);
-    // RFC 3947 §4: the initiator floats to the NAT-T port from MM5 on
-    if (p1.natt) float(eng, p1);
-  }
-  p1.step = 5;
-  const { bytes, nextIv } = encodeEncrypted(eng, p1, ExchangeType.IDENTITY_PROTECTION, 0, 0, out, p1.iv!);
-  setIv(eng, p1, nextIv);
-  sendP1(eng, now, p1, bytes, true);
+  const kp1 = deriveKeys(cp1, hs, { gxy, ni: hs.nonce ?? missing('our nonce'), nr: new Uint8Array(nr.data), gxi: dh.publicKey, gxr: new Uint8Array(ke.data) });
+  const out: Payload[] = [ourIdPayload(p1, hs), ...authPayloads(kp1, hs, true), ...authOut(x, p1)];
+  checkOut(MM.mm5, out);
+  // RFC 3947 §4: the initiator floats to the NAT-T port from MM5 on
+  float(x, p1);
+  p1.exchangeState = 'sent-mm5';
+  const { bytes, nextIv } = encodeEncrypted(kp1, TYPE, 0, 0, out, kp1.iv);
+  setIv(kp1, nextIv);
+  sendP1(x, now, p1, bytes, true);
+  p1.lastRecv = x.fp(m.bytes);
 }
 
-/** Responder: HDR*, IDii, HASH_I --> ; then <-- HDR*, IDir, HASH_R */
-export function mmR5(eng: Engine, now: number, p1: P1, payloads: readonly Payload[], nextIv: Uint8Array, bytes: Uint8Array): void {
-  const hs = p1.hs!;
-  const id = find(payloads, 'ID')!;
-  verifyPeer(eng, p1, id, payloads, true);
-  authedFrom(eng, p1, true);
-  setIv(eng, p1, nextIv);
-  p1.lastRecv = eng.fp(bytes);
-  hs.ourId = identityToId(ourIdentity(eng, p1));
-  const idp: IdPayload = { type: 'ID', idType: hs.ourId.idType, protocol: 0, port: 0, data: hs.ourId.data };
-  hs.ourIdB = encodePayloadBody(idp);
-  const out: Payload[] = [idp, ...authPayloads(eng, p1, false)];
-  if (wantInitialContact(eng, p1)) out.push(initialContactNotify(eng, p1));
-  checkOut(eng, MAIN_MODE[5]!, out);
-  const enc = encodeEncrypted(eng, p1, ExchangeType.IDENTITY_PROTECTION, 0, 0, out, p1.iv!);
-  setIv(eng, p1, enc.nextIv);
-  p1.step = 6;
-  sendP1(eng, now, p1, enc.bytes, false);
-  established(eng, now, p1, payloads);
+/** Responder: HDR*, IDii, HASH_I --> ; then <-- HDR*, IDir, HASH_R ; established. */
+export function responderTakeMm5SendMm6(x: Engine, now: number, p1: P1, m: Phase1Message): void {
+  const kp1 = expectKeys(p1);
+  const hs = expectHandshake(p1);
+  verifyPeer(x, kp1, hs, one(m.payloads, 'ID'), m.payloads, true);
+  authenticated(x, p1, true);
+  setIv(kp1, m.nextIv ?? missing('MM5 IV'));
+  p1.lastRecv = x.fp(m.bytes);
+  const out: Payload[] = [ourIdPayload(p1, hs), ...authPayloads(kp1, hs, false), ...authOut(x, p1)];
+  checkOut(MM.mm6, out);
+  const enc = encodeEncrypted(kp1, TYPE, 0, 0, out, kp1.iv);
+  setIv(kp1, enc.nextIv);
+  p1.exchangeState = 'done';
+  sendP1(x, now, p1, enc.bytes, false);
+  established(x, now, kp1, m.payloads);
 }
 
 /** Initiator: <-- HDR*, IDir, HASH_R ; established. */
-export function mmI6(eng: Engine, now: number, p1: P1, payloads: readonly Payload[], nextIv: Uint8Array, bytes: Uint8Array): void {
-  const id = find(payloads, 'ID')!;
+export function initiatorTakeMm6(x: Engine, now: number, p1: P1, m: Phase1Message): void {
+  const kp1 = expectKeys(p1);
   try {
-    verifyPeer(eng, p1, id, payloads, false);
+    verifyPeer(x, kp1, expectHandshake(p1), one(m.payloads, 'ID'), m.payloads, false);
   } catch (e) {
     const { notify, reason } = errorOf(e);
-    failP1(eng, p1, notify, reason);
+    failP1(x, p1, notify, reason);
     throw e;
   }
-  setIv(eng, p1, nextIv);
-  p1.lastRecv = eng.fp(bytes);
-  p1.step = 6;
-  established(eng, now, p1, payloads);
+  setIv(kp1, m.nextIv ?? missing('MM6 IV'));
+  p1.lastRecv = x.fp(m.bytes);
+  p1.exchangeState = 'done';
+  established(x, now, kp1, m.payloads);
 }
+
+/** The script rows by the state that expects them. */
+const STEPS: { readonly [S in MainModeState]?: Phase1Step } = {
+  'sent-mm1': { receives: MM.mm2, learnsResponderCookie: true, step: initiatorTakeMm2SendMm3 },
+  'sent-mm2': { receives: MM.mm3, step: responderTakeMm3SendMm4 },
+  'sent-mm3': { receives: MM.mm4, step: initiatorTakeMm4SendMm5 },
+  'sent-mm4': { receives: MM.mm5, step: responderTakeMm5SendMm6 },
+  'sent-mm5': { receives: MM.mm6, step: initiatorTakeMm6 },
+};
+
+export const mainModeDriver: Phase1Driver = {
+  name: 'Main Mode',
+  doi: undefined,
+  exchangeType: TYPE,
+  mode: 'main',
+  first: MM.mm1,
+  decodeInPlace: true,
+  steps: STEPS,
+  receive: (x, m) => receivePhase1(x, m, mainModeDriver),
+  start: initiatorSendMm1,
+  answer: responderTakeMm1SendMm2,
+};

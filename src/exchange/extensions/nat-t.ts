@@ -1,89 +1,50 @@
-/** (split from endpoint.ts) */
-import { type Payload } from '../../codec/types.js';
+/**
+ * NAT traversal (RFC 3947, RFC 3948) as an extension: its vendor ID out and in, NAT-D payloads out
+ * and in (the detection), the initiator's float to the NAT-T port, the responder's address change
+ * (the SA follows the peer's NAT mapping, with proof of freshness, issue 9.3), UDP-encapsulated
+ * Quick Mode proposals, NAT-OA payloads, and NAT keepalives (RFC 3948 §2.3) as liveness work.
+ * The wire helpers are in ../natt.ts.
+ * @module
+ */
+import type { Payload } from '../../codec/types.js';
 import { NotifyType } from '../../constants/index.js';
-import { bucketView } from '../bucket.js';
-import { Engine } from '../engine.js';
-import { bytesEqual, sameAddress, sameAddressPort } from '../keys.js';
-import { encapsulatedProposals, natdHash, natdHashLength } from '../natt.js';
-import { P1 } from '../records.js';
+import { bytesEqual } from '../../crypto/bytes.js';
+import type { Engine } from '../engine.js';
+import { sameAddress, sameAddressPort } from '../keys.js';
+import { NATT_RFC3947_VID, addressBytes, encapsulatedProposals, natOaPayloads, natdHash, natdHashLength, nattVidKind, readNatOa } from '../natt.js';
+import type { ChosenP1, KeyedP1, Liveness, NatState, P1 } from '../records.js';
 import { remote } from '../refusal.js';
 import { findAll } from '../scripts.js';
-import { type Address, type Connection, type IpsecProposal } from '../types.js';
+import type { Address, Connection, IpsecProposal } from '../types.js';
+import type { Extension } from './index.js';
+
+const VID: readonly Payload[] = [{ type: 'VID', data: NATT_RFC3947_VID }];
+const NONE: readonly Payload[] = [];
+/** RFC 3948 §2.3: a NAT keepalive is the single byte 0xff. */
+const KEEPALIVE = Uint8Array.of(0xff);
 
 /** NAT-T offered for this connection: on unless the connection or the endpoint (nattPort 0) turns it off. */
-export function nattEnabled(eng: Engine, conn: Connection): boolean {
-  return conn.natTraversal !== false && eng.opt.nattPort !== 0;
+function nattEnabled(x: Engine, conn: Connection): boolean {
+  return conn.natTraversal !== false && x.opt.nattPort !== 0;
 }
 
-/** Before handling a datagram of a known SA: where it came from (see authedFrom). */
-export function beginAuth(eng: Engine, local: Address, remoteAddr: Address): void {
-  eng.rxLocal = local;
-  eng.rxRemote = remoteAddr;
-  eng.rxMark = eng.tx.length;
+/** UDP encapsulation in use on this SA (a NAT on either side, or forced): ports floated. */
+export function natt(p1: P1): boolean {
+  return p1.nat?.encapsulation === true;
 }
 
-/**
- * Called by the handlers once the datagram proved to come from the peer (hash or signature
- * verified, not a replay). `fresh`: it could not have been sent before (a handshake message, a
- * Quick Mode completed with HASH(3) or answering ours, an ACK of our outstanding DPD probe): a
- * NAT-T responder's SA then follows the peer to where it came from. Otherwise (a first Quick
- * Mode message, an R-U-THERE, a Delete) the SA stays and only the answers go there (issue 9.3).
- */
-export function authedFrom(eng: Engine, p1: P1, fresh: boolean): void {
-  const l = eng.rxLocal;
-  const r = eng.rxRemote;
-  eng.rxLocal = eng.rxRemote = undefined;
-  if (!l || !r) return;
-  if (fresh) {
-    p1.candidate = undefined;
-    adoptPeer(eng, p1, l, r, eng.rxMark);
-    return;
-  }
-  if (!p1.natt || p1.role !== 'responder' || p1.state === 'dead') return;
-  if (sameAddressPort(p1.remote, r) && sameAddressPort(p1.local, l)) return;
-  eng.replyVia = { p1, local: l, remote: r };
-  p1.candidate = eng.replyVia;
-}
+/** The eight possible detection results, shared by all SAs (frozen: IsakmpSaInfo.nat hands them out). */
+const NAT_STATES: readonly NatState[] = Array.from({ length: 8 }, (_, i) => Object.freeze({ local: (i & 1) !== 0, remote: (i & 2) !== 0, encapsulation: (i & 4) !== 0 }));
 
-/** End of a datagram: the answers queued for it go where it came from (see authedFrom). */
-export function redirectReplies(eng: Engine): void {
-  const v = eng.replyVia!;
-  eng.replyVia = undefined;
-  for (let i = eng.rxMark; i < eng.tx.length; i++) {
-    const t = eng.tx[i]!;
-    if (t.remote === v.p1.remote) eng.tx[i] = { local: v.local, remote: v.remote, data: t.data };
-  }
-}
-
-/**
- * Responder with NAT-T: an authenticated message from another address/port (the initiator
- * floated, or its NAT mapping changed) moves the SA there; replies queued while handling it
- * follow (RFC 3947 §4 / §6: answer where the message came from).
- */
-export function adoptPeer(eng: Engine, p1: P1, local: Address, remoteAddr: Address, mark: number): void {
-  if (!p1.natt || p1.role !== 'responder' || p1.state === 'dead') return;
-  const oldL = p1.local;
-  const oldR = p1.remote;
-  if (oldR.port === remoteAddr.port && oldR.address === remoteAddr.address && oldL.port === local.port && oldL.address === local.address) return;
-  p1.local = local;
-  p1.remote = remoteAddr;
-  for (let i = mark; i < eng.tx.length; i++) {
-    const t = eng.tx[i]!;
-    if (t.remote === oldR) eng.tx[i] = { local, remote: remoteAddr, data: t.data };
-  }
-  // the UDP-encapsulated IPsec SAs that used the old mapping follow it (RFC 3947 §6 / RFC 3948)
-  for (const c of bucketView(eng.childByPair, p1.pairKey)) {
-    const i = c.info;
-    if (c.state === 'dead' || i.udpEncapsulation !== true || i.remote.port !== oldR.port || i.local.port !== oldL.port || !sameAddress(i.remote.address, oldR.address)) continue;
-    c.info = { ...i, local, remote: remoteAddr };
-    eng.emit({ type: 'ipsec-sa-updated', sa: c.info });
-  }
+function natState(local: boolean, remoteNat: boolean, encapsulation: boolean): NatState {
+  return NAT_STATES[(local ? 1 : 0) | (remoteNat ? 2 : 0) | (encapsulation ? 4 : 0)] ?? Object.freeze({ local, remote: remoteNat, encapsulation });
 }
 
 /** NAT-D is computed only over real addresses (an unspecified local address cannot be hashed). */
-export function natdPossible(eng: Engine, p1: P1): boolean {
+function natdPossible(p1: ChosenP1): boolean {
   const l = p1.local.address;
-  return natdHashLength(p1.chosen!.hash) !== 0 && l !== '0.0.0.0' && l !== '::' && l !== '%any' && p1.remote.address !== '%any';
+  if (natdHashLength(p1.chosen.hash) === 0 || l === '0.0.0.0' || l === '::' || l === '%any' || p1.remote.address === '%any') return false;
+  return addressBytes(l) !== undefined && addressBytes(p1.remote.address) !== undefined;
 }
 
 /**
@@ -91,20 +52,20 @@ export function natdPossible(eng: Engine, p1: P1): boolean {
  * sent in our NAT-D payloads and compared with the peer's, so they are computed once per exchange
  * (again only if the addresses moved in between).
  */
-export function natdHashes(eng: Engine, p1: P1): { mine: Uint8Array; theirs: Uint8Array } {
+function natdHashes(p1: ChosenP1): { readonly mine: Uint8Array; readonly theirs: Uint8Array } {
   const hs = p1.hs;
   const cached = hs?.natd;
   if (cached && cached.local === p1.local && cached.remote === p1.remote) return cached;
-  const hash = p1.chosen!.hash;
+  const hash = p1.chosen.hash;
   const d = { local: p1.local, remote: p1.remote, mine: natdHash(hash, p1.ic, p1.rc, p1.local), theirs: natdHash(hash, p1.ic, p1.rc, p1.remote) };
   if (hs) hs.natd = d;
   return d;
 }
 
 /** Our NAT-D payloads: the peer's address first, then ours (faked with forceEncapsulation). */
-export function natdPayloads(eng: Engine, p1: P1): Payload[] {
-  const { mine, theirs } = natdHashes(eng, p1);
-  const ours = p1.conn.forceEncapsulation === true ? eng.random(theirs.length) : mine;
+function natdPayloads(x: Engine, p1: ChosenP1): Payload[] {
+  const { mine, theirs } = natdHashes(p1);
+  const ours = p1.conn.forceEncapsulation === true ? x.random(theirs.length) : mine;
   return [
     { type: 'NAT-D', payloadType: 20, hash: theirs },
     { type: 'NAT-D', payloadType: 20, hash: ours },
@@ -112,38 +73,127 @@ export function natdPayloads(eng: Engine, p1: P1): Payload[] {
 }
 
 /**
- * The peer's NAT-D payloads (MM3 / MM4): undefined when NAT-T is not negotiated or the peer sent
- * none. The first names our address as the peer saw it, the others the peer's own addresses.
+ * The peer's NAT-D payloads (MM3 / MM4, AM2 / AM3): undefined when NAT-T is not negotiated or the
+ * peer sent none. The first names our address as the peer saw it, the others the peer's own.
  */
-export function checkNatd(eng: Engine, p1: P1, payloads: readonly Payload[]): { local: boolean; remote: boolean } | undefined {
-  if (!p1.nattPeer || !natdPossible(eng, p1)) return undefined;
+function detect(p1: ChosenP1, payloads: readonly Payload[]): { local: boolean; remote: boolean } | undefined {
+  if (!p1.nattPeer || !natdPossible(p1)) return undefined;
   const ds = findAll(payloads, 'NAT-D');
-  if (ds.length === 0) return undefined;
-  const hash = p1.chosen!.hash;
-  const len = natdHashLength(hash);
+  const [first, ...rest] = ds;
+  if (!first) return undefined;
+  const len = natdHashLength(p1.chosen.hash);
   for (const d of ds) if (d.hash.length !== len) throw remote(NotifyType.PAYLOAD_MALFORMED, `NAT-D of ${d.hash.length} bytes, expected ${len}`);
-  if (ds.length < 2) throw remote(NotifyType.PAYLOAD_MALFORMED, 'NAT-D: need our address and at least one of the peer');
-  const { mine, theirs } = natdHashes(eng, p1);
-  return {
-    local: !bytesEqual(ds[0]!.hash, mine),
-    remote: !ds.slice(1).some((d) => bytesEqual(d.hash, theirs)),
-  };
+  if (rest.length === 0) throw remote(NotifyType.PAYLOAD_MALFORMED, 'NAT-D: need our address and at least one of the peer');
+  const { mine, theirs } = natdHashes(p1);
+  return { local: !bytesEqual(first.hash, mine), remote: !rest.some((d) => bytesEqual(d.hash, theirs)) };
 }
 
-export function setNat(eng: Engine, p1: P1, nat: { local: boolean; remote: boolean }): void {
-  p1.natLocal = nat.local;
-  p1.natRemote = nat.remote;
-  p1.natt = nat.local || nat.remote || p1.conn.forceEncapsulation === true;
+/**
+ * Responder with NAT-T: an authenticated message from another address/port (the initiator
+ * floated, or its NAT mapping changed) moves the SA there; replies queued while handling it
+ * follow (RFC 3947 §4 / §6: answer where the message came from).
+ */
+function adoptPeer(x: Engine, p1: P1, local: Address, remoteAddr: Address): void {
+  if (!natt(p1) || p1.role !== 'responder' || p1.life === 'dead') return;
+  const oldL = p1.local;
+  const oldR = p1.remote;
+  if (oldR.port === remoteAddr.port && oldR.address === remoteAddr.address && oldL.port === local.port && oldL.address === local.address) return;
+  p1.local = local;
+  p1.remote = remoteAddr;
+  x.tx.rewriteFrom(x.rxMark, (t) => (t.remote === oldR ? { local, remote: remoteAddr, data: t.data } : t));
+  // the UDP-encapsulated IPsec SAs that used the old mapping follow it (RFC 3947 §6 / RFC 3948)
+  for (const c of x.sas.childrenOfPair(p1.pairKey)) {
+    const i = c.info;
+    if (c.state === 'dead' || i.udpEncapsulation !== true || i.remote.port !== oldR.port || i.local.port !== oldL.port || !sameAddress(i.remote.address, oldR.address)) continue;
+    c.info = { ...i, local, remote: remoteAddr };
+    x.emit({ type: 'ipsec-sa-updated', sa: c.info });
+  }
 }
 
-/** Initiator: move to the NAT-T port on both ends (RFC 3947 §4). */
-export function float(eng: Engine, p1: P1): void {
-  const port = eng.opt.nattPort;
-  p1.local = { address: p1.local.address, port };
-  p1.remote = { address: p1.remote.address, port };
+/** End of a datagram: the answers queued for it go where it came from (see addressChange). */
+export function redirectReplies(x: Engine): void {
+  const v = x.replyVia;
+  if (!v) return;
+  x.replyVia = undefined;
+  x.tx.rewriteFrom(x.rxMark, (t) => (t.remote === v.p1.remote ? { local: v.local, remote: v.remote, data: t.data } : t));
 }
 
-/** The IPsec proposals of a connection as this phase 1 negotiates them (UDP-encapsulated modes under NAT-T). */
-export function ipsecOf(eng: Engine, p1: P1, conn: Connection): readonly IpsecProposal[] {
-  return p1.natt ? encapsulatedProposals(conn.ipsec) : conn.ipsec;
+/** The liveness record of an SA, created on first use. */
+export function liveOf(p1: P1, now: number): Liveness {
+  return (p1.live ??= { lastInbound: now, probeSince: -1, probeSentAt: -1, keepaliveAt: -1, inboundBytes: undefined, timer: undefined });
 }
+
+export const natTraversal: Extension = {
+  name: 'nat-t',
+
+  vendorIdsOut: (x, conn) => (nattEnabled(x, conn) ? VID : NONE),
+
+  vendorIdsAnswer: (_x, p1) => (p1.nattPeer ? VID : NONE),
+
+  vendorIdIn(x, p1, data) {
+    if (nattVidKind(data) === 'rfc3947' && nattEnabled(x, p1.conn)) p1.nattPeer = true;
+  },
+
+  natdOut(x, p1, answering) {
+    // the first key-exchange message carries NAT-D whenever NAT-T was agreed; the answer only
+    // when the peer's NAT-D came and was read
+    if (answering ? p1.nat !== undefined : p1.nattPeer && natdPossible(p1)) return natdPayloads(x, p1);
+    return NONE;
+  },
+
+  natdIn(_x, p1, payloads) {
+    const nat = detect(p1, payloads);
+    if (nat) p1.nat = natState(nat.local, nat.remote, nat.local || nat.remote || p1.conn.forceEncapsulation === true);
+  },
+
+  float(x, p1) {
+    // RFC 3947 §4: the initiator moves to the NAT-T port on both ends from MM5 (AM3) on
+    if (p1.role !== 'initiator' || !natt(p1)) return;
+    const port = x.opt.nattPort;
+    p1.local = { address: p1.local.address, port };
+    p1.remote = { address: p1.remote.address, port };
+  },
+
+  addressChange(x, p1, local, remoteAddr, fresh) {
+    if (fresh) {
+      p1.candidate = undefined;
+      adoptPeer(x, p1, local, remoteAddr);
+      return;
+    }
+    // authentic but maybe replayed: answered where it came from, the SA stays (issue 9.3)
+    if (!natt(p1) || p1.role !== 'responder' || p1.life === 'dead') return;
+    if (sameAddressPort(p1.remote, remoteAddr) && sameAddressPort(p1.local, local)) return;
+    x.replyVia = { p1, local, remote: remoteAddr };
+    p1.candidate = x.replyVia;
+  },
+
+  quickModeProposals: (_x, p1, proposals): readonly IpsecProposal[] => (natt(p1) ? encapsulatedProposals(proposals) : proposals),
+
+  natOaOut(_x, p1, initiator, transport) {
+    // RFC 3947 §5.2: the original addresses, only with UDP-encapsulated transport mode: each side
+    // names the initiator first and the responder second, itself by its own address
+    if (!transport) return NONE;
+    if (initiator) return natt(p1) ? natOaPayloads(p1.local.address, p1.remote.address) : NONE;
+    return natOaPayloads(p1.remote.address, p1.local.address);
+  },
+
+  natOaIn(_x, payloads, initiator, transport) {
+    const oa = readNatOa(findAll(payloads, 'NAT-OA')); // PAYLOAD_MALFORMED whatever the mode
+    if (!transport) return undefined;
+    return initiator ? oa?.responder : oa?.initiator;
+  },
+
+  established(x, now, p1) {
+    const n = x.opt.natKeepaliveSeconds;
+    if (n > 0 && p1.nat?.local === true && p1.nat.encapsulation) liveOf(p1, now).keepaliveAt = now + n * 1000;
+  },
+
+  due: (_x, p1) => (p1.live && p1.live.keepaliveAt >= 0 ? p1.live.keepaliveAt : undefined),
+
+  fire(x, now, p1: KeyedP1) {
+    const live = p1.live;
+    if (!live || live.keepaliveAt < 0 || now < live.keepaliveAt) return;
+    x.tx.push({ local: p1.local, remote: p1.remote, data: KEEPALIVE, keepalive: true });
+    live.keepaliveAt = now + x.opt.natKeepaliveSeconds * 1000;
+  },
+};
