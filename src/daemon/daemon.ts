@@ -187,13 +187,6 @@ export class Daemon {
   /** Phase-1 identity text per connection name (cleared on reload). */
   private readonly localIds = new Map<string, string | undefined>();
   private trafficTimer: NodeJS.Timeout | undefined;
-  private keepaliveTimer: NodeJS.Timeout | undefined;
-  private dpdTimer: NodeJS.Timeout | undefined;
-  /**
-   * RFC 3706 state per established ISAKMP SA whose peer announced DPD: when the peer last
-   * answered (ms), when our unanswered R-U-THERE run began and when the last one left, its seq.
-   */
-  private readonly dpdState = new Map<string, { seen: number; since?: number; sentAt?: number; seq?: number }>();
   private trafficBusy = false;
   private pumping = false;
   private readonly signalHandlers: [NodeJS.Signals, () => void][] = [];
@@ -210,6 +203,8 @@ export class Daemon {
       halfOpenTotal: g.maxHalfOpen,
       halfOpenPerPeer: g.maxHalfOpenPerPeer,
       nattPort: g.nattPort,
+      // RFC 3948 keepalives and RFC 3706 DPD are the engine's timers; the daemon sends what it polls
+      natKeepaliveSeconds: g.nattPort !== 0 ? g.natKeepalive : 0,
     });
     this.transport = new UdpTransport({
       listen: g.listen,
@@ -272,12 +267,6 @@ export class Daemon {
       this.dataplane.onAcquire = (name) => this.onAcquire(name);
       for (const c of this.config.connections) if (c.start === 'on-demand') await this.trap(c);
     }
-    if (g.natKeepalive > 0 && this.transport.addresses().some((a) => a.natt)) {
-      this.keepaliveTimer = setInterval(() => this.sendKeepalives(), g.natKeepalive * 1000);
-      this.keepaliveTimer.unref();
-    }
-    this.dpdTimer = setInterval(() => this.dpdTick(), 1000);
-    this.dpdTimer.unref();
     this.logger.info('daemon', 'started', { connections: this.config.connections.length, dataplane: this.dataplane.name });
     for (const c of this.config.connections) if (c.start === 'start') this.safe(() => this.initiate(c.name));
     this.pump();
@@ -374,6 +363,15 @@ export class Daemon {
       return;
     }
     this.armedAt = undefined;
+    this.runTimers();
+  }
+
+  /**
+   * Fires the engine's timers due now (retransmissions, lifetimes, DPD, NAT keepalives) and sends
+   * what they produce. The armed timer does this on its own; public for tests with a virtual clock.
+   */
+  runTimers(): void {
+    if (this.stopped) return;
     this.endpoint.handleTimeout(this.now());
     this.pump();
   }
@@ -388,8 +386,9 @@ export class Daemon {
         const e = t === undefined ? this.endpoint.pollEvent() : undefined;
         if (t === undefined && e === undefined) break;
         if (t !== undefined) {
-          this.logger.log('net', 'trace', 'datagram out', { to: `${t.remote.address}:${t.remote.port}`, from: t.local.port, bytes: t.data.length });
-          this.transport.send(t.local, t.remote, t.data);
+          this.logger.log('net', 'trace', t.keepalive ? 'keepalive out' : 'datagram out', { to: `${t.remote.address}:${t.remote.port}`, from: t.local.port, bytes: t.data.length });
+          if (t.keepalive) this.transport.sendKeepalive(t.local, t.remote);
+          else this.transport.send(t.local, t.remote, t.data);
         }
         if (e !== undefined) this.onEvent(e);
       }
@@ -515,17 +514,21 @@ export class Daemon {
         this.settleWaiters(e.connection, { ok: false, error: `connection '${e.connection}' failed: ${e.reason}${notify !== undefined ? ` (${notify})` : ''}` });
         break;
       }
+      case 'peer-dead': {
+        // RFC 3706: the engine deletes the peer's SAs next (Deletes sent anyway)
+        const c = this.config.connections.find((x) => x.name === e.connection);
+        const action = c?.dpdAction ?? 'clear';
+        this.logger.warn('ike', 'DPD: peer does not answer, clearing its SAs', { sa: e.isakmpSa, connection: e.connection, peer: e.peer.address, action });
+        this.noteProblem(e.peer.address, `dead peer (${e.reason})`);
+        if (action === 'restart') this.safe(() => this.initiate(e.connection));
+        break;
+      }
       case 'notify':
         if (e.notify === NotifyType.R_U_THERE_ACK) {
-          // RFC 3706 §5.3: an ACK counts when it carries the sequence number of our last R-U-THERE
-          const st = this.dpdState.get(e.isakmpSa);
+          // RFC 3706 §5.3: the engine passes on only an ACK that carries the sequence number of
+          // our outstanding R-U-THERE (others are dropped as replays)
           const seq = e.data.length === 4 ? new DataView(e.data.buffer, e.data.byteOffset, 4).getUint32(0) : -1;
-          const answers = st !== undefined && st.seq === seq;
-          if (answers) {
-            st.seen = this.now();
-            st.since = undefined;
-          }
-          this.logger.debug('ike', 'DPD: R-U-THERE-ACK', { sa: e.isakmpSa, seq, answers });
+          this.logger.debug('ike', 'DPD: R-U-THERE-ACK', { sa: e.isakmpSa, seq, answers: true });
           break;
         }
         this.logger.info('ike', 'notify from peer', { peer: `${e.peer.address}:${e.peer.port}`, sa: e.isakmpSa, notify: nameOf(NotifyType, e.notify) });
@@ -560,79 +563,6 @@ export class Daemon {
     }
     void this.dataplane.remove(id);
     if (sa !== undefined) void this.updown?.run('down', reason, sa);
-  }
-
-  /**
-   * RFC 3948 §2.3: keeps the NAT mappings of our UDP-encapsulated SAs open: one 0xff byte to the
-   * peer's NAT-T port for every established ISAKMP SA with a NAT in front of us. Runs every
-   * `nat_keepalive` seconds; returns how many were sent (public for tests).
-   */
-  sendKeepalives(): number {
-    let n = 0;
-    for (const s of this.endpoint.isakmpSas()) {
-      if (s.state !== 'established' || s.nat?.local !== true || s.nat.encapsulation !== true) continue;
-      if (this.transport.sendKeepalive(s.local, s.remote)) n++;
-    }
-    return n;
-  }
-
-  /**
-   * RFC 3706 Dead Peer Detection, once a second: for each established ISAKMP SA whose peer
-   * announced DPD and whose connection has `dpd_delay`, an R-U-THERE when the peer has not
-   * answered for `dpd_delay` (again every `dpd_delay` while unanswered); after `dpd_timeout`
-   * without an answer the peer is dead: its SAs are cleared (and negotiated again with
-   * `dpd_action: restart`). Returns the R-U-THEREs sent (public for tests).
-   */
-  dpdTick(): number {
-    if (!this.config.connections.some((c) => c.dpdDelay > 0)) {
-      this.dpdState.clear();
-      return 0;
-    }
-    const now = this.now();
-    const conns = new Map(this.config.connections.map((c) => [c.name, c]));
-    const live = new Set<string>();
-    let sent = 0;
-    for (const s of this.endpoint.isakmpSas()) {
-      const c = conns.get(s.connection);
-      if (s.state !== 'established' || s.dpd !== true || c === undefined || c.dpdDelay === 0) continue;
-      live.add(s.id);
-      let st = this.dpdState.get(s.id);
-      if (st === undefined) {
-        this.dpdState.set(s.id, (st = { seen: now }));
-        continue;
-      }
-      if (st.since !== undefined && now - st.since >= c.dpdTimeout * 1000) {
-        this.dpdState.delete(s.id);
-        this.peerDead(now, s, c);
-        continue;
-      }
-      if (now - Math.max(st.seen, st.sentAt ?? 0) >= c.dpdDelay * 1000) {
-        let seq: number | undefined;
-        this.safe(() => {
-          seq = this.endpoint.dpd?.(now, s.id);
-        });
-        if (seq === undefined) continue;
-        st.seq = seq;
-        st.sentAt = now;
-        st.since ??= now;
-        sent++;
-      }
-    }
-    for (const id of this.dpdState.keys()) if (!live.has(id)) this.dpdState.delete(id);
-    if (sent > 0) this.pump();
-    return sent;
-  }
-
-  /** DPD timeout: the peer's SAs go (Deletes are sent anyway), and with `restart` a new negotiation starts. */
-  private peerDead(now: number, s: IsakmpSaInfo, c: ConnectionConfig): void {
-    this.logger.warn('ike', 'DPD: peer does not answer, clearing its SAs', { sa: s.id, connection: c.name, peer: s.remote.address, action: c.dpdAction });
-    this.noteProblem(s.remote.address, `dead peer (no answer to DPD for ${c.dpdTimeout}s)`);
-    for (const q of this.endpoint.ipsecSas()) {
-      if (q.isakmpSa === s.id || (q.connection === c.name && q.remote.address === s.remote.address)) this.safe(() => this.endpoint.delete(now, q.id));
-    }
-    this.safe(() => this.endpoint.delete(now, s.id));
-    this.pump();
-    if (c.dpdAction === 'restart') this.safe(() => this.initiate(c.name));
   }
 
   /** Arms the traffic poll (xfrm byte counters) while IPsec SAs exist; one poll at a time. */
@@ -973,10 +903,6 @@ export class Daemon {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    if (this.keepaliveTimer !== undefined) clearInterval(this.keepaliveTimer);
-    this.keepaliveTimer = undefined;
-    if (this.dpdTimer !== undefined) clearInterval(this.dpdTimer);
-    this.dpdTimer = undefined;
     if (this.trafficTimer !== undefined) clearTimeout(this.trafficTimer);
     this.trafficTimer = undefined;
     const now = this.now();

@@ -52,6 +52,8 @@ export interface EndpointFactoryOptions {
   readonly halfOpenPerPeer?: number;
   /** The NAT-T port the daemon listens on (RFC 3947 floating); 0 = NAT-T off. */
   readonly nattPort?: number;
+  /** RFC 3948 NAT keepalives every this many seconds (0: none): engine timers, sent as keepalive transmits. */
+  readonly natKeepaliveSeconds?: number;
 }
 
 export type EndpointFactory = (opts: EndpointFactoryOptions) => EndpointLike;
@@ -136,6 +138,7 @@ export function toEngineConnection(c: ConnectionConfig, localPort: number, local
     forceEncapsulation: c.encap,
     rekeyMarginSeconds: c.rekeyMargin,
     rekeyFuzzPercent: c.rekeyFuzz,
+    ...(c.dpdDelay > 0 ? { dpd: { delaySeconds: c.dpdDelay, timeoutSeconds: c.dpdTimeout } } : {}),
   };
   return conn;
 }

@@ -59,6 +59,8 @@ export interface WireRecord {
   /** The sender's transmit addresses (before any NAT rewrite). */
   readonly local?: Address;
   readonly remote?: Address;
+  /** A NAT keepalive (RFC 3948 §2.3): on the wire, but the receiving transport drops it before the engine. */
+  readonly keepalive?: true;
 }
 
 export class Pair {
@@ -139,6 +141,10 @@ export class Pair {
   }
 
   private send(from: Side, t0: Transmit): void {
+    if (t0.keepalive) {
+      this.wire.push({ at: this.now, from, data: t0.data, delivered: true, local: t0.local, remote: t0.remote, keepalive: true });
+      return;
+    }
     const t = this.natRewrite(from, t0);
     if (t === null) {
       this.wire.push({ at: this.now, from, data: t0.data, delivered: false, local: t0.local, remote: t0.remote });
