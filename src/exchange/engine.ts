@@ -19,24 +19,37 @@ import type { Address, EndpointOptions, EngineEvent, Transmit } from './types.js
 /** The options with their defaults applied. */
 export type ResolvedOptions = Required<Omit<EndpointOptions, 'random' | 'connections' | 'certificateTime' | 'aggressiveRate'>>;
 
+/** The defaults (docs/engine.md, "Surface"). */
+const DEFAULTS: ResolvedOptions = {
+  retransmitBaseMs: 1000,
+  retransmitLimit: 5,
+  halfOpenTimeoutMs: 30_000,
+  halfOpenPerPeer: 32,
+  halfOpenTotal: 5000,
+  quickModeTimeoutMs: 30_000,
+  messageIdBudget: 1024,
+  maxIsakmpSasPerIdentity: 200,
+  maxIsakmpSasPerAddress: 500,
+  maxIpsecSasPerIdentity: 1000,
+  maxQuickModesPerSa: 16,
+  nonceLength: 32,
+  sendErrorNotifies: true,
+  nattPort: 4500,
+  natKeepaliveSeconds: 0,
+};
+
+/** The fields of `o` that are set, among the keys of `keys`. */
+function definedFields<T extends object>(o: Partial<T>, keys: T): Partial<T> {
+  const out: Partial<T> = {};
+  for (const k in keys) {
+    const v = o[k];
+    if (v !== undefined) out[k] = v;
+  }
+  return out;
+}
+
 export function resolveOptions(options: EndpointOptions): ResolvedOptions {
-  return {
-    retransmitBaseMs: options.retransmitBaseMs ?? 1000,
-    retransmitLimit: options.retransmitLimit ?? 5,
-    halfOpenTimeoutMs: options.halfOpenTimeoutMs ?? 30_000,
-    halfOpenPerPeer: options.halfOpenPerPeer ?? 32,
-    halfOpenTotal: options.halfOpenTotal ?? 5000,
-    quickModeTimeoutMs: options.quickModeTimeoutMs ?? 30_000,
-    messageIdBudget: options.messageIdBudget ?? 1024,
-    maxIsakmpSasPerIdentity: options.maxIsakmpSasPerIdentity ?? 200,
-    maxIsakmpSasPerAddress: options.maxIsakmpSasPerAddress ?? 500,
-    maxIpsecSasPerIdentity: options.maxIpsecSasPerIdentity ?? 1000,
-    maxQuickModesPerSa: options.maxQuickModesPerSa ?? 16,
-    nonceLength: options.nonceLength ?? 32,
-    sendErrorNotifies: options.sendErrorNotifies ?? true,
-    nattPort: options.nattPort ?? 4500,
-    natKeepaliveSeconds: options.natKeepaliveSeconds ?? 0,
-  };
+  return { ...DEFAULTS, ...definedFields<ResolvedOptions>(options, DEFAULTS) };
 }
 
 export class Engine {

@@ -22,6 +22,7 @@ import {
   ProtocolId,
 } from '../constants/index.js';
 import { LocalProtocolError } from '../errors.js';
+import { WEAK_GROUPS } from './proposals.js';
 import type { IkeProposal, IpsecProposal, IpsecProtocolSpec } from './types.js';
 import type { Mutable } from '../codec/types.js';
 
@@ -108,8 +109,8 @@ export const GROUPS: Readonly<Record<string, number>> = {
   modp2048s256: GroupDescription.MODP_2048_256_POS,
 };
 
-/** Groups refused unless a connection sets `allow_weak_groups: true` (DESIGN: security defaults). */
-export const WEAK_GROUPS: ReadonlySet<number> = new Set([1, 2, 5, 22, 23, 24]);
+/** Groups refused unless a connection sets `allow_weak_groups: true`: one list, the engine's (proposals.ts). */
+export { WEAK_GROUPS };
 
 /** The name used in the compact syntax for a group number ("modp2048"), or `group<N>`. */
 export function groupName(group: number): string {

@@ -31,7 +31,7 @@ import { CERT, CR, NATD, NOTIFIES, VIDS, one, rule, type MessageScript } from '.
 import { LocalProtocolError } from '../../errors.js';
 import type { Connection } from '../types.js';
 import { checkOut, encodeEncrypted, encodePlain, firstPayloadBody } from '../wire.js';
-import { receivePhase1, type Phase1Driver, type Phase1Message, type Phase1Step } from './phase1.js';
+import { phase1Driver, type Phase1Message, type Phase1Step } from './phase1.js';
 
 /** The three messages. */
 export const AM = {
@@ -160,22 +160,14 @@ export function responderTakeAm3(x: Engine, now: number, p1: P1, m: Phase1Messag
   established(x, now, kp1, m.nextIv ? m.payloads : []);
 }
 
-/** The script rows by the state that expects them. */
-const STEPS: { readonly [S in AggressiveModeState]?: Phase1Step } = {
-  'sent-am1': { receives: AM.am2, learnsResponderCookie: true, step: initiatorTakeAm2SendAm3 },
-  'sent-am2': { receives: AM.am3, step: responderTakeAm3 },
-};
-
-export const aggressiveModeDriver: Phase1Driver = {
-  name: 'Aggressive Mode',
-  doi: undefined,
-  exchangeType: TYPE,
-  mode: 'aggressive',
-  first: AM.am1,
+export const aggressiveModeDriver = phase1Driver('aggressive', TYPE, AM.am1, {
   decodeInPlace: false,
-  steps: STEPS,
-  receive: (x, m) => receivePhase1(x, m, aggressiveModeDriver),
+  // the script rows by the state that expects them
+  steps: {
+    'sent-am1': { receives: AM.am2, learnsResponderCookie: true, step: initiatorTakeAm2SendAm3 },
+    'sent-am2': { receives: AM.am3, step: responderTakeAm3 },
+  } satisfies { readonly [S in AggressiveModeState]?: Phase1Step },
   start: initiatorSendAm1,
   screen: screenAm1,
   answer: responderTakeAm1SendAm2,
-};
+});

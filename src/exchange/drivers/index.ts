@@ -23,6 +23,6 @@ export function drivers(): DriverRegistry {
 }
 
 /** The phase-1 driver an initiator uses for a connection's `exchange`. */
-export function phase1Driver(mode: 'main' | 'aggressive'): Phase1Driver {
+export function phase1DriverFor(mode: 'main' | 'aggressive'): Phase1Driver {
   return mode === 'main' ? mainModeDriver : aggressiveModeDriver;
 }

@@ -29,7 +29,7 @@ import { errorOf, missing } from '../refusal.js';
 import { CERT, CR, NATD, NOTIFIES, VIDS, one, rule, type MessageScript } from '../scripts.js';
 import type { Connection } from '../types.js';
 import { ZERO8, checkOut, encodeEncrypted, encodePlain, firstPayloadBody, sendUnprotectedNotify } from '../wire.js';
-import { receivePhase1, type Phase1Driver, type Phase1Message, type Phase1Step } from './phase1.js';
+import { phase1Driver, type Phase1Message, type Phase1Step } from './phase1.js';
 
 /** The six messages: who sends each, encrypted or not, which payloads with which counts. */
 export const MM = {
@@ -214,24 +214,16 @@ export function initiatorTakeMm6(x: Engine, now: number, p1: P1, m: Phase1Messag
   established(x, now, kp1, m.payloads);
 }
 
-/** The script rows by the state that expects them. */
-const STEPS: { readonly [S in MainModeState]?: Phase1Step } = {
-  'sent-mm1': { receives: MM.mm2, learnsResponderCookie: true, step: initiatorTakeMm2SendMm3 },
-  'sent-mm2': { receives: MM.mm3, step: responderTakeMm3SendMm4 },
-  'sent-mm3': { receives: MM.mm4, step: initiatorTakeMm4SendMm5 },
-  'sent-mm4': { receives: MM.mm5, step: responderTakeMm5SendMm6 },
-  'sent-mm5': { receives: MM.mm6, step: initiatorTakeMm6 },
-};
-
-export const mainModeDriver: Phase1Driver = {
-  name: 'Main Mode',
-  doi: undefined,
-  exchangeType: TYPE,
-  mode: 'main',
-  first: MM.mm1,
+export const mainModeDriver = phase1Driver('main', TYPE, MM.mm1, {
   decodeInPlace: true,
-  steps: STEPS,
-  receive: (x, m) => receivePhase1(x, m, mainModeDriver),
+  // the script rows by the state that expects them
+  steps: {
+    'sent-mm1': { receives: MM.mm2, learnsResponderCookie: true, step: initiatorTakeMm2SendMm3 },
+    'sent-mm2': { receives: MM.mm3, step: responderTakeMm3SendMm4 },
+    'sent-mm3': { receives: MM.mm4, step: initiatorTakeMm4SendMm5 },
+    'sent-mm4': { receives: MM.mm5, step: responderTakeMm5SendMm6 },
+    'sent-mm5': { receives: MM.mm6, step: initiatorTakeMm6 },
+  } satisfies { readonly [S in MainModeState]?: Phase1Step },
   start: initiatorSendMm1,
   answer: responderTakeMm1SendMm2,
-};
+});

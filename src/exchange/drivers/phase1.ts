@@ -25,7 +25,7 @@ import { Refused, errorOf, remote } from '../refusal.js';
 import { checkMessage, one, type MessageScript } from '../scripts.js';
 import type { Address, Connection } from '../types.js';
 import { decrypt, firstPayloadBody, sendUnprotectedNotify } from '../wire.js';
-import { phase1Driver } from './index.js';
+import { phase1DriverFor } from './index.js';
 import type { ExchangeDriver, Inbound } from './registry.js';
 
 /** A phase-1 message received and checked against its script row. */
@@ -59,6 +59,16 @@ export interface Phase1Driver extends ExchangeDriver {
   screen?(x: Engine, now: number, m: Inbound, payloads: readonly Payload[], candidates: readonly Connection[]): Connection[];
   /** Responder: takes the first message and sends the answer (`reply`: our SA payload). */
   answer(x: Engine, now: number, p1: ChosenP1, payloads: readonly Payload[], reply: SaPayload): void;
+}
+
+/**
+ * A phase-1 driver of `mode` for exchange type `exchangeType` whose first message follows
+ * `first`: an ISAKMP exchange (every DOI), its datagrams to the shared runner below.
+ */
+export function phase1Driver(mode: 'main' | 'aggressive', exchangeType: number, first: MessageScript, parts: Pick<Phase1Driver, 'decodeInPlace' | 'steps' | 'start' | 'screen' | 'answer'>): Phase1Driver {
+  const name = mode === 'main' ? 'Main Mode' : 'Aggressive Mode';
+  const driver: Phase1Driver = { name, doi: undefined, exchangeType, mode, first, ...parts, receive: (x, m) => receivePhase1(x, m, driver) };
+  return driver;
 }
 
 /** A phase 1 record with every field present (one hidden class for all phase 1s), in the tables. */
@@ -138,7 +148,7 @@ function freshCookie(x: Engine): { cookie: Uint8Array; key: string } {
  * `pairKey`: pairKeyFlat(conn.local, conn.remote) when the caller has it already.
  */
 export function startPhase1(x: Engine, now: number, conn: Connection, pending: PendingQm[], rekeyOf?: P1, pairKey?: string): P1 {
-  const driver = phase1Driver(conn.exchange ?? 'main');
+  const driver = phase1DriverFor(conn.exchange ?? 'main');
   if (conn.remote.address === '%any') throw new LocalProtocolError(0, `connection ${conn.name}: cannot initiate to %any`);
   const ic = freshCookie(x);
   const state: Phase1State = driver.mode === 'main' ? 'sent-mm1' : 'sent-am1';
