@@ -35,8 +35,9 @@ export function ourIdPayload(p1: P1, hs: Handshake): IdPayload {
 /** HASH_I (initiator's) or HASH_R (responder's) over the ID payload body `idB`. */
 function hashFor(p1: KeyedP1, hs: Handshake, initiator: boolean, idB: Uint8Array): Uint8Array {
   const a = hs.auth ?? missing('SKEYID');
-  const input = { prf: p1.prf, skeyid: a.skeyid, gxi: a.gxi, gxr: a.gxr, ckyI: p1.ic, ckyR: p1.rc, saIBody: a.saiB };
-  return initiator ? C.hashI({ ...input, idIBody: idB }) : C.hashR({ ...input, idRBody: idB });
+  return initiator
+    ? C.hashI({ prf: p1.prf, skeyid: a.skeyid, gxi: a.gxi, gxr: a.gxr, ckyI: p1.ic, ckyR: p1.rc, saIBody: a.saiB, idIBody: idB })
+    : C.hashR({ prf: p1.prf, skeyid: a.skeyid, gxi: a.gxi, gxr: a.gxr, ckyI: p1.ic, ckyR: p1.rc, saIBody: a.saiB, idRBody: idB });
 }
 
 /** Our HASH_x or [CERT,] SIG_x payloads (after ourIdPayload). */

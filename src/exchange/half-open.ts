@@ -9,9 +9,9 @@
  * legitimate peer answers our MM2 within one round trip; a flood must push a whole table of newer
  * entries in before that to evict it).
  *
- * Invariants: `count` is the number of phase 1s with `halfOpen` set, and each peer's `count` the
- * number of them from its address; a node is on both lists exactly while its phase 1's `ho`
- * points at it.
+ * Invariants: `count` is the number of phase 1s whose handshake has `halfOpen` set, and each
+ * peer's `count` the number of them from its address; a node is on both lists exactly while its
+ * phase 1's handshake `ho` points at it.
  * @module
  */
 import type { P1 } from './records.js';
@@ -70,12 +70,14 @@ export class HalfOpenTable {
 
   /** Counts a new responder phase 1 as half-open and appends it to the eviction lists. */
   add(p1: P1, existing: HoPeer | undefined): void {
+    const hs = p1.hs;
+    if (!hs) return;
     let peer = existing;
     if (!peer) {
       peer = { key: p1.remote.address, count: 0, head: undefined, tail: undefined };
       this.peers.set(peer.key, peer);
     }
-    p1.halfOpen = true;
+    hs.halfOpen = true;
     this.count++;
     peer.count++;
     const n: HoNode = { p1, peer, prev: this.tail, next: undefined, peerPrev: peer.tail, peerNext: undefined };
@@ -85,14 +87,15 @@ export class HalfOpenTable {
     if (peer.tail) peer.tail.peerNext = n;
     else peer.head = n;
     peer.tail = n;
-    p1.ho = n;
+    hs.ho = n;
   }
 
   /** The peer answered with message 3: this entry is no longer evictable (still half-open). */
   unlinkEvictable(p1: P1): void {
-    const n = p1.ho;
-    if (!n) return;
-    p1.ho = undefined;
+    const hs = p1.hs;
+    const n = hs?.ho;
+    if (!hs || !n) return;
+    hs.ho = undefined;
     if (n.prev) n.prev.next = n.next;
     else this.head = n.next;
     if (n.next) n.next.prev = n.prev;
@@ -106,8 +109,9 @@ export class HalfOpenTable {
 
   /** The phase 1 is no longer half-open (established or gone). */
   release(p1: P1): void {
-    if (!p1.halfOpen) return;
-    p1.halfOpen = false;
+    const hs = p1.hs;
+    if (!hs?.halfOpen) return;
+    hs.halfOpen = false;
     this.count--;
     const peer = this.peers.get(p1.remote.address);
     if (peer) {

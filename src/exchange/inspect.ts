@@ -50,7 +50,7 @@ export class EndpointInspector {
   phase1s(): Phase1View[] {
     const out: Phase1View[] = [];
     for (const p1 of engineOf(this.ep).sas.p1s.values()) {
-      out.push({ id: toHexFlat(p1.ic, p1.rc), remote: p1.remote, halfOpen: p1.halfOpen, keys: keysOf(p1) });
+      out.push({ id: toHexFlat(p1.ic, p1.rc), remote: p1.remote, halfOpen: p1.hs?.halfOpen ?? false, keys: keysOf(p1) });
     }
     return out;
   }

@@ -13,7 +13,7 @@ import { requestQm } from './drivers/quick-mode.js';
 import type { Engine } from './engine.js';
 import { inbound } from './extensions/index.js';
 import { natt } from './extensions/nat-t.js';
-import { spiKey } from './keys.js';
+import { smi, spiKey } from './keys.js';
 import { rekeyMargin } from './lifecycle.js';
 import type { IpsecSelection } from './proposals.js';
 import { Tk, type Child, type Qm } from './records.js';
@@ -23,24 +23,28 @@ import type { DirectionKeys, IpsecProtocolSa, IpsecSaInfo } from './types.js';
 /**
  * Keys of one direction: SPI | KEYMAT at `at` in a buffer both directions share. The views are
  * made on access (one byte array per IPsec SA instead of four per direction: fewer objects per
- * SA for the collector).
+ * SA for the collector), and the three lengths are packed into one small integer (SPI length,
+ * KEYMAT length and encryption key length each fit in a byte).
  */
 class Keys implements DirectionKeys {
-  constructor(private readonly buf: Uint8Array, private readonly at: number, private readonly spiLen: number, private readonly kmLen: number, private readonly encLen: number) {}
+  private readonly lens: number;
+  constructor(private readonly buf: Uint8Array, private readonly at: number, spiLen: number, kmLen: number, encLen: number) {
+    this.lens = spiLen | (kmLen << 8) | (encLen << 16);
+  }
   get spi(): Uint8Array {
-    return this.buf.subarray(this.at, this.at + this.spiLen);
+    return this.buf.subarray(this.at, this.at + (this.lens & 0xff));
   }
   get keymat(): Uint8Array {
-    const k = this.at + this.spiLen;
-    return this.buf.subarray(k, k + this.kmLen);
+    const k = this.at + (this.lens & 0xff);
+    return this.buf.subarray(k, k + ((this.lens >> 8) & 0xff));
   }
   get encryptionKey(): Uint8Array {
-    const k = this.at + this.spiLen;
-    return this.buf.subarray(k, k + this.encLen);
+    const k = this.at + (this.lens & 0xff);
+    return this.buf.subarray(k, k + (this.lens >> 16));
   }
   get integrityKey(): Uint8Array {
-    const k = this.at + this.spiLen;
-    return this.buf.subarray(k + this.encLen, k + this.kmLen);
+    const k = this.at + (this.lens & 0xff);
+    return this.buf.subarray(k + (this.lens >> 16), k + ((this.lens >> 8) & 0xff));
   }
   toJSON(): object {
     return { spi: this.spi, keymat: this.keymat, encryptionKey: this.encryptionKey, integrityKey: this.integrityKey };
@@ -74,10 +78,10 @@ export function installIpsecSa(x: Engine, now: number, qm: Qm, sel: IpsecSelecti
     buf.set(kout, si + len + outSpi.length);
     C.wipe(kin, kout);
     protocols.push({
-      protocol: e.protocol,
-      transformId: e.parsed.transformId,
-      keyLength: e.keys.enc * 8,
-      authAlgorithm: e.parsed.authAlgorithm,
+      protocol: smi(e.protocol),
+      transformId: smi(e.parsed.transformId),
+      keyLength: smi(e.keys.enc * 8),
+      authAlgorithm: smi(e.parsed.authAlgorithm),
       inbound: new Keys(buf, 0, si, len, e.keys.enc),
       outbound: new Keys(buf, si + len, outSpi.length, len, e.keys.enc),
     });
@@ -91,20 +95,20 @@ export function installIpsecSa(x: Engine, now: number, qm: Qm, sel: IpsecSelecti
     isakmpSa: x.sas.p1Id(p1),
     connection: qm.conn.name,
     role: qm.role,
-    mode: sel.mode,
-    group: sel.group,
+    mode: smi(sel.mode),
+    group: smi(sel.group),
     local: p1.local,
     remote: p1.remote,
     localTs: qm.localTs,
     remoteTs: qm.remoteTs,
-    lifetimeSeconds: lifeSeconds,
-    lifetimeKilobytes: lifeKb,
-    establishedAt: now,
+    lifetimeSeconds: smi(lifeSeconds),
+    lifetimeKilobytes: smi(lifeKb),
+    establishedAt: smi(now),
     protocols,
   };
   if (natt(p1)) info.udpEncapsulation = true;
   if (qm.peerOa !== undefined) info.peerOriginalAddress = qm.peerOa;
-  const child: Child = { info, pairKey: p1.pairKey, p1Id: info.isakmpSa, conn: qm.conn, peer: p1.peerId, peerKey: p1.peerKey, bytes: 0, state: 'installed', tSoft: undefined, tHard: undefined, softBytes: lifeKb * 1024 * 0.9 };
+  const child: Child = { info, pairKey: p1.pairKey, conn: qm.conn, peer: p1.peerId, peerKey: p1.peerKey, bytes: 0, state: 'installed', tSoft: undefined, tHard: undefined };
   x.sas.addChild(child, spiKeys);
   if (lifeSeconds) {
     const life = lifeSeconds * 1000;
@@ -182,7 +186,7 @@ export function removeChild(x: Engine, c: Child, by: 'local' | 'peer' | undefine
  */
 export function reportTraffic(x: Engine, now: number, child: Child, bytes: number, inboundBytes?: number): void {
   if (inboundBytes !== undefined) {
-    const p1 = x.sas.findP1ById(child.p1Id) ?? x.sas.bestP1For(child.pairKey, child.conn.name);
+    const p1 = x.sas.findP1ById(child.info.isakmpSa) ?? x.sas.bestP1For(child.pairKey, child.conn.name);
     const live = p1?.live;
     if (p1 && live && p1.life === 'established') {
       const seen = (live.inboundBytes ??= new Map());
@@ -195,7 +199,7 @@ export function reportTraffic(x: Engine, now: number, child: Child, bytes: numbe
   if (!limit) return;
   if (child.bytes >= limit) {
     expireChild(x, now, child, true);
-  } else if (child.bytes >= child.softBytes && child.state === 'installed' && child.info.role === 'initiator') {
+  } else if (child.bytes >= limit * 0.9 && child.state === 'installed' && child.info.role === 'initiator') {
     x.emit({ type: 'expired', kind: 'ipsec', id: child.info.id, connection: child.conn.name, hard: false });
     rekeyChild(x, now, child);
   }

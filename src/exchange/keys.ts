@@ -72,6 +72,15 @@ export function sameAddressPort(a: Address, b: Address): boolean {
   return a.port === b.port && sameAddress(a.address, b.address);
 }
 
+/**
+ * A number as V8 stores it best in a record kept per SA: a whole number in the 32-bit range
+ * becomes a small integer (arithmetic such as `a * 2 ** n` or an attribute parse may hand it over
+ * as a double, which a field then keeps as a separate 16-byte heap number); others stay as they are.
+ */
+export function smi(n: number): number {
+  return (n | 0) === n ? n | 0 : n;
+}
+
 /** A message ID / sequence number as 4 big-endian bytes. */
 export function u32(n: number): Uint8Array {
   return Uint8Array.of(n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);

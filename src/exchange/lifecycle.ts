@@ -21,8 +21,8 @@ import { startPhase1 } from './drivers/phase1.js';
 import { clearQmRetransmit, requestQm, startQuick } from './drivers/quick-mode.js';
 import type { Engine } from './engine.js';
 import { authIn, established as livenessEstablished } from './extensions/index.js';
-import { sameAddressPort } from './keys.js';
-import { NO_PENDING, Tk, type KeyedP1, type P1, type PendingQm } from './records.js';
+import { sameAddressPort, smi } from './keys.js';
+import { NO_PENDING, Tk, expectHandshake, type KeyedP1, type P1, type PendingQm } from './records.js';
 import { seenTotal } from './replay.js';
 import type { Connection, EngineEvent, IsakmpSaInfo } from './types.js';
 import { cookiePair } from './wire.js';
@@ -61,7 +61,7 @@ export function established(x: Engine, now: number, p1: KeyedP1, payloads: reado
   p1.establishedAt = now;
   x.sas.p1sChanged();
   const life = p1.chosen.lifetimeSeconds * 1000;
-  p1.expiresAt = now + life;
+  p1.expiresAt = smi(now + life);
   p1.tHard = x.timers.add(p1.expiresAt, p1, Tk.P1Hard);
   if (p1.role === 'initiator' && p1.conn.rekey !== false) {
     p1.tSoft = x.timers.add(now + life - rekeyMargin(x, p1.conn, life), p1, Tk.P1Soft);
@@ -143,7 +143,8 @@ export function rekeyMargin(x: Engine, conn: Connection, lifeMs: number): number
   const fuzz = (conn.rekeyFuzzPercent ?? 100) / 100;
   const [hi = 0, lo = 0] = x.random(2);
   const jitter = margin * fuzz * (((hi << 8) | lo) / 65536);
-  return Math.min(lifeMs * 0.9, margin + jitter);
+  // whole milliseconds: timer deadlines stay small integers (no boxed number per timer entry)
+  return Math.floor(Math.min(lifeMs * 0.9, margin + jitter));
 }
 
 /** After an exchange the peer started: near the message-ID budget the SA is replaced (see replay.ts). */
@@ -183,22 +184,26 @@ export function rekeyP1(x: Engine, now: number, p1: P1): void {
 }
 
 export function clearRetransmit(x: Engine, p1: P1): void {
-  x.timers.cancel(p1.rtx?.timer);
-  p1.rtx = undefined;
+  const hs = p1.hs;
+  if (!hs) return;
+  x.timers.cancel(hs.rtx?.timer);
+  hs.rtx = undefined;
 }
 
 /** Sends a phase-1 message, kept as the last sent; `retransmit`: resent on a timer until answered. */
 export function sendP1(x: Engine, now: number, p1: P1, bytes: Uint8Array, retransmit: boolean): void {
   clearRetransmit(x, p1);
   p1.lastSent = bytes; // short-lived: kept only until the next message of the exchange
-  if (retransmit) p1.rtx = { count: 0, timer: x.timers.add(now + x.opt.retransmitBaseMs, p1, Tk.P1Retransmit) };
+  if (retransmit) expectHandshake(p1).rtx = { count: 0, timer: x.timers.add(now + x.opt.retransmitBaseMs, p1, Tk.P1Retransmit) };
   x.send(p1.local, p1.remote, bytes);
 }
 
 /** The phase 1 is no longer half-open: its timeout goes, and its place in the half-open table. */
 export function clearHalfOpen(x: Engine, p1: P1): void {
-  x.timers.cancel(p1.tHalf);
-  p1.tHalf = undefined;
+  const hs = p1.hs;
+  if (!hs) return;
+  x.timers.cancel(hs.tHalf);
+  hs.tHalf = undefined;
   x.halfOpen.release(p1);
 }
 
@@ -255,7 +260,7 @@ export function removeP1(x: Engine, p1: P1, event: EngineEvent, reissueAt?: numb
 
 /** Initiator without an answer: start over with fresh cookies (keying tries), else fail. */
 export function retryOrFail(x: Engine, now: number, p1: P1, reason: string): void {
-  const tries = p1.tries + 1;
+  const tries = (p1.hs?.tries ?? 0) + 1;
   const conn = x.conns.get(p1.conn.name);
   if (p1.role !== 'initiator' || tries >= (p1.conn.keyingTries ?? 3) || !conn) {
     failP1(x, p1, 0, reason);
@@ -267,7 +272,7 @@ export function retryOrFail(x: Engine, now: number, p1: P1, reason: string): voi
   destroyP1(x, p1);
   x.emit({ type: 'dropped', peer: p1.remote, notify: 0, code: 'KEYING_RETRY', reason: `${reason}; keying try ${tries + 1}` });
   const again = startPhase1(x, now, conn, pending, rekeyOf && rekeyOf.life === 'established' ? rekeyOf : undefined);
-  again.tries = tries;
+  expectHandshake(again).tries = tries;
 }
 
 /** Our phase 1 (or the peer's) is abandoned: `failed` for it and for the Quick Modes waiting on it. */

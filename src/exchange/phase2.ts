@@ -57,7 +57,7 @@ export function msgIdFree(p1: P1, id: number): boolean {
 
 /** A recently finished exchange of this SA (see P1.done / doneId): its last request and answer. */
 export function doneFor(p1: P1, msgId: number): { readonly recv: number | undefined; readonly sent: Uint8Array | undefined } | undefined {
-  if (p1.doneId === msgId) return { recv: p1.doneRecv, sent: p1.doneSent };
+  if (p1.doneId === (msgId | 0)) return { recv: p1.doneRecv, sent: p1.doneSent };
   return p1.done?.find((d) => d.msgId === msgId);
 }
 
@@ -65,10 +65,10 @@ export function doneFor(p1: P1, msgId: number): { readonly recv: number | undefi
 export function rememberDone(p1: P1, msgId: number, recv: number | undefined, sent: Uint8Array): void {
   if (p1.doneId !== 0) {
     const done = (p1.done ??= []);
-    done.push({ msgId: p1.doneId, recv: p1.doneRecv, sent: p1.doneSent });
+    done.push({ msgId: p1.doneId >>> 0, recv: p1.doneRecv, sent: p1.doneSent });
     if (done.length > 3) done.shift();
   }
-  p1.doneId = msgId;
+  p1.doneId = msgId | 0; // signed: a small integer for V8 (see records.ts)
   p1.doneRecv = recv;
   p1.doneSent = sent;
 }

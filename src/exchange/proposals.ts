@@ -287,7 +287,7 @@ export function espCipherKeyBytes(transformId: number, keyLengthBits: number | u
     case EspTransformId.ESP_3DES:
       return keyLengthBits === undefined || keyLengthBits === 192 ? 24 : undefined;
     case EspTransformId.ESP_AES_CBC:
-      return keyLengthBits === 128 || keyLengthBits === 192 || keyLengthBits === 256 ? keyLengthBits / 8 : undefined;
+      return keyLengthBits === 128 || keyLengthBits === 192 || keyLengthBits === 256 ? keyLengthBits >> 3 : undefined;
     case EspTransformId.ESP_NULL:
       return keyLengthBits === undefined ? 0 : undefined;
     default:

@@ -116,12 +116,35 @@ export interface Handshake {
   candidates: readonly Connection[];
   /** NAT-D hashes of this exchange (RFC 3947 §3.2), computed once for sending and checking. */
   natd: { readonly local: Address; readonly remote: Address; readonly mine: Uint8Array; readonly theirs: Uint8Array } | undefined;
+  /** Retransmission of our last phase-1 message (absent: not on a timer, the responder's replies). */
+  rtx: Retransmit<typeof Tk.P1Retransmit> | undefined;
+  /** Responder: the half-open timeout, whether it counts as half-open, its place in the eviction lists (half-open.ts). */
+  tHalf: TimerOfKind<typeof Tk.P1HalfOpen> | undefined;
+  halfOpen: boolean;
+  ho: HoNode | undefined;
+  /** Initiator: how many times this negotiation was started over (keying tries). */
+  tries: number;
 }
 
 const EMPTY = new Uint8Array(0);
 
 export function newHandshake(): Handshake {
-  return { saiB: EMPTY, dh: undefined, nonce: undefined, auth: undefined, ourIdB: undefined, peerIdB: undefined, peerId: undefined, candidates: [], natd: undefined };
+  return {
+    saiB: EMPTY,
+    dh: undefined,
+    nonce: undefined,
+    auth: undefined,
+    ourIdB: undefined,
+    peerIdB: undefined,
+    peerId: undefined,
+    candidates: [],
+    natd: undefined,
+    rtx: undefined,
+    tHalf: undefined,
+    halfOpen: false,
+    ho: undefined,
+    tries: 0,
+  };
 }
 
 /** RFC 3947 NAT detection as kept on an SA (interned: eight possible values, see natInfo()). */
@@ -161,10 +184,12 @@ export interface Liveness {
   timer: TimerOfKind<typeof Tk.Liveness> | undefined;
 }
 
-/** A phase 1: an ISAKMP SA being negotiated or established (one hidden class for all, see above). */
+/**
+ * A phase 1: an ISAKMP SA being negotiated or established (one hidden class for all, see above).
+ * What only the negotiation needs lives in `hs` (dropped when it ends), so an established SA
+ * carries no field for it.
+ */
 export interface P1 {
-  /** Map key of the initiator cookie (see keys.ts, bkey). */
-  readonly icKey: string;
   readonly role: 'initiator' | 'responder';
   readonly mode: 'main' | 'aggressive';
   /** The Domain of Interpretation it was negotiated under (RFC 2407: IPsec). */
@@ -196,9 +221,6 @@ export interface P1 {
   /** Fingerprint of the last request (see keys.ts, fingerprint): a byte-identical repeat is recognised. */
   lastRecv: number | undefined;
   lastSent: Uint8Array | undefined;
-  /** Absent: the last sent message is not retransmitted on a timer (the responder's first reply). */
-  rtx: Retransmit<typeof Tk.P1Retransmit> | undefined;
-  tHalf: TimerOfKind<typeof Tk.P1HalfOpen> | undefined;
   tSoft: TimerOfKind<typeof Tk.P1Soft> | undefined;
   tHard: TimerOfKind<typeof Tk.P1Hard> | undefined;
   establishedAt: number | undefined;
@@ -207,7 +229,7 @@ export interface P1 {
   qms: Map<number, Qm> | undefined;
   /** Recently finished Quick Modes: message ID → [last received, last sent] for duplicates. */
   done: Array<{ msgId: number; recv: number | undefined; sent: Uint8Array | undefined }> | undefined;
-  /** The most recent of them (message ID 0: none), kept in the record itself: an SA with one finished Quick Mode needs no array. */
+  /** The most recent of them (its message ID as a signed 32-bit integer, a small integer for V8; 0: none), kept in the record itself: an SA with one finished Quick Mode needs no array. */
   doneId: number;
   doneRecv: number | undefined;
   doneSent: Uint8Array | undefined;
@@ -223,13 +245,8 @@ export interface P1 {
   candidate: { readonly local: Address; readonly remote: Address } | undefined;
   pending: PendingQm[];
   rekeyOf: P1 | undefined;
-  halfOpen: boolean;
   /** The SA id (hex cookies), kept once established (the cookies no longer change). */
   id: string | undefined;
-  /** Responder still waiting for the peer's MM3/AM3: its place in the eviction lists (see half-open.ts). */
-  ho: HoNode | undefined;
-  /** Initiator: how many times this negotiation was started over (keying tries). */
-  tries: number;
   /** RFC 3947: both sides sent its vendor ID (NAT-D follows in MM3/MM4). */
   nattPeer: boolean;
   /** NAT-D results (undefined before MM3/MM4, or without NAT-T). */
@@ -369,7 +386,6 @@ export interface Child {
   /** Replaced (never changed in place) when a NAT mapping change moves the SA (see extensions/nat-t.ts). */
   info: IpsecSaInfo;
   readonly pairKey: string;
-  p1Id: string;
   conn: Connection;
   /** The identity the peer authenticated with in the ISAKMP SA this IPsec SA was negotiated under. */
   readonly peer: PeerIdentity | undefined;
@@ -379,5 +395,4 @@ export interface Child {
   state: 'installed' | 'rekeying' | 'dead';
   tSoft: TimerOfKind<typeof Tk.ChildSoft> | undefined;
   tHard: TimerOfKind<typeof Tk.ChildHard> | undefined;
-  softBytes: number;
 }

@@ -36,8 +36,9 @@ export class SaTables {
 
   // ------------------------------------------------------------------------------ phase 1
 
-  addP1(p1: P1): void {
-    this.p1s.set(p1.icKey, p1);
+  /** `key`: bkey(p1.ic) when the caller has it already. */
+  addP1(p1: P1, key = bkey(p1.ic)): void {
+    this.p1s.set(key, p1);
     addTo(this.p1ByPair, p1.pairKey, p1);
   }
 
@@ -48,7 +49,8 @@ export class SaTables {
       removeFrom(this.p1ByPeerKey, p1.peerKey, p1);
       decrement(this.p1sOfAddress, p1.remote.address);
     }
-    if (this.p1s.get(p1.icKey) === p1) this.p1s.delete(p1.icKey);
+    const key = bkey(p1.ic);
+    if (this.p1s.get(key) === p1) this.p1s.delete(key);
     removeFrom(this.p1ByPair, p1.pairKey, p1);
   }
 

@@ -16,7 +16,7 @@ export function fire(x: Engine, now: number, e: EngineTimer): void {
   switch (e.kind) {
     case Tk.P1Retransmit: {
       const p1 = e.target;
-      const rtx = p1.rtx;
+      const rtx = p1.hs?.rtx;
       if (p1.life === 'dead' || !rtx || rtx.timer !== e) return;
       if (rtx.count >= x.opt.retransmitLimit) {
         retryOrFail(x, now, p1, 'retransmit limit reached, peer does not answer');
@@ -29,7 +29,7 @@ export function fire(x: Engine, now: number, e: EngineTimer): void {
     }
     case Tk.P1HalfOpen: {
       const p1 = e.target;
-      if (p1.life === 'negotiating' && p1.tHalf === e) failP1(x, p1, 0, 'phase 1 not completed in time');
+      if (p1.life === 'negotiating' && p1.hs?.tHalf === e) failP1(x, p1, 0, 'phase 1 not completed in time');
       return;
     }
     case Tk.P1Soft: {

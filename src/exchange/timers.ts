@@ -45,7 +45,8 @@ export class TimerQueue<T, E extends TimerEntry<T> = TimerEntry<T>> {
   add<K extends E['kind']>(at: number, target: TimerTarget<E, K>, kind: K): TimerOf<E, K> {
     const lane = this.shortKinds.includes(kind) ? 1 : 0;
     const h = this.heaps[lane];
-    const e: TimerEntry<unknown> = { at, live: true, target, kind, pos: h.length, lane };
+    // a whole deadline as a small integer: V8 then keeps `at` in the entry, not in a boxed number
+    const e: TimerEntry<unknown> = { at: (at | 0) === at ? at | 0 : at, live: true, target, kind, pos: h.length, lane };
     h.push(e);
     up(h, e.pos);
     // the entry was built from a target of kind K's type: it is that member of the union

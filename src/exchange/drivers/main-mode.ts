@@ -16,6 +16,7 @@
  * @module
  */
 import { encodeMessage } from '../../codec/index.js';
+import { toHex } from '../../crypto/bytes.js';
 import type { Payload } from '../../codec/types.js';
 import { CertEncoding, ExchangeType, NotifyType, PayloadType } from '../../constants/index.js';
 import { authPayloads, checkNonce, ourIdPayload, verifyPeer } from '../auth.js';
@@ -52,6 +53,14 @@ function certRequest(conn: Connection): Payload[] {
   return conn.auth === 'rsa-sig' ? [{ type: 'CR', certType: CertEncoding.X509_SIGNATURE, authority: EMPTY }] : [];
 }
 
+/** A short name for a vendor ID in the template key (the extensions hand out the same few arrays). */
+const vidKeys = new WeakMap<Uint8Array, string>();
+function vidKey(data: Uint8Array): string {
+  let k = vidKeys.get(data);
+  if (k === undefined) vidKeys.set(data, (k = toHex(data)));
+  return k;
+}
+
 /**
  * MM1 with zero cookies, and its SA payload body (SAi_b): they depend only on the offered
  * transforms, the authentication method and the vendor IDs, so they are encoded once per
@@ -61,7 +70,7 @@ function mm1Template(x: Engine, conn: Connection): { message: Uint8Array; saiB: 
   const auth = authMethodOf(conn.auth);
   const vids = vendorIdsOut(x, conn);
   let key = `${auth}`;
-  for (const v of vids) if (v.type === 'VID') key += `|${v.data.join('.')}`;
+  for (const v of vids) if (v.type === 'VID') key += `|${vidKey(v.data)}`;
   for (const p of conn.ike) key += `|${p.encryption},${p.keyLength ?? ''},${p.hash},${p.group},${p.lifetimeSeconds ?? ''}`;
   const cached = x.mm1Cache.get(key);
   if (cached) return cached;

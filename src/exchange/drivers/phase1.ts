@@ -74,7 +74,6 @@ export function phase1Driver(mode: 'main' | 'aggressive', exchangeType: number, 
 /** A phase 1 record with every field present (one hidden class for all phase 1s), in the tables. */
 function newP1(x: Engine, role: 'initiator' | 'responder', mode: 'main' | 'aggressive', state: Phase1State, conn: Connection, local: Address, remoteAddr: Address, ic: Uint8Array, rc: Uint8Array, icKey = bkey(ic), pairKey = pairKeyFlat(local, remoteAddr)): P1 {
   const p1: P1 = {
-    icKey,
     role,
     mode,
     doi: IPSEC_DOI,
@@ -100,8 +99,6 @@ function newP1(x: Engine, role: 'initiator' | 'responder', mode: 'main' | 'aggre
     peerId: undefined,
     lastRecv: undefined,
     lastSent: undefined,
-    rtx: undefined,
-    tHalf: undefined,
     tSoft: undefined,
     tHard: undefined,
     establishedAt: undefined,
@@ -117,10 +114,7 @@ function newP1(x: Engine, role: 'initiator' | 'responder', mode: 'main' | 'aggre
     candidate: undefined,
     pending: NO_PENDING,
     rekeyOf: undefined,
-    halfOpen: false,
     id: undefined,
-    ho: undefined,
-    tries: 0,
     nattPeer: false,
     nat: undefined,
     dpdPeer: false,
@@ -129,7 +123,7 @@ function newP1(x: Engine, role: 'initiator' | 'responder', mode: 'main' | 'aggre
     holds: 0,
     peerKey: undefined,
   };
-  x.sas.addP1(p1);
+  x.sas.addP1(p1, icKey);
   return p1;
 }
 
@@ -212,11 +206,11 @@ function respondFirst(x: Engine, m: Inbound, driver: Phase1Driver): void {
     });
     const state: Phase1State = driver.mode === 'main' ? 'sent-mm2' : 'sent-am2';
     const p1 = newP1(x, 'responder', driver.mode, state, chosen.conn, local, remoteAddr, new Uint8Array(h.initiatorCookie), freshCookie(x).cookie);
+    const hs = expectHandshake(p1);
     x.halfOpen.add(p1, peer);
-    p1.tHalf = x.timers.add(now + x.opt.halfOpenTimeoutMs, p1, Tk.P1HalfOpen);
+    hs.tHalf = x.timers.add(now + x.opt.halfOpenTimeoutMs, p1, Tk.P1HalfOpen);
     p1.lastRecv = x.fp(bytes);
     const cp1 = setChosen(p1, chosen.sel.chosen);
-    const hs = expectHandshake(p1);
     // SAi_b: the body of the initiator's SA payload as received (the first payload, checked above)
     hs.saiB = firstPayloadBody(bytes);
     hs.candidates = candidates;

@@ -88,7 +88,7 @@ function dead(x: Engine, now: number, p1: KeyedP1, d: DpdPolicy): void {
   x.emit({ type: 'peer-dead', isakmpSa: id, connection: p1.conn.name, peer: p1.remote, reason: `no answer to R-U-THERE for ${d.timeoutSeconds}s (after ${d.delaySeconds}s without a message)` });
   const kids = [];
   for (const c of x.sas.childrenOfPair(p1.pairKey)) {
-    if (c.state !== 'dead' && (c.p1Id === id || (c.conn.name === p1.conn.name && sameAddress(c.info.remote.address, p1.remote.address)))) kids.push(c);
+    if (c.state !== 'dead' && (c.info.isakmpSa === id || (c.conn.name === p1.conn.name && sameAddress(c.info.remote.address, p1.remote.address)))) kids.push(c);
   }
   deleteChildren(x, now, kids);
   deleteP1(x, p1);

@@ -68,19 +68,37 @@ export function extensions(): readonly Extension[] {
 
 const NONE: readonly Payload[] = [];
 
-function collect(f: (e: Extension) => readonly Payload[] | undefined): readonly Payload[] {
+/** Appends `ps` to `out` (allocated on the first payload): most hooks add nothing. */
+function add(out: Payload[] | undefined, ps: readonly Payload[] | undefined): Payload[] | undefined {
+  if (!ps || ps.length === 0) return out;
+  if (!out) return [...ps];
+  for (const p of ps) out.push(p);
+  return out;
+}
+
+export function vendorIdsOut(x: Engine, conn: Connection): readonly Payload[] {
   let out: Payload[] | undefined;
-  for (const e of extensions()) {
-    const ps = f(e);
-    if (ps && ps.length) (out ??= []).push(...ps);
-  }
+  for (const e of extensions()) if (e.vendorIdsOut) out = add(out, e.vendorIdsOut(x, conn));
   return out ?? NONE;
 }
 
-export const vendorIdsOut = (x: Engine, conn: Connection): readonly Payload[] => collect((e) => e.vendorIdsOut?.(x, conn));
-export const vendorIdsAnswer = (x: Engine, p1: P1): readonly Payload[] => collect((e) => e.vendorIdsAnswer?.(x, p1));
-export const natdOut = (x: Engine, p1: ChosenP1, answering: boolean): readonly Payload[] => collect((e) => e.natdOut?.(x, p1, answering));
-export const authOut = (x: Engine, p1: P1): readonly Payload[] => collect((e) => e.authOut?.(x, p1));
+export function vendorIdsAnswer(x: Engine, p1: P1): readonly Payload[] {
+  let out: Payload[] | undefined;
+  for (const e of extensions()) if (e.vendorIdsAnswer) out = add(out, e.vendorIdsAnswer(x, p1));
+  return out ?? NONE;
+}
+
+export function natdOut(x: Engine, p1: ChosenP1, answering: boolean): readonly Payload[] {
+  let out: Payload[] | undefined;
+  for (const e of extensions()) if (e.natdOut) out = add(out, e.natdOut(x, p1, answering));
+  return out ?? NONE;
+}
+
+export function authOut(x: Engine, p1: P1): readonly Payload[] {
+  let out: Payload[] | undefined;
+  for (const e of extensions()) if (e.authOut) out = add(out, e.authOut(x, p1));
+  return out ?? NONE;
+}
 
 /** The peer's vendor IDs, each offered to every extension. */
 export function vendorIdsIn(x: Engine, p1: P1, payloads: readonly Payload[]): void {
@@ -136,7 +154,11 @@ export function quickModeProposals(x: Engine, p1: P1, proposals: readonly IpsecP
   return ps;
 }
 
-export const natOaOut = (x: Engine, p1: KeyedP1, initiator: boolean, transport: boolean): readonly Payload[] => collect((e) => e.natOaOut?.(x, p1, initiator, transport));
+export function natOaOut(x: Engine, p1: KeyedP1, initiator: boolean, transport: boolean): readonly Payload[] {
+  let out: Payload[] | undefined;
+  for (const e of extensions()) if (e.natOaOut) out = add(out, e.natOaOut(x, p1, initiator, transport));
+  return out ?? NONE;
+}
 
 export function natOaIn(x: Engine, payloads: readonly Payload[], initiator: boolean, transport: boolean): string | undefined {
   let oa: string | undefined;
