@@ -143,7 +143,7 @@ export class Endpoint {
     }
     const child = this.x.sas.children.get(saId);
     if (!child) throw new LocalProtocolError(0, `no SA ${saId}`);
-    deleteChildren(this.x, now, [child]);
+    deleteChildren(this.x, [child]);
   }
 
   /**

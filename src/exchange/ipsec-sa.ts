@@ -119,7 +119,7 @@ export function installIpsecSa(x: Engine, now: number, qm: Qm, sel: IpsecSelecti
   const old = qm.rekeyOf;
   if (old && old.state !== 'dead') {
     x.emit({ type: 'rekeyed', kind: 'ipsec', old: old.info.id, sa: info.id });
-    deleteChildren(x, now, [old]);
+    deleteChildren(x, [old]);
   }
 }
 
@@ -141,8 +141,7 @@ export function sendDeleteChildren(x: Engine, kids: readonly Child[]): void {
 }
 
 /** Deletes IPsec SAs on our side: the peer is told, then they go (`deleted` by local). */
-export function deleteChildren(x: Engine, now: number, kids: readonly Child[]): void {
-  void now;
+export function deleteChildren(x: Engine, kids: readonly Child[]): void {
   for (const c of kids) {
     sendDeleteChildren(x, [c]);
     removeChild(x, c, 'local');
@@ -157,8 +156,7 @@ export function rekeyChild(x: Engine, now: number, child: Child): void {
 }
 
 /** Lifetime reached: `expired`, a Delete, gone. */
-export function expireChild(x: Engine, now: number, child: Child, hard: boolean): void {
-  void now;
+export function expireChild(x: Engine, child: Child, hard: boolean): void {
   x.emit({ type: 'expired', kind: 'ipsec', id: child.info.id, connection: child.conn.name, hard });
   sendDeleteChildren(x, [child]);
   removeChild(x, child, undefined);
@@ -198,7 +196,7 @@ export function reportTraffic(x: Engine, now: number, child: Child, bytes: numbe
   const limit = child.info.lifetimeKilobytes * 1024;
   if (!limit) return;
   if (child.bytes >= limit) {
-    expireChild(x, now, child, true);
+    expireChild(x, child, true);
   } else if (child.bytes >= limit * 0.9 && child.state === 'installed' && child.info.role === 'initiator') {
     x.emit({ type: 'expired', kind: 'ipsec', id: child.info.id, connection: child.conn.name, hard: false });
     rekeyChild(x, now, child);

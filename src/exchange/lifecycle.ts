@@ -47,7 +47,7 @@ export function peerText(id: PeerIdentity | undefined): string {
 export function established(x: Engine, now: number, p1: KeyedP1, payloads: readonly Payload[]): void {
   p1.life = 'established';
   clearHalfOpen(x, p1);
-  if (!admitPeer(x, now, p1)) return;
+  if (!admitPeer(x, p1)) return;
   if (p1.role === 'initiator') {
     clearRetransmit(x, p1);
     p1.lastSent = undefined; // nothing of ours to repeat; lastRecv stays to ignore repeats
@@ -109,8 +109,7 @@ export function releaseQuickModes(x: Engine, now: number, p1: KeyedP1): void {
  * (same identity, same address and port) is replaced; without one, or past the per-address cap,
  * the new SA is refused: deleted at once, with a `dropped` event that names the cap.
  */
-function admitPeer(x: Engine, now: number, p1: KeyedP1): boolean {
-  void now;
+function admitPeer(x: Engine, p1: KeyedP1): boolean {
   const key = peerKeyOf(p1);
   let refusal: string | undefined;
   const max = x.opt.maxIsakmpSasPerIdentity;

@@ -60,7 +60,7 @@ export function fire(x: Engine, now: number, e: EngineTimer): void {
     }
     case Tk.ChildHard: {
       const c = e.target;
-      if (c.state !== 'dead' && c.tHard === e) expireChild(x, now, c, true);
+      if (c.state !== 'dead' && c.tHard === e) expireChild(x, c, true);
       return;
     }
     case Tk.Liveness: {

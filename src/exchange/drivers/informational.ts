@@ -83,7 +83,7 @@ function receiveInformational(x: Engine, m: Inbound): void {
   for (const p of payloads) {
     if (p1.life === 'dead') break;
     if (p.type === 'D') deleteIn(x, p1, p);
-    else if (p.type === 'N') notifyIn(x, now, p1, p);
+    else if (p.type === 'N') notifyIn(x, p1, p);
   }
   retireIfSpent(x, now, p1);
 }
@@ -110,8 +110,7 @@ function deleteIn(x: Engine, p1: KeyedP1, d: Extract<Payload, { type: 'D' }>): v
 }
 
 /** An authenticated notify from the peer: acted upon where it calls for it, then a `notify` event. */
-export function notifyIn(x: Engine, now: number, p1: KeyedP1, n: NotifyPayload): void {
-  void now;
+export function notifyIn(x: Engine, p1: KeyedP1, n: NotifyPayload): void {
   switch (n.notifyType) {
     case NotifyType.R_U_THERE:
       answer(x, p1, n);

@@ -90,7 +90,7 @@ function dead(x: Engine, now: number, p1: KeyedP1, d: DpdPolicy): void {
   for (const c of x.sas.childrenOfPair(p1.pairKey)) {
     if (c.state !== 'dead' && (c.info.isakmpSa === id || (c.conn.name === p1.conn.name && sameAddress(c.info.remote.address, p1.remote.address)))) kids.push(c);
   }
-  deleteChildren(x, now, kids);
+  deleteChildren(x, kids);
   deleteP1(x, p1);
 }
 
@@ -128,7 +128,7 @@ export const dpd: Extension = {
       authenticated(x, p1, true);
     }
     phase1Confirmed(p1);
-    notifyIn(x, now, p1, n);
+    notifyIn(x, p1, n);
     return true;
   },
 
