@@ -64,7 +64,8 @@ export function deriveKeys(p1: ChosenP1, hs: Handshake, k: KeyExchange): KeyedP1
   const conn = p1.conn;
   const s = C.derivePhase1Schedule({
     prf: p1.prf,
-    ...(conn.auth === 'psk' ? { method: 'psk', psk: conn.psk } : { method: 'sig' }),
+    method: conn.auth === 'psk' ? 'psk' : 'sig',
+    psk: conn.auth === 'psk' ? conn.psk : undefined,
     nonceI: k.ni,
     nonceR: k.nr,
     gxy: k.gxy,

@@ -8,10 +8,12 @@ import type { Address } from './types.js';
 
 /** A compact map key for 4- or 8-byte values (cookies, SPIs): 16-bit code units. */
 export function bkey(b: Uint8Array): string {
-  const at = (i: number): number => b[i] ?? 0;
-  if (b.length === 8) return String.fromCharCode((at(0) << 8) | at(1), (at(2) << 8) | at(3), (at(4) << 8) | at(5), (at(6) << 8) | at(7));
+  // (an index past the end reads as 0, like the missing byte of a pair)
+  if (b.length === 8) {
+    return String.fromCharCode(((b[0] ?? 0) << 8) | (b[1] ?? 0), ((b[2] ?? 0) << 8) | (b[3] ?? 0), ((b[4] ?? 0) << 8) | (b[5] ?? 0), ((b[6] ?? 0) << 8) | (b[7] ?? 0));
+  }
   let s = '';
-  for (let i = 0; i < b.length; i += 2) s += String.fromCharCode((at(i) << 8) | at(i + 1));
+  for (let i = 0; i < b.length; i += 2) s += String.fromCharCode(((b[i] ?? 0) << 8) | (b[i + 1] ?? 0));
   return b.length === 4 ? s : `${b.length}:${s}`;
 }
 
@@ -21,8 +23,7 @@ export function bkey(b: Uint8Array): string {
  */
 export function spiKey(b: Uint8Array): number {
   if (b.length !== 4) return NaN;
-  const [x = 0, y = 0, z = 0, w = 0] = b;
-  return (x << 24) | (y << 16) | (z << 8) | w;
+  return ((b[0] ?? 0) << 24) | ((b[1] ?? 0) << 16) | ((b[2] ?? 0) << 8) | (b[3] ?? 0);
 }
 
 /**

@@ -140,8 +140,8 @@ function admitPeer(x: Engine, p1: KeyedP1): boolean {
 export function rekeyMargin(x: Engine, conn: Connection, lifeMs: number): number {
   const margin = conn.rekeyMarginSeconds !== undefined ? conn.rekeyMarginSeconds * 1000 : Math.min(lifeMs / 10, 540_000);
   const fuzz = (conn.rekeyFuzzPercent ?? 100) / 100;
-  const [hi = 0, lo = 0] = x.random(2);
-  const jitter = margin * fuzz * (((hi << 8) | lo) / 65536);
+  const r = x.random(2);
+  const jitter = margin * fuzz * ((((r[0] ?? 0) << 8) | (r[1] ?? 0)) / 65536);
   // whole milliseconds: timer deadlines stay small integers (no boxed number per timer entry)
   return Math.floor(Math.min(lifeMs * 0.9, margin + jitter));
 }

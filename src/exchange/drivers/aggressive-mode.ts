@@ -55,7 +55,8 @@ export function initiatorSendAm1(x: Engine, now: number, p1: P1): void {
   const kn = keAndNonce(x, group);
   hs.dh = kn.dh;
   hs.nonce = kn.nonce;
-  const payloads: Payload[] = [sa, { type: 'KE', data: kn.dh.publicKey }, { type: 'NONCE', data: kn.nonce }, ourIdPayload(p1, hs), ...vendorIdsOut(x, conn)];
+  const payloads: Payload[] = [sa, { type: 'KE', data: kn.dh.publicKey }, { type: 'NONCE', data: kn.nonce }, ourIdPayload(p1, hs)];
+  vendorIdsOut(x, conn, payloads);
   checkOut(AM.am1, payloads);
   const bytes = encodePlain(p1, TYPE, 0, payloads);
   // SAi_b: the SA payload body exactly as sent (the first payload; no second encoding)
@@ -101,7 +102,9 @@ export function responderTakeAm1SendAm2(x: Engine, now: number, p1: ChosenP1, pa
   const kp1 = deriveKeys(p1, hs, { gxy, ni: new Uint8Array(ni.data), nr: kn.nonce, gxi: new Uint8Array(ke.data), gxr: kn.dh.publicKey });
   const idp = ourIdPayload(p1, hs);
   vendorIdsIn(x, p1, payloads);
-  const out: Payload[] = [reply, { type: 'KE', data: kn.dh.publicKey }, { type: 'NONCE', data: kn.nonce }, idp, ...authPayloads(kp1, hs, false), ...vendorIdsAnswer(x, p1), ...natdOut(x, kp1, false)];
+  const out: Payload[] = [reply, { type: 'KE', data: kn.dh.publicKey }, { type: 'NONCE', data: kn.nonce }, idp, ...authPayloads(kp1, hs, false)];
+  vendorIdsAnswer(x, p1, out);
+  natdOut(x, kp1, false, out);
   checkOut(AM.am2, out);
   p1.exchangeState = 'sent-am2';
   sendP1(x, now, p1, encodePlain(p1, TYPE, 0, out), false);
@@ -131,7 +134,9 @@ export function initiatorTakeAm2SendAm3(x: Engine, now: number, p1: P1, m: Phase
     failP1(x, p1, notify, reason);
     throw e;
   }
-  const out: Payload[] = [...authPayloads(kp1, hs, true), ...natdOut(x, kp1, true), ...authOut(x, p1)];
+  const out = authPayloads(kp1, hs, true);
+  natdOut(x, kp1, true, out);
+  authOut(x, p1, out);
   checkOut(AM.am3, out);
   // RFC 3947 §4: in Aggressive Mode the initiator floats with AM3
   float(x, p1);

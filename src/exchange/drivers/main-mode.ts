@@ -48,9 +48,9 @@ export const MAIN_MODE: readonly MessageScript[] = [MM.mm1, MM.mm2, MM.mm3, MM.m
 const EMPTY = new Uint8Array(0);
 const TYPE = ExchangeType.IDENTITY_PROTECTION;
 
-/** Signatures: we ask for the peer's certificate (any X.509 signature CA). */
-function certRequest(conn: Connection): Payload[] {
-  return conn.auth === 'rsa-sig' ? [{ type: 'CR', certType: CertEncoding.X509_SIGNATURE, authority: EMPTY }] : [];
+/** Signatures: we ask for the peer's certificate (any X.509 signature CA), appended to `out`. */
+function certRequest(conn: Connection, out: Payload[]): void {
+  if (conn.auth === 'rsa-sig') out.push({ type: 'CR', certType: CertEncoding.X509_SIGNATURE, authority: EMPTY });
 }
 
 /** A short name for a vendor ID in the template key (the extensions hand out the same few arrays). */
@@ -68,7 +68,8 @@ function vidKey(data: Uint8Array): string {
  */
 function mm1Template(x: Engine, conn: Connection): { message: Uint8Array; saiB: Uint8Array } {
   const auth = authMethodOf(conn.auth);
-  const vids = vendorIdsOut(x, conn);
+  const vids: Payload[] = [];
+  vendorIdsOut(x, conn, vids);
   let key = `${auth}`;
   for (const v of vids) if (v.type === 'VID') key += `|${vidKey(v.data)}`;
   for (const p of conn.ike) key += `|${p.encryption},${p.keyLength ?? ''},${p.hash},${p.group},${p.lifetimeSeconds ?? ''}`;
@@ -99,7 +100,8 @@ export function initiatorSendMm1(x: Engine, now: number, p1: P1): void {
 /** Responder: HDR, SA --> ; then <-- HDR, SA (the transform already chosen by the first-message checks). */
 export function responderTakeMm1SendMm2(x: Engine, now: number, p1: ChosenP1, payloads: readonly Payload[], reply: Payload): void {
   vendorIdsIn(x, p1, payloads);
-  const out: Payload[] = [reply, ...vendorIdsAnswer(x, p1)];
+  const out: Payload[] = [reply];
+  vendorIdsAnswer(x, p1, out);
   checkOut(MM.mm2, out);
   p1.exchangeState = 'sent-mm2';
   // RFC 2409 has no rule, but CVE-2016-5361: never retransmit this reply on a timer.
@@ -123,7 +125,9 @@ export function initiatorTakeMm2SendMm3(x: Engine, now: number, p1: P1, m: Phase
   const kn = keAndNonce(x, cp1.chosen.group);
   hs.dh = kn.dh;
   hs.nonce = kn.nonce;
-  const out: Payload[] = [{ type: 'KE', data: kn.dh.publicKey }, { type: 'NONCE', data: kn.nonce }, ...certRequest(conn), ...natdOut(x, cp1, false)];
+  const out: Payload[] = [{ type: 'KE', data: kn.dh.publicKey }, { type: 'NONCE', data: kn.nonce }];
+  certRequest(conn, out);
+  natdOut(x, cp1, false, out);
   checkOut(MM.mm3, out);
   p1.exchangeState = 'sent-mm3';
   sendP1(x, now, p1, encodePlain(p1, TYPE, 0, out), true);
@@ -152,7 +156,9 @@ export function responderTakeMm3SendMm4(x: Engine, now: number, p1: P1, m: Phase
     throw e;
   }
   const kp1 = deriveKeys(cp1, hs, { gxy, ni: new Uint8Array(ni.data), nr: kn.nonce, gxi: new Uint8Array(ke.data), gxr: kn.dh.publicKey });
-  const out: Payload[] = [{ type: 'KE', data: kn.dh.publicKey }, { type: 'NONCE', data: kn.nonce }, ...certRequest(p1.conn), ...natdOut(x, kp1, true)];
+  const out: Payload[] = [{ type: 'KE', data: kn.dh.publicKey }, { type: 'NONCE', data: kn.nonce }];
+  certRequest(p1.conn, out);
+  natdOut(x, kp1, true, out);
   checkOut(MM.mm4, out);
   p1.lastRecv = x.fp(m.bytes);
   p1.exchangeState = 'sent-mm4';
@@ -179,7 +185,8 @@ export function initiatorTakeMm4SendMm5(x: Engine, now: number, p1: P1, m: Phase
     throw e;
   }
   const kp1 = deriveKeys(cp1, hs, { gxy, ni: hs.nonce ?? missing('our nonce'), nr: new Uint8Array(nr.data), gxi: dh.publicKey, gxr: new Uint8Array(ke.data) });
-  const out: Payload[] = [ourIdPayload(p1, hs), ...authPayloads(kp1, hs, true), ...authOut(x, p1)];
+  const out: Payload[] = [ourIdPayload(p1, hs), ...authPayloads(kp1, hs, true)];
+  authOut(x, p1, out);
   checkOut(MM.mm5, out);
   // RFC 3947 §4: the initiator floats to the NAT-T port from MM5 on
   float(x, p1);
@@ -198,7 +205,8 @@ export function responderTakeMm5SendMm6(x: Engine, now: number, p1: P1, m: Phase
   authenticated(x, p1, true);
   setIv(kp1, m.nextIv ?? missing('MM5 IV'));
   p1.lastRecv = x.fp(m.bytes);
-  const out: Payload[] = [ourIdPayload(p1, hs), ...authPayloads(kp1, hs, false), ...authOut(x, p1)];
+  const out: Payload[] = [ourIdPayload(p1, hs), ...authPayloads(kp1, hs, false)];
+  authOut(x, p1, out);
   checkOut(MM.mm6, out);
   const enc = encodeEncrypted(kp1, TYPE, 0, 0, out, kp1.iv);
   setIv(kp1, enc.nextIv);

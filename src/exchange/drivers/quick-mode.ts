@@ -130,8 +130,8 @@ export function startQuick(x: Engine, now: number, p1: KeyedP1, pending: Pending
   rest.push(
     { type: 'ID', idType: idci.idType, protocol: idci.protocol, port: idci.port, data: idci.data },
     { type: 'ID', idType: idcr.idType, protocol: idcr.protocol, port: idcr.port, data: idcr.data },
-    ...natOaOut(x, p1, true, proposals.some((p) => p.mode === EncapsulationMode.UDP_ENCAPSULATED_TRANSPORT)),
   );
+  natOaOut(x, p1, true, proposals.some((p) => p.mode === EncapsulationMode.UDP_ENCAPSULATED_TRANSPORT), rest);
   // HASH(1) | SA ... encoded once, the hash filled in afterwards (a scratch view: used at once)
   const room = 4 + C.prfLength(p1.prf);
   const plain = encodePayloadsScratch(rest, room);
@@ -189,7 +189,8 @@ export function initiatorTakeQm2SendQm3(x: Engine, now: number, qm: Qm, h: Heade
       qm.gxy = qm.dh.computeSharedSecret(ke.data);
     } else if (ke) throw remote(NotifyType.INVALID_KEY_INFORMATION, 'KE without PFS');
     const ids = findAll(payloads, 'ID');
-    const [idci, idcr] = ids;
+    const idci = ids[0];
+    const idcr = ids[1];
     if (ids.length === 2 && idci && idcr) {
       const ci = idToSelector(idci);
       const cr = idToSelector(idcr);
@@ -333,7 +334,8 @@ function answerQm1(x: Engine, now: number, p1: KeyedP1, h: Header, bytes: Uint8A
   if (ids.length === 1) throw remote(NotifyType.PAYLOAD_MALFORMED, 'Quick Mode needs both IDci and IDcr or neither');
   let peerTs: Selector;
   let ourTs: Selector;
-  const [idci, idcr] = ids;
+  const idci = ids[0];
+  const idcr = ids[1];
   if (idci && idcr) {
     const ci = idToSelector(idci);
     const cr = idToSelector(idcr);
@@ -368,7 +370,7 @@ function answerQm1(x: Engine, now: number, p1: KeyedP1, h: Header, bytes: Uint8A
   // RFC 3947 §5.2: the initiator's address as we see it and ours, only for UDP-encapsulated transport
   const transport = sel.mode === EncapsulationMode.UDP_ENCAPSULATED_TRANSPORT;
   qm.peerOa = natOaIn(x, payloads, false, transport);
-  rest.push(...natOaOut(x, p1, false, transport));
+  natOaOut(x, p1, false, transport, rest);
   const e0 = sel.entries[0];
   if (sel.shortened && e0) {
     rest.push({ type: 'N', doi: p1.doi.id, protocol: e0.protocol, notifyType: NotifyType.RESPONDER_LIFETIME, spi: e0.peerSpi, data: p1.doi.encodeLifetime(sel.lifetimeSeconds, sel.lifetimeKilobytes) });

@@ -66,38 +66,29 @@ export function extensions(): readonly Extension[] {
   return (list ??= [dpd, natTraversal, initialContact]);
 }
 
-const NONE: readonly Payload[] = [];
-
-/** Appends `ps` to `out` (allocated on the first payload): most hooks add nothing. */
-function add(out: Payload[] | undefined, ps: readonly Payload[] | undefined): Payload[] | undefined {
-  if (!ps || ps.length === 0) return out;
-  if (!out) return [...ps];
-  for (const p of ps) out.push(p);
-  return out;
+/** Appends `ps` to `out`. */
+function append(out: Payload[], ps: readonly Payload[] | undefined): void {
+  if (ps) for (const p of ps) out.push(p);
 }
 
-export function vendorIdsOut(x: Engine, conn: Connection): readonly Payload[] {
-  let out: Payload[] | undefined;
-  for (const e of extensions()) if (e.vendorIdsOut) out = add(out, e.vendorIdsOut(x, conn));
-  return out ?? NONE;
+/** VID out: the extensions' vendor IDs for our first phase-1 message, appended to `out`. */
+export function vendorIdsOut(x: Engine, conn: Connection, out: Payload[]): void {
+  for (const e of extensions()) if (e.vendorIdsOut) append(out, e.vendorIdsOut(x, conn));
 }
 
-export function vendorIdsAnswer(x: Engine, p1: P1): readonly Payload[] {
-  let out: Payload[] | undefined;
-  for (const e of extensions()) if (e.vendorIdsAnswer) out = add(out, e.vendorIdsAnswer(x, p1));
-  return out ?? NONE;
+/** VID out: the extensions' vendor IDs for our answer (MM2, AM2), appended to `out`. */
+export function vendorIdsAnswer(x: Engine, p1: P1, out: Payload[]): void {
+  for (const e of extensions()) if (e.vendorIdsAnswer) append(out, e.vendorIdsAnswer(x, p1));
 }
 
-export function natdOut(x: Engine, p1: ChosenP1, answering: boolean): readonly Payload[] {
-  let out: Payload[] | undefined;
-  for (const e of extensions()) if (e.natdOut) out = add(out, e.natdOut(x, p1, answering));
-  return out ?? NONE;
+/** NAT-D out: appended to `out` (MM3, AM2; `answering`: MM4, AM3). */
+export function natdOut(x: Engine, p1: ChosenP1, answering: boolean, out: Payload[]): void {
+  for (const e of extensions()) if (e.natdOut) append(out, e.natdOut(x, p1, answering));
 }
 
-export function authOut(x: Engine, p1: P1): readonly Payload[] {
-  let out: Payload[] | undefined;
-  for (const e of extensions()) if (e.authOut) out = add(out, e.authOut(x, p1));
-  return out ?? NONE;
+/** Payloads after our HASH / SIG (MM5, MM6, AM3), appended to `out`. */
+export function authOut(x: Engine, p1: P1, out: Payload[]): void {
+  for (const e of extensions()) if (e.authOut) append(out, e.authOut(x, p1));
 }
 
 /** The peer's vendor IDs, each offered to every extension. */
@@ -154,10 +145,9 @@ export function quickModeProposals(x: Engine, p1: P1, proposals: readonly IpsecP
   return ps;
 }
 
-export function natOaOut(x: Engine, p1: KeyedP1, initiator: boolean, transport: boolean): readonly Payload[] {
-  let out: Payload[] | undefined;
-  for (const e of extensions()) if (e.natOaOut) out = add(out, e.natOaOut(x, p1, initiator, transport));
-  return out ?? NONE;
+/** NAT-OA out: appended to `out` (QM1, QM2). */
+export function natOaOut(x: Engine, p1: KeyedP1, initiator: boolean, transport: boolean, out: Payload[]): void {
+  for (const e of extensions()) if (e.natOaOut) append(out, e.natOaOut(x, p1, initiator, transport));
 }
 
 export function natOaIn(x: Engine, payloads: readonly Payload[], initiator: boolean, transport: boolean): string | undefined {

@@ -79,13 +79,15 @@ function natdPayloads(x: Engine, p1: ChosenP1): Payload[] {
 function detect(p1: ChosenP1, payloads: readonly Payload[]): { local: boolean; remote: boolean } | undefined {
   if (!p1.nattPeer || !natdPossible(p1)) return undefined;
   const ds = findAll(payloads, 'NAT-D');
-  const [first, ...rest] = ds;
+  const first = ds[0];
   if (!first) return undefined;
   const len = natdHashLength(p1.chosen.hash);
   for (const d of ds) if (d.hash.length !== len) throw remote(NotifyType.PAYLOAD_MALFORMED, `NAT-D of ${d.hash.length} bytes, expected ${len}`);
-  if (rest.length === 0) throw remote(NotifyType.PAYLOAD_MALFORMED, 'NAT-D: need our address and at least one of the peer');
+  if (ds.length < 2) throw remote(NotifyType.PAYLOAD_MALFORMED, 'NAT-D: need our address and at least one of the peer');
   const { mine, theirs } = natdHashes(p1);
-  return { local: !bytesEqual(first.hash, mine), remote: !rest.some((d) => bytesEqual(d.hash, theirs)) };
+  let peerNat = true;
+  for (let i = 1; i < ds.length; i++) if (bytesEqual(ds[i]?.hash, theirs)) peerNat = false;
+  return { local: !bytesEqual(first.hash, mine), remote: peerNat };
 }
 
 /**
