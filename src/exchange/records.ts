@@ -185,11 +185,20 @@ export interface Liveness {
 }
 
 /**
+ * The last request of an exchange and our last answer: a byte-identical repeat of the request
+ * (recognised by its fingerprint, see keys.ts) gets the same answer again, and nothing else.
+ */
+export interface LastMessages {
+  lastRecv: number | undefined;
+  lastSent: Uint8Array | undefined;
+}
+
+/**
  * A phase 1: an ISAKMP SA being negotiated or established (one hidden class for all, see above).
  * What only the negotiation needs lives in `hs` (dropped when it ends), so an established SA
  * carries no field for it.
  */
-export interface P1 {
+export interface P1 extends LastMessages {
   readonly role: 'initiator' | 'responder';
   readonly mode: 'main' | 'aggressive';
   /** The Domain of Interpretation it was negotiated under (RFC 2407: IPsec). */
@@ -218,9 +227,6 @@ export interface P1 {
   /** Current phase-1 IV: the last CBC block of the last phase-1 message (RFC 2409 App. B). */
   iv: Uint8Array | undefined;
   peerId: PeerIdentity | undefined;
-  /** Fingerprint of the last request (see keys.ts, fingerprint): a byte-identical repeat is recognised. */
-  lastRecv: number | undefined;
-  lastSent: Uint8Array | undefined;
   tSoft: TimerOfKind<typeof Tk.P1Soft> | undefined;
   tHard: TimerOfKind<typeof Tk.P1Hard> | undefined;
   establishedAt: number | undefined;
@@ -314,7 +320,7 @@ export const NO_PENDING: PendingQm[] = [];
 // ---------------------------------------------------------------------------------------------
 // Quick Mode and IPsec SAs
 
-export interface Qm {
+export interface Qm extends LastMessages {
   readonly p1: KeyedP1;
   readonly msgId: number;
   readonly role: 'initiator' | 'responder';
@@ -334,9 +340,6 @@ export interface Qm {
   localTs: Selector;
   remoteTs: Selector;
   commit: boolean;
-  /** Fingerprint of the last request (see keys.ts, fingerprint): a byte-identical repeat is recognised. */
-  lastRecv: number | undefined;
-  lastSent: Uint8Array | undefined;
   rtx: Retransmit<typeof Tk.QmRetransmit> | undefined;
   tTimeout: TimerOfKind<typeof Tk.QmTimeout> | undefined;
   rekeyOf: Child | undefined;

@@ -9,24 +9,12 @@ import { engineOf } from '../../src/exchange/endpoint.js';
 import { holdQuickModes, releaseQuickModes } from '../../src/exchange/lifecycle.js';
 import { isEstablished, type KeyedP1 } from '../../src/exchange/records.js';
 import type { Endpoint } from '../../src/exchange/index.js';
-import { Pair, conn } from '../helpers/pair.js';
+import { establishedPair as up, type Pair } from '../helpers/pair.js';
 
 function theSa(ep: Endpoint): KeyedP1 {
   const p1 = [...engineOf(ep).sas.p1s.values()].find(isEstablished);
   assert.ok(p1 && isEstablished(p1));
   return p1;
-}
-
-function up(seed: string): Pair {
-  const pair = new Pair({ seed });
-  pair.a.setConnection(conn(pair, 'a'));
-  pair.b.setConnection(conn(pair, 'b'));
-  pair.a.initiate(pair.now, 'c');
-  pair.run(2000);
-  assert.equal(pair.a.ipsecSas().length, 1);
-  pair.clearEvents();
-  pair.wire.length = 0;
-  return pair;
 }
 
 const quickModes = (pair: Pair, side: 'a' | 'b') => pair.sentBy(side).filter((w) => decodeHeader(w.data).exchangeType === 32);

@@ -5,22 +5,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeHeader, decodeMessage, decodePayloads, encodeMessage } from '../../src/codec/index.js';
 import { decryptMessage, phase2Iv } from '../../src/crypto/index.js';
-import type { Connection, DpdPolicy } from '../../src/exchange/index.js';
+import type { DpdPolicy } from '../../src/exchange/index.js';
 import { p1Keys } from '../helpers/craft.js';
-import { Pair, conn, type WireRecord } from '../helpers/pair.js';
+import { Pair, conn, establishedPair, type WireRecord } from '../helpers/pair.js';
 
 const DPD: DpdPolicy = { delaySeconds: 10, timeoutSeconds: 30 };
 
 /** a (initiator, with a DPD policy) and b up; events and wire cleared. */
-function up(seed: string, aOver: Partial<Connection> = {}): Pair {
-  const pair = new Pair({ seed });
-  pair.a.setConnection(conn(pair, 'a', { dpd: DPD, ...aOver }));
-  pair.b.setConnection(conn(pair, 'b'));
-  pair.a.initiate(pair.now, 'c');
-  pair.run(2000);
-  assert.equal(pair.a.ipsecSas().length, 1);
+function up(seed: string): Pair {
+  const pair = establishedPair(seed, { dpd: DPD }, true); // the wire record stays: lastHeardFromB reads it
   assert.equal(pair.a.isakmpSas()[0]!.dpd, true, 'b announced DPD');
-  pair.clearEvents();
   return pair;
 }
 

@@ -244,6 +244,22 @@ export function conn(pair: Pair, side: Side, over: ConnOverrides = {}): Connecti
   return { ...base, auth: 'psk', psk: psk ?? new TextEncoder().encode('correct horse battery staple') };
 }
 
+/**
+ * A pair with connection `c` on both sides (`aOver` for a's), brought up by a: one ISAKMP SA and
+ * one IPsec SA each; events cleared, and the wire record too unless `keepWire`.
+ */
+export function establishedPair(seed: string, aOver: ConnOverrides = {}, keepWire = false): Pair {
+  const pair = new Pair({ seed });
+  pair.a.setConnection(conn(pair, 'a', aOver));
+  pair.b.setConnection(conn(pair, 'b'));
+  pair.a.initiate(pair.now, 'c');
+  pair.run(2000);
+  if (pair.a.ipsecSas().length !== 1 || pair.b.ipsecSas().length !== 1) throw new Error(`establishedPair(${seed}): not up`);
+  pair.clearEvents();
+  if (!keepWire) pair.wire.length = 0;
+  return pair;
+}
+
 /** Both ends established exactly one ISAKMP SA and one IPsec SA each, with mirrored keys. */
 export function assertMirrored(pair: Pair, assert: { equal: (a: unknown, b: unknown, m?: string) => void; deepEqual: (a: unknown, b: unknown, m?: string) => void }): void {
   const a1 = pair.ev('a', 'phase1-established');

@@ -30,8 +30,7 @@ import { Refused, remote } from '../refusal.js';
 import { seqAfter } from '../replay.js';
 import type { DpdPolicy } from '../types.js';
 import { cookiePair } from '../wire.js';
-import { authenticated, type Extension } from './index.js';
-import { liveOf } from './nat-t.js';
+import { authenticated, liveOf, type Extension } from './index.js';
 
 /** RFC 3706 vendor ID (major version 1; the last byte, the minor version, is not compared). */
 export const DPD_VID = Uint8Array.of(0xaf, 0xca, 0xd7, 0x13, 0x68, 0xa1, 0xf1, 0xc9, 0x6b, 0x86, 0x96, 0xfc, 0x77, 0x57, 0x01, 0x00);

@@ -11,7 +11,7 @@
  */
 import type { Payload } from '../../codec/types.js';
 import type { Engine } from '../engine.js';
-import { Tk, type ChosenP1, type KeyedP1, type P1 } from '../records.js';
+import { Tk, type ChosenP1, type KeyedP1, type Liveness, type P1 } from '../records.js';
 import type { Address, Connection, IpsecProposal } from '../types.js';
 import { dpd } from './dpd.js';
 import { initialContact } from './initial-contact.js';
@@ -163,6 +163,11 @@ export function informationalIn(x: Engine, now: number, p1: KeyedP1, payloads: r
 
 // ---------------------------------------------------------------------------------------------
 // liveness: one timer per established SA that needs one, at the earliest of the extensions' dues
+
+/** The liveness record of an SA, created on first use (only SAs with liveness work have one). */
+export function liveOf(p1: P1, now: number): Liveness {
+  return (p1.live ??= { lastInbound: now, probeSince: -1, probeSentAt: -1, keepaliveAt: -1, inboundBytes: undefined, timer: undefined });
+}
 
 /** Phase 1 established: the extensions set up their liveness state, and the timer is armed. */
 export function established(x: Engine, now: number, p1: KeyedP1): void {

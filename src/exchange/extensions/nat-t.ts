@@ -12,11 +12,11 @@ import { bytesEqual } from '../../crypto/bytes.js';
 import type { Engine } from '../engine.js';
 import { sameAddress, sameAddressPort } from '../keys.js';
 import { NATT_RFC3947_VID, addressBytes, encapsulatedProposals, natOaPayloads, natdHash, natdHashLength, nattVidKind, readNatOa } from '../natt.js';
-import type { ChosenP1, KeyedP1, Liveness, NatState, P1 } from '../records.js';
+import type { ChosenP1, KeyedP1, NatState, P1 } from '../records.js';
 import { remote } from '../refusal.js';
 import { findAll } from '../scripts.js';
 import type { Address, Connection, IpsecProposal } from '../types.js';
-import type { Extension } from './index.js';
+import { liveOf, type Extension } from './index.js';
 
 const VID: readonly Payload[] = [{ type: 'VID', data: NATT_RFC3947_VID }];
 const NONE: readonly Payload[] = [];
@@ -118,11 +118,6 @@ export function redirectReplies(x: Engine): void {
   if (!v) return;
   x.replyVia = undefined;
   x.tx.rewriteFrom(x.rxMark, (t) => (t.remote === v.p1.remote ? { local: v.local, remote: v.remote, data: t.data } : t));
-}
-
-/** The liveness record of an SA, created on first use. */
-export function liveOf(p1: P1, now: number): Liveness {
-  return (p1.live ??= { lastInbound: now, probeSince: -1, probeSentAt: -1, keepaliveAt: -1, inboundBytes: undefined, timer: undefined });
 }
 
 export const natTraversal: Extension = {
