@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig, LOG_LEVELS, type LogLevel } from '../daemon/config.js';
 import { Daemon } from '../daemon/daemon.js';
 import { Logger } from '../daemon/log.js';
+import { preflightNotes } from '../daemon/preflight.js';
 import { loadRealEndpointFactory } from '../daemon/real-endpoint.js';
 import { UsageError } from '../errors.js';
 import { DEFAULT_CONFIG } from './control.js';
@@ -42,6 +43,8 @@ export async function runDaemon(argv: string[], io: Output): Promise<number> {
     const config = loadConfig(file);
     if (values.check === true) {
       io.out(`${file}: ok, ${config.connections.length} connection${config.connections.length === 1 ? '' : 's'}`);
+      // file modes, defaulted identities, CRL dates: on stderr, the verdict stays the one stdout line
+      for (const n of preflightNotes(config, Date.now())) io.err(`isakmp daemon: ${n.level === 'warn' ? 'warning' : 'note'}: ${n.where}: ${n.message}`);
       return 0;
     }
     const g = config.global.log;

@@ -196,4 +196,10 @@ export interface Message {
   readonly header: Header;
   readonly payloads: readonly Payload[];
   readonly encrypted?: Uint8Array;
+  /**
+   * Bytes after the last payload of an unencrypted message, inside the header length (Libreswan
+   * pads some messages with zeros; tshark calls them "Extra data"). Absent when there are none.
+   * Never part of a payload: no hash over payloads covers them. `verify()` reports them.
+   */
+  readonly trailing?: Uint8Array;
 }

@@ -67,9 +67,13 @@
  *
  * Certificates (X509Certificate)
  *   parseCertificate(der)             RemoteProtocolError(INVALID_CERT_ENCODING) on failure
- *   verifyCertificateChain({certificates, trustAnchors, now, minRsaBits?, maxDepth?}) → {leaf, publicKey, chain}
+ *   verifyCertificateChain({certificates, trustAnchors, now, minRsaBits?, maxDepth?, crls?}) → {leaf, publicKey, chain}
  *   certificateMatchesId(cert, idType, idData)  ID payload vs subject / subjectAltName
- *   certificateSubjectDer(cert), certificateKeyUsage(cert), dnEqual(a, b)
+ *   verifyCertificateChain also checks pathLenConstraint, name constraints, extended key usage
+ *   (IKE_EKUS), unknown critical extensions, and revocation by `crls` (parseCrl → CertificateRevocationList)
+ *   certificateSubjectDer(cert), certificateKeyUsage(cert)
+ *   dnEqual(a, b)                     DER Names compared by RFC 5280 §7.1; dnKey(der) as a map key; dnText(der) for display
+ *   parseCrl(der), crlPemBlocks(text), crlIssuerProblem(crl, issuerCert)   complete CRLs (RFC 5280 §5)
  *
  * Not provided: ECDSA signatures (auth methods 9–11). IKEv1 ECDSA signs the raw HASH_I/HASH_R
  * (strongSwan SIGN_ECDSA_WITH_NULL, r‖s); node:crypto only offers ECDSA over a digest it computes
@@ -142,3 +146,6 @@ export {
   certificateKeyUsage,
   dnEqual,
 } from './cert.js';
+export { dnText, dnKey } from './dn.js';
+export { IKE_EKUS } from './cert-path.js';
+export { type CertificateRevocationList, CrlError, MAX_CRL_SIZE, parseCrl, crlPemBlocks, crlIssuerProblem } from './crl.js';

@@ -14,6 +14,8 @@ import { IdType } from '../constants/index.js';
 import { UsageError } from '../errors.js';
 import { groupName, parseEspProposal, parseIkeProposal, type EspProposal, type IkeProposal } from './proposals.js';
 import { encodeDn, certSubjectDer } from './der.js';
+import { dnKey, type CertificateRevocationList } from '../crypto/index.js';
+import { crlIssuerMismatch, readCrlFile } from './crl-files.js';
 
 export const CONFIG_ERROR_CODE = 'ISAKMP_ERR_CONFIG';
 
@@ -85,6 +87,9 @@ export interface RsaSecret {
   readonly cert: X509Certificate;
   readonly key: KeyObject;
   readonly cas: readonly X509Certificate[];
+  /** The CRLs of the `crls:` files (re-read on reload; not part of the connection fingerprint) and the file of each. */
+  readonly crlPaths: readonly string[];
+  readonly crls: readonly CertificateRevocationList[];
 }
 
 export type Secret = PskSecret | RsaSecret;
@@ -536,7 +541,7 @@ function parseSecrets(ctx: Ctx, node: Node | null | undefined): Map<string, Secr
   const e = entries(ctx, node, 'secrets', []) ?? new Map();
   for (const [name, { value }] of e) {
     const path = `secrets.${name}`;
-    const se = entries(ctx, value, path, ['psk', 'cert', 'key', 'ca']);
+    const se = entries(ctx, value, path, ['psk', 'cert', 'key', 'ca', 'crls']);
     if (se === undefined) continue;
     const psk = se.get('psk');
     if (psk !== undefined) {
@@ -582,6 +587,28 @@ function parseSecrets(ctx: Ctx, node: Node | null | undefined): Map<string, Secr
         if (r !== undefined) cas.push(r);
       }
     }
+    // crls: complete CRLs of the CAs (see src/daemon/crl-files.ts)
+    const crlPaths: string[] = [];
+    const crls: CertificateRevocationList[] = [];
+    const crlNode = se.get('crls');
+    if (crlNode !== undefined) {
+      for (const item of stringList(ctx, crlNode.value, `${path}.crls`) ?? []) {
+        const full = resolvePath(ctx, item.text);
+        const r = readCrlFile(full);
+        if (!r.ok) {
+          ctx.error(item.node, `${path}.crls`, r.error);
+          continue;
+        }
+        for (const crl of r.crls) {
+          const bad = crlIssuerMismatch(crl, cas, full);
+          if (bad !== undefined) ctx.error(item.node, `${path}.crls`, bad);
+          else {
+            crls.push(crl);
+            crlPaths.push(full);
+          }
+        }
+      }
+    }
     if (c !== undefined && k !== undefined) {
       const pub = createPublicKey(k.value).export({ type: 'spki', format: 'der' });
       const certPub = c.value.publicKey.export({ type: 'spki', format: 'der' });
@@ -602,6 +629,8 @@ function parseSecrets(ctx: Ctx, node: Node | null | undefined): Map<string, Secr
         cert: c.value,
         key: k.value,
         cas: cas.map((x) => x.value),
+        crlPaths,
+        crls,
       });
     }
   }
@@ -898,7 +927,8 @@ export function parseConfig(text: string, file: string): Config {
   // Two connections for the same peer and exchange would be ambiguous for a responder.
   const seen = new Map<string, string>();
   for (const c of connections) {
-    const k = `${c.remote.address}|${c.remote.port}|${c.exchange}|${c.auth}|${c.remote.id?.text ?? ''}`;
+    const id = c.remote.id?.type === IdType.ID_DER_ASN1_DN ? dnKey(c.remote.id.data) : c.remote.id?.text ?? ''; // DNs by RFC 5280 rules
+    const k = `${c.remote.address}|${c.remote.port}|${c.exchange}|${c.auth}|${id}`;
     const other = seen.get(k);
     if (other !== undefined) {
       ctx.problems.push({ file, line: c.line, col: 3, path: `connections.${c.name}`, message: `same peer, mode, auth and remote id as connection '${other}': a responder could not tell them apart (give one a different remote.id)` });

@@ -20,6 +20,8 @@ import { NoneDataplane, XfrmDataplane, type Dataplane, type IpRunner } from './d
 import { toEngineConnection, type EndpointFactory, type EndpointLike, type EngineEvent, type IpsecSaInfo, type IsakmpSaInfo, type Selector } from './engine.js';
 import { ControlServer, type ControlRequest, type ControlResponse } from './control.js';
 import { KeyLog, espKeyLogLines, ikeKeyLogLine } from './keylog.js';
+import { preflightNotes } from './preflight.js';
+import { sameCrls } from './crl-files.js';
 import { Logger } from './log.js';
 import { Counters, dropLabel, startMetricsServer, type CounterSnapshot } from './metrics.js';
 import { UdpTransport, type ReceivedDatagram } from './udp.js';
@@ -217,7 +219,7 @@ export class Daemon {
       opts.dataplane ??
       (g.dataplane === 'xfrm' ? new XfrmDataplane(opts.ipRunner, (m) => this.logger.error('dataplane', m)) : new NoneDataplane());
     const keylogPath = opts.keylog ?? g.keylog;
-    this.keylog = keylogPath !== undefined ? new KeyLog(keylogPath) : undefined;
+    this.keylog = keylogPath !== undefined ? new KeyLog(keylogPath, (m) => this.logger.error('daemon', m)) : undefined;
     this.updown = g.updown !== undefined ? new Updown(g.updown, (lvl, m) => this.logger.log('dataplane', lvl, m)) : undefined;
   }
 
@@ -267,6 +269,7 @@ export class Daemon {
       this.dataplane.onAcquire = (name) => this.onAcquire(name);
       for (const c of this.config.connections) if (c.start === 'on-demand') await this.trap(c);
     }
+    this.logPreflight();
     this.logger.info('daemon', 'started', { connections: this.config.connections.length, dataplane: this.dataplane.name });
     for (const c of this.config.connections) if (c.start === 'start') this.safe(() => this.initiate(c.name));
     this.pump();
@@ -787,7 +790,14 @@ export class Daemon {
   async reload(): Promise<string> {
     const path = this.opts.configPath ?? this.config.file;
     const next = loadConfig(path); // throws ConfigError: the running configuration stays
-    return this.applyConfig(next, path);
+    const r = await this.applyConfig(next, path);
+    this.logPreflight();
+    return r;
+  }
+
+  /** File modes, defaulted identities, CRL dates (src/daemon/preflight.ts): one log line each. */
+  private logPreflight(): void {
+    for (const n of preflightNotes(this.config, this.now())) this.logger.log('config', n.level, `${n.where}: ${n.message}`);
   }
 
   /**
@@ -823,6 +833,8 @@ export class Daemon {
     }
     this.config = { ...next, global: { ...g1, listen: g0.listen, port: g0.port, nattPort: g0.nattPort, controlSocket: g0.controlSocket, dataplane: g0.dataplane, metrics: g0.metrics } };
     for (const c of engineConns) if (changed.includes(c.name) || added.includes(c.name)) this.endpoint.setConnection(c);
+    // unchanged connections whose CRLs changed: their SAs stay, new exchanges and rekeys use the new CRLs
+    for (const c of engineConns) if (!changed.includes(c.name) && !added.includes(c.name) && !sameCrls(old.get(c.name), fresh.get(c.name))) this.endpoint.setConnection(c);
     const o = this.opts.logOverride ?? {};
     this.logger.configure({ level: o.level ?? g1.log.level, areas: o.level !== undefined ? {} : { ...g1.log.areas }, format: o.format ?? g1.log.format });
     this.updown = g1.updown !== undefined ? new Updown(g1.updown, (lvl, m) => this.logger.log('dataplane', lvl, m)) : undefined;

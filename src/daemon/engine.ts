@@ -106,7 +106,15 @@ export function toEngineConnection(c: ConnectionConfig, localPort: number, local
     exchange: c.exchange,
     ...(c.secret.kind === 'psk'
       ? { auth: 'psk' as const, psk: c.secret.psk }
-      : { auth: 'rsa-sig' as const, rsa: { privateKey: c.secret.key, certificate: new Uint8Array(c.secret.cert.raw), trusted: c.secret.cas.map((x) => new Uint8Array(x.raw)) } }),
+      : {
+          auth: 'rsa-sig' as const,
+          rsa: {
+            privateKey: c.secret.key,
+            certificate: new Uint8Array(c.secret.cert.raw),
+            trusted: c.secret.cas.map((x) => new Uint8Array(x.raw)),
+            ...(c.secret.crls.length > 0 ? { crls: c.secret.crls } : {}),
+          },
+        }),
     ...(c.local.id !== undefined ? { localId: engineIdentity(c.local.id, `${where}.local.id`) } : {}),
     ...(c.remote.id !== undefined ? { remoteId: engineIdentity(c.remote.id, `${where}.remote.id`) } : {}),
     ike: c.ike.map((p) => ({

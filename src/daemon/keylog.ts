@@ -10,11 +10,14 @@
  * --keylog` reads); each kind also goes to its own companion file beside it, FILE.ikev1_decryption_table
  * and FILE.esp_sa, so that each is one homogeneous Wireshark UAT table (copy or link them into
  * Wireshark's profile folder as `ikev1_decryption_table` and `esp_sa`). All three files are created
- * with mode 0600. This is the only place where key material leaves the daemon, and only when the
- * operator asked for it.
+ * with mode 0600, opened without following a symbolic link (O_NOFOLLOW), and refused when they are
+ * not ours or are open to group or others (see openKeyLogFile). This is the only place where key
+ * material leaves the daemon, and only when the operator asked for it.
  */
-import { appendFileSync, openSync, closeSync } from 'node:fs';
+import { closeSync, constants as fsConstants, fstatSync, openSync, writeSync } from 'node:fs';
 import { AuthAlgorithm, EspTransformId } from '../constants/index.js';
+import { UsageError } from '../errors.js';
+import { exposure } from './preflight.js';
 import type { IpsecSaInfo } from './engine.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -83,27 +86,80 @@ export function espKeyLogLines(sa: IpsecSaInfo): string[] {
 export const IKE_TABLE_SUFFIX = '.ikev1_decryption_table';
 export const ESP_TABLE_SUFFIX = '.esp_sa';
 
+/** Error code of a key log file the daemon refuses to write. */
+export const KEYLOG_ERROR_CODE = 'ISAKMP_ERR_KEYLOG';
+
+const OPEN_FLAGS = fsConstants.O_WRONLY | fsConstants.O_APPEND | fsConstants.O_CREAT | fsConstants.O_NOFOLLOW;
+
+/**
+ * Opens a key log file for appending, safely: never through a symbolic link (O_NOFOLLOW), created
+ * 0600, and refused when it is not a regular file, has other hard links, is not owned by our
+ * user, or is readable or writable by group or others. Returns the descriptor.
+ */
+export function openKeyLogFile(path: string): number {
+  let fd: number;
+  try {
+    fd = openSync(path, OPEN_FLAGS, 0o600);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? String(err);
+    if (code === 'ELOOP') throw new UsageError(KEYLOG_ERROR_CODE, `key log '${path}' is a symbolic link: refused (key material is never written through a link; give the real path)`);
+    throw new UsageError(KEYLOG_ERROR_CODE, `cannot open the key log '${path}': ${code}`);
+  }
+  try {
+    const st = fstatSync(fd);
+    const uid = process.getuid?.();
+    let why: string | undefined;
+    if (!st.isFile()) why = 'is not a regular file';
+    else if (st.nlink > 1) why = `has ${st.nlink - 1} other hard link${st.nlink > 2 ? 's' : ''}`;
+    else if (uid !== undefined && st.uid !== uid) why = `is owned by uid ${st.uid}, not by the daemon's user (uid ${uid})`;
+    else if ((st.mode & 0o066) !== 0) why = `is ${exposure(st.mode)} (run chmod 600 '${path}')`;
+    if (why !== undefined) throw new UsageError(KEYLOG_ERROR_CODE, `key log '${path}' ${why}: refused, it would expose session keys`);
+    return fd;
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
+}
+
 export class KeyLog {
   /** FILE.ikev1_decryption_table: only the ISAKMP SA lines. */
   readonly ikePath: string;
   /** FILE.esp_sa: only the ESP SA lines. */
   readonly espPath: string;
 
-  constructor(readonly path: string) {
+  /**
+   * Checks (and creates, mode 0600) the three files at once: throws UsageError(ISAKMP_ERR_KEYLOG)
+   * when one is refused (see openKeyLogFile). Each write opens the file again with the same
+   * checks, so a file replaced by a link later is refused then: `onError` hears about it (the
+   * line is not written) instead of an exception.
+   */
+  constructor(readonly path: string, private readonly onError?: (message: string) => void) {
     this.ikePath = path + IKE_TABLE_SUFFIX;
     this.espPath = path + ESP_TABLE_SUFFIX;
-    for (const p of [path, this.ikePath, this.espPath]) closeSync(openSync(p, 'a', 0o600));
+    for (const p of [path, this.ikePath, this.espPath]) closeSync(openKeyLogFile(p));
   }
 
-  private static write(path: string, lines: readonly string[]): void {
+  private write(path: string, lines: readonly string[]): void {
     if (lines.length === 0) return;
-    appendFileSync(path, lines.join('\n') + '\n', { mode: 0o600 });
+    let fd: number;
+    try {
+      fd = openKeyLogFile(path);
+    } catch (err) {
+      if (this.onError === undefined) throw err;
+      this.onError((err as Error).message);
+      return;
+    }
+    try {
+      writeSync(fd, lines.join('\n') + '\n');
+    } finally {
+      closeSync(fd);
+    }
   }
 
   /** An ikev1_decryption_table line (see ikeKeyLogLine): to FILE and FILE.ikev1_decryption_table. */
   ike(line: string): void {
-    KeyLog.write(this.path, [line]);
-    KeyLog.write(this.ikePath, [line]);
+    this.write(this.path, [line]);
+    this.write(this.ikePath, [line]);
   }
 
   /** Appends lines of either kind, each to FILE and its own companion file (an esp_sa line starts with a quote). */
@@ -114,7 +170,7 @@ export class KeyLog {
 
   /** esp_sa lines (see espKeyLogLines): to FILE and FILE.esp_sa. */
   esp(lines: readonly string[]): void {
-    KeyLog.write(this.path, lines);
-    KeyLog.write(this.espPath, lines);
+    this.write(this.path, lines);
+    this.write(this.espPath, lines);
   }
 }

@@ -120,7 +120,7 @@ function peerPublicKey(x: Engine, conn: RsaConnection, payloads: readonly Payloa
     if (c.encoding !== CertEncoding.X509_SIGNATURE) throw remote(NotifyType.CERT_TYPE_UNSUPPORTED, `certificate encoding ${c.encoding}`);
   }
   if (!rsa.trusted || rsa.trusted.length === 0) throw remote(NotifyType.INVALID_CERT_AUTHORITY, 'no trust anchors configured');
-  const chain = C.verifyCertificateChain({ certificates: certs.map((c) => c.data), trustAnchors: rsa.trusted, now: x.certTime(x.lastNow) });
+  const chain = C.verifyCertificateChain({ certificates: certs.map((c) => c.data), trustAnchors: rsa.trusted, now: x.certTime(x.lastNow), ...(rsa.crls ? { crls: rsa.crls } : {}) });
   if (!C.certificateMatchesId(chain.leaf, id.idType, id.data)) throw remote(NotifyType.INVALID_ID_INFORMATION, 'peer ID is not in its certificate');
   return chain.publicKey;
 }

@@ -3,6 +3,7 @@
  * summaries and endpoint options. Every number is a wire value (see src/constants).
  */
 import type { KeyObject } from 'node:crypto';
+import type { CertificateRevocationList } from '../crypto/crl.js';
 
 /** A transport address. `port` is the UDP port (500, or 4500 behind NAT). */
 export interface Address {
@@ -13,7 +14,7 @@ export interface Address {
 /** A phase-1 identity (RFC 2407 §4.6.2.1). `value` is text for the address/FQDN/USER_FQDN types. */
 export type Identity =
   | { readonly type: 'ipv4' | 'ipv6' | 'fqdn' | 'user-fqdn'; readonly value: string }
-  /** DER-encoded distinguished name (ID_DER_ASN1_DN); compared byte for byte. */
+  /** DER-encoded distinguished name (ID_DER_ASN1_DN); compared by RFC 5280 §7.1 (dnEqual). */
   | { readonly type: 'der-asn1-dn'; readonly value: Uint8Array }
   /** Accept any identity from the peer (only meaningful as `remoteId`). */
   | { readonly type: 'any' };
@@ -83,6 +84,8 @@ export interface RsaCredentials {
   readonly trusted?: readonly Uint8Array[];
   /** The peer's public key, when no certificate is exchanged. */
   readonly peerPublicKey?: KeyObject;
+  /** Complete CRLs of the CAs that issue peer certificates (parseCrl); see verifyCertificateChain. */
+  readonly crls?: readonly CertificateRevocationList[];
 }
 
 /**
@@ -106,7 +109,10 @@ interface ConnectionBase {
   readonly exchange?: 'main' | 'aggressive';
   /** Our identity; default: our address (ID_IPV4_ADDR / ID_IPV6_ADDR). */
   readonly localId?: Identity;
-  /** The identity the peer must show; default: its address. `{type:'any'}` accepts any. */
+  /**
+   * The identity the peer must show; default: its address (with RSA signatures its certificate
+   * must then carry that address as an iPAddress subjectAltName). `{type:'any'}` accepts any.
+   */
   readonly remoteId?: Identity;
   /** Phase-1 offer / acceptable set, in our order of preference. */
   readonly ike: readonly IkeProposal[];

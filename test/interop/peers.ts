@@ -4,7 +4,7 @@
  * inside a namespace as a child process (`node dist/cli/main.js daemon`).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync, closeSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync, closeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { controlRequest, type ControlRequest, type ControlResponse } from '../../src/daemon/control.js';
 
@@ -199,7 +199,8 @@ export class Ours {
     const logFile = join(dir, 'daemon.log');
     const configFile = join(dir, 'isakmp.yaml');
     writeFileSync(configFile, config(sock));
-    writeFileSync(keylog, '');
+    writeFileSync(keylog, '', { mode: 0o600 });
+    chmodSync(keylog, 0o600); // the daemon refuses a key log open to others (issue 9.9), also one left by an earlier run
     const fd = openSync(logFile, 'w');
     const proc = spawn('ip', ['netns', 'exec', ns, process.execPath, join(ROOT, 'dist/cli/main.js'), 'daemon', '--config', configFile, '--keylog', keylog, '--log-format', 'json'], {
       stdio: ['ignore', fd, fd],

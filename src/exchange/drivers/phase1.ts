@@ -178,8 +178,7 @@ function respondFirst(x: Engine, m: Inbound, driver: Phase1Driver): void {
     // the header was checked by decodeHeader: decode the payload chain only (same checks and
     // offsets); in place when the driver's steps copy what they keep (Main Mode: SAi_b is copied
     // from `bytes` below and the chosen transform is numbers; the reply is encoded at once)
-    const body = bytes.subarray(28);
-    const payloads = driver.decodeInPlace ? decodePayloadsInPlace(h.nextPayload, body, 28, false) : decodePayloads(h.nextPayload, body, { baseOffset: 28 });
+    const payloads = decodeClear(driver, h, bytes);
     checkMessage(driver.first, payloads);
     const sa = one(payloads, 'SA');
     let candidates = x.conns.candidates(local, remoteAddr, driver.mode);
@@ -258,11 +257,20 @@ function receiveNext(x: Engine, now: number, p1: P1, h: Header, bytes: Uint8Arra
   } else {
     // e.g. Main Mode MM2-MM4 (SA, KE, Nr, CR, VID): the steps copy every byte field they keep
     // (nonces, KE data; the SA answer becomes numbers), so the records may alias `bytes`
-    const body = bytes.subarray(28);
-    payloads = driver.decodeInPlace ? decodePayloadsInPlace(h.nextPayload, body, 28, false) : decodePayloads(h.nextPayload, body, { baseOffset: 28 });
+    payloads = decodeClear(driver, h, bytes);
   }
   checkMessage(script, payloads);
   row.step(x, now, p1, { header: h, bytes, payloads, nextIv });
 }
 
 const EMPTY = new Uint8Array(0);
+
+/**
+ * The payload chain of an unencrypted phase-1 message (the header already checked), as views of
+ * the datagram when the driver's steps copy what they keep. Bytes after the last payload, inside
+ * the header's length, are tolerated (Libreswan pads AM1/AM2/MM4; issue 10).
+ */
+function decodeClear(driver: Phase1Driver, h: Header, bytes: Uint8Array): Payload[] {
+  const body = bytes.subarray(28);
+  return driver.decodeInPlace ? decodePayloadsInPlace(h.nextPayload, body, 28, true) : decodePayloads(h.nextPayload, body, { baseOffset: 28, allowTrailing: true });
+}
