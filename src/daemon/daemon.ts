@@ -7,8 +7,10 @@
  *                                               from pollTimeout().
  *
  * The event subscribers: logs and metrics (events-log.ts); dataplane, updown and the SA states
- * `status` shows (events-dataplane.ts, sa-states.ts); waiters of control commands (waiters.ts);
- * DPD answers (liveness.ts). Commands are in commands.ts, status in status.ts, reload in reload.ts.
+ * `status` shows (events-dataplane.ts, sa-states.ts); waiters of control commands (waiters.ts).
+ * Dead Peer Detection and NAT keepalives are engine timers (keepalive transmits go out here; a
+ * `peer-dead` event restarts the connection with `dpd_action: restart`). Commands are in
+ * commands.ts, status in status.ts, reload in reload.ts.
  * Everything that touches the outside world (sockets, timers, files, processes) is owned by the
  * daemon and these helpers; the endpoint stays pure.
  */
@@ -26,7 +28,6 @@ import { sameCrls } from './crl-files.js';
 import { DataplaneEvents } from './events-dataplane.js';
 import { LogEvents } from './events-log.js';
 import { KeyLog } from './keylog.js';
-import { Liveness } from './liveness.js';
 import { Logger } from './log.js';
 import { Counters, startMetricsServer, type CounterSnapshot } from './metrics.js';
 import { planReload, reloadMessage, runningConfig } from './reload.js';
@@ -84,7 +85,6 @@ export class Daemon {
   private readonly logEvents: LogEvents;
   private readonly dataplaneEvents: DataplaneEvents;
   private readonly waiters: Waiters;
-  private readonly liveness: Liveness;
 
   constructor(private readonly opts: DaemonOptions) {
     this.config = opts.config;
@@ -98,6 +98,8 @@ export class Daemon {
       halfOpenTotal: g.maxHalfOpen,
       halfOpenPerPeer: g.maxHalfOpenPerPeer,
       nattPort: g.nattPort,
+      // RFC 3948 keepalives and RFC 3706 DPD are the engine's timers; the daemon sends what it polls
+      natKeepaliveSeconds: g.nattPort !== 0 ? g.natKeepalive : 0,
     });
     this.transport = new UdpTransport({
       listen: g.listen,
@@ -121,7 +123,7 @@ export class Daemon {
       pump: () => this.pump(),
     };
     this.commands = new EngineCommands(ctx);
-    this.logEvents = new LogEvents(this.logger, this.counters, keylogPath !== undefined ? new KeyLog(keylogPath, (m) => this.logger.error('daemon', m)) : undefined);
+    this.logEvents = new LogEvents(this.logger, this.counters, keylogPath !== undefined ? new KeyLog(keylogPath, (m) => this.logger.error('daemon', m)) : undefined, () => this.config.connections);
     this.dataplaneEvents = new DataplaneEvents(ctx, {
       sas: this.sas,
       dataplane: this.dataplane,
@@ -130,7 +132,6 @@ export class Daemon {
       commands: this.commands,
     });
     this.waiters = new Waiters((sa) => this.sas.statusOf(sa, this.now()));
-    this.liveness = new Liveness(ctx, this.transport, this.commands, (address, what) => this.waiters.noteProblem(address, what));
   }
 
   private updownFor(script: string | undefined): Updown | undefined {
@@ -187,7 +188,6 @@ export class Daemon {
       this.dataplane.onAcquire = (name) => this.onAcquire(name);
       for (const c of this.config.connections) if (c.start === 'on-demand') await this.trap(c);
     }
-    this.liveness.start(g.natKeepalive, this.transport.addresses().some((a) => a.natt));
     this.logPreflight();
     this.logger.info('daemon', 'started', { connections: this.config.connections.length, dataplane: this.dataplane.name });
     for (const c of this.config.connections) if (c.start === 'start') this.safe(() => this.initiate(c.name));
@@ -283,6 +283,15 @@ export class Daemon {
       return;
     }
     this.armedAt = undefined;
+    this.runTimers();
+  }
+
+  /**
+   * Fires the engine's timers due now (retransmissions, lifetimes, DPD, NAT keepalives) and sends
+   * what they produce. The armed timer does this on its own; public for tests with a virtual clock.
+   */
+  runTimers(): void {
+    if (this.stopped) return;
     this.endpoint.handleTimeout(this.now());
     this.pump();
   }
@@ -297,8 +306,9 @@ export class Daemon {
         const e = t === undefined ? this.endpoint.pollEvent() : undefined;
         if (t === undefined && e === undefined) break;
         if (t !== undefined) {
-          this.logger.log('net', 'trace', 'datagram out', { to: `${t.remote.address}:${t.remote.port}`, from: t.local.port, bytes: t.data.length });
-          this.transport.send(t.local, t.remote, t.data);
+          this.logger.log('net', 'trace', t.keepalive ? 'keepalive out' : 'datagram out', { to: `${t.remote.address}:${t.remote.port}`, from: t.local.port, bytes: t.data.length });
+          if (t.keepalive) this.transport.sendKeepalive(t.local, t.remote);
+          else this.transport.send(t.local, t.remote, t.data);
         }
         if (e !== undefined) this.onEvent(e);
       }
@@ -325,21 +335,17 @@ export class Daemon {
     this.logEvents.onEvent(e);
     this.dataplaneEvents.onEvent(e);
     this.waiters.onEvent(e);
-    this.liveness.onEvent(e);
+    if (e.type === 'peer-dead') this.onPeerDead(e);
+  }
+
+  /** RFC 3706: the engine declared the peer dead and deletes its SAs; with `dpd_action: restart` we negotiate again. */
+  private onPeerDead(e: Extract<EngineEvent, { type: 'peer-dead' }>): void {
+    const c = this.config.connections.find((x) => x.name === e.connection);
+    if (c?.dpdAction === 'restart') this.safe(() => this.initiate(e.connection));
   }
 
   // ------------------------------------------------------------------------------------------
   // liveness and traffic (public for tests and tools)
-
-  /** RFC 3948 NAT keepalives now; returns how many were sent (see liveness.ts). */
-  sendKeepalives(): number {
-    return this.liveness.sendKeepalives();
-  }
-
-  /** One Dead Peer Detection tick now; returns the R-U-THEREs sent (see liveness.ts). */
-  dpdTick(): number {
-    return this.liveness.dpdTick();
-  }
 
   /** True while the traffic poll timer is armed. */
   get trafficPollArmed(): boolean {
@@ -460,7 +466,6 @@ export class Daemon {
   async stop(): Promise<void> {
     if (this.shuttingDown) return;
     this.shuttingDown = true;
-    this.liveness.stop();
     this.dataplaneEvents.stopPolling();
     const now = this.now();
     const ipsec = this.endpoint.ipsecSas();

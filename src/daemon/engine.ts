@@ -54,6 +54,8 @@ export interface EndpointFactoryOptions {
   readonly halfOpenPerPeer?: number;
   /** The NAT-T port the daemon listens on (RFC 3947 floating); 0 = NAT-T off. */
   readonly nattPort?: number;
+  /** RFC 3948 NAT keepalives every this many seconds (0: none): engine timers, sent as keepalive transmits. */
+  readonly natKeepaliveSeconds?: number;
 }
 
 export type EndpointFactory = (opts: EndpointFactoryOptions) => EndpointLike;
@@ -114,18 +116,17 @@ export function toEngineConnection(c: ConnectionConfig, localPort: number, local
     local: { address: c.local.address ?? localAddress, port: localPort },
     remote: { address: c.remote.address, port: c.remote.port },
     exchange: c.exchange,
-    auth: c.auth === 'psk' ? 'psk' : 'rsa-sig',
-    ...(c.secret.kind === 'psk' ? { psk: c.secret.psk } : {}),
-    ...(c.secret.kind === 'rsa'
-      ? {
+    ...(c.secret.kind === 'psk'
+      ? { auth: 'psk' as const, psk: c.secret.psk }
+      : {
+          auth: 'rsa-sig' as const,
           rsa: {
             privateKey: c.secret.key,
             certificate: new Uint8Array(c.secret.cert.raw),
             trusted: c.secret.cas.map((x) => new Uint8Array(x.raw)),
             ...(c.secret.crls.length > 0 ? { crls: c.secret.crls } : {}),
           },
-        }
-      : {}),
+        }),
     ...(c.local.id !== undefined ? { localId: engineIdentity(c.local.id, `${where}.local.id`) } : {}),
     ...(c.remote.id !== undefined ? { remoteId: engineIdentity(c.remote.id, `${where}.remote.id`) } : {}),
     ike: c.ike.map((p) => ({
@@ -158,6 +159,7 @@ export function toEngineConnection(c: ConnectionConfig, localPort: number, local
     rekeyMarginSeconds: c.rekeyMargin,
     ikeRekeyMarginSeconds: c.ikeRekeyMargin,
     rekeyFuzzPercent: c.rekeyFuzz,
+    ...(c.dpdDelay > 0 ? { dpd: { delaySeconds: c.dpdDelay, timeoutSeconds: c.dpdTimeout } } : {}),
   };
   return conn;
 }

@@ -7,6 +7,7 @@ import { toHex } from '../crypto/bytes.js';
 import { modeName } from '../exchange/natt.js';
 import type { EngineEvent } from './engine.js';
 import { espKeyLogLines, ikeKeyLogLine, type KeyLog } from './keylog.js';
+import type { ConnectionConfig } from './config/index.js';
 import type { Logger } from './log.js';
 import { dropLabel, type Counters } from './metrics.js';
 import { espAlgText, ikeAlgText, peerIdText, selectorText } from './status.js';
@@ -18,10 +19,12 @@ export class LogEvents {
     private readonly logger: Logger,
     private readonly counters: Counters,
     private readonly keylog: KeyLog | undefined,
+    /** The running connections (for the DPD action in the dead-peer line). */
+    private readonly connections: () => readonly ConnectionConfig[],
   ) {}
 
   onEvent(e: EngineEvent): void {
-    const { logger, counters } = this;
+    const { logger, counters, connections } = this;
     switch (e.type) {
       case 'phase1-established':
         counters.completed.isakmp++;
@@ -88,9 +91,19 @@ export class LogEvents {
         });
         break;
       }
+      case 'peer-dead': {
+        const c = connections().find((x) => x.name === e.connection);
+        logger.warn('ike', 'DPD: peer does not answer, clearing its SAs', { sa: e.isakmpSa, connection: e.connection, peer: e.peer.address, action: c?.dpdAction ?? 'clear' });
+        break;
+      }
       case 'notify':
-        // R-U-THERE-ACK belongs to Dead Peer Detection, which logs it.
-        if (e.notify === NotifyType.R_U_THERE_ACK) break;
+        if (e.notify === NotifyType.R_U_THERE_ACK) {
+          // RFC 3706 §5.3: the engine passes on only an ACK that carries the sequence number of
+          // our outstanding R-U-THERE (others are dropped as replays)
+          const seq = e.data.length === 4 ? new DataView(e.data.buffer, e.data.byteOffset, 4).getUint32(0) : -1;
+          logger.debug('ike', 'DPD: R-U-THERE-ACK', { sa: e.isakmpSa, seq });
+          break;
+        }
         logger.info('ike', 'notify from peer', { peer: `${e.peer.address}:${e.peer.port}`, sa: e.isakmpSa, notify: nameOf(NotifyType, e.notify) });
         break;
       default:

@@ -39,6 +39,9 @@ export class Waiters {
         this.settle(e.connection, { ok: false, error: `connection '${e.connection}' failed: ${what}` });
         break;
       }
+      case 'peer-dead':
+        this.noteProblem(e.peer.address, `dead peer (${e.reason})`);
+        break;
       case 'notify':
         if (e.notify < 8192) this.noteProblem(e.peer.address, `the peer sent ${nameOf(NotifyType, e.notify)}`);
         break;

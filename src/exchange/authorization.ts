@@ -13,6 +13,7 @@
  * Pure functions over engine records; no state.
  */
 import { IdType } from '../constants/index.js';
+import { bytesEqual } from '../crypto/bytes.js';
 import { dnEqual } from './crypto.js';
 import { addressIdentity, identityMatches, identityToId } from './ids.js';
 import type { Connection, Identity } from './types.js';
@@ -20,11 +21,6 @@ import type { Connection, Identity } from './types.js';
 /** What the peer's ID payload said, as kept on an ISAKMP SA. */
 export type PeerIdentity = Identity | { readonly type: 'other'; readonly idType: number; readonly data: Uint8Array };
 
-function bytesEqual(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
-  if (!a || !b || a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
 
 /** The same certificates, as sets (order and duplicates do not matter). */
 function sameDerSet(a: readonly Uint8Array[] | undefined, b: readonly Uint8Array[] | undefined): boolean {
@@ -42,8 +38,8 @@ function sameDerSet(a: readonly Uint8Array[] | undefined, b: readonly Uint8Array
  */
 export function sameCredentials(a: Connection, b: Connection): boolean {
   if (a === b) return true;
-  if (a.auth !== b.auth) return false;
-  if (a.auth === 'psk') return bytesEqual(a.psk, b.psk);
+  if (a.auth === 'psk') return b.auth === 'psk' && bytesEqual(a.psk, b.psk);
+  if (b.auth !== 'rsa-sig') return false;
   const ra = a.rsa;
   const rb = b.rsa;
   if (!ra || !rb) return false;

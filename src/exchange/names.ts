@@ -23,7 +23,7 @@ import {
   ProtocolId,
 } from '../constants/index.js';
 import { LocalProtocolError } from '../errors.js';
-import { DH_GROUPS, dhGroupInfo } from './crypto.js';
+import { DH_GROUPS, dhGroupInfo } from '../crypto/index.js';
 import type { IkeProposal, IpsecProposal, IpsecProtocolSpec } from './types.js';
 import type { Mutable } from '../codec/types.js';
 

@@ -6,6 +6,7 @@
  * configured proposals, including key length; an attribute class we do not know refuses the
  * transform. The initiator checks that the answer is one it offered.
  */
+import { IPSEC_DOI } from './doi.js';
 import {
   AuthAlgorithm,
   AuthMethod,
@@ -115,8 +116,8 @@ export function buildIkeSa(props: readonly IkeProposal[], auth: number): SaPaylo
   }));
   return {
     type: 'SA',
-    doi: 1,
-    situation: 1,
+    doi: IPSEC_DOI.id,
+    situation: IPSEC_DOI.situation,
     proposals: [{ number: 1, protocol: ProtocolId.PROTO_ISAKMP, spi: new Uint8Array(0), transforms }],
   };
 }
@@ -207,8 +208,8 @@ export function ikeChosenAllowed(c: ChosenIke, ours: readonly IkeProposal[], aut
 }
 
 function checkSaHeader(sa: SaPayload): void {
-  if (sa.doi !== 1) throw new RemoteProtocolError(NotifyType.DOI_NOT_SUPPORTED, `DOI ${sa.doi >>> 0} not supported`);
-  if (sa.situation !== 1) {
+  if (sa.doi !== IPSEC_DOI.id) throw new RemoteProtocolError(NotifyType.DOI_NOT_SUPPORTED, `DOI ${sa.doi >>> 0} not supported`);
+  if (sa.situation !== IPSEC_DOI.situation) {
     throw new RemoteProtocolError(NotifyType.SITUATION_NOT_SUPPORTED, `situation 0x${(sa.situation >>> 0).toString(16)} not supported`);
   }
 }
@@ -288,7 +289,7 @@ export function espCipherKeyBytes(transformId: number, keyLengthBits: number | u
     case EspTransformId.ESP_3DES:
       return keyLengthBits === undefined || keyLengthBits === 192 ? 24 : undefined;
     case EspTransformId.ESP_AES_CBC:
-      return keyLengthBits === 128 || keyLengthBits === 192 || keyLengthBits === 256 ? keyLengthBits / 8 : undefined;
+      return keyLengthBits === 128 || keyLengthBits === 192 || keyLengthBits === 256 ? keyLengthBits >> 3 : undefined;
     case EspTransformId.ESP_NULL:
       return keyLengthBits === undefined ? 0 : undefined;
     default:
@@ -415,7 +416,7 @@ export function buildIpsecSa(props: readonly IpsecProposal[], spis: readonly (re
       });
     });
   });
-  return { type: 'SA', doi: 1, situation: 1, proposals };
+  return { type: 'SA', doi: IPSEC_DOI.id, situation: IPSEC_DOI.situation, proposals };
 }
 
 export interface IpsecChoiceEntry {
@@ -534,8 +535,8 @@ export function selectIpsec(sa: SaPayload, ours: readonly IpsecProposal[], allow
 export function buildIpsecAnswer(sel: IpsecSelection, ourSpis: readonly Uint8Array[]): SaPayload {
   return {
     type: 'SA',
-    doi: 1,
-    situation: 1,
+    doi: IPSEC_DOI.id,
+    situation: IPSEC_DOI.situation,
     proposals: sel.entries.map((e, j) => ({ number: sel.proposalNumber, protocol: e.protocol, spi: ourSpis[j]!, transforms: [e.transform] })),
   };
 }

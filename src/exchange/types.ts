@@ -88,17 +88,25 @@ export interface RsaCredentials {
   readonly crls?: readonly CertificateRevocationList[];
 }
 
-/** A connection: the policy for one peer (or a class of peers). */
-export interface Connection {
+/**
+ * RFC 3706 Dead Peer Detection of a connection: when the peer (which must have announced DPD) has
+ * sent nothing authenticated for `delaySeconds`, an R-U-THERE goes out (again every `delaySeconds`
+ * while unanswered, same sequence number); `timeoutSeconds` after the first unanswered one the
+ * peer is dead: a `peer-dead` event, then its SAs are deleted.
+ */
+export interface DpdPolicy {
+  readonly delaySeconds: number;
+  readonly timeoutSeconds: number;
+}
+
+/** What every connection has, whatever its authentication method. */
+interface ConnectionBase {
   readonly name: string;
   /** Our address (port ignored when matching). */
   readonly local: Address;
   /** The peer's address; '%any' accepts any peer (responder only). */
   readonly remote: Address;
   readonly exchange?: 'main' | 'aggressive';
-  readonly auth: 'psk' | 'rsa-sig';
-  readonly psk?: Uint8Array;
-  readonly rsa?: RsaCredentials;
   /** Our identity; default: our address (ID_IPV4_ADDR / ID_IPV6_ADDR). */
   readonly localId?: Identity;
   /**
@@ -139,7 +147,24 @@ export interface Connection {
    * faked so that the peer detects a NAT too. Needs `natTraversal` and a peer speaking RFC 3947.
    */
   readonly forceEncapsulation?: boolean;
+  /** RFC 3706 Dead Peer Detection (default: none; we still answer the peer's R-U-THERE). */
+  readonly dpd?: DpdPolicy;
 }
+
+/** A connection authenticated with a pre-shared key. */
+export interface PskConnection extends ConnectionBase {
+  readonly auth: 'psk';
+  readonly psk: Uint8Array;
+}
+
+/** A connection authenticated with RSA signatures. */
+export interface RsaConnection extends ConnectionBase {
+  readonly auth: 'rsa-sig';
+  readonly rsa: RsaCredentials;
+}
+
+/** A connection: the policy for one peer (or a class of peers), by authentication method. */
+export type Connection = PskConnection | RsaConnection;
 
 /** Summary of an ISAKMP SA, as listed by `Endpoint.isakmpSas()`. */
 export interface IsakmpSaInfo {
@@ -274,6 +299,12 @@ export type EngineEvent =
   | { readonly type: 'dropped'; readonly peer: Address; readonly notify: number; readonly code?: DropCode; readonly reason: string }
   /** A negotiation we started (or answered) is abandoned: retransmit limit, timeout, peer error. */
   | { readonly type: 'failed'; readonly kind: 'isakmp' | 'ipsec'; readonly connection: string; readonly peer: Address; readonly notify: number; readonly reason: string }
+  /**
+   * RFC 3706: the peer of this ISAKMP SA answered no R-U-THERE for the connection's DPD timeout
+   * (after its delay of silence). Its SAs are deleted next (Deletes sent anyway, `deleted` events
+   * follow); what else to do (negotiate again) is the caller's choice.
+   */
+  | { readonly type: 'peer-dead'; readonly isakmpSa: string; readonly connection: string; readonly peer: Address; readonly reason: string }
   /** An authenticated notify from the peer (status or error), for logs. */
   | { readonly type: 'notify'; readonly peer: Address; readonly isakmpSa: string; readonly notify: number; readonly spi: Uint8Array; readonly data: Uint8Array };
 
@@ -282,6 +313,11 @@ export interface Transmit {
   readonly local: Address;
   readonly remote: Address;
   readonly data: Uint8Array;
+  /**
+   * A NAT keepalive (RFC 3948 §2.3): `data` is the single byte 0xff, sent as it is (no non-ESP
+   * marker) from the NAT-T socket of `local`.
+   */
+  readonly keepalive?: true;
 }
 
 /** Endpoint options; all fields but `random` have defaults. */
@@ -336,4 +372,9 @@ export interface EndpointOptions {
   readonly sendErrorNotifies?: boolean;
   /** The NAT-T port the daemon listens on (default 4500); 0 disables NAT traversal. */
   readonly nattPort?: number;
+  /**
+   * RFC 3948 §2.3 NAT keepalives: every this many seconds, one keepalive transmit per established
+   * ISAKMP SA with a NAT in front of us (UDP-encapsulated). Default 0: none.
+   */
+  readonly natKeepaliveSeconds?: number;
 }
