@@ -101,7 +101,7 @@ export class LogEvents {
           // RFC 3706 §5.3: the engine passes on only an ACK that carries the sequence number of
           // our outstanding R-U-THERE (others are dropped as replays)
           const seq = e.data.length === 4 ? new DataView(e.data.buffer, e.data.byteOffset, 4).getUint32(0) : -1;
-          logger.debug('ike', 'DPD: R-U-THERE-ACK', { sa: e.isakmpSa, seq });
+          logger.debug('ike', 'DPD: R-U-THERE-ACK', { sa: e.isakmpSa, seq, answers: true });
           break;
         }
         logger.info('ike', 'notify from peer', { peer: `${e.peer.address}:${e.peer.port}`, sa: e.isakmpSa, notify: nameOf(NotifyType, e.notify) });
