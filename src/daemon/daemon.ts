@@ -16,7 +16,7 @@ import { nameOf, NotifyType } from '../constants/index.js';
 import { UsageError } from '../errors.js';
 import { modeName } from '../exchange/natt.js';
 import { loadConfig, type Config, type ConnectionConfig, type LogLevel } from './config.js';
-import { NoneDataplane, XfrmDataplane, type Dataplane, type IpRunner } from './dataplane.js';
+import { NoneDataplane, XfrmDataplane, createXfrmDataplane, dgramFd, type Dataplane, type IpRunner } from './dataplane.js';
 import { toEngineConnection, type EndpointFactory, type EndpointLike, type EngineEvent, type IpsecSaInfo, type IsakmpSaInfo, type Selector } from './engine.js';
 import { ControlServer, type ControlRequest, type ControlResponse } from './control.js';
 import { KeyLog, espKeyLogLines, ikeKeyLogLine } from './keylog.js';
@@ -210,6 +210,7 @@ export class Daemon {
       halfOpenTotal: g.maxHalfOpen,
       halfOpenPerPeer: g.maxHalfOpenPerPeer,
       nattPort: g.nattPort,
+      allocateSpi: (local) => this.dataplane.allocateSpi?.(local),
     });
     this.transport = new UdpTransport({
       listen: g.listen,
@@ -220,7 +221,12 @@ export class Daemon {
     });
     this.dataplane =
       opts.dataplane ??
-      (g.dataplane === 'xfrm' ? new XfrmDataplane(opts.ipRunner, (m) => this.logger.error('dataplane', m)) : new NoneDataplane());
+      (g.dataplane === 'xfrm'
+        ? opts.ipRunner !== undefined
+          ? new XfrmDataplane(opts.ipRunner, (m) => this.logger.error('dataplane', m))
+          : createXfrmDataplane((m) => this.logger.error('dataplane', m))
+        : new NoneDataplane());
+    this.dataplane.onExpire = () => void this.pollTraffic();
     const keylogPath = opts.keylog ?? g.keylog;
     this.keylog = keylogPath !== undefined ? new KeyLog(keylogPath) : undefined;
     this.updown = g.updown !== undefined ? new Updown(g.updown, (lvl, m) => this.logger.log('dataplane', lvl, m)) : undefined;
@@ -254,6 +260,13 @@ export class Daemon {
       }
     }
     for (const a of this.transport.addresses()) this.logger.info('net', 'listening', { address: a.address, port: a.port, natt: a.natt });
+    // RFC 3948: the kernel takes ESP off the NAT-T sockets, IKE (non-ESP marker) still comes to us
+    for (const s of this.dataplane.encapsulateSocket !== undefined ? this.transport.nattSockets() : []) {
+      const fd = dgramFd(s.socket);
+      const err = fd === undefined ? 'no file descriptor for the socket' : this.dataplane.encapsulateSocket!(fd, s.port);
+      if (err !== undefined) this.logger.warn('dataplane', `ESP in UDP on port ${s.port} stays with the daemon (inbound UDP-encapsulated ESP is dropped): ${err}`);
+      else this.logger.info('dataplane', 'kernel takes ESP in UDP', { port: s.port });
+    }
     if (this.opts.control !== false) {
       this.control = new ControlServer(g.controlSocket, (r) => this.handleControl(r), (m) => this.logger.warn('control', m));
       try {

@@ -670,7 +670,8 @@ function peerVendorIds(payloads: readonly Payload[]): { rfc3947: boolean; dpd: b
  */
 export class Endpoint {
   private readonly random: (n: number) => Uint8Array;
-  private readonly opt: Required<Omit<EndpointOptions, 'random' | 'connections' | 'certificateTime'>>;
+  private readonly allocateSpi: ((local: string) => Uint8Array | undefined) | undefined;
+  private readonly opt: Required<Omit<EndpointOptions, 'random' | 'connections' | 'certificateTime' | 'allocateSpi'>>;
   private readonly conns = new Map<string, Connection>();
   /** Connections by lower-case remote address ('%any' included): responder lookups stay O(1) in the number of peers. */
   private readonly connsByRemote = new Map<string, Bucket<Connection>>();
@@ -714,6 +715,7 @@ export class Endpoint {
   constructor(options: EndpointOptions) {
     if (typeof options.random !== 'function') throw new LocalProtocolError(0, 'options.random is required');
     this.random = options.random;
+    this.allocateSpi = options.allocateSpi;
     this.certTime = options.certificateTime ?? ((now) => now);
     this.opt = {
       retransmitBaseMs: options.retransmitBaseMs ?? 1000,
@@ -1976,8 +1978,13 @@ export class Endpoint {
     return id !== 0 && !p1.qms?.has(id) && this.doneFor(p1, id) === undefined;
   }
 
-  /** An SPI from 4 bytes of a batch of randomness (a copy), or a fresh draw if those are unusable. */
-  private spiFrom(r: Uint8Array, off: number): Uint8Array {
+  /**
+   * An SPI for an SA to our address `local`: a reserved one from `allocateSpi` when it gives one,
+   * else 4 bytes of a batch of randomness (a copy), or a fresh draw if those are unusable.
+   */
+  private spiFrom(r: Uint8Array, off: number, local: string): Uint8Array {
+    const k = this.allocateSpi?.(local);
+    if (k !== undefined && k.length === 4 && !(k[0] === 0 && k[1] === 0 && k[2] === 0) && !this.bySpi.has(spiKey(k))) return k;
     const s = new Uint8Array(r.subarray(off, off + 4));
     if ((s[0] === 0 && s[1] === 0 && s[2] === 0) || this.bySpi.has(spiKey(s))) return this.freshSpi();
     return s;
@@ -2022,7 +2029,7 @@ export class Endpoint {
     const qm = newQm(p1, msgId, 'initiator', conn, C.phase2Iv(p1.prf!, p1.iv!, msgId, p1.cipher!.blockSize), 1, r.subarray(4, 4 + nl), ts.local, ts.remote, conn.commit === true);
     qm.rekeyOf = pending.rekeyOf;
     let off = 4 + nl;
-    qm.ourSpis = conn.ipsec.map((p) => p.protocols.map(() => this.spiFrom(r, (off += 4) - 4)));
+    qm.ourSpis = conn.ipsec.map((p) => p.protocols.map(() => this.spiFrom(r, (off += 4) - 4, p1.local.address)));
     // reserve our SPIs until the SA exists or the exchange fails
     qm.offer = buildIpsecSa(this.ipsecOf(p1, conn), qm.ourSpis);
     const group = conn.ipsec[0]!.group ?? 0;
@@ -2196,7 +2203,7 @@ export class Endpoint {
     qm.nr = r.subarray(0, nl);
     qm.selection = sel;
     const rest: Payload[] = [];
-    qm.respSpis = sel.entries.map((_, j) => this.spiFrom(r, nl + 4 * j));
+    qm.respSpis = sel.entries.map((_, j) => this.spiFrom(r, nl + 4 * j, p1.local.address));
     rest.push(buildIpsecAnswer(sel, qm.respSpis), { type: 'NONCE', data: qm.nr! });
     if (sel.group) {
       qm.dh = this.keyPair(sel.group);

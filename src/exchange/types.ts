@@ -299,4 +299,10 @@ export interface EndpointOptions {
   readonly sendErrorNotifies?: boolean;
   /** The NAT-T port the daemon listens on (default 4500); 0 disables NAT traversal. */
   readonly nattPort?: number;
+  /**
+   * Inbound SPIs reserved elsewhere (the daemon's kernel, ALLOCSPI): 4 bytes for an SA to our
+   * address `local`, or undefined to draw a random SPI. Called while answering or starting a
+   * Quick Mode; must not block.
+   */
+  readonly allocateSpi?: (local: string) => Uint8Array | undefined;
 }
