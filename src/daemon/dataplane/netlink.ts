@@ -181,7 +181,7 @@ export function netlinkAttributes(data: Uint8Array): Map<number, Uint8Array> {
 export function parseAck(m: NetlinkMessage): NetlinkAck {
   if (m.payload.length < 4 + NLMSG_HDRLEN) return { seq: m.seq, errno: 71 /* EPROTO */, requestType: 0, message: 'short netlink error message' };
   const v = new DataView(m.payload.buffer, m.payload.byteOffset, m.payload.byteLength);
-  const errno = -v.getInt32(0, true);
+  const errno = 0 - v.getInt32(0, true);
   const reqLen = v.getUint32(4, true);
   const requestType = v.getUint16(8, true);
   // A real ACK is capped (header only); an error echoes the whole request, and so does an error
@@ -213,7 +213,13 @@ export function errnoName(errno: number): string {
   return ERRNO_NAMES[errno] ?? `E${errno}`;
 }
 
-/** "Requested type not found (errno 93 EPROTONOSUPPORT)": the kernel's text when it gave one, and always the errno. */
+/** What an errno means for an xfrm request, when the kernel gave no text of its own. */
+const ERRNO_TEXT: Readonly<Record<number, string>> = {
+  1: 'not permitted (the daemon needs CAP_NET_ADMIN)', 2: 'no such entry', 3: 'no such SA or policy', 17: 'already exists',
+  22: 'invalid argument', 12: 'out of memory', 93: 'protocol not supported', 105: 'no buffer space', 9: 'channel closed',
+};
+
+/** "Requested type not found (errno 93 EPROTONOSUPPORT)": the kernel's text (or the errno's meaning), and always the errno. */
 export function describeErrno(errno: number, message?: string): string {
-  return `${message !== undefined && message !== '' ? message : 'kernel error'} (errno ${errno} ${errnoName(errno)})`;
+  return `${message !== undefined && message !== '' ? message : ERRNO_TEXT[errno] ?? 'kernel error'} (errno ${errno} ${errnoName(errno)})`;
 }

@@ -189,7 +189,7 @@ function putAlgorithm(w: NetlinkWriter, type: number, a: XfrmAlgorithm, extraBit
 export function writeNewSa(w: NetlinkWriter, seq: number, s: XfrmState, update = false): void {
   w.begin(update ? XFRM_MSG_UPDSA : XFRM_MSG_NEWSA, REQ, seq);
   const { at, view: v, bytes: b } = w.struct(SIZEOF_USERSA_INFO);
-  v.setUint16(at + 40, fam(s.family), true); // sel.family; the rest of the selector: any
+  // the SA's selector stays empty (any; the kernel gives it the SA's family), as iproute2 leaves it
   writeAddress(b, at + 56, s.dst); // id.daddr
   v.setUint32(at + 72, s.spi >>> 0, false); // id.spi (network order)
   b[at + 76] = s.proto; // id.proto
@@ -199,9 +199,10 @@ export function writeNewSa(w: NetlinkWriter, seq: number, s: XfrmState, update =
   v.setUint16(at + 212, fam(s.family), true);
   b[at + 214] = modeNum(s.mode);
   b[at + 215] = s.replayWindow ?? 0;
+  // attributes in iproute2's order (ip xfrm state add ... enc ... auth-trunc ...): the same bytes
   if (s.aead !== undefined) putAlgorithm(w, XFRMA_ALG_AEAD, s.aead, s.aead.icvBits);
-  if (s.auth !== undefined) putAlgorithm(w, XFRMA_ALG_AUTH_TRUNC, s.auth, s.auth.truncBits);
   if (s.crypt !== undefined) putAlgorithm(w, XFRMA_ALG_CRYPT, s.crypt);
+  if (s.auth !== undefined) putAlgorithm(w, XFRMA_ALG_AUTH_TRUNC, s.auth, s.auth.truncBits);
   if (s.encap !== undefined) {
     const e = w.attr(XFRMA_ENCAP, SIZEOF_ENCAP_TMPL);
     e.view.setUint16(e.at, UDP_ENCAP_ESPINUDP, true);
@@ -256,11 +257,10 @@ export interface XfrmSpiRequest {
 export function writeAllocSpi(w: NetlinkWriter, seq: number, r: XfrmSpiRequest): void {
   w.begin(XFRM_MSG_ALLOCSPI, NLM_F_REQUEST, seq);
   const { at, view: v, bytes: b } = w.struct(SIZEOF_USERSPI_INFO);
-  v.setUint16(at + 40, fam(r.family), true);
+  // as iproute2 writes it: no selector, no lifetimes (a larval SA lives net.core.xfrm_acq_expires)
   writeAddress(b, at + 56, r.dst);
   b[at + 76] = r.proto;
   writeAddress(b, at + 80, r.src);
-  putLifetimeCfg(v, at + 96);
   v.setUint16(at + 212, fam(r.family), true);
   v.setUint32(at + 224, r.min >>> 0, true);
   v.setUint32(at + 228, r.max >>> 0, true);
