@@ -9,7 +9,7 @@ import { NetlinkChannel } from '../../src/daemon/dataplane/channel.js';
 import { NetlinkKernel } from '../../src/daemon/dataplane/netlink-kernel.js';
 import { XfrmDataplane } from '../../src/daemon/dataplane/xfrm.js';
 import { writeAddress } from '../../src/daemon/dataplane/addresses.js';
-import { XFRM_MSG_ACQUIRE, XFRM_MSG_EXPIRE, XFRM_MSG_UPDPOLICY, XFRM_MSG_NEWSA, XFRM_MSG_UPDSA, XFRM_MSG_DELSA, XFRM_MSG_DELPOLICY, XFRM_MSG_ALLOCSPI, writeDelSa, parseSaInfo } from '../../src/daemon/dataplane/xfrm-messages.js';
+import { XFRM_MSG_ACQUIRE, XFRM_MSG_EXPIRE, XFRM_MSG_UPDPOLICY, XFRM_MSG_NEWSA, XFRM_MSG_UPDSA, XFRM_MSG_DELSA, XFRM_MSG_DELPOLICY, XFRM_MSG_ALLOCSPI, writeDelSa, writeGetSaDump, parseSaInfo } from '../../src/daemon/dataplane/xfrm-messages.js';
 import { enableEspInUdp, readUdpEncap, dgramFd } from '../../src/daemon/dataplane/udp-encap.js';
 import { createSocket } from 'node:dgram';
 import { fakeNetlink } from './fake-netlink.js';
@@ -50,7 +50,7 @@ test('channel: a lost answer fails its request with ENOBUFS, an overrun is count
   // dumps: parts then DONE
   f.dump = [new Uint8Array(224), new Uint8Array(224)];
   let parts = 0;
-  const r = await ch.request('dump', (w, seq) => writeDelSa(w, seq, id), () => parts++);
+  const r = await ch.request('dump', (w, seq) => writeGetSaDump(w, seq), () => parts++);
   assert.deepEqual([parts, r.ack, r.messages.length], [2, undefined, 0], 'each part seen in place, ended by DONE');
   ch.close();
   assert.deepEqual([f.closed, f.watching, ch.isOpen], [1, false, false]);
