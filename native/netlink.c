@@ -252,8 +252,16 @@ static void on_readable(uv_poll_t *p, int status, int events)
     napi_get_undefined(w->env, &undef);
     arg = num(w->env, status < 0 ? status : 0);
     napi_value ignored;
-    /* exceptions are left pending for Node to report, as for any callback */
-    napi_make_callback(w->env, NULL, undef, cb, 1, &arg, &ignored);
+    /* an exception thrown by the callback is reported as uncaught, as for any callback */
+    if (napi_make_callback(w->env, NULL, undef, cb, 1, &arg, &ignored) != napi_ok) {
+        bool pending = false;
+        napi_is_exception_pending(w->env, &pending);
+        if (pending) {
+            napi_value err;
+            napi_get_and_clear_last_exception(w->env, &err);
+            napi_fatal_exception(w->env, err);
+        }
+    }
     napi_close_handle_scope(w->env, scope);
 }
 

@@ -14,10 +14,13 @@ import type { KernelError } from './kernel.js';
 import { familyOf } from './addresses.js';
 import { IPPROTO_ESP, type XfrmSpiRequest } from './xfrm-messages.js';
 
+/** reqids of larval SAs: 0x7f000000 and up (the adapter's own SAs count up from 1). */
+export const LARVAL_REQID_BASE = 0x7f000000;
+
 export interface SpiPoolOptions {
   /** Refill when fewer than this many wait (default 32). */
   readonly low?: number;
-  /** SPIs asked for per refill (default 128). */
+  /** SPIs asked for per refill (default 128; doubled, up to 1024, each time the pool runs dry). */
   readonly batch?: number;
   /** Pooled SPIs older than this are dropped (default 20 s, below the kernel's 30 s). */
   readonly maxAgeMs?: number;
@@ -41,11 +44,13 @@ export class SpiPool {
   /** SPIs handed out whose larval SA may still exist: SPI → the time it was reserved. */
   private readonly handedOut = new Map<number, number>();
   private readonly low: number;
-  private readonly batch: number;
+  private batch: number;
+  private readonly maxBatch = 1024;
   private readonly maxAge: number;
   private readonly clock: () => number;
   /** ALLOCSPI requests sent so far (for the benchmark's kernel calls per SA). */
   requested = 0;
+  private nextReqid = 0;
 
   constructor(
     private readonly alloc: (reqs: readonly XfrmSpiRequest[]) => Promise<(number | KernelError)[]>,
@@ -86,6 +91,7 @@ export class SpiPool {
       p.times.splice(0, p.head);
       p.head = 0;
     }
+    if (spi === undefined && this.batch < this.maxBatch) this.batch *= 2; // ran dry: ask for more next time
     if (p.spis.length - p.head < this.low) void this.refill(local, p);
     return spi;
   }
@@ -111,9 +117,13 @@ export class SpiPool {
     this.sweep();
     try {
       const family = familyOf(local);
-      const req: XfrmSpiRequest = { family, src: family === 6 ? '::' : '0.0.0.0', dst: local, proto: IPPROTO_ESP, min: this.min, max: this.max };
+      const src = family === 6 ? '::' : '0.0.0.0';
+      // each larval SA its own reqid (from a range our SAs never use: they count up from 1), so
+      // that the kernel's hash chains of larval SAs stay short (it walks one on every ALLOCSPI)
+      const reqs: XfrmSpiRequest[] = [];
+      for (let i = 0; i < this.batch; i++) reqs.push({ family, src, dst: local, proto: IPPROTO_ESP, min: this.min, max: this.max, reqid: LARVAL_REQID_BASE + (this.nextReqid++ & 0xffffff) });
       this.requested += this.batch;
-      const got = await this.alloc(new Array<XfrmSpiRequest>(this.batch).fill(req));
+      const got = await this.alloc(reqs);
       const now = this.clock();
       let refused: KernelError | undefined;
       for (const g of got) {

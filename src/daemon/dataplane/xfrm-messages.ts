@@ -251,6 +251,11 @@ export interface XfrmSpiRequest {
   readonly proto: number;
   readonly min: number;
   readonly max: number;
+  /**
+   * The larval SA's reqid (default 0). The kernel hashes larval SAs by (daddr, saddr, reqid) and
+   * walks that chain on every ALLOCSPI, so a pool spreads its requests over many reqids.
+   */
+  readonly reqid?: number;
 }
 
 /** ALLOCSPI: the kernel answers with a NEWSA message (a larval SA holding the SPI) or an error. */
@@ -261,6 +266,7 @@ export function writeAllocSpi(w: NetlinkWriter, seq: number, r: XfrmSpiRequest):
   writeAddress(b, at + 56, r.dst);
   b[at + 76] = r.proto;
   writeAddress(b, at + 80, r.src);
+  if (r.reqid !== undefined) v.setUint32(at + 208, r.reqid >>> 0, true);
   v.setUint16(at + 212, fam(r.family), true);
   v.setUint32(at + 224, r.min >>> 0, true);
   v.setUint32(at + 228, r.max >>> 0, true);
