@@ -7,6 +7,7 @@
  * The kernel is reached through an `XfrmKernel`: the netlink channel (default) or `ip` commands
  * (fallback; and the recording fake of the tests, given as an `IpRunner`).
  */
+import { channel } from 'node:diagnostics_channel';
 import type { IpsecSaInfo } from '../engine.js';
 import { canonicalAddress } from './addresses.js';
 import { IpKernel, spawnAcquireMonitor, spawnIp, type IpRunner, type MonitorFactory } from './ip-kernel.js';
@@ -40,6 +41,13 @@ function undoOf(o: XfrmOp): XfrmOp {
       throw new Error(`no undo for ${o.op}`);
   }
 }
+
+/**
+ * Published after every install (only when someone subscribes, e.g. the load benchmark's probe):
+ * `{ id, ms, ok, dataplane }`, `ms` from the install request (the Quick Mode's last message, in the
+ * same event-loop turn) to the SAs and policies being in the kernel.
+ */
+export const installChannel = channel('isakmp:xfrm-install');
 
 export interface XfrmDataplaneOptions {
   /** Keep a pool of kernel-reserved SPIs (ALLOCSPI) for `allocateSpi` (default: when the kernel can). */
@@ -178,6 +186,14 @@ export class XfrmDataplane implements Dataplane {
   }
 
   async install(sa: IpsecSaInfo): Promise<DataplaneRecord> {
+    if (!installChannel.hasSubscribers) return this.installPair(sa);
+    const t0 = performance.now();
+    const r = await this.installPair(sa);
+    installChannel.publish({ id: sa.id, ms: performance.now() - t0, ok: r.status === 'installed', dataplane: this });
+    return r;
+  }
+
+  private async installPair(sa: IpsecSaInfo): Promise<DataplaneRecord> {
     const by = await this.ensureBypass();
     if (by !== undefined) this.log(`xfrm: ${by}`);
     const reqid = this.nextReqid++;
