@@ -247,13 +247,13 @@ static void on_readable(uv_poll_t *p, int status, int events)
     watcher *w = p->data;
     napi_handle_scope scope;
     napi_open_handle_scope(w->env, &scope);
-    napi_value cb, undef, arg;
+    napi_value cb, recv, arg;
     napi_get_reference_value(w->env, w->cb, &cb);
-    napi_get_undefined(w->env, &undef);
+    napi_get_global(w->env, &recv); /* napi_make_callback needs an object as the receiver */
     arg = num(w->env, status < 0 ? status : 0);
     napi_value ignored;
     /* an exception thrown by the callback is reported as uncaught, as for any callback */
-    if (napi_make_callback(w->env, NULL, undef, cb, 1, &arg, &ignored) != napi_ok) {
+    if (napi_make_callback(w->env, NULL, recv, cb, 1, &arg, &ignored) != napi_ok) {
         bool pending = false;
         napi_is_exception_pending(w->env, &pending);
         if (pending) {
