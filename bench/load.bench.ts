@@ -128,7 +128,7 @@ export async function runGenerator(a: GenArgs): Promise<LoadGenResult> {
 }
 
 /** Asks the probe in a daemon (IPC) for its memory after a full GC. */
-export function probe(child: ChildProcess, timeoutMs = 10_000): Promise<ProbeReply> {
+export function probeMem(child: ChildProcess, timeoutMs = 10_000): Promise<ProbeReply> {
   return new Promise((resolveP, reject) => {
     const t = setTimeout(() => {
       child.off('message', on);
@@ -284,6 +284,8 @@ export async function legOurs(o: OursOptions): Promise<Leg> {
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  child.on('error', () => {}); // an IPC send to a daemon that died: reported below with its stderr
+  const probe = (c: ChildProcess): Promise<ProbeReply> => probeMem(c).catch((e: Error) => Promise.reject(new Error(`${e.message}; our daemon's stderr: ${err.trim().slice(-800)}`)));
   try {
     const sock = join(dir, 'control.sock');
     for (let i = 0; i < 100 && !existsSync(sock) && child.exitCode === null; i++) await sleep(50);
