@@ -13,6 +13,7 @@ import { XFRM_MSG_ACQUIRE, XFRM_MSG_EXPIRE, XFRM_MSG_UPDPOLICY, XFRM_MSG_NEWSA, 
 import { enableEspInUdp, readUdpEncap, dgramFd } from '../../src/daemon/dataplane/udp-encap.js';
 import { createSocket } from 'node:dgram';
 import { fakeNetlink } from './fake-netlink.js';
+import { SpiPool, LARVAL_REQID_BASE } from '../../src/daemon/dataplane/spi-pool.js';
 import { fakeIpsecSa } from './helpers.js';
 
 const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
@@ -162,4 +163,41 @@ test('ESP in UDP: the option is set only on the UDP socket bound to the NAT-T po
   const fd = dgramFd(s);
   assert.ok(typeof fd === 'number' && fd > 2, String(fd));
   s.close();
+});
+
+test('SPI pool: refills below the low mark, grows when it runs dry, drops SPIs older than the larval SA lives, spreads reqids', async () => {
+  let now = 0;
+  const asked: number[][] = [];
+  let next = 0x1000;
+  const pool = new SpiPool(
+    async (reqs) => {
+      asked.push(reqs.map((r) => r.reqid ?? 0));
+      return reqs.map(() => next++);
+    },
+    () => {},
+    { low: 2, batch: 4, clock: () => now },
+  );
+  assert.equal(pool.take('192.0.2.1'), undefined, 'empty at first');
+  await turn();
+  assert.equal(asked.length, 1);
+  assert.deepEqual(asked[0], [LARVAL_REQID_BASE, LARVAL_REQID_BASE + 1, LARVAL_REQID_BASE + 2, LARVAL_REQID_BASE + 3]);
+  assert.equal(pool.take('192.0.2.1'), 0x1000);
+  assert.equal(pool.take('192.0.2.1'), 0x1001);
+  assert.equal(pool.take('192.0.2.1'), 0x1002, 'below the low mark: a refill starts, this one is still served');
+  await turn();
+  assert.equal(asked.length, 2);
+  assert.equal(asked[1]!.length, 4);
+  for (let i = 0; i < 5; i++) pool.take('192.0.2.1');
+  assert.equal(pool.take('192.0.2.1'), undefined, 'ran dry after refills (a refill of 4 is under way)');
+  await turn();
+  while (pool.take('192.0.2.1') !== undefined);
+  await turn();
+  assert.deepEqual(asked.map((a) => a.length), [4, 4, 4, 8], 'the refill after running dry asks for twice as many');
+  assert.equal(pool.claim(0x1000), true, 'handed out recently: its larval SA still exists');
+  assert.equal(pool.claim(0x1000), false, 'claimed once');
+  now += 25_000;
+  assert.equal(pool.take('192.0.2.1'), undefined, 'older than 20 s: dropped');
+  assert.equal(pool.claim(0x1001), true, 'reserved 25 s ago: the larval SA (30 s) is still there');
+  now += 5_000;
+  assert.equal(pool.claim(0x1002), false, 'reserved 30 s ago: the larval SA is gone, install with NEWSA');
 });

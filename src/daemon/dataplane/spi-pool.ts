@@ -37,6 +37,8 @@ interface Pool {
   refilling: boolean;
   /** The last refill's refusal, to log once. */
   failed: string | undefined;
+  /** Refills done: an empty pool after one means the pool is too small for the rate. */
+  refills: number;
 }
 
 export class SpiPool {
@@ -71,7 +73,7 @@ export class SpiPool {
   take(local: string): number | undefined {
     let p = this.pools.get(local);
     if (p === undefined) {
-      p = { spis: [], times: [], head: 0, refilling: false, failed: undefined };
+      p = { spis: [], times: [], head: 0, refilling: false, failed: undefined, refills: 0 };
       this.pools.set(local, p);
     }
     const now = this.clock();
@@ -91,7 +93,7 @@ export class SpiPool {
       p.times.splice(0, p.head);
       p.head = 0;
     }
-    if (spi === undefined && this.batch < this.maxBatch) this.batch *= 2; // ran dry: ask for more next time
+    if (spi === undefined && p.refills > 0 && this.batch < this.maxBatch) this.batch *= 2; // ran dry: ask for more next time
     if (p.spis.length - p.head < this.low) void this.refill(local, p);
     return spi;
   }
@@ -134,6 +136,7 @@ export class SpiPool {
       }
       if (refused !== undefined && p.failed !== refused.message) this.log(`xfrm: the kernel refused SPIs for ${local} (ALLOCSPI): ${refused.message}; random SPIs are used meanwhile`);
       p.failed = refused?.message;
+      p.refills++;
     } finally {
       p.refilling = false;
     }
