@@ -33,8 +33,11 @@ const selectorKey = (s: XfrmSelector): string => `${canonicalAddress(s.src)}/${s
 function undoOf(o: XfrmOp): XfrmOp {
   switch (o.op) {
     case 'add-sa':
-    case 'update-sa':
-      return { op: 'del-sa', id: o.state };
+    case 'update-sa': {
+      // the identity only: the undo list lives as long as the SA and must not hold its keys
+      const { family, src, dst, spi, proto } = o.state;
+      return { op: 'del-sa', id: { family, src, dst, spi, proto } };
+    }
     case 'set-policy':
       return { op: 'del-policy', sel: o.policy.sel, dir: o.policy.dir };
     default:
