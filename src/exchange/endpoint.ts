@@ -52,6 +52,7 @@ import {
   checkIkeAnswer,
   checkIpsecAnswer,
   durationAttr,
+  ikeChosenAllowed,
   selectIke,
   selectIpsec,
   tvAttr,
@@ -60,6 +61,9 @@ import {
 import { AGGRESSIVE_MODE, INFORMATIONAL, MAIN_MODE, QUICK_MODE, checkMessage, find, findAll, type MessageScript } from './scripts.js';
 import { decodeHeaderView, decodePayloadsInPlace, encodePayloadsScratch } from '../codec/message.js';
 import { TimerQueue, type TimerEntry } from './timers.js';
+import { expectedPeerId, peerIdWire, provedFor, sameCredentials, samePeerIdentity, type PeerIdentity } from './authorization.js';
+import { markSeen, seenTotal, seqAfter, wasSeen } from './replay.js';
+import { FirstAnswerLimiter } from './rate.js';
 import { NATT_RFC3947_VID, encapsulatedProposals, natOaPayloads, natdHash, natdHashLength, nattVidKind, readNatOa } from './natt.js';
 import type {
   Address,
@@ -91,8 +95,6 @@ const enum Tk {
   ChildSoft = 7,
   ChildHard = 8,
 }
-
-type PeerIdentity = Identity | { type: 'other'; idType: number; data: Uint8Array };
 
 interface PendingQm {
   readonly conn: Connection;
@@ -172,10 +174,27 @@ interface P1 {
   doneId: number;
   doneRecv: number | undefined;
   doneSent: Uint8Array | undefined;
-  /** Message IDs the peer already used under this SA (bounded ring): replays are dropped. */
-  seen?: number[];
-  /** The first such message ID (0: none), kept apart so an SA with one Quick Mode needs no array. */
+  /** Message IDs the peer used under this SA, all of them (see replay.ts): replays are refused. */
   seen1: number;
+  seenRest: Int32Array | undefined;
+  seenCount: number;
+  /**
+   * DPD (RFC 3706): the sequence number of our last R-U-THERE (-1: none yet; random start per SA,
+   * then +1 per probe) and whether it was answered; the peer's last one answered (-1: none) and
+   * how often it was answered again (retransmissions).
+   */
+  dpdOut: number;
+  dpdAcked: boolean;
+  dpdIn: number;
+  dpdInRepeats: number;
+  /** The message ID of the last R-U-THERE answered: the same datagram again is a replay. */
+  dpdInMsgId: number;
+  /**
+   * NAT-T responder: where an authenticated but not provably fresh message last came from, when
+   * that is not the SA's address (a NAT mapping change, or a replay from a spoofed port). Answers
+   * go there; the SA moves only on proof of freshness (issue 9.3); DPD probes go to both.
+   */
+  candidate: { local: Address; remote: Address } | undefined;
   pending: PendingQm[];
   rekeyOf?: P1;
   halfOpen: boolean;
@@ -194,6 +213,8 @@ interface P1 {
   natt: boolean;
   /** The peer sent the RFC 3706 DPD vendor ID. */
   dpdPeer: boolean;
+  /** Once established: connection + authenticated identity, the key of the per-peer caps (issue 9.6). */
+  peerKey: string | undefined;
 }
 
 interface Qm {
@@ -226,6 +247,8 @@ interface Qm {
   lifeKilobytes?: number;
   /** The peer's own address from its NAT-OA payload (RFC 3947 §5.2), if it sent them. */
   peerOa?: string;
+  /** Responder: where the first message came from when the SA is elsewhere (see P1.candidate). */
+  replyTo: { readonly local: Address; readonly remote: Address } | undefined;
 }
 
 interface Child {
@@ -235,6 +258,10 @@ interface Child {
   readonly pairKey: string;
   p1Id: string;
   conn: Connection;
+  /** The identity the peer authenticated with in the ISAKMP SA this IPsec SA was negotiated under. */
+  readonly peer: PeerIdentity | undefined;
+  /** The ISAKMP SA's peer key (IPsec SAs counted per peer, issue 9.6). */
+  readonly peerKey: string | undefined;
   bytes: number;
   state: 'installed' | 'rekeying' | 'dead';
   tSoft?: TimerEntry<Target>;
@@ -306,6 +333,7 @@ function newQm(p1: P1, msgId: number, role: 'initiator' | 'responder', conn: Con
     lifeSeconds: undefined,
     lifeKilobytes: undefined,
     peerOa: undefined,
+    replyTo: undefined,
   };
 }
 
@@ -531,6 +559,11 @@ function bucket<K, V extends object>(m: Map<K, Bucket<V>>, k: K): V[] {
   return b === undefined ? [] : b instanceof Set ? [...b] : [b];
 }
 
+function bucketSize<K, V extends object>(m: Map<K, Bucket<V>>, k: K): number {
+  const b = m.get(k);
+  return b === undefined ? 0 : b instanceof Set ? b.size : 1;
+}
+
 /** The values of a bucket, not copied: only for loops that change nothing in the map. */
 function bucketView<K, V extends object>(m: Map<K, Bucket<V>>, k: K): Iterable<V> {
   const b = m.get(k);
@@ -609,9 +642,37 @@ function sharesIsakmpSa(a: Connection, b: Connection): boolean {
   return true;
 }
 
-/** The identity a connection expects: configured, else (PSK) the peer's address, (RSA) any the certificate proves. */
-function expectedPeerId(c: Connection, address: string): Identity {
-  return c.remoteId ?? (c.auth === 'rsa-sig' ? { type: 'any' } : addressIdentity(address));
+
+/** Connection + authenticated identity: whose SAs the per-peer caps count together. */
+function peerKeyOf(p1: P1): string {
+  const id = p1.peerId ? peerIdWire(p1.peerId) : { idType: 0, data: new Uint8Array(0) };
+  return flat(p1.conn.name + '\0' + id.idType + ':' + hex(id.data));
+}
+
+/** A peer identity in words, for reasons (non-printable characters escaped by the loggers). */
+function peerText(id: PeerIdentity | undefined): string {
+  if (!id) return '(unknown)';
+  if (id.type === 'any') return '%any';
+  if (id.type === 'other') return `ID type ${id.idType}`;
+  return typeof id.value === 'string' ? id.value : `DN ${hex(id.value)}`;
+}
+
+function decrement<K>(m: Map<K, number>, k: K): void {
+  const n = (m.get(k) ?? 0) - 1;
+  if (n <= 0) m.delete(k);
+  else m.set(k, n);
+}
+
+/** The only payload after HASH(1) of an Informational, when it is an R-U-THERE or R-U-THERE-ACK (RFC 3706). */
+function dpdOnly(payloads: readonly Payload[]): NotifyPayload | undefined {
+  if (payloads.length !== 2) return undefined;
+  const n = payloads[1]!;
+  if (n.type !== 'N' || n.data.length !== 4) return undefined;
+  return n.notifyType === NotifyType.R_U_THERE || n.notifyType === NotifyType.R_U_THERE_ACK ? n : undefined;
+}
+
+function sameAddressPort(a: Address, b: Address): boolean {
+  return a.port === b.port && sameAddress(a.address, b.address);
 }
 
 /** A refusal that maps to no notify type: its drop code travels with it to the `dropped` event. */
@@ -671,7 +732,9 @@ function peerVendorIds(payloads: readonly Payload[]): { rfc3947: boolean; dpd: b
 export class Endpoint {
   private readonly random: (n: number) => Uint8Array;
   private readonly allocateSpi: ((local: string) => Uint8Array | undefined) | undefined;
-  private readonly opt: Required<Omit<EndpointOptions, 'random' | 'connections' | 'certificateTime' | 'allocateSpi'>>;
+  private readonly opt: Required<Omit<EndpointOptions, 'random' | 'connections' | 'certificateTime' | 'aggressiveRate' | 'allocateSpi'>>;
+  /** Aggressive Mode first answers per second (issue 9.7). */
+  private readonly aggressiveLimiter: FirstAnswerLimiter;
   private readonly conns = new Map<string, Connection>();
   /** Connections by lower-case remote address ('%any' included): responder lookups stay O(1) in the number of peers. */
   private readonly connsByRemote = new Map<string, Bucket<Connection>>();
@@ -684,6 +747,10 @@ export class Endpoint {
   /** Per address pair: its phase 1s and IPsec SAs (no scans over all SAs). */
   private readonly p1ByPair = new Map<string, Bucket<P1>>();
   private readonly childByPair = new Map<string, Bucket<Child>>();
+  /** Established ISAKMP SAs by peer key (connection + authenticated identity), IPsec SAs counted by it, ISAKMP SAs counted by peer address (issue 9.6). */
+  private readonly p1ByPeerKey = new Map<string, Bucket<P1>>();
+  private readonly childrenOfPeer = new Map<string, number>();
+  private readonly p1sOfAddress = new Map<string, number>();
   /** Per peer address: half-open count and evictable entries (see HoNode). */
   private readonly halfOpenPeers = new Map<string, HoPeer>();
   private halfOpenCount = 0;
@@ -711,12 +778,15 @@ export class Endpoint {
   private rxLocal: Address | undefined;
   private rxRemote: Address | undefined;
   private rxMark = 0;
+  /** Answers to the datagram being handled go here, not to its SA's address (see authedFrom). */
+  private replyVia: { readonly p1: P1; readonly local: Address; readonly remote: Address } | undefined;
 
   constructor(options: EndpointOptions) {
     if (typeof options.random !== 'function') throw new LocalProtocolError(0, 'options.random is required');
     this.random = options.random;
     this.allocateSpi = options.allocateSpi;
     this.certTime = options.certificateTime ?? ((now) => now);
+    this.aggressiveLimiter = new FirstAnswerLimiter(options.aggressiveRate ?? { perSecond: 100, burst: 100, perSourcePerSecond: 5, perSourceBurst: 10 });
     this.opt = {
       retransmitBaseMs: options.retransmitBaseMs ?? 1000,
       retransmitLimit: options.retransmitLimit ?? 5,
@@ -724,6 +794,11 @@ export class Endpoint {
       halfOpenPerPeer: options.halfOpenPerPeer ?? 32,
       halfOpenTotal: options.halfOpenTotal ?? 5000,
       quickModeTimeoutMs: options.quickModeTimeoutMs ?? 30_000,
+      messageIdBudget: options.messageIdBudget ?? 1024,
+      maxIsakmpSasPerIdentity: options.maxIsakmpSasPerIdentity ?? 200,
+      maxIsakmpSasPerAddress: options.maxIsakmpSasPerAddress ?? 500,
+      maxIpsecSasPerIdentity: options.maxIpsecSasPerIdentity ?? 1000,
+      maxQuickModesPerSa: options.maxQuickModesPerSa ?? 16,
       nonceLength: options.nonceLength ?? 32,
       sendErrorNotifies: options.sendErrorNotifies ?? true,
       nattPort: options.nattPort ?? 4500,
@@ -870,8 +945,13 @@ export class Endpoint {
   dpd(now: number, saId: string): number {
     const p1 = this.findP1ById(saId);
     if (!p1 || p1.state !== 'established') throw new LocalProtocolError(0, `no established ISAKMP SA ${saId}`);
-    const seq = readU32(this.random(4)) & 0x7fffffff;
-    this.sendInfo(now, p1, [{ type: 'N', doi: 1, protocol: ProtocolId.PROTO_ISAKMP, notifyType: NotifyType.R_U_THERE, spi: cookiePair(p1), data: u32(seq) }]);
+    const seq = p1.dpdOut === -1 ? readU32(this.random(4)) & 0x7fffffff : (p1.dpdOut + 1) >>> 0;
+    p1.dpdOut = seq;
+    p1.dpdAcked = false;
+    const bytes = this.sendInfo(now, p1, [{ type: 'N', doi: 1, protocol: ProtocolId.PROTO_ISAKMP, notifyType: NotifyType.R_U_THERE, spi: cookiePair(p1), data: u32(seq) }]);
+    // the peer may have moved (authenticated traffic came from elsewhere): probe there too; its
+    // ACK is the proof of freshness that moves the SA
+    if (bytes && p1.candidate) this.send(p1.candidate.local, p1.candidate.remote, bytes);
     return seq;
   }
 
@@ -958,7 +1038,7 @@ export class Endpoint {
           return;
         }
         qm.rtx.count++;
-        if (qm.lastSent) this.send(qm.p1.local, qm.p1.remote, qm.lastSent);
+        if (qm.lastSent) this.send(qm.replyTo?.local ?? qm.p1.local, qm.replyTo?.remote ?? qm.p1.remote, qm.lastSent);
         qm.rtx.timer = this.timers.add(now + this.opt.retransmitBaseMs * 2 ** qm.rtx.count, qm, Tk.QmRetransmit);
         return;
       }
@@ -991,6 +1071,7 @@ export class Endpoint {
     this.lastNow = now;
     this.fpOf = undefined;
     this.rxLocal = this.rxRemote = undefined;
+    this.replyVia = undefined;
     let header: Header | undefined;
     try {
       header = decodeHeaderView(bytes); // cookies are views of `bytes`: copied where kept
@@ -1003,6 +1084,7 @@ export class Endpoint {
     } catch (e) {
       this.emit(droppedEvent(remoteAddr, e));
     }
+    if (this.replyVia) this.redirectReplies();
   }
 
   private dispatch(now: number, local: Address, remoteAddr: Address, h: Header, bytes: Uint8Array): void {
@@ -1074,12 +1156,37 @@ export class Endpoint {
     this.rxMark = this.tx.length;
   }
 
-  /** Called by the handlers once the datagram proved to come from the peer (hash / signature verified, not a replay). */
-  private authedFrom(p1: P1): void {
+  /**
+   * Called by the handlers once the datagram proved to come from the peer (hash or signature
+   * verified, not a replay). `fresh`: it could not have been sent before (a handshake message, a
+   * Quick Mode completed with HASH(3) or answering ours, an ACK of our outstanding DPD probe): a
+   * NAT-T responder's SA then follows the peer to where it came from. Otherwise (a first Quick
+   * Mode message, an R-U-THERE, a Delete) the SA stays and only the answers go there (issue 9.3).
+   */
+  private authedFrom(p1: P1, fresh: boolean): void {
     const l = this.rxLocal;
     const r = this.rxRemote;
     this.rxLocal = this.rxRemote = undefined;
-    if (l && r) this.adoptPeer(p1, l, r, this.rxMark);
+    if (!l || !r) return;
+    if (fresh) {
+      p1.candidate = undefined;
+      this.adoptPeer(p1, l, r, this.rxMark);
+      return;
+    }
+    if (!p1.natt || p1.role !== 'responder' || p1.state === 'dead') return;
+    if (sameAddressPort(p1.remote, r) && sameAddressPort(p1.local, l)) return;
+    this.replyVia = { p1, local: l, remote: r };
+    p1.candidate = this.replyVia;
+  }
+
+  /** End of a datagram: the answers queued for it go where it came from (see authedFrom). */
+  private redirectReplies(): void {
+    const v = this.replyVia!;
+    this.replyVia = undefined;
+    for (let i = this.rxMark; i < this.tx.length; i++) {
+      const t = this.tx[i]!;
+      if (t.remote === v.p1.remote) this.tx[i] = { local: v.local, remote: v.remote, data: t.data };
+    }
   }
 
   /**
@@ -1251,8 +1358,15 @@ export class Endpoint {
       doneId: 0,
       doneRecv: undefined,
       doneSent: undefined,
-      seen: undefined,
       seen1: 0,
+      seenRest: undefined,
+      seenCount: 0,
+      dpdOut: -1,
+      dpdAcked: false,
+      dpdIn: -1,
+      dpdInRepeats: 0,
+      dpdInMsgId: 0,
+      candidate: undefined,
       pending: NO_PENDING,
       rekeyOf: undefined,
       halfOpen: false,
@@ -1264,6 +1378,7 @@ export class Endpoint {
       natRemote: undefined,
       natt: false,
       dpdPeer: false,
+      peerKey: undefined,
     };
     this.p1s.set(p1.icKey, p1);
     addTo(this.p1ByPair, p1.pairKey, p1);
@@ -1391,13 +1506,21 @@ export class Endpoint {
       const sa = find(msg.payloads, 'SA')!;
       let candidates = this.candidateConns(local, remoteAddr, mode);
       if (candidates.length === 0) throw remote(NotifyType.NO_PROPOSAL_CHOSEN, 'no connection for this peer');
+      if ((this.p1sOfAddress.get(remoteAddr.address) ?? 0) >= this.opt.maxIsakmpSasPerAddress) {
+        throw new Refused('PEER_SA_LIMIT', `address ${remoteAddr.address} holds ${this.opt.maxIsakmpSasPerAddress} ISAKMP SAs (max_isakmp_sas_per_address)`);
+      }
       if (mode === 'aggressive') {
         const id = find(msg.payloads, 'ID')!;
         this.checkPhase1IdPayload(id);
+        // an unknown identity and a known one we refuse get the same answer (NO_PROPOSAL_CHOSEN),
+        // so that a scanner cannot enumerate group names (issue 9.10); the reasons differ in the log
         candidates = candidates.filter((c) => identityMatches(expectedPeerId(c, remoteAddr.address), id.idType, id.data));
-        if (candidates.length === 0) throw remote(NotifyType.INVALID_ID_INFORMATION, 'no connection for this identity');
+        if (candidates.length === 0) throw remote(NotifyType.NO_PROPOSAL_CHOSEN, 'no Aggressive Mode connection for this identity');
         candidates = candidates.filter((c) => c.auth !== 'psk' || c.allowAggressivePsk === true);
-        if (candidates.length === 0) throw remote(NotifyType.NO_PROPOSAL_CHOSEN, 'aggressive mode with PSK refused as responder');
+        if (candidates.length === 0) throw remote(NotifyType.NO_PROPOSAL_CHOSEN, 'aggressive mode with PSK refused as responder (allow_aggressive_psk is off)');
+        // the expensive answer (Diffie-Hellman, HASH_R or a signature) only within the rate
+        const known = (this.p1sOfAddress.get(remoteAddr.address) ?? 0) > 0;
+        if (!this.aggressiveLimiter.take(now, remoteAddr.address, known)) throw new Refused('RATE_LIMITED', 'Aggressive Mode first message over the rate limit (aggressive_rate): not answered');
       }
       let chosen: { conn: Connection; sel: ReturnType<typeof selectIke> } | undefined;
       let firstErr: unknown;
@@ -1619,7 +1742,7 @@ export class Endpoint {
     const hs = p1.hs!;
     const id = find(payloads, 'ID')!;
     this.verifyPeer(p1, id, payloads, true);
-    this.authedFrom(p1);
+    this.authedFrom(p1, true);
     this.setIv(p1, nextIv);
     p1.lastRecv = this.fp(bytes);
     hs.ourId = identityToId(this.ourIdentity(p1));
@@ -1742,7 +1865,7 @@ export class Endpoint {
     const nat = this.checkNatd(p1, payloads);
     if (nat) {
       this.setNat(p1, nat);
-      this.authedFrom(p1);
+      this.authedFrom(p1, true);
     }
     if (nextIv) this.setIv(p1, nextIv);
     p1.lastRecv = this.fp(bytes);
@@ -1830,15 +1953,22 @@ export class Endpoint {
     // Main Mode PSK: the connection was chosen by address; now the ID must match it.
     let ok = identityMatches(expectedPeerId(conn, p1.remote.address), id.idType, id.data);
     if (!ok && p1.role === 'responder' && hs.candidates) {
-      // another connection with the same credentials/transform may fit this identity
+      // another connection with the same credentials may fit this identity; the phase-1 transform
+      // chosen at message 1 must be one that connection accepts too (issue 9.5)
+      let refusedTransform: Connection | undefined;
       for (const c of hs.candidates) {
-        if (c === conn || c.auth !== conn.auth) continue;
-        if (c.auth === 'psk' && !bytesEqual(c.psk, conn.psk)) continue;
-        if (identityMatches(expectedPeerId(c, p1.remote.address), id.idType, id.data)) {
-          p1.conn = c;
-          ok = true;
-          break;
+        if (c === conn || !sameCredentials(conn, c)) continue;
+        if (!identityMatches(expectedPeerId(c, p1.remote.address), id.idType, id.data)) continue;
+        if (!ikeChosenAllowed(p1.chosen!, c.ike, authMethodOf(c.auth), c.allowWeakGroups ?? false)) {
+          refusedTransform ??= c;
+          continue;
         }
+        p1.conn = c;
+        ok = true;
+        break;
+      }
+      if (!ok && refusedTransform) {
+        throw remote(NotifyType.NO_PROPOSAL_CHOSEN, `peer identity belongs to connection ${refusedTransform.name}, which does not accept the phase-1 transform chosen`);
       }
     }
     if (!ok) throw remote(NotifyType.INVALID_ID_INFORMATION, 'peer identity does not match the connection');
@@ -1898,6 +2028,7 @@ export class Endpoint {
   private established(now: number, p1: P1, payloads: readonly Payload[]): void {
     p1.state = 'established';
     this.clearHalfOpen(p1);
+    if (!this.admitPeer(now, p1)) return;
     if (p1.role === 'initiator') {
       this.clearRetransmit(p1);
       p1.lastSent = undefined; // nothing of ours to repeat; lastRecv stays to ignore repeats
@@ -1940,6 +2071,41 @@ export class Endpoint {
     for (const q of pending) this.startQuick(now, p1, q);
   }
 
+  /**
+   * The per-peer caps at establishment (issue 9.6). Past the per-identity cap the oldest duplicate
+   * (same identity, same address and port) is replaced; without one, or past the per-address cap,
+   * the new SA is refused: deleted at once, with a `dropped` event that names the cap.
+   */
+  private admitPeer(now: number, p1: P1): boolean {
+    const key = peerKeyOf(p1);
+    const same = bucketView(this.p1ByPeerKey, key);
+    let refusal: string | undefined;
+    if (bucketSize(this.p1ByPeerKey, key) >= this.opt.maxIsakmpSasPerIdentity) {
+      let oldest: P1 | undefined;
+      for (const o of same) if (sameAddressPort(o.remote, p1.remote) && (!oldest || (o.establishedAt ?? 0) < (oldest.establishedAt ?? 0))) oldest = o;
+      if (oldest) {
+        this.emit({ type: 'dropped', peer: p1.remote, notify: 0, code: 'PEER_SA_LIMIT', reason: `peer ${peerText(p1.peerId)} holds ${this.opt.maxIsakmpSasPerIdentity} ISAKMP SAs (max_isakmp_sas_per_identity): the oldest is replaced` });
+        this.sendDeleteP1(now, oldest);
+        this.removeP1(oldest, { type: 'deleted', kind: 'isakmp', id: this.p1Id(oldest), connection: oldest.conn.name, by: 'local' });
+      } else {
+        refusal = `peer ${peerText(p1.peerId)} holds ${this.opt.maxIsakmpSasPerIdentity} ISAKMP SAs (max_isakmp_sas_per_identity)`;
+      }
+    }
+    if (!refusal && (this.p1sOfAddress.get(p1.remote.address) ?? 0) >= this.opt.maxIsakmpSasPerAddress) {
+      refusal = `address ${p1.remote.address} holds ${this.opt.maxIsakmpSasPerAddress} ISAKMP SAs (max_isakmp_sas_per_address)`;
+    }
+    if (refusal) {
+      this.emit({ type: 'dropped', peer: p1.remote, notify: 0, code: 'PEER_SA_LIMIT', reason: `${refusal}: the new ISAKMP SA is refused` });
+      this.sendDeleteP1(now, p1);
+      this.destroyP1(p1);
+      return false;
+    }
+    p1.peerKey = key;
+    addTo(this.p1ByPeerKey, key, p1);
+    this.p1sOfAddress.set(p1.remote.address, (this.p1sOfAddress.get(p1.remote.address) ?? 0) + 1);
+    return true;
+  }
+
   private rekeyMargin(conn: Connection, lifeMs: number): number {
     const margin = conn.rekeyMarginSeconds !== undefined ? conn.rekeyMarginSeconds * 1000 : Math.min(lifeMs / 10, 540_000);
     const fuzz = (conn.rekeyFuzzPercent ?? 100) / 100;
@@ -1948,13 +2114,26 @@ export class Endpoint {
     return Math.min(lifeMs * 0.9, margin + jitter);
   }
 
+  /**
+   * INITIAL-CONTACT (RFC 2407 §4.6.3.3) deletes the SAs "with the sender": between the same
+   * addresses, of the same authenticated identity proved with the same credentials, and behind a
+   * NAT (UDP encapsulation) of the same port only: two users behind one NAT, or a peer holding
+   * weaker credentials, never tear down each other's SAs (issue 9.2).
+   */
   private initialContact(p1: P1): void {
-    // INITIAL-CONTACT speaks for the pair of endpoints (addresses) it was exchanged between
     for (const other of bucket(this.p1ByPair, p1.pairKey)) {
-      if (other === p1 || other.state !== 'established') continue;
+      if (other === p1 || other.state !== 'established' || !this.sameSender(p1, other.conn, other.peerId, other.remote)) continue;
       this.removeP1(other, { type: 'deleted', kind: 'isakmp', id: this.p1Id(other), connection: other.conn.name, by: 'peer' });
     }
-    for (const c of bucket(this.childByPair, p1.pairKey)) this.removeChild(c, 'peer');
+    for (const c of bucket(this.childByPair, p1.pairKey)) {
+      if (this.sameSender(p1, c.conn, c.peer, c.info.remote)) this.removeChild(c, 'peer');
+    }
+  }
+
+  /** An SA (its connection, the peer identity it was negotiated with, its peer address) belongs to the peer of `p1`. */
+  private sameSender(p1: P1, conn: Connection, peer: PeerIdentity | undefined, remoteAddr: Address): boolean {
+    if (!sameCredentials(p1.conn, conn) || !samePeerIdentity(p1.peerId, peer)) return false;
+    return !p1.natt || remoteAddr.port === p1.remote.port;
   }
 
   // ------------------------------------------------------------------------------ quick mode
@@ -2071,7 +2250,7 @@ export class Endpoint {
     const qm = p1.qms?.get(h.messageId);
     if (qm) {
       if (qm.lastRecv !== undefined && qm.lastRecv === this.fp(bytes)) {
-        if (qm.lastSent && qm.role === 'responder') this.send(p1.local, p1.remote, qm.lastSent);
+        if (qm.lastSent && qm.role === 'responder') this.send(qm.replyTo?.local ?? p1.local, qm.replyTo?.remote ?? p1.remote, qm.lastSent);
         return;
       }
       if (qm.role === 'initiator') {
@@ -2089,7 +2268,7 @@ export class Endpoint {
       if (done.sent && done.recv === this.fp(bytes)) this.send(p1.local, p1.remote, done.sent);
       return;
     }
-    if (this.wasSeen(p1, h.messageId)) throw remote(NotifyType.INVALID_MESSAGE_ID, 'message ID already used (replay)');
+    this.checkFreshMsgId(p1, h.messageId);
     this.qmR1(now, p1, h, bytes);
   }
 
@@ -2099,18 +2278,32 @@ export class Endpoint {
     return p1.done?.find((d) => d.msgId === msgId);
   }
 
-  private wasSeen(p1: P1, msgId: number): boolean {
-    return p1.seen1 === msgId || (p1.seen !== undefined && p1.seen.includes(msgId));
+  /** Refuses a message ID the peer used before under this SA, or one past the SA's budget. */
+  private checkFreshMsgId(p1: P1, msgId: number): void {
+    if (wasSeen(p1, msgId)) throw remote(NotifyType.INVALID_MESSAGE_ID, 'message ID already used (replay)');
+    if (seenTotal(p1) >= this.opt.messageIdBudget) throw new Refused('MESSAGE_ID_BUDGET', 'message-ID budget of this ISAKMP SA used up (it is being replaced)');
   }
 
-  private markSeen(p1: P1, msgId: number): void {
-    if (p1.seen1 === 0) {
-      p1.seen1 = msgId; // message IDs are never 0 here (checked on receipt)
+  /** After an exchange the peer started: near the message-ID budget the SA is replaced (see replay.ts). */
+  private retireIfSpent(now: number, p1: P1): void {
+    if (seenTotal(p1) < this.opt.messageIdBudget - 16 || p1.state !== 'established') return;
+    if (p1.replacedBy && p1.replacedBy.state !== 'dead') return;
+    this.retireP1(now, p1);
+  }
+
+  /**
+   * An ISAKMP SA that must be replaced before its lifetime ends (message-ID budget): the
+   * initiator rekeys it; the responder deletes it (the peer negotiates a new one when it needs
+   * one; IPsec SAs live on).
+   */
+  private retireP1(now: number, p1: P1): void {
+    this.emit({ type: 'expired', kind: 'isakmp', id: this.p1Id(p1), connection: p1.conn.name, hard: false });
+    if (p1.role === 'initiator' && p1.conn.rekey !== false && this.conns.has(p1.conn.name)) {
+      this.rekeyP1(now, p1);
       return;
     }
-    const seen = (p1.seen ??= []);
-    seen.push(msgId);
-    if (seen.length > 32) seen.shift();
+    this.sendDeleteP1(now, p1);
+    this.removeP1(p1, { type: 'deleted', kind: 'isakmp', id: this.p1Id(p1), connection: p1.conn.name, by: 'local' });
   }
 
   /**
@@ -2126,15 +2319,20 @@ export class Endpoint {
 
   /** Responder: HDR*, HASH(1), SA, Ni [, KE] [, IDci, IDcr] --> ; then <-- HDR*, HASH(2), SA, Nr [, KE] [, IDci, IDcr] */
   private qmR1(now: number, p1: P1, h: Header, bytes: Uint8Array): void {
-    if ((p1.qms?.size ?? 0) >= 64) throw new Refused('QUICK_MODE_LIMIT', 'too many Quick Modes in progress on this ISAKMP SA');
+    if ((p1.qms?.size ?? 0) >= this.opt.maxQuickModesPerSa) throw new Refused('QUICK_MODE_LIMIT', `too many Quick Modes in progress on this ISAKMP SA (max_quick_modes_per_sa ${this.opt.maxQuickModesPerSa})`);
+    if (p1.peerKey !== undefined && (this.childrenOfPeer.get(p1.peerKey) ?? 0) >= this.opt.maxIpsecSasPerIdentity) {
+      throw new Refused('PEER_SA_LIMIT', `peer ${peerText(p1.peerId)} holds ${this.opt.maxIpsecSasPerIdentity} IPsec SAs (max_ipsec_sas_per_identity)`);
+    }
     const iv = C.phase2Iv(p1.prf!, p1.iv!, h.messageId, p1.cipher!.blockSize);
     const { payloads, plain, nextIv } = this.decrypt(p1, iv, bytes);
     if (payloads[0]?.type !== 'HASH') throw remote(NotifyType.INVALID_PAYLOAD_TYPE, 'Quick Mode must start with HASH(1)');
     const expected = C.quickModeHash1({ prf: p1.prf!, skeyidA: p1.skeyidA!, messageId: h.messageId, afterHash: afterFirstPayload(plain) });
     if (!C.verifyHash(expected, payloads[0].data)) throw remote(NotifyType.INVALID_HASH_INFORMATION, 'HASH(1) does not verify');
-    this.authedFrom(p1);
+    // authentic, but a first message proves no freshness: answered where it came from, the SA
+    // moves only when HASH(3) completes the exchange (qmR3)
+    this.authedFrom(p1, false);
     // authenticated from here on: errors are answered under the ISAKMP SA
-    this.markSeen(p1, h.messageId);
+    markSeen(p1, h.messageId);
     try {
       checkMessage(QUICK_MODE[0]!, payloads);
       this.qmRespond(now, p1, h, bytes, payloads, nextIv);
@@ -2176,7 +2374,9 @@ export class Endpoint {
       if (i === candidates.length) {
         if (listed) break;
         listed = true;
-        candidates = [current, ...this.connsFor(p1.remote.address).filter((o) => o.name !== p1.conn.name && o.auth === p1.conn.auth)];
+        // only connections whose credentials and identities the peer proved in this ISAKMP SA (issue 9.1)
+        const addrs = { local: p1.local.address, remote: p1.remote.address };
+        candidates = [current, ...this.connsFor(p1.remote.address).filter((o) => o.name !== p1.conn.name && provedFor(p1.conn, p1.peerId, o, addrs))];
         if (i === candidates.length) break;
       }
       const c = candidates[i]!;
@@ -2197,6 +2397,7 @@ export class Endpoint {
     if (sel.group && !ke) throw remote(NotifyType.PAYLOAD_MALFORMED, 'PFS proposal chosen but no KE payload');
     if (!sel.group && ke) throw remote(NotifyType.INVALID_KEY_INFORMATION, 'KE payload without a PFS group');
     const qm = newQm(p1, h.messageId, 'responder', conn, iv, 2, new Uint8Array(ni.data), ourTs, peerTs, (h.flags & HeaderFlag.COMMIT) !== 0);
+    if (this.replyVia?.p1 === p1) qm.replyTo = this.replyVia;
     // one draw of randomness: Nr | our SPIs
     const nl = this.opt.nonceLength;
     const r = this.random(nl + 4 * sel.entries.length);
@@ -2247,7 +2448,7 @@ export class Endpoint {
     if (payloads[0]?.type !== 'HASH') throw remote(NotifyType.INVALID_PAYLOAD_TYPE, 'Quick Mode must start with HASH(2)');
     const expected = C.quickModeHash2({ prf: p1.prf!, skeyidA: p1.skeyidA!, messageId: qm.msgId, nonceI: qm.ni, afterHash: afterFirstPayload(plain) });
     if (!C.verifyHash(expected, payloads[0].data)) throw remote(NotifyType.INVALID_HASH_INFORMATION, 'HASH(2) does not verify');
-    this.authedFrom(qm.p1);
+    this.authedFrom(qm.p1, true);
     try {
       checkMessage(QUICK_MODE[1]!, payloads);
       const sa = find(payloads, 'SA')!;
@@ -2314,7 +2515,7 @@ export class Endpoint {
     checkMessage(QUICK_MODE[2]!, payloads);
     const expected = C.quickModeHash3({ prf: p1.prf!, skeyidA: p1.skeyidA!, messageId: qm.msgId, nonceI: qm.ni, nonceR: qm.nr! });
     if (!C.verifyHash(expected, (payloads[0] as { data: Uint8Array }).data)) throw remote(NotifyType.INVALID_HASH_INFORMATION, 'HASH(3) does not verify');
-    this.authedFrom(qm.p1);
+    this.authedFrom(qm.p1, true);
     qm.iv = nextIv;
     qm.lastRecv = this.fp(bytes);
     qm.lastSent = undefined;
@@ -2338,7 +2539,7 @@ export class Endpoint {
     checkMessage(QUICK_MODE[3]!, payloads);
     const expected = C.informationalHash({ prf: p1.prf!, skeyidA: p1.skeyidA!, messageId: qm.msgId, afterHash: afterFirstPayload(plain) });
     if (!C.verifyHash(expected, (payloads[0] as { data: Uint8Array }).data)) throw remote(NotifyType.INVALID_HASH_INFORMATION, 'HASH(4) does not verify');
-    this.authedFrom(qm.p1);
+    this.authedFrom(qm.p1, true);
     const n = find(payloads, 'N')!;
     if (n.notifyType !== NotifyType.CONNECTED) throw remote(NotifyType.PAYLOAD_MALFORMED, 'expected CONNECTED');
     qm.lastRecv = this.fp(bytes);
@@ -2356,6 +2557,7 @@ export class Endpoint {
     if (p1.qms!.size === 0) p1.qms = undefined;
     // remember the exchange briefly: a repeat of its last request gets its last response again
     // (only when there is one: a responder without the commit bit has nothing to resend)
+    if (qm.role === 'responder') this.retireIfSpent(now, p1);
     if (qm.lastSent) {
       if (p1.doneId !== 0) {
         const done = (p1.done ??= []);
@@ -2366,7 +2568,7 @@ export class Endpoint {
       p1.doneRecv = qm.lastRecv;
       p1.doneSent = qm.lastSent;
     } else if (qm.role === 'initiator') {
-      this.markSeen(p1, qm.msgId);
+      markSeen(p1, qm.msgId);
     }
     const protocols: IpsecProtocolSa[] = [];
     const spiKeys: number[] = []; // [our inbound, peer's inbound] per protocol
@@ -2423,9 +2625,10 @@ export class Endpoint {
     };
     if (p1.natt) info.udpEncapsulation = true;
     if (qm.peerOa !== undefined) info.peerOriginalAddress = qm.peerOa;
-    const child: Child = { kind: 'child', info, pairKey: p1.pairKey, p1Id: info.isakmpSa, conn: qm.conn, bytes: 0, state: 'installed', tSoft: undefined, tHard: undefined, softBytes: lifeKb * 1024 * 0.9 };
+    const child: Child = { kind: 'child', info, pairKey: p1.pairKey, p1Id: info.isakmpSa, conn: qm.conn, peer: p1.peerId, peerKey: p1.peerKey, bytes: 0, state: 'installed', tSoft: undefined, tHard: undefined, softBytes: lifeKb * 1024 * 0.9 };
     this.children.set(info.id, child);
     addTo(this.childByPair, child.pairKey, child);
+    if (child.peerKey !== undefined) this.childrenOfPeer.set(child.peerKey, (this.childrenOfPeer.get(child.peerKey) ?? 0) + 1);
     for (let j = 0; j < spiKeys.length; j += 2) {
       this.bySpi.set(spiKeys[j]!, child);
       addTo(this.byPeerSpi, spiKeys[j + 1]!, child);
@@ -2469,9 +2672,9 @@ export class Endpoint {
   // ------------------------------------------------------------------------------ informational
 
   /** HDR*, HASH(1), N/D --> under an established ISAKMP SA, fresh message ID and IV. */
-  private sendInfo(now: number, p1: P1, payloads: Payload[]): void {
+  private sendInfo(now: number, p1: P1, payloads: Payload[]): Uint8Array | undefined {
     void now;
-    if (!p1.skeyidA || !p1.iv) return;
+    if (!p1.skeyidA || !p1.iv) return undefined;
     const msgId = this.freshMsgId(p1);
     const restBytes = encodePayloads(payloads);
     const h = C.informationalHash({ prf: p1.prf!, skeyidA: p1.skeyidA, messageId: msgId, afterHash: restBytes });
@@ -2479,6 +2682,7 @@ export class Endpoint {
     const iv = C.phase2Iv(p1.prf!, p1.iv, msgId, p1.cipher!.blockSize);
     const enc = this.encryptRaw(p1, ExchangeType.INFORMATIONAL, msgId, HeaderFlag.ENCRYPTION, PayloadType.HASH, hashFirst(h, payloadTypeOf(payloads[0]!), restBytes), iv);
     this.send(p1.local, p1.remote, enc.bytes);
+    return enc.bytes;
   }
 
   private onInformational(now: number, p1: P1, h: Header, bytes: Uint8Array): void {
@@ -2488,10 +2692,15 @@ export class Endpoint {
     if (payloads[0]?.type !== 'HASH') throw remote(NotifyType.INVALID_PAYLOAD_TYPE, 'informational must start with HASH(1)');
     const expected = C.informationalHash({ prf: p1.prf!, skeyidA: p1.skeyidA!, messageId: h.messageId, afterHash: afterFirstPayload(plain) });
     if (!C.verifyHash(expected, payloads[0].data)) throw remote(NotifyType.INVALID_HASH_INFORMATION, 'informational HASH(1) does not verify');
-    if (this.wasSeen(p1, h.messageId)) throw remote(NotifyType.INVALID_MESSAGE_ID, 'message ID already used (replay)');
     checkMessage(INFORMATIONAL, payloads);
-    this.authedFrom(p1);
-    this.markSeen(p1, h.messageId);
+    const dpd = dpdOnly(payloads);
+    if (dpd) {
+      this.onDpd(now, p1, dpd, h.messageId);
+      return;
+    }
+    this.checkFreshMsgId(p1, h.messageId);
+    this.authedFrom(p1, false);
+    markSeen(p1, h.messageId);
     this.phase1Confirmed(p1);
     // verified: act, payload by payload; once our ISAKMP SA is gone, ignore the rest
     for (const p of payloads) {
@@ -2499,6 +2708,35 @@ export class Endpoint {
       if (p.type === 'D') this.onDelete(now, p1, p);
       else if (p.type === 'N') this.onNotify(now, p1, p);
     }
+    this.retireIfSpent(now, p1);
+  }
+
+  /**
+   * An Informational that carries only R-U-THERE or R-U-THERE-ACK (RFC 3706): protected by its
+   * sequence number, not by the message-ID set (see replay.ts). An ACK of our outstanding probe
+   * proves the peer fresh at the address it came from (the SA may move there).
+   */
+  private onDpd(now: number, p1: P1, n: NotifyPayload, msgId: number): void {
+    const seq = readU32(n.data);
+    if (n.notifyType === NotifyType.R_U_THERE) {
+      if (msgId === p1.dpdInMsgId) throw remote(NotifyType.INVALID_MESSAGE_ID, 'R-U-THERE message ID already used (replay)');
+      if (p1.dpdIn === -1 || seqAfter(seq, p1.dpdIn)) {
+        p1.dpdIn = seq;
+        p1.dpdInRepeats = 0;
+      } else if (seq === p1.dpdIn && p1.dpdInRepeats < 3) {
+        p1.dpdInRepeats++; // a retransmission of the same probe (our ACK was lost)
+      } else {
+        throw new Refused('DPD_REPLAY', `R-U-THERE with an old sequence number ${seq} (replay)`);
+      }
+      p1.dpdInMsgId = msgId;
+      this.authedFrom(p1, false);
+    } else {
+      if (seq !== p1.dpdOut || p1.dpdAcked) throw new Refused('DPD_REPLAY', `R-U-THERE-ACK for sequence number ${seq}, not our outstanding probe's (replay)`);
+      p1.dpdAcked = true;
+      this.authedFrom(p1, true);
+    }
+    this.phase1Confirmed(p1);
+    this.onNotify(now, p1, n);
   }
 
   private onDelete(now: number, p1: P1, d: Extract<Payload, { type: 'D' }>): void {
@@ -2520,14 +2758,19 @@ export class Endpoint {
     }
   }
 
+  /** An IPsec SA the peer of `p1` may delete: named by SPI, between the same addresses, negotiated with the same identity and credentials. */
   private findChildBySpi(p1: P1, spi: Uint8Array): Child | undefined {
     const h = spiKey(spi);
     let peer: Child | undefined;
-    for (const c of bucketView(this.byPeerSpi, h)) if (c.pairKey === p1.pairKey && c.state !== 'dead') peer = c; // the newest
+    for (const c of bucketView(this.byPeerSpi, h)) if (c.pairKey === p1.pairKey && c.state !== 'dead' && this.mayAct(p1, c)) peer = c; // the newest
     if (peer) return peer;
     const own = this.bySpi.get(h);
-    if (own && own.state !== 'dead' && own.pairKey === p1.pairKey) return own;
+    if (own && own.state !== 'dead' && own.pairKey === p1.pairKey && this.mayAct(p1, own)) return own;
     return undefined;
+  }
+
+  private mayAct(p1: P1, c: Child): boolean {
+    return sameCredentials(p1.conn, c.conn) && samePeerIdentity(p1.peerId, c.peer);
   }
 
   private onNotify(now: number, p1: P1, n: NotifyPayload): void {
@@ -2623,6 +2866,7 @@ export class Endpoint {
     this.timers.cancel(c.tHard);
     this.children.delete(c.info.id);
     removeFrom(this.childByPair, c.pairKey, c);
+    if (c.peerKey !== undefined) decrement(this.childrenOfPeer, c.peerKey);
     for (const p of c.info.protocols) {
       const k = spiKey(p.inbound.spi);
       if (this.bySpi.get(k) === c) this.bySpi.delete(k);
@@ -2722,6 +2966,10 @@ export class Endpoint {
     if (p1.state === 'dead') return orphans;
     p1.state = 'dead';
     if (this.bestP1Memo.size !== 0) this.bestP1Memo.clear();
+    if (p1.peerKey !== undefined) {
+      removeFrom(this.p1ByPeerKey, p1.peerKey, p1);
+      decrement(this.p1sOfAddress, p1.remote.address);
+    }
     this.clearRetransmit(p1);
     this.clearHalfOpen(p1);
     this.timers.cancel(p1.tSoft);

@@ -196,6 +196,15 @@ function ikeMatches(c: ChosenIke, p: IkeProposal, auth: number, allowWeak: boole
     c.auth === auth && c.group === p.group && SUPPORTED_HASHES.has(c.hash) && groupAllowed(c.group, allowWeak);
 }
 
+/**
+ * Whether a phase-1 transform chosen earlier is one of `ours` under the group policy: used when the
+ * identity moves an ISAKMP SA to another connection (Main Mode message 5), whose list must allow it.
+ */
+export function ikeChosenAllowed(c: ChosenIke, ours: readonly IkeProposal[], authMethod: number, allowWeak: boolean): boolean {
+  for (const p of ours) if (ikeMatches(c, p, authMethod, allowWeak)) return true;
+  return false;
+}
+
 function checkSaHeader(sa: SaPayload): void {
   if (sa.doi !== 1) throw new RemoteProtocolError(NotifyType.DOI_NOT_SUPPORTED, `DOI ${sa.doi >>> 0} not supported`);
   if (sa.situation !== 1) {

@@ -184,6 +184,10 @@ export type DropCode =
   | 'UNAUTHENTICATED_INFORMATIONAL'
   | 'QUICK_MODE_LIMIT'
   | 'KEYING_RETRY'
+  | 'DPD_REPLAY'
+  | 'MESSAGE_ID_BUDGET'
+  | 'PEER_SA_LIMIT'
+  | 'RATE_LIMITED'
   | 'TIMER_ERROR'
   | 'INTERNAL_ERROR';
 
@@ -286,6 +290,31 @@ export interface EndpointOptions {
   /** Cap on half-open responder states per peer address (default 32) and in total (default 5000). */
   readonly halfOpenPerPeer?: number;
   readonly halfOpenTotal?: number;
+  /**
+   * Message IDs the peer may use under one ISAKMP SA for Quick Modes and non-DPD informationals
+   * (default 1024): all are kept to refuse replays; near the budget the SA is rekeyed (initiator)
+   * or retired with a Delete (responder), at it new message IDs are refused.
+   */
+  readonly messageIdBudget?: number;
+  /**
+   * Caps on what one authenticated peer may hold (issue 9.6). ISAKMP SAs of one peer identity
+   * (with one connection's credentials; default 200): past it the oldest duplicate (same identity
+   * from the same address and port) is replaced, else the new SA is refused. ISAKMP SAs with one
+   * peer address (default 500) and IPsec SAs of one peer identity (default 1000): past them new
+   * ones are refused. Unfinished Quick Modes on one ISAKMP SA (default 16).
+   */
+  readonly maxIsakmpSasPerIdentity?: number;
+  readonly maxIsakmpSasPerAddress?: number;
+  readonly maxIpsecSasPerIdentity?: number;
+  readonly maxQuickModesPerSa?: number;
+  /**
+   * Aggressive Mode first messages answered (each costs a Diffie-Hellman exchange before the peer
+   * proved its address, issue 9.7): per second over all sources (default 100, burst 100) and per
+   * source address (default 5, burst 10). Over the limit the message is dropped (`RATE_LIMITED`)
+   * without an answer; the initiator's retransmission comes later. Main Mode is not limited here
+   * (its first answer costs nothing; the half-open caps bound it).
+   */
+  readonly aggressiveRate?: { readonly perSecond: number; readonly burst: number; readonly perSourcePerSecond: number; readonly perSourceBurst: number };
   /** How long an unfinished Quick Mode lives (default 30 000 ms). */
   readonly quickModeTimeoutMs?: number;
   /** Nonce length in bytes (default 32). */

@@ -40,15 +40,16 @@ test('Aggressive Mode PSK: HDR, SA, KE, Ni, IDii --> ; <-- HDR, SA, KE, Nr, IDir
   }
 });
 
-test('Aggressive Mode PSK: an identity the responder does not know → INVALID_ID_INFORMATION, no state', () => {
+test('Aggressive Mode PSK: an identity the responder does not know → NO_PROPOSAL_CHOSEN (as for a refused known one: issue 9.10), no state', () => {
   const pair = new Pair({ seed: 'am-badid' });
   pair.a.setConnection(conn(pair, 'a', { exchange: 'aggressive', localId: { type: 'fqdn', value: 'mallory.example' }, keyingTries: 1 }));
   pair.b.setConnection(conn(pair, 'b', { exchange: 'aggressive', allowAggressivePsk: true, remoteId: { type: 'fqdn', value: 'west.example' } }));
   pair.a.initiate(pair.now, 'c');
   pair.run(100);
   const r = decodeMessage(pair.sentBy('b')[0]!.data);
-  assert.equal((r.payloads[0] as { notifyType: number }).notifyType, 18);
+  assert.equal((r.payloads[0] as { notifyType: number }).notifyType, 14);
   assert.equal(pair.b.isakmpSas().length, 0);
+  assert.match(pair.ev('b', 'dropped')[0]!.reason, /no Aggressive Mode connection for this identity/);
 });
 
 test('Aggressive Mode PSK with a wrong PSK: HASH_R does not verify at the initiator; nothing established', () => {

@@ -268,11 +268,11 @@ test('Quick Mode under an ISAKMP SA of another connection: the responder finds t
   assert.deepEqual(sdb.localTs, db.remoteTs);
 });
 
-test('at most 64 Quick Modes in progress on one ISAKMP SA (responder): the 65th is dropped with QUICK_MODE_LIMIT', () => {
+test('at most 16 Quick Modes in progress on one ISAKMP SA by default (responder, issue 9.6): the 17th is dropped with QUICK_MODE_LIMIT', () => {
   const pair = new Pair({ seed: 'qm-limit' });
   const wide = { localTs: subnetSelector('10.0.0.0', 8), remoteTs: subnetSelector('10.0.0.0', 8) };
   pair.b.setConnection(conn(pair, 'b', { name: 'wide', ...wide }));
-  for (let i = 0; i <= 65; i++) {
+  for (let i = 0; i <= 17; i++) {
     pair.a.setConnection(conn(pair, 'a', { name: `n${i}`, localTs: subnetSelector(`10.1.${i}.0`, 24), remoteTs: subnetSelector(`10.2.${i}.0`, 24) }));
   }
   pair.a.initiate(pair.now, 'n0');
@@ -280,10 +280,10 @@ test('at most 64 Quick Modes in progress on one ISAKMP SA (responder): the 65th 
   assert.equal(pair.b.ipsecSas().length, 1);
   // HASH(3) never arrives: every further Quick Mode stays in progress on the responder
   pair.tap = (from, d) => (from === 'a' && decodeHeader(d).exchangeType === 32 && d.length < 100 ? null : d);
-  for (let i = 1; i <= 65; i++) pair.a.initiate(pair.now, `n${i}`);
+  for (let i = 1; i <= 17; i++) pair.a.initiate(pair.now, `n${i}`);
   pair.run(200);
   const limit = pair.ev('b', 'dropped').filter((d) => d.code === 'QUICK_MODE_LIMIT');
-  assert.equal(limit.length, 1, 'the 65th Quick Mode in progress on the SA');
+  assert.equal(limit.length, 1, 'the 17th Quick Mode in progress on the SA');
   assert.equal(limit[0]!.notify, 0);
   assert.equal(pair.b.isakmpSas().length, 1, 'the ISAKMP SA is untouched');
 });

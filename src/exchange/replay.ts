@@ -1,0 +1,75 @@
+/**
+ * Replay protection under an ISAKMP SA (issue 9.3): every message ID the peer used for a Quick Mode
+ * or a non-DPD Informational exchange is kept for the life of the SA, so a message captured and
+ * replayed hours later is refused however much traffic came in between. The set is bounded by a
+ * per-SA budget; near it the SA is rekeyed (or retired), at it new message IDs are refused.
+ *
+ * Dead Peer Detection messages (an Informational carrying only R-U-THERE or R-U-THERE-ACK) are
+ * protected by their RFC 3706 sequence numbers instead, so liveness traffic does not fill the set:
+ * an R-U-THERE is answered only when its number is not older than the last one answered (a
+ * retransmission of the same probe, same number, is answered a few times at most), and an ACK
+ * counts only when it carries the number of our outstanding probe.
+ *
+ * The IDs live in a sorted Int32Array (4 bytes each, binary search), the first one in a field of
+ * its own so that an SA with one Quick Mode needs no array.
+ */
+
+/** The fields of an ISAKMP SA that hold the message IDs seen (P1 has them). */
+export interface SeenIds {
+  /** The first message ID seen (0: none; message IDs under an SA are never 0). */
+  seen1: number;
+  /** The others, sorted as signed 32-bit integers, in `seenRest[0 .. seenCount)`. */
+  seenRest: Int32Array | undefined;
+  seenCount: number;
+}
+
+/** How many message IDs an SA holds: the first plus the array's. */
+export function seenTotal(s: SeenIds): number {
+  return (s.seen1 === 0 ? 0 : 1) + s.seenCount;
+}
+
+function search(a: Int32Array, n: number, v: number): number {
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid]! < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+export function wasSeen(s: SeenIds, msgId: number): boolean {
+  if (s.seen1 === msgId) return true;
+  const a = s.seenRest;
+  if (!a) return false;
+  const v = msgId | 0;
+  const i = search(a, s.seenCount, v);
+  return i < s.seenCount && a[i] === v;
+}
+
+/** Records a message ID (not yet seen: check first). */
+export function markSeen(s: SeenIds, msgId: number): void {
+  if (s.seen1 === 0) {
+    s.seen1 = msgId;
+    return;
+  }
+  const v = msgId | 0;
+  let a = s.seenRest;
+  const n = s.seenCount;
+  if (!a || n === a.length) {
+    const grown = new Int32Array(a ? a.length * 2 : 8);
+    if (a) grown.set(a);
+    a = s.seenRest = grown;
+  }
+  const i = search(a, n, v);
+  a.copyWithin(i + 1, i, n);
+  a[i] = v;
+  s.seenCount = n + 1;
+}
+
+/** RFC 1982 serial-number order of 32-bit DPD sequence numbers: is `a` after `b`? */
+export function seqAfter(a: number, b: number): boolean {
+  const d = (a - b) >>> 0;
+  return d !== 0 && d < 0x80000000;
+}
