@@ -190,7 +190,7 @@ connections:
   load:
     secret: load
     local: { address: ${at.local} }
-    remote: { address: ${at.remote}, id: '%any' }
+    remote: { address: '${at.remote}', id: '%any' }
     ike: ${ike}
     esp: ${esp}
     ike_lifetime: 8h
@@ -272,12 +272,12 @@ export async function legOurs(o: OursOptions): Promise<Leg> {
   const dir = mkdtempSync(join(tmpdir(), 'isakmp-load-'));
   const metricsPort = await freeTcpPort();
   const at: OurPlace = inNs
-    ? { local: '198.19.10.2', remote: '198.19.10.1', port: 500, nattPort: 4500, dataplane: o.mode === 'xfrm' ? 'xfrm' : 'none' }
+    ? { local: '198.19.10.2', remote: '%any', port: 500, nattPort: 4500, dataplane: o.mode === 'xfrm' ? 'xfrm' : 'none' }
     : { local: '127.0.0.1', remote: '127.0.0.1', port: await freeUdpPort(), nattPort: 0, dataplane: 'none' };
   const cfg = ourConfig(dir, at, metricsPort, o.concurrency, o.ike, o.esp);
   const node = [process.execPath, '--expose-gc', '--import', pathToFileURL(PROBE).href, CLI, 'daemon', '--config', cfg];
   const release = inNs ? onSignalCleanUp() : () => {};
-  if (inNs) sh('netns.sh', ['up']);
+  if (inNs) spoofedNetwork();
   // `ip netns exec` and `env` exec in place: the pid is the daemon's
   const cmd = inNs ? ['ip', 'netns', 'exec', 'isk-load-r', 'env', ...(o.mode === 'xfrm' ? [`LD_PRELOAD=${fakeXfrmShim()}`, 'FAKE_XFRM_LOG=/dev/null'] : []), ...node] : node;
   const child = spawn(cmd[0]!, cmd.slice(1), { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
@@ -292,7 +292,7 @@ export async function legOurs(o: OursOptions): Promise<Leg> {
     if (!existsSync(sock)) throw new Error(`our daemon did not start: ${err.trim()}`);
     if (o.cpus) pin(child.pid!, o.cpus[1]);
     const target = `${at.local}:${at.port}`;
-    const common = { target, concurrency: o.concurrency, ike: o.ike, esp: o.esp, ...(inNs ? { sources: [at.remote], netns: 'isk-load-i' } : {}), ...(o.cpus ? { cpu: o.cpus[0] } : {}) };
+    const common = { target, concurrency: o.concurrency, ike: o.ike, esp: o.esp, ...(inNs ? { sources: SOURCES, netns: 'isk-load-i' } : {}), ...(o.cpus ? { cpu: o.cpus[0] } : {}) };
     // warm-up: JIT, DH objects, V8's young generation grown to its working size, the SPI pool
     await runGenerator({ ...common, count: 1000, durationS: 20, localId: '@warm-{n}.bench' });
     const sas0 = await probeSas(child, metricsPort);
@@ -326,6 +326,18 @@ export async function legOurs(o: OursOptions): Promise<Leg> {
     if (inNs) sh('netns.sh', ['down']);
     release();
   }
+}
+
+/**
+ * The generator's addresses in isk-load-i: 64 of them (interop/load/netns.sh spoof), so that no
+ * responder meets a per-address cap (ours refuses ISAKMP SAs past 500 per peer address by
+ * default); 11,000 SAs are 172 per address. Both responders get the same.
+ */
+const SOURCES = Array.from({ length: 64 }, (_, k) => `198.19.16.${k + 1}`);
+
+function spoofedNetwork(): void {
+  sh('netns.sh', ['up']);
+  sh('netns.sh', ['spoof', String(SOURCES.length)]);
 }
 
 /** Builds the fake-xfrm shim as charon.sh does (interop/lib/common.sh), returns its path. */
@@ -369,13 +381,13 @@ function onSignalCleanUp(): () => void {
 
 export async function legCharon(o: LegOptions): Promise<Leg> {
   const release = onSignalCleanUp();
-  sh('netns.sh', ['up']);
+  spoofedNetwork();
   try {
     sh('charon.sh', ['start']);
     try {
       const pid = Number(sh('charon.sh', ['pid']).trim());
       if (o.cpus) pin(pid, o.cpus[1]);
-      const common = { target: '198.19.10.2:500', sources: ['198.19.10.1'], concurrency: o.concurrency, ike: o.ike, esp: o.esp, netns: 'isk-load-i', ...(o.cpus ? { cpu: o.cpus[0] } : {}) };
+      const common = { target: '198.19.10.2:500', sources: SOURCES, concurrency: o.concurrency, ike: o.ike, esp: o.esp, netns: 'isk-load-i', ...(o.cpus ? { cpu: o.cpus[0] } : {}) };
       await runGenerator({ ...common, count: 1000, durationS: 20, localId: '@warm-{n}.bench' });
       const p0 = procStat(pid);
       const gen = await runGenerator({ ...common, count: o.count, durationS: o.durationS });
