@@ -82,7 +82,7 @@ export class NetlinkChannel {
     return this.fd >= 0;
   }
 
-  /** Opens the socket (idempotent). Throws the system's error (e.g. EPERM without CAP_NET_ADMIN... at first request). */
+  /** Opens the socket (idempotent); throws the system's error. (Without CAP_NET_ADMIN the socket opens, and each request is refused with EPERM.) */
   open(): void {
     if (this.fd >= 0) return;
     const [fd, pid] = this.sys.open(this.opts.groups);

@@ -49,6 +49,8 @@ export class SpiPool {
   private batch: number;
   private readonly maxBatch = 1024;
   private readonly maxAge: number;
+  private readonly min: number;
+  private readonly max: number;
   private readonly clock: () => number;
   /** ALLOCSPI requests sent so far (for the benchmark's kernel calls per SA). */
   requested = 0;
@@ -66,8 +68,6 @@ export class SpiPool {
     this.min = o.min ?? 0xc0000000;
     this.max = o.max ?? 0xcfffffff;
   }
-  private readonly min: number;
-  private readonly max: number;
 
   /** An SPI reserved for SAs to `local`, or undefined (pool empty: refilling). Never blocks. */
   take(local: string): number | undefined {
