@@ -20,7 +20,7 @@ import type { Server } from 'node:http';
 import { loadConfig, type Config, type ConnectionConfig, type LogLevel } from './config/index.js';
 import { EngineCommands, handleControlRequest } from './commands.js';
 import type { DaemonContext } from './context.js';
-import { NoneDataplane, XfrmDataplane, type Dataplane, type IpRunner } from './dataplane.js';
+import { NoneDataplane, XfrmDataplane, createXfrmDataplane, dgramFd, type Dataplane, type IpRunner } from './dataplane.js';
 import { engineConnections, localAddressFor, toEngineConnection, type EndpointFactory, type EndpointLike, type EngineEvent } from './engine.js';
 import { ControlServer, type ControlRequest, type ControlResponse } from './control.js';
 import { preflightNotes } from './preflight.js';
@@ -100,6 +100,7 @@ export class Daemon {
       nattPort: g.nattPort,
       // RFC 3948 keepalives and RFC 3706 DPD are the engine's timers; the daemon sends what it polls
       natKeepaliveSeconds: g.nattPort !== 0 ? g.natKeepalive : 0,
+      allocateSpi: (local) => this.dataplane.allocateSpi?.(local),
     });
     this.transport = new UdpTransport({
       listen: g.listen,
@@ -110,7 +111,12 @@ export class Daemon {
     });
     this.dataplane =
       opts.dataplane ??
-      (g.dataplane === 'xfrm' ? new XfrmDataplane(opts.ipRunner, (m) => this.logger.error('dataplane', m)) : new NoneDataplane());
+      (g.dataplane === 'xfrm'
+        ? opts.ipRunner !== undefined
+          ? new XfrmDataplane(opts.ipRunner, (m) => this.logger.error('dataplane', m))
+          : createXfrmDataplane((m) => this.logger.error('dataplane', m))
+        : new NoneDataplane());
+    this.dataplane.onExpire = () => void this.pollTraffic();
     const keylogPath = opts.keylog ?? g.keylog;
     this.updown = this.updownFor(g.updown);
     this.localIds = new LocalIdTexts((c) => this.engineConnection(c));
@@ -170,6 +176,14 @@ export class Daemon {
       }
     }
     for (const a of this.transport.addresses()) this.logger.info('net', 'listening', { address: a.address, port: a.port, natt: a.natt });
+    // RFC 3948: the kernel takes ESP off the NAT-T sockets, IKE (non-ESP marker) still comes to us
+    const encapsulate = this.dataplane.encapsulateSocket?.bind(this.dataplane);
+    for (const s of encapsulate !== undefined ? this.transport.nattSockets() : []) {
+      const fd = dgramFd(s.socket);
+      const err = fd === undefined ? 'no file descriptor for the socket' : encapsulate!(fd, s.port);
+      if (err !== undefined) this.logger.warn('dataplane', `ESP in UDP on port ${s.port} stays with the daemon (inbound UDP-encapsulated ESP is dropped): ${err}`);
+      else this.logger.info('dataplane', 'kernel takes ESP in UDP', { port: s.port });
+    }
     if (this.opts.control !== false) {
       this.control = new ControlServer(g.controlSocket, (r) => this.handleControl(r), (m) => this.logger.warn('control', m));
       try {

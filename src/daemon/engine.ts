@@ -54,6 +54,8 @@ export interface EndpointFactoryOptions {
   readonly halfOpenPerPeer?: number;
   /** The NAT-T port the daemon listens on (RFC 3947 floating); 0 = NAT-T off. */
   readonly nattPort?: number;
+  /** Kernel-reserved inbound SPIs (the xfrm dataplane's ALLOCSPI pool). */
+  readonly allocateSpi?: (local: string) => Uint8Array | undefined;
   /** RFC 3948 NAT keepalives every this many seconds (0: none): engine timers, sent as keepalive transmits. */
   readonly natKeepaliveSeconds?: number;
 }

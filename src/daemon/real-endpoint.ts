@@ -11,6 +11,7 @@ export const realEndpointFactory: EndpointFactory = (opts) =>
     ...(opts.halfOpenTotal !== undefined ? { halfOpenTotal: opts.halfOpenTotal } : {}),
     ...(opts.halfOpenPerPeer !== undefined ? { halfOpenPerPeer: opts.halfOpenPerPeer } : {}),
     ...(opts.nattPort !== undefined ? { nattPort: opts.nattPort } : {}),
+    ...(opts.allocateSpi !== undefined ? { allocateSpi: opts.allocateSpi } : {}),
   });
 
 /** Kept async for callers written when the engine was loaded lazily. */

@@ -120,6 +120,11 @@ export class UdpTransport {
     }
   }
 
+  /** The NAT-T sockets (for the dataplane's UDP_ENCAP option). */
+  nattSockets(): { socket: Socket; port: number }[] {
+    return this.bound.filter((b) => b.natt).map((b) => ({ socket: b.socket, port: b.port }));
+  }
+
   /** The actual bound ports (useful when 0 was configured in tests). */
   addresses(): { address: string; port: number; natt: boolean }[] {
     return this.bound.map((b) => ({ address: b.address, port: b.port, natt: b.natt }));

@@ -17,7 +17,7 @@ import { TimerQueue } from './timers.js';
 import type { Address, EndpointOptions, EngineEvent, Transmit } from './types.js';
 
 /** The options with their defaults applied. */
-export type ResolvedOptions = Required<Omit<EndpointOptions, 'random' | 'connections' | 'certificateTime' | 'aggressiveRate'>>;
+export type ResolvedOptions = Required<Omit<EndpointOptions, 'random' | 'connections' | 'certificateTime' | 'aggressiveRate' | 'allocateSpi'>>;
 
 /** The defaults (docs/engine.md, "Surface"). */
 const DEFAULTS: ResolvedOptions = {
@@ -57,6 +57,8 @@ export class Engine {
   readonly opt: ResolvedOptions;
   /** Maps `now` to Unix ms for certificate validity. */
   readonly certTime: (now: number) => number;
+  /** Kernel-reserved inbound SPIs (EndpointOptions.allocateSpi), if the caller has them. */
+  readonly allocateSpi: ((local: string) => Uint8Array | undefined) | undefined;
   /** Aggressive Mode first answers per second (issue 9.7). */
   readonly aggressiveLimiter: FirstAnswerLimiter;
   readonly conns = new ConnectionTable();
@@ -87,6 +89,7 @@ export class Engine {
     if (typeof options.random !== 'function') throw new LocalProtocolError(0, 'options.random is required');
     this.random = options.random;
     this.certTime = options.certificateTime ?? ((now) => now);
+    this.allocateSpi = options.allocateSpi;
     this.aggressiveLimiter = new FirstAnswerLimiter(options.aggressiveRate ?? { perSecond: 100, burst: 100, perSourcePerSecond: 5, perSourceBurst: 10 });
     this.opt = resolveOptions(options);
     this.halfOpen = new HalfOpenTable(this.opt.halfOpenPerPeer, this.opt.halfOpenTotal);

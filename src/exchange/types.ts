@@ -373,6 +373,12 @@ export interface EndpointOptions {
   /** The NAT-T port the daemon listens on (default 4500); 0 disables NAT traversal. */
   readonly nattPort?: number;
   /**
+   * Inbound SPIs reserved elsewhere (the daemon's kernel, ALLOCSPI): 4 bytes for an SA to our
+   * address `local`, or undefined to draw a random SPI. Called while answering or starting a
+   * Quick Mode; must not block.
+   */
+  readonly allocateSpi?: (local: string) => Uint8Array | undefined;
+  /**
    * RFC 3948 §2.3 NAT keepalives: every this many seconds, one keepalive transmit per established
    * ISAKMP SA with a NAT in front of us (UDP-encapsulated). Default 0: none.
    */

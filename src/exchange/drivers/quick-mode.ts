@@ -112,7 +112,7 @@ export function startQuick(x: Engine, now: number, p1: KeyedP1, pending: Pending
   const qm = newQm(p1, msgId, 'initiator', conn, phase2Iv(p1, msgId), 'sent-qm1', r.subarray(4, 4 + nl), ts.local, ts.remote, conn.commit === true);
   qm.rekeyOf = pending.rekeyOf;
   let off = 4 + nl;
-  const ourSpis = conn.ipsec.map((p) => p.protocols.map(() => spiFrom(x, r, (off += 4) - 4)));
+  const ourSpis = conn.ipsec.map((p) => p.protocols.map(() => spiFrom(x, r, (off += 4) - 4, p1.local.address)));
   qm.ourSpis = ourSpis;
   const proposals = proposalsOf(x, p1, conn);
   // reserve our SPIs until the SA exists or the exchange fails
@@ -148,8 +148,13 @@ export function startQuick(x: Engine, now: number, p1: KeyedP1, pending: Pending
   x.send(p1.local, p1.remote, enc.bytes);
 }
 
-/** An SPI from 4 bytes of a batch of randomness (a copy), or a fresh draw if those are unusable. */
-function spiFrom(x: Engine, r: Uint8Array, off: number): Uint8Array {
+/**
+ * An SPI for an SA to our address `local`: a reserved one from `allocateSpi` when it gives one,
+ * else 4 bytes of a batch of randomness (a copy), or a fresh draw if those are unusable.
+ */
+function spiFrom(x: Engine, r: Uint8Array, off: number, local: string): Uint8Array {
+  const k = x.allocateSpi?.(local);
+  if (k !== undefined && k.length === 4 && usableSpi(x, k)) return k;
   const s = new Uint8Array(r.subarray(off, off + 4));
   return usableSpi(x, s) ? s : freshSpi(x);
 }
@@ -357,7 +362,7 @@ function answerQm1(x: Engine, now: number, p1: KeyedP1, h: Header, bytes: Uint8A
   const nr = r.subarray(0, nl);
   qm.nr = nr;
   qm.selection = sel;
-  const respSpis = sel.entries.map((_, j) => spiFrom(x, r, nl + 4 * j));
+  const respSpis = sel.entries.map((_, j) => spiFrom(x, r, nl + 4 * j, p1.local.address));
   qm.respSpis = respSpis;
   const rest: Payload[] = [buildIpsecAnswer(sel, respSpis), { type: 'NONCE', data: nr }];
   if (sel.group) {
