@@ -97,6 +97,12 @@ export class Daemon {
       connections: engineConnections(this.config.file, this.config.connections, g),
       halfOpenTotal: g.maxHalfOpen,
       halfOpenPerPeer: g.maxHalfOpenPerPeer,
+      maxIsakmpSasPerIdentity: g.maxIsakmpSasPerIdentity,
+      maxIsakmpSasPerAddress: g.maxIsakmpSasPerAddress,
+      maxIpsecSasPerIdentity: g.maxIpsecSasPerIdentity,
+      maxQuickModesPerSa: g.maxQuickModesPerSa,
+      messageIdBudget: g.messageIdBudget,
+      aggressiveRate: g.aggressiveRate,
       nattPort: g.nattPort,
       // RFC 3948 keepalives and RFC 3706 DPD are the engine's timers; the daemon sends what it polls
       natKeepaliveSeconds: g.nattPort !== 0 ? g.natKeepalive : 0,

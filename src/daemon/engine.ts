@@ -7,6 +7,7 @@ import { ProtocolId, EncapsulationMode, IdType } from '../constants/index.js';
 import type {
   Address,
   Connection,
+  EndpointOptions,
   EngineEvent,
   Identity as EngineIdentity,
   IpsecSaInfo,
@@ -47,17 +48,12 @@ export interface EndpointLike {
   dpd?(now: number, sa: string): number;
 }
 
-export interface EndpointFactoryOptions {
-  readonly random: (n: number) => Uint8Array;
+/**
+ * What the daemon hands the engine factory: the engine's own options (src/exchange/types.ts
+ * `EndpointOptions`: limits, NAT-T port, keepalives, the ALLOCSPI hook), with the connections.
+ */
+export interface EndpointFactoryOptions extends Omit<EndpointOptions, 'connections' | 'certificateTime'> {
   readonly connections: readonly Connection[];
-  readonly halfOpenTotal?: number;
-  readonly halfOpenPerPeer?: number;
-  /** The NAT-T port the daemon listens on (RFC 3947 floating); 0 = NAT-T off. */
-  readonly nattPort?: number;
-  /** Kernel-reserved inbound SPIs (the xfrm dataplane's ALLOCSPI pool). */
-  readonly allocateSpi?: (local: string) => Uint8Array | undefined;
-  /** RFC 3948 NAT keepalives every this many seconds (0: none): engine timers, sent as keepalive transmits. */
-  readonly natKeepaliveSeconds?: number;
 }
 
 export type EndpointFactory = (opts: EndpointFactoryOptions) => EndpointLike;

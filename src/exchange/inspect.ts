@@ -13,6 +13,7 @@ import { engineOf, type Endpoint } from './endpoint.js';
 import { toHexFlat } from '../crypto/bytes.js';
 import { hasKeys, type P1 } from './records.js';
 import type { Address } from './types.js';
+import type { ResolvedOptions } from './engine.js';
 
 /** The key material of an ISAKMP SA whose keys exist. */
 export interface IsakmpSaKeys {
@@ -66,6 +67,11 @@ export class EndpointInspector {
     let n = 0;
     for (const p1 of engineOf(this.ep).sas.p1s.values()) n += p1.qms?.size ?? 0;
     return n;
+  }
+
+  /** The options the endpoint runs with, defaults filled in. */
+  options(): ResolvedOptions {
+    return engineOf(this.ep).opt;
   }
 
   /** The phase-1 ID payload rules (RFC 2407 §4.6.2): throws the RemoteProtocolError a peer would get. */

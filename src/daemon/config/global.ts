@@ -19,6 +19,12 @@ const GLOBAL_KEYS = [
   'metrics',
   'max_half_open',
   'max_half_open_per_peer',
+  'max_isakmp_sas_per_identity',
+  'max_isakmp_sas_per_address',
+  'max_ipsec_sas_per_identity',
+  'max_quick_modes_per_sa',
+  'message_id_budget',
+  'aggressive_rate',
   'shutdown_grace',
   'traffic_poll',
   'nat_keepalive',
@@ -30,6 +36,19 @@ function secondsBetween1sAnd1h(ctx: Ctx, n: Node | null, p: string, offAllowed: 
   if (v === undefined || (offAllowed && v === 0) || (v >= 1 && v <= 3600)) return v;
   ctx.error(n, p, `${v}s is out of range (${offAllowed ? '0 to turn off, or ' : ''}1s to 1h)`);
   return undefined;
+}
+
+/** `aggressive_rate: { per_second, burst, per_source_per_second, per_source_burst }` (issue 9.7). */
+function parseAggressiveRate(ctx: Ctx, node: Node | null | undefined): GlobalConfig['aggressiveRate'] {
+  const d = { perSecond: 100, burst: 100, perSourcePerSecond: 5, perSourceBurst: 10 };
+  if (node === undefined) return d;
+  const p = 'global.aggressive_rate';
+  const e = entries(ctx, node, p, ['per_second', 'burst', 'per_source_per_second', 'per_source_burst'] as const) ?? new Map();
+  const n = (k: string, def: number): number => {
+    const v = e.get(k);
+    return v === undefined ? def : integer(ctx, v.value, `${p}.${k}`, 1, 1_000_000) ?? def;
+  };
+  return { perSecond: n('per_second', d.perSecond), burst: n('burst', d.burst), perSourcePerSecond: n('per_source_per_second', d.perSourcePerSecond), perSourceBurst: n('per_source_burst', d.perSourceBurst) };
 }
 
 export function parseGlobal(ctx: Ctx, node: Node | null | undefined): GlobalConfig {
@@ -103,6 +122,12 @@ export function parseGlobal(ctx: Ctx, node: Node | null | undefined): GlobalConf
     metrics,
     maxHalfOpen: get('max_half_open', (n, p) => integer(ctx, n, p, 1, 1_000_000), 2048),
     maxHalfOpenPerPeer: get('max_half_open_per_peer', (n, p) => integer(ctx, n, p, 1, 1_000_000), 32),
+    maxIsakmpSasPerIdentity: get('max_isakmp_sas_per_identity', (n, p) => integer(ctx, n, p, 1, 1_000_000), 200),
+    maxIsakmpSasPerAddress: get('max_isakmp_sas_per_address', (n, p) => integer(ctx, n, p, 1, 1_000_000), 500),
+    maxIpsecSasPerIdentity: get('max_ipsec_sas_per_identity', (n, p) => integer(ctx, n, p, 1, 1_000_000), 1000),
+    maxQuickModesPerSa: get('max_quick_modes_per_sa', (n, p) => integer(ctx, n, p, 1, 1024), 16),
+    messageIdBudget: get('message_id_budget', (n, p) => integer(ctx, n, p, 64, 1_000_000), 1024),
+    aggressiveRate: parseAggressiveRate(ctx, e.get('aggressive_rate')?.value),
     shutdownGrace: get('shutdown_grace', (n, p) => duration(ctx, n, p), 2),
     trafficPoll: get('traffic_poll', (n, p) => secondsBetween1sAnd1h(ctx, n, p, false), 10),
     natKeepalive: get('nat_keepalive', (n, p) => secondsBetween1sAnd1h(ctx, n, p, true), 20),

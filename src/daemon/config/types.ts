@@ -54,6 +54,15 @@ export interface GlobalConfig {
   readonly maxHalfOpen: number;
   /** Bound on half-open phase-1 exchanges per peer address. */
   readonly maxHalfOpenPerPeer: number;
+  /** What one authenticated peer may hold (engine caps, issue 9.6; docs/engine.md). */
+  readonly maxIsakmpSasPerIdentity: number;
+  readonly maxIsakmpSasPerAddress: number;
+  readonly maxIpsecSasPerIdentity: number;
+  readonly maxQuickModesPerSa: number;
+  /** Message IDs kept per ISAKMP SA against replays before it is replaced (issue 9.3). */
+  readonly messageIdBudget: number;
+  /** Aggressive Mode first answers per second, all sources and per source (issue 9.7). */
+  readonly aggressiveRate: { readonly perSecond: number; readonly burst: number; readonly perSourcePerSecond: number; readonly perSourceBurst: number };
   /** Seconds a SIGTERM shutdown waits for Deletes to leave before exiting. */
   readonly shutdownGrace: number;
   /** Seconds between two reads of the dataplane's byte counters (xfrm; only while IPsec SAs exist). */
