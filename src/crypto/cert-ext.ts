@@ -140,6 +140,14 @@ function extValue(info: CertInfo, oid: string): Tlv | undefined | null {
   return v === undefined || v.end !== e.value.end ? null : v;
 }
 
+/** subjectKeyIdentifier (RFC 5280 §4.2.1.2): the KeyIdentifier octets (a copy), undefined when absent, null when malformed. */
+export function subjectKeyIdOf(info: CertInfo): Uint8Array | undefined | null {
+  const v = extValue(info, ExtOid.SUBJECT_KEY_IDENTIFIER);
+  if (v === undefined || v === null) return v;
+  if (v.tag !== Tag.OCTET_STRING || v.end === v.body) return null;
+  return info.raw.slice(v.body, v.end);
+}
+
 /** basicConstraints (RFC 5280 §4.2.1.9): cA and the optional pathLenConstraint. */
 export function basicConstraintsOf(info: CertInfo): { ca: boolean; pathLen?: number } | undefined | null {
   const v = extValue(info, ExtOid.BASIC_CONSTRAINTS);

@@ -11,7 +11,7 @@ import { X509Certificate, type KeyObject } from 'node:crypto';
 import { IdType, NotifyType } from '../constants/index.js';
 import { RemoteProtocolError } from '../errors.js';
 import { constantTimeEqual, copyBytes, u8 } from './bytes.js';
-import { certInfo, keyUsageOf, KeyUsage } from './cert-ext.js';
+import { certInfo, keyUsageOf, KeyUsage, subjectKeyIdOf } from './cert-ext.js';
 import { checkPathConstraints } from './cert-path.js';
 import type { CertificateRevocationList } from './crl.js';
 import { dnEqual } from './dn.js';
@@ -152,6 +152,31 @@ export function verifyCertificateChain(input: VerifyChainInput): VerifiedChain {
   throw invalidCert('certificate chain too long');
 }
 
+/**
+ * The subject DNs (DER) of the CA certificates among `ders` (trust anchors as configured; others,
+ * such as a pinned peer certificate, and unparsable ones are skipped): what a CERTREQ names.
+ */
+export function caSubjectNames(ders: readonly Uint8Array[]): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (const der of ders) {
+    try {
+      const c = new X509Certificate(der);
+      if (!c.ca) continue;
+      const subject = certificateSubjectDer(c);
+      if (subject !== undefined) out.push(subject);
+    } catch {
+      /* not a certificate: nothing to name */
+    }
+  }
+  return out;
+}
+
+/** The keyIdentifier of the certificate's subjectKeyIdentifier extension, or undefined. */
+export function subjectKeyIdentifier(cert: X509Certificate): Uint8Array | undefined {
+  const info = certInfo(cert);
+  return (info && subjectKeyIdOf(info)) ?? undefined;
+}
+
 /** DER of the certificate's subject Name (the form ID_DER_ASN1_DN carries), or undefined. */
 export function certificateSubjectDer(cert: X509Certificate): Uint8Array | undefined {
   const info = certInfo(cert);
@@ -220,6 +245,11 @@ export function certificateMatchesId(cert: X509Certificate, idType: number, idDa
       case IdType.ID_IPV6_ADDR:
         if (idData.byteLength !== 16) return false;
         return cert.checkIP(ipv6String(idData)) !== undefined;
+      case IdType.ID_KEY_ID: {
+        // the certificate's subjectKeyIdentifier (RFC 5280 §4.2.1.2), as strongSwan matches key IDs
+        const ski = subjectKeyIdentifier(cert);
+        return ski !== undefined && idData.byteLength > 0 && constantTimeEqual(ski, u8(idData));
+      }
       default:
         return false;
     }

@@ -83,6 +83,8 @@ function engineIdentity(id: ConfigIdentity, where: string): EngineIdentity {
       return { type: 'user-fqdn', value: text.decode(id.data) };
     case IdType.ID_DER_ASN1_DN:
       return { type: 'der-asn1-dn', value: id.data };
+    case IdType.ID_KEY_ID:
+      return { type: 'key-id', value: id.data };
     default:
       throw new EngineRefusal(where, `identity type ${id.type} ('${id.text}') is not supported by the engine yet (use an address, a host name, user@host or a DN)`);
   }
@@ -121,6 +123,7 @@ export function toEngineConnection(c: ConnectionConfig, localPort: number, local
           rsa: {
             privateKey: c.secret.key,
             certificate: new Uint8Array(c.secret.cert.raw),
+            ...(c.secret.chain.length > 0 ? { chain: c.secret.chain.map((x) => new Uint8Array(x.raw)) } : {}),
             trusted: c.secret.cas.map((x) => new Uint8Array(x.raw)),
             ...(c.secret.crls.length > 0 ? { crls: c.secret.crls } : {}),
           },
@@ -134,7 +137,13 @@ export function toEngineConnection(c: ConnectionConfig, localPort: number, local
       group: p.group,
       lifetimeSeconds: c.ikeLifetime,
     })),
-    ipsec: c.esp.map((p) => ({
+    ipsec: c.ah.length > 0 ? c.ah.map((p) => ({
+      protocols: [{ protocol: ProtocolId.PROTO_IPSEC_AH, transformId: p.transform, authAlgorithm: p.auth }],
+      mode,
+      ...(p.group !== undefined ? { group: p.group } : {}),
+      lifetimeSeconds: c.lifetime,
+      ...(c.lifetimeKb !== undefined ? { lifetimeKilobytes: c.lifetimeKb } : {}),
+    })) : c.esp.map((p) => ({
       protocols: [
         {
           protocol: ProtocolId.PROTO_IPSEC_ESP,

@@ -32,6 +32,8 @@ const WIRESHARK_ESP_ENCRYPTION: Readonly<Record<number, string>> = {
   [EspTransformId.ESP_3DES]: 'TripleDES-CBC [RFC2451]',
   [EspTransformId.ESP_AES_CBC]: 'AES-CBC [RFC3602]',
   [EspTransformId.ESP_AES_CTR]: 'AES-CTR [RFC3686]',
+  [EspTransformId.ESP_AES_GCM_8]: 'AES-GCM with 8 octet ICV [RFC4106]',
+  [EspTransformId.ESP_AES_GCM_12]: 'AES-GCM with 12 octet ICV [RFC4106]',
   [EspTransformId.ESP_AES_GCM_16]: 'AES-GCM with 16 octet ICV [RFC4106]',
 };
 

@@ -74,6 +74,9 @@ export function preflightNotes(config: Config, now: number, stat: (p: string) =>
     if (s.kind !== 'rsa') continue;
     const k = fileNote(s.keyPath, `the private key of secret '${name}'`, EXPOSING, stat);
     if (k) out.push(k);
+    for (const root of s.rootsInChain) {
+      out.push({ level: 'info', where: `secrets.${name}`, message: `the root CA '${root.subject.split('\n').join(', ')}' among the chain certificates is not sent (a peer must hold its root as a trust anchor); ${s.chain.length} intermediate CA${s.chain.length === 1 ? ' is' : 's are'} sent after our certificate` });
+    }
     const subjects = s.cas.map((c) => certificateSubjectDer(c)).filter((x): x is Uint8Array => x !== undefined);
     for (const [i, crl] of s.crls.entries()) {
       const path = s.crlPaths[i] ?? '?';

@@ -5,6 +5,7 @@
  * share with it.
  */
 import { toHex } from '../crypto/bytes.js';
+import { keyIdText } from '../exchange/ids.js';
 import { ikeTransformName, ipsecTransformName } from '../exchange/names.js';
 import { modeName } from '../exchange/natt.js';
 import type { ConnectionConfig } from './config/index.js';
@@ -24,6 +25,7 @@ export function selectorText(s: Selector): string {
 export function peerIdText(id: IsakmpSaInfo['peerId']): string | undefined {
   if (id === undefined) return undefined;
   if (id.type === 'der-asn1-dn') return `dn:${toHex(id.value)}`;
+  if (id.type === 'key-id') return keyIdText(id.value);
   if (id.type === 'any') return 'any';
   if (id.type === 'other') return `type${id.idType}:${toHex(id.data)}`;
   return id.value;

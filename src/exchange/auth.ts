@@ -19,6 +19,30 @@ import { missing, remote } from './refusal.js';
 import { find, findAll } from './scripts.js';
 import type { Connection, RsaConnection } from './types.js';
 
+const NO_PAYLOADS: readonly Payload[] = [];
+const EMPTY = new Uint8Array(0);
+/** CERTREQs sent at most (one per CA; the scripts accept as many). */
+export const MAX_CERT_REQUESTS = 16;
+/** Our CERTREQs by trust-anchor list (computed once per configured list). */
+const certRequestCache = new WeakMap<readonly Uint8Array[], readonly Payload[]>();
+
+/**
+ * Signatures: our CERTREQ payloads, one per configured CA naming its DN (RFC 2408 §3.10, RFC 4945
+ * §3.2.4: so that a peer with several certificates sends the right one), appended to `out`; one
+ * without a name when no CA is configured (a pinned peer certificate). Nothing with a PSK.
+ */
+export function certRequests(conn: Connection, out: Payload[]): void {
+  if (conn.auth !== 'rsa-sig') return;
+  const trusted = conn.rsa.trusted ?? [];
+  let crs = certRequestCache.get(trusted);
+  if (crs === undefined) {
+    const names = C.caSubjectNames(trusted).slice(0, MAX_CERT_REQUESTS);
+    crs = names.length > 0 ? names.map((authority) => ({ type: 'CR' as const, certType: CertEncoding.X509_SIGNATURE, authority })) : [{ type: 'CR', certType: CertEncoding.X509_SIGNATURE, authority: EMPTY }];
+    certRequestCache.set(trusted, crs);
+  }
+  for (const cr of crs ?? NO_PAYLOADS) out.push(cr);
+}
+
 /** RFC 2409 §5: nonces of 8 to 256 bytes. */
 export function checkNonce(n: Uint8Array): void {
   if (n.length < 8 || n.length > 256) throw remote(NotifyType.PAYLOAD_MALFORMED, `nonce of ${n.length} bytes`);

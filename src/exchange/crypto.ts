@@ -12,3 +12,5 @@ export { dnEqual, type CertificateRevocationList, DH_GROUPS, dhGroupInfo } from 
 export { encryptMessageAt } from '../crypto/cipher.js';
 // internal to src/crypto: byte concatenation (the ISAKMP SPI of a phase 1 is CKY-I | CKY-R)
 export { concatBytes } from '../crypto/bytes.js';
+// internal to src/crypto: the CA names a CERTREQ carries
+export { caSubjectNames } from '../crypto/cert.js';

@@ -80,7 +80,8 @@ export function installIpsecSa(x: Engine, now: number, qm: Qm, sel: IpsecSelecti
     protocols.push({
       protocol: smi(e.protocol),
       transformId: smi(e.parsed.transformId),
-      keyLength: smi(e.keys.enc * 8),
+      // the cipher's key bits (AES-GCM: without its salt, which ends the encryption key)
+      keyLength: smi(e.parsed.keyLength ?? e.keys.enc * 8),
       authAlgorithm: smi(e.parsed.authAlgorithm),
       inbound: new Keys(buf, 0, si, len, e.keys.enc),
       outbound: new Keys(buf, si + len, outSpi.length, len, e.keys.enc),

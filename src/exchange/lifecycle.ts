@@ -21,6 +21,7 @@ import { startPhase1 } from './drivers/phase1.js';
 import { clearQmRetransmit, requestQm, startQuick } from './drivers/quick-mode.js';
 import type { Engine } from './engine.js';
 import { authIn, established as livenessEstablished } from './extensions/index.js';
+import { keyIdText } from './ids.js';
 import { sameAddressPort, smi } from './keys.js';
 import { NO_PENDING, Tk, expectHandshake, type KeyedP1, type P1, type PendingQm } from './records.js';
 import { seenTotal } from './replay.js';
@@ -40,6 +41,7 @@ export function peerText(id: PeerIdentity | undefined): string {
   if (!id) return '(unknown)';
   if (id.type === 'any') return '%any';
   if (id.type === 'other') return `ID type ${id.idType}`;
+  if (id.type === 'key-id') return keyIdText(id.value);
   return typeof id.value === 'string' ? id.value : `DN ${toHex(id.value)}`;
 }
 

@@ -67,6 +67,12 @@ const CIPHERS: Readonly<Record<string, Cipher>> = {
   aes128gcm16: { ike: undefined, esp: EspTransformId.ESP_AES_GCM_16, keyLength: 128, aead: true },
   aes192gcm16: { ike: undefined, esp: EspTransformId.ESP_AES_GCM_16, keyLength: 192, aead: true },
   aes256gcm16: { ike: undefined, esp: EspTransformId.ESP_AES_GCM_16, keyLength: 256, aead: true },
+  aes128gcm12: { ike: undefined, esp: EspTransformId.ESP_AES_GCM_12, keyLength: 128, aead: true },
+  aes192gcm12: { ike: undefined, esp: EspTransformId.ESP_AES_GCM_12, keyLength: 192, aead: true },
+  aes256gcm12: { ike: undefined, esp: EspTransformId.ESP_AES_GCM_12, keyLength: 256, aead: true },
+  aes128gcm8: { ike: undefined, esp: EspTransformId.ESP_AES_GCM_8, keyLength: 128, aead: true },
+  aes192gcm8: { ike: undefined, esp: EspTransformId.ESP_AES_GCM_8, keyLength: 192, aead: true },
+  aes256gcm8: { ike: undefined, esp: EspTransformId.ESP_AES_GCM_8, keyLength: 256, aead: true },
 };
 
 /** Names the parser accepts as synonyms but that are never printed (the first name above is). */

@@ -283,13 +283,42 @@ export function checkIkeAnswer(sa: SaPayload, offered: readonly IkeProposal[], a
 // ---------------------------------------------------------------------------------------------
 // phase 2 (IPsec DOI)
 
-/** Key bytes for an ESP cipher; undefined when unsupported or the key length is wrong. */
+/**
+ * ESP combined-mode (AEAD) transforms: AES-GCM with an 8, 12 or 16-byte ICV (RFC 4106). Their
+ * KEYMAT is the AES key followed by a 4-byte salt (RFC 4106 §8.1), and they carry no
+ * Authentication Algorithm attribute.
+ */
+export const ESP_AEAD_ICV_BYTES: Readonly<Record<number, number>> = {
+  [EspTransformId.ESP_AES_GCM_8]: 8,
+  [EspTransformId.ESP_AES_GCM_12]: 12,
+  [EspTransformId.ESP_AES_GCM_16]: 16,
+};
+
+/** RFC 4106 §8.1: the salt after the AES key in each direction's KEYMAT. */
+export const AEAD_SALT_BYTES = 4;
+
+/** A combined-mode ESP transform (integrity from the cipher itself). */
+export function isAeadTransform(transformId: number): boolean {
+  return ESP_AEAD_ICV_BYTES[transformId] !== undefined;
+}
+
+/** ESP ciphers with a Key Length attribute (AES-CBC, AES-GCM): the key bits we send or expect (default 128). */
+export function espKeyLengthOf(spec: { readonly protocol: number; readonly transformId: number; readonly keyLength?: number | undefined }): number | undefined {
+  if (spec.protocol !== ProtocolId.PROTO_IPSEC_ESP) return undefined;
+  return spec.transformId === EspTransformId.ESP_AES_CBC || isAeadTransform(spec.transformId) ? spec.keyLength ?? 128 : undefined;
+}
+
+/** Key bytes for an ESP cipher (AES-GCM: the key and its salt); undefined when unsupported or the key length is wrong. */
 export function espCipherKeyBytes(transformId: number, keyLengthBits: number | undefined): number | undefined {
   switch (transformId) {
     case EspTransformId.ESP_3DES:
       return keyLengthBits === undefined || keyLengthBits === 192 ? 24 : undefined;
     case EspTransformId.ESP_AES_CBC:
       return keyLengthBits === 128 || keyLengthBits === 192 || keyLengthBits === 256 ? keyLengthBits >> 3 : undefined;
+    case EspTransformId.ESP_AES_GCM_8:
+    case EspTransformId.ESP_AES_GCM_12:
+    case EspTransformId.ESP_AES_GCM_16:
+      return keyLengthBits === 128 || keyLengthBits === 192 || keyLengthBits === 256 ? (keyLengthBits >> 3) + AEAD_SALT_BYTES : undefined;
     case EspTransformId.ESP_NULL:
       return keyLengthBits === undefined ? 0 : undefined;
     default:
@@ -333,6 +362,8 @@ export function keymatBytes(spec: { protocol: number; transformId: number; keyLe
   if (spec.protocol !== ProtocolId.PROTO_IPSEC_ESP) return undefined;
   const enc = espCipherKeyBytes(spec.transformId, spec.keyLength);
   if (enc === undefined || enc + auth === 0) return undefined;
+  // combined mode: integrity comes with the cipher, an Authentication Algorithm is refused (RFC 4106 §8.3)
+  if (isAeadTransform(spec.transformId)) return auth === 0 ? { enc, auth } : undefined;
   if (auth === 0) return undefined; // CBC without integrity is refused
   return { enc, auth };
 }
@@ -394,9 +425,8 @@ function ipsecTransformAttributes(spec: IpsecProtocolSpec, p: IpsecProposal): Da
   if (p.group) attrs.push(tvAttr(IpsecAttr.GROUP_DESCRIPTION, p.group));
   attrs.push(tvAttr(IpsecAttr.ENCAPSULATION_MODE, p.mode));
   if (spec.authAlgorithm) attrs.push(tvAttr(IpsecAttr.AUTHENTICATION_ALGORITHM, spec.authAlgorithm));
-  if (spec.protocol === ProtocolId.PROTO_IPSEC_ESP && spec.transformId === EspTransformId.ESP_AES_CBC) {
-    attrs.push(tvAttr(IpsecAttr.KEY_LENGTH, spec.keyLength ?? 128));
-  }
+  const keyLength = espKeyLengthOf(spec);
+  if (keyLength !== undefined) attrs.push(tvAttr(IpsecAttr.KEY_LENGTH, keyLength));
   return attrs;
 }
 
@@ -443,8 +473,7 @@ export interface IpsecSelection {
 function ipsecSpecMatches(t: ParsedIpsecTransform, spec: IpsecProtocolSpec, p: IpsecProposal, allowWeak: boolean): { enc: number; auth: number } | undefined {
   if (t.transformId !== spec.transformId) return undefined;
   if ((t.authAlgorithm ?? 0) !== (spec.authAlgorithm ?? 0)) return undefined;
-  const specKey = spec.protocol === ProtocolId.PROTO_IPSEC_ESP && spec.transformId === EspTransformId.ESP_AES_CBC ? spec.keyLength ?? 128 : undefined;
-  if (t.keyLength !== specKey) return undefined;
+  if (t.keyLength !== espKeyLengthOf(spec)) return undefined;
   if (t.mode !== p.mode) return undefined;
   if (t.group !== (p.group ?? 0)) return undefined;
   if (t.group !== 0 && !groupAllowed(t.group, allowWeak)) return undefined;
@@ -587,7 +616,7 @@ export function checkConnectionProposals(ike: readonly IkeProposal[], ipsec: rea
     if (p.group && !groupAllowed(p.group, allowWeak)) return `ipsec: PFS group ${p.group} not allowed`;
     if (p.mode !== EncapsulationMode.TUNNEL && p.mode !== EncapsulationMode.TRANSPORT) return `ipsec: mode ${p.mode}`;
     for (const s of p.protocols) {
-      const k = keymatBytes({ protocol: s.protocol, transformId: s.transformId, keyLength: s.protocol === ProtocolId.PROTO_IPSEC_ESP && s.transformId === EspTransformId.ESP_AES_CBC ? s.keyLength ?? 128 : s.keyLength, authAlgorithm: s.authAlgorithm });
+      const k = keymatBytes({ protocol: s.protocol, transformId: s.transformId, keyLength: espKeyLengthOf(s) ?? s.keyLength, authAlgorithm: s.authAlgorithm });
       if (!k) return `ipsec: protocol ${s.protocol} transform ${s.transformId} not supported`;
     }
   }

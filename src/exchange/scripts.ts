@@ -34,7 +34,7 @@ export const rule = (type: PayloadName, min: number, max: number): PayloadRule =
 export const VIDS = rule('VID', 0, 16);
 export const NOTIFIES = rule('N', 0, 8);
 export const NATD = rule('NAT-D', 0, 4);
-export const CR = rule('CR', 0, 4);
+export const CR = rule('CR', 0, 16);
 export const CERT = rule('CERT', 0, 4);
 
 /**

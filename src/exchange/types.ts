@@ -16,6 +16,11 @@ export type Identity =
   | { readonly type: 'ipv4' | 'ipv6' | 'fqdn' | 'user-fqdn'; readonly value: string }
   /** DER-encoded distinguished name (ID_DER_ASN1_DN); compared by RFC 5280 §7.1 (dnEqual). */
   | { readonly type: 'der-asn1-dn'; readonly value: Uint8Array }
+  /**
+   * Opaque key identifier (ID_KEY_ID, e.g. a Cisco-style group name), compared byte for byte;
+   * with certificates it names the certificate's subjectKeyIdentifier.
+   */
+  | { readonly type: 'key-id'; readonly value: Uint8Array }
   /** Accept any identity from the peer (only meaningful as `remoteId`). */
   | { readonly type: 'any' };
 

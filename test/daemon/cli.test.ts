@@ -82,7 +82,7 @@ test('isakmp daemon --check validates a file; errors name file and line', async 
   assert.equal(await runCli(['daemon', '--check', '--config', bad], cap.io), 1);
   assert.deepEqual(cap.err, [
     `isakmp daemon: ${bad}:3:13: connections.x.secret: no secret named 'nope' in the secrets section`,
-    `isakmp daemon: ${bad}:7:10: connections.x.esp: unknown ESP encryption 'blowfish' in 'blowfish-sha1' (use one of: aes, aes128, aes192, aes256, 3des, aes128gcm16, aes192gcm16, aes256gcm16)`,
+    `isakmp daemon: ${bad}:7:10: connections.x.esp: unknown ESP encryption 'blowfish' in 'blowfish-sha1' (use one of: aes, aes128, aes192, aes256, 3des, aes128gcm16, aes192gcm16, aes256gcm16, aes128gcm12, aes192gcm12, aes256gcm12, aes128gcm8, aes192gcm8, aes256gcm8)`,
   ]);
   cap = capture();
   assert.equal(await runCli(['daemon', '--log-format', 'xml'], cap.io), 2);

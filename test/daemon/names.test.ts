@@ -24,7 +24,7 @@ import { EventLog, freeUdpPorts } from './helpers.js';
 
 const NEGOTIABLE = DH_GROUPS.filter((g) => g.negotiable);
 const CIPHERS = ['aes128', 'aes192', 'aes256', '3des'];
-const AEAD = ['aes128gcm16', 'aes192gcm16', 'aes256gcm16'];
+const AEAD = ['aes128gcm16', 'aes192gcm16', 'aes256gcm16', 'aes128gcm12', 'aes192gcm12', 'aes256gcm12', 'aes128gcm8', 'aes192gcm8', 'aes256gcm8'];
 const HASHES = ['md5', 'sha1', 'sha256', 'sha384', 'sha512'];
 
 test('the registry decides which groups the engine, the config and status know', () => {

@@ -127,12 +127,12 @@ test('phase 2: key length, mode and PFS group must match; lifetimes shortened an
   assert.equal(ok.lifetimeSeconds, 3600);
 });
 
-test('phase 2: zero-length KEYMAT transforms (NULL without auth, AES-GMAC, key length 0) → NO_PROPOSAL_CHOSEN', () => {
+test('phase 2: zero-length KEYMAT transforms (NULL without auth, AES-GMAC, key length 0, AES-GCM with key length 0) → NO_PROPOSAL_CHOSEN', () => {
   const cases: IpsecProposal[] = [
     { protocols: [{ protocol: 3, transformId: 11 }], mode: 1 },
     { protocols: [{ protocol: 3, transformId: 23, keyLength: 128 }], mode: 1 },
     { protocols: [{ protocol: 3, transformId: 12, keyLength: 0, authAlgorithm: 5 }], mode: 1 },
-    { protocols: [{ protocol: 3, transformId: 20, keyLength: 128 }], mode: 1 },
+    { protocols: [{ protocol: 3, transformId: 20, keyLength: 0 }], mode: 1 },
   ];
   for (const c of cases) {
     const offer = buildIpsecSa([c], spis([c]));

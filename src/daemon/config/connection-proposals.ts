@@ -1,10 +1,10 @@
 /**
  * A connection's proposals in the compact syntax of src/exchange/names.ts: `ike` (phase 1),
- * `pfs` and `esp` (Quick Mode), with the rules that span proposals (one DH group in Aggressive
- * Mode, one PFS group for all ESP proposals).
+ * `pfs` and `esp` or `ah` (Quick Mode), with the rules that span proposals (one DH group in
+ * Aggressive Mode, one PFS group for all IPsec proposals; ESP or AH, not both).
  */
 import type { Node } from 'yaml';
-import { groupName, parseEspProposalSpec, parseIkeProposalSpec, type EspProposalSpec, type IkeProposalSpec } from '../../exchange/names.js';
+import { groupName, parseAhProposalSpec, parseEspProposalSpec, parseIkeProposalSpec, type AhProposalSpec, type EspProposalSpec, type IkeProposalSpec } from '../../exchange/names.js';
 import { scalarString, stringList, type Section } from './yaml.js';
 
 /** The ESP proposals of a connection without `esp:`. */
@@ -19,7 +19,7 @@ export function parseProposals(
   exchange: 'main' | 'aggressive',
   allowWeakGroups: boolean,
   before: number,
-): { ike: IkeProposalSpec[]; esp: EspProposalSpec[] } {
+): { ike: IkeProposalSpec[]; esp: EspProposalSpec[]; ah: AhProposalSpec[] } {
   const { ctx, path } = s;
   const ike: IkeProposalSpec[] = [];
   const ikeNode = s.req('ike');
@@ -37,6 +37,11 @@ export function parseProposals(
   const pfsGroup = parsePfs(s, allowWeakGroups);
   const esp: EspProposalSpec[] = [];
   const espNode = s.entries.get('esp');
+  const ahNode = s.entries.get('ah');
+  if (ahNode !== undefined) {
+    if (espNode !== undefined) ctx.error(ahNode.value, `${path}.ah`, 'give esp: or ah:, not both (AH + ESP bundles are not supported; AH alone authenticates without encrypting)');
+    return { ike, esp, ah: parseAh(s, ahNode.value, allowWeakGroups, pfsGroup) };
+  }
   const espItems = espNode !== undefined ? stringList(ctx, espNode.value, `${path}.esp`) ?? [] : DEFAULT_ESP.map((text) => ({ text, node: s.node as Node }));
   for (const item of espItems) {
     const r = parseEspProposalSpec(item.text, { allowWeakGroups });
@@ -58,7 +63,33 @@ export function parseProposals(
   if (new Set(esp.map((p) => p.group ?? 0)).size > 1) {
     ctx.error(s.at('esp'), `${path}.esp`, 'all ESP proposals must agree on the PFS group (Quick Mode sends one KE)');
   }
-  return { ike, esp };
+  return { ike, esp, ah: [] };
+}
+
+/** `ah:` INTEG[-GROUP] proposals (AH alone, instead of ESP), with `pfs:` filled in as for ESP. */
+function parseAh(s: Section, node: Node | null, allowWeakGroups: boolean, pfsGroup: number | undefined | null): AhProposalSpec[] {
+  const { ctx, path } = s;
+  const ah: AhProposalSpec[] = [];
+  const items = stringList(ctx, node, `${path}.ah`) ?? [];
+  for (const item of items) {
+    const r = parseAhProposalSpec(item.text, { allowWeakGroups });
+    if (!r.ok) {
+      ctx.error(item.node, `${path}.ah`, r.error);
+      continue;
+    }
+    let p = r.value;
+    if (pfsGroup !== null) {
+      if (p.group !== undefined && p.group !== pfsGroup) {
+        ctx.error(item.node, `${path}.ah`, `'${item.text}' names a PFS group that differs from pfs: (drop the group here, or make them agree)`);
+        continue;
+      }
+      if (p.group === undefined && pfsGroup !== undefined) p = { ...p, group: pfsGroup, text: `${p.text}-${groupName(pfsGroup)}` };
+    }
+    ah.push(p);
+  }
+  if (items.length === 0) ctx.error(node, `${path}.ah`, 'give at least one proposal, e.g. sha256');
+  if (new Set(ah.map((p) => p.group ?? 0)).size > 1) ctx.error(node, `${path}.ah`, 'all AH proposals must agree on the PFS group (Quick Mode sends one KE)');
+  return ah;
 }
 
 /** `pfs:` a group, or none/no/false; `null` when not given (the ESP proposals decide). */

@@ -19,6 +19,7 @@ const CONN_KEYS = [
   'remote',
   'ike',
   'esp',
+  'ah',
   'pfs',
   'ipsec_mode',
   'local_ts',
@@ -78,7 +79,7 @@ export function parseConnection(ctx: Ctx, name: string, keyNode: Node, node: Nod
   const auth = s.opt('auth', (n, p) => oneOf(ctx, n, p, ['psk', 'rsa'] as const), 'psk');
   const secret = parseSecretRef(s, auth, secrets);
   const peers = parsePeers(s, g, auth, secret);
-  const { ike, esp } = parseProposals(s, exchange, allowWeakGroups, before);
+  const { ike, esp, ah } = parseProposals(s, exchange, allowWeakGroups, before);
   const { localTs, remoteTs } = parseSelectors(s, peers);
   const ipsecMode = s.opt('ipsec_mode', (n, p) => oneOf(ctx, n, p, ['tunnel', 'transport'] as const), 'tunnel');
   const life = parseLifetimes(s);
@@ -100,6 +101,7 @@ export function parseConnection(ctx: Ctx, name: string, keyNode: Node, node: Nod
     remote: { address: remoteAddress, port: peers.remote.port, id: peers.remote.id },
     ike,
     esp,
+    ah,
     ipsecMode,
     localTs,
     remoteTs,
@@ -121,6 +123,6 @@ function fingerprintOf(conn: Omit<ConnectionConfig, 'fingerprint' | 'line'> & { 
   const sec =
     secret.kind === 'psk'
       ? { kind: 'psk', psk: toHex(secret.psk) }
-      : { kind: 'rsa', cert: secret.cert.fingerprint256, key: secret.keyPath, cas: secret.cas.map((c) => c.fingerprint256) };
+      : { kind: 'rsa', cert: secret.cert.fingerprint256, chain: secret.chain.map((c) => c.fingerprint256), key: secret.keyPath, cas: secret.cas.map((c) => c.fingerprint256) };
   return JSON.stringify({ ...rest, secret: sec }, (_k, v: unknown) => (v instanceof Uint8Array ? toHex(v) : v));
 }

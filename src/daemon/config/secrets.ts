@@ -1,12 +1,14 @@
 /**
- * The `secrets` section: named pre-shared keys, and certificates with their private keys and
- * trusted CAs, read and checked when the file is loaded.
+ * The `secrets` section: named pre-shared keys, and certificates with their private keys, the
+ * intermediate CAs we send after our certificate (`cert:` file after the first certificate, and
+ * `chain:` files) and trusted CAs, read and checked when the file is loaded.
  */
 import { readFileSync } from 'node:fs';
 import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
 import type { Node } from 'yaml';
 import { fromHex } from '../../crypto/bytes.js';
 import type { CertificateRevocationList } from '../../crypto/index.js';
+import { oneLine, orderChain, readCertificates } from '../cert-files.js';
 import { crlIssuerMismatch, readCrlFile } from '../crl-files.js';
 import type { Secret } from './types.js';
 import { entries, resolvePath, scalarString, stringList, type Ctx } from './yaml.js';
@@ -21,7 +23,7 @@ export function parseSecrets(ctx: Ctx, node: Node | null | undefined): Map<strin
   const e = entries(ctx, node, 'secrets', []) ?? new Map();
   for (const [name, { value }] of e) {
     const path = `secrets.${name}`;
-    const se = entries(ctx, value, path, ['psk', 'cert', 'key', 'ca', 'crls']);
+    const se = entries(ctx, value, path, ['psk', 'cert', 'chain', 'key', 'ca', 'crls']);
     if (se === undefined) continue;
     const psk = se.get('psk');
     if (psk !== undefined) {
@@ -57,7 +59,20 @@ export function parseSecrets(ctx: Ctx, node: Node | null | undefined): Map<strin
         return undefined;
       }
     };
-    const c = load(cert.value, `${path}.cert`, 'certificate', (b) => new X509Certificate(b));
+    // our certificate first; the rest of the file, then the `chain:` files, are intermediates
+    const certs = load(cert.value, `${path}.cert`, 'certificate', (b) => readCertificates(b));
+    const c = certs !== undefined ? { path: certs.path, value: certs.value[0] as X509Certificate } : undefined;
+    const intermediates: X509Certificate[] = certs?.value.slice(1) ?? [];
+    const chainPaths: string[] = certs !== undefined && certs.value.length > 1 ? [certs.path] : [];
+    const chainNode = se.get('chain');
+    if (chainNode !== undefined) {
+      for (const item of stringList(ctx, chainNode.value, `${path}.chain`) ?? []) {
+        const r = load(item.node, `${path}.chain`, 'intermediate CA certificate', () => readCertificates(readFileSync(resolvePath(ctx, item.text))));
+        if (r === undefined) continue;
+        intermediates.push(...r.value);
+        chainPaths.push(r.path);
+      }
+    }
     const k = load(key.value, `${path}.key`, 'private key', (b) => createPrivateKey(b));
     const cas: { path: string; value: X509Certificate }[] = [];
     const ca = se.get('ca');
@@ -100,6 +115,11 @@ export function parseSecrets(ctx: Ctx, node: Node | null | undefined): Map<strin
         ctx.error(key.value, `${path}.key`, `only RSA keys are supported (this one is ${k.value.asymmetricKeyType ?? 'unknown'})`);
         continue;
       }
+      const ordered = orderChain(c.value, intermediates);
+      if (ordered.problem !== undefined) {
+        ctx.error(chainNode?.value ?? cert.value, `${path}.${chainNode !== undefined ? 'chain' : 'cert'}`, `${ordered.problem}: give the intermediate CAs between '${oneLine(c.value.subject)}' and its root, in any order`);
+        continue;
+      }
       out.set(name, {
         kind: 'rsa',
         name,
@@ -107,6 +127,9 @@ export function parseSecrets(ctx: Ctx, node: Node | null | undefined): Map<strin
         keyPath: k.path,
         caPaths: cas.map((x) => x.path),
         cert: c.value,
+        chain: ordered.chain,
+        chainPaths,
+        rootsInChain: ordered.roots,
         key: k.value,
         cas: cas.map((x) => x.value),
         crlPaths,

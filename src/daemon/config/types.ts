@@ -5,7 +5,7 @@
 import type { CertificateRevocationList } from '../../crypto/index.js';
 import type { KeyObject, X509Certificate } from 'node:crypto';
 import { UsageError } from '../../errors.js';
-import type { EspProposalSpec, IkeProposalSpec } from '../../exchange/names.js';
+import type { AhProposalSpec, EspProposalSpec, IkeProposalSpec } from '../../exchange/names.js';
 
 export const CONFIG_ERROR_CODE = 'ISAKMP_ERR_CONFIG';
 
@@ -84,6 +84,12 @@ export interface RsaSecret {
   readonly keyPath: string;
   readonly caPaths: readonly string[];
   readonly cert: X509Certificate;
+  /** The intermediate CAs sent after our certificate, its issuer first (never a root). */
+  readonly chain: readonly X509Certificate[];
+  /** The files they came from (`cert:` when it holds more than our certificate, then `chain:`). */
+  readonly chainPaths: readonly string[];
+  /** Self-signed roots found in those files: left out of what we send (a preflight note says so). */
+  readonly rootsInChain: readonly X509Certificate[];
   readonly key: KeyObject;
   readonly cas: readonly X509Certificate[];
   /** The CRLs of the `crls:` files (re-read on reload; not part of the connection fingerprint) and the file of each. */
@@ -127,7 +133,10 @@ export interface ConnectionConfig {
   readonly local: { readonly address: string | undefined; readonly id: ConfigIdentity | undefined };
   readonly remote: { readonly address: string; readonly port: number; readonly id: ConfigIdentity | undefined };
   readonly ike: readonly IkeProposalSpec[];
+  /** ESP proposals (empty when `ah` is given). */
   readonly esp: readonly EspProposalSpec[];
+  /** AH proposals (`ah:`, instead of ESP); empty for ESP connections. */
+  readonly ah: readonly AhProposalSpec[];
   readonly ipsecMode: 'tunnel' | 'transport';
   readonly localTs: readonly TrafficSelector[];
   readonly remoteTs: readonly TrafficSelector[];

@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { canonicalAddress } from './addresses.js';
 import { hexSpi, selectorWords, type KernelError, type KernelEvents, type XfrmKernel, type XfrmOp } from './kernel.js';
-import { IPPROTO_ESP, type XfrmSaInfo, type XfrmState } from './xfrm-messages.js';
+import { IPPROTO_AH, IPPROTO_ESP, type XfrmSaInfo, type XfrmState } from './xfrm-messages.js';
 
 export interface CommandResult {
   readonly code: number;
@@ -117,10 +117,13 @@ export function parseXfrmStateStats(text: string): XfrmStateStats[] {
   return out;
 }
 
+/** `ip`'s word for an IPsec protocol number. */
+const protoName = (proto: number): string => (proto === IPPROTO_AH ? 'ah' : 'esp');
+
 const hexKey = (b: Uint8Array): string => '0x' + Buffer.from(b).toString('hex');
 
 function stateWords(s: XfrmState): string[] {
-  const a = ['src', s.src, 'dst', s.dst, 'proto', 'esp', 'spi', hexSpi(s.spi), 'reqid', String(s.reqid), 'mode', s.mode];
+  const a = ['src', s.src, 'dst', s.dst, 'proto', protoName(s.proto), 'spi', hexSpi(s.spi), 'reqid', String(s.reqid), 'mode', s.mode];
   if (s.aead !== undefined) a.push('aead', s.aead.name, hexKey(s.aead.key), String(s.aead.icvBits));
   if (s.crypt !== undefined) a.push('enc', s.crypt.name, hexKey(s.crypt.key));
   if (s.auth !== undefined) a.push('auth-trunc', s.auth.name, hexKey(s.auth.key), String(s.auth.truncBits));
@@ -136,12 +139,12 @@ export function ipArgs(o: XfrmOp): string[] {
     case 'update-sa':
       return ['xfrm', 'state', 'update', ...stateWords(o.state)];
     case 'del-sa':
-      return ['xfrm', 'state', 'delete', 'src', o.id.src, 'dst', o.id.dst, 'proto', 'esp', 'spi', hexSpi(o.id.spi)];
+      return ['xfrm', 'state', 'delete', 'src', o.id.src, 'dst', o.id.dst, 'proto', protoName(o.id.proto), 'spi', hexSpi(o.id.spi)];
     case 'set-policy': {
       const p = o.policy;
       const a = ['xfrm', 'policy', 'update', ...selectorWords(p.sel), 'dir', p.dir, 'priority', String(p.priority)];
       if (p.tmpl !== undefined) {
-        a.push('tmpl', 'src', p.tmpl.src, 'dst', p.tmpl.dst, 'proto', 'esp');
+        a.push('tmpl', 'src', p.tmpl.src, 'dst', p.tmpl.dst, 'proto', protoName(p.tmpl.proto));
         if (p.tmpl.reqid !== 0) a.push('reqid', String(p.tmpl.reqid));
         a.push('mode', p.tmpl.mode);
         if (p.tmpl.level !== undefined) a.push('level', p.tmpl.level);

@@ -4,12 +4,12 @@
  * policy; the IKE bypass policies. One table of algorithm names (RFC 2407 numbers → the kernel's
  * crypto API names).
  */
-import { AuthAlgorithm, EspTransformId } from '../../constants/index.js';
+import { AuthAlgorithm, EspTransformId, ProtocolId } from '../../constants/index.js';
 import { modeName } from '../../exchange/natt.js';
 import type { IpsecSaInfo, Selector } from '../engine.js';
 import type { TrapSpec } from './types.js';
 import { familyOf } from './addresses.js';
-import { IPPROTO_ESP, type XfrmDir, type XfrmPolicy, type XfrmSelector, type XfrmState } from './xfrm-messages.js';
+import { IPPROTO_AH, IPPROTO_ESP, type XfrmDir, type XfrmPolicy, type XfrmSelector, type XfrmState } from './xfrm-messages.js';
 
 /** Priority of our IPsec/trap policies; IKE bypass policies get a lower number (= preferred). */
 export const POLICY_PRIORITY = 2000;
@@ -17,10 +17,13 @@ export const BYPASS_PRIORITY = 100;
 /** Anti-replay window of our inbound SAs (packets). */
 export const REPLAY_WINDOW = 32;
 
-const ENCRYPTION: Readonly<Record<number, { readonly kind: 'crypt' | 'aead'; readonly name: string }>> = {
+/** ESP ciphers; AES-GCM (RFC 4106) is one AEAD algorithm whose ICV length is given with the key (key | 4-byte salt). */
+const ENCRYPTION: Readonly<Record<number, { readonly kind: 'crypt'; readonly name: string } | { readonly kind: 'aead'; readonly name: string; readonly icvBits: number }>> = {
   [EspTransformId.ESP_AES_CBC]: { kind: 'crypt', name: 'cbc(aes)' },
   [EspTransformId.ESP_3DES]: { kind: 'crypt', name: 'cbc(des3_ede)' },
-  [EspTransformId.ESP_AES_GCM_16]: { kind: 'aead', name: 'rfc4106(gcm(aes))' },
+  [EspTransformId.ESP_AES_GCM_8]: { kind: 'aead', name: 'rfc4106(gcm(aes))', icvBits: 64 },
+  [EspTransformId.ESP_AES_GCM_12]: { kind: 'aead', name: 'rfc4106(gcm(aes))', icvBits: 96 },
+  [EspTransformId.ESP_AES_GCM_16]: { kind: 'aead', name: 'rfc4106(gcm(aes))', icvBits: 128 },
   [EspTransformId.ESP_NULL]: { kind: 'crypt', name: 'ecb(cipher_null)' },
 };
 
@@ -53,7 +56,7 @@ export function xfrmSelector(src: Selector, dst: Selector): XfrmSelector {
 export const spiNumber = (b: Uint8Array): number => (((b[0] ?? 0) << 24) | ((b[1] ?? 0) << 16) | ((b[2] ?? 0) << 8) | (b[3] ?? 0)) >>> 0;
 
 export interface SaRecords {
-  /** [outbound, inbound] ESP states for each ESP protocol of the SA. */
+  /** [outbound, inbound] states for each protocol of the SA (ESP, AH). */
   readonly states: XfrmState[];
   readonly policies: XfrmPolicy[];
 }
@@ -66,8 +69,9 @@ export function saRecords(sa: IpsecSaInfo, reqid: number): SaRecords {
   const mode = modeName(sa.mode);
   const states: XfrmState[] = [];
   for (const p of sa.protocols) {
-    if (p.protocol !== 3) continue;
-    const enc = ENCRYPTION[p.transformId];
+    if (p.protocol !== ProtocolId.PROTO_IPSEC_ESP && p.protocol !== ProtocolId.PROTO_IPSEC_AH) continue;
+    const ah = p.protocol === ProtocolId.PROTO_IPSEC_AH;
+    const enc = ah ? undefined : ENCRYPTION[p.transformId];
     const auth = INTEGRITY[p.authAlgorithm];
     for (const [src, dst, k, sport, dport, inbound] of [
       [L, R, p.outbound, sa.local.port, sa.remote.port, false],
@@ -78,21 +82,23 @@ export function saRecords(sa: IpsecSaInfo, reqid: number): SaRecords {
         src,
         dst,
         spi: spiNumber(k.spi),
-        proto: IPPROTO_ESP,
+        proto: ah ? IPPROTO_AH : IPPROTO_ESP,
         reqid,
         mode,
-        ...(enc?.kind === 'aead' ? { aead: { name: enc.name, key: k.encryptionKey, icvBits: 128 } } : {}),
+        ...(enc?.kind === 'aead' ? { aead: { name: enc.name, key: k.encryptionKey, icvBits: enc.icvBits } } : {}),
         ...(enc?.kind === 'crypt' ? { crypt: { name: enc.name, key: k.encryptionKey } } : {}),
         ...(enc?.kind !== 'aead' && auth !== undefined ? { auth: { name: auth.name, key: k.integrityKey, truncBits: auth.truncBits } } : {}),
         // RFC 3948 ESP in UDP between the NAT-T ports the ISAKMP SA floated to; the original
         // address is the peer's own (its NAT-OA, transport mode) for the checksum fix-up
-        ...(sa.udpEncapsulation === true ? { encap: { sport, dport, oa: sa.peerOriginalAddress ?? (family === 6 ? '::' : '0.0.0.0') } } : {}),
+        ...(sa.udpEncapsulation === true && !ah ? { encap: { sport, dport, oa: sa.peerOriginalAddress ?? (family === 6 ? '::' : '0.0.0.0') } } : {}),
         ...(inbound ? { replayWindow: REPLAY_WINDOW } : {}),
         ...(sa.lifetimeKilobytes > 0 ? { limits: { hardBytes: sa.lifetimeKilobytes * 1024 } } : {}),
       });
     }
   }
-  const tmpl = (src: string, dst: string) => ({ src, dst, proto: IPPROTO_ESP, reqid, mode });
+  // one template: ESP when the SA has it (an AH + ESP bundle is programmed as its ESP SA), else AH
+  const proto = sa.protocols.some((p) => p.protocol === ProtocolId.PROTO_IPSEC_ESP) ? IPPROTO_ESP : IPPROTO_AH;
+  const tmpl = (src: string, dst: string) => ({ src, dst, proto, reqid, mode });
   const out = xfrmSelector(sa.localTs, sa.remoteTs);
   const inn = xfrmSelector(sa.remoteTs, sa.localTs);
   const dirs: [XfrmSelector, XfrmDir, string, string][] = [

@@ -43,6 +43,7 @@ const XFRMA_ALG_AUTH_TRUNC = 20;
 const AF_INET = 2;
 const AF_INET6 = 10;
 export const IPPROTO_ESP = 50;
+export const IPPROTO_AH = 51;
 /** UDP_ENCAP_ESPINUDP (RFC 3948), for XFRMA_ENCAP and the UDP_ENCAP socket option. */
 export const UDP_ENCAP_ESPINUDP = 2;
 

@@ -15,7 +15,7 @@ import { describeOp, type KernelError, type XfrmKernel, type XfrmOp } from './ke
 import { bypassPolicies, saRecords, trapPolicy, xfrmSelector } from './sa-records.js';
 import { SpiPool } from './spi-pool.js';
 import type { Dataplane, DataplaneRecord, TrapSpec } from './types.js';
-import type { XfrmAcquire, XfrmExpire, XfrmSelector } from './xfrm-messages.js';
+import { IPPROTO_ESP, type XfrmAcquire, type XfrmExpire, type XfrmSelector } from './xfrm-messages.js';
 
 interface Installed {
   record: DataplaneRecord;
@@ -152,7 +152,8 @@ export class XfrmDataplane implements Dataplane {
   operations(sa: IpsecSaInfo, reqid: number): { states: XfrmOp[]; policies: XfrmOp[] } {
     const r = saRecords(sa, reqid);
     return {
-      states: r.states.map((state, i) => ({ op: 'add-sa', state, ...(i % 2 === 1 && this.spis?.claim(state.spi) === true ? { larval: true } : {}) })),
+      // inbound ESP SAs take over the larval state the pool reserved their SPI with (AH: a new state)
+      states: r.states.map((state, i) => ({ op: 'add-sa', state, ...(i % 2 === 1 && state.proto === IPPROTO_ESP && this.spis?.claim(state.spi) === true ? { larval: true } : {}) })),
       policies: r.policies.map((policy) => ({ op: 'set-policy', policy })),
     };
   }

@@ -16,7 +16,7 @@
 import { encodePayloadBody } from '../../codec/index.js';
 import type { Payload } from '../../codec/types.js';
 import { ExchangeType, NotifyType } from '../../constants/index.js';
-import { authPayloads, checkNonce, ourIdPayload, verifyAuth, verifyPeer } from '../auth.js';
+import { authPayloads, certRequests, checkNonce, ourIdPayload, verifyAuth, verifyPeer } from '../auth.js';
 import { expectedPeerId } from '../authorization.js';
 import { IPSEC_DOI } from '../doi.js';
 import type { Engine } from '../engine.js';
@@ -56,6 +56,7 @@ export function initiatorSendAm1(x: Engine, now: number, p1: P1): void {
   hs.dh = kn.dh;
   hs.nonce = kn.nonce;
   const payloads: Payload[] = [sa, { type: 'KE', data: kn.dh.publicKey }, { type: 'NONCE', data: kn.nonce }, ourIdPayload(p1, hs)];
+  certRequests(conn, payloads);
   vendorIdsOut(x, conn, payloads);
   checkOut(AM.am1, payloads);
   const bytes = encodePlain(p1, TYPE, 0, payloads);
@@ -103,6 +104,7 @@ export function responderTakeAm1SendAm2(x: Engine, now: number, p1: ChosenP1, pa
   const idp = ourIdPayload(p1, hs);
   vendorIdsIn(x, p1, payloads);
   const out: Payload[] = [reply, { type: 'KE', data: kn.dh.publicKey }, { type: 'NONCE', data: kn.nonce }, idp, ...authPayloads(kp1, hs, false)];
+  certRequests(p1.conn, out);
   vendorIdsAnswer(x, p1, out);
   natdOut(x, kp1, false, out);
   checkOut(AM.am2, out);

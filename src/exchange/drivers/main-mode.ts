@@ -19,7 +19,7 @@ import { encodeMessage } from '../../codec/index.js';
 import { toHex } from '../../crypto/bytes.js';
 import type { Payload } from '../../codec/types.js';
 import { CertEncoding, ExchangeType, NotifyType, PayloadType } from '../../constants/index.js';
-import { authPayloads, checkNonce, ourIdPayload, verifyPeer } from '../auth.js';
+import { authPayloads, certRequests, checkNonce, ourIdPayload, verifyPeer } from '../auth.js';
 import type { Engine } from '../engine.js';
 import { authOut, authenticated, float, natdIn, natdOut, vendorIdsAnswer, vendorIdsIn, vendorIdsOut } from '../extensions/index.js';
 import { deriveKeys, keAndNonce, setChosen, setIv } from '../key-schedule.js';
@@ -47,11 +47,6 @@ export const MAIN_MODE: readonly MessageScript[] = [MM.mm1, MM.mm2, MM.mm3, MM.m
 
 const EMPTY = new Uint8Array(0);
 const TYPE = ExchangeType.IDENTITY_PROTECTION;
-
-/** Signatures: we ask for the peer's certificate (any X.509 signature CA), appended to `out`. */
-function certRequest(conn: Connection, out: Payload[]): void {
-  if (conn.auth === 'rsa-sig') out.push({ type: 'CR', certType: CertEncoding.X509_SIGNATURE, authority: EMPTY });
-}
 
 /** A short name for a vendor ID in the template key (the extensions hand out the same few arrays). */
 const vidKeys = new WeakMap<Uint8Array, string>();
@@ -126,7 +121,7 @@ export function initiatorTakeMm2SendMm3(x: Engine, now: number, p1: P1, m: Phase
   hs.dh = kn.dh;
   hs.nonce = kn.nonce;
   const out: Payload[] = [{ type: 'KE', data: kn.dh.publicKey }, { type: 'NONCE', data: kn.nonce }];
-  certRequest(conn, out);
+  certRequests(conn, out);
   natdOut(x, cp1, false, out);
   checkOut(MM.mm3, out);
   p1.exchangeState = 'sent-mm3';
@@ -157,7 +152,7 @@ export function responderTakeMm3SendMm4(x: Engine, now: number, p1: P1, m: Phase
   }
   const kp1 = deriveKeys(cp1, hs, { gxy, ni: new Uint8Array(ni.data), nr: kn.nonce, gxi: new Uint8Array(ke.data), gxr: kn.dh.publicKey });
   const out: Payload[] = [{ type: 'KE', data: kn.dh.publicKey }, { type: 'NONCE', data: kn.nonce }];
-  certRequest(p1.conn, out);
+  certRequests(p1.conn, out);
   natdOut(x, kp1, true, out);
   checkOut(MM.mm4, out);
   p1.lastRecv = x.fp(m.bytes);
