@@ -34,6 +34,7 @@ import { planReload, reloadMessage, runningConfig } from './reload.js';
 import { SaStates } from './sa-states.js';
 import { buildStatus, LocalIdTexts, saCounts, selectorText, type StatusData } from './status.js';
 import { UdpTransport, type ReceivedDatagram } from './udp.js';
+import { selectorPairs } from '../exchange/ids.js';
 import { Updown } from './updown.js';
 import { Waiters } from './waiters.js';
 
@@ -217,10 +218,13 @@ export class Daemon {
   /** Installs the kernel trap of an on-demand connection. */
   private async trap(c: ConnectionConfig): Promise<void> {
     const e = this.engineConnection(c);
-    if (this.dataplane.trap === undefined || e.localTs === undefined || e.remoteTs === undefined) return;
-    const err = await this.dataplane.trap({ name: c.name, local: e.local.address, remote: e.remote.address, localTs: e.localTs, remoteTs: e.remoteTs, mode: c.ipsecMode });
-    if (err !== undefined) this.logger.error('dataplane', `on-demand ${c.name}: ${err}`);
-    else this.logger.info('dataplane', 'on-demand trap installed', { connection: c.name, ts: `${selectorText(e.localTs)} === ${selectorText(e.remoteTs)}` });
+    if (this.dataplane.trap === undefined) return;
+    // one trap per selector pair: traffic of any of them brings the connection up
+    for (const ts of selectorPairs(e.localTs, e.remoteTs, e.local.address, e.remote.address)) {
+      const err = await this.dataplane.trap({ name: c.name, local: e.local.address, remote: e.remote.address, localTs: ts.local, remoteTs: ts.remote, mode: c.ipsecMode });
+      if (err !== undefined) this.logger.error('dataplane', `on-demand ${c.name}: ${err}`);
+      else this.logger.info('dataplane', 'on-demand trap installed', { connection: c.name, ts: `${selectorText(ts.local)} === ${selectorText(ts.remote)}` });
+    }
   }
 
   /** The kernel saw traffic for an on-demand connection: negotiate, unless already done or doing so. */

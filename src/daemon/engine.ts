@@ -11,6 +11,7 @@ import type {
   EngineEvent,
   Identity as EngineIdentity,
   IpsecSaInfo,
+  InitiateResult,
   IsakmpSaInfo,
   Selector,
   Transmit,
@@ -20,14 +21,17 @@ import { ConfigError, CONFIG_ERROR_CODE, type ConfigIdentity, type ConfigProblem
 import { Endpoint } from '../exchange/index.js';
 import { IsakmpError, UsageError } from '../errors.js';
 
-export type { Address, Connection, EngineEvent, IpsecSaInfo, IsakmpSaInfo, Transmit, Selector };
+export type { Address, Connection, EngineEvent, InitiateResult, IpsecSaInfo, IsakmpSaInfo, Transmit, Selector };
 
 /** The surface of the engine the daemon drives (quinn-proto style; see DESIGN.md). */
 export interface EndpointLike {
   handleDatagram(now: number, local: Address, remote: Address, data: Uint8Array): void;
   handleTimeout(now: number): void;
-  /** Starts phase 1 (if needed) and Quick Mode for the named connection. */
-  initiate(now: number, connection: string): void;
+  /**
+   * Starts phase 1 (if needed) and a Quick Mode per selector pair of the named connection that has
+   * no IPsec SA and none in progress; says how many pairs were started, negotiating, established.
+   */
+  initiate(now: number, connection: string): InitiateResult;
   rekey(now: number, sa: string): void;
   /** Deletes an ISAKMP SA (id = cookies) or an IPsec SA (id = 'q' + SPI), telling the peer. */
   delete(now: number, sa: string): void;
@@ -157,8 +161,8 @@ export function toEngineConnection(c: ConnectionConfig, localPort: number, local
       lifetimeSeconds: c.lifetime,
       ...(c.lifetimeKb !== undefined ? { lifetimeKilobytes: c.lifetimeKb } : {}),
     })),
-    ...(c.localTs[0] !== undefined ? { localTs: engineSelector(c.localTs[0]) } : {}),
-    ...(c.remoteTs[0] !== undefined ? { remoteTs: engineSelector(c.remoteTs[0]) } : {}),
+    ...(c.localTs.length > 0 ? { localTs: c.localTs.length === 1 ? engineSelector(c.localTs[0]!) : c.localTs.map(engineSelector) } : {}),
+    ...(c.remoteTs.length > 0 ? { remoteTs: c.remoteTs.length === 1 ? engineSelector(c.remoteTs[0]!) : c.remoteTs.map(engineSelector) } : {}),
     allowWeakGroups: c.allowWeakGroups,
     allowAggressivePsk: c.allowAggressivePskResponder,
     natTraversal: c.natTraversal,

@@ -18,9 +18,9 @@ import type { Header, Payload } from '../codec/types.js';
 import { NotifyType } from '../constants/index.js';
 import { LocalProtocolError } from '../errors.js';
 import { IPSEC_DOI } from './doi.js';
+import { bringUp } from './bring-up.js';
 import { drivers } from './drivers/index.js';
 import { sendInfo } from './drivers/informational.js';
-import { requestQm } from './drivers/quick-mode.js';
 import { Engine } from './engine.js';
 import { probe } from './extensions/dpd.js';
 import { redirectReplies } from './extensions/nat-t.js';
@@ -29,7 +29,7 @@ import { deleteP1, p1Info, rekeyP1 } from './lifecycle.js';
 import { isEstablished } from './records.js';
 import { droppedEvent, errorOf, remote } from './refusal.js';
 import { fire } from './timeouts.js';
-import type { Address, Connection, EndpointOptions, EngineEvent, IpsecSaInfo, IsakmpSaInfo, Transmit } from './types.js';
+import type { Address, Connection, EndpointOptions, EngineEvent, InitiateResult, IpsecSaInfo, IsakmpSaInfo, Transmit } from './types.js';
 
 /** The engine behind each endpoint, for the test-only inspector (src/exchange/inspect.ts). */
 const engines = new WeakMap<Endpoint, Engine>();
@@ -112,14 +112,15 @@ export class Endpoint {
   // ------------------------------------------------------------------------------ commands
 
   /**
-   * Brings a connection up: a Quick Mode under an established ISAKMP SA with the peer, or a new
-   * phase 1 followed by a Quick Mode.
+   * Brings a connection up: one Quick Mode per selector pair without an IPsec SA (under an
+   * established ISAKMP SA with the peer, or a new phase 1 first). Idempotent: pairs that have an
+   * IPsec SA, or are being negotiated, are left as they are (`rekey` gives new keys).
    */
-  initiate(now: number, connection: string | Connection): void {
+  initiate(now: number, connection: string | Connection): InitiateResult {
     const conn = typeof connection === 'string' ? this.x.conns.get(connection) : connection;
     if (!conn) throw new LocalProtocolError(0, `no connection ${String(connection)}`);
     if (typeof connection !== 'string' && !this.x.conns.has(conn.name)) this.setConnection(conn);
-    requestQm(this.x, now, { conn });
+    return bringUp(this.x, now, this.x.conns.current(conn));
   }
 
   /** Rekeys an SA now (ISAKMP SA: new phase 1; IPsec SA: new Quick Mode). */

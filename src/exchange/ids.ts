@@ -163,6 +163,35 @@ export function selectorEquals(a: Selector, b: Selector): boolean {
     compareBytes(parseAddress(a.end)!, parseAddress(b.end)!) === 0;
 }
 
+/** One selector or a list of them (a connection's `localTs` / `remoteTs`) as a list. */
+export function selectorList(ts: Selector | readonly Selector[] | undefined): readonly Selector[] {
+  if (ts === undefined) return [];
+  return isSelectorArray(ts) ? ts : [ts];
+}
+
+function isSelectorArray(ts: Selector | readonly Selector[]): ts is readonly Selector[] {
+  return Array.isArray(ts);
+}
+
+/** A pair of traffic selectors: one IPsec SA's. */
+export interface SelectorPair {
+  readonly local: Selector;
+  readonly remote: Selector;
+}
+
+/**
+ * The selector pairs of a connection: every local × remote selector of the same IP version, in
+ * the configured order; a side without selectors is its phase-1 address (`localAddress`,
+ * `remoteAddress`; a responder's `%any` remote side is open: undefined there, see pairFits).
+ */
+export function selectorPairs(localTs: Selector | readonly Selector[] | undefined, remoteTs: Selector | readonly Selector[] | undefined, localAddress: string, remoteAddress: string): SelectorPair[] {
+  const ls = localTs === undefined ? [hostSelector(localAddress)] : selectorList(localTs);
+  const rs = remoteTs === undefined ? [hostSelector(remoteAddress)] : selectorList(remoteTs);
+  const out: SelectorPair[] = [];
+  for (const local of ls) for (const remote of rs) if (local.family === remote.family) out.push({ local, remote });
+  return out;
+}
+
 /** Phase-1 identity → ID payload fields (protocol 0, port 0). */
 export function identityToId(id: Identity): { idType: number; data: Uint8Array } {
   switch (id.type) {

@@ -25,7 +25,7 @@ import { keyIdText } from './ids.js';
 import { sameAddressPort, smi } from './keys.js';
 import { NO_PENDING, Tk, expectHandshake, type KeyedP1, type P1, type PendingQm } from './records.js';
 import { seenTotal } from './replay.js';
-import type { Connection, EngineEvent, IsakmpSaInfo } from './types.js';
+import type { Address, Connection, EngineEvent, FailureCause, IsakmpSaInfo } from './types.js';
 import { cookiePair } from './wire.js';
 
 const EMPTY = new Uint8Array(0);
@@ -131,7 +131,8 @@ function admitPeer(x: Engine, p1: KeyedP1): boolean {
   if (refusal) {
     x.emit({ type: 'dropped', peer: p1.remote, notify: 0, code: 'PEER_SA_LIMIT', reason: `${refusal}: the new ISAKMP SA is refused` });
     sendDeleteP1(x, p1);
-    destroyP1(x, p1);
+    p1.life = 'negotiating'; // never established: failP1 reports it and its waiting Quick Modes
+    failP1(x, p1, 0, `${refusal}: the new ISAKMP SA is refused`);
     return false;
   }
   x.sas.admit(p1, key);
@@ -226,7 +227,9 @@ export function destroyP1(x: Engine, p1: P1): PendingQm[] {
     x.timers.cancel(qm.tTimeout);
     qm.dh?.wipe();
     if (qm.rekeyOf && qm.rekeyOf.state === 'rekeying') qm.rekeyOf.state = 'installed';
-    if (qm.role === 'initiator') orphans.push(qm.rekeyOf ? { conn: qm.conn, rekeyOf: qm.rekeyOf } : { conn: qm.conn });
+    // ours go back to the caller (started again elsewhere, or failed); the peer's end here
+    if (qm.role === 'initiator') orphans.push(qm.rekeyOf ? { conn: qm.conn, rekeyOf: qm.rekeyOf } : { conn: qm.conn, ts: { local: qm.localTs, remote: qm.remoteTs } });
+    else x.emit({ type: 'failed', kind: 'ipsec', connection: qm.conn.name, peer: p1.remote, notify: 0, reason: 'ISAKMP SA removed during the Quick Mode' });
   }
   p1.qms = undefined;
   if (p1.hs) {
@@ -245,9 +248,12 @@ export function destroyP1(x: Engine, p1: P1): PendingQm[] {
  */
 export function removeP1(x: Engine, p1: P1, event: EngineEvent, reissueAt?: number): void {
   if (p1.life === 'dead') return;
+  const wasNegotiating = p1.life === 'negotiating';
   const waiting = [...p1.pending, ...destroyP1(x, p1)];
   p1.pending = NO_PENDING;
   x.emit(event);
+  // a negotiation that ends without an ISAKMP SA: it was started, it failed
+  if (wasNegotiating) x.emit({ type: 'failed', kind: 'isakmp', connection: p1.conn.name, peer: p1.remote, notify: 0, reason: 'negotiation abandoned (SA deleted)' });
   for (const q of waiting) {
     if (q.rekeyOf && q.rekeyOf.state === 'rekeying') q.rekeyOf.state = 'installed';
     if (reissueAt !== undefined) {
@@ -255,7 +261,7 @@ export function removeP1(x: Engine, p1: P1, event: EngineEvent, reissueAt?: numb
         if (q.rekeyOf.state !== 'installed') continue;
         q.rekeyOf.state = 'rekeying';
       }
-      requestQm(x, reissueAt, q);
+      requestQm(x, reissueAt, q, false);
     } else {
       x.emit({ type: 'failed', kind: 'ipsec', connection: q.conn.name, peer: p1.remote, notify: 0, reason: 'ISAKMP SA removed during Quick Mode' });
     }
@@ -267,7 +273,7 @@ export function retryOrFail(x: Engine, now: number, p1: P1, reason: string): voi
   const tries = (p1.hs?.tries ?? 0) + 1;
   const conn = x.conns.get(p1.conn.name);
   if (p1.role !== 'initiator' || tries >= (p1.conn.keyingTries ?? 3) || !conn) {
-    failP1(x, p1, 0, reason);
+    failP1(x, p1, 0, reason, 'NO_ANSWER');
     return;
   }
   const pending = p1.pending;
@@ -275,20 +281,25 @@ export function retryOrFail(x: Engine, now: number, p1: P1, reason: string): voi
   p1.pending = NO_PENDING;
   destroyP1(x, p1);
   x.emit({ type: 'dropped', peer: p1.remote, notify: 0, code: 'KEYING_RETRY', reason: `${reason}; keying try ${tries + 1}` });
-  const again = startPhase1(x, now, conn, pending, rekeyOf && rekeyOf.life === 'established' ? rekeyOf : undefined);
+  const again = startPhase1(x, now, conn, pending, rekeyOf && rekeyOf.life === 'established' ? rekeyOf : undefined, undefined, false);
   expectHandshake(again).tries = tries;
 }
 
 /** Our phase 1 (or the peer's) is abandoned: `failed` for it and for the Quick Modes waiting on it. */
-export function failP1(x: Engine, p1: P1, notify: number, reason: string): void {
+export function failP1(x: Engine, p1: P1, notify: number, reason: string, cause?: FailureCause): void {
   if (p1.life === 'dead') return;
   const pending = p1.pending;
   destroyP1(x, p1);
-  x.emit({ type: 'failed', kind: 'isakmp', connection: p1.conn.name, peer: p1.remote, notify, reason });
+  x.emit(failedEvent('isakmp', p1.conn.name, p1.remote, notify, reason, cause));
   for (const q of pending) {
     if (q.rekeyOf && q.rekeyOf.state === 'rekeying') q.rekeyOf.state = 'installed';
-    x.emit({ type: 'failed', kind: 'ipsec', connection: q.conn.name, peer: p1.remote, notify, reason: `phase 1 failed: ${reason}` });
+    x.emit(failedEvent('ipsec', q.conn.name, p1.remote, notify, `phase 1 failed: ${reason}`, cause));
   }
+}
+
+/** A `failed` event, with its cause when known. */
+export function failedEvent(kind: 'isakmp' | 'ipsec', connection: string, peer: Address, notify: number, reason: string, cause: FailureCause | undefined): EngineEvent {
+  return cause === undefined ? { type: 'failed', kind, connection, peer, notify, reason } : { type: 'failed', kind, connection, peer, notify, reason, cause };
 }
 
 /** The summary of a phase 1 for isakmpSas() and events. */

@@ -12,6 +12,7 @@
  * @module
  */
 import type { SaPayload } from '../codec/types.js';
+import type { SelectorPair } from './ids.js';
 import type { PeerIdentity } from './authorization.js';
 import type { CipherInfo, DhKeyPair, PrfAlg } from './crypto.js';
 import type { Doi } from './doi.js';
@@ -88,6 +89,8 @@ export interface Retransmit<K extends typeof Tk.P1Retransmit | typeof Tk.QmRetra
 export interface PendingQm {
   readonly conn: Connection;
   readonly rekeyOf?: Child;
+  /** The selector pair to negotiate (a rekey: its SA's; absent: the connection's first pair). */
+  readonly ts?: SelectorPair;
 }
 
 /** What HASH_I / HASH_R are computed over besides the ID (RFC 2409 §5): fixed once the keys exist. */

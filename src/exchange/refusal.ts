@@ -6,7 +6,7 @@
  * @module
  */
 import { IsakmpError, LocalProtocolError, RemoteProtocolError } from '../errors.js';
-import type { Address, DropCode, EngineEvent } from './types.js';
+import type { Address, DropCode, EngineEvent, FailureCause } from './types.js';
 
 /** A refusal that maps to no notify type: its drop code travels with it to the `dropped` event. */
 export class Refused extends RemoteProtocolError {
@@ -15,16 +15,37 @@ export class Refused extends RemoteProtocolError {
   }
 }
 
-export function errorOf(e: unknown): { notify: number; code?: DropCode; reason: string } {
+/**
+ * A refusal an operator can fix (a mismatch of keys, proposals, identities, selectors, a refused
+ * certificate): its notify type and its cause (FailureCause), the reason in the operator's words.
+ */
+export class Failure extends RemoteProtocolError {
+  constructor(
+    notify: number,
+    readonly failureCause: FailureCause,
+    reason: string,
+  ) {
+    super(notify, reason);
+  }
+}
+
+/** A Failure: the peer's message breaks no rule, but it does not match our configuration. */
+export function refuse(notify: number, cause: FailureCause, reason: string): Failure {
+  return new Failure(notify, cause, reason);
+}
+
+export function errorOf(e: unknown): { notify: number; code?: DropCode; reason: string; cause?: FailureCause } {
   if (e instanceof Refused) return { notify: 0, code: e.code, reason: e.reason };
+  if (e instanceof Failure) return { notify: e.notify, reason: e.reason, cause: e.failureCause };
   if (e instanceof IsakmpError) return { notify: e.notify, reason: e.reason };
   if (e instanceof Error) return { notify: 0, code: 'INTERNAL_ERROR', reason: `internal: ${e.message.slice(0, 200)}` };
   return { notify: 0, code: 'INTERNAL_ERROR', reason: 'internal error' };
 }
 
-/** The `dropped` event of a caught error. */
-export function droppedEvent(peer: Address, e: unknown): EngineEvent {
-  const { notify, code, reason } = errorOf(e);
+/** The `dropped` event of a caught error (`connection`: the one chosen, when known). */
+export function droppedEvent(peer: Address, e: unknown, connection?: string): EngineEvent {
+  const { notify, code, reason, cause } = errorOf(e);
+  if (cause !== undefined) return connection !== undefined ? { type: 'dropped', peer, notify, reason, cause, connection } : { type: 'dropped', peer, notify, reason, cause };
   return code === undefined ? { type: 'dropped', peer, notify, reason } : { type: 'dropped', peer, notify, code, reason };
 }
 

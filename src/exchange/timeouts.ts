@@ -29,7 +29,7 @@ export function fire(x: Engine, now: number, e: EngineTimer): void {
     }
     case Tk.P1HalfOpen: {
       const p1 = e.target;
-      if (p1.life === 'negotiating' && p1.hs?.tHalf === e) failP1(x, p1, 0, 'phase 1 not completed in time');
+      if (p1.life === 'negotiating' && p1.hs?.tHalf === e) failP1(x, p1, 0, 'phase 1 not completed in time (the peer stopped answering)', 'NO_ANSWER');
       return;
     }
     case Tk.P1Soft: {

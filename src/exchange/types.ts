@@ -123,9 +123,14 @@ interface ConnectionBase {
   readonly ike: readonly IkeProposal[];
   /** Phase-2 offer / acceptable set, in our order of preference. */
   readonly ipsec: readonly IpsecProposal[];
-  /** Traffic selectors; default: the two phase-1 addresses (host to host). */
-  readonly localTs?: Selector;
-  readonly remoteTs?: Selector;
+  /**
+   * Traffic selectors, one or a list per side; default: the two phase-1 addresses (host to host).
+   * With lists, every pair (local × remote, same IP version) is its own IPsec SA under the one
+   * ISAKMP SA with the peer; as responder, a peer's Quick Mode takes the pair that contains its
+   * proposed selectors.
+   */
+  readonly localTs?: Selector | readonly Selector[];
+  readonly remoteTs?: Selector | readonly Selector[];
   /** Opt-ins (all default false). */
   readonly allowWeakGroups?: boolean;
   readonly allowAggressivePsk?: boolean;
@@ -229,6 +234,41 @@ export type DropCode =
   | 'TIMER_ERROR'
   | 'INTERNAL_ERROR';
 
+/**
+ * Why a negotiation failed or a message was refused, in a stable word for logs, counters and the
+ * exit code of `isakmp up` (the event's `reason` says it in full, with what to check):
+ *   PSK_MISMATCH         the peer's encrypted phase-1 message does not decrypt to a valid payload
+ *                        chain, or its HASH does not verify: the pre-shared keys differ
+ *   AUTH_FAILED          the peer's signature does not verify
+ *   NO_PROPOSAL_CHOSEN   no proposal in common (phase 1 or Quick Mode), or the answer is not one we offered
+ *   IDENTITY_MISMATCH    the peer's identity is not the one the connection expects
+ *   SELECTORS_REFUSED    the peer's traffic selectors are outside the connection's
+ *   CERTIFICATE_REFUSED  the peer's certificate (chain) was refused
+ *   POLICY_REFUSED       our policy refuses the exchange itself (e.g. Aggressive Mode with a PSK)
+ *   PEER_REFUSED         the peer answered with an error notify
+ *   NO_ANSWER            the peer does not answer
+ */
+export type FailureCause =
+  | 'PSK_MISMATCH'
+  | 'AUTH_FAILED'
+  | 'NO_PROPOSAL_CHOSEN'
+  | 'IDENTITY_MISMATCH'
+  | 'SELECTORS_REFUSED'
+  | 'CERTIFICATE_REFUSED'
+  | 'POLICY_REFUSED'
+  | 'PEER_REFUSED'
+  | 'NO_ANSWER';
+
+/** What `initiate()` did, counted in selector pairs (local × remote traffic selectors). */
+export interface InitiateResult {
+  /** Quick Modes started now (or queued on the phase 1 they wait for): pairs without an IPsec SA. */
+  readonly started: number;
+  /** Pairs already being negotiated (a Quick Mode or its phase 1 in progress): nothing new started. */
+  readonly negotiating: number;
+  /** Pairs with an IPsec SA of the connection: nothing to do (`rekey` gives new keys). */
+  readonly established: number;
+}
+
 /** Keys of one protocol SA (one direction). */
 export interface DirectionKeys {
   readonly spi: Uint8Array;
@@ -299,11 +339,28 @@ export type EngineEvent =
   /**
    * A datagram (or a timer's work) that changed nothing. `notify`: the RFC 2408 notify type it
    * maps to (0: none); `code`, for drops without one, what happened in a stable word for counters;
-   * `reason`: for people.
+   * `reason`: for people; `cause` (and the `connection` when one was chosen), when the drop is a
+   * refusal an operator can fix (see FailureCause).
    */
-  | { readonly type: 'dropped'; readonly peer: Address; readonly notify: number; readonly code?: DropCode; readonly reason: string }
-  /** A negotiation we started (or answered) is abandoned: retransmit limit, timeout, peer error. */
-  | { readonly type: 'failed'; readonly kind: 'isakmp' | 'ipsec'; readonly connection: string; readonly peer: Address; readonly notify: number; readonly reason: string }
+  | { readonly type: 'dropped'; readonly peer: Address; readonly notify: number; readonly code?: DropCode; readonly reason: string; readonly cause?: FailureCause; readonly connection?: string }
+  /**
+   * A negotiation we started (or answered) is abandoned: retransmit limit, timeout, peer error, a
+   * refusal. `cause`, when known, says why in a stable word (the `reason` in full words).
+   */
+  | { readonly type: 'failed'; readonly kind: 'isakmp' | 'ipsec'; readonly connection: string; readonly peer: Address; readonly notify: number; readonly reason: string; readonly cause?: FailureCause }
+  /**
+   * A negotiation began: ours (`initiate`, a rekey: `rekey` true), or the peer's that we answer
+   * (a first phase-1 message accepted, a Quick Mode answered). Each ends in exactly one
+   * `phase1-established` / `ipsec-sa-established` or `failed` of the same kind.
+   */
+  | { readonly type: 'started'; readonly kind: 'isakmp' | 'ipsec'; readonly connection: string; readonly peer: Address; readonly role: 'initiator' | 'responder'; readonly rekey: boolean }
+  /**
+   * Only while `observeMessages(true)`: one message of an exchange sent or received (`MM1`..`MM6`,
+   * `AM1`..`AM3`, `QM1`..`QM4`, `INFO`, `NOTIFY` for an unprotected one), its payloads in order
+   * (`N(INITIAL_CONTACT)` for a notify), `detail` such as the transform chosen; `retransmit` counts
+   * a resend of the last message.
+   */
+  | { readonly type: 'message'; readonly direction: 'in' | 'out'; readonly name: string; readonly connection: string; readonly peer: Address; readonly payloads: readonly string[]; readonly detail?: string; readonly retransmit?: number }
   /**
    * RFC 3706: the peer of this ISAKMP SA answered no R-U-THERE for the connection's DPD timeout
    * (after its delay of silence). Its SAs are deleted next (Deletes sent anyway, `deleted` events

@@ -4,7 +4,7 @@
  * and one JSON answer: enough to cross real UDP sockets, arm timers (retransmit, give up) and
  * produce every event type the daemon handles.
  */
-import type { Address, Connection, EngineEvent, IpsecSaInfo, IsakmpSaInfo, Transmit } from '../../src/exchange/types.js';
+import type { Address, Connection, EngineEvent, InitiateResult, IpsecSaInfo, IsakmpSaInfo, Transmit } from '../../src/exchange/types.js';
 import type { EndpointFactoryOptions, EndpointLike } from '../../src/daemon/engine.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -83,6 +83,8 @@ export class FakeEndpoint implements EndpointLike {
       const rc = this.opts.random(8);
       const spi = this.opts.random(4);
       this.send(local, remote, { t: 'resp', ic: m.ic, rc: hex(rc), spi: hex(spi) });
+      this.ev.push({ type: 'started', kind: 'isakmp', connection: conn.name, peer: remote, role: 'responder', rekey: false });
+      this.ev.push({ type: 'started', kind: 'ipsec', connection: conn.name, peer: remote, role: 'responder', rekey: false });
       this.establish(now, conn, 'responder', local, remote, unhex(m.ic), rc, spi, unhex(m.spi));
     } else if (m.t === 'resp' && m.ic && m.rc && m.spi) {
       const p = this.pending.get(m.ic);
@@ -118,7 +120,8 @@ export class FakeEndpoint implements EndpointLike {
       if (p.at > now) continue;
       if (p.tries >= this.tries) {
         this.pending.delete(k);
-        this.ev.push({ type: 'failed', kind: 'isakmp', connection: p.conn.name, peer: p.conn.remote, notify: 0, reason: 'peer not responding' });
+        this.ev.push({ type: 'failed', kind: 'isakmp', connection: p.conn.name, peer: p.conn.remote, notify: 0, reason: 'peer not responding', cause: 'NO_ANSWER' });
+        this.ev.push({ type: 'failed', kind: 'ipsec', connection: p.conn.name, peer: p.conn.remote, notify: 0, reason: 'phase 1 failed: peer not responding', cause: 'NO_ANSWER' });
         continue;
       }
       p.tries++;
@@ -127,14 +130,20 @@ export class FakeEndpoint implements EndpointLike {
     }
   }
 
-  initiate(now: number, name: string): void {
+  /** Like the engine: one IPsec SA per connection here; initiating one that is up or negotiating starts nothing. */
+  initiate(now: number, name: string): InitiateResult {
     this.calls.push(`initiate ${name}`);
     const conn = this.conns.get(name);
     if (conn === undefined) throw new Error(`unknown connection ${name}`);
+    if ([...this.ipsec.values()].some((q) => q.connection === name)) return { started: 0, negotiating: 0, established: 1 };
+    if ([...this.pending.values()].some((p) => p.conn.name === name)) return { started: 0, negotiating: 1, established: 0 };
     const ic = this.opts.random(8);
     const spi = this.opts.random(4);
     this.pending.set(hex(ic), { conn, ic, spi, at: now + this.retransmitMs, tries: 0 });
+    this.ev.push({ type: 'started', kind: 'isakmp', connection: name, peer: conn.remote, role: 'initiator', rekey: false });
+    this.ev.push({ type: 'started', kind: 'ipsec', connection: name, peer: conn.remote, role: 'initiator', rekey: false });
     this.send(conn.local, conn.remote, { t: 'init', ic: hex(ic), spi: hex(spi) });
+    return { started: 1, negotiating: 0, established: 0 };
   }
 
   rekey(now: number, sa: string): void {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { decodeMessage } from '../../src/codec/index.js';
 import { subnetSelector } from '../../src/exchange/index.js';
 import type { Address, Connection, Identity } from '../../src/exchange/index.js';
-import { Pair, conn } from '../helpers/pair.js';
+import { Pair, anotherQuickMode, conn } from '../helpers/pair.js';
 import { Mesh } from '../helpers/mesh.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -181,7 +181,7 @@ function established(seed: string, over: { b?: Partial<import('../../src/exchang
 test('issue 9.3: a Quick Mode first message replayed after 40 later Quick Modes is refused', () => {
   const pair = established('replay-qm-40');
   for (let i = 0; i < 40; i++) {
-    pair.a.initiate(pair.now, 'c');
+    anotherQuickMode(pair, 'a');
     pair.run(200);
   }
   assert.equal(pair.b.ipsecSas().length, 41);
@@ -244,7 +244,7 @@ test('issue 9.3: an authentic message never delivered before, replayed from a sp
       return data;
     };
     if (kind === 'R-U-THERE') pair.a.dpd(pair.now, pair.a.isakmpSas()[0]!.id);
-    else pair.a.initiate(pair.now, 'c');
+    else anotherQuickMode(pair, 'a');
     pair.run(10);
     pair.tap = undefined;
     assert.ok(captured);
@@ -264,7 +264,7 @@ test('issue 9.3: a real NAT mapping change moves the SA once a Quick Mode comple
     pair.natRebind(50000);
     pair.clearEvents();
     if (proof === 'Quick Mode') {
-      pair.a.initiate(pair.now, 'c');
+      anotherQuickMode(pair, 'a');
     } else {
       // the peer's own probe comes from the new port: answered there, the SA does not move yet
       pair.a.dpd(pair.now, pair.a.isakmpSas()[0]!.id);
@@ -283,7 +283,7 @@ test('issue 9.3: a real NAT mapping change moves the SA once a Quick Mode comple
 test('issue 9.3: the message-ID budget: near it the responder retires the ISAKMP SA, past it nothing is accepted', () => {
   const pair = established('budget', { b: { messageIdBudget: 40 } });
   for (let i = 0; i < 30; i++) {
-    pair.a.initiate(pair.now, 'c');
+    anotherQuickMode(pair, 'a');
     pair.run(200);
   }
   // retired at 24 message IDs (budget − 16): Delete sent, a renegotiated for the rest

@@ -46,7 +46,7 @@ test('mutated handshake messages (bit flips, truncation, extension, splices) nev
         assert.doesNotThrow(() => target.inject('b', d));
         const evs = target.events.b.slice(before);
         for (const e of evs) {
-          assert.ok(['dropped', 'notify', 'deleted', 'failed'].includes(e.type), e.type);
+          assert.ok(['dropped', 'notify', 'deleted', 'failed', 'started'].includes(e.type), e.type);
           // every refusal is a protocol decision, never a bug caught by the catch-all
           if (e.type === 'dropped') assert.notEqual(e.code, 'INTERNAL_ERROR', e.reason);
         }

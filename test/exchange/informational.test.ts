@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeHeader, encodeMessage } from '../../src/codec/index.js';
-import { Pair, conn, establishedPair } from '../helpers/pair.js';
+import { Pair, anotherQuickMode, conn, establishedPair } from '../helpers/pair.js';
 import { craftProtected } from '../helpers/craft.js';
 
 const up = establishedPair;
@@ -153,7 +153,7 @@ test('replayed protected messages: a captured R-U-THERE or Quick Mode HASH(1) me
   assert.equal(pair.ev('b', 'dropped').at(-1)!.notify, 9);
   // Quick Mode: run five more so the first falls out of the short "finished" memory, then replay it
   pair.clearEvents();
-  for (let i = 0; i < 5; i++) pair.a.initiate(pair.now, 'c');
+  for (let i = 0; i < 5; i++) anotherQuickMode(pair, 'a');
   pair.run(1000);
   assert.equal(pair.b.ipsecSas().length, 6);
   const firstQm = pair.sentBy('a').find((w) => decodeHeader(w.data).exchangeType === 32)!;
@@ -166,7 +166,7 @@ test('replayed protected messages: a captured R-U-THERE or Quick Mode HASH(1) me
 test('<-- HDR*, HASH(1), D(ESP) goes under the newest established ISAKMP SA with the peer, also once that ISAKMP SA was replaced by a rekey', () => {
   const pair = up('del-newest');
   // a second IPsec SA under the same ISAKMP SA (Quick Mode under the existing one)
-  pair.a.initiate(pair.now, 'c');
+  anotherQuickMode(pair, 'a');
   pair.run(2000);
   assert.equal(pair.b.ipsecSas().length, 2);
   assert.equal(pair.b.isakmpSas().length, 1);

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { decodeHeader } from '../../src/codec/index.js';
 import { subnetSelector } from '../../src/exchange/index.js';
 import type { Connection } from '../../src/exchange/index.js';
-import { Pair, assertMirrored, conn } from '../helpers/pair.js';
+import { Pair, anotherQuickMode, assertMirrored, conn } from '../helpers/pair.js';
 
 function up(seed: string, over: Partial<Connection> = {}, overB: Partial<Connection> = over): Pair {
   const pair = new Pair({ seed });
@@ -60,7 +60,7 @@ test('ISAKMP SA rekeyed with a new Main Mode; IPsec SAs live on; the old ISAKMP 
   // no INITIAL-CONTACT on a rekey: b kept its IPsec SA
   assert.equal(pair.ev('b', 'deleted').filter((d) => d.kind === 'ipsec').length, 0);
   // the next Quick Mode runs under the new ISAKMP SA
-  pair.a.initiate(pair.now, 'c');
+  anotherQuickMode(pair, 'a');
   pair.run(1000);
   assert.equal(pair.a.ipsecSas().length, 2);
   assert.equal(pair.a.ipsecSas()[1]!.isakmpSa, pair.a.isakmpSas()[0]!.id);
@@ -170,7 +170,12 @@ test('delete(): an ISAKMP SA deleted locally, then initiate() starts a fresh pha
   const pair = up('redo');
   pair.a.delete(pair.now, pair.a.isakmpSas()[0]!.id);
   pair.run(100);
-  pair.a.initiate(pair.now, 'c');
+  // the connection is still up (its IPsec SA lives on): initiate() starts nothing ...
+  assert.deepEqual(pair.a.initiate(pair.now, 'c'), { started: 0, negotiating: 0, established: 1 });
+  pair.run(1000);
+  assert.equal(pair.a.isakmpSas().length, 0);
+  // ... and a Quick Mode that needs an ISAKMP SA gets a fresh phase 1
+  anotherQuickMode(pair, 'a');
   pair.run(1000);
   assert.equal(pair.a.isakmpSas().length, 1);
   assert.equal(pair.a.ipsecSas().length, 2);
@@ -232,7 +237,7 @@ test('a Quick Mode in progress when the ISAKMP SA is replaced is started again u
   pair.clearEvents();
   // hold back b's Quick Mode answers, start a Quick Mode, then rekey phase 1
   pair.tap = (from, data) => (from === 'b' && decodeHeader(data).exchangeType === 32 ? null : data);
-  pair.a.initiate(pair.now, 'c');
+  anotherQuickMode(pair, 'a');
   pair.run(100);
   const old = pair.a.isakmpSas()[0]!.id;
   pair.a.rekey(pair.now, old);

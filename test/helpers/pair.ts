@@ -282,3 +282,21 @@ export function assertMirrored(pair: Pair, assert: { equal: (a: unknown, b: unkn
     assert.deepEqual(pa[i]!.outbound.keymat, pb[i]!.inbound.keymat);
   }
 }
+
+let extraQuickModes = 0;
+
+/**
+ * One more Quick Mode from `side` under the ISAKMP SA it holds with the peer: `initiate()` is
+ * idempotent (a connection that is up starts nothing), so this initiates a copy of connection
+ * `name` under a fresh name (same policy: it shares the ISAKMP SA; the peer answers under its own
+ * connection, whose selectors contain it). Returns the copy's name.
+ */
+export function anotherQuickMode(pair: Pair, side: Side, name = 'c'): string {
+  const ep = pair.ep(side);
+  const base = ep.connections().find((c) => c.name === name);
+  if (!base) throw new Error(`anotherQuickMode: no connection ${name}`);
+  const copy = `${name}#${++extraQuickModes}`;
+  ep.setConnection({ ...base, name: copy });
+  ep.initiate(pair.now, copy);
+  return copy;
+}

@@ -64,7 +64,8 @@ export class XfrmDataplane implements Dataplane {
   /** Installed kernel SA → the IPsec SA id it belongs to (for expire messages). */
   private readonly byState = new Map<string, string>();
   private nextReqid = 1;
-  private readonly traps = new Map<string, { spec: TrapSpec; key: string }>();
+  /** On-demand traps by connection: one per selector pair of the connection. */
+  private readonly traps = new Map<string, { spec: TrapSpec; key: string }[]>();
   private listening = false;
   private bypassed = false;
   private readonly spis: SpiPool | undefined;
@@ -121,7 +122,10 @@ export class XfrmDataplane implements Dataplane {
     if (by !== undefined) return by;
     const [e] = await this.kernel.apply([{ op: 'set-policy', policy: trapPolicy(t) }]);
     if (e !== undefined) return `trap policy for ${t.name}: ${e.message}`;
-    this.traps.set(t.name, { spec: t, key: selectorKey(xfrmSelector(t.localTs, t.remoteTs)) });
+    const key = selectorKey(xfrmSelector(t.localTs, t.remoteTs));
+    const list = (this.traps.get(t.name) ?? []).filter((x) => x.key !== key);
+    list.push({ spec: t, key });
+    this.traps.set(t.name, list);
     this.startListening();
     return undefined;
   }
@@ -129,7 +133,7 @@ export class XfrmDataplane implements Dataplane {
   /** The kernel saw outbound traffic for a policy without an SA: the trap of which connection? */
   private acquired(a: XfrmAcquire): void {
     const key = selectorKey(a.policy);
-    for (const [name, t] of this.traps) if (t.key === key) this.onAcquire?.(name);
+    for (const [name, list] of this.traps) if (list.some((t) => t.key === key)) this.onAcquire?.(name);
   }
 
   private expired(e: XfrmExpire): void {
@@ -138,10 +142,10 @@ export class XfrmDataplane implements Dataplane {
   }
 
   async untrap(name: string): Promise<void> {
-    const t = this.traps.get(name);
-    if (t === undefined) return;
+    const list = this.traps.get(name);
+    if (list === undefined) return;
     this.traps.delete(name);
-    await this.kernel.apply([{ op: 'del-policy', sel: xfrmSelector(t.spec.localTs, t.spec.remoteTs), dir: 'out' }]);
+    await this.kernel.apply(list.map((t) => ({ op: 'del-policy' as const, sel: xfrmSelector(t.spec.localTs, t.spec.remoteTs), dir: 'out' as const })));
     if (this.traps.size === 0 && this.listening && this.kernel.name === 'ip') {
       this.kernel.unlisten();
       this.listening = false;
@@ -262,8 +266,13 @@ export class XfrmDataplane implements Dataplane {
       });
     }
     // An on-demand connection gets its trap back once its SA is gone.
-    const t = this.traps.get(e.record.connection);
-    if (t !== undefined && e.undo.some((u) => u.op === 'del-policy')) await this.kernel.apply([{ op: 'set-policy', policy: trapPolicy(t.spec) }]);
+    const list = this.traps.get(e.record.connection);
+    if (list !== undefined && e.undo.some((u) => u.op === 'del-policy')) {
+      // the trap of the SA's own selector pair (the SA's policies replaced it)
+      const outKeys = new Set(e.undo.flatMap((u) => (u.op === 'del-policy' && u.dir === 'out' ? [selectorKey(u.sel)] : [])));
+      const mine = list.filter((t) => outKeys.has(t.key));
+      for (const t of mine.length > 0 ? mine : list) await this.kernel.apply([{ op: 'set-policy', policy: trapPolicy(t.spec) }]);
+    }
   }
 
   records(): DataplaneRecord[] {

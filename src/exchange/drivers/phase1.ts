@@ -139,11 +139,13 @@ function freshCookie(x: Engine): { cookie: Uint8Array; key: string } {
 
 /**
  * Initiator: a new phase 1 for `conn` with the driver of its `exchange`, its first message sent.
- * `pairKey`: pairKeyFlat(conn.local, conn.remote) when the caller has it already.
+ * `pairKey`: pairKeyFlat(conn.local, conn.remote) when the caller has it already. `announce`: a
+ * `started` event (not for a keying retry: the same negotiation starting over).
  */
-export function startPhase1(x: Engine, now: number, conn: Connection, pending: PendingQm[], rekeyOf?: P1, pairKey?: string): P1 {
+export function startPhase1(x: Engine, now: number, conn: Connection, pending: PendingQm[], rekeyOf?: P1, pairKey?: string, announce = true): P1 {
   const driver = phase1DriverFor(conn.exchange ?? 'main');
   if (conn.remote.address === '%any') throw new LocalProtocolError(0, `connection ${conn.name}: cannot initiate to %any`);
+  if (announce) x.emit({ type: 'started', kind: 'isakmp', connection: conn.name, peer: conn.remote, role: 'initiator', rekey: rekeyOf !== undefined });
   const ic = freshCookie(x);
   const state: Phase1State = driver.mode === 'main' ? 'sent-mm1' : 'sent-am1';
   const p1 = newP1(x, 'initiator', driver.mode, state, conn, conn.local, conn.remote, ic.cookie, new Uint8Array(8), ic.key, pairKey);
@@ -202,6 +204,7 @@ function respondFirst(x: Engine, m: Inbound, driver: Phase1Driver): void {
     const peer = x.halfOpen.makeRoom(remoteAddr.address, (old) => {
       destroyP1(x, old);
       x.emit({ type: 'dropped', peer: old.remote, notify: 0, code: 'HALF_OPEN_EVICTED', reason: 'half-open phase 1 evicted (half-open limit reached)' });
+      x.emit({ type: 'failed', kind: 'isakmp', connection: old.conn.name, peer: old.remote, notify: 0, reason: 'half-open phase 1 evicted to make room (max_half_open)' });
     });
     const state: Phase1State = driver.mode === 'main' ? 'sent-mm2' : 'sent-am2';
     const p1 = newP1(x, 'responder', driver.mode, state, chosen.conn, local, remoteAddr, new Uint8Array(h.initiatorCookie), freshCookie(x).cookie);
@@ -219,6 +222,7 @@ function respondFirst(x: Engine, m: Inbound, driver: Phase1Driver): void {
       destroyP1(x, p1);
       throw e;
     }
+    x.emit({ type: 'started', kind: 'isakmp', connection: p1.conn.name, peer: remoteAddr, role: 'responder', rekey: false });
   } catch (e) {
     const { notify } = errorOf(e);
     if (x.opt.sendErrorNotifies && isErrorNotify(notify)) sendUnprotectedNotify(x, local, remoteAddr, h.initiatorCookie, notify);

@@ -27,18 +27,19 @@ import * as C from '../crypto.js';
 import { IPSEC_DOI } from '../doi.js';
 import type { Engine } from '../engine.js';
 import { authenticated, expectAuthentication, natOaIn, natOaOut, quickModeProposals } from '../extensions/index.js';
-import { hostSelector, idToSelector, selectorEquals, selectorToId, selectorWithin } from '../ids.js';
+import { hostSelector, idToSelector, selectorEquals, selectorPairs, selectorToId, selectorWithin, type SelectorPair } from '../ids.js';
+import { ipsecRefusalText, selectorText } from '../offer-text.js';
 import { installIpsecSa } from '../ipsec-sa.js';
 import { keyPair } from '../key-schedule.js';
 import { pairKeyFlat } from '../keys.js';
-import { peerText, retireIfSpent } from '../lifecycle.js';
+import { failedEvent, peerText, retireIfSpent } from '../lifecycle.js';
 import { checkFreshMsgId, doneFor, freshMsgId, msgIdFree, phase1Confirmed, phase2Iv, rememberDone, requireEstablished } from '../phase2.js';
 import { buildIpsecAnswer, buildIpsecSa, checkIpsecAnswer, selectIpsec, type IpsecSelection } from '../proposals.js';
 import { NO_PENDING, Tk, isEstablished, newQm, type KeyedP1, type P1, type PendingQm, type Qm, type QuickModeState, type TimerOfKind } from '../records.js';
-import { Refused, errorOf, missing, remote } from '../refusal.js';
+import { Refused, errorOf, missing, refuse, remote } from '../refusal.js';
 import { markSeen } from '../replay.js';
 import { NOTIFIES, checkMessage, find, findAll, one, rule, type MessageScript } from '../scripts.js';
-import type { Connection, Selector } from '../types.js';
+import type { Connection, FailureCause, Selector } from '../types.js';
 import { afterFirstPayload, checkOut, cookiePair, decrypt, encryptRaw, hashFirst, putHashFirst } from '../wire.js';
 import { sendInfo } from './informational.js';
 import { startPhase1 } from './phase1.js';
@@ -65,8 +66,10 @@ const EMPTY = new Uint8Array(0);
  * Brings a connection up (or rekeys an IPsec SA): a Quick Mode under the newest established ISAKMP
  * SA with the peer that may carry it, else queued on our phase 1 in progress, else a new phase 1.
  */
-export function requestQm(x: Engine, now: number, pending: PendingQm): void {
+export function requestQm(x: Engine, now: number, pending: PendingQm, announce = true): void {
   const conn = pending.conn;
+  // one `started` per Quick Mode we want (a rekey too); a re-issue after a phase-1 rekey is the same one
+  if (announce) x.emit({ type: 'started', kind: 'ipsec', connection: conn.name, peer: conn.remote, role: 'initiator', rekey: pending.rekeyOf !== undefined });
   let negotiating: P1 | undefined;
   let best: KeyedP1 | undefined;
   const pairKey = pairKeyFlat(conn.local, conn.remote); // kept by a new phase 1
@@ -89,8 +92,9 @@ export function requestQm(x: Engine, now: number, pending: PendingQm): void {
   startPhase1(x, now, conn, [pending], undefined, pairKey);
 }
 
-function defaultTs(conn: Connection, p1: P1): { local: Selector; remote: Selector } {
-  return { local: conn.localTs ?? hostSelector(p1.local.address), remote: conn.remoteTs ?? hostSelector(p1.remote.address) };
+/** The selector pairs of `conn` under `p1` (a side without selectors: its address; see ids.ts). */
+function pairsOf(conn: Connection, p1: P1): SelectorPair[] {
+  return selectorPairs(conn.localTs, conn.remoteTs, p1.local.address, p1.remote.address);
 }
 
 /** The IPsec proposals a Quick Mode under `p1` uses for `conn` (UDP-encapsulated modes under NAT-T). */
@@ -108,7 +112,7 @@ export function startQuick(x: Engine, now: number, p1: KeyedP1, pending: Pending
   const r = x.random(4 + nl + 4 * nSpis);
   let msgId = readUint32be(r);
   if (!msgIdFree(p1, msgId)) msgId = freshMsgId(x, p1);
-  const ts = pending.rekeyOf ? { local: pending.rekeyOf.info.localTs, remote: pending.rekeyOf.info.remoteTs } : defaultTs(conn, p1);
+  const ts = pending.rekeyOf ? { local: pending.rekeyOf.info.localTs, remote: pending.rekeyOf.info.remoteTs } : pending.ts ?? pairsOf(conn, p1)[0] ?? missing('a selector pair');
   const qm = newQm(p1, msgId, 'initiator', conn, phase2Iv(p1, msgId), 'sent-qm1', r.subarray(4, 4 + nl), ts.local, ts.remote, conn.commit === true);
   qm.rekeyOf = pending.rekeyOf;
   let off = 4 + nl;
@@ -295,10 +299,21 @@ function errorNotify(p1: KeyedP1, notify: number): NotifyPayload {
   return { type: 'N', doi: p1.doi.id, protocol: ProtocolId.PROTO_ISAKMP, notifyType: notify, spi: cookiePair(p1), data: EMPTY };
 }
 
+/** Does a selector pair of `c` contain the proposed selectors (a side without selectors: its address)? */
+function pairFits(c: Connection, p1: P1, peerTs: Selector, ourTs: Selector): boolean {
+  for (const pair of pairsOf(c, p1)) if (selectorWithin(ourTs, pair.local) && selectorWithin(peerTs, pair.remote)) return true;
+  return false;
+}
+
+/** The selector pairs `c` allows, in words (for the refusal). */
+function pairsText(c: Connection, p1: P1): string {
+  return pairsOf(c, p1).map((p) => `${selectorText(p.local)} === ${selectorText(p.remote)}`).join(', ');
+}
+
 /**
  * The connection a Quick Mode responder answers for: this ISAKMP SA's connection first, then the
  * other connections for the peer whose credentials and identities it proved in this ISAKMP SA
- * (issue 9.1) — the first whose selectors contain the offered IDs and whose proposals fit.
+ * (issue 9.1) — the first with a selector pair that contains the offered IDs and proposals that fit.
  */
 function chooseConnection(x: Engine, p1: KeyedP1, sa: Extract<Payload, { type: 'SA' }>, peerTs: Selector, ourTs: Selector): { conn: Connection; sel: IpsecSelection } {
   const current = x.conns.current(p1.conn);
@@ -316,15 +331,18 @@ function chooseConnection(x: Engine, p1: KeyedP1, sa: Extract<Payload, { type: '
     }
     const c = candidates[i];
     if (!c) break;
-    const ts = defaultTs(c, p1);
-    if (!selectorWithin(peerTs, ts.remote) || !selectorWithin(ourTs, ts.local)) {
-      err ??= remote(NotifyType.INVALID_ID_INFORMATION, 'traffic selectors outside the connection');
+    if (!pairFits(c, p1, peerTs, ourTs)) {
+      err ??= refuse(NotifyType.INVALID_ID_INFORMATION, 'SELECTORS_REFUSED', `traffic selectors refused: peer proposed ${selectorText(peerTs)} === ${selectorText(ourTs)}, connection ${c.name} allows ${pairsText(c, p1)} (check local_ts / remote_ts on both sides)`);
       continue;
     }
+    const ours = proposalsOf(x, p1, c);
     try {
-      return { conn: c, sel: selectIpsec(sa, proposalsOf(x, p1, c), c.allowWeakGroups ?? false, c.preferOwnOrder ?? false) };
+      return { conn: c, sel: selectIpsec(sa, ours, c.allowWeakGroups ?? false, c.preferOwnOrder ?? false) };
     } catch (e) {
-      if (!err || (err instanceof IsakmpError && err.notify === NotifyType.INVALID_ID_INFORMATION)) err = e;
+      const why = e instanceof IsakmpError && e.notify === NotifyType.NO_PROPOSAL_CHOSEN
+        ? refuse(NotifyType.NO_PROPOSAL_CHOSEN, 'NO_PROPOSAL_CHOSEN', `no Quick Mode proposal chosen for connection ${c.name}: ${ipsecRefusalText(sa, ours, c.allowWeakGroups ?? false)} (check esp/ah and pfs on both sides)`)
+        : e;
+      if (!err || (err instanceof IsakmpError && err.notify === NotifyType.INVALID_ID_INFORMATION)) err = why;
     }
   }
   throw err ?? remote(NotifyType.NO_PROPOSAL_CHOSEN, 'no acceptable IPsec proposal');
@@ -394,6 +412,7 @@ function answerQm1(x: Engine, now: number, p1: KeyedP1, h: Header, bytes: Uint8A
   qm.rtx = { count: 0, timer: x.timers.add(now + x.opt.retransmitBaseMs, qm, Tk.QmRetransmit) };
   qm.tTimeout = x.timers.add(now + qmTimeout(x), qm, Tk.QmTimeout);
   x.send(p1.local, p1.remote, enc.bytes);
+  x.emit({ type: 'started', kind: 'ipsec', connection: conn.name, peer: p1.remote, role: 'responder', rekey: false });
 }
 
 /** Responder: HDR*, HASH(3) --> ; [then <-- HDR*, HASH(4), N(CONNECTED) with the commit bit] ; SA installed. */
@@ -449,7 +468,7 @@ function qmTimeout(x: Engine): number {
 }
 
 /** A Quick Mode is abandoned: `failed`, and an IPsec SA it was to replace stays installed. */
-export function failQm(x: Engine, qm: Qm, notify: number, reason: string): void {
+export function failQm(x: Engine, qm: Qm, notify: number, reason: string, cause?: FailureCause): void {
   const p1 = qm.p1;
   clearQmRetransmit(x, qm);
   x.timers.cancel(qm.tTimeout);
@@ -457,7 +476,7 @@ export function failQm(x: Engine, qm: Qm, notify: number, reason: string): void 
   if (p1.qms?.size === 0) p1.qms = undefined;
   qm.dh?.wipe();
   if (qm.rekeyOf && qm.rekeyOf.state === 'rekeying') qm.rekeyOf.state = 'installed';
-  x.emit({ type: 'failed', kind: 'ipsec', connection: qm.conn.name, peer: p1.remote, notify, reason });
+  x.emit(failedEvent('ipsec', qm.conn.name, p1.remote, notify, reason, cause));
 }
 
 export function clearQmRetransmit(x: Engine, qm: Qm): void {
@@ -470,13 +489,13 @@ export function quickModeTimer(x: Engine, now: number, e: TimerOfKind<typeof Tk.
   const qm = e.target;
   if (qm.p1.qms?.get(qm.msgId) !== qm) return;
   if (e.kind === Tk.QmTimeout) {
-    if (qm.tTimeout === e) failQm(x, qm, 0, 'Quick Mode not completed in time');
+    if (qm.tTimeout === e) failQm(x, qm, 0, 'Quick Mode not completed in time', 'NO_ANSWER');
     return;
   }
   const rtx = qm.rtx;
   if (!rtx || rtx.timer !== e) return;
   if (rtx.count >= x.opt.retransmitLimit) {
-    failQm(x, qm, 0, 'retransmit limit reached');
+    failQm(x, qm, 0, 'retransmit limit reached, peer does not answer', 'NO_ANSWER');
     return;
   }
   rtx.count++;
