@@ -12,10 +12,11 @@ import { CertEncoding, NotifyType } from '../constants/index.js';
 import { expectedPeerId, ourIdentityFor, sameCredentials } from './authorization.js';
 import * as C from './crypto.js';
 import type { Engine } from './engine.js';
-import { idToIdentity, identityMatches, identityToId } from './ids.js';
+import { idToIdentity, identityMatches, identityText, identityToId } from './ids.js';
 import { authMethodOf, ikeChosenAllowed } from './proposals.js';
 import type { Handshake, KeyedP1, P1 } from './records.js';
-import { missing, remote } from './refusal.js';
+import { Failure, missing, refuse, remote } from './refusal.js';
+import { IsakmpError } from '../errors.js';
 import { find, findAll } from './scripts.js';
 import type { Connection, RsaConnection } from './types.js';
 
@@ -105,10 +106,12 @@ export function verifyPeer(x: Engine, p1: KeyedP1, hs: Handshake, id: IdPayload,
       break;
     }
     if (!ok && refusedTransform) {
-      throw remote(NotifyType.NO_PROPOSAL_CHOSEN, `peer identity belongs to connection ${refusedTransform.name}, which does not accept the phase-1 transform chosen`);
+      throw refuse(NotifyType.NO_PROPOSAL_CHOSEN, 'NO_PROPOSAL_CHOSEN', `peer identity ${idText(id)} belongs to connection ${refusedTransform.name}, which does not accept the phase-1 transform chosen with connection ${conn.name} (give both the same ike proposals)`);
     }
   }
-  if (!ok) throw remote(NotifyType.INVALID_ID_INFORMATION, 'peer identity does not match the connection');
+  if (!ok) {
+    throw refuse(NotifyType.INVALID_ID_INFORMATION, 'IDENTITY_MISMATCH', `identity mismatch: peer identity does not match the connection: the peer said ${idText(id)}, connection ${conn.name} expects ${identityText(expectedPeerId(conn, p1.remote.address))} (check remote.id here and the peer's own id)`);
+  }
   verifyAuth(x, p1, hs, payloads, encodePayloadBody(id), peerIsInitiator, id);
   p1.peerId = idToIdentity(id.idType, id.data);
 }
@@ -120,13 +123,26 @@ export function verifyAuth(x: Engine, p1: KeyedP1, hs: Handshake, payloads: read
   if (conn.auth === 'psk') {
     const h = find(payloads, 'HASH');
     if (!h || find(payloads, 'SIG')) throw remote(NotifyType.PAYLOAD_MALFORMED, 'PSK authentication needs one HASH payload');
-    if (!C.verifyHash(expected, h.data)) throw remote(NotifyType.AUTHENTICATION_FAILED, peerIsInitiator ? 'HASH_I does not verify' : 'HASH_R does not verify');
+    if (!C.verifyHash(expected, h.data)) {
+      throw refuse(NotifyType.AUTHENTICATION_FAILED, 'PSK_MISMATCH', `probable pre-shared key mismatch: ${peerIsInitiator ? 'HASH_I' : 'HASH_R'} from the peer does not verify; check that both sides use the same psk for this peer`);
+    }
     return;
   }
   const sig = find(payloads, 'SIG');
   if (!sig || find(payloads, 'HASH')) throw remote(NotifyType.PAYLOAD_MALFORMED, 'signature authentication needs one SIG payload');
   const key = peerPublicKey(x, conn, payloads, id);
-  C.rsaVerifyHash(key, expected, sig.data);
+  try {
+    C.rsaVerifyHash(key, expected, sig.data);
+  } catch (e) {
+    const why = e instanceof IsakmpError ? e.reason : 'error';
+    throw refuse(NotifyType.AUTHENTICATION_FAILED, 'AUTH_FAILED', `the peer's signature does not verify (${why}): its certificate or key is not the one it signs with, or the message was altered`);
+  }
+}
+
+/** A certificate refusal of src/crypto in the operator's words (cause CERTIFICATE_REFUSED). */
+function certificateRefused(e: unknown): unknown {
+  if (!(e instanceof IsakmpError) || e instanceof Failure) return e;
+  return refuse(e.notify, 'CERTIFICATE_REFUSED', `certificate refused: ${e.reason} (check ca: and crls: here, and the certificate chain the peer sends)`);
 }
 
 /**
@@ -138,13 +154,25 @@ function peerPublicKey(x: Engine, conn: RsaConnection, payloads: readonly Payloa
   const certs = findAll(payloads, 'CERT');
   if (certs.length === 0) {
     if (rsa.peerPublicKey) return rsa.peerPublicKey;
-    throw remote(NotifyType.CERTIFICATE_UNAVAILABLE, 'no certificate from the peer and no configured public key');
+    throw refuse(NotifyType.CERTIFICATE_UNAVAILABLE, 'CERTIFICATE_REFUSED', 'certificate refused: no certificate from the peer and no configured public key (the peer must send its certificate)');
   }
   for (const c of certs) {
-    if (c.encoding !== CertEncoding.X509_SIGNATURE) throw remote(NotifyType.CERT_TYPE_UNSUPPORTED, `certificate encoding ${c.encoding}`);
+    if (c.encoding !== CertEncoding.X509_SIGNATURE) throw refuse(NotifyType.CERT_TYPE_UNSUPPORTED, 'CERTIFICATE_REFUSED', `certificate refused: encoding ${c.encoding} (only X.509 signature certificates are taken)`);
   }
-  if (!rsa.trusted || rsa.trusted.length === 0) throw remote(NotifyType.INVALID_CERT_AUTHORITY, 'no trust anchors configured');
-  const chain = C.verifyCertificateChain({ certificates: certs.map((c) => c.data), trustAnchors: rsa.trusted, now: x.certTime(x.lastNow), ...(rsa.crls ? { crls: rsa.crls } : {}) });
-  if (!C.certificateMatchesId(chain.leaf, id.idType, id.data)) throw remote(NotifyType.INVALID_ID_INFORMATION, 'peer ID is not in its certificate');
+  if (!rsa.trusted || rsa.trusted.length === 0) throw refuse(NotifyType.INVALID_CERT_AUTHORITY, 'CERTIFICATE_REFUSED', 'certificate refused: no trust anchors configured (set ca:)');
+  let chain: ReturnType<typeof C.verifyCertificateChain>;
+  try {
+    chain = C.verifyCertificateChain({ certificates: certs.map((c) => c.data), trustAnchors: rsa.trusted, now: x.certTime(x.lastNow), ...(rsa.crls ? { crls: rsa.crls } : {}) });
+  } catch (e) {
+    throw certificateRefused(e);
+  }
+  if (!C.certificateMatchesId(chain.leaf, id.idType, id.data)) {
+    throw refuse(NotifyType.INVALID_ID_INFORMATION, 'IDENTITY_MISMATCH', `identity mismatch: peer ID ${idText(id)} is not in its certificate (subject ${chain.leaf.subject.split('\n').join(', ')}): set remote.id to a name the certificate carries`);
+  }
   return chain.publicKey;
+}
+
+/** The ID payload's identity as text. */
+function idText(id: { readonly idType: number; readonly data: Uint8Array }): string {
+  return identityText(idToIdentity(id.idType, id.data));
 }

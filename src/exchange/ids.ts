@@ -5,7 +5,7 @@
 import { IdType } from '../constants/index.js';
 import type { IdPayload } from '../codec/types.js';
 import { parseIpv4, parseIpv6 } from '../codec/identification.js';
-import { dnEqual } from './crypto.js';
+import { dnEqual, dnText } from './crypto.js';
 import type { Identity, Selector } from './types.js';
 
 const parsed = new Map<string, Uint8Array | undefined>();
@@ -226,6 +226,23 @@ export function keyIdText(b: Uint8Array): string {
   let hex = '';
   for (const c of b) hex += c.toString(16).padStart(2, '0');
   return `keyid:0x${hex}`;
+}
+
+/** An identity in the operator's words: an address, a name, `keyid:…`, a DN as text, `%any`. */
+export function identityText(id: Identity | { readonly type: 'other'; readonly idType: number; readonly data: Uint8Array } | undefined): string {
+  if (id === undefined) return '(none)';
+  switch (id.type) {
+    case 'any':
+      return '%any';
+    case 'other':
+      return `ID type ${id.idType}`;
+    case 'key-id':
+      return keyIdText(id.value);
+    case 'der-asn1-dn':
+      return dnText(id.value) ?? 'a malformed DN';
+    default:
+      return id.value;
+  }
 }
 
 /** The address identity of an address text. */

@@ -12,7 +12,9 @@
  * @module
  */
 import { flatString, toHex } from '../crypto/bytes.js';
-import { ProtocolId } from '../constants/index.js';
+import { NotifyType, ProtocolId, isErrorNotify } from '../constants/index.js';
+import { RemoteProtocolError } from '../errors.js';
+import { errorOf } from './refusal.js';
 import type { Mutable, Payload } from '../codec/types.js';
 import { peerIdWire, type PeerIdentity } from './authorization.js';
 import * as C from './crypto.js';
@@ -21,12 +23,13 @@ import { startPhase1 } from './drivers/phase1.js';
 import { clearQmRetransmit, requestQm, startQuick } from './drivers/quick-mode.js';
 import type { Engine } from './engine.js';
 import { authIn, established as livenessEstablished } from './extensions/index.js';
-import { keyIdText } from './ids.js';
+import { identityText } from './ids.js';
+import { peerRefusalText } from './peer-refusal.js';
 import { sameAddressPort, smi } from './keys.js';
-import { NO_PENDING, Tk, expectHandshake, type KeyedP1, type P1, type PendingQm } from './records.js';
+import { NO_PENDING, Tk, expectHandshake, hasKeys, type KeyedP1, type P1, type PendingQm } from './records.js';
 import { seenTotal } from './replay.js';
 import type { Address, Connection, EngineEvent, FailureCause, IsakmpSaInfo } from './types.js';
-import { cookiePair } from './wire.js';
+import { cookiePair, sendUnprotectedNotify } from './wire.js';
 
 const EMPTY = new Uint8Array(0);
 
@@ -38,11 +41,7 @@ function peerKeyOf(p1: P1): string {
 
 /** A peer identity in words, for reasons (non-printable characters escaped by the loggers). */
 export function peerText(id: PeerIdentity | undefined): string {
-  if (!id) return '(unknown)';
-  if (id.type === 'any') return '%any';
-  if (id.type === 'other') return `ID type ${id.idType}`;
-  if (id.type === 'key-id') return keyIdText(id.value);
-  return typeof id.value === 'string' ? id.value : `DN ${toHex(id.value)}`;
+  return id === undefined ? '(unknown)' : identityText(id);
 }
 
 /** Phase 1 done: events, lifetime timers, handshake material wiped, pending Quick Modes started. */
@@ -271,9 +270,10 @@ export function removeP1(x: Engine, p1: P1, event: EngineEvent, reissueAt?: numb
 /** Initiator without an answer: start over with fresh cookies (keying tries), else fail. */
 export function retryOrFail(x: Engine, now: number, p1: P1, reason: string): void {
   const tries = (p1.hs?.tries ?? 0) + 1;
+  const peerError = p1.hs?.peerError ?? 0;
   const conn = x.conns.get(p1.conn.name);
   if (p1.role !== 'initiator' || tries >= (p1.conn.keyingTries ?? 3) || !conn) {
-    failP1(x, p1, 0, reason, 'NO_ANSWER');
+    failUnanswered(x, p1, reason);
     return;
   }
   const pending = p1.pending;
@@ -282,7 +282,19 @@ export function retryOrFail(x: Engine, now: number, p1: P1, reason: string): voi
   destroyP1(x, p1);
   x.emit({ type: 'dropped', peer: p1.remote, notify: 0, code: 'KEYING_RETRY', reason: `${reason}; keying try ${tries + 1}` });
   const again = startPhase1(x, now, conn, pending, rekeyOf && rekeyOf.life === 'established' ? rekeyOf : undefined, undefined, false);
-  expectHandshake(again).tries = tries;
+  const hs = expectHandshake(again);
+  hs.tries = tries;
+  hs.peerError = peerError;
+}
+
+/**
+ * A phase 1 the peer stopped answering fails: NO_ANSWER, or PEER_REFUSED when the peer sent an
+ * error notify in clear meanwhile (not acted upon, see drivers/informational.ts: the likely cause).
+ */
+export function failUnanswered(x: Engine, p1: P1, reason: string): void {
+  const peerError = p1.hs?.peerError ?? 0;
+  if (peerError !== 0) failP1(x, p1, peerError, `${reason}; ${peerRefusalText(peerError, false, p1)}`, 'PEER_REFUSED');
+  else failP1(x, p1, 0, reason, 'NO_ANSWER');
 }
 
 /** Our phase 1 (or the peer's) is abandoned: `failed` for it and for the Quick Modes waiting on it. */
@@ -295,6 +307,27 @@ export function failP1(x: Engine, p1: P1, notify: number, reason: string, cause?
     if (q.rekeyOf && q.rekeyOf.state === 'rekeying') q.rekeyOf.state = 'installed';
     x.emit(failedEvent('ipsec', q.conn.name, p1.remote, notify, `phase 1 failed: ${reason}`, cause));
   }
+}
+
+/**
+ * A phase 1 refused (ours or the peer's): the peer is told with an error notify where RFC 2408
+ * allows it and policy permits (`sendErrorNotifies`) — protected under the phase-1 keys when both
+ * sides hold the same (HDR*, HASH(1), N), else in clear with the exchange's cookies (a pre-shared
+ * key mismatch: the peer could not read ours) — then the phase 1 fails with its cause. Returns
+ * what to throw for the `dropped` event: without the cause, which the `failed` event carries.
+ */
+export function abandonP1(x: Engine, p1: P1, e: unknown): unknown {
+  const { notify, reason, cause } = errorOf(e);
+  if (p1.life === 'dead') return e;
+  if (x.opt.sendErrorNotifies && notify !== 0 && isErrorNotify(notify)) {
+    if (cause !== 'PSK_MISMATCH' && cause !== 'PEER_REFUSED' && hasKeys(p1)) {
+      sendInfo(x, p1, [{ type: 'N', doi: p1.doi.id, protocol: ProtocolId.PROTO_ISAKMP, notifyType: notify, spi: cookiePair(p1), data: EMPTY }]);
+    } else if (cause !== 'PEER_REFUSED') {
+      sendUnprotectedNotify(x, p1.local, p1.remote, p1.ic, cause === 'PSK_MISMATCH' ? NotifyType.AUTHENTICATION_FAILED : notify, p1.rc);
+    }
+  }
+  failP1(x, p1, notify, reason, cause);
+  return cause !== undefined ? new RemoteProtocolError(notify, reason) : e;
 }
 
 /** A `failed` event, with its cause when known. */

@@ -2,7 +2,8 @@
  * Proposals in the operator's words, for the reasons of refusals (issue 10): what the peer offered
  * and what we accept, in the compact syntax of the configuration (`aes128-sha256-modp2048`,
  * `esp aes128gcm16-ecp256`), with hints where a group is refused as weak or the authentication
- * methods differ. Computed only when a negotiation is refused, never on the hot path.
+ * methods differ; and the phase-1 selections of proposals.ts with those words in their refusals
+ * (cause NO_PROPOSAL_CHOSEN). Computed only when a negotiation is refused, never on the hot path.
  * @module
  */
 import type { SaPayload } from '../codec/types.js';
@@ -10,8 +11,11 @@ import { AuthMethod, ProtocolId } from '../constants/index.js';
 import { dhGroupInfo } from './crypto.js';
 import type { Selector } from './types.js';
 import { groupName, ikeTransformName, ipsecTransformName } from './names.js';
-import { parseIkeTransform, parseIpsecTransform } from './proposals.js';
-import type { IkeProposal, IpsecProposal } from './types.js';
+import { IsakmpError } from '../errors.js';
+import { NotifyType } from '../constants/index.js';
+import { authMethodOf, checkIkeAnswer, parseIkeTransform, parseIpsecTransform, selectIke, type IkeSelection } from './proposals.js';
+import { refuse } from './refusal.js';
+import type { ChosenIke, Connection, IkeProposal, IpsecProposal } from './types.js';
 
 /** At most this many offered transforms are named in one reason. */
 const MAX_NAMED = 8;
@@ -35,7 +39,7 @@ function weakHint(group: number, allowWeak: boolean): string {
  * Why no phase-1 transform fits, in words: `peer offered X, Y (modp1024 is weak:
  * allow_weak_groups), we accept A, B` (and the authentication methods when they differ).
  */
-export function ikeRefusalText(sa: SaPayload, ours: readonly IkeProposal[], ourAuth: number, allowWeak: boolean): string {
+export function ikeRefusalText(sa: SaPayload, ours: readonly IkeProposal[], ourAuth: number, allowWeak: boolean, verb = 'offered'): string {
   const offered: string[] = [];
   const auths = new Set<number>();
   for (const p of sa.proposals) {
@@ -50,7 +54,7 @@ export function ikeRefusalText(sa: SaPayload, ours: readonly IkeProposal[], ourA
     }
   }
   const ourNames = ours.map((p) => ikeTransformName({ ...p, keyLength: p.keyLength ?? 0, auth: ourAuth }).split(' ')[0] ?? '');
-  let text = `peer offered ${list(offered) || 'nothing'}, we accept ${list(ourNames)}`;
+  let text = `peer ${verb} ${list(offered) || 'nothing'}, we ${verb === 'offered' ? 'accept' : 'offered'} ${list(ourNames)}`;
   if (auths.size > 0 && !auths.has(ourAuth)) text += `; peer authenticates with ${[...auths].map(authName).join('/')}, we with ${authName(ourAuth)}`;
   return text;
 }
@@ -86,4 +90,29 @@ export function ipsecRefusalText(sa: SaPayload, ours: readonly IpsecProposal[], 
 export function selectorText(s: Selector): string {
   const base = s.prefix !== undefined ? `${s.start}/${s.prefix}` : s.start === s.end ? s.start : `${s.start}-${s.end}`;
   return s.protocol !== 0 ? `${base}[${s.protocol}${s.port !== 0 ? '/' + s.port : ''}]` : base;
+}
+
+/** A NO_PROPOSAL_CHOSEN error of proposals.ts (not another refusal), as a Failure with `words`. */
+function noProposal(e: unknown, words: () => string): unknown {
+  return e instanceof IsakmpError && e.notify === NotifyType.NO_PROPOSAL_CHOSEN ? refuse(NotifyType.NO_PROPOSAL_CHOSEN, 'NO_PROPOSAL_CHOSEN', words()) : e;
+}
+
+/** Responder: selectIke for connection `c`, its refusal naming the offer and what `c` accepts. */
+export function selectIkeOf(c: Connection, sa: SaPayload): IkeSelection {
+  const auth = authMethodOf(c.auth);
+  try {
+    return selectIke(sa, c.ike, auth, c.allowWeakGroups ?? false, c.preferOwnOrder ?? false);
+  } catch (e) {
+    throw noProposal(e, () => `no proposal chosen for connection ${c.name}: ${ikeRefusalText(sa, c.ike, auth, c.allowWeakGroups ?? false)} (compare ike on both sides)`);
+  }
+}
+
+/** Initiator: checkIkeAnswer for connection `c`, its refusal naming what the peer chose. */
+export function checkIkeAnswerOf(c: Connection, sa: SaPayload): ChosenIke {
+  const auth = authMethodOf(c.auth);
+  try {
+    return checkIkeAnswer(sa, c.ike, auth, c.allowWeakGroups ?? false);
+  } catch (e) {
+    throw noProposal(e, () => `the peer's answer is not a proposal of connection ${c.name}: ${ikeRefusalText(sa, c.ike, auth, c.allowWeakGroups ?? false, 'chose')}`);
+  }
 }

@@ -127,6 +127,8 @@ export interface Handshake {
   ho: HoNode | undefined;
   /** Initiator: how many times this negotiation was started over (keying tries). */
   tries: number;
+  /** Initiator: an error notify the peer sent in clear for this negotiation (not acted upon; named when it fails). */
+  peerError: number;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -147,6 +149,7 @@ export function newHandshake(): Handshake {
     halfOpen: false,
     ho: undefined,
     tries: 0,
+    peerError: 0,
   };
 }
 

@@ -22,6 +22,8 @@ export interface PayloadRule {
 export interface MessageScript {
   /** RFC arrow notation of the message, for logs and test names. */
   readonly label: string;
+  /** Short name for progress and trace lines (`MM3`, `QM1`, `INFO`). */
+  readonly name?: string;
   readonly from: 'I' | 'R';
   /** 'yes' | 'no' | 'either' (AM3 may be sent either way). */
   readonly encrypted: 'yes' | 'no' | 'either';
@@ -35,7 +37,7 @@ export const VIDS = rule('VID', 0, 16);
 export const NOTIFIES = rule('N', 0, 8);
 export const NATD = rule('NAT-D', 0, 4);
 export const CR = rule('CR', 0, 16);
-export const CERT = rule('CERT', 0, 4);
+export const CERT = rule('CERT', 0, 8);
 
 /**
  * Checks the payloads of a message against its script. Incoming violations are

@@ -9,7 +9,7 @@ import { quickModeTimer } from './drivers/quick-mode.js';
 import type { Engine } from './engine.js';
 import { fireLiveness } from './extensions/index.js';
 import { expireChild, rekeyChild } from './ipsec-sa.js';
-import { deleteP1, failP1, rekeyP1, retryOrFail } from './lifecycle.js';
+import { deleteP1, failUnanswered, rekeyP1, retryOrFail } from './lifecycle.js';
 import { Tk, isEstablished, type EngineTimer } from './records.js';
 
 export function fire(x: Engine, now: number, e: EngineTimer): void {
@@ -29,7 +29,7 @@ export function fire(x: Engine, now: number, e: EngineTimer): void {
     }
     case Tk.P1HalfOpen: {
       const p1 = e.target;
-      if (p1.life === 'negotiating' && p1.hs?.tHalf === e) failP1(x, p1, 0, 'phase 1 not completed in time (the peer stopped answering)', 'NO_ANSWER');
+      if (p1.life === 'negotiating' && p1.hs?.tHalf === e) failUnanswered(x, p1, 'phase 1 not completed in time (the peer stopped answering)');
       return;
     }
     case Tk.P1Soft: {

@@ -78,11 +78,15 @@ export function checkOut(script: MessageScript, payloads: readonly Payload[]): v
   checkMessage(script, payloads, true);
 }
 
-/** RFC 2408 §5.x: error reply to a first message: zero responder cookie, no state kept. */
-export function sendUnprotectedNotify(x: Engine, local: Address, remoteAddr: Address, ic: Uint8Array, notify: number): void {
+/**
+ * RFC 2408 §5.x: an error notify in a clear Informational: the reply to a refused first message
+ * (zero responder cookie, no state kept), or a phase 1 refused before keys can be trusted (its
+ * cookies `ic`, `rc`).
+ */
+export function sendUnprotectedNotify(x: Engine, local: Address, remoteAddr: Address, ic: Uint8Array, notify: number, rc: Uint8Array = ZERO8): void {
   const payloads: Payload[] = [{ type: 'N', doi: IPSEC_DOI.id, protocol: ProtocolId.PROTO_ISAKMP, notifyType: notify, spi: EMPTY, data: EMPTY }];
   const bytes = encodeMessage({
-    header: { initiatorCookie: ic, responderCookie: ZERO8, nextPayload: PayloadType.N, majorVersion: 1, minorVersion: 0, exchangeType: ExchangeType.INFORMATIONAL, flags: 0, messageId: 0 },
+    header: { initiatorCookie: ic, responderCookie: rc, nextPayload: PayloadType.N, majorVersion: 1, minorVersion: 0, exchangeType: ExchangeType.INFORMATIONAL, flags: 0, messageId: 0 },
     payloads,
   });
   x.send(local, remoteAddr, bytes);

@@ -20,13 +20,14 @@ import { authPayloads, certRequests, checkNonce, ourIdPayload, verifyAuth, verif
 import { expectedPeerId } from '../authorization.js';
 import { IPSEC_DOI } from '../doi.js';
 import type { Engine } from '../engine.js';
+import { checkIkeAnswerOf } from '../offer-text.js';
 import { authOut, authenticated, float, natdIn, natdOut, vendorIdsAnswer, vendorIdsIn, vendorIdsOut } from '../extensions/index.js';
 import { idToIdentity, identityMatches } from '../ids.js';
 import { deriveKeys, keAndNonce, setChosen, setIv } from '../key-schedule.js';
-import { clearRetransmit, established, failP1, sendP1 } from '../lifecycle.js';
-import { authMethodOf, buildIkeSa, checkIkeAnswer } from '../proposals.js';
+import { abandonP1, clearRetransmit, established, sendP1 } from '../lifecycle.js';
+import { authMethodOf, buildIkeSa } from '../proposals.js';
 import { expectChosen, expectHandshake, expectKeys, type AggressiveModeState, type ChosenP1, type KeyedP1, type P1 } from '../records.js';
-import { Refused, errorOf, missing, remote } from '../refusal.js';
+import { Refused, missing, remote } from '../refusal.js';
 import { CERT, CR, NATD, NOTIFIES, VIDS, one, rule, type MessageScript } from '../scripts.js';
 import { LocalProtocolError } from '../../errors.js';
 import type { Connection } from '../types.js';
@@ -35,9 +36,9 @@ import { phase1Driver, type Phase1Message, type Phase1Step } from './phase1.js';
 
 /** The three messages. */
 export const AM = {
-  am1: { label: 'HDR, SA, KE, Ni, IDii -->', from: 'I', encrypted: 'no', first: 'SA', rules: [rule('SA', 1, 1), rule('KE', 1, 1), rule('NONCE', 1, 1), rule('ID', 1, 1), CR, VIDS] },
-  am2: { label: '<-- HDR, SA, KE, Nr, IDir, [CERT,] HASH_R|SIG_R', from: 'R', encrypted: 'no', first: 'SA', rules: [rule('SA', 1, 1), rule('KE', 1, 1), rule('NONCE', 1, 1), rule('ID', 1, 1), rule('HASH', 0, 1), rule('SIG', 0, 1), CERT, CR, NATD, VIDS] },
-  am3: { label: 'HDR*, [CERT,] HASH_I|SIG_I -->', from: 'I', encrypted: 'either', rules: [rule('HASH', 0, 1), rule('SIG', 0, 1), CERT, NATD, NOTIFIES, VIDS] },
+  am1: { name: 'AM1', label: 'HDR, SA, KE, Ni, IDii -->', from: 'I', encrypted: 'no', first: 'SA', rules: [rule('SA', 1, 1), rule('KE', 1, 1), rule('NONCE', 1, 1), rule('ID', 1, 1), CR, VIDS] },
+  am2: { name: 'AM2', label: '<-- HDR, SA, KE, Nr, IDir, [CERT,] HASH_R|SIG_R', from: 'R', encrypted: 'no', first: 'SA', rules: [rule('SA', 1, 1), rule('KE', 1, 1), rule('NONCE', 1, 1), rule('ID', 1, 1), rule('HASH', 0, 1), rule('SIG', 0, 1), CERT, CR, NATD, VIDS] },
+  am3: { name: 'AM3', label: 'HDR*, [CERT,] HASH_I|SIG_I -->', from: 'I', encrypted: 'either', rules: [rule('HASH', 0, 1), rule('SIG', 0, 1), CERT, NATD, NOTIFIES, VIDS] },
 } as const satisfies Record<string, MessageScript>;
 
 /** RFC 2409 §5 Aggressive Mode, message by message (public: tests and tools list it). */
@@ -118,7 +119,7 @@ export function initiatorTakeAm2SendAm3(x: Engine, now: number, p1: P1, m: Phase
   const hs = expectHandshake(p1);
   let kp1: KeyedP1;
   try {
-    const chosen = checkIkeAnswer(one(m.payloads, 'SA'), conn.ike, authMethodOf(conn.auth), conn.allowWeakGroups ?? false);
+    const chosen = checkIkeAnswerOf(conn, one(m.payloads, 'SA'));
     if (chosen.group !== conn.ike[0]?.group) throw remote(NotifyType.NO_PROPOSAL_CHOSEN, 'answer changes the group');
     const cp1 = setChosen(p1, chosen);
     p1.rc = new Uint8Array(m.header.responderCookie);
@@ -132,9 +133,7 @@ export function initiatorTakeAm2SendAm3(x: Engine, now: number, p1: P1, m: Phase
     vendorIdsIn(x, p1, m.payloads);
     natdIn(x, kp1, m.payloads);
   } catch (e) {
-    const { notify, reason } = errorOf(e);
-    failP1(x, p1, notify, reason);
-    throw e;
+    throw abandonP1(x, p1, e);
   }
   const out = authPayloads(kp1, hs, true);
   natdOut(x, kp1, true, out);
@@ -157,7 +156,11 @@ export function initiatorTakeAm2SendAm3(x: Engine, now: number, p1: P1, m: Phase
 export function responderTakeAm3(x: Engine, now: number, p1: P1, m: Phase1Message): void {
   const kp1 = expectKeys(p1);
   const hs = expectHandshake(p1);
-  verifyAuth(x, kp1, hs, m.payloads, hs.peerIdB ?? missing("the peer's ID"), true, hs.peerId ?? missing("the peer's ID"));
+  try {
+    verifyAuth(x, kp1, hs, m.payloads, hs.peerIdB ?? missing("the peer's ID"), true, hs.peerId ?? missing("the peer's ID"));
+  } catch (e) {
+    throw abandonP1(x, p1, e);
+  }
   natdIn(x, expectChosen(p1), m.payloads);
   if (p1.nat) authenticated(x, p1, true);
   if (m.nextIv) setIv(kp1, m.nextIv);

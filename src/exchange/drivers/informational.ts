@@ -13,14 +13,15 @@
 import { decodeMessage } from '../../codec/index.js';
 import type { NotifyPayload, Payload } from '../../codec/types.js';
 import { ExchangeType, HeaderFlag, NotifyType, ProtocolId, isErrorNotify, nameOf } from '../../constants/index.js';
-import { bytesEqual } from '../../crypto/bytes.js';
+import { bytesEqual, isZero } from '../../crypto/bytes.js';
 import { sameCredentials, samePeerIdentity } from '../authorization.js';
 import type { Engine } from '../engine.js';
 import { answer } from '../extensions/dpd.js';
 import { authenticated, expectAuthentication, informationalIn } from '../extensions/index.js';
 import { clearOlderSas } from '../extensions/initial-contact.js';
 import { removeChild } from '../ipsec-sa.js';
-import { removeP1, retireIfSpent } from '../lifecycle.js';
+import { failP1, removeP1, retireIfSpent } from '../lifecycle.js';
+import { peerRefusalText } from '../peer-refusal.js';
 import { checkFreshMsgId, freshMsgId, openHashed, phase1Confirmed, phase2Iv, samePeer, sealHashed } from '../phase2.js';
 import { hasKeys, type Child, type KeyedP1, type P1 } from '../records.js';
 import { remote } from '../refusal.js';
@@ -32,6 +33,7 @@ import type { ExchangeDriver, Inbound } from './registry.js';
 
 /** RFC 2408 §4.8 / RFC 2409 §5.7 Informational under an ISAKMP SA. */
 export const INFORMATIONAL: MessageScript = {
+  name: 'INFO',
   label: 'HDR*, HASH(1), N/D -->',
   from: 'I',
   encrypted: 'yes',
@@ -50,16 +52,34 @@ export function sendInfo(x: Engine, p1: P1, payloads: readonly Payload[]): Uint8
   return bytes;
 }
 
-/** A refused informational outside an authenticated SA: a `dropped` event naming what it carried. */
-function logUnauthenticated(x: Engine, peer: Address, bytes: Uint8Array): void {
-  let what = 'unauthenticated informational ignored';
+/**
+ * An informational outside an authenticated SA: never acted upon (RFC 2408 §4.8: anyone can send
+ * one), but named (NO_PROPOSAL_CHOSEN, not "notify 14") in a `dropped` event. An error notify in
+ * clear with the cookies of a phase 1 we still negotiate is what a peer that refuses our
+ * proposals, or could not decrypt or verify our authentication, sends (it has no keys to protect
+ * it with): the event then says what it probably means (cause PEER_REFUSED, marked
+ * unauthenticated), and the phase 1 remembers it, so that its failure, when our retransmissions
+ * run out or its half-open time ends, names it.
+ */
+function unauthenticated(x: Engine, m: Inbound): void {
+  let n: NotifyPayload | undefined;
   try {
-    const n = find(decodeMessage(bytes).payloads, 'N');
-    if (n) what = `unauthenticated notify ${n.notifyType} ignored`;
+    n = find(decodeMessage(m.bytes).payloads, 'N');
   } catch {
-    /* the reason stays generic */
+    /* not decodable: named generically below */
   }
-  x.emit({ type: 'dropped', peer, notify: 0, code: 'UNAUTHENTICATED_INFORMATIONAL', reason: what });
+  const p1 = m.p1;
+  const h = m.header;
+  const hs = p1?.hs;
+  // its cookies: ours as initiator (the responder cookie zero when it kept no state), or both
+  const cookies = p1 !== undefined && (bytesEqual(h.responderCookie, p1.rc) || (p1.role === 'initiator' && isZero(h.responderCookie)));
+  if (n && isErrorNotify(n.notifyType) && !(h.flags & HeaderFlag.ENCRYPTION) && p1 && hs && cookies && p1.life === 'negotiating' && samePeer(p1, m.remote)) {
+    hs.peerError = n.notifyType;
+    x.emit({ type: 'dropped', peer: m.remote, notify: 0, code: 'UNAUTHENTICATED_INFORMATIONAL', cause: 'PEER_REFUSED', connection: p1.conn.name, reason: `${peerRefusalText(n.notifyType, false, p1)} (not acted upon: the negotiation goes on until it completes or times out)` });
+    return;
+  }
+  const what = n ? `unauthenticated notify ${nameOf(NotifyType, n.notifyType)} from the peer ignored (not protected: not acted upon)` : 'unauthenticated informational ignored';
+  x.emit({ type: 'dropped', peer: m.remote, notify: 0, code: 'UNAUTHENTICATED_INFORMATIONAL', reason: what });
 }
 
 /** Received: HDR*, HASH(1), N/D --> under the ISAKMP SA of its cookies. */
@@ -68,7 +88,7 @@ function receiveInformational(x: Engine, m: Inbound): void {
   const p1 = m.p1;
   if (!p1 || !hasKeys(p1) || !bytesEqual(p1.rc, h.responderCookie) || !samePeer(p1, m.remote) || !(h.flags & HeaderFlag.ENCRYPTION)) {
     // RFC 2408 §4.8 informationals outside an authenticated SA are never acted upon.
-    logUnauthenticated(x, m.remote, bytes);
+    unauthenticated(x, m);
     return;
   }
   expectAuthentication(x, m.local, m.remote);
@@ -111,6 +131,12 @@ function deleteIn(x: Engine, p1: KeyedP1, d: Extract<Payload, { type: 'D' }>): v
 
 /** An authenticated notify from the peer: acted upon where it calls for it, then a `notify` event. */
 export function notifyIn(x: Engine, p1: KeyedP1, n: NotifyPayload): void {
+  // an error under the keys of a phase 1 still negotiating (the responder refused our message 5
+  // for our identity or certificate; the initiator refused its message 6): that negotiation ends
+  if (p1.life === 'negotiating') {
+    if (isErrorNotify(n.notifyType)) failP1(x, p1, n.notifyType, peerRefusalText(n.notifyType, true, p1), 'PEER_REFUSED');
+    return;
+  }
   switch (n.notifyType) {
     case NotifyType.R_U_THERE:
       answer(x, p1, n);
@@ -122,7 +148,7 @@ export function notifyIn(x: Engine, p1: KeyedP1, n: NotifyPayload): void {
       // an authenticated error answers a Quick Mode of ours still waiting for HASH(2)
       if (isErrorNotify(n.notifyType)) {
         for (const qm of [...(p1.qms?.values() ?? [])]) {
-          if (qm.role === 'initiator' && qm.state === 'sent-qm1') failQm(x, qm, n.notifyType, `peer refused the Quick Mode: ${nameOf(NotifyType, n.notifyType)}`);
+          if (qm.role === 'initiator' && qm.state === 'sent-qm1') failQm(x, qm, n.notifyType, peerRefusalText(n.notifyType, true, p1, qm), 'PEER_REFUSED');
         }
       }
       break;

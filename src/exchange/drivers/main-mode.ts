@@ -21,10 +21,11 @@ import type { Payload } from '../../codec/types.js';
 import { CertEncoding, ExchangeType, NotifyType, PayloadType } from '../../constants/index.js';
 import { authPayloads, certRequests, checkNonce, ourIdPayload, verifyPeer } from '../auth.js';
 import type { Engine } from '../engine.js';
+import { checkIkeAnswerOf } from '../offer-text.js';
 import { authOut, authenticated, float, natdIn, natdOut, vendorIdsAnswer, vendorIdsIn, vendorIdsOut } from '../extensions/index.js';
 import { deriveKeys, keAndNonce, setChosen, setIv } from '../key-schedule.js';
-import { established, failP1, sendP1 } from '../lifecycle.js';
-import { authMethodOf, buildIkeSa, checkIkeAnswer } from '../proposals.js';
+import { abandonP1, established, failP1, sendP1 } from '../lifecycle.js';
+import { authMethodOf, buildIkeSa } from '../proposals.js';
 import { expectChosen, expectHandshake, expectKeys, type ChosenP1, type MainModeState, type P1 } from '../records.js';
 import { errorOf, missing } from '../refusal.js';
 import { CERT, CR, NATD, NOTIFIES, VIDS, one, rule, type MessageScript } from '../scripts.js';
@@ -34,12 +35,12 @@ import { phase1Driver, type Phase1Message, type Phase1Step } from './phase1.js';
 
 /** The six messages: who sends each, encrypted or not, which payloads with which counts. */
 export const MM = {
-  mm1: { label: 'HDR, SA -->', from: 'I', encrypted: 'no', first: 'SA', rules: [rule('SA', 1, 1), VIDS] },
-  mm2: { label: '<-- HDR, SA', from: 'R', encrypted: 'no', first: 'SA', rules: [rule('SA', 1, 1), VIDS] },
-  mm3: { label: 'HDR, KE, Ni -->', from: 'I', encrypted: 'no', rules: [rule('KE', 1, 1), rule('NONCE', 1, 1), NATD, VIDS, CR] },
-  mm4: { label: '<-- HDR, KE, Nr', from: 'R', encrypted: 'no', rules: [rule('KE', 1, 1), rule('NONCE', 1, 1), NATD, VIDS, CR] },
-  mm5: { label: 'HDR*, IDii, [CERT,] HASH_I|SIG_I -->', from: 'I', encrypted: 'yes', rules: [rule('ID', 1, 1), rule('HASH', 0, 1), rule('SIG', 0, 1), CERT, CR, NOTIFIES, VIDS] },
-  mm6: { label: '<-- HDR*, IDir, [CERT,] HASH_R|SIG_R', from: 'R', encrypted: 'yes', rules: [rule('ID', 1, 1), rule('HASH', 0, 1), rule('SIG', 0, 1), CERT, NOTIFIES, VIDS] },
+  mm1: { name: 'MM1', label: 'HDR, SA -->', from: 'I', encrypted: 'no', first: 'SA', rules: [rule('SA', 1, 1), VIDS] },
+  mm2: { name: 'MM2', label: '<-- HDR, SA', from: 'R', encrypted: 'no', first: 'SA', rules: [rule('SA', 1, 1), VIDS] },
+  mm3: { name: 'MM3', label: 'HDR, KE, Ni -->', from: 'I', encrypted: 'no', rules: [rule('KE', 1, 1), rule('NONCE', 1, 1), NATD, VIDS, CR] },
+  mm4: { name: 'MM4', label: '<-- HDR, KE, Nr', from: 'R', encrypted: 'no', rules: [rule('KE', 1, 1), rule('NONCE', 1, 1), NATD, VIDS, CR] },
+  mm5: { name: 'MM5', label: 'HDR*, IDii, [CERT,] HASH_I|SIG_I -->', from: 'I', encrypted: 'yes', rules: [rule('ID', 1, 1), rule('HASH', 0, 1), rule('SIG', 0, 1), CERT, CR, NOTIFIES, VIDS] },
+  mm6: { name: 'MM6', label: '<-- HDR*, IDir, [CERT,] HASH_R|SIG_R', from: 'R', encrypted: 'yes', rules: [rule('ID', 1, 1), rule('HASH', 0, 1), rule('SIG', 0, 1), CERT, NOTIFIES, VIDS] },
 } as const satisfies Record<string, MessageScript>;
 
 /** RFC 2409 §5 Main Mode, message by message (public: tests and tools list it). */
@@ -108,11 +109,9 @@ export function initiatorTakeMm2SendMm3(x: Engine, now: number, p1: P1, m: Phase
   const conn = p1.conn;
   let cp1: ChosenP1;
   try {
-    cp1 = setChosen(p1, checkIkeAnswer(one(m.payloads, 'SA'), conn.ike, authMethodOf(conn.auth), conn.allowWeakGroups ?? false));
+    cp1 = setChosen(p1, checkIkeAnswerOf(conn, one(m.payloads, 'SA')));
   } catch (e) {
-    const { notify, reason } = errorOf(e);
-    failP1(x, p1, notify, reason);
-    throw e;
+    throw abandonP1(x, p1, e);
   }
   p1.rc = new Uint8Array(m.header.responderCookie);
   vendorIdsIn(x, p1, m.payloads);
@@ -175,9 +174,7 @@ export function initiatorTakeMm4SendMm5(x: Engine, now: number, p1: P1, m: Phase
     checkNonce(nr.data);
     gxy = dh.computeSharedSecret(ke.data);
   } catch (e) {
-    const { notify, reason } = errorOf(e);
-    failP1(x, p1, notify, reason);
-    throw e;
+    throw abandonP1(x, p1, e);
   }
   const kp1 = deriveKeys(cp1, hs, { gxy, ni: hs.nonce ?? missing('our nonce'), nr: new Uint8Array(nr.data), gxi: dh.publicKey, gxr: new Uint8Array(ke.data) });
   const out: Payload[] = [ourIdPayload(p1, hs), ...authPayloads(kp1, hs, true)];
@@ -196,9 +193,14 @@ export function initiatorTakeMm4SendMm5(x: Engine, now: number, p1: P1, m: Phase
 export function responderTakeMm5SendMm6(x: Engine, now: number, p1: P1, m: Phase1Message): void {
   const kp1 = expectKeys(p1);
   const hs = expectHandshake(p1);
-  verifyPeer(x, kp1, hs, one(m.payloads, 'ID'), m.payloads, true);
-  authenticated(x, p1, true);
+  // the IV after MM5 first: an error notify under the phase-1 keys continues from it
   setIv(kp1, m.nextIv ?? missing('MM5 IV'));
+  try {
+    verifyPeer(x, kp1, hs, one(m.payloads, 'ID'), m.payloads, true);
+  } catch (e) {
+    throw abandonP1(x, p1, e);
+  }
+  authenticated(x, p1, true);
   p1.lastRecv = x.fp(m.bytes);
   const out: Payload[] = [ourIdPayload(p1, hs), ...authPayloads(kp1, hs, false)];
   authOut(x, p1, out);
@@ -213,14 +215,12 @@ export function responderTakeMm5SendMm6(x: Engine, now: number, p1: P1, m: Phase
 /** Initiator: <-- HDR*, IDir, HASH_R ; established. */
 export function initiatorTakeMm6(x: Engine, now: number, p1: P1, m: Phase1Message): void {
   const kp1 = expectKeys(p1);
+  setIv(kp1, m.nextIv ?? missing('MM6 IV'));
   try {
     verifyPeer(x, kp1, expectHandshake(p1), one(m.payloads, 'ID'), m.payloads, false);
   } catch (e) {
-    const { notify, reason } = errorOf(e);
-    failP1(x, p1, notify, reason);
-    throw e;
+    throw abandonP1(x, p1, e);
   }
-  setIv(kp1, m.nextIv ?? missing('MM6 IV'));
   p1.lastRecv = x.fp(m.bytes);
   p1.exchangeState = 'done';
   established(x, now, kp1, m.payloads);

@@ -11,17 +11,18 @@ import { decodePayloadsInPlace } from '../../codec/message.js';
 import type { Header, Payload, SaPayload } from '../../codec/types.js';
 import { HeaderFlag, NotifyType, isErrorNotify } from '../../constants/index.js';
 import { bytesEqual, isZero } from '../../crypto/bytes.js';
-import { LocalProtocolError } from '../../errors.js';
+import { IsakmpError, LocalProtocolError } from '../../errors.js';
 import { IPSEC_DOI } from '../doi.js';
 import type { Engine } from '../engine.js';
 import { expectAuthentication } from '../extensions/index.js';
 import { bkey, pairKeyFlat } from '../keys.js';
 import { setChosen } from '../key-schedule.js';
-import { destroyP1 } from '../lifecycle.js';
+import { abandonP1, destroyP1 } from '../lifecycle.js';
 import { samePeer } from '../phase2.js';
-import { authMethodOf, selectIke, type IkeSelection } from '../proposals.js';
+import { selectIkeOf } from '../offer-text.js';
+import type { IkeSelection } from '../proposals.js';
 import { NO_PENDING, Tk, expectHandshake, newHandshake, type ChosenP1, type P1, type Phase1State, type PendingQm } from '../records.js';
-import { Refused, errorOf, remote } from '../refusal.js';
+import { Failure, Refused, errorOf, refuse, remote } from '../refusal.js';
 import { checkMessage, one, type MessageScript } from '../scripts.js';
 import type { Address, Connection } from '../types.js';
 import { decrypt, firstPayloadBody, sendUnprotectedNotify } from '../wire.js';
@@ -184,7 +185,7 @@ function respondFirst(x: Engine, m: Inbound, driver: Phase1Driver): void {
     checkMessage(driver.first, payloads);
     const sa = one(payloads, 'SA');
     let candidates = x.conns.candidates(local, remoteAddr, driver.mode);
-    if (candidates.length === 0) throw remote(NotifyType.NO_PROPOSAL_CHOSEN, 'no connection for this peer');
+    if (candidates.length === 0) throw refuse(NotifyType.NO_PROPOSAL_CHOSEN, 'POLICY_REFUSED', `no ${driver.name} connection for peer ${remoteAddr.address} to ${local.address} (check remote.address, local.address and mode of the connections)`);
     if (x.sas.countOfAddress(remoteAddr.address) >= x.opt.maxIsakmpSasPerAddress) {
       throw new Refused('PEER_SA_LIMIT', `address ${remoteAddr.address} holds ${x.opt.maxIsakmpSasPerAddress} ISAKMP SAs (max_isakmp_sas_per_address)`);
     }
@@ -193,7 +194,7 @@ function respondFirst(x: Engine, m: Inbound, driver: Phase1Driver): void {
     let firstErr: unknown;
     for (const c of candidates) {
       try {
-        chosen = { conn: c, sel: selectIke(sa, c.ike, authMethodOf(c.auth), c.allowWeakGroups ?? false, c.preferOwnOrder ?? false) };
+        chosen = { conn: c, sel: selectIkeOf(c, sa) };
         break;
       } catch (e) {
         firstErr ??= e;
@@ -255,19 +256,36 @@ function receiveNext(x: Engine, now: number, p1: P1, h: Header, bytes: Uint8Arra
   let payloads: readonly Payload[];
   let nextIv: Uint8Array | undefined;
   if (enc) {
-    const r = decrypt(p1, p1.iv ?? EMPTY, bytes);
-    payloads = r.payloads;
-    nextIv = r.nextIv;
+    try {
+      const r = decrypt(p1, p1.iv ?? EMPTY, bytes);
+      payloads = r.payloads;
+      nextIv = r.nextIv;
+      checkMessage(script, payloads);
+    } catch (e) {
+      throw keyMismatch(x, p1, script, e);
+    }
   } else {
     // e.g. Main Mode MM2-MM4 (SA, KE, Nr, CR, VID): the steps copy every byte field they keep
     // (nonces, KE data; the SA answer becomes numbers), so the records may alias `bytes`
     payloads = decodeClear(driver, h, bytes);
+    checkMessage(script, payloads);
   }
-  checkMessage(script, payloads);
   row.step(x, now, p1, { header: h, bytes, payloads, nextIv });
 }
 
 const EMPTY = new Uint8Array(0);
+
+/**
+ * The first encrypted message of the peer (Main Mode 5, Aggressive Mode 3 to a responder) does not
+ * decrypt to a valid payload chain: with a pre-shared key that is what different keys look like
+ * (RFC 2409 §5: SKEYID comes from the key), so the phase 1 is abandoned with PSK_MISMATCH and the
+ * peer told (in clear: it cannot read ours either). Any other error is returned as it is.
+ */
+function keyMismatch(x: Engine, p1: P1, script: MessageScript, e: unknown): unknown {
+  if (p1.role !== 'responder' || p1.conn.auth !== 'psk' || !(e instanceof IsakmpError) || e instanceof Failure) return e;
+  const name = script.name ?? script.label;
+  return abandonP1(x, p1, refuse(e.notify || NotifyType.PAYLOAD_MALFORMED, 'PSK_MISMATCH', `probable pre-shared key mismatch: ${name} from the peer does not decrypt to a valid payload chain (${e.reason}); check that both sides use the same psk for this peer`));
+}
 
 /**
  * The payload chain of an unencrypted phase-1 message (the header already checked), as views of

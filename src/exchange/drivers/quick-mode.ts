@@ -47,10 +47,10 @@ import type { ExchangeDriver } from './registry.js';
 
 /** The four messages (the fourth only with the commit bit). */
 export const QM = {
-  qm1: { label: 'HDR*, HASH(1), SA, Ni [, KE] [, IDci, IDcr] -->', from: 'I', encrypted: 'yes', first: 'HASH', rules: [rule('HASH', 1, 1), rule('SA', 1, 1), rule('NONCE', 1, 1), rule('KE', 0, 1), rule('ID', 0, 2), rule('NAT-OA', 0, 2), NOTIFIES] },
-  qm2: { label: '<-- HDR*, HASH(2), SA, Nr [, KE] [, IDci, IDcr]', from: 'R', encrypted: 'yes', first: 'HASH', rules: [rule('HASH', 1, 1), rule('SA', 1, 1), rule('NONCE', 1, 1), rule('KE', 0, 1), rule('ID', 0, 2), rule('NAT-OA', 0, 2), NOTIFIES] },
-  qm3: { label: 'HDR*, HASH(3) -->', from: 'I', encrypted: 'yes', first: 'HASH', rules: [rule('HASH', 1, 1)] },
-  qm4: { label: '<-- HDR*, HASH(4), N(CONNECTED)', from: 'R', encrypted: 'yes', first: 'HASH', rules: [rule('HASH', 1, 1), rule('N', 1, 1)] },
+  qm1: { name: 'QM1', label: 'HDR*, HASH(1), SA, Ni [, KE] [, IDci, IDcr] -->', from: 'I', encrypted: 'yes', first: 'HASH', rules: [rule('HASH', 1, 1), rule('SA', 1, 1), rule('NONCE', 1, 1), rule('KE', 0, 1), rule('ID', 0, 2), rule('NAT-OA', 0, 2), NOTIFIES] },
+  qm2: { name: 'QM2', label: '<-- HDR*, HASH(2), SA, Nr [, KE] [, IDci, IDcr]', from: 'R', encrypted: 'yes', first: 'HASH', rules: [rule('HASH', 1, 1), rule('SA', 1, 1), rule('NONCE', 1, 1), rule('KE', 0, 1), rule('ID', 0, 2), rule('NAT-OA', 0, 2), NOTIFIES] },
+  qm3: { name: 'QM3', label: 'HDR*, HASH(3) -->', from: 'I', encrypted: 'yes', first: 'HASH', rules: [rule('HASH', 1, 1)] },
+  qm4: { name: 'QM4', label: '<-- HDR*, HASH(4), N(CONNECTED)', from: 'R', encrypted: 'yes', first: 'HASH', rules: [rule('HASH', 1, 1), rule('N', 1, 1)] },
 } as const satisfies Record<string, MessageScript>;
 
 /** RFC 2409 §5.5 Quick Mode, message by message (public: tests and tools list it). */
