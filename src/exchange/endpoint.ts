@@ -67,6 +67,14 @@ export class Endpoint {
     return this.x.conns.all();
   }
 
+  /**
+   * `message` events for every message sent or received, retransmissions included (for traces
+   * and progress; off by default). Takes effect at once.
+   */
+  observeMessages(on: boolean): void {
+    this.x.observe = on;
+  }
+
   // ------------------------------------------------------------------------------ outputs
 
   /** Next datagram to send, or undefined. Drain first after every input or command. */

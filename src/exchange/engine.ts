@@ -67,11 +67,13 @@ export class Engine {
   /** Handshake timers (retransmissions, half-open and Quick Mode timeouts) in their own lane. */
   readonly timers = new TimerQueue<P1 | Qm | Child, EngineTimer>(SHORT_TIMERS);
   /** MM1 templates by offer (drivers/main-mode.ts). */
-  readonly mm1Cache = new Map<string, { message: Uint8Array; saiB: Uint8Array }>();
+  readonly mm1Cache = new Map<string, { message: Uint8Array; saiB: Uint8Array; names: readonly string[] }>();
   readonly tx = new Fifo<Transmit>();
   readonly ev = new Fifo<EngineEvent>();
   /** The `now` of the current input (certificate validity is checked at certTime(now); liveness). */
   lastNow = 0;
+  /** `message` events on (Endpoint.observeMessages; trace.ts). */
+  observe = false;
   /** fp(): the datagram of the current handleDatagram call and its fingerprint. */
   private fpOf: Uint8Array | undefined;
   private fpValue = 0;

@@ -12,7 +12,8 @@
  * @module
  */
 import { flatString, toHex } from '../crypto/bytes.js';
-import { NotifyType, ProtocolId, isErrorNotify } from '../constants/index.js';
+import { NotifyType, ProtocolId, isErrorNotify, nameOf } from '../constants/index.js';
+import { traceMessage } from './trace.js';
 import { RemoteProtocolError } from '../errors.js';
 import { errorOf } from './refusal.js';
 import type { Mutable, Payload } from '../codec/types.js';
@@ -323,7 +324,9 @@ export function abandonP1(x: Engine, p1: P1, e: unknown): unknown {
     if (cause !== 'PSK_MISMATCH' && cause !== 'PEER_REFUSED' && hasKeys(p1)) {
       sendInfo(x, p1, [{ type: 'N', doi: p1.doi.id, protocol: ProtocolId.PROTO_ISAKMP, notifyType: notify, spi: cookiePair(p1), data: EMPTY }]);
     } else if (cause !== 'PEER_REFUSED') {
-      sendUnprotectedNotify(x, p1.local, p1.remote, p1.ic, cause === 'PSK_MISMATCH' ? NotifyType.AUTHENTICATION_FAILED : notify, p1.rc);
+      const n = cause === 'PSK_MISMATCH' ? NotifyType.AUTHENTICATION_FAILED : notify;
+      sendUnprotectedNotify(x, p1.local, p1.remote, p1.ic, n, p1.rc);
+      traceMessage(x, 'out', 'NOTIFY', p1.conn.name, p1.remote, [`N(${nameOf(NotifyType, n)})`]);
     }
   }
   failP1(x, p1, notify, reason, cause);

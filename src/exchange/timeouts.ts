@@ -11,6 +11,7 @@ import { fireLiveness } from './extensions/index.js';
 import { expireChild, rekeyChild } from './ipsec-sa.js';
 import { deleteP1, failUnanswered, rekeyP1, retryOrFail } from './lifecycle.js';
 import { Tk, isEstablished, type EngineTimer } from './records.js';
+import { traceRetransmit } from './trace.js';
 
 export function fire(x: Engine, now: number, e: EngineTimer): void {
   switch (e.kind) {
@@ -23,7 +24,10 @@ export function fire(x: Engine, now: number, e: EngineTimer): void {
         return;
       }
       rtx.count++;
-      if (p1.lastSent) x.send(p1.local, p1.remote, p1.lastSent);
+      if (p1.lastSent) {
+        x.send(p1.local, p1.remote, p1.lastSent);
+        traceRetransmit(x, p1.exchangeState.slice(5).toUpperCase(), p1.conn.name, p1.remote, rtx.count);
+      }
       rtx.timer = x.timers.add(now + x.opt.retransmitBaseMs * 2 ** rtx.count, p1, Tk.P1Retransmit);
       return;
     }

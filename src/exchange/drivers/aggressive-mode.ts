@@ -20,6 +20,7 @@ import { authPayloads, certRequests, checkNonce, ourIdPayload, verifyAuth, verif
 import { expectedPeerId } from '../authorization.js';
 import { IPSEC_DOI } from '../doi.js';
 import type { Engine } from '../engine.js';
+import { traceMessage } from '../trace.js';
 import { checkIkeAnswerOf } from '../offer-text.js';
 import { authOut, authenticated, float, natdIn, natdOut, vendorIdsAnswer, vendorIdsIn, vendorIdsOut } from '../extensions/index.js';
 import { idToIdentity, identityMatches } from '../ids.js';
@@ -60,6 +61,7 @@ export function initiatorSendAm1(x: Engine, now: number, p1: P1): void {
   certRequests(conn, payloads);
   vendorIdsOut(x, conn, payloads);
   checkOut(AM.am1, payloads);
+  traceMessage(x, 'out', AM.am1.name, p1.conn.name, p1.remote, payloads);
   const bytes = encodePlain(p1, TYPE, 0, payloads);
   // SAi_b: the SA payload body exactly as sent (the first payload; no second encoding)
   hs.saiB = firstPayloadBody(bytes);
@@ -109,6 +111,7 @@ export function responderTakeAm1SendAm2(x: Engine, now: number, p1: ChosenP1, pa
   vendorIdsAnswer(x, p1, out);
   natdOut(x, kp1, false, out);
   checkOut(AM.am2, out);
+  traceMessage(x, 'out', AM.am2.name, p1.conn.name, p1.remote, out);
   p1.exchangeState = 'sent-am2';
   sendP1(x, now, p1, encodePlain(p1, TYPE, 0, out), false);
 }
@@ -139,6 +142,7 @@ export function initiatorTakeAm2SendAm3(x: Engine, now: number, p1: P1, m: Phase
   natdOut(x, kp1, true, out);
   authOut(x, p1, out);
   checkOut(AM.am3, out);
+  traceMessage(x, 'out', AM.am3.name, p1.conn.name, p1.remote, out);
   // RFC 3947 §4: in Aggressive Mode the initiator floats with AM3
   float(x, p1);
   p1.lastRecv = x.fp(m.bytes);

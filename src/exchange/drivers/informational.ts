@@ -16,6 +16,7 @@ import { ExchangeType, HeaderFlag, NotifyType, ProtocolId, isErrorNotify, nameOf
 import { bytesEqual, isZero } from '../../crypto/bytes.js';
 import { sameCredentials, samePeerIdentity } from '../authorization.js';
 import type { Engine } from '../engine.js';
+import { payloadNames, traceMessage } from '../trace.js';
 import { answer } from '../extensions/dpd.js';
 import { authenticated, expectAuthentication, informationalIn } from '../extensions/index.js';
 import { clearOlderSas } from '../extensions/initial-contact.js';
@@ -49,6 +50,7 @@ export function sendInfo(x: Engine, p1: P1, payloads: readonly Payload[]): Uint8
   const msgId = freshMsgId(x, p1);
   const { bytes } = sealHashed(p1, TYPE, msgId, 0, payloads, phase2Iv(p1, msgId), INFORMATIONAL);
   x.send(p1.local, p1.remote, bytes);
+  if (x.observe) traceMessage(x, 'out', INFORMATIONAL.name, p1.conn.name, p1.remote, ['HASH', ...payloadNames(payloads)]);
   return bytes;
 }
 
@@ -94,6 +96,7 @@ function receiveInformational(x: Engine, m: Inbound): void {
   expectAuthentication(x, m.local, m.remote);
   if (h.messageId === 0) throw remote(NotifyType.INVALID_MESSAGE_ID, 'protected informational with message ID 0');
   const { payloads } = openHashed(p1, phase2Iv(p1, h.messageId), bytes, h.messageId, 'informational', INFORMATIONAL);
+  traceMessage(x, 'in', INFORMATIONAL.name, p1.conn.name, m.remote, payloads);
   if (informationalIn(x, now, p1, payloads, h.messageId)) return;
   checkFreshMsgId(x, p1, h.messageId);
   authenticated(x, p1, false);

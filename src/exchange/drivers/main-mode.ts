@@ -21,6 +21,7 @@ import type { Payload } from '../../codec/types.js';
 import { CertEncoding, ExchangeType, NotifyType, PayloadType } from '../../constants/index.js';
 import { authPayloads, certRequests, checkNonce, ourIdPayload, verifyPeer } from '../auth.js';
 import type { Engine } from '../engine.js';
+import { payloadNames, traceMessage } from '../trace.js';
 import { checkIkeAnswerOf } from '../offer-text.js';
 import { authOut, authenticated, float, natdIn, natdOut, vendorIdsAnswer, vendorIdsIn, vendorIdsOut } from '../extensions/index.js';
 import { deriveKeys, keAndNonce, setChosen, setIv } from '../key-schedule.js';
@@ -62,7 +63,7 @@ function vidKey(data: Uint8Array): string {
  * transforms, the authentication method and the vendor IDs, so they are encoded once per
  * distinct offer (many connections share one) and kept in a small bounded table.
  */
-function mm1Template(x: Engine, conn: Connection): { message: Uint8Array; saiB: Uint8Array } {
+function mm1Template(x: Engine, conn: Connection): { message: Uint8Array; saiB: Uint8Array; names: readonly string[] } {
   const auth = authMethodOf(conn.auth);
   const vids: Payload[] = [];
   vendorIdsOut(x, conn, vids);
@@ -77,7 +78,7 @@ function mm1Template(x: Engine, conn: Connection): { message: Uint8Array; saiB: 
     header: { initiatorCookie: ZERO8, responderCookie: ZERO8, nextPayload: PayloadType.SA, majorVersion: 1, minorVersion: 0, exchangeType: TYPE, flags: 0, messageId: 0 },
     payloads,
   });
-  const t = { message, saiB: firstPayloadBody(message) };
+  const t = { message, saiB: firstPayloadBody(message), names: payloadNames(payloads) };
   if (x.mm1Cache.size >= 64) x.mm1Cache.clear(); // local configuration only: a handful of distinct offers
   x.mm1Cache.set(key, t);
   return t;
@@ -90,6 +91,7 @@ export function initiatorSendMm1(x: Engine, now: number, p1: P1): void {
   bytes.set(p1.ic, 0);
   expectHandshake(p1).saiB = t.saiB; // shared, read-only (hashed, never wiped: it is no secret)
   p1.exchangeState = 'sent-mm1';
+  traceMessage(x, 'out', MM.mm1.name, p1.conn.name, p1.remote, t.names);
   sendP1(x, now, p1, bytes, true);
 }
 
@@ -99,6 +101,7 @@ export function responderTakeMm1SendMm2(x: Engine, now: number, p1: ChosenP1, pa
   const out: Payload[] = [reply];
   vendorIdsAnswer(x, p1, out);
   checkOut(MM.mm2, out);
+  traceMessage(x, 'out', MM.mm2.name, p1.conn.name, p1.remote, out);
   p1.exchangeState = 'sent-mm2';
   // RFC 2409 has no rule, but CVE-2016-5361: never retransmit this reply on a timer.
   sendP1(x, now, p1, encodePlain(p1, TYPE, 0, out), false);
@@ -123,6 +126,7 @@ export function initiatorTakeMm2SendMm3(x: Engine, now: number, p1: P1, m: Phase
   certRequests(conn, out);
   natdOut(x, cp1, false, out);
   checkOut(MM.mm3, out);
+  traceMessage(x, 'out', MM.mm3.name, p1.conn.name, p1.remote, out);
   p1.exchangeState = 'sent-mm3';
   sendP1(x, now, p1, encodePlain(p1, TYPE, 0, out), true);
   // an exact repeat of this answer is then ignored silently (see drivers/phase1.ts)
@@ -154,6 +158,7 @@ export function responderTakeMm3SendMm4(x: Engine, now: number, p1: P1, m: Phase
   certRequests(p1.conn, out);
   natdOut(x, kp1, true, out);
   checkOut(MM.mm4, out);
+  traceMessage(x, 'out', MM.mm4.name, p1.conn.name, p1.remote, out);
   p1.lastRecv = x.fp(m.bytes);
   p1.exchangeState = 'sent-mm4';
   // the peer answered our MM2 at its address: no longer evicted to make room for new MM1s
@@ -180,6 +185,7 @@ export function initiatorTakeMm4SendMm5(x: Engine, now: number, p1: P1, m: Phase
   const out: Payload[] = [ourIdPayload(p1, hs), ...authPayloads(kp1, hs, true)];
   authOut(x, p1, out);
   checkOut(MM.mm5, out);
+  traceMessage(x, 'out', MM.mm5.name, p1.conn.name, p1.remote, out);
   // RFC 3947 §4: the initiator floats to the NAT-T port from MM5 on
   float(x, p1);
   p1.exchangeState = 'sent-mm5';
@@ -205,6 +211,7 @@ export function responderTakeMm5SendMm6(x: Engine, now: number, p1: P1, m: Phase
   const out: Payload[] = [ourIdPayload(p1, hs), ...authPayloads(kp1, hs, false)];
   authOut(x, p1, out);
   checkOut(MM.mm6, out);
+  traceMessage(x, 'out', MM.mm6.name, p1.conn.name, p1.remote, out);
   const enc = encodeEncrypted(kp1, TYPE, 0, 0, out, kp1.iv);
   setIv(kp1, enc.nextIv);
   p1.exchangeState = 'done';

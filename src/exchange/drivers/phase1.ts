@@ -20,10 +20,13 @@ import { setChosen } from '../key-schedule.js';
 import { abandonP1, destroyP1 } from '../lifecycle.js';
 import { samePeer } from '../phase2.js';
 import { selectIkeOf } from '../offer-text.js';
-import type { IkeSelection } from '../proposals.js';
+import { parseIkeTransform, type IkeSelection } from '../proposals.js';
+import { idToIdentity, identityText } from '../ids.js';
+import { ikeTransformName } from '../names.js';
+import { traceMessage } from '../trace.js';
 import { NO_PENDING, Tk, expectHandshake, newHandshake, type ChosenP1, type P1, type Phase1State, type PendingQm } from '../records.js';
 import { Failure, Refused, errorOf, refuse, remote } from '../refusal.js';
-import { checkMessage, one, type MessageScript } from '../scripts.js';
+import { checkMessage, find, one, type MessageScript } from '../scripts.js';
 import type { Address, Connection } from '../types.js';
 import { decrypt, firstPayloadBody, sendUnprotectedNotify } from '../wire.js';
 import { phase1DriverFor } from './index.js';
@@ -201,6 +204,7 @@ function respondFirst(x: Engine, m: Inbound, driver: Phase1Driver): void {
       }
     }
     if (!chosen) throw firstErr ?? remote(NotifyType.NO_PROPOSAL_CHOSEN, 'no acceptable proposal');
+    traceMessage(x, 'in', driver.first.name, chosen.conn.name, remoteAddr, payloads, ikeTransformName(chosen.sel.chosen).split(' ')[0]);
     // a well-formed, acceptable first message: room for it in the half-open table
     const peer = x.halfOpen.makeRoom(remoteAddr.address, (old) => {
       destroyP1(x, old);
@@ -270,10 +274,23 @@ function receiveNext(x: Engine, now: number, p1: P1, h: Header, bytes: Uint8Arra
     payloads = decodeClear(driver, h, bytes);
     checkMessage(script, payloads);
   }
+  if (x.observe) traceMessage(x, 'in', script.name, p1.conn.name, p1.remote, payloads, settled(row, payloads));
   row.step(x, now, p1, { header: h, bytes, payloads, nextIv });
 }
 
 const EMPTY = new Uint8Array(0);
+
+/** What a phase-1 message settles, for its trace: the transform the responder chose, the peer's identity. */
+function settled(row: Phase1Step, payloads: readonly Payload[]): string | undefined {
+  if (row.learnsResponderCookie) {
+    const sa = find(payloads, 'SA');
+    const t = sa?.proposals[0]?.transforms[0];
+    const c = t !== undefined ? parseIkeTransform(t) : undefined;
+    return c !== undefined ? ikeTransformName(c).split(' ')[0] : undefined;
+  }
+  const id = find(payloads, 'ID');
+  return id !== undefined ? `peer id ${identityText(idToIdentity(id.idType, id.data))}` : undefined;
+}
 
 /**
  * The first encrypted message of the peer (Main Mode 5, Aggressive Mode 3 to a responder) does not

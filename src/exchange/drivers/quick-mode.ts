@@ -26,6 +26,8 @@ import { sharesIsakmpSa } from '../connections.js';
 import * as C from '../crypto.js';
 import { IPSEC_DOI } from '../doi.js';
 import type { Engine } from '../engine.js';
+import { ipsecTransformName } from '../names.js';
+import { traceMessage, traceRetransmit } from '../trace.js';
 import { authenticated, expectAuthentication, natOaIn, natOaOut, quickModeProposals } from '../extensions/index.js';
 import { hostSelector, idToSelector, selectorEquals, selectorPairs, selectorToId, selectorWithin, type SelectorPair } from '../ids.js';
 import { ipsecRefusalText, selectorText } from '../offer-text.js';
@@ -140,7 +142,9 @@ export function startQuick(x: Engine, now: number, p1: KeyedP1, pending: Pending
   const room = 4 + C.prfLength(p1.prf);
   const plain = encodePayloadsScratch(rest, room);
   const h1 = C.quickModeHash1({ prf: p1.prf, skeyidA: p1.skeyidA, messageId: msgId, afterHash: plain.subarray(room) });
-  checkOut(QM.qm1, [{ type: 'HASH', data: h1 }, ...rest]);
+  const qm1 = [{ type: 'HASH', data: h1 } as Payload, ...rest];
+  checkOut(QM.qm1, qm1);
+  traceMessage(x, 'out', QM.qm1.name, conn.name, p1.remote, qm1);
   putHashFirst(plain, h1, PayloadType.SA);
   const flags = HeaderFlag.ENCRYPTION | (qm.commit ? HeaderFlag.COMMIT : 0);
   const enc = encryptRaw(p1, TYPE, msgId, flags, PayloadType.HASH, plain, qm.iv);
@@ -230,6 +234,10 @@ export function initiatorTakeQm2SendQm3(x: Engine, now: number, qm: Qm, h: Heade
   }
   const h3 = C.quickModeHash3({ prf: p1.prf, skeyidA: p1.skeyidA, messageId: qm.msgId, nonceI: qm.ni, nonceR: nr });
   checkOut(QM.qm3, [{ type: 'HASH', data: h3 }]);
+  if (x.observe) {
+    traceMessage(x, 'in', QM.qm2.name, qm.conn.name, p1.remote, payloads, selectionText(sel));
+    traceMessage(x, 'out', QM.qm3.name, qm.conn.name, p1.remote, ['HASH']);
+  }
   const enc = encryptRaw(p1, TYPE, qm.msgId, HeaderFlag.ENCRYPTION | (qm.commit ? HeaderFlag.COMMIT : 0), PayloadType.HASH, hashFirst(h3, 0), nextIv);
   qm.iv = enc.nextIv;
   qm.lastRecv = x.fp(bytes);
@@ -258,6 +266,7 @@ export function initiatorTakeQm4(x: Engine, now: number, qm: Qm, _h: Header, byt
   authenticated(x, p1, true);
   const n = one(payloads, 'N');
   if (n.notifyType !== NotifyType.CONNECTED) throw remote(NotifyType.PAYLOAD_MALFORMED, 'expected CONNECTED');
+  traceMessage(x, 'in', QM.qm4.name, qm.conn.name, p1.remote, payloads);
   qm.lastRecv = x.fp(bytes);
   qm.lastSent = undefined;
   finishQm(x, now, qm, qm.selection ?? missing('selection'), qm.nr ?? missing('Nr'));
@@ -401,7 +410,12 @@ function answerQm1(x: Engine, now: number, p1: KeyedP1, h: Header, bytes: Uint8A
   const room = 4 + C.prfLength(p1.prf);
   const plain = encodePayloadsScratch(rest, room); // scratch view: hashed and encrypted at once
   const h2 = C.quickModeHash2({ prf: p1.prf, skeyidA: p1.skeyidA, messageId: qm.msgId, nonceI: qm.ni, afterHash: plain.subarray(room) });
-  checkOut(QM.qm2, [{ type: 'HASH', data: h2 }, ...rest]);
+  const qm2 = [{ type: 'HASH', data: h2 } as Payload, ...rest];
+  checkOut(QM.qm2, qm2);
+  if (x.observe) {
+    traceMessage(x, 'in', QM.qm1.name, conn.name, p1.remote, payloads, `${selectionText(sel)}, ${selectorText(peerTs)} === ${selectorText(ourTs)}`);
+    traceMessage(x, 'out', QM.qm2.name, conn.name, p1.remote, qm2);
+  }
   putHashFirst(plain, h2, PayloadType.SA);
   const enc = encryptRaw(p1, TYPE, qm.msgId, HeaderFlag.ENCRYPTION, PayloadType.HASH, plain, qm.iv);
   qm.iv = enc.nextIv;
@@ -425,6 +439,7 @@ export function responderTakeQm3(x: Engine, now: number, qm: Qm, _h: Header, byt
   const expected = C.quickModeHash3({ prf: p1.prf, skeyidA: p1.skeyidA, messageId: qm.msgId, nonceI: qm.ni, nonceR: nr });
   if (!C.verifyHash(expected, one(payloads, 'HASH').data)) throw remote(NotifyType.INVALID_HASH_INFORMATION, 'HASH(3) does not verify');
   authenticated(x, p1, true);
+  traceMessage(x, 'in', QM.qm3.name, qm.conn.name, p1.remote, payloads);
   qm.iv = nextIv;
   qm.lastRecv = x.fp(bytes);
   qm.lastSent = undefined;
@@ -433,6 +448,7 @@ export function responderTakeQm3(x: Engine, now: number, qm: Qm, _h: Header, byt
     const restBytes = encodePayloads([n]);
     const h4 = C.informationalHash({ prf: p1.prf, skeyidA: p1.skeyidA, messageId: qm.msgId, afterHash: restBytes });
     checkOut(QM.qm4, [{ type: 'HASH', data: h4 }, n]);
+    traceMessage(x, 'out', QM.qm4.name, qm.conn.name, p1.remote, ['HASH', 'N(CONNECTED)']);
     const enc = encryptRaw(p1, TYPE, qm.msgId, HeaderFlag.ENCRYPTION | HeaderFlag.COMMIT, PayloadType.HASH, hashFirst(h4, PayloadType.N, restBytes), qm.iv);
     qm.iv = enc.nextIv;
     qm.lastSent = enc.bytes;
@@ -459,6 +475,11 @@ function finishQm(x: Engine, now: number, qm: Qm, sel: IpsecSelection, nr: Uint8
   // our inbound SPI: initiator offered it (proposal ours), responder chose it
   const inSpis = qm.role === 'initiator' ? qm.ourSpis?.[sel.ours] : qm.respSpis;
   installIpsecSa(x, now, qm, sel, nr, inSpis ?? missing('our SPIs'));
+}
+
+/** What a Quick Mode chose, as `status` names it: `esp aes128-sha256-modp2048`. */
+function selectionText(sel: IpsecSelection): string {
+  return sel.entries.map((e) => ipsecTransformName({ protocol: e.protocol, transformId: e.parsed.transformId, authAlgorithm: e.parsed.authAlgorithm, ...(e.parsed.keyLength !== undefined ? { keyLength: e.parsed.keyLength } : {}) }, sel.group)).join(' + ');
 }
 
 /** A Quick Mode lives at least as long as its retransmission schedule. */
@@ -499,7 +520,10 @@ export function quickModeTimer(x: Engine, now: number, e: TimerOfKind<typeof Tk.
     return;
   }
   rtx.count++;
-  if (qm.lastSent) x.send(qm.replyTo?.local ?? qm.p1.local, qm.replyTo?.remote ?? qm.p1.remote, qm.lastSent);
+  if (qm.lastSent) {
+    x.send(qm.replyTo?.local ?? qm.p1.local, qm.replyTo?.remote ?? qm.p1.remote, qm.lastSent);
+    traceRetransmit(x, qm.state.slice(5).toUpperCase(), qm.conn.name, qm.p1.remote, rtx.count);
+  }
   rtx.timer = x.timers.add(now + x.opt.retransmitBaseMs * 2 ** rtx.count, qm, Tk.QmRetransmit);
 }
 
