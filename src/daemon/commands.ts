@@ -7,7 +7,8 @@ import type { ConnectionConfig } from './config/index.js';
 import type { ControlRequest, ControlResponse } from './control.js';
 import type { DaemonContext } from './context.js';
 import type { Logger } from './log.js';
-import type { StatusData } from './status.js';
+import { statusOfConnection, type StatusData } from './status.js';
+import type { InitiateResult } from './engine.js';
 
 /** The engine commands the daemon runs for the operator and for itself (start, reload, DPD). */
 export class EngineCommands {
@@ -22,18 +23,22 @@ export class EngineCommands {
     }
   }
 
-  /** Starts phase 1 + Quick Mode for a connection. Throws UsageError for an unknown name. */
-  initiate(name: string): void {
-    const { endpoint, counters } = this.o;
+  /**
+   * Starts phase 1 + Quick Mode for a connection's selector pairs that lack an IPsec SA (the engine
+   * starts nothing for a connection that is up). Throws UsageError for an unknown name.
+   */
+  initiate(name: string): InitiateResult {
+    const { endpoint } = this.o;
     const connections = this.o.connections();
     if (!connections.some((c) => c.name === name)) {
       throw new UsageError('ISAKMP_ERR_UNKNOWN_CONNECTION', `no connection named '${name}' (configured: ${connections.map((c) => c.name).join(', ') || 'none'})`);
     }
-    counters.started.ipsec++;
-    if (!endpoint.isakmpSas().some((s) => s.connection === name && s.state === 'established')) counters.started.isakmp++;
-    this.o.logger.info('ike', 'initiating', { connection: name });
-    endpoint.initiate(this.o.now(), name);
+    const r = endpoint.initiate(this.o.now(), name);
+    // counted by the engine's `started` events (see events-log.ts)
+    if (r.started > 0) this.o.logger.info('ike', 'initiating', { connection: name, pairs: r.started > 1 ? r.started : undefined });
+    else this.o.logger.debug('ike', r.negotiating > 0 ? 'already negotiating' : 'already up', { connection: name });
     this.o.pump();
+    return r;
   }
 
   /** Deletes every SA of a connection (IPsec first, then ISAKMP), telling the peer. Returns how many. */
@@ -86,17 +91,21 @@ export interface ControlTarget {
   reload(): Promise<string>;
   down(name: string): number;
   rekey(name: string): number;
-  /** Initiates and waits until the connection is up, failed, or `timeoutMs` passed. */
-  up(name: string, timeoutMs: number): Promise<ControlResponse>;
+  /** Initiates and waits until the connection is up, failed, or `timeoutMs` passed; `progress` hears the exchange. */
+  up(name: string, timeoutMs: number, progress?: (line: string) => void): Promise<ControlResponse>;
 }
 
-/** Answers one control request; never throws. */
-export async function handleControlRequest(t: ControlTarget, req: ControlRequest): Promise<ControlResponse> {
+/** Answers one control request (`progress`: lines streamed before the answer); never throws. */
+export async function handleControlRequest(t: ControlTarget, req: ControlRequest, progress: (line: string) => void = () => {}): Promise<ControlResponse> {
   t.logger.debug('control', 'request', { cmd: req.cmd, name: req.name });
   if (t.stopping) return { ok: false, error: 'the daemon is shutting down' };
   switch (req.cmd) {
-    case 'status':
-      return { ok: true, message: 'status', data: t.status() };
+    case 'status': {
+      if (req.name === undefined) return { ok: true, message: 'status', data: t.status() };
+      const name = req.name;
+      if (!t.connections().some((c) => c.name === name)) return { ok: false, error: `no connection named '${name}' (configured: ${t.connections().map((c) => c.name).join(', ') || 'none'})` };
+      return { ok: true, message: `status of ${name}`, data: statusOfConnection(t.status(), name) };
+    }
     case 'reload':
       try {
         return { ok: true, message: await t.reload() };
@@ -117,6 +126,6 @@ export async function handleControlRequest(t: ControlTarget, req: ControlRequest
       return { ok: true, message: `${name}: rekeying ${n} SA${n === 1 ? '' : 's'}` };
     }
     case 'up':
-      return t.up(req.name as string, req.timeoutMs ?? 30_000);
+      return t.up(req.name as string, req.timeoutMs ?? 30_000, progress);
   }
 }

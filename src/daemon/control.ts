@@ -2,8 +2,9 @@
  * The control socket: a unix stream socket (mode 0600) carrying one JSON request line and one
  * JSON response line per connection.
  *
- *   request:  {"cmd":"up"|"down"|"status"|"reload","name"?:string,"timeoutMs"?:number}\n
- *   response: {"ok":true,"message":string,"data"?:...}\n  or  {"ok":false,"error":string}\n
+ *   request:  {"cmd":"up"|"down"|"status"|"reload"|"rekey","name"?:string,"timeoutMs"?:number,"progress"?:true}\n
+ *   progress: {"progress":string}\n   (zero or more, `up` with "progress": true only)
+ *   response: {"ok":true,"message":string,"data"?:...}\n  or  {"ok":false,"error":string,"cause"?:string}\n
  *
  * Requests longer than MAX_REQUEST bytes, malformed JSON, unknown commands: an error response,
  * then the connection is closed. At most MAX_CLIENTS connections are served at once.
@@ -20,13 +21,20 @@ export type ControlCommand = 'up' | 'down' | 'status' | 'reload' | 'rekey';
 
 export interface ControlRequest {
   readonly cmd: ControlCommand;
+  /** A connection name (up, down, rekey; status: one connection), or an SA id (rekey). */
   readonly name?: string;
   readonly timeoutMs?: number;
+  /** `up`: stream progress lines before the answer. */
+  readonly progress?: boolean;
 }
 
 export type ControlResponse =
   | { readonly ok: true; readonly message: string; readonly data?: unknown }
-  | { readonly ok: false; readonly error: string };
+  /** `cause`: why a negotiation failed (FailureCause), for the exit code of `isakmp up`. */
+  | { readonly ok: false; readonly error: string; readonly cause?: string };
+
+/** Hears the progress lines of a request (`up`). */
+export type ProgressSink = (line: string) => void;
 
 /** Validates a parsed request; returns an error text or the request. */
 export function parseRequest(line: string): ControlRequest | string {
@@ -40,10 +48,17 @@ export function parseRequest(line: string): ControlRequest | string {
   const o = v as Record<string, unknown>;
   const cmd = o.cmd;
   if (cmd !== 'up' && cmd !== 'down' && cmd !== 'status' && cmd !== 'reload' && cmd !== 'rekey') return `unknown command ${JSON.stringify(cmd)} (up, down, status, reload, rekey)`;
-  const out: { cmd: ControlCommand; name?: string; timeoutMs?: number } = { cmd };
+  const out: { cmd: ControlCommand; name?: string; timeoutMs?: number; progress?: boolean } = { cmd };
   if (cmd === 'up' || cmd === 'down' || cmd === 'rekey') {
     if (typeof o.name !== 'string' || o.name.length === 0 || o.name.length > 64) return `${cmd} needs a connection name${cmd === 'rekey' ? ' or SA id' : ''}`;
     out.name = o.name;
+  } else if (cmd === 'status' && o.name !== undefined) {
+    if (typeof o.name !== 'string' || o.name.length === 0 || o.name.length > 64) return 'status takes at most one connection name';
+    out.name = o.name;
+  }
+  if (o.progress !== undefined) {
+    if (typeof o.progress !== 'boolean') return 'progress must be true or false';
+    if (o.progress) out.progress = true;
   }
   if (o.timeoutMs !== undefined) {
     if (typeof o.timeoutMs !== 'number' || !Number.isInteger(o.timeoutMs) || o.timeoutMs < 0 || o.timeoutMs > 600_000) return 'timeoutMs must be an integer 0..600000';
@@ -52,7 +67,8 @@ export function parseRequest(line: string): ControlRequest | string {
   return out;
 }
 
-export type ControlHandler = (req: ControlRequest) => Promise<ControlResponse>;
+/** Answers a request; `progress` writes a progress line before the answer (when the client asked for them). */
+export type ControlHandler = (req: ControlRequest, progress: ProgressSink) => Promise<ControlResponse>;
 
 export class ControlServer {
   private server: Server | undefined;
@@ -133,7 +149,10 @@ export class ControlServer {
         reply({ ok: false, error: req });
         return;
       }
-      this.handler(req).then(reply, (err: unknown) => {
+      const progress: ProgressSink = (line) => {
+        if (!done && req.progress === true && !sock.destroyed) sock.write(JSON.stringify({ progress: line }) + '\n');
+      };
+      this.handler(req, progress).then(reply, (err: unknown) => {
         this.onError(`control ${req.cmd}: ${(err as Error).message}`);
         reply({ ok: false, error: (err as Error).message });
       });
@@ -153,8 +172,11 @@ export class ControlServer {
   }
 }
 
-/** Sends one request and waits for the response line. Rejects with UsageError on transport problems. */
-export function controlRequest(path: string, req: ControlRequest, timeoutMs = 60_000): Promise<ControlResponse> {
+/**
+ * Sends one request and waits for the response line; progress lines before it (`up` with
+ * `progress: true`) go to `onProgress`. Rejects with UsageError on transport problems.
+ */
+export function controlRequest(path: string, req: ControlRequest, timeoutMs = 60_000, onProgress?: ProgressSink): Promise<ControlResponse> {
   return new Promise((resolve, reject) => {
     const sock = createConnection(path);
     let buf = '';
@@ -181,6 +203,19 @@ export function controlRequest(path: string, req: ControlRequest, timeoutMs = 60
     sock.on('data', (d: string) => {
       buf += d;
       if (buf.length > MAX_RESPONSE) fail('response from the daemon is too long');
+      // progress lines as they come (the answer is the first line without "progress")
+      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+        const line = buf.slice(0, nl);
+        let p: unknown;
+        try {
+          p = JSON.parse(line);
+        } catch {
+          return;
+        }
+        if (typeof p !== 'object' || p === null || typeof (p as { progress?: unknown }).progress !== 'string') return;
+        onProgress?.((p as { progress: string }).progress);
+        buf = buf.slice(nl + 1);
+      }
     });
     sock.on('end', () => {
       clearTimeout(timer);

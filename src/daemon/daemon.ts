@@ -21,7 +21,7 @@ import { loadConfig, type Config, type ConnectionConfig, type LogLevel } from '.
 import { EngineCommands, handleControlRequest } from './commands.js';
 import type { DaemonContext } from './context.js';
 import { NoneDataplane, XfrmDataplane, createXfrmDataplane, dgramFd, type Dataplane, type IpRunner } from './dataplane.js';
-import { engineConnections, localAddressFor, toEngineConnection, type EndpointFactory, type EndpointLike, type EngineEvent } from './engine.js';
+import { engineConnections, localAddressFor, toEngineConnection, type EndpointFactory, type EndpointLike, type EngineEvent, type InitiateResult } from './engine.js';
 import { ControlServer, type ControlRequest, type ControlResponse } from './control.js';
 import { preflightNotes } from './preflight.js';
 import { sameCrls } from './crl-files.js';
@@ -136,7 +136,7 @@ export class Daemon {
       pump: () => this.pump(),
     };
     this.commands = new EngineCommands(ctx);
-    this.logEvents = new LogEvents(this.logger, this.counters, keylogPath !== undefined ? new KeyLog(keylogPath, (m) => this.logger.error('daemon', m)) : undefined, () => this.config.connections);
+    this.logEvents = new LogEvents(this.logger, this.counters, keylogPath !== undefined ? new KeyLog(keylogPath, (m) => this.logger.error('daemon', m)) : undefined, () => this.config.connections, () => this.now());
     this.dataplaneEvents = new DataplaneEvents(ctx, {
       sas: this.sas,
       dataplane: this.dataplane,
@@ -144,7 +144,16 @@ export class Daemon {
       trafficPollSeconds: () => this.config.global.trafficPoll,
       commands: this.commands,
     });
-    this.waiters = new Waiters((sa) => this.sas.statusOf(sa, this.now()));
+    this.waiters = new Waiters((sa) => this.sas.statusOf(sa, this.now()), () => this.syncObserve());
+    this.syncObserve();
+  }
+
+  /**
+   * The engine's message events are on while someone needs them: the `ike` log at debug (the
+   * retransmissions) or trace (every message), or an `isakmp up` waiting for its progress.
+   */
+  private syncObserve(): void {
+    this.endpoint.observeMessages?.(this.logger.enabled('ike', 'debug') || this.waiters?.active === true);
   }
 
   private updownFor(script: string | undefined): Updown | undefined {
@@ -192,7 +201,7 @@ export class Daemon {
       else this.logger.info('dataplane', 'kernel takes ESP in UDP', { port: s.port });
     }
     if (this.opts.control !== false) {
-      this.control = new ControlServer(g.controlSocket, (r) => this.handleControl(r), (m) => this.logger.warn('control', m));
+      this.control = new ControlServer(g.controlSocket, (r, progress) => this.handleControl(r, progress), (m) => this.logger.warn('control', m));
       try {
         await this.control.start();
       } catch (err) {
@@ -290,6 +299,13 @@ export class Daemon {
 
   private onDatagram(d: ReceivedDatagram): void {
     if (this.stopped) return;
+    if (this.shuttingDown) {
+      // stopping: our Deletes are out, and no new exchange is answered (a peer that re-initiated
+      // at once would get SAs nobody deletes: the daemon is gone a moment later)
+      this.counters.drop('SHUTTING_DOWN');
+      this.logger.debug('net', 'datagram ignored: shutting down', { from: `${d.remote.address}:${d.remote.port}` });
+      return;
+    }
     this.logger.log('net', 'trace', 'datagram in', { from: `${d.remote.address}:${d.remote.port}`, to: d.local.port, bytes: d.data.length });
     this.endpoint.handleDatagram(this.now(), this.localFor(d.local, d.remote.address), d.remote, d.data);
     this.pump();
@@ -384,9 +400,12 @@ export class Daemon {
   // ------------------------------------------------------------------------------------------
   // commands
 
-  /** Starts phase 1 + Quick Mode for a connection. Throws UsageError for an unknown name. */
-  initiate(name: string): void {
-    this.commands.initiate(name);
+  /**
+   * Starts phase 1 + Quick Mode for a connection's selector pairs without an IPsec SA (nothing for
+   * a connection that is up). Throws UsageError for an unknown name.
+   */
+  initiate(name: string): InitiateResult {
+    return this.commands.initiate(name);
   }
 
   private safe(f: () => void): void {
@@ -403,13 +422,16 @@ export class Daemon {
     return this.commands.rekey(name);
   }
 
-  /** `isakmp up`: initiates and waits until the connection is up, failed, or the timeout passed. */
-  up(name: string, timeoutMs: number): Promise<ControlResponse> {
-    return this.waiters.wait(name, () => this.config.connections.find((c) => c.name === name), timeoutMs, () => this.initiate(name));
+  /**
+   * `isakmp up`: initiates and waits until the connection is up, failed, or the timeout passed
+   * (at once when it is up already); `progress` hears the exchange as it goes.
+   */
+  up(name: string, timeoutMs: number, progress?: (line: string) => void): Promise<ControlResponse> {
+    return this.waiters.wait(name, () => this.config.connections.find((c) => c.name === name), timeoutMs, () => this.initiate(name), progress);
   }
 
-  handleControl(req: ControlRequest): Promise<ControlResponse> {
-    return handleControlRequest(this, req);
+  handleControl(req: ControlRequest, progress: (line: string) => void = () => {}): Promise<ControlResponse> {
+    return handleControlRequest(this, req, progress);
   }
 
   snapshot(): CounterSnapshot {
@@ -473,6 +495,7 @@ export class Daemon {
     const g1 = next.global;
     const o = this.opts.logOverride ?? {};
     this.logger.configure({ level: o.level ?? g1.log.level, areas: o.level !== undefined ? {} : { ...g1.log.areas }, format: o.format ?? g1.log.format });
+    this.syncObserve();
     this.updown = this.updownFor(g1.updown);
     for (const c of next.connections) if (touched(c.name) && c.start === 'start') this.safe(() => this.initiate(c.name));
     for (const c of next.connections) if (touched(c.name) && c.start === 'on-demand') await this.trap(c);

@@ -50,6 +50,10 @@ export interface EndpointLike {
   stats?(): { readonly halfOpen: number; readonly halfOpenEvicted?: number };
   /** RFC 3706: sends R-U-THERE under an ISAKMP SA; returns its sequence number (the ACK is a `notify` event). */
   dpd?(now: number, sa: string): number;
+  /** When we will rekey an SA (its soft lifetime, ms), if we are the side that rekeys it. */
+  rekeyAt?(sa: string): number | undefined;
+  /** `message` events on or off (trace lines, retransmissions, the progress of `isakmp up`). */
+  observeMessages?(on: boolean): void;
 }
 
 /**

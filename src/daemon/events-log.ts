@@ -14,21 +14,66 @@ import { espAlgText, ikeAlgText, peerIdText, selectorText } from './status.js';
 
 const kindName = (kind: 'isakmp' | 'ipsec'): string => (kind === 'isakmp' ? 'ISAKMP' : 'IPsec');
 
+/** One line per (peer address, cause) at most every this many ms; the repeats are counted in the next line. */
+const CAUSE_LINE_MS = 10_000;
+/** Peer/cause pairs remembered for that (bounded: the oldest is forgotten first). */
+const MAX_CAUSE_KEYS = 1024;
+
+/**
+ * Failure lines at the default level without a flood: a peer that keeps sending what we refuse
+ * (or a scanner) gets one line per cause every CAUSE_LINE_MS, with the number left out since.
+ */
+class CauseLines {
+  private readonly last = new Map<string, { at: number; skipped: number }>();
+  /** Whether to log now, and how many lines were left out before this one. */
+  take(key: string, now: number): { log: boolean; skipped: number } {
+    const l = this.last.get(key);
+    if (l !== undefined && now - l.at < CAUSE_LINE_MS) {
+      l.skipped++;
+      return { log: false, skipped: 0 };
+    }
+    const skipped = l?.skipped ?? 0;
+    this.last.delete(key);
+    this.last.set(key, { at: now, skipped: 0 });
+    if (this.last.size > MAX_CAUSE_KEYS) this.last.delete(this.last.keys().next().value as string);
+    return { log: true, skipped };
+  }
+}
+
 export class LogEvents {
+  private readonly causeLines = new CauseLines();
+
   constructor(
     private readonly logger: Logger,
     private readonly counters: Counters,
     private readonly keylog: KeyLog | undefined,
     /** The running connections (for the DPD action in the dead-peer line). */
     private readonly connections: () => readonly ConnectionConfig[],
+    /** Milliseconds, monotonic (the daemon's clock): paces the failure lines. */
+    private readonly now: () => number = () => performance.now(),
   ) {}
+
+  /** A failure line (warn), unless the same peer gave the same cause a moment ago. */
+  private failureLine(message: string, peer: { address: string; port: number }, cause: string | undefined, fields: Record<string, string | number | undefined>): void {
+    const t = this.causeLines.take(`${peer.address}|${cause ?? message}`, this.now());
+    if (!t.log) return;
+    this.logger.warn('ike', message, { ...fields, peer: `${peer.address}:${peer.port}`, cause, repeated: t.skipped > 0 ? t.skipped : undefined });
+  }
 
   onEvent(e: EngineEvent): void {
     const { logger, counters, connections } = this;
     switch (e.type) {
+      case 'started':
+        // every negotiation started (ours, the peer's, rekeys) ends in completed or failed
+        counters.started[e.kind]++;
+        break;
+      case 'message':
+        // a retransmission is per-packet chatter (debug); every message is the trace
+        if (e.retransmit !== undefined) logger.debug('ike', `${e.name} retransmitted`, { connection: e.connection, peer: `${e.peer.address}:${e.peer.port}`, count: e.retransmit });
+        else logger.log('ike', 'trace', `${e.name} ${e.direction} [${e.payloads.join(' ')}]`, { connection: e.connection, peer: `${e.peer.address}:${e.peer.port}`, detail: e.detail });
+        break;
       case 'phase1-established':
         counters.completed.isakmp++;
-        if (e.sa.role === 'responder') counters.started.isakmp++;
         logger.info('ike', 'ISAKMP SA established', {
           connection: e.sa.connection,
           role: e.sa.role,
@@ -43,7 +88,6 @@ export class LogEvents {
         break;
       case 'ipsec-sa-established': {
         counters.completed.ipsec++;
-        if (e.sa.role === 'responder') counters.started.ipsec++;
         const sa = e.sa;
         const p = sa.protocols[0];
         logger.info('ike', 'IPsec SA established', {
@@ -77,18 +121,15 @@ export class LogEvents {
       case 'dropped': {
         const label = dropLabel(e.notify === 0 ? undefined : nameOf(NotifyType, e.notify), e.code);
         counters.drop(label);
-        logger.debug('ike', 'dropped datagram', { peer: `${e.peer.address}:${e.peer.port}`, notify: label, reason: e.reason });
+        // a refusal with a cause an operator can fix is a failure line; anything else is per-packet
+        if (e.cause !== undefined) this.failureLine(e.cause === 'PEER_REFUSED' ? 'refused by the peer' : 'refused', e.peer, e.cause, { connection: e.connection, notify: e.notify === 0 ? undefined : label, reason: e.reason });
+        else logger.debug('ike', 'dropped datagram', { peer: `${e.peer.address}:${e.peer.port}`, notify: label, reason: e.reason });
         break;
       }
       case 'failed': {
         const notify = e.notify === 0 ? undefined : nameOf(NotifyType, e.notify);
-        counters.fail(e.kind, notify ?? 'NO_NOTIFY');
-        logger.warn('ike', `${e.kind === 'isakmp' ? 'phase 1' : 'Quick Mode'} failed`, {
-          connection: e.connection,
-          peer: `${e.peer.address}:${e.peer.port}`,
-          notify,
-          reason: e.reason,
-        });
+        counters.fail(e.kind, e.cause ?? notify ?? 'NO_NOTIFY');
+        this.failureLine(`${e.kind === 'isakmp' ? 'phase 1' : 'Quick Mode'} failed`, e.peer, e.cause, { connection: e.connection, notify, reason: e.reason });
         break;
       }
       case 'peer-dead': {
@@ -104,7 +145,9 @@ export class LogEvents {
           logger.debug('ike', 'DPD: R-U-THERE-ACK', { sa: e.isakmpSa, seq, answers: true });
           break;
         }
-        logger.info('ike', 'notify from peer', { peer: `${e.peer.address}:${e.peer.port}`, sa: e.isakmpSa, notify: nameOf(NotifyType, e.notify) });
+        // R-U-THERE answered: per-packet chatter; errors are named by the failure they cause
+        if (e.notify === NotifyType.R_U_THERE) logger.debug('ike', 'DPD: R-U-THERE answered', { sa: e.isakmpSa });
+        else logger.info('ike', 'notify from peer', { peer: `${e.peer.address}:${e.peer.port}`, sa: e.isakmpSa, notify: nameOf(NotifyType, e.notify) });
         break;
       default:
         break;

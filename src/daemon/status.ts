@@ -7,6 +7,7 @@
 import { toHex } from '../crypto/bytes.js';
 import { keyIdText } from '../exchange/ids.js';
 import { ikeTransformName, ipsecTransformName } from '../exchange/names.js';
+import { selectorText as engineSelectorText } from '../exchange/offer-text.js';
 import { modeName } from '../exchange/natt.js';
 import type { ConnectionConfig } from './config/index.js';
 import type { Dataplane } from './dataplane.js';
@@ -17,9 +18,14 @@ import type { SaStates } from './sa-states.js';
 /** At most this many SAs of each kind are listed by `status` (the counts are always complete). */
 export const MAX_STATUS_SAS = 20_000;
 
+/** A selector as the configuration writes it (the engine's one text, src/exchange/offer-text.ts). */
 export function selectorText(s: Selector): string {
-  const base = s.prefix !== undefined ? `${s.start}/${s.prefix}` : s.start === s.end ? s.start : `${s.start}-${s.end}`;
-  return s.protocol !== 0 ? `${base}[${s.protocol}${s.port !== 0 ? '/' + s.port : ''}]` : base;
+  return engineSelectorText(s);
+}
+
+/** A time of the daemon's clock (Unix ms) as ISO 8601, seconds precision. */
+function isoTime(ms: number): string {
+  return new Date(Math.round(ms / 1000) * 1000).toISOString().replace(/\.000Z$/, 'Z');
 }
 
 export function peerIdText(id: IsakmpSaInfo['peerId']): string | undefined {
@@ -55,7 +61,12 @@ export interface IsakmpSaStatus {
   localId?: string;
   peerId?: string;
   algorithms?: string;
+  /** When it was established (ISO 8601) and how long ago (seconds). */
+  establishedAt?: string;
+  age?: number;
   lifetimeLeft?: number;
+  /** Seconds until we rekey it (only on the side that rekeys: the initiator). */
+  rekeyIn?: number;
   /** RFC 3947 NAT detection once NAT-D was exchanged: a NAT in front of us / of the peer; `encapsulation`: moved to the NAT-T port, IPsec SAs UDP-encapsulated. */
   nat?: { local: boolean; remote: boolean; encapsulation: boolean };
 }
@@ -87,8 +98,13 @@ export interface IpsecSaStatus {
   spiOut: string;
   state: IpsecSaState;
   algorithms: string;
+  /** When it was established (ISO 8601) and how long ago (seconds). */
+  establishedAt: string;
+  age: number;
   /** Seconds until hard expiry. */
   lifetimeLeft: number;
+  /** Seconds until we rekey it (only on the side that rekeys: the initiator). */
+  rekeyIn?: number;
   /** Kilobyte lifetime (0 = none). */
   lifetimeKilobytes: number;
   /** Kilobytes until hard expiry, when there is a kilobyte lifetime and the byte count is known. */
@@ -113,8 +129,8 @@ export interface StatusData {
   process: { rss: number; heapUsed: number; cpuUserMs: number; cpuSystemMs: number; uptimeS: number };
 }
 
-/** One IPsec SA as `status` (and the answer to `isakmp up`) shows it. */
-export function ipsecSaStatus(sa: IpsecSaInfo, now: number, state: IpsecSaState, bytes: number | null): IpsecSaStatus {
+/** One IPsec SA as `status` (and the answer to `isakmp up`) shows it; `rekeyAt` from the engine. */
+export function ipsecSaStatus(sa: IpsecSaInfo, now: number, state: IpsecSaState, bytes: number | null, rekeyAt?: number): IpsecSaStatus {
   const p = sa.protocols[0];
   return {
     id: sa.id,
@@ -131,7 +147,10 @@ export function ipsecSaStatus(sa: IpsecSaInfo, now: number, state: IpsecSaState,
     spiOut: p ? toHex(p.outbound.spi) : '',
     state,
     algorithms: espAlgText(sa),
+    establishedAt: isoTime(sa.establishedAt),
+    age: Math.max(0, Math.round((now - sa.establishedAt) / 1000)),
     lifetimeLeft: Math.max(0, Math.round(sa.lifetimeSeconds - (now - sa.establishedAt) / 1000)),
+    ...(rekeyAt !== undefined ? { rekeyIn: Math.max(0, Math.round((rekeyAt - now) / 1000)) } : {}),
     lifetimeKilobytes: sa.lifetimeKilobytes,
     ...(bytes !== null && sa.lifetimeKilobytes > 0 ? { kilobytesLeft: Math.max(0, sa.lifetimeKilobytes - Math.floor(bytes / 1024)) } : {}),
     bytes,
@@ -205,11 +224,13 @@ export function buildStatus(src: StatusSources): StatusData {
       localId: src.localIds.text(src.connections, s.connection, s.local.address),
       ...(s.peerId !== undefined ? { peerId: peerIdText(s.peerId) as string } : {}),
       ...(s.transform !== undefined ? { algorithms: ikeAlgText(s.transform) as string } : {}),
+      ...(s.establishedAt !== undefined ? { establishedAt: isoTime(s.establishedAt), age: Math.max(0, Math.round((now - s.establishedAt) / 1000)) } : {}),
       ...(s.expiresAt !== undefined ? { lifetimeLeft: Math.max(0, Math.round((s.expiresAt - now) / 1000)) } : {}),
+      ...rekeyIn(src.endpoint, s.id, now),
       ...(s.nat !== undefined ? { nat: { ...s.nat } } : {}),
     })),
     ipsec: ipsecAll.slice(0, MAX_STATUS_SAS).map((s) => {
-      const st = sas.statusOf(s, now);
+      const st = { ...sas.statusOf(s, now), ...rekeyIn(src.endpoint, s.id, now) };
       const d = dp.get(s.id);
       return d !== undefined ? { ...st, dataplane: d } : st;
     }),
@@ -217,6 +238,27 @@ export function buildStatus(src: StatusSources): StatusData {
     dataplane: src.dataplane.name,
     listening: src.listening,
     process: processFigures(),
+  };
+}
+
+/** `{ rekeyIn }` (seconds) when the engine will rekey the SA, else nothing. */
+function rekeyIn(endpoint: EndpointLike, id: string, now: number): { rekeyIn?: number } {
+  const at = endpoint.rekeyAt?.(id);
+  return at !== undefined ? { rekeyIn: Math.max(0, Math.round((at - now) / 1000)) } : {};
+}
+
+/**
+ * `status NAME`: one connection, its IPsec SAs and the ISAKMP SAs that carry them (several
+ * connections to one peer share one), the counters as they are (they are the daemon's).
+ */
+export function statusOfConnection(d: StatusData, name: string): StatusData {
+  const ipsec = d.ipsec.filter((q) => q.connection === name);
+  const carriers = new Set(ipsec.map((q) => q.isakmpSa));
+  return {
+    ...d,
+    connections: d.connections.filter((c) => c.name === name),
+    isakmp: d.isakmp.filter((s) => s.connection === name || carriers.has(s.id)),
+    ipsec,
   };
 }
 

@@ -107,6 +107,17 @@ export class Endpoint {
   }
 
   /**
+   * When we will rekey an SA (ms, the clock of `now`): its soft lifetime, when we are the side that
+   * rekeys it (the initiator, rekeying on); undefined otherwise or for an unknown id.
+   */
+  rekeyAt(saId: string): number | undefined {
+    const p1 = this.x.sas.findP1ById(saId);
+    if (p1) return p1.life === 'established' && p1.tSoft?.live === true ? p1.tSoft.at : undefined;
+    const c = this.x.sas.children.get(saId);
+    return c && c.state === 'installed' && c.tSoft?.live === true ? c.tSoft.at : undefined;
+  }
+
+  /**
    * Counts for status/metrics. `halfOpenEvicted`: half-open responder phase 1s dropped (oldest
    * first) to make room for a new first message when a half-open cap was reached.
    */

@@ -169,11 +169,11 @@ test('the single timer drives retransmission and the give-up; up reports the fai
   const left = await startSide(cfgText({ port: lp!, natt: ln!, peerPort: silent!, sock: join(dir, 'l.sock'), name: 'to-void', start: 'add' }), join(dir, 'l.yaml'), { format: 'json' });
   try {
     const r = await controlRequest(left.sock, { cmd: 'up', name: 'to-void' });
-    assert.deepEqual(r, { ok: false, error: "connection 'to-void' failed: peer not responding" });
+    assert.deepEqual(r, { ok: false, error: "connection 'to-void' failed: peer not responding", cause: 'NO_ANSWER' });
     // 1 initial + 3 retransmits, each retransmit from one handleTimeout call
     assert.equal(left.fake.calls.filter((c) => c === 'timeout').length, 4);
     assert.equal(left.daemon.snapshot().transport.packetsOut, 4);
-    assert.deepEqual(left.daemon.snapshot().exchanges.failed.isakmp, { NO_NOTIFY: 1 });
+    assert.deepEqual(left.daemon.snapshot().exchanges.failed.isakmp, { NO_ANSWER: 1 });
     const failLine = left.logs.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'phase 1 failed');
     assert.ok(failLine);
     assert.equal(failLine.level, 'warn');

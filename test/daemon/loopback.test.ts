@@ -77,8 +77,20 @@ for (const variant of [
     try {
       let c = io();
       assert.equal(await runCli(['up', 'to-right', '--socket', lsock, '--timeout', '10'], c.io), 0, c.err.join('\n'));
-      assert.deepEqual(c.out, ["connection 'to-right' established"]);
+      // the exchange as it goes (issue 10), then the answer
+      const addr = variant.addr ?? '127.0.0.1';
+      const phase1 = variant.mode === 'main'
+        ? ['MM1 sent', `MM2 received: ${variant.ike}`, 'MM3 sent', 'MM4 received', 'MM5 sent', 'MM6 received: peer id right.test', `ISAKMP SA established with ${addr} (Main Mode)`]
+        : ['AM1 sent', `AM2 received: ${variant.ike}`, 'AM3 sent', `ISAKMP SA established with ${addr} (Aggressive Mode)`];
+      assert.deepEqual(c.out.slice(0, -2), [...phase1, 'QM1 sent', `QM2 received: esp ${variant.esp}`, 'QM3 sent']);
+      assert.match(c.out.at(-2)!, /^Quick Mode done: IPsec SA q[0-9a-f]{8} established$/);
+      assert.equal(c.out.at(-1), "connection 'to-right' established");
       await rev.wait((e) => e.type === 'ipsec-sa-established', 'right IPsec SA');
+      // up again: it is up, nothing is negotiated (rekey is for new keys)
+      c = io();
+      assert.equal(await runCli(['up', 'to-right', '--socket', lsock, '--timeout', '10'], c.io), 0, c.err.join('\n'));
+      assert.deepEqual(c.out, ["connection 'to-right' is already up (1 IPsec SA; 'isakmp rekey to-right' negotiates new keys)"]);
+      assert.equal(left.status().ipsec.length, 1);
 
       // status on both sides: same cookies, crossed SPIs
       c = io();

@@ -214,9 +214,12 @@ test('status, JSON and text: state, peer, both IDs, algorithms, lifetimes left a
       localId: 'left.test',
       peerId: '127.0.0.1',
       algorithms: 'aes128-sha256-modp2048 psk',
+      establishedAt: new Date(Math.round(p1.establishedAt! / 1000) * 1000).toISOString().replace(/\.000Z$/, 'Z'),
+      age: ik.age,
       lifetimeLeft: ik.lifetimeLeft,
     });
     assert.ok(ik.lifetimeLeft! > 3500 && ik.lifetimeLeft! <= 3600);
+    assert.ok(ik.age! >= 0 && ik.age! < 60);
     const q = st.ipsec[0]!;
     assert.deepEqual(q, {
       id: sa.id,
@@ -233,6 +236,8 @@ test('status, JSON and text: state, peer, both IDs, algorithms, lifetimes left a
       spiOut,
       state: 'established',
       algorithms: 'esp aes128-sha256-modp2048',
+      establishedAt: new Date(Math.round(sa.establishedAt / 1000) * 1000).toISOString().replace(/\.000Z$/, 'Z'),
+      age: q.age,
       lifetimeLeft: q.lifetimeLeft,
       lifetimeKilobytes: 0,
       bytes: 5096,
@@ -244,15 +249,20 @@ test('status, JSON and text: state, peer, both IDs, algorithms, lifetimes left a
     const t = capture();
     assert.equal(await runCli(['status', '--socket', join(dir, 'l.sock')], t.io), 0);
     const i = t.out.indexOf('ISAKMP SAs (1):');
-    assert.deepEqual(t.out.slice(i, i + 8), [
+    const dur = (x: number): string => (x >= 3600 ? `${Math.floor(x / 3600)}h${String(Math.floor((x % 3600) / 60)).padStart(2, '0')}m` : x >= 60 ? `${Math.floor(x / 60)}m${String(x % 60).padStart(2, '0')}s` : `${x}s`);
+    // the IPsec SA nested under the ISAKMP SA it was negotiated under
+    assert.deepEqual(t.out.slice(i, i + 11), [
       'ISAKMP SAs (1):',
       `  to-right         ESTABLISHED initiator main 127.0.0.1:${lp} <-> 127.0.0.1:${rp}`,
       `    cookies ${ik.initiatorCookie}_i ${ik.responderCookie}_r`,
       '    local id left.test  peer id 127.0.0.1',
-      `    aes128-sha256-modp2048 psk, expires in ${ik.lifetimeLeft}s`,
-      'IPsec SAs (1):',
-      `  to-right         ESTABLISHED initiator tunnel 127.0.0.1 <-> 127.0.0.1 spi in ${spiIn} out ${spiOut}`,
-      `    127.0.0.1 === 127.0.0.1  esp aes128-sha256-modp2048, expires in ${q.lifetimeLeft}s, bytes 5096, dataplane installed`,
+      '    aes128-sha256-modp2048 psk',
+      `    established ${ik.establishedAt} (${dur(ik.age!)} ago), expires in ${dur(ik.lifetimeLeft!)}`,
+      '    IPsec SAs (1):',
+      `      to-right         ESTABLISHED initiator tunnel 127.0.0.1 <-> 127.0.0.1 spi in ${spiIn} out ${spiOut}`,
+      '        127.0.0.1 === 127.0.0.1  esp aes128-sha256-modp2048',
+      `        established ${q.establishedAt} (${dur(q.age)} ago), expires in ${dur(q.lifetimeLeft)}, bytes 5096, dataplane installed`,
+      'IPsec SAs (1): each under its ISAKMP SA above',
     ]);
 
     // the none adapter: bytes stay null ("where known"), the local id defaults to the address
@@ -275,7 +285,7 @@ test('status, JSON and text: state, peer, both IDs, algorithms, lifetimes left a
     left.daemon.pump();
     assert.equal(left.daemon.status().ipsec[0]!.state, 'rekeyed');
     assert.equal(left.daemon.status().isakmp[0]!.state, 'rekeyed');
-    assert.match(formatStatus(left.daemon.status()).join('\n'), /\n {2}to-right {9}REKEYED initiator tunnel /);
+    assert.match(formatStatus(left.daemon.status()).join("\n"), /\n {6}to-right {9}REKEYED initiator tunnel /);
     assert.equal(left.daemon.snapshot().sas['ipsec:rekeyed'], 1);
 
     // no IPsec SA left: the poll stops
