@@ -256,7 +256,7 @@ test('YAML syntax errors, missing keys, wrong kinds and cross-field checks', () 
   ]);
   const dup = MINIMAL + '  c2:\n    secret: s1\n    remote: { address: 192.0.2.2 }\n    local: { address: 192.0.2.1 }\n    ike: aes128-sha256-modp2048\n';
   assert.deepEqual(problemsOf(dup), [
-    "test.yaml:10:3: connections.c2: same peer, mode, auth and remote id as connection 'c1': a responder could not tell them apart (give one a different remote.id)",
+    "test.yaml:10:3: connections.c2: same peer, mode, auth and remote id as connection 'c1', and the same selectors (192.0.2.1 === 192.0.2.2): a Quick Mode of the peer could not tell them apart (give each its own local_ts / remote_ts, merge them, or give one a different remote.id)",
   ]);
   assert.deepEqual(problemsOf('global:\n  metrics: 0.0.0.0:9100\n' + MINIMAL), [
     'test.yaml:2:12: global.metrics: metrics are served on localhost only (use 127.0.0.1:9100 or [::1]:9100)',

@@ -88,7 +88,13 @@ export function parsePeers(s: Section, g: GlobalConfig, auth: 'psk' | 'rsa', sec
   return { local: { address: local.address, id: localId }, remote: { address: remote.address, port: remote.port, id: remoteId }, anyPeer };
 }
 
-/** `local_ts` / `remote_ts`: one selector each; the default is the end's own address. */
+/** Selectors per side at most (the pairs are IPsec SAs under one ISAKMP SA: 16 × 16 = 256). */
+const MAX_SELECTORS = 16;
+
+/**
+ * `local_ts` / `remote_ts`: a selector or a list of them each (one IPsec SA per local × remote
+ * pair of the same IP version); the default is the end's own address.
+ */
 export function parseSelectors(s: Section, peers: Peers): { localTs: TrafficSelector[]; remoteTs: TrafficSelector[] } {
   const { ctx, path } = s;
   const selectors = (key: 'local_ts' | 'remote_ts', dfltAddr: string | undefined): TrafficSelector[] => {
@@ -104,12 +110,13 @@ export function parseSelectors(s: Section, peers: Peers): { localTs: TrafficSele
       if (r.ok) out.push(r.value);
       else ctx.error(item.node, `${path}.${key}`, r.error);
     }
-    if (out.length > 1) ctx.error(v.value, `${path}.${key}`, 'IKEv1 Quick Mode carries one selector per side: give exactly one');
+    if (out.length > MAX_SELECTORS) ctx.error(v.value, `${path}.${key}`, `at most ${MAX_SELECTORS} selectors per side (each local × remote pair is an IPsec SA)`);
     return out;
   };
   const localTs = selectors('local_ts', peers.local.address);
   const remoteTs = selectors('remote_ts', peers.anyPeer ? undefined : peers.remote.address);
-  if (localTs[0] !== undefined && remoteTs[0] !== undefined && localTs[0].family !== remoteTs[0].family) {
+  // every pair of the same IP version is an IPsec SA: there must be one at least
+  if (localTs.length > 0 && remoteTs.length > 0 && !localTs.some((l) => remoteTs.some((r) => r.family === l.family))) {
     ctx.error(s.at('local_ts'), `${path}.local_ts`, 'local_ts and remote_ts must be the same IP version');
   }
   return { localTs, remoteTs };

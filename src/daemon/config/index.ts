@@ -12,6 +12,7 @@ import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument, type Node } from 'yaml';
 import { IdType } from '../../constants/index.js';
 import { dnKey } from '../../crypto/index.js';
+import { bytesEqual } from '../../crypto/bytes.js';
 import { parseConnection } from './connection.js';
 import { parseGlobal } from './global.js';
 import { parseSecrets } from './secrets.js';
@@ -45,18 +46,43 @@ export function parseConfig(text: string, file: string): Config {
     const c = parseConnection(ctx, name, key, value, global, secrets);
     if (c !== undefined) connections.push(c);
   }
-  // Two connections for the same peer and exchange would be ambiguous for a responder.
-  const seen = new Map<string, string>();
+  // Connections for the same peer, exchange and identity share one ISAKMP SA with that peer (the
+  // responder cannot tell them apart before Quick Mode): they need the same secret and local
+  // identity, and each its own selector pairs, by which a Quick Mode of the peer picks one.
+  const seen = new Map<string, ConnectionConfig[]>();
   for (const c of connections) {
     const id = c.remote.id?.type === IdType.ID_DER_ASN1_DN ? dnKey(c.remote.id.data) : c.remote.id?.text ?? ''; // DNs by RFC 5280 rules
     const k = `${c.remote.address}|${c.remote.port}|${c.exchange}|${c.auth}|${id}`;
-    const other = seen.get(k);
-    if (other !== undefined) {
-      ctx.problems.push({ file, line: c.line, col: 3, path: `connections.${c.name}`, message: `same peer, mode, auth and remote id as connection '${other}': a responder could not tell them apart (give one a different remote.id)` });
-    } else seen.set(k, c.name);
+    const others = seen.get(k) ?? [];
+    const problem = others.map((o) => sharingProblem(o, c)).find((x) => x !== undefined);
+    if (problem !== undefined) ctx.problems.push({ file, line: c.line, col: 3, path: `connections.${c.name}`, message: problem });
+    seen.set(k, [...others, c]);
   }
   if (ctx.problems.length > 0) throw new ConfigError(ctx.problems);
   return { file, global, secrets, connections };
+}
+
+/** The selector pairs of a connection as text (`local === remote`), for the overlap check. */
+function pairTexts(c: ConnectionConfig): Set<string> {
+  const out = new Set<string>();
+  for (const l of c.localTs) for (const r of c.remoteTs) if (l.family === r.family) out.add(`${l.text} === ${r.text}`);
+  return out;
+}
+
+/**
+ * Why connection `b` cannot share the ISAKMP SA of `a` (same peer, mode, auth and remote id), or
+ * undefined when it can.
+ */
+function sharingProblem(a: ConnectionConfig, b: ConnectionConfig): string | undefined {
+  const sameSecret = a.secret.kind === 'psk' ? b.secret.kind === 'psk' && bytesEqual(a.secret.psk, b.secret.psk) : b.secret.kind === 'rsa' && a.secret.name === b.secret.name;
+  const sameLocalId = (a.local.id?.text ?? '') === (b.local.id?.text ?? '');
+  if (!sameSecret || !sameLocalId) {
+    return `same peer, mode, auth and remote id as connection '${a.name}': the two share one ISAKMP SA with the peer, so they need the same secret and local.id (or give one a different remote.id)`;
+  }
+  const mine = pairTexts(b);
+  const common = [...pairTexts(a)].filter((p) => mine.has(p));
+  if (common.length > 0) return `same peer, mode, auth and remote id as connection '${a.name}', and the same selectors (${common.join(', ')}): a Quick Mode of the peer could not tell them apart (give each its own local_ts / remote_ts, merge them, or give one a different remote.id)`;
+  return undefined;
 }
 
 /** Reads and parses a configuration file. Throws ConfigError (code ISAKMP_ERR_CONFIG). */

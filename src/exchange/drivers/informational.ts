@@ -132,12 +132,40 @@ function deleteIn(x: Engine, p1: KeyedP1, d: Extract<Payload, { type: 'D' }>): v
   }
 }
 
+/** Error notifies that refuse a phase-1 authentication (an identity, a signature, a certificate). */
+const PHASE1_REFUSALS: ReadonlySet<number> = new Set([
+  NotifyType.INVALID_ID_INFORMATION,
+  NotifyType.AUTHENTICATION_FAILED,
+  NotifyType.INVALID_SIGNATURE,
+  NotifyType.INVALID_CERTIFICATE,
+  NotifyType.INVALID_CERT_AUTHORITY,
+  NotifyType.INVALID_CERT_ENCODING,
+  NotifyType.CERT_TYPE_UNSUPPORTED,
+  NotifyType.CERTIFICATE_UNAVAILABLE,
+]);
+
+/** Whether an IPsec SA was negotiated under this ISAKMP SA. */
+function hasIpsecSas(x: Engine, p1: KeyedP1): boolean {
+  const id = x.sas.p1Id(p1);
+  for (const c of x.sas.childrenOfPair(p1.pairKey)) if (c.info.isakmpSa === id) return true;
+  return false;
+}
+
 /** An authenticated notify from the peer: acted upon where it calls for it, then a `notify` event. */
 export function notifyIn(x: Engine, p1: KeyedP1, n: NotifyPayload): void {
   // an error under the keys of a phase 1 still negotiating (the responder refused our message 5
   // for our identity or certificate; the initiator refused its message 6): that negotiation ends
   if (p1.life === 'negotiating') {
     if (isErrorNotify(n.notifyType)) failP1(x, p1, n.notifyType, peerRefusalText(n.notifyType, true, p1), 'PEER_REFUSED');
+    return;
+  }
+  // the initiator refused our message 6 (our identity, signature or certificate) after we had
+  // completed the ISAKMP SA: it will never use it, so it goes, said why. Only a fresh SA of ours
+  // as responder (no Quick Mode and no IPsec SA under it yet) and only for such a refusal: an
+  // error about a Quick Mode carries the same SPI
+  if (PHASE1_REFUSALS.has(n.notifyType) && p1.role === 'responder' && p1.qms === undefined && n.protocol === ProtocolId.PROTO_ISAKMP && n.spi.length === 16 && bytesEqual(n.spi.subarray(0, 8), p1.ic) && bytesEqual(n.spi.subarray(8), p1.rc) && !hasIpsecSas(x, p1)) {
+    x.emit({ type: 'dropped', peer: p1.remote, notify: 0, cause: 'PEER_REFUSED', connection: p1.conn.name, reason: `${peerRefusalText(n.notifyType, true, p1)}; the ISAKMP SA is deleted` });
+    removeP1(x, p1, { type: 'deleted', kind: 'isakmp', id: x.sas.p1Id(p1), connection: p1.conn.name, by: 'peer' });
     return;
   }
   switch (n.notifyType) {
