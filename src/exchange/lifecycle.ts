@@ -21,7 +21,7 @@ import { peerIdWire, type PeerIdentity } from './authorization.js';
 import * as C from './crypto.js';
 import { sendInfo } from './drivers/informational.js';
 import { startPhase1 } from './drivers/phase1.js';
-import { clearQmRetransmit, requestQm, startQuick } from './drivers/quick-mode.js';
+import { clearQmRetransmit, requestQm, startWaiting } from './drivers/quick-mode.js';
 import type { Engine } from './engine.js';
 import { authIn, established as livenessEstablished } from './extensions/index.js';
 import { identityText } from './ids.js';
@@ -90,9 +90,7 @@ export function established(x: Engine, now: number, p1: KeyedP1, payloads: reado
 }
 
 function startPending(x: Engine, now: number, p1: KeyedP1): void {
-  const pending = p1.pending;
-  p1.pending = NO_PENDING;
-  for (const q of pending) startQuick(x, now, p1, q);
+  startWaiting(x, now, p1);
 }
 
 /** A post-authentication step (e.g. XAUTH) must finish before Quick Mode may use this SA. */

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { subnetSelector, type Connection, type EngineEvent, type Selector } from '../../src/exchange/index.js';
 import { Pair, conn } from '../helpers/pair.js';
+import { decodeHeader } from '../../src/codec/index.js';
 
 const net = (s: string): Selector => {
   const [a, p] = s.split('/');
@@ -30,6 +31,17 @@ test('lists of local and remote subnets: one IPsec SA per pair under one ISAKMP 
   assert.deepEqual(pairsOf(pair.a.ipsecSas()), expected);
   assert.deepEqual(pairsOf(pair.b.ipsecSas()).map((p) => p.split('=').reverse().join('=')).sort(), expected);
   assert.ok(pair.a.ipsecSas().every((s) => s.isakmpSa === pair.a.isakmpSas()[0]!.id));
+  // never more than two of our Quick Modes in flight (a peer keeps the IVs of a few exchanges only)
+  let open = 0;
+  let most = 0;
+  for (const w of pair.wire) {
+    const h = decodeHeader(w.data);
+    if (h.exchangeType !== 32) continue;
+    if (w.from === 'a' && h.flags & 1 && w.data.length > 100) open++; // QM1 (HASH SA NONCE ID ID)
+    if (w.from === 'b') open--; // QM2
+    most = Math.max(most, open);
+  }
+  assert.equal(most, 2);
   // up: nothing new, not a datagram
   const sent = pair.wire.length;
   assert.deepEqual(pair.a.initiate(pair.now, 'c'), { started: 0, negotiating: 0, established: 6 });

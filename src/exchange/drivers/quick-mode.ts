@@ -80,8 +80,9 @@ export function requestQm(x: Engine, now: number, pending: PendingQm, announce =
     if (isEstablished(p1) && (!best || (p1.establishedAt ?? 0) > (best.establishedAt ?? 0))) best = p1;
     if (p1.life === 'negotiating' && p1.role === 'initiator') negotiating = p1;
   }
-  // an SA whose post-authentication steps are still running takes the Quick Mode when they end
-  const waitOn = best && best.holds > 0 ? best : best ? undefined : negotiating;
+  // an SA whose post-authentication steps are still running takes the Quick Mode when they end,
+  // and so does one with QUICK_MODES_IN_FLIGHT of ours in progress (see startWaiting)
+  const waitOn = best && (best.holds > 0 || inFlight(best) >= QUICK_MODES_IN_FLIGHT) ? best : best ? undefined : negotiating;
   if (best && !waitOn) {
     startQuick(x, now, best, pending);
     return;
@@ -92,6 +93,35 @@ export function requestQm(x: Engine, now: number, pending: PendingQm, announce =
     return;
   }
   startPhase1(x, now, conn, [pending], undefined, pairKey);
+}
+
+/**
+ * Our Quick Modes in progress at once on one ISAKMP SA at most; more wait their turn. A peer keeps
+ * the IV of every exchange in progress, and strongSwan keeps three by default (its
+ * max_ikev1_exchanges): a connection with many selector pairs must not start them all at once, or
+ * the peer forgets the IVs of the first ones and cannot decrypt their third message. Two leave
+ * room for an informational exchange (a DPD probe) meanwhile.
+ */
+export const QUICK_MODES_IN_FLIGHT = 2;
+
+/** Our Quick Modes in progress on an ISAKMP SA. */
+function inFlight(p1: P1): number {
+  let n = 0;
+  if (p1.qms) for (const qm of p1.qms.values()) if (qm.role === 'initiator') n++;
+  return n;
+}
+
+/**
+ * Starts the Quick Modes waiting on an established ISAKMP SA (its post-authentication steps done,
+ * or one of ours finished), QUICK_MODES_IN_FLIGHT at most at a time.
+ */
+export function startWaiting(x: Engine, now: number, p1: KeyedP1): void {
+  if (p1.holds > 0 || p1.life !== 'established') return;
+  while (p1.pending.length > 0 && inFlight(p1) < QUICK_MODES_IN_FLIGHT) {
+    const q = p1.pending.shift() as PendingQm;
+    if (p1.pending.length === 0) p1.pending = NO_PENDING;
+    startQuick(x, now, p1, q);
+  }
 }
 
 /** The selector pairs of `conn` under `p1` (a side without selectors: its address; see ids.ts). */
@@ -475,6 +505,7 @@ function finishQm(x: Engine, now: number, qm: Qm, sel: IpsecSelection, nr: Uint8
   // our inbound SPI: initiator offered it (proposal ours), responder chose it
   const inSpis = qm.role === 'initiator' ? qm.ourSpis?.[sel.ours] : qm.respSpis;
   installIpsecSa(x, now, qm, sel, nr, inSpis ?? missing('our SPIs'));
+  if (qm.role === 'initiator' && p1.pending.length > 0) startWaiting(x, now, p1);
 }
 
 /** What a Quick Mode chose, as `status` names it: `esp aes128-sha256-modp2048`. */
@@ -498,6 +529,7 @@ export function failQm(x: Engine, qm: Qm, notify: number, reason: string, cause?
   qm.dh?.wipe();
   if (qm.rekeyOf && qm.rekeyOf.state === 'rekeying') qm.rekeyOf.state = 'installed';
   x.emit(failedEvent('ipsec', qm.conn.name, p1.remote, notify, reason, cause));
+  if (qm.role === 'initiator' && p1.pending.length > 0) startWaiting(x, x.lastNow, p1);
 }
 
 export function clearQmRetransmit(x: Engine, qm: Qm): void {
