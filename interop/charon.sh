@@ -4,7 +4,9 @@
 # (one per namespace: each binds UDP 500/4500 there).
 #
 #   charon.sh start NAME NETNS [fake|libipsec|netlink]
-#   charon.sh load  NAME FILE...      swanctl.conf fragments -> load (--clear)
+#   charon.sh load  NAME FILE...      swanctl.conf fragments -> load (--clear); an argument
+#                                     DIR=FILE (DIR: x509, x509ca, private) adds a credential
+#                                     for this load (the next load removes it again)
 #   charon.sh up    NAME IKE [CHILD] [TIMEOUT_S]   initiate (rc 0 = established)
 #   charon.sh down  NAME IKE          terminate an IKE_SA
 #   charon.sh sas   NAME              swanctl --list-sas
@@ -131,7 +133,16 @@ cmd_load() {
     pid_alive "$d/pid" || die "charon $name not running"
     ns=$(cat "$d/netns")
     : >"$d/swanctl/swanctl.conf"
+    # credentials given as DIR=FILE belong to the configuration they were loaded with
+    while read -r f; do rm -f "$f"; done < <(cat "$d"/swanctl/extra.list 2>/dev/null || true)
+    : >"$d/swanctl/extra.list"
     for f in "$@"; do
+        if [[ $f =~ ^(x509|x509ca|private)=(.+)$ ]]; then
+            [[ -f ${BASH_REMATCH[2]} ]] || die "no such file: ${BASH_REMATCH[2]}"
+            cp "${BASH_REMATCH[2]}" "$d/swanctl/${BASH_REMATCH[1]}/"
+            echo "$d/swanctl/${BASH_REMATCH[1]}/$(basename "${BASH_REMATCH[2]}")" >>"$d/swanctl/extra.list"
+            continue
+        fi
         [[ -f $f ]] || die "no such file: $f"
         cat "$f" >>"$d/swanctl/swanctl.conf"
     done

@@ -45,8 +45,9 @@ export const charon = {
     const r = script('charon.sh', ['start', name, ns, kernel]);
     if (r.code !== 0) throw new Error(`charon start ${name}: ${r.err}`);
   },
+  /** Loads conf/charon fragments; an argument `x509=PATH`, `x509ca=PATH` or `private=PATH` adds a credential file for this load. */
   load(name: string, ...files: string[]): void {
-    const r = script('charon.sh', ['load', name, ...files.map((f) => join(SCRIPTS, 'conf/charon', f))]);
+    const r = script('charon.sh', ['load', name, ...files.map((f) => (/^(x509|x509ca|private)=/.test(f) ? f : join(SCRIPTS, 'conf/charon', f)))]);
     if (r.code !== 0) throw new Error(`charon load ${name}: ${r.err}${r.out}`);
   },
   stop(name: string): void {

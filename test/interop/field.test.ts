@@ -1,0 +1,343 @@
+/**
+ * Issue 10 against the real strongSwan charon (IKEv1) in network namespaces: ESP AES-GCM (keys
+ * compared with charon's), AH, a 3-level certificate chain with an intermediate both ways (each
+ * side trusts only the root, so the intermediate must travel), several subnets to one peer in
+ * both roles (one ISAKMP SA, one IPsec SA per pair; several connections to one peer sharing it as
+ * responder), and a wrong PSK and a proposal mismatch in each direction, the expected line
+ * asserted in our log and in charon's where it names the cause.
+ *
+ * Run by `npm run test:interop` (root), after strongswan.test.ts, with the same scripts.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { A, B, Ours, RUN, capture, charon, interopSkipReason, script, until, type CharonSa } from './peers.js';
+
+const skip = interopSkipReason();
+if (skip) console.log(`# issue-10 interop skipped: ${skip}`);
+
+const PKI = join(RUN, 'pki');
+
+interface C {
+  name: string;
+  auth?: 'psk' | 'rsa';
+  secret?: string;
+  local: string;
+  localId?: string;
+  remote: string;
+  remoteId?: string;
+  ike?: string;
+  esp?: string;
+  ah?: string;
+  localTs?: string;
+  remoteTs?: string;
+}
+
+/** Our configuration: PSK `mm` (or a wrong one), the chain certificate of our side as `chain`. */
+function config(sock: string, listen: string, side: 'a' | 'b', conns: C[], psk = 'peers-mm-psk-secret'): string {
+  return `global:
+  listen: [${listen}]
+  control_socket: ${sock}
+  log: { level: debug }
+secrets:
+  mm:
+    psk: "${psk}"
+  chain:
+    cert: ${PKI}/chain-peer-${side}.crt
+    chain: [${PKI}/chain-inter.crt]
+    key: ${PKI}/chain-peer-${side}.key
+    ca: [${PKI}/chain-root.crt]
+connections:
+${conns
+  .map(
+    (c) => `  ${c.name}:
+    auth: ${c.auth ?? 'psk'}
+    secret: ${c.secret ?? 'mm'}
+    local:  { address: ${c.local}${c.localId ? `, id: "${c.localId}"` : ''} }
+    remote: { address: ${c.remote}${c.remoteId ? `, id: "${c.remoteId}"` : ''} }
+    ike: ${c.ike ?? 'aes128-sha256-modp2048'}
+${c.ah ? `    ah: ${c.ah}\n` : `    esp: ${c.esp ?? 'aes128-sha256'}\n`}${c.localTs ? `    local_ts: ${c.localTs}\n` : ''}${c.remoteTs ? `    remote_ts: ${c.remoteTs}\n` : ''}`,
+  )
+  .join('')}`;
+}
+
+/** Our key log's ESP lines: SPI -> encryption key, integrity key. */
+function espKeys(ours: Ours): Map<string, { enc: string; integ: string; alg: string }> {
+  const out = new Map<string, { enc: string; integ: string; alg: string }>();
+  for (const l of ours.keylogLines()) {
+    const f = l.split(',').map((x) => x.replace(/^"|"$/g, ''));
+    if (f.length === 8) out.set((f[3] as string).replace(/^0x/, ''), { alg: f[4] as string, enc: (f[5] as string).replace(/^0x/, ''), integ: (f[7] as string).replace(/^0x/, '') });
+  }
+  return out;
+}
+
+/** Our warn lines (JSON log) in the `ike` area. */
+function ourWarns(ours: Ours): Record<string, unknown>[] {
+  return ours
+    .log()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .filter((l) => l.level === 'warn' && l.area === 'ike');
+}
+
+/** A charon SA with an INSTALLED child named `child`. */
+async function charonChild(name: string, conn: string, child: string): Promise<{ sa: CharonSa; c: CharonSa['children'][number] } | undefined> {
+  const sa = await until(() => charon.sas(name).find((s) => s.conn === conn && s.children.some((c) => c.name === child && c.state === 'INSTALLED')), 10_000);
+  if (!sa) return undefined;
+  return { sa, c: sa.children.find((c) => c.name === child && c.state === 'INSTALLED')! };
+}
+
+/** Our IPsec SA whose outbound SPI is charon's inbound one (SPIs crossed). */
+async function ourSa(ours: Ours, charonSpiIn: string): Promise<any> {
+  return until(async () => (await ours.status()).ipsec.find((q: any) => q.spiOut === charonSpiIn), 5000);
+}
+
+describe('issue 10 interop (charon)', { skip, concurrency: false }, () => {
+  before(() => {
+    const n = script('netns.sh', ['up']);
+    assert.equal(n.code, 0, n.err);
+    const p = script('pki.sh', []);
+    assert.equal(p.code, 0, p.err);
+  });
+  after(() => {
+    charon.stop('a');
+    charon.stop('b');
+    capture.stop();
+    script('netns.sh', ['down']);
+  });
+
+  describe('our daemon initiates, charon responds', { concurrency: false }, () => {
+    let ours: Ours;
+    const conns: C[] = [
+      { name: 'gcm', local: A.ip, remote: B.ip, esp: 'aes128gcm16' },
+      { name: 'ah', local: A.ip, remote: B.ip, ah: 'sha256', localTs: `${A.ip}/32[tcp]`, remoteTs: `${B.ip}/32[tcp]` },
+      { name: 'subnets', local: A.ip, remote: B.ip, localTs: '[10.1.1.0/24, 10.1.2.0/24]', remoteTs: '[10.2.1.0/24, 10.2.2.0/24]' },
+      { name: 'chain', auth: 'rsa', secret: 'chain', local: A.ip, remote: B.ip, ike: 'aes256-sha256-modp2048', esp: 'aes256-sha256', remoteId: 'C=CH, O=peers-test, CN=chain-peer-b' },
+    ];
+    before(async () => {
+      charon.start('b', B.ns);
+      charon.load('b', 'field-responder.conf', `x509=${PKI}/chain-peer-b.crt`, `private=${PKI}/chain-peer-b.key`, `x509ca=${PKI}/chain-root.crt`);
+      ours = await Ours.start('field-init', A.ns, (sock) => config(sock, A.ip, 'a', conns));
+    });
+    after(async () => {
+      await ours?.stop();
+      charon.stop('b');
+    });
+    const reload = async (over: Partial<C>, psk?: string) => {
+      const r = await ours.reload(config(ours.sock, A.ip, 'a', conns.map((c) => (c.name === over.name ? { ...c, ...over } : c)), psk));
+      assert.equal(r.ok, true, JSON.stringify(r));
+    };
+
+    for (const [esp, encr, keyBytes] of [
+      ['aes128gcm16', 'AES_GCM_16-128', 20],
+      ['aes256gcm12', 'AES_GCM_12-256', 36],
+      ['aes128gcm8', 'AES_GCM_8-128', 20],
+    ] as const) {
+      test(`ESP ${esp}: charon installs ${encr}; the same SPIs; our key log's keys (with the salt) are charon's`, async () => {
+        await reload({ name: 'gcm', esp });
+        const up = await ours.ctl({ cmd: 'up', name: 'gcm', timeoutMs: 10_000 });
+        assert.equal(up.ok, true, `${JSON.stringify(up)}\n${charon.log('b').split('\n').slice(-20).join('\n')}`);
+        const got = await charonChild('b', 'fr-psk', 'gcm');
+        assert.ok(got, JSON.stringify(charon.sas('b')));
+        assert.equal(got.c.encr, encr);
+        assert.equal(got.c.integ, '');
+        const q = await ourSa(ours, got.c.spiIn);
+        assert.ok(q, 'our IPsec SA');
+        assert.equal(q.spiIn, got.c.spiOut);
+        assert.equal(q.algorithms, `esp ${esp}`);
+        const keys = charon.keys('b').filter((k) => k.uid === got.sa.uid && /^encryption (initiator|responder) key$/.test(k.label)).map((k) => k.hex);
+        const mine = espKeys(ours);
+        const kin = mine.get(got.c.spiOut);
+        const kout = mine.get(got.c.spiIn);
+        assert.ok(kin && kout, 'both directions in our key log');
+        assert.equal(kin.enc.length, keyBytes * 2);
+        assert.match(kin.alg, new RegExp(`^AES-GCM with ${esp.slice(-2).replace('m', '')} octet ICV \\[RFC4106\\]$`));
+        assert.ok(keys.includes(kin.enc) && keys.includes(kout.enc), `our keys ${kin.enc} / ${kout.enc} are charon's: ${keys.join(' ')}`);
+        assert.equal((await ours.ctl({ cmd: 'down', name: 'gcm' })).ok, true);
+        assert.ok(await until(() => !charon.sas('b').some((s) => s.conn === 'fr-psk'), 5000));
+      });
+    }
+
+    test('AH sha256: charon installs an AH CHILD_SA with HMAC-SHA2-256 and the same SPIs', async () => {
+      const up = await ours.ctl({ cmd: 'up', name: 'ah', timeoutMs: 10_000 });
+      assert.equal(up.ok, true, `${JSON.stringify(up)}\n${charon.log('b').split('\n').slice(-20).join('\n')}`);
+      const got = await charonChild('b', 'fr-psk', 'ah');
+      assert.ok(got, JSON.stringify(charon.sas('b')));
+      assert.equal(got.c.integ, 'HMAC_SHA2_256_128');
+      const q = await ourSa(ours, got.c.spiIn);
+      assert.ok(q);
+      assert.equal(q.spiIn, got.c.spiOut);
+      assert.equal(q.algorithms, 'ah sha256');
+      assert.match(charon.log('b'), /CHILD_SA ah\{\d+\} established with SPIs/);
+      // the integrity keys charon derived are the AH keys (no encryption key)
+      const keys = charon.keys('b').filter((k) => k.uid === got.sa.uid && /^integrity (initiator|responder) key$/.test(k.label));
+      assert.ok(keys.length >= 2 && keys.every((k) => k.hex.length === 64), JSON.stringify(keys));
+      assert.equal((await ours.ctl({ cmd: 'down', name: 'ah' })).ok, true);
+      assert.ok(await until(() => !charon.sas('b').some((s) => s.conn === 'fr-psk'), 5000));
+    });
+
+    test('several subnets: one ISAKMP SA, four IPsec SAs (2 x 2 pairs), charon narrows none of them', async () => {
+      const c = spawnSync(process.execPath, [join('dist/cli/main.js'), 'up', 'subnets', '--socket', ours.sock, '--timeout', '15'], { encoding: 'utf8' });
+      assert.equal(c.status, 0, c.stdout + c.stderr);
+      assert.equal((c.stdout.match(/^Quick Mode done/gm) ?? []).length, 4, c.stdout);
+      const sa = await until(() => charon.sas('b').find((s) => s.conn === 'fr-psk' && s.children.filter((x) => x.name === 'subnets' && x.state === 'INSTALLED').length === 4), 10_000);
+      assert.ok(sa, JSON.stringify(charon.sas('b')));
+      assert.equal(charon.sas('b').filter((s) => s.conn === 'fr-psk').length, 1, 'one IKE_SA');
+      const pairs = sa.children.filter((x) => x.name === 'subnets').map((x) => `${x.remoteTs} === ${x.localTs}`).sort();
+      assert.deepEqual(pairs, ['10.1.1.0/24 === 10.2.1.0/24', '10.1.1.0/24 === 10.2.2.0/24', '10.1.2.0/24 === 10.2.1.0/24', '10.1.2.0/24 === 10.2.2.0/24']);
+      const st = await ours.status();
+      assert.equal(st.isakmp.length, 1);
+      assert.equal(st.ipsec.filter((q: any) => q.connection === 'subnets').length, 4);
+      // up again: idempotent
+      const again = await ours.ctl({ cmd: 'up', name: 'subnets' });
+      assert.deepEqual(again, { ok: true, message: "connection 'subnets' is already up (4 IPsec SAs; 'isakmp rekey subnets' negotiates new keys)" });
+      assert.equal((await ours.ctl({ cmd: 'down', name: 'subnets' })).ok, true);
+      assert.ok(await until(() => !charon.sas('b').some((s) => s.conn === 'fr-psk'), 5000));
+    });
+
+    test('3-level chain, we send ours: charon (trusting only the root) verifies leaf + intermediate; MM5 carries two CERT payloads and a CERTREQ naming the root', async () => {
+      const pcap = join(RUN, 'capture', 'field-chain.pcap');
+      assert.equal(capture.start(B.ns, pcap).code, 0);
+      let up;
+      try {
+        up = await ours.ctl({ cmd: 'up', name: 'chain', timeoutMs: 10_000 });
+      } finally {
+        capture.stop();
+      }
+      assert.equal(up.ok, true, `${JSON.stringify(up)}\n${charon.log('b').split('\n').slice(-30).join('\n')}\n${ours.log().split('\n').slice(-10).join('\n')}`);
+      const got = await charonChild('b', 'fr-chain', 'host');
+      assert.ok(got);
+      assert.match(charon.log('b'), /IKE_SA fr-chain\[\d+\] established between 198\.18\.0\.2\[C=CH, O=peers-test, CN=chain-peer-b\]\.\.\.198\.18\.0\.1\[C=CH, O=peers-test, CN=chain-peer-a\]/);
+      // our decoder with our key log: MM5 = ID, CERT (leaf), CERT (intermediate), SIG
+      const dec = spawnSync(process.execPath, ['dist/cli/main.js', 'decode', '--json', '--keylog', ours.keylog, pcap], { encoding: 'utf8' });
+      assert.equal(dec.status, 0, dec.stderr);
+      const msgs = dec.stdout.trim().split('\n').map((l) => JSON.parse(l) as { header: { exchangeType: number }; payloads?: { type: string }[]; decrypted?: { type: string }[] });
+      const mm5 = msgs.find((m) => m.header.exchangeType === 2 && (m.decrypted ?? m.payloads ?? []).some((p) => p.type === 'CERT'));
+      assert.ok(mm5, dec.stdout.slice(0, 2000));
+      assert.deepEqual((mm5.decrypted ?? mm5.payloads ?? []).map((p) => p.type).filter((t) => t !== 'N' && t !== 'VID'), ['ID', 'CERT', 'CERT', 'SIG']);
+      assert.match(charon.log('b'), /received end entity cert "C=CH, O=peers-test, CN=chain-peer-a"/);
+      assert.match(charon.log('b'), /received issuer cert "C=CH, O=peers-test, CN=peers-test chain intermediate"/);
+      assert.equal((await ours.ctl({ cmd: 'down', name: 'chain' })).ok, true);
+      assert.ok(await until(() => !charon.sas('b').some((s) => s.conn === 'fr-chain'), 5000));
+    });
+
+    test('wrong PSK, we initiate: charon cannot decrypt MM5; our up exits 4 or 3 with the cause line, our log names it', async () => {
+      await reload({}, 'a wrong pre-shared key');
+      const c = spawnSync(process.execPath, [join('dist/cli/main.js'), 'up', 'gcm', '--socket', ours.sock, '--timeout', '12'], { encoding: 'utf8' });
+      const charonLog = charon.log('b');
+      assert.ok(c.status === 4 || c.status === 3, `${c.status}: ${c.stdout}${c.stderr}`);
+      assert.match(c.stdout, /^MM5 sent$/m);
+      // charon's side: MM5 did not decrypt (its words)
+      assert.match(charonLog, /(invalid HASH_V1 payload length, decryption failed\?|message parsing failed|could not decrypt payloads|integrity check failed)/, charonLog.split('\n').slice(-30).join('\n'));
+      // ours: the peer's clear AUTHENTICATION_FAILED (if charon sends one), else no answer to MM5 with the PSK hint
+      const w = ourWarns(ours);
+      const line = w.at(-1)!;
+      assert.ok(line.cause === 'PEER_REFUSED' || line.cause === 'NO_ANSWER', JSON.stringify(w));
+      assert.match(c.stderr, /isakmp up: connection 'gcm' /);
+      await reload({});
+    });
+
+    test('phase-1 proposal mismatch, we initiate: charon logs no acceptable proposal and sends NO_PROPOSAL_CHOSEN; we name it with our offer; exit 4', async () => {
+      await reload({ name: 'gcm', ike: 'aes256-sha1-modp2048', esp: 'aes128gcm16' });
+      const c = spawnSync(process.execPath, [join('dist/cli/main.js'), 'up', 'gcm', '--socket', ours.sock, '--timeout', '10'], { encoding: 'utf8' });
+      assert.equal(c.status, 4, c.stdout + c.stderr);
+      assert.match(charon.log('b'), /received proposals: IKE:AES_CBC_256\/HMAC_SHA1_96\/PRF_HMAC_SHA1\/MODP_2048/);
+      assert.match(charon.log('b'), /no (acceptable )?proposal (found|chosen)/i);
+      const w = ourWarns(ours).filter((l) => l.connection === 'gcm');
+      assert.equal(w.at(-1)!.cause, 'PEER_REFUSED');
+      assert.match(String(w.at(-1)!.reason), /^the peer refused the phase 1: NO_PROPOSAL_CHOSEN \(unauthenticated notify\): the peer accepts none of our phase-1 proposals \(we offered aes256-sha1-modp2048\)/);
+      assert.match(c.stderr, /^isakmp up: connection 'gcm' refused by the peer: the peer refused the phase 1: NO_PROPOSAL_CHOSEN/);
+      await reload({ name: 'gcm', ike: 'aes128-sha256-modp2048' });
+    });
+  });
+
+  describe('charon initiates, our daemon responds', { concurrency: false }, () => {
+    let ours: Ours;
+    // three connections to charon with one PSK and identity: they share its ISAKMP SA, the Quick
+    // Mode picks one by its selectors
+    const conns: C[] = [
+      { name: 'gcm', local: B.ip, remote: A.ip, esp: 'aes256gcm16, aes128-sha256' },
+      { name: 'ah', local: B.ip, remote: A.ip, ah: 'sha256', localTs: `${B.ip}/32[tcp]`, remoteTs: `${A.ip}/32[tcp]` },
+      { name: 'subnets', local: B.ip, remote: A.ip, localTs: '10.2.1.0/24', remoteTs: '[10.1.1.0/24, 10.1.2.0/24]' },
+      { name: 'chain', auth: 'rsa', secret: 'chain', local: B.ip, remote: A.ip, ike: 'aes256-sha256-modp2048', esp: 'aes256-sha256', remoteId: 'C=CH, O=peers-test, CN=chain-peer-a' },
+    ];
+    before(async () => {
+      charon.start('a', A.ns);
+      charon.load('a', 'field-initiator.conf', `x509=${PKI}/chain-peer-a.crt`, `private=${PKI}/chain-peer-a.key`, `x509ca=${PKI}/chain-root.crt`, `x509ca=${PKI}/chain-inter.crt`);
+      ours = await Ours.start('field-resp', B.ns, (sock) => config(sock, B.ip, 'b', conns));
+    });
+    after(async () => {
+      await ours?.stop();
+      charon.stop('a');
+    });
+
+    test('AES-GCM, AH and two subnets from charon: one ISAKMP SA, each Quick Mode under the connection whose selectors it has', async () => {
+      for (const child of ['gcm', 'ah', 'sub1', 'sub2']) {
+        const r = charon.up('a', 'fi-psk', child);
+        assert.equal(r.code, 0, `${child}: ${r.out}${r.err}\n${ours.log().split('\n').slice(-8).join('\n')}`);
+      }
+      const sa = await until(() => charon.sas('a').find((s) => s.conn === 'fi-psk' && s.children.filter((c) => c.state === 'INSTALLED').length === 4), 10_000);
+      assert.ok(sa, JSON.stringify(charon.sas('a')));
+      const st = await ours.status();
+      assert.equal(st.isakmp.length, 1, JSON.stringify(st.isakmp));
+      const byChild = (n: string) => sa.children.find((c) => c.name === n)!;
+      const conn = (n: string) => st.ipsec.find((q: any) => q.spiOut === byChild(n).spiIn)?.connection;
+      assert.deepEqual(['gcm', 'ah', 'sub1', 'sub2'].map(conn), ['gcm', 'ah', 'subnets', 'subnets']);
+      assert.equal(byChild('gcm').encr, 'AES_GCM_16-256');
+      assert.equal(byChild('ah').integ, 'HMAC_SHA2_256_128');
+      const gcm = st.ipsec.find((q: any) => q.connection === 'gcm');
+      const keys = charon.keys('a').filter((k) => k.uid === sa.uid && /^encryption (initiator|responder) key$/.test(k.label)).map((k) => k.hex);
+      const mine = espKeys(ours).get(gcm.spiIn);
+      assert.ok(mine && keys.includes(mine.enc), 'GCM key (with salt) = charon');
+      charon.down('a', 'fi-psk');
+      assert.ok(await until(async () => (await ours.status()).isakmp.length === 0, 5000));
+    });
+
+    test('selectors outside every connection: we refuse with SELECTORS_REFUSED naming the pairs we allow; charon learns INVALID_ID_INFORMATION', async () => {
+      const r = charon.up('a', 'fi-psk', 'wrong-ts', 8);
+      assert.notEqual(r.code, 0);
+      const w = ourWarns(ours).filter((l) => l.cause === 'SELECTORS_REFUSED');
+      assert.ok(w.length >= 1, JSON.stringify(ourWarns(ours)));
+      assert.match(String(w[0]!.reason), /^traffic selectors refused: peer proposed 10\.9\.0\.0\/24 === 10\.2\.1\.0\/24, connection gcm allows 198\.18\.0\.2 === 198\.18\.0\.1 \(check local_ts \/ remote_ts on both sides\)$/);
+      assert.match(charon.log('a'), /received INVALID_ID_INFORMATION error notify/);
+      charon.down('a', 'fi-psk');
+    });
+
+    test('3-level chain, charon sends its: leaf + intermediate verified against the root alone', async () => {
+      const r = charon.up('a', 'fi-chain', 'host');
+      assert.equal(r.code, 0, `${r.out}${r.err}\n${ours.log().split('\n').slice(-10).join('\n')}`);
+      const sa = await until(() => charon.sas('a').find((s) => s.conn === 'fi-chain' && s.state === 'ESTABLISHED'), 5000);
+      assert.ok(sa);
+      const st = await until(async () => (await ours.status()).isakmp.find((s: any) => s.connection === 'chain' && s.state === 'established'), 5000);
+      assert.ok(st, JSON.stringify((await ours.status()).isakmp));
+      assert.equal(st.peerId, 'dn:' + st.peerId.slice(3));
+      // charon sent its intermediate (it is not among our trust anchors)
+      assert.match(charon.log('a'), /sending issuer cert "C=CH, O=peers-test, CN=peers-test chain intermediate"/);
+      charon.down('a', 'fi-chain');
+    });
+
+    test('phase-1 proposal mismatch, charon initiates: our line names charon\'s offer and ours; charon logs the NO_PROPOSAL_CHOSEN we sent', async () => {
+      const r = charon.up('a', 'fi-badprop', 'host', 6);
+      assert.notEqual(r.code, 0);
+      const w = ourWarns(ours).filter((l) => l.cause === 'NO_PROPOSAL_CHOSEN');
+      assert.ok(w.length >= 1, JSON.stringify(ourWarns(ours)));
+      assert.equal(w[0]!.msg, 'refused');
+      assert.match(String(w[0]!.reason), /^no proposal chosen for connection \S+: peer offered aes256-sha1-modp2048, we accept aes128-sha256-modp2048 \(compare ike on both sides\)$/);
+      assert.match(charon.log('a'), /received NO_PROPOSAL_CHOSEN error notify/);
+    });
+
+    test('wrong PSK, charon initiates: we name PSK_MISMATCH at MM5 and tell charon in clear; charon names our AUTHENTICATION_FAILED', async () => {
+      const rl = await ours.reload(config(ours.sock, B.ip, 'b', conns, 'a wrong pre-shared key'));
+      assert.equal(rl.ok, true);
+      const r = charon.up('a', 'fi-psk', 'gcm', 6);
+      assert.notEqual(r.code, 0);
+      const w = await until(() => ourWarns(ours).filter((l) => l.cause === 'PSK_MISMATCH'), 5000);
+      assert.ok(w.length >= 1, JSON.stringify(ourWarns(ours)));
+      assert.equal(w[0]!.msg, 'phase 1 failed');
+      assert.match(String(w[0]!.reason), /^probable pre-shared key mismatch: MM5 from the peer does not decrypt to a valid payload chain \(.*\); check that both sides use the same psk for this peer$/);
+      assert.match(charon.log('a'), /received AUTHENTICATION_FAILED error notify/);
+    });
+  });
+});
