@@ -14,7 +14,7 @@ import { IdType } from '../../constants/index.js';
 import { dnKey } from '../../crypto/index.js';
 import { parseConnection } from './connection.js';
 import { parseGlobal } from './global.js';
-import { parseHa } from './scale.js';
+import { checkHaListen, parseHa } from './scale.js';
 import { parseSecrets } from './secrets.js';
 import { ConfigError, type Config, type ConnectionConfig } from './types.js';
 import { Ctx, entries } from './yaml.js';
@@ -57,6 +57,7 @@ export function parseConfig(text: string, file: string): Config {
     } else seen.set(k, c.name);
   }
   const ha = parseHa(ctx, top.get('ha')?.value);
+  checkHaListen(ctx, ha, global, top.get('global')?.value ?? top.get('ha')?.value);
   if (ctx.problems.length > 0) throw new ConfigError(ctx.problems);
   return { file, global, secrets, connections, ...(ha !== undefined ? { ha } : {}) };
 }

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { isIP } from 'node:net';
 import type { Node } from 'yaml';
-import type { HaConfig } from './types.js';
+import type { GlobalConfig, HaConfig } from './types.js';
 import { duration, entries, integer, resolvePath, scalarString, section, stringList, type Ctx } from './yaml.js';
 
 /** `global.shards`: 1 to 256, or `auto` (default) = the number of cores. */
@@ -104,4 +104,14 @@ export function parseHa(ctx: Ctx, node: Node | null | undefined): HaConfig | und
   void integer;
   if (store.length === 0 || !cluster || !self || !key || !virtualIp || !iface) return undefined;
   return { store, cluster, node: self, clusterKeyFile: key.file, clusterKey: key.key, lease, virtualIp, interface: iface, garp };
+}
+
+/**
+ * The daemon must send from the virtual address: a socket on the wildcard address would answer
+ * from the interface's own address, which the peer does not know. So `global.listen` names it
+ * (a standby binds it before it holds it: net.ipv4.ip_nonlocal_bind = 1, docs/ha.md).
+ */
+export function checkHaListen(ctx: Ctx, ha: HaConfig | undefined, g: GlobalConfig, node: Node | null | undefined): void {
+  if (ha === undefined || g.listen.some((l) => l.address === ha.virtualIp.address)) return;
+  ctx.error(node, 'global.listen', `must list the virtual address ${ha.virtualIp.address} of ha.virtual_ip (the daemon answers from it; on a standby set net.ipv4.ip_nonlocal_bind=1 to bind it before taking it)`);
 }

@@ -143,18 +143,17 @@ export class HaNode {
     } catch (err) {
       this.h.logger.error('daemon', `ha: reading the SA records failed: ${(err as Error).message}; starting without them (peers renegotiate)`);
     }
+    const tRead = Date.now();
     if (unreadable > 0) this.h.logger.error('daemon', `ha: ${unreadable} records do not open with our cluster key: check that ha.cluster_key is the same file on every node`);
     const got = await this.h.endpoint.importRecords(records);
     for (const e of got.errors.slice(0, 10)) this.h.logger.warn('daemon', `ha: record not taken over: ${e}`);
     const tImported = Date.now();
     const err = await addVirtualIp(this.run, this.c.virtualIp, this.c.interface);
     if (err !== undefined) this.h.logger.error('daemon', `ha: cannot add the virtual address: ${err}`);
-    if (this.c.garp) {
-      const a = await announce(this.run, this.c.virtualIp, this.c.interface);
-      if (a !== undefined) this.h.logger.warn('daemon', `ha: ${a}`);
-    }
     if ((this.state as HaState) === 'stopped') return;
     this.state = 'active';
+    // gratuitous ARP: the neighbours move to us (its first packet leaves at once; it runs on)
+    if (this.c.garp) void announce(this.run, this.c.virtualIp, this.c.interface).then((a) => a !== undefined && this.h.logger.warn('daemon', `ha: ${a}`));
     for (const sa of got.ipsec) this.h.installTakenOver(sa);
     this.h.logger.info('daemon', 'ha: active', {
       node: this.c.node,
@@ -162,7 +161,8 @@ export class HaNode {
       isakmp: got.isakmp.length,
       ipsec: got.ipsec.length,
       refused: got.errors.length,
-      importMs: tImported - t0,
+      readMs: tRead - t0,
+      importMs: tImported - tRead,
       ms: Date.now() - t0,
       at: Date.now(),
     });
