@@ -3,7 +3,7 @@
  *
  *   ownership  the key `/isakmp/<cluster>/owner`, holding the active node's name, is attached to
  *              that node's lease (kept alive every lease/3); when the node dies, etcd drops the
- *              key at the lease's end, and a standby, which tries to create it every lease/8,
+ *              key at the lease's end, and a standby, which tries to create it every lease/20,
  *              becomes the owner;
  *   state      every SA the active node holds is a record under `/isakmp/<cluster>/sa/ID`
  *              (ISAKMP) or `/isakmp/<cluster>/ipsec/ID` (IPsec), sealed with the cluster key
@@ -118,7 +118,7 @@ export class HaNode {
       await this.takeOver();
       return;
     }
-    if (this.state === 'standby') this.tryTimer = setTimeout(() => void this.tryOwn(), Math.max(100, (this.c.lease * 1000) / 8));
+    if (this.state === 'standby') this.tryTimer = setTimeout(() => void this.tryOwn(), Math.max(50, (this.c.lease * 1000) / 20));
   }
 
   private async takeOver(): Promise<void> {
@@ -154,7 +154,8 @@ export class HaNode {
     this.state = 'active';
     // gratuitous ARP: the neighbours move to us (its first packet leaves at once; it runs on)
     if (this.c.garp) void announce(this.run, this.c.virtualIp, this.c.interface).then((a) => a !== undefined && this.h.logger.warn('daemon', `ha: ${a}`));
-    for (const sa of got.ipsec) this.h.installTakenOver(sa);
+    const tVip = Date.now();
+    this.installLater(got.ipsec);
     this.h.logger.info('daemon', 'ha: active', {
       node: this.c.node,
       address: this.c.virtualIp.address,
@@ -163,11 +164,21 @@ export class HaNode {
       refused: got.errors.length,
       readMs: tRead - t0,
       importMs: tImported - tRead,
+      vipMs: tVip - tImported,
       ms: Date.now() - t0,
       at: Date.now(),
     });
     this.h.onActive();
     this.flushSoon();
+  }
+
+  /** The dataplane installs of the SAs taken over, 100 per turn of the event loop (answers go first). */
+  private installLater(sas: readonly IpsecSaInfo[], from = 0): void {
+    if (from >= sas.length || this.state !== 'active') return;
+    setImmediate(() => {
+      for (const sa of sas.slice(from, from + 100)) this.h.installTakenOver(sa);
+      this.installLater(sas, from + 100);
+    });
   }
 
   private lost(why: string): void {
