@@ -4,13 +4,14 @@
  * transmits and events back after each batch). Started by sharded-endpoint.ts with a ShardInit.
  * The engine learns nothing of the thread: it gets a cookie tag and an SPI source as options.
  */
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Endpoint } from '../../exchange/index.js';
 import { importIpsecSa, importIsakmpSa } from '../../exchange/snapshot.js';
 import type { EngineEvent, IpsecSaInfo, Transmit } from '../engine.js';
 import { SnapshotTap } from '../ha/tap.js';
 import type { FromShard, ShardInit, ShardStats, ToShard } from './protocol.js';
+import { BenchRandom } from './bench-random.js';
 import { tagCookie } from './route.js';
 
 const MAX_TIMER = 2 ** 31 - 1;
@@ -21,22 +22,7 @@ const port = parentPort!;
 const clock = (): number => performance.timeOrigin + performance.now();
 
 /** Benchmarks only: see ShardInit.benchSeed. */
-let benchIc: string | undefined;
-const benchCounters = new Map<string, number>();
-function benchRandom(seed: string): (n: number) => Uint8Array {
-  return (n) => {
-    if (benchIc === undefined) return new Uint8Array(randomBytes(n));
-    const c = benchCounters.get(benchIc) ?? 0;
-    benchCounters.set(benchIc, c + 1);
-    const out = new Uint8Array(n);
-    for (let o = 0, k = 0; o < n; k++) {
-      const h = createHmac('sha256', seed).update(`${benchIc}/${c}/${k}`).digest();
-      out.set(h.subarray(0, Math.min(32, n - o)), o);
-      o += 32;
-    }
-    return out;
-  };
-}
+const bench = init.benchSeed !== undefined ? new BenchRandom(init.benchSeed) : undefined;
 
 const spiPool = new Map<string, Uint8Array[]>();
 const spiAsked = new Set<string>();
@@ -53,7 +39,7 @@ function takeSpi(local: string): Uint8Array | undefined {
 
 const ep = new Endpoint({
   ...init.options,
-  random: init.benchSeed !== undefined ? benchRandom(init.benchSeed) : (n) => new Uint8Array(randomBytes(n)),
+  random: bench?.random ?? ((n) => new Uint8Array(randomBytes(n))),
   connections: init.connections,
   cookieTag: (c) => tagCookie(init.routingKey, init.shard, c),
   allocateSpi: takeSpi,
@@ -138,9 +124,9 @@ function handle(m: ToShard): void {
   switch (m.t) {
     case 'in':
       tap?.noteMessage(m.data);
-      if (init.benchSeed !== undefined) benchIc = Buffer.from(m.data.subarray(0, 8)).toString('hex');
+      bench?.enter(m.data);
       ep.handleDatagram(now, m.local, m.remote, m.data);
-      benchIc = undefined;
+      if (bench) bench.current = undefined;
       break;
     case 'initiate':
       ep.initiate(now, m.connection);
