@@ -59,6 +59,8 @@ export class HaNode {
   private readonly ownerKey: string;
   private lease: string | undefined;
   private keepTimer: NodeJS.Timeout | undefined;
+  /** When a keep-alive last succeeded (Date.now()). */
+  private keptAt = 0;
   private tryTimer: NodeJS.Timeout | undefined;
   private readonly pending = new Map<string, Buffer | null>();
   private writing: Promise<void> | undefined;
@@ -84,6 +86,7 @@ export class HaNode {
   async start(): Promise<void> {
     try {
       this.lease = await this.etcd.grant(this.c.lease);
+      this.keptAt = Date.now();
     } catch (err) {
       throw new Error(`ha: the store at ${this.c.store.join(', ')} does not answer (${(err as Error).message}): check that etcd runs there`);
     }
@@ -95,12 +98,17 @@ export class HaNode {
   private async keepAlive(): Promise<void> {
     if (this.lease === undefined || this.state === 'stopped') return;
     try {
-      if (await this.etcd.keepAlive(this.lease)) return;
+      if (await this.etcd.keepAlive(this.lease)) {
+        this.keptAt = Date.now();
+        return;
+      }
       this.h.logger.warn('daemon', 'ha: our lease expired in the store; a new one is taken', { node: this.c.node });
       this.lease = await this.etcd.grant(this.c.lease);
       if (this.state === 'active' || this.state === 'taking-over') this.lost('our lease expired (this node was cut off from the store for longer than the lease)');
     } catch (err) {
       this.h.logger.warn('daemon', `ha: keep-alive failed: ${(err as Error).message}`);
+      // cut off from the store for a whole lease: another node may own the cluster by now
+      if (Date.now() - this.keptAt > this.c.lease * 1000) this.lost(`no answer from the store for ${this.c.lease}s (the lease may have run out and another node taken over)`);
     }
   }
 
