@@ -49,7 +49,7 @@ test('a tagged cookie names its shard under its key only', () => {
   assert.equal(taggedShard(key, new Uint8Array(8)), -1, 'a zero cookie is nobody\'s');
 });
 
-test('routing: our responder cookie, our initiator cookie, else a keyed hash of source and cookie', () => {
+test('routing: our responder cookie, our initiator cookie, else a keyed hash of the source address', () => {
   const theirs = new Uint8Array(randomBytes(8));
   const zero = new Uint8Array(8);
   for (let n = 2; n <= 5; n++) {
@@ -60,11 +60,16 @@ test('routing: our responder cookie, our initiator cookie, else a keyed hash of 
     }
     const first = shardOfMessage(key, header(theirs, zero), peer, n);
     assert.equal(first, shardOfMessage(key, header(theirs, zero), peer, n), 'a retransmitted first message goes to the same shard');
-    if (taggedShard(key, theirs) < 0) assert.equal(first, spreadShard(key, peer, theirs, n));
+    if (taggedShard(key, theirs) < 0) assert.equal(first, spreadShard(key, peer, n));
+    // a peer's every first message (a restart: new cookies, another port) reaches the same shard
+    for (let i = 0; i < 50; i++) {
+      const ic = new Uint8Array(randomBytes(8));
+      if (taggedShard(key, ic) < 0) assert.equal(shardOfMessage(key, header(ic, zero), { address: peer.address, port: 1024 + i }, n), spreadShard(key, peer, n));
+    }
   }
-  // first messages spread: 4000 random cookies over 4 shards, each within 20 % of a quarter
+  // first messages from 4000 addresses spread over 4 shards, each within 20 % of a quarter
   const counts = [0, 0, 0, 0];
-  for (let i = 0; i < 4000; i++) counts[shardOfMessage(key, header(new Uint8Array(randomBytes(8)), zero), peer, 4)]!++;
+  for (let i = 0; i < 4000; i++) counts[shardOfMessage(key, header(new Uint8Array(randomBytes(8)), zero), { address: `10.0.${i >> 8}.${i & 255}`, port: 500 }, 4)]!++;
   for (const c of counts) assert.ok(c > 800 && c < 1200, `spread ${counts.join(', ')}`);
   assert.equal(shardOfMessage(key, new Uint8Array(10), peer, 4), 0, 'a runt datagram: shard 0 (its engine drops it)');
 });
@@ -100,7 +105,7 @@ connections:
   const d = new Daemon({ config, endpointFactory: shardedEndpointFactory({ shards: 2 }), logger: new Logger({ level: 'error', areas: {}, format: 'text', write: () => {} }), control: false, onEvent: ev.push });
   await d.start();
   try {
-    const r = await runLoadGen({ target: { address: '127.0.0.1', port: port! }, count: 40, durationS: 30, concurrency: 8, psk: 'load-secret', ike: 'aes128-sha256-ecp256', localId: '@load-{n}.test' });
+    const r = await runLoadGen({ target: { address: '127.0.0.1', port: port! }, sources: ['127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5', '127.0.0.6'], count: 40, durationS: 30, concurrency: 8, psk: 'load-secret', ike: 'aes128-sha256-ecp256', localId: '@load-{n}.test' });
     assert.equal(r.established, 40, JSON.stringify(r.failures));
     await until(() => d.status().ipsec.length === 40, '40 IPsec SAs in status');
     const st = d.status();
@@ -108,7 +113,7 @@ connections:
     const ep = (d as unknown as { endpoint: ShardedEndpoint }).endpoint;
     assert.ok(ep instanceof ShardedEndpoint);
     const perShard = [0, 0];
-    for (const s of st.isakmp) perShard[ep.shardOf(Buffer.from(s.id, 'hex'), { address: '127.0.0.1', port: 0 })]!++;
+    for (const s of st.isakmp) perShard[ep.shardOf(Buffer.from(s.id, 'hex'), { address: s.remote.split(':')[0]!, port: 0 })]!++;
     assert.ok(perShard[0]! > 5 && perShard[1]! > 5, `both shards hold SAs: ${perShard.join(', ')}`);
     // a command reaches the shard of its SA: delete one IPsec SA, the peer is told
     const victim = st.ipsec[0]!.id;

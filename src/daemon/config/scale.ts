@@ -10,13 +10,13 @@ import type { Node } from 'yaml';
 import type { GlobalConfig, HaConfig } from './types.js';
 import { duration, entries, integer, resolvePath, scalarString, section, stringList, type Ctx } from './yaml.js';
 
-/** `global.shards`: 1 to 256, or `auto` (default) = the number of cores. */
+/** `global.shards`: 1 (default: the engine in the main thread) to 256, or `auto` = the number of cores. */
 export function parseShards(ctx: Ctx, node: Node | null | undefined): number {
   const cores = Math.max(1, Math.min(256, availableParallelism()));
-  if (node === undefined) return cores;
+  if (node === undefined) return 1;
   const text = scalarString(ctx, node, 'global.shards');
   if (text === 'auto') return cores;
-  return integer(ctx, node, 'global.shards', 1, 256) ?? cores;
+  return integer(ctx, node, 'global.shards', 1, 256) ?? 1;
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;

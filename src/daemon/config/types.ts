@@ -69,7 +69,7 @@ export interface GlobalConfig {
   readonly trafficPoll: number;
   /** Seconds between NAT keepalives (RFC 3948 §2.3) on ISAKMP SAs with a NAT in front of us; 0: none. */
   readonly natKeepalive: number;
-  /** Engine shards in worker threads (docs/scale.md); `auto` in the file = the number of cores. */
+  /** Engine shards in worker threads (docs/scale.md); `auto` in the file = the number of cores; default 1. */
   readonly shards: number;
 }
 

@@ -10,9 +10,11 @@
  * table: an initiator cookie with a valid check value is ours (we initiated, or the peer's random
  * cookie happened to pass, and then its first message went there too: consistent either way);
  * otherwise a responder cookie with a valid check value is ours (we answered); otherwise the
- * message is a first message (or not ours at all), spread by a keyed hash of its source address,
- * port and initiator cookie, so that the peer's retransmissions reach the same shard. Quick Mode
- * and Informational messages carry the cookies of their ISAKMP SA and follow it.
+ * message is a first message (or not ours at all), spread by a keyed hash of its source address:
+ * every SA of one peer address lives in one shard, so what the engine does across a peer's SAs
+ * (INITIAL-CONTACT, the caps per address and identity, Deletes under the newest SA, a dead peer's
+ * cleanup) works as in one engine, and the peer's retransmissions reach the same shard. Quick
+ * Mode and Informational messages carry the cookies of their ISAKMP SA and follow it.
  *
  * The routing key is secret (random per start, or derived from the HA cluster key so that a
  * standby routes the SAs it takes over the same way): without it a peer cannot aim its first
@@ -45,9 +47,9 @@ export function taggedShard(key: Uint8Array, cookie: Uint8Array): number {
   return h[0] === cookie[6] && h[1] === cookie[7] ? cookie[0]! : -1;
 }
 
-/** The keyed hash that spreads first messages: source address, port and initiator cookie. */
-export function spreadShard(key: Uint8Array, remote: Address, ic: Uint8Array, shards: number): number {
-  const h = createHmac('sha256', key).update(`${remote.address.toLowerCase()}|${remote.port}|`).update(ic).digest();
+/** The keyed hash that spreads first messages: by source address (see the module comment). */
+export function spreadShard(key: Uint8Array, remote: Address, shards: number): number {
+  const h = createHmac('sha256', key).update(remote.address.toLowerCase()).digest();
   return h.readUInt32BE(0) % shards;
 }
 
@@ -62,7 +64,7 @@ export function shardOfMessage(key: Uint8Array, data: Uint8Array, remote: Addres
   if (byIc >= 0) return byIc % shards;
   const byRc = taggedShard(key, data.subarray(8, 16));
   if (byRc >= 0) return byRc % shards;
-  return spreadShard(key, remote, ic, shards);
+  return spreadShard(key, remote, shards);
 }
 
 /** The shard of an ISAKMP SA by its id (hex cookies) and peer: where its messages are routed. */
