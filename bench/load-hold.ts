@@ -5,8 +5,9 @@
  * commands on stdin, one per line, answering one JSON line each on stdout:
  *
  *   (start)        {"phase":"up","established":N,"failed":F,"seconds":S}
- *   probe S        RFC 3706 R-U-THERE on every SA until each is answered or S seconds passed; a
- *                  canary SA probes every 100 ms meanwhile, so the first answer is timed closely:
+ *   probe S        RFC 3706 R-U-THERE on every SA (again every second) until each is answered or
+ *                  S seconds passed; every 100 ms meanwhile one more SA probes (a canary whose
+ *                  ACK counts whenever it comes), so the first answer is timed closely:
  *                  {"phase":"probed","acked":A,"unanswered":U,"firstAckAt":UNIX_MS}
  *   rekey K S      a Quick Mode rekey of the IPsec SA of K SAs (S seconds at most):
  *                  {"phase":"rekeyed","ok":O,"failed":F,"newPhase1":P}
@@ -38,6 +39,8 @@ interface Held {
   ipsec: string | undefined;
   failed: boolean;
   acked: boolean;
+  /** When the ACK of its last probe arrived (Date.now()). */
+  ackedAt: number;
   phase1s: number;
   rekeyed: boolean;
 }
@@ -108,6 +111,7 @@ async function main(): Promise<void> {
       inFlight--;
       fill();
     } else if (e.type === 'notify' && e.notify === R_U_THERE_ACK) {
+      if (!h.acked) h.ackedAt = Date.now();
       h.acked = true;
     }
     onChange();
@@ -120,7 +124,7 @@ async function main(): Promise<void> {
       ep.initiate(now(), conn.name);
       const first = ep.pollTransmit()!;
       const key = Buffer.from(first.data.subarray(0, 8)).toString('latin1');
-      const h: Held = { n: started, ep, sock: s.sock, local: s.local, key, isakmp: undefined, ipsec: undefined, failed: false, acked: false, phase1s: 0, rekeyed: false };
+      const h: Held = { n: started, ep, sock: s.sock, local: s.local, key, isakmp: undefined, ipsec: undefined, failed: false, acked: false, ackedAt: 0, phase1s: 0, rekeyed: false };
       s.byKey.set(key, h);
       all.push(h);
       started++;
@@ -165,35 +169,38 @@ async function main(): Promise<void> {
 
   async function probe(seconds: number): Promise<void> {
     const held = up();
-    for (const h of held) h.acked = false;
-    const canary = held[0];
-    let firstAckAt = 0;
+    for (const h of held) {
+      h.acked = false;
+      h.ackedAt = 0;
+    }
     const end = now() + seconds * 1000;
     let lastRound = 0;
+    let k = 0;
+    const send = (h: Held): void => {
+      try {
+        h.ep.dpd(now(), h.isakmp!);
+      } catch {
+        return; // the SA is gone on our side
+      }
+      drain(h);
+    };
     while (now() < end) {
       const t = now();
-      if (canary && !canary.acked) {
-        canary.ep.dpd(t, canary.isakmp!);
-        drain(canary);
-      }
+      // every 100 ms a probe on another SA (a canary): its ACK counts whenever it comes, so the
+      // first answer is timed closely even when answers are slow at first
+      const canary = held[k++ % Math.max(1, held.length)];
+      if (canary && !canary.acked) send(canary);
+      // every second, every SA not answered yet
       if (t - lastRound >= 1000) {
         lastRound = t;
-        for (const h of held) {
-          if (h.acked || h === canary) continue;
-          try {
-            h.ep.dpd(t, h.isakmp!);
-          } catch {
-            continue; // the SA is gone on our side
-          }
-          drain(h);
-        }
+        for (const h of held) if (!h.acked && h !== canary) send(h);
       }
       await new Promise((r) => setTimeout(r, 100));
-      if (canary?.acked && firstAckAt === 0) firstAckAt = Date.now();
       if (held.every((h) => h.acked)) break;
     }
-    const acked = held.filter((h) => h.acked).length;
-    out({ phase: 'probed', held: held.length, acked, unanswered: held.length - acked, firstAckAt });
+    const acked = held.filter((h) => h.acked);
+    const firstAckAt = acked.length > 0 ? Math.min(...acked.map((h) => h.ackedAt)) : 0;
+    out({ phase: 'probed', held: held.length, acked: acked.length, unanswered: held.length - acked.length, firstAckAt });
   }
 
   async function rekey(k: number, seconds: number): Promise<void> {

@@ -193,7 +193,7 @@ describe('failover through etcd with strongSwan charon', { skip: skip !== false,
     const probed = await holder.next(40_000);
     const failoverMs = probed.firstAckAt - tKill;
     const active = await until(() => logLines(b!).find((l) => l.msg === 'ha: active'), 5000);
-    console.log(`# failover: kill -> first answer from B ${failoverMs} ms (lease ${LEASE} s); B active ${active ? active.at - tKill : '?'} ms after the kill, takeover ${active?.ms} ms (read ${active?.readMs} ms, import ${active?.importMs} ms), ${active?.isakmp} ISAKMP and ${active?.ipsec} IPsec SAs imported`);
+    console.log(`# failover: kill -> first answer from B ${failoverMs} ms (lease ${LEASE} s); B answering ${active ? active.at - tKill : '?'} ms after the kill, answering ${active?.answeringMs} ms after owning (ISAKMP records read in ${active?.readMs} ms, imported in ${active?.importMs} ms), takeover done in ${active?.ms} ms, ${active?.isakmp} ISAKMP and ${active?.ipsec} IPsec SAs imported`);
     console.log(`# held SAs: ${probed.held} probed, ${probed.acked} answered by B, ${probed.unanswered} would need a new phase 1`);
     assert.ok(active, `B became active:\n${b.log().slice(-3000)}`);
     assert.equal(probed.unanswered, 0, 'every held SA answered on its ISAKMP SA');

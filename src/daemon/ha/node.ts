@@ -129,19 +129,14 @@ export class HaNode {
     if (this.state === 'standby') this.tryTimer = setTimeout(() => void this.tryOwn(), Math.max(50, (this.c.lease * 1000) / 20));
   }
 
-  private async takeOver(): Promise<void> {
-    const t0 = Date.now();
-    this.state = 'taking-over';
-    this.counters.takeovers++;
-    this.h.logger.info('daemon', 'ha: this node owns the cluster now, taking over', { node: this.c.node, at: t0 });
+  /** The records under `prefix`, opened (those that do not open are counted in `unreadable`). */
+  private async readRecords(prefix: string, count: { unreadable: number }): Promise<SaRecord[]> {
     const records: SaRecord[] = [];
-    let unreadable = 0;
     try {
-      for (const kv of await this.etcd.prefix(this.prefix)) {
-        if (kv.key === this.ownerKey) continue;
+      for (const kv of await this.etcd.prefix(prefix)) {
         const plain = this.sealer.open(kv.key, kv.value);
         if (plain === undefined) {
-          unreadable++;
+          count.unreadable++;
           continue;
         }
         const r = JSON.parse(plain.toString('utf8')) as SaRecord;
@@ -149,12 +144,24 @@ export class HaNode {
         else records.push(r);
       }
     } catch (err) {
-      this.h.logger.error('daemon', `ha: reading the SA records failed: ${(err as Error).message}; starting without them (peers renegotiate)`);
+      this.h.logger.error('daemon', `ha: reading the SA records under ${prefix} failed: ${(err as Error).message}; starting without them (their peers renegotiate)`);
     }
+    return records;
+  }
+
+  /**
+   * Takes the cluster over: the ISAKMP SAs first (what the peers' next messages need), then the
+   * virtual address (answers start), then the IPsec SAs and their dataplane installs.
+   */
+  private async takeOver(): Promise<void> {
+    const t0 = Date.now();
+    this.state = 'taking-over';
+    this.counters.takeovers++;
+    this.h.logger.info('daemon', 'ha: this node owns the cluster now, taking over', { node: this.c.node, at: t0 });
+    const count = { unreadable: 0 };
+    const isakmp = await this.readRecords(this.keyOf('isakmp', ''), count);
     const tRead = Date.now();
-    if (unreadable > 0) this.h.logger.error('daemon', `ha: ${unreadable} records do not open with our cluster key: check that ha.cluster_key is the same file on every node`);
-    const got = await this.h.endpoint.importRecords(records);
-    for (const e of got.errors.slice(0, 10)) this.h.logger.warn('daemon', `ha: record not taken over: ${e}`);
+    const got = await this.h.endpoint.importRecords(isakmp);
     const tImported = Date.now();
     const err = await addVirtualIp(this.run, this.c.virtualIp, this.c.interface);
     if (err !== undefined) this.h.logger.error('daemon', `ha: cannot add the virtual address: ${err}`);
@@ -163,18 +170,22 @@ export class HaNode {
     // gratuitous ARP: the neighbours move to us (its first packet leaves at once; it runs on)
     if (this.c.garp) void announce(this.run, this.c.virtualIp, this.c.interface).then((a) => a !== undefined && this.h.logger.warn('daemon', `ha: ${a}`));
     const tVip = Date.now();
-    this.installLater(got.ipsec);
+    const ipsecRecords = await this.readRecords(this.keyOf('ipsec', ''), count);
+    const kids = await this.h.endpoint.importRecords(ipsecRecords);
+    this.installLater(kids.ipsec);
+    if (count.unreadable > 0) this.h.logger.error('daemon', `ha: ${count.unreadable} records do not open with our cluster key: check that ha.cluster_key is the same file on every node`);
+    for (const e of [...got.errors, ...kids.errors].slice(0, 10)) this.h.logger.warn('daemon', `ha: record not taken over: ${e}`);
     this.h.logger.info('daemon', 'ha: active', {
       node: this.c.node,
       address: this.c.virtualIp.address,
       isakmp: got.isakmp.length,
-      ipsec: got.ipsec.length,
-      refused: got.errors.length,
+      ipsec: kids.ipsec.length,
+      refused: got.errors.length + kids.errors.length,
       readMs: tRead - t0,
       importMs: tImported - tRead,
-      vipMs: tVip - tImported,
+      answeringMs: tVip - t0,
       ms: Date.now() - t0,
-      at: Date.now(),
+      at: tVip,
     });
     this.h.onActive();
     this.flushSoon();
