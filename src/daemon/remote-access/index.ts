@@ -8,3 +8,5 @@ export { createAddressPool } from './address-pool.js';
 export { createUsersFileBackend, type UsersFileBackend, type UsersFileBackendOptions } from './users-file-backend.js';
 export { DEFAULT_USERS_FILE } from './users-file.js';
 export { hashPassword, verifyPassword, DEFAULT_SCRYPT } from './password-hash.js';
+export { createRadiusBackend, type RadiusBackendOptions } from './radius-backend.js';
+export type { RadiusServer } from './radius-transport.js';
