@@ -101,7 +101,7 @@ export class RadiusTransport {
       if (msg.length > MAX_PACKET) throw new RadiusPacketError(`${msg.length} bytes, more than ${MAX_PACKET}`);
       r = verifyResponse(msg, p.authenticator, p.server.secret);
       if (p.kind === 'auth' && this.o.requireMessageAuthenticator && !r.hasMessageAuthenticator) {
-        throw new RadiusPacketError('it has no Message-Authenticator, which this client requires (CVE-2024-3596): update the server (FreeRADIUS 3.2.5 and later sign every response) or turn require_message_authenticator off');
+        throw new RadiusPacketError('it has no Message-Authenticator, which this client requires (CVE-2024-3596): update the server to a release with those fixes, or turn require_message_authenticator off');
       }
     } catch (e) {
       // once per request and server: a flood of forgeries cannot flood the log
