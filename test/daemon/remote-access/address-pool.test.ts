@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { UsageError } from '../../../src/errors.js';
 import { createAddressPool } from '../../../src/daemon/remote-access/address-pool.js';
 
@@ -135,4 +136,51 @@ test('bad specs are refused with the pool and the spec named', () => {
   bad(['10.0.0.0/24', '10.0.0.100-10.0.1.5'], /'10\.0\.0\.100-10\.0\.1\.5' overlaps '10\.0\.0\.0\/24'/);
   bad(['010.0.0.1-10.0.0.5'], /a range is two addresses/);
   bad(['pool'], /'pool' is not a subnet \(10\.10\.0\.0\/24\) or a range/);
+});
+
+test('property: any sequence of leases, releases and reloads keeps the pool consistent', () => {
+  type Op = { kind: 'lease'; who: number; wanted?: number } | { kind: 'release'; who: number } | { kind: 'reload' };
+  const op: fc.Arbitrary<Op> = fc.oneof(
+    fc.record({ kind: fc.constant('lease' as const), who: fc.integer({ min: 0, max: 11 }), wanted: fc.option(fc.integer({ min: 0, max: 15 }), { nil: undefined }) }),
+    fc.record({ kind: fc.constant('release' as const), who: fc.integer({ min: 0, max: 11 }) }),
+    fc.constant({ kind: 'reload' as const }),
+  );
+  fc.assert(fc.property(fc.array(op, { maxLength: 80 }), (ops) => {
+    const specs = ['10.0.0.0/29', '10.0.1.1-10.0.1.2']; // 6 + 2 addresses
+    const inPool = new Set(['10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.4', '10.0.0.5', '10.0.0.6', '10.0.1.1', '10.0.1.2']);
+    let pool = createAddressPool('p', specs);
+    const held = new Map<number, { address: string; holders: number }>(); // the model
+    let now = 0;
+    for (const o of ops) {
+      now++;
+      if (o.kind === 'reload') {
+        const next = createAddressPool('p', specs);
+        next.adopt(JSON.parse(JSON.stringify(pool.snapshot())));
+        pool = next;
+      } else if (o.kind === 'lease') {
+        const a = pool.lease(`id${o.who % 3}`, `u${o.who}`, now, o.wanted !== undefined ? `10.0.0.${o.wanted}` : undefined);
+        const h = held.get(o.who);
+        if (h !== undefined) {
+          assert.equal(a, h.address, 'the same identity+user keeps its address');
+          h.holders++;
+        } else if (held.size >= inPool.size) {
+          assert.equal(a, undefined, 'a full pool says so');
+        } else {
+          assert.ok(a !== undefined, 'a pool with room leases');
+          held.set(o.who, { address: a, holders: 1 });
+        }
+      } else {
+        const h = held.get(o.who);
+        if (h !== undefined) {
+          pool.release(h.address, now);
+          if (--h.holders === 0) held.delete(o.who);
+        }
+      }
+      const leases = pool.leases();
+      assert.equal(leases.length, held.size);
+      assert.equal(new Set(leases.map((l) => l.address)).size, leases.length, 'no address leased twice');
+      for (const l of leases) assert.ok(inPool.has(l.address), `${l.address} is in the pool`);
+      for (const [who, h] of held) assert.equal(leases.find((l) => l.user === `u${who}`)?.address, h.address);
+    }
+  }), { numRuns: 300 });
 });

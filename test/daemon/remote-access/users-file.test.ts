@@ -49,6 +49,7 @@ test('users file: accept, wrong password, unknown user, fixed address; nothing s
   assert.deepEqual(unknown, { ok: false, reason: `no user 'mallory' in ${file}`, backend: `file:${file}` });
   assert.deepEqual(await b.authenticate(req('Alice', 'alice-pw')), { ok: false, reason: `no user 'Alice' in ${file}`, backend: `file:${file}` }, 'names are exact');
   assert.deepEqual(logs, [], 'a 0600 file read once: nothing to say');
+  for (const r of [wrong, unknown]) assert.ok(!JSON.stringify(r).includes('alice-pw'), 'no password in a result');
   await b.close();
   assert.equal((await b.authenticate(req('alice', 'alice-pw'))).ok, false);
 });
