@@ -24,6 +24,24 @@ export function xml(s: string): string {
 
 const clip = (s: string, n: number): string => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
+/** Characters of note text that fit between the lanes. */
+const NOTE_WIDTH = 96;
+
+/** Splits `s` at spaces into lines of at most `n` characters (a longer word is clipped). */
+function wrapText(s: string, n: number): string[] {
+  const out: string[] = [];
+  let line = '';
+  for (const w of s.split(' ')) {
+    if (line.length > 0 && line.length + 1 + w.length > n) {
+      out.push(line);
+      line = '';
+    }
+    line = line.length > 0 ? `${line} ${w}` : clip(w, n);
+  }
+  if (line.length > 0) out.push(line);
+  return out;
+}
+
 /** Vertical gap before a message that came `dt` seconds after the previous one (log-compressed). */
 export function timeGap(dt: number): number {
   if (!(dt > 0)) return 0;
@@ -75,7 +93,7 @@ function arrowSvg(a: Arrow, y: number, n: number): { svg: string; height: number
   const tip = [`#${n} ${a.step} (${a.exchange}, message ID 0x${a.messageId.toString(16).padStart(8, '0')}${a.frame !== undefined ? `, frame ${a.frame}` : ''}, ${a.bytes} bytes)`, a.label, ...a.notes].join('\n');
   parts.push(`<g class="${classes}" data-index="${a.index}"${a.frame !== undefined ? ` data-frame="${a.frame}"` : ''} data-step="${xml(a.step)}">`);
   parts.push(`<title>${xml(tip)}</title>`);
-  const notes = a.notes.slice(0, 3).map((t) => clip(t, 100));
+  const notes = a.notes.flatMap((t) => wrapText(t, NOTE_WIDTH)).slice(0, 5);
   const height = 34 + notes.length * 14;
   parts.push(`<rect class="hit" x="${AXIS_X + 4}" y="${y - 24}" width="${WIDTH - AXIS_X - 16}" height="${height}"/>`);
   parts.push(`<text class="time" x="${AXIS_X - 8}" y="${y + 4}">${fmtTime(a.time)}</text>`);
