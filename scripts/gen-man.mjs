@@ -9,4 +9,4 @@ import { packageVersion } from '../dist/cli/version.js';
 mkdirSync('man', { recursive: true });
 writeFileSync('man/isakmp.1', manPage(packageVersion()));
 writeFileSync('man/isakmp.yaml.5', configManPage(packageVersion()));
-console.log('wrote man/isakmp.1 and man/isakmp.yaml.5');
+console.error('wrote man/isakmp.1 and man/isakmp.yaml.5');

@@ -14,7 +14,7 @@ import {
   verify, type DataAttribute, type Message, type Payload, type Proposal,
 } from '../codec/index.js';
 import { IsakmpError } from '../errors.js';
-import { cfgAttributeValueText } from './modecfg-values.js';
+import { cfgAttributeValueText, isSecretCfgAttribute } from './modecfg-values.js';
 import { vendorIdText } from './vendor-ids.js';
 
 export function toHex(b: Uint8Array): string {
@@ -80,7 +80,7 @@ function attrJson(a: DataAttribute, ctx: AttrContext): Record<string, unknown> {
     if (t !== undefined) o.valueName = lookupName(t, a.value) ?? null;
   } else {
     o.length = a.value.length;
-    o.value = toHex(a.value);
+    o.value = ctx === CFG_CTX && isSecretCfgAttribute(a.type) ? null : toHex(a.value);
     const n = attrValueAsNumber(a);
     if (n !== undefined && a.value.length <= 8) o.number = n;
   }

@@ -38,7 +38,7 @@ function text(b: Uint8Array): string {
 
 const u32 = (b: Uint8Array): number => ((b[0]! << 24) >>> 0) + ((b[1]! << 16) | (b[2]! << 8) | b[3]!);
 
-/** Cisco Unity split-tunnel entries: address, mask, protocol, ports (14 bytes each). */
+/** Cisco Unity split-tunnel entries: address, mask and 6 more bytes (protocol, ports, padding): 14 bytes each. */
 function unitySplit(b: Uint8Array): string | undefined {
   if (b.length % 14 !== 0) return undefined;
   const out: string[] = [];
@@ -47,6 +47,11 @@ function unitySplit(b: Uint8Array): string | undefined {
     out.push(`${ipv4(b, at)}${p !== undefined ? `/${p}` : ` mask ${ipv4(b, at + 4)}`}`);
   }
   return out.join(', ');
+}
+
+/** Attributes whose value is a secret: shown by length only, in the tree and in JSON. */
+export function isSecretCfgAttribute(type: number): boolean {
+  return type === CfgAttr.XAUTH_USER_PASSWORD || type === CfgAttr.XAUTH_PASSCODE || type === CfgAttr.XAUTH_NEXT_PIN;
 }
 
 /** The value of a configuration attribute as text, or undefined to fall back to hex. */
