@@ -207,6 +207,7 @@ export function importCisco(text: string, file: string, opts: { localAddress?: s
   // phase 1: the policies for pre-shared keys, in priority order (IOS offers them all to every peer)
   const ikeNotes: string[] = [];
   const ikeNames: string[] = [];
+  let firstCarried: Policy | undefined;
   for (const p of [...policies].sort((a, b) => a.priority - b.priority)) {
     if (p.auth !== 'pre-share') {
       ikeNotes.push(`not carried: policy ${p.priority} (authentication ${p.auth}${p.auth === 'rsa-sig' ? ': certificates from IOS trustpoints do not carry over' : p.auth === 'rsa-encr' ? ': the RSA-encryption mode is not implemented (Bleichenbacher oracle)' : ''})`);
@@ -214,13 +215,18 @@ export function importCisco(text: string, file: string, opts: { localAddress?: s
     }
     const n = policyName(p);
     if (n.name === undefined) ikeNotes.push(`not carried: policy ${p.priority}: ${n.why}${p.encr === 'des' && !text.includes(`encr`) ? ' (IOS default)' : ''}`);
-    else ikeNames.push(n.name);
+    else {
+      ikeNames.push(n.name);
+      firstCarried ??= p;
+    }
   }
   const strong = ikeNames.filter((n) => !WEAK_GROUPS.has(GROUPS[n.split('-')[2]!]!));
   if (strong.length > 0 && strong.length < ikeNames.length) ikeNotes.push(`not carried: ${ikeNames.filter((n) => !strong.includes(n)).join(', ')}: weak Diffie-Hellman groups, refused by isakmp's defaults; the stronger policies remain`);
   const ike = [...new Set(strong.length > 0 ? strong : ikeNames)];
   const ikeWeak = strong.length === 0 && ikeNames.length > 0;
-  const ikeLifetime = policies.find((p) => p.auth === 'pre-share')?.lifetime ?? IOS_DEFAULTS.lifetime;
+  // one ISAKMP SA lifetime per connection in isakmp: the first (preferred) policy's
+  const ikeLifetime = firstCarried?.lifetime ?? IOS_DEFAULTS.lifetime;
+  if (policies.some((p) => firstCarried !== undefined && p.lifetime !== firstCarried.lifetime && p.auth === 'pre-share')) ikeNotes.push(`one ISAKMP SA lifetime for all proposals: ${firstCarried!.lifetime}s, policy ${firstCarried!.priority}'s`);
 
   const connections: ImportedConnection[] = [];
   const skipped: { name: string; reason: string }[] = [];

@@ -221,14 +221,21 @@ function mapConn(name: string, c: Map<string, string>, ctx: Ctx, taken: Set<stri
   return { ok: true, conn };
 }
 
-/** The PSK entry naming both sides (best), one side, or none (a wildcard entry). */
+/**
+ * The PSK entry for a connection, as ipsec.secrets(5) describes the choice: an entry with several
+ * selectors must match our ID and the peer's (one selector each; %any matches any); one selector
+ * must match one of the two; an entry without selectors matches anything; the most specific wins.
+ */
 function findPsk(secrets: readonly SecretEntry[], mine: readonly string[], theirs: readonly string[]): SecretEntry | undefined {
   let best: { e: SecretEntry; score: number } | undefined;
   for (const e of secrets) {
     if (e.type !== 'PSK') continue;
-    const ids = e.ids.filter((i) => i !== '%any' && i !== '0.0.0.0');
-    const hit = (list: readonly string[]): boolean => list.some((x) => ids.some((i) => sameIdentity(i, x)));
-    const score = ids.length === 0 ? 0.5 : (hit(mine) ? 1 : 0) + (hit(theirs) ? 1 : 0) - (ids.length > 0 && !hit(mine) && !hit(theirs) ? 10 : 0);
+    const ids = e.ids.map((i) => (i === '0.0.0.0' ? '%any' : i));
+    const hit = (list: readonly string[]): boolean => ids.some((i) => i === '%any' || list.some((x) => sameIdentity(i, x)));
+    let score: number;
+    if (ids.length === 0) score = 1;
+    else if (ids.length === 1) score = hit(mine) || hit(theirs) ? 2 : 0;
+    else score = hit(mine) && hit(theirs) ? 3 + ids.filter((i) => i !== '%any').length : 0;
     if (score > 0 && (best === undefined || score > best.score)) best = { e, score };
   }
   return best?.e;

@@ -103,7 +103,7 @@ function mapConnection(name: string, c: Section, secrets: Section | undefined, d
   if (auth === 'psk') {
     const mine = ids.local ?? la.address;
     const theirs = ids.remote !== '%any' ? ids.remote ?? ra.address : undefined;
-    const found = findPsk(secrets, [mine, theirs].filter((x): x is string => x !== undefined));
+    const found = findPsk(secrets, mine, theirs);
     if (found === undefined) return { ok: false, reason: `no secrets { ike… } entry for ${[mine, theirs].filter(Boolean).join(' and ')}` };
     secret = { kind: 'psk', psk: found.psk, from: `from secrets { ${found.name} }` };
   } else {
@@ -195,17 +195,21 @@ function mapConnection(name: string, c: Section, secrets: Section | undefined, d
   return { ok: true, conn };
 }
 
-/** The best `secrets { ike… }` entry for the identities: both named > one named > none named. */
-function findPsk(secrets: Section | undefined, ids: readonly string[]): { name: string; psk: Uint8Array } | undefined {
+/**
+ * The `secrets { ike… }` entry for the identities: with several ids both sides must be among
+ * them, one id must be one of the two sides, an entry without ids matches anything; the most
+ * specific wins.
+ */
+function findPsk(secrets: Section | undefined, mine: string | undefined, theirs: string | undefined): { name: string; psk: Uint8Array } | undefined {
   let best: { name: string; psk: Uint8Array; score: number } | undefined;
   for (const s of secrets?.sections.values() ?? []) {
     if (!s.name.startsWith('ike')) continue;
     const secret = s.values.get('secret');
     if (secret === undefined) continue;
     const named = [...s.values].filter(([k]) => k === 'id' || k.startsWith('id-')).map(([, val]) => val);
-    const hits = ids.filter((id) => named.some((n) => sameIdentity(n, id))).length;
-    const score = named.length === 0 ? 0.5 : hits === 0 ? -1 : hits;
-    if (score >= 0 && (best === undefined || score > best.score)) best = { name: s.name, psk: secretBytes(secret), score };
+    const hit = (id: string | undefined): boolean => named.some((n) => n === '%any' || (id !== undefined && sameIdentity(n, id)));
+    const score = named.length === 0 ? 1 : named.length === 1 ? (hit(mine) || hit(theirs) ? 2 : 0) : hit(mine) && hit(theirs) ? 3 : 0;
+    if (score > 0 && (best === undefined || score > best.score)) best = { name: s.name, psk: secretBytes(secret), score };
   }
   return best;
 }
