@@ -25,8 +25,6 @@ export const stdio: Output = {
   err: (s) => { process.stderr.write(s + '\n'); },
 };
 
-export { parseHex } from './decode-input.js';
-
 /** The --port values as port numbers, or an error line. */
 function portsOf(values: readonly string[]): number[] | string {
   const out: number[] = [];

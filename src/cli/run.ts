@@ -17,9 +17,6 @@ import { packageVersion } from './version.js';
 
 const SELF_CHECKED = new Set(['decode', 'up', 'down', 'rekey', 'status', 'reload']);
 
-/** The global help (kept under this name for callers of the old constant). */
-export const USAGE = globalHelp();
-
 function unknownCommand(cmd: string, io: Output): number {
   const n = nearest(cmd, COMMAND_NAMES);
   io.err(`isakmp: unknown command '${cmd}'${n !== undefined ? ` (did you mean '${n}'?)` : ''}; 'isakmp help' lists the commands`);
