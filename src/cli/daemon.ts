@@ -1,7 +1,6 @@
 /**
  * `isakmp daemon [--config FILE] [--keylog FILE] [--log-format text|json] [--log-level LEVEL] [--check]`
  */
-import { parseArgs } from 'node:util';
 import { loadConfig, LOG_LEVELS, type LogLevel } from '../daemon/config/index.js';
 import { Daemon } from '../daemon/daemon.js';
 import { engineConnections } from '../daemon/engine.js';
@@ -9,26 +8,18 @@ import { Logger } from '../daemon/log.js';
 import { preflightNotes } from '../daemon/preflight.js';
 import { loadRealEndpointFactory } from '../daemon/real-endpoint.js';
 import { UsageError } from '../errors.js';
+import { flagOption, stringOption, type ParsedArgs } from './args.js';
 import { DEFAULT_CONFIG } from './control.js';
 import type { Output } from './decode.js';
 
-export async function runDaemon(argv: string[], io: Output): Promise<number> {
-  let values;
-  try {
-    values = parseArgs({
-      args: argv,
-      options: {
-        config: { type: 'string', short: 'c' },
-        keylog: { type: 'string' },
-        'log-format': { type: 'string' },
-        'log-level': { type: 'string' },
-        check: { type: 'boolean' },
-      },
-    }).values;
-  } catch (err) {
-    io.err(`isakmp daemon: ${(err as Error).message}`);
-    return 2;
-  }
+export async function runDaemon(args: ParsedArgs, io: Output): Promise<number> {
+  const values = {
+    config: stringOption(args, 'config'),
+    keylog: stringOption(args, 'keylog'),
+    'log-format': stringOption(args, 'log-format'),
+    'log-level': stringOption(args, 'log-level'),
+    check: flagOption(args, 'check'),
+  };
   const format = values['log-format'];
   if (format !== undefined && format !== 'text' && format !== 'json') {
     io.err(`isakmp daemon: --log-format is text or json, not '${format}'`);
