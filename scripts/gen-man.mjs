@@ -4,7 +4,7 @@
 // test/cli/man.test.ts fails when the files in man/ differ from what this writes.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { configManPage, manPage } from '../dist/cli/man.js';
-import { packageVersion } from '../dist/cli/version.js';
+import { packageVersion } from '../dist/daemon/version.js';
 
 mkdirSync('man', { recursive: true });
 writeFileSync('man/isakmp.1', manPage(packageVersion()));

@@ -13,7 +13,7 @@ import { runDecode, stdio, type Output } from './decode.js';
 import { runDaemonDemo } from './demo-daemons.js';
 import { commandHelp, configHelp, globalHelp } from './help.js';
 import { runImport } from './import.js';
-import { packageVersion } from './version.js';
+import { packageVersion } from '../daemon/version.js';
 
 const SELF_CHECKED = new Set(['decode', 'up', 'down', 'rekey', 'status', 'reload']);
 

@@ -29,10 +29,11 @@ import { DataplaneEvents } from './events-dataplane.js';
 import { LogEvents } from './events-log.js';
 import { KeyLog } from './keylog.js';
 import { Logger } from './log.js';
-import { Counters, startMetricsServer, type CounterSnapshot } from './metrics.js';
+import { Counters, type CounterSnapshot } from './counters.js';
+import { startMetricsServer } from './metrics.js';
 import { planReload, reloadMessage, runningConfig } from './reload.js';
 import { SaStates } from './sa-states.js';
-import { buildStatus, LocalIdTexts, saCounts, selectorText, type StatusData } from './status.js';
+import { buildStatus, connectionFigures, LocalIdTexts, saCounts, selectorText, type StatusData } from './status.js';
 import { UdpTransport, type ReceivedDatagram } from './udp.js';
 import { Updown } from './updown.js';
 import { Waiters } from './waiters.js';
@@ -201,7 +202,7 @@ export class Daemon {
       this.logger.info('control', 'control socket ready', { path: g.controlSocket });
     }
     if (g.metrics !== undefined) {
-      this.metrics = await startMetricsServer(g.metrics.address, g.metrics.port, () => this.snapshot());
+      this.metrics = await startMetricsServer(g.metrics.address, g.metrics.port, { snapshot: () => this.snapshot(), connectionFigures: () => connectionFigures(this.config.connections, this.endpoint, this.sas, this.now()) });
       this.logger.info('daemon', 'metrics on http', { address: g.metrics.address, port: g.metrics.port });
     }
     if (this.dataplane.trap !== undefined) {

@@ -13,7 +13,7 @@ import { editDistance, nearest, parseCommandArgs } from '../../src/cli/args.js';
 import { configManPage, manPage } from '../../src/cli/man.js';
 import { bashCompletion, zshCompletion } from '../../src/cli/completion.js';
 import { CONFIG_SECTIONS } from '../../src/cli/config-reference.js';
-import { packageVersion } from '../../src/cli/version.js';
+import { packageVersion } from '../../src/daemon/version.js';
 import { parseConfig } from '../../src/daemon/config/index.js';
 import { tempDir } from '../daemon/helpers.js';
 

@@ -43,7 +43,7 @@ describe('npm pack / npm install -g', { skip: has('npm') ? false : 'npm not on P
     tarball = join(work, info[0]!.filename);
     assert.ok(existsSync(tarball));
     const files = new Set(info[0]!.files.map((f) => f.path));
-    for (const f of ['dist/cli/main.js', 'dist/index.js', 'dist/cli/diagram/svg.js', 'LICENSE', 'README.md', 'package.json', 'examples/site-to-site-psk.yaml', 'man/isakmp.1', 'man/isakmp.yaml.5', 'contrib/isakmp.service', 'node_modules/yaml/package.json', 'native/netlink.c', 'native/binding.gyp', 'scripts/build-native.mjs']) {
+    for (const f of ['dist/cli/main.js', 'dist/index.js', 'dist/cli/diagram/svg.js', 'LICENSE', 'README.md', 'package.json', 'examples/site-to-site-psk.yaml', 'man/isakmp.1', 'man/isakmp.yaml.5', 'contrib/isakmp.service', 'node_modules/yaml/package.json', 'node_modules/prom-client/package.json', 'native/netlink.c', 'native/binding.gyp', 'scripts/build-native.mjs']) {
       assert.ok(files.has(f), `${f} in the package`);
     }
     assert.ok(![...files].some((f) => f.startsWith('test/') || f.startsWith('src/') || f.startsWith('build/')), 'no tests or sources in the package');

@@ -15,7 +15,7 @@ import { Daemon } from '../../src/daemon/daemon.js';
 import type { StatusData } from '../../src/daemon/status.js';
 import { XfrmDataplane, parseXfrmStateStats, type CommandResult, type Dataplane, type DataplaneRecord } from '../../src/daemon/dataplane.js';
 import { Logger } from '../../src/daemon/log.js';
-import { dropLabel } from '../../src/daemon/metrics.js';
+import { dropLabel } from '../../src/daemon/counters.js';
 import { realEndpointFactory } from '../../src/daemon/real-endpoint.js';
 import { Endpoint } from '../../src/exchange/index.js';
 import type { EngineEvent, IpsecSaInfo } from '../../src/exchange/types.js';

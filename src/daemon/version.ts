@@ -1,7 +1,7 @@
 /**
  * The version of the installed package, read from its package.json (two folders above this
- * module in src/cli and dist/cli; three in the test build, build/src/cli), so `isakmp --version`
- * always says what is installed.
+ * module in src/daemon and dist/daemon; three in the test build, build/src/daemon), so `isakmp --version`
+ * always says what is installed, and `isakmp_build_info` what runs.
  * @module
  */
 import { readFileSync } from 'node:fs';
