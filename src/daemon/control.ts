@@ -9,7 +9,7 @@
  * then the connection is closed. At most MAX_CLIENTS connections are served at once.
  */
 import { createServer, createConnection, type Server, type Socket } from 'node:net';
-import { chmodSync, existsSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { UsageError } from '../errors.js';
 
@@ -75,6 +75,8 @@ export class ControlServer {
         const code = (err as NodeJS.ErrnoException).code ?? String(err);
         throw new UsageError('ISAKMP_ERR_CONTROL', `cannot create the control socket's folder ${folder}: ${code} (run as root, or set global.control_socket to a writable path)`);
       }
+    } else if (!statSync(folder).isDirectory()) {
+      throw new UsageError('ISAKMP_ERR_CONTROL', `the control socket's folder ${folder} is not a folder (remove it, or set global.control_socket)`);
     }
     // A stale socket from a crashed daemon is removed, but only if nothing answers on it.
     if (existsSync(this.path)) {
