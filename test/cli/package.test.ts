@@ -85,7 +85,11 @@ describe('npm pack / npm install -g', { skip: has('npm') ? false : 'npm not on P
     // Documentation=man:… is checked with man(1): point it at the installed pages
     const r = sh('systemd-analyze', ['verify', f], work, { MANPATH: `${join(prefix, 'share', 'man')}:`, SYSTEMD_LOG_TARGET: 'console' });
     assert.equal(r.status, 0, r.stderr + r.stdout);
-    assert.equal(r.stderr.trim(), '', r.stderr);
+    // verify also parses the system's units ours is ordered against (network-online.target pulls in
+    // whatever the machine has installed, e.g. Debian's freeradius.service with its MemoryLimit=
+    // warning): lines about those files are not about this unit; every other line still fails
+    const others = /^\/(?:lib|usr\/lib|etc|run)\/systemd\/system\/(?!isakmp\.service)[^:]+:\d+: /;
+    assert.equal(r.stderr.split('\n').filter((l) => l.trim() !== '' && !others.test(l)).join('\n'), '', r.stderr);
     // the same unit pointing at a missing program is refused, so the check above can fail
     writeFileSync(f, unit.replaceAll('/usr/local/bin/isakmp', join(prefix, 'bin', 'no-such-isakmp')));
     const bad = sh('systemd-analyze', ['verify', f], work, { MANPATH: `${join(prefix, 'share', 'man')}:`, SYSTEMD_LOG_TARGET: 'console' });
