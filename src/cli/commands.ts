@@ -40,10 +40,10 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'daemon',
     summary: 'run the IKE daemon (or check a configuration file)',
-    usage: ['daemon [--config FILE] [--keylog FILE] [--log-format text|json] [--log-level LEVEL]', 'daemon --check [--config FILE]'],
+    usage: ['daemon [--config FILE] [--keylog FILE] [--log-format text|json] [--log-level LEVEL]', 'daemon --check [--config FILE] [--keylog FILE]'],
     description: [
       'Runs the ISAKMP/IKEv1 daemon in the foreground: UDP 500 and 4500 (global.port, global.natt_port), the control socket for up, down, rekey, status and reload, the dataplane adapter and the key log. Logs go to standard error, one line per event. SIGTERM and SIGINT stop it cleanly (Deletes sent, dataplane cleaned up); SIGHUP reloads the configuration.',
-      'With --check it only reads and validates the configuration file, prints "FILE: ok, N connections" and exits; every problem is reported as FILE:LINE:COL: PATH: what is wrong (what to do).',
+      'With --check it only reads and validates the configuration file, prints "FILE: ok, N connections" and exits; every problem is reported as FILE:LINE:COL: PATH: what is wrong (what to do). It also checks the files the configuration names (the updown script, certificates, keys, CAs, CRLs, the key log and its folder: there, readable, executable for updown) and warns on standard error about their permissions, weak pre-shared keys let through by allow_weak_psk, and CRL dates; the daemon refuses to start on what --check calls an error.',
     ],
     args: [],
     minArgs: 0,

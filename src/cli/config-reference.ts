@@ -53,7 +53,8 @@ export const CONFIG_SECTIONS: readonly ConfigSection[] = [
     title: 'secrets.NAME',
     intro: 'Named secrets, referenced by connections with secret: NAME. Either psk, or cert with key (and ca).',
     keys: [
-      { key: 'psk', meaning: 'a pre-shared key: a string, or 0x followed by hex digits for raw bytes' },
+      { key: 'psk', meaning: 'a pre-shared key: a string, or 0x followed by hex digits for raw bytes; a weak one (under 20 characters, or under about 80 bits by a simple estimate) is refused' },
+      { key: 'allow_weak_psk', default: 'false', meaning: 'true accepts a weak psk (a peer you cannot change yet); the daemon and --check still warn' },
       { key: 'cert', meaning: 'our X.509 certificate (PEM or DER)' },
       { key: 'key', meaning: 'its RSA private key (PEM or DER); must match the certificate' },
       { key: 'ca', meaning: 'list of trusted issuers (or the peer\'s own certificate)' },

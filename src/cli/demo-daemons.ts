@@ -24,7 +24,7 @@ export function demoConfig(side: 'left' | 'right', ports: { left: number; right:
   natt_port: 0
 secrets:
   demo:
-    psk: isakmp-demo-shared-secret
+    psk: "isakmp demo 6Vq9tR2xL7mB4sKe1WzH"
 connections:
   to-${other}:
     mode: main

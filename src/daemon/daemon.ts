@@ -476,6 +476,8 @@ export class Daemon {
   async reload(): Promise<string> {
     const path = this.opts.configPath ?? this.config.file;
     const next = loadConfig(path); // throws ConfigError: the running configuration stays
+    const refused = preflightNotes(next, this.now()).filter((n) => n.level === 'error');
+    if (refused.length > 0) throw new UsageError('ISAKMP_ERR_CONFIG', refused.map((n) => `${n.where}: ${n.message}`).join('\n'));
     const r = await this.applyConfig(next, path);
     this.logPreflight();
     return r;

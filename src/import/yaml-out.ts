@@ -1,12 +1,14 @@
 /**
  * Writes an import result (model.ts) as an isakmp configuration file (docs/config.md): a header
  * naming the source and every skipped connection, then global, secrets and connections, with a
- * comment beside or above every setting that needs the operator's attention. Strings from the
+ * comment beside or above every setting that needs the operator's attention (a weak PSK is
+ * carried over with `allow_weak_psk: true` and a comment saying why). Strings from the
  * source are written as double-quoted YAML scalars, so no value can change the file's structure.
  * @module
  */
 import { durationText, type ImportResult, type ImportedConnection, type ImportedSecret } from './model.js';
 import { toHex } from '../crypto/bytes.js';
+import { pskStrength, pskWeakness } from '../daemon/config/psk-strength.js';
 
 const WIDTH = 100;
 
@@ -130,7 +132,15 @@ export function renderConfig(r: ImportResult): string {
     for (const s of secrets) {
       L.push(`  ${scalar(s.name)}:`);
       L.push(...comment(s.secret.from, '    '));
-      if (s.secret.kind === 'psk') L.push(`    psk: ${pskText(s.secret.psk)}`);
+      if (s.secret.kind === 'psk') {
+        L.push(`    psk: ${pskText(s.secret.psk)}`);
+        // the peer has the same key: carried over so the tunnel comes up, but said out loud
+        const strength = pskStrength(s.secret.psk);
+        if (strength.weak) {
+          L.push(...comment(`weak pre-shared key (${pskWeakness(strength)}): accepted only because of the next line; replace it on both sides with 20 or more random characters (openssl rand -base64 24) and remove the line`, '    '));
+          L.push('    allow_weak_psk: true');
+        }
+      }
       else {
         L.push(`    cert: ${quote(s.secret.cert)}`, `    key: ${quote(s.secret.key)}`);
         if (s.secret.ca.length > 0) L.push(`    ca: [${s.secret.ca.map(quote).join(', ')}]`);

@@ -46,6 +46,7 @@ function cfgText(o: { port: number; natt: number; peerPort: number; sock: string
 ${o.global ?? ''}secrets:
   lo:
     psk: ${o.psk ?? 'super-secret-psk-value'}
+    allow_weak_psk: true
 connections:
   ${o.name}:
     secret: lo

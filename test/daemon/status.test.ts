@@ -42,6 +42,7 @@ function conf(o: { port: number; peer: number; sock: string; name: string; start
 ${o.global ?? ''}secrets:
   s:
     psk: status-test-secret
+    allow_weak_psk: true
 connections:
   ${o.name}:
     secret: s
