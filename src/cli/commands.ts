@@ -164,6 +164,26 @@ export const COMMANDS: readonly CommandSpec[] = [
     examples: ['isakmp import swanctl /etc/swanctl/swanctl.conf > /etc/isakmp/isakmp.yaml', 'isakmp import ipsec.conf /etc/ipsec.conf --secrets /etc/ipsec.secrets', 'isakmp import cisco router-config.txt'],
   },
   {
+    name: 'passwd',
+    summary: 'set or remove an XAUTH user\'s password in the users file (scrypt)',
+    usage: ['passwd [--file FILE] [--stdin] [--address A] [--netmask M] [--scrypt-n N] USER', 'passwd [--file FILE] --delete USER'],
+    description: [
+      'Sets USER\'s password in the users file (docs/remote-access.md) as an scrypt hash, adding the line or replacing the hash of the existing one. The password is asked twice on the terminal without echo, or read as the first line of the standard input with --stdin; it is never taken as an argument. The file is replaced atomically with mode 0600; every other line is kept. Exit status: 0 done, 1 refused or failed (nothing changed), 2 bad usage.',
+    ],
+    args: [{ name: 'USER', help: 'the XAUTH user name, as the client sends it' }],
+    minArgs: 1,
+    maxArgs: 1,
+    options: [
+      { name: 'file', short: 'f', value: 'FILE', complete: 'file', help: 'the users file (default /etc/isakmp/users)' },
+      { name: 'stdin', help: 'read the password as the first line of the standard input (for scripts)' },
+      { name: 'address', value: 'A', help: 'a fixed virtual address for this user (IPv4 or IPv6), instead of one from the pool' },
+      { name: 'netmask', value: 'M', help: 'the netmask sent with that address' },
+      { name: 'scrypt-n', value: 'N', help: 'the scrypt cost N, a power of two (default 32768)' },
+      { name: 'delete', help: 'remove USER\'s line instead' },
+    ],
+    examples: ['isakmp passwd alice', "printf '%s\\n' \"$PW\" | isakmp passwd --stdin --file /etc/isakmp/users alice", 'isakmp passwd --delete bob'],
+  },
+  {
     name: 'demo',
     summary: 'two daemons on loopback negotiate Main Mode and Quick Mode (what npm start runs)',
     usage: ['demo [--verbose] [--timeout SECONDS]'],

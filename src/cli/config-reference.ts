@@ -19,7 +19,7 @@ export interface ConfigSection {
 }
 
 export const CONFIG_INTRO: readonly string[] = [
-  'One YAML file with three sections: global, secrets and connections. Relative paths are relative to the folder of the file. Durations are seconds or 90s, 30m, 8h, 1d. isakmp daemon --check --config FILE validates a file.',
+  'One YAML file with the sections global, secrets and connections (and ha for failover). Relative paths are relative to the folder of the file. Durations are seconds or 90s, 30m, 8h, 1d. isakmp daemon --check --config FILE validates a file.',
 ];
 
 export const CONFIG_SECTIONS: readonly ConfigSection[] = [
@@ -47,6 +47,7 @@ export const CONFIG_SECTIONS: readonly ConfigSection[] = [
       { key: 'shutdown_grace', default: '2s', meaning: 'how long SIGTERM waits for Deletes, dataplane cleanup and updown scripts' },
       { key: 'traffic_poll', default: '10s', meaning: 'how often the xfrm adapter reads the kernel\'s SA byte counters (1s to 1h)' },
       { key: 'nat_keepalive', default: '20s', meaning: 'NAT keepalives (RFC 3948) when a NAT is in front of us; 0 = off, else 1s to 1h' },
+      { key: 'shards', default: '1', meaning: 'engine shards in worker threads, 1 to 256, or auto = the number of cores (docs/scale.md); a restart applies it' },
     ],
   },
   {
@@ -59,6 +60,20 @@ export const CONFIG_SECTIONS: readonly ConfigSection[] = [
       { key: 'key', meaning: 'its RSA private key (PEM or DER); must match the certificate' },
       { key: 'ca', meaning: 'list of trusted issuers (or the peer\'s own certificate)' },
       { key: 'crls', meaning: 'list of complete CRLs (PEM or DER) of those issuers; re-read by isakmp reload' },
+    ],
+  },
+  {
+    title: 'ha',
+    intro: 'Optional: failover between nodes through etcd (docs/ha.md). Absent: one node.',
+    keys: [
+      { key: 'store', meaning: 'etcd client URLs, http://HOST:PORT (one or a list; required)' },
+      { key: 'cluster', meaning: 'the cluster\'s name (required)' },
+      { key: 'node', meaning: 'this node\'s name, unique in the cluster (required)' },
+      { key: 'cluster_key', meaning: 'a file with 32 bytes as 64 hex digits, the same on every node, mode 0600 (required; --check warns when others can read it)' },
+      { key: 'lease', default: '2s', meaning: 'the ownership lease, 2s to 60s' },
+      { key: 'virtual_ip', meaning: 'ADDRESS/PREFIX, the gateway address the peers use; must be in global.listen (required)' },
+      { key: 'interface', meaning: 'where the active node adds the virtual address (required)' },
+      { key: 'garp', default: 'true', meaning: 'announce the address with gratuitous ARP when taking it' },
     ],
   },
   {

@@ -7,6 +7,7 @@ import { engineConnections } from '../daemon/engine.js';
 import { Logger } from '../daemon/log.js';
 import { preflightNotes, type PreflightNote } from '../daemon/preflight.js';
 import { loadRealEndpointFactory } from '../daemon/real-endpoint.js';
+import { engineFactoryFor } from '../daemon/shards/index.js';
 import { UsageError } from '../errors.js';
 import { flagOption, stringOption, type ParsedArgs } from './args.js';
 import { DEFAULT_CONFIG } from './control.js';
@@ -60,7 +61,7 @@ export async function runDaemon(args: ParsedArgs, io: Output): Promise<number> {
     const daemon = new Daemon({
       config,
       configPath: file,
-      endpointFactory: await loadRealEndpointFactory(),
+      endpointFactory: engineFactoryFor(config, await loadRealEndpointFactory()),
       logger,
       logOverride: { ...(format !== undefined ? { format } : {}), ...(level !== undefined ? { level: level as LogLevel } : {}) },
       ...(values.keylog !== undefined ? { keylog: values.keylog } : {}),

@@ -13,9 +13,10 @@ import { runDecode, stdio, type Output } from './decode.js';
 import { runDaemonDemo } from './demo-daemons.js';
 import { commandHelp, configHelp, globalHelp } from './help.js';
 import { runImport } from './import.js';
+import { runPasswd } from './passwd.js';
 import { packageVersion } from '../daemon/version.js';
 
-const SELF_CHECKED = new Set(['decode', 'up', 'down', 'rekey', 'status', 'reload']);
+const SELF_CHECKED = new Set(['decode', 'up', 'down', 'rekey', 'status', 'reload', 'passwd']);
 
 function unknownCommand(cmd: string, io: Output): number {
   const n = nearest(cmd, COMMAND_NAMES);
@@ -39,6 +40,8 @@ async function dispatch(cmd: string, a: ParsedArgs, io: Output): Promise<number>
       return await runControl(cmd, a, io);
     case 'import':
       return await runImport(a, io);
+    case 'passwd':
+      return await runPasswd(a, io);
     case 'completion':
       io.out((a.positionals[0] === 'zsh' ? zshCompletion() : bashCompletion()).trimEnd());
       return 0;

@@ -130,6 +130,11 @@ export function preflightNotes(config: Config, now: number, stat: (p: string) =>
   const psk = [...config.secrets.values()].some((x) => x.kind === 'psk');
   const cfg = fileNote(config.file, psk ? 'the configuration file (it holds pre-shared keys)' : 'the configuration file', psk ? EXPOSING : 0o022, stat);
   if (cfg) out.push(cfg);
+  // the cluster key seals the replicated SA records (docs/ha.md): private as a private key
+  if (config.ha !== undefined) {
+    const k = fileNote(config.ha.clusterKeyFile, 'the cluster key (ha.cluster_key)', EXPOSING, stat);
+    if (k) out.push(k);
+  }
   for (const [name, s] of config.secrets) {
     if (s.kind === 'psk') {
       if (s.weakness !== undefined) out.push({ level: 'warn', where: `secrets.${name}.psk`, message: `weak pre-shared key, accepted because of allow_weak_psk: ${s.weakness}; anyone who records one exchange can try guesses offline: replace it with 20 or more random characters` });

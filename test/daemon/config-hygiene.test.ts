@@ -3,7 +3,8 @@
  * true` lets it through, and then warned about by `--check` and at start; a tab in the
  * indentation is one line at its position; an indentation error points at the offending line;
  * `--check` checks that the files the configuration names (updown script, certificates, keys,
- * CAs, CRLs, the key log's folder) exist and can be read, and warns about their permissions.
+ * CAs, CRLs, the key log's folder, the ha cluster key) exist and can be read, and warns about
+ * their permissions.
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -337,6 +338,19 @@ connections:
     assert.deepEqual(r.err, [`isakmp daemon: warning: ${crl}: a CRL of secret 's' is writable by others (mode 0646): run chmod go-w '${crl}'`]);
     const gone = await check(withCrl(join(dir, 'gone.crl')), dir);
     assert.deepEqual(gone.err, [`isakmp daemon: ${gone.file}:6:12: secrets.s.crls: cannot read CRL '${join(dir, 'gone.crl')}': ENOENT (it does not exist: check the path)`]);
+  });
+
+  test('the ha cluster key: readable by others is a warning', async () => {
+    const dir = tempDir('isakmp-hyg-');
+    const key = join(dir, 'cluster.key');
+    writeFileSync(key, randomBytes(32).toString('hex') + '\n');
+    chmodSync(key, 0o644);
+    const conf = withSecret(`    psk: "${STRONG}"\n`, `global:\n  listen: [198.51.100.10]\nha:\n  store: http://127.0.0.1:2379\n  cluster: c\n  node: a\n  cluster_key: ${key}\n  virtual_ip: 198.51.100.10/24\n  interface: eth0\n`).replace('192.0.2.2', '198.51.100.10');
+    const r = await check(conf, dir);
+    assert.equal(r.code, 0, r.err.join('\n'));
+    assert.deepEqual(r.err, [`isakmp daemon: warning: ${key}: the cluster key (ha.cluster_key) is readable by group and others (mode 0644): run chmod 600 '${key}'`]);
+    chmodSync(key, 0o600);
+    assert.deepEqual(await check(conf, dir).then((x) => [x.code, x.err]), [0, []]);
   });
 
   test('the key log: a missing folder is an error, a file the daemon would refuse too (global.keylog or --keylog)', async () => {
