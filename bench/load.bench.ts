@@ -185,7 +185,7 @@ global:
   max_half_open: 100000
   max_half_open_per_peer: ${Math.max(64, concurrency * 4)}
 secrets:
-  load: { psk: ${PSK} }
+  load: { psk: ${PSK}, allow_weak_psk: true }
 connections:
   load:
     secret: load

@@ -2,13 +2,13 @@
  * `isakmp up NAME`, `isakmp down NAME`, `isakmp status [--json]`, `isakmp reload`: clients of the
  * daemon's control socket. Exit 0 on success; otherwise 1 with one line saying why (2 for usage).
  */
-import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
 import { controlRequest, type ControlCommand, type ControlResponse } from '../daemon/control.js';
 import { DEFAULT_CONTROL_SOCKET, loadConfig } from '../daemon/config/index.js';
 import type { StatusData } from '../daemon/status.js';
 import { UsageError } from '../errors.js';
 import { escapeJsonText, escapeText } from '../text-escape.js';
+import { flagOption, stringOption, type ParsedArgs } from './args.js';
 import type { Output } from './decode.js';
 
 export const DEFAULT_CONFIG = '/etc/isakmp/isakmp.yaml';
@@ -56,24 +56,9 @@ export function formatStatus(d: StatusData): string[] {
   return out.map(escapeText);
 }
 
-export async function runControl(cmd: ControlCommand, argv: string[], io: Output): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        socket: { type: 'string', short: 's' },
-        config: { type: 'string', short: 'c' },
-        json: { type: 'boolean' },
-        timeout: { type: 'string' },
-      },
-    });
-  } catch (err) {
-    io.err(`isakmp ${cmd}: ${(err as Error).message}`);
-    return 2;
-  }
-  const { values, positionals } = parsed;
+export async function runControl(cmd: ControlCommand, args: ParsedArgs, io: Output): Promise<number> {
+  const values = { socket: stringOption(args, 'socket'), config: stringOption(args, 'config'), json: flagOption(args, 'json'), timeout: stringOption(args, 'timeout') };
+  const positionals = args.positionals;
   const needsName = cmd === 'up' || cmd === 'down' || cmd === 'rekey';
   if (needsName && positionals.length !== 1) {
     io.err(`isakmp ${cmd}: give exactly one connection name (isakmp ${cmd} NAME)`);

@@ -26,11 +26,13 @@ export class EngineCommands {
   initiate(name: string): void {
     const { endpoint, counters } = this.o;
     const connections = this.o.connections();
-    if (!connections.some((c) => c.name === name)) {
-      throw new UsageError('ISAKMP_ERR_UNKNOWN_CONNECTION', `no connection named '${name}' (configured: ${connections.map((c) => c.name).join(', ') || 'none'})`);
+    const c = connections.find((x) => x.name === name);
+    if (c === undefined) {
+      throw new UsageError('ISAKMP_ERR_UNKNOWN_CONNECTION', `no connection named '${name}' (configured: ${connections.map((x) => x.name).join(', ') || 'none'})`);
     }
-    counters.started.ipsec++;
-    if (!endpoint.isakmpSas().some((s) => s.connection === name && s.state === 'established')) counters.started.isakmp++;
+    // a Quick Mode, after a new phase 1 unless one is up or under way (see counters.ts)
+    if (!endpoint.isakmpSas().some((s) => s.connection === name && s.state !== 'deleting')) counters.initiated(c.exchange, name);
+    counters.initiated('quick', name);
     this.o.logger.info('ike', 'initiating', { connection: name });
     endpoint.initiate(this.o.now(), name);
     this.o.pump();

@@ -29,12 +29,14 @@ import { DataplaneEvents } from './events-dataplane.js';
 import { LogEvents } from './events-log.js';
 import { KeyLog } from './keylog.js';
 import { Logger } from './log.js';
-import { Counters, startMetricsServer, type CounterSnapshot } from './metrics.js';
+import { Counters, type CounterSnapshot } from './counters.js';
+import { startMetricsServer } from './metrics.js';
 import { planReload, reloadMessage, runningConfig } from './reload.js';
 import { SaStates } from './sa-states.js';
-import { buildStatus, LocalIdTexts, saCounts, selectorText, type StatusData } from './status.js';
+import { buildStatus, connectionFigures, LocalIdTexts, saCounts, selectorText, type StatusData } from './status.js';
 import { UdpTransport, type ReceivedDatagram } from './udp.js';
 import { Updown } from './updown.js';
+import { UsageError } from '../errors.js';
 import { Waiters } from './waiters.js';
 import { attachLoop, closeEndpoint } from './shards/index.js';
 import { haFor, type HaNode } from './ha/index.js';
@@ -180,46 +182,56 @@ export class Daemon {
     return this.config.connections;
   }
 
-  /** Binds sockets, opens the control socket and metrics port, starts `start: start` connections. */
+  /**
+   * Start-up, all or nothing: checks the dataplane, binds the UDP sockets, opens the control
+   * socket and the metrics port, installs on-demand traps. If one fails, what was opened is closed
+   * again (in reverse order) and the error (one line: what, where, why) is thrown; nothing is
+   * logged before everything is open. Then the `started` line, and `start: start` connections.
+   */
   async start(): Promise<void> {
     const g = this.config.global;
-    await this.transport.start();
-    if (g.port === 0) {
-      // Port 0 (tests, `isakmp demo` fallback): the kernel picked a free port; the engine's
-      // connections must name it, or transmits would find no socket.
-      const bound = this.transport.addresses().find((a) => !a.natt)?.port;
-      if (bound !== undefined && bound !== 0) {
-        this.config = { ...this.config, global: { ...g, port: bound } };
-        for (const c of this.config.connections) this.endpoint.setConnection(this.engineConnection(c));
+    const opened: (() => Promise<void>)[] = [];
+    let trapped: ConnectionConfig[] = [];
+    try {
+      const dp = this.dataplane;
+      if (dp.start !== undefined) {
+        opened.push(() => dp.flush());
+        const why = await dp.start();
+        if (why !== undefined) throw new UsageError('ISAKMP_ERR_DATAPLANE', `dataplane ${dp.name}: ${why}`);
       }
+      await this.transport.start(); // closes its own sockets when one fails
+      opened.push(() => this.transport.close());
+      if (g.port === 0) this.adoptBoundPort();
+      if (this.opts.control !== false) {
+        const control = new ControlServer(g.controlSocket, (r) => this.handleControl(r), (m) => this.logger.warn('control', m));
+        await control.start(); // a socket another daemon answers on is not ours to remove: closed only once started
+        this.control = control;
+        opened.push(() => control.close());
+      }
+      if (g.metrics !== undefined) {
+        const m = await startMetricsServer(g.metrics.address, g.metrics.port, { snapshot: () => this.snapshot(), connectionFigures: () => connectionFigures(this.config.connections, this.endpoint, this.sas, this.now()) });
+        this.metrics = m;
+        opened.push(() => new Promise<void>((r) => m.close(() => r())));
+      }
+      if (dp.trap !== undefined) {
+        dp.onAcquire = (name) => this.onAcquire(name);
+        for (const c of this.config.connections) {
+          const err = c.start === 'on-demand' ? await this.trap(c) : undefined;
+          if (err !== undefined) throw new UsageError('ISAKMP_ERR_DATAPLANE', `dataplane ${dp.name}: on-demand connection ${c.name}: ${err.trim().replace(/\s*\n\s*/g, '; ')}`);
+        }
+        trapped = this.config.connections.filter((c) => c.start === 'on-demand');
+      }
+    } catch (err) {
+      this.control = undefined;
+      this.metrics = undefined;
+      for (const close of opened.reverse()) await close().catch(() => {});
+      throw err;
     }
     for (const a of this.transport.addresses()) this.logger.info('net', 'listening', { address: a.address, port: a.port, natt: a.natt });
-    // RFC 3948: the kernel takes ESP off the NAT-T sockets, IKE (non-ESP marker) still comes to us
-    const encapsulate = this.dataplane.encapsulateSocket?.bind(this.dataplane);
-    for (const s of encapsulate !== undefined ? this.transport.nattSockets() : []) {
-      const fd = dgramFd(s.socket);
-      const err = fd === undefined ? 'no file descriptor for the socket' : encapsulate!(fd, s.port);
-      if (err !== undefined) this.logger.warn('dataplane', `ESP in UDP on port ${s.port} stays with the daemon (inbound UDP-encapsulated ESP is dropped): ${err}`);
-      else this.logger.info('dataplane', 'kernel takes ESP in UDP', { port: s.port });
-    }
-    if (this.opts.control !== false) {
-      this.control = new ControlServer(g.controlSocket, (r) => this.handleControl(r), (m) => this.logger.warn('control', m));
-      try {
-        await this.control.start();
-      } catch (err) {
-        await this.transport.close();
-        throw err;
-      }
-      this.logger.info('control', 'control socket ready', { path: g.controlSocket });
-    }
-    if (g.metrics !== undefined) {
-      this.metrics = await startMetricsServer(g.metrics.address, g.metrics.port, () => this.snapshot());
-      this.logger.info('daemon', 'metrics on http', { address: g.metrics.address, port: g.metrics.port });
-    }
-    if (this.dataplane.trap !== undefined) {
-      this.dataplane.onAcquire = (name) => this.onAcquire(name);
-      for (const c of this.config.connections) if (c.start === 'on-demand') await this.trap(c);
-    }
+    this.encapsulateEsp();
+    if (this.control !== undefined) this.logger.info('control', 'control socket ready', { path: g.controlSocket });
+    if (g.metrics !== undefined) this.logger.info('daemon', 'metrics on http', { address: g.metrics.address, port: g.metrics.port });
+    for (const c of trapped) this.logTrap(c, undefined);
     this.logPreflight();
     this.logger.info('daemon', 'started', { connections: this.config.connections.length, dataplane: this.dataplane.name });
     // with failover, a node starts its connections when it becomes active
@@ -233,13 +245,44 @@ export class Daemon {
     this.pump();
   }
 
-  /** Installs the kernel trap of an on-demand connection. */
-  private async trap(c: ConnectionConfig): Promise<void> {
+  /**
+   * Port 0 (tests, `isakmp demo` fallback): the kernel picked a free port; the engine's
+   * connections must name it, or transmits would find no socket.
+   */
+  private adoptBoundPort(): void {
+    const g = this.config.global;
+    const bound = this.transport.addresses().find((a) => !a.natt)?.port;
+    if (bound === undefined || bound === 0) return;
+    this.config = { ...this.config, global: { ...g, port: bound } };
+    for (const c of this.config.connections) this.endpoint.setConnection(this.engineConnection(c));
+  }
+
+  /** RFC 3948: the kernel takes ESP off the NAT-T sockets, IKE (non-ESP marker) still comes to us. */
+  private encapsulateEsp(): void {
+    const encapsulate = this.dataplane.encapsulateSocket?.bind(this.dataplane);
+    for (const s of encapsulate !== undefined ? this.transport.nattSockets() : []) {
+      const fd = dgramFd(s.socket);
+      const err = fd === undefined ? 'no file descriptor for the socket' : encapsulate!(fd, s.port);
+      if (err !== undefined) this.logger.warn('dataplane', `ESP in UDP on port ${s.port} stays with the daemon (inbound UDP-encapsulated ESP is dropped): ${err}`);
+      else this.logger.info('dataplane', 'kernel takes ESP in UDP', { port: s.port });
+    }
+  }
+
+  /** Installs the kernel trap of an on-demand connection; resolves to the dataplane's error, if any. */
+  private async trap(c: ConnectionConfig): Promise<string | undefined> {
     const e = this.engineConnection(c);
-    if (this.dataplane.trap === undefined || e.localTs === undefined || e.remoteTs === undefined) return;
-    const err = await this.dataplane.trap({ name: c.name, local: e.local.address, remote: e.remote.address, localTs: e.localTs, remoteTs: e.remoteTs, mode: c.ipsecMode });
-    if (err !== undefined) this.logger.error('dataplane', `on-demand ${c.name}: ${err}`);
-    else this.logger.info('dataplane', 'on-demand trap installed', { connection: c.name, ts: `${selectorText(e.localTs)} === ${selectorText(e.remoteTs)}` });
+    if (this.dataplane.trap === undefined || e.localTs === undefined || e.remoteTs === undefined) return undefined;
+    return this.dataplane.trap({ name: c.name, local: e.local.address, remote: e.remote.address, localTs: e.localTs, remoteTs: e.remoteTs, mode: c.ipsecMode });
+  }
+
+  /** The log line of an on-demand trap. */
+  private logTrap(c: ConnectionConfig, err: string | undefined): void {
+    if (err !== undefined) {
+      this.logger.error('dataplane', `on-demand ${c.name}: ${err}`);
+      return;
+    }
+    const e = this.engineConnection(c);
+    if (e.localTs !== undefined && e.remoteTs !== undefined) this.logger.info('dataplane', 'on-demand trap installed', { connection: c.name, ts: `${selectorText(e.localTs)} === ${selectorText(e.remoteTs)}` });
   }
 
   /** The kernel saw traffic for an on-demand connection: negotiate, unless already done or doing so. */
@@ -452,6 +495,8 @@ export class Daemon {
   async reload(): Promise<string> {
     const path = this.opts.configPath ?? this.config.file;
     const next = loadConfig(path); // throws ConfigError: the running configuration stays
+    const refused = preflightNotes(next, this.now()).filter((n) => n.level === 'error');
+    if (refused.length > 0) throw new UsageError('ISAKMP_ERR_CONFIG', refused.map((n) => `${n.where}: ${n.message}`).join('\n'));
     const r = await this.applyConfig(next, path);
     this.logPreflight();
     return r;
@@ -490,7 +535,7 @@ export class Daemon {
     this.logger.configure({ level: o.level ?? g1.log.level, areas: o.level !== undefined ? {} : { ...g1.log.areas }, format: o.format ?? g1.log.format });
     this.updown = this.updownFor(g1.updown);
     for (const c of next.connections) if (touched(c.name) && c.start === 'start') this.safe(() => this.initiate(c.name));
-    for (const c of next.connections) if (touched(c.name) && c.start === 'on-demand') await this.trap(c);
+    for (const c of next.connections) if (touched(c.name) && c.start === 'on-demand') this.logTrap(c, await this.trap(c));
     this.pump();
     return reloadMessage(path, plan);
   }

@@ -9,7 +9,7 @@ import type { EngineEvent } from './engine.js';
 import { espKeyLogLines, ikeKeyLogLine, type KeyLog } from './keylog.js';
 import type { ConnectionConfig } from './config/index.js';
 import type { Logger } from './log.js';
-import { dropLabel, type Counters } from './metrics.js';
+import { dropLabel, type Counters, type ExchangeName } from './counters.js';
 import { espAlgText, ikeAlgText, peerIdText, selectorText } from './status.js';
 
 const kindName = (kind: 'isakmp' | 'ipsec'): string => (kind === 'isakmp' ? 'ISAKMP' : 'IPsec');
@@ -23,12 +23,17 @@ export class LogEvents {
     private readonly connections: () => readonly ConnectionConfig[],
   ) {}
 
+  /** The exchange a failure belongs to: Quick Mode, or the phase-1 mode of the connection. */
+  private exchangeOf(kind: 'isakmp' | 'ipsec', connection: string): ExchangeName {
+    if (kind === 'ipsec') return 'quick';
+    return this.connections().find((c) => c.name === connection)?.exchange ?? 'main';
+  }
+
   onEvent(e: EngineEvent): void {
     const { logger, counters, connections } = this;
     switch (e.type) {
       case 'phase1-established':
-        counters.completed.isakmp++;
-        if (e.sa.role === 'responder') counters.started.isakmp++;
+        counters.finished(e.sa.exchange, e.sa.connection, { result: 'completed' });
         logger.info('ike', 'ISAKMP SA established', {
           connection: e.sa.connection,
           role: e.sa.role,
@@ -42,8 +47,7 @@ export class LogEvents {
         this.keylog?.ike(ikeKeyLogLine(e.keyLog.initiatorCookie, e.keyLog.encryptionKey));
         break;
       case 'ipsec-sa-established': {
-        counters.completed.ipsec++;
-        if (e.sa.role === 'responder') counters.started.ipsec++;
+        counters.finished('quick', e.sa.connection, { result: 'completed' });
         const sa = e.sa;
         const p = sa.protocols[0];
         logger.info('ike', 'IPsec SA established', {
@@ -82,7 +86,7 @@ export class LogEvents {
       }
       case 'failed': {
         const notify = e.notify === 0 ? undefined : nameOf(NotifyType, e.notify);
-        counters.fail(e.kind, notify ?? 'NO_NOTIFY');
+        counters.finished(this.exchangeOf(e.kind, e.connection), e.connection, { result: 'failed', notify: notify ?? 'NO_NOTIFY' });
         logger.warn('ike', `${e.kind === 'isakmp' ? 'phase 1' : 'Quick Mode'} failed`, {
           connection: e.connection,
           peer: `${e.peer.address}:${e.peer.port}`,

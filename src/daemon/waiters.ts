@@ -8,7 +8,7 @@ import { nameOf, NotifyType } from '../constants/index.js';
 import type { ConnectionConfig } from './config/index.js';
 import type { ControlResponse } from './control.js';
 import type { EngineEvent, IpsecSaInfo } from './engine.js';
-import { dropLabel } from './metrics.js';
+import { dropLabel } from './counters.js';
 import type { IpsecSaStatus } from './status.js';
 
 type Waiter = { connection: string; resolve: (r: ControlResponse) => void; timer: NodeJS.Timeout };

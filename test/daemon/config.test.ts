@@ -137,8 +137,8 @@ test('the subject DN of a certificate is taken byte for byte from its DER', () =
 });
 
 const MINIMAL = `secrets:
-  s1:
-    psk: secret-one
+  s1: { allow_weak_psk: true,
+        psk: secret-one }
 connections:
   c1:
     secret: s1
@@ -198,8 +198,8 @@ test('validation errors name the file, the line, the column and what to fix', ()
   dataplane: ebpf
   log: { level: loud }
 secrets:
-  s1:
-    psk: one
+  s1: { allow_weak_psk: true,
+        psk: one }
 connections:
   bad:
     secret: s2
@@ -316,7 +316,7 @@ test('every file in examples/ loads', () => {
   ]);
   const tr = loadConfig('examples/host-to-host-transport.yaml').connections[0];
   assert.ok(tr && tr.secret.kind === 'psk');
-  assert.equal(Buffer.from(tr.secret.psk).toString(), 'key material in hex');
+  assert.equal(Buffer.from(tr.secret.psk).toString(), 'key material in hex: 7pQ2vN9sLm4Tz8Rb');
   assert.equal(tr.localTs[0]?.protocol, 17);
 });
 
@@ -336,7 +336,7 @@ test('an RSA secret whose key does not match its certificate is refused', () => 
 });
 
 test('remote %any: responder-only connections', () => {
-  const text = `secrets:\n  s: { psk: x }\nconnections:\n  any:\n    secret: s\n    remote: { address: "%any", id: "%any" }\n    ike: aes128-sha256-modp2048\n    local: { address: 192.0.2.1 }\n`;
+  const text = `secrets:\n  s: { psk: x, allow_weak_psk: true }\nconnections:\n  any:\n    secret: s\n    remote: { address: "%any", id: "%any" }\n    ike: aes128-sha256-modp2048\n    local: { address: 192.0.2.1 }\n`;
   const c = parseConfig(text, 'a.yaml').connections[0];
   assert.ok(c);
   assert.equal(c.remote.address, '%any');

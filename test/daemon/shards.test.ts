@@ -91,7 +91,7 @@ global:
   natt_port: 0
   shards: 2
 secrets:
-  k: { psk: "load-secret" }
+  k: { psk: "load-secret", allow_weak_psk: true }
 connections:
   load:
     secret: k

@@ -49,8 +49,8 @@ describe('flood of Main Mode first messages from 1,000 spoofed sources', { skip,
   control_socket: ${sock}
   log: { level: info }
 secrets:
-  mm: { psk: peers-mm-psk-secret }
-  other: { psk: some-other-secret }
+  mm: { psk: peers-mm-psk-secret, allow_weak_psk: true }
+  other: { psk: some-other-secret, allow_weak_psk: true }
 connections:
   mm:
     secret: mm

@@ -66,8 +66,10 @@ ${c.extra ?? ''}`,
 
 const SECRETS = (side: 'a' | 'b', psk = 'peers-mm-psk-secret', am = 'peers-am-psk-secret') => `  mm:
     psk: "${psk}"
+    allow_weak_psk: true
   am:
     psk: "${am}"
+    allow_weak_psk: true
   cert:
     cert: ${PKI}/peer-${side}.crt
     key: ${PKI}/peer-${side}.key

@@ -48,6 +48,8 @@ function parseSecretRef(s: Section, auth: 'psk' | 'rsa', secrets: ReadonlyMap<st
   if (name === undefined) return undefined;
   const secret = secrets.get(name);
   if (secret === undefined) {
+    // a secret that is there but failed to load was reported at its own line: no second error here
+    if (ctx.problems.some((p) => p.path === `secrets.${name}` || p.path.startsWith(`secrets.${name}.`))) return undefined;
     const known = [...secrets.keys()];
     ctx.error(se.value, `${path}.secret`, `no secret named '${name}' in the secrets section${known.length ? ` (defined: ${known.join(', ')})` : ''}`);
     return undefined;

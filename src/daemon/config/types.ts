@@ -97,6 +97,8 @@ export interface PskSecret {
   readonly kind: 'psk';
   readonly name: string;
   readonly psk: Uint8Array;
+  /** Why the key is weak, when `allow_weak_psk: true` let it through (config/psk-strength.ts). */
+  readonly weakness?: string;
 }
 
 export interface RsaSecret {
