@@ -28,6 +28,7 @@ const GLOBAL_KEYS = [
   'shutdown_grace',
   'traffic_poll',
   'nat_keepalive',
+  'fragment_size',
 ] as const;
 
 /** A duration from 1 s to 1 h (or 0 = off, where `offAllowed`); an error otherwise. */
@@ -131,5 +132,6 @@ export function parseGlobal(ctx: Ctx, node: Node | null | undefined): GlobalConf
     shutdownGrace: get('shutdown_grace', (n, p) => duration(ctx, n, p), 2),
     trafficPoll: get('traffic_poll', (n, p) => secondsBetween1sAnd1h(ctx, n, p, false), 10),
     natKeepalive: get('nat_keepalive', (n, p) => secondsBetween1sAnd1h(ctx, n, p, true), 20),
+    fragmentSize: get('fragment_size', (n, p) => integer(ctx, n, p, 68, 65535), 548),
   };
 }
