@@ -22,6 +22,12 @@ PKGS=(
     iproute2 gcc libc6-dev openssl iputils-ping python3 bc
     # the xfrm netlink test compares our messages with what iproute2 sends (strace)
     strace
+    # failover (test/interop/ha.test.ts): the replicated store, gratuitous ARP for the
+    # virtual address
+    etcd-server iputils-arping
+    # remote access (test/interop/radius.test.ts): a real RADIUS server, started by the test
+    # with its own configuration on loopback ports (the packaged service is not used)
+    freeradius
 )
 missing=()
 for p in "${PKGS[@]}"; do

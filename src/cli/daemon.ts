@@ -8,6 +8,7 @@ import { engineConnections } from '../daemon/engine.js';
 import { Logger } from '../daemon/log.js';
 import { preflightNotes } from '../daemon/preflight.js';
 import { loadRealEndpointFactory } from '../daemon/real-endpoint.js';
+import { engineFactoryFor } from '../daemon/shards/index.js';
 import { UsageError } from '../errors.js';
 import { DEFAULT_CONFIG } from './control.js';
 import type { Output } from './decode.js';
@@ -55,7 +56,7 @@ export async function runDaemon(argv: string[], io: Output): Promise<number> {
     const daemon = new Daemon({
       config,
       configPath: file,
-      endpointFactory: await loadRealEndpointFactory(),
+      endpointFactory: engineFactoryFor(config, await loadRealEndpointFactory()),
       logger,
       logOverride: { ...(format !== undefined ? { format } : {}), ...(level !== undefined ? { level: level as LogLevel } : {}) },
       ...(values.keylog !== undefined ? { keylog: values.keylog } : {}),

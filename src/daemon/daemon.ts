@@ -36,6 +36,8 @@ import { buildStatus, LocalIdTexts, saCounts, selectorText, type StatusData } fr
 import { UdpTransport, type ReceivedDatagram } from './udp.js';
 import { Updown } from './updown.js';
 import { Waiters } from './waiters.js';
+import { attachLoop, closeEndpoint } from './shards/index.js';
+import { haFor, type HaNode } from './ha/index.js';
 
 export interface DaemonOptions {
   readonly config: Config;
@@ -85,6 +87,8 @@ export class Daemon {
   private readonly logEvents: LogEvents;
   private readonly dataplaneEvents: DataplaneEvents;
   private readonly waiters: Waiters;
+  /** Failover (docs/ha.md); undefined without an `ha` section. */
+  private readonly ha: HaNode | undefined;
 
   constructor(private readonly opts: DaemonOptions) {
     this.config = opts.config;
@@ -109,6 +113,8 @@ export class Daemon {
       natKeepaliveSeconds: g.nattPort !== 0 ? g.natKeepalive : 0,
       allocateSpi: (local) => this.dataplane.allocateSpi?.(local),
     });
+    // engine shards (docs/scale.md) answer asynchronously: their output wakes the loop
+    attachLoop(this.endpoint, () => this.pump(), (m) => this.logger.error('daemon', m));
     this.transport = new UdpTransport({
       listen: g.listen,
       port: g.port,
@@ -145,6 +151,12 @@ export class Daemon {
       commands: this.commands,
     });
     this.waiters = new Waiters((sa) => this.sas.statusOf(sa, this.now()));
+    this.ha = haFor(this.config, this.endpoint, {
+      logger: this.logger,
+      installTakenOver: (sa) => this.dataplaneEvents.onEvent({ type: 'ipsec-sa-established', sa }),
+      onActive: () => this.startConnections(),
+      onLost: () => void this.stop().then(() => process.exit(1)),
+    });
   }
 
   private updownFor(script: string | undefined): Updown | undefined {
@@ -211,6 +223,13 @@ export class Daemon {
     }
     this.logPreflight();
     this.logger.info('daemon', 'started', { connections: this.config.connections.length, dataplane: this.dataplane.name });
+    // with failover, a node starts its connections when it becomes active
+    if (this.ha !== undefined) await this.ha.start();
+    else this.startConnections();
+  }
+
+  /** Initiates the connections with `start: start`. */
+  private startConnections(): void {
     for (const c of this.config.connections) if (c.start === 'start') this.safe(() => this.initiate(c.name));
     this.pump();
   }
@@ -489,8 +508,11 @@ export class Daemon {
     this.shuttingDown = true;
     this.dataplaneEvents.stopPolling();
     const now = this.now();
-    const ipsec = this.endpoint.ipsecSas();
-    const isakmp = this.endpoint.isakmpSas().filter((s) => s.state === 'established');
+    // with failover the SAs are handed over (records written, lease revoked), not deleted
+    const handOver = this.ha !== undefined;
+    await this.ha?.stop();
+    const ipsec = handOver ? [] : this.endpoint.ipsecSas();
+    const isakmp = handOver ? [] : this.endpoint.isakmpSas().filter((s) => s.state === 'established');
     for (const s of ipsec) this.safe(() => this.endpoint.delete(now, s.id));
     for (const s of isakmp) this.safe(() => this.endpoint.delete(now, s.id));
     this.pump();
@@ -510,6 +532,7 @@ export class Daemon {
     await this.control?.close();
     if (this.metrics !== undefined) await new Promise<void>((r) => this.metrics?.close(() => r()));
     await this.transport.close();
+    await closeEndpoint(this.endpoint);
     this.logger.info('daemon', 'stopped');
   }
 }

@@ -182,6 +182,8 @@ export function buildStatus(src: StatusSources): StatusData {
   const all = src.endpoint.isakmpSas();
   const negotiating = { initiator: 0, responder: 0 };
   for (const s of all) if (s.state === 'negotiating') negotiating[s.role]++;
+  // engine shards list established SAs only: their half-open count comes from their stats
+  negotiating.responder = Math.max(negotiating.responder, src.endpoint.stats?.().halfOpen ?? 0);
   // Half-open responder state is what a flood creates: count it, do not list it.
   const listed = all.filter((s) => !(s.state === 'negotiating' && s.role === 'responder'));
   const ipsecAll = src.endpoint.ipsecSas();

@@ -19,7 +19,7 @@ import { DEFAULT_FRAGMENT_SIZE, fragmentsOut } from './extensions/fragmentation.
 import type { Address, EndpointOptions, EngineEvent, Transmit } from './types.js';
 
 /** The options with their defaults applied. */
-export type ResolvedOptions = Required<Omit<EndpointOptions, 'random' | 'connections' | 'certificateTime' | 'aggressiveRate' | 'allocateSpi' | 'fragmentReassembly'>>;
+export type ResolvedOptions = Required<Omit<EndpointOptions, 'random' | 'connections' | 'certificateTime' | 'aggressiveRate' | 'allocateSpi' | 'cookieTag' | 'fragmentReassembly'>>;
 
 /** The defaults (docs/engine.md, "Surface"). */
 const DEFAULTS: ResolvedOptions = {
@@ -62,6 +62,8 @@ export class Engine {
   readonly certTime: (now: number) => number;
   /** Kernel-reserved inbound SPIs (EndpointOptions.allocateSpi), if the caller has them. */
   readonly allocateSpi: ((local: string) => Uint8Array | undefined) | undefined;
+  /** Marks our fresh cookies (EndpointOptions.cookieTag: the daemon's shard number). */
+  readonly cookieTag: ((cookie: Uint8Array) => void) | undefined;
   /** Aggressive Mode first answers per second (issue 9.7). */
   readonly aggressiveLimiter: FirstAnswerLimiter;
   readonly conns = new ConnectionTable();
@@ -95,6 +97,7 @@ export class Engine {
     this.random = options.random;
     this.certTime = options.certificateTime ?? ((now) => now);
     this.allocateSpi = options.allocateSpi;
+    this.cookieTag = options.cookieTag;
     this.aggressiveLimiter = new FirstAnswerLimiter(options.aggressiveRate ?? { perSecond: 100, burst: 100, perSourcePerSecond: 5, perSourceBurst: 10 });
     this.opt = resolveOptions(options);
     this.halfOpen = new HalfOpenTable(this.opt.halfOpenPerPeer, this.opt.halfOpenTotal);

@@ -36,3 +36,17 @@ export {
   type EspProposalSpec,
   type AhProposalSpec,
 } from './names.js';
+export {
+  SNAPSHOT_VERSION,
+  exportSa,
+  exportIsakmpSa,
+  exportIpsecSa,
+  importSa,
+  importIsakmpSa,
+  importIpsecSa,
+  type SaRecord,
+  type IsakmpSaRecord,
+  type IpsecSaRecord,
+  type IpsecProtocolRecord,
+  type PeerIdRecord,
+} from './snapshot.js';

@@ -394,4 +394,11 @@ export interface EndpointOptions {
    * ISAKMP SA with a NAT in front of us (UDP-encapsulated). Default 0: none.
    */
   readonly natKeepaliveSeconds?: number;
+  /**
+   * Rewrites each cookie of ours in place right after it is drawn from `random` (8 bytes, both
+   * roles), before it is checked for uniqueness and used. The daemon's engine shards mark their
+   * number in it so that every later message of the SA reaches the same shard (docs/scale.md);
+   * it must leave most of the cookie random. Default: none (the cookie is 8 random bytes).
+   */
+  readonly cookieTag?: (cookie: Uint8Array) => void;
 }

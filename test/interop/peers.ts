@@ -191,7 +191,8 @@ export class Ours {
     readonly configFile: string,
   ) {}
 
-  static async start(name: string, ns: string, config: (sock: string) => string): Promise<Ours> {
+  /** `env`: extra environment of the daemon (e.g. LD_PRELOAD of the fake-xfrm shim). */
+  static async start(name: string, ns: string, config: (sock: string) => string, env?: NodeJS.ProcessEnv): Promise<Ours> {
     const dir = join(RUN, `ours-${name}`);
     mkdirSync(dir, { recursive: true });
     const sock = join(dir, 'control.sock');
@@ -204,6 +205,7 @@ export class Ours {
     const fd = openSync(logFile, 'w');
     const proc = spawn('ip', ['netns', 'exec', ns, process.execPath, join(ROOT, 'dist/cli/main.js'), 'daemon', '--config', configFile, '--keylog', keylog, '--log-format', 'json'], {
       stdio: ['ignore', fd, fd],
+      ...(env !== undefined ? { env: { ...process.env, ...env } } : {}),
     });
     closeSync(fd);
     const ours = new Ours(name, dir, proc, sock, keylog, logFile, configFile);

@@ -5,6 +5,7 @@
 import { isIP } from 'node:net';
 import type { Node } from 'yaml';
 import { DEFAULT_CONTROL_SOCKET, LOG_AREAS, LOG_LEVELS, type GlobalConfig, type ListenAddress, type LogArea, type LogLevel } from './types.js';
+import { parseShards } from './scale.js';
 import { duration, entries, integer, join, oneOf, resolvePath, scalarString, section, stringList, type Ctx } from './yaml.js';
 
 const GLOBAL_KEYS = [
@@ -29,6 +30,7 @@ const GLOBAL_KEYS = [
   'traffic_poll',
   'nat_keepalive',
   'fragment_size',
+  'shards',
 ] as const;
 
 /** A duration from 1 s to 1 h (or 0 = off, where `offAllowed`); an error otherwise. */
@@ -133,5 +135,6 @@ export function parseGlobal(ctx: Ctx, node: Node | null | undefined): GlobalConf
     trafficPoll: get('traffic_poll', (n, p) => secondsBetween1sAnd1h(ctx, n, p, false), 10),
     natKeepalive: get('nat_keepalive', (n, p) => secondsBetween1sAnd1h(ctx, n, p, true), 20),
     fragmentSize: get('fragment_size', (n, p) => integer(ctx, n, p, 68, 65535), 548),
+    shards: parseShards(ctx, e.get('shards')?.value),
   };
 }

@@ -14,6 +14,7 @@ import { IdType } from '../../constants/index.js';
 import { dnKey } from '../../crypto/index.js';
 import { parseConnection } from './connection.js';
 import { parseGlobal } from './global.js';
+import { checkHaListen, parseHa } from './scale.js';
 import { parseSecrets } from './secrets.js';
 import { ConfigError, type Config, type ConnectionConfig } from './types.js';
 import { Ctx, entries } from './yaml.js';
@@ -35,7 +36,7 @@ export function parseConfig(text: string, file: string): Config {
   if (root === null) {
     throw new ConfigError([{ file, line: 1, col: 1, path: '', message: 'the file is empty (it needs at least a connections: section)' }]);
   }
-  const top = entries(ctx, root, '', ['global', 'secrets', 'connections']);
+  const top = entries(ctx, root, '', ['global', 'secrets', 'connections', 'ha']);
   if (top === undefined) throw new ConfigError(ctx.problems);
   const global = parseGlobal(ctx, top.get('global')?.value);
   const secrets = parseSecrets(ctx, top.get('secrets')?.value);
@@ -55,8 +56,10 @@ export function parseConfig(text: string, file: string): Config {
       ctx.problems.push({ file, line: c.line, col: 3, path: `connections.${c.name}`, message: `same peer, mode, auth and remote id as connection '${other}': a responder could not tell them apart (give one a different remote.id)` });
     } else seen.set(k, c.name);
   }
+  const ha = parseHa(ctx, top.get('ha')?.value);
+  checkHaListen(ctx, ha, global, top.get('global')?.value ?? top.get('ha')?.value);
   if (ctx.problems.length > 0) throw new ConfigError(ctx.problems);
-  return { file, global, secrets, connections };
+  return { file, global, secrets, connections, ...(ha !== undefined ? { ha } : {}) };
 }
 
 /** Reads and parses a configuration file. Throws ConfigError (code ISAKMP_ERR_CONFIG). */

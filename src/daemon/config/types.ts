@@ -71,6 +71,28 @@ export interface GlobalConfig {
   readonly trafficPoll: number;
   /** Seconds between NAT keepalives (RFC 3948 §2.3) on ISAKMP SAs with a NAT in front of us; 0: none. */
   readonly natKeepalive: number;
+  /** Engine shards in worker threads (docs/scale.md); `auto` in the file = the number of cores; default 1. */
+  readonly shards: number;
+}
+
+/** The `ha` section (docs/ha.md): failover through etcd. */
+export interface HaConfig {
+  /** etcd client URLs (http://HOST:PORT). */
+  readonly store: readonly string[];
+  /** The cluster's name: the key prefix in the store. */
+  readonly cluster: string;
+  /** This node's name (unique in the cluster). */
+  readonly node: string;
+  readonly clusterKeyFile: string;
+  /** 32 bytes shared by every node: the store's records are encrypted with it. */
+  readonly clusterKey: Uint8Array;
+  /** Seconds of the ownership lease. */
+  readonly lease: number;
+  readonly virtualIp: { readonly address: string; readonly prefix: number; readonly family: 4 | 6 };
+  /** The interface the virtual address is added to. */
+  readonly interface: string;
+  /** Announce the virtual address with gratuitous ARP (arping) when taking it. */
+  readonly garp: boolean;
 }
 
 export interface PskSecret {
@@ -170,6 +192,8 @@ export interface Config {
   readonly global: GlobalConfig;
   readonly secrets: ReadonlyMap<string, Secret>;
   readonly connections: readonly ConnectionConfig[];
+  /** Failover (docs/ha.md); undefined: one node. */
+  readonly ha?: HaConfig;
 }
 
 export const DEFAULT_CONTROL_SOCKET = '/run/isakmp/isakmp.sock';

@@ -72,7 +72,7 @@ export function phase1Driver(mode: 'main' | 'aggressive', exchangeType: number, 
 }
 
 /** A phase 1 record with every field present (one hidden class for all phase 1s), in the tables. */
-function newP1(x: Engine, role: 'initiator' | 'responder', mode: 'main' | 'aggressive', state: Phase1State, conn: Connection, local: Address, remoteAddr: Address, ic: Uint8Array, rc: Uint8Array, icKey = bkey(ic), pairKey = pairKeyFlat(local, remoteAddr)): P1 {
+export function newP1(x: Engine, role: 'initiator' | 'responder', mode: 'main' | 'aggressive', state: Phase1State, conn: Connection, local: Address, remoteAddr: Address, ic: Uint8Array, rc: Uint8Array, icKey = bkey(ic), pairKey = pairKeyFlat(local, remoteAddr)): P1 {
   const p1: P1 = {
     role,
     mode,
@@ -132,6 +132,7 @@ function newP1(x: Engine, role: 'initiator' | 'responder', mode: 'main' | 'aggre
 function freshCookie(x: Engine): { cookie: Uint8Array; key: string } {
   for (;;) {
     const cookie = x.random(8);
+    x.cookieTag?.(cookie);
     if (isZero(cookie)) continue;
     const key = bkey(cookie);
     if (!x.sas.p1s.has(key)) return { cookie, key };
