@@ -227,3 +227,20 @@ test('SHAPES #20: the engine drops payload 132 with no prior state, and a fragme
   pair.run(1);
   assert.ok(pair.ev('b', 'dropped').some((e) => /header flags/.test(e.reason)));
 });
+
+test('SHAPES #20: payload 132 as the sole payload under an established ISAKMP SA is dropped, the SA is untouched', () => {
+  const pair = new Pair({ seed: 'frag-established' });
+  pair.a.setConnection(conn(pair, 'a'));
+  pair.b.setConnection(conn(pair, 'b'));
+  pair.a.initiate(pair.now, 'c');
+  pair.run(2000);
+  assertMirrored(pair, assert);
+  const mm1 = pair.wire[0]!.data;
+  const h: Header = { initiatorCookie: mm1.subarray(0, 8), responderCookie: pair.wire[1]!.data.subarray(8, 16), nextPayload: 132, majorVersion: 1, minorVersion: 0, exchangeType: 2, flags: 0, messageId: 0 };
+  pair.clearEvents();
+  const sent = pair.sentBy('b').length;
+  pair.inject('b', encodeMessage({ header: h, payloads: [F(1, 1, true)] }));
+  assert.match(pair.ev('b', 'dropped')[0]!.reason, /outside a Main or Aggressive Mode being negotiated/);
+  assert.equal(pair.sentBy('b').length, sent, 'no answer');
+  assert.equal(pair.b.isakmpSas().length, 1);
+});
