@@ -103,6 +103,7 @@ export class Daemon {
       connections: engineConnections(this.config.file, this.config.connections, g),
       halfOpenTotal: g.maxHalfOpen,
       halfOpenPerPeer: g.maxHalfOpenPerPeer,
+      fragmentSize: g.fragmentSize,
       maxIsakmpSasPerIdentity: g.maxIsakmpSasPerIdentity,
       maxIsakmpSasPerAddress: g.maxIsakmpSasPerAddress,
       maxIpsecSasPerIdentity: g.maxIpsecSasPerIdentity,

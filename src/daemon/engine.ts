@@ -154,6 +154,8 @@ export function toEngineConnection(c: ConnectionConfig, localPort: number, local
     allowAggressivePsk: c.allowAggressivePskResponder,
     natTraversal: c.natTraversal,
     forceEncapsulation: c.encap,
+    fragmentation: c.fragmentation,
+    fragmentSize: c.fragmentSize,
     rekeyMarginSeconds: c.rekeyMargin,
     ikeRekeyMarginSeconds: c.ikeRekeyMargin,
     rekeyFuzzPercent: c.rekeyFuzz,

@@ -15,7 +15,7 @@
  */
 import { decodeHeaderView } from '../codec/message.js';
 import type { Header, Payload } from '../codec/types.js';
-import { NotifyType } from '../constants/index.js';
+import { NotifyType, PayloadType } from '../constants/index.js';
 import { LocalProtocolError } from '../errors.js';
 import { IPSEC_DOI } from './doi.js';
 import { drivers } from './drivers/index.js';
@@ -23,6 +23,7 @@ import { sendInfo } from './drivers/informational.js';
 import { requestQm } from './drivers/quick-mode.js';
 import { Engine } from './engine.js';
 import { probe } from './extensions/dpd.js';
+import { fragmentIn } from './extensions/fragmentation.js';
 import { redirectReplies } from './extensions/nat-t.js';
 import { deleteChildren, rekeyChild, reportTraffic } from './ipsec-sa.js';
 import { deleteP1, p1Info, rekeyP1 } from './lifecycle.js';
@@ -185,6 +186,7 @@ export class Endpoint {
   handleTimeout(now: number): void {
     const x = this.x;
     x.lastNow = now;
+    x.fragments.expire(now);
     for (let e = x.timers.popDue(now); e; e = x.timers.popDue(now)) {
       try {
         fire(x, now, e);
@@ -207,6 +209,14 @@ export class Endpoint {
       return;
     }
     try {
+      if (header.nextPayload === PayloadType.FRAGMENT) {
+        // IKE fragments: the whole message, once complete, goes the normal way (judged on its own header).
+        const whole = fragmentIn(x, now, remoteAddr, bytes);
+        if (whole === undefined) return;
+        bytes = whole;
+        header = decodeHeaderView(bytes);
+        if (header.nextPayload === PayloadType.FRAGMENT) throw remote(NotifyType.PAYLOAD_MALFORMED, 'a reassembled message made of fragments again: dropped');
+      }
       const p1 = x.sas.p1ByCookie(header.initiatorCookie);
       const driver = drivers().get(p1?.doi.id ?? IPSEC_DOI.id, header.exchangeType);
       if (!driver) throw remote(NotifyType.INVALID_EXCHANGE_TYPE, `exchange type ${header.exchangeType} not supported`);

@@ -259,6 +259,8 @@ export interface P1 extends LastMessages {
   nat: NatState | undefined;
   /** The peer sent the RFC 3706 DPD vendor ID. */
   dpdPeer: boolean;
+  /** The peer sent the FRAGMENTATION vendor ID (extensions/fragmentation.ts). */
+  fragPeer: boolean;
   dpd: DpdSequence | undefined;
   live: Liveness | undefined;
   /**

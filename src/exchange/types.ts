@@ -149,6 +149,13 @@ interface ConnectionBase {
   readonly forceEncapsulation?: boolean;
   /** RFC 3706 Dead Peer Detection (default: none; we still answer the peer's R-U-THERE). */
   readonly dpd?: DpdPolicy;
+  /**
+   * IKE fragmentation (extensions/fragmentation.ts): `yes` (default) announces and accepts it and
+   * sends fragments when the peer announced it; `force` sends fragments even without; `no` neither.
+   */
+  readonly fragmentation?: 'yes' | 'no' | 'force';
+  /** Largest phase-1 datagram (UDP payload) before it is sent in fragments (default EndpointOptions.fragmentSize). */
+  readonly fragmentSize?: number;
 }
 
 /** A connection authenticated with a pre-shared key. */
@@ -333,6 +340,10 @@ export interface EndpointOptions {
   readonly halfOpenTimeoutMs?: number;
   /** Cap on half-open responder states per peer address (default 32) and in total (default 5000). */
   readonly halfOpenPerPeer?: number;
+  /** Largest phase-1 datagram before it is sent in fragments (default 548: IPv4 minimum MTU). */
+  readonly fragmentSize?: number;
+  /** Bounds of fragment reassembly (codec/fragments.ts; default DEFAULT_REASSEMBLY_LIMITS). */
+  readonly fragmentReassembly?: Partial<import('../codec/fragments.js').ReassemblyLimits>;
   readonly halfOpenTotal?: number;
   /**
    * Message IDs the peer may use under one ISAKMP SA for Quick Modes and non-DPD informationals

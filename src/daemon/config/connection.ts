@@ -9,7 +9,7 @@ import { parsePeers, parseSelectors } from './connection-peers.js';
 import { parseProposals } from './connection-proposals.js';
 import { parseDpd, parseLifetimes } from './connection-timers.js';
 import type { ConnectionConfig, GlobalConfig, Secret } from './types.js';
-import { bool, entries, oneOf, scalarString, section, type Ctx, type Section } from './yaml.js';
+import { bool, entries, integer, oneOf, scalarString, section, type Ctx, type Section } from './yaml.js';
 
 const CONN_KEYS = [
   'mode',
@@ -37,6 +37,8 @@ const CONN_KEYS = [
   'dpd_delay',
   'dpd_timeout',
   'dpd_action',
+  'fragmentation',
+  'fragment_size',
 ] as const;
 
 /** `secret: NAME`: a secret of the secrets section whose kind fits `auth`. */
@@ -76,6 +78,8 @@ export function parseConnection(ctx: Ctx, name: string, keyNode: Node, node: Nod
   const natTraversal = flag('nat_traversal', true);
   const encap = flag('encap', false);
   const dpd = parseDpd(s);
+  const fragmentation = s.opt('fragmentation', (n, p) => oneOf(ctx, n, p, ['yes', 'no', 'force'] as const), 'yes');
+  const fragmentSize = s.opt('fragment_size', (n, p) => integer(ctx, n, p, 68, 65535), g.fragmentSize);
   const exchange = s.opt('mode', (n, p) => oneOf(ctx, n, p, ['main', 'aggressive'] as const), 'main');
   const auth = s.opt('auth', (n, p) => oneOf(ctx, n, p, ['psk', 'rsa'] as const), 'psk');
   const secret = parseSecretRef(s, auth, secrets);
@@ -111,6 +115,8 @@ export function parseConnection(ctx: Ctx, name: string, keyNode: Node, node: Nod
     allowAggressivePskResponder,
     natTraversal,
     encap,
+    fragmentation,
+    fragmentSize,
     ...dpd,
   };
   return { ...conn, fingerprint: fingerprintOf(conn) };

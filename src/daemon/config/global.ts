@@ -29,6 +29,7 @@ const GLOBAL_KEYS = [
   'shutdown_grace',
   'traffic_poll',
   'nat_keepalive',
+  'fragment_size',
   'shards',
 ] as const;
 
@@ -133,6 +134,7 @@ export function parseGlobal(ctx: Ctx, node: Node | null | undefined): GlobalConf
     shutdownGrace: get('shutdown_grace', (n, p) => duration(ctx, n, p), 2),
     trafficPoll: get('traffic_poll', (n, p) => secondsBetween1sAnd1h(ctx, n, p, false), 10),
     natKeepalive: get('nat_keepalive', (n, p) => secondsBetween1sAnd1h(ctx, n, p, true), 20),
+    fragmentSize: get('fragment_size', (n, p) => integer(ctx, n, p, 68, 65535), 548),
     shards: parseShards(ctx, e.get('shards')?.value),
   };
 }

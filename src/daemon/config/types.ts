@@ -54,6 +54,8 @@ export interface GlobalConfig {
   readonly maxHalfOpen: number;
   /** Bound on half-open phase-1 exchanges per peer address. */
   readonly maxHalfOpenPerPeer: number;
+  /** Largest phase-1 datagram (UDP payload) sent whole; larger ones go in IKE fragments (default 548). */
+  readonly fragmentSize: number;
   /** What one authenticated peer may hold (engine caps, issue 9.6; docs/engine.md). */
   readonly maxIsakmpSasPerIdentity: number;
   readonly maxIsakmpSasPerAddress: number;
@@ -171,6 +173,10 @@ export interface ConnectionConfig {
   readonly natTraversal: boolean;
   /** Pretend a NAT so that both sides float to the NAT-T port and encapsulate ESP in UDP. */
   readonly encap: boolean;
+  /** IKE fragmentation: yes (announce, accept, send when the peer announced it), no, force. */
+  readonly fragmentation: 'yes' | 'no' | 'force';
+  /** Largest phase-1 datagram of this connection sent whole (default global.fragment_size). */
+  readonly fragmentSize: number;
   /**
    * RFC 3706 Dead Peer Detection: seconds without an answer from the peer before an R-U-THERE
    * (0: off; only with peers that announced DPD), seconds without an answer before the peer is

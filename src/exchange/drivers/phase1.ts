@@ -118,6 +118,7 @@ export function newP1(x: Engine, role: 'initiator' | 'responder', mode: 'main' |
     nattPeer: false,
     nat: undefined,
     dpdPeer: false,
+    fragPeer: false,
     dpd: undefined,
     live: undefined,
     holds: 0,
