@@ -3,6 +3,7 @@
  * summaries and endpoint options. Every number is a wire value (see src/constants).
  */
 import type { KeyObject } from 'node:crypto';
+import type { DataAttribute } from '../codec/types.js';
 import type { CertificateRevocationList } from '../crypto/crl.js';
 
 /** A transport address. `port` is the UDP port (500, or 4500 behind NAT). */
@@ -222,6 +223,8 @@ export type DropCode =
   | 'PEER_SA_LIMIT'
   | 'RATE_LIMITED'
   | 'TIMER_ERROR'
+  /** A Transaction exchange (Mode Config / XAUTH) refused: wrong message type, too many open. */
+  | 'TRANSACTION'
   | 'INTERNAL_ERROR';
 
 /** Keys of one protocol SA (one direction). */
@@ -306,7 +309,25 @@ export type EngineEvent =
    */
   | { readonly type: 'peer-dead'; readonly isakmpSa: string; readonly connection: string; readonly peer: Address; readonly reason: string }
   /** An authenticated notify from the peer (status or error), for logs. */
-  | { readonly type: 'notify'; readonly peer: Address; readonly isakmpSa: string; readonly notify: number; readonly spi: Uint8Array; readonly data: Uint8Array };
+  | { readonly type: 'notify'; readonly peer: Address; readonly isakmpSa: string; readonly notify: number; readonly spi: Uint8Array; readonly data: Uint8Array }
+  /**
+   * A Transaction exchange message (Mode Config / XAUTH; drivers/transaction.ts) checked under an
+   * ISAKMP SA: `answered: false`, a REQUEST or SET of the peer, to be answered with
+   * `Endpoint.answerTransaction(now, isakmpSa, messageId, attributes)`; `answered: true`, the REPLY
+   * or ACK to one of ours (`Endpoint.sendTransaction`). Attribute values may be secrets (XAUTH
+   * passwords): printers show attribute types only.
+   */
+  | {
+      readonly type: 'transaction';
+      readonly isakmpSa: string;
+      readonly connection: string;
+      readonly peer: Address;
+      readonly messageId: number;
+      readonly cfgType: number;
+      readonly identifier: number;
+      readonly attributes: readonly DataAttribute[];
+      readonly answered: boolean;
+    };
 
 /** One datagram to send. */
 export interface Transmit {
