@@ -22,7 +22,7 @@ import { checkFreshMsgId, doneFor, freshMsgId, msgIdFree, openHashed, phase1Conf
 import { Tk, type KeyedP1, type P1, type TimerOfKind } from '../records.js';
 import { Refused, remote } from '../refusal.js';
 import { markSeen } from '../replay.js';
-import { rule, type MessageScript } from '../scripts.js';
+import { one, rule, type MessageScript } from '../scripts.js';
 import type { ExchangeDriver, Inbound } from './registry.js';
 
 const TYPE = ExchangeType.TRANSACTION;
@@ -106,7 +106,7 @@ export function answerTransaction(x: Engine, p1: KeyedP1, msgId: number, attribu
   const i = t?.in.get(msgId);
   if (!t || !i) throw new Refused('TRANSACTION', `no transaction ${msgId >>> 0} waits for an answer`);
   t.in.delete(msgId);
-  const answerType = ANSWER_TO.get(i.cfgType)!;
+  const answerType = ANSWER_TO.get(i.cfgType) ?? CfgType.ISAKMP_CFG_ACK; // only REQUEST / SET are kept
   const { bytes } = sealHashed(p1, TYPE, msgId, 0, [attr(answerType, i.identifier, attributes)], i.answerIv, TRANSACTION);
   rememberDone(p1, msgId, i.recv, bytes);
   x.send(p1.local, p1.remote, bytes);
@@ -138,7 +138,7 @@ function receiveTransaction(x: Engine, m: Inbound): void {
   if (o) {
     // the answer to a request of ours: encrypted from the last block of our request
     const { payloads } = openHashed(p1, o.answerIv, bytes, h.messageId, 'transaction', TRANSACTION);
-    const a = payloads[1] as AttributePayload;
+    const a = one(payloads, 'ATTR');
     if (a.cfgType !== ANSWER_TO.get(o.cfgType)) {
       throw remote(NotifyType.INVALID_PAYLOAD_TYPE, `transaction answered ${nameOf(CfgType, o.cfgType)} with ${nameOf(CfgType, a.cfgType)}`);
     }
@@ -157,7 +157,7 @@ function receiveTransaction(x: Engine, m: Inbound): void {
   }
   checkFreshMsgId(x, p1, h.messageId);
   const { payloads, nextIv } = openHashed(p1, phase2Iv(p1, h.messageId), bytes, h.messageId, 'transaction', TRANSACTION);
-  const a = payloads[1] as AttributePayload;
+  const a = one(payloads, 'ATTR');
   if (!ANSWER_TO.has(a.cfgType)) {
     throw remote(NotifyType.INVALID_PAYLOAD_TYPE, `transaction starts with ${nameOf(CfgType, a.cfgType)}, not REQUEST or SET`);
   }
