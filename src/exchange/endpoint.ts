@@ -25,6 +25,7 @@ import { answerTransaction, startTransaction } from './drivers/transaction.js';
 import { Engine } from './engine.js';
 import { probe } from './extensions/dpd.js';
 import { redirectReplies } from './extensions/nat-t.js';
+import { answerXauth } from './extensions/xauth.js';
 import { deleteChildren, rekeyChild, reportTraffic } from './ipsec-sa.js';
 import { deleteP1, p1Info, rekeyP1 } from './lifecycle.js';
 import { isEstablished } from './records.js';
@@ -185,6 +186,15 @@ export class Endpoint {
     const p1 = this.x.sas.findP1ById(saId);
     if (!isEstablished(p1)) throw new LocalProtocolError(0, `no established ISAKMP SA ${saId}`);
     answerTransaction(this.x, p1, messageId, attributes);
+  }
+
+  /**
+   * XAUTH gateway: the verdict on an `xauth-request` event (the caller's backend checked the user
+   * and password): STATUS=1 and Quick Mode released, or another attempt / STATUS=0 and a delete.
+   */
+  answerXauth(now: number, requestId: number, ok: boolean): void {
+    this.x.lastNow = now;
+    answerXauth(this.x, now, requestId, ok);
   }
 
   /**

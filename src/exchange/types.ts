@@ -150,7 +150,21 @@ interface ConnectionBase {
   readonly forceEncapsulation?: boolean;
   /** RFC 3706 Dead Peer Detection (default: none; we still answer the peer's R-U-THERE). */
   readonly dpd?: DpdPolicy;
+  /**
+   * XAUTH (draft-ietf-ipsec-isakmp-xauth-06) after phase 1: the phase-1 method becomes
+   * XAUTHInitPreShared / XAUTHInitRSA (the initiator is the XAUTH client) and Quick Mode waits
+   * until XAUTH is done (extensions/xauth.ts).
+   */
+  readonly xauth?: XauthPolicy;
 }
+
+/**
+ * Our XAUTH role: `server` (the gateway: asks, checks through the `xauth-request` event, `retries`
+ * attempts per ISAKMP SA, default 3) or `client` (answers with `user` / `password`; a secret).
+ */
+export type XauthPolicy =
+  | { readonly role: 'server'; readonly retries?: number }
+  | { readonly role: 'client'; readonly user: string; readonly password: Uint8Array };
 
 /** A connection authenticated with a pre-shared key. */
 export interface PskConnection extends ConnectionBase {
@@ -317,6 +331,22 @@ export type EngineEvent =
    * or ACK to one of ours (`Endpoint.sendTransaction`). Attribute values may be secrets (XAUTH
    * passwords): printers show attribute types only.
    */
+  /**
+   * XAUTH gateway: the client answered with a user name and password; check them (a backend) and
+   * call `Endpoint.answerXauth(now, requestId, ok)`. The password is a secret: never log it.
+   */
+  | {
+      readonly type: 'xauth-request';
+      readonly requestId: number;
+      readonly isakmpSa: string;
+      readonly connection: string;
+      readonly peer: Address;
+      readonly peerId: string;
+      readonly user: string;
+      readonly password: string;
+    }
+  /** XAUTH finished on this ISAKMP SA (either role): `ok`, or the reason in operator words. */
+  | { readonly type: 'xauth-done'; readonly isakmpSa: string; readonly connection: string; readonly peer: Address; readonly user: string; readonly ok: boolean; readonly reason: string }
   | {
       readonly type: 'transaction';
       readonly isakmpSa: string;
