@@ -2,7 +2,7 @@
  * Event subscriber: logs and metrics. One log line per engine event (no secrets), the counters
  * of `status --json` and Prometheus, and the key log (only when one was asked for).
  */
-import { nameOf, NotifyType } from '../constants/index.js';
+import { CfgAttr, CfgType, nameOf, NotifyType } from '../constants/index.js';
 import { toHex } from '../crypto/bytes.js';
 import { modeName } from '../exchange/natt.js';
 import type { EngineEvent } from './engine.js';
@@ -109,6 +109,22 @@ export class LogEvents {
           break;
         }
         logger.info('ike', 'notify from peer', { peer: `${e.peer.address}:${e.peer.port}`, sa: e.isakmpSa, notify: nameOf(NotifyType, e.notify) });
+        break;
+      case 'xauth-request':
+        // the password goes to the backend only: never into a line
+        logger.debug('ike', 'XAUTH: checking user', { peer: `${e.peer.address}:${e.peer.port}`, sa: e.isakmpSa, connection: e.connection, user: e.user });
+        break;
+      case 'xauth-done':
+        if (e.ok) logger.info('ike', 'XAUTH: user authenticated', { peer: `${e.peer.address}:${e.peer.port}`, sa: e.isakmpSa, connection: e.connection, user: e.user });
+        else logger.warn('ike', `XAUTH failed: ${e.reason}`, { peer: `${e.peer.address}:${e.peer.port}`, sa: e.isakmpSa, connection: e.connection, user: e.user });
+        break;
+      case 'transaction':
+        // attribute types only: values may be XAUTH passwords
+        logger.debug('ike', e.answered ? 'transaction answered' : 'transaction from peer', {
+          sa: e.isakmpSa,
+          type: nameOf(CfgType, e.cfgType),
+          attributes: e.attributes.map((a) => nameOf(CfgAttr, a.type)).join(','),
+        });
         break;
       default:
         break;
