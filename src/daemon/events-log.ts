@@ -2,7 +2,7 @@
  * Event subscriber: logs and metrics. One log line per engine event (no secrets), the counters
  * of `status --json` and Prometheus, and the key log (only when one was asked for).
  */
-import { nameOf, NotifyType } from '../constants/index.js';
+import { CfgAttr, CfgType, nameOf, NotifyType } from '../constants/index.js';
 import { toHex } from '../crypto/bytes.js';
 import { modeName } from '../exchange/natt.js';
 import type { EngineEvent } from './engine.js';
@@ -105,6 +105,14 @@ export class LogEvents {
           break;
         }
         logger.info('ike', 'notify from peer', { peer: `${e.peer.address}:${e.peer.port}`, sa: e.isakmpSa, notify: nameOf(NotifyType, e.notify) });
+        break;
+      case 'transaction':
+        // attribute types only: values may be XAUTH passwords
+        logger.debug('ike', e.answered ? 'transaction answered' : 'transaction from peer', {
+          sa: e.isakmpSa,
+          type: nameOf(CfgType, e.cfgType),
+          attributes: e.attributes.map((a) => nameOf(CfgAttr, a.type)).join(','),
+        });
         break;
       default:
         break;

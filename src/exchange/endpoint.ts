@@ -14,16 +14,18 @@
  * @module
  */
 import { decodeHeaderView } from '../codec/message.js';
-import type { Header, Payload } from '../codec/types.js';
+import type { DataAttribute, Header, Payload } from '../codec/types.js';
 import { NotifyType } from '../constants/index.js';
 import { LocalProtocolError } from '../errors.js';
 import { IPSEC_DOI } from './doi.js';
 import { drivers } from './drivers/index.js';
 import { sendInfo } from './drivers/informational.js';
 import { requestQm } from './drivers/quick-mode.js';
+import { answerTransaction, startTransaction } from './drivers/transaction.js';
 import { Engine } from './engine.js';
 import { probe } from './extensions/dpd.js';
 import { redirectReplies } from './extensions/nat-t.js';
+import { answerXauth } from './extensions/xauth.js';
 import { deleteChildren, rekeyChild, reportTraffic } from './ipsec-sa.js';
 import { deleteP1, p1Info, rekeyP1 } from './lifecycle.js';
 import { isEstablished } from './records.js';
@@ -165,6 +167,34 @@ export class Endpoint {
     if (!p1 || p1.life !== 'established') throw new LocalProtocolError(0, `no established ISAKMP SA ${saId}`);
     if (payloads.length === 0) throw new LocalProtocolError(0, 'nothing to send');
     sendInfo(this.x, p1, payloads);
+  }
+
+  /**
+   * Starts a Transaction exchange (Mode Config / XAUTH) under an established ISAKMP SA: REQUEST
+   * (1) or SET (3) with `attributes`; retransmitted until the REPLY / ACK arrives as a
+   * `transaction` event with `answered: true`. Returns the message ID.
+   */
+  sendTransaction(now: number, saId: string, cfgType: number, identifier: number, attributes: readonly DataAttribute[]): number {
+    const p1 = this.x.sas.findP1ById(saId);
+    if (!isEstablished(p1)) throw new LocalProtocolError(0, `no established ISAKMP SA ${saId}`);
+    return startTransaction(this.x, now, p1, cfgType, identifier, attributes);
+  }
+
+  /** Answers the peer's REQUEST / SET (a `transaction` event with `answered: false`) with REPLY / ACK. */
+  answerTransaction(now: number, saId: string, messageId: number, attributes: readonly DataAttribute[]): void {
+    void now;
+    const p1 = this.x.sas.findP1ById(saId);
+    if (!isEstablished(p1)) throw new LocalProtocolError(0, `no established ISAKMP SA ${saId}`);
+    answerTransaction(this.x, p1, messageId, attributes);
+  }
+
+  /**
+   * XAUTH gateway: the verdict on an `xauth-request` event (the caller's backend checked the user
+   * and password): STATUS=1 and Quick Mode released, or another attempt / STATUS=0 and a delete.
+   */
+  answerXauth(now: number, requestId: number, ok: boolean): void {
+    this.x.lastNow = now;
+    answerXauth(this.x, now, requestId, ok);
   }
 
   /**

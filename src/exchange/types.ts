@@ -3,6 +3,7 @@
  * summaries and endpoint options. Every number is a wire value (see src/constants).
  */
 import type { KeyObject } from 'node:crypto';
+import type { DataAttribute } from '../codec/types.js';
 import type { CertificateRevocationList } from '../crypto/crl.js';
 
 /** A transport address. `port` is the UDP port (500, or 4500 behind NAT). */
@@ -149,7 +150,21 @@ interface ConnectionBase {
   readonly forceEncapsulation?: boolean;
   /** RFC 3706 Dead Peer Detection (default: none; we still answer the peer's R-U-THERE). */
   readonly dpd?: DpdPolicy;
+  /**
+   * XAUTH (draft-ietf-ipsec-isakmp-xauth-06) after phase 1: the phase-1 method becomes
+   * XAUTHInitPreShared / XAUTHInitRSA (the initiator is the XAUTH client) and Quick Mode waits
+   * until XAUTH is done (extensions/xauth.ts).
+   */
+  readonly xauth?: XauthPolicy;
 }
+
+/**
+ * Our XAUTH role: `server` (the gateway: asks, checks through the `xauth-request` event, `retries`
+ * attempts per ISAKMP SA, default 3) or `client` (answers with `user` / `password`; a secret).
+ */
+export type XauthPolicy =
+  | { readonly role: 'server'; readonly retries?: number }
+  | { readonly role: 'client'; readonly user: string; readonly password: Uint8Array };
 
 /** A connection authenticated with a pre-shared key. */
 export interface PskConnection extends ConnectionBase {
@@ -222,6 +237,8 @@ export type DropCode =
   | 'PEER_SA_LIMIT'
   | 'RATE_LIMITED'
   | 'TIMER_ERROR'
+  /** A Transaction exchange (Mode Config / XAUTH) refused: wrong message type, too many open. */
+  | 'TRANSACTION'
   | 'INTERNAL_ERROR';
 
 /** Keys of one protocol SA (one direction). */
@@ -306,7 +323,41 @@ export type EngineEvent =
    */
   | { readonly type: 'peer-dead'; readonly isakmpSa: string; readonly connection: string; readonly peer: Address; readonly reason: string }
   /** An authenticated notify from the peer (status or error), for logs. */
-  | { readonly type: 'notify'; readonly peer: Address; readonly isakmpSa: string; readonly notify: number; readonly spi: Uint8Array; readonly data: Uint8Array };
+  | { readonly type: 'notify'; readonly peer: Address; readonly isakmpSa: string; readonly notify: number; readonly spi: Uint8Array; readonly data: Uint8Array }
+  /**
+   * A Transaction exchange message (Mode Config / XAUTH; drivers/transaction.ts) checked under an
+   * ISAKMP SA: `answered: false`, a REQUEST or SET of the peer, to be answered with
+   * `Endpoint.answerTransaction(now, isakmpSa, messageId, attributes)`; `answered: true`, the REPLY
+   * or ACK to one of ours (`Endpoint.sendTransaction`). Attribute values may be secrets (XAUTH
+   * passwords): printers show attribute types only.
+   */
+  /**
+   * XAUTH gateway: the client answered with a user name and password; check them (a backend) and
+   * call `Endpoint.answerXauth(now, requestId, ok)`. The password is a secret: never log it.
+   */
+  | {
+      readonly type: 'xauth-request';
+      readonly requestId: number;
+      readonly isakmpSa: string;
+      readonly connection: string;
+      readonly peer: Address;
+      readonly peerId: string;
+      readonly user: string;
+      readonly password: string;
+    }
+  /** XAUTH finished on this ISAKMP SA (either role): `ok`, or the reason in operator words. */
+  | { readonly type: 'xauth-done'; readonly isakmpSa: string; readonly connection: string; readonly peer: Address; readonly user: string; readonly ok: boolean; readonly reason: string }
+  | {
+      readonly type: 'transaction';
+      readonly isakmpSa: string;
+      readonly connection: string;
+      readonly peer: Address;
+      readonly messageId: number;
+      readonly cfgType: number;
+      readonly identifier: number;
+      readonly attributes: readonly DataAttribute[];
+      readonly answered: boolean;
+    };
 
 /** One datagram to send. */
 export interface Transmit {

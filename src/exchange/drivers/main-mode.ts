@@ -67,7 +67,7 @@ function vidKey(data: Uint8Array): string {
  * distinct offer (many connections share one) and kept in a small bounded table.
  */
 function mm1Template(x: Engine, conn: Connection): { message: Uint8Array; saiB: Uint8Array } {
-  const auth = authMethodOf(conn.auth);
+  const auth = authMethodOf(conn);
   const vids: Payload[] = [];
   vendorIdsOut(x, conn, vids);
   let key = `${auth}`;
@@ -113,7 +113,7 @@ export function initiatorTakeMm2SendMm3(x: Engine, now: number, p1: P1, m: Phase
   const conn = p1.conn;
   let cp1: ChosenP1;
   try {
-    cp1 = setChosen(p1, checkIkeAnswer(one(m.payloads, 'SA'), conn.ike, authMethodOf(conn.auth), conn.allowWeakGroups ?? false));
+    cp1 = setChosen(p1, checkIkeAnswer(one(m.payloads, 'SA'), conn.ike, authMethodOf(conn), conn.allowWeakGroups ?? false));
   } catch (e) {
     const { notify, reason } = errorOf(e);
     failP1(x, p1, notify, reason);

@@ -16,6 +16,7 @@ import type { Address, Connection, IpsecProposal } from '../types.js';
 import { dpd } from './dpd.js';
 import { initialContact } from './initial-contact.js';
 import { natTraversal } from './nat-t.js';
+import { xauth } from './xauth.js';
 
 /** The hooks an extension may implement (all optional). */
 export interface Extension {
@@ -63,7 +64,7 @@ let list: readonly Extension[] | undefined;
 
 /** The extensions in payload order (built on first use: the modules import each other). */
 export function extensions(): readonly Extension[] {
-  return (list ??= [dpd, natTraversal, initialContact]);
+  return (list ??= [dpd, natTraversal, initialContact, xauth]);
 }
 
 /** Appends `ps` to `out`. */
