@@ -36,6 +36,7 @@ import { buildStatus, LocalIdTexts, saCounts, selectorText, type StatusData } fr
 import { UdpTransport, type ReceivedDatagram } from './udp.js';
 import { Updown } from './updown.js';
 import { Waiters } from './waiters.js';
+import { XauthEvents } from './xauth-events.js';
 import { attachLoop, closeEndpoint } from './shards/index.js';
 import { haFor, type HaNode } from './ha/index.js';
 
@@ -87,6 +88,7 @@ export class Daemon {
   private readonly logEvents: LogEvents;
   private readonly dataplaneEvents: DataplaneEvents;
   private readonly waiters: Waiters;
+  private readonly xauthEvents: XauthEvents;
   /** Failover (docs/ha.md); undefined without an `ha` section. */
   private readonly ha: HaNode | undefined;
 
@@ -150,6 +152,15 @@ export class Daemon {
       commands: this.commands,
     });
     this.waiters = new Waiters((sa) => this.sas.statusOf(sa, this.now()));
+    const answerXauth = this.endpoint.answerXauth;
+    this.xauthEvents = new XauthEvents({
+      logger: this.logger,
+      now: () => this.now(),
+      connections: () => this.config.connections,
+      answerXauth: answerXauth === undefined ? undefined : (now, id, ok) => answerXauth.call(this.endpoint, now, id, ok),
+      pump: () => this.pump(),
+      running: () => !this.stopped,
+    });
     this.ha = haFor(this.config, this.endpoint, {
       logger: this.logger,
       installTakenOver: (sa) => this.dataplaneEvents.onEvent({ type: 'ipsec-sa-established', sa }),
@@ -374,6 +385,7 @@ export class Daemon {
     this.logEvents.onEvent(e);
     this.dataplaneEvents.onEvent(e);
     this.waiters.onEvent(e);
+    this.xauthEvents.onEvent(e);
     if (e.type === 'peer-dead') this.onPeerDead(e);
   }
 
@@ -522,6 +534,7 @@ export class Daemon {
     }
     this.waiters.close();
     this.dataplaneEvents.close();
+    await this.xauthEvents.close();
     const grace = new Promise((r) => setTimeout(r, this.config.global.shutdownGrace * 1000).unref());
     await Promise.race([Promise.all([this.dataplane.flush(), this.updown?.idle()]), grace]);
     this.stopped = true;

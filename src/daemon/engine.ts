@@ -46,6 +46,8 @@ export interface EndpointLike {
   stats?(): { readonly halfOpen: number; readonly halfOpenEvicted?: number };
   /** RFC 3706: sends R-U-THERE under an ISAKMP SA; returns its sequence number (the ACK is a `notify` event). */
   dpd?(now: number, sa: string): number;
+  /** XAUTH gateway: the verdict on an `xauth-request` event (src/daemon/xauth-events.ts). */
+  answerXauth?(now: number, requestId: number, ok: boolean): void;
 }
 
 /**
@@ -158,8 +160,17 @@ export function toEngineConnection(c: ConnectionConfig, localPort: number, local
     ikeRekeyMarginSeconds: c.ikeRekeyMargin,
     rekeyFuzzPercent: c.rekeyFuzz,
     ...(c.dpdDelay > 0 ? { dpd: { delaySeconds: c.dpdDelay, timeoutSeconds: c.dpdTimeout } } : {}),
+    ...xauthPolicy(c),
   };
   return conn;
+}
+
+/** `xauth:` of the configuration as the engine's XAUTH role (gateway = server, client = client). */
+function xauthPolicy(c: ConnectionConfig): Pick<Connection, 'xauth'> {
+  const ra = c.remoteAccess;
+  if (ra?.role === 'gateway' && ra.xauth !== undefined) return { xauth: { role: 'server', retries: ra.xauth.retries } };
+  if (ra?.role === 'client' && ra.xauth !== undefined) return { xauth: { role: 'client', user: ra.xauth.user, password: ra.xauth.password } };
+  return {};
 }
 
 /**
