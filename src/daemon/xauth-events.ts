@@ -5,6 +5,7 @@
  * waits: the check runs on its own and answers when done. `xauth-done` is logged. The password
  * is handed to the backend only: never to a log line.
  */
+import { createHash } from 'node:crypto';
 import type { ConnectionConfig, XauthBackendConfig } from './config/index.js';
 import type { EngineEvent } from './engine.js';
 import type { Logger } from './log.js';
@@ -103,5 +104,5 @@ export class XauthEvents {
 
 /** Which backend settings a cached backend was built from (secrets by hash only). */
 function keyOf(b: XauthBackendConfig): string {
-  return JSON.stringify(b, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v));
+  return JSON.stringify(b, (_k, v: unknown) => (v instanceof Uint8Array ? createHash('sha256').update(v).digest('hex') : v));
 }
