@@ -1,0 +1,82 @@
+/**
+ * Remote access with the real strongSwan charon: charon as the XAUTH client (Main Mode, group PSK,
+ * XAUTHInitPreShared, user "alice") against our daemon as the gateway (users file backend). Both
+ * sides agree on the ISAKMP SA (cookies, charon's Ka = our key log) and the IPsec SA (SPIs
+ * crossed); our log names the accepted user and never the password.
+ *
+ * Run by `npm run test:interop` (root), under `flock /tmp/isakmp-interop.lock`.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { hashPassword } from '../../src/daemon/remote-access/index.js';
+import { A, B, charon, interopSkipReason, Ours, RUN, script, until } from './peers.js';
+
+const skip = interopSkipReason();
+if (skip) console.log(`# XAUTH interop skipped: ${skip}`);
+
+const PASSWORD = 'alice-password-4410';
+
+function gatewayConfig(sock: string, users: string): string {
+  return `global:
+  listen: [${B.ip}]
+  control_socket: ${sock}
+  log: { level: debug }
+secrets:
+  group: { psk: "xauth-group-secret" }
+connections:
+  roadwarriors:
+    auth: psk
+    secret: group
+    local:  { address: ${B.ip} }
+    remote: { address: "%any", id: "%any" }
+    ike: aes256-sha256-modp2048
+    esp: aes128-sha256
+    xauth: { backend: "file:${users}", retries: 3 }
+`;
+}
+
+describe('XAUTH interop with charon', { skip, concurrency: false }, () => {
+  let ours: Ours | undefined;
+  before(async () => {
+    const n = script('netns.sh', ['up']);
+    assert.equal(n.code, 0, n.err);
+    const users = join(RUN, 'xauth-users');
+    writeFileSync(users, `alice:${await hashPassword(PASSWORD, { N: 1024, r: 8, p: 1 })}\n`, { mode: 0o600 });
+    charon.start('a', A.ns);
+    charon.load('a', 'xauth-client-psk.conf');
+    ours = await Ours.start('xauth-gw', B.ns, (sock) => gatewayConfig(sock, users));
+  });
+  after(async () => {
+    await ours?.stop();
+    charon.stop('a');
+    script('netns.sh', ['down']);
+  });
+
+  test('charon XAUTH client (PSK + XAUTH) against our gateway: same SA, same keys, password in no log', async () => {
+    const gw = ours!;
+    const up = charon.up('a', 'xauth-psk', 'ra', 15);
+    const sa = await until(() => charon.sas('a').find((s) => s.conn === 'xauth-psk' && s.state === 'ESTABLISHED' && s.children.some((c) => c.state === 'INSTALLED')), 10_000);
+    assert.ok(sa, `charon has no established xauth-psk SA:\n${up.out}\n${up.err}\n${charon.log('a').split('\n').slice(-40).join('\n')}\n--- ours:\n${gw.log().slice(-3000)}`);
+    assert.match(charon.log('a'), /XAuth authentication of 'alice' \(myself\) successful/);
+    const status = await until(async () => {
+      const s = await gw.status();
+      return s.ipsec.some((q: any) => sa.children.some((c) => c.spiIn === q.spiOut)) ? s : undefined;
+    }, 5000);
+    assert.ok(status, `our gateway does not list the IPsec SA: ${JSON.stringify(await gw.status())}`);
+    const p1 = status.isakmp.find((s: any) => s.initiatorCookie === sa.ispi && s.responderCookie === sa.rspi);
+    assert.ok(p1 && p1.connection === 'roadwarriors' && p1.state === 'established', JSON.stringify(status.isakmp));
+    const child = sa.children.find((c) => status.ipsec.some((q: any) => q.spiOut === c.spiIn))!;
+    assert.equal(status.ipsec.find((q: any) => q.spiOut === child.spiIn).spiIn, child.spiOut);
+    // charon's Ka = the key our key log gives for these cookies
+    const ka = charon.keys('a').filter((k) => k.uid === sa.uid && k.label === 'encryption key Ka').map((k) => k.hex);
+    const line = gw.keylogLines().find((l) => l.startsWith(`${sa.ispi},`));
+    assert.ok(ka.length >= 1 && line !== undefined);
+    assert.equal(line.split(',')[1], ka[ka.length - 1]);
+    const log = gw.log();
+    assert.match(log, /XAUTH: user accepted by file:/);
+    assert.ok(!log.includes(PASSWORD) && !readFileSync(gw.keylog, 'utf8').includes(PASSWORD) && !JSON.stringify(status).includes(PASSWORD), 'the password leaked');
+    assert.ok(!log.includes(Buffer.from(PASSWORD).toString('hex')), 'the password leaked in hex');
+  });
+});
