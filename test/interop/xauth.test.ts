@@ -2,7 +2,8 @@
  * Remote access with the real strongSwan charon: charon as the XAUTH client (Main Mode, group PSK,
  * XAUTHInitPreShared, user "alice") against our daemon as the gateway (users file backend). Both
  * sides agree on the ISAKMP SA (cookies, charon's Ka = our key log) and the IPsec SA (SPIs
- * crossed); our log names the accepted user and never the password.
+ * crossed); our log names the accepted user and never the password. And the other way round: our
+ * client (xauth user + password) against charon as the XAUTH gateway.
  *
  * Run by `npm run test:interop` (root), under `flock /tmp/isakmp-interop.lock`.
  */
@@ -36,6 +37,60 @@ connections:
     xauth: { backend: "file:${users}", retries: 3 }
 `;
 }
+
+function clientConfig(sock: string, password: string): string {
+  return `global:
+  listen: [${A.ip}]
+  control_socket: ${sock}
+  log: { level: debug }
+secrets:
+  group: { psk: "xauth-group-secret" }
+connections:
+  office:
+    auth: psk
+    secret: group
+    local:  { address: ${A.ip} }
+    remote: { address: ${B.ip} }
+    ike: aes256-sha256-modp2048
+    esp: aes128-sha256
+    xauth: { user: alice, password: "${password}" }
+`;
+}
+
+describe('XAUTH interop with charon as the gateway', { skip, concurrency: false }, () => {
+  let ours: Ours | undefined;
+  before(async () => {
+    const n = script('netns.sh', ['up']);
+    assert.equal(n.code, 0, n.err);
+    charon.start('b', B.ns);
+    charon.load('b', 'xauth-gateway-psk.conf');
+    ours = await Ours.start('xauth-client', A.ns, (sock) => clientConfig(sock, PASSWORD));
+  });
+  after(async () => {
+    await ours?.stop();
+    charon.stop('b');
+    script('netns.sh', ['down']);
+  });
+
+  test('our XAUTH client (PSK + XAUTH) against charon\'s gateway: charon accepts alice, same SA and keys', async () => {
+    const cl = ours!;
+    const up = await cl.ctl({ cmd: 'up', name: 'office', timeoutMs: 15_000 });
+    const sa = await until(() => charon.sas('b').find((s) => s.conn === 'xauth-gw' && s.state === 'ESTABLISHED' && s.children.some((c) => c.state === 'INSTALLED')), 10_000);
+    assert.ok(sa, `charon has no established xauth-gw SA: ${JSON.stringify(up)}\n${charon.log('b').split('\n').slice(-40).join('\n')}\n--- ours:\n${cl.log().slice(-3000)}`);
+    assert.match(charon.log('b'), /XAuth authentication of 'alice' successful/);
+    const status = await until(async () => {
+      const s = await cl.status();
+      return s.ipsec.some((q: any) => sa.children.some((c) => c.spiIn === q.spiOut)) ? s : undefined;
+    }, 5000);
+    assert.ok(status, `our client does not list the IPsec SA: ${JSON.stringify(await cl.status())}`);
+    const ka = charon.keys('b').filter((k) => k.uid === sa.uid && k.label === 'encryption key Ka').map((k) => k.hex);
+    const line = cl.keylogLines().find((l) => l.startsWith(`${sa.ispi},`));
+    assert.ok(ka.length >= 1 && line !== undefined);
+    assert.equal(line.split(',')[1], ka[ka.length - 1]);
+    const log = cl.log();
+    assert.ok(!log.includes(PASSWORD) && !readFileSync(cl.keylog, 'utf8').includes(PASSWORD) && !JSON.stringify(status).includes(PASSWORD), 'the password leaked');
+  });
+});
 
 describe('XAUTH interop with charon', { skip, concurrency: false }, () => {
   let ours: Ours | undefined;
