@@ -106,6 +106,14 @@ export class LogEvents {
         }
         logger.info('ike', 'notify from peer', { peer: `${e.peer.address}:${e.peer.port}`, sa: e.isakmpSa, notify: nameOf(NotifyType, e.notify) });
         break;
+      case 'xauth-request':
+        // the password goes to the backend only: never into a line
+        logger.debug('ike', 'XAUTH: checking user', { peer: `${e.peer.address}:${e.peer.port}`, sa: e.isakmpSa, connection: e.connection, user: e.user });
+        break;
+      case 'xauth-done':
+        if (e.ok) logger.info('ike', 'XAUTH: user authenticated', { peer: `${e.peer.address}:${e.peer.port}`, sa: e.isakmpSa, connection: e.connection, user: e.user });
+        else logger.warn('ike', `XAUTH failed: ${e.reason}`, { peer: `${e.peer.address}:${e.peer.port}`, sa: e.isakmpSa, connection: e.connection, user: e.user });
+        break;
       case 'transaction':
         // attribute types only: values may be XAUTH passwords
         logger.debug('ike', e.answered ? 'transaction answered' : 'transaction from peer', {

@@ -25,6 +25,7 @@ import { answerTransaction, startTransaction } from './drivers/transaction.js';
 import { Engine } from './engine.js';
 import { probe } from './extensions/dpd.js';
 import { redirectReplies } from './extensions/nat-t.js';
+import { answerModeConfig } from './extensions/modecfg.js';
 import { answerXauth } from './extensions/xauth.js';
 import { deleteChildren, rekeyChild, reportTraffic } from './ipsec-sa.js';
 import { deleteP1, p1Info, rekeyP1 } from './lifecycle.js';
@@ -195,6 +196,12 @@ export class Endpoint {
   answerXauth(now: number, requestId: number, ok: boolean): void {
     this.x.lastNow = now;
     answerXauth(this.x, now, requestId, ok);
+  }
+
+  /** Mode Config gateway: the attributes for a `modecfg-request` (address from the pool, DNS...). */
+  answerModeConfig(now: number, requestId: number, attributes: readonly DataAttribute[]): void {
+    this.x.lastNow = now;
+    answerModeConfig(this.x, now, requestId, attributes);
   }
 
   /**

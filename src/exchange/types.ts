@@ -156,7 +156,12 @@ interface ConnectionBase {
    * until XAUTH is done (extensions/xauth.ts).
    */
   readonly xauth?: XauthPolicy;
+  /** Mode Config pull (extensions/modecfg.ts): the client asks after XAUTH, the gateway answers; Quick Mode waits. */
+  readonly modeConfig?: ModeConfigPolicy;
 }
+
+/** Our Mode Config role (pull only for now): `client` asks, `server` answers through `modecfg-request`. */
+export type ModeConfigPolicy = { readonly role: 'client' } | { readonly role: 'server' };
 
 /**
  * Our XAUTH role: `server` (the gateway: asks, checks through the `xauth-request` event, `retries`
@@ -347,6 +352,10 @@ export type EngineEvent =
     }
   /** XAUTH finished on this ISAKMP SA (either role): `ok`, or the reason in operator words. */
   | { readonly type: 'xauth-done'; readonly isakmpSa: string; readonly connection: string; readonly peer: Address; readonly user: string; readonly ok: boolean; readonly reason: string }
+  /** Mode Config gateway: the client asked for these attribute types; answer with `Endpoint.answerModeConfig`. */
+  | { readonly type: 'modecfg-request'; readonly requestId: number; readonly isakmpSa: string; readonly connection: string; readonly peer: Address; readonly requested: readonly number[] }
+  /** Mode Config finished on the SA: the attributes the gateway sent (client) or sent (gateway). */
+  | { readonly type: 'modecfg-done'; readonly isakmpSa: string; readonly connection: string; readonly peer: Address; readonly attributes: readonly DataAttribute[] }
   | {
       readonly type: 'transaction';
       readonly isakmpSa: string;

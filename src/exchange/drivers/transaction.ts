@@ -18,6 +18,7 @@
 import type { DataAttribute as Attribute, AttributePayload } from '../../codec/types.js';
 import { CfgType, ExchangeType, NotifyType, nameOf } from '../../constants/index.js';
 import type { Engine } from '../engine.js';
+import { modeConfigTransaction } from '../extensions/modecfg.js';
 import { xauthTransaction } from '../extensions/xauth.js';
 import { checkFreshMsgId, doneFor, freshMsgId, msgIdFree, openHashed, phase1Confirmed, phase2Iv, rememberDone, requireEstablished, sealHashed } from '../phase2.js';
 import { Tk, type KeyedP1, type P1, type TimerOfKind } from '../records.js';
@@ -147,7 +148,7 @@ function receiveTransaction(x: Engine, m: Inbound): void {
     t.finished.push(h.messageId);
     if (t.finished.length > MAX_OPEN) t.finished.shift();
     phase1Confirmed(p1);
-    if (!xauthTransaction(x, m.now, p1, h.messageId, a, true)) emitTransaction(x, p1, h.messageId, a, true);
+    if (!xauthTransaction(x, m.now, p1, h.messageId, a, true) && !modeConfigTransaction(x, m.now, p1, h.messageId, a, true)) emitTransaction(x, p1, h.messageId, a, true);
     return;
   }
   if (t.in.has(h.messageId) || t.finished.includes(h.messageId)) return; // a repeat: being answered, or answered
@@ -166,7 +167,7 @@ function receiveTransaction(x: Engine, m: Inbound): void {
   markSeen(p1, h.messageId);
   phase1Confirmed(p1);
   t.in.set(h.messageId, { msgId: h.messageId, cfgType: a.cfgType, identifier: a.identifier, recv: x.fp(bytes), answerIv: nextIv });
-  if (!xauthTransaction(x, m.now, p1, h.messageId, a, false)) emitTransaction(x, p1, h.messageId, a, false);
+  if (!xauthTransaction(x, m.now, p1, h.messageId, a, false) && !modeConfigTransaction(x, m.now, p1, h.messageId, a, false)) emitTransaction(x, p1, h.messageId, a, false);
 }
 
 function emitTransaction(x: Engine, p1: KeyedP1, msgId: number, a: AttributePayload, answered: boolean): void {

@@ -16,6 +16,7 @@ import type { Address, Connection, IpsecProposal } from '../types.js';
 import { dpd } from './dpd.js';
 import { initialContact } from './initial-contact.js';
 import { natTraversal } from './nat-t.js';
+import { modeConfig } from './modecfg.js';
 import { xauth } from './xauth.js';
 
 /** The hooks an extension may implement (all optional). */
@@ -64,7 +65,7 @@ let list: readonly Extension[] | undefined;
 
 /** The extensions in payload order (built on first use: the modules import each other). */
 export function extensions(): readonly Extension[] {
-  return (list ??= [dpd, natTraversal, initialContact, xauth]);
+  return (list ??= [dpd, natTraversal, initialContact, xauth, modeConfig]);
 }
 
 /** Appends `ps` to `out`. */

@@ -21,6 +21,7 @@ import { deleteP1, holdQuickModes, peerText, releaseQuickModes } from '../lifecy
 import type { KeyedP1, P1 } from '../records.js';
 import { Refused } from '../refusal.js';
 import type { Extension } from './index.js';
+import { modeConfigAfterXauth } from './modecfg.js';
 
 const DEFAULT_RETRIES = 3;
 const enc = new TextEncoder();
@@ -75,7 +76,10 @@ function ask(x: Engine, now: number, p1: KeyedP1, attempt: number): void {
 function finish(x: Engine, now: number, p1: KeyedP1, ok: boolean, user: string, reason: string): void {
   states.set(p1, { phase: 'done', ok, user });
   x.emit({ type: 'xauth-done', isakmpSa: x.sas.p1Id(p1), connection: p1.conn.name, peer: p1.remote, user, ok, reason });
-  if (ok) releaseQuickModes(x, now, p1);
+  if (ok) {
+    releaseQuickModes(x, now, p1);
+    modeConfigAfterXauth(x, now, p1);
+  }
 }
 
 /** The caller's verdict on an `xauth-request`: STATUS to the client, or another REQUEST while attempts remain. */
