@@ -37,6 +37,7 @@ import { UdpTransport, type ReceivedDatagram } from './udp.js';
 import { Updown } from './updown.js';
 import { Waiters } from './waiters.js';
 import { XauthEvents } from './xauth-events.js';
+import { ModeConfigEvents } from './modecfg-events.js';
 import { attachLoop, closeEndpoint } from './shards/index.js';
 import { haFor, type HaNode } from './ha/index.js';
 
@@ -89,6 +90,7 @@ export class Daemon {
   private readonly dataplaneEvents: DataplaneEvents;
   private readonly waiters: Waiters;
   private readonly xauthEvents: XauthEvents;
+  private readonly modeConfigEvents: ModeConfigEvents;
   /** Failover (docs/ha.md); undefined without an `ha` section. */
   private readonly ha: HaNode | undefined;
 
@@ -160,6 +162,15 @@ export class Daemon {
       answerXauth: answerXauth === undefined ? undefined : (now, id, ok) => answerXauth.call(this.endpoint, now, id, ok),
       pump: () => this.pump(),
       running: () => !this.stopped,
+    });
+    const answerModeConfig = this.endpoint.answerModeConfig;
+    this.modeConfigEvents = new ModeConfigEvents({
+      logger: this.logger,
+      now: () => this.now(),
+      connections: () => this.config.connections,
+      answerModeConfig: answerModeConfig === undefined ? undefined : (now, id, attrs) => answerModeConfig.call(this.endpoint, now, id, attrs),
+      deleteSa: (sa) => this.safe(() => this.endpoint.delete(this.now(), sa)),
+      pump: () => this.pump(),
     });
     this.ha = haFor(this.config, this.endpoint, {
       logger: this.logger,
@@ -386,6 +397,7 @@ export class Daemon {
     this.dataplaneEvents.onEvent(e);
     this.waiters.onEvent(e);
     this.xauthEvents.onEvent(e);
+    this.modeConfigEvents.onEvent(e);
     if (e.type === 'peer-dead') this.onPeerDead(e);
   }
 

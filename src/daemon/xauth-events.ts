@@ -2,7 +2,7 @@
  * The daemon's half of XAUTH on a gateway: an `xauth-request` event of the engine (a user name and
  * password the client sent) is checked by the connection's backend (users file or RADIUS, built
  * from `xauth:` of the configuration) and the verdict goes back with `answerXauth`. The engine never
- * waits: the check runs on its own and answers when done. `xauth-done` is logged. The password
+ * waits: the check runs on its own and answers when done (events-log.ts logs the outcome). The password
  * is handed to the backend only: never to a log line.
  */
 import { createHash } from 'node:crypto';
@@ -37,12 +37,6 @@ export class XauthEvents {
   }
 
   onEvent(e: EngineEvent): void {
-    if (e.type === 'xauth-done') {
-      const fields = { connection: e.connection, peer: `${e.peer.address}:${e.peer.port}`, sa: e.isakmpSa, user: e.user };
-      if (e.ok) this.ctx.logger.info('ike', `XAUTH: ${e.reason}`, fields);
-      else this.ctx.logger.warn('ike', `XAUTH failed: ${e.reason}`, fields);
-      return;
-    }
     if (e.type !== 'xauth-request') return;
     const { logger } = this.ctx;
     const fields = { connection: e.connection, peer: `${e.peer.address}:${e.peer.port}`, sa: e.isakmpSa, user: e.user };

@@ -224,7 +224,7 @@ export function parseRemoteAccess(s: Section, anyPeer: boolean): RemoteAccessCon
     const pf = xs.entries.get('password_file');
     const passwordFile = pf === undefined ? undefined : resolvePath(ctx, scalarString(ctx, pf.value, `${xp}.password_file`) ?? '');
     if (user === undefined || password === undefined) return undefined;
-    return { role: 'client', xauth: { user, password, passwordFile }, modecfg };
+    return { role: 'client', xauth: { user, password, passwordFile }, modecfg: s.entries.has('modecfg') ? modecfg : undefined };
   }
   if (s.entries.has('modecfg')) {
     if (anyPeer) {

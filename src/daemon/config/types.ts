@@ -177,7 +177,8 @@ export interface RemoteAccessClientConfig {
   readonly role: 'client';
   /** The password (never logged, never in status); `passwordFile` where it was read from, if a file. */
   readonly xauth: { readonly user: string; readonly password: Uint8Array; readonly passwordFile: string | undefined } | undefined;
-  readonly modecfg: 'pull' | 'push';
+  /** Undefined: no Mode Config (XAUTH only). */
+  readonly modecfg: 'pull' | 'push' | undefined;
 }
 
 export type RemoteAccessConfig = RemoteAccessGatewayConfig | RemoteAccessClientConfig;

@@ -54,7 +54,7 @@ test('remote-access examples: the gateway (users file, RADIUS) and the client lo
       ['192.0.2.11', 1812, 'radius-shared-secret'],
     ],
   );
-  assert.deepEqual([ra.xauth.backend.timeoutMs, ra.xauth.backend.retries, ra.xauth.backend.accounting, ra.modecfg], [3000, 2, true, 'push']);
+  assert.deepEqual([ra.xauth.backend.timeoutMs, ra.xauth.backend.retries, ra.xauth.backend.accounting, ra.modecfg], [3000, 2, true, 'pull']);
   assert.deepEqual([ra.pool, ra.dns], [['10.10.1.10-10.10.1.200'], ['10.1.0.53', '10.1.0.54']]);
 
   const client = loadConfig('examples/remote-access-client.yaml').connections[0];
