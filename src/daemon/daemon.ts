@@ -466,6 +466,7 @@ export class Daemon {
       localIds: this.localIds,
       counters: this.snapshot(),
       listening: this.transport.addresses(),
+      remoteAccess: (sa) => this.modeConfigEvents.statusOf(sa),
     });
   }
 

@@ -58,6 +58,8 @@ function maskBytes(prefix: number): Uint8Array {
   return Uint8Array.from([m >>> 24, (m >>> 16) & 0xff, (m >>> 8) & 0xff, m & 0xff]);
 }
 
+const nameOfAttr = (type: number): string => Object.entries(CfgAttr).find(([, v]) => v === type)?.[0] ?? String(type);
+
 const tlv = (type: number, value: Uint8Array): DataAttribute => ({ format: 'TLV', type, value });
 
 export class ModeConfigEvents {
@@ -72,6 +74,17 @@ export class ModeConfigEvents {
         const s = this.session(e.isakmpSa, e.connection);
         s.peerId = e.peerId;
         s.user = e.user;
+        break;
+      }
+      case 'modecfg-done': {
+        // a client records what its gateway sent (a gateway's own record is made in fill())
+        const c = this.ctx.connections().find((x) => x.name === e.connection);
+        if (c?.remoteAccess?.role !== 'client') break;
+        const s = this.session(e.isakmpSa, e.connection);
+        s.sent = e.attributes.map((a) => nameOfAttr(a.type));
+        const a = e.attributes.find((x) => x.type === CfgAttr.INTERNAL_IP4_ADDRESS && x.format === 'TLV' && x.value.length === 4);
+        if (a !== undefined && a.format === 'TLV') s.address = [...a.value].join('.');
+        if (c.remoteAccess.xauth !== undefined) s.user = c.remoteAccess.xauth.user;
         break;
       }
       case 'modecfg-request':
@@ -141,7 +154,7 @@ export class ModeConfigEvents {
       for (const t of ra.splitInclude.filter((x) => x.family === 4)) attrs.push(tlv(CfgAttr.INTERNAL_IP4_SUBNET, Uint8Array.from([...ipv4Bytes(t.address), ...maskBytes(t.prefix)])));
     }
     if (asked.has(CfgAttr.UNITY_BANNER) && ra.banner !== undefined) attrs.push(tlv(CfgAttr.UNITY_BANNER, new TextEncoder().encode(ra.banner)));
-    s.sent = attrs.map((a) => Object.entries(CfgAttr).find(([, v]) => v === a.type)?.[0] ?? String(a.type));
+    s.sent = attrs.map((a) => nameOfAttr(a.type));
     logger.info('ike', `Mode Config: ${s.address !== undefined ? `virtual address ${s.address}` : 'no virtual address'} for ${s.user !== undefined ? `user ${s.user}` : 'the client'}`, { ...fields, attributes: [...new Set(s.sent)].join(',') });
     try {
       answer(this.ctx.now(), e.requestId, attrs);
@@ -151,11 +164,20 @@ export class ModeConfigEvents {
     this.ctx.pump();
   }
 
+  /** What `status` shows for an ISAKMP SA. */
+  statusOf(sa: string): { user?: string; virtualAddress?: string; attributes: string[] } | undefined {
+    const s = this.sessions.get(sa);
+    if (s === undefined) return undefined;
+    return { ...(s.user !== undefined ? { user: s.user } : {}), ...(s.address !== undefined ? { virtualAddress: s.address } : {}), attributes: [...new Set(s.sent)] };
+  }
+
   private release(sa: string): void {
     const s = this.sessions.get(sa);
     if (s === undefined) return;
     this.sessions.delete(sa);
     if (s.address === undefined) return;
+    const c = this.ctx.connections().find((x) => x.name === s.connection);
+    if (c?.remoteAccess?.role === 'client') return;
     this.pools.get(s.connection)?.pool.release(s.address, this.ctx.now());
     this.ctx.logger.info('ike', `Mode Config: virtual address ${s.address} released`, { connection: s.connection, sa, user: s.user });
   }
