@@ -38,6 +38,8 @@ import { UdpTransport, type ReceivedDatagram } from './udp.js';
 import { Updown } from './updown.js';
 import { UsageError } from '../errors.js';
 import { Waiters } from './waiters.js';
+import { XauthEvents } from './xauth-events.js';
+import { ModeConfigEvents } from './modecfg-events.js';
 import { attachLoop, closeEndpoint } from './shards/index.js';
 import { haFor, type HaNode } from './ha/index.js';
 
@@ -89,6 +91,8 @@ export class Daemon {
   private readonly logEvents: LogEvents;
   private readonly dataplaneEvents: DataplaneEvents;
   private readonly waiters: Waiters;
+  private readonly xauthEvents: XauthEvents;
+  private readonly modeConfigEvents: ModeConfigEvents;
   /** Failover (docs/ha.md); undefined without an `ha` section. */
   private readonly ha: HaNode | undefined;
 
@@ -153,6 +157,24 @@ export class Daemon {
       commands: this.commands,
     });
     this.waiters = new Waiters((sa) => this.sas.statusOf(sa, this.now()));
+    const answerXauth = this.endpoint.answerXauth;
+    this.xauthEvents = new XauthEvents({
+      logger: this.logger,
+      now: () => this.now(),
+      connections: () => this.config.connections,
+      answerXauth: answerXauth === undefined ? undefined : (now, id, ok) => answerXauth.call(this.endpoint, now, id, ok),
+      pump: () => this.pump(),
+      running: () => !this.stopped,
+    });
+    const answerModeConfig = this.endpoint.answerModeConfig;
+    this.modeConfigEvents = new ModeConfigEvents({
+      logger: this.logger,
+      now: () => this.now(),
+      connections: () => this.config.connections,
+      answerModeConfig: answerModeConfig === undefined ? undefined : (now, id, attrs) => answerModeConfig.call(this.endpoint, now, id, attrs),
+      deleteSa: (sa) => this.safe(() => this.endpoint.delete(this.now(), sa)),
+      pump: () => this.pump(),
+    });
     this.ha = haFor(this.config, this.endpoint, {
       logger: this.logger,
       installTakenOver: (sa) => this.dataplaneEvents.onEvent({ type: 'ipsec-sa-established', sa }),
@@ -418,6 +440,8 @@ export class Daemon {
     this.logEvents.onEvent(e);
     this.dataplaneEvents.onEvent(e);
     this.waiters.onEvent(e);
+    this.xauthEvents.onEvent(e);
+    this.modeConfigEvents.onEvent(e);
     if (e.type === 'peer-dead') this.onPeerDead(e);
   }
 
@@ -486,6 +510,7 @@ export class Daemon {
       localIds: this.localIds,
       counters: this.snapshot(),
       listening: this.transport.addresses(),
+      remoteAccess: (sa) => this.modeConfigEvents.statusOf(sa),
     });
   }
 
@@ -568,6 +593,7 @@ export class Daemon {
     }
     this.waiters.close();
     this.dataplaneEvents.close();
+    await this.xauthEvents.close();
     const grace = new Promise((r) => setTimeout(r, this.config.global.shutdownGrace * 1000).unref());
     await Promise.race([Promise.all([this.dataplane.flush(), this.updown?.idle()]), grace]);
     this.stopped = true;

@@ -56,6 +56,8 @@ export interface IsakmpSaStatus {
   lifetimeLeft?: number;
   /** RFC 3947 NAT detection once NAT-D was exchanged: a NAT in front of us / of the peer; `encapsulation`: moved to the NAT-T port, IPsec SAs UDP-encapsulated. */
   nat?: { local: boolean; remote: boolean; encapsulation: boolean };
+  /** Remote access (XAUTH / Mode Config): the XAUTH user, the virtual address, the attribute names sent (gateway) or received (client). */
+  remoteAccess?: { user?: string; virtualAddress?: string; attributes: string[] };
 }
 
 /**
@@ -174,6 +176,13 @@ export interface StatusSources {
   readonly localIds: LocalIdTexts;
   readonly counters: CounterSnapshot;
   readonly listening: { address: string; port: number; natt: boolean }[];
+  /** Remote-access facts of an ISAKMP SA (modecfg-events.ts), if any. */
+  readonly remoteAccess?: (isakmpSa: string) => { user?: string; virtualAddress?: string; attributes: string[] } | undefined;
+}
+
+function remoteAccessOf(src: StatusSources, id: string): { remoteAccess?: { user?: string; virtualAddress?: string; attributes: string[] } } {
+  const ra = src.remoteAccess?.(id);
+  return ra !== undefined ? { remoteAccess: ra } : {};
 }
 
 export function buildStatus(src: StatusSources): StatusData {
@@ -207,6 +216,7 @@ export function buildStatus(src: StatusSources): StatusData {
       ...(s.transform !== undefined ? { algorithms: ikeAlgText(s.transform) as string } : {}),
       ...(s.expiresAt !== undefined ? { lifetimeLeft: Math.max(0, Math.round((s.expiresAt - now) / 1000)) } : {}),
       ...(s.nat !== undefined ? { nat: { ...s.nat } } : {}),
+      ...remoteAccessOf(src, s.id),
     })),
     ipsec: ipsecAll.slice(0, MAX_STATUS_SAS).map((s) => {
       const st = sas.statusOf(s, now);

@@ -3,10 +3,12 @@
  * and clocks in their sub-parsers (connection-peers.ts, connection-proposals.ts,
  * connection-timers.ts), and the fingerprint that lets a reload tell changed connections apart.
  */
+import { createHash } from 'node:crypto';
 import type { Node } from 'yaml';
 import { toHex } from '../../crypto/bytes.js';
 import { parsePeers, parseSelectors } from './connection-peers.js';
 import { parseProposals } from './connection-proposals.js';
+import { REMOTE_ACCESS_KEYS, parseRemoteAccess } from './connection-remote-access.js';
 import { parseDpd, parseLifetimes } from './connection-timers.js';
 import type { ConnectionConfig, GlobalConfig, Secret } from './types.js';
 import { bool, entries, integer, oneOf, scalarString, section, type Ctx, type Section } from './yaml.js';
@@ -39,6 +41,7 @@ const CONN_KEYS = [
   'dpd_action',
   'fragmentation',
   'fragment_size',
+  ...REMOTE_ACCESS_KEYS,
 ] as const;
 
 /** `secret: NAME`: a secret of the secrets section whose kind fits `auth`. */
@@ -86,6 +89,7 @@ export function parseConnection(ctx: Ctx, name: string, keyNode: Node, node: Nod
   const peers = parsePeers(s, g, auth, secret);
   const { ike, esp } = parseProposals(s, exchange, allowWeakGroups, before);
   const { localTs, remoteTs } = parseSelectors(s, peers);
+  const remoteAccess = parseRemoteAccess(s, peers.anyPeer);
   const ipsecMode = s.opt('ipsec_mode', (n, p) => oneOf(ctx, n, p, ['tunnel', 'transport'] as const), 'tunnel');
   const life = parseLifetimes(s);
   const start = s.opt('start', (n, p) => oneOf(ctx, n, p, ['add', 'start', 'on-demand'] as const), 'add');
@@ -118,17 +122,20 @@ export function parseConnection(ctx: Ctx, name: string, keyNode: Node, node: Nod
     fragmentation,
     fragmentSize,
     ...dpd,
+    remoteAccess,
   };
   return { ...conn, fingerprint: fingerprintOf(conn) };
 }
 
 /** Stable text of a connection's settings and secret (keys by fingerprint, not by value). */
 function fingerprintOf(conn: Omit<ConnectionConfig, 'fingerprint' | 'line'> & { line?: number }): string {
-  const { line: _line, secret, ...rest } = conn;
+  const { line: _line, secret, remoteAccess, ...rest } = conn;
   void _line;
+  // Passwords and RADIUS secrets count by their hash: the fingerprint is compared, never shown.
+  const ra = remoteAccess === undefined ? undefined : JSON.stringify(remoteAccess, (_k, v: unknown) => (v instanceof Uint8Array ? createHash('sha256').update(v).digest('hex') : v));
   const sec =
     secret.kind === 'psk'
       ? { kind: 'psk', psk: toHex(secret.psk) }
       : { kind: 'rsa', cert: secret.cert.fingerprint256, key: secret.keyPath, cas: secret.cas.map((c) => c.fingerprint256) };
-  return JSON.stringify({ ...rest, secret: sec }, (_k, v: unknown) => (v instanceof Uint8Array ? toHex(v) : v));
+  return JSON.stringify({ ...rest, secret: sec, remoteAccess: ra }, (_k, v: unknown) => (v instanceof Uint8Array ? toHex(v) : v));
 }

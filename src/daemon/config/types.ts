@@ -141,6 +141,52 @@ export interface TrafficSelector {
 /** `remote.id: "%any"`: accept whatever identity the peer proves (type 0 is not a wire ID type). */
 export const ANY_IDENTITY: ConfigIdentity = { type: 0, data: new Uint8Array(0), text: '%any' };
 
+/** A RADIUS server of `xauth.radius.servers` (docs/remote-access.md). */
+export interface RadiusServerConfig {
+  readonly address: string;
+  readonly port: number;
+  /** The shared secret (never logged). */
+  readonly secret: Uint8Array;
+  readonly accountingPort?: number;
+}
+
+/** Where a gateway checks XAUTH users: a users file (`backend: "file:PATH"`) or RADIUS. */
+export type XauthBackendConfig =
+  | { readonly kind: 'file'; readonly path: string }
+  | {
+      readonly kind: 'radius';
+      readonly servers: readonly RadiusServerConfig[];
+      readonly timeoutMs: number;
+      readonly retries: number;
+      readonly nasIdentifier: string | undefined;
+      readonly accounting: boolean;
+    };
+
+/** A remote-access gateway: XAUTH users, and what Mode Config hands out. */
+export interface RemoteAccessGatewayConfig {
+  readonly role: 'gateway';
+  /** Undefined: Mode Config without XAUTH. `retries`: XAUTH attempts per ISAKMP SA before it is deleted. */
+  readonly xauth: { readonly backend: XauthBackendConfig; readonly retries: number } | undefined;
+  /** Address pool specs (`10.10.0.0/24`, `10.10.0.10-10.10.0.200`); empty: addresses only from RADIUS. */
+  readonly pool: readonly string[];
+  readonly dns: readonly string[];
+  readonly splitInclude: readonly TrafficSelector[];
+  readonly banner: string | undefined;
+  /** `pull`: the client asks (REQUEST/REPLY); `push`: the gateway sets (SET/ACK). */
+  readonly modecfg: 'pull' | 'push';
+}
+
+/** A remote-access client: its XAUTH user and password, and how it gets its virtual address. */
+export interface RemoteAccessClientConfig {
+  readonly role: 'client';
+  /** The password (never logged, never in status); `passwordFile` where it was read from, if a file. */
+  readonly xauth: { readonly user: string; readonly password: Uint8Array; readonly passwordFile: string | undefined } | undefined;
+  /** Undefined: no Mode Config (XAUTH only). */
+  readonly modecfg: 'pull' | 'push' | undefined;
+}
+
+export type RemoteAccessConfig = RemoteAccessGatewayConfig | RemoteAccessClientConfig;
+
 export type StartAction = 'add' | 'start' | 'on-demand';
 
 export interface ConnectionConfig {
@@ -185,6 +231,8 @@ export interface ConnectionConfig {
   readonly dpdDelay: number;
   readonly dpdTimeout: number;
   readonly dpdAction: 'clear' | 'restart';
+  /** XAUTH / Mode Config (docs/remote-access.md); undefined: a site-to-site connection. */
+  readonly remoteAccess: RemoteAccessConfig | undefined;
   /** Stable text of everything above, so reload can tell changed connections from unchanged ones. */
   readonly fingerprint: string;
 }
