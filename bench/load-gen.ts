@@ -24,7 +24,7 @@ import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { Endpoint } from '../src/exchange/index.js';
 import type { Address, Connection, Identity } from '../src/exchange/types.js';
-import { parseEspProposal, parseIkeProposal } from '../src/daemon/proposals.js';
+import { parseEspProposalSpec, parseIkeProposalSpec } from '../src/exchange/names.js';
 
 export interface LoadGenOptions {
   /** The responder. */
@@ -90,8 +90,8 @@ function identity(s: string): Identity {
 
 /** The engine Connection for one source socket. */
 export function loadConnection(o: LoadGenOptions, local: Address, name = 'load'): Connection {
-  const ike = parseIkeProposal(o.ike ?? 'aes128-sha256-modp2048');
-  const esp = parseEspProposal(o.esp ?? 'aes128-sha256');
+  const ike = parseIkeProposalSpec(o.ike ?? 'aes128-sha256-modp2048');
+  const esp = parseEspProposalSpec(o.esp ?? 'aes128-sha256');
   if (!ike.ok) throw new Error(`load-gen: ike: ${ike.error}`);
   if (!esp.ok) throw new Error(`load-gen: esp: ${esp.error}`);
   const i = ike.value;

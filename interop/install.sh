@@ -20,6 +20,11 @@ PKGS=(
     # scripts: namespaces, fake-xfrm shim, PKCS#12 in pki.sh, ping through
     # tunnels, keys.py, timings in test-all.sh
     iproute2 gcc libc6-dev openssl iputils-ping python3 bc
+    # the xfrm netlink test compares our messages with what iproute2 sends (strace)
+    strace
+    # failover (test/interop/ha.test.ts): the replicated store, gratuitous ARP for the
+    # virtual address
+    etcd-server iputils-arping
 )
 missing=()
 for p in "${PKGS[@]}"; do

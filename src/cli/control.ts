@@ -5,9 +5,10 @@
 import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
 import { controlRequest, type ControlCommand, type ControlResponse } from '../daemon/control.js';
-import { DEFAULT_CONTROL_SOCKET, loadConfig } from '../daemon/config.js';
-import type { StatusData } from '../daemon/daemon.js';
+import { DEFAULT_CONTROL_SOCKET, loadConfig } from '../daemon/config/index.js';
+import type { StatusData } from '../daemon/status.js';
 import { UsageError } from '../errors.js';
+import { escapeJsonText, escapeText } from '../text-escape.js';
 import type { Output } from './decode.js';
 
 export const DEFAULT_CONFIG = '/etc/isakmp/isakmp.yaml';
@@ -51,7 +52,8 @@ export function formatStatus(d: StatusData): string[] {
   out.push(`exchanges: phase 1 started ${c.exchanges.started.isakmp} completed ${c.exchanges.completed.isakmp} failed ${failed('isakmp')}; quick mode started ${c.exchanges.started.ipsec} completed ${c.exchanges.completed.ipsec} failed ${failed('ipsec')}`);
   const dropped = Object.entries(c.dropped).map(([r, n]) => `${r}=${n}`).join(' ');
   out.push(`packets: in ${c.transport.packetsIn ?? 0} out ${c.transport.packetsOut ?? 0}${dropped ? `; dropped ${dropped}` : ''}`);
-  return out;
+  // peer identities are the peer's choice: no control character reaches the terminal (issue 9.9)
+  return out.map(escapeText);
 }
 
 export async function runControl(cmd: ControlCommand, argv: string[], io: Output): Promise<number> {
@@ -104,12 +106,12 @@ export async function runControl(cmd: ControlCommand, argv: string[], io: Output
     return 1;
   }
   if (!res.ok) {
-    io.err(`isakmp ${cmd}: ${res.error}`);
+    io.err(`isakmp ${cmd}: ${escapeText(res.error)}`);
     return 1;
   }
   if (cmd === 'status') {
-    if (values.json === true) io.out(JSON.stringify(res.data, null, 2));
+    if (values.json === true) io.out(escapeJsonText(JSON.stringify(res.data, null, 2)));
     else for (const l of formatStatus(res.data as StatusData)) io.out(l);
-  } else io.out(res.message);
+  } else io.out(escapeText(res.message));
   return 0;
 }

@@ -2,10 +2,13 @@
  * `isakmp daemon [--config FILE] [--keylog FILE] [--log-format text|json] [--log-level LEVEL] [--check]`
  */
 import { parseArgs } from 'node:util';
-import { loadConfig, LOG_LEVELS, type LogLevel } from '../daemon/config.js';
+import { loadConfig, LOG_LEVELS, type LogLevel } from '../daemon/config/index.js';
 import { Daemon } from '../daemon/daemon.js';
+import { engineConnections } from '../daemon/engine.js';
 import { Logger } from '../daemon/log.js';
+import { preflightNotes } from '../daemon/preflight.js';
 import { loadRealEndpointFactory } from '../daemon/real-endpoint.js';
+import { engineFactoryFor } from '../daemon/shards/index.js';
 import { UsageError } from '../errors.js';
 import { DEFAULT_CONFIG } from './control.js';
 import type { Output } from './decode.js';
@@ -41,7 +44,11 @@ export async function runDaemon(argv: string[], io: Output): Promise<number> {
   try {
     const config = loadConfig(file);
     if (values.check === true) {
+      // The engine's own check of every connection, as the daemon does when it starts.
+      engineConnections(config.file, config.connections, config.global);
       io.out(`${file}: ok, ${config.connections.length} connection${config.connections.length === 1 ? '' : 's'}`);
+      // file modes, defaulted identities, CRL dates: on stderr, the verdict stays the one stdout line
+      for (const n of preflightNotes(config, Date.now())) io.err(`isakmp daemon: ${n.level === 'warn' ? 'warning' : 'note'}: ${n.where}: ${n.message}`);
       return 0;
     }
     const g = config.global.log;
@@ -49,7 +56,7 @@ export async function runDaemon(argv: string[], io: Output): Promise<number> {
     const daemon = new Daemon({
       config,
       configPath: file,
-      endpointFactory: await loadRealEndpointFactory(),
+      endpointFactory: engineFactoryFor(config, await loadRealEndpointFactory()),
       logger,
       logOverride: { ...(format !== undefined ? { format } : {}), ...(level !== undefined ? { level: level as LogLevel } : {}) },
       ...(values.keylog !== undefined ? { keylog: values.keylog } : {}),

@@ -8,9 +8,11 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { decodeMessage } from '../codec/index.js';
+import { toHex } from '../crypto/bytes.js';
 import { IsakmpError } from '../errors.js';
 import { CaptureError, isCapture, readCapture, stripNonEspMarker } from '../pcap/index.js';
 import { errorLine, messageJson, messageTree } from './format.js';
+import { escapeJsonText, escapeText } from '../text-escape.js';
 import { Ikev1Decryptor, parseKeyLog } from './keylog-decrypt.js';
 import { Reassembler } from './reassembly.js';
 
@@ -132,11 +134,11 @@ export function runDecode(argv: string[], io: Output = stdio): number {
       if (r !== undefined && r.complete) {
         queue.splice(qi + 1, 0, { data: r.data, frame: it.frame, label: `${it.label ?? 'Message'}: reassembled from ${r.count} fragment(s)`, meta: { ...(it.meta ?? {}), reassembledFrom: r.count } });
       }
-      if (json) io.out(JSON.stringify({ ...(it.meta ?? {}), ...messageJson(m, it.data.length), ...(why !== undefined ? { decryptError: why } : {}) }));
+      if (json) io.out(escapeJsonText(JSON.stringify({ ...(it.meta ?? {}), ...messageJson(m, it.data.length), ...(why !== undefined ? { decryptError: why } : {}) })));
       else {
         if (it.label !== undefined) io.out(it.label);
         for (const l of messageTree(m, it.data.length)) io.out(l);
-        if (why !== undefined) io.out(`    Not decrypted: ${why}`);
+        if (why !== undefined) io.out(`    Not decrypted: ${escapeText(why)}`);
         io.out('');
       }
     } catch (e) {
@@ -146,7 +148,7 @@ export function runDecode(argv: string[], io: Output = stdio): number {
         io.err(`isakmp decode: ${items[0]!.source ?? ''}${errorLine(e)}`);
         return 1;
       }
-      if (json) io.out(JSON.stringify({ ...(it.meta ?? {}), ...rawHeaderJson(it.data), payloads: [], error: { notify: e.notify, notifyName: e.notifyName, offset: e.offset ?? null, reason: e.reason } }));
+      if (json) io.out(escapeJsonText(JSON.stringify({ ...(it.meta ?? {}), ...rawHeaderJson(it.data), payloads: [], error: { notify: e.notify, notifyName: e.notifyName, offset: e.offset ?? null, reason: e.reason } })));
       else io.out(`${it.label ?? ''}\n    ${errorLine(e)}\n`);
     }
   }
@@ -170,10 +172,9 @@ export function runDecode(argv: string[], io: Output = stdio): number {
 function rawHeaderJson(d: Uint8Array): Record<string, unknown> {
   if (d.length < 28) return {};
   const v = new DataView(d.buffer, d.byteOffset, d.byteLength);
-  const hexOf = (a: Uint8Array): string => Buffer.from(a).toString('hex');
   return {
-    initiatorCookie: hexOf(d.subarray(0, 8)),
-    responderCookie: hexOf(d.subarray(8, 16)),
+    initiatorCookie: toHex(d.subarray(0, 8)),
+    responderCookie: toHex(d.subarray(8, 16)),
     nextPayload: d[16],
     majorVersion: d[17]! >> 4,
     minorVersion: d[17]! & 0x0f,

@@ -4,7 +4,8 @@
  * print each established SA, delete them, and exit 0. Nothing to configure, no root needed.
  */
 import { parseArgs } from 'node:util';
-import { parseConfig, type Config } from '../daemon/config.js';
+import { toHex } from '../crypto/bytes.js';
+import { parseConfig, type Config } from '../daemon/config/index.js';
 import { Daemon } from '../daemon/daemon.js';
 import { Logger } from '../daemon/log.js';
 import { realEndpointFactory } from '../daemon/real-endpoint.js';
@@ -66,7 +67,6 @@ async function startWithFallback(config: Config, mk: (c: Config) => Daemon): Pro
   return { daemon, port, fellBack };
 }
 
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 export async function runDaemonDemo(argv: string[], io: Output): Promise<number> {
   let values;
@@ -87,13 +87,13 @@ export async function runDaemonDemo(argv: string[], io: Output): Promise<number>
     const tag = side.padEnd(5);
     if (e.type === 'phase1-established') {
       const s = e.sa;
-      const line = `${tag}  ISAKMP SA established  ${s.role} ${s.exchange} mode  ${s.local.address}:${s.local.port} <-> ${s.remote.address}:${s.remote.port}  cookies ${hex(s.initiatorCookie)}_i ${hex(s.responderCookie)}_r`;
+      const line = `${tag}  ISAKMP SA established  ${s.role} ${s.exchange} mode  ${s.local.address}:${s.local.port} <-> ${s.remote.address}:${s.remote.port}  cookies ${toHex(s.initiatorCookie)}_i ${toHex(s.responderCookie)}_r`;
       io.out(line);
       lines.push(line);
     } else if (e.type === 'ipsec-sa-established') {
       const p = e.sa.protocols[0];
-      const si = p ? hex(p.inbound.spi) : '?';
-      const so = p ? hex(p.outbound.spi) : '?';
+      const si = p ? toHex(p.inbound.spi) : '?';
+      const so = p ? toHex(p.outbound.spi) : '?';
       spis[side] = { in: si, out: so };
       io.out(`${tag}  IPsec SA established   ${e.sa.role} ESP ${modeName(e.sa.mode)}  spi in ${si} out ${so}  PFS group ${e.sa.group}`);
       if (spis.left !== undefined && spis.right !== undefined) done();

@@ -14,12 +14,9 @@ import {
   verify, type DataAttribute, type Message, type Payload, type Proposal,
 } from '../codec/index.js';
 import { IsakmpError } from '../errors.js';
+import { escapeText } from '../text-escape.js';
+import { toHex } from '../crypto/bytes.js';
 
-export function toHex(b: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < b.length; i++) s += (b[i]! < 16 ? '0' : '') + b[i]!.toString(16);
-  return s;
-}
 
 /** RFC short names used as `type` in JSON (and in the tree after the long name). */
 export const PAYLOAD_SHORT: Readonly<Record<number, string>> = {
@@ -176,6 +173,7 @@ export function messageJson(m: Message, length: number): Record<string, unknown>
   };
   if (m.encrypted !== undefined) o.encrypted = { length: m.encrypted.length, decrypted: m.payloads.length > 0 };
   o.payloads = m.payloads.map(payloadJson);
+  if (m.trailing !== undefined) o.trailing = { length: m.trailing.length, data: toHex(m.trailing) };
   const findings = verify(m);
   if (findings.length > 0) o.warnings = findings;
   return o;
@@ -201,7 +199,8 @@ const shortHex = (b: Uint8Array): string => (b.length > MAX_HEX ? `${toHex(b.sub
 export function messageTree(m: Message, length: number): string[] {
   const h = m.header;
   const L: string[] = [];
-  const put = (depth: number, s: string): void => { L.push(`${'    '.repeat(depth)}${s}`); };
+  // identification data is the peer's text: every line escaped (issue 9.9)
+  const put = (depth: number, s: string): void => { L.push(`${'    '.repeat(depth)}${escapeText(s)}`); };
   put(0, 'Internet Security Association and Key Management Protocol');
   put(1, `Initiator cookie: ${toHex(h.initiatorCookie)}`);
   put(1, `Responder cookie: ${toHex(h.responderCookie)}`);
@@ -218,6 +217,7 @@ export function messageTree(m: Message, length: number): string[] {
     put(1, `Encrypted payloads: ${m.encrypted.length} bytes (first payload ${payloadName(h.nextPayload)})${m.payloads.length ? ', decrypted with the key log:' : ''}`);
   }
   for (const p of m.payloads) payloadTree(p, 1, put);
+  if (m.trailing !== undefined) put(1, `Extra data after the last payload (${m.trailing.length} bytes): ${shortHex(m.trailing)}`);
   for (const f of verify(m)) put(1, `Warning: ${f}`);
   return L;
 }
@@ -296,7 +296,7 @@ function payloadTree(p: Payload, d: number, put: (depth: number, s: string) => v
 
 /** One line for a message that did not decode: notify name, offset, reason. */
 export function errorLine(e: IsakmpError): string {
-  return `malformed ISAKMP message: ${e.notifyName} (${e.notify}) at offset ${e.offset ?? '?'}: ${e.reason}`;
+  return escapeText(`malformed ISAKMP message: ${e.notifyName} (${e.notify}) at offset ${e.offset ?? '?'}: ${e.reason}`);
 }
 
 export { PayloadType };

@@ -14,9 +14,9 @@
 import { ExchangeType, HeaderFlag } from '../constants/index.js';
 import { decodePayloads, ikeAttributes, type Message, type Payload } from '../codec/index.js';
 import { cipherFor, decryptMessage, phase1Iv, phase2Iv, prfAlgFromHashId, type CipherInfo, type PrfAlg } from '../crypto/index.js';
+import { fromHex, toHex } from '../crypto/bytes.js';
 import { IsakmpError } from '../errors.js';
 
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 /**
  * Reads a key log: lines `<initiator cookie hex>,<encryption key hex>` (what `isakmp daemon
@@ -32,7 +32,7 @@ export function parseKeyLog(text: string): Map<string, Uint8Array> {
     if (parts.length !== 2) continue;
     const [cookie, key] = parts as [string, string];
     if (!/^[0-9a-fA-F]{16}$/.test(cookie) || !/^([0-9a-fA-F]{2}){1,64}$/.test(key)) continue;
-    out.set(cookie.toLowerCase(), Uint8Array.from(Buffer.from(key, 'hex')));
+    out.set(cookie.toLowerCase(), fromHex(key));
   }
   return out;
 }
@@ -74,7 +74,7 @@ export class Ikev1Decryptor {
   /** Feed every decoded message in capture order; returns the decrypted payloads for encrypted ones. */
   observe(m: Message): DecryptOutcome | undefined {
     const h = m.header;
-    const icookie = hex(h.initiatorCookie);
+    const icookie = toHex(h.initiatorCookie);
     const phase1 = (h.exchangeType === ExchangeType.IDENTITY_PROTECTION || h.exchangeType === ExchangeType.AGGRESSIVE) && h.messageId === 0;
     if (!(h.flags & HeaderFlag.ENCRYPTION) || m.encrypted === undefined) {
       if (phase1) this.learn(this.state(icookie), m.payloads);

@@ -7,6 +7,7 @@
  * @module
  */
 import type { FragmentPayload, Message } from '../codec/index.js';
+import { toHex } from '../crypto/bytes.js';
 
 export const MAX_FRAGMENTS = 64;
 export const MAX_TOTAL = 65535;
@@ -30,7 +31,7 @@ export class Reassembler {
     const frags = m.payloads.filter((p): p is FragmentPayload => p.type === 'FRAG');
     if (frags.length === 0) return undefined;
     let out: ReassemblyOutcome = { complete: false };
-    for (const f of frags) out = this.one(Buffer.from(m.header.initiatorCookie).toString('hex'), f);
+    for (const f of frags) out = this.one(toHex(m.header.initiatorCookie), f);
     return out;
   }
 

@@ -13,6 +13,7 @@ import {
 } from '../constants/index.js';
 import { encodeMessage, encodePayloads, tlv, tv, type Header, type Payload, type Transform } from '../codec/index.js';
 import { cipherFor, encryptMessage, phase1Iv, phase2Iv } from '../crypto/index.js';
+import { fromHex, toHex } from '../crypto/bytes.js';
 
 /** Deterministic filler: a xorshift stream seeded by `seed` (sample data only, never keys). */
 export function filler(n: number, seed: number): Uint8Array {
@@ -25,11 +26,10 @@ export function filler(n: number, seed: number): Uint8Array {
   return out;
 }
 
-const hex = (s: string): Uint8Array => Uint8Array.from(s.match(/../g)!.map((h) => parseInt(h, 16)));
 
 /** RFC 3706 DPD and RFC 3947 NAT-T vendor IDs (published MD5 hashes). */
-export const VID_DPD = hex('afcad71368a1f1c96b8696fc77570100');
-export const VID_RFC3947 = hex('4a131c81070358455c5728f20e95452f');
+export const VID_DPD = fromHex('afcad71368a1f1c96b8696fc77570100');
+export const VID_RFC3947 = fromHex('4a131c81070358455c5728f20e95452f');
 
 /** An IKE transform (RFC 2409 App. A) with life in seconds as a 4-octet TLV. */
 export function ikeTransform(number: number, enc: number, keyLength: number | undefined, hash: number, group: number): Transform {
@@ -40,7 +40,7 @@ export function ikeTransform(number: number, enc: number, keyLength: number | un
     tv(IkeAttr.AUTHENTICATION_METHOD, AuthMethod.PRE_SHARED_KEY),
     tv(IkeAttr.GROUP_DESCRIPTION, group),
     tv(IkeAttr.LIFE_TYPE, LifeType.SECONDS),
-    tlv(IkeAttr.LIFE_DURATION, hex('00015180')),
+    tlv(IkeAttr.LIFE_DURATION, fromHex('00015180')),
   ];
   return { number, id: IsakmpTransformId.KEY_IKE, attributes };
 }
@@ -70,7 +70,7 @@ export function qmSa(spi: Uint8Array): Payload {
       transforms: [{
         number: 1, id: EspTransformId.ESP_AES_CBC, attributes: [
           tv(IpsecAttr.SA_LIFE_TYPE, SaLifeType.SECONDS), tv(IpsecAttr.SA_LIFE_DURATION, 3600),
-          tv(IpsecAttr.SA_LIFE_TYPE, SaLifeType.KILOBYTES), tlv(IpsecAttr.SA_LIFE_DURATION, hex('0003d090')),
+          tv(IpsecAttr.SA_LIFE_TYPE, SaLifeType.KILOBYTES), tlv(IpsecAttr.SA_LIFE_DURATION, fromHex('0003d090')),
           tv(IpsecAttr.ENCAPSULATION_MODE, EncapsulationMode.TUNNEL),
           tv(IpsecAttr.AUTHENTICATION_ALGORITHM, AuthAlgorithm.HMAC_SHA2_256),
           tv(IpsecAttr.KEY_LENGTH, 128),
@@ -80,8 +80,8 @@ export function qmSa(spi: Uint8Array): Payload {
   };
 }
 
-export const ICOOKIE = hex('0123456789abcdef');
-export const RCOOKIE = hex('fedcba9876543210');
+export const ICOOKIE = fromHex('0123456789abcdef');
+export const RCOOKIE = fromHex('fedcba9876543210');
 
 function header(rc: Uint8Array, exchangeType: number, flags: number, messageId: number, nextPayload = 0): Header {
   return { initiatorCookie: ICOOKIE, responderCookie: rc, nextPayload, majorVersion: 1, minorVersion: 0, exchangeType, flags, messageId };
@@ -98,11 +98,11 @@ export interface SampleMessage {
 }
 
 /** The phase-1 encryption key of the sample (AES-256): a fixed demo value, not a derived key. */
-export const SAMPLE_KEY = hex('000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f');
+export const SAMPLE_KEY = fromHex('000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f');
 
 /** A key log for the sample in the `<initiator cookie>,<key>` form of Wireshark's ikev1_decryption_table. */
 export function sampleKeyLog(): string {
-  return `# isakmp sample exchange (demo key)\n${Buffer.from(ICOOKIE).toString('hex')},${Buffer.from(SAMPLE_KEY).toString('hex')}\n`;
+  return `# isakmp sample exchange (demo key)\n${toHex(ICOOKIE)},${toHex(SAMPLE_KEY)}\n`;
 }
 
 /** The whole sample exchange, encoded. */
@@ -123,14 +123,14 @@ export function sampleExchange(): SampleMessage[] {
     const np = first.type === 'ID' ? PayloadType.ID : PayloadType.HASH;
     return [encodeMessage({ header: { ...h, nextPayload: np }, payloads: [], encrypted: r.ciphertext }), r.nextIv];
   };
-  const idI: Payload = { type: 'ID', idType: 1, protocol: 17, port: 500, data: hex('c0000201') };
-  const idR: Payload = { type: 'ID', idType: 1, protocol: 17, port: 500, data: hex('c6336407') };
+  const idI: Payload = { type: 'ID', idType: 1, protocol: 17, port: 500, data: fromHex('c0000201') };
+  const idR: Payload = { type: 'ID', idType: 1, protocol: 17, port: 500, data: fromHex('c6336407') };
   const [mm5, iv5] = enc(header(RCOOKIE, MM, E, 0), [idI, { type: 'HASH', data: filler(32, 9) }], iv);
   const [mm6, iv6] = enc(header(RCOOKIE, MM, E, 0), [idR, { type: 'HASH', data: filler(32, 10) }], iv5);
   iv = iv6; // last phase-1 CBC block
   const mid = 0x1d2c3b4a;
   const [qm1, q1] = enc(header(RCOOKIE, QM, E, mid), quickMode1Payloads(), phase2Iv('sha256', iv, mid, cipher.blockSize));
-  const qm2Payloads: Payload[] = [{ type: 'HASH', data: filler(32, 23) }, qmSa(hex('c0ffee02')), nonce(24), ...quickMode1Payloads().slice(3)];
+  const qm2Payloads: Payload[] = [{ type: 'HASH', data: filler(32, 23) }, qmSa(fromHex('c0ffee02')), nonce(24), ...quickMode1Payloads().slice(3)];
   const [qm2, q2] = enc(header(RCOOKIE, QM, E, mid), qm2Payloads, q1);
   const [qm3] = enc(header(RCOOKIE, QM, E, mid), [{ type: 'HASH', data: filler(32, 25) }], q2);
   const msgs: [string, boolean, Uint8Array][] = [
@@ -153,9 +153,9 @@ export function sampleExchange(): SampleMessage[] {
 export function quickMode1Payloads(): Payload[] {
   return [
     { type: 'HASH', data: filler(32, 21) },
-    qmSa(hex('c0ffee01')),
+    qmSa(fromHex('c0ffee01')),
     { type: 'NONCE', data: filler(32, 22) },
-    { type: 'ID', idType: 4, protocol: 0, port: 0, data: hex('c0000200ffffff00') },
-    { type: 'ID', idType: 4, protocol: 0, port: 0, data: hex('c6336400ffffff00') },
+    { type: 'ID', idType: 4, protocol: 0, port: 0, data: fromHex('c0000200ffffff00') },
+    { type: 'ID', idType: 4, protocol: 0, port: 0, data: fromHex('c6336400ffffff00') },
   ];
 }

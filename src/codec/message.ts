@@ -97,7 +97,8 @@ function checkHeader(b: Uint8Array): { nextPayload: number; messageId: number } 
 
 /**
  * Decodes one datagram. Throws only `DecodeError` (with notify type and offset).
- * With the E flag the body stays opaque in `encrypted` and `payloads` is empty.
+ * With the E flag the body stays opaque in `encrypted` and `payloads` is empty. Bytes after the
+ * payload whose Next Payload is 0 (inside the header length) are returned in `trailing`.
  */
 export function decodeMessage(bytes: Uint8Array): Message {
   const h = checkHeader(bytes);
@@ -107,7 +108,11 @@ export function decodeMessage(bytes: Uint8Array): Message {
     return { header, payloads: [], encrypted: buf.subarray(ISAKMP_HEADER_LENGTH) };
   }
   const r = new Reader(buf, ISAKMP_HEADER_LENGTH, buf.length, 0);
-  return { header, payloads: walkChain(h.nextPayload, r, false) };
+  const payloads = walkChain(h.nextPayload, r, true);
+  // Bytes after the last payload, inside the header length (checked equal to the datagram):
+  // kept apart (never in a payload), reported by verify() and re-encoded by encodeMessage.
+  if (r.pos === r.end) return { header, payloads };
+  return { header, payloads, trailing: buf.subarray(r.pos, r.end) };
 }
 
 /**
@@ -247,6 +252,10 @@ export function encodeMessage(msg: Message): Uint8Array {
   w.u32(0);
   if (msg.encrypted !== undefined) w.bytes(msg.encrypted);
   else writeChain(w, msg.payloads);
+  if (msg.trailing !== undefined && msg.trailing.length > 0) {
+    if (msg.encrypted !== undefined) Writer.refuse('trailing bytes after an encrypted body', msg.trailing.length);
+    w.bytes(msg.trailing);
+  }
   w.patch32(24, w.pos);
   return w.finishCopy();
 }

@@ -11,10 +11,10 @@
  *   number where two numbers share a name (NAT-D 20 / 130, NAT-OA 21 / 131) or none is known.
  */
 
-/** A data attribute (RFC 2408 §3.3): TV ("basic", AF=1, 16-bit value) or TLV ("variable"). */
-/** A record type with its `readonly` removed, for building a record field by field before handing it out. */
+/** A record type with its `readonly` removed, for building a record field by field before handing it out (internal). */
 export type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
+/** A data attribute (RFC 2408 §3.3): TV ("basic", AF=1, 16-bit value) or TLV ("variable"). */
 export type DataAttribute =
   | { readonly format: 'TV'; readonly type: number; readonly value: number }
   | { readonly format: 'TLV'; readonly type: number; readonly value: Uint8Array };
@@ -196,4 +196,10 @@ export interface Message {
   readonly header: Header;
   readonly payloads: readonly Payload[];
   readonly encrypted?: Uint8Array;
+  /**
+   * Bytes after the last payload of an unencrypted message, inside the header length (Libreswan
+   * pads some messages with zeros; tshark calls them "Extra data"). Absent when there are none.
+   * Never part of a payload: no hash over payloads covers them. `verify()` reports them.
+   */
+  readonly trailing?: Uint8Array;
 }

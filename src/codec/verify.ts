@@ -1,7 +1,8 @@
 /**
  * Checks a decoded message for what decoding tolerates because real peers send it: non-zero
  * RESERVED fields (RFC 2408 §3.1/§3.2: "MUST be set to zero"; RFC 2408 §5.2 says the receiver
- * "SHOULD" drop — the engine decides), payload types this codec keeps raw, and nonce sizes.
+ * "SHOULD" drop — the engine decides), payload types this codec keeps raw, nonce sizes, and bytes
+ * after the last payload of an unencrypted message (`Message.trailing`).
  * @module
  */
 import { NotifyType, PayloadType } from '../constants/index.js';
@@ -51,6 +52,11 @@ export function verifyFindings(msg: Message): VerifyFinding[] {
         break;
     }
   });
+  const tr = msg.trailing;
+  if (tr !== undefined && tr.length > 0) {
+    const zeros = tr.every((b) => b === 0);
+    add(NotifyType.UNEQUAL_PAYLOAD_LENGTHS, 'message', `${tr.length} bytes after the last payload (${zeros ? 'zeros' : 'not zeros'}), inside the header length`);
+  }
   if (msg.payloads.length > 0 && msg.header.nextPayload !== payloadTypeOf(msg.payloads[0]!) && msg.header.nextPayload !== PayloadType.NONE) {
     add(NotifyType.INVALID_PAYLOAD_TYPE, 'header', `header next payload ${msg.header.nextPayload} differs from the first payload`);
   }

@@ -2,15 +2,22 @@
  * X.509 certificates for IKEv1 signature authentication (RFC 2409 §5.1, RFC 4945 profile), via
  * node:crypto `X509Certificate`: parsing (errors are values: INVALID_CERT_ENCODING), chain
  * building to configured trust anchors with the validity period checked at a time the caller
- * passes in (no clock here), minimum RSA key size, and matching the peer's ID payload against
- * subject / subjectAltName.
+ * passes in (no clock here), minimum RSA key size, the path constraints and revocation of
+ * cert-path.ts, and matching the peer's ID payload against subject / subjectAltName (DNs compared
+ * by RFC 5280 §7.1, see dn.ts).
  * @module
  */
 import { X509Certificate, type KeyObject } from 'node:crypto';
 import { IdType, NotifyType } from '../constants/index.js';
 import { RemoteProtocolError } from '../errors.js';
 import { constantTimeEqual, copyBytes, u8 } from './bytes.js';
+import { certInfo, keyUsageOf, KeyUsage } from './cert-ext.js';
+import { checkPathConstraints } from './cert-path.js';
+import type { CertificateRevocationList } from './crl.js';
+import { dnEqual } from './dn.js';
 import { RSA_MIN_BITS } from './rsa.js';
+
+export { dnEqual };
 
 /** Largest certificate accepted, in bytes (a CERT payload body). */
 export const MAX_CERT_SIZE = 16384;
@@ -50,6 +57,12 @@ export interface VerifyChainInput {
   minRsaBits?: number;
   /** Longest chain accepted, leaf and anchor included (default 8). */
   maxDepth?: number;
+  /**
+   * Complete CRLs (see parseCrl) of the CAs in the chain: a certificate whose issuer has one is
+   * refused when listed, when no CRL of that issuer verifies with the issuer's key, or when none
+   * is current at `now`. Issuers without a CRL here are not checked for revocation.
+   */
+  crls?: readonly CertificateRevocationList[];
 }
 
 export interface VerifiedChain {
@@ -94,7 +107,9 @@ function issuedBy(child: X509Certificate, issuer: X509Certificate): boolean {
 
 /**
  * Build and check the chain from the leaf to one of `trustAnchors`: every certificate valid at
- * `now`, each signed by the next, every issuer a CA, keys large enough. Throws
+ * `now`, each signed by the next, every issuer a CA, keys large enough, then the RFC 5280 path
+ * constraints (pathLenConstraint, name constraints, extended key usage, unknown critical
+ * extensions) and revocation by `crls` (see cert-path.ts). Throws
  * RemoteProtocolError(INVALID_CERTIFICATE) (or INVALID_CERT_ENCODING for unparsable input).
  */
 export function verifyCertificateChain(input: VerifyChainInput): VerifiedChain {
@@ -121,6 +136,9 @@ export function verifyCertificateChain(input: VerifyChainInput): VerifiedChain {
       checkTime(anchor, now, 'trust anchor');
       checkKey(anchor, minRsaBits, 'trust anchor');
       chain.push(anchor);
+      // RFC 5280 §6 constraints over the whole path: pathLenConstraint, name constraints,
+      // extended key usage, unknown critical extensions, revocation
+      checkPathConstraints({ chain, now, ...(input.crls !== undefined ? { crls: input.crls } : {}) });
       return { leaf, publicKey: leaf.publicKey, chain };
     }
     const i = pool.findIndex((c) => c.ca && issuedBy(cur, c));
@@ -134,66 +152,10 @@ export function verifyCertificateChain(input: VerifyChainInput): VerifiedChain {
   throw invalidCert('certificate chain too long');
 }
 
-// ---------------------------------------------------------------------------------------------
-// Minimal bounded DER reading: enough to find the subject Name of a certificate and to compare
-// Distinguished Names. Every length is checked against its parent; nothing is allocated from a
-// claimed length.
-
-interface Tlv {
-  tag: number;
-  start: number; // offset of the tag
-  body: number; // offset of the contents
-  end: number; // offset after the contents
-}
-
-function readTlv(b: Uint8Array, off: number, limit: number): Tlv | undefined {
-  if (off + 2 > limit) return undefined;
-  const tag = b[off]!;
-  if ((tag & 0x1f) === 0x1f) return undefined; // high tag numbers never occur here
-  let len = b[off + 1]!;
-  let p = off + 2;
-  if (len & 0x80) {
-    const nb = len & 0x7f;
-    if (nb === 0 || nb > 3 || p + nb > limit) return undefined;
-    len = 0;
-    for (let i = 0; i < nb; i++) len = len * 256 + b[p + i]!;
-    p += nb;
-  }
-  if (p + len > limit) return undefined;
-  return { tag, start: off, body: p, end: p + len };
-}
-
 /** DER of the certificate's subject Name (the form ID_DER_ASN1_DN carries), or undefined. */
 export function certificateSubjectDer(cert: X509Certificate): Uint8Array | undefined {
-  const parts = certParts(cert);
-  if (!parts) return undefined;
-  // [0] version is optional; then serial, signature, issuer, validity, subject.
-  const base = parts.fields[0]?.tag === 0xa0 ? 1 : 0;
-  const subject = parts.fields[base + 4];
-  if (!subject || subject.tag !== 0x30) return undefined;
-  return copyBytes(parts.raw, subject.start, subject.end);
-}
-
-/** The outer parts of a certificate: TBSCertificate fields and the signature algorithm OID (hex). */
-function certParts(cert: X509Certificate): { raw: Uint8Array; fields: Tlv[]; sigAlgOid: string } | undefined {
-  const raw = u8(cert.raw);
-  const outer = readTlv(raw, 0, raw.byteLength);
-  if (!outer || outer.tag !== 0x30) return undefined;
-  const tbs = readTlv(raw, outer.body, outer.end);
-  if (!tbs || tbs.tag !== 0x30) return undefined;
-  const fields: Tlv[] = [];
-  let p = tbs.body;
-  while (p < tbs.end && fields.length < 12) {
-    const t = readTlv(raw, p, tbs.end);
-    if (!t) return undefined;
-    fields.push(t);
-    p = t.end;
-  }
-  const alg = readTlv(raw, tbs.end, outer.end);
-  if (!alg || alg.tag !== 0x30) return undefined;
-  const oid = readTlv(raw, alg.body, alg.end);
-  if (!oid || oid.tag !== 0x06) return undefined;
-  return { raw, fields, sigAlgOid: Buffer.from(raw.subarray(oid.body, oid.end)).toString('hex') };
+  const info = certInfo(cert);
+  return info === undefined ? undefined : copyBytes(info.subject, 0, info.subject.length);
 }
 
 /**
@@ -202,97 +164,25 @@ function certParts(cert: X509Certificate): { raw: Uint8Array; fields: Tlv[]; sig
  * null when it cannot be read.
  */
 export function certificateKeyUsage(cert: X509Certificate): number | undefined | null {
-  const parts = certParts(cert);
-  if (!parts) return null;
-  const { raw, fields } = parts;
-  const ext = fields.find((f) => f.tag === 0xa3);
-  if (!ext) return undefined;
-  const seq = readTlv(raw, ext.body, ext.end);
-  if (!seq || seq.tag !== 0x30) return null;
-  let p = seq.body;
-  while (p < seq.end) {
-    const e = readTlv(raw, p, seq.end);
-    if (!e || e.tag !== 0x30) return null;
-    const oid = readTlv(raw, e.body, e.end);
-    if (!oid || oid.tag !== 0x06) return null;
-    if (Buffer.from(raw.subarray(oid.body, oid.end)).toString('hex') === '551d0f') {
-      let v = readTlv(raw, oid.end, e.end);
-      if (v && v.tag === 0x01) v = readTlv(raw, v.end, e.end); // critical flag
-      if (!v || v.tag !== 0x04) return null;
-      const bits = readTlv(raw, v.body, v.end);
-      if (!bits || bits.tag !== 0x03 || bits.end - bits.body < 1) return null;
-      const b1 = bits.body + 1 < bits.end ? raw[bits.body + 1]! : 0;
-      const b2 = bits.body + 2 < bits.end ? raw[bits.body + 2]! : 0;
-      return (b1 << 8) | b2;
-    }
-    p = e.end;
-  }
-  return undefined;
+  const info = certInfo(cert);
+  return info === undefined ? null : keyUsageOf(info);
 }
 
-/** keyUsage masks (first octet in the high byte). */
-const KU_DIGITAL_SIGNATURE = 0x8000;
-const KU_NON_REPUDIATION = 0x4000;
-const KU_KEY_CERT_SIGN = 0x0400;
-
 /** Signature algorithms never accepted on a peer-supplied certificate: md2/md4/md5 with RSA. */
-const WEAK_SIG_OIDS = new Set(['2a864886f70d010102', '2a864886f70d010103', '2a864886f70d010104']);
+const WEAK_SIG_OIDS = new Set(['1.2.840.113549.1.1.2', '1.2.840.113549.1.1.3', '1.2.840.113549.1.1.4']);
 
 function checkProfile(c: X509Certificate, role: 'leaf' | 'ca', what: string): void {
-  const parts = certParts(c);
-  if (!parts) throw invalidCert(`${what}: structure does not parse`);
-  if (WEAK_SIG_OIDS.has(parts.sigAlgOid)) throw invalidCert(`${what}: signed with an MD2/MD4/MD5 algorithm`);
-  const ku = certificateKeyUsage(c);
+  const info = certInfo(c);
+  if (!info) throw invalidCert(`${what}: structure does not parse`);
+  if (WEAK_SIG_OIDS.has(info.sigAlgOid)) throw invalidCert(`${what}: signed with an MD2/MD4/MD5 algorithm`);
+  if (info.sigAlgOid !== info.tbsSigAlgOid) throw invalidCert(`${what}: the two signature algorithm fields differ`);
+  const ku = keyUsageOf(info);
   if (ku === null) throw invalidCert(`${what}: unreadable keyUsage`);
   if (ku === undefined) return;
   // RFC 4945 §5.1.3.2: an IKE end-entity certificate with keyUsage needs digitalSignature or nonRepudiation
-  if (role === 'leaf' && (ku & (KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION)) === 0) throw invalidCert(`${what}: keyUsage allows no signatures`);
+  if (role === 'leaf' && (ku & (KeyUsage.DIGITAL_SIGNATURE | KeyUsage.NON_REPUDIATION)) === 0) throw invalidCert(`${what}: keyUsage allows no signatures`);
   // RFC 5280 §4.2.1.3: a certificate-signing CA with keyUsage needs keyCertSign
-  if (role === 'ca' && (ku & KU_KEY_CERT_SIGN) === 0) throw invalidCert(`${what}: keyUsage lacks keyCertSign`);
-}
-
-const STRING_TAGS = new Set([0x0c, 0x13, 0x14, 0x16]); // UTF8, Printable, T61, IA5
-
-/** Parse a DER Name into RDNs of [oid, stringTag, value] entries; undefined if malformed. */
-function parseName(b: Uint8Array): Array<Array<[string, number, string]>> | undefined {
-  const name = readTlv(b, 0, b.byteLength);
-  if (!name || name.tag !== 0x30 || name.end !== b.byteLength) return undefined;
-  const rdns: Array<Array<[string, number, string]>> = [];
-  let p = name.body;
-  while (p < name.end) {
-    const set = readTlv(b, p, name.end);
-    if (!set || set.tag !== 0x31) return undefined;
-    const atvs: Array<[string, number, string]> = [];
-    let q = set.body;
-    while (q < set.end) {
-      const seq = readTlv(b, q, set.end);
-      if (!seq || seq.tag !== 0x30) return undefined;
-      const oid = readTlv(b, seq.body, seq.end);
-      if (!oid || oid.tag !== 0x06) return undefined;
-      const val = readTlv(b, oid.end, seq.end);
-      if (!val || val.end !== seq.end) return undefined;
-      const hex = (s: number, e: number) => Buffer.from(b.subarray(s, e)).toString('hex');
-      atvs.push([hex(oid.body, oid.end), STRING_TAGS.has(val.tag) ? 0x0c : val.tag, hex(val.body, val.end)]);
-      q = seq.end;
-    }
-    if (atvs.length === 0) return undefined;
-    atvs.sort((x, y) => (x.join('/') < y.join('/') ? -1 : 1));
-    rdns.push(atvs);
-    p = set.end;
-  }
-  return rdns;
-}
-
-/**
- * True if two DER Distinguished Names are equal: byte-equal, or equal RDN by RDN with the same
- * attribute types and values, where UTF8String, PrintableString, T61String and IA5String of the
- * same bytes count as equal (peers re-encode DNs from configuration strings).
- */
-export function dnEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (constantTimeEqual(a, b)) return true;
-  const x = parseName(a), y = parseName(b);
-  if (!x || !y || x.length !== y.length) return false;
-  return JSON.stringify(x) === JSON.stringify(y);
+  if (role === 'ca' && (ku & KeyUsage.KEY_CERT_SIGN) === 0) throw invalidCert(`${what}: keyUsage lacks keyCertSign`);
 }
 
 function ipv6String(b: Uint8Array): string {

@@ -25,7 +25,19 @@ import { RFC5114_GROUPS } from './_rfc5114.js';
 export interface DhGroupInfo {
   /** IKE Group Description attribute value. */
   readonly id: number;
+  /** The RFC's name ("MODP-2048", "ECP-256"). */
   readonly name: string;
+  /**
+   * The compact name of the proposal syntax (`aes128-sha256-modp2048`), also used by `status` and
+   * the logs: modp768 … modp8192, ecp256/384/521, the RFC 5114 modp1024s160 / modp2048s224 /
+   * modp2048s256 and ecp192 / ecp224, and the Brainpool ecp224bp … ecp512bp.
+   */
+  readonly shortName: string;
+  /**
+   * True when the engine offers and accepts the group in proposals (and the configuration has a
+   * name for it): 1, 2, 5, 14–24. Groups 25–30 are computed here but not negotiated.
+   */
+  readonly negotiable: boolean;
   readonly kind: 'modp' | 'ecp';
   /** Size of the prime (MODP) or of the field (ECP) in bits. */
   readonly bits: number;
@@ -64,42 +76,42 @@ const LOGJAM = 'MODP group below 2048 bits (Logjam: precomputation against share
 const SUBGROUP = 'RFC 5114 group: not a safe prime, peers must check y^q = 1 (small-subgroup attacks, Valenta et al. 2017)';
 
 const SPECS: ReadonlyArray<ModpSpec | EcpSpec> = [
-  { id: 1, name: 'MODP-768', kind: 'modp', bits: 768, publicKeyLength: 96, sharedSecretLength: 96, privateKeyLength: 32, securityBits: 60, weak: true, weakReason: LOGJAM, source: 'RFC 2409 §6.1', nodeGroup: 'modp1' },
-  { id: 2, name: 'MODP-1024', kind: 'modp', bits: 1024, publicKeyLength: 128, sharedSecretLength: 128, privateKeyLength: 32, securityBits: 80, weak: true, weakReason: LOGJAM, source: 'RFC 2409 §6.2', nodeGroup: 'modp2' },
-  { id: 5, name: 'MODP-1536', kind: 'modp', bits: 1536, publicKeyLength: 192, sharedSecretLength: 192, privateKeyLength: 32, securityBits: 96, weak: true, weakReason: LOGJAM, source: 'RFC 3526 §2', nodeGroup: 'modp5' },
-  { id: 14, name: 'MODP-2048', kind: 'modp', bits: 2048, publicKeyLength: 256, sharedSecretLength: 256, privateKeyLength: 32, securityBits: 112, weak: false, source: 'RFC 3526 §3', nodeGroup: 'modp14' },
-  { id: 15, name: 'MODP-3072', kind: 'modp', bits: 3072, publicKeyLength: 384, sharedSecretLength: 384, privateKeyLength: 32, securityBits: 128, weak: false, source: 'RFC 3526 §4', nodeGroup: 'modp15' },
-  { id: 16, name: 'MODP-4096', kind: 'modp', bits: 4096, publicKeyLength: 512, sharedSecretLength: 512, privateKeyLength: 38, securityBits: 152, weak: false, source: 'RFC 3526 §5', nodeGroup: 'modp16' },
-  { id: 17, name: 'MODP-6144', kind: 'modp', bits: 6144, publicKeyLength: 768, sharedSecretLength: 768, privateKeyLength: 44, securityBits: 176, weak: false, source: 'RFC 3526 §6', nodeGroup: 'modp17' },
-  { id: 18, name: 'MODP-8192', kind: 'modp', bits: 8192, publicKeyLength: 1024, sharedSecretLength: 1024, privateKeyLength: 50, securityBits: 200, weak: false, source: 'RFC 3526 §7', nodeGroup: 'modp18' },
-  { id: 19, name: 'ECP-256', kind: 'ecp', bits: 256, publicKeyLength: 64, sharedSecretLength: 32, privateKeyLength: 40, securityBits: 128, weak: false, source: 'RFC 5903 §3.1 (NIST P-256)', curve: 'prime256v1',
+  { id: 1, name: 'MODP-768', shortName: 'modp768', negotiable: true, kind: 'modp', bits: 768, publicKeyLength: 96, sharedSecretLength: 96, privateKeyLength: 32, securityBits: 60, weak: true, weakReason: LOGJAM, source: 'RFC 2409 §6.1', nodeGroup: 'modp1' },
+  { id: 2, name: 'MODP-1024', shortName: 'modp1024', negotiable: true, kind: 'modp', bits: 1024, publicKeyLength: 128, sharedSecretLength: 128, privateKeyLength: 32, securityBits: 80, weak: true, weakReason: LOGJAM, source: 'RFC 2409 §6.2', nodeGroup: 'modp2' },
+  { id: 5, name: 'MODP-1536', shortName: 'modp1536', negotiable: true, kind: 'modp', bits: 1536, publicKeyLength: 192, sharedSecretLength: 192, privateKeyLength: 32, securityBits: 96, weak: true, weakReason: LOGJAM, source: 'RFC 3526 §2', nodeGroup: 'modp5' },
+  { id: 14, name: 'MODP-2048', shortName: 'modp2048', negotiable: true, kind: 'modp', bits: 2048, publicKeyLength: 256, sharedSecretLength: 256, privateKeyLength: 32, securityBits: 112, weak: false, source: 'RFC 3526 §3', nodeGroup: 'modp14' },
+  { id: 15, name: 'MODP-3072', shortName: 'modp3072', negotiable: true, kind: 'modp', bits: 3072, publicKeyLength: 384, sharedSecretLength: 384, privateKeyLength: 32, securityBits: 128, weak: false, source: 'RFC 3526 §4', nodeGroup: 'modp15' },
+  { id: 16, name: 'MODP-4096', shortName: 'modp4096', negotiable: true, kind: 'modp', bits: 4096, publicKeyLength: 512, sharedSecretLength: 512, privateKeyLength: 38, securityBits: 152, weak: false, source: 'RFC 3526 §5', nodeGroup: 'modp16' },
+  { id: 17, name: 'MODP-6144', shortName: 'modp6144', negotiable: true, kind: 'modp', bits: 6144, publicKeyLength: 768, sharedSecretLength: 768, privateKeyLength: 44, securityBits: 176, weak: false, source: 'RFC 3526 §6', nodeGroup: 'modp17' },
+  { id: 18, name: 'MODP-8192', shortName: 'modp8192', negotiable: true, kind: 'modp', bits: 8192, publicKeyLength: 1024, sharedSecretLength: 1024, privateKeyLength: 50, securityBits: 200, weak: false, source: 'RFC 3526 §7', nodeGroup: 'modp18' },
+  { id: 19, name: 'ECP-256', shortName: 'ecp256', negotiable: true, kind: 'ecp', bits: 256, publicKeyLength: 64, sharedSecretLength: 32, privateKeyLength: 40, securityBits: 128, weak: false, source: 'RFC 5903 §3.1 (NIST P-256)', curve: 'prime256v1',
     pHex: 'ffffffff00000001000000000000000000000000ffffffffffffffffffffffff',
     nHex: 'ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551' },
-  { id: 20, name: 'ECP-384', kind: 'ecp', bits: 384, publicKeyLength: 96, sharedSecretLength: 48, privateKeyLength: 56, securityBits: 192, weak: false, source: 'RFC 5903 §3.2 (NIST P-384)', curve: 'secp384r1',
+  { id: 20, name: 'ECP-384', shortName: 'ecp384', negotiable: true, kind: 'ecp', bits: 384, publicKeyLength: 96, sharedSecretLength: 48, privateKeyLength: 56, securityBits: 192, weak: false, source: 'RFC 5903 §3.2 (NIST P-384)', curve: 'secp384r1',
     pHex: 'fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffeffffffff0000000000000000ffffffff',
     nHex: 'ffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973' },
-  { id: 21, name: 'ECP-521', kind: 'ecp', bits: 521, publicKeyLength: 132, sharedSecretLength: 66, privateKeyLength: 74, securityBits: 256, weak: false, source: 'RFC 5903 §3.3 (NIST P-521)', curve: 'secp521r1',
+  { id: 21, name: 'ECP-521', shortName: 'ecp521', negotiable: true, kind: 'ecp', bits: 521, publicKeyLength: 132, sharedSecretLength: 66, privateKeyLength: 74, securityBits: 256, weak: false, source: 'RFC 5903 §3.3 (NIST P-521)', curve: 'secp521r1',
     pHex: '01ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff',
     nHex: '01fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffa51868783bf2f966b7fcc0148f709a5d03bb5c9b8899c47aebb6fb71e91386409' },
-  { id: 22, name: 'MODP-1024-160', kind: 'modp', bits: 1024, publicKeyLength: 128, sharedSecretLength: 128, privateKeyLength: 19, securityBits: 80, weak: true, weakReason: SUBGROUP, source: 'RFC 5114 §2.1', rfc5114: 22 },
-  { id: 23, name: 'MODP-2048-224', kind: 'modp', bits: 2048, publicKeyLength: 256, sharedSecretLength: 256, privateKeyLength: 27, securityBits: 112, weak: true, weakReason: SUBGROUP, source: 'RFC 5114 §2.2', rfc5114: 23 },
-  { id: 24, name: 'MODP-2048-256', kind: 'modp', bits: 2048, publicKeyLength: 256, sharedSecretLength: 256, privateKeyLength: 31, securityBits: 112, weak: true, weakReason: SUBGROUP, source: 'RFC 5114 §2.3', rfc5114: 24 },
-  { id: 25, name: 'ECP-192', kind: 'ecp', bits: 192, publicKeyLength: 48, sharedSecretLength: 24, privateKeyLength: 32, securityBits: 96, weak: true, weakReason: 'ECP group below 224 bits (96-bit security)', source: 'RFC 5114 §2.6 (NIST P-192)', curve: 'prime192v1',
+  { id: 22, name: 'MODP-1024-160', shortName: 'modp1024s160', negotiable: true, kind: 'modp', bits: 1024, publicKeyLength: 128, sharedSecretLength: 128, privateKeyLength: 19, securityBits: 80, weak: true, weakReason: SUBGROUP, source: 'RFC 5114 §2.1', rfc5114: 22 },
+  { id: 23, name: 'MODP-2048-224', shortName: 'modp2048s224', negotiable: true, kind: 'modp', bits: 2048, publicKeyLength: 256, sharedSecretLength: 256, privateKeyLength: 27, securityBits: 112, weak: true, weakReason: SUBGROUP, source: 'RFC 5114 §2.2', rfc5114: 23 },
+  { id: 24, name: 'MODP-2048-256', shortName: 'modp2048s256', negotiable: true, kind: 'modp', bits: 2048, publicKeyLength: 256, sharedSecretLength: 256, privateKeyLength: 31, securityBits: 112, weak: true, weakReason: SUBGROUP, source: 'RFC 5114 §2.3', rfc5114: 24 },
+  { id: 25, name: 'ECP-192', shortName: 'ecp192', negotiable: false, kind: 'ecp', bits: 192, publicKeyLength: 48, sharedSecretLength: 24, privateKeyLength: 32, securityBits: 96, weak: true, weakReason: 'ECP group below 224 bits (96-bit security)', source: 'RFC 5114 §2.6 (NIST P-192)', curve: 'prime192v1',
     pHex: 'fffffffffffffffffffffffffffffffeffffffffffffffff',
     nHex: 'ffffffffffffffffffffffff99def836146bc9b1b4d22831' },
-  { id: 26, name: 'ECP-224', kind: 'ecp', bits: 224, publicKeyLength: 56, sharedSecretLength: 28, privateKeyLength: 36, securityBits: 112, weak: false, source: 'RFC 5114 §2.7 (NIST P-224)', curve: 'secp224r1',
+  { id: 26, name: 'ECP-224', shortName: 'ecp224', negotiable: false, kind: 'ecp', bits: 224, publicKeyLength: 56, sharedSecretLength: 28, privateKeyLength: 36, securityBits: 112, weak: false, source: 'RFC 5114 §2.7 (NIST P-224)', curve: 'secp224r1',
     pHex: 'ffffffffffffffffffffffffffffffff000000000000000000000001',
     nHex: 'ffffffffffffffffffffffffffff16a2e0b8f03e13dd29455c5c2a3d' },
-  { id: 27, name: 'BRAINPOOL-P224R1', kind: 'ecp', bits: 224, publicKeyLength: 56, sharedSecretLength: 28, privateKeyLength: 36, securityBits: 112, weak: false, source: 'RFC 6932 §2.1 (RFC 5639 brainpoolP224r1)', curve: 'brainpoolP224r1',
+  { id: 27, name: 'BRAINPOOL-P224R1', shortName: 'ecp224bp', negotiable: false, kind: 'ecp', bits: 224, publicKeyLength: 56, sharedSecretLength: 28, privateKeyLength: 36, securityBits: 112, weak: false, source: 'RFC 6932 §2.1 (RFC 5639 brainpoolP224r1)', curve: 'brainpoolP224r1',
     pHex: 'd7c134aa264366862a18302575d1d787b09f075797da89f57ec8c0ff',
     nHex: 'd7c134aa264366862a18302575d0fb98d116bc4b6ddebca3a5a7939f' },
-  { id: 28, name: 'BRAINPOOL-P256R1', kind: 'ecp', bits: 256, publicKeyLength: 64, sharedSecretLength: 32, privateKeyLength: 40, securityBits: 128, weak: false, source: 'RFC 6932 §2.2 (RFC 5639 brainpoolP256r1)', curve: 'brainpoolP256r1',
+  { id: 28, name: 'BRAINPOOL-P256R1', shortName: 'ecp256bp', negotiable: false, kind: 'ecp', bits: 256, publicKeyLength: 64, sharedSecretLength: 32, privateKeyLength: 40, securityBits: 128, weak: false, source: 'RFC 6932 §2.2 (RFC 5639 brainpoolP256r1)', curve: 'brainpoolP256r1',
     pHex: 'a9fb57dba1eea9bc3e660a909d838d726e3bf623d52620282013481d1f6e5377',
     nHex: 'a9fb57dba1eea9bc3e660a909d838d718c397aa3b561a6f7901e0e82974856a7' },
-  { id: 29, name: 'BRAINPOOL-P384R1', kind: 'ecp', bits: 384, publicKeyLength: 96, sharedSecretLength: 48, privateKeyLength: 56, securityBits: 192, weak: false, source: 'RFC 6932 §2.3 (RFC 5639 brainpoolP384r1)', curve: 'brainpoolP384r1',
+  { id: 29, name: 'BRAINPOOL-P384R1', shortName: 'ecp384bp', negotiable: false, kind: 'ecp', bits: 384, publicKeyLength: 96, sharedSecretLength: 48, privateKeyLength: 56, securityBits: 192, weak: false, source: 'RFC 6932 §2.3 (RFC 5639 brainpoolP384r1)', curve: 'brainpoolP384r1',
     pHex: '8cb91e82a3386d280f5d6f7e50e641df152f7109ed5456b412b1da197fb71123acd3a729901d1a71874700133107ec53',
     nHex: '8cb91e82a3386d280f5d6f7e50e641df152f7109ed5456b31f166e6cac0425a7cf3ab6af6b7fc3103b883202e9046565' },
-  { id: 30, name: 'BRAINPOOL-P512R1', kind: 'ecp', bits: 512, publicKeyLength: 128, sharedSecretLength: 64, privateKeyLength: 72, securityBits: 256, weak: false, source: 'RFC 6932 §2.4 (RFC 5639 brainpoolP512r1)', curve: 'brainpoolP512r1',
+  { id: 30, name: 'BRAINPOOL-P512R1', shortName: 'ecp512bp', negotiable: false, kind: 'ecp', bits: 512, publicKeyLength: 128, sharedSecretLength: 64, privateKeyLength: 72, securityBits: 256, weak: false, source: 'RFC 6932 §2.4 (RFC 5639 brainpoolP512r1)', curve: 'brainpoolP512r1',
     pHex: 'aadd9db8dbe9c48b3fd4e6ae33c9fc07cb308db3b3c9d20ed6639cca703308717d4d9b009bc66842aecda12ae6a380e62881ff2f2d82c68528aa6056583a48f3',
     nHex: 'aadd9db8dbe9c48b3fd4e6ae33c9fc07cb308db3b3c9d20ed6639cca70330870553e5c414ca92619418661197fac10471db1d381085ddaddb58796829ca90069' },
 ];
@@ -111,10 +123,10 @@ export const DH_GROUPS: ReadonlyArray<DhGroupInfo> = SPECS.map(publicInfo);
 const INFO_BY_ID: ReadonlyMap<number, DhGroupInfo> = new Map(DH_GROUPS.map((g) => [g.id, g]));
 
 function publicInfo(s: ModpSpec | EcpSpec): DhGroupInfo {
-  const { id, name, kind, bits, publicKeyLength, sharedSecretLength, privateKeyLength, securityBits, weak, weakReason, source } = s;
+  const { id, name, shortName, negotiable, kind, bits, publicKeyLength, sharedSecretLength, privateKeyLength, securityBits, weak, weakReason, source } = s;
   return Object.freeze(weakReason === undefined
-    ? { id, name, kind, bits, publicKeyLength, sharedSecretLength, privateKeyLength, securityBits, weak, source }
-    : { id, name, kind, bits, publicKeyLength, sharedSecretLength, privateKeyLength, securityBits, weak, weakReason, source });
+    ? { id, name, shortName, negotiable, kind, bits, publicKeyLength, sharedSecretLength, privateKeyLength, securityBits, weak, source }
+    : { id, name, shortName, negotiable, kind, bits, publicKeyLength, sharedSecretLength, privateKeyLength, securityBits, weak, weakReason, source });
 }
 
 /** The description of IKE group `id`, or undefined if it is not supported. */

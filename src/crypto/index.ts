@@ -1,5 +1,5 @@
 /**
- * isakmp crypto: every algorithm IKEv1 peers negotiate and the RFC 2409 key schedule, as pure
+ * `isakmp/crypto`: every algorithm IKEv1 peers negotiate and the RFC 2409 key schedule, as pure
  * functions over node:crypto. Sans-IO: no randomness, clock or I/O in here; private DH values,
  * nonces and the time for certificate checks are passed in by the caller.
  * All byte inputs are Uint8Array (Buffers work too); byte outputs are plain Uint8Array the
@@ -51,7 +51,8 @@
  *   natDetectionHash(alg, ckyI, ckyR, ip, port)  RFC 3947 NAT-D: hash(CKY-I | CKY-R | IP | Port)
  *
  * Diffie-Hellman (RFC 2409 §6, RFC 3526, RFC 5114, RFC 5903, RFC 6932): MODP 1, 2, 5, 14–18, 22–24; ECP 19–21, 25–30
- *   DH_GROUPS, dhGroupInfo(id)        table: id, name, kind, sizes, privateKeyLength, securityBits, weak/weakReason
+ *   DH_GROUPS, dhGroupInfo(id)        the one group registry: id, name, shortName, negotiable, kind, sizes,
+ *                                     privateKeyLength, securityBits, weak/weakReason
  *   isDhGroupAllowed(id, {allowWeak}) groups 1, 2, 5, 22–25 need allowWeak
  *   dhPrivateKeyLength(group)         bytes of randomness the caller supplies
  *   dhPublicKey(group, privateKey)    our KE data (MODP |p| bytes; ECP x‖y)
@@ -67,9 +68,13 @@
  *
  * Certificates (X509Certificate)
  *   parseCertificate(der)             RemoteProtocolError(INVALID_CERT_ENCODING) on failure
- *   verifyCertificateChain({certificates, trustAnchors, now, minRsaBits?, maxDepth?}) → {leaf, publicKey, chain}
+ *   verifyCertificateChain({certificates, trustAnchors, now, minRsaBits?, maxDepth?, crls?}) → {leaf, publicKey, chain}
  *   certificateMatchesId(cert, idType, idData)  ID payload vs subject / subjectAltName
- *   certificateSubjectDer(cert), certificateKeyUsage(cert), dnEqual(a, b)
+ *   verifyCertificateChain also checks pathLenConstraint, name constraints, extended key usage
+ *   (IKE_EKUS), unknown critical extensions, and revocation by `crls` (parseCrl → CertificateRevocationList)
+ *   certificateSubjectDer(cert), certificateKeyUsage(cert)
+ *   dnEqual(a, b)                     DER Names compared by RFC 5280 §7.1; dnKey(der) as a map key; dnText(der) for display
+ *   parseCrl(der), crlPemBlocks(text), crlIssuerProblem(crl, issuerCert)   complete CRLs (RFC 5280 §5)
  *
  * Not provided: ECDSA signatures (auth methods 9–11). IKEv1 ECDSA signs the raw HASH_I/HASH_R
  * (strongSwan SIGN_ECDSA_WITH_NULL, r‖s); node:crypto only offers ECDSA over a digest it computes
@@ -142,3 +147,6 @@ export {
   certificateKeyUsage,
   dnEqual,
 } from './cert.js';
+export { dnText, dnKey } from './dn.js';
+export { IKE_EKUS } from './cert-path.js';
+export { type CertificateRevocationList, CrlError, MAX_CRL_SIZE, parseCrl, crlPemBlocks, crlIssuerProblem } from './crl.js';

@@ -1,8 +1,11 @@
 /**
  * The little DER the configuration needs: encode a distinguished name written as text
  * (`C=CH, O=org, CN=name`) for an ID_DER_ASN1_DN identity, and pull the subject Name out of an
- * X.509 certificate so the identity matches the certificate byte for byte.
+ * X.509 certificate (our own identity, sent byte for byte as the certificate has it). A DN
+ * written here is PrintableString where it can be, so it rarely equals a certificate's DER byte
+ * for byte: DNs are compared by RFC 5280 §7.1 (dnEqual, src/crypto/dn.ts), never as bytes.
  */
+import { children, readTlv } from '../crypto/asn1.js';
 
 const ATTRS: Readonly<Record<string, { oid: number[]; ia5?: boolean }>> = {
   C: { oid: [2, 5, 4, 6] },
@@ -79,38 +82,16 @@ export function encodeDn(text: string): { ok: true; value: Uint8Array } | { ok: 
   return { ok: true, value: tlv(0x30, concat(rdns)) };
 }
 
-/** Reads one DER TLV header at `off`; returns where its body starts and ends. Throws on bad input. */
-function header(buf: Uint8Array, off: number): { tag: number; start: number; end: number } {
-  if (off + 2 > buf.length) throw new Error('truncated DER');
-  const tag = buf[off] as number;
-  let len = buf[off + 1] as number;
-  let start = off + 2;
-  if (len & 0x80) {
-    const n = len & 0x7f;
-    if (n === 0 || n > 3 || start + n > buf.length) throw new Error('bad DER length');
-    len = 0;
-    for (let i = 0; i < n; i++) len = len * 256 + (buf[start + i] as number);
-    start += n;
-  }
-  const end = start + len;
-  if (end > buf.length) throw new Error('DER length beyond the data');
-  return { tag, start, end };
-}
-
-/** The DER bytes of a certificate's subject Name (TBSCertificate field 6). */
+/**
+ * The DER bytes of a certificate's subject Name (TBSCertificate field 6), read with the crypto
+ * layer's bounded DER reader. Throws an Error naming the DER when the certificate is malformed.
+ */
 export function certSubjectDer(certDer: Uint8Array): Uint8Array {
-  const cert = header(certDer, 0);
-  const tbs = header(certDer, cert.start);
-  let off = tbs.start;
-  let field = header(certDer, off);
-  if (field.tag === 0xa0) {
-    off = field.end; // explicit version
-    field = header(certDer, off);
-  }
-  // serialNumber, signature, issuer, validity, then subject
-  for (let i = 0; i < 4; i++) {
-    off = header(certDer, off).end;
-  }
-  const subject = header(certDer, off);
-  return certDer.slice(off, subject.end);
+  const cert = readTlv(certDer, 0, certDer.length);
+  const tbs = cert === undefined ? undefined : readTlv(certDer, cert.body, cert.end);
+  const fields = tbs === undefined || tbs.tag !== 0x30 ? undefined : children(certDer, tbs, 12);
+  const base = fields?.[0]?.tag === 0xa0 ? 1 : 0; // explicit version
+  const subject = fields?.[base + 4]; // serialNumber, signature, issuer, validity, then subject
+  if (subject === undefined || subject.tag !== 0x30) throw new Error('malformed certificate DER: no subject Name');
+  return Uint8Array.from(certDer.subarray(subject.start, subject.end)); // a copy, also for a Buffer
 }

@@ -7,6 +7,7 @@ import { ProtocolId, EncapsulationMode, IdType } from '../constants/index.js';
 import type {
   Address,
   Connection,
+  EndpointOptions,
   EngineEvent,
   Identity as EngineIdentity,
   IpsecSaInfo,
@@ -14,8 +15,10 @@ import type {
   Selector,
   Transmit,
 } from '../exchange/types.js';
-import type { ConnectionConfig, Identity, TrafficSelector } from './config.js';
-import { UsageError } from '../errors.js';
+import { isIP } from 'node:net';
+import { ConfigError, CONFIG_ERROR_CODE, type ConfigIdentity, type ConfigProblem, type ConnectionConfig, type GlobalConfig, type TrafficSelector } from './config/index.js';
+import { Endpoint } from '../exchange/index.js';
+import { IsakmpError, UsageError } from '../errors.js';
 
 export type { Address, Connection, EngineEvent, IpsecSaInfo, IsakmpSaInfo, Transmit, Selector };
 
@@ -45,18 +48,27 @@ export interface EndpointLike {
   dpd?(now: number, sa: string): number;
 }
 
-export interface EndpointFactoryOptions {
-  readonly random: (n: number) => Uint8Array;
+/**
+ * What the daemon hands the engine factory: the engine's own options (src/exchange/types.ts
+ * `EndpointOptions`: limits, NAT-T port, keepalives, the ALLOCSPI hook), with the connections.
+ */
+export interface EndpointFactoryOptions extends Omit<EndpointOptions, 'connections' | 'certificateTime'> {
   readonly connections: readonly Connection[];
-  readonly halfOpenTotal?: number;
-  readonly halfOpenPerPeer?: number;
-  /** The NAT-T port the daemon listens on (RFC 3947 floating); 0 = NAT-T off. */
-  readonly nattPort?: number;
 }
 
 export type EndpointFactory = (opts: EndpointFactoryOptions) => EndpointLike;
 
-function engineIdentity(id: Identity, where: string): EngineIdentity {
+/** A connection the engine cannot take as configured: `path` names the key at fault. */
+class EngineRefusal extends UsageError {
+  constructor(
+    readonly path: string,
+    readonly reason: string,
+  ) {
+    super(CONFIG_ERROR_CODE, `${path}: ${reason}`);
+  }
+}
+
+function engineIdentity(id: ConfigIdentity, where: string): EngineIdentity {
   const text = new TextDecoder();
   switch (id.type) {
     case 0:
@@ -72,7 +84,7 @@ function engineIdentity(id: Identity, where: string): EngineIdentity {
     case IdType.ID_DER_ASN1_DN:
       return { type: 'der-asn1-dn', value: id.data };
     default:
-      throw new UsageError('ISAKMP_ERR_CONFIG', `${where}: identity type ${id.type} ('${id.text}') is not supported by the engine yet`);
+      throw new EngineRefusal(where, `identity type ${id.type} ('${id.text}') is not supported by the engine yet (use an address, a host name, user@host or a DN)`);
   }
 }
 
@@ -102,11 +114,17 @@ export function toEngineConnection(c: ConnectionConfig, localPort: number, local
     local: { address: c.local.address ?? localAddress, port: localPort },
     remote: { address: c.remote.address, port: c.remote.port },
     exchange: c.exchange,
-    auth: c.auth === 'psk' ? 'psk' : 'rsa-sig',
-    ...(c.secret.kind === 'psk' ? { psk: c.secret.psk } : {}),
-    ...(c.secret.kind === 'rsa'
-      ? { rsa: { privateKey: c.secret.key, certificate: new Uint8Array(c.secret.cert.raw), trusted: c.secret.cas.map((x) => new Uint8Array(x.raw)) } }
-      : {}),
+    ...(c.secret.kind === 'psk'
+      ? { auth: 'psk' as const, psk: c.secret.psk }
+      : {
+          auth: 'rsa-sig' as const,
+          rsa: {
+            privateKey: c.secret.key,
+            certificate: new Uint8Array(c.secret.cert.raw),
+            trusted: c.secret.cas.map((x) => new Uint8Array(x.raw)),
+            ...(c.secret.crls.length > 0 ? { crls: c.secret.crls } : {}),
+          },
+        }),
     ...(c.local.id !== undefined ? { localId: engineIdentity(c.local.id, `${where}.local.id`) } : {}),
     ...(c.remote.id !== undefined ? { remoteId: engineIdentity(c.remote.id, `${where}.remote.id`) } : {}),
     ike: c.ike.map((p) => ({
@@ -137,7 +155,75 @@ export function toEngineConnection(c: ConnectionConfig, localPort: number, local
     natTraversal: c.natTraversal,
     forceEncapsulation: c.encap,
     rekeyMarginSeconds: c.rekeyMargin,
+    ikeRekeyMarginSeconds: c.ikeRekeyMargin,
     rekeyFuzzPercent: c.rekeyFuzz,
+    ...(c.dpdDelay > 0 ? { dpd: { delaySeconds: c.dpdDelay, timeoutSeconds: c.dpdTimeout } } : {}),
   };
   return conn;
+}
+
+/**
+ * The local address of a connection without `local.address`: the daemon's listen address of the
+ * peer's family (the wildcard when none is configured).
+ */
+export function localAddressFor(c: ConnectionConfig, g: Pick<GlobalConfig, 'listen'>): string {
+  const fam = isIP(c.remote.address) === 6 ? 6 : 4;
+  const l = g.listen.find((x) => x.family === fam);
+  return l?.address ?? (fam === 6 ? '::' : '0.0.0.0');
+}
+
+/** Random bytes for the engine that only checks connections: it never negotiates. */
+const noRandom = (n: number): Uint8Array => new Uint8Array(n);
+
+/**
+ * The engine's connections for a configuration, each one checked by the engine itself (the real
+ * `Endpoint.setConnection`, on an endpoint that never negotiates): what the daemon hands its
+ * endpoint at start and on reload, and what `isakmp daemon --check` builds, so that what the check
+ * accepts the daemon starts with. A connection the engine refuses (an identity type or an ESP
+ * transform it does not implement yet) is a ConfigError at the connection's line. `g`: the port
+ * and listen addresses the daemon runs with.
+ */
+export function engineConnections(file: string, connections: readonly ConnectionConfig[], g: Pick<GlobalConfig, 'port' | 'listen'>): Connection[] {
+  const problems: ConfigProblem[] = [];
+  const out: Connection[] = [];
+  const engine = new Endpoint({ random: noRandom });
+  const problem = (c: ConnectionConfig, path: string, message: string): void => {
+    problems.push({ file, line: c.line, col: 3, path, message });
+  };
+  for (const c of connections) {
+    let conn: Connection;
+    try {
+      conn = toEngineConnection(c, g.port, localAddressFor(c, g));
+    } catch (err) {
+      if (!(err instanceof EngineRefusal)) throw err;
+      problem(c, err.path, err.reason);
+      continue;
+    }
+    const refusal = engineRefusal(engine, conn);
+    if (refusal === undefined) {
+      out.push(conn);
+      continue;
+    }
+    // Name the ESP proposals the engine cannot run, in the file's words, where one alone is refused.
+    const bad = c.esp.flatMap((p, i) => {
+      const why = engineRefusal(engine, { ...conn, ipsec: [conn.ipsec[i]!] });
+      return why !== undefined ? [{ text: p.text, why }] : [];
+    });
+    for (const b of bad) problem(c, `connections.${c.name}.esp`, `'${b.text}' is not implemented by the engine yet (${b.why}): use e.g. aes128-sha256`);
+    if (bad.length === 0) problem(c, `connections.${c.name}`, `the engine refuses this connection: ${refusal}`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return out;
+}
+
+/** Why the engine refuses a connection, or undefined when it takes it. */
+function engineRefusal(engine: Endpoint, c: Connection): string | undefined {
+  try {
+    engine.setConnection(c);
+    engine.removeConnection(c.name);
+    return undefined;
+  } catch (err) {
+    if (!(err instanceof IsakmpError)) throw err;
+    return err.reason.replace(/^connection \S+: /, '');
+  }
 }

@@ -1,8 +1,11 @@
 /**
- * The daemon as a library: configuration loading/validation, the driver loop around an endpoint,
- * the control socket client, dataplane adapters, key log formats. (`isakmp daemon` uses these.)
+ * `isakmp/daemon`: the daemon as a library (what `isakmp daemon` is made of): configuration
+ * loading and validation, the daemon around an endpoint, its status records, the control socket's
+ * client, the dataplane adapters and the key log. Sockets, timers, the control server, updown and
+ * metrics are internal. The names are listed in docs/api.md.
  * @module
  */
+export { UsageError } from '../errors.js';
 export {
   parseConfig,
   loadConfig,
@@ -13,33 +16,28 @@ export {
   CONFIG_ERROR_CODE,
   DEFAULT_CONTROL_SOCKET,
   ANY_IDENTITY,
+  LOG_LEVELS,
+  LOG_AREAS,
   type Config,
   type GlobalConfig,
+  type ListenAddress,
   type ConnectionConfig,
   type Secret,
   type PskSecret,
   type RsaSecret,
-  type Identity as ConfigIdentity,
+  type ConfigIdentity,
   type TrafficSelector,
   type ConfigProblem,
   type LogLevel,
   type LogArea,
   type StartAction,
-} from './config.js';
-export {
-  parseIkeProposal as parseConfigIkeProposal,
-  parseEspProposal as parseConfigEspProposal,
-  groupName as configGroupName,
-  type IkeProposal as ConfigIkeProposal,
-  type EspProposal as ConfigEspProposal,
-} from './proposals.js';
-export { Daemon, MAX_STATUS_SAS, type DaemonOptions, type StatusData, type IsakmpSaStatus, type IpsecSaStatus, type IpsecSaState } from './daemon.js';
-export { toEngineConnection, type EndpointLike, type EndpointFactory, type EndpointFactoryOptions } from './engine.js';
+} from './config/index.js';
+export { Daemon, type DaemonOptions } from './daemon.js';
+export { MAX_STATUS_SAS, type StatusData, type IsakmpSaStatus, type IpsecSaStatus, type IpsecSaState } from './status.js';
+export { toEngineConnection, engineConnections, type EndpointLike, type EndpointFactory, type EndpointFactoryOptions } from './engine.js';
 export { realEndpointFactory } from './real-endpoint.js';
-export { controlRequest, ControlServer, parseRequest, type ControlRequest, type ControlResponse, type ControlCommand } from './control.js';
-export { NoneDataplane, XfrmDataplane, spawnIp, parseXfrmStateStats, type XfrmStateStats, type Dataplane, type DataplaneRecord, type IpRunner, type TrapSpec } from './dataplane.js';
+export { controlRequest, type ControlRequest, type ControlResponse, type ControlCommand } from './control.js';
+export { NoneDataplane, XfrmDataplane, type Dataplane, type DataplaneRecord, type TrapSpec, type IpRunner, type CommandResult } from './dataplane.js';
 export { KeyLog, ikeKeyLogLine, espKeyLogLines, IKE_TABLE_SUFFIX, ESP_TABLE_SUFFIX } from './keylog.js';
-export { Logger, type LoggerOptions } from './log.js';
-export { Counters, prometheusText, dropLabel, type CounterSnapshot } from './metrics.js';
-export { UdpTransport, classifyNattDatagram, addNonEspMarker } from './udp.js';
-export { Updown, updownEnv } from './updown.js';
+export { Logger, type LoggerOptions, type LogFields } from './log.js';
+export type { CounterSnapshot } from './metrics.js';

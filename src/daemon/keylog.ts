@@ -10,58 +10,40 @@
  * --keylog` reads); each kind also goes to its own companion file beside it, FILE.ikev1_decryption_table
  * and FILE.esp_sa, so that each is one homogeneous Wireshark UAT table (copy or link them into
  * Wireshark's profile folder as `ikev1_decryption_table` and `esp_sa`). All three files are created
- * with mode 0600. This is the only place where key material leaves the daemon, and only when the
- * operator asked for it.
+ * with mode 0600, opened without following a symbolic link (O_NOFOLLOW), and refused when they are
+ * not ours or are open to group or others (see openKeyLogFile). This is the only place where key
+ * material leaves the daemon, and only when the operator asked for it.
  */
-import { appendFileSync, openSync, closeSync } from 'node:fs';
+import { closeSync, constants as fsConstants, fstatSync, openSync, writeSync } from 'node:fs';
 import { AuthAlgorithm, EspTransformId } from '../constants/index.js';
+import { UsageError } from '../errors.js';
+import { exposure } from './preflight.js';
+import { toHex } from '../crypto/bytes.js';
 import type { IpsecSaInfo } from './engine.js';
-
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 /** The ikev1_decryption_table line for one ISAKMP SA. */
 export function ikeKeyLogLine(initiatorCookie: Uint8Array, encryptionKey: Uint8Array): string {
-  return `${hex(initiatorCookie)},${hex(encryptionKey)}`;
+  return `${toHex(initiatorCookie)},${toHex(encryptionKey)}`;
 }
 
-/** Wireshark's esp_sa names of the encryption algorithms (packet-ipsec.c, 4.0). */
-export function wiresharkEspEncryption(transformId: number, keyLength: number): string | undefined {
-  switch (transformId) {
-    case EspTransformId.ESP_NULL:
-      return 'NULL';
-    case EspTransformId.ESP_3DES:
-      return 'TripleDES-CBC [RFC2451]';
-    case EspTransformId.ESP_AES_CBC:
-      return 'AES-CBC [RFC3602]';
-    case EspTransformId.ESP_AES_CTR:
-      return 'AES-CTR [RFC3686]';
-    case EspTransformId.ESP_AES_GCM_16:
-      return 'AES-GCM with 16 octet ICV [RFC4106]';
-    default:
-      void keyLength;
-      return undefined;
-  }
-}
+/** Wireshark's esp_sa names of the encryption algorithms, by ESP transform id (packet-ipsec.c, 4.0). */
+const WIRESHARK_ESP_ENCRYPTION: Readonly<Record<number, string>> = {
+  [EspTransformId.ESP_NULL]: 'NULL',
+  [EspTransformId.ESP_3DES]: 'TripleDES-CBC [RFC2451]',
+  [EspTransformId.ESP_AES_CBC]: 'AES-CBC [RFC3602]',
+  [EspTransformId.ESP_AES_CTR]: 'AES-CTR [RFC3686]',
+  [EspTransformId.ESP_AES_GCM_16]: 'AES-GCM with 16 octet ICV [RFC4106]',
+};
 
-/** Wireshark's esp_sa names of the authentication algorithms. */
-export function wiresharkEspAuth(alg: number): string | undefined {
-  switch (alg) {
-    case 0:
-      return 'NULL';
-    case AuthAlgorithm.HMAC_MD5:
-      return 'HMAC-MD5-96 [RFC2403]';
-    case AuthAlgorithm.HMAC_SHA:
-      return 'HMAC-SHA-1-96 [RFC2404]';
-    case AuthAlgorithm.HMAC_SHA2_256:
-      return 'HMAC-SHA-256-128 [RFC4868]';
-    case AuthAlgorithm.HMAC_SHA2_384:
-      return 'HMAC-SHA-384-192 [RFC4868]';
-    case AuthAlgorithm.HMAC_SHA2_512:
-      return 'HMAC-SHA-512-256 [RFC4868]';
-    default:
-      return undefined;
-  }
-}
+/** Wireshark's esp_sa names of the authentication algorithms, by RFC 2407 Authentication Algorithm (0: none). */
+const WIRESHARK_ESP_AUTH: Readonly<Record<number, string>> = {
+  0: 'NULL',
+  [AuthAlgorithm.HMAC_MD5]: 'HMAC-MD5-96 [RFC2403]',
+  [AuthAlgorithm.HMAC_SHA]: 'HMAC-SHA-1-96 [RFC2404]',
+  [AuthAlgorithm.HMAC_SHA2_256]: 'HMAC-SHA-256-128 [RFC4868]',
+  [AuthAlgorithm.HMAC_SHA2_384]: 'HMAC-SHA-384-192 [RFC4868]',
+  [AuthAlgorithm.HMAC_SHA2_512]: 'HMAC-SHA-512-256 [RFC4868]',
+};
 
 /** esp_sa lines for an IPsec SA: outbound (local -> remote) and inbound (remote -> local). */
 export function espKeyLogLines(sa: IpsecSaInfo): string[] {
@@ -69,10 +51,10 @@ export function espKeyLogLines(sa: IpsecSaInfo): string[] {
   const fam = sa.local.address.includes(':') ? 'IPv6' : 'IPv4';
   for (const p of sa.protocols) {
     if (p.protocol !== 3) continue; // ESP only
-    const enc = wiresharkEspEncryption(p.transformId, p.keyLength) ?? `transform-${p.transformId}`;
-    const auth = wiresharkEspAuth(p.authAlgorithm) ?? `auth-${p.authAlgorithm}`;
+    const enc = WIRESHARK_ESP_ENCRYPTION[p.transformId] ?? `transform-${p.transformId}`;
+    const auth = WIRESHARK_ESP_AUTH[p.authAlgorithm] ?? `auth-${p.authAlgorithm}`;
     const line = (src: string, dst: string, k: { spi: Uint8Array; encryptionKey: Uint8Array; integrityKey: Uint8Array }): string =>
-      [fam, src, dst, `0x${hex(k.spi)}`, enc, `0x${hex(k.encryptionKey)}`, auth, `0x${hex(k.integrityKey)}`].map((f) => `"${f}"`).join(',');
+      [fam, src, dst, `0x${toHex(k.spi)}`, enc, `0x${toHex(k.encryptionKey)}`, auth, `0x${toHex(k.integrityKey)}`].map((f) => `"${f}"`).join(',');
     out.push(line(sa.local.address, sa.remote.address, p.outbound));
     out.push(line(sa.remote.address, sa.local.address, p.inbound));
   }
@@ -83,27 +65,80 @@ export function espKeyLogLines(sa: IpsecSaInfo): string[] {
 export const IKE_TABLE_SUFFIX = '.ikev1_decryption_table';
 export const ESP_TABLE_SUFFIX = '.esp_sa';
 
+/** Error code of a key log file the daemon refuses to write. */
+export const KEYLOG_ERROR_CODE = 'ISAKMP_ERR_KEYLOG';
+
+const OPEN_FLAGS = fsConstants.O_WRONLY | fsConstants.O_APPEND | fsConstants.O_CREAT | fsConstants.O_NOFOLLOW;
+
+/**
+ * Opens a key log file for appending, safely: never through a symbolic link (O_NOFOLLOW), created
+ * 0600, and refused when it is not a regular file, has other hard links, is not owned by our
+ * user, or is readable or writable by group or others. Returns the descriptor.
+ */
+export function openKeyLogFile(path: string): number {
+  let fd: number;
+  try {
+    fd = openSync(path, OPEN_FLAGS, 0o600);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? String(err);
+    if (code === 'ELOOP') throw new UsageError(KEYLOG_ERROR_CODE, `key log '${path}' is a symbolic link: refused (key material is never written through a link; give the real path)`);
+    throw new UsageError(KEYLOG_ERROR_CODE, `cannot open the key log '${path}': ${code}`);
+  }
+  try {
+    const st = fstatSync(fd);
+    const uid = process.getuid?.();
+    let why: string | undefined;
+    if (!st.isFile()) why = 'is not a regular file';
+    else if (st.nlink > 1) why = `has ${st.nlink - 1} other hard link${st.nlink > 2 ? 's' : ''}`;
+    else if (uid !== undefined && st.uid !== uid) why = `is owned by uid ${st.uid}, not by the daemon's user (uid ${uid})`;
+    else if ((st.mode & 0o066) !== 0) why = `is ${exposure(st.mode)} (run chmod 600 '${path}')`;
+    if (why !== undefined) throw new UsageError(KEYLOG_ERROR_CODE, `key log '${path}' ${why}: refused, it would expose session keys`);
+    return fd;
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
+}
+
 export class KeyLog {
   /** FILE.ikev1_decryption_table: only the ISAKMP SA lines. */
   readonly ikePath: string;
   /** FILE.esp_sa: only the ESP SA lines. */
   readonly espPath: string;
 
-  constructor(readonly path: string) {
+  /**
+   * Checks (and creates, mode 0600) the three files at once: throws UsageError(ISAKMP_ERR_KEYLOG)
+   * when one is refused (see openKeyLogFile). Each write opens the file again with the same
+   * checks, so a file replaced by a link later is refused then: `onError` hears about it (the
+   * line is not written) instead of an exception.
+   */
+  constructor(readonly path: string, private readonly onError?: (message: string) => void) {
     this.ikePath = path + IKE_TABLE_SUFFIX;
     this.espPath = path + ESP_TABLE_SUFFIX;
-    for (const p of [path, this.ikePath, this.espPath]) closeSync(openSync(p, 'a', 0o600));
+    for (const p of [path, this.ikePath, this.espPath]) closeSync(openKeyLogFile(p));
   }
 
-  private static write(path: string, lines: readonly string[]): void {
+  private write(path: string, lines: readonly string[]): void {
     if (lines.length === 0) return;
-    appendFileSync(path, lines.join('\n') + '\n', { mode: 0o600 });
+    let fd: number;
+    try {
+      fd = openKeyLogFile(path);
+    } catch (err) {
+      if (this.onError === undefined) throw err;
+      this.onError((err as Error).message);
+      return;
+    }
+    try {
+      writeSync(fd, lines.join('\n') + '\n');
+    } finally {
+      closeSync(fd);
+    }
   }
 
   /** An ikev1_decryption_table line (see ikeKeyLogLine): to FILE and FILE.ikev1_decryption_table. */
   ike(line: string): void {
-    KeyLog.write(this.path, [line]);
-    KeyLog.write(this.ikePath, [line]);
+    this.write(this.path, [line]);
+    this.write(this.ikePath, [line]);
   }
 
   /** Appends lines of either kind, each to FILE and its own companion file (an esp_sa line starts with a quote). */
@@ -114,7 +149,7 @@ export class KeyLog {
 
   /** esp_sa lines (see espKeyLogLines): to FILE and FILE.esp_sa. */
   esp(lines: readonly string[]): void {
-    KeyLog.write(this.path, lines);
-    KeyLog.write(this.espPath, lines);
+    this.write(this.path, lines);
+    this.write(this.espPath, lines);
   }
 }

@@ -2,7 +2,8 @@
  * Logs: one line per record, readable text by default or JSON (`--log-format json`), with a level
  * per area. Nothing secret is ever passed here: keys go to the key log only.
  */
-import type { LogArea, LogLevel } from './config.js';
+import type { LogArea, LogLevel } from './config/index.js';
+import { escapeJsonText, escapeText } from '../text-escape.js';
 
 const RANK: Readonly<Record<LogLevel, number>> = { error: 0, warn: 1, info: 2, debug: 3, trace: 4 };
 
@@ -20,7 +21,8 @@ export interface LoggerOptions {
 
 function textValue(v: string | number | boolean): string {
   const s = String(v);
-  return /^[^\s"=]+$/.test(s) ? s : JSON.stringify(s);
+  // quoted (JSON escapes) unless plain; no control, C1 or bidi character passes raw (a peer's identity)
+  return /^[^\s"=\\\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]+$/.test(s) ? s : escapeJsonText(JSON.stringify(s));
 }
 
 export class Logger {
@@ -46,13 +48,13 @@ export class Logger {
     if (this.opts.format === 'json') {
       const rec: Record<string, unknown> = { time, level, area, msg: message };
       for (const [k, v] of Object.entries(fields)) if (v !== undefined) rec[k] = v;
-      line = JSON.stringify(rec);
+      line = escapeJsonText(JSON.stringify(rec));
     } else {
       const extra = Object.entries(fields)
         .filter(([, v]) => v !== undefined)
         .map(([k, v]) => `${k}=${textValue(v as string | number | boolean)}`)
         .join(' ');
-      line = `${time} ${level.toUpperCase().padEnd(5)} [${area}] ${message}${extra ? ' ' + extra : ''}`;
+      line = `${time} ${level.toUpperCase().padEnd(5)} [${area}] ${escapeText(message)}${extra ? ' ' + extra : ''}`;
     }
     (this.opts.write ?? ((l: string) => process.stderr.write(l)))(line + '\n');
   }

@@ -101,7 +101,7 @@ export class UdpTransport {
         await new Promise<void>((resolve, reject) => {
           const onErr = (err: NodeJS.ErrnoException): void => {
             socket.close();
-            reject(new Error(`cannot bind UDP ${l.family === 6 ? `[${l.address}]` : l.address}:${port}: ${err.code ?? err.message}${err.code === 'EACCES' ? ' (ports below 1024 need root or CAP_NET_BIND_SERVICE)' : ''}`));
+            reject(new Error(`cannot bind UDP ${l.family === 6 ? `[${l.address}]` : l.address}:${port}: ${err.code ?? err.message}${err.code === 'EACCES' ? ' (ports below 1024 need root or CAP_NET_BIND_SERVICE)' : err.code === 'EADDRNOTAVAIL' ? ' (not an address of this host; an HA standby binds the virtual address before it holds it: set net.ipv4.ip_nonlocal_bind=1)' : ''}`));
           };
           socket.once('error', onErr);
           socket.bind({ address: l.address, port, exclusive: true }, () => {
@@ -118,6 +118,11 @@ export class UdpTransport {
         this.bound.push(b);
       }
     }
+  }
+
+  /** The NAT-T sockets (for the dataplane's UDP_ENCAP option). */
+  nattSockets(): { socket: Socket; port: number }[] {
+    return this.bound.filter((b) => b.natt).map((b) => ({ socket: b.socket, port: b.port }));
   }
 
   /** The actual bound ports (useful when 0 was configured in tests). */

@@ -15,6 +15,7 @@
  *   ISAKMP_SA_ID        the SA id shown by `isakmp status`
  */
 import { spawn } from 'node:child_process';
+import { toHex } from '../crypto/bytes.js';
 import type { IpsecSaInfo, Selector } from './engine.js';
 import { modeName } from '../exchange/natt.js';
 
@@ -38,8 +39,8 @@ export function updownEnv(event: 'up' | 'down', reason: UpdownReason, sa: IpsecS
     ISAKMP_REMOTE_TS: selText(sa.remoteTs),
     ISAKMP_PROTOCOL: p?.protocol === 2 ? 'ah' : 'esp',
     ISAKMP_MODE: modeName(sa.mode),
-    ISAKMP_SPI_IN: p ? Buffer.from(p.inbound.spi).toString('hex') : '',
-    ISAKMP_SPI_OUT: p ? Buffer.from(p.outbound.spi).toString('hex') : '',
+    ISAKMP_SPI_IN: p ? toHex(p.inbound.spi) : '',
+    ISAKMP_SPI_OUT: p ? toHex(p.outbound.spi) : '',
     ISAKMP_SA_ID: sa.id,
   };
 }

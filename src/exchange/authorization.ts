@@ -5,24 +5,22 @@
  * and Main Mode message 5 may move the ISAKMP SA to another connection, only when that connection
  * asks for nothing more than what the peer proved:
  *
- *   - the same authentication method and the same secret (PSK), or the same trust anchors or
- *     configured peer key (signatures): what the peer proved for one, it proved for the other;
+ *   - the same authentication method and the same secret (PSK), or the same trust anchors and
+ *     CRLs or configured peer key (signatures): what the peer proved for one, it proved for the other;
  *   - a remote identity that matches the identity the peer authenticated with;
  *   - the same local identity (the peer authenticated us under that name).
  *
  * Pure functions over engine records; no state.
  */
+import { IdType } from '../constants/index.js';
+import { bytesEqual } from '../crypto/bytes.js';
+import { dnEqual } from './crypto.js';
 import { addressIdentity, identityMatches, identityToId } from './ids.js';
 import type { Connection, Identity } from './types.js';
 
 /** What the peer's ID payload said, as kept on an ISAKMP SA. */
 export type PeerIdentity = Identity | { readonly type: 'other'; readonly idType: number; readonly data: Uint8Array };
 
-function bytesEqual(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
-  if (!a || !b || a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
 
 /** The same certificates, as sets (order and duplicates do not matter). */
 function sameDerSet(a: readonly Uint8Array[] | undefined, b: readonly Uint8Array[] | undefined): boolean {
@@ -40,15 +38,16 @@ function sameDerSet(a: readonly Uint8Array[] | undefined, b: readonly Uint8Array
  */
 export function sameCredentials(a: Connection, b: Connection): boolean {
   if (a === b) return true;
-  if (a.auth !== b.auth) return false;
-  if (a.auth === 'psk') return bytesEqual(a.psk, b.psk);
+  if (a.auth === 'psk') return b.auth === 'psk' && bytesEqual(a.psk, b.psk);
+  if (b.auth !== 'rsa-sig') return false;
   const ra = a.rsa;
   const rb = b.rsa;
   if (!ra || !rb) return false;
   if (ra.peerPublicKey !== undefined || rb.peerPublicKey !== undefined) {
     return ra.peerPublicKey !== undefined && rb.peerPublicKey !== undefined && ra.peerPublicKey.equals(rb.peerPublicKey);
   }
-  return sameDerSet(ra.trusted, rb.trusted);
+  // the same anchors and the same revocation lists: a peer not checked against b's CRLs proved nothing for b
+  return sameDerSet(ra.trusted, rb.trusted) && sameDerSet(ra.crls?.map((c) => c.raw), rb.crls?.map((c) => c.raw));
 }
 
 /** The wire form (ID type and data) of a peer identity. */
@@ -56,20 +55,27 @@ export function peerIdWire(id: PeerIdentity): { idType: number; data: Uint8Array
   return id.type === 'other' ? { idType: id.idType, data: id.data } : identityToId(id);
 }
 
-/** Two peer identities name the same peer (same ID type and data; names case-insensitively). */
+/** Same ID type and data; DNs compared by RFC 5280 §7.1 (dnEqual), the one DN comparison. */
+function sameIdWire(x: { idType: number; data: Uint8Array }, y: { idType: number; data: Uint8Array }): boolean {
+  if (x.idType !== y.idType) return false;
+  return x.idType === IdType.ID_DER_ASN1_DN ? dnEqual(x.data, y.data) : bytesEqual(x.data, y.data);
+}
+
+/** Two peer identities name the same peer (same ID type and data; names case-insensitively; DNs by RFC 5280). */
 export function samePeerIdentity(a: PeerIdentity | undefined, b: PeerIdentity | undefined): boolean {
   if (a === b) return a !== undefined;
   if (!a || !b || a.type === 'any' || b.type === 'any') return false;
   if ((a.type === 'fqdn' || a.type === 'user-fqdn') && a.type === b.type) return a.value.toLowerCase() === b.value.toLowerCase();
-  const x = peerIdWire(a);
-  const y = peerIdWire(b);
-  return x.idType === y.idType && bytesEqual(x.data, y.data);
+  return sameIdWire(peerIdWire(a), peerIdWire(b));
 }
 
-/** The identity a connection expects: configured, else (PSK) the peer's address, (RSA) any the certificate proves. */
+/**
+ * The identity a connection expects: configured, else the peer's address, whatever the
+ * authentication (issue 9.4: with RSA, "any identity the CA certified" let any holder of a
+ * certificate from the same CA pose as the gateway; the address must now be in its certificate).
+ */
 export function expectedPeerId(c: Connection, peerAddress: string): Identity {
-  if (c.remoteId) return c.remoteId;
-  return c.auth === 'rsa-sig' ? { type: 'any' } : addressIdentity(peerAddress);
+  return c.remoteId ?? addressIdentity(peerAddress);
 }
 
 /** Our identity under a connection: configured, else our address. */
@@ -84,9 +90,7 @@ export function ourIdentityFor(c: Connection, localAddress: string): Identity {
 export function provedFor(proved: Connection, peer: PeerIdentity | undefined, c: Connection, addresses: { local: string; remote: string }): boolean {
   if (c === proved) return true;
   if (!peer || !sameCredentials(proved, c)) return false;
-  const ours = peerIdWire(ourIdentityFor(c, addresses.local));
-  const provedOurs = peerIdWire(ourIdentityFor(proved, addresses.local));
-  if (ours.idType !== provedOurs.idType || !bytesEqual(ours.data, provedOurs.data)) return false;
+  if (!sameIdWire(peerIdWire(ourIdentityFor(c, addresses.local)), peerIdWire(ourIdentityFor(proved, addresses.local)))) return false;
   const id = peerIdWire(peer);
   return identityMatches(expectedPeerId(c, addresses.remote), id.idType, id.data);
 }

@@ -1,42 +1,13 @@
 /**
  * The crypto functions the engine uses, in one place (RFC 2409 §5, App. B). Everything comes from
- * src/crypto; this file only names the subset the engine depends on.
+ * src/crypto; this file only names the subset the engine depends on. The phase-1 key schedule is
+ * `derivePhase1Schedule` (one call once g^xy is known), never re-sequenced here.
  */
-export {
-  prf,
-  hash,
-  prfAlgFromHashId,
-  prfLength,
-  type PrfAlg,
-  deriveSkeyid,
-  derivePhase1Keys,
-  deriveEncryptionKey,
-  deriveKeymat,
-  hashI,
-  hashR,
-  quickModeHash1,
-  quickModeHash2,
-  quickModeHash3,
-  informationalHash,
-  verifyHash,
-  cipherFor,
-  encryptMessage,
-  decryptMessage,
-  type CipherInfo,
-  dhKeyPair,
-  dhPrivateKeyLength,
-  dhGroupInfo,
-  type DhKeyPair,
-  phase1Iv,
-  phase2Iv,
-  rsaSignHash,
-  rsaVerifyHash,
-  constantTimeEqual,
-  wipe,
-  verifyCertificateChain,
-  certificateMatchesId,
-  parseCertificate,
-} from '../crypto/index.js';
+export { prfAlgFromHashId, prfLength, type PrfAlg, derivePhase1Schedule, deriveKeymat } from '../crypto/index.js';
+export { hashI, hashR, quickModeHash1, quickModeHash2, quickModeHash3, informationalHash, verifyHash } from '../crypto/index.js';
+export { cipherFor, decryptMessage, type CipherInfo, dhKeyPair, dhPrivateKeyLength, type DhKeyPair, phase2Iv } from '../crypto/index.js';
+export { rsaSignHash, rsaVerifyHash, wipe, verifyCertificateChain, certificateMatchesId, natDetectionHash } from '../crypto/index.js';
+export { dnEqual, type CertificateRevocationList, DH_GROUPS, dhGroupInfo } from '../crypto/index.js';
 // internal to src/crypto (not in its public index): encryption straight into a datagram buffer
 export { encryptMessageAt } from '../crypto/cipher.js';
 // internal to src/crypto: byte concatenation (the ISAKMP SPI of a phase 1 is CKY-I | CKY-R)

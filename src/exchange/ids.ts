@@ -5,6 +5,7 @@
 import { IdType } from '../constants/index.js';
 import type { IdPayload } from '../codec/types.js';
 import { parseIpv4, parseIpv6 } from '../codec/identification.js';
+import { dnEqual } from './crypto.js';
 import type { Identity, Selector } from './types.js';
 
 const parsed = new Map<string, Uint8Array | undefined>();
@@ -231,7 +232,8 @@ export function identityMatches(expected: Identity, idType: number, data: Uint8A
   if (expected.type === 'fqdn' || expected.type === 'user-fqdn') {
     return utf8.decode(data).toLowerCase() === expected.value.toLowerCase();
   }
-  return compareBytes(want.data, data) === 0;
+  // ID_DER_ASN1_DN: RFC 5280 §7.1 (string types and case do not matter), the one DN comparison
+  return dnEqual(want.data, data);
 }
 
 /** Strict DER check of a Name (SEQUENCE with exact definite lengths, no trailing bytes). */

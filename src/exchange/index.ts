@@ -1,9 +1,12 @@
 /**
- * The sans-IO IKEv1 engine: Endpoint, connection/event records, proposal selection, selectors,
- * exchange scripts. See docs/engine.md.
+ * `isakmp/engine`: the sans-IO IKEv1 engine. The `Endpoint` (inputs `handleDatagram`,
+ * `handleTimeout`; commands `initiate`, `rekey`, `delete`; outputs `pollTransmit`, `pollEvent`,
+ * `pollTimeout`), its records (connections, events, SA summaries), the helpers that build
+ * selectors and identities, and the compact proposal syntax. See docs/engine.md; the names are
+ * listed in docs/api.md. The exchange drivers, scripts, proposal selection and timers are internal.
  * @module
  */
-export { Endpoint, parseLifetimeData } from './endpoint.js';
+export { Endpoint } from './endpoint.js';
 export type * from './types.js';
 export {
   hostSelector,
@@ -18,26 +21,32 @@ export {
   parseAddress,
   formatAddress,
 } from './ids.js';
+export { DEFAULT_IKE_LIFETIME, DEFAULT_IPSEC_LIFETIME } from './proposals.js';
 export {
-  buildIkeSa,
-  selectIke,
-  checkIkeAnswer,
-  buildIpsecSa,
-  selectIpsec,
-  checkIpsecAnswer,
-  buildIpsecAnswer,
-  parseIkeTransform,
-  parseIpsecTransform,
-  keymatBytes,
-  groupAllowed,
-  WEAK_GROUPS,
-  SUPPORTED_GROUPS,
-  DEFAULT_IKE_LIFETIME,
-  DEFAULT_IPSEC_LIFETIME,
-  type IkeSelection,
-  type IpsecSelection,
-} from './proposals.js';
-export { MAIN_MODE, AGGRESSIVE_MODE, QUICK_MODE, INFORMATIONAL, checkMessage, type MessageScript, type PayloadRule } from './scripts.js';
-export { TimerQueue } from './timers.js';
-export { parseIkeProposal, parseIpsecProposal, parseIkeProposalSpec, parseEspProposalSpec, parseAhProposalSpec, groupName, type Parsed, type IkeProposalSpec, type EspProposalSpec, type AhProposalSpec } from './names.js';
-export { NATT_RFC3947_VID, NATT_DRAFT_VIDS, nattVidKind, natdHash, natdHashLength, encapsulatedMode, encapsulatedProposals, modeName } from './natt.js';
+  parseIkeProposal,
+  parseIpsecProposal,
+  parseIkeProposalSpec,
+  parseEspProposalSpec,
+  parseAhProposalSpec,
+  groupName,
+  ikeTransformName,
+  ipsecTransformName,
+  type Parsed,
+  type IkeProposalSpec,
+  type EspProposalSpec,
+  type AhProposalSpec,
+} from './names.js';
+export {
+  SNAPSHOT_VERSION,
+  exportSa,
+  exportIsakmpSa,
+  exportIpsecSa,
+  importSa,
+  importIsakmpSa,
+  importIpsecSa,
+  type SaRecord,
+  type IsakmpSaRecord,
+  type IpsecSaRecord,
+  type IpsecProtocolRecord,
+  type PeerIdRecord,
+} from './snapshot.js';

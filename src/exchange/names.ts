@@ -1,6 +1,6 @@
 /**
  * The compact, strongSwan-style proposal syntax, one parser for the library and the
- * configuration file (src/daemon/config.ts), mapped to the wire numbers of src/constants:
+ * configuration file (src/daemon/config/), mapped to the wire numbers of src/constants:
  *
  *   phase 1 (ike):  ENC-HASH-GROUP          e.g. aes128-sha256-modp2048, aes256-sha1-ecp256
  *   phase 2 (esp):  ENC-INTEG[-GROUP]       e.g. aes128-sha256, aes256-sha1-modp2048
@@ -14,6 +14,7 @@
 import {
   AhTransformId,
   AuthAlgorithm,
+  AuthMethod,
   EncapsulationMode,
   EncryptionAlgorithm,
   EspTransformId,
@@ -22,6 +23,7 @@ import {
   ProtocolId,
 } from '../constants/index.js';
 import { LocalProtocolError } from '../errors.js';
+import { DH_GROUPS, dhGroupInfo } from '../crypto/index.js';
 import type { IkeProposal, IpsecProposal, IpsecProtocolSpec } from './types.js';
 import type { Mutable } from '../codec/types.js';
 
@@ -67,6 +69,9 @@ const CIPHERS: Readonly<Record<string, Cipher>> = {
   aes256gcm16: { ike: undefined, esp: EspTransformId.ESP_AES_GCM_16, keyLength: 256, aead: true },
 };
 
+/** Names the parser accepts as synonyms but that are never printed (the first name above is). */
+const SYNONYMS: ReadonlySet<string> = new Set(['aes', 'sha', 'sha2_256', 'sha2_384', 'sha2_512']);
+
 const IKE_HASHES: Readonly<Record<string, number>> = {
   md5: HashAlgorithm.MD5,
   sha1: HashAlgorithm.SHA,
@@ -91,30 +96,18 @@ const ESP_INTEG: Readonly<Record<string, number>> = {
   sha2_512: AuthAlgorithm.HMAC_SHA2_512,
 };
 
-export const GROUPS: Readonly<Record<string, number>> = {
-  modp768: GroupDescription.MODP_768,
-  modp1024: GroupDescription.MODP_1024,
-  modp1536: GroupDescription.MODP_1536,
-  modp2048: GroupDescription.MODP_2048,
-  modp3072: GroupDescription.MODP_3072,
-  modp4096: GroupDescription.MODP_4096,
-  modp6144: GroupDescription.MODP_6144,
-  modp8192: GroupDescription.MODP_8192,
-  ecp256: GroupDescription.ECP_256,
-  ecp384: GroupDescription.ECP_384,
-  ecp521: GroupDescription.ECP_521,
-  modp1024s160: GroupDescription.MODP_1024_160_POS,
-  modp2048s224: GroupDescription.MODP_2048_224_POS,
-  modp2048s256: GroupDescription.MODP_2048_256_POS,
-};
+/**
+ * The groups the engine negotiates, by compact name, in IANA order: derived from the one DH-group
+ * registry (`DH_GROUPS` in src/crypto/dh.ts: numbers, names, sizes and the weak/opt-in policy).
+ */
+const GROUPS: Readonly<Record<string, number>> = Object.fromEntries(DH_GROUPS.filter((g) => g.negotiable).map((g) => [g.shortName, g.id]));
 
-/** Groups refused unless a connection sets `allow_weak_groups: true` (DESIGN: security defaults). */
-export const WEAK_GROUPS: ReadonlySet<number> = new Set([1, 2, 5, 22, 23, 24]);
+/** Whether a group needs `allow_weak_groups` (the registry's policy). */
+const isWeak = (group: number): boolean => dhGroupInfo(group)?.weak === true;
 
-/** The name used in the compact syntax for a group number ("modp2048"), or `group<N>`. */
+/** The compact name of a group number ("modp2048"), or `group<N>` for one the registry lacks. */
 export function groupName(group: number): string {
-  for (const [name, value] of Object.entries(GROUPS)) if (value === group) return name;
-  return `group${group}`;
+  return dhGroupInfo(group)?.shortName ?? `group${group}`;
 }
 
 function keys(table: Readonly<Record<string, unknown>>, filter?: (v: unknown) => boolean): string {
@@ -149,7 +142,7 @@ export function parseIkeProposalSpec(text: string, opts: { allowWeakGroups?: boo
   if (g === undefined) {
     return { ok: false, error: `unknown DH group '${group}' in '${text}' (use one of: ${keys(GROUPS)})` };
   }
-  if (WEAK_GROUPS.has(g) && opts.allowWeakGroups !== true) {
+  if (isWeak(g) && opts.allowWeakGroups !== true) {
     return {
       ok: false,
       error: `DH group '${group}' in '${text}' is weak and refused by default (use modp2048 or stronger, or set allow_weak_groups: true)`,
@@ -216,7 +209,7 @@ const AH_TRANSFORM: Readonly<Record<number, number>> = {
 function pfsGroup(gname: string, text: string, opts: { allowWeakGroups?: boolean }): Parsed<number> {
   const group = GROUPS[gname];
   if (group === undefined) return { ok: false, error: `unknown PFS group '${gname}' in '${text}' (use one of: ${keys(GROUPS)})` };
-  if (WEAK_GROUPS.has(group) && opts.allowWeakGroups !== true) {
+  if (isWeak(group) && opts.allowWeakGroups !== true) {
     return { ok: false, error: `PFS group '${gname}' in '${text}' is weak and refused by default (use modp2048 or stronger, or set allow_weak_groups: true)` };
   }
   return { ok: true, value: group };
@@ -279,4 +272,39 @@ export function parseIpsecProposal(protocol: 'esp' | 'ah', s: string, opts: { mo
   if (opts.lifetimeSeconds) out.lifetimeSeconds = opts.lifetimeSeconds;
   if (opts.lifetimeKilobytes) out.lifetimeKilobytes = opts.lifetimeKilobytes;
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// names of negotiated SAs (status, logs): the same tables, read backwards
+
+/** The first non-synonym name of `table` whose entry satisfies `match`. */
+function nameIn<T>(table: Readonly<Record<string, T>>, match: (v: T) => boolean): string | undefined {
+  for (const [name, v] of Object.entries(table)) if (!SYNONYMS.has(name) && match(v)) return name;
+  return undefined;
+}
+
+const AUTH_METHOD_NAMES: Readonly<Record<string, number>> = { psk: AuthMethod.PRE_SHARED_KEY, rsa: AuthMethod.RSA_SIGNATURES };
+
+/**
+ * A chosen phase-1 transform in the compact syntax plus its authentication method, as `status`
+ * shows it: `aes128-sha256-modp2048 psk`. Numbers without a name print as `enc<N>`, `hash<N>`,
+ * `group<N>`, `auth<N>`.
+ */
+export function ikeTransformName(t: { readonly encryption: number; readonly keyLength?: number; readonly hash: number; readonly group: number; readonly auth: number }): string {
+  const enc = nameIn(CIPHERS, (c) => c.ike === t.encryption && (c.keyLength === undefined || c.keyLength === t.keyLength)) ?? `enc${t.encryption}`;
+  const hash = nameIn(IKE_HASHES, (h) => h === t.hash) ?? `hash${t.hash}`;
+  const auth = nameIn(AUTH_METHOD_NAMES, (a) => a === t.auth) ?? `auth${t.auth}`;
+  return `${enc}-${hash}-${groupName(t.group)} ${auth}`;
+}
+
+/**
+ * One protocol of a negotiated IPsec SA in the compact syntax, with the PFS group when there is
+ * one (0: none): `esp aes128-sha256`, `esp aes256gcm16-ecp256`, `ah sha256-modp2048`.
+ */
+export function ipsecTransformName(p: { readonly protocol: number; readonly transformId: number; readonly keyLength?: number; readonly authAlgorithm?: number }, group: number): string {
+  const integ = p.authAlgorithm !== undefined && p.authAlgorithm !== 0 ? (nameIn(ESP_INTEG, (a) => a === p.authAlgorithm) ?? `auth${p.authAlgorithm}`) : undefined;
+  const pfs = group !== 0 ? `-${groupName(group)}` : '';
+  if (p.protocol === ProtocolId.PROTO_IPSEC_AH) return `ah ${integ ?? `ah${p.transformId}`}${pfs}`;
+  const enc = nameIn(CIPHERS, (c) => c.esp === p.transformId && (c.keyLength === undefined || c.keyLength === p.keyLength)) ?? `esp${p.transformId}`;
+  return `esp ${enc}${integ !== undefined ? `-${integ}` : ''}${pfs}`;
 }

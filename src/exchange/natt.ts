@@ -1,48 +1,38 @@
 /**
  * RFC 3947 NAT traversal helpers: the vendor IDs, NAT-D hashes and the UDP-encapsulated Quick
- * Mode modes. Pure functions; the state machine lives in endpoint.ts.
+ * Mode modes. Pure functions; the engine's use of them is the NAT-T extension
+ * (extensions/nat-t.ts).
  */
-import { createHash } from 'node:crypto';
 import { EncapsulationMode } from '../constants/ipsec.js';
 import { IdType, NotifyType } from '../constants/index.js';
 import { parseIpv4, parseIpv6 } from '../codec/identification.js';
 import type { Payload } from '../codec/types.js';
+import { bytesEqual, fromHex } from '../crypto/bytes.js';
+import { isSupportedHashId, natDetectionHash, prfAlgFromHashId, prfLength } from '../crypto/index.js';
 import { LocalProtocolError, RemoteProtocolError } from '../errors.js';
 import { formatAddress } from './ids.js';
 import type { Address, IpsecProposal } from './types.js';
 
 type NatOaPayload = Extract<Payload, { type: 'NAT-OA' }>;
 
-function hexBytes(s: string): Uint8Array {
-  return Uint8Array.from(Buffer.from(s, 'hex'));
-}
-
 /** RFC 3947 vendor ID: MD5("RFC 3947"). The only NAT-T version we speak. */
-export const NATT_RFC3947_VID = hexBytes('4a131c81070358455c5728f20e95452f');
+export const NATT_RFC3947_VID = fromHex('4a131c81070358455c5728f20e95452f');
 /** draft-ietf-ipsec-nat-t-ike-02 / -02\n / -03: recognised as known, never negotiated. */
 export const NATT_DRAFT_VIDS: readonly Uint8Array[] = [
-  hexBytes('cd60464335df21f87cfdb2fc68b6a448'),
-  hexBytes('90cb80913ebb696e086381b5ec427b1f'),
-  hexBytes('7d9419a65310ca6f2c179d9215529d56'),
+  fromHex('cd60464335df21f87cfdb2fc68b6a448'),
+  fromHex('90cb80913ebb696e086381b5ec427b1f'),
+  fromHex('7d9419a65310ca6f2c179d9215529d56'),
 ];
-
-function same(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
 
 /** 'rfc3947' when the VID data is RFC 3947's, 'draft' for a known draft ID, else undefined. */
 export function nattVidKind(data: Uint8Array): 'rfc3947' | 'draft' | undefined {
-  if (same(data, NATT_RFC3947_VID)) return 'rfc3947';
-  return NATT_DRAFT_VIDS.some((v) => same(data, v)) ? 'draft' : undefined;
+  if (bytesEqual(data, NATT_RFC3947_VID)) return 'rfc3947';
+  return NATT_DRAFT_VIDS.some((v) => bytesEqual(data, v)) ? 'draft' : undefined;
 }
-
-const HASH_NAMES: Record<number, string> = { 1: 'md5', 2: 'sha1', 4: 'sha256', 5: 'sha384', 6: 'sha512' };
 
 /** Output length of a phase-1 hash algorithm (RFC 2409 App. A), 0 when unknown. */
 export function natdHashLength(hashId: number): number {
-  return ({ 1: 16, 2: 20, 4: 32, 5: 48, 6: 64 } as Record<number, number>)[hashId] ?? 0;
+  return isSupportedHashId(hashId) ? prfLength(prfAlgFromHashId(hashId)) : 0;
 }
 
 /** The address as network bytes (4 or 16), or undefined when not an IP literal. */
@@ -50,13 +40,15 @@ export function addressBytes(address: string): Uint8Array | undefined {
   return parseIpv4(address) ?? parseIpv6(address);
 }
 
-/** RFC 3947 §3.2: HASH = HASH(CKY-I | CKY-R | IP | Port), with the negotiated hash. */
+/**
+ * RFC 3947 §3.2: HASH = HASH(CKY-I | CKY-R | IP | Port), with the negotiated hash (the one NAT-D
+ * hash: src/crypto's natDetectionHash, with the address as text).
+ */
 export function natdHash(hashId: number, ic: Uint8Array, rc: Uint8Array, a: Address): Uint8Array {
-  const name = HASH_NAMES[hashId];
-  if (!name) throw new LocalProtocolError(0, `NAT-D: no hash ${hashId}`);
-  const ip = addressBytes(a.address) ?? new Uint8Array(0);
-  const port = Uint8Array.of((a.port >>> 8) & 0xff, a.port & 0xff);
-  return Uint8Array.from(createHash(name).update(ic).update(rc).update(ip).update(port).digest());
+  if (!isSupportedHashId(hashId)) throw new LocalProtocolError(0, `NAT-D: no hash ${hashId}`);
+  const ip = addressBytes(a.address);
+  if (!ip) throw new LocalProtocolError(0, `NAT-D: '${a.address}' is not an IP address`);
+  return natDetectionHash(prfAlgFromHashId(hashId), ic, rc, ip, a.port);
 }
 
 /**
@@ -86,7 +78,9 @@ export function readNatOa(payloads: readonly NatOaPayload[]): { initiator: strin
     if (!ok) throw new RemoteProtocolError(NotifyType.PAYLOAD_MALFORMED, `NAT-OA with ID type ${p.idType} and ${p.address.length} address bytes`);
     return formatAddress(p.address);
   };
-  return { initiator: text(payloads[0]!), responder: text(payloads[1]!) };
+  const [i, r] = payloads;
+  if (!i || !r) throw new RemoteProtocolError(NotifyType.PAYLOAD_MALFORMED, 'NAT-OA: need two payloads');
+  return { initiator: text(i), responder: text(r) };
 }
 
 /** 'tunnel' or 'transport' for an encapsulation mode, UDP-encapsulated (RFC 3947 §5.1: 3, 4) or not (1, 2). */

@@ -6,6 +6,7 @@
  * configured proposals, including key length; an attribute class we do not know refuses the
  * transform. The initiator checks that the answer is one it offered.
  */
+import { IPSEC_DOI } from './doi.js';
 import {
   AuthAlgorithm,
   AuthMethod,
@@ -25,19 +26,20 @@ import {
 import { RemoteProtocolError } from '../errors.js';
 import type { DataAttribute, Mutable, Proposal, SaPayload, Transform } from '../codec/types.js';
 import type { ChosenIke, IkeProposal, IpsecProposal, IpsecProtocolSpec } from './types.js';
+import { dhGroupInfo } from './crypto.js';
 
 export const DEFAULT_IKE_LIFETIME = 10800;
 export const DEFAULT_IPSEC_LIFETIME = 3600;
 /** RFC 2407 §4.5: with no lifetime attribute the SA lives 28800 seconds. */
 const RFC_DEFAULT_LIFETIME = 28800;
 
-/** Groups refused unless a connection opts in: < 2048-bit MODP and the RFC 5114 groups. */
-export const WEAK_GROUPS: ReadonlySet<number> = new Set([1, 2, 5, 22, 23, 24]);
-/** Groups the engine can compute (others are refused whatever the configuration). */
-export const SUPPORTED_GROUPS: ReadonlySet<number> = new Set([1, 2, 5, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24]);
-
+/**
+ * Whether the engine may negotiate `group` for a connection: one the registry (`DH_GROUPS`,
+ * src/crypto/dh.ts) marks negotiable and, when it is weak, only with the connection's opt-in.
+ */
 export function groupAllowed(group: number, allowWeak: boolean): boolean {
-  return SUPPORTED_GROUPS.has(group) && (allowWeak || !WEAK_GROUPS.has(group));
+  const g = dhGroupInfo(group);
+  return g !== undefined && g.negotiable && (allowWeak || !g.weak);
 }
 
 /** Phase-1 cipher: key length in bytes (undefined when unsupported / bad key length). */
@@ -114,8 +116,8 @@ export function buildIkeSa(props: readonly IkeProposal[], auth: number): SaPaylo
   }));
   return {
     type: 'SA',
-    doi: 1,
-    situation: 1,
+    doi: IPSEC_DOI.id,
+    situation: IPSEC_DOI.situation,
     proposals: [{ number: 1, protocol: ProtocolId.PROTO_ISAKMP, spi: new Uint8Array(0), transforms }],
   };
 }
@@ -206,8 +208,8 @@ export function ikeChosenAllowed(c: ChosenIke, ours: readonly IkeProposal[], aut
 }
 
 function checkSaHeader(sa: SaPayload): void {
-  if (sa.doi !== 1) throw new RemoteProtocolError(NotifyType.DOI_NOT_SUPPORTED, `DOI ${sa.doi >>> 0} not supported`);
-  if (sa.situation !== 1) {
+  if (sa.doi !== IPSEC_DOI.id) throw new RemoteProtocolError(NotifyType.DOI_NOT_SUPPORTED, `DOI ${sa.doi >>> 0} not supported`);
+  if (sa.situation !== IPSEC_DOI.situation) {
     throw new RemoteProtocolError(NotifyType.SITUATION_NOT_SUPPORTED, `situation 0x${(sa.situation >>> 0).toString(16)} not supported`);
   }
 }
@@ -287,7 +289,7 @@ export function espCipherKeyBytes(transformId: number, keyLengthBits: number | u
     case EspTransformId.ESP_3DES:
       return keyLengthBits === undefined || keyLengthBits === 192 ? 24 : undefined;
     case EspTransformId.ESP_AES_CBC:
-      return keyLengthBits === 128 || keyLengthBits === 192 || keyLengthBits === 256 ? keyLengthBits / 8 : undefined;
+      return keyLengthBits === 128 || keyLengthBits === 192 || keyLengthBits === 256 ? keyLengthBits >> 3 : undefined;
     case EspTransformId.ESP_NULL:
       return keyLengthBits === undefined ? 0 : undefined;
     default:
@@ -414,7 +416,7 @@ export function buildIpsecSa(props: readonly IpsecProposal[], spis: readonly (re
       });
     });
   });
-  return { type: 'SA', doi: 1, situation: 1, proposals };
+  return { type: 'SA', doi: IPSEC_DOI.id, situation: IPSEC_DOI.situation, proposals };
 }
 
 export interface IpsecChoiceEntry {
@@ -533,8 +535,8 @@ export function selectIpsec(sa: SaPayload, ours: readonly IpsecProposal[], allow
 export function buildIpsecAnswer(sel: IpsecSelection, ourSpis: readonly Uint8Array[]): SaPayload {
   return {
     type: 'SA',
-    doi: 1,
-    situation: 1,
+    doi: IPSEC_DOI.id,
+    situation: IPSEC_DOI.situation,
     proposals: sel.entries.map((e, j) => ({ number: sel.proposalNumber, protocol: e.protocol, spi: ourSpis[j]!, transforms: [e.transform] })),
   };
 }

@@ -16,7 +16,7 @@
 
 /** The fields of an ISAKMP SA that hold the message IDs seen (P1 has them). */
 export interface SeenIds {
-  /** The first message ID seen (0: none; message IDs under an SA are never 0). */
+  /** The first message ID seen, as a signed 32-bit integer (0: none; message IDs under an SA are never 0). */
   seen1: number;
   /** The others, sorted as signed 32-bit integers, in `seenRest[0 .. seenCount)`. */
   seenRest: Int32Array | undefined;
@@ -40,7 +40,7 @@ function search(a: Int32Array, n: number, v: number): number {
 }
 
 export function wasSeen(s: SeenIds, msgId: number): boolean {
-  if (s.seen1 === msgId) return true;
+  if (s.seen1 === (msgId | 0)) return true;
   const a = s.seenRest;
   if (!a) return false;
   const v = msgId | 0;
@@ -51,7 +51,7 @@ export function wasSeen(s: SeenIds, msgId: number): boolean {
 /** Records a message ID (not yet seen: check first). */
 export function markSeen(s: SeenIds, msgId: number): void {
   if (s.seen1 === 0) {
-    s.seen1 = msgId;
+    s.seen1 = msgId | 0; // signed: a small integer for V8, not a boxed number kept per SA
     return;
   }
   const v = msgId | 0;

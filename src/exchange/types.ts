@@ -3,6 +3,7 @@
  * summaries and endpoint options. Every number is a wire value (see src/constants).
  */
 import type { KeyObject } from 'node:crypto';
+import type { CertificateRevocationList } from '../crypto/crl.js';
 
 /** A transport address. `port` is the UDP port (500, or 4500 behind NAT). */
 export interface Address {
@@ -13,7 +14,7 @@ export interface Address {
 /** A phase-1 identity (RFC 2407 §4.6.2.1). `value` is text for the address/FQDN/USER_FQDN types. */
 export type Identity =
   | { readonly type: 'ipv4' | 'ipv6' | 'fqdn' | 'user-fqdn'; readonly value: string }
-  /** DER-encoded distinguished name (ID_DER_ASN1_DN); compared byte for byte. */
+  /** DER-encoded distinguished name (ID_DER_ASN1_DN); compared by RFC 5280 §7.1 (dnEqual). */
   | { readonly type: 'der-asn1-dn'; readonly value: Uint8Array }
   /** Accept any identity from the peer (only meaningful as `remoteId`). */
   | { readonly type: 'any' };
@@ -83,22 +84,35 @@ export interface RsaCredentials {
   readonly trusted?: readonly Uint8Array[];
   /** The peer's public key, when no certificate is exchanged. */
   readonly peerPublicKey?: KeyObject;
+  /** Complete CRLs of the CAs that issue peer certificates (parseCrl); see verifyCertificateChain. */
+  readonly crls?: readonly CertificateRevocationList[];
 }
 
-/** A connection: the policy for one peer (or a class of peers). */
-export interface Connection {
+/**
+ * RFC 3706 Dead Peer Detection of a connection: when the peer (which must have announced DPD) has
+ * sent nothing authenticated for `delaySeconds`, an R-U-THERE goes out (again every `delaySeconds`
+ * while unanswered, same sequence number); `timeoutSeconds` after the first unanswered one the
+ * peer is dead: a `peer-dead` event, then its SAs are deleted.
+ */
+export interface DpdPolicy {
+  readonly delaySeconds: number;
+  readonly timeoutSeconds: number;
+}
+
+/** What every connection has, whatever its authentication method. */
+interface ConnectionBase {
   readonly name: string;
   /** Our address (port ignored when matching). */
   readonly local: Address;
   /** The peer's address; '%any' accepts any peer (responder only). */
   readonly remote: Address;
   readonly exchange?: 'main' | 'aggressive';
-  readonly auth: 'psk' | 'rsa-sig';
-  readonly psk?: Uint8Array;
-  readonly rsa?: RsaCredentials;
   /** Our identity; default: our address (ID_IPV4_ADDR / ID_IPV6_ADDR). */
   readonly localId?: Identity;
-  /** The identity the peer must show; default: its address. `{type:'any'}` accepts any. */
+  /**
+   * The identity the peer must show; default: its address (with RSA signatures its certificate
+   * must then carry that address as an iPAddress subjectAltName). `{type:'any'}` accepts any.
+   */
   readonly remoteId?: Identity;
   /** Phase-1 offer / acceptable set, in our order of preference. */
   readonly ike: readonly IkeProposal[];
@@ -118,6 +132,8 @@ export interface Connection {
   readonly commit?: boolean;
   /** Rekey this many seconds before hard expiry (default 10 % of the lifetime, at most 540 s). */
   readonly rekeyMarginSeconds?: number;
+  /** The same for the ISAKMP SA (phase 1) alone; default: `rekeyMarginSeconds`. */
+  readonly ikeRekeyMarginSeconds?: number;
   /** Random extra margin, percent of the margin (default 100 = up to twice the margin). */
   readonly rekeyFuzzPercent?: number;
   /** Phase-1 attempts (fresh cookies each) before giving up when the peer does not answer (default 3). */
@@ -131,7 +147,24 @@ export interface Connection {
    * faked so that the peer detects a NAT too. Needs `natTraversal` and a peer speaking RFC 3947.
    */
   readonly forceEncapsulation?: boolean;
+  /** RFC 3706 Dead Peer Detection (default: none; we still answer the peer's R-U-THERE). */
+  readonly dpd?: DpdPolicy;
 }
+
+/** A connection authenticated with a pre-shared key. */
+export interface PskConnection extends ConnectionBase {
+  readonly auth: 'psk';
+  readonly psk: Uint8Array;
+}
+
+/** A connection authenticated with RSA signatures. */
+export interface RsaConnection extends ConnectionBase {
+  readonly auth: 'rsa-sig';
+  readonly rsa: RsaCredentials;
+}
+
+/** A connection: the policy for one peer (or a class of peers), by authentication method. */
+export type Connection = PskConnection | RsaConnection;
 
 /** Summary of an ISAKMP SA, as listed by `Endpoint.isakmpSas()`. */
 export interface IsakmpSaInfo {
@@ -266,6 +299,12 @@ export type EngineEvent =
   | { readonly type: 'dropped'; readonly peer: Address; readonly notify: number; readonly code?: DropCode; readonly reason: string }
   /** A negotiation we started (or answered) is abandoned: retransmit limit, timeout, peer error. */
   | { readonly type: 'failed'; readonly kind: 'isakmp' | 'ipsec'; readonly connection: string; readonly peer: Address; readonly notify: number; readonly reason: string }
+  /**
+   * RFC 3706: the peer of this ISAKMP SA answered no R-U-THERE for the connection's DPD timeout
+   * (after its delay of silence). Its SAs are deleted next (Deletes sent anyway, `deleted` events
+   * follow); what else to do (negotiate again) is the caller's choice.
+   */
+  | { readonly type: 'peer-dead'; readonly isakmpSa: string; readonly connection: string; readonly peer: Address; readonly reason: string }
   /** An authenticated notify from the peer (status or error), for logs. */
   | { readonly type: 'notify'; readonly peer: Address; readonly isakmpSa: string; readonly notify: number; readonly spi: Uint8Array; readonly data: Uint8Array };
 
@@ -274,6 +313,11 @@ export interface Transmit {
   readonly local: Address;
   readonly remote: Address;
   readonly data: Uint8Array;
+  /**
+   * A NAT keepalive (RFC 3948 §2.3): `data` is the single byte 0xff, sent as it is (no non-ESP
+   * marker) from the NAT-T socket of `local`.
+   */
+  readonly keepalive?: true;
 }
 
 /** Endpoint options; all fields but `random` have defaults. */
@@ -328,4 +372,22 @@ export interface EndpointOptions {
   readonly sendErrorNotifies?: boolean;
   /** The NAT-T port the daemon listens on (default 4500); 0 disables NAT traversal. */
   readonly nattPort?: number;
+  /**
+   * Inbound SPIs reserved elsewhere (the daemon's kernel, ALLOCSPI): 4 bytes for an SA to our
+   * address `local`, or undefined to draw a random SPI. Called while answering or starting a
+   * Quick Mode; must not block.
+   */
+  readonly allocateSpi?: (local: string) => Uint8Array | undefined;
+  /**
+   * RFC 3948 §2.3 NAT keepalives: every this many seconds, one keepalive transmit per established
+   * ISAKMP SA with a NAT in front of us (UDP-encapsulated). Default 0: none.
+   */
+  readonly natKeepaliveSeconds?: number;
+  /**
+   * Rewrites each cookie of ours in place right after it is drawn from `random` (8 bytes, both
+   * roles), before it is checked for uniqueness and used. The daemon's engine shards mark their
+   * number in it so that every later message of the SA reaches the same shard (docs/scale.md);
+   * it must leave most of the cookie random. Default: none (the cookie is 8 random bytes).
+   */
+  readonly cookieTag?: (cookie: Uint8Array) => void;
 }

@@ -58,6 +58,22 @@ describe('isakmp decode', () => {
     assert.ok(t.out.includes('    Warning: payload[0]: generic header RESERVED = 7'));
     assert.equal(JSON.parse((await run('decode', '--json', mm1Hex)).out[0]!).warnings, undefined);
   });
+  test('issue 10: 3 zero bytes after the last payload (Libreswan) are decoded, shown as extra data and a warning (tree and JSON)', async () => {
+    const b = new Uint8Array(mm1.length + 3);
+    b.set(mm1);
+    new DataView(b.buffer).setUint32(24, b.length);
+    const h = Buffer.from(b).toString('hex');
+    const j = await run('decode', '--json', h);
+    assert.equal(j.code, 0);
+    const o = JSON.parse(j.out[0]!);
+    assert.deepEqual(o.payloads.map((p: { type: string }) => p.type), ['SA', 'VID', 'VID']);
+    assert.deepEqual(o.trailing, { length: 3, data: '000000' });
+    assert.deepEqual(o.warnings, ['message: 3 bytes after the last payload (zeros), inside the header length']);
+    const t = await run('decode', h);
+    assert.equal(t.code, 0);
+    assert.ok(t.out.includes('    Extra data after the last payload (3 bytes): 000000'), t.out.join('\n'));
+    assert.ok(t.out.includes('    Warning: message: 3 bytes after the last payload (zeros), inside the header length'));
+  });
   test('encrypted bodies are shown as encrypted with their length', async () => {
     const r = await run('decode', '--json', Buffer.from(sample[4]!.bytes).toString('hex'));
     const o = JSON.parse(r.out[0]!);

@@ -211,9 +211,33 @@ describe('RFC 2408 §3.2 payload chain checks', () => {
   test('rejects a chain that names a next payload when no bytes are left', () => {
     throwsNotify(() => decodeMessage(withHeader(hex(gen(13, 'aa')), { next: 13 })), 'PAYLOAD_MALFORMED', 33);
   });
-  test('rejects bytes after the payload whose next payload is 0 with UNEQUAL_PAYLOAD_LENGTHS', () => {
-    throwsNotify(() => decodeMessage(withHeader(hex(gen(0, 'aa') + '00'), { next: 13 })), 'UNEQUAL_PAYLOAD_LENGTHS', 33);
-    throwsNotify(() => decodeMessage(withHeader(hex('00'), { next: 0 })), 'UNEQUAL_PAYLOAD_LENGTHS', 28);
+  test('bytes after the payload whose next payload is 0 (Libreswan pads with zeros): kept in `trailing`, a verify() warning, re-encoded as they came', () => {
+    // issue 10: accepted inside the header length (which must still match the datagram)
+    const padded = withHeader(hex(gen(0, 'aa') + '000000'), { next: 13 });
+    const m = decodeMessage(padded);
+    assert.deepEqual(m.payloads, [{ type: 'VID', data: hex('aa') }]);
+    assert.deepEqual(m.trailing, hex('000000'));
+    assert.deepEqual(verify(m), ['message: 3 bytes after the last payload (zeros), inside the header length']);
+    assert.deepEqual(verifyFindings(m).map((f) => f.notify), [NotifyType.UNEQUAL_PAYLOAD_LENGTHS]);
+    assert.equal(toHex(encodeMessage(m)), toHex(padded));
+    const junk = decodeMessage(withHeader(hex(gen(0, 'aa') + 'ff01'), { next: 13 }));
+    assert.deepEqual(verify(junk), ['message: 2 bytes after the last payload (not zeros), inside the header length']);
+    const none = decodeMessage(withHeader(hex('00'), { next: 0 }));
+    assert.deepEqual([none.payloads, none.trailing], [[], hex('00')]);
+    // no trailing bytes: no field at all (records of ordinary messages are unchanged)
+    assert.equal('trailing' in decodeMessage(MM1), false);
+    // the header length still has to match the datagram: bytes beyond it are refused
+    const longer = new Uint8Array(padded.length + 2);
+    longer.set(padded);
+    throwsNotify(() => decodeMessage(longer), 'UNEQUAL_PAYLOAD_LENGTHS', 24);
+    // a decrypted chain without allowTrailing still refuses them
+    throwsNotify(() => decodePayloads(13, hex(gen(0, 'aa') + '00')), 'UNEQUAL_PAYLOAD_LENGTHS', 5);
+  });
+  test('trailing bytes are bounded by the header: a 64 KiB datagram with one payload is decoded with 65 000 trailing bytes, no more', () => {
+    const body = new Uint8Array(65_000 + 5);
+    body.set(hex(gen(0, 'aa')));
+    const m = decodeMessage(withHeader(body, { next: 13 }));
+    assert.equal(m.trailing?.length, 65_000);
   });
   test('rejects Proposal (2) and Transform (3) outside an SA with INVALID_PAYLOAD_TYPE', () => {
     throwsNotify(() => decodeMessage(withHeader(hex(gen(0, '01010000')), { next: 2 })), 'INVALID_PAYLOAD_TYPE', 28);

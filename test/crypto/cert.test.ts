@@ -16,7 +16,7 @@ import {
   rsaSignHash,
   rsaVerifyHash,
 } from '../../src/crypto/index.js';
-import { IdType, NotifyType, RemoteProtocolError } from '../../src/index.js';
+import { IdType, NotifyType, RemoteProtocolError, identityMatches } from '../../src/index.js';
 import { hex, sharedPath } from './_util.js';
 
 const DIR = 'test/vectors/crypto/certs';
@@ -139,6 +139,36 @@ test('ID_DER_ASN1_DN matches the subject, also when re-encoded with another stri
   ]) {
     assert.equal(certificateMatchesId(cert, IdType.ID_DER_ASN1_DN, other), false);
   }
+});
+
+test('issue 9.4: DNs are compared by RFC 5280 §7.1 everywhere: string type, case, insignificant spaces, BMPString, multi-valued RDNs (dnEqual, certificate IDs and identityMatches)', () => {
+  const base = dn([['C', 0x13, 'CH'], ['O', 0x13, 'peers-test'], ['CN', 0x13, 'peer-a']]);
+  const same = [
+    dn([['C', 0x0c, 'ch'], ['O', 0x0c, 'PEERS-TEST'], ['CN', 0x0c, '  peer-a ']]),
+    dn([['C', 0x13, 'CH'], ['O', 0x16, 'peers-test'], ['CN', 0x14, 'Peer-A']]),
+  ];
+  for (const d of same) assert.ok(dnEqual(base, d), Buffer.from(d).toString('hex'));
+  // a BMPString (UTF-16BE) value equals the same text in UTF8String
+  const cnBmp = tlv(0x31, tlv(0x30, Uint8Array.from([...tlv(6, Uint8Array.from([0x55, 4, 3])), ...tlv(0x1e, Uint8Array.from(Buffer.from('peer-a', 'utf16le').swap16()))])));
+  const withBmp = tlv(0x30, Uint8Array.from([...dn([['C', 0x13, 'CH'], ['O', 0x13, 'peers-test']]).subarray(2), ...cnBmp]));
+  assert.ok(dnEqual(base, withBmp));
+  // inner runs of spaces are one space; but a space is not nothing
+  assert.ok(dnEqual(dn([['CN', 0x0c, 'a  b']]), dn([['CN', 0x13, 'A B']])));
+  assert.equal(dnEqual(dn([['CN', 0x0c, 'ab']]), dn([['CN', 0x13, 'a b']])), false);
+  // RDN order matters; the order inside a multi-valued RDN does not
+  assert.equal(dnEqual(base, dn([['CN', 0x13, 'peer-a'], ['O', 0x13, 'peers-test'], ['C', 0x13, 'CH']])), false);
+  const mv = (a: [string, string], b: [string, string]) => {
+    const OID: Record<string, number[]> = { O: [0x55, 4, 10], CN: [0x55, 4, 3] };
+    const atv = ([k, v]: [string, string]) => tlv(0x30, Uint8Array.from([...tlv(6, Uint8Array.from(OID[k]!)), ...tlv(0x0c, new TextEncoder().encode(v))]));
+    return tlv(0x30, tlv(0x31, Uint8Array.from([...atv(a), ...atv(b)])));
+  };
+  assert.ok(dnEqual(mv(['O', 'x'], ['CN', 'y']), mv(['CN', 'Y'], ['O', 'x'])));
+  // the certificate ID check and the engine's identity check use the same comparison
+  const cert = parseCertificate(leaf);
+  assert.ok(certificateMatchesId(cert, IdType.ID_DER_ASN1_DN, same[0]!));
+  assert.ok(identityMatches({ type: 'der-asn1-dn', value: base }, IdType.ID_DER_ASN1_DN, same[1]!));
+  assert.equal(identityMatches({ type: 'der-asn1-dn', value: base }, IdType.ID_DER_ASN1_DN, dn([['C', 0x13, 'CH']])), false);
+  assert.equal(identityMatches({ type: 'der-asn1-dn', value: base }, IdType.ID_FQDN, base), false);
 });
 
 test('ID_FQDN, ID_USER_FQDN, ID_IPV4_ADDR, ID_IPV6_ADDR match subjectAltName exactly', () => {

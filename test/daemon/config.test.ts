@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { readdirSync, statSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
-import { ConfigError, loadConfig, parseConfig, parseDuration, parseIdentity, parseTrafficSelector } from '../../src/daemon/config.js';
-import { parseEspProposal, parseIkeProposal } from '../../src/daemon/proposals.js';
+import { ConfigError, loadConfig, parseConfig, parseDuration, parseIdentity, parseTrafficSelector } from '../../src/daemon/config/index.js';
+import { parseEspProposalSpec, parseIkeProposalSpec } from '../../src/exchange/names.js';
 import { certSubjectDer, encodeDn } from '../../src/daemon/der.js';
 import { UsageError } from '../../src/errors.js';
 import { realEndpointFactory as realFactory } from '../../src/daemon/real-endpoint.js';
@@ -24,48 +24,48 @@ function problemsOf(text: string): string[] {
 }
 
 test('phase-1 proposals map to RFC 2409 App. A numbers', () => {
-  assert.deepEqual(parseIkeProposal('aes128-sha256-modp2048'), {
+  assert.deepEqual(parseIkeProposalSpec('aes128-sha256-modp2048'), {
     ok: true,
     value: { text: 'aes128-sha256-modp2048', encryption: 7, keyLength: 128, hash: 4, group: 14 },
   });
-  assert.deepEqual(parseIkeProposal('AES256-SHA1-ECP256'), {
+  assert.deepEqual(parseIkeProposalSpec('AES256-SHA1-ECP256'), {
     ok: true,
     value: { text: 'aes256-sha1-ecp256', encryption: 7, keyLength: 256, hash: 2, group: 19 },
   });
-  assert.deepEqual(parseIkeProposal('3des-sha512-modp4096'), {
+  assert.deepEqual(parseIkeProposalSpec('3des-sha512-modp4096'), {
     ok: true,
     value: { text: '3des-sha512-modp4096', encryption: 5, keyLength: undefined, hash: 6, group: 16 },
   });
-  const weak = parseIkeProposal('aes128-sha1-modp1024');
+  const weak = parseIkeProposalSpec('aes128-sha1-modp1024');
   assert.equal(weak.ok, false);
   assert.match((weak as { error: string }).error, /weak and refused by default.*allow_weak_groups/);
-  assert.deepEqual(parseIkeProposal('aes128-sha1-modp1024', { allowWeakGroups: true }), {
+  assert.deepEqual(parseIkeProposalSpec('aes128-sha1-modp1024', { allowWeakGroups: true }), {
     ok: true,
     value: { text: 'aes128-sha1-modp1024', encryption: 7, keyLength: 128, hash: 2, group: 2 },
   });
-  assert.match((parseIkeProposal('aes129-sha1-modp2048') as { error: string }).error, /unknown phase-1 encryption 'aes129'.*aes128/);
-  assert.match((parseIkeProposal('aes128gcm16-sha1-modp2048') as { error: string }).error, /unknown phase-1 encryption/);
-  assert.match((parseIkeProposal('aes128-sha256') as { error: string }).error, /not ENC-HASH-GROUP/);
-  assert.match((parseIkeProposal('aes128-sha3-modp2048') as { error: string }).error, /unknown hash 'sha3'/);
-  assert.match((parseIkeProposal('aes128-sha1-modp2047') as { error: string }).error, /unknown DH group 'modp2047'/);
+  assert.match((parseIkeProposalSpec('aes129-sha1-modp2048') as { error: string }).error, /unknown phase-1 encryption 'aes129'.*aes128/);
+  assert.match((parseIkeProposalSpec('aes128gcm16-sha1-modp2048') as { error: string }).error, /unknown phase-1 encryption/);
+  assert.match((parseIkeProposalSpec('aes128-sha256') as { error: string }).error, /not ENC-HASH-GROUP/);
+  assert.match((parseIkeProposalSpec('aes128-sha3-modp2048') as { error: string }).error, /unknown hash 'sha3'/);
+  assert.match((parseIkeProposalSpec('aes128-sha1-modp2047') as { error: string }).error, /unknown DH group 'modp2047'/);
 });
 
 test('phase-2 proposals map to RFC 2407 numbers, the group is PFS', () => {
-  assert.deepEqual(parseEspProposal('aes128-sha256-modp2048'), {
+  assert.deepEqual(parseEspProposalSpec('aes128-sha256-modp2048'), {
     ok: true,
     value: { text: 'aes128-sha256-modp2048', transform: 12, keyLength: 128, auth: 5, group: 14 },
   });
-  assert.deepEqual(parseEspProposal('aes256-sha1'), {
+  assert.deepEqual(parseEspProposalSpec('aes256-sha1'), {
     ok: true,
     value: { text: 'aes256-sha1', transform: 12, keyLength: 256, auth: 2, group: undefined },
   });
-  assert.deepEqual(parseEspProposal('aes256gcm16-ecp256'), {
+  assert.deepEqual(parseEspProposalSpec('aes256gcm16-ecp256'), {
     ok: true,
     value: { text: 'aes256gcm16-ecp256', transform: 20, keyLength: 256, auth: undefined, group: 19 },
   });
-  assert.match((parseEspProposal('aes128') as { error: string }).error, /lacks an integrity algorithm/);
-  assert.match((parseEspProposal('aes128-sha1-modp2048-x') as { error: string }).error, /too many parts/);
-  assert.match((parseEspProposal('aes128-sha1-modp1536') as { error: string }).error, /weak/);
+  assert.match((parseEspProposalSpec('aes128') as { error: string }).error, /lacks an integrity algorithm/);
+  assert.match((parseEspProposalSpec('aes128-sha1-modp2048-x') as { error: string }).error, /too many parts/);
+  assert.match((parseEspProposalSpec('aes128-sha1-modp1536') as { error: string }).error, /weak/);
 });
 
 test('durations, identities and traffic selectors', () => {

@@ -158,6 +158,20 @@ export class FakeEndpoint implements EndpointLike {
     this.calls.push(`traffic ${id} ${bytes}`);
   }
 
+  /**
+   * What the engine's keepalive timer produces (RFC 3948 §2.3): one keepalive transmit per
+   * established ISAKMP SA with a NAT in front of us; the daemon sends them at its next pump.
+   */
+  queueKeepalives(): number {
+    let n = 0;
+    for (const s of this.isakmp.values()) {
+      if (s.nat?.local !== true || !s.nat.encapsulation) continue;
+      this.tx.push({ local: s.local, remote: s.remote, data: Uint8Array.of(0xff), keepalive: true });
+      n++;
+    }
+    return n;
+  }
+
   /** Queues an engine event as if the engine had produced it (the daemon sees it at its next pump). */
   inject(e: EngineEvent): void {
     this.ev.push(e);

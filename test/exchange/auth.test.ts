@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeHeader, decodeMessage } from '../../src/codec/index.js';
 import type { Connection, Identity } from '../../src/exchange/index.js';
+import { inspect } from '../../src/exchange/inspect.js';
 import { Pair, assertMirrored, conn } from '../helpers/pair.js';
 
 const CERTS = 'test/vectors/crypto/certs';
@@ -199,7 +200,7 @@ test('Aggressive Mode responder also accepts the RFC 2409 clear form HDR, HASH_I
     const h = decodeHeader(data);
     if (from !== 'a' || h.exchangeType !== 4 || (h.flags & 1) === 0) return data;
     // re-send AM3 in clear: decrypt with b's phase-1 key and IV (white box), keep the payloads
-    const p1 = [...(pair.b as unknown as { p1s: Map<string, { encKey: Uint8Array; iv: Uint8Array; cipher: import('../../src/crypto/index.js').CipherInfo }> }).p1s.values()][0]!;
+    const p1 = inspect(pair.b).phase1s()[0]!.keys!;
     const { plaintext } = decryptMessage({ cipher: p1.cipher, key: p1.encKey, iv: p1.iv, ciphertext: data.subarray(28) });
     const payloads = decodePayloads(h.nextPayload, plaintext, { allowTrailing: true });
     assert.deepEqual(payloads.map((p) => p.type), ['HASH', 'NAT-D', 'NAT-D', 'N']);

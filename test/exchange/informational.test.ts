@@ -3,21 +3,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeHeader, encodeMessage } from '../../src/codec/index.js';
-import { Pair, conn } from '../helpers/pair.js';
+import { Pair, conn, establishedPair } from '../helpers/pair.js';
 import { craftProtected } from '../helpers/craft.js';
 
-function up(seed: string): Pair {
-  const pair = new Pair({ seed });
-  pair.a.setConnection(conn(pair, 'a'));
-  pair.b.setConnection(conn(pair, 'b'));
-  pair.a.initiate(pair.now, 'c');
-  pair.run(2000);
-  assert.equal(pair.a.ipsecSas().length, 1);
-  assert.equal(pair.b.ipsecSas().length, 1);
-  pair.clearEvents();
-  pair.wire.length = 0;
-  return pair;
-}
+const up = establishedPair;
 
 test('HDR*, HASH(1), D(ESP) -->: the initiator deletes its IPsec SA; the peer removes its own', () => {
   const pair = up('del-child-a');
@@ -144,7 +133,7 @@ test('a new Main Mode from a restarted peer with INITIAL-CONTACT replaces the ol
   const fresh = new Pair({ seed: 'restart2' });
   // a "restarted" a: new endpoint, same address
   fresh.a.setConnection(conn(fresh, 'a'));
-  (pair as unknown as { a: unknown }).a = fresh.a;
+  pair.a = fresh.a;
   pair.a.initiate(pair.now, 'c');
   pair.run(2000);
   assert.equal(pair.b.isakmpSas().length, 1);

@@ -2,8 +2,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeHeader, encodeMessage } from '../../src/codec/index.js';
-import { buildIkeSa } from '../../src/exchange/index.js';
+import { buildIkeSa } from '../../src/exchange/proposals.js';
 import { Pair, assertMirrored, conn } from '../helpers/pair.js';
+import { inspect } from '../../src/exchange/inspect.js';
 
 function setup(pair: Pair, keyingTries?: number): void {
   pair.a.setConnection(conn(pair, 'a', keyingTries ? { keyingTries } : {}));
@@ -259,8 +260,7 @@ test('a flood spoofing the legitimate peer\'s own address: the per-peer cap (32)
   firstTry(pair);
   assert.equal(pair.b.stats().halfOpen, 32 + 5);
   // the unrelated peer's five entries are the oldest of all and are still there
-  const ours = (pair.b as unknown as { p1s: Map<string, { remote: { address: string }; halfOpen: boolean }> }).p1s;
-  assert.equal([...ours.values()].filter((p) => p.halfOpen && p.remote.address === '203.0.113.77').length, 5);
+  assert.equal(inspect(pair.b).phase1s().filter((p) => p.halfOpen && p.remote.address === '203.0.113.77').length, 5);
   pair.run(31_000);
   assert.equal(pair.b.stats().halfOpen, 0);
   assert.equal(pair.b.stats().isakmp, 1);

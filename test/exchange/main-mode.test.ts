@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeHeader, decodeMessage, encodeMessage } from '../../src/codec/index.js';
 import { Pair, assertMirrored, conn } from '../helpers/pair.js';
+import { inspect } from '../../src/exchange/inspect.js';
 
 function established(pair: Pair) {
   return {
@@ -147,7 +148,7 @@ test('phase-1 ID payload: protocol/port 0/0 and 17/500 (strongSwan) accepted; ot
   const pair = new Pair();
   const check = (protocol: number, port: number) => {
     try {
-      (pair.b as unknown as { checkPhase1IdPayload(id: unknown): void }).checkPhase1IdPayload({ type: 'ID', idType: 1, protocol, port, data: Uint8Array.of(192, 0, 2, 1) });
+      inspect(pair.b).checkPhase1IdPayload({ type: 'ID', idType: 1, protocol, port, data: Uint8Array.of(192, 0, 2, 1) });
       return 0;
     } catch (e) {
       return (e as { notify: number }).notify;

@@ -6,7 +6,7 @@ import { decodeHeader, decodeMessage, decodePayloads, encodeMessage } from '../.
 import { decryptMessage, phase2Iv } from '../../src/crypto/index.js';
 import { p1Keys } from '../helpers/craft.js';
 import type { Payload } from '../../src/codec/types.js';
-import { parseIpsecTransform } from '../../src/exchange/index.js';
+import { parseIpsecTransform } from '../../src/exchange/proposals.js';
 import { tvAttr } from '../../src/exchange/proposals.js';
 import type { Address, Connection } from '../../src/exchange/index.js';
 import { Pair, assertMirrored, conn, type WireRecord } from '../helpers/pair.js';
@@ -334,6 +334,6 @@ test('Aggressive Mode behind a NAT: VIDs in AM1/AM2, NAT-D in AM2/AM3, float wit
 });
 
 test('modeName: RFC 2407 and RFC 3947 encapsulation modes as tunnel or transport', async () => {
-  const { modeName } = await import('../../src/exchange/index.js');
+  const { modeName } = await import('../../src/exchange/natt.js');
   assert.deepEqual([1, 2, 3, 4].map(modeName), ['tunnel', 'transport', 'tunnel', 'transport']);
 });

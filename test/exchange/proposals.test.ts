@@ -12,7 +12,7 @@ import {
   checkIpsecAnswer,
   selectIke,
   selectIpsec,
-} from '../../src/exchange/index.js';
+} from '../../src/exchange/proposals.js';
 import type { IkeProposal, IpsecProposal } from '../../src/exchange/index.js';
 import { Pair, conn } from '../helpers/pair.js';
 

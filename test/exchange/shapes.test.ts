@@ -5,7 +5,9 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { decodeHeader, decodeMessage, encodeMessage, encodePayloads } from '../../src/codec/index.js';
 import type { Payload, SaPayload } from '../../src/codec/index.js';
-import { buildIkeSa, buildIpsecSa, selectorToId, hostSelector } from '../../src/exchange/index.js';
+import { selectorToId, hostSelector } from '../../src/exchange/index.js';
+import { buildIkeSa, buildIpsecSa } from '../../src/exchange/proposals.js';
+import { inspect } from '../../src/exchange/inspect.js';
 import { Pair, conn } from '../helpers/pair.js';
 import { craftProtected, p1Keys } from '../helpers/craft.js';
 
@@ -206,10 +208,7 @@ function established(seed: string): { pair: Pair; saId: string } {
 }
 
 function qmState(pair: Pair): number {
-  const p1s = (pair.b as unknown as { p1s: Map<string, { qms?: Map<number, unknown> }> }).p1s;
-  let n = 0;
-  for (const p of p1s.values()) n += p.qms?.size ?? 0;
-  return n;
+  return inspect(pair.b).quickModesInProgress();
 }
 
 /** b's protected answer: the notify type inside, decrypted with b's keys. */

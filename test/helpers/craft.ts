@@ -5,25 +5,12 @@
  */
 import { encodeMessage, encodePayloads, payloadTypeOf } from '../../src/codec/index.js';
 import type { Payload } from '../../src/codec/index.js';
-import { encryptMessage, phase2Iv, prf as prfFn, type CipherInfo, type PrfAlg } from '../../src/crypto/index.js';
+import { encryptMessage, phase2Iv, prf as prfFn } from '../../src/crypto/index.js';
 import type { Endpoint } from '../../src/exchange/index.js';
+import { inspect, type IsakmpSaKeys } from '../../src/exchange/inspect.js';
 
-interface P1View {
-  ic: Uint8Array;
-  rc: Uint8Array;
-  prf: PrfAlg;
-  cipher: CipherInfo;
-  skeyidA: Uint8Array;
-  skeyidD: Uint8Array;
-  encKey: Uint8Array;
-  iv: Uint8Array;
-}
-
-export function p1Keys(ep: Endpoint, saId: string): P1View {
-  const map = (ep as unknown as { p1s: Map<string, P1View> }).p1s;
-  const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
-  for (const p1 of map.values()) if (hex(p1.ic) + hex(p1.rc) === saId) return p1;
-  throw new Error(`no ISAKMP SA ${saId}`);
+export function p1Keys(ep: Endpoint, saId: string): IsakmpSaKeys {
+  return inspect(ep).isakmpSaKeys(saId);
 }
 
 export type HashMode = 'good' | 'wrong' | 'missing' | 'truncated' | 'not-first';

@@ -111,7 +111,7 @@ export class Mesh {
     const src = this.publicOf(from.name, t.local.port);
     const to = this.route(t.remote);
     this.wire.push({ at: this.now, from: from.name, to: to?.name, data: t.data });
-    if (!to) return;
+    if (!to || t.keepalive) return; // a NAT keepalive is dropped by the receiving transport
     // a NATed receiver sees its own private address as the destination
     const local = to.nat ? { address: to.addr.address, port: t.remote.port === to.nat.basePort ? 500 : 4500 } : t.remote;
     this.inflight.push({ at: this.now + 5, seq: this.seq++, to, local, remote: src, data: t.data });

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Endpoint } from '../../src/exchange/index.js';
-import type { Address, Connection, EndpointOptions, EngineEvent, Transmit } from '../../src/exchange/index.js';
+import type { Address, Connection, EndpointOptions, EngineEvent, PskConnection, RsaCredentials, Transmit } from '../../src/exchange/index.js';
 
 /** A deterministic `random(n)` (SHA-256 in counter mode over a seed). */
 export function seededRandom(seed: string | number): (n: number) => Uint8Array {
@@ -59,12 +59,15 @@ export interface WireRecord {
   /** The sender's transmit addresses (before any NAT rewrite). */
   readonly local?: Address;
   readonly remote?: Address;
+  /** A NAT keepalive (RFC 3948 §2.3): on the wire, but the receiving transport drops it before the engine. */
+  readonly keepalive?: true;
 }
 
 export class Pair {
   now = 0;
-  readonly a: Endpoint;
-  readonly b: Endpoint;
+  /** Replaceable: a test may swap in a fresh endpoint (a restarted peer) on the same address. */
+  a: Endpoint;
+  b: Endpoint;
   readonly addrA: Address;
   readonly addrB: Address;
   knobs: LinkKnobs;
@@ -138,6 +141,10 @@ export class Pair {
   }
 
   private send(from: Side, t0: Transmit): void {
+    if (t0.keepalive) {
+      this.wire.push({ at: this.now, from, data: t0.data, delivered: true, local: t0.local, remote: t0.remote, keepalive: true });
+      return;
+    }
     const t = this.natRewrite(from, t0);
     if (t === null) {
       this.wire.push({ at: this.now, from, data: t0.data, delivered: false, local: t0.local, remote: t0.remote });
@@ -214,20 +221,43 @@ export class Pair {
   }
 }
 
-/** A connection between the pair's two addresses, seen from `side`. */
-export function conn(pair: Pair, side: Side, over: Partial<Connection> = {}): Connection {
+/** What a test may override in conn(): any field, the authentication method and its credentials included. */
+export type ConnOverrides = Omit<Partial<PskConnection>, 'auth'> & { auth?: Connection['auth']; rsa?: RsaCredentials };
+
+/** A connection between the pair's two addresses, seen from `side` (PSK unless `over` says rsa-sig). */
+export function conn(pair: Pair, side: Side, over: ConnOverrides = {}): Connection {
   const local = side === 'a' ? pair.addrA : pair.addrB;
   const remote = side === 'a' ? pair.addrB : pair.addrA;
-  return {
+  const { auth, psk, rsa, ...rest } = over;
+  const base = {
     name: 'c',
     local,
     remote,
-    auth: 'psk',
-    psk: new TextEncoder().encode('correct horse battery staple'),
     ike: [{ encryption: 7, keyLength: 128, hash: 4, group: 14 }],
     ipsec: [{ protocols: [{ protocol: 3, transformId: 12, keyLength: 128, authAlgorithm: 5 }], mode: 1 }],
-    ...over,
+    ...rest,
   };
+  if (auth === 'rsa-sig') {
+    if (!rsa) throw new Error('conn(): rsa-sig needs rsa credentials');
+    return { ...base, auth, rsa };
+  }
+  return { ...base, auth: 'psk', psk: psk ?? new TextEncoder().encode('correct horse battery staple') };
+}
+
+/**
+ * A pair with connection `c` on both sides (`aOver` for a's), brought up by a: one ISAKMP SA and
+ * one IPsec SA each; events cleared, and the wire record too unless `keepWire`.
+ */
+export function establishedPair(seed: string, aOver: ConnOverrides = {}, keepWire = false): Pair {
+  const pair = new Pair({ seed });
+  pair.a.setConnection(conn(pair, 'a', aOver));
+  pair.b.setConnection(conn(pair, 'b'));
+  pair.a.initiate(pair.now, 'c');
+  pair.run(2000);
+  if (pair.a.ipsecSas().length !== 1 || pair.b.ipsecSas().length !== 1) throw new Error(`establishedPair(${seed}): not up`);
+  pair.clearEvents();
+  if (!keepWire) pair.wire.length = 0;
+  return pair;
 }
 
 /** Both ends established exactly one ISAKMP SA and one IPsec SA each, with mirrored keys. */

@@ -4,7 +4,7 @@
  * inside a namespace as a child process (`node dist/cli/main.js daemon`).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync, closeSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync, closeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { controlRequest, type ControlRequest, type ControlResponse } from '../../src/daemon/control.js';
 
@@ -191,7 +191,8 @@ export class Ours {
     readonly configFile: string,
   ) {}
 
-  static async start(name: string, ns: string, config: (sock: string) => string): Promise<Ours> {
+  /** `env`: extra environment of the daemon (e.g. LD_PRELOAD of the fake-xfrm shim). */
+  static async start(name: string, ns: string, config: (sock: string) => string, env?: NodeJS.ProcessEnv): Promise<Ours> {
     const dir = join(RUN, `ours-${name}`);
     mkdirSync(dir, { recursive: true });
     const sock = join(dir, 'control.sock');
@@ -199,10 +200,12 @@ export class Ours {
     const logFile = join(dir, 'daemon.log');
     const configFile = join(dir, 'isakmp.yaml');
     writeFileSync(configFile, config(sock));
-    writeFileSync(keylog, '');
+    writeFileSync(keylog, '', { mode: 0o600 });
+    chmodSync(keylog, 0o600); // the daemon refuses a key log open to others (issue 9.9), also one left by an earlier run
     const fd = openSync(logFile, 'w');
     const proc = spawn('ip', ['netns', 'exec', ns, process.execPath, join(ROOT, 'dist/cli/main.js'), 'daemon', '--config', configFile, '--keylog', keylog, '--log-format', 'json'], {
       stdio: ['ignore', fd, fd],
+      ...(env !== undefined ? { env: { ...process.env, ...env } } : {}),
     });
     closeSync(fd);
     const ours = new Ours(name, dir, proc, sock, keylog, logFile, configFile);

@@ -1,0 +1,221 @@
+/**
+ * Shard benchmark (issue 15): complete Main Mode PSK + Quick Mode handshakes per second answered
+ * by the daemon's sharded engine (src/daemon/shards/: worker threads behind the `EndpointLike`
+ * the daemon drives), with 1 and with 2 shards, and the engine in the main thread as the
+ * baseline of the hand-off's cost; CPU per SA (all threads of this process) for each.
+ *
+ * The load costs (almost) nothing: it is pre-computed. Each shard draws its randomness from a
+ * seed and the initiator cookie of the datagram it handles (src/daemon/shards/bench-random.ts,
+ * benchmarks only), so its answers to a given conversation are always the same. The bench records
+ * every conversation once beforehand (an initiator endpoint against a responder endpoint set up
+ * exactly like the shard the conversation is routed to), then replays the initiator's messages:
+ * each answer from the shards releases the next recorded message of its conversation, a map
+ * lookup. The shards do all of a real responder's work (both Diffie-Hellman operations, the key
+ * schedule, every hash and cipher); the main thread routes (one HMAC per datagram) and hands off,
+ * as the daemon's does. No UDP: the daemon's socket work is the same with or without shards.
+ *
+ * Environment: SHARDS_SAS (default 2000 per leg, the first SHARDS_WARMUP = 300 of them unmeasured), SHARDS_CONCURRENCY (64), SHARDS_GROUP (14 =
+ * MODP-2048; 19 = ECP-256), SHARDS_LEGS (default "main,1,2").
+ *
+ *   node build/bench/shards.bench.js        (also run by `npm run bench -- shards`)
+ */
+import { randomBytes } from 'node:crypto';
+import { availableParallelism, loadavg } from 'node:os';
+import { Endpoint } from '../src/exchange/index.js';
+import type { Address, Connection, EngineEvent, Transmit } from '../src/exchange/index.js';
+import type { EndpointLike } from '../src/daemon/engine.js';
+import { BenchRandom } from '../src/daemon/shards/bench-random.js';
+import { ShardedEndpoint } from '../src/daemon/shards/sharded-endpoint.js';
+import { shardOfMessage, tagCookie } from '../src/daemon/shards/route.js';
+
+const SAS = Number(process.env.SHARDS_SAS ?? 2000);
+const CONCURRENCY = Number(process.env.SHARDS_CONCURRENCY ?? 64);
+const GROUP = Number(process.env.SHARDS_GROUP ?? 14);
+const LEGS = (process.env.SHARDS_LEGS ?? 'main,1,2').split(',');
+/** Conversations replayed first, unmeasured: each worker's JIT warms up as the main thread's did while recording. */
+const WARMUP = Number(process.env.SHARDS_WARMUP ?? 300);
+const PSK = new TextEncoder().encode('shard bench pre-shared key');
+const RESPONDER: Address = { address: '198.51.100.1', port: 500 };
+const KEY = new Uint8Array(32).fill(7);
+const SEED = 'shard bench seed';
+
+function peerOf(i: number): Address {
+  return { address: `10.${(i >> 16) & 0xff}.${(i >> 8) & 0xff}.${i & 0xff}`, port: 500 };
+}
+
+function initiatorConn(i: number): Connection {
+  return {
+    name: 'c',
+    local: peerOf(i),
+    remote: RESPONDER,
+    auth: 'psk',
+    psk: PSK,
+    localId: { type: 'fqdn', value: `peer-${i}.bench` },
+    ike: [{ encryption: 7, keyLength: 128, hash: 4, group: GROUP }],
+    ipsec: [{ protocols: [{ protocol: 3, transformId: 12, keyLength: 128, authAlgorithm: 5 }], mode: 1 }],
+    rekey: false,
+    initialContact: false,
+  };
+}
+
+const { localId: _id, ...common } = initiatorConn(0);
+const responderConn: Connection = { ...common, name: 'any', local: RESPONDER, remote: { address: '%any', port: 500 }, remoteId: { type: 'any' } };
+const OPTIONS = { connections: [responderConn], nattPort: 0, halfOpenTotal: 100_000, halfOpenPerPeer: 100, maxIsakmpSasPerAddress: 100_000, maxIsakmpSasPerIdentity: 100_000, maxIpsecSasPerIdentity: 100_000 };
+
+/** One recorded conversation: the initiator's messages, each sent after the responder's previous answer. */
+interface Conversation {
+  readonly peer: Address;
+  readonly messages: Uint8Array[];
+}
+
+function responderFor(shard: number): { ep: Endpoint; bench: BenchRandom } {
+  const bench = new BenchRandom(SEED);
+  const ep = new Endpoint({ ...OPTIONS, random: bench.random, cookieTag: (c) => tagCookie(KEY, shard, c) });
+  return { ep, bench };
+}
+
+/** Records `n` conversations, each against a responder set up like the shard it is routed to among `shards`. */
+function record(n: number, shards: number): Conversation[] {
+  const out: Conversation[] = [];
+  const rnd = (k: number): Uint8Array => new Uint8Array(randomBytes(k));
+  for (let i = 0; i < n; i++) {
+    const peer = peerOf(i);
+    const ini = new Endpoint({ random: rnd, connections: [initiatorConn(i)], nattPort: 0 });
+    ini.initiate(0, 'c');
+    const first = ini.pollTransmit()!;
+    const { ep: resp, bench } = responderFor(shardOfMessage(KEY, first.data, peer, shards));
+    const messages: Uint8Array[] = [];
+    let t: Transmit | undefined = first;
+    for (let step = 0; t !== undefined && step < 10; step++) {
+      messages.push(t.data.slice());
+      bench.enter(t.data);
+      resp.handleDatagram(0, RESPONDER, peer, t.data);
+      bench.current = undefined;
+      const answer = resp.pollTransmit();
+      if (answer === undefined) break;
+      ini.handleDatagram(0, peer, RESPONDER, answer.data);
+      t = ini.pollTransmit();
+    }
+    while (ini.pollTransmit() !== undefined);
+    let up = false;
+    for (let e = resp.pollEvent(); e; e = resp.pollEvent()) if (e.type === 'ipsec-sa-established') up = true;
+    if (!up || messages.length !== 5) throw new Error(`shards bench: conversation ${i} did not complete (${messages.length} messages)`);
+    out.push({ peer, messages });
+  }
+  return out;
+}
+
+/** The engine in the main thread, with the shards' randomness: the baseline (no hand-off). */
+class MainThreadResponder implements Pick<EndpointLike, 'handleDatagram' | 'pollTransmit' | 'pollEvent'> {
+  private readonly r = responderFor(0);
+  handleDatagram(now: number, local: Address, remote: Address, data: Uint8Array): void {
+    this.r.bench.enter(data);
+    this.r.ep.handleDatagram(now, local, remote, data);
+    this.r.bench.current = undefined;
+  }
+  pollTransmit(): Transmit | undefined {
+    return this.r.ep.pollTransmit();
+  }
+  pollEvent(): EngineEvent | undefined {
+    return this.r.ep.pollEvent();
+  }
+}
+
+interface LegResult {
+  readonly leg: string;
+  readonly done: number;
+  readonly seconds: number;
+  readonly rate: number;
+  readonly cpuMsPerSa: number;
+  /** Share of the wall time the main thread was busy (routing, hand-off, replay). */
+  readonly mainBusy: number;
+}
+
+/** Replays the conversations against `ep`; resolves when every one completed (or 120 s passed). */
+async function replay(leg: string, conv: Conversation[], ep: Pick<EndpointLike, 'handleDatagram' | 'pollTransmit' | 'pollEvent'>, setWakeup: (f: () => void) => void): Promise<LegResult> {
+  const byPeer = new Map<string, { c: Conversation; next: number }>();
+  let started = 0;
+  let done = 0;
+  let finish: () => void = () => {};
+  const finished = new Promise<void>((r) => (finish = r));
+  const start = (): void => {
+    while (started < conv.length && started - done < CONCURRENCY) {
+      const c = conv[started++]!;
+      byPeer.set(c.peer.address, { c, next: 1 });
+      ep.handleDatagram(0, RESPONDER, c.peer, c.messages[0]!);
+    }
+  };
+  const pump = (): void => {
+    for (let t = ep.pollTransmit(); t; t = ep.pollTransmit()) {
+      const f = byPeer.get(t.remote.address);
+      if (!f || f.next >= f.c.messages.length) continue;
+      ep.handleDatagram(0, RESPONDER, f.c.peer, f.c.messages[f.next++]!);
+    }
+    for (let e = ep.pollEvent(); e; e = ep.pollEvent()) {
+      if (e.type === 'failed') throw new Error(`shards bench: ${e.kind} failed: ${e.reason}`);
+      if (e.type !== 'ipsec-sa-established') continue;
+      byPeer.delete(e.sa.remote.address);
+      done++;
+    }
+    if (done >= conv.length) finish();
+    else start();
+  };
+  setWakeup(pump);
+  const cpu0 = process.cpuUsage();
+  const elu0 = performance.eventLoopUtilization();
+  const t0 = performance.now();
+  start();
+  pump();
+  const guard = setTimeout(() => finish(), 120_000);
+  await finished;
+  clearTimeout(guard);
+  const seconds = (performance.now() - t0) / 1000;
+  const c = process.cpuUsage(cpu0);
+  const elu = performance.eventLoopUtilization(elu0);
+  return { leg, done, seconds, rate: done / seconds, cpuMsPerSa: (c.user + c.system) / 1000 / Math.max(1, done), mainBusy: elu.utilization };
+}
+
+async function main(): Promise<void> {
+  console.log(`shards: ${SAS - WARMUP} handshakes measured per leg after ${WARMUP} to warm up (Main Mode PSK aes128-sha256 group ${GROUP} + Quick Mode aes128-sha256), ${CONCURRENCY} in flight; ${availableParallelism()} cores, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  console.log('load: pre-computed conversations replayed by the main thread (no crypto on the generator side)');
+  const recorded = new Map<number, Conversation[]>();
+  const conversations = (shards: number): Conversation[] => {
+    let c = recorded.get(shards);
+    if (!c) {
+      const t = performance.now();
+      c = record(SAS, shards);
+      console.log(`  (recorded ${SAS} conversations for ${shards} shard${shards > 1 ? 's' : ''} in ${((performance.now() - t) / 1000).toFixed(1)} s)`);
+      recorded.set(shards, c);
+    }
+    return c;
+  };
+  const results: LegResult[] = [];
+  for (const leg of LEGS) {
+    if (leg === 'main') {
+      const ep = new MainThreadResponder();
+      let wake: () => void = () => {};
+      // the main-thread engine answers at once: the pump runs after every input
+      const direct = { handleDatagram: (n: number, l: Address, r: Address, d: Uint8Array) => { ep.handleDatagram(n, l, r, d); queueMicrotask(wake); }, pollTransmit: () => ep.pollTransmit(), pollEvent: () => ep.pollEvent() };
+      const conv = conversations(1);
+      await replay('warm-up', conv.slice(0, WARMUP), direct, (f) => (wake = f));
+      results.push(await replay('engine in the main thread', conv.slice(WARMUP), direct, (f) => (wake = f)));
+    } else {
+      const n = Number(leg);
+      const ep = new ShardedEndpoint({ ...OPTIONS, random: (k) => new Uint8Array(randomBytes(k)) }, { shards: n, routingKey: KEY, benchSeed: SEED });
+      const conv = conversations(n);
+      await replay('warm-up', conv.slice(0, WARMUP), ep, (f) => ep.setWakeup(f));
+      results.push(await replay(`${n} shard${n > 1 ? 's' : ''}`, conv.slice(WARMUP), ep, (f) => ep.setWakeup(f)));
+      await ep.close();
+    }
+    const r = results[results.length - 1]!;
+    console.log(`  ${r.leg.padEnd(26)} ${r.rate.toFixed(1).padStart(8)} handshakes/s  (${r.done} in ${r.seconds.toFixed(2)} s)  CPU ${r.cpuMsPerSa.toFixed(2)} ms per SA, main thread busy ${(r.mainBusy * 100).toFixed(0)} %`);
+  }
+  const one = results.find((r) => r.leg === '1 shard');
+  const two = results.find((r) => r.leg === '2 shards');
+  const main0 = results.find((r) => r.leg.startsWith('engine'));
+  if (one && two) console.log(`  2 shards / 1 shard: ${(two.rate / one.rate).toFixed(2)}x the handshake rate (target >= 1.7x on 2 quiet cores); CPU per SA ${(two.cpuMsPerSa / one.cpuMsPerSa).toFixed(2)}x`);
+  if (one && main0) console.log(`  hand-off: 1 shard costs ${(one.cpuMsPerSa - main0.cpuMsPerSa).toFixed(2)} ms CPU per SA more than the engine in the main thread (${((one.cpuMsPerSa / main0.cpuMsPerSa - 1) * 100).toFixed(1)} %)`);
+  console.log('  (figures from a shared machine are indicative; see docs/scale.md for the method)');
+}
+
+await main();

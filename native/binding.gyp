@@ -1,0 +1,9 @@
+{
+  "targets": [
+    {
+      "target_name": "isakmp_netlink",
+      "sources": ["netlink.c"],
+      "cflags": ["-Wall", "-Wextra", "-O2"]
+    }
+  ]
+}

@@ -1,0 +1,126 @@
+/**
+ * One entry of the `connections` section: the flags and the secret here, the ends, proposals
+ * and clocks in their sub-parsers (connection-peers.ts, connection-proposals.ts,
+ * connection-timers.ts), and the fingerprint that lets a reload tell changed connections apart.
+ */
+import type { Node } from 'yaml';
+import { toHex } from '../../crypto/bytes.js';
+import { parsePeers, parseSelectors } from './connection-peers.js';
+import { parseProposals } from './connection-proposals.js';
+import { parseDpd, parseLifetimes } from './connection-timers.js';
+import type { ConnectionConfig, GlobalConfig, Secret } from './types.js';
+import { bool, entries, oneOf, scalarString, section, type Ctx, type Section } from './yaml.js';
+
+const CONN_KEYS = [
+  'mode',
+  'auth',
+  'secret',
+  'local',
+  'remote',
+  'ike',
+  'esp',
+  'pfs',
+  'ipsec_mode',
+  'local_ts',
+  'remote_ts',
+  'ike_lifetime',
+  'ike_rekey_margin',
+  'lifetime',
+  'lifetime_kb',
+  'rekey_margin',
+  'rekey_fuzz',
+  'start',
+  'allow_weak_groups',
+  'allow_aggressive_psk_responder',
+  'nat_traversal',
+  'encap',
+  'dpd_delay',
+  'dpd_timeout',
+  'dpd_action',
+] as const;
+
+/** `secret: NAME`: a secret of the secrets section whose kind fits `auth`. */
+function parseSecretRef(s: Section, auth: 'psk' | 'rsa', secrets: ReadonlyMap<string, Secret>): Secret | undefined {
+  const { ctx, path } = s;
+  const se = s.req('secret');
+  if (se === undefined) return undefined;
+  const name = scalarString(ctx, se.value, `${path}.secret`);
+  if (name === undefined) return undefined;
+  const secret = secrets.get(name);
+  if (secret === undefined) {
+    const known = [...secrets.keys()];
+    ctx.error(se.value, `${path}.secret`, `no secret named '${name}' in the secrets section${known.length ? ` (defined: ${known.join(', ')})` : ''}`);
+    return undefined;
+  }
+  if ((auth === 'psk') !== (secret.kind === 'psk')) {
+    ctx.error(se.value, `${path}.secret`, auth === 'psk' ? `auth: psk needs a secret with psk:, '${name}' has a certificate` : `auth: rsa needs a secret with cert: and key:, '${name}' is a psk`);
+    return undefined;
+  }
+  return secret;
+}
+
+export function parseConnection(ctx: Ctx, name: string, keyNode: Node, node: Node | null, g: GlobalConfig, secrets: ReadonlyMap<string, Secret>): ConnectionConfig | undefined {
+  const path = `connections.${name}`;
+  const before = ctx.problems.length;
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(name)) {
+    ctx.error(keyNode, path, `connection names are 1-64 letters, digits, '_', '.', '-' (starting with a letter or digit)`);
+  }
+  const e = entries(ctx, node, path, CONN_KEYS);
+  if (e === undefined) return undefined;
+  const s = section(ctx, node, path, e);
+  const flag = (key: string, dflt: boolean): boolean => s.opt(key, (n, p) => bool(ctx, n, p), dflt);
+  const allowWeakGroups = flag('allow_weak_groups', false);
+  const allowAggressivePskResponder = flag('allow_aggressive_psk_responder', false);
+  const natTraversal = flag('nat_traversal', true);
+  const encap = flag('encap', false);
+  const dpd = parseDpd(s);
+  const exchange = s.opt('mode', (n, p) => oneOf(ctx, n, p, ['main', 'aggressive'] as const), 'main');
+  const auth = s.opt('auth', (n, p) => oneOf(ctx, n, p, ['psk', 'rsa'] as const), 'psk');
+  const secret = parseSecretRef(s, auth, secrets);
+  const peers = parsePeers(s, g, auth, secret);
+  const { ike, esp } = parseProposals(s, exchange, allowWeakGroups, before);
+  const { localTs, remoteTs } = parseSelectors(s, peers);
+  const ipsecMode = s.opt('ipsec_mode', (n, p) => oneOf(ctx, n, p, ['tunnel', 'transport'] as const), 'tunnel');
+  const life = parseLifetimes(s);
+  const start = s.opt('start', (n, p) => oneOf(ctx, n, p, ['add', 'start', 'on-demand'] as const), 'add');
+  if (peers.anyPeer && start !== 'add') ctx.error(s.at('start'), `${path}.start`, `a connection to %any can only answer: use start: add`);
+  if (start === 'on-demand' && g.dataplane !== 'xfrm') {
+    ctx.error(s.at('start'), `${path}.start`, `on-demand needs the kernel to report traffic: set global.dataplane: xfrm (or use start: add / start)`);
+  }
+
+  const remoteAddress = peers.remote.address;
+  if (ctx.problems.length !== before || secret === undefined || remoteAddress === undefined) return undefined;
+  const conn: Omit<ConnectionConfig, 'fingerprint'> = {
+    name,
+    line: ctx.pos(keyNode).line,
+    exchange,
+    auth,
+    secret,
+    local: peers.local,
+    remote: { address: remoteAddress, port: peers.remote.port, id: peers.remote.id },
+    ike,
+    esp,
+    ipsecMode,
+    localTs,
+    remoteTs,
+    ...life,
+    start,
+    allowWeakGroups,
+    allowAggressivePskResponder,
+    natTraversal,
+    encap,
+    ...dpd,
+  };
+  return { ...conn, fingerprint: fingerprintOf(conn) };
+}
+
+/** Stable text of a connection's settings and secret (keys by fingerprint, not by value). */
+function fingerprintOf(conn: Omit<ConnectionConfig, 'fingerprint' | 'line'> & { line?: number }): string {
+  const { line: _line, secret, ...rest } = conn;
+  void _line;
+  const sec =
+    secret.kind === 'psk'
+      ? { kind: 'psk', psk: toHex(secret.psk) }
+      : { kind: 'rsa', cert: secret.cert.fingerprint256, key: secret.keyPath, cas: secret.cas.map((c) => c.fingerprint256) };
+  return JSON.stringify({ ...rest, secret: sec }, (_k, v: unknown) => (v instanceof Uint8Array ? toHex(v) : v));
+}

@@ -1,0 +1,118 @@
+/**
+ * The `secrets` section: named pre-shared keys, and certificates with their private keys and
+ * trusted CAs, read and checked when the file is loaded.
+ */
+import { readFileSync } from 'node:fs';
+import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
+import type { Node } from 'yaml';
+import { fromHex } from '../../crypto/bytes.js';
+import type { CertificateRevocationList } from '../../crypto/index.js';
+import { crlIssuerMismatch, readCrlFile } from '../crl-files.js';
+import type { Secret } from './types.js';
+import { entries, resolvePath, scalarString, stringList, type Ctx } from './yaml.js';
+
+function parsePsk(text: string): Uint8Array {
+  if (/^0x([0-9a-fA-F]{2})+$/.test(text)) return fromHex(text.slice(2));
+  return new TextEncoder().encode(text);
+}
+
+export function parseSecrets(ctx: Ctx, node: Node | null | undefined): Map<string, Secret> {
+  const out = new Map<string, Secret>();
+  const e = entries(ctx, node, 'secrets', []) ?? new Map();
+  for (const [name, { value }] of e) {
+    const path = `secrets.${name}`;
+    const se = entries(ctx, value, path, ['psk', 'cert', 'key', 'ca', 'crls']);
+    if (se === undefined) continue;
+    const psk = se.get('psk');
+    if (psk !== undefined) {
+      if (se.size > 1) ctx.error(value, path, `a secret is either psk, or cert + key (+ ca): not both`);
+      const s = scalarString(ctx, psk.value, `${path}.psk`);
+      if (s !== undefined) {
+        if (s.length === 0) ctx.error(psk.value, `${path}.psk`, 'the pre-shared key is empty');
+        else out.set(name, { kind: 'psk', name, psk: parsePsk(s) });
+      }
+      continue;
+    }
+    const cert = se.get('cert');
+    const key = se.get('key');
+    if (cert === undefined || key === undefined) {
+      ctx.error(value, path, `give either psk: SECRET, or cert: FILE and key: FILE (plus ca: FILE or a list)`);
+      continue;
+    }
+    const load = <T>(n: Node | null, p: string, what: string, f: (pem: Buffer) => T): { path: string; value: T } | undefined => {
+      const s = scalarString(ctx, n, p);
+      if (s === undefined) return undefined;
+      const full = resolvePath(ctx, s);
+      let buf: Buffer;
+      try {
+        buf = readFileSync(full);
+      } catch (err) {
+        ctx.error(n, p, `cannot read ${what} '${full}': ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+        return undefined;
+      }
+      try {
+        return { path: full, value: f(buf) };
+      } catch (err) {
+        ctx.error(n, p, `'${full}' is not a usable ${what} (PEM or DER): ${(err as Error).message}`);
+        return undefined;
+      }
+    };
+    const c = load(cert.value, `${path}.cert`, 'certificate', (b) => new X509Certificate(b));
+    const k = load(key.value, `${path}.key`, 'private key', (b) => createPrivateKey(b));
+    const cas: { path: string; value: X509Certificate }[] = [];
+    const ca = se.get('ca');
+    if (ca !== undefined) {
+      for (const item of stringList(ctx, ca.value, `${path}.ca`) ?? []) {
+        const r = load(item.node, `${path}.ca`, 'CA certificate', () => new X509Certificate(readFileSync(resolvePath(ctx, item.text))));
+        if (r !== undefined) cas.push(r);
+      }
+    }
+    // crls: complete CRLs of the CAs (see src/daemon/crl-files.ts)
+    const crlPaths: string[] = [];
+    const crls: CertificateRevocationList[] = [];
+    const crlNode = se.get('crls');
+    if (crlNode !== undefined) {
+      for (const item of stringList(ctx, crlNode.value, `${path}.crls`) ?? []) {
+        const full = resolvePath(ctx, item.text);
+        const r = readCrlFile(full);
+        if (!r.ok) {
+          ctx.error(item.node, `${path}.crls`, r.error);
+          continue;
+        }
+        for (const crl of r.crls) {
+          const bad = crlIssuerMismatch(crl, cas, full);
+          if (bad !== undefined) ctx.error(item.node, `${path}.crls`, bad);
+          else {
+            crls.push(crl);
+            crlPaths.push(full);
+          }
+        }
+      }
+    }
+    if (c !== undefined && k !== undefined) {
+      const pub = createPublicKey(k.value).export({ type: 'spki', format: 'der' });
+      const certPub = c.value.publicKey.export({ type: 'spki', format: 'der' });
+      if (!pub.equals(certPub)) {
+        ctx.error(key.value, `${path}.key`, `the private key does not belong to the certificate '${c.path}'`);
+        continue;
+      }
+      if (k.value.asymmetricKeyType !== 'rsa') {
+        ctx.error(key.value, `${path}.key`, `only RSA keys are supported (this one is ${k.value.asymmetricKeyType ?? 'unknown'})`);
+        continue;
+      }
+      out.set(name, {
+        kind: 'rsa',
+        name,
+        certPath: c.path,
+        keyPath: k.path,
+        caPaths: cas.map((x) => x.path),
+        cert: c.value,
+        key: k.value,
+        cas: cas.map((x) => x.value),
+        crlPaths,
+        crls,
+      });
+    }
+  }
+  return out;
+}

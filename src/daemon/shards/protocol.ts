@@ -1,0 +1,70 @@
+/**
+ * The messages between the daemon's main thread and its engine shards (worker threads). Each
+ * post is an array of messages: the main thread gathers what one shard gets in one turn of the
+ * event loop, a shard answers each array with at most one `out` (its transmits, events and SA
+ * snapshots for replication). Plain data only (structured clone): byte arrays, no classes.
+ */
+import type { Address, Connection, EngineEvent, IpsecSaInfo, IsakmpSaInfo, Transmit } from '../engine.js';
+import type { EndpointFactoryOptions } from '../engine.js';
+import type { IpsecSaRecord, IsakmpSaRecord, SaRecord } from '../../exchange/snapshot.js';
+
+/** The engine options a shard is started with (functions stay in the main thread). */
+export type ShardEngineOptions = Omit<EndpointFactoryOptions, 'random' | 'allocateSpi' | 'connections' | 'cookieTag'>;
+
+export interface ShardInit {
+  readonly shard: number;
+  readonly shards: number;
+  /** The routing key (route.ts): the shard marks its cookies with it. */
+  readonly routingKey: Uint8Array;
+  readonly options: ShardEngineOptions;
+  readonly connections: readonly Connection[];
+  /** Export SA snapshots after each batch (HA replication). */
+  readonly replicate: boolean;
+  /**
+   * Benchmarks only (bench/shards.bench.ts): randomness derived from this seed and the initiator
+   * cookie of the datagram being handled, so that a recorded conversation can be replayed.
+   * Every key is predictable: never set by the daemon.
+   */
+  readonly benchSeed?: string;
+}
+
+/** An SA gone from a shard: its record is removed from the store. */
+export interface SaRemoval {
+  readonly kind: 'isakmp' | 'ipsec';
+  readonly id: string;
+}
+
+export type ToShard =
+  | { readonly t: 'in'; readonly local: Address; readonly remote: Address; readonly data: Uint8Array }
+  | { readonly t: 'initiate'; readonly connection: string }
+  | { readonly t: 'rekey' | 'delete'; readonly sa: string }
+  | { readonly t: 'traffic'; readonly sa: string; readonly bytes: number }
+  | { readonly t: 'set-connection'; readonly connection: Connection }
+  | { readonly t: 'remove-connection'; readonly name: string }
+  | { readonly t: 'spis'; readonly local: string; readonly spis: readonly Uint8Array[] }
+  | { readonly t: 'import'; readonly req: number; readonly isakmp: readonly IsakmpSaRecord[]; readonly ipsec: readonly IpsecSaRecord[] }
+  | { readonly t: 'export-all'; readonly req: number };
+
+export interface ShardStats {
+  readonly isakmp: number;
+  readonly established: number;
+  readonly halfOpen: number;
+  readonly halfOpenEvicted: number;
+  readonly ipsec: number;
+  readonly timers: number;
+}
+
+export type FromShard =
+  | {
+      readonly t: 'out';
+      readonly transmits: readonly Transmit[];
+      readonly events: readonly EngineEvent[];
+      /** Replication: records changed by this batch, and SAs gone. */
+      readonly put: readonly SaRecord[];
+      readonly removed: readonly SaRemoval[];
+    }
+  | { readonly t: 'stats'; readonly stats: ShardStats }
+  | { readonly t: 'spi-need'; readonly local: string }
+  | { readonly t: 'problem'; readonly message: string }
+  | { readonly t: 'imported'; readonly req: number; readonly isakmp: readonly IsakmpSaInfo[]; readonly ipsec: readonly IpsecSaInfo[]; readonly errors: readonly string[] }
+  | { readonly t: 'exported'; readonly req: number; readonly records: readonly SaRecord[] };

@@ -1,0 +1,343 @@
+/**
+ * N engine shards in worker threads behind the daemon's `EndpointLike` (docs/scale.md): the
+ * daemon drives it like one endpoint. Datagrams go to their shard by their cookies (route.ts);
+ * commands to the shard holding the SA, or for a new negotiation the shard of the connection's
+ * established ISAKMP SA, else one by a hash of the connection's name; connection changes to
+ * every shard. Each shard runs its own timers; its transmits and events come back
+ * asynchronously, are queued here, and wake the daemon's loop, which drains them with
+ * `pollTransmit()` / `pollEvent()` as from one endpoint.
+ *
+ * The SA lists (`isakmpSas()`, `ipsecSas()`) are kept here from the shards' events: established
+ * SAs only (a phase 1 still negotiating lives in its shard alone). Counts (`stats()`) are the
+ * sum of what the shards last reported (about once a second).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
+import { LocalProtocolError } from '../../errors.js';
+import type { IpsecSaRecord, IsakmpSaRecord, SaRecord } from '../../exchange/snapshot.js';
+import type { Address, Connection, EndpointFactory, EndpointFactoryOptions, EndpointLike, EngineEvent, IpsecSaInfo, IsakmpSaInfo, Transmit } from '../engine.js';
+import type { FromShard, SaRemoval, ShardEngineOptions, ShardInit, ShardStats, ToShard } from './protocol.js';
+import { MAX_SHARDS, shardOfMessage, shardOfSa } from './route.js';
+
+const WORKER = new URL('./worker.js', import.meta.url);
+
+export interface ShardOptions {
+  /** Number of shards (1..256). */
+  readonly shards: number;
+  /** The routing key (default: 32 random bytes). HA derives it from the cluster key. */
+  readonly routingKey?: Uint8Array;
+  /** Export SA snapshots for replication (`onReplicate`). */
+  readonly replicate?: boolean;
+  /** Operator-facing problems (a shard's command that failed, a shard that died). */
+  readonly onProblem?: (message: string) => void;
+  /** Benchmarks only: see ShardInit.benchSeed. */
+  readonly benchSeed?: string;
+}
+
+/** What replication gets after each batch of a shard (see ha/tap.ts). */
+export type ReplicationSink = (put: readonly SaRecord[], removed: readonly SaRemoval[]) => void;
+
+/** A FIFO over an array with a moving head (no shift per item). */
+class Queue<T> {
+  private items: T[] = [];
+  private head = 0;
+  push(v: T): void {
+    this.items.push(v);
+  }
+  poll(): T | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const v = this.items[this.head++];
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return v;
+  }
+}
+
+const ZERO_STATS: ShardStats = { isakmp: 0, established: 0, halfOpen: 0, halfOpenEvicted: 0, ipsec: 0, timers: 0 };
+
+export class ShardedEndpoint implements EndpointLike {
+  readonly shards: number;
+  private readonly key: Uint8Array;
+  private readonly workers: Worker[] = [];
+  private readonly pending: ToShard[][];
+  private readonly transfers: ArrayBuffer[][];
+  private flushScheduled = false;
+  private readonly tx = new Queue<Transmit>();
+  private readonly ev = new Queue<EngineEvent>();
+  private readonly isakmp = new Map<string, IsakmpSaInfo>();
+  private readonly ipsec = new Map<string, IpsecSaInfo>();
+  private readonly stat: ShardStats[];
+  private wake: (() => void) | undefined;
+  private sink: ReplicationSink | undefined;
+  private nextReq = 1;
+  private readonly waiting = new Map<number, (m: FromShard) => void>();
+  private closed = false;
+  private problem: ((message: string) => void) | undefined;
+
+  constructor(
+    opts: EndpointFactoryOptions,
+    private readonly o: ShardOptions,
+  ) {
+    if (!Number.isInteger(o.shards) || o.shards < 1 || o.shards > MAX_SHARDS) throw new RangeError(`shards: 1..${MAX_SHARDS}, not ${o.shards}`);
+    this.shards = o.shards;
+    this.key = o.routingKey ?? new Uint8Array(randomBytes(32));
+    this.pending = Array.from({ length: this.shards }, () => []);
+    this.transfers = Array.from({ length: this.shards }, () => []);
+    this.stat = Array.from({ length: this.shards }, () => ZERO_STATS);
+    const { random: _r, allocateSpi: _a, connections, cookieTag: _c, ...rest } = opts;
+    const options: ShardEngineOptions = {
+      ...rest,
+      // the global half-open cap is shared out; the per-peer caps hold per shard (docs/scale.md)
+      ...(rest.halfOpenTotal !== undefined ? { halfOpenTotal: Math.max(1, Math.ceil(rest.halfOpenTotal / this.shards)) } : {}),
+    };
+    const allocate = opts.allocateSpi;
+    for (let i = 0; i < this.shards; i++) {
+      const init: ShardInit = { shard: i, shards: this.shards, routingKey: this.key, options, connections, replicate: o.replicate === true, ...(o.benchSeed !== undefined ? { benchSeed: o.benchSeed } : {}) };
+      const w = new Worker(WORKER, { workerData: init });
+      w.on('message', (batch: FromShard[]) => {
+        for (const m of batch) this.fromShard(i, m, allocate);
+        this.wake?.();
+      });
+      w.on('error', (err) => (this.problem ?? this.o.onProblem)?.(`engine shard ${i} stopped: ${err.message} (its SAs are lost; restart the daemon)`));
+      w.unref();
+      this.workers.push(w);
+    }
+  }
+
+  /** The daemon's loop: called when shard output is queued (drain it with pollTransmit/pollEvent). */
+  setWakeup(f: () => void): void {
+    this.wake = f;
+  }
+
+  /** Operator-facing problems of the shards (a command that failed, a shard that stopped). */
+  setProblemSink(f: (message: string) => void): void {
+    this.problem = f;
+  }
+
+  /** Replication: records and removals from every shard after each of their batches. */
+  setReplicationSink(f: ReplicationSink): void {
+    this.sink = f;
+  }
+
+  /** The shard of a message from `remote` (route.ts). */
+  shardOf(data: Uint8Array, remote: Address): number {
+    return shardOfMessage(this.key, data, remote, this.shards);
+  }
+
+  private fromShard(i: number, m: FromShard, allocate: EndpointFactoryOptions['allocateSpi']): void {
+    switch (m.t) {
+      case 'out':
+        for (const t of m.transmits) this.tx.push(t);
+        for (const e of m.events) {
+          this.follow(e);
+          this.ev.push(e);
+        }
+        if (m.put.length > 0 || m.removed.length > 0) this.sink?.(m.put, m.removed);
+        break;
+      case 'stats':
+        this.stat[i] = m.stats;
+        break;
+      case 'spi-need': {
+        const spis: Uint8Array[] = [];
+        for (let k = 0; k < 32 && allocate !== undefined; k++) {
+          const s = allocate(m.local);
+          if (s === undefined) break;
+          spis.push(s);
+        }
+        this.post(i, { t: 'spis', local: m.local, spis });
+        break;
+      }
+      case 'problem':
+        (this.problem ?? this.o.onProblem)?.(m.message);
+        break;
+      case 'imported':
+      case 'exported': {
+        const f = this.waiting.get(m.req);
+        this.waiting.delete(m.req);
+        f?.(m);
+        break;
+      }
+    }
+  }
+
+  /** The SA lists follow the shards' events. */
+  private follow(e: EngineEvent): void {
+    switch (e.type) {
+      case 'phase1-established':
+        this.isakmp.set(e.sa.id, e.sa);
+        break;
+      case 'ipsec-sa-established':
+      case 'ipsec-sa-updated':
+        this.ipsec.set(e.sa.id, e.sa);
+        break;
+      case 'deleted':
+        (e.kind === 'isakmp' ? this.isakmp : this.ipsec).delete(e.id);
+        break;
+      case 'expired':
+        if (e.hard) (e.kind === 'isakmp' ? this.isakmp : this.ipsec).delete(e.id);
+        break;
+      default:
+        break;
+    }
+  }
+
+  private post(shard: number, m: ToShard, transfer?: ArrayBuffer): void {
+    if (this.closed) return;
+    this.pending[shard]!.push(m);
+    if (transfer) this.transfers[shard]!.push(transfer);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  /** One postMessage per shard per turn of the event loop. */
+  private flush(): void {
+    this.flushScheduled = false;
+    for (let i = 0; i < this.shards; i++) {
+      const batch = this.pending[i]!;
+      if (batch.length === 0) continue;
+      this.pending[i] = [];
+      const transfer = this.transfers[i]!;
+      this.transfers[i] = [];
+      this.workers[i]!.postMessage(batch, transfer);
+    }
+  }
+
+  private broadcast(m: ToShard): void {
+    for (let i = 0; i < this.shards; i++) this.post(i, m);
+  }
+
+  // ------------------------------------------------------------------------------ EndpointLike
+
+  handleDatagram(_now: number, local: Address, remote: Address, data: Uint8Array): void {
+    const copy = data.slice();
+    this.post(this.shardOf(copy, remote), { t: 'in', local, remote, data: copy }, copy.buffer);
+  }
+
+  /** The shards run their own timers. */
+  handleTimeout(_now: number): void {}
+
+  initiate(_now: number, connection: string): void {
+    let shard: number | undefined;
+    for (const s of this.isakmp.values()) if (s.connection === connection) shard = shardOfSa(this.key, s.id, s.remote, this.shards);
+    shard ??= createHash('sha256').update(connection).digest().readUInt32BE(0) % this.shards;
+    this.post(shard, { t: 'initiate', connection });
+  }
+
+  private shardOfId(sa: string): number {
+    const p1 = this.isakmp.get(sa);
+    if (p1) return shardOfSa(this.key, p1.id, p1.remote, this.shards);
+    const c = this.ipsec.get(sa);
+    if (c) return shardOfSa(this.key, c.isakmpSa, c.remote, this.shards);
+    throw new LocalProtocolError(0, `no SA ${sa}`);
+  }
+
+  rekey(_now: number, sa: string): void {
+    this.post(this.shardOfId(sa), { t: 'rekey', sa });
+  }
+
+  delete(_now: number, sa: string): void {
+    this.post(this.shardOfId(sa), { t: 'delete', sa });
+  }
+
+  reportTraffic(_now: number, sa: string, bytes: number): void {
+    const c = this.ipsec.get(sa);
+    if (c) this.post(shardOfSa(this.key, c.isakmpSa, c.remote, this.shards), { t: 'traffic', sa, bytes });
+  }
+
+  pollTransmit(): Transmit | undefined {
+    return this.tx.poll();
+  }
+
+  pollEvent(): EngineEvent | undefined {
+    return this.ev.poll();
+  }
+
+  pollTimeout(): number | undefined {
+    return undefined;
+  }
+
+  isakmpSas(): readonly IsakmpSaInfo[] {
+    return [...this.isakmp.values()];
+  }
+
+  ipsecSas(): readonly IpsecSaInfo[] {
+    return [...this.ipsec.values()];
+  }
+
+  setConnection(c: Connection): void {
+    this.broadcast({ t: 'set-connection', connection: c });
+  }
+
+  removeConnection(name: string): boolean {
+    this.broadcast({ t: 'remove-connection', name });
+    return true;
+  }
+
+  stats(): ShardStats {
+    const s = { ...ZERO_STATS };
+    for (const x of this.stat) {
+      s.isakmp += x.isakmp;
+      s.established += x.established;
+      s.halfOpen += x.halfOpen;
+      s.halfOpenEvicted += x.halfOpenEvicted;
+      s.ipsec += x.ipsec;
+      s.timers += x.timers;
+    }
+    return s;
+  }
+
+  // ------------------------------------------------------------------------------ replication
+
+  private request<T extends FromShard>(shard: number, make: (req: number) => ToShard): Promise<T> {
+    const req = this.nextReq++;
+    return new Promise<T>((resolve) => {
+      this.waiting.set(req, (m) => resolve(m as T));
+      this.post(shard, make(req));
+    });
+  }
+
+  /**
+   * Takes SAs over (HA): each ISAKMP SA goes to the shard its cookies route to, each IPsec SA to
+   * its ISAKMP SA's shard. Resolves with what was imported and the records refused.
+   */
+  async importRecords(records: readonly SaRecord[]): Promise<{ isakmp: IsakmpSaInfo[]; ipsec: IpsecSaInfo[]; errors: string[] }> {
+    const per = Array.from({ length: this.shards }, () => ({ isakmp: [] as IsakmpSaRecord[], ipsec: [] as IpsecSaRecord[] }));
+    for (const r of records) {
+      if (r.kind === 'isakmp') per[shardOfSa(this.key, r.id, r.remote, this.shards)]!.isakmp.push(r);
+      else per[shardOfSa(this.key, r.isakmpSa, r.remote, this.shards)]!.ipsec.push(r);
+    }
+    const answers = await Promise.all(per.map((p, i) => this.request<Extract<FromShard, { t: 'imported' }>>(i, (req) => ({ t: 'import', req, isakmp: p.isakmp, ipsec: p.ipsec }))));
+    const out = { isakmp: [] as IsakmpSaInfo[], ipsec: [] as IpsecSaInfo[], errors: [] as string[] };
+    for (const a of answers) {
+      for (const s of a.isakmp) this.isakmp.set(s.id, s);
+      for (const s of a.ipsec) this.ipsec.set(s.id, s);
+      out.isakmp.push(...a.isakmp);
+      out.ipsec.push(...a.ipsec);
+      out.errors.push(...a.errors);
+    }
+    return out;
+  }
+
+  /** Every SA of every shard, as records (a full resynchronisation of the store). */
+  async exportAll(): Promise<SaRecord[]> {
+    const answers = await Promise.all(this.workers.map((_, i) => this.request<Extract<FromShard, { t: 'exported' }>>(i, (req) => ({ t: 'export-all', req }))));
+    return answers.flatMap((a) => a.records);
+  }
+
+  /** Stops the shards (their SAs are gone with them). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.flush();
+    this.closed = true;
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
+
+/** An endpoint factory for the daemon: `o.shards` engine shards in worker threads. */
+export function shardedEndpointFactory(o: ShardOptions): EndpointFactory {
+  return (opts) => new ShardedEndpoint(opts, o);
+}

@@ -1,0 +1,204 @@
+/**
+ * One engine shard: a worker thread with its own sans-IO `Endpoint` and its own driver loop
+ * (feeds the endpoint what the main thread posts, arms one timer at `pollTimeout()`, drains
+ * transmits and events back after each batch). Started by sharded-endpoint.ts with a ShardInit.
+ * The engine learns nothing of the thread: it gets a cookie tag and an SPI source as options.
+ */
+import { randomBytes } from 'node:crypto';
+import { parentPort, workerData } from 'node:worker_threads';
+import { Endpoint } from '../../exchange/index.js';
+import { importIpsecSa, importIsakmpSa } from '../../exchange/snapshot.js';
+import type { EngineEvent, IpsecSaInfo, Transmit } from '../engine.js';
+import { SnapshotTap } from '../ha/tap.js';
+import type { FromShard, ShardInit, ShardStats, ToShard } from './protocol.js';
+import { BenchRandom } from './bench-random.js';
+import { tagCookie } from './route.js';
+
+const MAX_TIMER = 2 ** 31 - 1;
+const SPI_LOW_WATER = 8;
+
+const init = workerData as ShardInit;
+const port = parentPort!;
+const clock = (): number => performance.timeOrigin + performance.now();
+
+/** Benchmarks only: see ShardInit.benchSeed. */
+const bench = init.benchSeed !== undefined ? new BenchRandom(init.benchSeed) : undefined;
+
+const spiPool = new Map<string, Uint8Array[]>();
+const spiAsked = new Set<string>();
+
+function takeSpi(local: string): Uint8Array | undefined {
+  const pool = spiPool.get(local);
+  const spi = pool?.pop();
+  if ((pool?.length ?? 0) < SPI_LOW_WATER && !spiAsked.has(local)) {
+    spiAsked.add(local);
+    post({ t: 'spi-need', local });
+  }
+  return spi;
+}
+
+const ep = new Endpoint({
+  ...init.options,
+  random: bench?.random ?? ((n) => new Uint8Array(randomBytes(n))),
+  connections: init.connections,
+  cookieTag: (c) => tagCookie(init.routingKey, init.shard, c),
+  allocateSpi: takeSpi,
+});
+const tap = init.replicate ? new SnapshotTap() : undefined;
+
+function post(m: FromShard, transfer: ArrayBuffer[] = []): void {
+  port.postMessage([m], transfer);
+}
+
+/** An IpsecSaInfo as plain data (the engine's key views are objects with getters). */
+function plainIpsec(sa: IpsecSaInfo): IpsecSaInfo {
+  return {
+    ...sa,
+    protocols: sa.protocols.map((p) => ({
+      ...p,
+      inbound: { spi: p.inbound.spi, keymat: p.inbound.keymat, encryptionKey: p.inbound.encryptionKey, integrityKey: p.inbound.integrityKey },
+      outbound: { spi: p.outbound.spi, keymat: p.outbound.keymat, encryptionKey: p.outbound.encryptionKey, integrityKey: p.outbound.integrityKey },
+    })),
+  };
+}
+
+function plainEvent(e: EngineEvent): EngineEvent {
+  if (e.type === 'ipsec-sa-established' || e.type === 'ipsec-sa-updated') return { ...e, sa: plainIpsec(e.sa) };
+  return e;
+}
+
+let timer: NodeJS.Timeout | undefined;
+let armedAt: number | undefined;
+
+function arm(): void {
+  const at = ep.pollTimeout();
+  if (at === armedAt && timer !== undefined) return;
+  if (timer !== undefined) clearTimeout(timer);
+  timer = undefined;
+  armedAt = at;
+  if (at === undefined) return;
+  timer = setTimeout(onTimer, Math.min(MAX_TIMER, Math.max(0, Math.ceil(at - clock()))));
+}
+
+function onTimer(): void {
+  timer = undefined;
+  const at = armedAt;
+  const now = clock();
+  if (at !== undefined && now < at) {
+    timer = setTimeout(onTimer, Math.max(1, Math.ceil(at - now)));
+    return;
+  }
+  armedAt = undefined;
+  ep.handleTimeout(now);
+  pump();
+}
+
+/** Drains the endpoint back to the main thread (one message), then re-arms the timer. */
+function pump(): void {
+  const transmits: Transmit[] = [];
+  const events: EngineEvent[] = [];
+  const transfer: ArrayBuffer[] = [];
+  for (let t = ep.pollTransmit(); t; t = ep.pollTransmit()) {
+    const data = t.data.slice(); // the engine may keep its bytes (retransmission): a copy travels
+    transfer.push(data.buffer);
+    transmits.push(t.keepalive ? { local: t.local, remote: t.remote, data, keepalive: true } : { local: t.local, remote: t.remote, data });
+    tap?.noteMessage(t.data);
+  }
+  for (let e = ep.pollEvent(); e; e = ep.pollEvent()) {
+    tap?.noteEvent(e);
+    events.push(plainEvent(e));
+  }
+  const snaps = tap?.flush(ep);
+  if (transmits.length > 0 || events.length > 0 || (snaps !== undefined && (snaps.put.length > 0 || snaps.removed.length > 0))) {
+    post({ t: 'out', transmits, events, put: snaps?.put ?? [], removed: snaps?.removed ?? [] }, transfer);
+  }
+  arm();
+}
+
+function problem(what: string, err: unknown): void {
+  post({ t: 'problem', message: `shard ${init.shard}: ${what}: ${(err as Error).message}` });
+}
+
+function handle(m: ToShard): void {
+  const now = clock();
+  switch (m.t) {
+    case 'in':
+      tap?.noteMessage(m.data);
+      bench?.enter(m.data);
+      ep.handleDatagram(now, m.local, m.remote, m.data);
+      if (bench) bench.current = undefined;
+      break;
+    case 'initiate':
+      ep.initiate(now, m.connection);
+      break;
+    case 'rekey':
+      ep.rekey(now, m.sa);
+      break;
+    case 'delete':
+      ep.delete(now, m.sa);
+      break;
+    case 'traffic':
+      ep.reportTraffic(now, m.sa, m.bytes);
+      break;
+    case 'set-connection':
+      ep.setConnection(m.connection);
+      break;
+    case 'remove-connection':
+      ep.removeConnection(m.name);
+      break;
+    case 'spis': {
+      spiAsked.delete(m.local);
+      const pool = spiPool.get(m.local) ?? [];
+      pool.push(...m.spis);
+      spiPool.set(m.local, pool);
+      break;
+    }
+    case 'import': {
+      const errors: string[] = [];
+      const isakmp = [];
+      const ipsec = [];
+      for (const r of m.isakmp) {
+        try {
+          isakmp.push(importIsakmpSa(ep, now, r));
+          tap?.noteImported(r);
+        } catch (err) {
+          errors.push(`${r.id}: ${(err as Error).message}`);
+        }
+      }
+      for (const r of m.ipsec) {
+        try {
+          ipsec.push(plainIpsec(importIpsecSa(ep, now, r)));
+          tap?.noteImported(r);
+        } catch (err) {
+          errors.push(`${r.id}: ${(err as Error).message}`);
+        }
+      }
+      post({ t: 'imported', req: m.req, isakmp, ipsec, errors });
+      break;
+    }
+    case 'export-all':
+      post({ t: 'exported', req: m.req, records: tap?.all(ep) ?? [] });
+      break;
+  }
+}
+
+port.on('message', (batch: ToShard[]) => {
+  for (const m of batch) {
+    try {
+      handle(m);
+    } catch (err) {
+      problem(m.t, err);
+    }
+  }
+  pump();
+});
+
+// counts for status and metrics, about once a second while they change
+let lastStats = '';
+setInterval(() => {
+  const s: ShardStats = ep.stats();
+  const k = JSON.stringify(s);
+  if (k === lastStats) return;
+  lastStats = k;
+  post({ t: 'stats', stats: s });
+}, 1000).unref();

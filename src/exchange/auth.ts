@@ -1,0 +1,126 @@
+/**
+ * Phase-1 authentication (RFC 2409 §5, §5.1): our ID payload, our HASH_I/HASH_R or [CERT,] SIG
+ * payloads, and the checks of the peer's: its identity against the connection (with the
+ * responder's switch to another connection of the same credentials, issue 9.5), its HASH or its
+ * signature with a certificate chained to a configured trust anchor.
+ * @module
+ */
+import type { KeyObject } from 'node:crypto';
+import { encodePayloadBody } from '../codec/index.js';
+import type { IdPayload, Payload } from '../codec/types.js';
+import { CertEncoding, NotifyType } from '../constants/index.js';
+import { expectedPeerId, ourIdentityFor, sameCredentials } from './authorization.js';
+import * as C from './crypto.js';
+import type { Engine } from './engine.js';
+import { idToIdentity, identityMatches, identityToId } from './ids.js';
+import { authMethodOf, ikeChosenAllowed } from './proposals.js';
+import type { Handshake, KeyedP1, P1 } from './records.js';
+import { missing, remote } from './refusal.js';
+import { find, findAll } from './scripts.js';
+import type { Connection, RsaConnection } from './types.js';
+
+/** RFC 2409 §5: nonces of 8 to 256 bytes. */
+export function checkNonce(n: Uint8Array): void {
+  if (n.length < 8 || n.length > 256) throw remote(NotifyType.PAYLOAD_MALFORMED, `nonce of ${n.length} bytes`);
+}
+
+/** Our phase-1 ID payload (configured identity, else the address the exchange uses); its body is kept for our hash. */
+export function ourIdPayload(p1: P1, hs: Handshake): IdPayload {
+  const id = identityToId(ourIdentityFor(p1.conn, p1.local.address));
+  const idp: IdPayload = { type: 'ID', idType: id.idType, protocol: 0, port: 0, data: id.data };
+  hs.ourIdB = encodePayloadBody(idp);
+  return idp;
+}
+
+/** HASH_I (initiator's) or HASH_R (responder's) over the ID payload body `idB`. */
+function hashFor(p1: KeyedP1, hs: Handshake, initiator: boolean, idB: Uint8Array): Uint8Array {
+  const a = hs.auth ?? missing('SKEYID');
+  return initiator
+    ? C.hashI({ prf: p1.prf, skeyid: a.skeyid, gxi: a.gxi, gxr: a.gxr, ckyI: p1.ic, ckyR: p1.rc, saIBody: a.saiB, idIBody: idB })
+    : C.hashR({ prf: p1.prf, skeyid: a.skeyid, gxi: a.gxi, gxr: a.gxr, ckyI: p1.ic, ckyR: p1.rc, saIBody: a.saiB, idRBody: idB });
+}
+
+/** Our HASH_x or [CERT,] SIG_x payloads (after ourIdPayload). */
+export function authPayloads(p1: KeyedP1, hs: Handshake, initiator: boolean): Payload[] {
+  const h = hashFor(p1, hs, initiator, hs.ourIdB ?? missing('our ID payload'));
+  const conn = p1.conn;
+  if (conn.auth === 'psk') return [{ type: 'HASH', data: h }];
+  const rsa = conn.rsa;
+  const out: Payload[] = [];
+  if (rsa.certificate) {
+    out.push({ type: 'CERT', encoding: CertEncoding.X509_SIGNATURE, data: rsa.certificate });
+    for (const c of rsa.chain ?? []) out.push({ type: 'CERT', encoding: CertEncoding.X509_SIGNATURE, data: c });
+  }
+  out.push({ type: 'SIG', data: C.rsaSignHash(rsa.privateKey, h) });
+  return out;
+}
+
+/**
+ * Checks the peer's ID against the connection and its HASH/SIG (MM5/MM6/AM2). A responder whose
+ * connection was chosen by address may move to another candidate with the same credentials that
+ * this identity fits, when that connection accepts the transform chosen at message 1.
+ */
+export function verifyPeer(x: Engine, p1: KeyedP1, hs: Handshake, id: IdPayload, payloads: readonly Payload[], peerIsInitiator: boolean): void {
+  p1.doi.checkPhase1Id(id);
+  const conn = p1.conn;
+  // Main Mode PSK: the connection was chosen by address; now the ID must match it.
+  let ok = identityMatches(expectedPeerId(conn, p1.remote.address), id.idType, id.data);
+  if (!ok && p1.role === 'responder') {
+    // another connection with the same credentials may fit this identity; the phase-1 transform
+    // chosen at message 1 must be one that connection accepts too (issue 9.5)
+    let refusedTransform: Connection | undefined;
+    for (const c of hs.candidates) {
+      if (c === conn || !sameCredentials(conn, c)) continue;
+      if (!identityMatches(expectedPeerId(c, p1.remote.address), id.idType, id.data)) continue;
+      if (!ikeChosenAllowed(p1.chosen, c.ike, authMethodOf(c.auth), c.allowWeakGroups ?? false)) {
+        refusedTransform ??= c;
+        continue;
+      }
+      p1.conn = c;
+      ok = true;
+      break;
+    }
+    if (!ok && refusedTransform) {
+      throw remote(NotifyType.NO_PROPOSAL_CHOSEN, `peer identity belongs to connection ${refusedTransform.name}, which does not accept the phase-1 transform chosen`);
+    }
+  }
+  if (!ok) throw remote(NotifyType.INVALID_ID_INFORMATION, 'peer identity does not match the connection');
+  verifyAuth(x, p1, hs, payloads, encodePayloadBody(id), peerIsInitiator, id);
+  p1.peerId = idToIdentity(id.idType, id.data);
+}
+
+/** The peer's HASH (PSK) or SIG (signatures) over its ID payload body `peerIdB`. */
+export function verifyAuth(x: Engine, p1: KeyedP1, hs: Handshake, payloads: readonly Payload[], peerIdB: Uint8Array, peerIsInitiator: boolean, id: { readonly idType: number; readonly data: Uint8Array }): void {
+  const expected = hashFor(p1, hs, peerIsInitiator, peerIdB);
+  const conn = p1.conn;
+  if (conn.auth === 'psk') {
+    const h = find(payloads, 'HASH');
+    if (!h || find(payloads, 'SIG')) throw remote(NotifyType.PAYLOAD_MALFORMED, 'PSK authentication needs one HASH payload');
+    if (!C.verifyHash(expected, h.data)) throw remote(NotifyType.AUTHENTICATION_FAILED, peerIsInitiator ? 'HASH_I does not verify' : 'HASH_R does not verify');
+    return;
+  }
+  const sig = find(payloads, 'SIG');
+  if (!sig || find(payloads, 'HASH')) throw remote(NotifyType.PAYLOAD_MALFORMED, 'signature authentication needs one SIG payload');
+  const key = peerPublicKey(x, conn, payloads, id);
+  C.rsaVerifyHash(key, expected, sig.data);
+}
+
+/**
+ * The peer's RSA key: from its CERT payloads (leaf first) chained to a configured trust anchor,
+ * the certificate naming the ID the peer sent; or the configured public key when no CERT came.
+ */
+function peerPublicKey(x: Engine, conn: RsaConnection, payloads: readonly Payload[], id: { readonly idType: number; readonly data: Uint8Array }): KeyObject {
+  const rsa = conn.rsa;
+  const certs = findAll(payloads, 'CERT');
+  if (certs.length === 0) {
+    if (rsa.peerPublicKey) return rsa.peerPublicKey;
+    throw remote(NotifyType.CERTIFICATE_UNAVAILABLE, 'no certificate from the peer and no configured public key');
+  }
+  for (const c of certs) {
+    if (c.encoding !== CertEncoding.X509_SIGNATURE) throw remote(NotifyType.CERT_TYPE_UNSUPPORTED, `certificate encoding ${c.encoding}`);
+  }
+  if (!rsa.trusted || rsa.trusted.length === 0) throw remote(NotifyType.INVALID_CERT_AUTHORITY, 'no trust anchors configured');
+  const chain = C.verifyCertificateChain({ certificates: certs.map((c) => c.data), trustAnchors: rsa.trusted, now: x.certTime(x.lastNow), ...(rsa.crls ? { crls: rsa.crls } : {}) });
+  if (!C.certificateMatchesId(chain.leaf, id.idType, id.data)) throw remote(NotifyType.INVALID_ID_INFORMATION, 'peer ID is not in its certificate');
+  return chain.publicKey;
+}

@@ -1,0 +1,172 @@
+/**
+ * Dead Peer Detection (RFC 3706) as an extension: its vendor ID out and in, the R-U-THERE probe,
+ * the answer to the peer's, the ACK of ours, and the dead peer — liveness work on the SA's timer,
+ * driven by the last authenticated message from the peer (or IPsec traffic reported).
+ *
+ * Sequence numbers (RFC 3706 §7): ours start at a random value per ISAKMP SA and go up by one per
+ * new probe; a retransmission of an unanswered probe keeps its number; an ACK counts only when it
+ * carries the number of our outstanding probe. The peer's probes are answered with the number
+ * they carry, when it is not older than the last one answered (a retransmission of the same one a
+ * few times at most). DPD messages are protected by these numbers, not by the message-ID set.
+ *
+ * Liveness (a connection with `dpd`, a peer that announced DPD): silent for `delaySeconds` → an
+ * R-U-THERE; unanswered → the same again every `delaySeconds`; no answer `timeoutSeconds` after
+ * the first → `peer-dead`, and the SAs of that peer are deleted. A silent peer is therefore dead
+ * exactly delay + timeout after its last message; anything authenticated from it (an ACK, a Quick
+ * Mode, traffic) starts the count again, and an SA that just heard from the peer sends nothing.
+ * @module
+ */
+import type { NotifyPayload, Payload } from '../../codec/types.js';
+import { NotifyType, ProtocolId } from '../../constants/index.js';
+import { bytesEqual, readUint32be } from '../../crypto/bytes.js';
+import { notifyIn, sendInfo } from '../drivers/informational.js';
+import type { Engine } from '../engine.js';
+import { deleteChildren } from '../ipsec-sa.js';
+import { sameAddress, u32 } from '../keys.js';
+import { deleteP1 } from '../lifecycle.js';
+import { phase1Confirmed } from '../phase2.js';
+import type { DpdSequence, KeyedP1, P1 } from '../records.js';
+import { Refused, remote } from '../refusal.js';
+import { seqAfter } from '../replay.js';
+import type { DpdPolicy } from '../types.js';
+import { cookiePair } from '../wire.js';
+import { authenticated, liveOf, type Extension } from './index.js';
+
+/** RFC 3706 vendor ID (major version 1; the last byte, the minor version, is not compared). */
+export const DPD_VID = Uint8Array.of(0xaf, 0xca, 0xd7, 0x13, 0x68, 0xa1, 0xf1, 0xc9, 0x6b, 0x86, 0x96, 0xfc, 0x77, 0x57, 0x01, 0x00);
+const VID: readonly Payload[] = [{ type: 'VID', data: DPD_VID }];
+
+function isDpdVid(data: Uint8Array): boolean {
+  return data.length === 16 && bytesEqual(data.subarray(0, 15), DPD_VID.subarray(0, 15));
+}
+
+/** The only payload after HASH(1) of an Informational, when it is an R-U-THERE or R-U-THERE-ACK. */
+function dpdOnly(payloads: readonly Payload[]): NotifyPayload | undefined {
+  if (payloads.length !== 2) return undefined;
+  const n = payloads[1];
+  if (n?.type !== 'N' || n.data.length !== 4) return undefined;
+  return n.notifyType === NotifyType.R_U_THERE || n.notifyType === NotifyType.R_U_THERE_ACK ? n : undefined;
+}
+
+function sequenceOf(p1: P1): DpdSequence {
+  return (p1.dpd ??= { out: -1, acked: false, in: -1, inRepeats: 0, inMsgId: 0 });
+}
+
+/**
+ * Probe: an R-U-THERE under the ISAKMP SA; a new sequence number (random start, then +1), or the
+ * outstanding one again for a retransmission. A responder whose peer was last heard from another
+ * address (NAT-T, not yet proved fresh) probes there too: the ACK is the proof that moves the SA.
+ */
+export function probe(x: Engine, p1: KeyedP1, retransmission: boolean): number {
+  const s = sequenceOf(p1);
+  if (!retransmission || s.out === -1) {
+    s.out = s.out === -1 ? readUint32be(x.random(4)) & 0x7fffffff : (s.out + 1) >>> 0;
+    s.acked = false;
+  }
+  const bytes = sendInfo(x, p1, [{ type: 'N', doi: p1.doi.id, protocol: ProtocolId.PROTO_ISAKMP, notifyType: NotifyType.R_U_THERE, spi: cookiePair(p1), data: u32(s.out) }]);
+  if (bytes && p1.candidate) x.send(p1.candidate.local, p1.candidate.remote, bytes);
+  return s.out;
+}
+
+/** Answer: R-U-THERE-ACK with the sequence number received. */
+export function answer(x: Engine, p1: P1, n: NotifyPayload): void {
+  if (n.data.length === 4 && p1.life === 'established') {
+    sendInfo(x, p1, [{ type: 'N', doi: p1.doi.id, protocol: ProtocolId.PROTO_ISAKMP, notifyType: NotifyType.R_U_THERE_ACK, spi: cookiePair(p1), data: new Uint8Array(n.data) }]);
+  }
+}
+
+/** The DPD policy in force for an SA: its connection's as configured now, when the peer announced DPD. */
+function policy(x: Engine, p1: P1): DpdPolicy | undefined {
+  const d = x.conns.current(p1.conn).dpd;
+  return d !== undefined && d.delaySeconds > 0 && p1.dpdPeer ? d : undefined;
+}
+
+/** Dead: `peer-dead`, then the peer's IPsec SAs and the ISAKMP SA are deleted (Deletes sent anyway). */
+function dead(x: Engine, now: number, p1: KeyedP1, d: DpdPolicy): void {
+  const id = x.sas.p1Id(p1);
+  x.emit({ type: 'peer-dead', isakmpSa: id, connection: p1.conn.name, peer: p1.remote, reason: `no answer to R-U-THERE for ${d.timeoutSeconds}s (after ${d.delaySeconds}s without a message)` });
+  const kids = [];
+  for (const c of x.sas.childrenOfPair(p1.pairKey)) {
+    if (c.state !== 'dead' && (c.info.isakmpSa === id || (c.conn.name === p1.conn.name && sameAddress(c.info.remote.address, p1.remote.address)))) kids.push(c);
+  }
+  deleteChildren(x, kids);
+  deleteP1(x, p1);
+}
+
+export const dpd: Extension = {
+  name: 'dpd',
+
+  vendorIdsOut: () => VID,
+
+  vendorIdsAnswer: () => VID,
+
+  vendorIdIn(_x, p1, data) {
+    if (isDpdVid(data)) p1.dpdPeer = true;
+  },
+
+  informationalIn(x, now, p1, payloads, msgId) {
+    const n = dpdOnly(payloads);
+    if (!n) return false;
+    const seq = readUint32be(n.data);
+    const s = sequenceOf(p1);
+    if (n.notifyType === NotifyType.R_U_THERE) {
+      if (msgId === s.inMsgId) throw remote(NotifyType.INVALID_MESSAGE_ID, 'R-U-THERE message ID already used (replay)');
+      if (s.in === -1 || seqAfter(seq, s.in)) {
+        s.in = seq;
+        s.inRepeats = 0;
+      } else if (seq === s.in && s.inRepeats < 3) {
+        s.inRepeats++; // a retransmission of the same probe (our ACK was lost)
+      } else {
+        throw new Refused('DPD_REPLAY', `R-U-THERE with an old sequence number ${seq} (replay)`);
+      }
+      s.inMsgId = msgId;
+      authenticated(x, p1, false);
+    } else {
+      if (seq !== s.out || s.acked) throw new Refused('DPD_REPLAY', `R-U-THERE-ACK for sequence number ${seq}, not our outstanding probe's (replay)`);
+      s.acked = true;
+      authenticated(x, p1, true);
+    }
+    phase1Confirmed(p1);
+    notifyIn(x, p1, n);
+    return true;
+  },
+
+  established(x, now, p1) {
+    if (policy(x, p1)) liveOf(p1, now);
+  },
+
+  inbound(_x, now, p1) {
+    const live = p1.live;
+    if (!live) return;
+    if (now > live.lastInbound) live.lastInbound = now;
+    live.probeSince = -1;
+  },
+
+  due(x, p1) {
+    const d = policy(x, p1);
+    const live = p1.live;
+    if (!d || !live) return undefined;
+    const delay = d.delaySeconds * 1000;
+    if (live.probeSince < 0) return live.lastInbound + delay;
+    return Math.min(live.probeSentAt + delay, live.probeSince + d.timeoutSeconds * 1000);
+  },
+
+  fire(x, now, p1) {
+    const d = policy(x, p1);
+    const live = p1.live;
+    if (!d || !live) return;
+    const delay = d.delaySeconds * 1000;
+    if (live.probeSince >= 0) {
+      if (now >= live.probeSince + d.timeoutSeconds * 1000) dead(x, now, p1, d);
+      else if (now >= live.probeSentAt + delay) {
+        probe(x, p1, true);
+        live.probeSentAt = now;
+      }
+      return;
+    }
+    if (now >= live.lastInbound + delay) {
+      probe(x, p1, false);
+      live.probeSince = live.probeSentAt = now;
+    }
+  },
+};

@@ -1,0 +1,115 @@
+/**
+ * What every exchange under an ISAKMP SA with its own message ID shares (Quick Mode,
+ * Informational, and the Transaction exchange to come): the arrival checks, message IDs (fresh
+ * ones for us; the peer's kept to refuse replays within a budget, replay.ts), the per-message-ID
+ * IV (RFC 2409 App. B), protected messages whose first payload is HASH(1) = prf(SKEYID_a, M-ID |
+ * rest) (Informational and Transaction; Quick Mode's HASH(1) is the same, its HASH(2)/(3) are
+ * its own), and the short memory of finished exchanges that answers a repeated request.
+ * @module
+ */
+import { encodePayloads, payloadTypeOf } from '../codec/index.js';
+import type { Header, Payload } from '../codec/types.js';
+import { HeaderFlag, NotifyType, PayloadType } from '../constants/index.js';
+import { bytesEqual, readUint32be } from '../crypto/bytes.js';
+import * as C from './crypto.js';
+import type { Engine } from './engine.js';
+import { isEstablished, type KeyedP1, type P1 } from './records.js';
+import { Refused, missing, remote } from './refusal.js';
+import { seenTotal, wasSeen } from './replay.js';
+import { afterFirstPayload, checkOut, decrypt, encryptRaw, hashFirst } from './wire.js';
+import { checkMessage, type MessageScript } from './scripts.js';
+import type { Address } from './types.js';
+
+/**
+ * An exchange that needs an established ISAKMP SA (Quick Mode, Transaction): the cookies must name
+ * one, from its peer, and the message must be encrypted with a non-zero message ID.
+ */
+export function requireEstablished(p1: P1 | undefined, h: Header, remoteAddr: Address, what: string): KeyedP1 {
+  if (!isEstablished(p1) || !bytesEqual(p1.rc, h.responderCookie) || !samePeer(p1, remoteAddr)) {
+    throw remote(NotifyType.INVALID_COOKIE, `${what} without an established ISAKMP SA`);
+  }
+  if (!(h.flags & HeaderFlag.ENCRYPTION)) throw remote(NotifyType.INVALID_FLAGS, `${what} must be encrypted`);
+  if (h.messageId === 0) throw remote(NotifyType.INVALID_MESSAGE_ID, `${what} with message ID 0`);
+  return p1;
+}
+
+/** The datagram came from the SA's peer address (the port may differ: NAT-T). */
+export function samePeer(p1: P1, r: Address): boolean {
+  return p1.remote.address.toLowerCase() === r.address.toLowerCase();
+}
+
+/** The first IV of an exchange with message ID `msgId`: hash(last phase-1 block | M-ID). */
+export function phase2Iv(p1: KeyedP1, msgId: number): Uint8Array {
+  return C.phase2Iv(p1.prf, p1.iv, msgId, p1.cipher.blockSize);
+}
+
+/** A message ID for an exchange we start: random, not in use under this SA. */
+export function freshMsgId(x: Engine, p1: P1): number {
+  for (;;) {
+    const id = readUint32be(x.random(4));
+    if (msgIdFree(p1, id)) return id;
+  }
+}
+
+export function msgIdFree(p1: P1, id: number): boolean {
+  return id !== 0 && !p1.qms?.has(id) && doneFor(p1, id) === undefined;
+}
+
+/** A recently finished exchange of this SA (see P1.done / doneId): its last request and answer. */
+export function doneFor(p1: P1, msgId: number): { readonly recv: number | undefined; readonly sent: Uint8Array | undefined } | undefined {
+  if (p1.doneId === (msgId | 0)) return { recv: p1.doneRecv, sent: p1.doneSent };
+  return p1.done?.find((d) => d.msgId === msgId);
+}
+
+/** Remembers a finished exchange briefly: a byte-identical repeat of its last request gets its last answer again. */
+export function rememberDone(p1: P1, msgId: number, recv: number | undefined, sent: Uint8Array): void {
+  if (p1.doneId !== 0) {
+    const done = (p1.done ??= []);
+    done.push({ msgId: p1.doneId >>> 0, recv: p1.doneRecv, sent: p1.doneSent });
+    if (done.length > 3) done.shift();
+  }
+  p1.doneId = msgId | 0; // signed: a small integer for V8 (see records.ts)
+  p1.doneRecv = recv;
+  p1.doneSent = sent;
+}
+
+/** Refuses a message ID the peer used before under this SA, or one past the SA's budget. */
+export function checkFreshMsgId(x: Engine, p1: P1, msgId: number): void {
+  if (wasSeen(p1, msgId)) throw remote(NotifyType.INVALID_MESSAGE_ID, 'message ID already used (replay)');
+  if (seenTotal(p1) >= x.opt.messageIdBudget) throw new Refused('MESSAGE_ID_BUDGET', 'message-ID budget of this ISAKMP SA used up (it is being replaced)');
+}
+
+/**
+ * A message under the ISAKMP SA from the peer shows that phase 1 is complete on its side too:
+ * the last phase-1 message need not be kept for retransmission any longer.
+ */
+export function phase1Confirmed(p1: P1): void {
+  if (p1.lastRecv !== undefined && p1.life === 'established') {
+    p1.lastRecv = undefined;
+    p1.lastSent = undefined;
+  }
+}
+
+/**
+ * Decrypts a protected message whose first payload is HASH(1) = prf(SKEYID_a, M-ID | rest) and
+ * checks that hash; `script`, when given, is checked after the hash (never before: an
+ * unauthenticated message learns nothing from our refusal).
+ */
+export function openHashed(p1: KeyedP1, iv: Uint8Array, bytes: Uint8Array, msgId: number, what: string, script?: MessageScript): { payloads: Payload[]; nextIv: Uint8Array } {
+  const { payloads, plain, nextIv } = decrypt(p1, iv, bytes);
+  const h = payloads[0];
+  if (h?.type !== 'HASH') throw remote(NotifyType.INVALID_PAYLOAD_TYPE, `${what} must start with HASH(1)`);
+  const expected = C.informationalHash({ prf: p1.prf, skeyidA: p1.skeyidA, messageId: msgId, afterHash: afterFirstPayload(plain) });
+  if (!C.verifyHash(expected, h.data)) throw remote(NotifyType.INVALID_HASH_INFORMATION, `${what} HASH(1) does not verify`);
+  if (script) checkMessage(script, payloads);
+  return { payloads, nextIv };
+}
+
+/** HDR*, HASH(1), payloads: a protected message of `exchangeType`, encrypted from `iv`. */
+export function sealHashed(p1: KeyedP1, exchangeType: number, msgId: number, flags: number, payloads: readonly Payload[], iv: Uint8Array, script: MessageScript): { bytes: Uint8Array; nextIv: Uint8Array } {
+  const first = payloads[0] ?? missing('a payload after HASH(1)');
+  const rest = encodePayloads(payloads);
+  const h = C.informationalHash({ prf: p1.prf, skeyidA: p1.skeyidA, messageId: msgId, afterHash: rest });
+  checkOut(script, [{ type: 'HASH', data: h }, ...payloads]);
+  return encryptRaw(p1, exchangeType, msgId, HeaderFlag.ENCRYPTION | flags, PayloadType.HASH, hashFirst(h, payloadTypeOf(first), rest), iv);
+}

@@ -1,0 +1,72 @@
+/**
+ * What each timer does when it fires (`handleTimeout`): retransmission and the limits of a phase 1
+ * (half-open timeout, soft and hard lifetime), the Quick Mode timers, the lifetimes of IPsec SAs,
+ * and the liveness work of the extensions (DPD, NAT keepalives). Every entry is checked against
+ * its record first: a timer replaced or cancelled in between does nothing.
+ * @module
+ */
+import { quickModeTimer } from './drivers/quick-mode.js';
+import type { Engine } from './engine.js';
+import { fireLiveness } from './extensions/index.js';
+import { expireChild, rekeyChild } from './ipsec-sa.js';
+import { deleteP1, failP1, rekeyP1, retryOrFail } from './lifecycle.js';
+import { Tk, isEstablished, type EngineTimer } from './records.js';
+
+export function fire(x: Engine, now: number, e: EngineTimer): void {
+  switch (e.kind) {
+    case Tk.P1Retransmit: {
+      const p1 = e.target;
+      const rtx = p1.hs?.rtx;
+      if (p1.life === 'dead' || !rtx || rtx.timer !== e) return;
+      if (rtx.count >= x.opt.retransmitLimit) {
+        retryOrFail(x, now, p1, 'retransmit limit reached, peer does not answer');
+        return;
+      }
+      rtx.count++;
+      if (p1.lastSent) x.send(p1.local, p1.remote, p1.lastSent);
+      rtx.timer = x.timers.add(now + x.opt.retransmitBaseMs * 2 ** rtx.count, p1, Tk.P1Retransmit);
+      return;
+    }
+    case Tk.P1HalfOpen: {
+      const p1 = e.target;
+      if (p1.life === 'negotiating' && p1.hs?.tHalf === e) failP1(x, p1, 0, 'phase 1 not completed in time');
+      return;
+    }
+    case Tk.P1Soft: {
+      const p1 = e.target;
+      if (p1.life !== 'established' || p1.tSoft !== e) return;
+      x.emit({ type: 'expired', kind: 'isakmp', id: x.sas.p1Id(p1), connection: p1.conn.name, hard: false });
+      if (p1.conn.rekey !== false && x.conns.has(p1.conn.name)) rekeyP1(x, now, p1);
+      return;
+    }
+    case Tk.P1Hard: {
+      const p1 = e.target;
+      if (p1.life === 'dead' || p1.tHard !== e) return;
+      // a Delete (when established), then gone with an `expired` event
+      const id = x.sas.p1Id(p1);
+      deleteP1(x, p1, { type: 'expired', kind: 'isakmp', id, connection: p1.conn.name, hard: true });
+      return;
+    }
+    case Tk.QmRetransmit:
+    case Tk.QmTimeout:
+      quickModeTimer(x, now, e);
+      return;
+    case Tk.ChildSoft: {
+      const c = e.target;
+      if (c.state !== 'installed' || c.tSoft !== e) return;
+      x.emit({ type: 'expired', kind: 'ipsec', id: c.info.id, connection: c.conn.name, hard: false });
+      if (c.conn.rekey !== false && x.conns.has(c.conn.name)) rekeyChild(x, now, c);
+      return;
+    }
+    case Tk.ChildHard: {
+      const c = e.target;
+      if (c.state !== 'dead' && c.tHard === e) expireChild(x, c, true);
+      return;
+    }
+    case Tk.Liveness: {
+      const p1 = e.target;
+      if (isEstablished(p1) && p1.live?.timer === e) fireLiveness(x, now, p1);
+      return;
+    }
+  }
+}

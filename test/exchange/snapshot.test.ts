@@ -1,0 +1,97 @@
+// SA snapshots (src/exchange/snapshot.ts): an established ISAKMP SA and its IPsec SA exported from
+// the responder, carried as JSON, imported into a fresh endpoint that then answers the initiator
+// on the same ISAKMP SA (DPD, a Quick Mode rekey), refuses a replayed Quick Mode message ID, and
+// exports the same record again.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Endpoint } from '../../src/exchange/index.js';
+import { NotifyType } from '../../src/constants/index.js';
+import { decodeHeader } from '../../src/codec/index.js';
+import { SNAPSHOT_VERSION, exportSa, importIsakmpSa, importSa, type IsakmpSaRecord, type IpsecSaRecord } from '../../src/exchange/snapshot.js';
+import { conn, establishedPair, seededRandom } from '../helpers/pair.js';
+
+function viaJson<T>(v: T): T {
+  return JSON.parse(JSON.stringify(v)) as T;
+}
+
+test('an exported SA imported elsewhere answers DPD and a Quick Mode rekey on the same ISAKMP SA', () => {
+  const pair = establishedPair('snapshot', {}, true);
+  const qm1 = pair.wire.find((w) => w.from === 'a' && decodeHeader(w.data).exchangeType === 32)!;
+  assert.ok(qm1, 'the first Quick Mode message was on the wire');
+  const id = pair.b.isakmpSas()[0]!.id;
+  const before = pair.b.ipsecSas()[0]!;
+  const snap = exportSa(pair.b, id);
+  assert.ok(snap);
+  assert.equal(snap.isakmp.v, SNAPSHOT_VERSION);
+  assert.equal(snap.ipsec.length, 1);
+  assert.equal(snap.isakmp.seen.length, 1, 'the Quick Mode message ID is kept');
+  const carried = viaJson(snap);
+
+  // the node that held the SA is gone; another one takes it over
+  const b2 = new Endpoint({ random: seededRandom('snapshot/b2') });
+  b2.setConnection(conn(pair, 'b'));
+  const got = importSa(b2, pair.now, carried);
+  assert.equal(got.isakmp.id, id);
+  assert.equal(got.isakmp.state, 'established');
+  assert.deepEqual(b2.ipsecSas()[0]!.protocols.map((p) => [p.inbound.spi, p.inbound.keymat, p.outbound.spi, p.outbound.keymat]), before.protocols.map((p) => [p.inbound.spi, p.inbound.keymat, p.outbound.spi, p.outbound.keymat]), 'same SPIs and KEYMAT');
+  assert.deepEqual(viaJson(exportSa(b2, id)), carried, 'export(import(record)) is the record');
+  pair.b = b2;
+  pair.clearEvents();
+
+  // DPD from the initiator, answered by the new node under the same ISAKMP SA
+  const seq = pair.a.dpd(pair.now, id);
+  pair.run(1000);
+  const acks = pair.ev('a', 'notify').filter((e) => e.notify === NotifyType.R_U_THERE_ACK);
+  assert.equal(acks.length, 1, 'R-U-THERE-ACK received');
+  assert.equal(acks[0]!.isakmpSa, id);
+  assert.equal(new DataView(acks[0]!.data.buffer, acks[0]!.data.byteOffset).getUint32(0), seq);
+
+  // a replay of the old Quick Mode message is refused: the message IDs seen travelled
+  pair.inject('b', qm1.data);
+  pair.run(100);
+  const drops = pair.ev('b', 'dropped');
+  assert.ok(drops.some((d) => d.notify === NotifyType.INVALID_MESSAGE_ID && /replay/.test(d.reason)), `replay refused: ${JSON.stringify(drops.map((d) => d.reason))}`);
+  pair.clearEvents();
+
+  // a Quick Mode rekey under the same ISAKMP SA: no new phase 1 on either side
+  pair.a.rekey(pair.now, pair.a.ipsecSas()[0]!.id);
+  pair.run(2000);
+  assert.equal(pair.ev('a', 'phase1-established').length, 0, 'no new phase 1 (a)');
+  assert.equal(pair.ev('b', 'phase1-established').length, 0, 'no new phase 1 (b)');
+  const fresh = pair.ev('b', 'ipsec-sa-established');
+  assert.equal(fresh.length, 1, 'the rekeyed IPsec SA is up on the new node');
+  assert.equal(fresh[0]!.sa.isakmpSa, id, 'under the same ISAKMP SA');
+  assert.deepEqual(pair.b.ipsecSas().map((s) => s.id), [fresh[0]!.sa.id], 'the old IPsec SA deleted by the initiator\'s Delete, under the same ISAKMP SA');
+  assert.notEqual(fresh[0]!.sa.id, before.id);
+  assert.deepEqual(pair.a.isakmpSas().map((s) => s.id), [id]);
+});
+
+test('import refuses another record version and an unknown connection; replaces an SA already there', () => {
+  const pair = establishedPair('snapshot-refuse');
+  const id = pair.b.isakmpSas()[0]!.id;
+  const snap = viaJson(exportSa(pair.b, id)!);
+  const b2 = new Endpoint({ random: seededRandom('snapshot/refuse') });
+  assert.throws(() => importIsakmpSa(b2, 0, snap.isakmp), /no connection c/);
+  b2.setConnection(conn(pair, 'b'));
+  assert.throws(() => importIsakmpSa(b2, 0, { ...snap.isakmp, v: 2 } as unknown as IsakmpSaRecord), /record version 2/);
+  assert.throws(() => importSa(b2, 0, { isakmp: snap.isakmp, ipsec: [{ ...snap.ipsec[0]!, id: 'q00000000' } as IpsecSaRecord] }), /does not match its first inbound SPI/);
+  importSa(b2, pair.now, snap);
+  importSa(b2, pair.now, snap);
+  assert.equal(b2.isakmpSas().length, 1, 'one ISAKMP SA after two imports');
+  assert.equal(b2.ipsecSas().length, 1, 'one IPsec SA after two imports');
+  assert.equal(b2.pollEvent(), undefined, 'import emits no event');
+});
+
+test('an imported SA keeps its lifetime: it expires at the same time as the original', () => {
+  const pair = establishedPair('snapshot-life', { ike: [{ encryption: 7, keyLength: 128, hash: 4, group: 14, lifetimeSeconds: 60 }] });
+  const id = pair.b.isakmpSas()[0]!.id;
+  const snap = viaJson(exportSa(pair.b, id)!);
+  const b2 = new Endpoint({ random: seededRandom('snapshot/life') });
+  b2.setConnection(conn(pair, 'b'));
+  importSa(b2, pair.now + 10_000, snap);
+  assert.equal(b2.isakmpSas()[0]!.expiresAt, snap.isakmp.expiresAt);
+  b2.handleTimeout(snap.isakmp.expiresAt - 1);
+  assert.equal(b2.isakmpSas().length, 1, 'alive before its expiry');
+  b2.handleTimeout(snap.isakmp.expiresAt);
+  assert.equal(b2.isakmpSas().length, 0, 'gone at its expiry');
+});
