@@ -10,14 +10,14 @@ import { ConnectionTable } from './connections.js';
 import { HalfOpenTable } from './half-open.js';
 import { fingerprint } from './keys.js';
 import { Fifo } from './outbox.js';
-import { FirstAnswerLimiter } from './rate.js';
+import { FirstAnswerLimiter, FirstMessageAdmission } from './rate.js';
 import { SHORT_TIMERS, type Child, type EngineTimer, type P1, type Qm } from './records.js';
 import { SaTables } from './tables.js';
 import { TimerQueue } from './timers.js';
 import type { Address, EndpointOptions, EngineEvent, Transmit } from './types.js';
 
 /** The options with their defaults applied. */
-export type ResolvedOptions = Required<Omit<EndpointOptions, 'random' | 'connections' | 'certificateTime' | 'aggressiveRate' | 'allocateSpi' | 'cookieTag'>>;
+export type ResolvedOptions = Required<Omit<EndpointOptions, 'random' | 'connections' | 'certificateTime' | 'aggressiveRate' | 'firstMessageRate' | 'allocateSpi' | 'cookieTag'>>;
 
 /** The defaults (docs/engine.md, "Surface"). */
 const DEFAULTS: ResolvedOptions = {
@@ -63,6 +63,8 @@ export class Engine {
   readonly cookieTag: ((cookie: Uint8Array) => void) | undefined;
   /** Aggressive Mode first answers per second (issue 9.7). */
   readonly aggressiveLimiter: FirstAnswerLimiter;
+  /** Admission of first messages before any decoding (issue 9.7; EndpointOptions.firstMessageRate). */
+  readonly firstMessages: FirstMessageAdmission;
   readonly conns = new ConnectionTable();
   readonly sas = new SaTables();
   readonly halfOpen: HalfOpenTable;
@@ -94,6 +96,7 @@ export class Engine {
     this.allocateSpi = options.allocateSpi;
     this.cookieTag = options.cookieTag;
     this.aggressiveLimiter = new FirstAnswerLimiter(options.aggressiveRate ?? { perSecond: 100, burst: 100, perSourcePerSecond: 5, perSourceBurst: 10 });
+    this.firstMessages = new FirstMessageAdmission(options.firstMessageRate ?? { perSecond: 1000, burst: 1000, perSourcePerSecond: 2, perSourceBurst: 4 });
     this.opt = resolveOptions(options);
     this.halfOpen = new HalfOpenTable(this.opt.halfOpenPerPeer, this.opt.halfOpenTotal);
   }
