@@ -25,6 +25,9 @@ PKGS=(
     # failover (test/interop/ha.test.ts): the replicated store, gratuitous ARP for the
     # virtual address
     etcd-server iputils-arping
+    # remote access (test/interop/radius.test.ts): a real RADIUS server, started by the test
+    # with its own configuration on loopback ports (the packaged service is not used)
+    freeradius
 )
 missing=()
 for p in "${PKGS[@]}"; do

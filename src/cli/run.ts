@@ -4,6 +4,7 @@ import { runDemo } from './demo.js';
 import { runDaemon } from './daemon.js';
 import { runControl } from './control.js';
 import { runDaemonDemo } from './demo-daemons.js';
+import { runPasswd } from './passwd.js';
 
 export const USAGE = `usage: isakmp <command> [options]
 
@@ -16,6 +17,9 @@ commands:
   up NAME [--timeout S] | down NAME | rekey NAME|SA-ID            start / stop / rekey a connection
   status [--json] | reload                                        ask the running daemon
        (up/down/status/reload take --socket PATH or --config FILE)
+  passwd [--file FILE] [--stdin] [--address A] [--netmask M] [--scrypt-n N] USER
+                                                                  set a user's password in the users file (XAUTH)
+  passwd [--file FILE] --delete USER                              remove a user from the users file
   help                                                            this text
 `;
 
@@ -43,6 +47,8 @@ export async function runCli(argv: string[], io: Output = stdio): Promise<number
       case 'reload':
       case 'rekey':
         return await runControl(cmd, rest, io);
+      case 'passwd':
+        return await runPasswd(rest, io);
       default:
         io.err(`isakmp: unknown command '${cmd}' (try 'isakmp help')`);
         return 2;

@@ -97,31 +97,40 @@ export interface IpsecProtocolRecord {
   readonly outKeymat: string;
 }
 
-/** One IPsec SA. */
-export interface IpsecSaRecord {
+/** What an IPsec SA's record shares with its summary (`IpsecSaInfo`): all but the protocols. */
+type IpsecSaFields = Omit<IpsecSaInfo, 'protocols'>;
+
+/** One IPsec SA: its summary's fields, its keys, and what the engine keeps beside them. */
+export interface IpsecSaRecord extends IpsecSaFields {
   readonly v: typeof SNAPSHOT_VERSION;
   readonly kind: 'ipsec';
-  readonly id: string;
-  readonly isakmpSa: string;
-  readonly connection: string;
-  readonly role: 'initiator' | 'responder';
-  readonly mode: number;
-  readonly group: number;
-  readonly local: Address;
-  readonly remote: Address;
-  readonly localTs: Selector;
-  readonly remoteTs: Selector;
-  readonly lifetimeSeconds: number;
-  readonly lifetimeKilobytes: number;
-  readonly establishedAt: number;
-  readonly udpEncapsulation?: true;
-  readonly peerOriginalAddress?: string;
   readonly protocols: readonly IpsecProtocolRecord[];
   readonly peerId?: PeerIdRecord;
   readonly peerKey?: string;
   readonly bytes: number;
   /** When the initiator rekeys it (absent: none armed). */
   readonly rekeyAt?: number;
+}
+
+/** A copy of the summary fields of an IPsec SA (from its summary on export, from a record on import). */
+function copyIpsecSaFields(i: IpsecSaFields): IpsecSaFields {
+  return {
+    id: i.id,
+    isakmpSa: i.isakmpSa,
+    connection: i.connection,
+    role: i.role,
+    mode: i.mode,
+    group: i.group,
+    local: { address: i.local.address, port: i.local.port },
+    remote: { address: i.remote.address, port: i.remote.port },
+    localTs: { ...i.localTs },
+    remoteTs: { ...i.remoteTs },
+    lifetimeSeconds: i.lifetimeSeconds,
+    lifetimeKilobytes: i.lifetimeKilobytes,
+    establishedAt: i.establishedAt,
+    ...(i.udpEncapsulation ? { udpEncapsulation: true as const } : {}),
+    ...(i.peerOriginalAddress !== undefined ? { peerOriginalAddress: i.peerOriginalAddress } : {}),
+  };
 }
 
 export type SaRecord = IsakmpSaRecord | IpsecSaRecord;
@@ -212,21 +221,8 @@ export function exportIpsecSa(ep: Endpoint, id: string): IpsecSaRecord | undefin
   return {
     v: SNAPSHOT_VERSION,
     kind: 'ipsec',
-    id: i.id,
-    isakmpSa: i.isakmpSa,
+    ...copyIpsecSaFields(i),
     connection: c.conn.name,
-    role: i.role,
-    mode: i.mode,
-    group: i.group,
-    local: { address: i.local.address, port: i.local.port },
-    remote: { address: i.remote.address, port: i.remote.port },
-    localTs: { ...i.localTs },
-    remoteTs: { ...i.remoteTs },
-    lifetimeSeconds: i.lifetimeSeconds,
-    lifetimeKilobytes: i.lifetimeKilobytes,
-    establishedAt: i.establishedAt,
-    ...(i.udpEncapsulation ? { udpEncapsulation: true as const } : {}),
-    ...(i.peerOriginalAddress !== undefined ? { peerOriginalAddress: i.peerOriginalAddress } : {}),
     protocols: i.protocols.map(protocolRecord),
     ...(c.peer !== undefined ? { peerId: peerIdRecord(c.peer)! } : {}),
     ...(c.peerKey !== undefined ? { peerKey: c.peerKey } : {}),
@@ -335,21 +331,7 @@ export function importIpsecSa(ep: Endpoint, now: number, r: IpsecSaRecord): Ipse
   }));
   if ('q' + toHex(protocols[0]!.inbound.spi) !== r.id) refuse(`IPsec SA id ${r.id} does not match its first inbound SPI`);
   const info: IpsecSaInfo = {
-    id: r.id,
-    isakmpSa: r.isakmpSa,
-    connection: r.connection,
-    role: r.role,
-    mode: r.mode,
-    group: r.group,
-    local: { ...r.local },
-    remote: { ...r.remote },
-    localTs: { ...r.localTs },
-    remoteTs: { ...r.remoteTs },
-    lifetimeSeconds: r.lifetimeSeconds,
-    lifetimeKilobytes: r.lifetimeKilobytes,
-    establishedAt: r.establishedAt,
-    ...(r.udpEncapsulation ? { udpEncapsulation: true as const } : {}),
-    ...(r.peerOriginalAddress !== undefined ? { peerOriginalAddress: r.peerOriginalAddress } : {}),
+    ...copyIpsecSaFields(r),
     protocols,
   };
   const peer = peerIdentity(r.peerId);

@@ -4,6 +4,7 @@
  * compare equal as strings.
  */
 import { isIP } from 'node:net';
+import { formatAddress } from '../../exchange/ids.js';
 
 /** Writes `text` (IPv4 or IPv6) at `bytes[at..at+16)`; throws on anything else. */
 export function writeAddress(bytes: Uint8Array, at: number, text: string): void {
@@ -36,28 +37,7 @@ export function writeAddress(bytes: Uint8Array, at: number, text: string): void 
 
 /** Text of the address at `bytes[at..]` for a family: dotted quad, or RFC 5952 IPv6. */
 export function readAddress(bytes: Uint8Array, at: number, family: 4 | 6): string {
-  if (family === 4) return `${bytes[at]}.${bytes[at + 1]}.${bytes[at + 2]}.${bytes[at + 3]}`;
-  const g: number[] = [];
-  for (let i = 0; i < 8; i++) g.push(((bytes[at + 2 * i] as number) << 8) | (bytes[at + 2 * i + 1] as number));
-  // the longest run of two or more zero groups becomes "::" (the first such run on a tie)
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = g.map((x) => x.toString(16));
-  if (best < 0) return hex.join(':');
-  return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
+  return formatAddress(bytes.subarray(at, at + (family === 4 ? 4 : 16)));
 }
 
 /** Canonical text of an address (IPv6 per RFC 5952, IPv4 unchanged); other text is returned as is. */

@@ -3,10 +3,10 @@
  * Offsets are those of x86-64 and arm64 (the same there; test/daemon/xfrm-messages.test.ts holds
  * the exact bytes, checked against the kernel in test/interop/xfrm-netlink.test.ts).
  *
- *   NEWSA / UPDSA   struct xfrm_usersa_info (224) + XFRMA_ALG_* + XFRMA_ENCAP
- *   DELSA / GETSA   struct xfrm_usersa_id (24) + XFRMA_SRCADDR
+ *   NEWSA / UPDSA   struct xfrm_usersa_info (224) + XFRMA_ALG_* + XFRMA.ENCAP
+ *   DELSA / GETSA   struct xfrm_usersa_id (24) + XFRMA.SRCADDR
  *   ALLOCSPI        struct xfrm_userspi_info (232): a larval SA with an SPI the kernel picked
- *   NEWPOLICY / UPDPOLICY  struct xfrm_userpolicy_info (168) + XFRMA_TMPL (xfrm_user_tmpl, 64)
+ *   NEWPOLICY / UPDPOLICY  struct xfrm_userpolicy_info (168) + XFRMA.TMPL (xfrm_user_tmpl, 64)
  *   DELPOLICY       struct xfrm_userpolicy_id (64)
  *   ACQUIRE (event) struct xfrm_user_acquire (280);  EXPIRE (event) struct xfrm_user_expire (232)
  *
@@ -32,32 +32,21 @@ export const XFRMNLGRP_ACQUIRE = 1;
 export const XFRMNLGRP_EXPIRE = 2;
 export const groupMask = (g: number): number => 1 << (g - 1);
 
-const XFRMA_ALG_AUTH = 1;
-const XFRMA_ALG_CRYPT = 2;
-const XFRMA_ENCAP = 4;
-const XFRMA_TMPL = 5;
-const XFRMA_SRCADDR = 13;
-const XFRMA_ALG_AEAD = 18;
-const XFRMA_ALG_AUTH_TRUNC = 20;
+/** Netlink attribute types (enum xfrm_attr_type_t). */
+const XFRMA = { ALG_AUTH: 1, ALG_CRYPT: 2, ENCAP: 4, TMPL: 5, SRCADDR: 13, ALG_AEAD: 18, ALG_AUTH_TRUNC: 20 } as const;
 
 const AF_INET = 2;
 const AF_INET6 = 10;
 export const IPPROTO_ESP = 50;
-/** UDP_ENCAP_ESPINUDP (RFC 3948), for XFRMA_ENCAP and the UDP_ENCAP socket option. */
+/** UDP_ENCAP_ESPINUDP (RFC 3948), for XFRMA.ENCAP and the UDP_ENCAP socket option. */
 export const UDP_ENCAP_ESPINUDP = 2;
 
 const XFRM_MODE_TRANSPORT = 0;
 const XFRM_MODE_TUNNEL = 1;
 const XFRM_INF = 0xffffffffffffffffn;
 
-const SIZEOF_SELECTOR = 56;
-const SIZEOF_USERSA_INFO = 224;
-const SIZEOF_USERSA_ID = 24;
-const SIZEOF_USERSPI_INFO = 232;
-const SIZEOF_USERPOLICY_INFO = 168;
-const SIZEOF_USERPOLICY_ID = 64;
-const SIZEOF_USER_TMPL = 64;
-const SIZEOF_ENCAP_TMPL = 24;
+/** Sizes of the kernel's structures (linux/xfrm.h, 64-bit Linux). */
+const SIZEOF = { SELECTOR: 56, USERSA_INFO: 224, USERSA_ID: 24, USERSPI_INFO: 232, USERPOLICY_INFO: 168, USERPOLICY_ID: 64, USER_TMPL: 64, ENCAP_TMPL: 24 } as const;
 const ALG_NAME_LEN = 64;
 
 export type XfrmMode = 'tunnel' | 'transport';
@@ -175,7 +164,7 @@ function putLifetimeCfg(v: DataView, at: number, limits?: XfrmState['limits']): 
 }
 
 function putAlgorithm(w: NetlinkWriter, type: number, a: XfrmAlgorithm, extraBits?: number): void {
-  const fixed = type === XFRMA_ALG_CRYPT ? ALG_NAME_LEN + 4 : ALG_NAME_LEN + 8;
+  const fixed = type === XFRMA.ALG_CRYPT ? ALG_NAME_LEN + 4 : ALG_NAME_LEN + 8;
   const x = w.attr(type, fixed + a.key.length);
   const name = Buffer.from(a.name, 'latin1');
   if (name.length >= ALG_NAME_LEN) throw new Error(`xfrm algorithm name too long: ${a.name}`);
@@ -188,7 +177,7 @@ function putAlgorithm(w: NetlinkWriter, type: number, a: XfrmAlgorithm, extraBit
 /** NEWSA (or UPDSA: replaces a larval SA from ALLOCSPI, or moves an SA's encapsulation ports). */
 export function writeNewSa(w: NetlinkWriter, seq: number, s: XfrmState, update = false): void {
   w.begin(update ? XFRM_MSG_UPDSA : XFRM_MSG_NEWSA, REQ, seq);
-  const { at, view: v, bytes: b } = w.struct(SIZEOF_USERSA_INFO);
+  const { at, view: v, bytes: b } = w.struct(SIZEOF.USERSA_INFO);
   // the SA's selector stays empty (any; the kernel gives it the SA's family), as iproute2 leaves it
   writeAddress(b, at + 56, s.dst); // id.daddr
   v.setUint32(at + 72, s.spi >>> 0, false); // id.spi (network order)
@@ -200,11 +189,11 @@ export function writeNewSa(w: NetlinkWriter, seq: number, s: XfrmState, update =
   b[at + 214] = modeNum(s.mode);
   b[at + 215] = s.replayWindow ?? 0;
   // attributes in iproute2's order (ip xfrm state add ... enc ... auth-trunc ...): the same bytes
-  if (s.aead !== undefined) putAlgorithm(w, XFRMA_ALG_AEAD, s.aead, s.aead.icvBits);
-  if (s.crypt !== undefined) putAlgorithm(w, XFRMA_ALG_CRYPT, s.crypt);
-  if (s.auth !== undefined) putAlgorithm(w, XFRMA_ALG_AUTH_TRUNC, s.auth, s.auth.truncBits);
+  if (s.aead !== undefined) putAlgorithm(w, XFRMA.ALG_AEAD, s.aead, s.aead.icvBits);
+  if (s.crypt !== undefined) putAlgorithm(w, XFRMA.ALG_CRYPT, s.crypt);
+  if (s.auth !== undefined) putAlgorithm(w, XFRMA.ALG_AUTH_TRUNC, s.auth, s.auth.truncBits);
   if (s.encap !== undefined) {
-    const e = w.attr(XFRMA_ENCAP, SIZEOF_ENCAP_TMPL);
+    const e = w.attr(XFRMA.ENCAP, SIZEOF.ENCAP_TMPL);
     e.view.setUint16(e.at, UDP_ENCAP_ESPINUDP, true);
     e.view.setUint16(e.at + 2, s.encap.sport, false);
     e.view.setUint16(e.at + 4, s.encap.dport, false);
@@ -214,12 +203,12 @@ export function writeNewSa(w: NetlinkWriter, seq: number, s: XfrmState, update =
 }
 
 function putSaId(w: NetlinkWriter, id: XfrmSaId): void {
-  const { at, view: v, bytes: b } = w.struct(SIZEOF_USERSA_ID);
+  const { at, view: v, bytes: b } = w.struct(SIZEOF.USERSA_ID);
   writeAddress(b, at, id.dst);
   v.setUint32(at + 16, id.spi >>> 0, false);
   v.setUint16(at + 20, fam(id.family), true);
   b[at + 22] = id.proto;
-  const src = w.attr(XFRMA_SRCADDR, 16);
+  const src = w.attr(XFRMA.SRCADDR, 16);
   writeAddress(src.bytes, src.at, id.src);
 }
 
@@ -239,7 +228,7 @@ export function writeGetSa(w: NetlinkWriter, seq: number, id: XfrmSaId): void {
 /** GETSA dump: every SA of the namespace, as NEWSA messages, then NLMSG_DONE. */
 export function writeGetSaDump(w: NetlinkWriter, seq: number): void {
   w.begin(XFRM_MSG_GETSA, NLM_F_REQUEST | NLM_F_DUMP, seq);
-  w.struct(SIZEOF_USERSA_INFO);
+  w.struct(SIZEOF.USERSA_INFO);
   w.end();
 }
 
@@ -261,7 +250,7 @@ export interface XfrmSpiRequest {
 /** ALLOCSPI: the kernel answers with a NEWSA message (a larval SA holding the SPI) or an error. */
 export function writeAllocSpi(w: NetlinkWriter, seq: number, r: XfrmSpiRequest): void {
   w.begin(XFRM_MSG_ALLOCSPI, NLM_F_REQUEST, seq);
-  const { at, view: v, bytes: b } = w.struct(SIZEOF_USERSPI_INFO);
+  const { at, view: v, bytes: b } = w.struct(SIZEOF.USERSPI_INFO);
   // as iproute2 writes it: no selector, no lifetimes (a larval SA lives net.core.xfrm_acq_expires)
   writeAddress(b, at + 56, r.dst);
   b[at + 76] = r.proto;
@@ -276,13 +265,13 @@ export function writeAllocSpi(w: NetlinkWriter, seq: number, r: XfrmSpiRequest):
 /** NEWPOLICY (or UPDPOLICY: add or replace) with its template, if any. */
 export function writePolicy(w: NetlinkWriter, seq: number, p: XfrmPolicy, update = true): void {
   w.begin(update ? XFRM_MSG_UPDPOLICY : XFRM_MSG_NEWPOLICY, REQ, seq);
-  const { at, view: v, bytes: b } = w.struct(SIZEOF_USERPOLICY_INFO);
+  const { at, view: v, bytes: b } = w.struct(SIZEOF.USERPOLICY_INFO);
   putSelector(v, b, at, p.sel);
   putLifetimeCfg(v, at + 56);
   v.setUint32(at + 152, p.priority >>> 0, true);
   b[at + 160] = DIR[p.dir];
   if (p.tmpl !== undefined) {
-    const t = w.attr(XFRMA_TMPL, SIZEOF_USER_TMPL);
+    const t = w.attr(XFRMA.TMPL, SIZEOF.USER_TMPL);
     writeAddress(t.bytes, t.at, p.tmpl.dst); // id.daddr
     t.bytes[t.at + 20] = p.tmpl.proto; // id.proto (id.spi 0: any)
     t.view.setUint16(t.at + 24, fam(p.sel.family), true);
@@ -299,7 +288,7 @@ export function writePolicy(w: NetlinkWriter, seq: number, p: XfrmPolicy, update
 
 export function writeDelPolicy(w: NetlinkWriter, seq: number, sel: XfrmSelector, dir: XfrmDir): void {
   w.begin(XFRM_MSG_DELPOLICY, REQ, seq);
-  const { at, view: v, bytes: b } = w.struct(SIZEOF_USERPOLICY_ID);
+  const { at, view: v, bytes: b } = w.struct(SIZEOF.USERPOLICY_ID);
   putSelector(v, b, at, sel);
   b[at + 60] = DIR[dir];
   w.end();
@@ -314,7 +303,7 @@ export interface XfrmSaInfo extends XfrmSaId {
 }
 
 export function parseSaInfo(p: Uint8Array): XfrmSaInfo {
-  if (p.length < SIZEOF_USERSA_INFO) throw new Error(`xfrm_usersa_info: ${p.length} bytes`);
+  if (p.length < SIZEOF.USERSA_INFO) throw new Error(`xfrm_usersa_info: ${p.length} bytes`);
   const v = new DataView(p.buffer, p.byteOffset, p.byteLength);
   const family = famOf(v.getUint16(212, true));
   return {
