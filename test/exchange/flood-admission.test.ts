@@ -33,7 +33,8 @@ test('FirstMessageAdmission: everything within the global rate; past it only sou
   const adm = new FirstMessageAdmission({ perSecond: 10, burst: 10, perSourcePerSecond: 2, perSourceBurst: 4 }, 8);
   // within the global burst: one source may send 10 at once
   for (let i = 0; i < 10; i++) assert.equal(adm.admit(0, '198.18.0.1'), true, `message ${i}`);
-  // global bucket empty, and this source spent its own 4 tokens along the way
+  // the global bucket is empty: the source's own burst of 4, then refused
+  for (let i = 0; i < 4; i++) assert.equal(adm.admit(0, '198.18.0.1'), true, `own token ${i}`);
   assert.equal(adm.admit(0, '198.18.0.1'), false);
   // a source that has sent nothing yet still gets in, up to its own burst
   for (let i = 0; i < 4; i++) assert.equal(adm.admit(0, '198.18.0.2'), true);
@@ -43,7 +44,8 @@ test('FirstMessageAdmission: everything within the global rate; past it only sou
   for (let i = 0; i < 5; i++) assert.equal(adm.admit(500, '198.18.0.9'), true);
   assert.equal(adm.admit(500, '198.18.0.1'), true, 'its own token');
   assert.equal(adm.admit(500, '198.18.0.1'), false);
-  // the per-source records are bounded (8 here), forgotten least recently used first
+  assert.equal(adm.refused, 3);
+  // the per-source records are bounded (8 here), the oldest forgotten first
   for (let i = 10; i < 30; i++) adm.admit(500, `198.18.1.${i}`);
   assert.equal(adm.admit(500, '198.18.0.1'), true, 'forgotten: a fresh record with its full burst');
 });
