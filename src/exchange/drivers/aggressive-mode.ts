@@ -73,8 +73,11 @@ export function initiatorSendAm1(x: Engine, now: number, p1: P1): void {
 function admitAm1(x: Engine, now: number, m: { readonly remote: { readonly address: string } }): void {
   const addr = m.remote.address;
   const known = x.sas.countOfAddress(addr) > 0;
-  if (!x.aggressiveLimiter.take(now, addr, known)) throw new Refused('RATE_LIMITED', 'Aggressive Mode first message over the rate limit (aggressive_rate): not answered');
+  if (!x.aggressiveLimiter.take(now, addr, known)) throw OVER_RATE;
 }
+
+/** Thrown for every first message over the rate: one object, no stack captured per refusal during a flood. */
+const OVER_RATE = new Refused('RATE_LIMITED', 'Aggressive Mode first message over the rate limit (aggressive_rate): not answered');
 
 /**
  * Responder: the identity must name a connection that allows Aggressive Mode (with PSK only when
