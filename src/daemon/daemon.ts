@@ -14,7 +14,7 @@
  * Everything that touches the outside world (sockets, timers, files, processes) is owned by the
  * daemon and these helpers; the endpoint stays pure.
  */
-import { randomBytes } from 'node:crypto';
+import { pooledRandom } from './random-pool.js';
 import { isIP } from 'node:net';
 import type { Server } from 'node:http';
 import { loadConfig, type Config, type ConnectionConfig, type LogLevel } from './config/index.js';
@@ -101,7 +101,7 @@ export class Daemon {
     const g = this.config.global;
     this.clock = opts.clock ?? (() => performance.timeOrigin + performance.now());
     this.logger = opts.logger ?? new Logger({ level: g.log.level, areas: { ...g.log.areas }, format: g.log.format });
-    const random = opts.random ?? ((n: number) => new Uint8Array(randomBytes(n)));
+    const random = opts.random ?? pooledRandom();
     this.endpoint = opts.endpointFactory({
       random,
       connections: engineConnections(this.config.file, this.config.connections, g),
@@ -114,6 +114,7 @@ export class Daemon {
       maxQuickModesPerSa: g.maxQuickModesPerSa,
       messageIdBudget: g.messageIdBudget,
       aggressiveRate: g.aggressiveRate,
+      firstMessageRate: g.firstMessageRate,
       nattPort: g.nattPort,
       // RFC 3948 keepalives and RFC 3706 DPD are the engine's timers; the daemon sends what it polls
       natKeepaliveSeconds: g.nattPort !== 0 ? g.natKeepalive : 0,
@@ -125,6 +126,7 @@ export class Daemon {
       listen: g.listen,
       port: g.port,
       nattPort: g.nattPort,
+      receiveBuffer: g.receiveBuffer,
       onDatagram: (d) => this.onDatagram(d),
       onError: (m) => this.logger.warn('net', m),
     });
@@ -250,7 +252,12 @@ export class Daemon {
       for (const close of opened.reverse()) await close().catch(() => {});
       throw err;
     }
-    for (const a of this.transport.addresses()) this.logger.info('net', 'listening', { address: a.address, port: a.port, natt: a.natt });
+    for (const a of this.transport.addresses()) {
+      this.logger.info('net', 'listening', { address: a.address, port: a.port, natt: a.natt, receive_buffer: a.receiveBuffer });
+      if (a.receiveBuffer !== undefined && a.receiveBuffer < g.receiveBuffer) {
+        this.logger.warn('net', `UDP ${a.address}:${a.port} has ${Math.round(a.receiveBuffer / 1024)} KiB of receive buffer, not the ${Math.round(g.receiveBuffer / 1024)} KiB of receive_buffer: a flood will drop legitimate datagrams sooner (run as root or with CAP_NET_ADMIN, or raise net.core.rmem_max)`);
+      }
+    }
     this.encapsulateEsp();
     if (this.control !== undefined) this.logger.info('control', 'control socket ready', { path: g.controlSocket });
     if (g.metrics !== undefined) this.logger.info('daemon', 'metrics on http', { address: g.metrics.address, port: g.metrics.port });

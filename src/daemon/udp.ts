@@ -8,6 +8,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { isIP } from 'node:net';
 import type { Address } from './engine.js';
+import { growReceiveBuffer } from './receive-buffer.js';
 
 export const NON_ESP_MARKER = Uint8Array.of(0, 0, 0, 0);
 const KEEPALIVE = Uint8Array.of(0xff);
@@ -58,6 +59,8 @@ interface Bound {
   readonly family: 4 | 6;
   port: number;
   readonly natt: boolean;
+  /** Bytes of kernel receive buffer granted, when asked for. */
+  receiveBuffer?: number;
 }
 
 export interface TransportOptions {
@@ -67,6 +70,8 @@ export interface TransportOptions {
   readonly nattPort: number;
   readonly onDatagram: (d: ReceivedDatagram) => void;
   readonly onError: (message: string) => void;
+  /** Kernel receive buffer to ask for on every socket, in bytes (receive-buffer.ts); 0 = the kernel's default. */
+  readonly receiveBuffer?: number;
 }
 
 function wildcard(address: string): boolean {
@@ -107,6 +112,7 @@ export class UdpTransport {
           socket.bind({ address: l.address, port, exclusive: true }, () => {
             socket.off('error', onErr);
             b.port = socket.address().port;
+            if (this.opts.receiveBuffer) b.receiveBuffer = growReceiveBuffer(socket, this.opts.receiveBuffer);
             resolve();
           });
         }).catch(async (err: unknown) => {
@@ -126,8 +132,8 @@ export class UdpTransport {
   }
 
   /** The actual bound ports (useful when 0 was configured in tests). */
-  addresses(): { address: string; port: number; natt: boolean }[] {
-    return this.bound.map((b) => ({ address: b.address, port: b.port, natt: b.natt }));
+  addresses(): { address: string; port: number; natt: boolean; receiveBuffer?: number }[] {
+    return this.bound.map((b) => ({ address: b.address, port: b.port, natt: b.natt, ...(b.receiveBuffer !== undefined ? { receiveBuffer: b.receiveBuffer } : {}) }));
   }
 
   private receive(b: Bound, msg: Buffer, address: string, port: number): void {

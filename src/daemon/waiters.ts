@@ -30,6 +30,8 @@ export class Waiters {
         this.settle(e.sa.connection, { ok: true, message: `connection '${e.sa.connection}' established`, data: this.statusOf(e.sa) });
         break;
       case 'dropped':
+        // a flood's first messages are no peer's problem worth remembering
+        if (e.code === 'FIRST_MESSAGE_LIMITED') break;
         this.noteProblem(e.peer.address, `${e.reason} (${dropLabel(e.notify === 0 ? undefined : nameOf(NotifyType, e.notify), e.code)})`);
         break;
       case 'failed': {

@@ -13,6 +13,7 @@
  * timer to its handler (timeouts.ts); the state is an Engine (engine.ts). See docs/engine.md.
  * @module
  */
+import { isZero } from '../crypto/bytes.js';
 import { decodeHeaderView } from '../codec/message.js';
 import type { DataAttribute, Header, Payload } from '../codec/types.js';
 import { NotifyType, PayloadType } from '../constants/index.js';
@@ -104,13 +105,14 @@ export class Endpoint {
 
   /**
    * Counts for status/metrics. `halfOpenEvicted`: half-open responder phase 1s dropped (oldest
-   * first) to make room for a new first message when a half-open cap was reached.
+   * first) to make room for a new first message when a half-open cap was reached;
+   * `firstMessagesRefused`: first messages refused by the admission rate (firstMessageRate).
    */
-  stats(): { isakmp: number; established: number; halfOpen: number; halfOpenEvicted: number; ipsec: number; timers: number } {
+  stats(): { isakmp: number; established: number; halfOpen: number; halfOpenEvicted: number; firstMessagesRefused: number; ipsec: number; timers: number } {
     const x = this.x;
     let established = 0;
     for (const p of x.sas.p1s.values()) if (p.life === 'established') established++;
-    return { isakmp: x.sas.p1s.size, established, halfOpen: x.halfOpen.count, halfOpenEvicted: x.halfOpen.evicted, ipsec: x.sas.children.size, timers: x.timers.size };
+    return { isakmp: x.sas.p1s.size, established, halfOpen: x.halfOpen.count, halfOpenEvicted: x.halfOpen.evicted, firstMessagesRefused: x.firstMessages.refused, ipsec: x.sas.children.size, timers: x.timers.size };
   }
 
   // ------------------------------------------------------------------------------ commands
@@ -255,6 +257,11 @@ export class Endpoint {
         if (header.nextPayload === PayloadType.FRAGMENT) throw remote(NotifyType.PAYLOAD_MALFORMED, 'a reassembled message made of fragments again: dropped');
       }
       const p1 = x.sas.p1ByCookie(header.initiatorCookie);
+      if (!p1 && isZero(header.responderCookie) && !x.firstMessages.admit(now, remoteAddr.address)) {
+        // a flood of first messages from this source: refused before any decoding (rate.ts)
+        x.emit({ type: 'dropped', peer: remoteAddr, notify: 0, code: 'FIRST_MESSAGE_LIMITED', reason: 'first message over the per-source rate during a flood (first_message_rate): not answered' });
+        return;
+      }
       const driver = drivers().get(p1?.doi.id ?? IPSEC_DOI.id, header.exchangeType);
       if (!driver) throw remote(NotifyType.INVALID_EXCHANGE_TYPE, `exchange type ${header.exchangeType} not supported`);
       driver.receive(x, { now, local, remote: remoteAddr, header, bytes, p1 });

@@ -10,7 +10,7 @@ import { ConnectionTable } from './connections.js';
 import { HalfOpenTable } from './half-open.js';
 import { fingerprint } from './keys.js';
 import { Fifo } from './outbox.js';
-import { FirstAnswerLimiter } from './rate.js';
+import { FirstAnswerLimiter, FirstMessageAdmission } from './rate.js';
 import { SHORT_TIMERS, type Child, type EngineTimer, type P1, type Qm } from './records.js';
 import { SaTables } from './tables.js';
 import { TimerQueue } from './timers.js';
@@ -19,7 +19,7 @@ import { DEFAULT_FRAGMENT_SIZE, fragmentsOut } from './extensions/fragmentation.
 import type { Address, EndpointOptions, EngineEvent, Transmit } from './types.js';
 
 /** The options with their defaults applied. */
-export type ResolvedOptions = Required<Omit<EndpointOptions, 'random' | 'connections' | 'certificateTime' | 'aggressiveRate' | 'allocateSpi' | 'cookieTag' | 'fragmentReassembly'>>;
+export type ResolvedOptions = Required<Omit<EndpointOptions, 'random' | 'connections' | 'certificateTime' | 'aggressiveRate' | 'firstMessageRate' | 'allocateSpi' | 'cookieTag' | 'fragmentReassembly'>>;
 
 /** The defaults (docs/engine.md, "Surface"). */
 const DEFAULTS: ResolvedOptions = {
@@ -66,6 +66,8 @@ export class Engine {
   readonly cookieTag: ((cookie: Uint8Array) => void) | undefined;
   /** Aggressive Mode first answers per second (issue 9.7). */
   readonly aggressiveLimiter: FirstAnswerLimiter;
+  /** Admission of first messages before any decoding (issue 9.7; EndpointOptions.firstMessageRate). */
+  readonly firstMessages: FirstMessageAdmission;
   readonly conns = new ConnectionTable();
   readonly sas = new SaTables();
   readonly halfOpen: HalfOpenTable;
@@ -99,6 +101,7 @@ export class Engine {
     this.allocateSpi = options.allocateSpi;
     this.cookieTag = options.cookieTag;
     this.aggressiveLimiter = new FirstAnswerLimiter(options.aggressiveRate ?? { perSecond: 100, burst: 100, perSourcePerSecond: 5, perSourceBurst: 10 });
+    this.firstMessages = new FirstMessageAdmission(options.firstMessageRate ?? { perSecond: 1000, burst: 1000, perSourcePerSecond: 2, perSourceBurst: 4 });
     this.opt = resolveOptions(options);
     this.halfOpen = new HalfOpenTable(this.opt.halfOpenPerPeer, this.opt.halfOpenTotal);
     this.fragments = new FragmentReassembly({ ...DEFAULT_REASSEMBLY_LIMITS, ...(options.fragmentReassembly ?? {}) });

@@ -248,6 +248,7 @@ export type DropCode =
   | 'MESSAGE_ID_BUDGET'
   | 'PEER_SA_LIMIT'
   | 'RATE_LIMITED'
+  | 'FIRST_MESSAGE_LIMITED'
   | 'TIMER_ERROR'
   /** A Transaction exchange (Mode Config / XAUTH) refused: wrong message type, too many open. */
   | 'TRANSACTION'
@@ -430,6 +431,15 @@ export interface EndpointOptions {
    * (its first answer costs nothing; the half-open caps bound it).
    */
   readonly aggressiveRate?: { readonly perSecond: number; readonly burst: number; readonly perSourcePerSecond: number; readonly perSourceBurst: number };
+  /**
+   * Admission of phase-1 first messages (zero responder cookie, unknown initiator cookie) before
+   * any decoding (issue 9.7): up to `perSecond` (burst `burst`) over all sources every first
+   * message is processed (default 1000, burst 1000); past that, only those from a source address
+   * with a token of its own (default 2 per second, burst 4). Refused ones are dropped
+   * (`FIRST_MESSAGE_LIMITED`) without an answer. A peer sending one first message and waiting for
+   * the answer is never refused by this, even during a flood from other addresses.
+   */
+  readonly firstMessageRate?: { readonly perSecond: number; readonly burst: number; readonly perSourcePerSecond: number; readonly perSourceBurst: number };
   /** How long an unfinished Quick Mode lives (default 30 000 ms). */
   readonly quickModeTimeoutMs?: number;
   /** Nonce length in bytes (default 32). */

@@ -65,6 +65,10 @@ export interface GlobalConfig {
   readonly messageIdBudget: number;
   /** Aggressive Mode first answers per second, all sources and per source (issue 9.7). */
   readonly aggressiveRate: { readonly perSecond: number; readonly burst: number; readonly perSourcePerSecond: number; readonly perSourceBurst: number };
+  /** Kernel receive buffer of each IKE socket in bytes (0 = the kernel's default; src/daemon/receive-buffer.ts). */
+  readonly receiveBuffer: number;
+  /** Admission of first messages during a flood (issue 9.7; EndpointOptions.firstMessageRate). */
+  readonly firstMessageRate: { readonly perSecond: number; readonly burst: number; readonly perSourcePerSecond: number; readonly perSourceBurst: number };
   /** Seconds a SIGTERM shutdown waits for Deletes to leave before exiting. */
   readonly shutdownGrace: number;
   /** Seconds between two reads of the dataplane's byte counters (xfrm; only while IPsec SAs exist). */
