@@ -99,10 +99,10 @@ describe('exchange diagrams', () => {
     assert.match(svg, />192\.0\.2\.2:500<\/text>/);
     const ms = messages(svg);
     assert.deepEqual(ms.map((m) => [m.step, m.label]), [
-      ['MM1', 'HDR, SA, VID×2'],
-      ['MM2', 'HDR, SA, VID×2'],
-      ['MM1', 'HDR, SA, VID×2'],
-      ['MM2', 'HDR, SA, VID×2'],
+      ['MM1', 'HDR, SA, VID×3'],
+      ['MM2', 'HDR, SA, VID×3'],
+      ['MM1', 'HDR, SA, VID×3'],
+      ['MM2', 'HDR, SA, VID×3'],
       ['MM3', 'HDR, KE, Ni, NAT-D×2'],
       ['MM4', 'HDR, KE, Nr, NAT-D×2'],
       ['MM5', 'HDR*, IDii, HASH_I, N(INITIAL-CONTACT)'],
@@ -119,7 +119,7 @@ describe('exchange diagrams', () => {
     assert.ok(ms[6]!.notes.includes('decrypted with the key log'));
     assert.ok(ms[6]!.classes.includes('notify') && !ms[6]!.classes.includes('failing'), 'INITIAL-CONTACT is a status notify');
     assert.ok(ms.every((m) => !m.classes.includes('failing')));
-    assert.equal(ms[0]!.notes.join(' '), 'VID: DPD (RFC 3706 Dead Peer Detection) (version 1.0); RFC 3947 NAT-T');
+    assert.equal(ms[0]!.notes.join(' '), 'VID: DPD (RFC 3706 Dead Peer Detection) (version 1.0); RFC 3947 NAT-T; FRAGMENTATION (IKE fragmentation)');
     // directions: MM1 goes right (initiator → responder), MM2 left
     assert.match(svg, /data-step="MM1">.*?<line x1="270" y1="(\d+)" x2="788" y2="\1"\/>/s);
     assert.match(svg, /data-step="MM2">.*?<line x1="800" y1="(\d+)" x2="282" y2="\1"\/>/s);
@@ -174,7 +174,7 @@ describe('exchange diagrams', () => {
     const f = capture(pair, 'noproposal.pcap');
     const r = await run('decode', '--diagram', '-', f);
     const ms = messages(r.out);
-    assert.deepEqual(ms.map((m) => [m.step, m.label]), [['MM1', 'HDR, SA, VID×2'], ['INFO', 'HDR, N(NO-PROPOSAL-CHOSEN)']]);
+    assert.deepEqual(ms.map((m) => [m.step, m.label]), [['MM1', 'HDR, SA, VID×3'], ['INFO', 'HDR, N(NO-PROPOSAL-CHOSEN)']]);
     assert.deepEqual(ms[1]!.classes, ['message', 'notify', 'failing']);
     assert.ok(ms[1]!.notes.includes('error notify: NO-PROPOSAL-CHOSEN'));
     assert.match(r.out, /data-step="INFO">.*?<line x1="800"/s, 'the notify goes from the responder to the initiator');

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LogEvents } from '../../src/daemon/events-log.js';
 import { Logger } from '../../src/daemon/log.js';
-import { Counters } from '../../src/daemon/metrics.js';
+import { Counters } from '../../src/daemon/counters.js';
 import { Pair, conn } from '../helpers/pair.js';
 
 const PASSWORD = 'n0t-In-Any-L0g-9f3c';

@@ -19,7 +19,7 @@ function problemsOf(text: string, file = 'ra.yaml'): string[] {
 }
 
 const HEAD = `secrets:
-  group: { psk: a-group-secret }
+  group: { psk: a-group-secret, allow_weak_psk: true }
 connections:
   rw:
     secret: group

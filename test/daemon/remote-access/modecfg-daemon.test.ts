@@ -26,7 +26,7 @@ const gateway = (port: number, users: string, sock: string): string => `global:
   natt_port: 0
   control_socket: ${sock}
 secrets:
-  group: { psk: "group secret" }
+  group: { psk: "group secret", allow_weak_psk: true }
 connections:
   rw:
     secret: group
@@ -46,7 +46,7 @@ const client = (port: number, gw: number, sock: string, me: string): string => `
   natt_port: 0
   control_socket: ${sock}
 secrets:
-  group: { psk: "group secret" }
+  group: { psk: "group secret", allow_weak_psk: true }
 connections:
   office:
     secret: group
