@@ -34,8 +34,11 @@ export function tabProblems(text: string): IndentationProblem[] {
   return out;
 }
 
-/** The line without a trailing comment (a `#` after a space, outside quotes). */
-function withoutComment(s: string): string {
+/**
+ * Calls `visit(i)` for each character of `s` outside single or double quotes (a backslash escapes
+ * inside double quotes), until `visit` returns true; returns that index, or -1.
+ */
+function findOutsideQuotes(s: string, visit: (i: number) => boolean): number {
   let q: string | undefined;
   for (let i = 0; i < s.length; i++) {
     const c = s[i]!;
@@ -43,24 +46,26 @@ function withoutComment(s: string): string {
       if (c === q) q = undefined;
       else if (c === '\\' && q === '"') i++;
     } else if (c === '"' || c === "'") q = c;
-    else if (c === '#' && (i === 0 || s[i - 1] === ' ')) return s.slice(0, i).trimEnd();
+    else if (visit(i)) return i;
   }
-  return s.trimEnd();
+  return -1;
+}
+
+/** The line without a trailing comment (a `#` after a space, outside quotes). */
+function withoutComment(s: string): string {
+  const at = findOutsideQuotes(s, (i) => s[i] === '#' && (i === 0 || s[i - 1] === ' '));
+  return (at < 0 ? s : s.slice(0, at)).trimEnd();
 }
 
 /** Open brackets minus closed ones, outside quotes. */
 function flowBalance(s: string): number {
   let n = 0;
-  let q: string | undefined;
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i]!;
-    if (q !== undefined) {
-      if (c === q) q = undefined;
-      else if (c === '\\' && q === '"') i++;
-    } else if (c === '"' || c === "'") q = c;
-    else if (c === '{' || c === '[') n++;
+  findOutsideQuotes(s, (i) => {
+    const c = s[i];
+    if (c === '{' || c === '[') n++;
     else if (c === '}' || c === ']') n--;
-  }
+    return false;
+  });
   return n;
 }
 
