@@ -25,7 +25,7 @@ function gatewayConfig(sock: string, users: string): string {
   control_socket: ${sock}
   log: { level: debug }
 secrets:
-  group: { psk: "xauth-group-secret" }
+  group: { psk: "xauth-group-secret", allow_weak_psk: true }  # the charon lab key of interop/conf/charon/xauth-*.conf
 connections:
   roadwarriors:
     auth: psk
@@ -44,7 +44,7 @@ function clientConfig(sock: string, password: string): string {
   control_socket: ${sock}
   log: { level: debug }
 secrets:
-  group: { psk: "xauth-group-secret" }
+  group: { psk: "xauth-group-secret", allow_weak_psk: true }  # the charon lab key of interop/conf/charon/xauth-*.conf
 connections:
   office:
     auth: psk
