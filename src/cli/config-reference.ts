@@ -45,7 +45,7 @@ export const CONFIG_SECTIONS: readonly ConfigSection[] = [
       { key: 'message_id_budget', default: '1024', meaning: 'message IDs kept per ISAKMP SA against replays (64 or more); 16 before it the SA is replaced' },
       { key: 'aggressive_rate', default: '{ per_second: 100, burst: 100, per_source_per_second: 5, per_source_burst: 10 }', meaning: 'Aggressive Mode first messages answered (each costs a Diffie-Hellman exchange); over it they are dropped unanswered' },
       { key: 'first_message_rate', default: '{ per_second: 1000, burst: 1000, per_source_per_second: 2, per_source_burst: 4 }', meaning: 'first messages processed before decoding; past per_second only addresses with a token of their own (a flood is refused cheaply)' },
-      { key: 'receive_buffer', default: '4194304', meaning: 'kernel receive buffer of each IKE socket in bytes (0: the kernel default); past net.core.rmem_max with CAP_NET_ADMIN' },
+      { key: 'receive_buffer', default: '33554432', meaning: 'kernel receive buffer of each IKE socket in bytes (0: the kernel default); past net.core.rmem_max with CAP_NET_ADMIN' },
       { key: 'fragment_size', default: '548', meaning: 'largest phase-1 datagram before it is sent in IKE fragments (when the connection and the peer allow them)' },
       { key: 'shutdown_grace', default: '2s', meaning: 'how long SIGTERM waits for Deletes, dataplane cleanup and updown scripts' },
       { key: 'traffic_poll', default: '10s', meaning: 'how often the xfrm adapter reads the kernel\'s SA byte counters (1s to 1h)' },

@@ -47,7 +47,7 @@ describe('npm pack / npm install -g', { skip: has('npm') ? false : 'npm not on P
       assert.ok(files.has(f), `${f} in the package`);
     }
     assert.ok(![...files].some((f) => f.startsWith('test/') || f.startsWith('src/') || f.startsWith('build/')), 'no tests or sources in the package');
-    assert.match(readFileSync(join(src, 'dist/cli/main.js'), 'utf8'), /^#!\/usr\/bin\/env node/);
+    assert.match(readFileSync(join(src, 'dist/cli/main.js'), 'utf8'), /^#!\/usr\/bin\/env -S node --max-semi-space-size=8\n/);
   });
 
   test('npm install -g of the tarball (offline, temporary prefix): isakmp --version, help, daemon --check, man pages', () => {

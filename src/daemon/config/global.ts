@@ -138,7 +138,7 @@ export function parseGlobal(ctx: Ctx, node: Node | null | undefined): GlobalConf
     messageIdBudget: get('message_id_budget', (n, p) => integer(ctx, n, p, 64, 1_000_000), 1024),
     aggressiveRate: parseRate(ctx, e.get('aggressive_rate')?.value, 'aggressive_rate', { perSecond: 100, burst: 100, perSourcePerSecond: 5, perSourceBurst: 10 }),
     firstMessageRate: parseRate(ctx, e.get('first_message_rate')?.value, 'first_message_rate', { perSecond: 1000, burst: 1000, perSourcePerSecond: 2, perSourceBurst: 4 }),
-    receiveBuffer: get('receive_buffer', (n, p) => integer(ctx, n, p, 0, 1 << 30), 4 << 20),
+    receiveBuffer: get('receive_buffer', (n, p) => integer(ctx, n, p, 0, 1 << 30), 32 << 20),
     shutdownGrace: get('shutdown_grace', (n, p) => duration(ctx, n, p), 2),
     trafficPoll: get('traffic_poll', (n, p) => secondsBetween1sAnd1h(ctx, n, p, false), 10),
     natKeepalive: get('nat_keepalive', (n, p) => secondsBetween1sAnd1h(ctx, n, p, true), 20),
