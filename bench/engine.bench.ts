@@ -204,8 +204,9 @@ function pump(a: Endpoint, b: Endpoint, now: number): number {
  */
 export function deleteAllFromOnePeer(n: number): { ms: number; sent: number } {
   const group = 19;
-  // many handshakes in flight from one address: the per-peer half-open cap raised (as a load test does)
-  const b = new Endpoint({ random, ...ONE_PEER, halfOpenPerPeer: 1_000_000, connections: [{ ...connB(group), remoteId: { type: 'any' } }] });
+  // many handshakes in flight from one address at one instant: the per-peer half-open cap and the
+  // first-message admission raised (as a load test does)
+  const b = new Endpoint({ random, ...ONE_PEER, halfOpenPerPeer: 1_000_000, firstMessageRate: { perSecond: 1e9, burst: 1e9, perSourcePerSecond: 1e9, perSourceBurst: 1e9 }, connections: [{ ...connB(group), remoteId: { type: 'any' } }] });
   // the peer: several initiator endpoints on ONE address, 250 connections (identities) each
   for (let i = 0; i < n; i += 250) {
     const a = new Endpoint({ random, ...ONE_PEER });

@@ -23,7 +23,9 @@
  *
  * Environment: LOAD_SAS (default 10000, every leg), LOAD_CONCURRENCY (default 64), LOAD_IKE
  * (default aes128-sha256-modp2048; e.g. aes128-sha256-ecp256), LOAD_ESP (default aes128-sha256),
- * LOAD_LEGS (default "xfrm,none,charon"), LOAD_PIN=0 (no CPU pinning).
+ * LOAD_LEGS (default "xfrm,none,charon"), LOAD_PIN=0 (no CPU pinning), LOAD_NODE_ARGS (node flags
+ * for our daemon, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"; with it the daemon is stopped with
+ * SIGTERM instead of SIGKILL, so that a profile is written, and its Deletes are in the profile).
  *
  *   node build/bench/load.bench.js          (also run by `npm run bench`)
  */
@@ -185,7 +187,7 @@ global:
   max_half_open: 100000
   max_half_open_per_peer: ${Math.max(64, concurrency * 4)}
 secrets:
-  load: { psk: ${PSK} }
+  load: { psk: ${PSK}, allow_weak_psk: true }
 connections:
   load:
     secret: load
@@ -275,7 +277,7 @@ export async function legOurs(o: OursOptions): Promise<Leg> {
     ? { local: '198.19.10.2', remote: '%any', port: 500, nattPort: 4500, dataplane: o.mode === 'xfrm' ? 'xfrm' : 'none' }
     : { local: '127.0.0.1', remote: '127.0.0.1', port: await freeUdpPort(), nattPort: 0, dataplane: 'none' };
   const cfg = ourConfig(dir, at, metricsPort, o.concurrency, o.ike, o.esp);
-  const node = [process.execPath, '--expose-gc', '--import', pathToFileURL(PROBE).href, CLI, 'daemon', '--config', cfg];
+  const node = [process.execPath, ...(process.env.LOAD_NODE_ARGS ? process.env.LOAD_NODE_ARGS.split(' ') : []), '--expose-gc', '--import', pathToFileURL(PROBE).href, CLI, 'daemon', '--config', cfg];
   const release = inNs ? onSignalCleanUp() : () => {};
   if (inNs) spoofedNetwork();
   // `ip netns exec` and `env` exec in place: the pid is the daemon's
@@ -320,7 +322,7 @@ export async function legOurs(o: OursOptions): Promise<Leg> {
       note: `${sas1.isakmp} ISAKMP + ${sas1.ipsec} IPsec SAs held; heap ${(m1.heapUsed / 2 ** 20).toFixed(1)} MiB, RSS ${(m1.rss / 2 ** 20).toFixed(1)} MiB after GC; external ${((m1.external - m0.external) / Math.max(1, n)).toFixed(0)} B/SA${inNs ? `; ${o.mode === 'xfrm' ? 'fake-xfrm kernel, ' : ''}generator in isk-load-i` : ''}`,
     };
   } finally {
-    child.kill('SIGKILL'); // no need to send thousands of Deletes
+    child.kill(process.env.LOAD_NODE_ARGS ? 'SIGTERM' : 'SIGKILL'); // no need to send thousands of Deletes
     await exited;
     rmSync(dir, { recursive: true, force: true });
     if (inNs) sh('netns.sh', ['down']);

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Install what the interop suite needs (Debian 12): strongSwan charon, swanctl, pki, tshark,
-# gcc for the fake-xfrm shim. Idempotent: the second run only checks (0.3 s).
+# gcc for the fake-xfrm shim, chromium (diagram rendering), systemd-analyze, zsh. Idempotent: the second run only checks (0.3 s).
 # (Project copy of the shared peers/ recipe; run as root.)
 #   install.sh            apt packages + build the fake-xfrm shim into $PEERS_RUN
 set -euo pipefail
@@ -17,6 +17,10 @@ PKGS=(
     libcharon-extauth-plugins
     # dissector/decryptor for captures
     tshark
+    # headless browser that renders `isakmp decode --diagram` output to PNG
+    # (test/interop/diagram-render.test.ts), its fonts, and systemd-analyze
+    # for the unit file check; zsh for the completion check
+    chromium fonts-dejavu-core systemd zsh
     # scripts: namespaces, fake-xfrm shim, PKCS#12 in pki.sh, ping through
     # tunnels, keys.py, timings in test-all.sh
     iproute2 gcc libc6-dev openssl iputils-ping python3 bc

@@ -5,13 +5,13 @@
  * exit code tells the failures apart: 3 the peer does not answer, 4 refused by the peer, 5 refused
  * by us (a mismatch our side found: keys, proposals, identities, selectors, certificates).
  */
-import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
 import { controlRequest, type ControlCommand, type ControlResponse } from '../daemon/control.js';
 import { DEFAULT_CONTROL_SOCKET, loadConfig } from '../daemon/config/index.js';
 import type { StatusData } from '../daemon/status.js';
 import { UsageError } from '../errors.js';
 import { escapeJsonText, escapeText } from '../text-escape.js';
+import { flagOption, stringOption, type ParsedArgs } from './args.js';
 import type { Output } from './decode.js';
 
 export const DEFAULT_CONFIG = '/etc/isakmp/isakmp.yaml';
@@ -105,24 +105,9 @@ export function formatStatus(d: StatusData): string[] {
   return out.map(escapeText);
 }
 
-export async function runControl(cmd: ControlCommand, argv: string[], io: Output): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        socket: { type: 'string', short: 's' },
-        config: { type: 'string', short: 'c' },
-        json: { type: 'boolean' },
-        timeout: { type: 'string' },
-      },
-    });
-  } catch (err) {
-    io.err(`isakmp ${cmd}: ${(err as Error).message}`);
-    return 2;
-  }
-  const { values, positionals } = parsed;
+export async function runControl(cmd: ControlCommand, args: ParsedArgs, io: Output): Promise<number> {
+  const values = { socket: stringOption(args, 'socket'), config: stringOption(args, 'config'), json: flagOption(args, 'json'), timeout: stringOption(args, 'timeout') };
+  const positionals = args.positionals;
   const needsName = cmd === 'up' || cmd === 'down' || cmd === 'rekey';
   const takesName = needsName || cmd === 'status';
   if (needsName && positionals.length !== 1) {

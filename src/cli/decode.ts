@@ -1,20 +1,21 @@
 /**
- * `isakmp decode [--json] [--keylog FILE] <hex | file | capture>`: prints ISAKMP messages as a
- * tree with RFC names, or one JSON object per message. Bad input gives one line on stderr and a
- * non-zero exit; a malformed message inside a readable capture is reported (notify type and
- * offset) and the rest of the capture is still decoded.
+ * `isakmp decode [--json] [--keylog FILE] [--port N]... [--diagram FILE|-] INPUT`: prints ISAKMP
+ * messages as a tree with RFC names, or one JSON object per message, or draws the exchange as a
+ * ladder diagram. Bad input gives one line on stderr and a non-zero exit; a malformed message
+ * inside a readable capture is reported (notify type and offset) and the rest is still decoded.
  * @module
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { decodeMessage } from '../codec/index.js';
+import { readFileSync, statSync } from 'node:fs';
+import { flagOption, listOption, stringOption, type ParsedArgs } from './args.js';
+import { CaptureError, InputError, readInput, sampleInput, type Input } from './decode-input.js';
+import { decodeItems, type DecodedItem } from './decode-pipeline.js';
+import { writeDiagram } from './diagram-output.js';
 import { toHex } from '../crypto/bytes.js';
-import { IsakmpError } from '../errors.js';
-import { CaptureError, isCapture, readCapture, stripNonEspMarker } from '../pcap/index.js';
-import { errorLine, messageJson, messageTree } from './format.js';
 import { escapeJsonText, escapeText } from '../text-escape.js';
+import { errorLine, messageJson, messageTree } from './format.js';
 import { Ikev1Decryptor, parseKeyLog } from './keylog-decrypt.js';
-import { Reassembler } from './reassembly.js';
+import { runDemo } from './demo.js';
+import { sampleExchange, sampleKeyLog } from './sample.js';
 
 export interface Output {
   out(s: string): void;
@@ -26,142 +27,111 @@ export const stdio: Output = {
   err: (s) => { process.stderr.write(s + '\n'); },
 };
 
-class InputError extends Error {}
-
-/** Parses hex text: whitespace, colons and a leading 0x are ignored. */
-export function parseHex(text: string): Uint8Array {
-  const s = text.trim().replace(/^0x/i, '').replace(/[\s:]/g, '');
-  if (s.length === 0) throw new InputError('empty hex input');
-  const bad = s.search(/[^0-9a-fA-F]/);
-  if (bad >= 0) throw new InputError(`not hex: character '${s[bad]}' at position ${bad}`);
-  if (s.length % 2 !== 0) throw new InputError(`odd number of hex digits (${s.length})`);
-  const out = new Uint8Array(s.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(s.substr(2 * i, 2), 16);
+/** The --port values as port numbers, or an error line. */
+function portsOf(values: readonly string[]): number[] | string {
+  const out: number[] = [];
+  for (const v of values) {
+    const n = Number(v);
+    if (!/^\d+$/.test(v) || n < 1 || n > 65535) return `--port is a UDP port number 1 to 65535, not '${v}'`;
+    out.push(n);
+  }
   return out;
 }
 
-/** A raw datagram from a file or hex: strips a leading non-ESP marker (port-4500 payload). */
-function rawDatagram(b: Uint8Array): Uint8Array {
-  // A real message never has an all-zero initiator cookie, so 4 leading zero octets followed by
-  // a full header are the RFC 3948 marker of a port-4500 payload.
-  if (b.length >= 32 && b[4] !== 0) {
-    const inner = stripNonEspMarker(b);
-    if (inner !== undefined) return inner;
-  }
-  return b;
-}
-
-interface Item { readonly label?: string; readonly frame?: number; readonly data: Uint8Array; readonly meta?: Record<string, unknown>; readonly source?: string }
-
 /** Runs `decode`; returns the exit code. */
-export function runDecode(argv: string[], io: Output = stdio): number {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'boolean' }, keylog: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
-  } catch (e) {
-    io.err(`isakmp decode: ${(e as Error).message}`);
+export async function runDecode(args: ParsedArgs, io: Output = stdio): Promise<number> {
+  const json = flagOption(args, 'json');
+  const diagram = stringOption(args, 'diagram');
+  const keylog = stringOption(args, 'keylog');
+  const sample = flagOption(args, 'sample');
+  if (sample && args.positionals.length > 0) {
+    io.err(`isakmp decode: --sample takes no input (got '${args.positionals[0]}')`);
     return 2;
   }
-  const { values, positionals } = parsed;
-  if (values.help) {
-    io.out('usage: isakmp decode [--json] [--keylog FILE] <hex | file | capture.pcap[ng]>');
-    return 0;
-  }
-  if (positionals.length !== 1) {
-    io.err('isakmp decode: expected exactly one input (hex string, raw file or pcap/pcapng capture)');
+  if (sample && diagram === undefined) return runDemo(json, io);
+  if (!sample && args.positionals.length !== 1) {
+    io.err('isakmp decode: expected exactly one input (hex string, raw file, pcap/pcapng capture, or - for stdin)');
     return 2;
   }
-  const json = values.json === true;
+  if (json && diagram === '-') {
+    io.err('isakmp decode: --json and --diagram - both write to stdout: give --diagram a file name');
+    return 2;
+  }
+  const ports = portsOf(listOption(args, 'port'));
+  if (typeof ports === 'string') {
+    io.err(`isakmp decode: ${ports}`);
+    return 2;
+  }
   let decryptor: Ikev1Decryptor | undefined;
-  if (values.keylog !== undefined) {
-    if (!existsSync(values.keylog) || !statSync(values.keylog).isFile()) {
-      io.err(`isakmp decode: key log file '${values.keylog}' not found`);
+  if (sample) decryptor = new Ikev1Decryptor(parseKeyLog(sampleKeyLog()));
+  else if (keylog !== undefined) {
+    let text: string;
+    try {
+      if (!statSync(keylog).isFile()) throw new Error('not a file');
+      text = readFileSync(keylog, 'latin1');
+    } catch {
+      io.err(`isakmp decode: key log file '${keylog}' not found`);
       return 2;
     }
-    const keys = parseKeyLog(readFileSync(values.keylog, 'latin1'));
-    if (keys.size === 0) io.err(`isakmp decode: ${values.keylog}: no '<initiator cookie>,<key>' lines: nothing can be decrypted`);
+    const keys = parseKeyLog(text);
+    if (keys.size === 0) io.err(`isakmp decode: ${keylog}: no '<initiator cookie>,<key>' lines: nothing can be decrypted`);
     decryptor = new Ikev1Decryptor(keys);
   }
-  const input = positionals[0]!;
-  let items: Item[];
-  let summary: string | undefined;
-  let trailingError: string | undefined;
+  const name = args.positionals[0] ?? '--sample';
+  let input: Input;
   try {
-    if (existsSync(input) && statSync(input).isFile()) {
-      const bytes = new Uint8Array(readFileSync(input));
-      if (isCapture(bytes)) {
-        const cap = readCapture(bytes);
-        items = cap.datagrams.map((d) => ({
-          frame: d.frame, data: d.data,
-          label: `Frame ${d.frame}: ${d.src}:${d.srcPort} → ${d.dst}:${d.dstPort}${d.natt ? ' (UDP 4500, non-ESP marker stripped)' : ''}`,
-          meta: { frame: d.frame, src: d.src, dst: d.dst, srcPort: d.srcPort, dstPort: d.dstPort, natt: d.natt },
-        }));
-        const s = cap.stats;
-        summary = `${input}: ${s.frames} frames, ${s.isakmp} ISAKMP, ${s.esp} ESP skipped, ${s.keepalives} NAT keepalives skipped, ${s.other} other skipped`;
-        if (cap.error !== undefined) trailingError = `isakmp decode: ${input}: ${cap.error.message}`;
-      } else if (bytes.length > 0 && /^[\s0-9a-fA-Fx:]+$/.test(Buffer.from(bytes.subarray(0, 1 << 20)).toString('latin1'))) {
-        items = [{ data: rawDatagram(parseHex(Buffer.from(bytes).toString('latin1'))) }];
-      } else {
-        if (bytes.length === 0) throw new InputError(`${input}: empty file`);
-        items = [{ data: rawDatagram(bytes), source: `${input}: not a pcap/pcapng capture; as a raw ISAKMP message: ` }];
-      }
-    } else {
-      if (/[/\\]|\.(pcap|pcapng|dat|bin|hex)$/i.test(input) && !/^[0-9a-fA-F\s:x]+$/.test(input)) throw new InputError(`${input}: no such file`);
-      items = [{ data: rawDatagram(parseHex(input)) }];
-    }
+    input = sample ? sampleInput(sampleExchange()) : readInput(name, ports);
   } catch (e) {
     if (e instanceof InputError || e instanceof CaptureError) {
       io.err(`isakmp decode: ${e.message}`);
       return 1;
     }
-    io.err(`isakmp decode: cannot read ${input}: ${(e as Error).message}`);
+    io.err(`isakmp decode: cannot read ${name}: ${(e as Error).message}`);
     return 1;
   }
-
-  const single = items.length === 1 && items[0]!.frame === undefined;
-  let malformed = 0;
-  const reassembler = new Reassembler();
-  const queue: Item[] = [...items];
-  for (let qi = 0; qi < queue.length; qi++) {
-    const it = queue[qi]!;
-    try {
-      let m = decodeMessage(it.data);
-      const d = decryptor?.observe(m);
-      if (d !== undefined && d.ok) m = { ...m, payloads: d.payloads };
-      const why = d !== undefined && !d.ok ? d.reason : undefined;
-      // IKE fragments (payload 132): once a message is complete, decode it right after this one.
-      const r = reassembler.add(m);
-      if (r !== undefined && r.complete) {
-        queue.splice(qi + 1, 0, { data: r.data, frame: it.frame, label: `${it.label ?? 'Message'}: reassembled from ${r.count} fragment(s)`, meta: { ...(it.meta ?? {}), reassembledFrom: r.count } });
-      }
-      if (json) io.out(escapeJsonText(JSON.stringify({ ...(it.meta ?? {}), ...messageJson(m, it.data.length), ...(why !== undefined ? { decryptError: why } : {}) })));
-      else {
-        if (it.label !== undefined) io.out(it.label);
-        for (const l of messageTree(m, it.data.length)) io.out(l);
-        if (why !== undefined) io.out(`    Not decrypted: ${escapeText(why)}`);
-        io.out('');
-      }
-    } catch (e) {
-      if (!(e instanceof IsakmpError)) throw e; // a bug, not bad input
-      malformed++;
-      if (single) {
-        io.err(`isakmp decode: ${items[0]!.source ?? ''}${errorLine(e)}`);
-        return 1;
-      }
-      if (json) io.out(escapeJsonText(JSON.stringify({ ...(it.meta ?? {}), ...rawHeaderJson(it.data), payloads: [], error: { notify: e.notify, notifyName: e.notifyName, offset: e.offset ?? null, reason: e.reason } })));
-      else io.out(`${it.label ?? ''}\n    ${errorLine(e)}\n`);
-    }
+  const decoded = decodeItems(input.items, decryptor);
+  if (input.single && decoded[0]?.error !== undefined) {
+    io.err(`isakmp decode: ${input.items[0]!.source ?? ''}${errorLine(decoded[0].error)}`);
+    return 1;
   }
-  if (summary !== undefined) {
-    const line = `${summary}, ${malformed} malformed`;
-    if (json) io.err(line);
+  // With --diagram the diagram is the output (the trees are in the HTML page); --json adds the objects.
+  if (diagram !== undefined) {
+    const r = writeDiagram(decoded, diagram, io, { title: sample ? 'the built-in sample exchange' : name === '-' ? 'stdin' : name, keylog: decryptor !== undefined });
+    if (r !== 0) return r;
+  }
+  if (diagram === undefined || json) printItems(decoded, json, io);
+  const malformed = decoded.filter((d) => d.error !== undefined).length;
+  if (input.summary !== undefined) {
+    const line = `${input.summary}, ${malformed} malformed`;
+    if (json || diagram !== undefined) io.err(line);
     else io.out(line);
   }
-  if (trailingError !== undefined) {
-    io.err(trailingError);
+  if (input.trailingError !== undefined) {
+    io.err(`isakmp decode: ${input.trailingError}`);
     return 1;
   }
   return 0;
+}
+
+/** Prints the tree (or one JSON object) of every decoded item. */
+function printItems(decoded: readonly DecodedItem[], json: boolean, io: Output): void {
+  for (const d of decoded) {
+    const it = d.input;
+    if (d.error !== undefined) {
+      const e = d.error;
+      if (json) io.out(escapeJsonText(JSON.stringify({ ...(it.meta ?? {}), ...rawHeaderJson(it.data), payloads: [], error: { notify: e.notify, notifyName: e.notifyName, offset: e.offset ?? null, reason: e.reason } })));
+      else io.out(`${it.label ?? ''}\n    ${errorLine(e)}\n`);
+      continue;
+    }
+    const m = d.message!;
+    if (json) io.out(escapeJsonText(JSON.stringify({ ...(it.meta ?? {}), ...messageJson(m, it.data.length), ...(d.decryptError !== undefined ? { decryptError: d.decryptError } : {}) })));
+    else {
+      if (it.label !== undefined) io.out(it.label);
+      for (const l of messageTree(m, it.data.length)) io.out(l);
+      if (d.decryptError !== undefined) io.out(`    Not decrypted: ${escapeText(d.decryptError)}`);
+      io.out('');
+    }
+  }
 }
 
 /**

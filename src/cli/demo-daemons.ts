@@ -3,7 +3,7 @@
  * unprivileged ports and an embedded configuration, negotiate Main Mode (PSK) + Quick Mode (PFS),
  * print each established SA, delete them, and exit 0. Nothing to configure, no root needed.
  */
-import { parseArgs } from 'node:util';
+import { flagOption, stringOption, type ParsedArgs } from './args.js';
 import { toHex } from '../crypto/bytes.js';
 import { parseConfig, type Config } from '../daemon/config/index.js';
 import { Daemon } from '../daemon/daemon.js';
@@ -24,7 +24,7 @@ export function demoConfig(side: 'left' | 'right', ports: { left: number; right:
   natt_port: 0
 secrets:
   demo:
-    psk: isakmp-demo-shared-secret
+    psk: "isakmp demo 6Vq9tR2xL7mB4sKe1WzH"
 connections:
   to-${other}:
     mode: main
@@ -68,14 +68,8 @@ async function startWithFallback(config: Config, mk: (c: Config) => Daemon): Pro
 }
 
 
-export async function runDaemonDemo(argv: string[], io: Output): Promise<number> {
-  let values;
-  try {
-    values = parseArgs({ args: argv, options: { verbose: { type: 'boolean', short: 'v' }, timeout: { type: 'string' } } }).values;
-  } catch (err) {
-    io.err(`isakmp demo: ${(err as Error).message}`);
-    return 2;
-  }
+export async function runDaemonDemo(args: ParsedArgs, io: Output): Promise<number> {
+  const values = { verbose: flagOption(args, 'verbose'), timeout: stringOption(args, 'timeout') };
   const timeoutMs = values.timeout !== undefined ? Number(values.timeout) * 1000 : 10_000;
   const t0 = performance.now();
   const lines: string[] = [];

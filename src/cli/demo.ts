@@ -10,8 +10,7 @@ import { messageJson, messageTree } from './format.js';
 import { Ikev1Decryptor, parseKeyLog } from './keylog-decrypt.js';
 import { sampleExchange, sampleKeyLog } from './sample.js';
 
-export function runDemo(argv: string[], io: Output): number {
-  const json = argv.includes('--json');
+export function runDemo(json: boolean, io: Output): number {
   const msgs = sampleExchange();
   const decryptor = new Ikev1Decryptor(parseKeyLog(sampleKeyLog()));
   if (!json) io.out(`isakmp decode --sample: a built-in IKEv1 Main Mode + Quick Mode exchange (${msgs.length} messages), encoded and decoded by this library; encrypted bodies decrypted with the key log line ${sampleKeyLog().trim()}\n`);

@@ -16,6 +16,8 @@ import {
 import { IsakmpError } from '../errors.js';
 import { escapeText } from '../text-escape.js';
 import { toHex } from '../crypto/bytes.js';
+import { cfgAttributeValueText, isSecretCfgAttribute } from './modecfg-values.js';
+import { vendorIdText } from './vendor-ids.js';
 
 
 /** RFC short names used as `type` in JSON (and in the tree after the long name). */
@@ -65,13 +67,17 @@ const CFG_CTX: AttrContext = { classes: CfgAttr, values: CFG_VALUES };
 
 function attrJson(a: DataAttribute, ctx: AttrContext): Record<string, unknown> {
   const o: Record<string, unknown> = { type: a.type, name: lookupName(ctx.classes, a.type) ?? null, format: a.format };
+  if (ctx === CFG_CTX) {
+    const t = cfgAttributeValueText(a);
+    if (t !== undefined) o.valueText = t;
+  }
   if (a.format === 'TV') {
     o.value = a.value;
     const t = ctx.values[a.type];
     if (t !== undefined) o.valueName = lookupName(t, a.value) ?? null;
   } else {
     o.length = a.value.length;
-    o.value = toHex(a.value);
+    o.value = ctx === CFG_CTX && isSecretCfgAttribute(a.type) ? null : toHex(a.value);
     const n = attrValueAsNumber(a);
     if (n !== undefined && a.value.length <= 8) o.number = n;
   }
@@ -125,8 +131,10 @@ export function payloadJson(p: Payload): Record<string, unknown> {
       }
       o.proposals = p.proposals.map(proposalJson);
       break;
-    case 'KE': case 'HASH': case 'SIG': case 'NONCE': case 'VID':
+    case 'KE': case 'HASH': case 'SIG': case 'NONCE':
       o.dataLength = p.data.length; o.data = toHex(p.data); break;
+    case 'VID':
+      o.dataLength = p.data.length; o.data = toHex(p.data); o.vendor = vendorIdText(p.data) ?? null; break;
     case 'ID':
       o.idType = p.idType; o.idTypeName = lookupName(IdType, p.idType) ?? null; o.protocol = p.protocol; o.port = p.port;
       o.data = toHex(p.data); o.identification = identificationJson(p.idType, p.data); break;
@@ -184,6 +192,10 @@ export function messageJson(m: Message, length: number): Record<string, unknown>
 
 function attrLine(a: DataAttribute, ctx: AttrContext): string {
   const cls = `${lookupName(ctx.classes, a.type) ?? 'UNKNOWN'} (${a.type})`;
+  const text = ctx === CFG_CTX ? cfgAttributeValueText(a) : undefined;
+  if (text !== undefined) {
+    return a.format === 'TV' ? `Attribute (TV) ${cls}: ${text} (${a.value})` : `Attribute (TLV, length ${a.value.length}) ${cls}: ${text}`;
+  }
   if (a.format === 'TV') {
     const t = ctx.values[a.type];
     return `Attribute (TV) ${cls}: ${t !== undefined ? named(t, a.value) : String(a.value)}`;
@@ -246,7 +258,10 @@ function payloadTree(p: Payload, d: number, put: (depth: number, s: string) => v
         }
       }
       break;
-    case 'KE': case 'HASH': case 'SIG': case 'NONCE': case 'VID':
+    case 'KE': case 'HASH': case 'SIG': case 'NONCE':
+      put(e, `Data (${p.data.length} bytes): ${shortHex(p.data)}`); break;
+    case 'VID':
+      put(e, `Vendor ID: ${vendorIdText(p.data) ?? 'unknown'}`);
       put(e, `Data (${p.data.length} bytes): ${shortHex(p.data)}`); break;
     case 'ID': {
       put(e, `ID type: ${named(IdType, p.idType)}`);

@@ -10,9 +10,9 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, constants, existsSync, fchmodSync, fchownSync, fsyncSync, openSync, readFileSync, realpathSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { DEFAULT_SCRYPT, hashPassword, scryptParamsProblem } from '../daemon/remote-access/password-hash.js';
 import { DEFAULT_USERS_FILE, lineUser, MAX_USERS_FILE_BYTES, parseUserAttributes, removeUserLine, setUserLine, userNameProblem } from '../daemon/remote-access/users-file.js';
+import { flagOption, stringOption, type ParsedArgs } from './args.js';
 import type { Output } from './decode.js';
 
 const MAX_PASSWORD_BYTES = 1024;
@@ -42,8 +42,9 @@ function readHidden(prompt: string): Promise<string> {
   const stdin = process.stdin;
   return new Promise((resolve, reject) => {
     let typed = '';
-    process.stderr.write(prompt);
+    // echo off before the prompt shows: what is typed as soon as it appears is not echoed
     stdin.setRawMode(true);
+    process.stderr.write(prompt);
     stdin.setEncoding('utf8');
     const finish = (err?: Error): void => {
       stdin.off('data', onData);
@@ -127,26 +128,17 @@ function readExisting(file: string): string {
   return readFileSync(file, 'utf8');
 }
 
-export async function runPasswd(argv: string[], io: Output): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        file: { type: 'string', short: 'f' },
-        stdin: { type: 'boolean' },
-        address: { type: 'string' },
-        netmask: { type: 'string' },
-        'scrypt-n': { type: 'string' },
-        delete: { type: 'boolean' },
-      },
-    });
-  } catch (err) {
-    io.err(`isakmp passwd: ${(err as Error).message}`);
-    return 2;
-  }
-  const { values, positionals } = parsed;
+/** `a`: parsed by run.ts against the passwd entry of the command table (commands.ts). */
+export async function runPasswd(a: ParsedArgs, io: Output): Promise<number> {
+  const values = {
+    file: stringOption(a, 'file'),
+    stdin: flagOption(a, 'stdin'),
+    address: stringOption(a, 'address'),
+    netmask: stringOption(a, 'netmask'),
+    'scrypt-n': stringOption(a, 'scrypt-n'),
+    delete: flagOption(a, 'delete'),
+  };
+  const positionals = a.positionals;
   if (positionals.length !== 1) {
     io.err('isakmp passwd: give exactly one user name (isakmp passwd [--file FILE] [--stdin] USER)');
     return 2;

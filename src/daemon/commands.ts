@@ -30,8 +30,9 @@ export class EngineCommands {
   initiate(name: string): InitiateResult {
     const { endpoint } = this.o;
     const connections = this.o.connections();
-    if (!connections.some((c) => c.name === name)) {
-      throw new UsageError('ISAKMP_ERR_UNKNOWN_CONNECTION', `no connection named '${name}' (configured: ${connections.map((c) => c.name).join(', ') || 'none'})`);
+    const c = connections.find((x) => x.name === name);
+    if (c === undefined) {
+      throw new UsageError('ISAKMP_ERR_UNKNOWN_CONNECTION', `no connection named '${name}' (configured: ${connections.map((x) => x.name).join(', ') || 'none'})`);
     }
     const r = endpoint.initiate(this.o.now(), name);
     // counted by the engine's `started` events (see events-log.ts)

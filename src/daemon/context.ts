@@ -5,7 +5,7 @@
 import type { ConnectionConfig } from './config/index.js';
 import type { EndpointLike } from './engine.js';
 import type { Logger } from './log.js';
-import type { Counters } from './metrics.js';
+import type { Counters } from './counters.js';
 
 export interface DaemonContext {
   readonly endpoint: EndpointLike;

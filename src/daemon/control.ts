@@ -1,6 +1,6 @@
 /**
- * The control socket: a unix stream socket (mode 0600) carrying one JSON request line and one
- * JSON response line per connection.
+ * The control socket: a unix stream socket (mode 0600, in a folder made 0700 when missing)
+ * carrying one JSON request line and one JSON response line per connection.
  *
  *   request:  {"cmd":"up"|"down"|"status"|"reload"|"rekey","name"?:string,"timeoutMs"?:number,"progress"?:true}\n
  *   progress: {"progress":string}\n   (zero or more, `up` with "progress": true only)
@@ -10,7 +10,8 @@
  * then the connection is closed. At most MAX_CLIENTS connections are served at once.
  */
 import { createServer, createConnection, type Server, type Socket } from 'node:net';
-import { chmodSync, existsSync, lstatSync, unlinkSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { UsageError } from '../errors.js';
 
 export const MAX_REQUEST = 4096;
@@ -81,6 +82,18 @@ export class ControlServer {
   ) {}
 
   async start(): Promise<void> {
+    // The socket's folder (/run/isakmp by default) is made when missing, private to us (0700).
+    const folder = dirname(this.path);
+    if (!existsSync(folder)) {
+      try {
+        mkdirSync(folder, { recursive: true, mode: 0o700 });
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code ?? String(err);
+        throw new UsageError('ISAKMP_ERR_CONTROL', `cannot create the control socket's folder ${folder}: ${code} (run as root, or set global.control_socket to a writable path)`);
+      }
+    } else if (!statSync(folder).isDirectory()) {
+      throw new UsageError('ISAKMP_ERR_CONTROL', `the control socket's folder ${folder} is not a folder (remove it, or set global.control_socket)`);
+    }
     // A stale socket from a crashed daemon is removed, but only if nothing answers on it.
     if (existsSync(this.path)) {
       if (!lstatSync(this.path).isSocket()) {

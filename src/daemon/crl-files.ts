@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import type { X509Certificate } from 'node:crypto';
 import { certificateSubjectDer, CrlError, crlIssuerProblem, crlPemBlocks, dnEqual, dnText, MAX_CRL_SIZE, parseCrl, type CertificateRevocationList } from '../crypto/index.js';
 import type { ConnectionConfig } from './config/index.js';
+import { fileErrorText } from './file-errors.js';
 
 /** The CRLs in a file, or why it cannot be used (in an operator's words). */
 export function readCrlFile(path: string): { ok: true; crls: CertificateRevocationList[] } | { ok: false; error: string } {
@@ -16,7 +17,7 @@ export function readCrlFile(path: string): { ok: true; crls: CertificateRevocati
   try {
     buf = readFileSync(path);
   } catch (err) {
-    return { ok: false, error: `cannot read CRL '${path}': ${(err as NodeJS.ErrnoException).code ?? String(err)}` };
+    return { ok: false, error: `cannot read CRL '${path}': ${fileErrorText(err)}` };
   }
   if (buf.length > MAX_CRL_SIZE * 2) return { ok: false, error: `CRL '${path}' is larger than ${MAX_CRL_SIZE * 2} bytes` };
   const text = buf.subarray(0, 64).toString('latin1');

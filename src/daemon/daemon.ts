@@ -14,7 +14,7 @@
  * Everything that touches the outside world (sockets, timers, files, processes) is owned by the
  * daemon and these helpers; the endpoint stays pure.
  */
-import { randomBytes } from 'node:crypto';
+import { pooledRandom } from './random-pool.js';
 import { isIP } from 'node:net';
 import type { Server } from 'node:http';
 import { loadConfig, type Config, type ConnectionConfig, type LogLevel } from './config/index.js';
@@ -29,14 +29,18 @@ import { DataplaneEvents } from './events-dataplane.js';
 import { LogEvents } from './events-log.js';
 import { KeyLog } from './keylog.js';
 import { Logger } from './log.js';
-import { Counters, startMetricsServer, type CounterSnapshot } from './metrics.js';
+import { Counters, type CounterSnapshot } from './counters.js';
+import { startMetricsServer } from './metrics.js';
 import { planReload, reloadMessage, runningConfig } from './reload.js';
 import { SaStates } from './sa-states.js';
-import { buildStatus, LocalIdTexts, saCounts, selectorText, type StatusData } from './status.js';
+import { buildStatus, connectionFigures, LocalIdTexts, saCounts, selectorText, type StatusData } from './status.js';
 import { UdpTransport, type ReceivedDatagram } from './udp.js';
 import { selectorPairs } from '../exchange/ids.js';
 import { Updown } from './updown.js';
+import { UsageError } from '../errors.js';
 import { Waiters } from './waiters.js';
+import { XauthEvents } from './xauth-events.js';
+import { ModeConfigEvents } from './modecfg-events.js';
 import { attachLoop, closeEndpoint } from './shards/index.js';
 import { haFor, type HaNode } from './ha/index.js';
 
@@ -88,6 +92,8 @@ export class Daemon {
   private readonly logEvents: LogEvents;
   private readonly dataplaneEvents: DataplaneEvents;
   private readonly waiters: Waiters;
+  private readonly xauthEvents: XauthEvents;
+  private readonly modeConfigEvents: ModeConfigEvents;
   /** Failover (docs/ha.md); undefined without an `ha` section. */
   private readonly ha: HaNode | undefined;
 
@@ -96,18 +102,20 @@ export class Daemon {
     const g = this.config.global;
     this.clock = opts.clock ?? (() => performance.timeOrigin + performance.now());
     this.logger = opts.logger ?? new Logger({ level: g.log.level, areas: { ...g.log.areas }, format: g.log.format });
-    const random = opts.random ?? ((n: number) => new Uint8Array(randomBytes(n)));
+    const random = opts.random ?? pooledRandom();
     this.endpoint = opts.endpointFactory({
       random,
       connections: engineConnections(this.config.file, this.config.connections, g),
       halfOpenTotal: g.maxHalfOpen,
       halfOpenPerPeer: g.maxHalfOpenPerPeer,
+      fragmentSize: g.fragmentSize,
       maxIsakmpSasPerIdentity: g.maxIsakmpSasPerIdentity,
       maxIsakmpSasPerAddress: g.maxIsakmpSasPerAddress,
       maxIpsecSasPerIdentity: g.maxIpsecSasPerIdentity,
       maxQuickModesPerSa: g.maxQuickModesPerSa,
       messageIdBudget: g.messageIdBudget,
       aggressiveRate: g.aggressiveRate,
+      firstMessageRate: g.firstMessageRate,
       nattPort: g.nattPort,
       // RFC 3948 keepalives and RFC 3706 DPD are the engine's timers; the daemon sends what it polls
       natKeepaliveSeconds: g.nattPort !== 0 ? g.natKeepalive : 0,
@@ -119,6 +127,7 @@ export class Daemon {
       listen: g.listen,
       port: g.port,
       nattPort: g.nattPort,
+      receiveBuffer: g.receiveBuffer,
       onDatagram: (d) => this.onDatagram(d),
       onError: (m) => this.logger.warn('net', m),
     });
@@ -152,6 +161,24 @@ export class Daemon {
     });
     this.waiters = new Waiters((sa) => this.sas.statusOf(sa, this.now()), () => this.syncObserve());
     this.syncObserve();
+    const answerXauth = this.endpoint.answerXauth;
+    this.xauthEvents = new XauthEvents({
+      logger: this.logger,
+      now: () => this.now(),
+      connections: () => this.config.connections,
+      answerXauth: answerXauth === undefined ? undefined : (now, id, ok) => answerXauth.call(this.endpoint, now, id, ok),
+      pump: () => this.pump(),
+      running: () => !this.stopped,
+    });
+    const answerModeConfig = this.endpoint.answerModeConfig;
+    this.modeConfigEvents = new ModeConfigEvents({
+      logger: this.logger,
+      now: () => this.now(),
+      connections: () => this.config.connections,
+      answerModeConfig: answerModeConfig === undefined ? undefined : (now, id, attrs) => answerModeConfig.call(this.endpoint, now, id, attrs),
+      deleteSa: (sa) => this.safe(() => this.endpoint.delete(this.now(), sa)),
+      pump: () => this.pump(),
+    });
     this.ha = haFor(this.config, this.endpoint, {
       logger: this.logger,
       installTakenOver: (sa) => this.dataplaneEvents.onEvent({ type: 'ipsec-sa-established', sa }),
@@ -190,46 +217,61 @@ export class Daemon {
     return this.config.connections;
   }
 
-  /** Binds sockets, opens the control socket and metrics port, starts `start: start` connections. */
+  /**
+   * Start-up, all or nothing: checks the dataplane, binds the UDP sockets, opens the control
+   * socket and the metrics port, installs on-demand traps. If one fails, what was opened is closed
+   * again (in reverse order) and the error (one line: what, where, why) is thrown; nothing is
+   * logged before everything is open. Then the `started` line, and `start: start` connections.
+   */
   async start(): Promise<void> {
     const g = this.config.global;
-    await this.transport.start();
-    if (g.port === 0) {
-      // Port 0 (tests, `isakmp demo` fallback): the kernel picked a free port; the engine's
-      // connections must name it, or transmits would find no socket.
-      const bound = this.transport.addresses().find((a) => !a.natt)?.port;
-      if (bound !== undefined && bound !== 0) {
-        this.config = { ...this.config, global: { ...g, port: bound } };
-        for (const c of this.config.connections) this.endpoint.setConnection(this.engineConnection(c));
+    const opened: (() => Promise<void>)[] = [];
+    let trapped: ConnectionConfig[] = [];
+    try {
+      const dp = this.dataplane;
+      if (dp.start !== undefined) {
+        opened.push(() => dp.flush());
+        const why = await dp.start();
+        if (why !== undefined) throw new UsageError('ISAKMP_ERR_DATAPLANE', `dataplane ${dp.name}: ${why}`);
+      }
+      await this.transport.start(); // closes its own sockets when one fails
+      opened.push(() => this.transport.close());
+      if (g.port === 0) this.adoptBoundPort();
+      if (this.opts.control !== false) {
+        const control = new ControlServer(g.controlSocket, (r, progress) => this.handleControl(r, progress), (m) => this.logger.warn('control', m));
+        await control.start(); // a socket another daemon answers on is not ours to remove: closed only once started
+        this.control = control;
+        opened.push(() => control.close());
+      }
+      if (g.metrics !== undefined) {
+        const m = await startMetricsServer(g.metrics.address, g.metrics.port, { snapshot: () => this.snapshot(), connectionFigures: () => connectionFigures(this.config.connections, this.endpoint, this.sas, this.now()) });
+        this.metrics = m;
+        opened.push(() => new Promise<void>((r) => m.close(() => r())));
+      }
+      if (dp.trap !== undefined) {
+        dp.onAcquire = (name) => this.onAcquire(name);
+        for (const c of this.config.connections) {
+          const err = c.start === 'on-demand' ? await this.trap(c) : undefined;
+          if (err !== undefined) throw new UsageError('ISAKMP_ERR_DATAPLANE', `dataplane ${dp.name}: on-demand connection ${c.name}: ${err.trim().replace(/\s*\n\s*/g, '; ')}`);
+        }
+        trapped = this.config.connections.filter((c) => c.start === 'on-demand');
+      }
+    } catch (err) {
+      this.control = undefined;
+      this.metrics = undefined;
+      for (const close of opened.reverse()) await close().catch(() => {});
+      throw err;
+    }
+    for (const a of this.transport.addresses()) {
+      this.logger.info('net', 'listening', { address: a.address, port: a.port, natt: a.natt, receive_buffer: a.receiveBuffer });
+      if (a.receiveBuffer !== undefined && a.receiveBuffer < g.receiveBuffer) {
+        this.logger.warn('net', `UDP ${a.address}:${a.port} has ${Math.round(a.receiveBuffer / 1024)} KiB of receive buffer, not the ${Math.round(g.receiveBuffer / 1024)} KiB of receive_buffer: a flood will drop legitimate datagrams sooner (run as root or with CAP_NET_ADMIN, or raise net.core.rmem_max)`);
       }
     }
-    for (const a of this.transport.addresses()) this.logger.info('net', 'listening', { address: a.address, port: a.port, natt: a.natt });
-    // RFC 3948: the kernel takes ESP off the NAT-T sockets, IKE (non-ESP marker) still comes to us
-    const encapsulate = this.dataplane.encapsulateSocket?.bind(this.dataplane);
-    for (const s of encapsulate !== undefined ? this.transport.nattSockets() : []) {
-      const fd = dgramFd(s.socket);
-      const err = fd === undefined ? 'no file descriptor for the socket' : encapsulate!(fd, s.port);
-      if (err !== undefined) this.logger.warn('dataplane', `ESP in UDP on port ${s.port} stays with the daemon (inbound UDP-encapsulated ESP is dropped): ${err}`);
-      else this.logger.info('dataplane', 'kernel takes ESP in UDP', { port: s.port });
-    }
-    if (this.opts.control !== false) {
-      this.control = new ControlServer(g.controlSocket, (r, progress) => this.handleControl(r, progress), (m) => this.logger.warn('control', m));
-      try {
-        await this.control.start();
-      } catch (err) {
-        await this.transport.close();
-        throw err;
-      }
-      this.logger.info('control', 'control socket ready', { path: g.controlSocket });
-    }
-    if (g.metrics !== undefined) {
-      this.metrics = await startMetricsServer(g.metrics.address, g.metrics.port, () => this.snapshot());
-      this.logger.info('daemon', 'metrics on http', { address: g.metrics.address, port: g.metrics.port });
-    }
-    if (this.dataplane.trap !== undefined) {
-      this.dataplane.onAcquire = (name) => this.onAcquire(name);
-      for (const c of this.config.connections) if (c.start === 'on-demand') await this.trap(c);
-    }
+    this.encapsulateEsp();
+    if (this.control !== undefined) this.logger.info('control', 'control socket ready', { path: g.controlSocket });
+    if (g.metrics !== undefined) this.logger.info('daemon', 'metrics on http', { address: g.metrics.address, port: g.metrics.port });
+    for (const c of trapped) this.logTrap(c, undefined);
     this.logPreflight();
     this.logger.info('daemon', 'started', { connections: this.config.connections.length, dataplane: this.dataplane.name });
     // with failover, a node starts its connections when it becomes active
@@ -243,15 +285,52 @@ export class Daemon {
     this.pump();
   }
 
-  /** Installs the kernel trap of an on-demand connection. */
-  private async trap(c: ConnectionConfig): Promise<void> {
+  /**
+   * Port 0 (tests, `isakmp demo` fallback): the kernel picked a free port; the engine's
+   * connections must name it, or transmits would find no socket.
+   */
+  private adoptBoundPort(): void {
+    const g = this.config.global;
+    const bound = this.transport.addresses().find((a) => !a.natt)?.port;
+    if (bound === undefined || bound === 0) return;
+    this.config = { ...this.config, global: { ...g, port: bound } };
+    for (const c of this.config.connections) this.endpoint.setConnection(this.engineConnection(c));
+  }
+
+  /** RFC 3948: the kernel takes ESP off the NAT-T sockets, IKE (non-ESP marker) still comes to us. */
+  private encapsulateEsp(): void {
+    const encapsulate = this.dataplane.encapsulateSocket?.bind(this.dataplane);
+    for (const s of encapsulate !== undefined ? this.transport.nattSockets() : []) {
+      const fd = dgramFd(s.socket);
+      const err = fd === undefined ? 'no file descriptor for the socket' : encapsulate!(fd, s.port);
+      if (err !== undefined) this.logger.warn('dataplane', `ESP in UDP on port ${s.port} stays with the daemon (inbound UDP-encapsulated ESP is dropped): ${err}`);
+      else this.logger.info('dataplane', 'kernel takes ESP in UDP', { port: s.port });
+    }
+  }
+
+  /**
+   * Installs the kernel traps of an on-demand connection, one per selector pair (traffic of any of
+   * them brings the connection up); resolves to the dataplane's first error, if any.
+   */
+  private async trap(c: ConnectionConfig): Promise<string | undefined> {
     const e = this.engineConnection(c);
-    if (this.dataplane.trap === undefined) return;
-    // one trap per selector pair: traffic of any of them brings the connection up
+    if (this.dataplane.trap === undefined) return undefined;
     for (const ts of selectorPairs(e.localTs, e.remoteTs, e.local.address, e.remote.address)) {
       const err = await this.dataplane.trap({ name: c.name, local: e.local.address, remote: e.remote.address, localTs: ts.local, remoteTs: ts.remote, mode: c.ipsecMode });
-      if (err !== undefined) this.logger.error('dataplane', `on-demand ${c.name}: ${err}`);
-      else this.logger.info('dataplane', 'on-demand trap installed', { connection: c.name, ts: `${selectorText(ts.local)} === ${selectorText(ts.remote)}` });
+      if (err !== undefined) return err;
+    }
+    return undefined;
+  }
+
+  /** The log lines of an on-demand connection's traps (one per selector pair), or its error. */
+  private logTrap(c: ConnectionConfig, err: string | undefined): void {
+    if (err !== undefined) {
+      this.logger.error('dataplane', `on-demand ${c.name}: ${err}`);
+      return;
+    }
+    const e = this.engineConnection(c);
+    for (const ts of selectorPairs(e.localTs, e.remoteTs, e.local.address, e.remote.address)) {
+      this.logger.info('dataplane', 'on-demand trap installed', { connection: c.name, ts: `${selectorText(ts.local)} === ${selectorText(ts.remote)}` });
     }
   }
 
@@ -394,6 +473,8 @@ export class Daemon {
     this.logEvents.onEvent(e);
     this.dataplaneEvents.onEvent(e);
     this.waiters.onEvent(e);
+    this.xauthEvents.onEvent(e);
+    this.modeConfigEvents.onEvent(e);
     if (e.type === 'peer-dead') this.onPeerDead(e);
   }
 
@@ -468,6 +549,7 @@ export class Daemon {
       localIds: this.localIds,
       counters: this.snapshot(),
       listening: this.transport.addresses(),
+      remoteAccess: (sa) => this.modeConfigEvents.statusOf(sa),
     });
   }
 
@@ -478,6 +560,8 @@ export class Daemon {
   async reload(): Promise<string> {
     const path = this.opts.configPath ?? this.config.file;
     const next = loadConfig(path); // throws ConfigError: the running configuration stays
+    const refused = preflightNotes(next, this.now()).filter((n) => n.level === 'error');
+    if (refused.length > 0) throw new UsageError('ISAKMP_ERR_CONFIG', refused.map((n) => `${n.where}: ${n.message}`).join('\n'));
     const r = await this.applyConfig(next, path);
     this.logPreflight();
     return r;
@@ -517,7 +601,7 @@ export class Daemon {
     this.syncObserve();
     this.updown = this.updownFor(g1.updown);
     for (const c of next.connections) if (touched(c.name) && c.start === 'start') this.safe(() => this.initiate(c.name));
-    for (const c of next.connections) if (touched(c.name) && c.start === 'on-demand') await this.trap(c);
+    for (const c of next.connections) if (touched(c.name) && c.start === 'on-demand') this.logTrap(c, await this.trap(c));
     this.pump();
     return reloadMessage(path, plan);
   }
@@ -549,6 +633,7 @@ export class Daemon {
     }
     this.waiters.close();
     this.dataplaneEvents.close();
+    await this.xauthEvents.close();
     const grace = new Promise((r) => setTimeout(r, this.config.global.shutdownGrace * 1000).unref());
     await Promise.race([Promise.all([this.dataplane.flush(), this.updown?.idle()]), grace]);
     this.stopped = true;

@@ -3,6 +3,7 @@
  * engine's `Connection` records. The driver is written against `EndpointLike`, so it can be tested
  * with a small fake endpoint; the real `Endpoint` of src/exchange satisfies it.
  */
+import type { DataAttribute } from '../codec/types.js';
 import { ProtocolId, EncapsulationMode, IdType } from '../constants/index.js';
 import type {
   Address,
@@ -54,6 +55,10 @@ export interface EndpointLike {
   rekeyAt?(sa: string): number | undefined;
   /** `message` events on or off (trace lines, retransmissions, the progress of `isakmp up`). */
   observeMessages?(on: boolean): void;
+  /** XAUTH gateway: the verdict on an `xauth-request` event (src/daemon/xauth-events.ts). */
+  answerXauth?(now: number, requestId: number, ok: boolean): void;
+  /** Mode Config gateway: the attributes answering a `modecfg-request` event (src/daemon/modecfg-events.ts). */
+  answerModeConfig?(now: number, requestId: number, attributes: readonly DataAttribute[]): void;
 }
 
 /**
@@ -171,12 +176,33 @@ export function toEngineConnection(c: ConnectionConfig, localPort: number, local
     allowAggressivePsk: c.allowAggressivePskResponder,
     natTraversal: c.natTraversal,
     forceEncapsulation: c.encap,
+    fragmentation: c.fragmentation,
+    fragmentSize: c.fragmentSize,
     rekeyMarginSeconds: c.rekeyMargin,
     ikeRekeyMarginSeconds: c.ikeRekeyMargin,
     rekeyFuzzPercent: c.rekeyFuzz,
     ...(c.dpdDelay > 0 ? { dpd: { delaySeconds: c.dpdDelay, timeoutSeconds: c.dpdTimeout } } : {}),
+    ...xauthPolicy(c),
+    ...modeConfigPolicy(c),
   };
   return conn;
+}
+
+/** `xauth:` of the configuration as the engine's XAUTH role (gateway = server, client = client). */
+function xauthPolicy(c: ConnectionConfig): Pick<Connection, 'xauth'> {
+  const ra = c.remoteAccess;
+  if (ra?.role === 'gateway' && ra.xauth !== undefined) return { xauth: { role: 'server', retries: ra.xauth.retries } };
+  if (ra?.role === 'client' && ra.xauth !== undefined) return { xauth: { role: 'client', user: ra.xauth.user, password: ra.xauth.password } };
+  return {};
+}
+
+/** Mode Config of the configuration as the engine's role (a gateway answers, a client asks). */
+function modeConfigPolicy(c: ConnectionConfig): Pick<Connection, 'modeConfig'> {
+  const ra = c.remoteAccess;
+  if (ra === undefined) return {};
+  if (ra.modecfg === 'push') throw new EngineRefusal(`connections.${c.name}.modecfg`, `Mode Config push (SET/ACK) is not implemented by the engine yet: use modecfg: pull`);
+  if (ra.role === 'gateway') return ra.pool.length > 0 || ra.dns.length > 0 || ra.splitInclude.length > 0 || ra.banner !== undefined ? { modeConfig: { role: 'server' } } : {};
+  return ra.modecfg === undefined ? {} : { modeConfig: { role: 'client' } };
 }
 
 /**

@@ -2,14 +2,14 @@
  * Event subscriber: logs and metrics. One log line per engine event (no secrets), the counters
  * of `status --json` and Prometheus, and the key log (only when one was asked for).
  */
-import { nameOf, NotifyType } from '../constants/index.js';
+import { CfgAttr, CfgType, nameOf, NotifyType } from '../constants/index.js';
 import { toHex } from '../crypto/bytes.js';
 import { modeName } from '../exchange/natt.js';
 import type { EngineEvent } from './engine.js';
 import { espKeyLogLines, ikeKeyLogLine, type KeyLog } from './keylog.js';
 import type { ConnectionConfig } from './config/index.js';
 import type { Logger } from './log.js';
-import { dropLabel, type Counters } from './metrics.js';
+import { dropLabel, type Counters, type ExchangeName } from './counters.js';
 import { espAlgText, ikeAlgText, peerIdText, selectorText } from './status.js';
 
 const kindName = (kind: 'isakmp' | 'ipsec'): string => (kind === 'isakmp' ? 'ISAKMP' : 'IPsec');
@@ -60,12 +60,20 @@ export class LogEvents {
     this.logger.warn('ike', message, { ...fields, peer: `${peer.address}:${peer.port}`, cause, repeated: t.skipped > 0 ? t.skipped : undefined });
   }
 
+  /** The exchange a failure belongs to: Quick Mode, or the phase-1 mode of the connection. */
+  private exchangeOf(kind: 'isakmp' | 'ipsec', connection: string): ExchangeName {
+    if (kind === 'ipsec') return 'quick';
+    return this.connections().find((c) => c.name === connection)?.exchange ?? 'main';
+  }
+
   onEvent(e: EngineEvent): void {
     const { logger, counters, connections } = this;
     switch (e.type) {
       case 'started':
-        // every negotiation started (ours, the peer's, rekeys) ends in completed or failed
-        counters.started[e.kind]++;
+        // ours (initiations, rekeys): counted now, the outcome uses up this credit (counters.ts);
+        // the peer's count their start with their outcome (a responder's phase 1 may move to
+        // another connection once the peer's identity is known)
+        if (e.role === 'initiator') counters.initiated(this.exchangeOf(e.kind, e.connection), e.connection);
         break;
       case 'message':
         // a retransmission is per-packet chatter (debug); every message is the trace
@@ -73,7 +81,7 @@ export class LogEvents {
         else logger.log('ike', 'trace', `${e.name} ${e.direction} [${e.payloads.join(' ')}]`, { connection: e.connection, peer: `${e.peer.address}:${e.peer.port}`, detail: e.detail });
         break;
       case 'phase1-established':
-        counters.completed.isakmp++;
+        counters.finished(e.sa.exchange, e.sa.connection, { result: 'completed' });
         logger.info('ike', 'ISAKMP SA established', {
           connection: e.sa.connection,
           role: e.sa.role,
@@ -87,7 +95,7 @@ export class LogEvents {
         this.keylog?.ike(ikeKeyLogLine(e.keyLog.initiatorCookie, e.keyLog.encryptionKey));
         break;
       case 'ipsec-sa-established': {
-        counters.completed.ipsec++;
+        counters.finished('quick', e.sa.connection, { result: 'completed' });
         const sa = e.sa;
         const p = sa.protocols[0];
         logger.info('ike', 'IPsec SA established', {
@@ -128,7 +136,7 @@ export class LogEvents {
       }
       case 'failed': {
         const notify = e.notify === 0 ? undefined : nameOf(NotifyType, e.notify);
-        counters.fail(e.kind, e.cause ?? notify ?? 'NO_NOTIFY');
+        counters.finished(this.exchangeOf(e.kind, e.connection), e.connection, { result: 'failed', notify: notify ?? e.cause ?? 'NO_NOTIFY' });
         this.failureLine(`${e.kind === 'isakmp' ? 'phase 1' : 'Quick Mode'} failed`, e.peer, e.cause, { connection: e.connection, notify, reason: e.reason });
         break;
       }
@@ -148,6 +156,22 @@ export class LogEvents {
         // R-U-THERE answered: per-packet chatter; errors are named by the failure they cause
         if (e.notify === NotifyType.R_U_THERE) logger.debug('ike', 'DPD: R-U-THERE answered', { sa: e.isakmpSa });
         else logger.info('ike', 'notify from peer', { peer: `${e.peer.address}:${e.peer.port}`, sa: e.isakmpSa, notify: nameOf(NotifyType, e.notify) });
+        break;
+      case 'xauth-request':
+        // the password goes to the backend only: never into a line
+        logger.debug('ike', 'XAUTH: checking user', { peer: `${e.peer.address}:${e.peer.port}`, sa: e.isakmpSa, connection: e.connection, user: e.user });
+        break;
+      case 'xauth-done':
+        if (e.ok) logger.info('ike', 'XAUTH: user authenticated', { peer: `${e.peer.address}:${e.peer.port}`, sa: e.isakmpSa, connection: e.connection, user: e.user });
+        else logger.warn('ike', `XAUTH failed: ${e.reason}`, { peer: `${e.peer.address}:${e.peer.port}`, sa: e.isakmpSa, connection: e.connection, user: e.user });
+        break;
+      case 'transaction':
+        // attribute types only: values may be XAUTH passwords
+        logger.debug('ike', e.answered ? 'transaction answered' : 'transaction from peer', {
+          sa: e.isakmpSa,
+          type: nameOf(CfgType, e.cfgType),
+          attributes: e.attributes.map((a) => nameOf(CfgAttr, a.type)).join(','),
+        });
         break;
       default:
         break;

@@ -40,4 +40,4 @@ export { controlRequest, type ControlRequest, type ControlResponse, type Control
 export { NoneDataplane, XfrmDataplane, type Dataplane, type DataplaneRecord, type TrapSpec, type IpRunner, type CommandResult } from './dataplane.js';
 export { KeyLog, ikeKeyLogLine, espKeyLogLines, IKE_TABLE_SUFFIX, ESP_TABLE_SUFFIX } from './keylog.js';
 export { Logger, type LoggerOptions, type LogFields } from './log.js';
-export type { CounterSnapshot } from './metrics.js';
+export type { CounterSnapshot } from './counters.js';

@@ -73,6 +73,19 @@ export const KEYLOG_ERROR_CODE = 'ISAKMP_ERR_KEYLOG';
 const OPEN_FLAGS = fsConstants.O_WRONLY | fsConstants.O_APPEND | fsConstants.O_CREAT | fsConstants.O_NOFOLLOW;
 
 /**
+ * Why an existing key log file is refused (not a regular file, other hard links, another owner,
+ * open to group or others), or undefined: the one rule of openKeyLogFile and `daemon --check`.
+ */
+export function keyLogFileProblem(st: { isFile(): boolean; nlink: number; uid: number; mode: number }, path: string): string | undefined {
+  const uid = process.getuid?.();
+  if (!st.isFile()) return 'is not a regular file';
+  if (st.nlink > 1) return `has ${st.nlink - 1} other hard link${st.nlink > 2 ? 's' : ''}`;
+  if (uid !== undefined && st.uid !== uid) return `is owned by uid ${st.uid}, not by the daemon's user (uid ${uid})`;
+  if ((st.mode & 0o066) !== 0) return `is ${exposure(st.mode)} (run chmod 600 '${path}')`;
+  return undefined;
+}
+
+/**
  * Opens a key log file for appending, safely: never through a symbolic link (O_NOFOLLOW), created
  * 0600, and refused when it is not a regular file, has other hard links, is not owned by our
  * user, or is readable or writable by group or others. Returns the descriptor.
@@ -87,13 +100,7 @@ export function openKeyLogFile(path: string): number {
     throw new UsageError(KEYLOG_ERROR_CODE, `cannot open the key log '${path}': ${code}`);
   }
   try {
-    const st = fstatSync(fd);
-    const uid = process.getuid?.();
-    let why: string | undefined;
-    if (!st.isFile()) why = 'is not a regular file';
-    else if (st.nlink > 1) why = `has ${st.nlink - 1} other hard link${st.nlink > 2 ? 's' : ''}`;
-    else if (uid !== undefined && st.uid !== uid) why = `is owned by uid ${st.uid}, not by the daemon's user (uid ${uid})`;
-    else if ((st.mode & 0o066) !== 0) why = `is ${exposure(st.mode)} (run chmod 600 '${path}')`;
+    const why = keyLogFileProblem(fstatSync(fd), path);
     if (why !== undefined) throw new UsageError(KEYLOG_ERROR_CODE, `key log '${path}' ${why}: refused, it would expose session keys`);
     return fd;
   } catch (err) {

@@ -1,133 +1,195 @@
 /**
- * Counters shown by `isakmp status --json`, and the same as Prometheus text on an optional
- * localhost HTTP port. Label values come from bounded sets (SA kinds, notify names, states).
+ * Prometheus metrics on an optional localhost HTTP port (`global.metrics`), with `prom-client`:
+ * one family per unit (packets, bytes, exchanges, SAs, seconds), label values from bounded sets
+ * (exchange names, results, notify names, SA kinds and states, configured connection names),
+ * `isakmp_build_info`, and the client's process and Node.js metrics. The numbers are read at
+ * scrape time from one snapshot of the daemon's counters (counters.ts, the same ones
+ * `status --json` shows) and SA tables, so the families of one scrape agree with each other.
+ * METRIC_FAMILIES is the list docs/daemon.md shows; a test compares the two and a real scrape.
+ * @module
  */
 import { createServer, type Server } from 'node:http';
+import type { Counter, Gauge, Registry } from 'prom-client';
+import { UsageError } from '../errors.js';
+import { EXCHANGE_NAMES, type CounterSnapshot, type SaKind } from './counters.js';
+import type { ConnectionFigures } from './status.js';
+import { packageVersion } from './version.js';
 
-export type SaKind = 'isakmp' | 'ipsec';
+/** What a scrape reads. */
+export interface MetricsSource {
+  snapshot(): CounterSnapshot;
+  /** Every configured connection (and any other that still has SAs), with its SAs. */
+  connectionFigures(): readonly ConnectionFigures[];
+}
 
-export interface CounterSnapshot {
-  readonly exchanges: {
-    readonly started: Record<SaKind, number>;
-    readonly completed: Record<SaKind, number>;
-    /** failed[kind][notify name] */
-    readonly failed: Record<SaKind, Record<string, number>>;
-  };
-  /** Dropped datagrams by the notify type the engine gave as the reason. */
-  readonly dropped: Record<string, number>;
-  readonly rekeyed: Record<SaKind, number>;
-  readonly deleted: Record<SaKind, number>;
-  readonly expired: Record<SaKind, number>;
-  readonly transport: Record<string, number>;
-  /** Current SAs by kind and state (filled in when the snapshot is taken). */
-  readonly sas: Record<string, number>;
-  readonly dataplaneFailures: number;
-  /** Half-open responder phase 1s now, and how many the engine evicted to make room (when it reports them). */
-  readonly halfOpen?: { readonly current: number; readonly evicted: number };
+export interface MetricFamily {
+  readonly name: string;
+  readonly type: 'counter' | 'gauge';
+  readonly labels: readonly string[];
+  readonly help: string;
+}
+
+/** The daemon's own families (process_* and nodejs_* come from prom-client's default metrics). */
+export const METRIC_FAMILIES: readonly MetricFamily[] = [
+  { name: 'isakmp_build_info', type: 'gauge', labels: ['version', 'nodejs'], help: 'Always 1: the version of isakmp and of Node.js that run.' },
+  { name: 'isakmp_packets_received_total', type: 'counter', labels: ['kind'], help: 'UDP datagrams received on the IKE and NAT-T ports, by what they were: isakmp, esp (ESP in UDP left to the kernel), nat_keepalive, runt.' },
+  { name: 'isakmp_bytes_received_total', type: 'counter', labels: [], help: 'UDP payload bytes received on the IKE and NAT-T ports (every datagram).' },
+  { name: 'isakmp_packets_sent_total', type: 'counter', labels: ['kind'], help: 'UDP datagrams sent, by kind: isakmp (messages), nat_keepalive.' },
+  { name: 'isakmp_bytes_sent_total', type: 'counter', labels: [], help: 'UDP payload bytes sent (every datagram, non-ESP marker included).' },
+  { name: 'isakmp_send_errors_total', type: 'counter', labels: [], help: 'Datagrams the kernel refused to send, or with no socket to send from.' },
+  { name: 'isakmp_packets_dropped_total', type: 'counter', labels: ['reason'], help: 'ISAKMP messages the engine refused, by the notify type describing why (or the engine\'s drop code).' },
+  { name: 'isakmp_exchanges_started_total', type: 'counter', labels: ['exchange'], help: 'Exchanges started: main, aggressive (phase 1), quick (Quick Mode); ours and the peers\'.' },
+  { name: 'isakmp_exchanges_finished_total', type: 'counter', labels: ['exchange', 'result', 'notify'], help: 'Exchanges finished, by result (completed, failed) and, for failures, the notify type, else the failure cause (NO_ANSWER for timeouts); never more than started.' },
+  { name: 'isakmp_sas', type: 'gauge', labels: ['kind', 'state'], help: 'SAs now, by kind (isakmp, ipsec) and state.' },
+  { name: 'isakmp_sas_rekeyed_total', type: 'counter', labels: ['kind'], help: 'SAs replaced by a rekey.' },
+  { name: 'isakmp_sas_deleted_total', type: 'counter', labels: ['kind'], help: 'SAs deleted, by us or by the peer.' },
+  { name: 'isakmp_sas_expired_total', type: 'counter', labels: ['kind'], help: 'SAs that reached their hard lifetime.' },
+  { name: 'isakmp_half_open', type: 'gauge', labels: [], help: 'Half-open responder phase-1 exchanges now.' },
+  { name: 'isakmp_half_open_evicted_total', type: 'counter', labels: [], help: 'Half-open responder phase-1 exchanges evicted at the half-open caps.' },
+  { name: 'isakmp_dataplane_failures_total', type: 'counter', labels: [], help: 'IPsec SAs the dataplane could not install.' },
+  { name: 'isakmp_connection_up', type: 'gauge', labels: ['connection'], help: '1 when the connection has an established IPsec SA, else 0.' },
+  { name: 'isakmp_connection_sas', type: 'gauge', labels: ['connection', 'kind', 'state'], help: 'SAs of each connection now, by kind and state.' },
+  { name: 'isakmp_connection_lifetime_remaining_seconds', type: 'gauge', labels: ['connection', 'kind'], help: 'Seconds until the first established SA of the connection reaches its lifetime (absent when none is established).' },
+];
+
+type Row = readonly [Record<string, string>, number];
+const KINDS: readonly SaKind[] = ['isakmp', 'ipsec'];
+
+/** The rows of each family, from one snapshot. */
+function rowsOf(name: string, s: CounterSnapshot, conns: readonly ConnectionFigures[]): Row[] {
+  const t = (k: string): number => s.transport[k] ?? 0;
+  switch (name) {
+    case 'isakmp_build_info':
+      return [[{ version: packageVersion(), nodejs: process.version }, 1]];
+    case 'isakmp_packets_received_total': {
+      const [esp, ka, runt] = [t('espDropped'), t('keepalivesDropped'), t('runtsDropped')];
+      return [[{ kind: 'isakmp' }, t('packetsIn') - esp - ka - runt], [{ kind: 'esp' }, esp], [{ kind: 'nat_keepalive' }, ka], [{ kind: 'runt' }, runt]];
+    }
+    case 'isakmp_bytes_received_total':
+      return [[{}, t('bytesIn')]];
+    case 'isakmp_packets_sent_total':
+      return [[{ kind: 'isakmp' }, t('packetsOut')], [{ kind: 'nat_keepalive' }, t('keepalivesOut')]];
+    case 'isakmp_bytes_sent_total':
+      return [[{}, t('bytesOut') + t('keepalivesOut')]]; // a keepalive is one octet
+    case 'isakmp_send_errors_total':
+      return [[{}, t('sendErrors')]];
+    case 'isakmp_packets_dropped_total':
+      return Object.entries(s.dropped).map(([reason, v]) => [{ reason }, v]);
+    case 'isakmp_exchanges_started_total':
+      return EXCHANGE_NAMES.map((x) => [{ exchange: x }, s.exchanges.byExchange.started[x]]);
+    case 'isakmp_exchanges_finished_total':
+      return EXCHANGE_NAMES.flatMap((x): Row[] => [
+        [{ exchange: x, result: 'completed' }, s.exchanges.byExchange.completed[x]],
+        ...Object.entries(s.exchanges.byExchange.failed[x]).map(([notify, v]): Row => [{ exchange: x, result: 'failed', notify }, v]),
+      ]);
+    case 'isakmp_sas':
+      return Object.entries(s.sas).map(([k, v]) => {
+        const [kind, state] = k.split(':');
+        return [{ kind: kind ?? k, state: state ?? '' }, v];
+      });
+    case 'isakmp_sas_rekeyed_total':
+      return KINDS.map((k) => [{ kind: k }, s.rekeyed[k]]);
+    case 'isakmp_sas_deleted_total':
+      return KINDS.map((k) => [{ kind: k }, s.deleted[k]]);
+    case 'isakmp_sas_expired_total':
+      return KINDS.map((k) => [{ kind: k }, s.expired[k]]);
+    case 'isakmp_half_open':
+      return [[{}, s.halfOpen?.current ?? 0]];
+    case 'isakmp_half_open_evicted_total':
+      return [[{}, s.halfOpen?.evicted ?? 0]];
+    case 'isakmp_dataplane_failures_total':
+      return [[{}, s.dataplaneFailures]];
+    case 'isakmp_connection_up':
+      return conns.map((c) => [{ connection: c.connection }, c.up ? 1 : 0]);
+    case 'isakmp_connection_sas':
+      return conns.flatMap((c) => Object.entries(c.sas).map(([k, v]): Row => {
+        const [kind, state] = k.split(':');
+        return [{ connection: c.connection, kind: kind ?? k, state: state ?? '' }, v];
+      }));
+    case 'isakmp_connection_lifetime_remaining_seconds':
+      return conns.flatMap((c) => KINDS.flatMap((k): Row[] => (c.lifetimeLeft[k] !== undefined ? [[{ connection: c.connection, kind: k }, c.lifetimeLeft[k]]] : [])));
+    default:
+      return [];
+  }
+}
+
+/** The Prometheus text of one scrape, and its content type. */
+export interface MetricsRegistry {
+  readonly contentType: string;
+  scrape(): Promise<string>;
 }
 
 /**
- * The label of a dropped datagram: the notify type's name, else the engine's drop code (see
- * DropCode in src/exchange/types.ts: half-open evictions and refusals, unauthenticated
- * informationals, keying tries, the Quick Mode limit, timer and internal errors), else NO_NOTIFY.
+ * A registry of its own per daemon (two daemons may share a process: `isakmp demo`, tests), with
+ * prom-client's default process and Node.js metrics. prom-client is loaded only when metrics are
+ * configured.
  */
-export function dropLabel(notifyName: string | undefined, code: string | undefined): string {
-  return notifyName ?? code ?? 'NO_NOTIFY';
-}
-
-const MAX_LABELS = 64;
-
-export class Counters {
-  started: Record<SaKind, number> = { isakmp: 0, ipsec: 0 };
-  completed: Record<SaKind, number> = { isakmp: 0, ipsec: 0 };
-  failed: Record<SaKind, Record<string, number>> = { isakmp: {}, ipsec: {} };
-  dropped: Record<string, number> = {};
-  rekeyed: Record<SaKind, number> = { isakmp: 0, ipsec: 0 };
-  deleted: Record<SaKind, number> = { isakmp: 0, ipsec: 0 };
-  expired: Record<SaKind, number> = { isakmp: 0, ipsec: 0 };
-  dataplaneFailures = 0;
-
-  private static bump(table: Record<string, number>, key: string): void {
-    if (table[key] === undefined && Object.keys(table).length >= MAX_LABELS) key = 'OTHER';
-    table[key] = (table[key] ?? 0) + 1;
-  }
-
-  fail(kind: SaKind, notifyName: string): void {
-    Counters.bump(this.failed[kind], notifyName);
-  }
-
-  drop(notifyName: string): void {
-    Counters.bump(this.dropped, notifyName);
-  }
-
-  snapshot(transport: Record<string, number>, sas: Record<string, number>, halfOpen?: { current: number; evicted: number }): CounterSnapshot {
-    return {
-      ...(halfOpen !== undefined ? { halfOpen: { ...halfOpen } } : {}),
-      exchanges: { started: { ...this.started }, completed: { ...this.completed }, failed: { isakmp: { ...this.failed.isakmp }, ipsec: { ...this.failed.ipsec } } },
-      dropped: { ...this.dropped },
-      rekeyed: { ...this.rekeyed },
-      deleted: { ...this.deleted },
-      expired: { ...this.expired },
-      transport: { ...transport },
-      sas: { ...sas },
-      dataplaneFailures: this.dataplaneFailures,
-    };
-  }
-}
-
-function esc(v: string): string {
-  return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
-}
-
-/** Prometheus text exposition format (version 0.0.4). */
-export function prometheusText(s: CounterSnapshot): string {
-  const out: string[] = [];
-  const family = (name: string, type: 'counter' | 'gauge', help: string, rows: [Record<string, string>, number][]): void => {
-    out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-    for (const [labels, v] of rows) {
-      const l = Object.entries(labels).map(([k, x]) => `${k}="${esc(x)}"`).join(',');
-      out.push(`${name}${l ? `{${l}}` : ''} ${v}`);
+export async function createMetricsRegistry(source: MetricsSource): Promise<MetricsRegistry> {
+  const prom = await import('prom-client');
+  const registry: Registry = new prom.Registry();
+  prom.collectDefaultMetrics({ register: registry });
+  // One snapshot per scrape: every family's collect() reads it (they run before any value is read).
+  let snap: { s: CounterSnapshot; conns: readonly ConnectionFigures[] } | undefined;
+  const current = (): { s: CounterSnapshot; conns: readonly ConnectionFigures[] } => (snap ??= { s: source.snapshot(), conns: source.connectionFigures() });
+  for (const f of METRIC_FAMILIES) {
+    const config = { name: f.name, help: f.help, labelNames: [...f.labels], registers: [registry] };
+    if (f.type === 'counter') {
+      new prom.Counter({
+        ...config,
+        collect(this: Counter) {
+          this.reset();
+          const { s, conns } = current();
+          for (const [labels, v] of rowsOf(f.name, s, conns)) this.inc(labels, Math.max(0, v));
+        },
+      });
+    } else {
+      new prom.Gauge({
+        ...config,
+        collect(this: Gauge) {
+          this.reset();
+          const { s, conns } = current();
+          for (const [labels, v] of rowsOf(f.name, s, conns)) this.set(labels, v);
+        },
+      });
     }
-  };
-  const kinds: SaKind[] = ['isakmp', 'ipsec'];
-  family('isakmp_exchanges_started_total', 'counter', 'Negotiations started (phase 1 = isakmp, Quick Mode = ipsec).', kinds.map((k) => [{ kind: k }, s.exchanges.started[k]]));
-  family('isakmp_exchanges_completed_total', 'counter', 'Negotiations that established an SA.', kinds.map((k) => [{ kind: k }, s.exchanges.completed[k]]));
-  family(
-    'isakmp_exchanges_failed_total',
-    'counter',
-    'Negotiations abandoned, by the notify type describing why.',
-    kinds.flatMap((k) => Object.entries(s.exchanges.failed[k]).map(([r, v]) => [{ kind: k, reason: r }, v] as [Record<string, string>, number])),
-  );
-  family('isakmp_packets_dropped_total', 'counter', 'Datagrams dropped by the engine, by notify type.', Object.entries(s.dropped).map(([r, v]) => [{ notify: r }, v]));
-  family('isakmp_sas_rekeyed_total', 'counter', 'SAs replaced by a rekey.', kinds.map((k) => [{ kind: k }, s.rekeyed[k]]));
-  family('isakmp_sas_deleted_total', 'counter', 'SAs deleted (by us or the peer).', kinds.map((k) => [{ kind: k }, s.deleted[k]]));
-  family('isakmp_sas_expired_total', 'counter', 'SAs that reached their lifetime.', kinds.map((k) => [{ kind: k }, s.expired[k]]));
-  family('isakmp_transport_total', 'counter', 'UDP transport counters.', Object.entries(s.transport).map(([k, v]) => [{ counter: k }, v]));
-  family('isakmp_sas', 'gauge', 'Current SAs by kind and state.', Object.entries(s.sas).map(([k, v]) => {
-    const [kind, state] = k.split(':');
-    return [{ kind: kind ?? k, state: state ?? '' }, v];
-  }));
-  if (s.halfOpen !== undefined) {
-    family('isakmp_half_open', 'gauge', 'Half-open responder phase-1 exchanges now.', [[{}, s.halfOpen.current]]);
-    family('isakmp_half_open_evicted_total', 'counter', 'Half-open responder phase-1 exchanges evicted at the half-open caps.', [[{}, s.halfOpen.evicted]]);
   }
-  family('isakmp_dataplane_failures_total', 'counter', 'IPsec SAs the dataplane could not install.', [[{}, s.dataplaneFailures]]);
-  return out.join('\n') + '\n';
+  return {
+    contentType: registry.contentType,
+    async scrape() {
+      snap = undefined;
+      try {
+        return await registry.metrics();
+      } finally {
+        snap = undefined;
+      }
+    },
+  };
 }
 
-/** Serves GET /metrics on a localhost address. */
-export async function startMetricsServer(address: string, port: number, snapshot: () => CounterSnapshot): Promise<Server> {
+/**
+ * Serves GET /metrics on a localhost address. Rejects with ISAKMP_ERR_METRICS (one line: the
+ * address and why) when the port cannot be had, e.g. another program listens on it.
+ */
+export async function startMetricsServer(address: string, port: number, source: MetricsSource): Promise<Server> {
+  const registry = await createMetricsRegistry(source);
   const server = createServer((req, res) => {
     if (req.method !== 'GET' || (req.url !== '/metrics' && req.url !== '/')) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
       return;
     }
-    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(prometheusText(snapshot()));
+    registry.scrape().then(
+      (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+      (err: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`${err.message}\n`),
+    );
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      const where = address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+      const hint = err.code === 'EADDRINUSE' ? ' (another program listens there: pick another global.metrics port, or stop it)' : err.code === 'EACCES' ? ' (ports below 1024 need root or CAP_NET_BIND_SERVICE)' : '';
+      reject(new UsageError('ISAKMP_ERR_METRICS', `cannot listen for metrics on ${where}: ${err.code ?? err.message}${hint}`));
+    });
     server.listen(port, address, () => {
-      server.off('error', reject);
+      server.removeAllListeners('error');
       resolve();
     });
   });

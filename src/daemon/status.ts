@@ -12,7 +12,7 @@ import { modeName } from '../exchange/natt.js';
 import type { ConnectionConfig } from './config/index.js';
 import type { Dataplane } from './dataplane.js';
 import type { Connection, EndpointLike, IpsecSaInfo, IsakmpSaInfo, Selector } from './engine.js';
-import type { CounterSnapshot } from './metrics.js';
+import type { CounterSnapshot } from './counters.js';
 import type { SaStates } from './sa-states.js';
 
 /** At most this many SAs of each kind are listed by `status` (the counts are always complete). */
@@ -69,6 +69,8 @@ export interface IsakmpSaStatus {
   rekeyIn?: number;
   /** RFC 3947 NAT detection once NAT-D was exchanged: a NAT in front of us / of the peer; `encapsulation`: moved to the NAT-T port, IPsec SAs UDP-encapsulated. */
   nat?: { local: boolean; remote: boolean; encapsulation: boolean };
+  /** Remote access (XAUTH / Mode Config): the XAUTH user, the virtual address, the attribute names sent (gateway) or received (client). */
+  remoteAccess?: { user?: string; virtualAddress?: string; attributes: string[] };
 }
 
 /**
@@ -195,6 +197,13 @@ export interface StatusSources {
   readonly localIds: LocalIdTexts;
   readonly counters: CounterSnapshot;
   readonly listening: { address: string; port: number; natt: boolean }[];
+  /** Remote-access facts of an ISAKMP SA (modecfg-events.ts), if any. */
+  readonly remoteAccess?: (isakmpSa: string) => { user?: string; virtualAddress?: string; attributes: string[] } | undefined;
+}
+
+function remoteAccessOf(src: StatusSources, id: string): { remoteAccess?: { user?: string; virtualAddress?: string; attributes: string[] } } {
+  const ra = src.remoteAccess?.(id);
+  return ra !== undefined ? { remoteAccess: ra } : {};
 }
 
 export function buildStatus(src: StatusSources): StatusData {
@@ -230,6 +239,7 @@ export function buildStatus(src: StatusSources): StatusData {
       ...(s.expiresAt !== undefined ? { lifetimeLeft: Math.max(0, Math.round((s.expiresAt - now) / 1000)) } : {}),
       ...rekeyIn(src.endpoint, s.id, now),
       ...(s.nat !== undefined ? { nat: { ...s.nat } } : {}),
+      ...remoteAccessOf(src, s.id),
     })),
     ipsec: ipsecAll.slice(0, MAX_STATUS_SAS).map((s) => {
       const st = { ...sas.statusOf(s, now), ...rekeyIn(src.endpoint, s.id, now) };
@@ -279,4 +289,47 @@ export function saCounts(endpoint: EndpointLike, sas: SaStates): Record<string, 
     out[k] = (out[k] ?? 0) + 1;
   }
   return out;
+}
+
+/** One connection's SAs for the metrics: counts by `kind:state`, the least lifetime left, up or not. */
+export interface ConnectionFigures {
+  readonly connection: string;
+  readonly sas: Readonly<Record<string, number>>;
+  /** Seconds until the first established SA of each kind reaches its lifetime. */
+  readonly lifetimeLeft: Readonly<Partial<Record<'isakmp' | 'ipsec', number>>>;
+  /** An IPsec SA of the connection is established. */
+  readonly up: boolean;
+}
+
+/**
+ * Per connection, from the same states as `status` (the engine's ISAKMP states, the daemon's
+ * IPsec states): every configured connection, and any other that still has SAs after a reload.
+ */
+export function connectionFigures(connections: readonly ConnectionConfig[], endpoint: EndpointLike, sas: SaStates, now: number): ConnectionFigures[] {
+  type F = { connection: string; sas: Record<string, number>; lifetimeLeft: Partial<Record<'isakmp' | 'ipsec', number>>; up: boolean };
+  const by = new Map<string, F>(connections.map((c) => [c.name, { connection: c.name, sas: {}, lifetimeLeft: {}, up: false }]));
+  const of = (name: string): F => {
+    let f = by.get(name);
+    if (f === undefined) by.set(name, (f = { connection: name, sas: {}, lifetimeLeft: {}, up: false }));
+    return f;
+  };
+  const least = (f: F, kind: 'isakmp' | 'ipsec', left: number): void => {
+    const v = Math.max(0, Math.round(left));
+    f.lifetimeLeft[kind] = Math.min(f.lifetimeLeft[kind] ?? v, v);
+  };
+  for (const s of endpoint.isakmpSas()) {
+    const f = of(s.connection);
+    f.sas[`isakmp:${s.state}`] = (f.sas[`isakmp:${s.state}`] ?? 0) + 1;
+    if (s.state === 'established' && s.expiresAt !== undefined) least(f, 'isakmp', (s.expiresAt - now) / 1000);
+  }
+  for (const s of endpoint.ipsecSas()) {
+    const f = of(s.connection);
+    const state = sas.ipsecState(s.id);
+    f.sas[`ipsec:${state}`] = (f.sas[`ipsec:${state}`] ?? 0) + 1;
+    if (state === 'established') {
+      f.up = true;
+      least(f, 'ipsec', s.lifetimeSeconds - (now - s.establishedAt) / 1000);
+    }
+  }
+  return [...by.values()];
 }

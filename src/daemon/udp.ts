@@ -8,6 +8,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { isIP } from 'node:net';
 import type { Address } from './engine.js';
+import { growReceiveBuffer } from './receive-buffer.js';
 
 export const NON_ESP_MARKER = Uint8Array.of(0, 0, 0, 0);
 const KEEPALIVE = Uint8Array.of(0xff);
@@ -58,6 +59,8 @@ interface Bound {
   readonly family: 4 | 6;
   port: number;
   readonly natt: boolean;
+  /** Bytes of kernel receive buffer granted, when asked for. */
+  receiveBuffer?: number;
 }
 
 export interface TransportOptions {
@@ -67,6 +70,8 @@ export interface TransportOptions {
   readonly nattPort: number;
   readonly onDatagram: (d: ReceivedDatagram) => void;
   readonly onError: (message: string) => void;
+  /** Kernel receive buffer to ask for on every socket, in bytes (receive-buffer.ts); 0 = the kernel's default. */
+  readonly receiveBuffer?: number;
 }
 
 function wildcard(address: string): boolean {
@@ -101,12 +106,13 @@ export class UdpTransport {
         await new Promise<void>((resolve, reject) => {
           const onErr = (err: NodeJS.ErrnoException): void => {
             socket.close();
-            reject(new Error(`cannot bind UDP ${l.family === 6 ? `[${l.address}]` : l.address}:${port}: ${err.code ?? err.message}${err.code === 'EACCES' ? ' (ports below 1024 need root or CAP_NET_BIND_SERVICE)' : err.code === 'EADDRNOTAVAIL' ? ' (not an address of this host; an HA standby binds the virtual address before it holds it: set net.ipv4.ip_nonlocal_bind=1)' : ''}`));
+            reject(new Error(`cannot bind UDP ${l.family === 6 ? `[${l.address}]` : l.address}:${port}: ${err.code ?? err.message}${err.code === 'EACCES' ? ' (ports below 1024 need root or CAP_NET_BIND_SERVICE)' : err.code === 'EADDRINUSE' ? ' (another program has it: a second isakmp, charon, pluto or racoon? stop it, or set global.port / natt_port)' : err.code === 'EADDRNOTAVAIL' ? ' (no interface has that address: check global.listen; an HA standby binds the virtual address before it holds it: set net.ipv4.ip_nonlocal_bind=1)' : ''}`));
           };
           socket.once('error', onErr);
           socket.bind({ address: l.address, port, exclusive: true }, () => {
             socket.off('error', onErr);
             b.port = socket.address().port;
+            if (this.opts.receiveBuffer) b.receiveBuffer = growReceiveBuffer(socket, this.opts.receiveBuffer);
             resolve();
           });
         }).catch(async (err: unknown) => {
@@ -126,8 +132,8 @@ export class UdpTransport {
   }
 
   /** The actual bound ports (useful when 0 was configured in tests). */
-  addresses(): { address: string; port: number; natt: boolean }[] {
-    return this.bound.map((b) => ({ address: b.address, port: b.port, natt: b.natt }));
+  addresses(): { address: string; port: number; natt: boolean; receiveBuffer?: number }[] {
+    return this.bound.map((b) => ({ address: b.address, port: b.port, natt: b.natt, ...(b.receiveBuffer !== undefined ? { receiveBuffer: b.receiveBuffer } : {}) }));
   }
 
   private receive(b: Bound, msg: Buffer, address: string, port: number): void {

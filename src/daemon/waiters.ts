@@ -12,7 +12,7 @@ import type { ConnectionConfig } from './config/index.js';
 import type { ControlResponse } from './control.js';
 import type { EngineEvent, InitiateResult, IpsecSaInfo } from './engine.js';
 import type { FailureCause } from '../exchange/types.js';
-import { dropLabel } from './metrics.js';
+import { dropLabel } from './counters.js';
 import type { IpsecSaStatus } from './status.js';
 
 type Waiter = {
@@ -61,6 +61,8 @@ export class Waiters {
         if (e.rekeyOf === undefined) this.established(e.sa);
         break;
       case 'dropped':
+        // a flood's first messages are no peer's problem worth remembering
+        if (e.code === 'FIRST_MESSAGE_LIMITED') break;
         this.noteProblem(e.peer.address, `${e.reason} (${dropLabel(e.notify === 0 ? undefined : nameOf(NotifyType, e.notify), e.code)})`, e.cause);
         // the peer said in clear that it refuses: not acted upon by the engine, but `up` says so now
         if (e.cause === 'PEER_REFUSED' && e.connection !== undefined) this.settle(e.connection, { ok: false, error: `connection '${e.connection}' refused by the peer: ${e.reason}`, cause: e.cause });

@@ -97,7 +97,7 @@ export function verifyPeer(x: Engine, p1: KeyedP1, hs: Handshake, id: IdPayload,
     for (const c of hs.candidates) {
       if (c === conn || !sameCredentials(conn, c)) continue;
       if (!identityMatches(expectedPeerId(c, p1.remote.address), id.idType, id.data)) continue;
-      if (!ikeChosenAllowed(p1.chosen, c.ike, authMethodOf(c.auth), c.allowWeakGroups ?? false)) {
+      if (!ikeChosenAllowed(p1.chosen, c.ike, authMethodOf(c), c.allowWeakGroups ?? false)) {
         refusedTransform ??= c;
         continue;
       }

@@ -13,17 +13,22 @@
  * timer to its handler (timeouts.ts); the state is an Engine (engine.ts). See docs/engine.md.
  * @module
  */
+import { isZero } from '../crypto/bytes.js';
 import { decodeHeaderView } from '../codec/message.js';
-import type { Header, Payload } from '../codec/types.js';
-import { NotifyType } from '../constants/index.js';
+import type { DataAttribute, Header, Payload } from '../codec/types.js';
+import { NotifyType, PayloadType } from '../constants/index.js';
 import { LocalProtocolError } from '../errors.js';
 import { IPSEC_DOI } from './doi.js';
 import { bringUp } from './bring-up.js';
 import { drivers } from './drivers/index.js';
 import { sendInfo } from './drivers/informational.js';
+import { answerTransaction, startTransaction } from './drivers/transaction.js';
 import { Engine } from './engine.js';
 import { probe } from './extensions/dpd.js';
+import { fragmentIn } from './extensions/fragmentation.js';
 import { redirectReplies } from './extensions/nat-t.js';
+import { answerModeConfig } from './extensions/modecfg.js';
+import { answerXauth } from './extensions/xauth.js';
 import { deleteChildren, rekeyChild, reportTraffic } from './ipsec-sa.js';
 import { deleteP1, p1Info, rekeyP1 } from './lifecycle.js';
 import { isEstablished } from './records.js';
@@ -119,13 +124,14 @@ export class Endpoint {
 
   /**
    * Counts for status/metrics. `halfOpenEvicted`: half-open responder phase 1s dropped (oldest
-   * first) to make room for a new first message when a half-open cap was reached.
+   * first) to make room for a new first message when a half-open cap was reached;
+   * `firstMessagesRefused`: first messages refused by the admission rate (firstMessageRate).
    */
-  stats(): { isakmp: number; established: number; halfOpen: number; halfOpenEvicted: number; ipsec: number; timers: number } {
+  stats(): { isakmp: number; established: number; halfOpen: number; halfOpenEvicted: number; firstMessagesRefused: number; ipsec: number; timers: number } {
     const x = this.x;
     let established = 0;
     for (const p of x.sas.p1s.values()) if (p.life === 'established') established++;
-    return { isakmp: x.sas.p1s.size, established, halfOpen: x.halfOpen.count, halfOpenEvicted: x.halfOpen.evicted, ipsec: x.sas.children.size, timers: x.timers.size };
+    return { isakmp: x.sas.p1s.size, established, halfOpen: x.halfOpen.count, halfOpenEvicted: x.halfOpen.evicted, firstMessagesRefused: x.firstMessages.refused, ipsec: x.sas.children.size, timers: x.timers.size };
   }
 
   // ------------------------------------------------------------------------------ commands
@@ -188,6 +194,40 @@ export class Endpoint {
   }
 
   /**
+   * Starts a Transaction exchange (Mode Config / XAUTH) under an established ISAKMP SA: REQUEST
+   * (1) or SET (3) with `attributes`; retransmitted until the REPLY / ACK arrives as a
+   * `transaction` event with `answered: true`. Returns the message ID.
+   */
+  sendTransaction(now: number, saId: string, cfgType: number, identifier: number, attributes: readonly DataAttribute[]): number {
+    const p1 = this.x.sas.findP1ById(saId);
+    if (!isEstablished(p1)) throw new LocalProtocolError(0, `no established ISAKMP SA ${saId}`);
+    return startTransaction(this.x, now, p1, cfgType, identifier, attributes);
+  }
+
+  /** Answers the peer's REQUEST / SET (a `transaction` event with `answered: false`) with REPLY / ACK. */
+  answerTransaction(now: number, saId: string, messageId: number, attributes: readonly DataAttribute[]): void {
+    void now;
+    const p1 = this.x.sas.findP1ById(saId);
+    if (!isEstablished(p1)) throw new LocalProtocolError(0, `no established ISAKMP SA ${saId}`);
+    answerTransaction(this.x, p1, messageId, attributes);
+  }
+
+  /**
+   * XAUTH gateway: the verdict on an `xauth-request` event (the caller's backend checked the user
+   * and password): STATUS=1 and Quick Mode released, or another attempt / STATUS=0 and a delete.
+   */
+  answerXauth(now: number, requestId: number, ok: boolean): void {
+    this.x.lastNow = now;
+    answerXauth(this.x, now, requestId, ok);
+  }
+
+  /** Mode Config gateway: the attributes for a `modecfg-request` (address from the pool, DNS...). */
+  answerModeConfig(now: number, requestId: number, attributes: readonly DataAttribute[]): void {
+    this.x.lastNow = now;
+    answerModeConfig(this.x, now, requestId, attributes);
+  }
+
+  /**
    * Dataplane byte counts for an IPsec SA: `bytes`, the total so far (both directions), drives
    * kilobyte lifetimes; `inboundBytes`, received so far when the dataplane tells directions
    * apart, shows the peer alive (DPD probes nothing while it grows).
@@ -205,6 +245,7 @@ export class Endpoint {
   handleTimeout(now: number): void {
     const x = this.x;
     x.lastNow = now;
+    x.fragments.expire(now);
     for (let e = x.timers.popDue(now); e; e = x.timers.popDue(now)) {
       try {
         fire(x, now, e);
@@ -227,7 +268,20 @@ export class Endpoint {
       return;
     }
     try {
+      if (header.nextPayload === PayloadType.FRAGMENT) {
+        // IKE fragments: the whole message, once complete, goes the normal way (judged on its own header).
+        const whole = fragmentIn(x, now, remoteAddr, bytes);
+        if (whole === undefined) return;
+        bytes = whole;
+        header = decodeHeaderView(bytes);
+        if (header.nextPayload === PayloadType.FRAGMENT) throw remote(NotifyType.PAYLOAD_MALFORMED, 'a reassembled message made of fragments again: dropped');
+      }
       const p1 = x.sas.p1ByCookie(header.initiatorCookie);
+      if (!p1 && isZero(header.responderCookie) && !x.firstMessages.admit(now, remoteAddr.address)) {
+        // a flood of first messages from this source: refused before any decoding (rate.ts)
+        x.emit({ type: 'dropped', peer: remoteAddr, notify: 0, code: 'FIRST_MESSAGE_LIMITED', reason: 'first message over the per-source rate during a flood (first_message_rate): not answered' });
+        return;
+      }
       const driver = drivers().get(p1?.doi.id ?? IPSEC_DOI.id, header.exchangeType);
       if (!driver) throw remote(NotifyType.INVALID_EXCHANGE_TYPE, `exchange type ${header.exchangeType} not supported`);
       driver.receive(x, { now, local, remote: remoteAddr, header, bytes, p1 });

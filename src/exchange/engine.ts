@@ -10,14 +10,16 @@ import { ConnectionTable } from './connections.js';
 import { HalfOpenTable } from './half-open.js';
 import { fingerprint } from './keys.js';
 import { Fifo } from './outbox.js';
-import { FirstAnswerLimiter } from './rate.js';
+import { FirstAnswerLimiter, FirstMessageAdmission } from './rate.js';
 import { SHORT_TIMERS, type Child, type EngineTimer, type P1, type Qm } from './records.js';
 import { SaTables } from './tables.js';
 import { TimerQueue } from './timers.js';
+import { DEFAULT_REASSEMBLY_LIMITS, FragmentReassembly } from '../codec/fragments.js';
+import { DEFAULT_FRAGMENT_SIZE, fragmentsOut } from './extensions/fragmentation.js';
 import type { Address, EndpointOptions, EngineEvent, Transmit } from './types.js';
 
 /** The options with their defaults applied. */
-export type ResolvedOptions = Required<Omit<EndpointOptions, 'random' | 'connections' | 'certificateTime' | 'aggressiveRate' | 'allocateSpi' | 'cookieTag'>>;
+export type ResolvedOptions = Required<Omit<EndpointOptions, 'random' | 'connections' | 'certificateTime' | 'aggressiveRate' | 'firstMessageRate' | 'allocateSpi' | 'cookieTag' | 'fragmentReassembly'>>;
 
 /** The defaults (docs/engine.md, "Surface"). */
 const DEFAULTS: ResolvedOptions = {
@@ -36,6 +38,7 @@ const DEFAULTS: ResolvedOptions = {
   sendErrorNotifies: true,
   nattPort: 4500,
   natKeepaliveSeconds: 0,
+  fragmentSize: DEFAULT_FRAGMENT_SIZE,
 };
 
 /** The fields of `o` that are set, among the keys of `keys`. */
@@ -63,9 +66,13 @@ export class Engine {
   readonly cookieTag: ((cookie: Uint8Array) => void) | undefined;
   /** Aggressive Mode first answers per second (issue 9.7). */
   readonly aggressiveLimiter: FirstAnswerLimiter;
+  /** Admission of first messages before any decoding (issue 9.7; EndpointOptions.firstMessageRate). */
+  readonly firstMessages: FirstMessageAdmission;
   readonly conns = new ConnectionTable();
   readonly sas = new SaTables();
   readonly halfOpen: HalfOpenTable;
+  /** The peers' IKE fragments in reassembly (extensions/fragmentation.ts). */
+  readonly fragments: FragmentReassembly;
   /** Handshake timers (retransmissions, half-open and Quick Mode timeouts) in their own lane. */
   readonly timers = new TimerQueue<P1 | Qm | Child, EngineTimer>(SHORT_TIMERS);
   /** MM1 templates by offer (drivers/main-mode.ts). */
@@ -96,8 +103,10 @@ export class Engine {
     this.allocateSpi = options.allocateSpi;
     this.cookieTag = options.cookieTag;
     this.aggressiveLimiter = new FirstAnswerLimiter(options.aggressiveRate ?? { perSecond: 100, burst: 100, perSourcePerSecond: 5, perSourceBurst: 10 });
+    this.firstMessages = new FirstMessageAdmission(options.firstMessageRate ?? { perSecond: 1000, burst: 1000, perSourcePerSecond: 2, perSourceBurst: 4 });
     this.opt = resolveOptions(options);
     this.halfOpen = new HalfOpenTable(this.opt.halfOpenPerPeer, this.opt.halfOpenTotal);
+    this.fragments = new FragmentReassembly({ ...DEFAULT_REASSEMBLY_LIMITS, ...(options.fragmentReassembly ?? {}) });
   }
 
   /** A new datagram is being handled. */
@@ -118,7 +127,7 @@ export class Engine {
   }
 
   send(local: Address, remoteAddr: Address, data: Uint8Array): void {
-    this.tx.push({ local, remote: remoteAddr, data });
+    for (const d of fragmentsOut(this, data)) this.tx.push({ local, remote: remoteAddr, data: d });
   }
 
   emit(e: EngineEvent): void {

@@ -92,8 +92,11 @@ export function attrNumber(a: DataAttribute): number | undefined {
 // ---------------------------------------------------------------------------------------------
 // phase 1
 
-export function authMethodOf(auth: 'psk' | 'rsa-sig'): number {
-  return auth === 'psk' ? AuthMethod.PRE_SHARED_KEY : AuthMethod.RSA_SIGNATURES;
+export function authMethodOf(c: { readonly auth: 'psk' | 'rsa-sig'; readonly xauth?: unknown }): number {
+  // XAUTH draft §4: the Init forms (the initiator, a remote-access client, is the XAUTH client);
+  // keys and HASH_I / HASH_R are those of the underlying method
+  if (c.xauth) return c.auth === 'psk' ? AuthMethod.XAUTH_INIT_PRESHARED : AuthMethod.XAUTH_INIT_RSA;
+  return c.auth === 'psk' ? AuthMethod.PRE_SHARED_KEY : AuthMethod.RSA_SIGNATURES;
 }
 
 /** The transform attributes for one of our phase-1 proposals. */

@@ -72,3 +72,42 @@ export class FirstAnswerLimiter {
     return known || this.all.take(now);
   }
 }
+
+/**
+ * Admission of phase-1 first messages (zero responder cookie, unknown initiator cookie) before
+ * anything is decoded beyond the header (issue 9.7). While first messages arrive within the
+ * global rate, every one is admitted, with no bookkeeping per source. Past it — a flood — a first
+ * message is admitted only when its source address still has a token of its own: a peer that
+ * sends one first message and waits (every legitimate initiator, also the thousands of a
+ * reconnect storm) always gets through, a source that repeats itself faster than
+ * `perSourcePerSecond` is refused before any work. The per-source records are bounded
+ * (`maxSources`, the oldest forgotten first); against spoofed floods from more addresses than that
+ * the defence falls back to the half-open table alone.
+ */
+export class FirstMessageAdmission {
+  private readonly all: TokenBucket;
+  private readonly bySource = new Map<string, TokenBucket>();
+  /** First messages refused so far (stats()). */
+  refused = 0;
+
+  constructor(private readonly limit: RateLimit, private readonly maxSources = 16_384) {
+    this.all = new TokenBucket(limit.perSecond, limit.burst);
+  }
+
+  /** Whether the first message from `source` at `now` may be processed. */
+  admit(now: number, source: string): boolean {
+    if (this.all.take(now)) return true;
+    let b = this.bySource.get(source);
+    if (!b) {
+      if (this.bySource.size >= this.maxSources) {
+        const oldest = this.bySource.keys().next();
+        if (!oldest.done) this.bySource.delete(oldest.value);
+      }
+      b = new TokenBucket(this.limit.perSourcePerSecond, this.limit.perSourceBurst);
+      this.bySource.set(source, b);
+    }
+    if (b.take(now)) return true;
+    this.refused++;
+    return false;
+  }
+}

@@ -58,9 +58,11 @@ export const Tk = {
   ChildHard: 8,
   /** Liveness of an established ISAKMP SA: DPD probes and dead peers, NAT keepalives (extensions/). */
   Liveness: 9,
+  /** Retransmission of our Transaction exchange requests (drivers/transaction.ts). */
+  TxnRetransmit: 10,
 } as const;
 
-export const SHORT_TIMERS: readonly number[] = [Tk.P1Retransmit, Tk.P1HalfOpen, Tk.QmRetransmit, Tk.QmTimeout];
+export const SHORT_TIMERS: readonly number[] = [Tk.P1Retransmit, Tk.P1HalfOpen, Tk.QmRetransmit, Tk.QmTimeout, Tk.TxnRetransmit];
 
 /** Every timer the engine sets, one member per kind: a switch on `kind` narrows `target`. */
 export type EngineTimer =
@@ -72,7 +74,8 @@ export type EngineTimer =
   | TimerEntry<Qm, typeof Tk.QmTimeout>
   | TimerEntry<Child, typeof Tk.ChildSoft>
   | TimerEntry<Child, typeof Tk.ChildHard>
-  | TimerEntry<P1, typeof Tk.Liveness>;
+  | TimerEntry<P1, typeof Tk.Liveness>
+  | TimerEntry<P1, typeof Tk.TxnRetransmit>;
 
 export type TimerOfKind<K extends EngineTimer['kind']> = Extract<EngineTimer, { readonly kind: K }>;
 
@@ -265,6 +268,8 @@ export interface P1 extends LastMessages {
   nat: NatState | undefined;
   /** The peer sent the RFC 3706 DPD vendor ID. */
   dpdPeer: boolean;
+  /** The peer sent the FRAGMENTATION vendor ID (extensions/fragmentation.ts). */
+  fragPeer: boolean;
   dpd: DpdSequence | undefined;
   live: Liveness | undefined;
   /**

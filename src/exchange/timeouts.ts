@@ -6,6 +6,7 @@
  * @module
  */
 import { quickModeTimer } from './drivers/quick-mode.js';
+import { transactionTimer } from './drivers/transaction.js';
 import type { Engine } from './engine.js';
 import { fireLiveness } from './extensions/index.js';
 import { expireChild, rekeyChild } from './ipsec-sa.js';
@@ -72,5 +73,8 @@ export function fire(x: Engine, now: number, e: EngineTimer): void {
       if (isEstablished(p1) && p1.live?.timer === e) fireLiveness(x, now, p1);
       return;
     }
+    case Tk.TxnRetransmit:
+      transactionTimer(x, now, e);
+      return;
   }
 }

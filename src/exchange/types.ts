@@ -3,6 +3,7 @@
  * summaries and endpoint options. Every number is a wire value (see src/constants).
  */
 import type { KeyObject } from 'node:crypto';
+import type { DataAttribute } from '../codec/types.js';
 import type { CertificateRevocationList } from '../crypto/crl.js';
 
 /** A transport address. `port` is the UDP port (500, or 4500 behind NAT). */
@@ -159,7 +160,33 @@ interface ConnectionBase {
   readonly forceEncapsulation?: boolean;
   /** RFC 3706 Dead Peer Detection (default: none; we still answer the peer's R-U-THERE). */
   readonly dpd?: DpdPolicy;
+  /**
+   * IKE fragmentation (extensions/fragmentation.ts): `yes` (default) announces and accepts it and
+   * sends fragments when the peer announced it; `force` sends fragments even without; `no` neither.
+   */
+  readonly fragmentation?: 'yes' | 'no' | 'force';
+  /** Largest phase-1 datagram (UDP payload) before it is sent in fragments (default EndpointOptions.fragmentSize). */
+  readonly fragmentSize?: number;
+  /**
+   * XAUTH (draft-ietf-ipsec-isakmp-xauth-06) after phase 1: the phase-1 method becomes
+   * XAUTHInitPreShared / XAUTHInitRSA (the initiator is the XAUTH client) and Quick Mode waits
+   * until XAUTH is done (extensions/xauth.ts).
+   */
+  readonly xauth?: XauthPolicy;
+  /** Mode Config pull (extensions/modecfg.ts): the client asks after XAUTH, the gateway answers; Quick Mode waits. */
+  readonly modeConfig?: ModeConfigPolicy;
 }
+
+/** Our Mode Config role (pull only for now): `client` asks, `server` answers through `modecfg-request`. */
+export type ModeConfigPolicy = { readonly role: 'client' } | { readonly role: 'server' };
+
+/**
+ * Our XAUTH role: `server` (the gateway: asks, checks through the `xauth-request` event, `retries`
+ * attempts per ISAKMP SA, default 3) or `client` (answers with `user` / `password`; a secret).
+ */
+export type XauthPolicy =
+  | { readonly role: 'server'; readonly retries?: number }
+  | { readonly role: 'client'; readonly user: string; readonly password: Uint8Array };
 
 /** A connection authenticated with a pre-shared key. */
 export interface PskConnection extends ConnectionBase {
@@ -231,7 +258,10 @@ export type DropCode =
   | 'MESSAGE_ID_BUDGET'
   | 'PEER_SA_LIMIT'
   | 'RATE_LIMITED'
+  | 'FIRST_MESSAGE_LIMITED'
   | 'TIMER_ERROR'
+  /** A Transaction exchange (Mode Config / XAUTH) refused: wrong message type, too many open. */
+  | 'TRANSACTION'
   | 'INTERNAL_ERROR';
 
 /**
@@ -368,7 +398,45 @@ export type EngineEvent =
    */
   | { readonly type: 'peer-dead'; readonly isakmpSa: string; readonly connection: string; readonly peer: Address; readonly reason: string }
   /** An authenticated notify from the peer (status or error), for logs. */
-  | { readonly type: 'notify'; readonly peer: Address; readonly isakmpSa: string; readonly notify: number; readonly spi: Uint8Array; readonly data: Uint8Array };
+  | { readonly type: 'notify'; readonly peer: Address; readonly isakmpSa: string; readonly notify: number; readonly spi: Uint8Array; readonly data: Uint8Array }
+  /**
+   * A Transaction exchange message (Mode Config / XAUTH; drivers/transaction.ts) checked under an
+   * ISAKMP SA: `answered: false`, a REQUEST or SET of the peer, to be answered with
+   * `Endpoint.answerTransaction(now, isakmpSa, messageId, attributes)`; `answered: true`, the REPLY
+   * or ACK to one of ours (`Endpoint.sendTransaction`). Attribute values may be secrets (XAUTH
+   * passwords): printers show attribute types only.
+   */
+  /**
+   * XAUTH gateway: the client answered with a user name and password; check them (a backend) and
+   * call `Endpoint.answerXauth(now, requestId, ok)`. The password is a secret: never log it.
+   */
+  | {
+      readonly type: 'xauth-request';
+      readonly requestId: number;
+      readonly isakmpSa: string;
+      readonly connection: string;
+      readonly peer: Address;
+      readonly peerId: string;
+      readonly user: string;
+      readonly password: string;
+    }
+  /** XAUTH finished on this ISAKMP SA (either role): `ok`, or the reason in operator words. */
+  | { readonly type: 'xauth-done'; readonly isakmpSa: string; readonly connection: string; readonly peer: Address; readonly user: string; readonly ok: boolean; readonly reason: string }
+  /** Mode Config gateway: the client asked for these attribute types; answer with `Endpoint.answerModeConfig`. */
+  | { readonly type: 'modecfg-request'; readonly requestId: number; readonly isakmpSa: string; readonly connection: string; readonly peer: Address; readonly requested: readonly number[] }
+  /** Mode Config finished on the SA: the attributes the gateway sent (client) or sent (gateway). */
+  | { readonly type: 'modecfg-done'; readonly isakmpSa: string; readonly connection: string; readonly peer: Address; readonly attributes: readonly DataAttribute[] }
+  | {
+      readonly type: 'transaction';
+      readonly isakmpSa: string;
+      readonly connection: string;
+      readonly peer: Address;
+      readonly messageId: number;
+      readonly cfgType: number;
+      readonly identifier: number;
+      readonly attributes: readonly DataAttribute[];
+      readonly answered: boolean;
+    };
 
 /** One datagram to send. */
 export interface Transmit {
@@ -395,6 +463,10 @@ export interface EndpointOptions {
   readonly halfOpenTimeoutMs?: number;
   /** Cap on half-open responder states per peer address (default 32) and in total (default 5000). */
   readonly halfOpenPerPeer?: number;
+  /** Largest phase-1 datagram before it is sent in fragments (default 548: IPv4 minimum MTU). */
+  readonly fragmentSize?: number;
+  /** Bounds of fragment reassembly (codec/fragments.ts; default DEFAULT_REASSEMBLY_LIMITS). */
+  readonly fragmentReassembly?: Partial<import('../codec/fragments.js').ReassemblyLimits>;
   readonly halfOpenTotal?: number;
   /**
    * Message IDs the peer may use under one ISAKMP SA for Quick Modes and non-DPD informationals
@@ -421,6 +493,15 @@ export interface EndpointOptions {
    * (its first answer costs nothing; the half-open caps bound it).
    */
   readonly aggressiveRate?: { readonly perSecond: number; readonly burst: number; readonly perSourcePerSecond: number; readonly perSourceBurst: number };
+  /**
+   * Admission of phase-1 first messages (zero responder cookie, unknown initiator cookie) before
+   * any decoding (issue 9.7): up to `perSecond` (burst `burst`) over all sources every first
+   * message is processed (default 1000, burst 1000); past that, only those from a source address
+   * with a token of its own (default 2 per second, burst 4). Refused ones are dropped
+   * (`FIRST_MESSAGE_LIMITED`) without an answer. A peer sending one first message and waiting for
+   * the answer is never refused by this, even during a flood from other addresses.
+   */
+  readonly firstMessageRate?: { readonly perSecond: number; readonly burst: number; readonly perSourcePerSecond: number; readonly perSourceBurst: number };
   /** How long an unfinished Quick Mode lives (default 30 000 ms). */
   readonly quickModeTimeoutMs?: number;
   /** Nonce length in bytes (default 32). */

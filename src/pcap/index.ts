@@ -1,6 +1,7 @@
 /**
  * A small, bounded reader for libpcap and pcapng captures that extracts the ISAKMP datagrams:
- * UDP port 500, and UDP port 4500 with the RFC 3948 §2.2 non-ESP marker (4 zero octets) removed.
+ * UDP port 500, and UDP port 4500 with the RFC 3948 §2.2 non-ESP marker (4 zero octets) removed,
+ * and any other ports the caller names (`CaptureOptions.ports`).
  * ESP-in-UDP packets (RFC 3948 §2.1) and NAT-keepalives (one 0xff octet, RFC 3948 §2.3) on 4500
  * are skipped and counted. Link types: Ethernet (with 802.1Q tags), Linux cooked (SLL, SLL2),
  * raw IP, BSD loopback. IPv4 and IPv6.
@@ -105,15 +106,26 @@ function ipv6Text(b: Uint8Array, at: number): string {
 
 const be16 = (b: Uint8Array, at: number): number => (b[at]! << 8) | b[at + 1]!;
 
+export interface CaptureOptions {
+  /**
+   * More UDP ports that carry IKE (an implementation on a non-standard port, a lab setup). On
+   * these a payload that starts with the 4-octet non-ESP marker is taken as port-4500 style IKE,
+   * one 0xff octet as a NAT keepalive, and otherwise a payload is IKE when its ISAKMP header's
+   * length field equals the UDP payload length (anything else, e.g. ESP, counts as other).
+   */
+  readonly ports?: readonly number[];
+}
+
 /** Parses a capture. Throws `CaptureError` when the file is not a capture at all. */
-export function readCapture(file: Uint8Array): Capture {
+export function readCapture(file: Uint8Array, options: CaptureOptions = {}): Capture {
+  const extra = new Set(options.ports ?? []);
   if (file.length < 4 || !isCapture(file)) throw new CaptureError('not a pcap or pcapng file (unknown magic number)', 0);
   const stats: CaptureStats = { frames: 0, isakmp: 0, esp: 0, keepalives: 0, other: 0, fragments: 0, truncated: 0 };
   const datagrams: CapturedDatagram[] = [];
   const onFrame = (link: number, frame: Uint8Array, time: number, caplen: number, origlen: number): void => {
     stats.frames++;
     if (caplen < origlen) stats.truncated++;
-    extract(link, frame, stats.frames, time, stats, datagrams);
+    extract(link, frame, stats.frames, time, stats, datagrams, extra);
   };
   const b0 = file[0]!;
   let error: CaptureError | undefined;
@@ -220,7 +232,7 @@ function readPcapng(file: Uint8Array, sink: FrameSink): CaptureError | undefined
 }
 
 /** Link layer → IP → UDP → ISAKMP. Anything else is counted and skipped. */
-function extract(link: number, f: Uint8Array, frame: number, time: number, stats: CaptureStats, out: CapturedDatagram[]): void {
+function extract(link: number, f: Uint8Array, frame: number, time: number, stats: CaptureStats, out: CapturedDatagram[], extra: ReadonlySet<number>): void {
   let ip = -1;
   let ethertype = -1;
   switch (link) {
@@ -304,11 +316,33 @@ function extract(link: number, f: Uint8Array, frame: number, time: number, stats
     out.push({ frame, time, src, dst, srcPort: sport, dstPort: dport, natt: false, data: payload });
     return;
   }
+  if (extra.size > 0 && (extra.has(sport) || extra.has(dport))) {
+    if (payload.length === 1 && payload[0] === 0xff) { stats.keepalives++; return; }
+    const inner = stripNonEspMarker(payload);
+    if (inner !== undefined) {
+      stats.isakmp++;
+      out.push({ frame, time, src, dst, srcPort: sport, dstPort: dport, natt: true, data: inner });
+      return;
+    }
+    if (looksLikeIsakmp(payload)) {
+      stats.isakmp++;
+      out.push({ frame, time, src, dst, srcPort: sport, dstPort: dport, natt: false, data: payload });
+      return;
+    }
+  }
   stats.other++;
 }
 
-/** Writes a libpcap file (LINKTYPE_RAW, IPv4/UDP) holding `datagrams`; for tests and tools. */
-export function writePcap(datagrams: readonly { src: string; dst: string; srcPort: number; dstPort: number; data: Uint8Array; natt?: boolean }[]): Uint8Array {
+/** An ISAKMP header (version 1.x or 2.x) whose length field is the whole payload. */
+function looksLikeIsakmp(p: Uint8Array): boolean {
+  if (p.length < 28) return false;
+  const major = p[17]! >> 4;
+  const len = ((p[24]! << 24) >>> 0) + ((p[25]! << 16) | (p[26]! << 8) | p[27]!);
+  return (major === 1 || major === 2) && len === p.length;
+}
+
+/** Writes a libpcap file (LINKTYPE_RAW, IPv4/UDP) holding `datagrams` (time: seconds since the epoch, default one second apart); for tests and tools. */
+export function writePcap(datagrams: readonly { src: string; dst: string; srcPort: number; dstPort: number; data: Uint8Array; natt?: boolean; time?: number }[]): Uint8Array {
   const parts: Uint8Array[] = [];
   const gh = new Uint8Array(24);
   const dv = new DataView(gh.buffer);
@@ -321,7 +355,8 @@ export function writePcap(datagrams: readonly { src: string; dst: string; srcPor
     const ipLen = 20 + udpLen;
     const rec = new Uint8Array(16 + ipLen);
     const r = new DataView(rec.buffer);
-    r.setUint32(0, 1_700_000_000 + i); r.setUint32(4, 0); r.setUint32(8, ipLen); r.setUint32(12, ipLen);
+    const when = d.time ?? 1_700_000_000 + i;
+    r.setUint32(0, Math.floor(when)); r.setUint32(4, Math.round((when - Math.floor(when)) * 1e6) % 1_000_000); r.setUint32(8, ipLen); r.setUint32(12, ipLen);
     const ip = 16;
     rec[ip] = 0x45; r.setUint16(ip + 2, ipLen); rec[ip + 8] = 64; rec[ip + 9] = 17;
     const s = d.src.split('.').map(Number), t = d.dst.split('.').map(Number);

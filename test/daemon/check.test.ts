@@ -79,7 +79,7 @@ function config(dir: string, ike: string, esp: string, extra = ''): string {
   natt_port: 0
   control_socket: ${join(dir, 'c.sock')}
 secrets:
-  k: { psk: "check test" }
+  k: { psk: "check test", allow_weak_psk: true }
 connections:
   c:
     secret: k

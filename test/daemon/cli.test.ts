@@ -20,7 +20,7 @@ test('isakmp status/up/down/reload against a running daemon: exit codes and one-
   const [a, b, c] = await freeUdpPorts(3);
   const sock = join(dir, 'd.sock');
   const file = join(dir, 'd.yaml');
-  const text = `global:\n  listen: [127.0.0.1]\n  port: ${a}\n  natt_port: ${b}\n  control_socket: ${sock}\nsecrets:\n  s:\n    psk: pw-123456\nconnections:\n  lab:\n    secret: s\n    local: { address: 127.0.0.1 }\n    remote: { address: 127.0.0.1, port: ${c} }\n    ike: aes256-sha1-ecp256\n`;
+  const text = `global:\n  listen: [127.0.0.1]\n  port: ${a}\n  natt_port: ${b}\n  control_socket: ${sock}\nsecrets:\n  s: { allow_weak_psk: true,\n       psk: pw-123456 }\nconnections:\n  lab:\n    secret: s\n    local: { address: 127.0.0.1 }\n    remote: { address: 127.0.0.1, port: ${c} }\n    ike: aes256-sha1-ecp256\n`;
   writeFileSync(file, text);
   const daemon = new Daemon({
     config: parseConfig(text, file),

@@ -14,7 +14,7 @@ import { preflightNotes } from '../../src/daemon/preflight.js';
 import { CA_EXT, EE_EXT, pki } from '../helpers/pki.js';
 import { tempDir } from './helpers.js';
 
-const base = (extra: string, secrets = '  k: { psk: "a long enough secret" }\n', auth = '') => `secrets:
+const base = (extra: string, secrets = '  k: { psk: "a long enough secret", allow_weak_psk: true }\n', auth = '') => `secrets:
 ${secrets}connections:
   c:
     secret: k

@@ -137,8 +137,8 @@ test('the subject DN of a certificate is taken byte for byte from its DER', () =
 });
 
 const MINIMAL = `secrets:
-  s1:
-    psk: secret-one
+  s1: { allow_weak_psk: true,
+        psk: secret-one }
 connections:
   c1:
     secret: s1
@@ -198,8 +198,8 @@ test('validation errors name the file, the line, the column and what to fix', ()
   dataplane: ebpf
   log: { level: loud }
 secrets:
-  s1:
-    psk: one
+  s1: { allow_weak_psk: true,
+        psk: one }
 connections:
   bad:
     secret: s2
@@ -214,7 +214,7 @@ connections:
     "test.yaml:2:9: global.port: '70000' must be a whole number from 1 to 65535",
     "test.yaml:4:17: global.log.level: 'loud' is not allowed (use one of: error, warn, info, debug, trace)",
     "test.yaml:3:14: global.dataplane: 'ebpf' is not allowed (use one of: none, xfrm)",
-    'test.yaml:15:5: connections.bad: unknown key \'colour\' (known keys: mode, auth, secret, local, remote, ike, esp, ah, pfs, ipsec_mode, local_ts, remote_ts, ike_lifetime, ike_rekey_margin, lifetime, lifetime_kb, rekey_margin, rekey_fuzz, start, allow_weak_groups, allow_aggressive_psk_responder, nat_traversal, encap, dpd_delay, dpd_timeout, dpd_action)',
+    'test.yaml:15:5: connections.bad: unknown key \'colour\' (known keys: mode, auth, secret, local, remote, ike, esp, ah, pfs, ipsec_mode, local_ts, remote_ts, ike_lifetime, ike_rekey_margin, lifetime, lifetime_kb, rekey_margin, rekey_fuzz, start, allow_weak_groups, allow_aggressive_psk_responder, nat_traversal, encap, dpd_delay, dpd_timeout, dpd_action, fragmentation, fragment_size, xauth, pool, dns, split_include, banner, modecfg)',
     "test.yaml:10:13: connections.bad.secret: no secret named 's2' in the secrets section (defined: s1)",
     "test.yaml:11:24: connections.bad.remote.address: '192.0.2.300' is not an IP address (or %any for a responder-only connection)",
     'test.yaml:10:5: connections.bad.local: set local.address (our address, also our default identity) or local.id: with a wildcard listen address we cannot tell which identity to show',
@@ -316,7 +316,7 @@ test('every file in examples/ loads', () => {
   ]);
   const tr = loadConfig('examples/host-to-host-transport.yaml').connections[0];
   assert.ok(tr && tr.secret.kind === 'psk');
-  assert.equal(Buffer.from(tr.secret.psk).toString(), 'key material in hex');
+  assert.equal(Buffer.from(tr.secret.psk).toString(), 'key material in hex: 7pQ2vN9sLm4Tz8Rb');
   assert.equal(tr.localTs[0]?.protocol, 17);
 });
 
@@ -336,7 +336,7 @@ test('an RSA secret whose key does not match its certificate is refused', () => 
 });
 
 test('remote %any: responder-only connections', () => {
-  const text = `secrets:\n  s: { psk: x }\nconnections:\n  any:\n    secret: s\n    remote: { address: "%any", id: "%any" }\n    ike: aes128-sha256-modp2048\n    local: { address: 192.0.2.1 }\n`;
+  const text = `secrets:\n  s: { psk: x, allow_weak_psk: true }\nconnections:\n  any:\n    secret: s\n    remote: { address: "%any", id: "%any" }\n    ike: aes128-sha256-modp2048\n    local: { address: 192.0.2.1 }\n`;
   const c = parseConfig(text, 'a.yaml').connections[0];
   assert.ok(c);
   assert.equal(c.remote.address, '%any');
@@ -391,4 +391,16 @@ test('dpd_delay / dpd_timeout / dpd_action: 30 s, 150 s, clear by default; 0 tur
   assert.deepEqual([r.dpdDelay, r.dpdTimeout, r.dpdAction], [10, 60, 'restart']);
   assert.match(problemsOf(MINIMAL + '    dpd_delay: 60s\n    dpd_timeout: 60s\n')[0] ?? '', /dpd_timeout: must be longer than dpd_delay \(60s\)/);
   assert.match(problemsOf(MINIMAL + '    dpd_action: hold\n')[0] ?? '', /dpd_action: 'hold' is not allowed/);
+});
+
+test('fragmentation / fragment_size: yes and 548 bytes by default; global fragment_size is the default of connections; bad values named with their line', () => {
+  const c = parseConfig(MINIMAL, 'x.yaml').connections[0]!;
+  assert.deepEqual([c.fragmentation, c.fragmentSize], ['yes', 548]);
+  const f = parseConfig(MINIMAL + '    fragmentation: force\n    fragment_size: 1200\n', 'x.yaml').connections[0]!;
+  assert.deepEqual([f.fragmentation, f.fragmentSize], ['force', 1200]);
+  const g = parseConfig('global:\n  fragment_size: 1000\n' + MINIMAL, 'x.yaml');
+  assert.equal(g.global.fragmentSize, 1000);
+  assert.equal(g.connections[0]!.fragmentSize, 1000);
+  assert.match(problemsOf(MINIMAL + '    fragmentation: maybe\n')[0] ?? '', /fragmentation: 'maybe' is not allowed \(use one of: yes, no, force\)/);
+  assert.match(problemsOf(MINIMAL + '    fragment_size: 20\n')[0] ?? '', /fragment_size: '20' must be a whole number from 68 to 65535/);
 });

@@ -11,7 +11,8 @@ import { controlRequest } from '../../src/daemon/control.js';
 import { Logger } from '../../src/daemon/log.js';
 import { XfrmDataplane, spawnIp, type CommandResult } from '../../src/daemon/dataplane.js';
 import { addNonEspMarker, classifyNattDatagram } from '../../src/daemon/udp.js';
-import { Counters, prometheusText } from '../../src/daemon/metrics.js';
+import { Counters } from '../../src/daemon/counters.js';
+import { createMetricsRegistry } from '../../src/daemon/metrics.js';
 import { updownEnv } from '../../src/daemon/updown.js';
 import { espKeyLogLines, ikeKeyLogLine } from '../../src/daemon/keylog.js';
 import type { IpsecSaInfo } from '../../src/exchange/types.js';
@@ -45,6 +46,7 @@ function cfgText(o: { port: number; natt: number; peerPort: number; sock: string
 ${o.global ?? ''}secrets:
   lo:
     psk: ${o.psk ?? 'super-secret-psk-value'}
+    allow_weak_psk: true
 connections:
   ${o.name}:
     secret: lo
@@ -392,19 +394,37 @@ test('xfrm dataplane against this kernel: a real ip xfrm call reports the kernel
   }
 });
 
-test('metrics: Prometheus text of the counters', () => {
+test('metrics: Prometheus text of the counters, one family per unit', async () => {
   const c = new Counters();
-  c.started.isakmp = 3;
-  c.completed.isakmp = 2;
-  c.fail('isakmp', 'INVALID_HASH_INFORMATION');
+  c.initiated('main', 'a');
+  c.initiated('main', 'a');
+  c.finished('main', 'a', { result: 'completed' });
+  c.finished('main', 'a', { result: 'failed', notify: 'INVALID_HASH_INFORMATION' });
+  c.finished('main', 'b', { result: 'completed' });
   c.drop('PAYLOAD_MALFORMED');
   c.drop('PAYLOAD_MALFORMED');
-  const text = prometheusText(c.snapshot({ packetsIn: 5 }, { 'isakmp:established': 2 }));
-  assert.ok(text.includes('# TYPE isakmp_exchanges_started_total counter\nisakmp_exchanges_started_total{kind="isakmp"} 3\nisakmp_exchanges_started_total{kind="ipsec"} 0\n'));
-  assert.ok(text.includes('isakmp_exchanges_failed_total{kind="isakmp",reason="INVALID_HASH_INFORMATION"} 1\n'));
-  assert.ok(text.includes('isakmp_packets_dropped_total{notify="PAYLOAD_MALFORMED"} 2\n'));
-  assert.ok(text.includes('isakmp_transport_total{counter="packetsIn"} 5\n'));
+  const transport = { packetsIn: 5, bytesIn: 900, espDropped: 1, keepalivesDropped: 1, packetsOut: 4, bytesOut: 700, keepalivesOut: 2 };
+  const reg = await createMetricsRegistry({
+    snapshot: () => c.snapshot(transport, { 'isakmp:established': 2 }),
+    connectionFigures: () => [{ connection: 'a', sas: { 'isakmp:established': 2 }, lifetimeLeft: { isakmp: 100 }, up: false }],
+  });
+  const text = await reg.scrape();
+  assert.ok(text.includes('# TYPE isakmp_exchanges_started_total counter\nisakmp_exchanges_started_total{exchange="main"} 3\nisakmp_exchanges_started_total{exchange="aggressive"} 0\nisakmp_exchanges_started_total{exchange="quick"} 0\n'), text);
+  assert.ok(text.includes('isakmp_exchanges_finished_total{exchange="main",result="completed"} 2\n'));
+  assert.ok(text.includes('isakmp_exchanges_finished_total{exchange="main",result="failed",notify="INVALID_HASH_INFORMATION"} 1\n'));
+  assert.ok(text.includes('isakmp_packets_dropped_total{reason="PAYLOAD_MALFORMED"} 2\n'));
+  // packets and bytes in families of their own; received datagrams by what they were
+  assert.ok(text.includes('isakmp_packets_received_total{kind="isakmp"} 3\nisakmp_packets_received_total{kind="esp"} 1\nisakmp_packets_received_total{kind="nat_keepalive"} 1\nisakmp_packets_received_total{kind="runt"} 0\n'), text);
+  assert.ok(text.includes('isakmp_bytes_received_total 900\n'));
+  assert.ok(text.includes('isakmp_packets_sent_total{kind="isakmp"} 4\nisakmp_packets_sent_total{kind="nat_keepalive"} 2\n'));
+  assert.ok(text.includes('isakmp_bytes_sent_total 702\n'), 'keepalives are one octet each');
+  assert.ok(!text.includes('isakmp_transport_total'));
   assert.ok(text.includes('isakmp_sas{kind="isakmp",state="established"} 2\n'));
+  assert.ok(text.includes('isakmp_connection_sas{connection="a",kind="isakmp",state="established"} 2\n'));
+  assert.ok(text.includes('isakmp_connection_lifetime_remaining_seconds{connection="a",kind="isakmp"} 100\n'));
+  assert.ok(text.includes('isakmp_connection_up{connection="a"} 0\n'));
+  assert.match(text, /^isakmp_build_info\{version="[^"]+",nodejs="v\d+[^"]*"\} 1$/m);
+  assert.match(text, /^process_cpu_seconds_total \d/m);
   // label sets stay bounded
   for (let i = 0; i < 100; i++) c.drop(`X${i}`);
   assert.ok(Object.keys(c.dropped).length <= 65);
@@ -456,10 +476,11 @@ test('metrics: served as Prometheus text on a localhost port', async () => {
   try {
     const res = await fetch(`http://127.0.0.1:${m}/metrics`);
     assert.equal(res.status, 200);
-    assert.equal(res.headers.get('content-type'), 'text/plain; version=0.0.4');
+    assert.equal(res.headers.get('content-type'), 'text/plain; version=0.0.4; charset=utf-8');
     const text = await res.text();
-    assert.ok(text.includes('isakmp_exchanges_started_total{kind="isakmp"} 0\n'), text);
-    assert.ok(text.includes('isakmp_transport_total{counter="packetsIn"} 0\n'));
+    assert.ok(text.includes('isakmp_exchanges_started_total{exchange="main"} 0\n'), text);
+    assert.ok(text.includes('isakmp_packets_received_total{kind="isakmp"} 0\n'));
+    assert.ok(text.includes('isakmp_connection_up{connection="x"} 0\n'));
     assert.equal((await fetch(`http://127.0.0.1:${m}/other`)).status, 404);
   } finally {
     await side.daemon.stop();

@@ -13,7 +13,7 @@ import type { Endpoint } from '../../src/exchange/index.js';
 
 const quiet = new Logger({ level: 'error', areas: {}, format: 'text', write: () => {} });
 
-test('global limits from the file reach the engine (max_isakmp_sas_per_identity, …, aggressive_rate, nat_keepalive)', () => {
+test('global limits from the file reach the engine (max_isakmp_sas_per_identity, …, aggressive_rate, first_message_rate, nat_keepalive)', () => {
   const config = parseConfig(`global:
   listen: [127.0.0.1]
   control_socket: /nonexistent/x.sock
@@ -23,6 +23,7 @@ test('global limits from the file reach the engine (max_isakmp_sas_per_identity,
   max_quick_modes_per_sa: 3
   message_id_budget: 128
   aggressive_rate: { per_second: 20, burst: 30, per_source_per_second: 2, per_source_burst: 4 }
+  first_message_rate: { per_second: 300, burst: 50, per_source_per_second: 1, per_source_burst: 3 }
   nat_keepalive: 15s
 secrets:
   s: { psk: a-long-enough-pre-shared-key-for-tests }
@@ -51,6 +52,7 @@ connections:
   assert.equal(seen.maxQuickModesPerSa, 3);
   assert.equal(seen.messageIdBudget, 128);
   assert.deepEqual(seen.aggressiveRate, { perSecond: 20, burst: 30, perSourcePerSecond: 2, perSourceBurst: 4 });
+  assert.deepEqual(seen.firstMessageRate, { perSecond: 300, burst: 50, perSourcePerSecond: 1, perSourceBurst: 3 });
   // the real engine took them (a factory that dropped options once left keepalives off)
   const opt = inspect(engine).options();
   assert.equal(opt.maxIsakmpSasPerIdentity, 7);
@@ -62,7 +64,7 @@ connections:
 test('the defaults of the per-peer caps and rates (docs/config.md)', () => {
   const g = parseConfig('connections: {}\n', 'empty.yaml').global;
   assert.deepEqual(
-    [g.maxIsakmpSasPerIdentity, g.maxIsakmpSasPerAddress, g.maxIpsecSasPerIdentity, g.maxQuickModesPerSa, g.messageIdBudget, g.aggressiveRate],
-    [200, 500, 1000, 16, 1024, { perSecond: 100, burst: 100, perSourcePerSecond: 5, perSourceBurst: 10 }],
+    [g.maxIsakmpSasPerIdentity, g.maxIsakmpSasPerAddress, g.maxIpsecSasPerIdentity, g.maxQuickModesPerSa, g.messageIdBudget, g.aggressiveRate, g.firstMessageRate],
+    [200, 500, 1000, 16, 1024, { perSecond: 100, burst: 100, perSourcePerSecond: 5, perSourceBurst: 10 }, { perSecond: 1000, burst: 1000, perSourcePerSecond: 2, perSourceBurst: 4 }],
   );
 });

@@ -28,7 +28,7 @@ function conf(o: { port: number; natt: number; peer: number; peerNatt: number; s
   control_socket: ${o.sock}
   shutdown_grace: 1s
 secrets:
-  k: { psk: "field test secret" }
+  k: { psk: "field test secret", allow_weak_psk: true }
 connections:
   web:
     secret: k
@@ -149,8 +149,8 @@ test('the trace shows each message as its payload list; retransmissions and DPD 
     assert.equal(await runCli(['up', 'web', '--socket', p.lsock, '--timeout', '10'], c.io), 0, c.err.join('\n'));
     const msgs = p.logs.l.filter((x) => x.level === 'trace' && x.area === 'ike').map((x) => String(x.msg));
     assert.deepEqual(msgs.slice(0, 6), [
-      'MM1 out [SA VID VID]',
-      'MM2 in [SA VID VID]',
+      'MM1 out [SA VID VID VID]',
+      'MM2 in [SA VID VID VID]',
       'MM3 out [KE NONCE NAT-D NAT-D]',
       'MM4 in [KE NONCE NAT-D NAT-D]',
       'MM5 out [ID HASH N(INITIAL_CONTACT)]',

@@ -1,6 +1,7 @@
 /** Helpers for the daemon tests: free UDP ports, temp dirs, waiting for events. */
 import { createSocket } from 'node:dgram';
 import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EngineEvent, IpsecSaInfo } from '../../src/exchange/types.js';
@@ -16,6 +17,15 @@ export async function freeUdpPorts(n: number): Promise<number[]> {
   const ports = socks.map((s) => s.address().port);
   await Promise.all(socks.map((s) => new Promise<void>((r) => s.close(() => r()))));
   return ports;
+}
+
+/** A free TCP port on 127.0.0.1 (listened on, then released). */
+export async function freeTcpPort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
 }
 
 export function tempDir(prefix: string): string {

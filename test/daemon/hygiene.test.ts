@@ -88,6 +88,7 @@ test('issue 9.9: isakmp status, the text log and decode escape control character
 secrets:
   k:
     psk: "hygiene test secret"
+    allow_weak_psk: true
 connections:
   c:
     secret: k

@@ -26,6 +26,7 @@ function conf(o: { port: number; peer: number; sock: string; me: string; other: 
 secrets:
   k:
     psk: "loopback test secret"
+    allow_weak_psk: true
 connections:
   to-${o.other}:
     mode: ${o.mode ?? 'main'}

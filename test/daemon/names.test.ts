@@ -94,7 +94,7 @@ test('status of a real PFS modp4096 IPsec SA says modp4096 (both daemons, both S
   port: ${port}
   natt_port: 0
 secrets:
-  k: { psk: "names test secret" }
+  k: { psk: "names test secret", allow_weak_psk: true }
 connections:
   to-${other}:
     secret: k

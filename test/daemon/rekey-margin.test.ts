@@ -11,7 +11,7 @@ import { Pair } from '../helpers/pair.js';
 
 function connection(me: string, peer: string, margins: string): ReturnType<typeof toEngineConnection> {
   const text = `secrets:
-  k: { psk: "rekey margin test" }
+  k: { psk: "rekey margin test", allow_weak_psk: true }
 connections:
   c:
     secret: k

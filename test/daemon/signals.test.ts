@@ -22,7 +22,7 @@ const conf = (port: number, peer: number, sock: string, me: string, other: strin
   control_socket: ${sock}
   log: { level: ${level} }
 secrets:
-  k: { psk: "signal test secret" }
+  k: { psk: "signal test secret", allow_weak_psk: true }
 connections:
   to-${other}:
     secret: k

@@ -15,7 +15,7 @@ import { Daemon } from '../../src/daemon/daemon.js';
 import type { StatusData } from '../../src/daemon/status.js';
 import { XfrmDataplane, parseXfrmStateStats, type CommandResult, type Dataplane, type DataplaneRecord } from '../../src/daemon/dataplane.js';
 import { Logger } from '../../src/daemon/log.js';
-import { dropLabel } from '../../src/daemon/metrics.js';
+import { dropLabel } from '../../src/daemon/counters.js';
 import { realEndpointFactory } from '../../src/daemon/real-endpoint.js';
 import { Endpoint } from '../../src/exchange/index.js';
 import type { EngineEvent, IpsecSaInfo } from '../../src/exchange/types.js';
@@ -42,6 +42,7 @@ function conf(o: { port: number; peer: number; sock: string; name: string; start
 ${o.global ?? ''}secrets:
   s:
     psk: status-test-secret
+    allow_weak_psk: true
 connections:
   ${o.name}:
     secret: s

@@ -40,8 +40,9 @@ describe('issue 10: certificate chains, CERTREQ, key IDs', { skip }, () => {
 
   function run(seed: string, a: Partial<Connection> & Record<string, unknown>, b: Partial<Connection> & Record<string, unknown>, exchange: 'main' | 'aggressive' = 'main'): Pair {
     const pair = new Pair({ seed, a: { certificateTime: when }, b: { certificateTime: when } });
-    pair.a.setConnection(conn(pair, 'a', { keyingTries: 1, exchange, ...a } as never));
-    pair.b.setConnection(conn(pair, 'b', { exchange, ...b } as never));
+    // whole MM5/MM6 on the wire (no IKE fragments), so that the CERT payloads can be read back
+    pair.a.setConnection(conn(pair, 'a', { keyingTries: 1, exchange, fragmentation: 'no', ...a } as never));
+    pair.b.setConnection(conn(pair, 'b', { exchange, fragmentation: 'no', ...b } as never));
     pair.a.initiate(pair.now, 'c');
     pair.run(30_000);
     return pair;

@@ -116,7 +116,7 @@ test('half-open caps: per peer (default 32) and in total', () => {
   assert.equal(pair.b.stats().halfOpenEvicted, 18, 'the per-peer cap evicts that peer\'s oldest');
   for (let i = 0; i < 50; i++) pair.inject('b', mm1(100 + i), { address: `203.0.113.${10 + (i % 5)}`, port: 500 });
   assert.equal(pair.b.stats().halfOpen, 40);
-  assert.equal(pair.b.stats().halfOpenEvicted, 18 + 42, 'the total cap evicts the oldest of all');
+  assert.equal(pair.b.stats().halfOpenEvicted, 18 + 42, 'the total cap evicts the oldest entry of the address holding the most');
   pair.run(31_000);
   assert.equal(pair.b.stats().halfOpen, 0);
   assert.equal(pair.b.isakmpSas().length, 0);

@@ -19,8 +19,8 @@ test('Main Mode + Quick Mode, both sides: every message as its payload list, wha
   const a = pair.ev('a', 'message').map(line);
   // (the two vendor IDs: RFC 3706 DPD, RFC 3947 NAT-T)
   assert.deepEqual(a, [
-    'MM1 out [SA VID VID]',
-    'MM2 in [SA VID VID]: aes128-sha256-modp2048',
+    'MM1 out [SA VID VID VID]',
+    'MM2 in [SA VID VID VID]: aes128-sha256-modp2048',
     'MM3 out [KE NONCE NAT-D NAT-D]',
     'MM4 in [KE NONCE NAT-D NAT-D]',
     'MM5 out [ID HASH N(INITIAL_CONTACT)]',
@@ -31,8 +31,8 @@ test('Main Mode + Quick Mode, both sides: every message as its payload list, wha
   ]);
   const b = pair.ev('b', 'message').map(line);
   assert.deepEqual(b, [
-    'MM1 in [SA VID VID]: aes128-sha256-modp2048',
-    'MM2 out [SA VID VID]',
+    'MM1 in [SA VID VID VID]: aes128-sha256-modp2048',
+    'MM2 out [SA VID VID VID]',
     'MM3 in [KE NONCE NAT-D NAT-D]',
     'MM4 out [KE NONCE NAT-D NAT-D]',
     'MM5 in [ID HASH N(INITIAL_CONTACT)]: peer id 192.0.2.1',

@@ -66,8 +66,8 @@ global:
   control_socket: ${join(dir, 'control.sock')}
   log: { level: error }
 secrets:
-  legit: { psk: legit-flood-secret }
-  anyone: { psk: some-other-secret }
+  legit: { psk: legit-flood-secret, allow_weak_psk: true }
+  anyone: { psk: some-other-secret, allow_weak_psk: true }
 connections:
   legit:
     secret: legit

@@ -63,8 +63,8 @@ ha:
   virtual_ip: ${VIP}/24
   interface: veth0
 secrets:
-  mm: { psk: "ha-psk-secret" }
-  load: { psk: "load-secret" }
+  mm: { psk: "ha-psk-secret", allow_weak_psk: true }
+  load: { psk: "load-secret", allow_weak_psk: true }
 connections:
   charon:
     secret: mm

@@ -23,6 +23,17 @@ export interface Run {
 }
 
 /** Runs one of the interop/ scripts; never throws (the caller asserts on `code`). */
+/**
+ * The node flags of the `isakmp` executable's first line (`#!/usr/bin/env -S node FLAGS`): the
+ * daemon under test runs as the installed command and the systemd unit run it.
+ */
+export function binNodeFlags(): string[] {
+  const first = readFileSync(join(ROOT, 'dist/cli/main.js'), 'utf8').split('\n', 1)[0]!;
+  const m = /^#!\/usr\/bin\/env(?: -S)? node(.*)$/.exec(first);
+  if (!m) throw new Error(`dist/cli/main.js: unexpected first line ${first}`);
+  return m[1]!.trim().split(/\s+/).filter((f) => f !== '');
+}
+
 export function script(name: string, args: readonly string[], timeoutMs = 60_000): Run {
   const r = spawnSync(join(SCRIPTS, name), [...args], { env, encoding: 'utf8', timeout: timeoutMs });
   return { code: r.status ?? -1, out: r.stdout ?? '', err: (r.stderr ?? '') + (r.error ? String(r.error) : '') };
@@ -204,7 +215,7 @@ export class Ours {
     writeFileSync(keylog, '', { mode: 0o600 });
     chmodSync(keylog, 0o600); // the daemon refuses a key log open to others (issue 9.9), also one left by an earlier run
     const fd = openSync(logFile, 'w');
-    const proc = spawn('ip', ['netns', 'exec', ns, process.execPath, join(ROOT, 'dist/cli/main.js'), 'daemon', '--config', configFile, '--keylog', keylog, '--log-format', 'json'], {
+    const proc = spawn('ip', ['netns', 'exec', ns, process.execPath, ...binNodeFlags(), join(ROOT, 'dist/cli/main.js'), 'daemon', '--config', configFile, '--keylog', keylog, '--log-format', 'json'], {
       stdio: ['ignore', fd, fd],
       ...(env !== undefined ? { env: { ...process.env, ...env } } : {}),
     });

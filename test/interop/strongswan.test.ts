@@ -66,8 +66,10 @@ ${c.extra ?? ''}`,
 
 const SECRETS = (side: 'a' | 'b', psk = 'peers-mm-psk-secret', am = 'peers-am-psk-secret') => `  mm:
     psk: "${psk}"
+    allow_weak_psk: true
   am:
     psk: "${am}"
+    allow_weak_psk: true
   cert:
     cert: ${PKI}/peer-${side}.crt
     key: ${PKI}/peer-${side}.key
@@ -371,6 +373,22 @@ describe('strongSwan interop', { skip, concurrency: false }, () => {
       assert.equal((await ours.ctl({ cmd: 'down', name: 'rsa' })).ok, true);
     });
 
+    test('IKE fragmentation: our fragmentation: force with fragment_size 548 sends MM5 in fragments, charon reassembles; keys = charon', async () => {
+      const rl = await ours.reload(
+        cfg([{ name: 'rsa', auth: 'rsa', secret: 'cert', remoteId: 'C=CH, O=peers-test, CN=peer-b', ike: 'aes256-sha256-modp2048', esp: 'aes256-sha256-modp2048', extra: '    fragmentation: force\n    fragment_size: 548\n' }])(sock),
+      );
+      assert.equal(rl.ok, true, JSON.stringify(rl));
+      const before = charon.log('b').length;
+      const up = await ours.ctl({ cmd: 'up', name: 'rsa', timeoutMs: 10_000 });
+      assert.equal(up.ok, true, `${JSON.stringify(up)}\n${charon.log('b').split('\n').slice(-15).join('\n')}`);
+      // charon as responder picks its first config for these identities (mm-rsa, fragmentation = yes)
+      await assertAgree(ours, 'b', 'mm-rsa', 'rsa', { encr: 'AES_CBC', keysize: '256', integ: 'HMAC_SHA2_256_128', dh: 'MODP_2048', childEncr: 'AES_CBC-256', childDh: 'MODP_2048' });
+      const log = charon.log('b').slice(before);
+      console.log(`# charon (responder) on fragments: ${log.split('\n').filter((l) => /fragment/i.test(l)).slice(0, 4).join(' | ')}`);
+      assert.match(log, /received fragment #1/, 'our MM5 reached charon in fragments');
+      assert.equal((await ours.ctl({ cmd: 'down', name: 'rsa' })).ok, true);
+    });
+
     test('wrong PSK: both sides fail and say why', async () => {
       const rl = await ours.reload(cfg([{}], SECRETS('a', 'not-the-right-secret'))(sock));
       assert.equal(rl.ok, true, JSON.stringify(rl));
@@ -625,6 +643,18 @@ describe('strongSwan interop', { skip, concurrency: false }, () => {
       assert.equal(r.code, 0, r.out + r.err + '\n' + ours.log().split('\n').slice(-10).join('\n'));
       await assertAgree(ours, 'a', 'mm-rsa', 'rsa', { encr: 'AES_CBC', keysize: '256', integ: 'HMAC_SHA2_256_128', dh: 'MODP_2048', childEncr: 'AES_CBC-256', childDh: 'MODP_2048' });
       charon.down('a', 'mm-rsa');
+    });
+
+    test('IKE fragmentation as responder: charon mm-rsa-frag (fragmentation = force) initiates; keys = charon', async () => {
+      const before = charon.log('a').length;
+      const r = charon.up('a', 'mm-rsa-frag', 'host');
+      assert.equal(r.code, 0, r.out + r.err + '\n' + ours.log().split('\n').slice(-10).join('\n'));
+      await assertAgree(ours, 'a', 'mm-rsa-frag', 'rsa', { encr: 'AES_CBC', keysize: '256', integ: 'HMAC_SHA2_256_128', dh: 'MODP_2048', childEncr: 'AES_CBC-256', childDh: 'MODP_2048' });
+      const log = charon.log('a').slice(before);
+      console.log(`# charon (initiator) on fragments: ${log.split('\n').filter((l) => /fragment/i.test(l)).slice(0, 4).join(' | ')}`);
+      assert.match(log, /splitting IKE message \(\d+ bytes\) into \d+ fragments/, 'charon sent its MM5 in fragments');
+      assert.match(log, /received fragment #1/, 'our MM6 reached charon in fragments');
+      charon.down('a', 'mm-rsa-frag');
     });
 
     test('proposal matrix as responder: AES-128/256 x SHA1/SHA2-256 x MODP2048/ECP256 (charon initiator-matrix.conf)', async () => {

@@ -114,7 +114,7 @@ async function encap(): Promise<void> {
   control_socket: ${join(dir, 'c.sock')}
   dataplane: xfrm
 secrets:
-  s: { psk: encap-test-secret }
+  s: { psk: encap-test-secret, allow_weak_psk: true }
 connections:
   c:
     secret: s

@@ -3,13 +3,15 @@
  * and clocks in their sub-parsers (connection-peers.ts, connection-proposals.ts,
  * connection-timers.ts), and the fingerprint that lets a reload tell changed connections apart.
  */
+import { createHash } from 'node:crypto';
 import type { Node } from 'yaml';
 import { toHex } from '../../crypto/bytes.js';
 import { parsePeers, parseSelectors } from './connection-peers.js';
 import { parseProposals } from './connection-proposals.js';
+import { REMOTE_ACCESS_KEYS, parseRemoteAccess } from './connection-remote-access.js';
 import { parseDpd, parseLifetimes } from './connection-timers.js';
 import type { ConnectionConfig, GlobalConfig, Secret } from './types.js';
-import { bool, entries, oneOf, scalarString, section, type Ctx, type Section } from './yaml.js';
+import { bool, entries, integer, oneOf, scalarString, section, type Ctx, type Section } from './yaml.js';
 
 const CONN_KEYS = [
   'mode',
@@ -38,6 +40,9 @@ const CONN_KEYS = [
   'dpd_delay',
   'dpd_timeout',
   'dpd_action',
+  'fragmentation',
+  'fragment_size',
+  ...REMOTE_ACCESS_KEYS,
 ] as const;
 
 /** `secret: NAME`: a secret of the secrets section whose kind fits `auth`. */
@@ -49,6 +54,8 @@ function parseSecretRef(s: Section, auth: 'psk' | 'rsa', secrets: ReadonlyMap<st
   if (name === undefined) return undefined;
   const secret = secrets.get(name);
   if (secret === undefined) {
+    // a secret that is there but failed to load was reported at its own line: no second error here
+    if (ctx.problems.some((p) => p.path === `secrets.${name}` || p.path.startsWith(`secrets.${name}.`))) return undefined;
     const known = [...secrets.keys()];
     ctx.error(se.value, `${path}.secret`, `no secret named '${name}' in the secrets section${known.length ? ` (defined: ${known.join(', ')})` : ''}`);
     return undefined;
@@ -75,12 +82,15 @@ export function parseConnection(ctx: Ctx, name: string, keyNode: Node, node: Nod
   const natTraversal = flag('nat_traversal', true);
   const encap = flag('encap', false);
   const dpd = parseDpd(s);
+  const fragmentation = s.opt('fragmentation', (n, p) => oneOf(ctx, n, p, ['yes', 'no', 'force'] as const), 'yes');
+  const fragmentSize = s.opt('fragment_size', (n, p) => integer(ctx, n, p, 68, 65535), g.fragmentSize);
   const exchange = s.opt('mode', (n, p) => oneOf(ctx, n, p, ['main', 'aggressive'] as const), 'main');
   const auth = s.opt('auth', (n, p) => oneOf(ctx, n, p, ['psk', 'rsa'] as const), 'psk');
   const secret = parseSecretRef(s, auth, secrets);
   const peers = parsePeers(s, g, auth, secret);
   const { ike, esp, ah } = parseProposals(s, exchange, allowWeakGroups, before);
   const { localTs, remoteTs } = parseSelectors(s, peers);
+  const remoteAccess = parseRemoteAccess(s, peers.anyPeer);
   const ipsecMode = s.opt('ipsec_mode', (n, p) => oneOf(ctx, n, p, ['tunnel', 'transport'] as const), 'tunnel');
   const life = parseLifetimes(s);
   const start = s.opt('start', (n, p) => oneOf(ctx, n, p, ['add', 'start', 'on-demand'] as const), 'add');
@@ -111,18 +121,23 @@ export function parseConnection(ctx: Ctx, name: string, keyNode: Node, node: Nod
     allowAggressivePskResponder,
     natTraversal,
     encap,
+    fragmentation,
+    fragmentSize,
     ...dpd,
+    remoteAccess,
   };
   return { ...conn, fingerprint: fingerprintOf(conn) };
 }
 
 /** Stable text of a connection's settings and secret (keys by fingerprint, not by value). */
 function fingerprintOf(conn: Omit<ConnectionConfig, 'fingerprint' | 'line'> & { line?: number }): string {
-  const { line: _line, secret, ...rest } = conn;
+  const { line: _line, secret, remoteAccess, ...rest } = conn;
   void _line;
+  // Passwords and RADIUS secrets count by their hash: the fingerprint is compared, never shown.
+  const ra = remoteAccess === undefined ? undefined : JSON.stringify(remoteAccess, (_k, v: unknown) => (v instanceof Uint8Array ? createHash('sha256').update(v).digest('hex') : v));
   const sec =
     secret.kind === 'psk'
       ? { kind: 'psk', psk: toHex(secret.psk) }
       : { kind: 'rsa', cert: secret.cert.fingerprint256, chain: secret.chain.map((c) => c.fingerprint256), key: secret.keyPath, cas: secret.cas.map((c) => c.fingerprint256) };
-  return JSON.stringify({ ...rest, secret: sec }, (_k, v: unknown) => (v instanceof Uint8Array ? toHex(v) : v));
+  return JSON.stringify({ ...rest, secret: sec, remoteAccess: ra }, (_k, v: unknown) => (v instanceof Uint8Array ? toHex(v) : v));
 }

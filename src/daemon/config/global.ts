@@ -26,9 +26,12 @@ const GLOBAL_KEYS = [
   'max_quick_modes_per_sa',
   'message_id_budget',
   'aggressive_rate',
+  'first_message_rate',
+  'receive_buffer',
   'shutdown_grace',
   'traffic_poll',
   'nat_keepalive',
+  'fragment_size',
   'shards',
 ] as const;
 
@@ -40,11 +43,15 @@ function secondsBetween1sAnd1h(ctx: Ctx, n: Node | null, p: string, offAllowed: 
   return undefined;
 }
 
-/** `aggressive_rate: { per_second, burst, per_source_per_second, per_source_burst }` (issue 9.7). */
-function parseAggressiveRate(ctx: Ctx, node: Node | null | undefined): GlobalConfig['aggressiveRate'] {
-  const d = { perSecond: 100, burst: 100, perSourcePerSecond: 5, perSourceBurst: 10 };
+type Rate = GlobalConfig['aggressiveRate'];
+
+/**
+ * `KEY: { per_second, burst, per_source_per_second, per_source_burst }`: `aggressive_rate` and
+ * `first_message_rate` (issue 9.7).
+ */
+function parseRate(ctx: Ctx, node: Node | null | undefined, key: string, d: Rate): Rate {
   if (node === undefined) return d;
-  const p = 'global.aggressive_rate';
+  const p = `global.${key}`;
   const e = entries(ctx, node, p, ['per_second', 'burst', 'per_source_per_second', 'per_source_burst'] as const) ?? new Map();
   const n = (k: string, def: number): number => {
     const v = e.get(k);
@@ -129,10 +136,13 @@ export function parseGlobal(ctx: Ctx, node: Node | null | undefined): GlobalConf
     maxIpsecSasPerIdentity: get('max_ipsec_sas_per_identity', (n, p) => integer(ctx, n, p, 1, 1_000_000), 1000),
     maxQuickModesPerSa: get('max_quick_modes_per_sa', (n, p) => integer(ctx, n, p, 1, 1024), 16),
     messageIdBudget: get('message_id_budget', (n, p) => integer(ctx, n, p, 64, 1_000_000), 1024),
-    aggressiveRate: parseAggressiveRate(ctx, e.get('aggressive_rate')?.value),
+    aggressiveRate: parseRate(ctx, e.get('aggressive_rate')?.value, 'aggressive_rate', { perSecond: 100, burst: 100, perSourcePerSecond: 5, perSourceBurst: 10 }),
+    firstMessageRate: parseRate(ctx, e.get('first_message_rate')?.value, 'first_message_rate', { perSecond: 1000, burst: 1000, perSourcePerSecond: 2, perSourceBurst: 4 }),
+    receiveBuffer: get('receive_buffer', (n, p) => integer(ctx, n, p, 0, 1 << 30), 32 << 20),
     shutdownGrace: get('shutdown_grace', (n, p) => duration(ctx, n, p), 2),
     trafficPoll: get('traffic_poll', (n, p) => secondsBetween1sAnd1h(ctx, n, p, false), 10),
     natKeepalive: get('nat_keepalive', (n, p) => secondsBetween1sAnd1h(ctx, n, p, true), 20),
+    fragmentSize: get('fragment_size', (n, p) => integer(ctx, n, p, 68, 65535), 548),
     shards: parseShards(ctx, e.get('shards')?.value),
   };
 }

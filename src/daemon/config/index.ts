@@ -15,6 +15,7 @@ import { dnKey } from '../../crypto/index.js';
 import { bytesEqual } from '../../crypto/bytes.js';
 import { parseConnection } from './connection.js';
 import { parseGlobal } from './global.js';
+import { indentationProblem, tabProblems } from './indentation.js';
 import { checkHaListen, parseHa } from './scale.js';
 import { parseSecrets } from './secrets.js';
 import { ConfigError, type Config, type ConnectionConfig } from './types.js';
@@ -25,9 +26,14 @@ export { parseIdentity, parseTrafficSelector } from './identities.js';
 export { parseDuration } from './yaml.js';
 
 export function parseConfig(text: string, file: string): Config {
+  // tabs and indentation in the operator's words, at the offending line (indentation.ts)
+  const tabs = tabProblems(text);
+  if (tabs.length > 0) throw new ConfigError(tabs.map((t) => ({ file, line: t.line, col: t.col, path: '', message: t.message })));
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
   const ctx = new Ctx(file, lines, dirname(resolve(file)));
+  const indent = doc.errors.length > 0 ? indentationProblem(text) : undefined;
+  if (indent !== undefined) throw new ConfigError([{ file, line: indent.line, col: indent.col, path: '', message: indent.message }]);
   for (const err of doc.errors) {
     const p = lines.linePos(err.pos[0]);
     ctx.problems.push({ file, line: p.line, col: p.col, path: '', message: `YAML syntax: ${err.message.split('\n')[0]}` });

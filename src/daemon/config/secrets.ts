@@ -10,8 +10,10 @@ import { fromHex } from '../../crypto/bytes.js';
 import type { CertificateRevocationList } from '../../crypto/index.js';
 import { oneLine, orderChain, readCertificates } from '../cert-files.js';
 import { crlIssuerMismatch, readCrlFile } from '../crl-files.js';
+import { fileErrorText } from '../file-errors.js';
 import type { Secret } from './types.js';
-import { entries, resolvePath, scalarString, stringList, type Ctx } from './yaml.js';
+import { pskStrength, pskWeakness } from './psk-strength.js';
+import { bool, entries, resolvePath, scalarString, stringList, type Ctx } from './yaml.js';
 
 function parsePsk(text: string): Uint8Array {
   if (/^0x([0-9a-fA-F]{2})+$/.test(text)) return fromHex(text.slice(2));
@@ -23,18 +25,30 @@ export function parseSecrets(ctx: Ctx, node: Node | null | undefined): Map<strin
   const e = entries(ctx, node, 'secrets', []) ?? new Map();
   for (const [name, { value }] of e) {
     const path = `secrets.${name}`;
-    const se = entries(ctx, value, path, ['psk', 'cert', 'chain', 'key', 'ca', 'crls']);
+    const se = entries(ctx, value, path, ['psk', 'allow_weak_psk', 'cert', 'chain', 'key', 'ca', 'crls']);
     if (se === undefined) continue;
     const psk = se.get('psk');
+    const allowNode = se.get('allow_weak_psk');
     if (psk !== undefined) {
-      if (se.size > 1) ctx.error(value, path, `a secret is either psk, or cert + key (+ ca): not both`);
+      if ([...se.keys()].some((k) => k !== 'psk' && k !== 'allow_weak_psk')) ctx.error(value, path, `a secret is either psk, or cert + key (+ ca): not both`);
       const s = scalarString(ctx, psk.value, `${path}.psk`);
+      const allowWeak = allowNode !== undefined ? bool(ctx, allowNode.value, `${path}.allow_weak_psk`) ?? false : false;
       if (s !== undefined) {
         if (s.length === 0) ctx.error(psk.value, `${path}.psk`, 'the pre-shared key is empty');
-        else out.set(name, { kind: 'psk', name, psk: parsePsk(s) });
+        else {
+          const key = parsePsk(s);
+          // a guessable PSK gives away every exchange made with it (offline guessing): refused unless allowed
+          const strength = pskStrength(key);
+          if (strength.weak && !allowWeak) {
+            ctx.error(psk.value, `${path}.psk`, `weak pre-shared key: ${pskWeakness(strength)}; use 20 or more random characters (e.g. openssl rand -base64 24), or set allow_weak_psk: true on this secret to accept it`);
+          }
+          // kept even when refused, so that the connections using it are checked (the file is refused anyway)
+          out.set(name, { kind: 'psk', name, psk: key, ...(strength.weak ? { weakness: pskWeakness(strength) } : {}) });
+        }
       }
       continue;
     }
+    if (allowNode !== undefined) ctx.error(allowNode.key, `${path}.allow_weak_psk`, 'applies to a psk secret only');
     const cert = se.get('cert');
     const key = se.get('key');
     if (cert === undefined || key === undefined) {
@@ -49,7 +63,7 @@ export function parseSecrets(ctx: Ctx, node: Node | null | undefined): Map<strin
       try {
         buf = readFileSync(full);
       } catch (err) {
-        ctx.error(n, p, `cannot read ${what} '${full}': ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+        ctx.error(n, p, `cannot read ${what} '${full}': ${fileErrorText(err)}`);
         return undefined;
       }
       try {

@@ -54,6 +54,8 @@ export interface GlobalConfig {
   readonly maxHalfOpen: number;
   /** Bound on half-open phase-1 exchanges per peer address. */
   readonly maxHalfOpenPerPeer: number;
+  /** Largest phase-1 datagram (UDP payload) sent whole; larger ones go in IKE fragments (default 548). */
+  readonly fragmentSize: number;
   /** What one authenticated peer may hold (engine caps, issue 9.6; docs/engine.md). */
   readonly maxIsakmpSasPerIdentity: number;
   readonly maxIsakmpSasPerAddress: number;
@@ -63,6 +65,10 @@ export interface GlobalConfig {
   readonly messageIdBudget: number;
   /** Aggressive Mode first answers per second, all sources and per source (issue 9.7). */
   readonly aggressiveRate: { readonly perSecond: number; readonly burst: number; readonly perSourcePerSecond: number; readonly perSourceBurst: number };
+  /** Kernel receive buffer of each IKE socket in bytes (0 = the kernel's default; src/daemon/receive-buffer.ts). */
+  readonly receiveBuffer: number;
+  /** Admission of first messages during a flood (issue 9.7; EndpointOptions.firstMessageRate). */
+  readonly firstMessageRate: { readonly perSecond: number; readonly burst: number; readonly perSourcePerSecond: number; readonly perSourceBurst: number };
   /** Seconds a SIGTERM shutdown waits for Deletes to leave before exiting. */
   readonly shutdownGrace: number;
   /** Seconds between two reads of the dataplane's byte counters (xfrm; only while IPsec SAs exist). */
@@ -97,6 +103,8 @@ export interface PskSecret {
   readonly kind: 'psk';
   readonly name: string;
   readonly psk: Uint8Array;
+  /** Why the key is weak, when `allow_weak_psk: true` let it through (config/psk-strength.ts). */
+  readonly weakness?: string;
 }
 
 export interface RsaSecret {
@@ -143,6 +151,52 @@ export interface TrafficSelector {
 /** `remote.id: "%any"`: accept whatever identity the peer proves (type 0 is not a wire ID type). */
 export const ANY_IDENTITY: ConfigIdentity = { type: 0, data: new Uint8Array(0), text: '%any' };
 
+/** A RADIUS server of `xauth.radius.servers` (docs/remote-access.md). */
+export interface RadiusServerConfig {
+  readonly address: string;
+  readonly port: number;
+  /** The shared secret (never logged). */
+  readonly secret: Uint8Array;
+  readonly accountingPort?: number;
+}
+
+/** Where a gateway checks XAUTH users: a users file (`backend: "file:PATH"`) or RADIUS. */
+export type XauthBackendConfig =
+  | { readonly kind: 'file'; readonly path: string }
+  | {
+      readonly kind: 'radius';
+      readonly servers: readonly RadiusServerConfig[];
+      readonly timeoutMs: number;
+      readonly retries: number;
+      readonly nasIdentifier: string | undefined;
+      readonly accounting: boolean;
+    };
+
+/** A remote-access gateway: XAUTH users, and what Mode Config hands out. */
+export interface RemoteAccessGatewayConfig {
+  readonly role: 'gateway';
+  /** Undefined: Mode Config without XAUTH. `retries`: XAUTH attempts per ISAKMP SA before it is deleted. */
+  readonly xauth: { readonly backend: XauthBackendConfig; readonly retries: number } | undefined;
+  /** Address pool specs (`10.10.0.0/24`, `10.10.0.10-10.10.0.200`); empty: addresses only from RADIUS. */
+  readonly pool: readonly string[];
+  readonly dns: readonly string[];
+  readonly splitInclude: readonly TrafficSelector[];
+  readonly banner: string | undefined;
+  /** `pull`: the client asks (REQUEST/REPLY); `push`: the gateway sets (SET/ACK). */
+  readonly modecfg: 'pull' | 'push';
+}
+
+/** A remote-access client: its XAUTH user and password, and how it gets its virtual address. */
+export interface RemoteAccessClientConfig {
+  readonly role: 'client';
+  /** The password (never logged, never in status); `passwordFile` where it was read from, if a file. */
+  readonly xauth: { readonly user: string; readonly password: Uint8Array; readonly passwordFile: string | undefined } | undefined;
+  /** Undefined: no Mode Config (XAUTH only). */
+  readonly modecfg: 'pull' | 'push' | undefined;
+}
+
+export type RemoteAccessConfig = RemoteAccessGatewayConfig | RemoteAccessClientConfig;
+
 export type StartAction = 'add' | 'start' | 'on-demand';
 
 export interface ConnectionConfig {
@@ -178,6 +232,10 @@ export interface ConnectionConfig {
   readonly natTraversal: boolean;
   /** Pretend a NAT so that both sides float to the NAT-T port and encapsulate ESP in UDP. */
   readonly encap: boolean;
+  /** IKE fragmentation: yes (announce, accept, send when the peer announced it), no, force. */
+  readonly fragmentation: 'yes' | 'no' | 'force';
+  /** Largest phase-1 datagram of this connection sent whole (default global.fragment_size). */
+  readonly fragmentSize: number;
   /**
    * RFC 3706 Dead Peer Detection: seconds without an answer from the peer before an R-U-THERE
    * (0: off; only with peers that announced DPD), seconds without an answer before the peer is
@@ -186,6 +244,8 @@ export interface ConnectionConfig {
   readonly dpdDelay: number;
   readonly dpdTimeout: number;
   readonly dpdAction: 'clear' | 'restart';
+  /** XAUTH / Mode Config (docs/remote-access.md); undefined: a site-to-site connection. */
+  readonly remoteAccess: RemoteAccessConfig | undefined;
   /** Stable text of everything above, so reload can tell changed connections from unchanged ones. */
   readonly fingerprint: string;
 }

@@ -13,6 +13,11 @@ export interface DataplaneRecord {
 
 export interface Dataplane {
   readonly name: 'none' | 'xfrm';
+  /**
+   * Start-up check (optional): whether the dataplane can be used at all, asked once before the
+   * daemon opens anything else. Resolves to why not (the daemon then does not start), or undefined.
+   */
+  start?(): Promise<string | undefined>;
   /** Installs an SA pair; resolves to its record (never rejects: a failure is in `status`). */
   install(sa: IpsecSaInfo): Promise<DataplaneRecord>;
   remove(id: string): Promise<void>;

@@ -89,6 +89,21 @@ export class XfrmDataplane implements Dataplane {
     this.spis = o.spiPool !== false && k.allocSpi !== undefined ? new SpiPool((r) => k.allocSpi!(r), log) : undefined;
   }
 
+  /**
+   * Start-up check: one harmless read (the SA counters: a GETSA dump, or `ip -s xfrm state`). A
+   * kernel that refuses it (no CAP_NET_ADMIN, no XFRM) would refuse every SA: the daemon stops.
+   */
+  async start(): Promise<string | undefined> {
+    try {
+      await this.kernel.counters();
+      return undefined;
+    } catch (err) {
+      const m = (err as Error).message.trim().split('\n')[0] ?? '';
+      const perm = /EPERM|not permitted/i.test(m);
+      return `the kernel refuses xfrm requests (${this.kernel.name}): ${m}${perm ? ' (the xfrm dataplane needs root or CAP_NET_ADMIN; or set global.dataplane: none)' : ''}`;
+    }
+  }
+
   /** ALLOCSPI requests so far (kernel calls, for the benchmark). */
   get spiRequests(): number {
     return this.spis?.requested ?? 0;

@@ -9,4 +9,5 @@ export { createUsersFileBackend, type UsersFileBackend, type UsersFileBackendOpt
 export { DEFAULT_USERS_FILE } from './users-file.js';
 export { hashPassword, verifyPassword, DEFAULT_SCRYPT } from './password-hash.js';
 export { createRadiusBackend, type RadiusBackendOptions } from './radius-backend.js';
+export { backendFromConfig, poolFromConfig } from './from-config.js';
 export type { RadiusServer } from './radius-transport.js';

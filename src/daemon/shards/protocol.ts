@@ -50,6 +50,7 @@ export interface ShardStats {
   readonly established: number;
   readonly halfOpen: number;
   readonly halfOpenEvicted: number;
+  readonly firstMessagesRefused: number;
   readonly ipsec: number;
   readonly timers: number;
 }

@@ -55,7 +55,7 @@ class Queue<T> {
   }
 }
 
-const ZERO_STATS: ShardStats = { isakmp: 0, established: 0, halfOpen: 0, halfOpenEvicted: 0, ipsec: 0, timers: 0 };
+const ZERO_STATS: ShardStats = { isakmp: 0, established: 0, halfOpen: 0, halfOpenEvicted: 0, firstMessagesRefused: 0, ipsec: 0, timers: 0 };
 
 export class ShardedEndpoint implements EndpointLike {
   readonly shards: number;
@@ -292,6 +292,7 @@ export class ShardedEndpoint implements EndpointLike {
       s.established += x.established;
       s.halfOpen += x.halfOpen;
       s.halfOpenEvicted += x.halfOpenEvicted;
+      s.firstMessagesRefused += x.firstMessagesRefused;
       s.ipsec += x.ipsec;
       s.timers += x.timers;
     }

@@ -51,7 +51,7 @@ const TYPE = ExchangeType.AGGRESSIVE;
 export function initiatorSendAm1(x: Engine, now: number, p1: P1): void {
   const conn = p1.conn;
   const hs = expectHandshake(p1);
-  const sa = buildIkeSa(conn.ike, authMethodOf(conn.auth));
+  const sa = buildIkeSa(conn.ike, authMethodOf(conn));
   const group = conn.ike[0]?.group ?? missing('a phase-1 proposal');
   if (conn.ike.some((p) => p.group !== group)) throw new LocalProtocolError(0, 'aggressive mode: all proposals must use one group');
   const kn = keAndNonce(x, group);
@@ -70,10 +70,26 @@ export function initiatorSendAm1(x: Engine, now: number, p1: P1): void {
 }
 
 /**
- * Responder, before any work: the identity must name a connection that allows Aggressive Mode
- * (with PSK only when allowed), and the answer must fit within the rate.
+ * Responder, before anything is decoded: the expensive answer (Diffie-Hellman, HASH_R or a
+ * signature) only within the rate. Checked first, so that refusals cost no decoding, and so that
+ * unknown and known identities meet the same rate (no enumeration by who is answered, 9.10).
+ */
+function admitAm1(x: Engine, now: number, m: { readonly remote: { readonly address: string } }): void {
+  const addr = m.remote.address;
+  const known = x.sas.countOfAddress(addr) > 0;
+  if (!x.aggressiveLimiter.take(now, addr, known)) throw OVER_RATE;
+}
+
+/** Thrown for every first message over the rate: one object, no stack captured per refusal during a flood. */
+const OVER_RATE = new Refused('RATE_LIMITED', 'Aggressive Mode first message over the rate limit (aggressive_rate): not answered');
+
+/**
+ * Responder: the identity must name a connection that allows Aggressive Mode (with PSK only when
+ * allowed).
  */
 function screenAm1(x: Engine, now: number, m: { readonly remote: { readonly address: string } }, payloads: readonly Payload[], all: readonly Connection[]): Connection[] {
+  void x;
+  void now;
   const id = one(payloads, 'ID');
   IPSEC_DOI.checkPhase1Id(id);
   const addr = m.remote.address;
@@ -83,9 +99,6 @@ function screenAm1(x: Engine, now: number, m: { readonly remote: { readonly addr
   if (candidates.length === 0) throw remote(NotifyType.NO_PROPOSAL_CHOSEN, 'no Aggressive Mode connection for this identity');
   candidates = candidates.filter((c) => c.auth !== 'psk' || c.allowAggressivePsk === true);
   if (candidates.length === 0) throw remote(NotifyType.NO_PROPOSAL_CHOSEN, 'aggressive mode with PSK refused as responder (allow_aggressive_psk is off)');
-  // the expensive answer (Diffie-Hellman, HASH_R or a signature) only within the rate
-  const known = x.sas.countOfAddress(addr) > 0;
-  if (!x.aggressiveLimiter.take(now, addr, known)) throw new Refused('RATE_LIMITED', 'Aggressive Mode first message over the rate limit (aggressive_rate): not answered');
   return candidates;
 }
 
@@ -182,6 +195,7 @@ export const aggressiveModeDriver = phase1Driver('aggressive', TYPE, AM.am1, {
     'sent-am2': { receives: AM.am3, step: responderTakeAm3 },
   } satisfies { readonly [S in AggressiveModeState]?: Phase1Step },
   start: initiatorSendAm1,
+  admit: admitAm1,
   screen: screenAm1,
   answer: responderTakeAm1SendAm2,
 });

@@ -9,6 +9,7 @@ import { mainModeDriver } from './main-mode.js';
 import type { Phase1Driver } from './phase1.js';
 import { quickModeDriver } from './quick-mode.js';
 import { DriverRegistry } from './registry.js';
+import { transactionDriver } from './transaction.js';
 
 let registry: DriverRegistry | undefined;
 
@@ -19,6 +20,7 @@ export function drivers(): DriverRegistry {
     aggressiveModeDriver, // ISAKMP Aggressive (4): RFC 2409 §5
     informationalDriver, // ISAKMP Informational (5): RFC 2408 §4.8, RFC 2409 §5.7
     quickModeDriver, // IPsec DOI, exchange 32: RFC 2409 §5.5
+    transactionDriver, // ISAKMP Transaction (6): draft-ietf-ipsec-isakmp-mode-cfg-05 §3
   ]));
 }
 

@@ -59,6 +59,8 @@ export interface Phase1Driver extends ExchangeDriver {
   readonly steps: { readonly [S in Phase1State]?: Phase1Step };
   /** Initiator: the first message of the exchange. */
   start(x: Engine, now: number, p1: P1): void;
+  /** Responder: may refuse a first message before any of it is decoded (a rate, issue 9.7). */
+  admit?(x: Engine, now: number, m: Inbound): void;
   /** Responder: narrows the candidate connections of a first message (may refuse it). */
   screen?(x: Engine, now: number, m: Inbound, payloads: readonly Payload[], candidates: readonly Connection[]): Connection[];
   /** Responder: takes the first message and sends the answer (`reply`: our SA payload). */
@@ -69,7 +71,7 @@ export interface Phase1Driver extends ExchangeDriver {
  * A phase-1 driver of `mode` for exchange type `exchangeType` whose first message follows
  * `first`: an ISAKMP exchange (every DOI), its datagrams to the shared runner below.
  */
-export function phase1Driver(mode: 'main' | 'aggressive', exchangeType: number, first: MessageScript, parts: Pick<Phase1Driver, 'decodeInPlace' | 'steps' | 'start' | 'screen' | 'answer'>): Phase1Driver {
+export function phase1Driver(mode: 'main' | 'aggressive', exchangeType: number, first: MessageScript, parts: Pick<Phase1Driver, 'decodeInPlace' | 'steps' | 'start' | 'admit' | 'screen' | 'answer'>): Phase1Driver {
   const name = mode === 'main' ? 'Main Mode' : 'Aggressive Mode';
   const driver: Phase1Driver = { name, doi: undefined, exchangeType, mode, first, ...parts, receive: (x, m) => receivePhase1(x, m, driver) };
   return driver;
@@ -122,6 +124,7 @@ export function newP1(x: Engine, role: 'initiator' | 'responder', mode: 'main' |
     nattPeer: false,
     nat: undefined,
     dpdPeer: false,
+    fragPeer: false,
     dpd: undefined,
     live: undefined,
     holds: 0,
@@ -182,6 +185,7 @@ function respondFirst(x: Engine, m: Inbound, driver: Phase1Driver): void {
   const { now, local, remote: remoteAddr, header: h, bytes } = m;
   try {
     if (h.flags & HeaderFlag.ENCRYPTION) throw remote(NotifyType.INVALID_FLAGS, 'first phase-1 message encrypted');
+    driver.admit?.(x, now, m);
     // the header was checked by decodeHeader: decode the payload chain only (same checks and
     // offsets); in place when the driver's steps copy what they keep (Main Mode: SAi_b is copied
     // from `bytes` below and the chosen transform is numbers; the reply is encoded at once)

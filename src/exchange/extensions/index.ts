@@ -14,8 +14,11 @@ import type { Engine } from '../engine.js';
 import { Tk, type ChosenP1, type KeyedP1, type Liveness, type P1 } from '../records.js';
 import type { Address, Connection, IpsecProposal } from '../types.js';
 import { dpd } from './dpd.js';
+import { fragmentation } from './fragmentation.js';
 import { initialContact } from './initial-contact.js';
 import { natTraversal } from './nat-t.js';
+import { modeConfig } from './modecfg.js';
+import { xauth } from './xauth.js';
 
 /** The hooks an extension may implement (all optional). */
 export interface Extension {
@@ -63,7 +66,7 @@ let list: readonly Extension[] | undefined;
 
 /** The extensions in payload order (built on first use: the modules import each other). */
 export function extensions(): readonly Extension[] {
-  return (list ??= [dpd, natTraversal, initialContact]);
+  return (list ??= [dpd, natTraversal, fragmentation, initialContact, xauth, modeConfig]);
 }
 
 /** Appends `ps` to `out`. */

@@ -1,0 +1,201 @@
+/**
+ * The daemon's half of Mode Config on a gateway: a `modecfg-request` event (the client's REQUEST)
+ * is answered with a virtual address from the connection's pool (leased by the client's phase-1
+ * identity and XAUTH user), the DNS servers, and the Cisco Unity split include and banner when the
+ * client asked for them. The lease is released when the ISAKMP SA is deleted; the pools survive
+ * `isakmp reload` (a changed `pool:` adopts the old leases). A full pool refuses the client: a log
+ * line names the connection and the pool size, and the ISAKMP SA is deleted.
+ */
+import { isIP } from 'node:net';
+import type { DataAttribute } from '../codec/types.js';
+import { CfgAttr } from '../constants/index.js';
+import type { ConnectionConfig, RemoteAccessGatewayConfig } from './config/index.js';
+import type { EngineEvent } from './engine.js';
+import type { Logger } from './log.js';
+import { poolFromConfig, type AddressPool } from './remote-access/index.js';
+
+export interface ModeConfigEventsContext {
+  readonly logger: Logger;
+  readonly now: () => number;
+  readonly connections: () => readonly ConnectionConfig[];
+  readonly answerModeConfig: ((now: number, requestId: number, attributes: readonly DataAttribute[]) => void) | undefined;
+  readonly deleteSa: (sa: string) => void;
+  readonly pump: () => void;
+}
+
+/** What one remote-access ISAKMP SA holds: its user and identity (from XAUTH), its address. */
+export interface RemoteAccessSession {
+  readonly connection: string;
+  peerId: string | undefined;
+  user: string | undefined;
+  address: string | undefined;
+  /** Attribute names sent to the client (for `status`). */
+  sent: string[];
+}
+
+function ipv4Bytes(a: string): Uint8Array {
+  return Uint8Array.from(a.split('.').map(Number));
+}
+
+function ipBytes(a: string): Uint8Array {
+  if (isIP(a) === 4) return ipv4Bytes(a);
+  // IPv6: expand '::'
+  const [head, tail] = a.includes('::') ? a.split('::') : [a, undefined];
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
+  const out = new Uint8Array(16);
+  groups.forEach((g, i) => {
+    const v = parseInt(g || '0', 16);
+    out[i * 2] = v >> 8;
+    out[i * 2 + 1] = v & 0xff;
+  });
+  return out;
+}
+
+function maskBytes(prefix: number): Uint8Array {
+  const m = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+  return Uint8Array.from([m >>> 24, (m >>> 16) & 0xff, (m >>> 8) & 0xff, m & 0xff]);
+}
+
+const nameOfAttr = (type: number): string => Object.entries(CfgAttr).find(([, v]) => v === type)?.[0] ?? String(type);
+
+const tlv = (type: number, value: Uint8Array): DataAttribute => ({ format: 'TLV', type, value });
+
+export class ModeConfigEvents {
+  private readonly pools = new Map<string, { key: string; pool: AddressPool }>();
+  readonly sessions = new Map<string, RemoteAccessSession>();
+
+  constructor(private readonly ctx: ModeConfigEventsContext) {}
+
+  onEvent(e: EngineEvent): void {
+    switch (e.type) {
+      case 'xauth-request': {
+        const s = this.session(e.isakmpSa, e.connection);
+        s.peerId = e.peerId;
+        s.user = e.user;
+        break;
+      }
+      case 'modecfg-done': {
+        // a client records what its gateway sent (a gateway's own record is made in fill())
+        const c = this.ctx.connections().find((x) => x.name === e.connection);
+        if (c?.remoteAccess?.role !== 'client') break;
+        const s = this.session(e.isakmpSa, e.connection);
+        s.sent = e.attributes.map((a) => nameOfAttr(a.type));
+        const a = e.attributes.find((x) => x.type === CfgAttr.INTERNAL_IP4_ADDRESS && x.format === 'TLV' && x.value.length === 4);
+        if (a !== undefined && a.format === 'TLV') s.address = [...a.value].join('.');
+        if (c.remoteAccess.xauth !== undefined) s.user = c.remoteAccess.xauth.user;
+        break;
+      }
+      case 'modecfg-request':
+        this.fill(e);
+        break;
+      case 'deleted':
+        if (e.kind === 'isakmp') this.release(e.id);
+        break;
+      default:
+        break;
+    }
+  }
+
+  private session(sa: string, connection: string): RemoteAccessSession {
+    let s = this.sessions.get(sa);
+    if (s === undefined) this.sessions.set(sa, (s = { connection, peerId: undefined, user: undefined, address: undefined, sent: [] }));
+    return s;
+  }
+
+  private fill(e: Extract<EngineEvent, { type: 'modecfg-request' }>): void {
+    const { logger } = this.ctx;
+    const fields = { connection: e.connection, peer: `${e.peer.address}:${e.peer.port}`, sa: e.isakmpSa };
+    const answer = this.ctx.answerModeConfig;
+    if (answer === undefined) {
+      logger.error('ike', 'Mode Config: this engine (sharded) cannot answer Mode Config; run the gateway with shards: 1', fields);
+      return;
+    }
+    const c = this.ctx.connections().find((x) => x.name === e.connection);
+    const ra = c?.remoteAccess;
+    if (ra?.role !== 'gateway') {
+      logger.error('ike', `Mode Config: connection ${e.connection} is no gateway (pool:, dns: ...); client refused`, fields);
+      this.ctx.deleteSa(e.isakmpSa);
+      this.ctx.pump();
+      return;
+    }
+    const s = this.session(e.isakmpSa, e.connection);
+    const asked = new Set(e.requested);
+    const attrs: DataAttribute[] = [];
+    const pool = this.poolFor(e.connection, ra);
+    if (pool !== undefined && s.address === undefined) {
+      const address = pool.lease(s.peerId ?? e.peer.address, s.user, this.ctx.now());
+      if (address === undefined) {
+        logger.warn('ike', `Mode Config: the address pool of connection ${e.connection} is exhausted (${pool.size} addresses, all leased): client refused, its ISAKMP SA deleted; enlarge pool:`, { ...fields, user: s.user });
+        this.ctx.deleteSa(e.isakmpSa);
+        this.ctx.pump();
+        return;
+      }
+      s.address = address;
+    }
+    if (s.address !== undefined) {
+      const v6 = isIP(s.address) === 6;
+      attrs.push(tlv(v6 ? CfgAttr.INTERNAL_IP6_ADDRESS : CfgAttr.INTERNAL_IP4_ADDRESS, v6 ? Uint8Array.from([...ipBytes(s.address), 128]) : ipv4Bytes(s.address)));
+      if (!v6 && asked.has(CfgAttr.INTERNAL_IP4_NETMASK)) attrs.push(tlv(CfgAttr.INTERNAL_IP4_NETMASK, maskBytes(32)));
+    }
+    for (const d of ra.dns) attrs.push(tlv(isIP(d) === 6 ? CfgAttr.INTERNAL_IP6_DNS : CfgAttr.INTERNAL_IP4_DNS, ipBytes(d)));
+    if (asked.has(CfgAttr.UNITY_SPLIT_INCLUDE) && ra.splitInclude.length > 0) {
+      // Cisco Unity: per network 4 bytes address, 4 bytes mask, 6 bytes zero (protocol and ports)
+      const v4 = ra.splitInclude.filter((t) => t.family === 4);
+      const buf = new Uint8Array(v4.length * 14);
+      v4.forEach((t, i) => {
+        buf.set(ipv4Bytes(t.address), i * 14);
+        buf.set(maskBytes(t.prefix), i * 14 + 4);
+      });
+      if (v4.length > 0) attrs.push(tlv(CfgAttr.UNITY_SPLIT_INCLUDE, buf));
+    }
+    if (asked.has(CfgAttr.INTERNAL_IP4_SUBNET)) {
+      for (const t of ra.splitInclude.filter((x) => x.family === 4)) attrs.push(tlv(CfgAttr.INTERNAL_IP4_SUBNET, Uint8Array.from([...ipv4Bytes(t.address), ...maskBytes(t.prefix)])));
+    }
+    if (asked.has(CfgAttr.UNITY_BANNER) && ra.banner !== undefined) attrs.push(tlv(CfgAttr.UNITY_BANNER, new TextEncoder().encode(ra.banner)));
+    s.sent = attrs.map((a) => nameOfAttr(a.type));
+    logger.info('ike', `Mode Config: ${s.address !== undefined ? `virtual address ${s.address}` : 'no virtual address'} for ${s.user !== undefined ? `user ${s.user}` : 'the client'}`, { ...fields, attributes: [...new Set(s.sent)].join(',') });
+    try {
+      answer(this.ctx.now(), e.requestId, attrs);
+    } catch (err) {
+      logger.debug('ike', `Mode Config answer not taken: ${(err as Error).message}`, fields);
+    }
+    this.ctx.pump();
+  }
+
+  /** What `status` shows for an ISAKMP SA. */
+  statusOf(sa: string): { user?: string; virtualAddress?: string; attributes: string[] } | undefined {
+    const s = this.sessions.get(sa);
+    if (s === undefined) return undefined;
+    return { ...(s.user !== undefined ? { user: s.user } : {}), ...(s.address !== undefined ? { virtualAddress: s.address } : {}), attributes: [...new Set(s.sent)] };
+  }
+
+  private release(sa: string): void {
+    const s = this.sessions.get(sa);
+    if (s === undefined) return;
+    this.sessions.delete(sa);
+    if (s.address === undefined) return;
+    const c = this.ctx.connections().find((x) => x.name === s.connection);
+    if (c?.remoteAccess?.role === 'client') return;
+    this.pools.get(s.connection)?.pool.release(s.address, this.ctx.now());
+    this.ctx.logger.info('ike', `Mode Config: virtual address ${s.address} released`, { connection: s.connection, sa, user: s.user });
+  }
+
+  /** The connection's pool; a reload that changed `pool:` builds a new one that adopts the leases. */
+  private poolFor(connection: string, ra: RemoteAccessGatewayConfig): AddressPool | undefined {
+    const key = JSON.stringify(ra.pool);
+    const have = this.pools.get(connection);
+    if (have !== undefined && have.key === key) return have.pool;
+    const pool = poolFromConfig(connection, ra);
+    if (pool === undefined) return undefined;
+    if (have !== undefined) pool.adopt(have.pool.snapshot());
+    this.pools.set(connection, { key, pool });
+    return pool;
+  }
+
+  /** The leases of every pool (for `status`). */
+  leases(): { connection: string; address: string; identity: string; user?: string }[] {
+    return [...this.pools.entries()].flatMap(([connection, p]) => p.pool.leases().map((l) => ({ connection, address: l.address, identity: l.identity, ...(l.user !== undefined ? { user: l.user } : {}) })));
+  }
+}

@@ -1,0 +1,192 @@
+/**
+ * The Transaction exchange (type 6; draft-ietf-ipsec-isakmp-mode-cfg-05 §3): two messages under an
+ * established ISAKMP SA, each HDR*, HASH, ATTR, with their own message ID and IV chain (RFC 2409
+ * App. B: the first IV is hash(last phase-1 block | M-ID), the answer's IV is the request's last
+ * cipher block). Both HASHes are prf(SKEYID_a, M-ID | ATTR), as for Informational.
+ *
+ *   REQUEST --> <-- REPLY        (Mode Config pull, XAUTH challenge)
+ *   SET     --> <-- ACK          (Mode Config push, XAUTH status)
+ *
+ * This driver is the transport only: a request we start is retransmitted until its answer comes
+ * (or the retransmit limit fails it); a request from the peer is checked (HASH first, then a
+ * fresh message ID: replay.ts) and handed to the caller as a `transaction` event, answered later
+ * with `answerTransaction` (the engine never waits: the daemon may ask a backend first). An answer
+ * already sent is sent again for a byte-identical repeat of its request. Attribute values are not
+ * interpreted here (XAUTH passwords travel through: the event printers show attribute types only).
+ * @module
+ */
+import type { DataAttribute as Attribute, AttributePayload } from '../../codec/types.js';
+import { CfgType, ExchangeType, NotifyType, nameOf } from '../../constants/index.js';
+import type { Engine } from '../engine.js';
+import { modeConfigTransaction } from '../extensions/modecfg.js';
+import { xauthTransaction } from '../extensions/xauth.js';
+import { checkFreshMsgId, doneFor, freshMsgId, msgIdFree, openHashed, phase1Confirmed, phase2Iv, rememberDone, requireEstablished, sealHashed } from '../phase2.js';
+import { Tk, type KeyedP1, type P1, type TimerOfKind } from '../records.js';
+import { Refused, remote } from '../refusal.js';
+import { markSeen } from '../replay.js';
+import { one, rule, type MessageScript } from '../scripts.js';
+import type { ExchangeDriver, Inbound } from './registry.js';
+
+const TYPE = ExchangeType.TRANSACTION;
+
+/** Either message of the exchange: HDR*, HASH, ATTR. */
+export const TRANSACTION: MessageScript = {
+  label: 'HDR*, HASH, ATTR <-->',
+  from: 'I',
+  encrypted: 'yes',
+  first: 'HASH',
+  rules: [rule('HASH', 1, 1), rule('ATTR', 1, 1)],
+};
+
+/** The answer each request type takes. */
+const ANSWER_TO: ReadonlyMap<number, number> = new Map([
+  [CfgType.ISAKMP_CFG_REQUEST, CfgType.ISAKMP_CFG_REPLY],
+  [CfgType.ISAKMP_CFG_SET, CfgType.ISAKMP_CFG_ACK],
+]);
+
+/** A request we sent, waiting for its answer. */
+interface Outgoing {
+  readonly msgId: number;
+  readonly cfgType: number;
+  readonly identifier: number;
+  readonly sent: Uint8Array;
+  /** The IV the answer is encrypted from (the last cipher block of `sent`). */
+  readonly answerIv: Uint8Array;
+  count: number;
+  timer: TimerOfKind<typeof Tk.TxnRetransmit> | undefined;
+}
+
+/** A request from the peer, checked, waiting for our answer. */
+interface Incoming {
+  readonly msgId: number;
+  readonly cfgType: number;
+  readonly identifier: number;
+  readonly recv: number;
+  /** The IV our answer is encrypted from. */
+  readonly answerIv: Uint8Array;
+}
+
+interface Transactions {
+  readonly out: Map<number, Outgoing>;
+  readonly in: Map<number, Incoming>;
+  /** Our last answered requests: a late repeat of their answer is ignored quietly. */
+  readonly finished: number[];
+}
+
+/** Open transactions per ISAKMP SA (bounded: at most MAX_OPEN each way). */
+const open = new WeakMap<P1, Transactions>();
+const MAX_OPEN = 4;
+
+function tx(p1: P1): Transactions {
+  let t = open.get(p1);
+  if (!t) open.set(p1, (t = { out: new Map(), in: new Map(), finished: [] }));
+  return t;
+}
+
+function attr(cfgType: number, identifier: number, attributes: readonly Attribute[]): AttributePayload {
+  return { type: 'ATTR', cfgType, identifier, attributes: [...attributes] };
+}
+
+/** Starts a transaction: REQUEST or SET under an established ISAKMP SA. Returns its message ID. */
+export function startTransaction(x: Engine, now: number, p1: KeyedP1, cfgType: number, identifier: number, attributes: readonly Attribute[]): number {
+  if (!ANSWER_TO.has(cfgType)) throw new Refused('TRANSACTION', `a transaction starts with REQUEST or SET, not ${nameOf(CfgType, cfgType)}`);
+  const t = tx(p1);
+  if (t.out.size >= MAX_OPEN) throw new Refused('TRANSACTION', `${MAX_OPEN} transactions already wait for the peer`);
+  let msgId = freshMsgId(x, p1);
+  while (t.out.has(msgId) || t.in.has(msgId) || !msgIdFree(p1, msgId)) msgId = freshMsgId(x, p1);
+  const { bytes, nextIv } = sealHashed(p1, TYPE, msgId, 0, [attr(cfgType, identifier, attributes)], phase2Iv(p1, msgId), TRANSACTION);
+  const o: Outgoing = { msgId, cfgType, identifier, sent: bytes, answerIv: nextIv, count: 0, timer: undefined };
+  o.timer = x.timers.add(now + x.opt.retransmitBaseMs, p1, Tk.TxnRetransmit);
+  t.out.set(msgId, o);
+  x.send(p1.local, p1.remote, bytes);
+  return msgId;
+}
+
+/** Answers a request the peer sent (a `transaction` event with `answered: false`): REPLY or ACK. */
+export function answerTransaction(x: Engine, p1: KeyedP1, msgId: number, attributes: readonly Attribute[]): void {
+  const t = open.get(p1);
+  const i = t?.in.get(msgId);
+  if (!t || !i) throw new Refused('TRANSACTION', `no transaction ${msgId >>> 0} waits for an answer`);
+  t.in.delete(msgId);
+  const answerType = ANSWER_TO.get(i.cfgType) ?? CfgType.ISAKMP_CFG_ACK; // only REQUEST / SET are kept
+  const { bytes } = sealHashed(p1, TYPE, msgId, 0, [attr(answerType, i.identifier, attributes)], i.answerIv, TRANSACTION);
+  rememberDone(p1, msgId, i.recv, bytes);
+  x.send(p1.local, p1.remote, bytes);
+}
+
+/** Retransmission of a request of ours; at the limit the transaction fails (a `failed` event). */
+export function transactionTimer(x: Engine, now: number, e: TimerOfKind<typeof Tk.TxnRetransmit>): void {
+  const p1 = e.target;
+  const t = open.get(p1);
+  if (!t || p1.life === 'dead') return;
+  for (const o of t.out.values()) {
+    if (o.timer !== e) continue;
+    if (o.count >= x.opt.retransmitLimit) {
+      t.out.delete(o.msgId);
+      x.emit({ type: 'failed', kind: 'isakmp', connection: p1.conn.name, peer: p1.remote, notify: 0, reason: `transaction ${nameOf(CfgType, o.cfgType)}: retransmit limit reached, peer does not answer` });
+      continue;
+    }
+    o.count++;
+    x.send(p1.local, p1.remote, o.sent);
+    o.timer = x.timers.add(now + x.opt.retransmitBaseMs * 2 ** o.count, p1, Tk.TxnRetransmit);
+  }
+}
+
+function receiveTransaction(x: Engine, m: Inbound): void {
+  const { header: h, bytes } = m;
+  const p1 = requireEstablished(m.p1, h, m.remote, 'transaction');
+  const t = tx(p1);
+  const o = t.out.get(h.messageId);
+  if (o) {
+    // the answer to a request of ours: encrypted from the last block of our request
+    const { payloads } = openHashed(p1, o.answerIv, bytes, h.messageId, 'transaction', TRANSACTION);
+    const a = one(payloads, 'ATTR');
+    if (a.cfgType !== ANSWER_TO.get(o.cfgType)) {
+      throw remote(NotifyType.INVALID_PAYLOAD_TYPE, `transaction answered ${nameOf(CfgType, o.cfgType)} with ${nameOf(CfgType, a.cfgType)}`);
+    }
+    t.out.delete(h.messageId);
+    t.finished.push(h.messageId);
+    if (t.finished.length > MAX_OPEN) t.finished.shift();
+    phase1Confirmed(p1);
+    if (!xauthTransaction(x, m.now, p1, h.messageId, a, true) && !modeConfigTransaction(x, m.now, p1, h.messageId, a, true)) emitTransaction(x, p1, h.messageId, a, true);
+    return;
+  }
+  if (t.in.has(h.messageId) || t.finished.includes(h.messageId)) return; // a repeat: being answered, or answered
+  const done = doneFor(p1, h.messageId);
+  if (done) {
+    if (done.sent && done.recv === x.fp(bytes)) x.send(p1.local, p1.remote, done.sent);
+    return;
+  }
+  checkFreshMsgId(x, p1, h.messageId);
+  const { payloads, nextIv } = openHashed(p1, phase2Iv(p1, h.messageId), bytes, h.messageId, 'transaction', TRANSACTION);
+  const a = one(payloads, 'ATTR');
+  if (!ANSWER_TO.has(a.cfgType)) {
+    throw remote(NotifyType.INVALID_PAYLOAD_TYPE, `transaction starts with ${nameOf(CfgType, a.cfgType)}, not REQUEST or SET`);
+  }
+  if (t.in.size >= MAX_OPEN) throw new Refused('TRANSACTION', `${MAX_OPEN} transactions of the peer already wait for an answer`);
+  markSeen(p1, h.messageId);
+  phase1Confirmed(p1);
+  t.in.set(h.messageId, { msgId: h.messageId, cfgType: a.cfgType, identifier: a.identifier, recv: x.fp(bytes), answerIv: nextIv });
+  if (!xauthTransaction(x, m.now, p1, h.messageId, a, false) && !modeConfigTransaction(x, m.now, p1, h.messageId, a, false)) emitTransaction(x, p1, h.messageId, a, false);
+}
+
+function emitTransaction(x: Engine, p1: KeyedP1, msgId: number, a: AttributePayload, answered: boolean): void {
+  x.emit({
+    type: 'transaction',
+    isakmpSa: x.sas.p1Id(p1),
+    connection: p1.conn.name,
+    peer: p1.remote,
+    messageId: msgId >>> 0,
+    cfgType: a.cfgType,
+    identifier: a.identifier,
+    attributes: a.attributes,
+    answered,
+  });
+}
+
+export const transactionDriver: ExchangeDriver = {
+  name: 'Transaction',
+  doi: undefined,
+  exchangeType: TYPE,
+  receive: receiveTransaction,
+};

@@ -1,0 +1,161 @@
+/**
+ * XAUTH (draft-ietf-ipsec-isakmp-xauth-06) after phase 1, in Transaction exchanges
+ * (drivers/transaction.ts), both roles, with Quick Mode held on the ISAKMP SA until it is done:
+ *
+ *   gateway  REQUEST(XAUTH_TYPE, USER_NAME, USER_PASSWORD) -->
+ *            <-- REPLY(USER_NAME=u, USER_PASSWORD=p)      the caller checks: `xauth-request`
+ *            SET(STATUS=1|0) -->                           `answerXauth(requestId, ok)`
+ *            <-- ACK(STATUS)                               `xauth-done`; Quick Mode released
+ *
+ * A wrong password is asked again (a new REQUEST) up to the connection's `retries` (default 3)
+ * per ISAKMP SA; then STATUS=0 and the ISAKMP SA is deleted. The client answers with its
+ * configured user and password. The password travels only in the `xauth-request` event (the
+ * caller's backend needs it); the engine keeps no copy.
+ * @module
+ */
+import type { AttributePayload, DataAttribute } from '../../codec/types.js';
+import { CfgAttr, CfgType, XauthType } from '../../constants/index.js';
+import { answerTransaction, startTransaction } from '../drivers/transaction.js';
+import type { Engine } from '../engine.js';
+import { deleteP1, holdQuickModes, peerText, releaseQuickModes } from '../lifecycle.js';
+import type { KeyedP1, P1 } from '../records.js';
+import { Refused } from '../refusal.js';
+import type { Extension } from './index.js';
+import { modeConfigAfterXauth } from './modecfg.js';
+
+const DEFAULT_RETRIES = 3;
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+/** Where XAUTH stands on one ISAKMP SA. */
+type XauthState =
+  | { readonly phase: 'asking'; readonly attempt: number; readonly msgId: number }
+  | { readonly phase: 'checking'; readonly attempt: number; readonly user: string; readonly requestId: number }
+  | { readonly phase: 'status-sent'; readonly ok: boolean; readonly user: string; readonly msgId: number; readonly attempt: number }
+  | { readonly phase: 'client-waiting' }
+  | { readonly phase: 'done'; readonly ok: boolean; readonly user: string };
+
+const states = new WeakMap<P1, XauthState>();
+/** Open checks of an engine's gateway: request id → the ISAKMP SA. */
+const checks = new WeakMap<Engine, { next: number; readonly byId: Map<number, KeyedP1> }>();
+
+function checksOf(x: Engine): { next: number; readonly byId: Map<number, KeyedP1> } {
+  let c = checks.get(x);
+  if (!c) checks.set(x, (c = { next: 1, byId: new Map() }));
+  return c;
+}
+
+const tv = (type: number, value: number): DataAttribute => ({ format: 'TV', type, value });
+const tlv = (type: number, value: Uint8Array): DataAttribute => ({ format: 'TLV', type, value });
+const EMPTY = new Uint8Array(0);
+
+function attrText(a: AttributePayload, type: number): string | undefined {
+  const v = a.attributes.find((t) => t.type === type);
+  return v && v.format === 'TLV' ? dec.decode(v.value) : undefined;
+}
+
+function attrNumber(a: AttributePayload, type: number): number | undefined {
+  const v = a.attributes.find((t) => t.type === type);
+  if (!v) return undefined;
+  if (v.format === 'TV') return v.value;
+  let n = 0;
+  for (const b of v.value) n = n * 256 + b;
+  return n;
+}
+
+/** The gateway asks (again): REQUEST(XAUTH_TYPE generic, USER_NAME, USER_PASSWORD). */
+function ask(x: Engine, now: number, p1: KeyedP1, attempt: number): void {
+  const msgId = startTransaction(x, now, p1, CfgType.ISAKMP_CFG_REQUEST, attempt, [
+    tv(CfgAttr.XAUTH_TYPE, XauthType.GENERIC),
+    tlv(CfgAttr.XAUTH_USER_NAME, EMPTY),
+    tlv(CfgAttr.XAUTH_USER_PASSWORD, EMPTY),
+  ]);
+  states.set(p1, { phase: 'asking', attempt, msgId });
+}
+
+function finish(x: Engine, now: number, p1: KeyedP1, ok: boolean, user: string, reason: string): void {
+  states.set(p1, { phase: 'done', ok, user });
+  x.emit({ type: 'xauth-done', isakmpSa: x.sas.p1Id(p1), connection: p1.conn.name, peer: p1.remote, user, ok, reason });
+  if (ok) {
+    releaseQuickModes(x, now, p1);
+    modeConfigAfterXauth(x, now, p1);
+  }
+}
+
+/** The caller's verdict on an `xauth-request`: STATUS to the client, or another REQUEST while attempts remain. */
+export function answerXauth(x: Engine, now: number, requestId: number, ok: boolean): void {
+  const c = checksOf(x);
+  const p1 = c.byId.get(requestId);
+  if (!p1) throw new Refused('TRANSACTION', `no XAUTH request ${requestId} waits for an answer`);
+  c.byId.delete(requestId);
+  const s = states.get(p1);
+  if (p1.life !== 'established' || s?.phase !== 'checking' || s.requestId !== requestId) return; // SA gone meanwhile
+  const retries = p1.conn.xauth?.role === 'server' ? (p1.conn.xauth.retries ?? DEFAULT_RETRIES) : DEFAULT_RETRIES;
+  if (!ok && s.attempt < retries) {
+    ask(x, now, p1, s.attempt + 1);
+    return;
+  }
+  const msgId = startTransaction(x, now, p1, CfgType.ISAKMP_CFG_SET, s.attempt, [tv(CfgAttr.XAUTH_STATUS, ok ? 1 : 0)]);
+  states.set(p1, { phase: 'status-sent', ok, user: s.user, msgId, attempt: s.attempt });
+}
+
+/** A Transaction message under `p1`: true when XAUTH took it (no `transaction` event then). */
+export function xauthTransaction(x: Engine, now: number, p1: KeyedP1, msgId: number, a: AttributePayload, answered: boolean): boolean {
+  const policy = p1.conn.xauth;
+  const s = states.get(p1);
+  if (!policy || !s) return false;
+  if (policy.role === 'server') {
+    if (!answered) return false;
+    if (s.phase === 'asking' && s.msgId === msgId && a.cfgType === CfgType.ISAKMP_CFG_REPLY) {
+      const user = attrText(a, CfgAttr.XAUTH_USER_NAME) ?? '';
+      const password = attrText(a, CfgAttr.XAUTH_USER_PASSWORD) ?? '';
+      const c = checksOf(x);
+      const requestId = c.next++;
+      c.byId.set(requestId, p1);
+      states.set(p1, { phase: 'checking', attempt: s.attempt, user, requestId });
+      x.emit({ type: 'xauth-request', requestId, isakmpSa: x.sas.p1Id(p1), connection: p1.conn.name, peer: p1.remote, peerId: peerText(p1.peerId), user, password });
+      return true;
+    }
+    if (s.phase === 'status-sent' && s.msgId === msgId) {
+      if (s.ok) {
+        finish(x, now, p1, true, s.user, `user "${s.user}" authenticated`);
+      } else {
+        finish(x, now, p1, false, s.user, `user "${s.user}" failed XAUTH ${s.attempt} time(s): check the user name and password (users file or RADIUS); the ISAKMP SA is deleted`);
+        deleteP1(x, p1);
+      }
+      return true;
+    }
+    return false;
+  }
+  // client
+  if (answered) return false;
+  if (a.cfgType === CfgType.ISAKMP_CFG_REQUEST && a.attributes.some((t) => t.type === CfgAttr.XAUTH_USER_NAME || t.type === CfgAttr.XAUTH_USER_PASSWORD)) {
+    const out: DataAttribute[] = [];
+    const type = attrNumber(a, CfgAttr.XAUTH_TYPE);
+    if (type !== undefined) out.push(tv(CfgAttr.XAUTH_TYPE, type));
+    out.push(tlv(CfgAttr.XAUTH_USER_NAME, enc.encode(policy.user)));
+    out.push(tlv(CfgAttr.XAUTH_USER_PASSWORD, policy.password));
+    answerTransaction(x, p1, msgId, out);
+    return true;
+  }
+  const status = attrNumber(a, CfgAttr.XAUTH_STATUS);
+  if (a.cfgType === CfgType.ISAKMP_CFG_SET && status !== undefined) {
+    answerTransaction(x, p1, msgId, [tv(CfgAttr.XAUTH_STATUS, status)]);
+    if (s.phase === 'client-waiting') {
+      finish(x, now, p1, status === 1, policy.user, status === 1 ? `gateway accepted user "${policy.user}"` : `gateway refused user "${policy.user}": check the XAUTH user and password`);
+    }
+    return true;
+  }
+  return false;
+}
+
+export const xauth: Extension = {
+  name: 'xauth',
+  established(x, now, p1) {
+    const policy = p1.conn.xauth;
+    if (!policy) return;
+    holdQuickModes(p1);
+    if (policy.role === 'server') ask(x, now, p1, 1);
+    else states.set(p1, { phase: 'client-waiting' });
+  },
+};

@@ -1,0 +1,130 @@
+/**
+ * Mode Config pull between our daemons over loopback: the gateway's daemon leases the client a
+ * virtual address from `pool:` (by identity and XAUTH user) and sends it with the DNS server; the
+ * client receives it; a second client with another identity finds the one-address pool exhausted
+ * (a log line, its ISAKMP SA deleted); after the first client's SA is deleted the address is
+ * released and the second client gets it.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CfgAttr } from '../../../src/constants/index.js';
+import { parseConfig } from '../../../src/daemon/config/index.js';
+import { Daemon } from '../../../src/daemon/daemon.js';
+import { Logger } from '../../../src/daemon/log.js';
+import { realEndpointFactory } from '../../../src/daemon/real-endpoint.js';
+import { hashPassword } from '../../../src/daemon/remote-access/index.js';
+import type { EngineEvent } from '../../../src/exchange/types.js';
+import { EventLog, freeUdpPorts, tempDir } from '../helpers.js';
+
+const PW = 'modecfg-pw-2290';
+
+const gateway = (port: number, users: string, sock: string): string => `global:
+  listen: ["127.0.0.1"]
+  port: ${port}
+  natt_port: 0
+  control_socket: ${sock}
+secrets:
+  group: { psk: "group secret", allow_weak_psk: true }
+connections:
+  rw:
+    secret: group
+    local:  { address: 127.0.0.1, id: "@gw.test" }
+    remote: { address: "%any", id: "%any" }
+    ike: aes128-sha256-modp2048
+    esp: aes128-sha256
+    xauth: { backend: "file:${users}" }
+    modecfg: pull
+    pool: 10.10.0.7/32
+    dns: 10.1.0.53
+`;
+
+const client = (port: number, gw: number, sock: string, me: string): string => `global:
+  listen: ["127.0.0.1"]
+  port: ${port}
+  natt_port: 0
+  control_socket: ${sock}
+secrets:
+  group: { psk: "group secret", allow_weak_psk: true }
+connections:
+  office:
+    secret: group
+    local:  { address: 127.0.0.1, id: "@${me}.test" }
+    remote: { address: 127.0.0.1, port: ${gw}, id: "@gw.test" }
+    ike: aes128-sha256-modp2048
+    esp: aes128-sha256
+    xauth: { user: alice, password: "${PW}" }
+    modecfg: pull
+`;
+
+function addressOf(e: EngineEvent): string | undefined {
+  if (e.type !== 'modecfg-done') return undefined;
+  const a = e.attributes.find((x) => x.type === CfgAttr.INTERNAL_IP4_ADDRESS);
+  return a && a.format === 'TLV' ? [...a.value].join('.') : undefined;
+}
+
+test('daemon gateway Mode Config pull: a virtual address from the pool, exhaustion refused with a log line, release and reuse', async () => {
+  const dir = tempDir('isakmp-modecfg-');
+  const users = join(dir, 'users');
+  writeFileSync(users, `alice:${await hashPassword(PW, { N: 1024, r: 8, p: 1 })}\n`, { mode: 0o600 });
+  const [gp, c1p, c2p] = await freeUdpPorts(3);
+  const lines: string[] = [];
+  const mk = (text: string, name: string, ev: EventLog): Daemon => {
+    const file = join(dir, `${name}.yaml`);
+    writeFileSync(file, text, { mode: 0o600 });
+    return new Daemon({
+      config: parseConfig(text, file),
+      endpointFactory: realEndpointFactory,
+      logger: new Logger({ level: 'debug', areas: {}, format: 'text', write: (l) => lines.push(`${name}: ${l}`) }),
+      onEvent: ev.push,
+    });
+  };
+  const gev = new EventLog();
+  const e1 = new EventLog();
+  const e2 = new EventLog();
+  const gw = mk(gateway(gp!, users, join(dir, 'gw.sock')), 'gw', gev);
+  const c1 = mk(client(c1p!, gp!, join(dir, 'c1.sock'), 'one'), 'c1', e1);
+  const c2 = mk(client(c2p!, gp!, join(dir, 'c2.sock'), 'two'), 'c2', e2);
+  await gw.start();
+  await c1.start();
+  await c2.start();
+  try {
+    c1.initiate('office');
+    const got = await e1.wait((e) => e.type === 'modecfg-done', 'client 1 Mode Config');
+    assert.equal(addressOf(got), '10.10.0.7');
+    assert.ok(got.type === 'modecfg-done' && got.attributes.some((a) => a.type === CfgAttr.INTERNAL_IP4_DNS && a.format === 'TLV' && [...a.value].join('.') === '10.1.0.53'));
+    await e1.wait((e) => e.type === 'ipsec-sa-established', 'client 1 IPsec SA');
+    assert.ok(lines.some((l) => l.startsWith('gw: ') && l.includes('Mode Config: virtual address 10.10.0.7 for user alice')), lines.join('\n'));
+    // status per remote-access SA: user, virtual address, attributes (gateway: sent; client: received)
+    assert.deepEqual(gw.status().isakmp.map((s) => s.remoteAccess), [{ user: 'alice', virtualAddress: '10.10.0.7', attributes: ['INTERNAL_IP4_ADDRESS', 'INTERNAL_IP4_NETMASK', 'INTERNAL_IP4_DNS'] }]);
+    assert.deepEqual(c1.status().isakmp.map((s) => s.remoteAccess), [{ user: 'alice', virtualAddress: '10.10.0.7', attributes: ['INTERNAL_IP4_ADDRESS', 'INTERNAL_IP4_NETMASK', 'INTERNAL_IP4_DNS'] }]);
+
+    // the only address is leased: the second client (another identity) is refused
+    c2.initiate('office');
+    await gev.wait((e) => e.type === 'deleted' && e.kind === 'isakmp' && e.connection === 'rw', 'gateway deletes the second client');
+    assert.ok(lines.some((l) => l.startsWith('gw: ') && l.includes('the address pool of connection rw is exhausted (1 addresses, all leased)')), lines.join('\n'));
+    assert.equal(e2.events.some((e) => e.type === 'modecfg-done'), false);
+
+    // the first client leaves: its address is released, and the second gets it
+    await c1.stop();
+    await until(() => lines.some((l) => l.startsWith('gw: ') && l.includes('virtual address 10.10.0.7 released')));
+    e2.events.length = 0;
+    c2.initiate('office');
+    const second = await e2.wait((e) => e.type === 'modecfg-done', 'client 2 Mode Config');
+    assert.equal(addressOf(second), '10.10.0.7');
+    assert.ok(!lines.join('\n').includes(PW), 'a password leaked');
+  } finally {
+    await c2.stop();
+    await c1.stop();
+    await gw.stop();
+  }
+});
+
+async function until(f: () => boolean, ms = 10_000): Promise<void> {
+  const t0 = Date.now();
+  while (!f()) {
+    if (Date.now() - t0 > ms) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
