@@ -67,14 +67,18 @@ wait_for() {
     return 1
 }
 
-# build the LD_PRELOAD shim once per run folder (needs gcc + libc6-dev)
+# build the LD_PRELOAD shim into the run folder (needs gcc + libc6-dev), again whenever the
+# source differs from the one it was built from: by content, not by date (several checkouts
+# share $PEERS_RUN, and an older source checked out later looks newer than the shim)
 fake_xfrm_so() {
-    local so=$PEERS_RUN/lib/fake-xfrm.so src=$PEERS_DIR/fake-xfrm/fake-xfrm.c
-    if [[ ! -f $so || $src -nt $so ]]; then
+    local so=$PEERS_RUN/lib/fake-xfrm.so src=$PEERS_DIR/fake-xfrm/fake-xfrm.c sum
+    sum=$(sha256sum "$src" | cut -d' ' -f1)
+    if [[ ! -f $so || "$(cat "$so.src-sha256" 2>/dev/null)" != "$sum" ]]; then
         mkdir -p "$PEERS_RUN/lib"
         command -v gcc >/dev/null || die "gcc missing (apt-get install gcc libc6-dev)"
         gcc -Wall -O2 -shared -fPIC -o "$so.tmp" "$src" -ldl || die "building fake-xfrm.so failed"
         mv "$so.tmp" "$so"
+        echo "$sum" >"$so.src-sha256"
     fi
     echo "$so"
 }

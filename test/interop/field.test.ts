@@ -43,6 +43,7 @@ function config(sock: string, listen: string, side: 'a' | 'b', conns: C[], psk =
 secrets:
   mm:
     psk: "${psk}"
+    allow_weak_psk: true   # charon's lab key (interop/conf/charon) is short
   chain:
     cert: ${PKI}/chain-peer-${side}.crt
     chain: [${PKI}/chain-inter.crt]
