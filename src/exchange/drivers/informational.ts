@@ -73,8 +73,10 @@ function unauthenticated(x: Engine, m: Inbound): void {
   const p1 = m.p1;
   const h = m.header;
   const hs = p1?.hs;
-  // its cookies: ours as initiator (the responder cookie zero when it kept no state), or both
-  const cookies = p1 !== undefined && (bytesEqual(h.responderCookie, p1.rc) || (p1.role === 'initiator' && isZero(h.responderCookie)));
+  // its cookies: both; or, to us as initiator, ours with a zero responder cookie (a peer that kept
+  // no state), or any responder cookie while we have none yet (a refusal of MM1/AM1: charon puts
+  // the cookie it picked for its side in its NO_PROPOSAL_CHOSEN)
+  const cookies = p1 !== undefined && (bytesEqual(h.responderCookie, p1.rc) || (p1.role === 'initiator' && (isZero(h.responderCookie) || isZero(p1.rc))));
   if (n && isErrorNotify(n.notifyType) && !(h.flags & HeaderFlag.ENCRYPTION) && p1 && hs && cookies && p1.life === 'negotiating' && samePeer(p1, m.remote)) {
     hs.peerError = n.notifyType;
     x.emit({ type: 'dropped', peer: m.remote, notify: 0, code: 'UNAUTHENTICATED_INFORMATIONAL', cause: 'PEER_REFUSED', connection: p1.conn.name, reason: `${peerRefusalText(n.notifyType, false, p1)} (not acted upon: the negotiation goes on until it completes or times out)` });
