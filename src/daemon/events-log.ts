@@ -130,7 +130,7 @@ export class LogEvents {
         const label = dropLabel(e.notify === 0 ? undefined : nameOf(NotifyType, e.notify), e.code);
         counters.drop(label);
         // a refusal with a cause an operator can fix is a failure line; anything else is per-packet
-        if (e.cause !== undefined) this.failureLine(e.cause === 'PEER_REFUSED' ? 'refused by the peer' : 'refused', e.peer, e.cause, { connection: e.connection, notify: e.notify === 0 ? undefined : label, reason: e.reason });
+        if (e.cause !== undefined) this.failureLine(e.cause === 'PEER_REFUSED' ? 'refused by the peer' : e.cause === 'NO_ANSWER' ? 'no answer from the peer' : 'refused', e.peer, e.cause, { connection: e.connection, notify: e.notify === 0 ? undefined : label, reason: e.reason });
         else logger.debug('ike', 'dropped datagram', { peer: `${e.peer.address}:${e.peer.port}`, notify: label, reason: e.reason });
         break;
       }

@@ -279,7 +279,8 @@ export function retryOrFail(x: Engine, now: number, p1: P1, reason: string): voi
   const rekeyOf = p1.rekeyOf;
   p1.pending = NO_PENDING;
   destroyP1(x, p1);
-  x.emit({ type: 'dropped', peer: p1.remote, notify: 0, code: 'KEYING_RETRY', reason: `${reason}; keying try ${tries + 1}` });
+  // a failure line for the operator at each try (not only when the last one ends, minutes later)
+  x.emit({ type: 'dropped', peer: p1.remote, notify: 0, code: 'KEYING_RETRY', cause: peerError !== 0 ? 'PEER_REFUSED' : 'NO_ANSWER', connection: p1.conn.name, reason: `${reason}; keying try ${tries + 1}` });
   const again = startPhase1(x, now, conn, pending, rekeyOf && rekeyOf.life === 'established' ? rekeyOf : undefined, undefined, false);
   const hs = expectHandshake(again);
   hs.tries = tries;

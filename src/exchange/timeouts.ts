@@ -14,6 +14,18 @@ import { deleteP1, failUnanswered, rekeyP1, retryOrFail } from './lifecycle.js';
 import { Tk, isEstablished, type EngineTimer } from './records.js';
 import { traceRetransmit } from './trace.js';
 
+/**
+ * Why our phase 1 got no answer, in the operator's words: a peer that cannot decrypt our Main Mode
+ * 5 (another pre-shared key gives other keys) drops it without a word, so silence after MM5 with
+ * a PSK is most likely a key mismatch (unless the peer said in clear what it refused: named then).
+ */
+function unansweredReason(state: string, auth: string, peerError: number): string {
+  if (state === 'sent-mm5' && auth === 'psk' && peerError === 0) {
+    return 'retransmit limit reached, the peer does not answer our MM5: probable pre-shared key mismatch (a peer that cannot decrypt MM5 drops it silently); check that both sides use the same psk for this peer';
+  }
+  return 'retransmit limit reached, peer does not answer';
+}
+
 export function fire(x: Engine, now: number, e: EngineTimer): void {
   switch (e.kind) {
     case Tk.P1Retransmit: {
@@ -21,7 +33,7 @@ export function fire(x: Engine, now: number, e: EngineTimer): void {
       const rtx = p1.hs?.rtx;
       if (p1.life === 'dead' || !rtx || rtx.timer !== e) return;
       if (rtx.count >= x.opt.retransmitLimit) {
-        retryOrFail(x, now, p1, 'retransmit limit reached, peer does not answer');
+        retryOrFail(x, now, p1, unansweredReason(p1.exchangeState, p1.conn.auth, p1.hs?.peerError ?? 0));
         return;
       }
       rtx.count++;
