@@ -78,6 +78,44 @@ test('no proposal chosen in phase 1: the responder names the peer\'s offer and o
   assert.equal(a.at(-1)!.cause, 'PEER_REFUSED');
 });
 
+test('a refusal of our MM1 that carries the responder cookie the peer picked (as charon does) is still ours: named, PEER_REFUSED', () => {
+  const pair = new Pair({ seed: 'f-nopc-rc' });
+  pair.a.setConnection(conn(pair, 'a', { keyingTries: 1, ike: [{ encryption: 7, keyLength: 256, hash: 2, group: 14 }] } as never));
+  pair.b.setConnection(conn(pair, 'b', { ike: [{ encryption: 7, keyLength: 128, hash: 4, group: 14 }] } as never));
+  // b's clear NO_PROPOSAL_CHOSEN goes out with a responder cookie of b's own (bytes 8-15 of the header)
+  let rewritten = 0;
+  pair.tap = (from, data) => {
+    if (from !== 'b' || decodeHeader(data).exchangeType !== 5) return data;
+    const out = new Uint8Array(data);
+    out.set([0x51, 0x52, 0x53, 0x54, 0x55, 0x56, 0x57, 0x58], 8);
+    rewritten++;
+    return out;
+  };
+  pair.a.initiate(pair.now, 'c');
+  pair.run(200_000);
+  assert.ok(rewritten >= 1);
+  const a = caused(pair, 'a');
+  assert.equal(a[0]!.type, 'dropped');
+  assert.match(a[0]!.reason!, /^the peer refused the phase 1: NO_PROPOSAL_CHOSEN \(unauthenticated notify\): the peer accepts none of our phase-1 proposals \(we offered aes256-sha1-modp2048\)/);
+  assert.deepEqual([a.at(-1)!.type, a.at(-1)!.cause], ['failed', 'PEER_REFUSED']);
+});
+
+test('PSK mismatch against a silent peer (charon drops an MM5 it cannot decrypt): each keying try is a NO_ANSWER naming the probable key mismatch, not silence until the last', () => {
+  const pair = new Pair({ seed: 'f-psk-silent', b: { sendErrorNotifies: false } });
+  pair.a.setConnection(conn(pair, 'a', { keyingTries: 2, psk: new TextEncoder().encode('not the same key') } as never));
+  pair.b.setConnection(conn(pair, 'b'));
+  pair.a.initiate(pair.now, 'c');
+  pair.run(400_000);
+  assert.equal(clearNotifies(pair, 'b').length, 0, 'the peer says nothing');
+  const a = caused(pair, 'a');
+  const retry = a.find((e) => e.type === 'dropped');
+  assert.ok(retry, JSON.stringify(a));
+  assert.equal(retry.cause, 'NO_ANSWER');
+  assert.equal(retry.reason, 'retransmit limit reached, the peer does not answer our MM5: probable pre-shared key mismatch (a peer that cannot decrypt MM5 drops it silently); check that both sides use the same psk for this peer; keying try 2');
+  assert.deepEqual([a.at(-1)!.type, a.at(-1)!.cause], ['failed', 'NO_ANSWER']);
+  assert.match(a.at(-1)!.reason!, /does not answer our MM5: probable pre-shared key mismatch/);
+});
+
 test('an authentication method mismatch is named too (the offer in words)', () => {
   const offer = buildIkeSa([{ encryption: 7, keyLength: 128, hash: 4, group: 14 }], 3);
   assert.equal(ikeRefusalText(offer, [{ encryption: 7, keyLength: 128, hash: 4, group: 14 }], 1, false), 'peer offered aes128-sha256-modp2048, we accept aes128-sha256-modp2048; peer authenticates with rsa, we with psk');
