@@ -2,7 +2,8 @@
  * The daemon's half of Mode Config on a gateway: a `modecfg-request` event (the client's REQUEST)
  * is answered with a virtual address from the connection's pool (leased by the client's phase-1
  * identity and XAUTH user), the DNS servers, and the Cisco Unity split include and banner when the
- * client asked for them. The lease is released when the ISAKMP SA is deleted; the pools survive
+ * client asked for them. A RADIUS Framed-IP-Address (with its Framed-IP-Netmask) given when the
+ * user was accepted wins over the pool (that address is not leased, nor released). The lease is released when the ISAKMP SA is deleted; the pools survive
  * `isakmp reload` (a changed `pool:` adopts the old leases). A full pool refuses the client: a log
  * line names the connection and the pool size, and the ISAKMP SA is deleted.
  */
@@ -12,7 +13,7 @@ import { CfgAttr } from '../constants/index.js';
 import type { ConnectionConfig, RemoteAccessGatewayConfig } from './config/index.js';
 import type { EngineEvent } from './engine.js';
 import type { Logger } from './log.js';
-import { poolFromConfig, type AddressPool } from './remote-access/index.js';
+import { poolFromConfig, type AddressPool, type XauthResult } from './remote-access/index.js';
 
 export interface ModeConfigEventsContext {
   readonly logger: Logger;
@@ -29,6 +30,10 @@ export interface RemoteAccessSession {
   peerId: string | undefined;
   user: string | undefined;
   address: string | undefined;
+  /** Where the address came from: the pool (released on delete) or the user backend (RADIUS Framed-IP-Address). */
+  source: 'pool' | 'backend' | undefined;
+  /** The backend's address and netmask for this user (RADIUS Framed-IP-Address / -Netmask): they win over the pool. */
+  framed: { readonly address: string; readonly netmask: string | undefined } | undefined;
   /** Attribute names sent to the client (for `status`). */
   sent: string[];
 }
@@ -100,7 +105,7 @@ export class ModeConfigEvents {
 
   private session(sa: string, connection: string): RemoteAccessSession {
     let s = this.sessions.get(sa);
-    if (s === undefined) this.sessions.set(sa, (s = { connection, peerId: undefined, user: undefined, address: undefined, sent: [] }));
+    if (s === undefined) this.sessions.set(sa, (s = { connection, peerId: undefined, user: undefined, address: undefined, source: undefined, framed: undefined, sent: [] }));
     return s;
   }
 
@@ -124,6 +129,10 @@ export class ModeConfigEvents {
     const asked = new Set(e.requested);
     const attrs: DataAttribute[] = [];
     const pool = this.poolFor(e.connection, ra);
+    if (s.address === undefined && s.framed !== undefined) {
+      s.address = s.framed.address;
+      s.source = 'backend';
+    }
     if (pool !== undefined && s.address === undefined) {
       const address = pool.lease(s.peerId ?? e.peer.address, s.user, this.ctx.now());
       if (address === undefined) {
@@ -133,11 +142,12 @@ export class ModeConfigEvents {
         return;
       }
       s.address = address;
+      s.source = 'pool';
     }
     if (s.address !== undefined) {
       const v6 = isIP(s.address) === 6;
       attrs.push(tlv(v6 ? CfgAttr.INTERNAL_IP6_ADDRESS : CfgAttr.INTERNAL_IP4_ADDRESS, v6 ? Uint8Array.from([...ipBytes(s.address), 128]) : ipv4Bytes(s.address)));
-      if (!v6 && asked.has(CfgAttr.INTERNAL_IP4_NETMASK)) attrs.push(tlv(CfgAttr.INTERNAL_IP4_NETMASK, maskBytes(32)));
+      if (!v6 && asked.has(CfgAttr.INTERNAL_IP4_NETMASK)) attrs.push(tlv(CfgAttr.INTERNAL_IP4_NETMASK, s.source === 'backend' && s.framed?.netmask !== undefined ? ipv4Bytes(s.framed.netmask) : maskBytes(32)));
     }
     for (const d of ra.dns) attrs.push(tlv(isIP(d) === 6 ? CfgAttr.INTERNAL_IP6_DNS : CfgAttr.INTERNAL_IP4_DNS, ipBytes(d)));
     if (asked.has(CfgAttr.UNITY_SPLIT_INCLUDE) && ra.splitInclude.length > 0) {
@@ -164,6 +174,13 @@ export class ModeConfigEvents {
     this.ctx.pump();
   }
 
+  /** The backend accepted the user of `sa`: a RADIUS Framed-IP-Address becomes its virtual address. */
+  accepted(sa: string, r: Extract<XauthResult, { ok: true }>): void {
+    const s = this.sessions.get(sa);
+    if (s === undefined || r.framedIp === undefined || isIP(r.framedIp) !== 4) return;
+    s.framed = { address: r.framedIp, netmask: r.framedNetmask !== undefined && isIP(r.framedNetmask) === 4 ? r.framedNetmask : undefined };
+  }
+
   /** What `status` shows for an ISAKMP SA. */
   statusOf(sa: string): { user?: string; virtualAddress?: string; attributes: string[] } | undefined {
     const s = this.sessions.get(sa);
@@ -175,7 +192,7 @@ export class ModeConfigEvents {
     const s = this.sessions.get(sa);
     if (s === undefined) return;
     this.sessions.delete(sa);
-    if (s.address === undefined) return;
+    if (s.address === undefined || s.source !== 'pool') return;
     const c = this.ctx.connections().find((x) => x.name === s.connection);
     if (c?.remoteAccess?.role === 'client') return;
     this.pools.get(s.connection)?.pool.release(s.address, this.ctx.now());

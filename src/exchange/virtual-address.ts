@@ -8,6 +8,10 @@
  *   ISAKMP SA's peer, with that address as the remote selector, and refuses any other (a peer may
  *   not claim another user's address: INVALID_ID_INFORMATION, the reason names both addresses).
  *
+ * - Cisco Unity: a client given split-include networks proposes IDcr = 0.0.0.0/0 (and narrows to
+ *   the split networks itself, as strongSwan's unity plugin does); the gateway echoes the IDs but
+ *   installs its own local selector, so its policy never reaches past the connection's networks.
+ *
  * The address is read from the attributes themselves (INTERNAL_IP4_ADDRESS, INTERNAL_IP6_ADDRESS),
  * the ones received by a client and the ones sent by a gateway (a pool, RADIUS: the caller decides).
  * @module
@@ -21,7 +25,7 @@ import { NotifyType } from '../constants/index.js';
 import type { Selector } from './types.js';
 
 /** Per ISAKMP SA: `ours` = the address we were given (client), `peers` = the one we assigned (gateway). */
-type VirtualAddress = { readonly side: 'ours' | 'peers'; readonly address: string };
+type VirtualAddress = { readonly side: 'ours' | 'peers'; readonly address: string; readonly splitInclude: boolean };
 
 const byP1 = new WeakMap<P1, VirtualAddress>();
 
@@ -40,7 +44,7 @@ export function virtualAddressOf(attributes: readonly DataAttribute[]): string |
 /** Mode Config finished on `p1`: remember the address (a client's own, or the one a gateway gave). */
 export function rememberVirtualAddress(p1: P1, side: 'ours' | 'peers', attributes: readonly DataAttribute[]): void {
   const address = virtualAddressOf(attributes);
-  if (address !== undefined) byP1.set(p1, { side, address });
+  if (address !== undefined) byP1.set(p1, { side, address, splitInclude: attributes.some((a) => a.type === CfgAttr.UNITY_SPLIT_INCLUDE) });
 }
 
 /** The selectors a Quick Mode under `p1` starts from: the virtual address replaces the real one. */
@@ -58,4 +62,16 @@ export function checkPeerVirtualAddress(p1: P1, peerTs: Selector): void {
     const claimed = peerTs.start === peerTs.end ? peerTs.start : `${peerTs.start}-${peerTs.end}`;
     throw remote(NotifyType.INVALID_ID_INFORMATION, `the client's Quick Mode selector ${claimed} is not the virtual address ${v.address} assigned to it on this ISAKMP SA`);
   }
+}
+
+/**
+ * Gateway: the local selector a Quick Mode under `p1` installs. A Unity client that was sent split
+ * includes asks for 0.0.0.0/0 (::/0); it gets the connection's own local selector `local` instead.
+ */
+export function unityLocalSelector(p1: P1, ourTs: Selector, local: Selector): Selector {
+  const v = byP1.get(p1);
+  if (v?.side !== 'peers' || !v.splitInclude || ourTs.family !== local.family || ourTs.protocol !== 0 || ourTs.port !== 0) return ourTs;
+  const any = ourTs.family === 4 ? hostSelector('0.0.0.0') : hostSelector('::');
+  const whole = ourTs.family === 4 ? '255.255.255.255' : 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff';
+  return selectorEquals({ ...any, end: whole }, { ...ourTs, prefix: undefined }) ? local : ourTs;
 }

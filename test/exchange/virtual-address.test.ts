@@ -86,3 +86,27 @@ test('Mode Config push: SET --> <-- ACK with the attribute types, no REQUEST on 
   assert.equal(types.slice(6, firstQm).filter((t) => t === 6).length, 6);
   assert.equal(pair.a.ipsecSas().length, 1);
 });
+
+test('Cisco Unity: a client sent split includes proposes IDcr 0.0.0.0/0; the gateway echoes it but installs its own local selector', () => {
+  const pair = new Pair({ seed: 'va-unity-any' });
+  pair.a.setConnection(conn(pair, 'a', { modeConfig: { role: 'client' }, remoteTs: subnetSelector('0.0.0.0', 0) }));
+  pair.b.setConnection(conn(pair, 'b', { modeConfig: { role: 'server' }, localTs: subnetSelector('10.1.0.0', 16) }));
+  pair.a.initiate(pair.now, 'c');
+  serve(pair, [address('10.10.0.7'), { format: 'TLV', type: CfgAttr.UNITY_SPLIT_INCLUDE, value: Uint8Array.of(10, 1, 0, 0, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0) }]);
+  const [a] = pair.a.ipsecSas();
+  const [b] = pair.b.ipsecSas();
+  assert.ok(a && b, 'an IPsec SA on both sides');
+  assert.deepEqual(a.remoteTs, subnetSelector('0.0.0.0', 0), 'the IDs echoed');
+  assert.deepEqual(b.localTs, subnetSelector('10.1.0.0', 16), 'the gateway installs its own networks');
+  assert.deepEqual(b.remoteTs, hostSelector('10.10.0.7'));
+});
+
+test('without split includes sent, IDcr 0.0.0.0/0 stays outside the gateway\'s networks (INVALID_ID_INFORMATION)', () => {
+  const pair = new Pair({ seed: 'va-any-refused' });
+  pair.a.setConnection(conn(pair, 'a', { modeConfig: { role: 'client' }, remoteTs: subnetSelector('0.0.0.0', 0), keyingTries: 1 }));
+  pair.b.setConnection(conn(pair, 'b', { modeConfig: { role: 'server' }, localTs: subnetSelector('10.1.0.0', 16) }));
+  pair.a.initiate(pair.now, 'c');
+  serve(pair, [address('10.10.0.7')]);
+  assert.equal(pair.b.ipsecSas().length, 0);
+  assert.ok(pair.ev('b', 'dropped').some((d) => d.notify === NotifyType.INVALID_ID_INFORMATION));
+});

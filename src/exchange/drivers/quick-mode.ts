@@ -43,7 +43,7 @@ import { afterFirstPayload, checkOut, cookiePair, decrypt, encryptRaw, hashFirst
 import { sendInfo } from './informational.js';
 import { startPhase1 } from './phase1.js';
 import type { ExchangeDriver } from './registry.js';
-import { checkPeerVirtualAddress, withVirtualAddress } from '../virtual-address.js';
+import { checkPeerVirtualAddress, unityLocalSelector, withVirtualAddress } from '../virtual-address.js';
 
 /** The four messages (the fourth only with the commit bit). */
 export const QM = {
@@ -354,6 +354,7 @@ function answerQm1(x: Engine, now: number, p1: KeyedP1, h: Header, bytes: Uint8A
     ourTs = hostSelector(p1.local.address);
   }
   checkPeerVirtualAddress(p1, peerTs);
+  ourTs = unityLocalSelector(p1, ourTs, defaultTs(x.conns.current(p1.conn), p1).local);
   const { conn, sel } = chooseConnection(x, p1, sa, peerTs, ourTs);
   if (sel.group && !ke) throw remote(NotifyType.PAYLOAD_MALFORMED, 'PFS proposal chosen but no KE payload');
   if (!sel.group && ke) throw remote(NotifyType.INVALID_KEY_INFORMATION, 'KE payload without a PFS group');
