@@ -184,7 +184,10 @@ function modeConfigPolicy(c: ConnectionConfig): Pick<Connection, 'modeConfig'> {
   const ra = c.remoteAccess;
   if (ra === undefined) return {};
   const push = ra.modecfg === 'push';
-  if (ra.role === 'gateway') return ra.pool.length > 0 || ra.dns.length > 0 || ra.splitInclude.length > 0 || ra.banner !== undefined ? { modeConfig: { role: 'server', push } } : {};
+  if (ra.role === 'gateway') {
+    const hands = ra.pool.length > 0 || ra.dns.length > 0 || ra.nbns.length > 0 || ra.splitInclude.length > 0 || ra.localLan.length > 0 || ra.banner !== undefined || ra.defaultDomain !== undefined || ra.splitDns.length > 0;
+    return hands ? { modeConfig: { role: 'server', push } } : {};
+  }
   return ra.modecfg === undefined ? {} : { modeConfig: { role: 'client', push } };
 }
 

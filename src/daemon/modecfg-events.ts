@@ -13,6 +13,8 @@ import { CfgAttr } from '../constants/index.js';
 import type { ConnectionConfig, RemoteAccessGatewayConfig } from './config/index.js';
 import type { EngineEvent } from './engine.js';
 import type { Logger } from './log.js';
+import { modeConfigAttributes } from './modecfg-attributes.js';
+import { packageVersion } from './version.js';
 import { poolFromConfig, type AddressPool, type XauthResult } from './remote-access/index.js';
 
 export interface ModeConfigEventsContext {
@@ -38,34 +40,8 @@ export interface RemoteAccessSession {
   sent: string[];
 }
 
-function ipv4Bytes(a: string): Uint8Array {
-  return Uint8Array.from(a.split('.').map(Number));
-}
-
-function ipBytes(a: string): Uint8Array {
-  if (isIP(a) === 4) return ipv4Bytes(a);
-  // IPv6: expand '::'
-  const [head, tail] = a.includes('::') ? a.split('::') : [a, undefined];
-  const h = head ? head.split(':') : [];
-  const t = tail ? tail.split(':') : [];
-  const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
-  const out = new Uint8Array(16);
-  groups.forEach((g, i) => {
-    const v = parseInt(g || '0', 16);
-    out[i * 2] = v >> 8;
-    out[i * 2 + 1] = v & 0xff;
-  });
-  return out;
-}
-
-function maskBytes(prefix: number): Uint8Array {
-  const m = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
-  return Uint8Array.from([m >>> 24, (m >>> 16) & 0xff, (m >>> 8) & 0xff, m & 0xff]);
-}
-
 const nameOfAttr = (type: number): string => Object.entries(CfgAttr).find(([, v]) => v === type)?.[0] ?? String(type);
 
-const tlv = (type: number, value: Uint8Array): DataAttribute => ({ format: 'TLV', type, value });
 
 export class ModeConfigEvents {
   private readonly pools = new Map<string, { key: string; pool: AddressPool }>();
@@ -119,7 +95,7 @@ export class ModeConfigEvents {
     }
     const c = this.ctx.connections().find((x) => x.name === e.connection);
     const ra = c?.remoteAccess;
-    if (ra?.role !== 'gateway') {
+    if (c === undefined || ra?.role !== 'gateway') {
       logger.error('ike', `Mode Config: connection ${e.connection} is no gateway (pool:, dns: ...); client refused`, fields);
       this.ctx.deleteSa(e.isakmpSa);
       this.ctx.pump();
@@ -127,7 +103,6 @@ export class ModeConfigEvents {
     }
     const s = this.session(e.isakmpSa, e.connection);
     const asked = new Set(e.requested);
-    const attrs: DataAttribute[] = [];
     const pool = this.poolFor(e.connection, ra);
     if (s.address === undefined && s.framed !== undefined) {
       s.address = s.framed.address;
@@ -144,26 +119,7 @@ export class ModeConfigEvents {
       s.address = address;
       s.source = 'pool';
     }
-    if (s.address !== undefined) {
-      const v6 = isIP(s.address) === 6;
-      attrs.push(tlv(v6 ? CfgAttr.INTERNAL_IP6_ADDRESS : CfgAttr.INTERNAL_IP4_ADDRESS, v6 ? Uint8Array.from([...ipBytes(s.address), 128]) : ipv4Bytes(s.address)));
-      if (!v6 && asked.has(CfgAttr.INTERNAL_IP4_NETMASK)) attrs.push(tlv(CfgAttr.INTERNAL_IP4_NETMASK, s.source === 'backend' && s.framed?.netmask !== undefined ? ipv4Bytes(s.framed.netmask) : maskBytes(32)));
-    }
-    for (const d of ra.dns) attrs.push(tlv(isIP(d) === 6 ? CfgAttr.INTERNAL_IP6_DNS : CfgAttr.INTERNAL_IP4_DNS, ipBytes(d)));
-    if (asked.has(CfgAttr.UNITY_SPLIT_INCLUDE) && ra.splitInclude.length > 0) {
-      // Cisco Unity: per network 4 bytes address, 4 bytes mask, 6 bytes zero (protocol and ports)
-      const v4 = ra.splitInclude.filter((t) => t.family === 4);
-      const buf = new Uint8Array(v4.length * 14);
-      v4.forEach((t, i) => {
-        buf.set(ipv4Bytes(t.address), i * 14);
-        buf.set(maskBytes(t.prefix), i * 14 + 4);
-      });
-      if (v4.length > 0) attrs.push(tlv(CfgAttr.UNITY_SPLIT_INCLUDE, buf));
-    }
-    if (asked.has(CfgAttr.INTERNAL_IP4_SUBNET)) {
-      for (const t of ra.splitInclude.filter((x) => x.family === 4)) attrs.push(tlv(CfgAttr.INTERNAL_IP4_SUBNET, Uint8Array.from([...ipv4Bytes(t.address), ...maskBytes(t.prefix)])));
-    }
-    if (asked.has(CfgAttr.UNITY_BANNER) && ra.banner !== undefined) attrs.push(tlv(CfgAttr.UNITY_BANNER, new TextEncoder().encode(ra.banner)));
+    const attrs = modeConfigAttributes(c, ra, asked, { address: s.address, ...(s.source === 'backend' && s.framed?.netmask !== undefined ? { netmask: s.framed.netmask } : {}) }, packageVersion());
     s.sent = attrs.map((a) => nameOfAttr(a.type));
     logger.info('ike', `Mode Config: ${s.address !== undefined ? `virtual address ${s.address}` : 'no virtual address'} for ${s.user !== undefined ? `user ${s.user}` : 'the client'}`, { ...fields, attributes: [...new Set(s.sent)].join(',') });
     try {
