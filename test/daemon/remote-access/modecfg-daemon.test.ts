@@ -96,9 +96,11 @@ test('daemon gateway Mode Config pull: a virtual address from the pool, exhausti
     assert.ok(got.type === 'modecfg-done' && got.attributes.some((a) => a.type === CfgAttr.INTERNAL_IP4_DNS && a.format === 'TLV' && [...a.value].join('.') === '10.1.0.53'));
     await e1.wait((e) => e.type === 'ipsec-sa-established', 'client 1 IPsec SA');
     assert.ok(lines.some((l) => l.startsWith('gw: ') && l.includes('Mode Config: virtual address 10.10.0.7 for user alice')), lines.join('\n'));
-    // status per remote-access SA: user, virtual address, attributes (gateway: sent; client: received)
-    assert.deepEqual(gw.status().isakmp.map((s) => s.remoteAccess), [{ user: 'alice', virtualAddress: '10.10.0.7', attributes: ['INTERNAL_IP4_ADDRESS', 'INTERNAL_IP4_NETMASK', 'INTERNAL_IP4_DNS'] }]);
-    assert.deepEqual(c1.status().isakmp.map((s) => s.remoteAccess), [{ user: 'alice', virtualAddress: '10.10.0.7', attributes: ['INTERNAL_IP4_ADDRESS', 'INTERNAL_IP4_NETMASK', 'INTERNAL_IP4_DNS'] }]);
+    // status per remote-access SA: user, virtual address, attributes (gateway: sent; client: received);
+    // both sides sent the Cisco Unity vendor ID, so the client asked for UNITY_PFS too (0: no PFS)
+    const sent = ['INTERNAL_IP4_ADDRESS', 'INTERNAL_IP4_NETMASK', 'INTERNAL_IP4_DNS', 'APPLICATION_VERSION', 'UNITY_PFS'];
+    assert.deepEqual(gw.status().isakmp.map((s) => s.remoteAccess), [{ user: 'alice', virtualAddress: '10.10.0.7', attributes: sent }]);
+    assert.deepEqual(c1.status().isakmp.map((s) => s.remoteAccess), [{ user: 'alice', virtualAddress: '10.10.0.7', attributes: sent }]);
 
     // the only address is leased: the second client (another identity) is refused
     c2.initiate('office');
