@@ -9,7 +9,8 @@
  */
 import { isIP } from 'node:net';
 import type { DataAttribute } from '../codec/types.js';
-import { CfgAttr } from '../constants/index.js';
+import { CfgAttr, NotifyType } from '../constants/index.js';
+import { NOT_ITS_ADDRESS } from '../exchange/virtual-address.js';
 import type { ConnectionConfig, RemoteAccessGatewayConfig } from './config/index.js';
 import type { EngineEvent } from './engine.js';
 import type { Logger } from './log.js';
@@ -73,6 +74,12 @@ export class ModeConfigEvents {
         break;
       case 'deleted':
         if (e.kind === 'isakmp') this.release(e.id);
+        break;
+      case 'dropped':
+        // an authenticated client claimed an address that is not its own (another user's?)
+        if (e.notify === NotifyType.INVALID_ID_INFORMATION && e.reason.startsWith(NOT_ITS_ADDRESS)) {
+          this.ctx.logger.warn('ike', `Mode Config: Quick Mode refused: ${e.reason}`, { peer: `${e.peer.address}:${e.peer.port}` });
+        }
         break;
       default:
         break;

@@ -29,6 +29,9 @@ type VirtualAddress = { readonly side: 'ours' | 'peers'; readonly address: strin
 
 const byP1 = new WeakMap<P1, VirtualAddress>();
 
+/** How the reason of that refusal starts (the daemon logs it at warn: an authenticated client tried it). */
+export const NOT_ITS_ADDRESS = "the client's Quick Mode selector";
+
 /** The internal address in Mode Config attributes (the first IPv4 one, else the first IPv6 one). */
 export function virtualAddressOf(attributes: readonly DataAttribute[]): string | undefined {
   for (const type of [CfgAttr.INTERNAL_IP4_ADDRESS, CfgAttr.INTERNAL_IP6_ADDRESS]) {
@@ -60,7 +63,7 @@ export function checkPeerVirtualAddress(p1: P1, peerTs: Selector): void {
   if (v?.side !== 'peers') return;
   if (!selectorEquals(peerTs, hostSelector(v.address))) {
     const claimed = peerTs.start === peerTs.end ? peerTs.start : `${peerTs.start}-${peerTs.end}`;
-    throw remote(NotifyType.INVALID_ID_INFORMATION, `the client's Quick Mode selector ${claimed} is not the virtual address ${v.address} assigned to it on this ISAKMP SA`);
+    throw remote(NotifyType.INVALID_ID_INFORMATION, `${NOT_ITS_ADDRESS} ${claimed} is not the virtual address ${v.address} assigned to it on this ISAKMP SA`);
   }
 }
 
