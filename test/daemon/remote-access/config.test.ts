@@ -193,3 +193,22 @@ test('the Mode Config keys a gateway hands out: nbns, default_domain, split_dns,
 `);
   assert.ok(client.some((p) => /split_dns: is what a gateway hands out/.test(p)), client.join('\n'));
 });
+
+test('isakmp daemon --check validates the Mode Config keys: accepted, and a bad one named at its line', async () => {
+  const { runCli } = await import('../../../src/cli/run.js');
+  const dir = tempDir('isakmp-ra-check-');
+  const run = async (text: string): Promise<{ code: number; out: string[]; err: string[] }> => {
+    const file = join(dir, 'ra.yaml');
+    writeFileSync(file, text, { mode: 0o600 });
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await runCli(['daemon', '--check', '--config', file], { out: (s: string) => out.push(s), err: (s: string) => err.push(s) });
+    return { code, out, err };
+  };
+  const good = await run(`${GW}    pool: 10.10.0.0/24\n    nbns: 10.1.0.54\n    default_domain: corp.example\n    split_dns: corp.example\n    local_lan: 192.168.0.0/16\n    save_password: false\n    modecfg: push\n`);
+  assert.equal(good.code, 0, good.err.join('\n'));
+  assert.match(good.out[0] ?? '', /ra\.yaml: ok, 1 connection/);
+  const bad = await run(`${GW}    pool: 10.10.0.0/24\n    split_dns: "not a domain"\n`);
+  assert.equal(bad.code, 1);
+  assert.ok(bad.err.some((l) => /ra\.yaml:10:\d+: connections\.rw\.split_dns: 'not a domain' is not a DNS domain name/.test(l)), bad.err.join('\n'));
+});
