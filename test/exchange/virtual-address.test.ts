@@ -110,3 +110,17 @@ test('without split includes sent, IDcr 0.0.0.0/0 stays outside the gateway\'s n
   assert.equal(pair.b.ipsecSas().length, 0);
   assert.ok(pair.ev('b', 'dropped').some((d) => d.notify === NotifyType.INVALID_ID_INFORMATION));
 });
+
+test('an IPv6 virtual address (INTERNAL_IP6_ADDRESS, prefix 128): IDci /128 over an IPv4 ISAKMP SA', () => {
+  const pair = new Pair({ seed: 'va-v6' });
+  pair.a.setConnection(conn(pair, 'a', { modeConfig: { role: 'client' }, remoteTs: subnetSelector('2001:db8:1::', 48) }));
+  pair.b.setConnection(conn(pair, 'b', { modeConfig: { role: 'server' }, localTs: subnetSelector('2001:db8:1::', 48) }));
+  pair.a.initiate(pair.now, 'c');
+  const v6 = Uint8Array.of(0x20, 0x01, 0x0d, 0xb8, 0, 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7, 128);
+  serve(pair, [{ format: 'TLV', type: CfgAttr.INTERNAL_IP6_ADDRESS, value: v6 }]);
+  const [a] = pair.a.ipsecSas();
+  const [b] = pair.b.ipsecSas();
+  assert.ok(a && b, 'an IPsec SA on both sides');
+  assert.deepEqual(a.localTs, hostSelector('2001:db8:ff::7'));
+  assert.deepEqual(b.remoteTs, hostSelector('2001:db8:ff::7'));
+});
