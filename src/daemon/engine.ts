@@ -183,9 +183,12 @@ function xauthPolicy(c: ConnectionConfig): Pick<Connection, 'xauth'> {
 function modeConfigPolicy(c: ConnectionConfig): Pick<Connection, 'modeConfig'> {
   const ra = c.remoteAccess;
   if (ra === undefined) return {};
-  if (ra.modecfg === 'push') throw new EngineRefusal(`connections.${c.name}.modecfg`, `Mode Config push (SET/ACK) is not implemented by the engine yet: use modecfg: pull`);
-  if (ra.role === 'gateway') return ra.pool.length > 0 || ra.dns.length > 0 || ra.splitInclude.length > 0 || ra.banner !== undefined ? { modeConfig: { role: 'server' } } : {};
-  return ra.modecfg === undefined ? {} : { modeConfig: { role: 'client' } };
+  const push = ra.modecfg === 'push';
+  if (ra.role === 'gateway') {
+    const hands = ra.pool.length > 0 || ra.dns.length > 0 || ra.nbns.length > 0 || ra.splitInclude.length > 0 || ra.localLan.length > 0 || ra.banner !== undefined || ra.defaultDomain !== undefined || ra.splitDns.length > 0;
+    return hands ? { modeConfig: { role: 'server', push } } : {};
+  }
+  return ra.modecfg === undefined ? {} : { modeConfig: { role: 'client', push } };
 }
 
 /**

@@ -178,6 +178,16 @@ export interface RemoteAccessGatewayConfig {
   readonly banner: string | undefined;
   /** `pull`: the client asks (REQUEST/REPLY); `push`: the gateway sets (SET/ACK). */
   readonly modecfg: 'pull' | 'push';
+  /** INTERNAL_IP4_NBNS: WINS servers. */
+  readonly nbns: readonly string[];
+  /** Cisco Unity UNITY_LOCAL_LAN: networks the client keeps reaching directly. */
+  readonly localLan: readonly TrafficSelector[];
+  /** Cisco Unity UNITY_DEF_DOMAIN. */
+  readonly defaultDomain: string | undefined;
+  /** Cisco Unity UNITY_SPLITDNS_NAME: the domains resolved with `dns:` (the others by the client's own resolver). */
+  readonly splitDns: readonly string[];
+  /** Cisco Unity UNITY_SAVE_PASSWD: may the client store the XAUTH password; undefined: not sent. */
+  readonly savePassword: boolean | undefined;
 }
 
 /** A remote-access client: its XAUTH user and password, and how it gets its virtual address. */

@@ -43,6 +43,7 @@ import { afterFirstPayload, checkOut, cookiePair, decrypt, encryptRaw, hashFirst
 import { sendInfo } from './informational.js';
 import { startPhase1 } from './phase1.js';
 import type { ExchangeDriver } from './registry.js';
+import { checkPeerVirtualAddress, unityLocalSelector, withVirtualAddress } from '../virtual-address.js';
 
 /** The four messages (the fourth only with the commit bit). */
 export const QM = {
@@ -90,7 +91,8 @@ export function requestQm(x: Engine, now: number, pending: PendingQm): void {
 }
 
 function defaultTs(conn: Connection, p1: P1): { local: Selector; remote: Selector } {
-  return { local: conn.localTs ?? hostSelector(p1.local.address), remote: conn.remoteTs ?? hostSelector(p1.remote.address) };
+  // a Mode Config virtual address (ours as a client, the peer's as a gateway) replaces the real one
+  return withVirtualAddress(p1, { local: conn.localTs ?? hostSelector(p1.local.address), remote: conn.remoteTs ?? hostSelector(p1.remote.address) });
 }
 
 /** The IPsec proposals a Quick Mode under `p1` uses for `conn` (UDP-encapsulated modes under NAT-T). */
@@ -351,6 +353,8 @@ function answerQm1(x: Engine, now: number, p1: KeyedP1, h: Header, bytes: Uint8A
     peerTs = hostSelector(p1.remote.address);
     ourTs = hostSelector(p1.local.address);
   }
+  checkPeerVirtualAddress(p1, peerTs);
+  ourTs = unityLocalSelector(p1, ourTs, defaultTs(x.conns.current(p1.conn), p1).local);
   const { conn, sel } = chooseConnection(x, p1, sa, peerTs, ourTs);
   if (sel.group && !ke) throw remote(NotifyType.PAYLOAD_MALFORMED, 'PFS proposal chosen but no KE payload');
   if (!sel.group && ke) throw remote(NotifyType.INVALID_KEY_INFORMATION, 'KE payload without a PFS group');
