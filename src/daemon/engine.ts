@@ -121,7 +121,12 @@ export function toEngineConnection(c: ConnectionConfig, localPort: number, local
     exchange: c.exchange,
     ...(c.secret.kind === 'psk'
       ? { auth: 'psk' as const, psk: c.secret.psk }
-      : {
+      : c.secret.kind === 'ca'
+        ? {
+            auth: 'rsa-sig' as const,
+            rsa: { trusted: c.secret.cas.map((x) => new Uint8Array(x.raw)), ...(c.secret.crls.length > 0 ? { crls: c.secret.crls } : {}) },
+          }
+        : {
           auth: 'rsa-sig' as const,
           rsa: {
             privateKey: c.secret.key,
@@ -174,8 +179,9 @@ export function toEngineConnection(c: ConnectionConfig, localPort: number, local
 /** `xauth:` of the configuration as the engine's XAUTH role (gateway = server, client = client). */
 function xauthPolicy(c: ConnectionConfig): Pick<Connection, 'xauth'> {
   const ra = c.remoteAccess;
-  if (ra?.role === 'gateway' && ra.xauth !== undefined) return { xauth: { role: 'server', retries: ra.xauth.retries } };
-  if (ra?.role === 'client' && ra.xauth !== undefined) return { xauth: { role: 'client', user: ra.xauth.user, password: ra.xauth.password } };
+  const hybrid = c.auth === 'hybrid' ? { hybrid: true } : {};
+  if (ra?.role === 'gateway' && ra.xauth !== undefined) return { xauth: { role: 'server', retries: ra.xauth.retries, ...hybrid } };
+  if (ra?.role === 'client' && ra.xauth !== undefined) return { xauth: { role: 'client', user: ra.xauth.user, password: ra.xauth.password, ...hybrid } };
   return {};
 }
 
