@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { decodeMessage } from '../../src/codec/index.js';
+import { decodeHeader, decodeMessage } from '../../src/codec/index.js';
 import { AuthMethod, CfgAttr, CfgType, XauthType } from '../../src/constants/index.js';
 import { XAUTH_VID } from '../../src/exchange/extensions/xauth.js';
 import type { XauthPolicy } from '../../src/exchange/types.js';
@@ -173,4 +173,24 @@ test('a client asked for XAUTH type OTP answers the type alone (no credentials),
   const done = pair.ev('a', 'xauth-done');
   assert.equal(done[0]?.ok, false);
   assert.match(done[0]!.reason, /XAUTH type 2 \(OTP\).*generic/);
+});
+
+test('Aggressive Mode, as the macOS/iOS Cisco IPsec client and vpnc use for group PSK and Hybrid: XAUTH PSK and Hybrid both complete', () => {
+  const am: ConnOverrides = { exchange: 'aggressive', allowAggressivePsk: true };
+  const psk = raPair('am-xauth-psk', { ...am, xauth: CLIENT }, { ...am, xauth: { role: 'server' } });
+  psk.a.initiate(psk.now, 'c');
+  backend(psk, 'b');
+  assert.deepEqual(authMethods(psk.wire[0]!.data), [AuthMethod.XAUTH_INIT_PRESHARED]);
+  assert.equal(psk.ev('a', 'xauth-done')[0]?.ok, true);
+  assert.equal(psk.a.ipsecSas().length, 1);
+
+  const hy = raPair('am-hybrid', { ...am, ...hybridClient(gwKey.publicKey) }, { ...am, ...hybridGateway });
+  hy.a.initiate(hy.now, 'c');
+  backend(hy, 'b');
+  assert.deepEqual(authMethods(hy.wire[0]!.data), [AuthMethod.HYBRID_INIT_RSA]);
+  // the client signs nothing: AM3 is encrypted, its size tells a HASH from a 256-byte signature
+  const am3 = hy.wire.filter((w) => w.from === 'a' && decodeHeader(w.data).exchangeType === 4)[1]!;
+  assert.ok(am3.data.length < 200, `AM3 of ${am3.data.length} bytes holds a HASH, not a 2048-bit signature`);
+  assert.equal(hy.ev('b', 'xauth-done')[0]?.ok, true);
+  assert.equal(hy.a.ipsecSas().length, 1);
 });
