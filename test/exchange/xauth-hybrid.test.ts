@@ -8,6 +8,7 @@ import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { decodeHeader, decodeMessage } from '../../src/codec/index.js';
 import { AuthMethod, CfgAttr, CfgType, XauthType } from '../../src/constants/index.js';
 import { XAUTH_VID } from '../../src/exchange/extensions/xauth.js';
+import { ikeTransformName } from '../../src/exchange/names.js';
 import type { XauthPolicy } from '../../src/exchange/types.js';
 import { Pair, conn, type ConnOverrides } from '../helpers/pair.js';
 
@@ -193,4 +194,11 @@ test('Aggressive Mode, as the macOS/iOS Cisco IPsec client and vpnc use for grou
   assert.ok(am3.data.length < 200, `AM3 of ${am3.data.length} bytes holds a HASH, not a 2048-bit signature`);
   assert.equal(hy.ev('b', 'xauth-done')[0]?.ok, true);
   assert.equal(hy.a.ipsecSas().length, 1);
+});
+
+test('status names the remote-access methods: xauth-psk, xauth-rsa-resp, hybrid-rsa', () => {
+  const t = { encryption: 7, keyLength: 256, hash: 4, group: 14 };
+  assert.equal(ikeTransformName({ ...t, auth: AuthMethod.XAUTH_INIT_PRESHARED }), 'aes256-sha256-modp2048 xauth-psk');
+  assert.equal(ikeTransformName({ ...t, auth: AuthMethod.XAUTH_RESP_RSA }), 'aes256-sha256-modp2048 xauth-rsa-resp');
+  assert.equal(ikeTransformName({ ...t, auth: AuthMethod.HYBRID_INIT_RSA }), 'aes256-sha256-modp2048 hybrid-rsa');
 });

@@ -80,7 +80,7 @@ connections:
 }
 
 /** charon's SA `conn` up with an INSTALLED child; our side lists the same SAs and the same Ka. */
-async function assertAgree(ours: Ours, name: 'a' | 'b', conn: string, ourConn: string, diag: () => string): Promise<CharonSa> {
+async function assertAgree(ours: Ours, name: 'a' | 'b', conn: string, ourConn: string, method: string, diag: () => string): Promise<CharonSa> {
   const sa = await until(() => charon.sas(name).find((s) => s.conn === conn && s.state === 'ESTABLISHED' && s.children.some((c) => c.state === 'INSTALLED')), 10_000);
   assert.ok(sa, `charon has no established ${conn} SA:\n${diag()}\n${charon.log(name).split('\n').slice(-40).join('\n')}\n--- ours:\n${ours.log().slice(-3000)}`);
   const status = await until(async () => {
@@ -90,6 +90,7 @@ async function assertAgree(ours: Ours, name: 'a' | 'b', conn: string, ourConn: s
   assert.ok(status, `we do not list the IPsec SA: ${JSON.stringify(await ours.status())}`);
   const p1 = status.isakmp.find((s: any) => s.initiatorCookie === sa.ispi && s.responderCookie === sa.rspi);
   assert.ok(p1 && p1.connection === ourConn && p1.state === 'established', JSON.stringify(status.isakmp));
+  assert.equal(p1.algorithms, `aes256-sha256-modp2048 ${method}`, 'status names the remote-access method');
   const child = sa.children.find((c) => status.ipsec.some((q: any) => q.spiOut === c.spiIn))!;
   assert.equal(status.ipsec.find((q: any) => q.spiOut === child.spiIn).spiIn, child.spiOut);
   const ka = charon.keys(name).filter((k) => k.uid === sa.uid && k.label === 'encryption key Ka').map((k) => k.hex);
@@ -125,7 +126,7 @@ describe('XAUTH RSA and Hybrid: charon as the client of our gateway', { skip, co
 
   test('XAUTHInitRSA: charon signs, we sign, then XAUTH alice; same SA and keys', async () => {
     const up = charon.up('a', 'xauth-rsa', 'ra', 15);
-    await assertAgree(ours!, 'a', 'xauth-rsa', 'rw-rsa', () => `${up.out}\n${up.err}`);
+    await assertAgree(ours!, 'a', 'xauth-rsa', 'rw-rsa', 'xauth-rsa', () => `${up.out}\n${up.err}`);
     assert.match(charon.log('a'), /XAuth authentication of 'alice' \(myself\) successful/);
     assert.match(ours!.log(), /XAUTH: user accepted by file:/);
     charon.down('a', 'xauth-rsa');
@@ -133,7 +134,7 @@ describe('XAUTH RSA and Hybrid: charon as the client of our gateway', { skip, co
 
   test('Hybrid (HybridInitRSA): charon checks our certificate, sends a HASH, XAUTH alice; same SA and keys', async () => {
     const up = charon.up('a', 'hybrid', 'ra', 15);
-    await assertAgree(ours!, 'a', 'hybrid', 'rw-hybrid', () => `${up.out}\n${up.err}`);
+    await assertAgree(ours!, 'a', 'hybrid', 'rw-hybrid', 'hybrid-rsa', () => `${up.out}\n${up.err}`);
     const log = charon.log('a');
     assert.match(log, /authentication of 'C=CH, O=peers-test, CN=peer-b' with RSA(_EMSA_PKCS1)?\S* successful/);
     assert.ok(charonSawMethod('a', /XAuth authentication of 'alice' \(myself\) successful/));
@@ -160,7 +161,7 @@ describe('XAUTH RSA and Hybrid: our client against charon as the gateway', { ski
   test('XAUTHInitRSA: our client signs, then answers charon\'s XAUTH; same SA and keys', async () => {
     charon.load('b', 'xauth-gateway-rsa.conf');
     const up = await ours!.ctl({ cmd: 'up', name: 'office-rsa', timeoutMs: 15_000 });
-    await assertAgree(ours!, 'b', 'xauth-rsa-gw', 'office-rsa', () => JSON.stringify(up));
+    await assertAgree(ours!, 'b', 'xauth-rsa-gw', 'office-rsa', 'xauth-rsa', () => JSON.stringify(up));
     assert.match(charon.log('b'), /XAuth authentication of 'alice' successful/);
     await ours!.ctl({ cmd: 'down', name: 'office-rsa' });
   });
@@ -168,7 +169,7 @@ describe('XAUTH RSA and Hybrid: our client against charon as the gateway', { ski
   test('Hybrid: our client checks charon\'s certificate against its CA, sends a HASH, answers XAUTH; same SA and keys', async () => {
     charon.load('b', 'hybrid-gateway.conf');
     const up = await ours!.ctl({ cmd: 'up', name: 'office-hybrid', timeoutMs: 15_000 });
-    await assertAgree(ours!, 'b', 'hybrid-gw', 'office-hybrid', () => JSON.stringify(up));
+    await assertAgree(ours!, 'b', 'hybrid-gw', 'office-hybrid', 'hybrid-rsa', () => JSON.stringify(up));
     assert.match(charon.log('b'), /XAuth authentication of 'alice' successful/);
     await ours!.ctl({ cmd: 'down', name: 'office-hybrid' });
   });
