@@ -88,6 +88,8 @@ function engineIdentity(id: ConfigIdentity, where: string): EngineIdentity {
       return { type: 'user-fqdn', value: text.decode(id.data) };
     case IdType.ID_DER_ASN1_DN:
       return { type: 'der-asn1-dn', value: id.data };
+    case IdType.ID_KEY_ID:
+      return { type: 'key-id', value: id.data };
     default:
       throw new EngineRefusal(where, `identity type ${id.type} ('${id.text}') is not supported by the engine yet (use an address, a host name, user@host or a DN)`);
   }

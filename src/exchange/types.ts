@@ -17,6 +17,8 @@ export type Identity =
   | { readonly type: 'ipv4' | 'ipv6' | 'fqdn' | 'user-fqdn'; readonly value: string }
   /** DER-encoded distinguished name (ID_DER_ASN1_DN); compared by RFC 5280 §7.1 (dnEqual). */
   | { readonly type: 'der-asn1-dn'; readonly value: Uint8Array }
+  /** ID_KEY_ID: opaque bytes compared exactly (the group name of Cisco-style remote-access clients). */
+  | { readonly type: 'key-id'; readonly value: Uint8Array }
   /** Accept any identity from the peer (only meaningful as `remoteId`). */
   | { readonly type: 'any' };
 

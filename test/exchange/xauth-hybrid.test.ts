@@ -202,3 +202,20 @@ test('status names the remote-access methods: xauth-psk, xauth-rsa-resp, hybrid-
   assert.equal(ikeTransformName({ ...t, auth: AuthMethod.XAUTH_RESP_RSA }), 'aes256-sha256-modp2048 xauth-rsa-resp');
   assert.equal(ikeTransformName({ ...t, auth: AuthMethod.HYBRID_INIT_RSA }), 'aes256-sha256-modp2048 hybrid-rsa');
 });
+
+test('the group name as ID_KEY_ID (vpnc, macOS/iOS "Group Name"): matched byte for byte in Aggressive Mode; another group is refused', () => {
+  const am: ConnOverrides = { exchange: 'aggressive', allowAggressivePsk: true };
+  const group = { type: 'key-id', value: enc.encode('vpngroup') } as const;
+  const ok = raPair('am-keyid', { ...am, localId: group, xauth: CLIENT }, { ...am, remoteId: group, xauth: { role: 'server' } });
+  ok.a.initiate(ok.now, 'c');
+  backend(ok, 'b');
+  const am1 = decodeMessage(ok.wire[0]!.data).payloads.find((p) => p.type === 'ID');
+  assert.ok(am1?.type === 'ID' && am1.idType === 11 && Buffer.from(am1.data).toString() === 'vpngroup');
+  assert.equal(ok.ev('b', 'xauth-done')[0]?.ok, true);
+  assert.deepEqual(ok.b.isakmpSas()[0]?.peerId, group);
+
+  const other = raPair('am-keyid-other', { ...am, localId: { type: 'key-id', value: enc.encode('othergroup') }, xauth: CLIENT }, { ...am, remoteId: group, xauth: { role: 'server' } });
+  other.a.initiate(other.now, 'c');
+  other.run(3000);
+  assert.equal(other.ev('b', 'phase1-established').length, 0);
+});
