@@ -88,6 +88,8 @@ function engineIdentity(id: ConfigIdentity, where: string): EngineIdentity {
       return { type: 'user-fqdn', value: text.decode(id.data) };
     case IdType.ID_DER_ASN1_DN:
       return { type: 'der-asn1-dn', value: id.data };
+    case IdType.ID_KEY_ID:
+      return { type: 'key-id', value: id.data };
     default:
       throw new EngineRefusal(where, `identity type ${id.type} ('${id.text}') is not supported by the engine yet (use an address, a host name, user@host or a DN)`);
   }
@@ -121,7 +123,12 @@ export function toEngineConnection(c: ConnectionConfig, localPort: number, local
     exchange: c.exchange,
     ...(c.secret.kind === 'psk'
       ? { auth: 'psk' as const, psk: c.secret.psk }
-      : {
+      : c.secret.kind === 'ca'
+        ? {
+            auth: 'rsa-sig' as const,
+            rsa: { trusted: c.secret.cas.map((x) => new Uint8Array(x.raw)), ...(c.secret.crls.length > 0 ? { crls: c.secret.crls } : {}) },
+          }
+        : {
           auth: 'rsa-sig' as const,
           rsa: {
             privateKey: c.secret.key,
@@ -174,8 +181,9 @@ export function toEngineConnection(c: ConnectionConfig, localPort: number, local
 /** `xauth:` of the configuration as the engine's XAUTH role (gateway = server, client = client). */
 function xauthPolicy(c: ConnectionConfig): Pick<Connection, 'xauth'> {
   const ra = c.remoteAccess;
-  if (ra?.role === 'gateway' && ra.xauth !== undefined) return { xauth: { role: 'server', retries: ra.xauth.retries } };
-  if (ra?.role === 'client' && ra.xauth !== undefined) return { xauth: { role: 'client', user: ra.xauth.user, password: ra.xauth.password } };
+  const hybrid = c.auth === 'hybrid' ? { hybrid: true } : {};
+  if (ra?.role === 'gateway' && ra.xauth !== undefined) return { xauth: { role: 'server', retries: ra.xauth.retries, ...hybrid } };
+  if (ra?.role === 'client' && ra.xauth !== undefined) return { xauth: { role: 'client', user: ra.xauth.user, password: ra.xauth.password, ...hybrid } };
   return {};
 }
 

@@ -26,6 +26,7 @@ export function peerIdText(id: IsakmpSaInfo['peerId']): string | undefined {
   if (id.type === 'der-asn1-dn') return `dn:${toHex(id.value)}`;
   if (id.type === 'any') return 'any';
   if (id.type === 'other') return `type${id.idType}:${toHex(id.data)}`;
+  if (id.type === 'key-id') return /^[\x21-\x7e][\x20-\x7e]*$/.test(Buffer.from(id.value).toString('latin1')) ? `keyid:${Buffer.from(id.value).toString('latin1')}` : `keyid:0x${toHex(id.value)}`;
   return id.value;
 }
 

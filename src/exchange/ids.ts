@@ -182,6 +182,8 @@ export function identityToId(id: Identity): { idType: number; data: Uint8Array }
       return { idType: IdType.ID_USER_FQDN, data: new TextEncoder().encode(id.value) };
     case 'der-asn1-dn':
       return { idType: IdType.ID_DER_ASN1_DN, data: id.value };
+    case 'key-id':
+      return { idType: IdType.ID_KEY_ID, data: id.value };
     case 'any':
       throw new RangeError('identity "any" cannot be sent');
   }
@@ -213,6 +215,9 @@ export function idToIdentity(idType: number, data: Uint8Array):
     case IdType.ID_DER_ASN1_DN:
       if (data.length > 0) return { type: 'der-asn1-dn', value: Uint8Array.from(data) };
       break;
+    case IdType.ID_KEY_ID:
+      if (data.length > 0 && data.length <= 255) return { type: 'key-id', value: Uint8Array.from(data) };
+      break;
   }
   return { type: 'other', idType, data: Uint8Array.from(data.subarray(0, 256)) };
 }
@@ -232,6 +237,7 @@ export function identityMatches(expected: Identity, idType: number, data: Uint8A
   if (expected.type === 'fqdn' || expected.type === 'user-fqdn') {
     return utf8.decode(data).toLowerCase() === expected.value.toLowerCase();
   }
+  if (expected.type === 'key-id') return compareBytes(want.data, data) === 0;
   // ID_DER_ASN1_DN: RFC 5280 §7.1 (string types and case do not matter), the one DN comparison
   return dnEqual(want.data, data);
 }

@@ -21,6 +21,7 @@
  * (LocalProtocolError); an SA with the same cookies or SPI already there is replaced, silently.
  * @module
  */
+import { IdType } from '../constants/index.js';
 import { fromHex, toHex } from '../crypto/bytes.js';
 import { LocalProtocolError } from '../errors.js';
 import type { PeerIdentity } from './authorization.js';
@@ -142,13 +143,14 @@ function peerIdRecord(id: PeerIdentity | undefined): PeerIdRecord | undefined {
   if (id === undefined) return undefined;
   if (id.type === 'der-asn1-dn') return { type: id.type, hex: toHex(id.value) };
   if (id.type === 'other') return { type: 'other', idType: id.idType, hex: toHex(id.data) };
+  if (id.type === 'key-id') return { type: 'other', idType: IdType.ID_KEY_ID, hex: toHex(id.value) };
   return id;
 }
 
 function peerIdentity(r: PeerIdRecord | undefined): PeerIdentity | undefined {
   if (r === undefined) return undefined;
   if (r.type === 'der-asn1-dn') return { type: r.type, value: fromHex(r.hex) };
-  if (r.type === 'other') return { type: 'other', idType: r.idType, data: fromHex(r.hex) };
+  if (r.type === 'other') return r.idType === IdType.ID_KEY_ID ? { type: 'key-id', value: fromHex(r.hex) } : { type: 'other', idType: r.idType, data: fromHex(r.hex) };
   if (r.type === 'any') return { type: 'any' };
   return { type: r.type, value: r.value };
 }

@@ -17,6 +17,8 @@ export type Identity =
   | { readonly type: 'ipv4' | 'ipv6' | 'fqdn' | 'user-fqdn'; readonly value: string }
   /** DER-encoded distinguished name (ID_DER_ASN1_DN); compared by RFC 5280 §7.1 (dnEqual). */
   | { readonly type: 'der-asn1-dn'; readonly value: Uint8Array }
+  /** ID_KEY_ID: opaque bytes compared exactly (the group name of Cisco-style remote-access clients). */
+  | { readonly type: 'key-id'; readonly value: Uint8Array }
   /** Accept any identity from the peer (only meaningful as `remoteId`). */
   | { readonly type: 'any' };
 
@@ -75,8 +77,8 @@ export interface IpsecProposal {
 
 /** What a connection needs to authenticate with RSA signatures. */
 export interface RsaCredentials {
-  /** Our private key. */
-  readonly privateKey: KeyObject;
+  /** Our private key (absent only on a Hybrid XAUTH client, which never signs). */
+  readonly privateKey?: KeyObject;
   /** Our certificate, DER. Sent in a CERT payload (encoding 4). */
   readonly certificate?: Uint8Array;
   /** Intermediate CA certificates (DER) sent after ours, each in its own CERT payload. */
@@ -180,10 +182,13 @@ export type ModeConfigPolicy = { readonly role: 'client'; readonly push?: boolea
 /**
  * Our XAUTH role: `server` (the gateway: asks, checks through the `xauth-request` event, `retries`
  * attempts per ISAKMP SA, default 3) or `client` (answers with `user` / `password`; a secret).
+ * `hybrid` (draft-ietf-ipsec-isakmp-hybrid-auth-05, on an `rsa-sig` connection): only the gateway
+ * signs (HybridInitRSA / HybridRespRSA); the client sends HASH_I / HASH_R computed with the
+ * signature SKEYID and is authenticated by XAUTH alone. A hybrid client has no private key.
  */
 export type XauthPolicy =
-  | { readonly role: 'server'; readonly retries?: number }
-  | { readonly role: 'client'; readonly user: string; readonly password: Uint8Array };
+  | { readonly role: 'server'; readonly retries?: number; readonly hybrid?: boolean }
+  | { readonly role: 'client'; readonly user: string; readonly password: Uint8Array; readonly hybrid?: boolean };
 
 /** A connection authenticated with a pre-shared key. */
 export interface PskConnection extends ConnectionBase {

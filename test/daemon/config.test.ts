@@ -234,7 +234,7 @@ test('YAML syntax errors, missing keys, wrong kinds and cross-field checks', () 
     'test.yaml:3:5: connections.c.local: set local.address (our address, also our default identity) or local.id: with a wildcard listen address we cannot tell which identity to show',
   ]);
   assert.deepEqual(problemsOf('secrets:\n  k:\n    cert: /nonexistent/x.crt\n'), [
-    "test.yaml:3:5: secrets.k: give either psk: SECRET, or cert: FILE and key: FILE (plus ca: FILE or a list)",
+    "test.yaml:3:5: secrets.k: give either psk: SECRET, or cert: FILE and key: FILE (plus ca: FILE or a list), or ca: alone (a Hybrid client's trust anchors)",
   ]);
   assert.deepEqual(
     problemsOf(MINIMAL.replace('ike: aes128-sha256-modp2048', 'ike: aes128-sha256-modp2048\n    rekey_margin: 2h\n    lifetime: 1h')),

@@ -49,8 +49,9 @@ export function parseSecrets(ctx: Ctx, node: Node | null | undefined): Map<strin
     if (allowNode !== undefined) ctx.error(allowNode.key, `${path}.allow_weak_psk`, 'applies to a psk secret only');
     const cert = se.get('cert');
     const key = se.get('key');
-    if (cert === undefined || key === undefined) {
-      ctx.error(value, path, `give either psk: SECRET, or cert: FILE and key: FILE (plus ca: FILE or a list)`);
+    const caOnly = cert === undefined && key === undefined && se.get('ca') !== undefined;
+    if (!caOnly && (cert === undefined || key === undefined)) {
+      ctx.error(value, path, `give either psk: SECRET, or cert: FILE and key: FILE (plus ca: FILE or a list), or ca: alone (a Hybrid client's trust anchors)`);
       continue;
     }
     const load = <T>(n: Node | null, p: string, what: string, f: (pem: Buffer) => T): { path: string; value: T } | undefined => {
@@ -71,8 +72,8 @@ export function parseSecrets(ctx: Ctx, node: Node | null | undefined): Map<strin
         return undefined;
       }
     };
-    const c = load(cert.value, `${path}.cert`, 'certificate', (b) => new X509Certificate(b));
-    const k = load(key.value, `${path}.key`, 'private key', (b) => createPrivateKey(b));
+    const c = cert === undefined ? undefined : load(cert.value, `${path}.cert`, 'certificate', (b) => new X509Certificate(b));
+    const k = key === undefined ? undefined : load(key.value, `${path}.key`, 'private key', (b) => createPrivateKey(b));
     const cas: { path: string; value: X509Certificate }[] = [];
     const ca = se.get('ca');
     if (ca !== undefined) {
@@ -103,7 +104,11 @@ export function parseSecrets(ctx: Ctx, node: Node | null | undefined): Map<strin
         }
       }
     }
-    if (c !== undefined && k !== undefined) {
+    if (caOnly) {
+      if (cas.length > 0) out.set(name, { kind: 'ca', name, caPaths: cas.map((x) => x.path), cas: cas.map((x) => x.value), crlPaths, crls });
+      continue;
+    }
+    if (c !== undefined && k !== undefined && key !== undefined) {
       const pub = createPublicKey(k.value).export({ type: 'spki', format: 'der' });
       const certPub = c.value.publicKey.export({ type: 'spki', format: 'der' });
       if (!pub.equals(certPub)) {

@@ -121,7 +121,20 @@ export interface RsaSecret {
   readonly crls: readonly CertificateRevocationList[];
 }
 
-export type Secret = PskSecret | RsaSecret;
+/**
+ * Trust anchors only (`ca:` without `cert:` / `key:`): what a Hybrid XAUTH client (`auth: hybrid`)
+ * checks the gateway's certificate against; it signs nothing itself.
+ */
+export interface CaSecret {
+  readonly kind: 'ca';
+  readonly name: string;
+  readonly caPaths: readonly string[];
+  readonly cas: readonly X509Certificate[];
+  readonly crlPaths: readonly string[];
+  readonly crls: readonly CertificateRevocationList[];
+}
+
+export type Secret = PskSecret | RsaSecret | CaSecret;
 
 /** An ISAKMP identity (RFC 2407 §4.6.2.1) ready for the ID payload. */
 export interface ConfigIdentity {
@@ -208,7 +221,8 @@ export interface ConnectionConfig {
   /** Line of the connection's key in the file (for messages). */
   readonly line: number;
   readonly exchange: 'main' | 'aggressive';
-  readonly auth: 'psk' | 'rsa';
+  /** `hybrid`: Hybrid XAUTH (the gateway's certificate, the client's XAUTH only; docs/remote-access.md). */
+  readonly auth: 'psk' | 'rsa' | 'hybrid';
   readonly secret: Secret;
   readonly local: { readonly address: string | undefined; readonly id: ConfigIdentity | undefined };
   readonly remote: { readonly address: string; readonly port: number; readonly id: ConfigIdentity | undefined };

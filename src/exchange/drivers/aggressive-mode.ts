@@ -49,7 +49,7 @@ const TYPE = ExchangeType.AGGRESSIVE;
 export function initiatorSendAm1(x: Engine, now: number, p1: P1): void {
   const conn = p1.conn;
   const hs = expectHandshake(p1);
-  const sa = buildIkeSa(conn.ike, authMethodOf(conn));
+  const sa = buildIkeSa(conn.ike, authMethodOf(conn, true));
   const group = conn.ike[0]?.group ?? missing('a phase-1 proposal');
   if (conn.ike.some((p) => p.group !== group)) throw new LocalProtocolError(0, 'aggressive mode: all proposals must use one group');
   const kn = keAndNonce(x, group);
@@ -129,7 +129,7 @@ export function initiatorTakeAm2SendAm3(x: Engine, now: number, p1: P1, m: Phase
   const hs = expectHandshake(p1);
   let kp1: KeyedP1;
   try {
-    const chosen = checkIkeAnswer(one(m.payloads, 'SA'), conn.ike, authMethodOf(conn), conn.allowWeakGroups ?? false);
+    const chosen = checkIkeAnswer(one(m.payloads, 'SA'), conn.ike, authMethodOf(conn, true), conn.allowWeakGroups ?? false);
     if (chosen.group !== conn.ike[0]?.group) throw remote(NotifyType.NO_PROPOSAL_CHOSEN, 'answer changes the group');
     const cp1 = setChosen(p1, chosen);
     p1.rc = new Uint8Array(m.header.responderCookie);

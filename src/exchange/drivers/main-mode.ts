@@ -19,7 +19,7 @@ import { encodeMessage } from '../../codec/index.js';
 import { toHex } from '../../crypto/bytes.js';
 import type { Payload } from '../../codec/types.js';
 import { CertEncoding, ExchangeType, NotifyType, PayloadType } from '../../constants/index.js';
-import { authPayloads, checkNonce, ourIdPayload, verifyPeer } from '../auth.js';
+import { authPayloads, checkNonce, hybridGateway, ourIdPayload, verifyPeer } from '../auth.js';
 import type { Engine } from '../engine.js';
 import { authOut, authenticated, float, natdIn, natdOut, vendorIdsAnswer, vendorIdsIn, vendorIdsOut } from '../extensions/index.js';
 import { deriveKeys, keAndNonce, setChosen, setIv } from '../key-schedule.js';
@@ -50,7 +50,8 @@ const TYPE = ExchangeType.IDENTITY_PROTECTION;
 
 /** Signatures: we ask for the peer's certificate (any X.509 signature CA), appended to `out`. */
 function certRequest(conn: Connection, out: Payload[]): void {
-  if (conn.auth === 'rsa-sig') out.push({ type: 'CR', certType: CertEncoding.X509_SIGNATURE, authority: EMPTY });
+  // a Hybrid gateway asks no certificate of its client (it has none)
+  if (conn.auth === 'rsa-sig' && !hybridGateway(conn)) out.push({ type: 'CR', certType: CertEncoding.X509_SIGNATURE, authority: EMPTY });
 }
 
 /** A short name for a vendor ID in the template key (the extensions hand out the same few arrays). */
@@ -67,7 +68,7 @@ function vidKey(data: Uint8Array): string {
  * distinct offer (many connections share one) and kept in a small bounded table.
  */
 function mm1Template(x: Engine, conn: Connection): { message: Uint8Array; saiB: Uint8Array } {
-  const auth = authMethodOf(conn);
+  const auth = authMethodOf(conn, true);
   const vids: Payload[] = [];
   vendorIdsOut(x, conn, vids);
   let key = `${auth}`;
@@ -113,7 +114,7 @@ export function initiatorTakeMm2SendMm3(x: Engine, now: number, p1: P1, m: Phase
   const conn = p1.conn;
   let cp1: ChosenP1;
   try {
-    cp1 = setChosen(p1, checkIkeAnswer(one(m.payloads, 'SA'), conn.ike, authMethodOf(conn), conn.allowWeakGroups ?? false));
+    cp1 = setChosen(p1, checkIkeAnswer(one(m.payloads, 'SA'), conn.ike, authMethodOf(conn, true), conn.allowWeakGroups ?? false));
   } catch (e) {
     const { notify, reason } = errorOf(e);
     failP1(x, p1, notify, reason);

@@ -196,7 +196,7 @@ function respondFirst(x: Engine, m: Inbound, driver: Phase1Driver): void {
     let firstErr: unknown;
     for (const c of candidates) {
       try {
-        chosen = { conn: c, sel: selectIke(sa, c.ike, authMethodOf(c), c.allowWeakGroups ?? false, c.preferOwnOrder ?? false) };
+        chosen = { conn: c, sel: selectIke(sa, c.ike, authMethodOf(c, false), c.allowWeakGroups ?? false, c.preferOwnOrder ?? false) };
         break;
       } catch (e) {
         firstErr ??= e;
