@@ -15,6 +15,9 @@ PKGS=(
     strongswan-charon strongswan-swanctl strongswan-pki strongswan-libcharon
     libstrongswan libstrongswan-standard-plugins libcharon-extra-plugins
     libcharon-extauth-plugins
+    # strongSwan's command-line client: its IKEv1 profiles ikev1-xauth-psk and ikev1-hybrid
+    # against our gateway (test/interop/charon-cmd.test.ts)
+    charon-cmd
     # dissector/decryptor for captures
     tshark
     # headless browser that renders `isakmp decode --diagram` output to PNG

@@ -117,7 +117,12 @@ export const CONFIG_SECTIONS: readonly ConfigSection[] = [
       { key: 'dns', default: '(none)', meaning: 'gateway: DNS servers sent by Mode Config' },
       { key: 'split_include', default: '(none)', meaning: 'gateway: networks sent as INTERNAL_IP4_SUBNET and Cisco Unity split include when asked' },
       { key: 'banner', default: '(none)', meaning: 'gateway: Cisco Unity banner sent when asked' },
-      { key: 'modecfg', default: '(none)', meaning: 'Mode Config: pull (the client asks after XAUTH)' },
+      { key: 'nbns', default: '(none)', meaning: 'gateway: WINS servers sent as INTERNAL_IP4_NBNS when asked' },
+      { key: 'default_domain', default: '(none)', meaning: 'gateway: Cisco Unity default DNS domain sent when asked' },
+      { key: 'split_dns', default: '(none)', meaning: 'gateway: Cisco Unity split DNS: the domains resolved with dns:, sent when asked' },
+      { key: 'local_lan', default: '(none)', meaning: 'gateway: Cisco Unity local LAN: networks the client reaches directly, sent when asked' },
+      { key: 'save_password', default: '(not sent)', meaning: 'gateway: Cisco Unity save-password: may the client store the XAUTH password' },
+      { key: 'modecfg', default: '(none)', meaning: 'Mode Config: pull (the client asks after XAUTH) or push (the gateway sets, the client acknowledges)' },
     ],
   },
 ];

@@ -52,7 +52,7 @@ export function crlIssuerMismatch(crl: CertificateRevocationList, cas: readonly 
 
 /** Do two versions of a connection use the same CRLs (byte for byte)? */
 export function sameCrls(a: ConnectionConfig | undefined, b: ConnectionConfig | undefined): boolean {
-  const x = a?.secret.kind === 'rsa' ? a.secret.crls : [];
-  const y = b?.secret.kind === 'rsa' ? b.secret.crls : [];
+  const x = a !== undefined && a.secret.kind !== 'psk' ? a.secret.crls : [];
+  const y = b !== undefined && b.secret.kind !== 'psk' ? b.secret.crls : [];
   return x.length === y.length && x.every((c, i) => Buffer.compare(c.raw, y[i]!.raw) === 0);
 }

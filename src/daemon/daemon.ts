@@ -169,6 +169,7 @@ export class Daemon {
       answerXauth: answerXauth === undefined ? undefined : (now, id, ok) => answerXauth.call(this.endpoint, now, id, ok),
       pump: () => this.pump(),
       running: () => !this.stopped,
+      accepted: (sa, r) => this.modeConfigEvents.accepted(sa, r),
     });
     const answerModeConfig = this.endpoint.answerModeConfig;
     this.modeConfigEvents = new ModeConfigEvents({

@@ -131,7 +131,12 @@ export function toEngineConnection(c: ConnectionConfig, localPort: number, local
     exchange: c.exchange,
     ...(c.secret.kind === 'psk'
       ? { auth: 'psk' as const, psk: c.secret.psk }
-      : {
+      : c.secret.kind === 'ca'
+        ? {
+            auth: 'rsa-sig' as const,
+            rsa: { trusted: c.secret.cas.map((x) => new Uint8Array(x.raw)), ...(c.secret.crls.length > 0 ? { crls: c.secret.crls } : {}) },
+          }
+        : {
           auth: 'rsa-sig' as const,
           rsa: {
             privateKey: c.secret.key,
@@ -191,8 +196,9 @@ export function toEngineConnection(c: ConnectionConfig, localPort: number, local
 /** `xauth:` of the configuration as the engine's XAUTH role (gateway = server, client = client). */
 function xauthPolicy(c: ConnectionConfig): Pick<Connection, 'xauth'> {
   const ra = c.remoteAccess;
-  if (ra?.role === 'gateway' && ra.xauth !== undefined) return { xauth: { role: 'server', retries: ra.xauth.retries } };
-  if (ra?.role === 'client' && ra.xauth !== undefined) return { xauth: { role: 'client', user: ra.xauth.user, password: ra.xauth.password } };
+  const hybrid = c.auth === 'hybrid' ? { hybrid: true } : {};
+  if (ra?.role === 'gateway' && ra.xauth !== undefined) return { xauth: { role: 'server', retries: ra.xauth.retries, ...hybrid } };
+  if (ra?.role === 'client' && ra.xauth !== undefined) return { xauth: { role: 'client', user: ra.xauth.user, password: ra.xauth.password, ...hybrid } };
   return {};
 }
 
@@ -200,9 +206,12 @@ function xauthPolicy(c: ConnectionConfig): Pick<Connection, 'xauth'> {
 function modeConfigPolicy(c: ConnectionConfig): Pick<Connection, 'modeConfig'> {
   const ra = c.remoteAccess;
   if (ra === undefined) return {};
-  if (ra.modecfg === 'push') throw new EngineRefusal(`connections.${c.name}.modecfg`, `Mode Config push (SET/ACK) is not implemented by the engine yet: use modecfg: pull`);
-  if (ra.role === 'gateway') return ra.pool.length > 0 || ra.dns.length > 0 || ra.splitInclude.length > 0 || ra.banner !== undefined ? { modeConfig: { role: 'server' } } : {};
-  return ra.modecfg === undefined ? {} : { modeConfig: { role: 'client' } };
+  const push = ra.modecfg === 'push';
+  if (ra.role === 'gateway') {
+    const hands = ra.pool.length > 0 || ra.dns.length > 0 || ra.nbns.length > 0 || ra.splitInclude.length > 0 || ra.localLan.length > 0 || ra.banner !== undefined || ra.defaultDomain !== undefined || ra.splitDns.length > 0;
+    return hands ? { modeConfig: { role: 'server', push } } : {};
+  }
+  return ra.modecfg === undefined ? {} : { modeConfig: { role: 'client', push } };
 }
 
 /**

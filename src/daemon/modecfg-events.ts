@@ -2,17 +2,21 @@
  * The daemon's half of Mode Config on a gateway: a `modecfg-request` event (the client's REQUEST)
  * is answered with a virtual address from the connection's pool (leased by the client's phase-1
  * identity and XAUTH user), the DNS servers, and the Cisco Unity split include and banner when the
- * client asked for them. The lease is released when the ISAKMP SA is deleted; the pools survive
+ * client asked for them. A RADIUS Framed-IP-Address (with its Framed-IP-Netmask) given when the
+ * user was accepted wins over the pool (that address is not leased, nor released). The lease is released when the ISAKMP SA is deleted; the pools survive
  * `isakmp reload` (a changed `pool:` adopts the old leases). A full pool refuses the client: a log
  * line names the connection and the pool size, and the ISAKMP SA is deleted.
  */
 import { isIP } from 'node:net';
 import type { DataAttribute } from '../codec/types.js';
-import { CfgAttr } from '../constants/index.js';
+import { CfgAttr, NotifyType } from '../constants/index.js';
+import { NOT_ITS_ADDRESS } from '../exchange/virtual-address.js';
 import type { ConnectionConfig, RemoteAccessGatewayConfig } from './config/index.js';
 import type { EngineEvent } from './engine.js';
 import type { Logger } from './log.js';
-import { poolFromConfig, type AddressPool } from './remote-access/index.js';
+import { modeConfigAttributes } from './modecfg-attributes.js';
+import { packageVersion } from './version.js';
+import { poolFromConfig, type AddressPool, type XauthResult } from './remote-access/index.js';
 
 export interface ModeConfigEventsContext {
   readonly logger: Logger;
@@ -29,38 +33,16 @@ export interface RemoteAccessSession {
   peerId: string | undefined;
   user: string | undefined;
   address: string | undefined;
+  /** Where the address came from: the pool (released on delete) or the user backend (RADIUS Framed-IP-Address). */
+  source: 'pool' | 'backend' | undefined;
+  /** The backend's address and netmask for this user (RADIUS Framed-IP-Address / -Netmask): they win over the pool. */
+  framed: { readonly address: string; readonly netmask: string | undefined } | undefined;
   /** Attribute names sent to the client (for `status`). */
   sent: string[];
 }
 
-function ipv4Bytes(a: string): Uint8Array {
-  return Uint8Array.from(a.split('.').map(Number));
-}
-
-function ipBytes(a: string): Uint8Array {
-  if (isIP(a) === 4) return ipv4Bytes(a);
-  // IPv6: expand '::'
-  const [head, tail] = a.includes('::') ? a.split('::') : [a, undefined];
-  const h = head ? head.split(':') : [];
-  const t = tail ? tail.split(':') : [];
-  const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
-  const out = new Uint8Array(16);
-  groups.forEach((g, i) => {
-    const v = parseInt(g || '0', 16);
-    out[i * 2] = v >> 8;
-    out[i * 2 + 1] = v & 0xff;
-  });
-  return out;
-}
-
-function maskBytes(prefix: number): Uint8Array {
-  const m = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
-  return Uint8Array.from([m >>> 24, (m >>> 16) & 0xff, (m >>> 8) & 0xff, m & 0xff]);
-}
-
 const nameOfAttr = (type: number): string => Object.entries(CfgAttr).find(([, v]) => v === type)?.[0] ?? String(type);
 
-const tlv = (type: number, value: Uint8Array): DataAttribute => ({ format: 'TLV', type, value });
 
 export class ModeConfigEvents {
   private readonly pools = new Map<string, { key: string; pool: AddressPool }>();
@@ -93,6 +75,12 @@ export class ModeConfigEvents {
       case 'deleted':
         if (e.kind === 'isakmp') this.release(e.id);
         break;
+      case 'dropped':
+        // an authenticated client claimed an address that is not its own (another user's?)
+        if (e.notify === NotifyType.INVALID_ID_INFORMATION && e.reason.startsWith(NOT_ITS_ADDRESS)) {
+          this.ctx.logger.warn('ike', `Mode Config: Quick Mode refused: ${e.reason}`, { peer: `${e.peer.address}:${e.peer.port}` });
+        }
+        break;
       default:
         break;
     }
@@ -100,7 +88,7 @@ export class ModeConfigEvents {
 
   private session(sa: string, connection: string): RemoteAccessSession {
     let s = this.sessions.get(sa);
-    if (s === undefined) this.sessions.set(sa, (s = { connection, peerId: undefined, user: undefined, address: undefined, sent: [] }));
+    if (s === undefined) this.sessions.set(sa, (s = { connection, peerId: undefined, user: undefined, address: undefined, source: undefined, framed: undefined, sent: [] }));
     return s;
   }
 
@@ -114,7 +102,7 @@ export class ModeConfigEvents {
     }
     const c = this.ctx.connections().find((x) => x.name === e.connection);
     const ra = c?.remoteAccess;
-    if (ra?.role !== 'gateway') {
+    if (c === undefined || ra?.role !== 'gateway') {
       logger.error('ike', `Mode Config: connection ${e.connection} is no gateway (pool:, dns: ...); client refused`, fields);
       this.ctx.deleteSa(e.isakmpSa);
       this.ctx.pump();
@@ -122,8 +110,11 @@ export class ModeConfigEvents {
     }
     const s = this.session(e.isakmpSa, e.connection);
     const asked = new Set(e.requested);
-    const attrs: DataAttribute[] = [];
     const pool = this.poolFor(e.connection, ra);
+    if (s.address === undefined && s.framed !== undefined) {
+      s.address = s.framed.address;
+      s.source = 'backend';
+    }
     if (pool !== undefined && s.address === undefined) {
       const address = pool.lease(s.peerId ?? e.peer.address, s.user, this.ctx.now());
       if (address === undefined) {
@@ -133,27 +124,9 @@ export class ModeConfigEvents {
         return;
       }
       s.address = address;
+      s.source = 'pool';
     }
-    if (s.address !== undefined) {
-      const v6 = isIP(s.address) === 6;
-      attrs.push(tlv(v6 ? CfgAttr.INTERNAL_IP6_ADDRESS : CfgAttr.INTERNAL_IP4_ADDRESS, v6 ? Uint8Array.from([...ipBytes(s.address), 128]) : ipv4Bytes(s.address)));
-      if (!v6 && asked.has(CfgAttr.INTERNAL_IP4_NETMASK)) attrs.push(tlv(CfgAttr.INTERNAL_IP4_NETMASK, maskBytes(32)));
-    }
-    for (const d of ra.dns) attrs.push(tlv(isIP(d) === 6 ? CfgAttr.INTERNAL_IP6_DNS : CfgAttr.INTERNAL_IP4_DNS, ipBytes(d)));
-    if (asked.has(CfgAttr.UNITY_SPLIT_INCLUDE) && ra.splitInclude.length > 0) {
-      // Cisco Unity: per network 4 bytes address, 4 bytes mask, 6 bytes zero (protocol and ports)
-      const v4 = ra.splitInclude.filter((t) => t.family === 4);
-      const buf = new Uint8Array(v4.length * 14);
-      v4.forEach((t, i) => {
-        buf.set(ipv4Bytes(t.address), i * 14);
-        buf.set(maskBytes(t.prefix), i * 14 + 4);
-      });
-      if (v4.length > 0) attrs.push(tlv(CfgAttr.UNITY_SPLIT_INCLUDE, buf));
-    }
-    if (asked.has(CfgAttr.INTERNAL_IP4_SUBNET)) {
-      for (const t of ra.splitInclude.filter((x) => x.family === 4)) attrs.push(tlv(CfgAttr.INTERNAL_IP4_SUBNET, Uint8Array.from([...ipv4Bytes(t.address), ...maskBytes(t.prefix)])));
-    }
-    if (asked.has(CfgAttr.UNITY_BANNER) && ra.banner !== undefined) attrs.push(tlv(CfgAttr.UNITY_BANNER, new TextEncoder().encode(ra.banner)));
+    const attrs = modeConfigAttributes(c, ra, asked, { address: s.address, ...(s.source === 'backend' && s.framed?.netmask !== undefined ? { netmask: s.framed.netmask } : {}) }, packageVersion());
     s.sent = attrs.map((a) => nameOfAttr(a.type));
     logger.info('ike', `Mode Config: ${s.address !== undefined ? `virtual address ${s.address}` : 'no virtual address'} for ${s.user !== undefined ? `user ${s.user}` : 'the client'}`, { ...fields, attributes: [...new Set(s.sent)].join(',') });
     try {
@@ -162,6 +135,13 @@ export class ModeConfigEvents {
       logger.debug('ike', `Mode Config answer not taken: ${(err as Error).message}`, fields);
     }
     this.ctx.pump();
+  }
+
+  /** The backend accepted the user of `sa`: a RADIUS Framed-IP-Address becomes its virtual address. */
+  accepted(sa: string, r: Extract<XauthResult, { ok: true }>): void {
+    const s = this.sessions.get(sa);
+    if (s === undefined || r.framedIp === undefined || isIP(r.framedIp) !== 4) return;
+    s.framed = { address: r.framedIp, netmask: r.framedNetmask !== undefined && isIP(r.framedNetmask) === 4 ? r.framedNetmask : undefined };
   }
 
   /** What `status` shows for an ISAKMP SA. */
@@ -175,7 +155,7 @@ export class ModeConfigEvents {
     const s = this.sessions.get(sa);
     if (s === undefined) return;
     this.sessions.delete(sa);
-    if (s.address === undefined) return;
+    if (s.address === undefined || s.source !== 'pool') return;
     const c = this.ctx.connections().find((x) => x.name === s.connection);
     if (c?.remoteAccess?.role === 'client') return;
     this.pools.get(s.connection)?.pool.release(s.address, this.ctx.now());

@@ -140,13 +140,16 @@ export function preflightNotes(config: Config, now: number, stat: (p: string) =>
       if (s.weakness !== undefined) out.push({ level: 'warn', where: `secrets.${name}.psk`, message: `weak pre-shared key, accepted because of allow_weak_psk: ${s.weakness}; anyone who records one exchange can try guesses offline: replace it with 20 or more random characters` });
       continue;
     }
-    const k = fileNote(s.keyPath, `the private key of secret '${name}'`, EXPOSING, stat);
-    if (k) out.push(k);
-    for (const root of s.rootsInChain) {
-      out.push({ level: 'info', where: `secrets.${name}`, message: `the root CA '${root.subject.split('\n').join(', ')}' among the chain certificates is not sent (a peer must hold its root as a trust anchor); ${s.chain.length} intermediate CA${s.chain.length === 1 ? ' is' : 's are'} sent after our certificate` });
+    if (s.kind === 'rsa') {
+      const k = fileNote(s.keyPath, `the private key of secret '${name}'`, EXPOSING, stat);
+      if (k) out.push(k);
+      for (const root of s.rootsInChain) {
+        out.push({ level: 'info', where: `secrets.${name}`, message: `the root CA '${root.subject.split('\n').join(', ')}' among the chain certificates is not sent (a peer must hold its root as a trust anchor); ${s.chain.length} intermediate CA${s.chain.length === 1 ? ' is' : 's are'} sent after our certificate` });
+      }
     }
     // certificates and CRLs are public, but whoever may write them can swap a trust anchor or a revocation list
-    for (const [path, what] of [[s.certPath, `the certificate of secret '${name}'`], ...[...new Set(s.caPaths)].map((p) => [p, `a CA certificate of secret '${name}'`]), ...[...new Set(s.chainPaths)].filter((p) => p !== s.certPath).map((p) => [p, `an intermediate CA certificate of secret '${name}'`]), ...[...new Set(s.crlPaths)].map((p) => [p, `a CRL of secret '${name}'`])] as const) {
+    const certFiles = s.kind === 'rsa' ? [[s.certPath, `the certificate of secret '${name}'`] as const, ...[...new Set(s.chainPaths)].filter((p) => p !== s.certPath).map((p) => [p, `an intermediate CA certificate of secret '${name}'`] as const)] : [];
+    for (const [path, what] of [...certFiles, ...[...new Set(s.caPaths)].map((p) => [p, `a CA certificate of secret '${name}'`] as const), ...[...new Set(s.crlPaths)].map((p) => [p, `a CRL of secret '${name}'`] as const)] as const) {
       const n = fileNote(path, what, 0o022, stat);
       if (n) out.push({ ...n, message: n.message.replace(/run chmod 600/, 'run chmod go-w') });
     }
@@ -157,7 +160,7 @@ export function preflightNotes(config: Config, now: number, stat: (p: string) =>
     }
   }
   for (const c of config.connections) {
-    if (c.auth !== 'rsa' || c.remote.id !== undefined || c.remote.address === '%any') continue;
+    if (c.auth === 'psk' || c.remote.id !== undefined || c.remote.address === '%any') continue;
     out.push({
       level: 'info',
       where: `connections.${c.name}.remote.id`,

@@ -2,7 +2,9 @@
  * The daemon's half of XAUTH on a gateway: an `xauth-request` event of the engine (a user name and
  * password the client sent) is checked by the connection's backend (users file or RADIUS, built
  * from `xauth:` of the configuration) and the verdict goes back with `answerXauth`. The engine never
- * waits: the check runs on its own and answers when done (events-log.ts logs the outcome). The password
+ * waits: the check runs on its own and answers when done (events-log.ts logs the outcome). An
+ * accepting backend's Framed-IP-Address (RADIUS) goes to Mode Config first (modecfg-events.ts: it
+ * wins over the pool). The password
  * is handed to the backend only: never to a log line.
  */
 import { createHash } from 'node:crypto';
@@ -10,7 +12,7 @@ import type { ConnectionConfig, XauthBackendConfig } from './config/index.js';
 import type { EngineEvent } from './engine.js';
 import type { Logger } from './log.js';
 import { backendFromConfig } from './remote-access/index.js';
-import type { XauthBackend } from './remote-access/index.js';
+import type { XauthBackend, XauthResult } from './remote-access/index.js';
 
 export interface XauthEventsContext {
   readonly logger: Logger;
@@ -22,6 +24,8 @@ export interface XauthEventsContext {
   readonly pump: () => void;
   /** False once the daemon stops: late verdicts are dropped. */
   readonly running: () => boolean;
+  /** A backend accepted the user of ISAKMP SA `sa` (before the engine hears it): its RADIUS address, if any. */
+  readonly accepted?: (sa: string, r: Extract<XauthResult, { ok: true }>) => void;
 }
 
 export class XauthEvents {
@@ -64,8 +68,10 @@ export class XauthEvents {
       .authenticate({ user: e.user, password: e.password, connection: e.connection, peer: e.peer, peerId: e.peerId })
       .then(
         (r) => {
-          if (r.ok) logger.info('ike', `XAUTH: user accepted by ${r.backend}`, fields);
-          else logger.warn('ike', `XAUTH: user refused: ${r.reason}`, { ...fields, backend: r.backend });
+          if (r.ok) {
+            logger.info('ike', `XAUTH: user accepted by ${r.backend}${r.framedIp !== undefined ? ` with Framed-IP-Address ${r.framedIp}` : ''}`, fields);
+            if (this.ctx.running()) this.ctx.accepted?.(e.isakmpSa, r);
+          } else logger.warn('ike', `XAUTH: user refused: ${r.reason}`, { ...fields, backend: r.backend });
           answer(r.ok);
         },
         (err: unknown) => {

@@ -16,7 +16,7 @@ import { idToIdentity, identityMatches, identityText, identityToId } from './ids
 import { authMethodOf, ikeChosenAllowed } from './proposals.js';
 import type { Handshake, KeyedP1, P1 } from './records.js';
 import { Failure, missing, refuse, remote } from './refusal.js';
-import { IsakmpError } from '../errors.js';
+import { IsakmpError, LocalProtocolError } from '../errors.js';
 import { find, findAll } from './scripts.js';
 import type { Connection, RsaConnection } from './types.js';
 
@@ -33,7 +33,7 @@ const certRequestCache = new WeakMap<readonly Uint8Array[], readonly Payload[]>(
  * without a name when no CA is configured (a pinned peer certificate). Nothing with a PSK.
  */
 export function certRequests(conn: Connection, out: Payload[]): void {
-  if (conn.auth !== 'rsa-sig') return;
+  if (conn.auth !== 'rsa-sig' || hybridGateway(conn)) return; // a Hybrid gateway asks no certificate of its client (it has none)
   const trusted = conn.rsa.trusted ?? [];
   let crs = certRequestCache.get(trusted);
   if (crs === undefined) {
@@ -57,6 +57,11 @@ export function ourIdPayload(p1: P1, hs: Handshake): IdPayload {
   return idp;
 }
 
+/** Hybrid authentication (draft-ietf-ipsec-isakmp-hybrid-auth-05): our side is the XAUTH client, which sends a HASH. */
+export const hybridClient = (c: Connection): boolean => c.xauth?.hybrid === true && c.xauth.role === 'client';
+/** Hybrid, our side is the gateway: it signs, and takes the client's HASH. */
+export const hybridGateway = (c: Connection): boolean => c.xauth?.hybrid === true && c.xauth.role === 'server';
+
 /** HASH_I (initiator's) or HASH_R (responder's) over the ID payload body `idB`. */
 function hashFor(p1: KeyedP1, hs: Handshake, initiator: boolean, idB: Uint8Array): Uint8Array {
   const a = hs.auth ?? missing('SKEYID');
@@ -69,8 +74,9 @@ function hashFor(p1: KeyedP1, hs: Handshake, initiator: boolean, idB: Uint8Array
 export function authPayloads(p1: KeyedP1, hs: Handshake, initiator: boolean): Payload[] {
   const h = hashFor(p1, hs, initiator, hs.ourIdB ?? missing('our ID payload'));
   const conn = p1.conn;
-  if (conn.auth === 'psk') return [{ type: 'HASH', data: h }];
+  if (conn.auth === 'psk' || hybridClient(conn)) return [{ type: 'HASH', data: h }];
   const rsa = conn.rsa;
+  if (!rsa.privateKey) throw new LocalProtocolError(0, `connection ${conn.name} has no private key to sign with`);
   const out: Payload[] = [];
   if (rsa.certificate) {
     out.push({ type: 'CERT', encoding: CertEncoding.X509_SIGNATURE, data: rsa.certificate });
@@ -97,7 +103,7 @@ export function verifyPeer(x: Engine, p1: KeyedP1, hs: Handshake, id: IdPayload,
     for (const c of hs.candidates) {
       if (c === conn || !sameCredentials(conn, c)) continue;
       if (!identityMatches(expectedPeerId(c, p1.remote.address), id.idType, id.data)) continue;
-      if (!ikeChosenAllowed(p1.chosen, c.ike, authMethodOf(c), c.allowWeakGroups ?? false)) {
+      if (!ikeChosenAllowed(p1.chosen, c.ike, authMethodOf(c, false), c.allowWeakGroups ?? false)) {
         refusedTransform ??= c;
         continue;
       }
@@ -120,10 +126,12 @@ export function verifyPeer(x: Engine, p1: KeyedP1, hs: Handshake, id: IdPayload,
 export function verifyAuth(x: Engine, p1: KeyedP1, hs: Handshake, payloads: readonly Payload[], peerIdB: Uint8Array, peerIsInitiator: boolean, id: { readonly idType: number; readonly data: Uint8Array }): void {
   const expected = hashFor(p1, hs, peerIsInitiator, peerIdB);
   const conn = p1.conn;
-  if (conn.auth === 'psk') {
+  // Hybrid: the client's HASH (signature SKEYID) only shows it holds the keys; XAUTH follows
+  if (conn.auth === 'psk' || hybridGateway(conn)) {
     const h = find(payloads, 'HASH');
-    if (!h || find(payloads, 'SIG')) throw remote(NotifyType.PAYLOAD_MALFORMED, 'PSK authentication needs one HASH payload');
+    if (!h || find(payloads, 'SIG')) throw remote(NotifyType.PAYLOAD_MALFORMED, conn.auth === 'psk' ? 'PSK authentication needs one HASH payload' : 'a Hybrid client authenticates with one HASH payload');
     if (!C.verifyHash(expected, h.data)) {
+      if (conn.auth !== 'psk') throw remote(NotifyType.AUTHENTICATION_FAILED, `the Hybrid client's ${peerIsInitiator ? 'HASH_I' : 'HASH_R'} does not verify`);
       throw refuse(NotifyType.AUTHENTICATION_FAILED, 'PSK_MISMATCH', `probable pre-shared key mismatch: ${peerIsInitiator ? 'HASH_I' : 'HASH_R'} from the peer does not verify; check that both sides use the same psk for this peer`);
     }
     return;

@@ -8,7 +8,7 @@
  */
 import { requestQm } from './drivers/quick-mode.js';
 import type { Engine } from './engine.js';
-import { selectorEquals, selectorPairs, selectorWithin, type SelectorPair } from './ids.js';
+import { hostSelector, selectorEquals, selectorList, selectorPairs, selectorWithin, subnetSelector, type SelectorPair } from './ids.js';
 import { pairKeyFlat } from './keys.js';
 import type { Connection, InitiateResult } from './types.js';
 
@@ -35,13 +35,25 @@ function negotiating(x: Engine, pairKey: string, name: string, pair: SelectorPai
   return false;
 }
 
+/**
+ * The selector pairs to bring up. A Mode Config client's own side is the address the gateway will
+ * assign (virtual-address.ts puts it in when the Quick Mode starts): until then any address of the
+ * remote network's IP version stands for it, so an IPv6 network pairs with an IPv6 virtual address
+ * over an IPv4 phase 1, and an IPsec SA on the virtual address counts as up.
+ */
+function pairsToBringUp(conn: Connection): SelectorPair[] {
+  if (conn.modeConfig?.role !== 'client') return selectorPairs(conn.localTs, conn.remoteTs, conn.local.address, conn.remote.address);
+  const remotes = conn.remoteTs === undefined ? [hostSelector(conn.remote.address)] : selectorList(conn.remoteTs);
+  return remotes.map((remote) => ({ local: remote.family === 4 ? subnetSelector('0.0.0.0', 0) : subnetSelector('::', 0), remote }));
+}
+
 /** Starts what connection `conn` still lacks; see the module comment. */
 export function bringUp(x: Engine, now: number, conn: Connection): InitiateResult {
   const pairKey = pairKeyFlat(conn.local, conn.remote);
   let started = 0;
   let inProgress = 0;
   let established = 0;
-  for (const ts of selectorPairs(conn.localTs, conn.remoteTs, conn.local.address, conn.remote.address)) {
+  for (const ts of pairsToBringUp(conn)) {
     if (hasIpsecSa(x, pairKey, conn.name, ts)) established++;
     else if (negotiating(x, pairKey, conn.name, ts)) inProgress++;
     else {

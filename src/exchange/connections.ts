@@ -20,6 +20,9 @@ export function validateConnection(c: Connection): void {
   // (a caller without the types may still leave the credentials out)
   if (c.auth === 'psk' && (!c.psk || c.psk.length === 0)) throw new LocalProtocolError(0, `connection ${c.name}: psk missing`);
   if (c.auth === 'rsa-sig' && !c.rsa) throw new LocalProtocolError(0, `connection ${c.name}: rsa credentials missing`);
+  const hybridClient = c.xauth?.hybrid === true && c.xauth.role === 'client';
+  if (c.auth === 'rsa-sig' && !c.rsa.privateKey && !hybridClient) throw new LocalProtocolError(0, `connection ${c.name}: private key missing (only a Hybrid XAUTH client signs nothing)`);
+  if (c.xauth?.hybrid && c.auth !== 'rsa-sig') throw new LocalProtocolError(0, `connection ${c.name}: Hybrid authentication needs rsa-sig (the gateway's certificate)`);
   const groups = new Set(c.ipsec.map((p) => p.group ?? 0));
   if (groups.size > 1) throw new LocalProtocolError(0, `connection ${c.name}: all IPsec proposals must use the same PFS group`);
 }

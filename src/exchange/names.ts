@@ -289,7 +289,17 @@ function nameIn<T>(table: Readonly<Record<string, T>>, match: (v: T) => boolean)
   return undefined;
 }
 
-const AUTH_METHOD_NAMES: Readonly<Record<string, number>> = { psk: AuthMethod.PRE_SHARED_KEY, rsa: AuthMethod.RSA_SIGNATURES };
+const AUTH_METHOD_NAMES: Readonly<Record<string, number>> = {
+  psk: AuthMethod.PRE_SHARED_KEY,
+  rsa: AuthMethod.RSA_SIGNATURES,
+  // remote access ("-resp": the gateway initiated)
+  'xauth-psk': AuthMethod.XAUTH_INIT_PRESHARED,
+  'xauth-psk-resp': AuthMethod.XAUTH_RESP_PRESHARED,
+  'xauth-rsa': AuthMethod.XAUTH_INIT_RSA,
+  'xauth-rsa-resp': AuthMethod.XAUTH_RESP_RSA,
+  'hybrid-rsa': AuthMethod.HYBRID_INIT_RSA,
+  'hybrid-rsa-resp': AuthMethod.HYBRID_RESP_RSA,
+};
 
 /**
  * A chosen phase-1 transform in the compact syntax plus its authentication method, as `status`

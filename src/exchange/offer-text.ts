@@ -99,7 +99,7 @@ function noProposal(e: unknown, words: () => string): unknown {
 
 /** Responder: selectIke for connection `c`, its refusal naming the offer and what `c` accepts. */
 export function selectIkeOf(c: Connection, sa: SaPayload): IkeSelection {
-  const auth = authMethodOf(c);
+  const auth = authMethodOf(c, false);
   try {
     return selectIke(sa, c.ike, auth, c.allowWeakGroups ?? false, c.preferOwnOrder ?? false);
   } catch (e) {
@@ -109,7 +109,7 @@ export function selectIkeOf(c: Connection, sa: SaPayload): IkeSelection {
 
 /** Initiator: checkIkeAnswer for connection `c`, its refusal naming what the peer chose. */
 export function checkIkeAnswerOf(c: Connection, sa: SaPayload): ChosenIke {
-  const auth = authMethodOf(c);
+  const auth = authMethodOf(c, true);
   try {
     return checkIkeAnswer(sa, c.ike, auth, c.allowWeakGroups ?? false);
   } catch (e) {

@@ -92,11 +92,14 @@ export function attrNumber(a: DataAttribute): number | undefined {
 // ---------------------------------------------------------------------------------------------
 // phase 1
 
-export function authMethodOf(c: { readonly auth: 'psk' | 'rsa-sig'; readonly xauth?: unknown }): number {
-  // XAUTH draft §4: the Init forms (the initiator, a remote-access client, is the XAUTH client);
-  // keys and HASH_I / HASH_R are those of the underlying method
-  if (c.xauth) return c.auth === 'psk' ? AuthMethod.XAUTH_INIT_PRESHARED : AuthMethod.XAUTH_INIT_RSA;
-  return c.auth === 'psk' ? AuthMethod.PRE_SHARED_KEY : AuthMethod.RSA_SIGNATURES;
+/** Phase-1 method; XAUTH/Hybrid "Init" forms: the initiator is the XAUTH client ("Resp": the responder is). */
+export function authMethodOf(c: { readonly auth: 'psk' | 'rsa-sig'; readonly xauth?: { readonly role: 'server' | 'client'; readonly hybrid?: boolean } }, weInitiate: boolean): number {
+  const x = c.xauth;
+  if (!x) return c.auth === 'psk' ? AuthMethod.PRE_SHARED_KEY : AuthMethod.RSA_SIGNATURES;
+  const init = (x.role === 'client') === weInitiate;
+  if (x.hybrid) return init ? AuthMethod.HYBRID_INIT_RSA : AuthMethod.HYBRID_RESP_RSA;
+  if (c.auth === 'psk') return init ? AuthMethod.XAUTH_INIT_PRESHARED : AuthMethod.XAUTH_RESP_PRESHARED;
+  return init ? AuthMethod.XAUTH_INIT_RSA : AuthMethod.XAUTH_RESP_RSA;
 }
 
 /** The transform attributes for one of our phase-1 proposals. */

@@ -21,6 +21,7 @@
  * (LocalProtocolError); an SA with the same cookies or SPI already there is replaced, silently.
  * @module
  */
+import { IdType } from '../constants/index.js';
 import { fromHex, toHex } from '../crypto/bytes.js';
 import { LocalProtocolError } from '../errors.js';
 import type { PeerIdentity } from './authorization.js';

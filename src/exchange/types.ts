@@ -80,8 +80,8 @@ export interface IpsecProposal {
 
 /** What a connection needs to authenticate with RSA signatures. */
 export interface RsaCredentials {
-  /** Our private key. */
-  readonly privateKey: KeyObject;
+  /** Our private key (absent only on a Hybrid XAUTH client, which never signs). */
+  readonly privateKey?: KeyObject;
   /** Our certificate, DER. Sent in a CERT payload (encoding 4). */
   readonly certificate?: Uint8Array;
   /** Intermediate CA certificates (DER) sent after ours, each in its own CERT payload. */
@@ -173,20 +173,30 @@ interface ConnectionBase {
    * until XAUTH is done (extensions/xauth.ts).
    */
   readonly xauth?: XauthPolicy;
-  /** Mode Config pull (extensions/modecfg.ts): the client asks after XAUTH, the gateway answers; Quick Mode waits. */
+  /**
+   * Mode Config (extensions/modecfg.ts) after XAUTH: pull (the client asks, the gateway answers) or
+   * push (the gateway sets, the client acknowledges); Quick Mode waits, then uses the virtual address.
+   */
   readonly modeConfig?: ModeConfigPolicy;
 }
 
-/** Our Mode Config role (pull only for now): `client` asks, `server` answers through `modecfg-request`. */
-export type ModeConfigPolicy = { readonly role: 'client' } | { readonly role: 'server' };
+/**
+ * Our Mode Config role: `client` (asks with REQUEST, or with `push` waits for the gateway's SET; it
+ * takes a SET in either case), `server` (fills through `modecfg-request`; answers a REQUEST, or with
+ * `push` sends SET unasked and waits for the ACK).
+ */
+export type ModeConfigPolicy = { readonly role: 'client'; readonly push?: boolean } | { readonly role: 'server'; readonly push?: boolean };
 
 /**
  * Our XAUTH role: `server` (the gateway: asks, checks through the `xauth-request` event, `retries`
  * attempts per ISAKMP SA, default 3) or `client` (answers with `user` / `password`; a secret).
+ * `hybrid` (draft-ietf-ipsec-isakmp-hybrid-auth-05, on an `rsa-sig` connection): only the gateway
+ * signs (HybridInitRSA / HybridRespRSA); the client sends HASH_I / HASH_R computed with the
+ * signature SKEYID and is authenticated by XAUTH alone. A hybrid client has no private key.
  */
 export type XauthPolicy =
-  | { readonly role: 'server'; readonly retries?: number }
-  | { readonly role: 'client'; readonly user: string; readonly password: Uint8Array };
+  | { readonly role: 'server'; readonly retries?: number; readonly hybrid?: boolean }
+  | { readonly role: 'client'; readonly user: string; readonly password: Uint8Array; readonly hybrid?: boolean };
 
 /** A connection authenticated with a pre-shared key. */
 export interface PskConnection extends ConnectionBase {
@@ -422,8 +432,8 @@ export type EngineEvent =
     }
   /** XAUTH finished on this ISAKMP SA (either role): `ok`, or the reason in operator words. */
   | { readonly type: 'xauth-done'; readonly isakmpSa: string; readonly connection: string; readonly peer: Address; readonly user: string; readonly ok: boolean; readonly reason: string }
-  /** Mode Config gateway: the client asked for these attribute types; answer with `Endpoint.answerModeConfig`. */
-  | { readonly type: 'modecfg-request'; readonly requestId: number; readonly isakmpSa: string; readonly connection: string; readonly peer: Address; readonly requested: readonly number[] }
+  /** Mode Config gateway: the attribute types the client asked for (push: the ones a gateway sends unasked); answer with `Endpoint.answerModeConfig`. */
+  | { readonly type: 'modecfg-request'; readonly requestId: number; readonly isakmpSa: string; readonly connection: string; readonly peer: Address; readonly requested: readonly number[]; readonly push: boolean }
   /** Mode Config finished on the SA: the attributes the gateway sent (client) or sent (gateway). */
   | { readonly type: 'modecfg-done'; readonly isakmpSa: string; readonly connection: string; readonly peer: Address; readonly attributes: readonly DataAttribute[] }
   | {

@@ -28,7 +28,8 @@ for (const withXauth of [true, false]) {
     assert.equal(pair.a.ipsecSas().length, 0, 'Quick Mode waits for Mode Config');
     const req = pair.ev('b', 'modecfg-request');
     assert.equal(req.length, 1);
-    assert.deepEqual(req[0]!.requested, [1, 2, 3, 4, 13, 7]);
+    // the standard attributes, and the Cisco Unity ones since the gateway sent the Unity vendor ID
+    assert.deepEqual(req[0]!.requested, [1, 2, 3, 4, 13, 7, 28672, 28673, 28674, 28675, 28676, 28678, 28679, 28680]);
     pair.b.answerModeConfig(pair.now, req[0]!.requestId, REPLY);
     pair.run(2000);
     const got = pair.ev('a', 'modecfg-done');

@@ -94,10 +94,10 @@ function perSource(): number {
 
 const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
-/** interop/charon.sh without blocking the test's event loop (the samplers keep running). */
-function charonSh(args: readonly string[], timeoutMs: number, extraEnv: Record<string, string> = {}): Promise<Run> {
+/** A command run without blocking the test's event loop (the samplers keep running), killed after `timeoutMs`. */
+function runChild(command: string, args: readonly string[], env: Record<string, string>, timeoutMs: number): Promise<Run> {
   return new Promise((resolve) => {
-    const p = spawn(join(SCRIPTS, 'charon.sh'), [...args], { env: { ...process.env, PEERS_RUN: RUN, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(command, [...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -108,6 +108,11 @@ function charonSh(args: readonly string[], timeoutMs: number, extraEnv: Record<s
       resolve({ code: code ?? -1, out, err });
     });
   });
+}
+
+/** interop/charon.sh without blocking the test's event loop (the samplers keep running). */
+function charonSh(args: readonly string[], timeoutMs: number, extraEnv: Record<string, string> = {}): Promise<Run> {
+  return runChild(join(SCRIPTS, 'charon.sh'), args, { PEERS_RUN: RUN, ...extraEnv }, timeoutMs);
 }
 
 /** Peak RSS of a process since the last reset (VmHWM), and a reset (clear_refs 5, Linux ≥ 4.0). */
@@ -149,18 +154,7 @@ interface Tally {
 /** swanctl against charon instance `a` directly (no shell in between: the legitimate side stays cheap). */
 function swanctl(args: readonly string[], timeoutMs: number): Promise<Run> {
   const dir = join(RUN, 'charon-a');
-  return new Promise((resolve) => {
-    const p = spawn('swanctl', [...args, '--uri', `unix://${dir}/run/charon.vici`], { env: { ...process.env, SWANCTL_DIR: join(dir, 'swanctl') }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const t = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
-    p.once('close', (code) => {
-      clearTimeout(t);
-      resolve({ code: code ?? -1, out, err });
-    });
-  });
+  return runChild('swanctl', [...args, '--uri', `unix://${dir}/run/charon.vici`], { SWANCTL_DIR: join(dir, 'swanctl') }, timeoutMs);
 }
 
 /** Our daemon's `status`, fetched by one sampler for everyone (each request costs the daemon time). */

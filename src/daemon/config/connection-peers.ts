@@ -58,7 +58,7 @@ export interface Peers {
 }
 
 /** Both ends and the identities each side shows, defaults filled in. */
-export function parsePeers(s: Section, g: GlobalConfig, auth: 'psk' | 'rsa', secret: Secret | undefined): Peers {
+export function parsePeers(s: Section, g: GlobalConfig, auth: 'psk' | 'rsa' | 'hybrid', secret: Secret | undefined): Peers {
   const { ctx, path } = s;
   const local = parseEnd(s, 'local', g);
   const remote = parseEnd(s, 'remote', g);
@@ -68,7 +68,7 @@ export function parsePeers(s: Section, g: GlobalConfig, auth: 'psk' | 'rsa', sec
   }
   // Default identities: the addresses (psk), the certificate's subject (rsa).
   let localId = local.id;
-  if (localId === undefined && auth === 'rsa' && secret?.kind === 'rsa') {
+  if (localId === undefined && auth !== 'psk' && secret?.kind === 'rsa') {
     localId = { type: IdType.ID_DER_ASN1_DN, data: certSubjectDer(secret.cert.raw), text: secret.cert.subject.split('\n').join(', ') };
   } else if (localId === undefined && local.address !== undefined && auth === 'psk') {
     const r = parseIdentity(local.address);

@@ -17,7 +17,11 @@ import type { RadiusServerConfig, RemoteAccessConfig, TrafficSelector, XauthBack
 import { bool, duration, entries, integer, oneOf, resolvePath, scalarString, section, stringList, type Ctx, type Section } from './yaml.js';
 
 /** The connection keys this file reads. */
-export const REMOTE_ACCESS_KEYS = ['xauth', 'pool', 'dns', 'split_include', 'banner', 'modecfg'] as const;
+export const REMOTE_ACCESS_KEYS = ['xauth', 'pool', 'dns', 'split_include', 'banner', 'modecfg', 'nbns', 'default_domain', 'split_dns', 'local_lan', 'save_password'] as const;
+/** The keys only a gateway has (what it hands out). */
+const GATEWAY_KEYS = ['pool', 'dns', 'split_include', 'banner', 'nbns', 'default_domain', 'split_dns', 'local_lan', 'save_password'] as const;
+/** A DNS domain name as Unity sends it (letters, digits, hyphens, dots; 253 bytes at most). */
+const DOMAIN = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
 /** XAUTH attempts per ISAKMP SA a gateway allows before it deletes the SA. */
 export const DEFAULT_XAUTH_RETRIES = 3;
@@ -150,7 +154,7 @@ export function parseRemoteAccess(s: Section, anyPeer: boolean): RemoteAccessCon
   const xp = `${path}.xauth`;
   const xe = x === undefined ? undefined : entries(ctx, x.value, xp, ['backend', 'radius', 'retries', 'user', 'password', 'password_file']);
   const xs = xe === undefined ? undefined : section(ctx, x?.value, xp, xe);
-  const gatewayKeys = ['pool', 'dns', 'split_include', 'banner'].filter((k) => s.entries.has(k));
+  const gatewayKeys = GATEWAY_KEYS.filter((k) => s.entries.has(k));
   const isGateway = xe !== undefined && (xe.has('backend') || xe.has('radius') || xe.has('retries'));
   const isClient = xe !== undefined && (xe.has('user') || xe.has('password') || xe.has('password_file'));
   const modecfg = s.opt('modecfg', (n, p) => oneOf(ctx, n, p, ['pull', 'push'] as const), 'pull');
@@ -186,14 +190,40 @@ export function parseRemoteAccess(s: Section, anyPeer: boolean): RemoteAccessCon
       if (isIP(item.text) === 0) ctx.error(item.node, `${path}.dns`, `'${item.text}' is not an IP address (a DNS server's)`);
       else dns.push(item.text);
     }
-    const splitInclude: TrafficSelector[] = [];
-    const sv = s.entries.get('split_include');
-    for (const item of sv === undefined ? [] : stringList(ctx, sv.value, `${path}.split_include`) ?? []) {
-      const r = parseTrafficSelector(item.text);
-      if (!r.ok) ctx.error(item.node, `${path}.split_include`, r.error);
-      else if (r.value.protocol !== 0 || r.value.port !== 0) ctx.error(item.node, `${path}.split_include`, `'${item.text}': a split-include network is ADDRESS/PREFIX, without protocol or port`);
-      else splitInclude.push(r.value);
+    const nbns: string[] = [];
+    const nv = s.entries.get('nbns');
+    for (const item of nv === undefined ? [] : stringList(ctx, nv.value, `${path}.nbns`) ?? []) {
+      if (isIP(item.text) !== 4) ctx.error(item.node, `${path}.nbns`, `'${item.text}' is not an IPv4 address (a WINS / NetBIOS name server's)`);
+      else nbns.push(item.text);
     }
+    const networks = (key: 'split_include' | 'local_lan', what: string): TrafficSelector[] => {
+      const out: TrafficSelector[] = [];
+      const v = s.entries.get(key);
+      for (const item of v === undefined ? [] : stringList(ctx, v.value, `${path}.${key}`) ?? []) {
+        const r = parseTrafficSelector(item.text);
+        if (!r.ok) ctx.error(item.node, `${path}.${key}`, r.error);
+        else if (r.value.protocol !== 0 || r.value.port !== 0) ctx.error(item.node, `${path}.${key}`, `'${item.text}': a ${what} network is ADDRESS/PREFIX, without protocol or port`);
+        else out.push(r.value);
+      }
+      return out;
+    };
+    const splitInclude = networks('split_include', 'split-include');
+    const localLan = networks('local_lan', 'local-LAN');
+    const defaultDomain = s.opt<string | undefined>('default_domain', (n, p) => {
+      const t = scalarString(ctx, n, p);
+      if (t !== undefined && !DOMAIN.test(t)) {
+        ctx.error(n, p, `'${t}' is not a DNS domain name (like corp.example.com)`);
+        return undefined;
+      }
+      return t;
+    }, undefined);
+    const splitDns: string[] = [];
+    const dv2 = s.entries.get('split_dns');
+    for (const item of dv2 === undefined ? [] : stringList(ctx, dv2.value, `${path}.split_dns`) ?? []) {
+      if (!DOMAIN.test(item.text)) ctx.error(item.node, `${path}.split_dns`, `'${item.text}' is not a DNS domain name (like corp.example.com)`);
+      else splitDns.push(item.text);
+    }
+    const savePassword = s.opt<boolean | undefined>('save_password', (n, p) => bool(ctx, n, p), undefined);
     const banner = s.opt<string | undefined>('banner', (n, p) => {
       const t = scalarString(ctx, n, p);
       if (t !== undefined && Buffer.byteLength(t) > MAX_BANNER_BYTES) {
@@ -202,7 +232,7 @@ export function parseRemoteAccess(s: Section, anyPeer: boolean): RemoteAccessCon
       }
       return t;
     }, undefined);
-    return { role: 'gateway', xauth, pool, dns, splitInclude, banner, modecfg };
+    return { role: 'gateway', xauth, pool, dns, splitInclude, banner, modecfg, nbns, localLan, defaultDomain, splitDns, savePassword };
   }
   if (isClient && xs !== undefined) {
     for (const k of gatewayKeys) ctx.error(s.at(k), `${path}.${k}`, `${k}: is what a gateway hands out; this connection is a client (xauth.user)`);

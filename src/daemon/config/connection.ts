@@ -46,7 +46,7 @@ const CONN_KEYS = [
 ] as const;
 
 /** `secret: NAME`: a secret of the secrets section whose kind fits `auth`. */
-function parseSecretRef(s: Section, auth: 'psk' | 'rsa', secrets: ReadonlyMap<string, Secret>): Secret | undefined {
+function parseSecretRef(s: Section, auth: 'psk' | 'rsa' | 'hybrid', secrets: ReadonlyMap<string, Secret>): Secret | undefined {
   const { ctx, path } = s;
   const se = s.req('secret');
   if (se === undefined) return undefined;
@@ -61,10 +61,31 @@ function parseSecretRef(s: Section, auth: 'psk' | 'rsa', secrets: ReadonlyMap<st
     return undefined;
   }
   if ((auth === 'psk') !== (secret.kind === 'psk')) {
-    ctx.error(se.value, `${path}.secret`, auth === 'psk' ? `auth: psk needs a secret with psk:, '${name}' has a certificate` : `auth: rsa needs a secret with cert: and key:, '${name}' is a psk`);
+    ctx.error(se.value, `${path}.secret`, auth === 'psk' ? `auth: psk needs a secret with psk:, '${name}' has a certificate` : `auth: ${auth} needs a secret with cert: and key:${auth === 'hybrid' ? ' (gateway) or ca: alone (client)' : ''}, '${name}' is a psk`);
+    return undefined;
+  }
+  if (auth === 'rsa' && secret.kind === 'ca') {
+    ctx.error(se.value, `${path}.secret`, `auth: rsa needs a secret with cert: and key:, '${name}' has ca: only (that serves auth: hybrid clients)`);
     return undefined;
   }
   return secret;
+}
+
+/**
+ * `auth: hybrid` needs XAUTH: a gateway (`xauth.backend` / `radius`) with a certificate and key, or
+ * a client (`xauth.user`) with trust anchors (`ca:`) to check the gateway; `ca:` alone only there.
+ */
+function checkHybrid(s: Section, auth: 'psk' | 'rsa' | 'hybrid', secret: Secret | undefined, ra: ConnectionConfig['remoteAccess']): void {
+  const { ctx, path } = s;
+  if (auth !== 'hybrid') return;
+  if (ra === undefined || ra.xauth === undefined) {
+    ctx.error(s.at('auth'), `${path}.auth`, 'auth: hybrid is XAUTH: add xauth: (backend: or radius: on a gateway, user: and password: on a client)');
+    return;
+  }
+  if (secret === undefined) return;
+  if (ra.role === 'gateway' && secret.kind !== 'rsa') ctx.error(s.at('secret'), `${path}.secret`, `a Hybrid gateway signs with its certificate: secret '${secret.name}' needs cert: and key:`);
+  if (ra.role === 'client' && secret.kind === 'ca' && secret.cas.length === 0) ctx.error(s.at('secret'), `${path}.secret`, `a Hybrid client checks the gateway's certificate: secret '${secret.name}' needs ca:`);
+  if (ra.role === 'client' && secret.kind === 'rsa') ctx.error(s.at('secret'), `${path}.secret`, `a Hybrid client has no certificate of its own: give secret '${secret.name}' only ca: (the CA of the gateway's certificate)`);
 }
 
 export function parseConnection(ctx: Ctx, name: string, keyNode: Node, node: Node | null, g: GlobalConfig, secrets: ReadonlyMap<string, Secret>): ConnectionConfig | undefined {
@@ -85,12 +106,13 @@ export function parseConnection(ctx: Ctx, name: string, keyNode: Node, node: Nod
   const fragmentation = s.opt('fragmentation', (n, p) => oneOf(ctx, n, p, ['yes', 'no', 'force'] as const), 'yes');
   const fragmentSize = s.opt('fragment_size', (n, p) => integer(ctx, n, p, 68, 65535), g.fragmentSize);
   const exchange = s.opt('mode', (n, p) => oneOf(ctx, n, p, ['main', 'aggressive'] as const), 'main');
-  const auth = s.opt('auth', (n, p) => oneOf(ctx, n, p, ['psk', 'rsa'] as const), 'psk');
+  const auth = s.opt('auth', (n, p) => oneOf(ctx, n, p, ['psk', 'rsa', 'hybrid'] as const), 'psk');
   const secret = parseSecretRef(s, auth, secrets);
   const peers = parsePeers(s, g, auth, secret);
   const { ike, esp, ah } = parseProposals(s, exchange, allowWeakGroups, before);
   const { localTs, remoteTs } = parseSelectors(s, peers);
   const remoteAccess = parseRemoteAccess(s, peers.anyPeer);
+  checkHybrid(s, auth, secret, remoteAccess);
   const ipsecMode = s.opt('ipsec_mode', (n, p) => oneOf(ctx, n, p, ['tunnel', 'transport'] as const), 'tunnel');
   const life = parseLifetimes(s);
   const start = s.opt('start', (n, p) => oneOf(ctx, n, p, ['add', 'start', 'on-demand'] as const), 'add');
@@ -138,6 +160,8 @@ function fingerprintOf(conn: Omit<ConnectionConfig, 'fingerprint' | 'line'> & { 
   const sec =
     secret.kind === 'psk'
       ? { kind: 'psk', psk: toHex(secret.psk) }
-      : { kind: 'rsa', cert: secret.cert.fingerprint256, chain: secret.chain.map((c) => c.fingerprint256), key: secret.keyPath, cas: secret.cas.map((c) => c.fingerprint256) };
+      : secret.kind === 'ca'
+        ? { kind: 'ca', cas: secret.cas.map((c) => c.fingerprint256) }
+        : { kind: 'rsa', cert: secret.cert.fingerprint256, chain: secret.chain.map((c) => c.fingerprint256), key: secret.keyPath, cas: secret.cas.map((c) => c.fingerprint256) };
   return JSON.stringify({ ...rest, secret: sec, remoteAccess: ra }, (_k, v: unknown) => (v instanceof Uint8Array ? toHex(v) : v));
 }

@@ -51,8 +51,9 @@ export function parseSecrets(ctx: Ctx, node: Node | null | undefined): Map<strin
     if (allowNode !== undefined) ctx.error(allowNode.key, `${path}.allow_weak_psk`, 'applies to a psk secret only');
     const cert = se.get('cert');
     const key = se.get('key');
-    if (cert === undefined || key === undefined) {
-      ctx.error(value, path, `give either psk: SECRET, or cert: FILE and key: FILE (plus ca: FILE or a list)`);
+    const caOnly = cert === undefined && key === undefined && se.get('ca') !== undefined;
+    if (!caOnly && (cert === undefined || key === undefined)) {
+      ctx.error(value, path, `give either psk: SECRET, or cert: FILE and key: FILE (plus ca: FILE or a list), or ca: alone (a Hybrid client's trust anchors)`);
       continue;
     }
     const load = <T>(n: Node | null, p: string, what: string, f: (pem: Buffer) => T): { path: string; value: T } | undefined => {
@@ -74,7 +75,7 @@ export function parseSecrets(ctx: Ctx, node: Node | null | undefined): Map<strin
       }
     };
     // our certificate first; the rest of the file, then the `chain:` files, are intermediates
-    const certs = load(cert.value, `${path}.cert`, 'certificate', (b) => readCertificates(b));
+    const certs = cert === undefined ? undefined : load(cert.value, `${path}.cert`, 'certificate', (b) => readCertificates(b));
     const c = certs !== undefined ? { path: certs.path, value: certs.value[0] as X509Certificate } : undefined;
     const intermediates: X509Certificate[] = certs?.value.slice(1) ?? [];
     const chainPaths: string[] = certs !== undefined && certs.value.length > 1 ? [certs.path] : [];
@@ -87,7 +88,7 @@ export function parseSecrets(ctx: Ctx, node: Node | null | undefined): Map<strin
         chainPaths.push(r.path);
       }
     }
-    const k = load(key.value, `${path}.key`, 'private key', (b) => createPrivateKey(b));
+    const k = key === undefined ? undefined : load(key.value, `${path}.key`, 'private key', (b) => createPrivateKey(b));
     const cas: { path: string; value: X509Certificate }[] = [];
     const ca = se.get('ca');
     if (ca !== undefined) {
@@ -118,7 +119,11 @@ export function parseSecrets(ctx: Ctx, node: Node | null | undefined): Map<strin
         }
       }
     }
-    if (c !== undefined && k !== undefined) {
+    if (caOnly) {
+      if (cas.length > 0) out.set(name, { kind: 'ca', name, caPaths: cas.map((x) => x.path), cas: cas.map((x) => x.value), crlPaths, crls });
+      continue;
+    }
+    if (c !== undefined && k !== undefined && key !== undefined && cert !== undefined) {
       const pub = createPublicKey(k.value).export({ type: 'spki', format: 'der' });
       const certPub = c.value.publicKey.export({ type: 'spki', format: 'der' });
       if (!pub.equals(certPub)) {

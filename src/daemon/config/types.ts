@@ -127,7 +127,20 @@ export interface RsaSecret {
   readonly crls: readonly CertificateRevocationList[];
 }
 
-export type Secret = PskSecret | RsaSecret;
+/**
+ * Trust anchors only (`ca:` without `cert:` / `key:`): what a Hybrid XAUTH client (`auth: hybrid`)
+ * checks the gateway's certificate against; it signs nothing itself.
+ */
+export interface CaSecret {
+  readonly kind: 'ca';
+  readonly name: string;
+  readonly caPaths: readonly string[];
+  readonly cas: readonly X509Certificate[];
+  readonly crlPaths: readonly string[];
+  readonly crls: readonly CertificateRevocationList[];
+}
+
+export type Secret = PskSecret | RsaSecret | CaSecret;
 
 /** An ISAKMP identity (RFC 2407 §4.6.2.1) ready for the ID payload. */
 export interface ConfigIdentity {
@@ -184,6 +197,16 @@ export interface RemoteAccessGatewayConfig {
   readonly banner: string | undefined;
   /** `pull`: the client asks (REQUEST/REPLY); `push`: the gateway sets (SET/ACK). */
   readonly modecfg: 'pull' | 'push';
+  /** INTERNAL_IP4_NBNS: WINS servers. */
+  readonly nbns: readonly string[];
+  /** Cisco Unity UNITY_LOCAL_LAN: networks the client keeps reaching directly. */
+  readonly localLan: readonly TrafficSelector[];
+  /** Cisco Unity UNITY_DEF_DOMAIN. */
+  readonly defaultDomain: string | undefined;
+  /** Cisco Unity UNITY_SPLITDNS_NAME: the domains resolved with `dns:` (the others by the client's own resolver). */
+  readonly splitDns: readonly string[];
+  /** Cisco Unity UNITY_SAVE_PASSWD: may the client store the XAUTH password; undefined: not sent. */
+  readonly savePassword: boolean | undefined;
 }
 
 /** A remote-access client: its XAUTH user and password, and how it gets its virtual address. */
@@ -204,7 +227,8 @@ export interface ConnectionConfig {
   /** Line of the connection's key in the file (for messages). */
   readonly line: number;
   readonly exchange: 'main' | 'aggressive';
-  readonly auth: 'psk' | 'rsa';
+  /** `hybrid`: Hybrid XAUTH (the gateway's certificate, the client's XAUTH only; docs/remote-access.md). */
+  readonly auth: 'psk' | 'rsa' | 'hybrid';
   readonly secret: Secret;
   readonly local: { readonly address: string | undefined; readonly id: ConfigIdentity | undefined };
   readonly remote: { readonly address: string; readonly port: number; readonly id: ConfigIdentity | undefined };

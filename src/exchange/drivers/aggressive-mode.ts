@@ -51,7 +51,7 @@ const TYPE = ExchangeType.AGGRESSIVE;
 export function initiatorSendAm1(x: Engine, now: number, p1: P1): void {
   const conn = p1.conn;
   const hs = expectHandshake(p1);
-  const sa = buildIkeSa(conn.ike, authMethodOf(conn));
+  const sa = buildIkeSa(conn.ike, authMethodOf(conn, true));
   const group = conn.ike[0]?.group ?? missing('a phase-1 proposal');
   if (conn.ike.some((p) => p.group !== group)) throw new LocalProtocolError(0, 'aggressive mode: all proposals must use one group');
   const kn = keAndNonce(x, group);

@@ -64,7 +64,7 @@ function vidKey(data: Uint8Array): string {
  * distinct offer (many connections share one) and kept in a small bounded table.
  */
 function mm1Template(x: Engine, conn: Connection): { message: Uint8Array; saiB: Uint8Array; names: readonly string[] } {
-  const auth = authMethodOf(conn);
+  const auth = authMethodOf(conn, true);
   const vids: Payload[] = [];
   vendorIdsOut(x, conn, vids);
   let key = `${auth}`;

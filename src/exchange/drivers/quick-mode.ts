@@ -46,6 +46,7 @@ import { afterFirstPayload, checkOut, cookiePair, decrypt, encryptRaw, hashFirst
 import { sendInfo } from './informational.js';
 import { startPhase1 } from './phase1.js';
 import type { ExchangeDriver } from './registry.js';
+import { checkPeerVirtualAddress, selectorsWithVirtualAddress, unityLocalSelector, withVirtualAddress } from '../virtual-address.js';
 
 /** The four messages (the fourth only with the commit bit). */
 export const QM = {
@@ -126,7 +127,9 @@ export function startWaiting(x: Engine, now: number, p1: KeyedP1): void {
 
 /** The selector pairs of `conn` under `p1` (a side without selectors: its address; see ids.ts). */
 function pairsOf(conn: Connection, p1: P1): SelectorPair[] {
-  return selectorPairs(conn.localTs, conn.remoteTs, p1.local.address, p1.remote.address);
+  // a Mode Config virtual address (ours as a client, the peer's as a gateway) replaces the real one
+  const { localTs, remoteTs } = selectorsWithVirtualAddress(p1, conn.localTs, conn.remoteTs);
+  return selectorPairs(localTs, remoteTs, p1.local.address, p1.remote.address);
 }
 
 /** The IPsec proposals a Quick Mode under `p1` uses for `conn` (UDP-encapsulated modes under NAT-T). */
@@ -144,7 +147,7 @@ export function startQuick(x: Engine, now: number, p1: KeyedP1, pending: Pending
   const r = x.random(4 + nl + 4 * nSpis);
   let msgId = readUint32be(r);
   if (!msgIdFree(p1, msgId)) msgId = freshMsgId(x, p1);
-  const ts = pending.rekeyOf ? { local: pending.rekeyOf.info.localTs, remote: pending.rekeyOf.info.remoteTs } : pending.ts ?? pairsOf(conn, p1)[0] ?? missing('a selector pair');
+  const ts = pending.rekeyOf ? { local: pending.rekeyOf.info.localTs, remote: pending.rekeyOf.info.remoteTs } : (pending.ts ? withVirtualAddress(p1, pending.ts) : pairsOf(conn, p1)[0]) ?? missing('a selector pair');
   const qm = newQm(p1, msgId, 'initiator', conn, phase2Iv(p1, msgId), 'sent-qm1', r.subarray(4, 4 + nl), ts.local, ts.remote, conn.commit === true);
   qm.rekeyOf = pending.rekeyOf;
   let off = 4 + nl;
@@ -408,6 +411,8 @@ function answerQm1(x: Engine, now: number, p1: KeyedP1, h: Header, bytes: Uint8A
     peerTs = hostSelector(p1.remote.address);
     ourTs = hostSelector(p1.local.address);
   }
+  checkPeerVirtualAddress(p1, peerTs);
+  ourTs = unityLocalSelector(p1, ourTs, pairsOf(x.conns.current(p1.conn), p1)[0]?.local ?? ourTs);
   const { conn, sel } = chooseConnection(x, p1, sa, peerTs, ourTs);
   if (sel.group && !ke) throw remote(NotifyType.PAYLOAD_MALFORMED, 'PFS proposal chosen but no KE payload');
   if (!sel.group && ke) throw remote(NotifyType.INVALID_KEY_INFORMATION, 'KE payload without a PFS group');

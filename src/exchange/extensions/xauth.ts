@@ -11,9 +11,17 @@
  * per ISAKMP SA; then STATUS=0 and the ISAKMP SA is deleted. The client answers with its
  * configured user and password. The password travels only in the `xauth-request` event (the
  * caller's backend needs it); the engine keeps no copy.
+ *
+ * XAUTH_TYPE: only generic (a user name and a password) is done. A client asked for another type
+ * (RADIUS-CHAP, OTP, S/KEY) answers with that type echoed and no credentials, so that the gateway
+ * fails the attempt at once; a gateway answered with another type, or without the user name or
+ * the password, counts a failed attempt without asking its backend. The XAUTH vendor ID (8 bytes
+ * of MD5("draft-ietf-ipsra-isakmp-xauth-06.txt"), what Cisco and strongSwan send) goes out with
+ * our first phase-1 message of an XAUTH connection and our answer; the peer's is recorded.
  * @module
  */
-import type { AttributePayload, DataAttribute } from '../../codec/types.js';
+import type { AttributePayload, DataAttribute, Payload } from '../../codec/types.js';
+import { bytesEqual } from '../../crypto/bytes.js';
 import { CfgAttr, CfgType, XauthType } from '../../constants/index.js';
 import { answerTransaction, startTransaction } from '../drivers/transaction.js';
 import type { Engine } from '../engine.js';
@@ -31,11 +39,24 @@ const dec = new TextDecoder();
 type XauthState =
   | { readonly phase: 'asking'; readonly attempt: number; readonly msgId: number }
   | { readonly phase: 'checking'; readonly attempt: number; readonly user: string; readonly requestId: number }
-  | { readonly phase: 'status-sent'; readonly ok: boolean; readonly user: string; readonly msgId: number; readonly attempt: number }
-  | { readonly phase: 'client-waiting' }
+  | { readonly phase: 'status-sent'; readonly ok: boolean; readonly user: string; readonly msgId: number; readonly attempt: number; readonly why?: string }
+  | { readonly phase: 'client-waiting'; readonly unsupportedType?: number }
   | { readonly phase: 'done'; readonly ok: boolean; readonly user: string };
 
 const states = new WeakMap<P1, XauthState>();
+/** ISAKMP SAs whose peer sent the XAUTH vendor ID. */
+const peersWithVid = new WeakSet<P1>();
+
+/** The XAUTH vendor ID: the first 8 bytes of MD5("draft-ietf-ipsra-isakmp-xauth-06.txt"). */
+export const XAUTH_VID = Uint8Array.of(0x09, 0x00, 0x26, 0x89, 0xdf, 0xd6, 0xb7, 0x12);
+const VID: readonly Payload[] = [{ type: 'VID', data: XAUTH_VID }];
+const NONE: readonly Payload[] = [];
+
+/** Whether the peer of `p1` announced XAUTH with its vendor ID. */
+export const peerAnnouncedXauth = (p1: P1): boolean => peersWithVid.has(p1);
+
+const TYPE_NAMES: Readonly<Record<number, string>> = { [XauthType.GENERIC]: 'generic', [XauthType.RADIUS_CHAP]: 'RADIUS-CHAP', [XauthType.OTP]: 'OTP', [XauthType.SKEY]: 'S/KEY' };
+const typeName = (t: number): string => `${t} (${TYPE_NAMES[t] ?? 'unknown'})`;
 /** Open checks of an engine's gateway: request id → the ISAKMP SA. */
 const checks = new WeakMap<Engine, { next: number; readonly byId: Map<number, KeyedP1> }>();
 
@@ -90,13 +111,18 @@ export function answerXauth(x: Engine, now: number, requestId: number, ok: boole
   c.byId.delete(requestId);
   const s = states.get(p1);
   if (p1.life !== 'established' || s?.phase !== 'checking' || s.requestId !== requestId) return; // SA gone meanwhile
+  verdict(x, now, p1, s.attempt, s.user, ok);
+}
+
+/** After one attempt: another REQUEST while attempts remain, else STATUS to the client. */
+function verdict(x: Engine, now: number, p1: KeyedP1, attempt: number, user: string, ok: boolean, why?: string): void {
   const retries = p1.conn.xauth?.role === 'server' ? (p1.conn.xauth.retries ?? DEFAULT_RETRIES) : DEFAULT_RETRIES;
-  if (!ok && s.attempt < retries) {
-    ask(x, now, p1, s.attempt + 1);
+  if (!ok && attempt < retries) {
+    ask(x, now, p1, attempt + 1);
     return;
   }
-  const msgId = startTransaction(x, now, p1, CfgType.ISAKMP_CFG_SET, s.attempt, [tv(CfgAttr.XAUTH_STATUS, ok ? 1 : 0)]);
-  states.set(p1, { phase: 'status-sent', ok, user: s.user, msgId, attempt: s.attempt });
+  const msgId = startTransaction(x, now, p1, CfgType.ISAKMP_CFG_SET, attempt, [tv(CfgAttr.XAUTH_STATUS, ok ? 1 : 0)]);
+  states.set(p1, { phase: 'status-sent', ok, user, msgId, attempt, ...(why !== undefined ? { why } : {}) });
 }
 
 /** A Transaction message under `p1`: true when XAUTH took it (no `transaction` event then). */
@@ -108,7 +134,14 @@ export function xauthTransaction(x: Engine, now: number, p1: KeyedP1, msgId: num
     if (!answered) return false;
     if (s.phase === 'asking' && s.msgId === msgId && a.cfgType === CfgType.ISAKMP_CFG_REPLY) {
       const user = attrText(a, CfgAttr.XAUTH_USER_NAME) ?? '';
-      const password = attrText(a, CfgAttr.XAUTH_USER_PASSWORD) ?? '';
+      const password = attrText(a, CfgAttr.XAUTH_USER_PASSWORD);
+      const type = attrNumber(a, CfgAttr.XAUTH_TYPE) ?? XauthType.GENERIC;
+      if (type !== XauthType.GENERIC || password === undefined || !a.attributes.some((t) => t.type === CfgAttr.XAUTH_USER_NAME)) {
+        // nothing a backend could check: a failed attempt (the password, if any, is dropped here)
+        const why = type !== XauthType.GENERIC ? `the client answered XAUTH type ${typeName(type)}; this gateway does generic (user name and password) only` : 'the client sent no user name or no password';
+        verdict(x, now, p1, s.attempt, user, false, why);
+        return true;
+      }
       const c = checksOf(x);
       const requestId = c.next++;
       c.byId.set(requestId, p1);
@@ -120,7 +153,7 @@ export function xauthTransaction(x: Engine, now: number, p1: KeyedP1, msgId: num
       if (s.ok) {
         finish(x, now, p1, true, s.user, `user "${s.user}" authenticated`);
       } else {
-        finish(x, now, p1, false, s.user, `user "${s.user}" failed XAUTH ${s.attempt} time(s): check the user name and password (users file or RADIUS); the ISAKMP SA is deleted`);
+        finish(x, now, p1, false, s.user, `user "${s.user}" failed XAUTH ${s.attempt} time(s): ${s.why !== undefined ? `${s.why}` : 'check the user name and password (users file or RADIUS)'}; the ISAKMP SA is deleted`);
         deleteP1(x, p1);
       }
       return true;
@@ -133,6 +166,12 @@ export function xauthTransaction(x: Engine, now: number, p1: KeyedP1, msgId: num
     const out: DataAttribute[] = [];
     const type = attrNumber(a, CfgAttr.XAUTH_TYPE);
     if (type !== undefined) out.push(tv(CfgAttr.XAUTH_TYPE, type));
+    if (type !== undefined && type !== XauthType.GENERIC) {
+      // a type we cannot do: no credentials; the gateway's STATUS=0 then names it (see finish)
+      answerTransaction(x, p1, msgId, out);
+      if (s.phase === 'client-waiting') states.set(p1, { phase: 'client-waiting', unsupportedType: type });
+      return true;
+    }
     out.push(tlv(CfgAttr.XAUTH_USER_NAME, enc.encode(policy.user)));
     out.push(tlv(CfgAttr.XAUTH_USER_PASSWORD, policy.password));
     answerTransaction(x, p1, msgId, out);
@@ -142,7 +181,10 @@ export function xauthTransaction(x: Engine, now: number, p1: KeyedP1, msgId: num
   if (a.cfgType === CfgType.ISAKMP_CFG_SET && status !== undefined) {
     answerTransaction(x, p1, msgId, [tv(CfgAttr.XAUTH_STATUS, status)]);
     if (s.phase === 'client-waiting') {
-      finish(x, now, p1, status === 1, policy.user, status === 1 ? `gateway accepted user "${policy.user}"` : `gateway refused user "${policy.user}": check the XAUTH user and password`);
+      const refused = s.unsupportedType !== undefined
+        ? `gateway refused user "${policy.user}": it asked for XAUTH type ${typeName(s.unsupportedType)}, and this client does generic (user name and password) only`
+        : `gateway refused user "${policy.user}": check the XAUTH user and password`;
+      finish(x, now, p1, status === 1, policy.user, status === 1 ? `gateway accepted user "${policy.user}"` : refused);
     }
     return true;
   }
@@ -151,6 +193,11 @@ export function xauthTransaction(x: Engine, now: number, p1: KeyedP1, msgId: num
 
 export const xauth: Extension = {
   name: 'xauth',
+  vendorIdsOut: (_x, conn) => (conn.xauth ? VID : NONE),
+  vendorIdsAnswer: (_x, p1) => (p1.conn.xauth ? VID : NONE),
+  vendorIdIn(_x, p1, data) {
+    if (bytesEqual(data, XAUTH_VID)) peersWithVid.add(p1);
+  },
   established(x, now, p1) {
     const policy = p1.conn.xauth;
     if (!policy) return;

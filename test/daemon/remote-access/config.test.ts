@@ -43,6 +43,11 @@ test('remote-access examples: the gateway (users file, RADIUS) and the client lo
     splitInclude: [{ family: 4, address: '10.1.0.0', prefix: 16, protocol: 0, port: 0, text: '10.1.0.0/16' }],
     banner: 'Authorised users only.',
     modecfg: 'pull',
+    nbns: [],
+    localLan: [{ family: 4, address: '192.168.0.0', prefix: 16, protocol: 0, port: 0, text: '192.168.0.0/16' }],
+    defaultDomain: 'corp.example',
+    splitDns: ['corp.example'],
+    savePassword: false,
   });
   const ra = radius.remoteAccess;
   assert.ok(ra?.role === 'gateway' && ra.xauth?.backend.kind === 'radius');
@@ -88,7 +93,7 @@ test('the example gateway\'s backend checks alice against the users file, its po
 
 test('a gateway without xauth: Mode Config only; a client with only modecfg', () => {
   const gw = parseConfig(`${GW}    pool: 10.10.0.0/30\n    modecfg: push\n`, 'a.yaml').connections[0]?.remoteAccess;
-  assert.deepEqual(gw, { role: 'gateway', xauth: undefined, pool: ['10.10.0.0/30'], dns: [], splitInclude: [], banner: undefined, modecfg: 'push' });
+  assert.deepEqual(gw, { role: 'gateway', xauth: undefined, pool: ['10.10.0.0/30'], dns: [], splitInclude: [], banner: undefined, modecfg: 'push', nbns: [], localLan: [], defaultDomain: undefined, splitDns: [], savePassword: undefined });
   const cl = parseConfig(`${CLIENT}    modecfg: pull\n`, 'a.yaml').connections[0]?.remoteAccess;
   assert.deepEqual(cl, { role: 'client', xauth: undefined, modecfg: 'pull' });
   assert.equal(parseConfig(CLIENT, 'a.yaml').connections[0]?.remoteAccess, undefined);
@@ -157,4 +162,53 @@ test('passwords and RADIUS secrets are never in a problem, and count in the fing
   }
   const r = parseConfig(`${GW}    xauth: { radius: { servers: [ { address: 127.0.0.1, secret: radius-secret-5521 } ] } }\n`, 'a.yaml').connections[0]!;
   assert.ok(!r.fingerprint.includes('radius-secret-5521') && !r.fingerprint.includes(Buffer.from('radius-secret-5521').toString('hex')));
+});
+
+test('the Mode Config keys a gateway hands out: nbns, default_domain, split_dns, local_lan, save_password; errors at their lines', () => {
+  const ok = parseConfig(`${GW}    pool: 10.10.0.0/24
+    nbns: [10.1.0.54]
+    default_domain: corp.example
+    split_dns: [corp.example, lab.example]
+    local_lan: [192.168.0.0/16]
+    save_password: true
+    modecfg: push
+`, 'ra.yaml').connections[0]!.remoteAccess;
+  assert.ok(ok?.role === 'gateway');
+  assert.deepEqual([ok.nbns, ok.defaultDomain, ok.splitDns, ok.localLan.map((t) => t.text), ok.savePassword, ok.modecfg], [['10.1.0.54'], 'corp.example', ['corp.example', 'lab.example'], ['192.168.0.0/16'], true, 'push']);
+  const problems = problemsOf(`${GW}    pool: 10.10.0.0/24
+    nbns: [fe80::1]
+    default_domain: "not a domain"
+    split_dns: [ok.example, "bad domain"]
+    local_lan: [192.168.0.0/16/tcp]
+    save_password: maybe
+`);
+  assert.ok(problems.some((p) => /ra\.yaml:10.*nbns.*'fe80::1' is not an IPv4 address/.test(p)), problems.join('\n'));
+  assert.ok(problems.some((p) => /ra\.yaml:11.*default_domain.*is not a DNS domain name/.test(p)), problems.join('\n'));
+  assert.ok(problems.some((p) => /ra\.yaml:12.*split_dns.*'bad domain' is not a DNS domain name/.test(p)), problems.join('\n'));
+  assert.ok(problems.some((p) => /ra\.yaml:13.*local_lan/.test(p)), problems.join('\n'));
+  assert.ok(problems.some((p) => /ra\.yaml:14.*save_password/.test(p)), problems.join('\n'));
+  // on a client they are errors
+  const client = problemsOf(`${CLIENT}    xauth: { user: alice, password: "${EXAMPLE_PASSWORD}" }
+    split_dns: [corp.example]
+`);
+  assert.ok(client.some((p) => /split_dns: is what a gateway hands out/.test(p)), client.join('\n'));
+});
+
+test('isakmp daemon --check validates the Mode Config keys: accepted, and a bad one named at its line', async () => {
+  const { runCli } = await import('../../../src/cli/run.js');
+  const dir = tempDir('isakmp-ra-check-');
+  const run = async (text: string): Promise<{ code: number; out: string[]; err: string[] }> => {
+    const file = join(dir, 'ra.yaml');
+    writeFileSync(file, text, { mode: 0o600 });
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await runCli(['daemon', '--check', '--config', file], { out: (s: string) => out.push(s), err: (s: string) => err.push(s) });
+    return { code, out, err };
+  };
+  const good = await run(`${GW}    pool: 10.10.0.0/24\n    nbns: 10.1.0.54\n    default_domain: corp.example\n    split_dns: corp.example\n    local_lan: 192.168.0.0/16\n    save_password: false\n    modecfg: push\n`);
+  assert.equal(good.code, 0, good.err.join('\n'));
+  assert.match(good.out[0] ?? '', /ra\.yaml: ok, 1 connection/);
+  const bad = await run(`${GW}    pool: 10.10.0.0/24\n    split_dns: "not a domain"\n`);
+  assert.equal(bad.code, 1);
+  assert.ok(bad.err.some((l) => /ra\.yaml:10:\d+: connections\.rw\.split_dns: 'not a domain' is not a DNS domain name/.test(l)), bad.err.join('\n'));
 });

@@ -96,9 +96,11 @@ test('daemon gateway Mode Config pull: a virtual address from the pool, exhausti
     assert.ok(got.type === 'modecfg-done' && got.attributes.some((a) => a.type === CfgAttr.INTERNAL_IP4_DNS && a.format === 'TLV' && [...a.value].join('.') === '10.1.0.53'));
     await e1.wait((e) => e.type === 'ipsec-sa-established', 'client 1 IPsec SA');
     assert.ok(lines.some((l) => l.startsWith('gw: ') && l.includes('Mode Config: virtual address 10.10.0.7 for user alice')), lines.join('\n'));
-    // status per remote-access SA: user, virtual address, attributes (gateway: sent; client: received)
-    assert.deepEqual(gw.status().isakmp.map((s) => s.remoteAccess), [{ user: 'alice', virtualAddress: '10.10.0.7', attributes: ['INTERNAL_IP4_ADDRESS', 'INTERNAL_IP4_NETMASK', 'INTERNAL_IP4_DNS'] }]);
-    assert.deepEqual(c1.status().isakmp.map((s) => s.remoteAccess), [{ user: 'alice', virtualAddress: '10.10.0.7', attributes: ['INTERNAL_IP4_ADDRESS', 'INTERNAL_IP4_NETMASK', 'INTERNAL_IP4_DNS'] }]);
+    // status per remote-access SA: user, virtual address, attributes (gateway: sent; client: received);
+    // both sides sent the Cisco Unity vendor ID, so the client asked for UNITY_PFS too (0: no PFS)
+    const sent = ['INTERNAL_IP4_ADDRESS', 'INTERNAL_IP4_NETMASK', 'INTERNAL_IP4_DNS', 'APPLICATION_VERSION', 'UNITY_PFS'];
+    assert.deepEqual(gw.status().isakmp.map((s) => s.remoteAccess), [{ user: 'alice', virtualAddress: '10.10.0.7', attributes: sent }]);
+    assert.deepEqual(c1.status().isakmp.map((s) => s.remoteAccess), [{ user: 'alice', virtualAddress: '10.10.0.7', attributes: sent }]);
 
     // the only address is leased: the second client (another identity) is refused
     c2.initiate('office');
@@ -115,6 +117,56 @@ test('daemon gateway Mode Config pull: a virtual address from the pool, exhausti
     assert.equal(addressOf(second), '10.10.0.7');
     assert.ok(!lines.join('\n').includes(PW), 'a password leaked');
   } finally {
+    await c2.stop();
+    await c1.stop();
+    await gw.stop();
+  }
+});
+
+test('daemon gateway: a client that reconnects gets its previous address back, a newcomer a never-used one; Quick Mode from the virtual address', async () => {
+  const dir = tempDir('isakmp-modecfg-again-');
+  const users = join(dir, 'users');
+  writeFileSync(users, `alice:${await hashPassword(PW, { N: 1024, r: 8, p: 1 })}\n`, { mode: 0o600 });
+  const [gp, c1p, c2p, c3p] = await freeUdpPorts(4);
+  const lines: string[] = [];
+  const mk = (text: string, name: string, ev: EventLog): Daemon => {
+    const file = join(dir, `${name}.yaml`);
+    writeFileSync(file, text, { mode: 0o600 });
+    return new Daemon({
+      config: parseConfig(text, file),
+      endpointFactory: realEndpointFactory,
+      logger: new Logger({ level: 'debug', areas: {}, format: 'text', write: (l) => lines.push(`${name}: ${l}`) }),
+      onEvent: ev.push,
+    });
+  };
+  const gev = new EventLog();
+  const e1 = new EventLog();
+  const e2 = new EventLog();
+  const e3 = new EventLog();
+  const gw = mk(gateway(gp!, users, join(dir, 'gw.sock')).replace('pool: 10.10.0.7/32', 'pool: 10.10.0.0/29'), 'gw', gev);
+  const c1 = mk(client(c1p!, gp!, join(dir, 'c1.sock'), 'one'), 'c1', e1);
+  const c2 = mk(client(c2p!, gp!, join(dir, 'c2.sock'), 'two'), 'c2', e2);
+  // the first client again (the same identity and user), as a new daemon on another port
+  const again = mk(client(c3p!, gp!, join(dir, 'c3.sock'), 'one'), 'again', e3);
+  await gw.start();
+  await c1.start();
+  await c2.start();
+  await again.start();
+  try {
+    c1.initiate('office');
+    assert.equal(addressOf(await e1.wait((e) => e.type === 'modecfg-done', 'client 1 Mode Config')), '10.10.0.1');
+    const child = await e1.wait((e) => e.type === 'ipsec-sa-established', 'client 1 IPsec SA');
+    assert.ok(child.type === 'ipsec-sa-established' && child.sa.localTs.start === '10.10.0.1' && child.sa.localTs.end === '10.10.0.1', 'the client selector is its virtual address');
+    c2.initiate('office');
+    assert.equal(addressOf(await e2.wait((e) => e.type === 'modecfg-done', 'client 2 Mode Config')), '10.10.0.2');
+    await c1.stop();
+    await until(() => lines.some((l) => l.startsWith('gw: ') && l.includes('virtual address 10.10.0.1 released')));
+    again.initiate('office');
+    assert.equal(addressOf(await e3.wait((e) => e.type === 'modecfg-done', 'client 1 again')), '10.10.0.1', 'its previous address, not a never-used one');
+    await e3.wait((e) => e.type === 'ipsec-sa-established', 'client 1 again: IPsec SA');
+    assert.deepEqual(gw.status().isakmp.map((s) => s.remoteAccess?.virtualAddress).sort(), ['10.10.0.1', '10.10.0.2']);
+  } finally {
+    await again.stop();
     await c2.stop();
     await c1.stop();
     await gw.stop();
