@@ -13,7 +13,7 @@ import { HeaderFlag, NotifyType, PayloadType } from '../constants/index.js';
 import { bytesEqual, readUint32be } from '../crypto/bytes.js';
 import * as C from './crypto.js';
 import type { Engine } from './engine.js';
-import { isEstablished, type KeyedP1, type P1, skeyidAOf } from './records.js';
+import { isEstablished, ivOf, skeyidAOf, type KeyedP1, type P1 } from './records.js';
 import { Refused, missing, remote } from './refusal.js';
 import { seenTotal, wasSeen } from './replay.js';
 import { afterFirstPayload, checkOut, decrypt, encryptRaw, hashFirst } from './wire.js';
@@ -40,7 +40,7 @@ export function samePeer(p1: P1, r: Address): boolean {
 
 /** The first IV of an exchange with message ID `msgId`: hash(last phase-1 block | M-ID). */
 export function phase2Iv(p1: KeyedP1, msgId: number): Uint8Array {
-  return C.phase2Iv(p1.prf, p1.iv, msgId, p1.cipher.blockSize);
+  return C.phase2Iv(p1.prf, ivOf(p1), msgId, p1.cipher.blockSize);
 }
 
 /** A message ID for an exchange we start: random, not in use under this SA. */

@@ -227,12 +227,12 @@ export interface P1 extends LastMessages {
   cipher: CipherInfo | undefined;
   /**
    * The key block, from deriveKeys() on: CKY-I | CKY-R | SKEYID_d | SKEYID_a | encryption key |
-   * IV in one buffer. `ic`, `rc` and `iv` are views of it; SKEYID_d, SKEYID_a and the encryption
-   * key are viewed on use (skeyidDOf, skeyidAOf, encKeyOf): two views fewer kept per SA.
+   * current phase-1 IV in one buffer. `ic` and `rc` are views of it; SKEYID_d, SKEYID_a, the
+   * encryption key and the IV are viewed on use (skeyidDOf, skeyidAOf, encKeyOf, ivOf): four
+   * views fewer kept per SA. The IV is the last CBC block of the last phase-1 message (RFC 2409
+   * App. B), moved on in place (key-schedule.ts, setIv).
    */
   keys: Uint8Array | undefined;
-  /** Current phase-1 IV: the last CBC block of the last phase-1 message (RFC 2409 App. B). */
-  iv: Uint8Array | undefined;
   peerId: PeerIdentity | undefined;
   tSoft: TimerOfKind<typeof Tk.P1Soft> | undefined;
   tHard: TimerOfKind<typeof Tk.P1Hard> | undefined;
@@ -287,10 +287,9 @@ export interface ChosenP1 extends P1 {
   cipher: CipherInfo;
 }
 
-/** A phase 1 whose keys exist (after the DH exchange): SKEYID_d/_a, the encryption key, the IV. */
+/** A phase 1 whose keys exist (after the DH exchange): SKEYID_d/_a, the encryption key, the IV (see P1.keys). */
 export interface KeyedP1 extends ChosenP1 {
   keys: Uint8Array;
-  iv: Uint8Array;
 }
 
 /** SKEYID_d of a keyed phase 1: a view of its key block (see P1.keys). */
@@ -310,12 +309,17 @@ export function encKeyOf(p1: KeyedP1): Uint8Array {
   return p1.keys.subarray(16 + 2 * PRF_OUTPUT_LENGTH[p1.prf], p1.keys.length - p1.cipher.blockSize);
 }
 
+/** The current phase-1 IV (one cipher block): the end of the key block. */
+export function ivOf(p1: KeyedP1): Uint8Array {
+  return p1.keys.subarray(p1.keys.length - p1.cipher.blockSize);
+}
+
 export function isChosen(p1: P1): p1 is ChosenP1 {
   return p1.chosen !== undefined && p1.prf !== undefined && p1.cipher !== undefined;
 }
 
 export function hasKeys(p1: P1): p1 is KeyedP1 {
-  return p1.keys !== undefined && p1.iv !== undefined && isChosen(p1);
+  return p1.keys !== undefined && isChosen(p1);
 }
 
 /** The phase 1's transform, which its state guarantees (an internal error otherwise). */

@@ -34,7 +34,7 @@ import { destroyP1, p1Info } from './lifecycle.js';
 import { bkey, pairKeyFlat, smi, spiKey } from './keys.js';
 import { setChosen } from './key-schedule.js';
 import { markSeen } from './replay.js';
-import { Tk, hasKeys, isEstablished, type Child, type DpdSequence, type P1, encKeyOf, skeyidAOf, skeyidDOf } from './records.js';
+import { Tk, encKeyOf, hasKeys, isEstablished, ivOf, skeyidAOf, skeyidDOf, type Child, type DpdSequence, type P1 } from './records.js';
 import type { Address, ChosenIke, Connection, DirectionKeys, IpsecSaInfo, IsakmpSaInfo, Selector } from './types.js';
 import { PRF_OUTPUT_LENGTH } from '../crypto/prf.js';
 
@@ -181,7 +181,7 @@ export function exportIsakmpSa(ep: Endpoint, id: string): IsakmpSaRecord | undef
     skeyidD: toHex(skeyidDOf(p1)),
     skeyidA: toHex(skeyidAOf(p1)),
     encKey: toHex(encKeyOf(p1)),
-    iv: toHex(p1.iv),
+    iv: toHex(ivOf(p1)),
     ...(p1.peerId !== undefined ? { peerId: peerIdRecord(p1.peerId)! } : {}),
     ...(p1.peerKey !== undefined ? { peerKey: p1.peerKey } : {}),
     establishedAt: p1.establishedAt ?? 0,
@@ -287,7 +287,6 @@ export function importIsakmpSa(ep: Endpoint, now: number, r: IsakmpSaRecord): Is
   if (r.iv.length / 2 !== chosen.cipher.blockSize) refuse('IV of the wrong length for the cipher');
   chosen.keys = block;
   o += (r.skeyidD.length + r.skeyidA.length + r.encKey.length) / 2;
-  chosen.iv = take(r.iv.length / 2);
   if (!hasKeys(chosen)) refuse('keys missing');
   p1.life = 'established';
   p1.peerId = peerIdentity(r.peerId);

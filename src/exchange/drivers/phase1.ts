@@ -20,7 +20,7 @@ import { setChosen } from '../key-schedule.js';
 import { destroyP1 } from '../lifecycle.js';
 import { samePeer } from '../phase2.js';
 import { authMethodOf, selectIke, type IkeSelection } from '../proposals.js';
-import { NO_PENDING, Tk, expectHandshake, newHandshake, type ChosenP1, type P1, type Phase1State, type PendingQm } from '../records.js';
+import { NO_PENDING, Tk, expectHandshake, hasKeys, ivOf, newHandshake, type ChosenP1, type P1, type Phase1State, type PendingQm } from '../records.js';
 import { Refused, errorOf, remote } from '../refusal.js';
 import { checkMessage, one, type MessageScript } from '../scripts.js';
 import type { Address, Connection } from '../types.js';
@@ -95,7 +95,6 @@ export function newP1(x: Engine, role: 'initiator' | 'responder', mode: 'main' |
     prf: undefined,
     cipher: undefined,
     keys: undefined,
-    iv: undefined,
     peerId: undefined,
     lastRecv: undefined,
     lastSent: undefined,
@@ -254,7 +253,7 @@ function receiveNext(x: Engine, now: number, p1: P1, h: Header, bytes: Uint8Arra
   let payloads: readonly Payload[];
   let nextIv: Uint8Array | undefined;
   if (enc) {
-    const r = decrypt(p1, p1.iv ?? EMPTY, bytes);
+    const r = decrypt(p1, hasKeys(p1) ? ivOf(p1) : EMPTY, bytes);
     payloads = r.payloads;
     nextIv = r.nextIv;
   } else {
