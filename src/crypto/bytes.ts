@@ -147,6 +147,13 @@ export function bytesEqual(a: Uint8Array | undefined, b: Uint8Array | undefined)
   return true;
 }
 
+/** Whether the first `n` bytes of `a` and `b` are equal (both at least `n` long); public data only (early exit), no views made. */
+export function prefixEqual(a: Uint8Array, b: Uint8Array, n: number): boolean {
+  if (a.length < n || b.length < n) return false;
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** A big-endian unsigned 32-bit integer from the first 4 bytes (message IDs, SPIs, DPD sequence numbers). */
 export function readUint32be(b: Uint8Array): number {
   return ((b[0]! << 24) >>> 0) + ((b[1]! << 16) | (b[2]! << 8) | b[3]!);

@@ -11,7 +11,7 @@ import type { CipherInfo, PrfAlg } from './crypto.js';
 import { IPSEC_DOI } from './doi.js';
 import { engineOf, type Endpoint } from './endpoint.js';
 import { toHexFlat } from '../crypto/bytes.js';
-import { hasKeys, type P1 } from './records.js';
+import { encKeyOf, hasKeys, ivOf, skeyidAOf, skeyidDOf, type P1 } from './records.js';
 import type { Address } from './types.js';
 import type { ResolvedOptions } from './engine.js';
 
@@ -41,7 +41,7 @@ export interface Phase1View {
 
 function keysOf(p1: P1): IsakmpSaKeys | undefined {
   if (!hasKeys(p1)) return undefined;
-  return { ic: p1.ic, rc: p1.rc, prf: p1.prf, cipher: p1.cipher, skeyidA: p1.skeyidA, skeyidD: p1.skeyidD, encKey: p1.encKey, iv: p1.iv };
+  return { ic: p1.ic, rc: p1.rc, prf: p1.prf, cipher: p1.cipher, skeyidA: skeyidAOf(p1), skeyidD: skeyidDOf(p1), encKey: encKeyOf(p1), iv: ivOf(p1) };
 }
 
 export class EndpointInspector {

@@ -16,7 +16,7 @@ import { natt } from './extensions/nat-t.js';
 import { smi, spiKey } from './keys.js';
 import { rekeyMargin } from './lifecycle.js';
 import type { IpsecSelection } from './proposals.js';
-import { Tk, type Child, type Qm } from './records.js';
+import { Tk, type Child, type Qm, skeyidDOf } from './records.js';
 import { missing } from './refusal.js';
 import type { DirectionKeys, IpsecProtocolSa, IpsecSaInfo } from './types.js';
 
@@ -61,14 +61,15 @@ export function installIpsecSa(x: Engine, now: number, qm: Qm, sel: IpsecSelecti
   const spiKeys: number[] = []; // [our inbound, peer's inbound] per protocol
   let firstInSpi: Uint8Array | undefined;
   let j = 0;
+  const skeyidD = skeyidDOf(p1);
   for (const e of sel.entries) {
     const inSpi = inSpis[j++] ?? missing('inbound SPI');
     const outSpi = e.peerSpi;
     firstInSpi ??= inSpi;
     spiKeys.push(spiKey(inSpi), spiKey(outSpi));
     const len = e.keys.enc + e.keys.auth;
-    const kin = C.deriveKeymat({ prf: p1.prf, skeyidD: p1.skeyidD, protocol: e.protocol, spi: inSpi, nonceI: qm.ni, nonceR, gxy: qm.gxy, length: len });
-    const kout = C.deriveKeymat({ prf: p1.prf, skeyidD: p1.skeyidD, protocol: e.protocol, spi: outSpi, nonceI: qm.ni, nonceR, gxy: qm.gxy, length: len });
+    const kin = C.deriveKeymat({ prf: p1.prf, skeyidD, protocol: e.protocol, spi: inSpi, nonceI: qm.ni, nonceR, gxy: qm.gxy, length: len });
+    const kout = C.deriveKeymat({ prf: p1.prf, skeyidD, protocol: e.protocol, spi: outSpi, nonceI: qm.ni, nonceR, gxy: qm.gxy, length: len });
     // inbound SPI | KEYMAT | outbound SPI | KEYMAT in one buffer (two heap objects for all four)
     const si = inSpi.length;
     const buf = new Uint8Array(si + len + outSpi.length + len);

@@ -8,7 +8,7 @@
 import * as C from './crypto.js';
 import type { CipherInfo, DhKeyPair } from './crypto.js';
 import type { Engine } from './engine.js';
-import { hasKeys, isChosen, type ChosenP1, type Handshake, type KeyedP1, type P1 } from './records.js';
+import { hasKeys, isChosen, ivOf, type ChosenP1, type Handshake, type KeyedP1, type P1 } from './records.js';
 import { missing } from './refusal.js';
 import type { ChosenIke } from './types.js';
 
@@ -19,7 +19,15 @@ import type { ChosenIke } from './types.js';
  */
 const chosenTable = new Map<string, ChosenIke>();
 
+/** The value interned last: nearly every SA of a gateway negotiates it again (no key string built then). */
+let lastChosen: ChosenIke | undefined;
+
+function sameChosen(a: ChosenIke, b: ChosenIke): boolean {
+  return a.encryption === b.encryption && a.keyLength === b.keyLength && a.hash === b.hash && a.prf === b.prf && a.auth === b.auth && a.group === b.group && a.lifetimeSeconds === b.lifetimeSeconds && a.lifetimeKilobytes === b.lifetimeKilobytes;
+}
+
 function internChosen(c: ChosenIke): ChosenIke {
+  if (lastChosen !== undefined && sameChosen(lastChosen, c)) return lastChosen;
   const k = `${c.encryption}/${c.keyLength}/${c.hash}/${c.prf}/${c.auth}/${c.group}/${c.lifetimeSeconds}/${c.lifetimeKilobytes ?? ''}`;
   let v = chosenTable.get(k);
   if (v === undefined) {
@@ -27,6 +35,7 @@ function internChosen(c: ChosenIke): ChosenIke {
     v = Object.freeze({ ...c });
     chosenTable.set(k, v);
   }
+  lastChosen = v;
   return v;
 }
 
@@ -77,9 +86,10 @@ export function deriveKeys(p1: ChosenP1, hs: Handshake, k: KeyExchange): KeyedP1
   });
   hs.auth = { skeyid: s.skeyid, gxi: k.gxi, gxr: k.gxr, saiB: hs.saiB };
   // What the SA keeps for its lifetime (cookies, SKEYID_d, SKEYID_a, the encryption key, the
-  // phase-1 IV) lives in ONE buffer, the fields being views of it: a handful of heap objects
-  // per SA instead of three per byte array, and one off-heap allocation instead of one per
-  // array handed to OpenSSL. The IV moves on in place (setIv).
+  // phase-1 IV) lives in ONE buffer (P1.keys): the cookies are views of it kept in the record,
+  // the three keys and the IV are viewed on use (records.ts: skeyidDOf, skeyidAOf, encKeyOf, ivOf). A
+  // handful of heap objects per SA instead of three per byte array, and one off-heap allocation
+  // instead of one per array handed to OpenSSL. The IV moves on in place (setIv).
   const block = new Uint8Array(p1.ic.length + p1.rc.length + s.skeyidD.length + s.skeyidA.length + s.encryptionKey.length + s.iv.length);
   let o = 0;
   const put = (b: Uint8Array): Uint8Array => {
@@ -89,19 +99,20 @@ export function deriveKeys(p1: ChosenP1, hs: Handshake, k: KeyExchange): KeyedP1
   };
   p1.ic = put(p1.ic);
   p1.rc = put(p1.rc);
-  p1.skeyidD = put(s.skeyidD);
-  p1.skeyidA = put(s.skeyidA);
-  p1.encKey = put(s.encryptionKey);
-  p1.iv = put(s.iv);
+  put(s.skeyidD);
+  put(s.skeyidA);
+  put(s.encryptionKey);
+  put(s.iv);
+  p1.keys = block;
   C.wipe(s.skeyidD, s.skeyidA, s.skeyidE, s.encryptionKey, k.gxy);
   return hasKeys(p1) ? p1 : missing('phase-1 keys');
 }
 
 /** The phase-1 IV moves on: copied into the SA's key block (see deriveKeys). */
 export function setIv(p1: KeyedP1, iv: Uint8Array): void {
-  const cur = p1.iv;
-  if (cur.length === iv.length) cur.set(iv);
-  else p1.iv = iv;
+  // a CBC IV is one cipher block, the last of the message: always the length of the slot
+  if (iv.length !== p1.cipher.blockSize) missing('an IV of one cipher block');
+  ivOf(p1).set(iv);
 }
 
 /** A DH key pair from one draw of randomness; the drawn private bytes are wiped once copied. */

@@ -27,7 +27,7 @@ import { authIn, established as livenessEstablished } from './extensions/index.j
 import { identityText } from './ids.js';
 import { peerRefusalText } from './peer-refusal.js';
 import { sameAddressPort, smi } from './keys.js';
-import { NO_PENDING, Tk, expectHandshake, hasKeys, type KeyedP1, type P1, type PendingQm } from './records.js';
+import { NO_PENDING, Tk, encKeyOf, expectHandshake, hasKeys, type KeyedP1, type P1, type PendingQm } from './records.js';
 import { seenTotal } from './replay.js';
 import type { Address, Connection, EngineEvent, FailureCause, IsakmpSaInfo } from './types.js';
 import { cookiePair, sendUnprotectedNotify } from './wire.js';
@@ -77,7 +77,7 @@ export function established(x: Engine, now: number, p1: KeyedP1, payloads: reado
     peerId: p1.peerId,
     transform: p1.chosen,
     lifetimeSeconds: p1.chosen.lifetimeSeconds,
-    keyLog: { initiatorCookie: p1.ic, responderCookie: p1.rc, encryptionKey: p1.encKey, encryption: p1.chosen.encryption },
+    keyLog: { initiatorCookie: p1.ic, responderCookie: p1.rc, encryptionKey: encKeyOf(p1), encryption: p1.chosen.encryption },
   });
   const old = p1.rekeyOf;
   if (old) {
@@ -235,7 +235,8 @@ export function destroyP1(x: Engine, p1: P1): PendingQm[] {
     C.wipe(p1.hs.auth?.skeyid);
   }
   p1.hs = undefined;
-  C.wipe(p1.skeyidA, p1.skeyidD, p1.encKey);
+  // SKEYID_d, SKEYID_a and the encryption key: the key block between the cookies and the IV
+  if (hasKeys(p1)) p1.keys.fill(0, 16, p1.keys.length - p1.cipher.blockSize);
   x.sas.removeP1(p1);
   return orphans;
 }

@@ -13,7 +13,7 @@ import { HeaderFlag, NotifyType, PayloadType } from '../constants/index.js';
 import { bytesEqual, readUint32be } from '../crypto/bytes.js';
 import * as C from './crypto.js';
 import type { Engine } from './engine.js';
-import { isEstablished, type KeyedP1, type P1 } from './records.js';
+import { isEstablished, ivOf, skeyidAOf, type KeyedP1, type P1 } from './records.js';
 import { Refused, missing, remote } from './refusal.js';
 import { seenTotal, wasSeen } from './replay.js';
 import { afterFirstPayload, checkOut, decrypt, encryptRaw, hashFirst } from './wire.js';
@@ -40,7 +40,7 @@ export function samePeer(p1: P1, r: Address): boolean {
 
 /** The first IV of an exchange with message ID `msgId`: hash(last phase-1 block | M-ID). */
 export function phase2Iv(p1: KeyedP1, msgId: number): Uint8Array {
-  return C.phase2Iv(p1.prf, p1.iv, msgId, p1.cipher.blockSize);
+  return C.phase2Iv(p1.prf, ivOf(p1), msgId, p1.cipher.blockSize);
 }
 
 /** A message ID for an exchange we start: random, not in use under this SA. */
@@ -99,7 +99,7 @@ export function openHashed(p1: KeyedP1, iv: Uint8Array, bytes: Uint8Array, msgId
   const { payloads, plain, nextIv } = decrypt(p1, iv, bytes);
   const h = payloads[0];
   if (h?.type !== 'HASH') throw remote(NotifyType.INVALID_PAYLOAD_TYPE, `${what} must start with HASH(1)`);
-  const expected = C.informationalHash({ prf: p1.prf, skeyidA: p1.skeyidA, messageId: msgId, afterHash: afterFirstPayload(plain) });
+  const expected = C.informationalHash({ prf: p1.prf, skeyidA: skeyidAOf(p1), messageId: msgId, afterHash: afterFirstPayload(plain) });
   if (!C.verifyHash(expected, h.data)) throw remote(NotifyType.INVALID_HASH_INFORMATION, `${what} HASH(1) does not verify`);
   if (script) checkMessage(script, payloads);
   return { payloads, nextIv };
@@ -109,7 +109,7 @@ export function openHashed(p1: KeyedP1, iv: Uint8Array, bytes: Uint8Array, msgId
 export function sealHashed(p1: KeyedP1, exchangeType: number, msgId: number, flags: number, payloads: readonly Payload[], iv: Uint8Array, script: MessageScript): { bytes: Uint8Array; nextIv: Uint8Array } {
   const first = payloads[0] ?? missing('a payload after HASH(1)');
   const rest = encodePayloads(payloads);
-  const h = C.informationalHash({ prf: p1.prf, skeyidA: p1.skeyidA, messageId: msgId, afterHash: rest });
+  const h = C.informationalHash({ prf: p1.prf, skeyidA: skeyidAOf(p1), messageId: msgId, afterHash: rest });
   checkOut(script, [{ type: 'HASH', data: h }, ...payloads]);
   return encryptRaw(p1, exchangeType, msgId, HeaderFlag.ENCRYPTION | flags, PayloadType.HASH, hashFirst(h, payloadTypeOf(first), rest), iv);
 }

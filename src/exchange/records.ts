@@ -18,6 +18,7 @@ import type { CipherInfo, DhKeyPair, PrfAlg } from './crypto.js';
 import type { Doi } from './doi.js';
 import type { HoNode } from './half-open.js';
 import type { IpsecSelection } from './proposals.js';
+import { PRF_OUTPUT_LENGTH } from '../crypto/prf.js';
 import { missing } from './refusal.js';
 import type { TimerEntry } from './timers.js';
 import type { Address, ChosenIke, Connection, IpsecSaInfo, Selector } from './types.js';
@@ -230,11 +231,14 @@ export interface P1 extends LastMessages {
   chosen: ChosenIke | undefined;
   prf: PrfAlg | undefined;
   cipher: CipherInfo | undefined;
-  skeyidD: Uint8Array | undefined;
-  skeyidA: Uint8Array | undefined;
-  encKey: Uint8Array | undefined;
-  /** Current phase-1 IV: the last CBC block of the last phase-1 message (RFC 2409 App. B). */
-  iv: Uint8Array | undefined;
+  /**
+   * The key block, from deriveKeys() on: CKY-I | CKY-R | SKEYID_d | SKEYID_a | encryption key |
+   * current phase-1 IV in one buffer. `ic` and `rc` are views of it; SKEYID_d, SKEYID_a, the
+   * encryption key and the IV are viewed on use (skeyidDOf, skeyidAOf, encKeyOf, ivOf): four
+   * views fewer kept per SA. The IV is the last CBC block of the last phase-1 message (RFC 2409
+   * App. B), moved on in place (key-schedule.ts, setIv).
+   */
+  keys: Uint8Array | undefined;
   peerId: PeerIdentity | undefined;
   tSoft: TimerOfKind<typeof Tk.P1Soft> | undefined;
   tHard: TimerOfKind<typeof Tk.P1Hard> | undefined;
@@ -289,12 +293,31 @@ export interface ChosenP1 extends P1 {
   cipher: CipherInfo;
 }
 
-/** A phase 1 whose keys exist (after the DH exchange): SKEYID_d/_a, the encryption key, the IV. */
+/** A phase 1 whose keys exist (after the DH exchange): SKEYID_d/_a, the encryption key, the IV (see P1.keys). */
 export interface KeyedP1 extends ChosenP1 {
-  skeyidD: Uint8Array;
-  skeyidA: Uint8Array;
-  encKey: Uint8Array;
-  iv: Uint8Array;
+  keys: Uint8Array;
+}
+
+/** SKEYID_d of a keyed phase 1: a view of its key block (see P1.keys). */
+export function skeyidDOf(p1: KeyedP1): Uint8Array {
+  const l = PRF_OUTPUT_LENGTH[p1.prf];
+  return p1.keys.subarray(16, 16 + l);
+}
+
+/** SKEYID_a of a keyed phase 1: a view of its key block. */
+export function skeyidAOf(p1: KeyedP1): Uint8Array {
+  const l = PRF_OUTPUT_LENGTH[p1.prf];
+  return p1.keys.subarray(16 + l, 16 + 2 * l);
+}
+
+/** The phase-1 encryption key (from SKEYID_e): a view of the key block. */
+export function encKeyOf(p1: KeyedP1): Uint8Array {
+  return p1.keys.subarray(16 + 2 * PRF_OUTPUT_LENGTH[p1.prf], p1.keys.length - p1.cipher.blockSize);
+}
+
+/** The current phase-1 IV (one cipher block): the end of the key block. */
+export function ivOf(p1: KeyedP1): Uint8Array {
+  return p1.keys.subarray(p1.keys.length - p1.cipher.blockSize);
 }
 
 export function isChosen(p1: P1): p1 is ChosenP1 {
@@ -302,7 +325,7 @@ export function isChosen(p1: P1): p1 is ChosenP1 {
 }
 
 export function hasKeys(p1: P1): p1 is KeyedP1 {
-  return p1.encKey !== undefined && p1.skeyidA !== undefined && p1.skeyidD !== undefined && p1.iv !== undefined && isChosen(p1);
+  return p1.keys !== undefined && isChosen(p1);
 }
 
 /** The phase 1's transform, which its state guarantees (an internal error otherwise). */

@@ -35,8 +35,9 @@ import { destroyP1, p1Info } from './lifecycle.js';
 import { bkey, pairKeyFlat, smi, spiKey } from './keys.js';
 import { setChosen } from './key-schedule.js';
 import { markSeen } from './replay.js';
-import { Tk, hasKeys, isEstablished, type Child, type DpdSequence, type P1 } from './records.js';
+import { Tk, encKeyOf, hasKeys, isEstablished, ivOf, skeyidAOf, skeyidDOf, type Child, type DpdSequence, type P1 } from './records.js';
 import type { Address, ChosenIke, Connection, DirectionKeys, IpsecSaInfo, IsakmpSaInfo, Selector } from './types.js';
+import { PRF_OUTPUT_LENGTH } from '../crypto/prf.js';
 
 /** The version of the records this engine writes and reads. */
 export const SNAPSHOT_VERSION = 1;
@@ -180,10 +181,10 @@ export function exportIsakmpSa(ep: Endpoint, id: string): IsakmpSaRecord | undef
     local: { address: p1.local.address, port: p1.local.port },
     remote: { address: p1.remote.address, port: p1.remote.port },
     transform: { ...p1.chosen },
-    skeyidD: toHex(p1.skeyidD),
-    skeyidA: toHex(p1.skeyidA),
-    encKey: toHex(p1.encKey),
-    iv: toHex(p1.iv),
+    skeyidD: toHex(skeyidDOf(p1)),
+    skeyidA: toHex(skeyidAOf(p1)),
+    encKey: toHex(encKeyOf(p1)),
+    iv: toHex(ivOf(p1)),
     ...(p1.peerId !== undefined ? { peerId: peerIdRecord(p1.peerId)! } : {}),
     ...(p1.peerKey !== undefined ? { peerKey: p1.peerKey } : {}),
     establishedAt: p1.establishedAt ?? 0,
@@ -285,10 +286,10 @@ export function importIsakmpSa(ep: Endpoint, now: number, r: IsakmpSaRecord): Is
   void rc;
   p1.hs = undefined;
   const chosen = setChosen(p1, r.transform);
-  chosen.skeyidD = take(r.skeyidD.length / 2);
-  chosen.skeyidA = take(r.skeyidA.length / 2);
-  chosen.encKey = take(r.encKey.length / 2);
-  chosen.iv = take(r.iv.length / 2);
+  if (r.skeyidD.length !== r.skeyidA.length || r.skeyidD.length / 2 !== PRF_OUTPUT_LENGTH[chosen.prf]) refuse('SKEYID_d / SKEYID_a of the wrong length for the prf');
+  if (r.iv.length / 2 !== chosen.cipher.blockSize) refuse('IV of the wrong length for the cipher');
+  chosen.keys = block;
+  o += (r.skeyidD.length + r.skeyidA.length + r.encKey.length) / 2;
   if (!hasKeys(chosen)) refuse('keys missing');
   p1.life = 'established';
   p1.peerId = peerIdentity(r.peerId);

@@ -13,7 +13,7 @@ import { ExchangeType, HeaderFlag, NotifyType, PayloadType, ProtocolId } from '.
 import * as C from './crypto.js';
 import type { Engine } from './engine.js';
 import { IPSEC_DOI } from './doi.js';
-import { hasKeys, type KeyedP1, type P1 } from './records.js';
+import { hasKeys, type KeyedP1, type P1, encKeyOf } from './records.js';
 import { missing, remote } from './refusal.js';
 import { checkMessage, type MessageScript } from './scripts.js';
 import type { Address } from './types.js';
@@ -112,7 +112,7 @@ export function encodeEncrypted(p1: KeyedP1, exchangeType: number, messageId: nu
 export function encryptRaw(p1: KeyedP1, exchangeType: number, messageId: number, flags: number, first: number, plain: Uint8Array, iv: Uint8Array): { bytes: Uint8Array; nextIv: Uint8Array } {
   // RFC 2408 §3.1 header, then the encrypted body: the ciphertext is written once, after
   // 28 bytes left free for the header (one allocation per datagram, no copy)
-  const { message: bytes, nextIv } = C.encryptMessageAt({ cipher: p1.cipher, key: p1.encKey, iv, plaintext: plain }, 28);
+  const { message: bytes, nextIv } = C.encryptMessageAt({ cipher: p1.cipher, key: encKeyOf(p1), iv, plaintext: plain }, 28);
   const n = bytes.length;
   bytes.set(p1.ic, 0);
   bytes.set(p1.rc, 8);
@@ -135,7 +135,7 @@ export function encryptRaw(p1: KeyedP1, exchangeType: number, messageId: number,
 export function decrypt(p1: P1, iv: Uint8Array, bytes: Uint8Array): { payloads: Payload[]; plain: Uint8Array; nextIv: Uint8Array } {
   if (!hasKeys(p1)) throw remote(NotifyType.INVALID_FLAGS, 'encrypted message before keys exist');
   // the header was checked by decodeHeader (length = datagram, version, flags)
-  const { plaintext, nextIv } = C.decryptMessage({ cipher: p1.cipher, key: p1.encKey, iv, ciphertext: bytes.subarray(28) });
+  const { plaintext, nextIv } = C.decryptMessage({ cipher: p1.cipher, key: encKeyOf(p1), iv, ciphertext: bytes.subarray(28) });
   // the plaintext is a fresh buffer of our own: decode in place (no second copy)
   const payloads = decodePayloadsInPlace(bytes[16] ?? 0, plaintext, 28, true);
   return { payloads, plain: plaintext, nextIv };

@@ -27,7 +27,7 @@ import { idToIdentity, identityMatches } from '../ids.js';
 import { deriveKeys, keAndNonce, setChosen, setIv } from '../key-schedule.js';
 import { abandonP1, clearRetransmit, established, sendP1 } from '../lifecycle.js';
 import { authMethodOf, buildIkeSa } from '../proposals.js';
-import { expectChosen, expectHandshake, expectKeys, type AggressiveModeState, type ChosenP1, type KeyedP1, type P1 } from '../records.js';
+import { expectChosen, expectHandshake, expectKeys, ivOf, type AggressiveModeState, type ChosenP1, type KeyedP1, type P1 } from '../records.js';
 import { Refused, missing, remote } from '../refusal.js';
 import { CERT, CR, NATD, NOTIFIES, VIDS, one, rule, type MessageScript } from '../scripts.js';
 import { LocalProtocolError } from '../../errors.js';
@@ -161,7 +161,7 @@ export function initiatorTakeAm2SendAm3(x: Engine, now: number, p1: P1, m: Phase
   p1.lastRecv = x.fp(m.bytes);
   p1.exchangeState = 'done';
   // AM3 encrypted (see the top of this file): HDR*, HASH_I with IV = hash(g^xi | g^xr)
-  const enc = encodeEncrypted(kp1, TYPE, 0, 0, out, kp1.iv);
+  const enc = encodeEncrypted(kp1, TYPE, 0, 0, out, ivOf(kp1));
   setIv(kp1, enc.nextIv);
   clearRetransmit(x, p1);
   p1.lastSent = enc.bytes;

@@ -27,7 +27,7 @@ import { authOut, authenticated, float, natdIn, natdOut, vendorIdsAnswer, vendor
 import { deriveKeys, keAndNonce, setChosen, setIv } from '../key-schedule.js';
 import { abandonP1, established, failP1, sendP1 } from '../lifecycle.js';
 import { authMethodOf, buildIkeSa } from '../proposals.js';
-import { expectChosen, expectHandshake, expectKeys, type ChosenP1, type MainModeState, type P1 } from '../records.js';
+import { expectChosen, expectHandshake, expectKeys, ivOf, type ChosenP1, type MainModeState, type P1 } from '../records.js';
 import { errorOf, missing } from '../refusal.js';
 import { CERT, CR, NATD, NOTIFIES, VIDS, one, rule, type MessageScript } from '../scripts.js';
 import type { Connection } from '../types.js';
@@ -189,7 +189,7 @@ export function initiatorTakeMm4SendMm5(x: Engine, now: number, p1: P1, m: Phase
   // RFC 3947 §4: the initiator floats to the NAT-T port from MM5 on
   float(x, p1);
   p1.exchangeState = 'sent-mm5';
-  const { bytes, nextIv } = encodeEncrypted(kp1, TYPE, 0, 0, out, kp1.iv);
+  const { bytes, nextIv } = encodeEncrypted(kp1, TYPE, 0, 0, out, ivOf(kp1));
   setIv(kp1, nextIv);
   sendP1(x, now, p1, bytes, true);
   p1.lastRecv = x.fp(m.bytes);
@@ -212,7 +212,7 @@ export function responderTakeMm5SendMm6(x: Engine, now: number, p1: P1, m: Phase
   authOut(x, p1, out);
   checkOut(MM.mm6, out);
   traceMessage(x, 'out', MM.mm6.name, p1.conn.name, p1.remote, out);
-  const enc = encodeEncrypted(kp1, TYPE, 0, 0, out, kp1.iv);
+  const enc = encodeEncrypted(kp1, TYPE, 0, 0, out, ivOf(kp1));
   setIv(kp1, enc.nextIv);
   p1.exchangeState = 'done';
   sendP1(x, now, p1, enc.bytes, false);

@@ -24,7 +24,7 @@ import { parseIkeTransform, type IkeSelection } from '../proposals.js';
 import { idToIdentity, identityText } from '../ids.js';
 import { ikeTransformName } from '../names.js';
 import { traceMessage } from '../trace.js';
-import { NO_PENDING, Tk, expectHandshake, newHandshake, type ChosenP1, type P1, type Phase1State, type PendingQm } from '../records.js';
+import { NO_PENDING, Tk, expectHandshake, hasKeys, ivOf, newHandshake, type ChosenP1, type P1, type Phase1State, type PendingQm } from '../records.js';
 import { Failure, Refused, errorOf, refuse, remote } from '../refusal.js';
 import { checkMessage, find, one, type MessageScript } from '../scripts.js';
 import type { Address, Connection } from '../types.js';
@@ -98,10 +98,7 @@ export function newP1(x: Engine, role: 'initiator' | 'responder', mode: 'main' |
     chosen: undefined,
     prf: undefined,
     cipher: undefined,
-    skeyidD: undefined,
-    skeyidA: undefined,
-    encKey: undefined,
-    iv: undefined,
+    keys: undefined,
     peerId: undefined,
     lastRecv: undefined,
     lastSent: undefined,
@@ -266,7 +263,7 @@ function receiveNext(x: Engine, now: number, p1: P1, h: Header, bytes: Uint8Arra
   let nextIv: Uint8Array | undefined;
   if (enc) {
     try {
-      const r = decrypt(p1, p1.iv ?? EMPTY, bytes);
+      const r = decrypt(p1, hasKeys(p1) ? ivOf(p1) : EMPTY, bytes);
       payloads = r.payloads;
       nextIv = r.nextIv;
       checkMessage(script, payloads);

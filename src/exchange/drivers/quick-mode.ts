@@ -37,7 +37,7 @@ import { pairKeyFlat } from '../keys.js';
 import { failedEvent, peerText, retireIfSpent } from '../lifecycle.js';
 import { checkFreshMsgId, doneFor, freshMsgId, msgIdFree, phase1Confirmed, phase2Iv, rememberDone, requireEstablished } from '../phase2.js';
 import { buildIpsecAnswer, buildIpsecSa, checkIpsecAnswer, selectIpsec, type IpsecSelection } from '../proposals.js';
-import { NO_PENDING, Tk, isEstablished, newQm, type KeyedP1, type P1, type PendingQm, type Qm, type QuickModeState, type TimerOfKind } from '../records.js';
+import { NO_PENDING, Tk, isEstablished, newQm, type KeyedP1, type P1, type PendingQm, type Qm, type QuickModeState, type TimerOfKind, skeyidAOf } from '../records.js';
 import { Refused, errorOf, missing, refuse, remote } from '../refusal.js';
 import { markSeen } from '../replay.js';
 import { NOTIFIES, checkMessage, find, findAll, one, rule, type MessageScript } from '../scripts.js';
@@ -174,7 +174,7 @@ export function startQuick(x: Engine, now: number, p1: KeyedP1, pending: Pending
   // HASH(1) | SA ... encoded once, the hash filled in afterwards (a scratch view: used at once)
   const room = 4 + C.prfLength(p1.prf);
   const plain = encodePayloadsScratch(rest, room);
-  const h1 = C.quickModeHash1({ prf: p1.prf, skeyidA: p1.skeyidA, messageId: msgId, afterHash: plain.subarray(room) });
+  const h1 = C.quickModeHash1({ prf: p1.prf, skeyidA: skeyidAOf(p1), messageId: msgId, afterHash: plain.subarray(room) });
   const qm1 = [{ type: 'HASH', data: h1 } as Payload, ...rest];
   checkOut(QM.qm1, qm1);
   traceMessage(x, 'out', QM.qm1.name, conn.name, p1.remote, qm1);
@@ -218,7 +218,7 @@ export function initiatorTakeQm2SendQm3(x: Engine, now: number, qm: Qm, h: Heade
   const { payloads, plain, nextIv } = decrypt(p1, qm.iv, bytes);
   const hash = payloads[0];
   if (hash?.type !== 'HASH') throw remote(NotifyType.INVALID_PAYLOAD_TYPE, 'Quick Mode must start with HASH(2)');
-  const expected = C.quickModeHash2({ prf: p1.prf, skeyidA: p1.skeyidA, messageId: qm.msgId, nonceI: qm.ni, afterHash: afterFirstPayload(plain) });
+  const expected = C.quickModeHash2({ prf: p1.prf, skeyidA: skeyidAOf(p1), messageId: qm.msgId, nonceI: qm.ni, afterHash: afterFirstPayload(plain) });
   if (!C.verifyHash(expected, hash.data)) throw remote(NotifyType.INVALID_HASH_INFORMATION, 'HASH(2) does not verify');
   authenticated(x, p1, true);
   let sel: IpsecSelection;
@@ -265,7 +265,7 @@ export function initiatorTakeQm2SendQm3(x: Engine, now: number, qm: Qm, h: Heade
     failQm(x, qm, notify, reason);
     throw e;
   }
-  const h3 = C.quickModeHash3({ prf: p1.prf, skeyidA: p1.skeyidA, messageId: qm.msgId, nonceI: qm.ni, nonceR: nr });
+  const h3 = C.quickModeHash3({ prf: p1.prf, skeyidA: skeyidAOf(p1), messageId: qm.msgId, nonceI: qm.ni, nonceR: nr });
   checkOut(QM.qm3, [{ type: 'HASH', data: h3 }]);
   if (x.observe) {
     traceMessage(x, 'in', QM.qm2.name, qm.conn.name, p1.remote, payloads, selectionText(sel));
@@ -294,7 +294,7 @@ export function initiatorTakeQm4(x: Engine, now: number, qm: Qm, _h: Header, byt
   const { payloads, plain } = decrypt(p1, qm.iv, bytes);
   checkMessage(script, payloads);
   const hash = one(payloads, 'HASH');
-  const expected = C.informationalHash({ prf: p1.prf, skeyidA: p1.skeyidA, messageId: qm.msgId, afterHash: afterFirstPayload(plain) });
+  const expected = C.informationalHash({ prf: p1.prf, skeyidA: skeyidAOf(p1), messageId: qm.msgId, afterHash: afterFirstPayload(plain) });
   if (!C.verifyHash(expected, hash.data)) throw remote(NotifyType.INVALID_HASH_INFORMATION, 'HASH(4) does not verify');
   authenticated(x, p1, true);
   const n = one(payloads, 'N');
@@ -319,7 +319,7 @@ export function responderTakeQm1SendQm2(x: Engine, now: number, p1: KeyedP1, h: 
   const { payloads, plain, nextIv } = decrypt(p1, phase2Iv(p1, h.messageId), bytes);
   const hash = payloads[0];
   if (hash?.type !== 'HASH') throw remote(NotifyType.INVALID_PAYLOAD_TYPE, 'Quick Mode must start with HASH(1)');
-  const expected = C.quickModeHash1({ prf: p1.prf, skeyidA: p1.skeyidA, messageId: h.messageId, afterHash: afterFirstPayload(plain) });
+  const expected = C.quickModeHash1({ prf: p1.prf, skeyidA: skeyidAOf(p1), messageId: h.messageId, afterHash: afterFirstPayload(plain) });
   if (!C.verifyHash(expected, hash.data)) throw remote(NotifyType.INVALID_HASH_INFORMATION, 'HASH(1) does not verify');
   // authentic, but a first message proves no freshness: answered where it came from, the SA
   // moves only when HASH(3) completes the exchange
@@ -444,7 +444,7 @@ function answerQm1(x: Engine, now: number, p1: KeyedP1, h: Header, bytes: Uint8A
   }
   const room = 4 + C.prfLength(p1.prf);
   const plain = encodePayloadsScratch(rest, room); // scratch view: hashed and encrypted at once
-  const h2 = C.quickModeHash2({ prf: p1.prf, skeyidA: p1.skeyidA, messageId: qm.msgId, nonceI: qm.ni, afterHash: plain.subarray(room) });
+  const h2 = C.quickModeHash2({ prf: p1.prf, skeyidA: skeyidAOf(p1), messageId: qm.msgId, nonceI: qm.ni, afterHash: plain.subarray(room) });
   const qm2 = [{ type: 'HASH', data: h2 } as Payload, ...rest];
   checkOut(QM.qm2, qm2);
   if (x.observe) {
@@ -471,7 +471,7 @@ export function responderTakeQm3(x: Engine, now: number, qm: Qm, _h: Header, byt
   checkMessage(script, payloads);
   const nr = qm.nr ?? missing('Nr');
   const sel = qm.selection ?? missing('selection');
-  const expected = C.quickModeHash3({ prf: p1.prf, skeyidA: p1.skeyidA, messageId: qm.msgId, nonceI: qm.ni, nonceR: nr });
+  const expected = C.quickModeHash3({ prf: p1.prf, skeyidA: skeyidAOf(p1), messageId: qm.msgId, nonceI: qm.ni, nonceR: nr });
   if (!C.verifyHash(expected, one(payloads, 'HASH').data)) throw remote(NotifyType.INVALID_HASH_INFORMATION, 'HASH(3) does not verify');
   authenticated(x, p1, true);
   traceMessage(x, 'in', QM.qm3.name, qm.conn.name, p1.remote, payloads);
@@ -481,7 +481,7 @@ export function responderTakeQm3(x: Engine, now: number, qm: Qm, _h: Header, byt
   if (qm.commit) {
     const n: NotifyPayload = { type: 'N', doi: p1.doi.id, protocol: sel.entries[0]?.protocol ?? missing('a protocol'), notifyType: NotifyType.CONNECTED, spi: qm.respSpis?.[0] ?? missing('our SPI'), data: EMPTY };
     const restBytes = encodePayloads([n]);
-    const h4 = C.informationalHash({ prf: p1.prf, skeyidA: p1.skeyidA, messageId: qm.msgId, afterHash: restBytes });
+    const h4 = C.informationalHash({ prf: p1.prf, skeyidA: skeyidAOf(p1), messageId: qm.msgId, afterHash: restBytes });
     checkOut(QM.qm4, [{ type: 'HASH', data: h4 }, n]);
     traceMessage(x, 'out', QM.qm4.name, qm.conn.name, p1.remote, ['HASH', 'N(CONNECTED)']);
     const enc = encryptRaw(p1, TYPE, qm.msgId, HeaderFlag.ENCRYPTION | HeaderFlag.COMMIT, PayloadType.HASH, hashFirst(h4, PayloadType.N, restBytes), qm.iv);

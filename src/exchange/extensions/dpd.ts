@@ -18,7 +18,7 @@
  */
 import type { NotifyPayload, Payload } from '../../codec/types.js';
 import { NotifyType, ProtocolId } from '../../constants/index.js';
-import { bytesEqual, readUint32be } from '../../crypto/bytes.js';
+import { bytesEqual, prefixEqual, readUint32be } from '../../crypto/bytes.js';
 import { notifyIn, sendInfo } from '../drivers/informational.js';
 import type { Engine } from '../engine.js';
 import { deleteChildren } from '../ipsec-sa.js';
@@ -37,7 +37,7 @@ export const DPD_VID = Uint8Array.of(0xaf, 0xca, 0xd7, 0x13, 0x68, 0xa1, 0xf1, 0
 const VID: readonly Payload[] = [{ type: 'VID', data: DPD_VID }];
 
 function isDpdVid(data: Uint8Array): boolean {
-  return data.length === 16 && bytesEqual(data.subarray(0, 15), DPD_VID.subarray(0, 15));
+  return data.length === 16 && prefixEqual(data, DPD_VID, 15);
 }
 
 /** The only payload after HASH(1) of an Informational, when it is an R-U-THERE or R-U-THERE-ACK. */

@@ -23,7 +23,7 @@ import { decodeHeaderView, decodeMessage } from '../../codec/message.js';
 import { fragmentMessage } from '../../codec/fragments.js';
 import type { FragmentPayload, Payload } from '../../codec/types.js';
 import { ExchangeType, NotifyType } from '../../constants/index.js';
-import { bytesEqual } from '../../crypto/bytes.js';
+import { bytesEqual, prefixEqual } from '../../crypto/bytes.js';
 import type { Engine } from '../engine.js';
 import type { P1 } from '../records.js';
 import { remote } from '../refusal.js';
@@ -45,7 +45,7 @@ export type FragmentationMode = 'yes' | 'no' | 'force';
 const modeOf = (conn: Connection): FragmentationMode => conn.fragmentation ?? 'yes';
 /** Cisco sends the MD5 with its last 4 bytes varying (capability bits): compare the first 12. */
 export const isFragmentationVid = (data: Uint8Array): boolean =>
-  data.length >= 12 && data.length <= 20 && bytesEqual(data.subarray(0, 12), FRAGMENTATION_VID.subarray(0, 12));
+  data.length >= 12 && data.length <= 20 && prefixEqual(data, FRAGMENTATION_VID, 12);
 
 export const fragmentation: Extension = {
   name: 'fragmentation',

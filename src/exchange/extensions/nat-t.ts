@@ -42,6 +42,9 @@ function natState(local: boolean, remoteNat: boolean, encapsulation: boolean): N
 
 /** NAT-D is computed only over real addresses (an unspecified local address cannot be hashed). */
 function natdPossible(p1: ChosenP1): boolean {
+  // the hashes of these very addresses were made already: both are IP literals
+  const cached = p1.hs?.natd;
+  if (cached && cached.local === p1.local && cached.remote === p1.remote) return true;
   const l = p1.local.address;
   if (natdHashLength(p1.chosen.hash) === 0 || l === '0.0.0.0' || l === '::' || l === '%any' || p1.remote.address === '%any') return false;
   return addressBytes(l) !== undefined && addressBytes(p1.remote.address) !== undefined;
