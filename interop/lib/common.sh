@@ -67,18 +67,23 @@ wait_for() {
     return 1
 }
 
-# build the LD_PRELOAD shim into the run folder (needs gcc + libc6-dev), again whenever the
-# source differs from the one it was built from: by content, not by date (several checkouts
-# share $PEERS_RUN, and an older source checked out later looks newer than the shim)
-fake_xfrm_so() {
-    local so=$PEERS_RUN/lib/fake-xfrm.so src=$PEERS_DIR/fake-xfrm/fake-xfrm.c sum
+# build the LD_PRELOAD shim (needs gcc + libc6-dev) into a run folder, again whenever the source
+# differs from the one it was built from: by content, not by date (several checkouts share the
+# run folder, and an older source checked out later looks newer than the shim), and whenever the
+# shim is newer than its record (something else built it: what it was built from is unknown)
+build_fake_xfrm() {
+    local so=$1 src=$2 sum
     sum=$(sha256sum "$src" | cut -d' ' -f1)
-    if [[ ! -f $so || "$(cat "$so.src-sha256" 2>/dev/null)" != "$sum" ]]; then
-        mkdir -p "$PEERS_RUN/lib"
+    if [[ ! -f $so || ! -f $so.src-sha256 || $so -nt $so.src-sha256 || "$(cat "$so.src-sha256")" != "$sum" ]]; then
+        mkdir -p "$(dirname "$so")"
         command -v gcc >/dev/null || die "gcc missing (apt-get install gcc libc6-dev)"
         gcc -Wall -O2 -shared -fPIC -o "$so.tmp" "$src" -ldl || die "building fake-xfrm.so failed"
         mv "$so.tmp" "$so"
         echo "$sum" >"$so.src-sha256"
     fi
     echo "$so"
+}
+
+fake_xfrm_so() {
+    build_fake_xfrm "$PEERS_RUN/lib/fake-xfrm.so" "$PEERS_DIR/fake-xfrm/fake-xfrm.c"
 }

@@ -22,19 +22,15 @@ NS=isk-load-r
 R_IP=198.19.10.2
 D=$LOAD_RUN/charon
 
+# shellcheck source=../lib/common.sh
+source "$HERE/../lib/common.sh"
 die() { echo "load/charon.sh: error: $*" >&2; exit 1; }
 sw() { SWANCTL_DIR=$D/swanctl swanctl "$@" --uri "unix://$D/run/charon.vici" 2> >(grep -v "^plugin '" >&2); }
 alive() { [[ -s $D/pid ]] && kill -0 "$(cat "$D/pid")" 2>/dev/null; }
 
+# the shim, rebuilt by content as for the interop suite (interop/lib/common.sh)
 shim() {
-    local so=$LOAD_RUN/lib/fake-xfrm.so src=$HERE/../fake-xfrm/fake-xfrm.c
-    if [[ ! -f $so || $src -nt $so ]]; then
-        mkdir -p "$LOAD_RUN/lib"
-        command -v gcc >/dev/null || die "gcc missing (apt-get install gcc libc6-dev)"
-        gcc -Wall -O2 -shared -fPIC -o "$so.tmp" "$src" -ldl || die "building fake-xfrm.so failed"
-        mv "$so.tmp" "$so"
-    fi
-    echo "$so"
+    build_fake_xfrm "$LOAD_RUN/lib/fake-xfrm.so" "$HERE/../fake-xfrm/fake-xfrm.c"
 }
 
 write_conf() {
