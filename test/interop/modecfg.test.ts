@@ -76,7 +76,10 @@ for (const mode of ['pull', 'push'] as const) {
       assert.ok(status, `our client does not list the IPsec SA: ${JSON.stringify(await cl.status())}`);
       const p1 = status.isakmp.find((s: any) => s.initiatorCookie === sa.ispi);
       assert.equal(p1?.remoteAccess?.virtualAddress, '10.20.0.1', JSON.stringify(status.isakmp));
-      assert.ok(p1.remoteAccess.attributes.includes('INTERNAL_IP4_DNS'), JSON.stringify(p1.remoteAccess));
+      // the DNS server of charon's pool and, since both sides sent the Cisco Unity vendor ID, the
+      // split include charon makes of its child's local_ts, with their values as charon sent them
+      assert.deepEqual(p1.remoteAccess.values.INTERNAL_IP4_DNS, ['10.1.0.53'], JSON.stringify(p1.remoteAccess));
+      assert.deepEqual(p1.remoteAccess.values.UNITY_SPLIT_INCLUDE, ['10.1.0.0/16'], JSON.stringify(p1.remoteAccess));
       assert.ok(!cl.log().includes(PASSWORD), 'the password leaked');
     });
   });
