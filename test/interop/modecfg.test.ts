@@ -65,7 +65,7 @@ for (const mode of ['pull', 'push'] as const) {
       const cl = ours!;
       const up = await cl.ctl({ cmd: 'up', name: 'office', timeoutMs: 15_000 });
       const sa = await until(() => charon.sas('b').find((s) => s.conn === 'modecfg-gw' && s.state === 'ESTABLISHED' && s.children.some((c) => c.state === 'INSTALLED')), 10_000);
-      assert.ok(sa, `charon has no CHILD_SA: ${JSON.stringify(up)}\n${charon.log('b').split('\n').slice(-40).join('\n')}\n--- ours:\n${cl.log().slice(-4000)}`);
+      assert.ok(sa, `charon has no CHILD_SA: ${JSON.stringify(up)}\n${charon.tail('b')}\n--- ours:\n${cl.log().slice(-4000)}`);
       const child = sa.children.find((c) => c.state === 'INSTALLED')!;
       assert.match(child.remoteTs, /10\.20\.0\.1\/32/, 'charon sees our virtual address as our selector');
       assert.match(charon.log('b'), /assigning virtual IP 10\.20\.0\.1 to peer/);
@@ -129,7 +129,7 @@ connections:
     const gw = ours!;
     const up = charon.up('a', 'xauth-modecfg-push', 'ra', 15);
     const sa = await until(() => charon.sas('a').find((s) => s.conn === 'xauth-modecfg-push' && s.state === 'ESTABLISHED' && s.children.some((c) => c.state === 'INSTALLED')), 10_000);
-    assert.ok(sa, `charon has no CHILD_SA:\n${up.out}\n${up.err}\n${charon.log('a').split('\n').slice(-40).join('\n')}\n--- ours:\n${gw.log().slice(-4000)}`);
+    assert.ok(sa, `charon has no CHILD_SA:\n${up.out}\n${up.err}\n${charon.tail('a')}\n--- ours:\n${gw.log().slice(-4000)}`);
     assert.match(charon.log('a'), /installing new virtual IP 10\.10\.0\.1/);
     assert.match(charon.log('a'), /parsed TRANSACTION request \d+ \[ HASH CPS\(/, 'charon received a SET');
     const child = sa.children.find((c) => c.state === 'INSTALLED')!;
