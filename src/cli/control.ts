@@ -57,6 +57,13 @@ function pad(s: string, n: number): string {
 }
 
 /** Human-readable status: IPsec SAs nested under the ISAKMP SA they were negotiated under. */
+/** A remote-access SA's user, virtual address and Mode Config attributes with their values. */
+function remoteAccessLines(ra: NonNullable<StatusData['isakmp'][number]['remoteAccess']>): string[] {
+  const out = [`    remote access: user ${ra.user !== undefined ? escapeText(ra.user) : '-'}  virtual address ${ra.virtualAddress ?? '-'}`];
+  for (const name of ra.attributes) out.push(`      ${name} ${(ra.values[name] ?? []).join(', ')}`.trimEnd());
+  return out;
+}
+
 export function formatStatus(d: StatusData): string[] {
   const out: string[] = [];
   out.push(`listening: ${d.listening.map((l) => `${l.address}:${l.port}${l.natt ? ' (nat-t)' : ''}`).join(', ')}; dataplane: ${d.dataplane}`);
@@ -77,6 +84,7 @@ export function formatStatus(d: StatusData): string[] {
     if (s.algorithms) out.push(`    ${s.algorithms}`);
     const t = times(s);
     if (t) out.push(`    ${t}`);
+    if (s.remoteAccess) out.push(...remoteAccessLines(s.remoteAccess));
     if (s.nat) out.push(`    NAT: ${s.nat.local ? 'in front of us' : 'not in front of us'}, ${s.nat.remote ? 'in front of the peer' : 'not in front of the peer'}${s.nat.encapsulation ? '; UDP-encapsulated on the NAT-T port' : ''}`);
     const children = d.ipsec.filter((q) => q.isakmpSa === s.id);
     if (children.length > 0) out.push(`    IPsec SAs (${children.length}):`);

@@ -16,7 +16,7 @@ import {
 import { IsakmpError } from '../errors.js';
 import { escapeText } from '../text-escape.js';
 import { toHex } from '../crypto/bytes.js';
-import { cfgAttributeValueText, isSecretCfgAttribute } from './modecfg-values.js';
+import { cfgAttributeValueText, isSecretCfgAttribute } from '../codec/cfg-attribute-values.js';
 import { vendorIdText } from './vendor-ids.js';
 
 

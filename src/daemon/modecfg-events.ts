@@ -16,6 +16,7 @@ import type { EngineEvent } from './engine.js';
 import type { Logger } from './log.js';
 import { modeConfigAttributes } from './modecfg-attributes.js';
 import { packageVersion } from './version.js';
+import { MAX_SHOWN_ATTRIBUTES, namesOf, valuesOf, virtualAddressText, type RemoteAccessStatus } from './remote-access-status.js';
 import { poolFromConfig, type AddressPool, type XauthResult } from './remote-access/index.js';
 
 export interface ModeConfigEventsContext {
@@ -37,11 +38,10 @@ export interface RemoteAccessSession {
   source: 'pool' | 'backend' | undefined;
   /** The backend's address and netmask for this user (RADIUS Framed-IP-Address / -Netmask): they win over the pool. */
   framed: { readonly address: string; readonly netmask: string | undefined } | undefined;
-  /** Attribute names sent to the client (for `status`). */
-  sent: string[];
+  /** The attributes sent to the client, or received from the gateway (for `status`). */
+  sent: readonly DataAttribute[];
 }
 
-const nameOfAttr = (type: number): string => Object.entries(CfgAttr).find(([, v]) => v === type)?.[0] ?? String(type);
 
 
 export class ModeConfigEvents {
@@ -63,9 +63,8 @@ export class ModeConfigEvents {
         const c = this.ctx.connections().find((x) => x.name === e.connection);
         if (c?.remoteAccess?.role !== 'client') break;
         const s = this.session(e.isakmpSa, e.connection);
-        s.sent = e.attributes.map((a) => nameOfAttr(a.type));
-        const a = e.attributes.find((x) => x.type === CfgAttr.INTERNAL_IP4_ADDRESS && x.format === 'TLV' && x.value.length === 4);
-        if (a !== undefined && a.format === 'TLV') s.address = [...a.value].join('.');
+        s.sent = e.attributes.slice(0, MAX_SHOWN_ATTRIBUTES);
+        s.address = virtualAddressText(e.attributes);
         if (c.remoteAccess.xauth !== undefined) s.user = c.remoteAccess.xauth.user;
         break;
       }
@@ -127,8 +126,8 @@ export class ModeConfigEvents {
       s.source = 'pool';
     }
     const attrs = modeConfigAttributes(c, ra, asked, { address: s.address, ...(s.source === 'backend' && s.framed?.netmask !== undefined ? { netmask: s.framed.netmask } : {}) }, packageVersion());
-    s.sent = attrs.map((a) => nameOfAttr(a.type));
-    logger.info('ike', `Mode Config: ${s.address !== undefined ? `virtual address ${s.address}` : 'no virtual address'} for ${s.user !== undefined ? `user ${s.user}` : 'the client'}`, { ...fields, attributes: [...new Set(s.sent)].join(',') });
+    s.sent = attrs;
+    logger.info('ike', `Mode Config: ${s.address !== undefined ? `virtual address ${s.address}` : 'no virtual address'} for ${s.user !== undefined ? `user ${s.user}` : 'the client'}`, { ...fields, attributes: namesOf(attrs).join(',') });
     try {
       answer(this.ctx.now(), e.requestId, attrs);
     } catch (err) {
@@ -145,10 +144,10 @@ export class ModeConfigEvents {
   }
 
   /** What `status` shows for an ISAKMP SA. */
-  statusOf(sa: string): { user?: string; virtualAddress?: string; attributes: string[] } | undefined {
+  statusOf(sa: string): RemoteAccessStatus | undefined {
     const s = this.sessions.get(sa);
     if (s === undefined) return undefined;
-    return { ...(s.user !== undefined ? { user: s.user } : {}), ...(s.address !== undefined ? { virtualAddress: s.address } : {}), attributes: [...new Set(s.sent)] };
+    return { ...(s.user !== undefined ? { user: s.user } : {}), ...(s.address !== undefined ? { virtualAddress: s.address } : {}), attributes: namesOf(s.sent), values: valuesOf(s.sent) };
   }
 
   private release(sa: string): void {

@@ -10,6 +10,7 @@ import { ikeTransformName, ipsecTransformName } from '../exchange/names.js';
 import { selectorText as engineSelectorText } from '../exchange/offer-text.js';
 import { modeName } from '../exchange/natt.js';
 import type { ConnectionConfig } from './config/index.js';
+import type { RemoteAccessStatus } from './remote-access-status.js';
 import type { Dataplane } from './dataplane.js';
 import type { Connection, EndpointLike, IpsecSaInfo, IsakmpSaInfo, Selector } from './engine.js';
 import type { CounterSnapshot } from './counters.js';
@@ -70,7 +71,7 @@ export interface IsakmpSaStatus {
   /** RFC 3947 NAT detection once NAT-D was exchanged: a NAT in front of us / of the peer; `encapsulation`: moved to the NAT-T port, IPsec SAs UDP-encapsulated. */
   nat?: { local: boolean; remote: boolean; encapsulation: boolean };
   /** Remote access (XAUTH / Mode Config): the XAUTH user, the virtual address, the attribute names sent (gateway) or received (client). */
-  remoteAccess?: { user?: string; virtualAddress?: string; attributes: string[] };
+  remoteAccess?: RemoteAccessStatus;
 }
 
 /**
@@ -198,10 +199,10 @@ export interface StatusSources {
   readonly counters: CounterSnapshot;
   readonly listening: { address: string; port: number; natt: boolean }[];
   /** Remote-access facts of an ISAKMP SA (modecfg-events.ts), if any. */
-  readonly remoteAccess?: (isakmpSa: string) => { user?: string; virtualAddress?: string; attributes: string[] } | undefined;
+  readonly remoteAccess?: (isakmpSa: string) => RemoteAccessStatus | undefined;
 }
 
-function remoteAccessOf(src: StatusSources, id: string): { remoteAccess?: { user?: string; virtualAddress?: string; attributes: string[] } } {
+function remoteAccessOf(src: StatusSources, id: string): { remoteAccess?: RemoteAccessStatus } {
   const ra = src.remoteAccess?.(id);
   return ra !== undefined ? { remoteAccess: ra } : {};
 }

@@ -61,6 +61,8 @@ export const Tk = {
   Liveness: 9,
   /** Retransmission of our Transaction exchange requests (drivers/transaction.ts). */
   TxnRetransmit: 10,
+  /** An XAUTH client's Quick Modes start a moment after its ACK of the gateway's STATUS (extensions/xauth.ts). */
+  XauthSettled: 11,
 } as const;
 
 export const SHORT_TIMERS: readonly number[] = [Tk.P1Retransmit, Tk.P1HalfOpen, Tk.QmRetransmit, Tk.QmTimeout, Tk.TxnRetransmit];
@@ -76,7 +78,8 @@ export type EngineTimer =
   | TimerEntry<Child, typeof Tk.ChildSoft>
   | TimerEntry<Child, typeof Tk.ChildHard>
   | TimerEntry<P1, typeof Tk.Liveness>
-  | TimerEntry<P1, typeof Tk.TxnRetransmit>;
+  | TimerEntry<P1, typeof Tk.TxnRetransmit>
+  | TimerEntry<P1, typeof Tk.XauthSettled>;
 
 export type TimerOfKind<K extends EngineTimer['kind']> = Extract<EngineTimer, { readonly kind: K }>;
 

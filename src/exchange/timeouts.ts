@@ -9,6 +9,7 @@ import { quickModeTimer } from './drivers/quick-mode.js';
 import { transactionTimer } from './drivers/transaction.js';
 import type { Engine } from './engine.js';
 import { fireLiveness } from './extensions/index.js';
+import { xauthSettled } from './extensions/xauth.js';
 import { expireChild, rekeyChild } from './ipsec-sa.js';
 import { deleteP1, failUnanswered, rekeyP1, retryOrFail } from './lifecycle.js';
 import { Tk, isEstablished, type EngineTimer } from './records.js';
@@ -87,6 +88,9 @@ export function fire(x: Engine, now: number, e: EngineTimer): void {
     }
     case Tk.TxnRetransmit:
       transactionTimer(x, now, e);
+      return;
+    case Tk.XauthSettled:
+      xauthSettled(x, now, e.target);
       return;
   }
 }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { runCli } from '../../src/cli/run.js';
 import { md5Entries, vendorIdName, vendorIdText } from '../../src/cli/vendor-ids.js';
-import { cfgAttributeValueText } from '../../src/cli/modecfg-values.js';
+import { cfgAttributeValueText } from '../../src/codec/cfg-attribute-values.js';
 import { sampleExchange } from '../../src/cli/sample.js';
 import { writePcap } from '../../src/pcap/index.js';
 import { encodeMessage, tlv, tv } from '../../src/codec/index.js';

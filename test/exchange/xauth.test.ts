@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeHeader, decodeMessage } from '../../src/codec/index.js';
 import { AuthMethod } from '../../src/constants/index.js';
+import { XAUTH_SETTLE_MS } from '../../src/exchange/extensions/xauth.js';
 import { Pair, conn, type ConnOverrides } from '../helpers/pair.js';
 import { generateKeyPairSync } from 'node:crypto';
 
@@ -65,6 +66,13 @@ test('XAUTHInitPreShared: the gateway asks, checks, sets STATUS=1; Quick Mode fo
   const types = pair.wire.map((w) => decodeHeader(w.data).exchangeType);
   assert.deepEqual(types.slice(6, 10), [6, 6, 6, 6]);
   assert.equal(types[10], 32);
+  // the client's Quick Mode leaves XAUTH_SETTLE_MS after its ACK, not right behind it: a
+  // multi-threaded gateway (charon) would otherwise take it before the ACK and drop the SA
+  const ack = pair.wire[9]!;
+  const qm1 = pair.wire[10]!;
+  assert.equal(ack.from, 'a');
+  assert.equal(qm1.from, 'a');
+  assert.equal(qm1.at - ack.at, XAUTH_SETTLE_MS);
   // the password never appears in clear on the wire
   const pw = Buffer.from(PASSWORD);
   for (const w of pair.wire) assert.equal(Buffer.from(w.data).indexOf(pw), -1);

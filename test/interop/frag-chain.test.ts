@@ -68,7 +68,7 @@ connections:
 
 async function assertAgree(ours: Ours, name: string, conn: string): Promise<void> {
   const sa = await until(() => charon.sas(name).find((s) => s.conn === conn && s.state === 'ESTABLISHED' && s.children.some((c) => c.state === 'INSTALLED')), 15_000);
-  assert.ok(sa, `charon has no established ${conn} SA:\n${charon.log(name).split('\n').slice(-40).join('\n')}\n--- ours:\n${ours.log().slice(-3000)}`);
+  assert.ok(sa, `charon has no established ${conn} SA:\n${charon.tail(name)}\n--- ours:\n${ours.log().slice(-3000)}`);
   const status = await until(async () => {
     const s = await ours.status();
     return s.ipsec.some((q: any) => sa.children.some((c) => c.spiIn === q.spiOut)) ? s : undefined;

@@ -85,6 +85,10 @@ export const charon = {
       return '';
     }
   },
+  /** The last `lines` lines of charon's log without the vici chatter of the tests' polling (for failure messages). */
+  tail(name: string, lines = 40): string {
+    return this.log(name).split('\n').filter((l) => !/\[CFG\] vici client \d+ /.test(l)).slice(-lines).join('\n');
+  },
   pid(name: string): number | undefined {
     try {
       const p = Number(readFileSync(join(RUN, `charon-${name}`, 'pid'), 'utf8').trim());

@@ -82,7 +82,7 @@ connections:
 /** charon's SA `conn` up with an INSTALLED child; our side lists the same SAs and the same Ka. */
 async function assertAgree(ours: Ours, name: 'a' | 'b', conn: string, ourConn: string, method: string, diag: () => string): Promise<CharonSa> {
   const sa = await until(() => charon.sas(name).find((s) => s.conn === conn && s.state === 'ESTABLISHED' && s.children.some((c) => c.state === 'INSTALLED')), 10_000);
-  assert.ok(sa, `charon has no established ${conn} SA:\n${diag()}\n${charon.log(name).split('\n').slice(-40).join('\n')}\n--- ours:\n${ours.log().slice(-3000)}`);
+  assert.ok(sa, `charon has no established ${conn} SA:\n${diag()}\n${charon.tail(name)}\n--- ours:\n${ours.log().slice(-3000)}`);
   const status = await until(async () => {
     const s = await ours.status();
     return s.ipsec.some((q: any) => sa.children.some((c) => c.spiIn === q.spiOut)) ? s : undefined;

@@ -76,7 +76,7 @@ describe('XAUTH interop with charon as the gateway', { skip, concurrency: false 
     const cl = ours!;
     const up = await cl.ctl({ cmd: 'up', name: 'office', timeoutMs: 15_000 });
     const sa = await until(() => charon.sas('b').find((s) => s.conn === 'xauth-gw' && s.state === 'ESTABLISHED' && s.children.some((c) => c.state === 'INSTALLED')), 10_000);
-    assert.ok(sa, `charon has no established xauth-gw SA: ${JSON.stringify(up)}\n${charon.log('b').split('\n').slice(-40).join('\n')}\n--- ours:\n${cl.log().slice(-3000)}`);
+    assert.ok(sa, `charon has no established xauth-gw SA: ${JSON.stringify(up)}\n${charon.tail('b')}\n--- ours:\n${cl.log().slice(-3000)}`);
     assert.match(charon.log('b'), /XAuth authentication of 'alice' successful/);
     const status = await until(async () => {
       const s = await cl.status();
@@ -113,7 +113,7 @@ describe('XAUTH interop with charon', { skip, concurrency: false }, () => {
     const gw = ours!;
     const up = charon.up('a', 'xauth-psk', 'ra', 15);
     const sa = await until(() => charon.sas('a').find((s) => s.conn === 'xauth-psk' && s.state === 'ESTABLISHED' && s.children.some((c) => c.state === 'INSTALLED')), 10_000);
-    assert.ok(sa, `charon has no established xauth-psk SA:\n${up.out}\n${up.err}\n${charon.log('a').split('\n').slice(-40).join('\n')}\n--- ours:\n${gw.log().slice(-3000)}`);
+    assert.ok(sa, `charon has no established xauth-psk SA:\n${up.out}\n${up.err}\n${charon.tail('a')}\n--- ours:\n${gw.log().slice(-3000)}`);
     assert.match(charon.log('a'), /XAuth authentication of 'alice' \(myself\) successful/);
     const status = await until(async () => {
       const s = await gw.status();
@@ -166,7 +166,7 @@ describe('XAUTH + Mode Config interop with charon as the client', { skip, concur
     const gw = ours!;
     const up = charon.up('a', 'xauth-modecfg', 'ra', 15);
     const ok = await until(() => /installing new virtual IP 10\.10\.0\.1/.test(charon.log('a')) || undefined, 10_000);
-    assert.ok(ok, `charon got no virtual IP:\n${up.out}\n${up.err}\n${charon.log('a').split('\n').slice(-40).join('\n')}\n--- ours:\n${gw.log().slice(-3000)}`);
+    assert.ok(ok, `charon got no virtual IP:\n${up.out}\n${up.err}\n${charon.tail('a')}\n--- ours:\n${gw.log().slice(-3000)}`);
     assert.match(charon.log('a'), /XAuth authentication of 'alice' \(myself\) successful/);
     const log = gw.log();
     assert.match(log, /Mode Config: virtual address 10\.10\.0\.1 for user alice/);

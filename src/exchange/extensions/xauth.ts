@@ -26,7 +26,7 @@ import { CfgAttr, CfgType, XauthType } from '../../constants/index.js';
 import { answerTransaction, startTransaction } from '../drivers/transaction.js';
 import type { Engine } from '../engine.js';
 import { deleteP1, holdQuickModes, peerText, releaseQuickModes } from '../lifecycle.js';
-import type { KeyedP1, P1 } from '../records.js';
+import { Tk, isEstablished, type KeyedP1, type P1 } from '../records.js';
 import { Refused } from '../refusal.js';
 import type { Extension } from './index.js';
 import { modeConfigAfterXauth } from './modecfg.js';
@@ -98,9 +98,24 @@ function finish(x: Engine, now: number, p1: KeyedP1, ok: boolean, user: string, 
   states.set(p1, { phase: 'done', ok, user });
   x.emit({ type: 'xauth-done', isakmpSa: x.sas.p1Id(p1), connection: p1.conn.name, peer: p1.remote, user, ok, reason });
   if (ok) {
-    releaseQuickModes(x, now, p1);
+    if (p1.conn.xauth?.role === 'client') x.timers.add(now + XAUTH_SETTLE_MS, p1, Tk.XauthSettled);
+    else releaseQuickModes(x, now, p1);
     modeConfigAfterXauth(x, now, p1);
   }
+}
+
+/**
+ * How long an XAUTH client waits after its ACK of the gateway's STATUS before its Quick Modes
+ * start. A gateway that handles the datagrams of one ISAKMP SA on several threads (strongSwan's
+ * charon) may take a Quick Mode that arrives right behind the ACK first, while XAUTH still runs:
+ * charon then drops the whole ISAKMP SA ("received quick mode request for unestablished IKE_SA").
+ * A Mode Config exchange after XAUTH orders the two by itself (its answer comes first).
+ */
+export const XAUTH_SETTLE_MS = 200;
+
+/** The settle time after an XAUTH client's ACK is over: the held Quick Modes start. */
+export function xauthSettled(x: Engine, now: number, p1: P1): void {
+  if (isEstablished(p1)) releaseQuickModes(x, now, p1);
 }
 
 /** The caller's verdict on an `xauth-request`: STATUS to the client, or another REQUEST while attempts remain. */

@@ -14,6 +14,8 @@ import { parseConfig } from '../../../src/daemon/config/index.js';
 import { Daemon } from '../../../src/daemon/daemon.js';
 import { Logger } from '../../../src/daemon/log.js';
 import { realEndpointFactory } from '../../../src/daemon/real-endpoint.js';
+import { packageVersion } from '../../../src/daemon/version.js';
+import { formatStatus } from '../../../src/cli/control.js';
 import { hashPassword } from '../../../src/daemon/remote-access/index.js';
 import type { EngineEvent } from '../../../src/exchange/types.js';
 import { EventLog, freeUdpPorts, tempDir } from '../helpers.js';
@@ -99,8 +101,19 @@ test('daemon gateway Mode Config pull: a virtual address from the pool, exhausti
     // status per remote-access SA: user, virtual address, attributes (gateway: sent; client: received);
     // both sides sent the Cisco Unity vendor ID, so the client asked for UNITY_PFS too (0: no PFS)
     const sent = ['INTERNAL_IP4_ADDRESS', 'INTERNAL_IP4_NETMASK', 'INTERNAL_IP4_DNS', 'APPLICATION_VERSION', 'UNITY_PFS'];
-    assert.deepEqual(gw.status().isakmp.map((s) => s.remoteAccess), [{ user: 'alice', virtualAddress: '10.10.0.7', attributes: sent }]);
-    assert.deepEqual(c1.status().isakmp.map((s) => s.remoteAccess), [{ user: 'alice', virtualAddress: '10.10.0.7', attributes: sent }]);
+    const values = {
+      INTERNAL_IP4_ADDRESS: ['10.10.0.7'],
+      INTERNAL_IP4_NETMASK: ['255.255.255.255'],
+      INTERNAL_IP4_DNS: ['10.1.0.53'],
+      APPLICATION_VERSION: [JSON.stringify(`isakmp ${packageVersion()}`)],
+      UNITY_PFS: ['0'],
+    };
+    assert.deepEqual(gw.status().isakmp.map((s) => s.remoteAccess), [{ user: 'alice', virtualAddress: '10.10.0.7', attributes: sent, values }]);
+    assert.deepEqual(c1.status().isakmp.map((s) => s.remoteAccess), [{ user: 'alice', virtualAddress: '10.10.0.7', attributes: sent, values }]);
+    // and `isakmp status` in words
+    const text = formatStatus(c1.status()).join('\n');
+    assert.match(text, /remote access: user alice {2}virtual address 10\.10\.0\.7\n/);
+    assert.match(text, /\n {6}INTERNAL_IP4_DNS 10\.1\.0\.53\n/);
 
     // the only address is leased: the second client (another identity) is refused
     c2.initiate('office');

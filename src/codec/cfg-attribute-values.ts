@@ -6,7 +6,7 @@
  * @module
  */
 import { CfgAttr, XauthType, lookupName } from '../constants/index.js';
-import type { DataAttribute } from '../codec/index.js';
+import type { DataAttribute } from './types.js';
 
 const ipv4 = (b: Uint8Array, at = 0): string => `${b[at]}.${b[at + 1]}.${b[at + 2]}.${b[at + 3]}`;
 
