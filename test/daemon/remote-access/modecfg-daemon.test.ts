@@ -10,55 +10,20 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CfgAttr } from '../../../src/constants/index.js';
-import { parseConfig } from '../../../src/daemon/config/index.js';
-import { Daemon } from '../../../src/daemon/daemon.js';
-import { Logger } from '../../../src/daemon/log.js';
-import { realEndpointFactory } from '../../../src/daemon/real-endpoint.js';
 import { packageVersion } from '../../../src/daemon/version.js';
 import { formatStatus } from '../../../src/cli/control.js';
 import { hashPassword } from '../../../src/daemon/remote-access/index.js';
 import type { EngineEvent } from '../../../src/exchange/types.js';
 import { EventLog, freeUdpPorts, tempDir } from '../helpers.js';
+import { clientYaml, daemonMaker, gatewayYaml } from './loopback.js';
 
 const PW = 'modecfg-pw-2290';
 
-const gateway = (port: number, users: string, sock: string): string => `global:
-  listen: ["127.0.0.1"]
-  port: ${port}
-  natt_port: 0
-  control_socket: ${sock}
-secrets:
-  group: { psk: "group secret", allow_weak_psk: true }
-connections:
-  rw:
-    secret: group
-    local:  { address: 127.0.0.1, id: "@gw.test" }
-    remote: { address: "%any", id: "%any" }
-    ike: aes128-sha256-modp2048
-    esp: aes128-sha256
-    xauth: { backend: "file:${users}" }
-    modecfg: pull
-    pool: 10.10.0.7/32
-    dns: 10.1.0.53
-`;
+const gateway = (port: number, users: string, sock: string): string =>
+  gatewayYaml({ port, sock, xauth: `{ backend: "file:${users}" }`, extra: '    modecfg: pull\n    pool: 10.10.0.7/32\n    dns: 10.1.0.53\n' });
 
-const client = (port: number, gw: number, sock: string, me: string): string => `global:
-  listen: ["127.0.0.1"]
-  port: ${port}
-  natt_port: 0
-  control_socket: ${sock}
-secrets:
-  group: { psk: "group secret", allow_weak_psk: true }
-connections:
-  office:
-    secret: group
-    local:  { address: 127.0.0.1, id: "@${me}.test" }
-    remote: { address: 127.0.0.1, port: ${gw}, id: "@gw.test" }
-    ike: aes128-sha256-modp2048
-    esp: aes128-sha256
-    xauth: { user: alice, password: "${PW}" }
-    modecfg: pull
-`;
+const client = (port: number, gw: number, sock: string, me: string): string =>
+  clientYaml({ port, gateway: gw, sock, id: me, xauth: `{ user: alice, password: "${PW}" }`, extra: '    modecfg: pull\n' });
 
 function addressOf(e: EngineEvent): string | undefined {
   if (e.type !== 'modecfg-done') return undefined;
@@ -72,16 +37,7 @@ test('daemon gateway Mode Config pull: a virtual address from the pool, exhausti
   writeFileSync(users, `alice:${await hashPassword(PW, { N: 1024, r: 8, p: 1 })}\n`, { mode: 0o600 });
   const [gp, c1p, c2p] = await freeUdpPorts(3);
   const lines: string[] = [];
-  const mk = (text: string, name: string, ev: EventLog): Daemon => {
-    const file = join(dir, `${name}.yaml`);
-    writeFileSync(file, text, { mode: 0o600 });
-    return new Daemon({
-      config: parseConfig(text, file),
-      endpointFactory: realEndpointFactory,
-      logger: new Logger({ level: 'debug', areas: {}, format: 'text', write: (l) => lines.push(`${name}: ${l}`) }),
-      onEvent: ev.push,
-    });
-  };
+  const mk = daemonMaker(dir, lines);
   const gev = new EventLog();
   const e1 = new EventLog();
   const e2 = new EventLog();
@@ -142,16 +98,7 @@ test('daemon gateway: a client that reconnects gets its previous address back, a
   writeFileSync(users, `alice:${await hashPassword(PW, { N: 1024, r: 8, p: 1 })}\n`, { mode: 0o600 });
   const [gp, c1p, c2p, c3p] = await freeUdpPorts(4);
   const lines: string[] = [];
-  const mk = (text: string, name: string, ev: EventLog): Daemon => {
-    const file = join(dir, `${name}.yaml`);
-    writeFileSync(file, text, { mode: 0o600 });
-    return new Daemon({
-      config: parseConfig(text, file),
-      endpointFactory: realEndpointFactory,
-      logger: new Logger({ level: 'debug', areas: {}, format: 'text', write: (l) => lines.push(`${name}: ${l}`) }),
-      onEvent: ev.push,
-    });
-  };
+  const mk = daemonMaker(dir, lines);
   const gev = new EventLog();
   const e1 = new EventLog();
   const e2 = new EventLog();

@@ -7,15 +7,11 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CfgAttr } from '../../../src/constants/index.js';
-import { parseConfig } from '../../../src/daemon/config/index.js';
-import { Daemon } from '../../../src/daemon/daemon.js';
-import { Logger } from '../../../src/daemon/log.js';
-import { realEndpointFactory } from '../../../src/daemon/real-endpoint.js';
 import type { EngineEvent } from '../../../src/exchange/types.js';
 import { EventLog, freeUdpPorts, tempDir } from '../helpers.js';
+import { clientYaml, daemonMaker, gatewayYaml } from './loopback.js';
 import { startFreeRadius, type FreeRadius } from './freeradius.js';
 
 const SECRET = 'framed-Secret-77';
@@ -26,45 +22,16 @@ const USERS = `bob Cleartext-Password := "bob-framed-pw"
 alice Cleartext-Password := "alice-framed-pw"
 `;
 
-const gateway = (port: number, radius: number, sock: string): string => `global:
-  listen: ["127.0.0.1"]
-  port: ${port}
-  natt_port: 0
-  control_socket: ${sock}
-secrets:
-  group: { psk: "group secret", allow_weak_psk: true }
-connections:
-  rw:
-    secret: group
-    local:  { address: 127.0.0.1, id: "@gw.test" }
-    remote: { address: "%any", id: "%any" }
-    ike: aes128-sha256-modp2048
-    esp: aes128-sha256
-    local_ts: 10.1.0.0/16
-    xauth:
-      radius: { servers: [ { address: 127.0.0.1, port: ${radius}, secret: "${SECRET}" } ], timeout: 2s, retries: 1 }
-    modecfg: pull
-    pool: 10.10.0.0/24
-`;
+const gateway = (port: number, radius: number, sock: string): string =>
+  gatewayYaml({
+    port,
+    sock,
+    xauth: `\n      radius: { servers: [ { address: 127.0.0.1, port: ${radius}, secret: "${SECRET}" } ], timeout: 2s, retries: 1 }`,
+    extra: '    local_ts: 10.1.0.0/16\n    modecfg: pull\n    pool: 10.10.0.0/24\n',
+  });
 
-const client = (port: number, gw: number, sock: string, user: string, password: string): string => `global:
-  listen: ["127.0.0.1"]
-  port: ${port}
-  natt_port: 0
-  control_socket: ${sock}
-secrets:
-  group: { psk: "group secret", allow_weak_psk: true }
-connections:
-  office:
-    secret: group
-    local:  { address: 127.0.0.1, id: "@${user}.test" }
-    remote: { address: 127.0.0.1, port: ${gw}, id: "@gw.test" }
-    ike: aes128-sha256-modp2048
-    esp: aes128-sha256
-    remote_ts: 10.1.0.0/16
-    xauth: { user: ${user}, password: "${password}" }
-    modecfg: pull
-`;
+const client = (port: number, gw: number, sock: string, user: string, password: string): string =>
+  clientYaml({ port, gateway: gw, sock, id: user, xauth: `{ user: ${user}, password: "${password}" }`, extra: '    remote_ts: 10.1.0.0/16\n    modecfg: pull\n' });
 
 function attr(e: EngineEvent, type: number): string | undefined {
   if (e.type !== 'modecfg-done') return undefined;
@@ -86,16 +53,7 @@ export function registerFramedIpCases(skip: string | false): void {
       const dir = tempDir('isakmp-framed-');
       const [gp, bp, ap] = await freeUdpPorts(3);
       const lines: string[] = [];
-      const mk = (text: string, name: string, ev: EventLog): Daemon => {
-        const file = join(dir, `${name}.yaml`);
-        writeFileSync(file, text, { mode: 0o600 });
-        return new Daemon({
-          config: parseConfig(text, file),
-          endpointFactory: realEndpointFactory,
-          logger: new Logger({ level: 'debug', areas: {}, format: 'text', write: (l) => lines.push(`${name}: ${l}`) }),
-          onEvent: ev.push,
-        });
-      };
+      const mk = daemonMaker(dir, lines);
       const gev = new EventLog();
       const bev = new EventLog();
       const aev = new EventLog();

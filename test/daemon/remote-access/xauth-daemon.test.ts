@@ -9,53 +9,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseConfig } from '../../../src/daemon/config/index.js';
-import { Daemon } from '../../../src/daemon/daemon.js';
-import { Logger } from '../../../src/daemon/log.js';
-import { realEndpointFactory } from '../../../src/daemon/real-endpoint.js';
 import { hashPassword } from '../../../src/daemon/remote-access/index.js';
 import { EventLog, freeUdpPorts, tempDir } from '../helpers.js';
+import { clientYaml, daemonMaker, gatewayYaml } from './loopback.js';
 
 const FAST = { N: 1024, r: 8, p: 1 };
 const GOOD = 'correct-horse-7731';
-
-function gatewayConf(port: number, users: string, sock: string): string {
-  return `global:
-  listen: ["127.0.0.1"]
-  port: ${port}
-  control_socket: ${sock}
-  natt_port: 0
-secrets:
-  group: { psk: "group secret for the loopback gateway", allow_weak_psk: true }
-connections:
-  rw:
-    secret: group
-    local:  { address: 127.0.0.1, id: "@gw.test" }
-    remote: { address: "%any", id: "%any" }
-    ike: aes128-sha256-modp2048
-    esp: aes128-sha256
-    xauth: { backend: "file:${users}", retries: 2 }
-`;
-}
-
-function clientConf(port: number, gw: number, password: string, sock: string): string {
-  return `global:
-  listen: ["127.0.0.1"]
-  port: ${port}
-  control_socket: ${sock}
-  natt_port: 0
-secrets:
-  group: { psk: "group secret for the loopback gateway", allow_weak_psk: true }
-connections:
-  office:
-    secret: group
-    local:  { address: 127.0.0.1, id: "@laptop.test" }
-    remote: { address: 127.0.0.1, port: ${gw}, id: "@gw.test" }
-    ike: aes128-sha256-modp2048
-    esp: aes128-sha256
-    xauth: { user: alice, password: "${password}" }
-`;
-}
 
 for (const variant of [
   { name: 'right password: XAUTH accepted, Quick Mode follows', password: GOOD, ok: true },
@@ -67,21 +26,11 @@ for (const variant of [
     writeFileSync(users, `alice:${await hashPassword(GOOD, FAST)}\n`, { mode: 0o600 });
     const [gp, cp] = await freeUdpPorts(2);
     const lines: string[] = [];
-    const mk = (text: string, name: string, ev: EventLog): Daemon => {
-      const file = join(dir, `${name}.yaml`);
-      writeFileSync(file, text, { mode: 0o600 });
-      return new Daemon({
-        config: parseConfig(text, file),
-        endpointFactory: realEndpointFactory,
-        keylog: join(dir, `${name}.keys`),
-        logger: new Logger({ level: 'debug', areas: {}, format: 'text', write: (l) => lines.push(`${name}: ${l}`) }),
-        onEvent: ev.push,
-      });
-    };
+    const mk = daemonMaker(dir, lines, { keylog: true });
     const gev = new EventLog();
     const cev = new EventLog();
-    const gw = mk(gatewayConf(gp!, users, join(dir, 'gw.sock')), 'gw', gev);
-    const client = mk(clientConf(cp!, gp!, variant.password, join(dir, 'client.sock')), 'client', cev);
+    const gw = mk(gatewayYaml({ port: gp!, sock: join(dir, 'gw.sock'), xauth: `{ backend: "file:${users}", retries: 2 }` }), 'gw', gev);
+    const client = mk(clientYaml({ port: cp!, gateway: gp!, sock: join(dir, 'client.sock'), id: 'laptop', xauth: `{ user: alice, password: "${variant.password}" }` }), 'client', cev);
     await gw.start();
     await client.start();
     try {
