@@ -18,45 +18,24 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hashPassword } from '../../src/daemon/remote-access/index.js';
 import { A, B, interopSkipReason, Ours, RUN, script } from './peers.js';
+import { ALICE_PASSWORD, ANY_CLIENT, raYaml, usersFile } from './ra-configs.js';
 
 const skip = interopSkipReason();
 if (skip) console.log(`# charon-cmd interop skipped: ${skip}`);
 
-const PASSWORD = 'alice-password-4410';
+const PASSWORD = ALICE_PASSWORD;
 const PSK = 'charon-cmd-group-secret-5d1e8a';
 const PKI = join(RUN, 'pki');
 const DIR = join(RUN, 'charon-cmd');
 
 function gatewayConfig(sock: string, users: string): string {
-  return `global:
-  listen: [${B.ip}]
-  control_socket: ${sock}
-  log: { level: debug }
-secrets:
-  group: { psk: "${PSK}" }
-  cert: { cert: ${PKI}/peer-b.crt, key: ${PKI}/peer-b.key, ca: ${PKI}/ca.crt }
-connections:
-  rw-psk:
-    auth: psk
-    secret: group
-    local:  { address: ${B.ip} }
-    remote: { address: "%any", id: "%any" }
-    ike: aes256-sha256-modp2048
-    esp: aes128-sha256
-    xauth: { backend: "file:${users}" }
-    modecfg: pull
-    pool: 10.10.5.0/24
-  rw-hybrid:
-    auth: hybrid
-    secret: cert
-    local:  { address: ${B.ip} }
-    remote: { address: "%any", id: "%any" }
-    ike: aes256-sha256-modp2048
-    esp: aes128-sha256
-    xauth: { backend: "file:${users}" }
-    modecfg: pull
-    pool: 10.10.6.0/24
-`;
+  const rw = (name: string, auth: 'psk' | 'hybrid', secret: string, pool: string) => ({ name, auth, secret, local: B.ip, remote: ANY_CLIENT, xauth: usersFile(users), extra: ['modecfg: pull', `pool: ${pool}`] });
+  return raYaml({
+    listen: B.ip,
+    sock,
+    secrets: { group: `{ psk: "${PSK}" }`, cert: `{ cert: ${PKI}/peer-b.crt, key: ${PKI}/peer-b.key, ca: ${PKI}/ca.crt }` },
+    connections: [rw('rw-psk', 'psk', 'group', '10.10.5.0/24'), rw('rw-hybrid', 'hybrid', 'cert', '10.10.6.0/24')],
+  });
 }
 
 interface CmdRun {

@@ -18,31 +18,16 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hashPassword } from '../../src/daemon/remote-access/index.js';
 import { A, B, charon, interopSkipReason, Ours, RUN, script, until } from './peers.js';
+import { ALICE, ALICE_PASSWORD, ANY_CLIENT, LAB_GROUP_SECRET, raYaml, usersFile } from './ra-configs.js';
 
 const skip = interopSkipReason();
 if (skip) console.log(`# Mode Config interop skipped: ${skip}`);
 
-const PASSWORD = 'alice-password-4410';
+const PASSWORD = ALICE_PASSWORD;
 
 function clientConfig(sock: string, mode: 'pull' | 'push'): string {
-  return `global:
-  listen: [${A.ip}]
-  control_socket: ${sock}
-  log: { level: debug }
-secrets:
-  group: { psk: "xauth-group-secret", allow_weak_psk: true }  # the charon lab key of interop/conf/charon/xauth-*.conf
-connections:
-  office:
-    auth: psk
-    secret: group
-    local:  { address: ${A.ip} }
-    remote: { address: ${B.ip} }
-    ike: aes256-sha256-modp2048
-    esp: aes128-sha256
-    remote_ts: 10.1.0.0/16
-    xauth: { user: alice, password: "${PASSWORD}" }
-    modecfg: ${mode}
-`;
+  const office = { name: 'office', auth: 'psk', secret: 'group', local: A.ip, remote: `{ address: ${B.ip} }`, xauth: ALICE, extra: ['remote_ts: 10.1.0.0/16', `modecfg: ${mode}`] } as const;
+  return raYaml({ listen: A.ip, sock, secrets: { group: LAB_GROUP_SECRET }, connections: [office] });
 }
 
 for (const mode of ['pull', 'push'] as const) {
@@ -97,26 +82,15 @@ describe('charon pushed to (pull = no) by our gateway with modecfg: push', { ski
     ours = await Ours.start(
       'modecfg-push-gw',
       B.ns,
-      (sock) => `global:
-  listen: [${B.ip}]
-  control_socket: ${sock}
-  log: { level: debug }
-secrets:
-  group: { psk: "xauth-group-secret", allow_weak_psk: true }
-connections:
-  roadwarriors:
-    auth: psk
-    secret: group
-    local:  { address: ${B.ip} }
-    remote: { address: "%any", id: "%any" }
-    ike: aes256-sha256-modp2048
-    esp: aes128-sha256
-    xauth: { backend: "file:${users}" }
-    local_ts: 10.1.0.0/16
-    modecfg: push
-    pool: 10.10.0.0/24
-    dns: 10.1.0.53
-`,
+      (sock) =>
+        raYaml({
+          listen: B.ip,
+          sock,
+          secrets: { group: LAB_GROUP_SECRET },
+          connections: [
+            { name: 'roadwarriors', auth: 'psk', secret: 'group', local: B.ip, remote: ANY_CLIENT, xauth: usersFile(users), extra: ['local_ts: 10.1.0.0/16', 'modecfg: push', 'pool: 10.10.0.0/24', 'dns: 10.1.0.53'] },
+          ],
+        }),
     );
   });
   after(async () => {

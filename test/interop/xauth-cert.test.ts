@@ -16,67 +16,33 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hashPassword } from '../../src/daemon/remote-access/index.js';
 import { A, B, charon, interopSkipReason, Ours, RUN, script, until, type CharonSa } from './peers.js';
+import { ALICE, ALICE_PASSWORD, ANY_CLIENT, raYaml, usersFile } from './ra-configs.js';
 
 const skip = interopSkipReason();
 if (skip) console.log(`# XAUTH certificate interop skipped: ${skip}`);
 
-const PASSWORD = 'alice-password-4410';
+const PASSWORD = ALICE_PASSWORD;
 const PKI = join(RUN, 'pki');
 const DN = (p: 'a' | 'b'): string => `C=CH, O=peers-test, CN=peer-${p}`;
 
 function gatewayConfig(sock: string, users: string): string {
-  return `global:
-  listen: [${B.ip}]
-  control_socket: ${sock}
-  log: { level: debug }
-secrets:
-  cert: { cert: ${PKI}/peer-b.crt, key: ${PKI}/peer-b.key, ca: ${PKI}/ca.crt }
-connections:
-  rw-rsa:
-    auth: rsa
-    secret: cert
-    local:  { address: ${B.ip} }
-    remote: { address: "%any", id: "%any" }
-    ike: aes256-sha256-modp2048
-    esp: aes128-sha256
-    xauth: { backend: "file:${users}" }
-  rw-hybrid:
-    auth: hybrid
-    secret: cert
-    local:  { address: ${B.ip} }
-    remote: { address: "%any", id: "%any" }
-    ike: aes256-sha256-modp2048
-    esp: aes128-sha256
-    xauth: { backend: "file:${users}" }
-`;
+  const rw = (name: string, auth: 'rsa' | 'hybrid') => ({ name, auth, secret: 'cert', local: B.ip, remote: ANY_CLIENT, xauth: usersFile(users) });
+  return raYaml({
+    listen: B.ip,
+    sock,
+    secrets: { cert: `{ cert: ${PKI}/peer-b.crt, key: ${PKI}/peer-b.key, ca: ${PKI}/ca.crt }` },
+    connections: [rw('rw-rsa', 'rsa'), rw('rw-hybrid', 'hybrid')],
+  });
 }
 
 function clientConfig(sock: string): string {
-  return `global:
-  listen: [${A.ip}]
-  control_socket: ${sock}
-  log: { level: debug }
-secrets:
-  cert: { cert: ${PKI}/peer-a.crt, key: ${PKI}/peer-a.key, ca: ${PKI}/ca.crt }
-  gateway-ca: { ca: ${PKI}/ca.crt }
-connections:
-  office-rsa:
-    auth: rsa
-    secret: cert
-    local:  { address: ${A.ip} }
-    remote: { address: ${B.ip}, id: "${DN('b')}" }
-    ike: aes256-sha256-modp2048
-    esp: aes128-sha256
-    xauth: { user: alice, password: "${PASSWORD}" }
-  office-hybrid:
-    auth: hybrid
-    secret: gateway-ca
-    local:  { address: ${A.ip} }
-    remote: { address: ${B.ip}, id: "${DN('b')}" }
-    ike: aes256-sha256-modp2048
-    esp: aes128-sha256
-    xauth: { user: alice, password: "${PASSWORD}" }
-`;
+  const office = (name: string, auth: 'rsa' | 'hybrid', secret: string) => ({ name, auth, secret, local: A.ip, remote: `{ address: ${B.ip}, id: "${DN('b')}" }`, xauth: ALICE });
+  return raYaml({
+    listen: A.ip,
+    sock,
+    secrets: { cert: `{ cert: ${PKI}/peer-a.crt, key: ${PKI}/peer-a.key, ca: ${PKI}/ca.crt }`, 'gateway-ca': `{ ca: ${PKI}/ca.crt }` },
+    connections: [office('office-rsa', 'rsa', 'cert'), office('office-hybrid', 'hybrid', 'gateway-ca')],
+  });
 }
 
 /** charon's SA `conn` up with an INSTALLED child; our side lists the same SAs and the same Ka. */

@@ -13,48 +13,21 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hashPassword } from '../../src/daemon/remote-access/index.js';
 import { A, B, charon, interopSkipReason, Ours, RUN, script, until } from './peers.js';
+import { ALICE_PASSWORD, ANY_CLIENT, LAB_GROUP_SECRET, raYaml, usersFile } from './ra-configs.js';
 
 const skip = interopSkipReason();
 if (skip) console.log(`# XAUTH interop skipped: ${skip}`);
 
-const PASSWORD = 'alice-password-4410';
+const PASSWORD = ALICE_PASSWORD;
 
-function gatewayConfig(sock: string, users: string): string {
-  return `global:
-  listen: [${B.ip}]
-  control_socket: ${sock}
-  log: { level: debug }
-secrets:
-  group: { psk: "xauth-group-secret", allow_weak_psk: true }  # the charon lab key of interop/conf/charon/xauth-*.conf
-connections:
-  roadwarriors:
-    auth: psk
-    secret: group
-    local:  { address: ${B.ip} }
-    remote: { address: "%any", id: "%any" }
-    ike: aes256-sha256-modp2048
-    esp: aes128-sha256
-    xauth: { backend: "file:${users}", retries: 3 }
-`;
+function gatewayConfig(sock: string, users: string, extra: readonly string[] = []): string {
+  const rw = { name: 'roadwarriors', auth: 'psk', secret: 'group', local: B.ip, remote: ANY_CLIENT, xauth: usersFile(users, 3), extra } as const;
+  return raYaml({ listen: B.ip, sock, secrets: { group: LAB_GROUP_SECRET }, connections: [rw] });
 }
 
 function clientConfig(sock: string, password: string): string {
-  return `global:
-  listen: [${A.ip}]
-  control_socket: ${sock}
-  log: { level: debug }
-secrets:
-  group: { psk: "xauth-group-secret", allow_weak_psk: true }  # the charon lab key of interop/conf/charon/xauth-*.conf
-connections:
-  office:
-    auth: psk
-    secret: group
-    local:  { address: ${A.ip} }
-    remote: { address: ${B.ip} }
-    ike: aes256-sha256-modp2048
-    esp: aes128-sha256
-    xauth: { user: alice, password: "${password}" }
-`;
+  const office = { name: 'office', auth: 'psk', secret: 'group', local: A.ip, remote: `{ address: ${B.ip} }`, xauth: `{ user: alice, password: "${password}" }` } as const;
+  return raYaml({ listen: A.ip, sock, secrets: { group: LAB_GROUP_SECRET }, connections: [office] });
 }
 
 describe('XAUTH interop with charon as the gateway', { skip, concurrency: false }, () => {
@@ -148,12 +121,7 @@ describe('XAUTH + Mode Config interop with charon as the client', { skip, concur
     ours = await Ours.start(
       'xauth-modecfg-gw',
       B.ns,
-      (sock) => `${gatewayConfig(sock, users)}    local_ts: 10.1.0.0/16
-    modecfg: pull
-    pool: 10.10.0.0/24
-    dns: 10.1.0.53
-    split_include: 10.1.0.0/16
-`,
+      (sock) => gatewayConfig(sock, users, ['local_ts: 10.1.0.0/16', 'modecfg: pull', 'pool: 10.10.0.0/24', 'dns: 10.1.0.53', 'split_include: 10.1.0.0/16']),
     );
   });
   after(async () => {

@@ -1,0 +1,59 @@
+/**
+ * The YAML of our daemon in the remote-access interop tests (XAUTH, Mode Config, Hybrid, the
+ * charon-cmd profiles): one builder for every gateway and client those tests start, so each test
+ * says only what differs (its connections' authentication, `xauth:` and extra keys).
+ */
+
+/** XAUTH user alice's password in every remote-access interop test (interop/conf/charon/xauth-*.conf know it too). */
+export const ALICE_PASSWORD = 'alice-password-4410';
+
+/** The charon lab's group PSK of interop/conf/charon/xauth-*.conf (short: allowed as weak). */
+export const LAB_GROUP_SECRET = '{ psk: "xauth-group-secret", allow_weak_psk: true }';
+
+/** A gateway's remote end: any client. */
+export const ANY_CLIENT = '{ address: "%any", id: "%any" }';
+
+export interface RaConnection {
+  readonly name: string;
+  readonly auth: 'psk' | 'rsa' | 'hybrid';
+  readonly secret: string;
+  /** Our address (the `local:` address). */
+  readonly local: string;
+  /** The `remote:` value (flow YAML), e.g. ANY_CLIENT or `{ address: 198.18.0.2 }`. */
+  readonly remote: string;
+  /** The `xauth:` value (flow YAML). */
+  readonly xauth: string;
+  /** More keys of the connection, `key: value` each (local_ts, modecfg, pool, dns ...). */
+  readonly extra?: readonly string[];
+}
+
+/** A daemon listening on `listen` with debug logs, the named secrets (flow YAML values) and the connections. */
+export function raYaml(o: { listen: string; sock: string; secrets: Readonly<Record<string, string>>; connections: readonly RaConnection[] }): string {
+  const secrets = Object.entries(o.secrets).map(([name, value]) => `  ${name}: ${value}\n`).join('');
+  const conns = o.connections
+    .map(
+      (c) => `  ${c.name}:
+    auth: ${c.auth}
+    secret: ${c.secret}
+    local:  { address: ${c.local} }
+    remote: ${c.remote}
+    ike: aes256-sha256-modp2048
+    esp: aes128-sha256
+    xauth: ${c.xauth}
+${(c.extra ?? []).map((k) => `    ${k}\n`).join('')}`,
+    )
+    .join('');
+  return `global:
+  listen: [${o.listen}]
+  control_socket: ${o.sock}
+  log: { level: debug }
+secrets:
+${secrets}connections:
+${conns}`;
+}
+
+/** The `xauth:` value of a gateway checking a users file. */
+export const usersFile = (path: string, retries?: number): string => `{ backend: "file:${path}"${retries !== undefined ? `, retries: ${retries}` : ''} }`;
+
+/** The `xauth:` value of client alice. */
+export const ALICE = `{ user: alice, password: "${ALICE_PASSWORD}" }`;
