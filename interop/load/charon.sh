@@ -27,12 +27,16 @@ sw() { SWANCTL_DIR=$D/swanctl swanctl "$@" --uri "unix://$D/run/charon.vici" 2> 
 alive() { [[ -s $D/pid ]] && kill -0 "$(cat "$D/pid")" 2>/dev/null; }
 
 shim() {
-    local so=$LOAD_RUN/lib/fake-xfrm.so src=$HERE/../fake-xfrm/fake-xfrm.c
-    if [[ ! -f $so || $src -nt $so ]]; then
+    # rebuilt when the source's content changed (a checkout sets dates, not content), as
+    # fake_xfrm_so in interop/lib/common.sh does
+    local so=$LOAD_RUN/lib/fake-xfrm.so src=$HERE/../fake-xfrm/fake-xfrm.c sum
+    sum=$(sha256sum "$src" | cut -d' ' -f1)
+    if [[ ! -f $so || "$(cat "$so.src-sha256" 2>/dev/null)" != "$sum" ]]; then
         mkdir -p "$LOAD_RUN/lib"
         command -v gcc >/dev/null || die "gcc missing (apt-get install gcc libc6-dev)"
         gcc -Wall -O2 -shared -fPIC -o "$so.tmp" "$src" -ldl || die "building fake-xfrm.so failed"
         mv "$so.tmp" "$so"
+        echo "$sum" >"$so.src-sha256"
     fi
     echo "$so"
 }
