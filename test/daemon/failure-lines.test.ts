@@ -125,6 +125,8 @@ test('identity mismatch detected by the responder: it names what the peer said a
   assert.deepEqual([l[0]!.msg, l[0]!.cause], ['phase 1 failed', 'PEER_REFUSED']);
   assert.equal(l[0]!.reason, "the peer refused the phase 1: INVALID_ID_INFORMATION (authenticated notify): the peer does not accept our identity left.test: compare our local.id with the peer's remote id for us");
   assert.equal(s.code, 4);
+  // an authenticated refusal reads as one too (exit 4 and the same words as an unauthenticated one)
+  assert.match(s.err.join('\n'), /^isakmp up: connection 'to-right' refused by the peer: the peer refused the phase 1: INVALID_ID_INFORMATION \(authenticated notify\)/);
 });
 
 test('identity mismatch detected by the initiator (refused by us, exit 5); the responder drops the ISAKMP SA the peer refused, saying why', async () => {
