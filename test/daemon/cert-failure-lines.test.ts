@@ -9,7 +9,7 @@
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from '../../src/cli/run.js';
 import { parseConfig } from '../../src/daemon/config/index.js';
@@ -71,6 +71,10 @@ async function scenario(left: Side, right: Side): Promise<{ code: number; err: s
   }
 }
 
+/** The README's troubleshooting section quotes these lines as printed. */
+const README = readFileSync('README.md', 'utf8').replace(/\s*\n\s*/g, ' ');
+const quotedInReadme = (line: unknown): void => assert.ok(README.includes(String(line)), `README.md's troubleshooting section does not quote: ${String(line)}`);
+
 const warns = (lines: Line[]): Line[] => lines.filter((x) => x.level === 'warn' && x.area === 'ike');
 
 describe('issue 10: certificate refusals in the log of each side', { skip }, () => {
@@ -91,6 +95,8 @@ describe('issue 10: certificate refusals in the log of each side', { skip }, () 
     assert.match(String(l[0]!.reason), told);
     assert.equal(s.code, 4, s.err.join('\n'));
     assert.match(s.err.join('\n'), /^isakmp up: connection 'peer' refused by the peer: the peer refused the phase 1: INVALID_CERTIFICATE/);
+    quotedInReadme(r[0]!.reason);
+    quotedInReadme(l[0]!.reason);
   });
 
   test('a CA the initiator does not trust: the initiator logs CERTIFICATE_REFUSED, up exits 5 (refused by us); the responder names INVALID_CERTIFICATE', async () => {
@@ -108,6 +114,7 @@ describe('issue 10: certificate refusals in the log of each side', { skip }, () 
     const s = await scenario({ cert: leftCert, ca: root, localId: '@left.example' }, { cert: rightCert, ca: root, remoteId: '@left.example' });
     const r = warns(s.right);
     assert.deepEqual([r[0]!.cause, r[0]!.reason], ['IDENTITY_MISMATCH', 'identity mismatch: peer ID left.example is not in its certificate (subject C=CH, O=Lines, CN=left): set remote.id to a name the certificate carries'], JSON.stringify(r));
+    quotedInReadme(r[0]!.reason);
     const l = warns(s.left);
     assert.equal(l[0]!.reason, "the peer refused the phase 1: INVALID_ID_INFORMATION (authenticated notify): the peer does not accept our identity left.example: compare our local.id with the peer's remote id for us");
     assert.equal(s.code, 4, s.err.join('\n'));
