@@ -244,10 +244,15 @@ describe('isakmp import swanctl', () => {
     const init = await importText('swanctl', join(shared, 'initiator.conf'));
     assert.deepEqual(init.config.connections.map((c) => [c.name, c.exchange, c.ike.map((p) => p.text).join(' '), c.esp.map((p) => p.text).join(' ')]), [
       ['mm-psk', 'main', 'aes128-sha256-modp2048', 'aes128-sha256-modp2048'],
+      // every child with selectors of its own is a connection sharing mm-psk's ISAKMP SA (issue 10)
+      ['mm-psk-transport', 'main', 'aes128-sha256-modp2048', 'aes128-sha1-modp2048'],
+      ['mm-psk-nopfs', 'main', 'aes128-sha256-modp2048', 'aes256-sha256'],
       ['am-psk', 'aggressive', 'aes256-sha1-ecp256', 'aes128-sha1'],
     ]);
+    assert.match(init.yaml.replace(/\n\s*#\s+/g, ' '), /not carried: children pfs-ecp \(the same selectors as child 'pfs': a Quick Mode of the peer could not tell them apart\)/);
     assert.match(init.yaml.replace(/\n#\s+/g, ' '), /- mm-rsa: local\.certs = peer-a\.crt: .*peer-a\.crt not found/);
     const resp = await importText('swanctl', join(shared, 'responder.conf'));
+    assert.deepEqual(resp.config.connections.map((c) => c.name), ['mm-psk', 'mm-psk-transport', 'mm-psk-inner', 'am-psk']);
     const mm = resp.config.connections.find((c) => c.name === 'mm-psk')!;
     assert.equal(mm.ike.length, 8);
     assert.ok(mm.esp.every((p) => p.group === 14));
