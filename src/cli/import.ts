@@ -20,17 +20,36 @@ import { renderConfig } from '../import/yaml-out.js';
 import { stringOption, type ParsedArgs } from './args.js';
 import type { Output } from './decode.js';
 
-/** Connections isakmp would refuse as a set: the same peer, mode, authentication and remote identity. */
+/** The local × remote selector pairs of a connection (same IP version), as text. */
+function selectorPairs(c: ImportedConnection): Set<string> {
+  const family = (t: string): number => (t.includes(':') ? 6 : 4);
+  const out = new Set<string>();
+  for (const l of c.localTs ?? [c.local.address ?? '(local address)']) for (const r of c.remoteTs ?? [c.remote.address]) if (family(l) === family(r)) out.add(`${l} === ${r}`);
+  return out;
+}
+
+const sameSecretOf = (a: ImportedConnection, b: ImportedConnection): boolean =>
+  a.secret.kind === 'psk' ? b.secret.kind === 'psk' && Buffer.from(a.secret.psk).equals(Buffer.from(b.secret.psk)) : b.secret.kind === 'rsa' && a.secret.cert === b.secret.cert && a.secret.key === b.secret.key;
+
+/**
+ * Connections isakmp would refuse as a set: with the same peer, mode, authentication and remote
+ * identity they share one ISAKMP SA, so they need the same secret and local identity, and no
+ * selector pair in common (the daemon's rule, config/index.ts).
+ */
 function withoutAmbiguous(r: ImportResult): ImportResult {
-  const seen = new Map<string, string>();
+  const seen = new Map<string, ImportedConnection[]>();
   const keep: ImportedConnection[] = [];
   const skipped = [...r.skipped];
   for (const c of r.connections) {
     const k = `${c.remote.address}|${c.remote.port ?? 500}|${c.mode}|${c.auth}|${c.remote.id ?? c.remote.address}`;
-    const other = seen.get(k);
-    if (other !== undefined) skipped.push({ name: c.name, reason: `same peer (${c.remote.address}), mode, authentication and remote identity as '${other}': a responder could not tell them apart (give one a distinct remote identity)` });
-    else {
-      seen.set(k, c.name);
+    const group = seen.get(k) ?? [];
+    const mine = selectorPairs(c);
+    const clash = group.find((o) => !sameSecretOf(o, c) || (o.local.id ?? '') !== (c.local.id ?? '') || [...selectorPairs(o)].some((p) => mine.has(p)));
+    if (clash !== undefined) {
+      const common = [...selectorPairs(clash)].filter((p) => mine.has(p));
+      skipped.push({ name: c.name, reason: `same peer (${c.remote.address}), mode, authentication and remote identity as '${clash.name}': ${common.length > 0 ? `and the same selectors (${common.join(', ')}), so a Quick Mode of the peer could not tell them apart` : 'the two would share one ISAKMP SA but have different secrets or local identities'} (give one a distinct remote identity)` });
+    } else {
+      seen.set(k, [...group, c]);
       keep.push(c);
     }
   }

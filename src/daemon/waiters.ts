@@ -71,7 +71,7 @@ export class Waiters {
         const notify = e.notify === 0 ? undefined : nameOf(NotifyType, e.notify);
         const what = `${e.reason}${notify !== undefined && !e.reason.includes(notify) ? ` (${notify})` : ''}`;
         this.noteProblem(e.peer.address, what, e.cause);
-        this.settle(e.connection, { ok: false, error: `connection '${e.connection}' failed: ${what}`, ...(e.cause !== undefined ? { cause: e.cause } : {}) });
+        this.settle(e.connection, { ok: false, error: `connection '${e.connection}' ${e.cause === 'PEER_REFUSED' ? 'refused by the peer' : 'failed'}: ${what}`, ...(e.cause !== undefined ? { cause: e.cause } : {}) });
         break;
       }
       case 'peer-dead':

@@ -5,7 +5,9 @@
  * `crypto isakmp key` and `crypto keyring` pre-shared keys, `crypto ipsec transform-set`,
  * `crypto map` entries (peer, transform sets, PFS, lifetimes, `match address`), numbered and
  * named `access-list`s, and the interfaces that carry a crypto map (our local address). One
- * connection per crypto map entry, carrying the first permit line of its ACL.
+ * connection per crypto map entry with every permit line of its ACL as selector lists (or, when
+ * the lines are not every source × destination combination, one per source, sharing the ISAKMP
+ * SA); AH-only transform sets become `ah:`.
  * @module
  */
 import { isIP } from 'node:net';
@@ -66,28 +68,33 @@ function policyName(p: Policy): { name?: string; why?: string } {
   return { name: `${enc}-${hash}-${group}` };
 }
 
-/** `esp-aes 256 esp-sha256-hmac` → `aes256-sha256`. */
-function transformSetName(words: readonly string[]): { name?: string; why?: string } {
+const HMAC: Readonly<Record<string, string>> = { md5: 'md5', sha: 'sha1', sha256: 'sha256', sha384: 'sha384', sha512: 'sha512' };
+
+/** `esp-aes 256 esp-sha256-hmac` → ESP `aes256-sha256`; `ah-sha256-hmac` → AH `sha256`. */
+function transformSetName(words: readonly string[]): { name?: string; kind?: 'esp' | 'ah'; why?: string } {
   let enc: string | undefined;
   let integ: string | undefined;
+  let ah: string | undefined;
   let aead = false;
   const why: string[] = [];
   for (let i = 0; i < words.length; i++) {
     const w = words[i]!;
     const size = /^\d+$/.test(words[i + 1] ?? '') ? words[++i] : undefined;
+    const hmac = /^(esp|ah)-(md5|sha|sha256|sha384|sha512)-hmac$/.exec(w);
     if (w === 'esp-aes') enc = `aes${size ?? '128'}`;
     else if (w === 'esp-3des') enc = '3des';
     else if (w === 'esp-gcm') { enc = `aes${size ?? '128'}gcm16`; aead = true; }
-    else if (['esp-md5-hmac', 'esp-sha-hmac', 'esp-sha256-hmac', 'esp-sha384-hmac', 'esp-sha512-hmac'].includes(w)) integ = ({ 'esp-md5-hmac': 'md5', 'esp-sha-hmac': 'sha1', 'esp-sha256-hmac': 'sha256', 'esp-sha384-hmac': 'sha384', 'esp-sha512-hmac': 'sha512' } as Record<string, string>)[w];
-    else if (w.startsWith('ah-')) why.push(`${w}: AH, which isakmp's configuration does not negotiate`);
+    else if (hmac !== null && hmac[1] === 'esp') integ = HMAC[hmac[2]!];
+    else if (hmac !== null) ah = HMAC[hmac[2]!];
     else if (w === 'comp-lzs') why.push('comp-lzs: isakmp negotiates no IPComp');
-    else why.push(`${w}${size !== undefined ? ` ${size}` : ''}: not an ESP algorithm isakmp offers`);
+    else why.push(`${w}${size !== undefined ? ` ${size}` : ''}: not an ${w.startsWith('ah-') ? 'AH' : 'ESP'} algorithm isakmp offers`);
   }
-  if (why.some((y) => y.includes('AH,'))) return { why: why.join('; ') };
+  if (ah !== undefined && (enc !== undefined || integ !== undefined)) return { why: [...why, 'AH and ESP together: a bundle, which isakmp does not negotiate (AH alone or ESP alone)'].join('; ') };
+  if (ah !== undefined) return why.length > 0 ? { name: ah, kind: 'ah', why: why.join('; ') } : { name: ah, kind: 'ah' };
   if (enc === undefined) return { why: why.join('; ') || 'no ESP encryption' };
   if (!aead && integ === undefined) return { why: 'ESP without integrity: isakmp needs an HMAC (or AES-GCM)' };
   const name = aead ? enc : `${enc}-${integ}`;
-  return why.length > 0 ? { name, why: why.join('; ') } : { name };
+  return why.length > 0 ? { name, kind: 'esp', why: why.join('; ') } : { name, kind: 'esp' };
 }
 
 interface AclEntry { readonly text: string; readonly line: number }
@@ -128,7 +135,7 @@ export function importCisco(text: string, file: string, opts: { localAddress?: s
   const global: { key: string; value: string; note?: string }[] = [];
   const policies: Policy[] = [];
   const keys: { address: string; mask?: string; key: string; line: number; encrypted: boolean }[] = [];
-  const transformSets = new Map<string, { name?: string; why?: string; mode: string }>();
+  const transformSets = new Map<string, { name?: string; kind?: 'esp' | 'ah'; why?: string; mode: string }>();
   const acls = new Map<string, AclEntry[]>();
   const maps: { map: string; seq: number; block: Block }[] = [];
   const ifaceOfMap = new Map<string, string>();
@@ -263,32 +270,47 @@ export function importCisco(text: string, file: string, opts: { localAddress?: s
     const iface = mapLocalIface.get(m.map) ?? ifaceOfMap.get(m.map);
     const localAddress = opts.localAddress ?? (iface !== undefined ? ifaceAddress.get(iface) : undefined);
     if (localAddress === undefined) { skipped.push({ name: label, reason: `no local address: crypto map ${m.map} is on no interface with an ip address; give --local-address ADDRESS` }); continue; }
-    // phase 2
+    // phase 2: ESP or AH alone, the kind of the first set isakmp can carry
     const espNames: string[] = [];
+    let kind: 'esp' | 'ah' | undefined;
     let mode = 'tunnel';
     for (const s of sets) {
       const t = transformSets.get(s);
       if (t === undefined) { cn.push(`not carried: transform-set ${s}: not defined`); continue; }
-      if (t.name !== undefined) { espNames.push(t.name); mode = t.mode; }
+      if (t.name !== undefined && kind !== undefined && t.kind !== kind) { cn.push(`not carried: transform-set ${s}: ${t.kind === 'ah' ? 'AH' : 'ESP'}, but the connection negotiates ${kind === 'ah' ? 'AH' : 'ESP'} (the first set's); isakmp offers one of the two per connection`); continue; }
+      if (t.name !== undefined) { espNames.push(t.name); mode = t.mode; kind = t.kind; }
       if (t.why !== undefined) cn.push(`${t.name === undefined ? 'not carried' : 'partly carried'}: transform-set ${s}: ${t.why}`);
     }
     if (espNames.length === 0) { skipped.push({ name: label, reason: `no transform set isakmp can offer (${sets.join(', ') || 'none set'})` }); continue; }
     const pfsGroup = pfs !== undefined ? groupByNumber(Number(pfs.replace(/^group/, ''))) : undefined;
     if (pfs !== undefined && pfsGroup === undefined) cn.push(`not carried: set pfs ${pfs}: not a group isakmp offers (no PFS)`);
     const esp: ProposalList = onePfsGroup({ proposals: espNames.map((n) => (pfsGroup !== undefined ? `${n}-${pfsGroup}` : n)), notes: [], weak: pfsGroup !== undefined && WEAK_GROUPS.has(GROUPS[pfsGroup]!) });
-    // traffic selectors: the first permit line of the ACL
+    // traffic selectors: every permit line of the ACL is a pair
     if (aclName === undefined) { skipped.push({ name: label, reason: 'no match address: no traffic to protect' }); continue; }
     const entries = acls.get(aclName) ?? [];
     const permits = entries.filter((e) => e.text.startsWith('permit'));
     if (permits.length === 0) { skipped.push({ name: label, reason: `access-list ${aclName} has no permit line` }); continue; }
-    const sel = aclSelectors(permits[0]!.text.split(/\s+/));
-    if (sel.why !== undefined) { skipped.push({ name: label, reason: `access-list ${aclName} line ${permits[0]!.line} '${permits[0]!.text}': ${sel.why}` }); continue; }
-    if (permits.length > 1) cn.push(`not carried: access-list ${aclName} lines ${permits.slice(1).map((p) => `'${p.text}'`).join(', ')}: Quick Mode carries one pair of selectors, and a second connection to the same peer would be ambiguous (first line kept)`);
+    const pairs: { local: string; remote: string }[] = [];
+    const unread: string[] = [];
+    for (const p of permits) {
+      const sel = aclSelectors(p.text.split(/\s+/));
+      const lts = sel.why === undefined ? trafficSelector(sel.local!) : undefined;
+      const rts = sel.why === undefined ? trafficSelector(sel.remote!) : undefined;
+      if (lts?.ok === true && rts?.ok === true) {
+        if (!pairs.some((q) => q.local === lts.ts && q.remote === rts.ts)) pairs.push({ local: lts.ts, remote: rts.ts });
+      } else unread.push(`line ${p.line} '${p.text}': ${sel.why ?? (lts?.ok === false ? lts.reason : rts?.ok === false ? rts.reason : '')}`);
+    }
+    if (pairs.length === 0) { skipped.push({ name: label, reason: `access-list ${aclName} ${unread.join('; ')}` }); continue; }
+    if (unread.length > 0) cn.push(`not carried: access-list ${aclName} ${unread.join('; ')}`);
     const denies = entries.filter((e) => e.text.startsWith('deny'));
     if (denies.length > 0) cn.push(`not carried: access-list ${aclName} deny lines (${denies.map((d) => `'${d.text}'`).join(', ')}): isakmp has no exclusions`);
-    const lts = trafficSelector(sel.local!);
-    const rts = trafficSelector(sel.remote!);
-    if (!lts.ok || !rts.ok) { skipped.push({ name: label, reason: `access-list ${aclName}: ${!lts.ok ? lts.reason : !rts.ok ? rts.reason : ''}` }); continue; }
+    // one connection with lists when the lines are every local × remote combination; else one
+    // per local selector (with its remotes), all sharing one ISAKMP SA with the peer
+    const locals = [...new Set(pairs.map((p) => p.local))];
+    const remotes = [...new Set(pairs.map((p) => p.remote))];
+    const groups = locals.length * remotes.length === pairs.length ? [{ localTs: locals, remoteTs: remotes }] : locals.map((l) => ({ localTs: [l], remoteTs: pairs.filter((p) => p.local === l).map((p) => p.remote) }));
+    if (groups.some((g) => g.localTs.length > 16 || g.remoteTs.length > 16)) { skipped.push({ name: label, reason: `access-list ${aclName}: more than 16 subnets on one side; isakmp takes at most 16 per side (split the ACL)` }); continue; }
+    if (groups.length > 1) cn.push(`access-list ${aclName}: ${pairs.length} permit lines that are not every combination of their sources and destinations: one connection per source (${groups.length}), sharing one ISAKMP SA with ${peer}`);
     let localId: string | undefined;
     if (identity === 'hostname' && hostname !== undefined) {
       const id = domain !== undefined ? `${hostname}.${domain}` : hostname;
@@ -296,30 +318,33 @@ export function importCisco(text: string, file: string, opts: { localAddress?: s
     } else if (identity !== 'address') cn.push(`not carried: crypto isakmp identity ${identity}`);
     const dpd = dpdSettings(keepalive?.delay, keepalive !== undefined ? keepalive.delay + 5 * keepalive.retry : undefined, cn);
     cn.push('IOS negotiates when traffic matches the access list; carried as start: start (isakmp\'s on-demand needs global.dataplane: xfrm)');
-    const conn: ImportedConnection = {
-      name: connectionName(`${m.map}-${m.seq}`, taken),
-      origin: `from ${label} (peer ${peer}, match address ${aclName})`,
-      mode: 'main',
-      auth: 'psk',
-      secret: { kind: 'psk', psk: new TextEncoder().encode(key.key), from: `from line ${key.line} (key for ${key.address}${key.mask !== undefined ? ` ${key.mask}` : ''})` },
-      local: { address: localAddress, ...(localId !== undefined ? { id: localId } : {}) },
-      remote: { address: peer },
-      ike,
-      esp: esp.proposals,
-      ...(pfsGroup === undefined ? { pfs: 'none' } : {}),
-      ipsecMode: mode === 'transport' ? 'transport' : 'tunnel',
-      localTs: lts.ts,
-      remoteTs: rts.ts,
-      ...(ikeLifetime >= 60 ? { ikeLifetime } : {}),
-      ...(lifetime >= 30 ? { lifetime } : {}),
-      ...(lifetimeKb !== undefined && lifetimeKb >= 1 ? { lifetimeKb } : {}),
-      start: 'start',
-      ...(ikeWeak || esp.weak ? { allowWeakGroups: true } : {}),
-      ...dpd,
-      notes: [...ikeNotes, ...esp.notes, ...cn],
-    };
-    taken.add(conn.name);
-    connections.push(conn);
+    groups.forEach((g, i) => {
+      const conn: ImportedConnection = {
+        name: connectionName(`${m.map}-${m.seq}`, taken),
+        origin: `from ${label} (peer ${peer}, match address ${aclName})${groups.length > 1 ? `, source ${g.localTs[0]}` : ''}`,
+        mode: 'main',
+        auth: 'psk',
+        secret: { kind: 'psk', psk: new TextEncoder().encode(key.key), from: `from line ${key.line} (key for ${key.address}${key.mask !== undefined ? ` ${key.mask}` : ''})` },
+        local: { address: localAddress, ...(localId !== undefined ? { id: localId } : {}) },
+        remote: { address: peer },
+        ike,
+        esp: kind === 'ah' ? [] : esp.proposals,
+        ...(kind === 'ah' ? { ah: esp.proposals } : {}),
+        ...(pfsGroup === undefined ? { pfs: 'none' } : {}),
+        ipsecMode: mode === 'transport' ? 'transport' : 'tunnel',
+        localTs: g.localTs,
+        remoteTs: g.remoteTs,
+        ...(ikeLifetime >= 60 ? { ikeLifetime } : {}),
+        ...(lifetime >= 30 ? { lifetime } : {}),
+        ...(lifetimeKb !== undefined && lifetimeKb >= 1 ? { lifetimeKb } : {}),
+        start: 'start',
+        ...(ikeWeak || esp.weak ? { allowWeakGroups: true } : {}),
+        ...dpd,
+        notes: i === 0 ? [...ikeNotes, ...esp.notes, ...cn] : [`shares the ISAKMP SA of ${connections[connections.length - i]!.name}; see its notes`],
+      };
+      taken.add(conn.name);
+      connections.push(conn);
+    });
   }
   if (!aggressiveDisabled && maps.length > 0) notes.push('IOS answers Aggressive Mode unless crypto isakmp aggressive-mode disable; isakmp refuses it as responder by default (allow_aggressive_psk_responder)');
   if (maps.length === 0) notes.push('no crypto map ipsec-isakmp entry: nothing to import');

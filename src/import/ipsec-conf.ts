@@ -3,7 +3,9 @@
  * ipsec.conf of strongSwan or Libreswan (Openswan's is Libreswan's) with its ipsec.secrets to an
  * isakmp configuration, from the documented meaning of each setting. `left` is this host unless
  * `right` is the one set to %defaultroute (the usual convention; the output says which was
- * taken). IKEv2-only connections, XAUTH, Mode Config and raw RSA keys are skipped with a note.
+ * taken). Every subnet of `leftsubnet(s)=` is carried (one IPsec SA per pair), and AH alone
+ * (`phase2=ah`, strongSwan's `ah=`) as `ah:`. IKEv2-only connections, XAUTH, Mode Config, AH + ESP
+ * bundles and raw RSA keys are skipped with a note.
  * @module
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -11,7 +13,7 @@ import { dirname, isAbsolute, join } from 'node:path';
 import { certificatesIn, checkIdentity, firstAddress, keyForCertificate, sameIdentity, secretBytes, trafficSelector } from './common.js';
 import { parseIpsecConf, parseIpsecSecrets, type SecretEntry } from './ipsec-conf-parser.js';
 import { connectionName, dpdSettings, parseDuration, type ImportResult, type ImportedConnection, type ImportedSecret } from './model.js';
-import { libreswanProposals, onePfsGroup, oneIkeGroup, strongswanEsp, strongswanIke, type ProposalList } from './proposals.js';
+import { libreswanAh, libreswanProposals, onePfsGroup, oneIkeGroup, strongswanAh, strongswanEsp, strongswanIke, type ProposalList } from './proposals.js';
 
 export type Dialect = 'strongswan' | 'libreswan';
 
@@ -134,41 +136,55 @@ function mapConn(name: string, c: Map<string, string>, ctx: Ctx, taken: Set<stri
   if (aggressive) ike = oneIkeGroup(ike);
   notes.push(...ike.notes);
   if (ike.proposals.length === 0) return { ok: false, reason: `no IKE proposal isakmp can offer in ike=${v('ike')}` };
-  if ((v('phase2') ?? 'esp') === 'ah' || (v('ah') !== undefined && v('esp') === undefined)) return { ok: false, reason: "AH (phase2=ah / ah=): isakmp's configuration negotiates ESP only" };
-  const espText = v('esp') ?? v('phase2alg');
+  // phase 2: ESP, or AH alone (Libreswan phase2=ah; strongSwan ah= without esp=)
+  const useAh = ctx.dialect === 'libreswan' ? (v('phase2') ?? 'esp') === 'ah' : v('ah') !== undefined;
+  if (ctx.dialect === 'strongswan' && useAh && v('esp') !== undefined) return { ok: false, reason: `ah= and esp= together: an AH + ESP bundle, which isakmp does not negotiate (AH alone or ESP alone)` };
+  if (ctx.dialect === 'libreswan' && v('phase2') !== undefined && v('phase2') !== 'esp' && v('phase2') !== 'ah') return { ok: false, reason: `phase2=${v('phase2')}: isakmp negotiates ESP or AH alone` };
+  // Libreswan's esp= and ah= both spell phase2alg=
+  const p2Key = ctx.dialect === 'libreswan' ? ['phase2alg', ...(useAh ? ['ah', 'esp'] : ['esp', 'ah'])].find((k) => v(k) !== undefined) ?? 'phase2alg' : useAh ? 'ah' : 'esp';
+  const espText = v(p2Key);
   // Libreswan: pfs=yes (the default) means the IKE group, unless the ESP proposal names one
   const ikeGroup = ike.proposals[0]!.split('-')[2]!;
   let esp: ProposalList;
-  if (espText === undefined) esp = { proposals: ['aes128-sha256', 'aes256-sha256'], notes: ['esp= not set: defaults replaced by aes128-sha256, aes256-sha256'], weak: false };
+  if (useAh) {
+    if (espText === undefined) esp = { proposals: ['sha256', 'sha1'], notes: [`${p2Key}= not set: AH defaults replaced by sha256, sha1`], weak: false };
+    else esp = ctx.dialect === 'libreswan' ? libreswanAh(espText) : strongswanAh(espText);
+  } else if (espText === undefined) esp = { proposals: ['aes128-sha256', 'aes256-sha256'], notes: ['esp= not set: defaults replaced by aes128-sha256, aes256-sha256'], weak: false };
   else esp = ctx.dialect === 'libreswan' ? libreswanProposals(espText, 'esp') : strongswanEsp(espText);
   esp = onePfsGroup(esp);
   notes.push(...esp.notes);
-  if (esp.proposals.length === 0) return { ok: false, reason: `no ESP proposal isakmp can offer in ${v('esp') !== undefined ? 'esp' : 'phase2alg'}=${espText}` };
+  if (esp.proposals.length === 0) return { ok: false, reason: `no ${useAh ? 'AH' : 'ESP'} proposal isakmp can offer in ${p2Key}=${espText}` };
   let pfs: string | undefined;
   const espHasGroup = esp.proposals.some((p) => /-(modp|ecp)\d/.test(p));
   if (ctx.dialect === 'libreswan' && !espHasGroup) pfs = (v('pfs') ?? 'yes') === 'no' ? 'none' : v('pfsgroup') ?? ikeGroup;
   else if (!espHasGroup) pfs = v('pfsgroup') ?? 'none';
 
-  // selectors: subnet (first of a list) with protoport
-  const ts = (side: string): string | undefined | { reason: string } => {
-    const list = (s(side, 'subnet') ?? s(side, 'subnets') ?? '').replace(/[{}]/g, ' ').split(/[\s,]+/).filter(Boolean);
-    if (list.length > 1) notes.push(`not carried: ${side}subnet(s) ${list.slice(1).join(', ')}: a connection carries one pair of traffic selectors (kept ${list[0]})`);
+  // selectors: every subnet of subnet= / subnets= (one IPsec SA per pair), with protoport
+  const ts = (side: string): string[] | undefined | { reason: string } => {
+    const list = [...new Set([s(side, 'subnet'), s(side, 'subnets')].filter((x): x is string => x !== undefined).join(' ').replace(/[{}]/g, ' ').split(/[\s,]+/).filter(Boolean))];
     const pp = s(side, 'protoport');
-    const sel = list[0] ?? (pp !== undefined ? (side === me ? la.address : ra.address) : undefined);
-    if (sel === undefined) return undefined;
-    let text = sel;
-    if (pp !== undefined) {
-      const [proto, port] = pp.split('/') as [string, string | undefined];
-      const protoName = ({ '6': 'tcp', '17': 'udp', '1': 'icmp', '47': 'gre' } as Record<string, string>)[proto] ?? proto;
-      text += port !== undefined && port !== '%any' && port !== '0' ? `[${protoName}/${port}]` : `[${protoName}]`;
+    const address = side === me ? la.address : ra.address;
+    const sels = list.length > 0 ? list : pp !== undefined && address !== undefined ? [address] : [];
+    if (sels.length === 0) return undefined;
+    if (sels.length > 16) return { reason: `${side}subnets: ${sels.length} subnets, isakmp takes at most 16 per side (split the connection)` };
+    const out: string[] = [];
+    for (const sel of sels) {
+      let text = sel;
+      if (pp !== undefined) {
+        const [proto, port] = pp.split('/') as [string, string | undefined];
+        const protoName = ({ '6': 'tcp', '17': 'udp', '1': 'icmp', '47': 'gre' } as Record<string, string>)[proto] ?? proto;
+        text += port !== undefined && port !== '%any' && port !== '0' ? `[${protoName}/${port}]` : `[${protoName}]`;
+      }
+      const r = trafficSelector(text);
+      if (!r.ok) return { reason: `${side}subnet=${sel}${pp !== undefined ? ` ${side}protoport=${pp}` : ''}: ${r.reason}` };
+      out.push(r.ts);
     }
-    const r = trafficSelector(text);
-    return r.ok ? r.ts : { reason: `${side}subnet=${sel}${pp !== undefined ? ` ${side}protoport=${pp}` : ''}: ${r.reason}` };
+    return out;
   };
   const lts = ts(me);
   const rts = ts(peer);
-  if (typeof lts === 'object') return { ok: false, reason: lts.reason };
-  if (typeof rts === 'object') return { ok: false, reason: rts.reason };
+  if (lts !== undefined && !Array.isArray(lts)) return { ok: false, reason: lts.reason };
+  if (rts !== undefined && !Array.isArray(rts)) return { ok: false, reason: rts.reason };
 
   // lifetimes, DPD, NAT-T
   const dur = (k: string): number | undefined => (v(k) !== undefined ? parseDuration(v(k)!) : undefined);
@@ -199,7 +215,8 @@ function mapConn(name: string, c: Map<string, string>, ctx: Ctx, taken: Set<stri
     local: { ...(la.address !== undefined ? { address: la.address } : {}), ...(ids.local !== undefined ? { id: ids.local } : {}) },
     remote: { address: remoteAddress, ...(ids.remote !== undefined ? { id: ids.remote } : {}) },
     ike: ike.proposals,
-    esp: esp.proposals,
+    esp: useAh ? [] : esp.proposals,
+    ...(useAh ? { ah: esp.proposals } : {}),
     ...(pfs !== undefined ? { pfs } : {}),
     ipsecMode: type === 'transport' ? 'transport' : 'tunnel',
     ...(lts !== undefined ? { localTs: lts } : {}),

@@ -20,12 +20,16 @@ export interface ImportedConnection {
   readonly local: { readonly address?: string; readonly id?: string };
   readonly remote: { readonly address: string; readonly port?: number; readonly id?: string };
   readonly ike: readonly string[];
+  /** ESP proposals; empty when the source protects with AH (`ah`). */
   readonly esp: readonly string[];
+  /** AH proposals (`ah:`, instead of ESP), INTEG[-GROUP]. */
+  readonly ah?: readonly string[];
   /** 'none' when the source says no PFS and esp carries no group. */
   readonly pfs?: string;
   readonly ipsecMode?: 'tunnel' | 'transport';
-  readonly localTs?: string;
-  readonly remoteTs?: string;
+  /** Traffic selectors, one or several per side (one IPsec SA per local × remote pair). */
+  readonly localTs?: readonly string[];
+  readonly remoteTs?: readonly string[];
   /** Seconds. */
   readonly ikeLifetime?: number;
   readonly ikeRekeyMargin?: number;

@@ -7,7 +7,7 @@
  * @module
  */
 import { DH_GROUPS } from '../crypto/index.js';
-import { parseEspProposalSpec, parseIkeProposalSpec } from '../exchange/names.js';
+import { parseAhProposalSpec, parseEspProposalSpec, parseIkeProposalSpec } from '../exchange/names.js';
 
 /** The configuration's group names and numbers, and the weak ones: the crypto registry's. */
 export const GROUPS: Readonly<Record<string, number>> = Object.fromEntries(DH_GROUPS.filter((g) => g.negotiable).map((g) => [g.shortName, g.id]));
@@ -135,6 +135,45 @@ export function strongswanEsp(text: string): ProposalList {
   }
   if (unsupported.size > 0) notes.push(`not carried: ${[...unsupported].join(', ')}: not an ESP algorithm isakmp offers (aes128/192/256, 3des, aes*gcm16; md5, sha1, sha256/384/512)`);
   return finish(kept.filter((p) => parseEspProposalSpec(p, { allowWeakGroups: true }).ok), notes, espGroupOf);
+}
+
+/**
+ * strongSwan's `ah=` / `ah_proposals`: `INTEG[-INTEG…][-GROUP…]`, comma-separated, every
+ * combination → isakmp's `ah:` proposals (`sha256`, `sha256-modp2048`).
+ */
+export function strongswanAh(text: string): ProposalList {
+  const kept: string[] = [];
+  const notes: string[] = [];
+  const unsupported = new Set<string>();
+  for (const raw of text.split(',').map((p) => p.trim().toLowerCase().replace(/!$/, '')).filter(Boolean)) {
+    if (raw === 'default') {
+      notes.push("strongSwan's built-in default AH proposals replaced by sha256, sha1");
+      kept.push('sha256', 'sha1');
+      continue;
+    }
+    const s = splitTokens(raw.split('-'));
+    for (const t of [...s.dropped, ...s.prf, ...s.enc]) unsupported.add(t);
+    const groups: (string | undefined)[] = s.dh.length > 0 ? s.dh.map((g) => GROUP_ALIASES[g] ?? (unsupported.add(g), undefined)).filter((g) => g !== undefined) : [undefined];
+    for (const i of s.integ) {
+      const integ = HASHES[i];
+      if (integ === undefined) {
+        unsupported.add(i);
+        continue;
+      }
+      for (const g of groups) kept.push([integ, g].filter((x) => x !== undefined).join('-'));
+    }
+  }
+  if (unsupported.size > 0) notes.push(`not carried: ${[...unsupported].join(', ')}: not an AH algorithm isakmp offers (md5, sha1, sha256/384/512)`);
+  return finish(kept.filter((p) => parseAhProposalSpec(p, { allowWeakGroups: true }).ok), notes, espGroupOf);
+}
+
+/** Libreswan's AH `phase2alg=` (with `phase2=ah`): `HASH[;GROUP]`, comma-separated. */
+export function libreswanAh(text: string): ProposalList {
+  const rewritten = text.split(',').map((p) => p.trim().toLowerCase()).filter(Boolean).map((raw) => {
+    const [algs, dhs] = raw.split(';') as [string, string | undefined];
+    return [...algs.split('-').map(libreswanHash), ...(dhs ?? '').split(/[-+]/).filter(Boolean)].join('-');
+  });
+  return strongswanAh(rewritten.join(','));
 }
 
 /** Libreswan's cipher spelling: aes_cbc256, aes_cbc_256, aes256, aes_gcm256, aes_gcm_c_256 … → strongSwan's. */

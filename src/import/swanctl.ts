@@ -1,17 +1,17 @@
 /**
  * `isakmp import swanctl FILE`: strongSwan's swanctl.conf (connections, children, secrets) to an
  * isakmp configuration, from the documented meaning of each setting (swanctl.conf(5)). One
- * isakmp connection per swanctl connection, carrying its first usable child (IKEv1 Quick Mode has
- * one pair of traffic selectors, and isakmp one connection per peer, mode, authentication and
- * identity); IKEv2-only connections (version = 2) and those needing XAUTH, EAP or virtual IPs are
- * skipped with the reason. Certificates are looked up in swanctl's folders beside FILE.
+ * isakmp connection per child (the first named after the swanctl connection, the others
+ * `CONN-CHILD`; they share one ISAKMP SA with the peer), with every selector of `local_ts` /
+ * `remote_ts` (one IPsec SA per pair) and `ah_proposals` as `ah:`; IKEv2-only connections
+ * (version = 2) and those needing XAUTH, EAP or virtual IPs are skipped with the reason. Certificates are looked up in swanctl's folders beside FILE.
  * @module
  */
 import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { certificatesIn, checkIdentity, firstAddress, keyForCertificate, sameIdentity, secretBytes, trafficSelector } from './common.js';
 import { connectionName, dpdSettings, parseDuration, type ImportResult, type ImportedConnection, type ImportedSecret } from './model.js';
-import { onePfsGroup, oneIkeGroup, strongswanEsp, strongswanIke } from './proposals.js';
+import { onePfsGroup, oneIkeGroup, strongswanAh, strongswanEsp, strongswanIke } from './proposals.js';
 import { parseSettings, type Section } from './settings-parser.js';
 
 /** Connection keys with a meaning here (the others are reported as not carried). */
@@ -45,7 +45,7 @@ function rounds(c: Section, side: 'local' | 'remote'): Section[] {
   return [...c.sections.values()].filter((s) => s.name === side || s.name.startsWith(`${side}-`) || new RegExp(`^${side}\\d`).test(s.name));
 }
 
-type Mapped = { ok: true; conn: ImportedConnection } | { ok: false; reason: string };
+type Mapped = { ok: true; conns: ImportedConnection[] } | { ok: false; reason: string };
 
 function mapConnection(name: string, c: Section, secrets: Section | undefined, dir: string, taken: Set<string>): Mapped {
   const v = (k: string): string | undefined => c.values.get(k);
@@ -126,73 +126,88 @@ function mapConnection(name: string, c: Section, secrets: Section | undefined, d
   for (const [k, val] of c.values) if (!CONN_HANDLED.has(k)) notes.push(why(k, val));
   for (const s of [local, remote]) for (const [k, val] of s?.values ?? []) if (!['auth', 'id', 'certs', 'cacerts', 'pubkeys'].includes(k)) notes.push(why(`${s!.name}.${k}`, val));
 
-  // phase 2: the first child that isakmp can carry
+  // phase 2: one isakmp connection per child isakmp can carry; they share one ISAKMP SA with the
+  // peer (same peer, identities and secret), each child's selector pairs its own
   const children = [...(c.sections.get('children')?.sections.values() ?? [])];
-  let chosen: { child: Section; esp: ReturnType<typeof strongswanEsp>; lts?: string; rts?: string } | undefined;
   const passed: string[] = [];
+  const conns: ImportedConnection[] = [];
+  const pairsOf = new Map<string, Set<string>>();
   for (const ch of children) {
     const cv = (k: string): string | undefined => ch.values.get(k);
     const mode = cv('mode') ?? 'tunnel';
     if (mode !== 'tunnel' && mode !== 'transport') { passed.push(`${ch.name} (mode = ${mode}: no SA to negotiate)`); continue; }
-    if (cv('ah_proposals') !== undefined && cv('esp_proposals') === undefined) { passed.push(`${ch.name} (AH: isakmp's configuration negotiates ESP only)`); continue; }
-    const esp = onePfsGroup(strongswanEsp(cv('esp_proposals') ?? 'default'));
-    if (esp.proposals.length === 0) { passed.push(`${ch.name} (no ESP proposal isakmp can offer)`); continue; }
-    const ts = (k: 'local_ts' | 'remote_ts'): string | undefined | { reason: string } => {
+    const useAh = cv('ah_proposals') !== undefined;
+    if (useAh && cv('esp_proposals') !== undefined) { passed.push(`${ch.name} (ah_proposals and esp_proposals: an AH + ESP bundle, which isakmp does not negotiate; AH alone or ESP alone)`); continue; }
+    const p2 = onePfsGroup(useAh ? strongswanAh(cv('ah_proposals')!) : strongswanEsp(cv('esp_proposals') ?? 'default'));
+    if (p2.proposals.length === 0) { passed.push(`${ch.name} (no ${useAh ? 'AH' : 'ESP'} proposal isakmp can offer)`); continue; }
+    // every selector of the list (one IPsec SA per local × remote pair); dynamic is the end's address
+    const ts = (k: 'local_ts' | 'remote_ts'): string[] | undefined | { reason: string } => {
       const list = (cv(k) ?? 'dynamic').split(',').map((x) => x.trim()).filter(Boolean);
-      if (list.length > 1) return { reason: `${k} = ${cv(k)}: Quick Mode carries one selector per side` };
-      if (list[0] === 'dynamic') return undefined;
-      const r = trafficSelector(list[0]!);
-      return r.ok ? r.ts : { reason: `${k} = ${list[0]}: ${r.reason}` };
+      if (list.length === 1 && list[0] === 'dynamic') return undefined;
+      if (list.length > 16) return { reason: `${k} = ${cv(k)}: ${list.length} selectors, isakmp takes at most 16 per side` };
+      const out: string[] = [];
+      for (const item of list) {
+        const own = k === 'local_ts' ? la.address : remoteAddress !== '%any' ? remoteAddress : undefined;
+        if (item === 'dynamic' && own === undefined) return { reason: `${k} = ${cv(k)}: 'dynamic' in a list needs a fixed ${k === 'local_ts' ? 'local' : 'remote'} address` };
+        const r = trafficSelector(item === 'dynamic' ? `${own!}/${own!.includes(':') ? 128 : 32}` : item);
+        if (!r.ok) return { reason: `${k} = ${item}: ${r.reason}` };
+        out.push(r.ts);
+      }
+      return out;
     };
     const lts = ts('local_ts');
     const rts = ts('remote_ts');
-    if (typeof lts === 'object' || typeof rts === 'object') { passed.push(`${ch.name} (${[lts, rts].filter((x) => typeof x === 'object').map((x) => (x as { reason: string }).reason).join('; ')})`); continue; }
-    chosen = { child: ch, esp, ...(lts !== undefined ? { lts } : {}), ...(rts !== undefined ? { rts } : {}) };
-    break;
-  }
-  if (chosen === undefined) return { ok: false, reason: children.length === 0 ? 'no children: nothing for Quick Mode to negotiate' : `no child isakmp can carry: ${passed.join('; ')}` };
-  const ch = chosen.child;
-  const cv = (k: string): string | undefined => ch.values.get(k);
-  const others = children.filter((x) => x !== ch).map((x) => x.name);
-  if (passed.length > 0) notes.push(`not carried: children ${passed.join('; ')}`);
-  const rest = others.filter((o) => !passed.some((p) => p.startsWith(`${o} (`)));
-  if (rest.length > 0) notes.push(`not carried: children ${rest.join(', ')}: an isakmp connection carries one child (one pair of traffic selectors), and a second connection to the same peer with the same identities would be ambiguous; child '${ch.name}' is carried`);
-  notes.push(...chosen.esp.notes);
-  const rekey = cv('rekey_time') !== undefined ? parseDuration(cv('rekey_time')!) : undefined;
-  const life = cv('life_time') !== undefined ? parseDuration(cv('life_time')!) : rekey !== undefined ? Math.round(rekey * 1.1) : undefined;
-  const start = cv('start_action') === 'start' && remoteAddress !== '%any' ? 'start' : 'add';
-  if (cv('start_action') === 'trap') notes.push("start_action = trap: carried as start: add (isakmp's on-demand needs global.dataplane: xfrm; set both to have it)");
-  const dpdAction = cv('dpd_action') === 'restart' ? 'restart' : cv('dpd_action') === 'clear' ? 'clear' : undefined;
-  if (cv('dpd_action') === 'trap') notes.push('dpd_action = trap: carried as clear (no kernel trap without dataplane xfrm)');
-  if (cv('rand_time') !== undefined) notes.push(`not carried: rand_time = ${cv('rand_time')}: isakmp's rekey_fuzz is a percentage of the margin`);
-  for (const [k, val] of ch.values) if (!CHILD_HANDLED.has(k)) notes.push(why(`children.${ch.name}.${k}`, val));
+    if ((lts !== undefined && !Array.isArray(lts)) || (rts !== undefined && !Array.isArray(rts))) {
+      passed.push(`${ch.name} (${[lts, rts].filter((x) => x !== undefined && !Array.isArray(x)).map((x) => (x as { reason: string }).reason).join('; ')})`);
+      continue;
+    }
+    // two children with a common selector pair could not be told apart by the peer's Quick Mode
+    const pairs = new Set<string>();
+    for (const l of lts ?? [la.address ?? 'dynamic']) for (const r of rts ?? [remoteAddress]) pairs.add(`${l} === ${r}`);
+    const clash = [...pairsOf].find(([, other]) => [...pairs].some((p) => other.has(p)));
+    if (clash !== undefined) { passed.push(`${ch.name} (the same selectors as child '${clash[0]}': a Quick Mode of the peer could not tell them apart)`); continue; }
+    pairsOf.set(ch.name, pairs);
 
-  const conn: ImportedConnection = {
-    name: connectionName(name, taken),
-    origin: `from swanctl connection '${name}', child '${ch.name}'`,
-    mode: aggressive ? 'aggressive' : 'main',
-    auth,
-    secret,
-    local: { ...(la.address !== undefined ? { address: la.address } : {}), ...(ids.local !== undefined ? { id: ids.local } : {}) },
-    remote: { address: remoteAddress, ...(remotePort !== undefined && remotePort !== 500 ? { port: remotePort } : {}), ...(ids.remote !== undefined ? { id: ids.remote } : {}) },
-    ike: ike.proposals,
-    esp: chosen.esp.proposals,
-    ...(chosen.esp.proposals.every((p) => !/-(modp|ecp)/.test(p)) ? { pfs: 'none' } : {}),
-    ipsecMode: cv('mode') === 'transport' ? 'transport' : 'tunnel',
-    ...(chosen.lts !== undefined ? { localTs: chosen.lts } : {}),
-    ...(chosen.rts !== undefined ? { remoteTs: chosen.rts } : {}),
-    ...(ikeLifetime !== undefined && ikeLifetime >= 60 ? { ikeLifetime } : {}),
-    ...(life !== undefined && life >= 30 ? { lifetime: life, ...(rekey !== undefined && rekey < life ? { rekeyMargin: life - rekey } : {}) } : {}),
-    start,
-    ...(ike.weak || chosen.esp.weak ? { allowWeakGroups: true } : {}),
-    ...(aggressive && auth === 'psk' ? { allowAggressivePskResponder: true } : {}),
-    ...(v('encap') === 'yes' ? { encap: true } : {}),
-    ...dpd,
-    ...(dpdAction === 'restart' && dpd.dpdDelay > 0 ? { dpdAction } : {}),
-    notes,
-  };
-  taken.add(conn.name);
-  return { ok: true, conn };
+    const cnotes = [...p2.notes];
+    const rekey = cv('rekey_time') !== undefined ? parseDuration(cv('rekey_time')!) : undefined;
+    const life = cv('life_time') !== undefined ? parseDuration(cv('life_time')!) : rekey !== undefined ? Math.round(rekey * 1.1) : undefined;
+    const start = cv('start_action') === 'start' && remoteAddress !== '%any' ? 'start' : 'add';
+    if (cv('start_action') === 'trap') cnotes.push("start_action = trap: carried as start: add (isakmp's on-demand needs global.dataplane: xfrm; set both to have it)");
+    const dpdAction = cv('dpd_action') === 'restart' ? 'restart' : cv('dpd_action') === 'clear' ? 'clear' : undefined;
+    if (cv('dpd_action') === 'trap') cnotes.push('dpd_action = trap: carried as clear (no kernel trap without dataplane xfrm)');
+    if (cv('rand_time') !== undefined) cnotes.push(`not carried: rand_time = ${cv('rand_time')}: isakmp's rekey_fuzz is a percentage of the margin`);
+    for (const [k, val] of ch.values) if (!CHILD_HANDLED.has(k)) cnotes.push(why(`children.${ch.name}.${k}`, val));
+    const conn: ImportedConnection = {
+      name: connectionName(conns.length === 0 ? name : `${name}-${ch.name}`, taken),
+      origin: `from swanctl connection '${name}', child '${ch.name}'${conns.length > 0 ? ` (shares the ISAKMP SA of '${conns[0]!.name}')` : ''}`,
+      mode: aggressive ? 'aggressive' : 'main',
+      auth,
+      secret,
+      local: { ...(la.address !== undefined ? { address: la.address } : {}), ...(ids.local !== undefined ? { id: ids.local } : {}) },
+      remote: { address: remoteAddress, ...(remotePort !== undefined && remotePort !== 500 ? { port: remotePort } : {}), ...(ids.remote !== undefined ? { id: ids.remote } : {}) },
+      ike: ike.proposals,
+      esp: useAh ? [] : p2.proposals,
+      ...(useAh ? { ah: p2.proposals } : {}),
+      ...(p2.proposals.every((p) => !/-(modp|ecp)/.test(p)) ? { pfs: 'none' } : {}),
+      ipsecMode: cv('mode') === 'transport' ? 'transport' : 'tunnel',
+      ...(lts !== undefined ? { localTs: lts } : {}),
+      ...(rts !== undefined ? { remoteTs: rts } : {}),
+      ...(ikeLifetime !== undefined && ikeLifetime >= 60 ? { ikeLifetime } : {}),
+      ...(life !== undefined && life >= 30 ? { lifetime: life, ...(rekey !== undefined && rekey < life ? { rekeyMargin: life - rekey } : {}) } : {}),
+      start,
+      ...(ike.weak || p2.weak ? { allowWeakGroups: true } : {}),
+      ...(aggressive && auth === 'psk' ? { allowAggressivePskResponder: true } : {}),
+      ...(v('encap') === 'yes' ? { encap: true } : {}),
+      ...dpd,
+      ...(dpdAction === 'restart' && dpd.dpdDelay > 0 ? { dpdAction } : {}),
+      notes: [...notes, ...cnotes],
+    };
+    taken.add(conn.name);
+    conns.push(conn);
+  }
+  if (conns.length === 0) return { ok: false, reason: children.length === 0 ? 'no children: nothing for Quick Mode to negotiate' : `no child isakmp can carry: ${passed.join('; ')}` };
+  if (passed.length > 0) conns[0] = { ...conns[0]!, notes: [...conns[0]!.notes, `not carried: children ${passed.join('; ')}`] };
+  return { ok: true, conns };
 }
 
 /**
@@ -251,7 +266,7 @@ export function importSwanctl(text: string, file: string): ImportResult {
   const taken = new Set<string>();
   for (const [name, c] of root.sections.get('connections')?.sections ?? []) {
     const r = mapConnection(name, c, secrets, dir, taken);
-    if (r.ok) connections.push(r.conn);
+    if (r.ok) connections.push(...r.conns);
     else skipped.push({ name, reason: r.reason });
   }
   return { format: 'swanctl.conf, strongSwan', source: file, global: [], connections, skipped, notes };

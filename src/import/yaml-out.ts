@@ -63,10 +63,12 @@ function connectionLines(c: ImportedConnection, secretName: string): string[] {
   put('remote', `{ ${remote.join(', ')} }`);
   put('ike', c.ike.join(', '));
   if (c.esp.length > 0) put('esp', c.esp.join(', '));
+  if (c.ah !== undefined && c.ah.length > 0) put('ah', c.ah.join(', '));
   put('pfs', c.pfs);
   put('ipsec_mode', c.ipsecMode);
-  if (c.localTs !== undefined) put('local_ts', quote(c.localTs));
-  if (c.remoteTs !== undefined) put('remote_ts', quote(c.remoteTs));
+  const selectors = (list: readonly string[]): string => (list.length === 1 ? quote(list[0]!) : `[${list.map(quote).join(', ')}]`);
+  if (c.localTs !== undefined && c.localTs.length > 0) put('local_ts', selectors(c.localTs));
+  if (c.remoteTs !== undefined && c.remoteTs.length > 0) put('remote_ts', selectors(c.remoteTs));
   if (c.ikeLifetime !== undefined) put('ike_lifetime', durationText(c.ikeLifetime));
   if (c.ikeRekeyMargin !== undefined) put('ike_rekey_margin', durationText(c.ikeRekeyMargin));
   if (c.lifetime !== undefined) put('lifetime', durationText(c.lifetime));

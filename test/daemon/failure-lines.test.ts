@@ -7,7 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from '../../src/cli/run.js';
 import { parseConfig } from '../../src/daemon/config/index.js';
@@ -72,6 +72,13 @@ async function scenario(left: Side, right: Side, upTimeout = 10): Promise<{ code
   }
 }
 
+/** The README's troubleshooting section quotes these lines as printed (connection names as NAME). */
+const README = readFileSync('README.md', 'utf8').replace(/\s*\n\s*/g, ' ');
+function quotedInReadme(line: unknown): void {
+  const text = String(line).replace(/connection to-(left|right)\b/, 'connection NAME').replace(/, 10\.2\.0\.0\/16 === 10\.3\.0\.0\/16 \(/, ' (');
+  assert.ok(README.includes(text), `README.md's troubleshooting section does not quote: ${text}`);
+}
+
 /** The warn lines of a side (what an operator sees at the default level beyond the SA lines). */
 const warns = (lines: Line[]): Line[] => lines.filter((x) => x.level === 'warn' && x.area === 'ike');
 
@@ -87,6 +94,8 @@ test('wrong PSK: the responder logs PSK_MISMATCH at MM5; the initiator names the
   assert.equal(l[0]!.msg, 'refused by the peer');
   assert.equal(l[0]!.cause, 'PEER_REFUSED');
   assert.match(String(l[0]!.reason), /^the peer refused the phase 1: AUTHENTICATION_FAILED \(unauthenticated notify\): probable pre-shared key mismatch/);
+  quotedInReadme(String(l[0]!.reason).split(' (not acted upon')[0]);
+  quotedInReadme(String(r[0]!.reason).split(' (')[0]);
   assert.equal(s.code, 4, s.err.join('\n'));
   assert.deepEqual(s.out, ['MM1 sent', 'MM2 received: aes128-sha256-modp2048', 'MM3 sent', 'MM4 received', 'MM5 sent']);
   assert.match(s.err.join('\n'), /^isakmp up: connection 'to-right' refused by the peer: the peer refused the phase 1: AUTHENTICATION_FAILED \(unauthenticated notify\): probable pre-shared key mismatch: .*check that both sides use the same psk for this peer/);
@@ -97,6 +106,7 @@ test('no phase-1 proposal in common: the responder names both sides\' proposals;
   const r = warns(s.right);
   assert.deepEqual([r[0]!.msg, r[0]!.cause, r[0]!.notify], ['refused', 'NO_PROPOSAL_CHOSEN', 'NO_PROPOSAL_CHOSEN']);
   assert.equal(r[0]!.reason, 'no proposal chosen for connection to-left: peer offered aes256-sha1-modp2048, we accept aes128-sha256-modp2048, aes256-sha256-ecp256 (compare ike on both sides)');
+  quotedInReadme(r[0]!.reason);
   const l = warns(s.left);
   assert.equal(l[0]!.cause, 'PEER_REFUSED');
   assert.match(String(l[0]!.reason), /^the peer refused the phase 1: NO_PROPOSAL_CHOSEN \(unauthenticated notify\): the peer accepts none of our phase-1 proposals \(we offered aes256-sha1-modp2048\)/);
@@ -109,9 +119,11 @@ test('no Quick Mode proposal in common: the responder names the ESP offer and it
   assert.equal(r.length, 1, JSON.stringify(r));
   assert.deepEqual([r[0]!.msg, r[0]!.cause], ['refused', 'NO_PROPOSAL_CHOSEN']);
   assert.equal(r[0]!.reason, 'no Quick Mode proposal chosen for connection to-left: peer offered esp aes256-sha1, we accept esp aes128gcm16, esp aes128-sha256 (check esp/ah and pfs on both sides)');
+  quotedInReadme(r[0]!.reason);
   const l = warns(s.left);
   assert.deepEqual([l[0]!.msg, l[0]!.cause], ['Quick Mode failed', 'PEER_REFUSED']);
   assert.equal(l[0]!.reason, 'the peer refused the Quick Mode: NO_PROPOSAL_CHOSEN (authenticated notify): the peer accepts none of our Quick Mode proposals (we offered esp aes256-sha1): compare esp/ah and pfs on both sides');
+  quotedInReadme(l[0]!.reason);
   assert.equal(s.code, 4);
   assert.ok(s.out.includes('ISAKMP SA established with 127.0.0.1 (Main Mode)'));
 });
@@ -121,10 +133,14 @@ test('identity mismatch detected by the responder: it names what the peer said a
   const r = warns(s.right);
   assert.deepEqual([r[0]!.msg, r[0]!.cause], ['phase 1 failed', 'IDENTITY_MISMATCH']);
   assert.equal(r[0]!.reason, "identity mismatch: peer identity does not match the connection: the peer said left.test, connection to-left expects somebody-else.test (check remote.id here and the peer's own id)");
+  quotedInReadme(r[0]!.reason);
   const l = warns(s.left);
   assert.deepEqual([l[0]!.msg, l[0]!.cause], ['phase 1 failed', 'PEER_REFUSED']);
   assert.equal(l[0]!.reason, "the peer refused the phase 1: INVALID_ID_INFORMATION (authenticated notify): the peer does not accept our identity left.test: compare our local.id with the peer's remote id for us");
+  quotedInReadme(l[0]!.reason);
   assert.equal(s.code, 4);
+  // an authenticated refusal reads as one too (exit 4 and the same words as an unauthenticated one)
+  assert.match(s.err.join('\n'), /^isakmp up: connection 'to-right' refused by the peer: the peer refused the phase 1: INVALID_ID_INFORMATION \(authenticated notify\)/);
 });
 
 test('identity mismatch detected by the initiator (refused by us, exit 5); the responder drops the ISAKMP SA the peer refused, saying why', async () => {
@@ -144,8 +160,10 @@ test('selectors refused: the responder names the proposed pair and the pairs it 
   const r = warns(s.right);
   assert.deepEqual([r[0]!.msg, r[0]!.cause], ['refused', 'SELECTORS_REFUSED']);
   assert.equal(r[0]!.reason, 'traffic selectors refused: peer proposed 10.9.0.0/24 === 10.2.0.0/24, connection to-left allows 10.2.0.0/16 === 10.1.0.0/16, 10.2.0.0/16 === 10.3.0.0/16 (check local_ts / remote_ts on both sides)');
+  quotedInReadme(r[0]!.reason);
   const l = warns(s.left);
   assert.equal(l[0]!.reason, 'the peer refused the Quick Mode: INVALID_ID_INFORMATION (authenticated notify): the peer refused our traffic selectors 10.9.0.0/24 === 10.2.0.0/24: compare local_ts / remote_ts on both sides');
+  quotedInReadme(l[0]!.reason);
   assert.equal(s.code, 4);
 });
 

@@ -97,7 +97,9 @@ describe('isakmp import cisco', () => {
     assert.equal(r.code, 0);
     const y = r.yaml.replace(/\n\s*#\s+/g, ' ');
     const by = new Map(r.config.connections.map((c) => [c.name, c]));
-    assert.deepEqual([...by.keys()], ['CMAP-10', 'CMAP-20']);
+    // ACL 101's two permit lines have different sources and destinations: one connection per
+    // source, sharing the ISAKMP SA (issue 10: several subnets to one peer)
+    assert.deepEqual([...by.keys()], ['CMAP-10', 'CMAP-10-2', 'CMAP-20', 'CMAP-40', 'CMAP-40-2']);
 
     const hq = by.get('CMAP-10')!;
     assert.deepEqual([hq.exchange, hq.auth, hq.local.address, hq.remote.address], ['main', 'psk', '192.0.2.1', '203.0.113.7']);
@@ -117,10 +119,21 @@ describe('isakmp import cisco', () => {
       'not carried: policy 30 (authentication rsa-sig: certificates from IOS trustpoints do not carry over)',
       'not carried: 3des-md5-modp1024: weak Diffie-Hellman groups',
       'not carried: backup peers 203.0.113.70',
-      "not carried: access-list 101 lines 'permit ip host 10.1.9.9 10.5.0.0 0.0.0.255'",
+      'access-list 101: 2 permit lines that are not every combination of their sources and destinations: one connection per source (2), sharing one ISAKMP SA with 203.0.113.7',
       "not carried: access-list 101 deny lines ('deny ip any any')",
       'description: to headquarters',
     ]) assert.ok(y.includes(n), n);
+
+    const hq2 = by.get('CMAP-10-2')!;
+    assert.deepEqual([hq2.remote.address, hq2.localTs.map((t) => t.text), hq2.remoteTs.map((t) => t.text)], ['203.0.113.7', ['10.1.9.9/32'], ['10.5.0.0/24']]);
+    assert.deepEqual(hq2.esp.map((p) => p.text), hq.esp.map((p) => p.text));
+    assert.ok(y.includes('shares the ISAKMP SA of CMAP-10'));
+    assert.ok(!y.includes("not carried: access-list 101 lines"), y);
+
+    // TS-AH (ah-sha-hmac) is AH alone: carried as ah: (issue 10)
+    const ah = by.get('CMAP-40')!;
+    assert.deepEqual([ah.esp.length, ah.ah.map((p) => p.text), ah.localTs[0]!.text, ah.remoteTs[0]!.text], [0, ['sha1'], '10.1.0.0/16', '10.2.0.0/16']);
+    assert.match(r.yaml, /\n    ah: sha1\n/);
 
     const dc = by.get('CMAP-20')!;
     assert.equal(Buffer.from((dc.secret as { psk: Uint8Array }).psk).toString(), 'dc-key-abcdefghijklmnop');
@@ -131,9 +144,9 @@ describe('isakmp import cisco', () => {
     assert.equal(r.config.global.natKeepalive, 20);
     for (const s of [
       '- crypto map CMAP 30: the key for 203.0.113.8 is stored encrypted (type 6',
-      "- crypto map CMAP 40: no transform set isakmp can offer (TS-AH)",
       'crypto map DYN 10 ipsec-isakmp dynamic DYNMAP: dynamic crypto maps (any peer) are not carried',
     ]) assert.ok(y.includes(s), s);
+    assert.ok(!y.includes('crypto map CMAP 40:'), y);
   });
 
   test('no interface carries the map: --local-address, or the connection is skipped saying so', async () => {
@@ -143,6 +156,67 @@ describe('isakmp import cisco', () => {
     assert.equal(r.config.connections.length, 0);
     assert.ok(r.yaml.replace(/\n#\s+/g, ' ').includes('- crypto map CMAP 10: no local address: crypto map CMAP is on no interface with an ip address; give --local-address ADDRESS'));
     const r2 = await importText('cisco', g, '--local-address', '192.0.2.55');
-    assert.deepEqual(r2.config.connections.map((c) => c.local.address), ['192.0.2.55', '192.0.2.55']);
+    assert.deepEqual(r2.config.connections.map((c) => c.local.address), Array(5).fill('192.0.2.55'));
+  });
+
+  test('a crypto ACL of several lines: every combination is one connection with selector lists; AH alone, AH + ESP bundles said', async () => {
+    const g = join(dir, 'multi-acl.cfg');
+    writeFileSync(g, `!
+hostname spoke7
+!
+crypto isakmp policy 10
+ encr aes 256
+ hash sha256
+ authentication pre-share
+ group 14
+crypto isakmp key Vq7nR2xK9pLm4TzW8sYb3HcD address 203.0.113.20
+crypto isakmp key Qm3xT8vN1bLp6RwZ9cKd2HsF address 203.0.113.21
+!
+crypto ipsec transform-set AH256 ah-sha256-hmac
+crypto ipsec transform-set BUNDLE ah-sha-hmac esp-aes 256 esp-sha-hmac
+crypto ipsec transform-set ESP256 esp-aes 256 esp-sha256-hmac
+!
+crypto map VPN 10 ipsec-isakmp
+ set peer 203.0.113.20
+ set transform-set ESP256
+ set pfs group14
+ match address SITES
+crypto map VPN 20 ipsec-isakmp
+ set peer 203.0.113.21
+ set transform-set AH256 BUNDLE ESP256
+ match address 120
+!
+interface GigabitEthernet0/1
+ ip address 198.51.100.2 255.255.255.0
+ crypto map VPN
+!
+ip access-list extended SITES
+ 10 permit ip 10.10.0.0 0.0.255.255 172.16.0.0 0.0.255.255
+ 20 permit ip 10.10.0.0 0.0.255.255 172.17.0.0 0.0.255.255
+ 30 permit ip 10.20.0.0 0.0.255.255 172.16.0.0 0.0.255.255
+ 40 permit ip 10.20.0.0 0.0.255.255 172.17.0.0 0.0.255.255
+ 50 permit ip 10.10.0.0 0.0.255.255 172.16.0.0 0.0.255.255
+access-list 120 permit tcp host 198.51.100.2 host 203.0.113.21 eq 179
+access-list 120 permit udp 10.30.0.0 0.0.0.255 10.40.0.0 0.0.0.255 range 5000 5100
+end
+`);
+    const r = await importText('cisco', g);
+    const y = r.yaml.replace(/\n\s*#\s+/g, ' ');
+    const by = new Map(r.config.connections.map((c) => [c.name, c]));
+    assert.deepEqual([...by.keys()], ['VPN-10', 'VPN-20']);
+    // four lines (and a duplicate) that are every source x destination: one connection, two lists
+    const sites = by.get('VPN-10')!;
+    assert.deepEqual(sites.localTs.map((t) => t.text), ['10.10.0.0/16', '10.20.0.0/16']);
+    assert.deepEqual(sites.remoteTs.map((t) => t.text), ['172.16.0.0/16', '172.17.0.0/16']);
+    assert.deepEqual(sites.esp.map((p) => p.text), ['aes256-sha256-modp2048']);
+    assert.match(r.yaml, /\n    local_ts: \["10\.10\.0\.0\/16", "10\.20\.0\.0\/16"\]\n    remote_ts: \["172\.16\.0\.0\/16", "172\.17\.0\.0\/16"\]\n/);
+    // AH first: the connection negotiates AH; the bundle and the ESP set are said
+    const bgp = by.get('VPN-20')!;
+    assert.deepEqual([bgp.esp.length, bgp.ah.map((p) => p.text)], [0, ['sha256']]);
+    assert.ok(y.includes('not carried: transform-set BUNDLE: AH and ESP together: a bundle, which isakmp does not negotiate'), y);
+    assert.ok(y.includes("not carried: transform-set ESP256: ESP, but the connection negotiates AH (the first set's)"), y);
+    // the second line matches a port range, which selectors cannot say: said, the first line carried
+    assert.ok(y.includes("not carried: access-list 120 line 37 'permit udp 10.30.0.0 0.0.0.255 10.40.0.0 0.0.0.255 range 5000 5100': port match 'range' (only 'eq' carries over)"), y);
+    assert.deepEqual([bgp.localTs.map((t) => t.text), bgp.remoteTs.map((t) => t.text)], [['198.51.100.2/32[tcp]'], ['203.0.113.21/32[tcp/179]']]);
   });
 });

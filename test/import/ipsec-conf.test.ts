@@ -55,6 +55,19 @@ conn host
     esp=3des-sha1
     auto=add
 
+conn auth-only
+    left=192.0.2.1
+    leftsubnet=10.1.0.0/16
+    right=203.0.113.30
+    rightsubnet=10.30.0.0/16
+    ah=sha256-sha1-modp2048,md5-modp2048
+
+conn bundle
+    left=192.0.2.1
+    right=203.0.113.31
+    ah=sha256
+    esp=aes128-sha256
+
 conn v2
     keyexchange=ikev2
     left=192.0.2.1
@@ -79,6 +92,8 @@ conn certs
   writeFileSync(join(dir, 'ipsec.secrets'), `# ipsec.secrets(5)
 192.0.2.1 @gw.peer.example : PSK "site secret that is long enough 42"
 @road.example 198.51.100.20 : PSK 0x686f73742d736563726574
+192.0.2.1 203.0.113.30 : PSK "authentication header only, 2026"
+192.0.2.1 203.0.113.31 : PSK "a bundle the importer refuses, 2026"
 : RSA left.key
 `);
   for (const [sub, src] of [['ipsec.d/certs', 'left.crt'], ['ipsec.d/private', 'left.key'], ['ipsec.d/cacerts', 'ca.crt']] as const) {
@@ -92,16 +107,19 @@ conn certs
     const y = flat(r.yaml);
     assert.ok(y.includes("read as strongSwan's dialect (guessed from its keywords; --dialect libreswan to read it the other way)"));
     const by = new Map(r.config.connections.map((c) => [c.name, c]));
-    assert.deepEqual([...by.keys()], ['site', 'host', 'certs']);
+    assert.deepEqual([...by.keys()], ['site', 'host', 'auth-only', 'certs']);
     const s = by.get('site')!;
     assert.deepEqual([s.local.address, s.remote.address, s.remote.id?.text], ['192.0.2.1', '203.0.113.7', 'gw.peer.example']);
     assert.deepEqual(s.ike.map((p) => p.text), ['aes256-sha256-modp3072']);
     assert.deepEqual(s.esp.map((p) => p.text), ['aes256-sha256-modp3072']);
-    assert.deepEqual([s.localTs[0]!.text, s.remoteTs[0]!.text], ['10.1.0.0/16', '10.2.0.0/16']);
+    // both right subnets carried: one IPsec SA per pair (issue 10)
+    assert.deepEqual([s.localTs.map((t) => t.text), s.remoteTs.map((t) => t.text)], [['10.1.0.0/16'], ['10.2.0.0/16', '10.3.0.0/16']]);
+    assert.match(r.yaml, /\n    remote_ts: \["10\.2\.0\.0\/16", "10\.3\.0\.0\/16"\]\n/);
+    assert.ok(!y.includes('not carried: rightsubnet'), y);
     assert.deepEqual([s.ikeLifetime, s.lifetime, s.rekeyMargin, s.ikeRekeyMargin], [3 * 3600, 3600, 300, 300]);
     assert.deepEqual([s.dpdDelay, s.dpdTimeout, s.dpdAction, s.encap, s.start], [20, 120, 'restart', true, 'start']);
     assert.equal(Buffer.from((s.secret as { psk: Uint8Array }).psk).toString(), 'site secret that is long enough 42');
-    for (const n of ['not carried: aes128-sha1-modp1024: weak Diffie-Hellman groups', 'not carried: rightsubnet(s) 10.3.0.0/16', 'not carried: compress=yes: isakmp negotiates no IPComp', 'left taken as this host, right as the peer (the convention']) assert.ok(y.includes(n), n);
+    for (const n of ['not carried: aes128-sha1-modp1024: weak Diffie-Hellman groups', 'not carried: compress=yes: isakmp negotiates no IPComp', 'left taken as this host, right as the peer (the convention']) assert.ok(y.includes(n), n);
 
     const h = by.get('host')!;
     assert.deepEqual([h.exchange, h.ipsecMode, h.local.address, h.local.id?.text, h.allowAggressivePskResponder, h.allowWeakGroups], ['aggressive', 'transport', undefined, 'road.example', true, true]);
@@ -112,6 +130,11 @@ conn certs
     assert.match(y, /- common: no PSK in .*ipsec\.secrets for 192\.0\.2\.1/);
     const c = by.get('certs')!;
     assert.equal(c.auth, 'rsa');
+    // ah= without esp=: AH alone, carried as ah: with its PFS group (issue 10)
+    const a = by.get('auth-only')!;
+    assert.deepEqual([a.esp.length, a.ah.map((p) => p.text), a.localTs[0]!.text, a.remoteTs[0]!.text], [0, ['sha256-modp2048', 'sha1-modp2048', 'md5-modp2048'], '10.1.0.0/16', '10.30.0.0/16']);
+    assert.match(r.yaml, /\n    ah: sha256-modp2048, sha1-modp2048, md5-modp2048\n/);
+    assert.match(y, /- bundle: ah= and esp= together: an AH \+ ESP bundle, which isakmp does not negotiate/);
     assert.match(y, /- v2: IKEv2-only \(keyexchange=ikev2\): isakmp speaks IKEv1/);
     assert.match(y, /- rw: rightsourceip=10\.9\.0\.0\/24: virtual IPs \/ Mode Config, which isakmp does not do/);
     assert.match(y, /- nokey: no PSK in .*ipsec\.secrets for 192\.0\.2\.1 \/ 203\.0\.113\.99/);
@@ -176,6 +199,17 @@ conn nopfs
     pfs=no
     aggrmode=yes
 
+conn ahonly
+    ikev2=no
+    authby=secret
+    left=192.0.2.1
+    leftsubnets={10.1.0.0/16,10.4.0.0/16}
+    right=203.0.113.11
+    rightsubnets={10.11.0.0/16 10.12.0.0/16}
+    ike=aes256-sha2_256;modp2048
+    phase2=ah
+    phase2alg=sha2_256;modp2048,sha1;modp2048
+
 conn modern
     authby=secret
     left=192.0.2.1
@@ -187,7 +221,7 @@ conn nss
     right=203.0.113.10
     leftcert=west
 `);
-  writeFileSync(join(dir, 'ipsec.secrets'), '@west.example @east.example : PSK "west-east-shared-secret-0001"\n192.0.2.1 203.0.113.8 : PSK 0sbm9wZnMtc2VjcmV0LTAwMDE=\n');
+  writeFileSync(join(dir, 'ipsec.secrets'), '@west.example @east.example : PSK "west-east-shared-secret-0001"\n192.0.2.1 203.0.113.8 : PSK 0sbm9wZnMtc2VjcmV0LTAwMDE=\n192.0.2.1 203.0.113.11 : PSK "libreswan-ah-secret-000101"\n');
 
   test('dialect guessed, ;DH syntax, pfs=yes takes the IKE group, pfs=no none, ikev2 defaults', async () => {
     assert.equal(guessDialect(['ikev2', 'phase2alg', 'leftrsasigkey']), 'libreswan');
@@ -196,20 +230,25 @@ conn nss
     const y = flat(r.yaml);
     assert.ok(y.includes("read as Libreswan's dialect"));
     const by = new Map(r.config.connections.map((c) => [c.name, c]));
-    assert.deepEqual([...by.keys()], ['tunnel', 'nopfs']);
+    assert.deepEqual([...by.keys()], ['tunnel', 'nopfs', 'ahonly']);
     const t = by.get('tunnel')!;
     assert.deepEqual(t.ike.map((p) => p.text), ['aes256-sha256-modp2048', 'aes128-sha1-ecp256']);
     // AES-GCM ESP (aes_gcm256-null) is carried (issue 10)
     assert.deepEqual(t.esp.map((p) => p.text), ['aes256gcm16-modp2048', 'aes256-sha256-modp2048']);
     assert.ok(!y.includes('not implemented by isakmp'), y);
-    assert.deepEqual([t.local.id?.text, t.remote.id?.text, t.localTs[0]!.text, t.remoteTs[0]!.text], ['west.example', 'east.example', '10.1.0.0/16', '10.2.0.0/16']);
+    // leftsubnets={…}: every subnet carried (issue 10)
+    assert.deepEqual([t.local.id?.text, t.remote.id?.text, t.localTs.map((x) => x.text), t.remoteTs.map((x) => x.text)], ['west.example', 'east.example', ['10.1.0.0/16', '10.4.0.0/16'], ['10.2.0.0/16']]);
     assert.deepEqual([t.lifetime, t.ikeLifetime, t.dpdDelay, t.dpdTimeout, t.dpdAction, t.encap, t.start], [8 * 3600, 86400, 10, 60, 'restart', true, 'start']);
-    assert.ok(y.includes('not carried: leftsubnet(s) 10.4.0.0/16'));
+    assert.ok(!y.includes('not carried: leftsubnet'), y);
     const n = by.get('nopfs')!;
     assert.deepEqual([n.exchange, n.esp.map((p) => p.text).join(), n.esp[0]!.group], ['aggressive', 'aes128-sha512', undefined]);
     assert.deepEqual(n.ike.map((p) => p.text), ['aes128-sha256-modp2048']);
     assert.ok(y.includes("IKE proposal 'aes128-sha2' names no DH group: modp2048 used"));
     assert.equal(Buffer.from((n.secret as { psk: Uint8Array }).psk).toString(), 'nopfs-secret-0001');
+    // phase2=ah: AH alone with Libreswan's spelling; both subnet lists (issue 10)
+    const ah = by.get('ahonly')!;
+    assert.deepEqual([ah.esp.length, ah.ah.map((p) => p.text)], [0, ['sha256-modp2048', 'sha1-modp2048']]);
+    assert.deepEqual([ah.localTs.map((x) => x.text), ah.remoteTs.map((x) => x.text)], [['10.1.0.0/16', '10.4.0.0/16'], ['10.11.0.0/16', '10.12.0.0/16']]);
     assert.match(y, /- modern: IKEv2-only \(no ikev2=no: Libreswan 4 and later negotiate IKEv2 by default\)/);
     assert.match(y, /- nss: certificates live in Libreswan's NSS database \(leftcert=west\)/);
     // --dialect strongswan reads the same file differently (and says it was told)

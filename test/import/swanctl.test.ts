@@ -145,9 +145,10 @@ describe('isakmp import swanctl', () => {
   test('connections, children, secrets, certificates: the output loads, and says what was left out', async () => {
     const r = await importText('swanctl', f);
     assert.equal(r.code, 0);
-    assert.deepEqual(r.err, ['isakmp import: 3 connections imported, 5 skipped (see the comments at the top)']);
+    assert.deepEqual(r.err, ['isakmp import: 4 connections imported, 5 skipped (see the comments at the top)']);
     const byName = new Map(r.config.connections.map((c) => [c.name, c]));
-    assert.deepEqual([...byName.keys()], ['branch', 'legacy', 'certs']);
+    // every child is a connection; the second shares the first's ISAKMP SA (issue 10)
+    assert.deepEqual([...byName.keys()], ['branch', 'branch-second', 'legacy', 'certs']);
 
     const b = byName.get('branch')!;
     assert.equal(b.exchange, 'main');
@@ -168,10 +169,15 @@ describe('isakmp import swanctl', () => {
       'not carried: aes128-sha1-modp1024: weak Diffie-Hellman groups',
       'not carried: camellia256: not an IKEv1 algorithm isakmp offers',
       'not carried: mobike = no: MOBIKE is IKEv2 only',
-      "not carried: children second: an isakmp connection carries one child",
       'DPD timeout 10s is not longer than the delay 30s: isakmp needs it longer, 150s used',
       'not carried: children.net.updown = /usr/local/sbin/updown.sh',
     ]) assert.ok(r.yaml.replace(/\n\s*#\s+/g, ' ').includes(note), note);
+
+    const b2 = byName.get('branch-second')!;
+    assert.deepEqual([b2.remote.address, b2.localTs.map((t) => t.text), b2.remoteTs.map((t) => t.text)], ['203.0.113.7', ['10.1.1.0/24'], ['10.3.0.0/16']]);
+    assert.deepEqual(b2.esp.map((p) => p.text), ['aes128-sha256', 'aes256-sha256']);
+    assert.ok(r.yaml.replace(/\n\s*#\s+/g, ' ').includes("from swanctl connection 'branch', child 'second' (shares the ISAKMP SA of 'branch')"));
+    assert.ok(!r.yaml.includes('not carried: children second'), r.yaml);
 
     const l = byName.get('legacy')!;
     assert.equal(l.exchange, 'aggressive');
@@ -238,10 +244,15 @@ describe('isakmp import swanctl', () => {
     const init = await importText('swanctl', join(shared, 'initiator.conf'));
     assert.deepEqual(init.config.connections.map((c) => [c.name, c.exchange, c.ike.map((p) => p.text).join(' '), c.esp.map((p) => p.text).join(' ')]), [
       ['mm-psk', 'main', 'aes128-sha256-modp2048', 'aes128-sha256-modp2048'],
+      // every child with selectors of its own is a connection sharing mm-psk's ISAKMP SA (issue 10)
+      ['mm-psk-transport', 'main', 'aes128-sha256-modp2048', 'aes128-sha1-modp2048'],
+      ['mm-psk-nopfs', 'main', 'aes128-sha256-modp2048', 'aes256-sha256'],
       ['am-psk', 'aggressive', 'aes256-sha1-ecp256', 'aes128-sha1'],
     ]);
+    assert.match(init.yaml.replace(/\n\s*#\s+/g, ' '), /not carried: children pfs-ecp \(the same selectors as child 'pfs': a Quick Mode of the peer could not tell them apart\)/);
     assert.match(init.yaml.replace(/\n#\s+/g, ' '), /- mm-rsa: local\.certs = peer-a\.crt: .*peer-a\.crt not found/);
     const resp = await importText('swanctl', join(shared, 'responder.conf'));
+    assert.deepEqual(resp.config.connections.map((c) => c.name), ['mm-psk', 'mm-psk-transport', 'mm-psk-inner', 'am-psk']);
     const mm = resp.config.connections.find((c) => c.name === 'mm-psk')!;
     assert.equal(mm.ike.length, 8);
     assert.ok(mm.esp.every((p) => p.group === 14));
@@ -250,5 +261,66 @@ describe('isakmp import swanctl', () => {
       assert.equal(r.config.connections.length, 0);
       assert.match(r.yaml.replace(/\n#\s+/g, ' '), /- xauth-psk: a second authentication round \((local|remote)-xauth \(auth = xauth\)\): isakmp does not do XAUTH or EAP/);
     }
+  });
+
+  test('several local_ts / remote_ts, AH children, children with the same selectors (issue 10)', async () => {
+    const d = tempDir('isakmp-swanctl-');
+    const g = join(d, 'swanctl.conf');
+    writeFileSync(g, `connections {
+    hq {
+        version = 1
+        local_addrs = 192.0.2.1
+        remote_addrs = 203.0.113.40
+        proposals = aes256-sha256-modp2048
+        local { auth = psk }
+        remote { auth = psk }
+        children {
+            lans {
+                local_ts = 10.1.0.0/16, 10.4.0.0/16
+                remote_ts = 10.40.0.0/16,10.41.0.0/16, 10.42.0.0/16
+                esp_proposals = aes256gcm16-modp2048
+            }
+            mgmt {
+                local_ts = dynamic, 10.9.0.0/24
+                remote_ts = 172.20.0.0/24
+                ah_proposals = sha256-sha512-modp3072
+            }
+            dup {
+                local_ts = 10.4.0.0/16
+                remote_ts = 10.41.0.0/16
+            }
+            bundle {
+                local_ts = 10.7.0.0/16
+                remote_ts = 10.47.0.0/16
+                ah_proposals = sha256
+                esp_proposals = aes128-sha256
+            }
+        }
+    }
+}
+secrets {
+    ike-hq {
+        id = 203.0.113.40
+        secret = "hq-lan-secret-with-enough-entropy-77"
+    }
+}
+`);
+    const r = await importText('swanctl', g);
+    const y = r.yaml.replace(/\n\s*#\s+/g, ' ');
+    const by = new Map(r.config.connections.map((c) => [c.name, c]));
+    assert.deepEqual([...by.keys()], ['hq', 'hq-mgmt']);
+    const lans = by.get('hq')!;
+    assert.deepEqual([lans.localTs.map((t) => t.text), lans.remoteTs.map((t) => t.text)], [['10.1.0.0/16', '10.4.0.0/16'], ['10.40.0.0/16', '10.41.0.0/16', '10.42.0.0/16']]);
+    assert.deepEqual(lans.esp.map((p) => p.text), ['aes256gcm16-modp2048']);
+    assert.match(r.yaml, /\n    local_ts: \["10\.1\.0\.0\/16", "10\.4\.0\.0\/16"\]\n/);
+    // dynamic in a list is the local address; ah_proposals alone is AH
+    const mgmt = by.get('hq-mgmt')!;
+    assert.deepEqual([mgmt.localTs.map((t) => t.text), mgmt.remoteTs.map((t) => t.text)], [['192.0.2.1/32', '10.9.0.0/24'], ['172.20.0.0/24']]);
+    assert.deepEqual([mgmt.esp.length, mgmt.ah.map((p) => p.text)], [0, ['sha256-modp3072', 'sha512-modp3072']]);
+    assert.match(r.yaml, /\n    ah: sha256-modp3072, sha512-modp3072\n/);
+    for (const n of [
+      "not carried: children dup (the same selectors as child 'lans': a Quick Mode of the peer could not tell them apart)",
+      'bundle (ah_proposals and esp_proposals: an AH + ESP bundle, which isakmp does not negotiate; AH alone or ESP alone)',
+    ]) assert.ok(y.includes(n), n);
   });
 });

@@ -46,6 +46,23 @@ describe('import round trip against charon', { skip, concurrency: false }, () =>
     charon.load('b', 'responder.conf');
     const ours = await Ours.start('import-init', A.ns, withSocket(yaml));
     try {
+      // a swanctl connection with several children imports as connections sharing one ISAKMP SA:
+      // mm-psk (child pfs) and mm-psk-transport (child transport) under one IKE_SA of charon's
+      {
+        for (const conn of ['mm-psk', 'mm-psk-transport']) {
+          const up = await ours.ctl({ cmd: 'up', name: conn, timeoutMs: 15_000 });
+          assert.equal(up.ok, true, `${conn}: ${JSON.stringify(up)}\n${ours.log().slice(-3000)}`);
+        }
+        const sa = await until(() => charon.sas('b').find((s) => s.conn === 'mm-psk' && s.state === 'ESTABLISHED' && s.children.filter((c) => c.state === 'INSTALLED').length === 2), 10_000);
+        assert.ok(sa, `charon has mm-psk with two children: ${JSON.stringify(charon.sas('b'))}`);
+        assert.deepEqual(sa.children.map((c) => [c.name, c.mode]).sort(), [['host', 'TUNNEL'], ['transport', 'TRANSPORT']]);
+        assert.equal(charon.sas('b').filter((s) => s.conn === 'mm-psk').length, 1, 'one IKE_SA for both');
+        const st = await ours.status();
+        assert.deepEqual(st.ipsec.map((q: any) => q.connection).sort(), ['mm-psk', 'mm-psk-transport']);
+        assert.equal((await ours.ctl({ cmd: 'down', name: 'mm-psk-transport' })).ok, true);
+        assert.equal((await ours.ctl({ cmd: 'down', name: 'mm-psk' })).ok, true);
+        assert.ok(await until(() => !charon.sas('b').some((s) => s.conn === 'mm-psk'), 5000), 'charon dropped mm-psk after our Deletes');
+      }
       for (const [conn, exchange] of [['mm-psk', 'main'], ['am-psk', 'aggressive']] as const) {
         const up = await ours.ctl({ cmd: 'up', name: conn, timeoutMs: 15_000 });
         assert.equal(up.ok, true, `${conn}: ${JSON.stringify(up)}\n${ours.log().slice(-3000)}`);
