@@ -4,6 +4,7 @@
  * event loop, a shard answers each array with at most one `out` (its transmits, events and SA
  * snapshots for replication). Plain data only (structured clone): byte arrays, no classes.
  */
+import type { DataAttribute } from '../../codec/types.js';
 import type { Address, Connection, EngineEvent, IpsecSaInfo, IsakmpSaInfo, Transmit } from '../engine.js';
 import type { EndpointFactoryOptions } from '../engine.js';
 import type { IpsecSaRecord, IsakmpSaRecord, SaRecord } from '../../exchange/snapshot.js';
@@ -42,6 +43,11 @@ export type ToShard =
   | { readonly t: 'set-connection'; readonly connection: Connection }
   | { readonly t: 'remove-connection'; readonly name: string }
   | { readonly t: 'spis'; readonly local: string; readonly spis: readonly Uint8Array[] }
+  /** `message` events on or off (every shard). */
+  | { readonly t: 'observe'; readonly on: boolean }
+  /** The daemon's answers to an `xauth-request` / `modecfg-request` of this shard (its own request id). */
+  | { readonly t: 'xauth'; readonly req: number; readonly ok: boolean }
+  | { readonly t: 'modecfg'; readonly req: number; readonly attributes: readonly DataAttribute[] }
   | { readonly t: 'import'; readonly req: number; readonly isakmp: readonly IsakmpSaRecord[]; readonly ipsec: readonly IpsecSaRecord[] }
   | { readonly t: 'export-all'; readonly req: number };
 
@@ -60,6 +66,8 @@ export type FromShard =
       readonly t: 'out';
       readonly transmits: readonly Transmit[];
       readonly events: readonly EngineEvent[];
+      /** When the shard will rekey the SAs established in this batch (`rekeyAt`; absent: it will not). */
+      readonly rekeys: readonly (readonly [id: string, at: number])[];
       /** Replication: records changed by this batch, and SAs gone. */
       readonly put: readonly SaRecord[];
       readonly removed: readonly SaRemoval[];

@@ -13,6 +13,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
+import type { DataAttribute } from '../../codec/types.js';
 import { LocalProtocolError } from '../../errors.js';
 import type { IpsecSaRecord, IsakmpSaRecord, SaRecord } from '../../exchange/snapshot.js';
 import type { Address, Connection, EndpointFactory, EndpointFactoryOptions, EndpointLike, EngineEvent, InitiateResult, IpsecSaInfo, IsakmpSaInfo, Transmit } from '../engine.js';
@@ -68,6 +69,7 @@ export class ShardedEndpoint implements EndpointLike {
   private readonly ev = new Queue<EngineEvent>();
   private readonly isakmp = new Map<string, IsakmpSaInfo>();
   private readonly ipsec = new Map<string, IpsecSaInfo>();
+  private readonly rekeys = new Map<string, number>();
   private readonly stat: ShardStats[];
   private wake: (() => void) | undefined;
   private sink: ReplicationSink | undefined;
@@ -130,9 +132,11 @@ export class ShardedEndpoint implements EndpointLike {
     switch (m.t) {
       case 'out':
         for (const t of m.transmits) this.tx.push(t);
+        for (const [id, at] of m.rekeys) this.rekeys.set(id, at);
         for (const e of m.events) {
-          this.follow(e);
-          this.ev.push(e);
+          const g = this.globalRequest(i, e);
+          this.follow(g);
+          this.ev.push(g);
         }
         if (m.put.length > 0 || m.removed.length > 0) this.sink?.(m.put, m.removed);
         break;
@@ -162,6 +166,22 @@ export class ShardedEndpoint implements EndpointLike {
     }
   }
 
+  /**
+   * XAUTH and Mode Config requests carry a request id each shard counts on its own: the daemon
+   * sees `local * shards + shard`, unique across shards, and its answer goes back to that shard
+   * under the shard's own id (`answerXauth`, `answerModeConfig`).
+   */
+  private globalRequest(shard: number, e: EngineEvent): EngineEvent {
+    if (e.type !== 'xauth-request' && e.type !== 'modecfg-request') return e;
+    return { ...e, requestId: e.requestId * this.shards + shard };
+  }
+
+  /** The shard and its own request id behind a request id the daemon saw. */
+  private localRequest(requestId: number, what: string): { shard: number; req: number } {
+    if (!Number.isSafeInteger(requestId) || requestId < this.shards) throw new LocalProtocolError(0, `no ${what} request ${requestId} waits for an answer`);
+    return { shard: requestId % this.shards, req: Math.floor(requestId / this.shards) };
+  }
+
   /** The SA lists follow the shards' events. */
   private follow(e: EngineEvent): void {
     switch (e.type) {
@@ -174,9 +194,11 @@ export class ShardedEndpoint implements EndpointLike {
         break;
       case 'deleted':
         (e.kind === 'isakmp' ? this.isakmp : this.ipsec).delete(e.id);
+        this.rekeys.delete(e.id);
         break;
       case 'expired':
         if (e.hard) (e.kind === 'isakmp' ? this.isakmp : this.ipsec).delete(e.id);
+        this.rekeys.delete(e.id); // soft: the rekey is under way (the engine says no time then)
         break;
       default:
         break;
@@ -256,6 +278,26 @@ export class ShardedEndpoint implements EndpointLike {
     if (c) this.post(shardOfSa(this.key, c.isakmpSa, c.remote, this.shards), { t: 'traffic', sa, bytes });
   }
 
+  /** `message` events on or off, in every shard. */
+  observeMessages(on: boolean): void {
+    this.broadcast({ t: 'observe', on });
+  }
+
+  /**
+   * XAUTH gateway: the verdict on an `xauth-request` goes to the shard that asked. A request its
+   * shard no longer knows (answered already) is dropped there, as the engine's own refusal would be.
+   */
+  answerXauth(_now: number, requestId: number, ok: boolean): void {
+    const { shard, req } = this.localRequest(requestId, 'XAUTH');
+    this.post(shard, { t: 'xauth', req, ok });
+  }
+
+  /** Mode Config gateway: the attributes answering a `modecfg-request`, to the shard that asked. */
+  answerModeConfig(_now: number, requestId: number, attributes: readonly DataAttribute[]): void {
+    const { shard, req } = this.localRequest(requestId, 'Mode Config');
+    this.post(shard, { t: 'modecfg', req, attributes });
+  }
+
   pollTransmit(): Transmit | undefined {
     return this.tx.poll();
   }
@@ -266,6 +308,11 @@ export class ShardedEndpoint implements EndpointLike {
 
   pollTimeout(): number | undefined {
     return undefined;
+  }
+
+  /** When a shard will rekey an SA, as it said when the SA was established (status' `rekeyIn`). */
+  rekeyAt(sa: string): number | undefined {
+    return this.rekeys.get(sa);
   }
 
   isakmpSas(): readonly IsakmpSaInfo[] {

@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Endpoint } from '../../exchange/index.js';
+import { Refused } from '../../exchange/refusal.js';
 import { importIpsecSa, importIsakmpSa } from '../../exchange/snapshot.js';
 import type { EngineEvent, IpsecSaInfo, Transmit } from '../engine.js';
 import { SnapshotTap } from '../ha/tap.js';
@@ -97,6 +98,7 @@ function onTimer(): void {
 function pump(): void {
   const transmits: Transmit[] = [];
   const events: EngineEvent[] = [];
+  const rekeys: [string, number][] = [];
   const transfer: ArrayBuffer[] = [];
   for (let t = ep.pollTransmit(); t; t = ep.pollTransmit()) {
     const data = t.data.slice(); // the engine may keep its bytes (retransmission): a copy travels
@@ -107,10 +109,14 @@ function pump(): void {
   for (let e = ep.pollEvent(); e; e = ep.pollEvent()) {
     tap?.noteEvent(e);
     events.push(plainEvent(e));
+    if (e.type === 'phase1-established' || e.type === 'ipsec-sa-established' || e.type === 'ipsec-sa-updated') {
+      const at = ep.rekeyAt(e.sa.id);
+      if (at !== undefined) rekeys.push([e.sa.id, at]);
+    }
   }
   const snaps = tap?.flush(ep);
   if (transmits.length > 0 || events.length > 0 || (snaps !== undefined && (snaps.put.length > 0 || snaps.removed.length > 0))) {
-    post({ t: 'out', transmits, events, put: snaps?.put ?? [], removed: snaps?.removed ?? [] }, transfer);
+    post({ t: 'out', transmits, events, rekeys, put: snaps?.put ?? [], removed: snaps?.removed ?? [] }, transfer);
   }
   arm();
 }
@@ -153,6 +159,19 @@ function handle(m: ToShard): void {
       spiPool.set(m.local, pool);
       break;
     }
+    case 'observe':
+      ep.observeMessages(m.on);
+      break;
+    case 'xauth':
+    case 'modecfg':
+      try {
+        if (m.t === 'xauth') ep.answerXauth(now, m.req, m.ok);
+        else ep.answerModeConfig(now, m.req, m.attributes);
+      } catch (err) {
+        // a request answered twice: the one-engine daemon logs this at debug only
+        if (!(err instanceof Refused)) throw err;
+      }
+      break;
     case 'import': {
       const errors: string[] = [];
       const isakmp = [];
