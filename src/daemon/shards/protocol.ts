@@ -5,9 +5,10 @@
  * snapshots for replication). Plain data only (structured clone): byte arrays, no classes.
  */
 import type { DataAttribute } from '../../codec/types.js';
-import type { Address, Connection, EngineEvent, IpsecSaInfo, IsakmpSaInfo, Transmit } from '../engine.js';
+import type { Connection, EngineEvent, IpsecSaInfo, IsakmpSaInfo } from '../engine.js';
 import type { EndpointFactoryOptions } from '../engine.js';
 import type { IpsecSaRecord, IsakmpSaRecord, SaRecord } from '../../exchange/snapshot.js';
+import type { DatagramBlock } from './datagram-block.js';
 
 /** The engine options a shard is started with (functions stay in the main thread). */
 export type ShardEngineOptions = Omit<EndpointFactoryOptions, 'random' | 'allocateSpi' | 'connections' | 'cookieTag'>;
@@ -36,7 +37,8 @@ export interface SaRemoval {
 }
 
 export type ToShard =
-  | { readonly t: 'in'; readonly local: Address; readonly remote: Address; readonly data: Uint8Array }
+  /** Datagrams received, in order (datagram-block.ts; its buffer is transferred). */
+  | { readonly t: 'in'; readonly block: DatagramBlock }
   | { readonly t: 'initiate'; readonly connection: string }
   | { readonly t: 'rekey' | 'delete'; readonly sa: string }
   | { readonly t: 'traffic'; readonly sa: string; readonly bytes: number }
@@ -64,7 +66,8 @@ export interface ShardStats {
 export type FromShard =
   | {
       readonly t: 'out';
-      readonly transmits: readonly Transmit[];
+      /** Datagrams to send, in order (datagram-block.ts; its buffer is transferred). */
+      readonly tx: DatagramBlock | undefined;
       readonly events: readonly EngineEvent[];
       /** When the shard will rekey the SAs established in this batch (`rekeyAt`; absent: it will not). */
       readonly rekeys: readonly (readonly [id: string, at: number])[];

@@ -17,6 +17,7 @@ import type { DataAttribute } from '../../codec/types.js';
 import { LocalProtocolError } from '../../errors.js';
 import type { IpsecSaRecord, IsakmpSaRecord, SaRecord } from '../../exchange/snapshot.js';
 import type { Address, Connection, EndpointFactory, EndpointFactoryOptions, EndpointLike, EngineEvent, InitiateResult, IpsecSaInfo, IsakmpSaInfo, Transmit } from '../engine.js';
+import { BlockBuilder, forEachDatagram, KEEPALIVE } from './datagram-block.js';
 import type { FromShard, SaRemoval, ShardEngineOptions, ShardInit, ShardStats, ToShard } from './protocol.js';
 import { MAX_SHARDS, shardOfMessage, shardOfSa } from './route.js';
 
@@ -64,6 +65,8 @@ export class ShardedEndpoint implements EndpointLike {
   private readonly workers: Worker[] = [];
   private readonly pending: ToShard[][];
   private readonly transfers: ArrayBuffer[][];
+  /** Per shard, the datagrams received this turn (one block in its next post). */
+  private readonly inbound: BlockBuilder[];
   private flushScheduled = false;
   private readonly tx = new Queue<Transmit>();
   private readonly ev = new Queue<EngineEvent>();
@@ -87,6 +90,7 @@ export class ShardedEndpoint implements EndpointLike {
     this.key = o.routingKey ?? new Uint8Array(randomBytes(32));
     this.pending = Array.from({ length: this.shards }, () => []);
     this.transfers = Array.from({ length: this.shards }, () => []);
+    this.inbound = Array.from({ length: this.shards }, () => new BlockBuilder());
     this.stat = Array.from({ length: this.shards }, () => ZERO_STATS);
     const { random: _r, allocateSpi: _a, connections, cookieTag: _c, ...rest } = opts;
     const options: ShardEngineOptions = {
@@ -131,7 +135,7 @@ export class ShardedEndpoint implements EndpointLike {
   private fromShard(i: number, m: FromShard, allocate: EndpointFactoryOptions['allocateSpi']): void {
     switch (m.t) {
       case 'out':
-        for (const t of m.transmits) this.tx.push(t);
+        if (m.tx !== undefined) forEachDatagram(m.tx, (local, remote, data, flags) => this.tx.push(flags & KEEPALIVE ? { local, remote, data, keepalive: true } : { local, remote, data }));
         for (const [id, at] of m.rekeys) this.rekeys.set(id, at);
         for (const e of m.events) {
           const g = this.globalRequest(i, e);
@@ -205,20 +209,34 @@ export class ShardedEndpoint implements EndpointLike {
     }
   }
 
-  private post(shard: number, m: ToShard, transfer?: ArrayBuffer): void {
+  private post(shard: number, m: ToShard): void {
     if (this.closed) return;
+    this.closeBlock(shard); // the datagrams received before this command go first
     this.pending[shard]!.push(m);
-    if (transfer) this.transfers[shard]!.push(transfer);
+    this.schedule();
+  }
+
+  private schedule(): void {
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(() => this.flush());
     }
   }
 
+  /** Ends the shard's current block of received datagrams (a message of the next post). */
+  private closeBlock(shard: number): void {
+    const b = this.inbound[shard]!;
+    if (b.count === 0) return;
+    const { block, transfer } = b.take();
+    this.pending[shard]!.push({ t: 'in', block });
+    this.transfers[shard]!.push(transfer);
+  }
+
   /** One postMessage per shard per turn of the event loop. */
   private flush(): void {
     this.flushScheduled = false;
     for (let i = 0; i < this.shards; i++) {
+      this.closeBlock(i);
       const batch = this.pending[i]!;
       if (batch.length === 0) continue;
       this.pending[i] = [];
@@ -234,9 +252,11 @@ export class ShardedEndpoint implements EndpointLike {
 
   // ------------------------------------------------------------------------------ EndpointLike
 
+  /** Gathers the datagram into its shard's block (copied when the block is posted, this turn). */
   handleDatagram(_now: number, local: Address, remote: Address, data: Uint8Array): void {
-    const copy = data.slice();
-    this.post(this.shardOf(copy, remote), { t: 'in', local, remote, data: copy }, copy.buffer);
+    if (this.closed) return;
+    this.inbound[this.shardOf(data, remote)]!.add(local, remote, data);
+    this.schedule();
   }
 
   /** The shards run their own timers. */

@@ -9,10 +9,11 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { Endpoint } from '../../exchange/index.js';
 import { Refused } from '../../exchange/refusal.js';
 import { importIpsecSa, importIsakmpSa } from '../../exchange/snapshot.js';
-import type { EngineEvent, IpsecSaInfo, Transmit } from '../engine.js';
+import type { EngineEvent, IpsecSaInfo } from '../engine.js';
 import { SnapshotTap } from '../ha/tap.js';
 import type { FromShard, ShardInit, ShardStats, ToShard } from './protocol.js';
 import { BenchRandom } from './bench-random.js';
+import { BlockBuilder, forEachDatagram, KEEPALIVE } from './datagram-block.js';
 import { tagCookie } from './route.js';
 
 const MAX_TIMER = 2 ** 31 - 1;
@@ -95,15 +96,13 @@ function onTimer(): void {
 }
 
 /** Drains the endpoint back to the main thread (one message), then re-arms the timer. */
+const outbound = new BlockBuilder();
+
 function pump(): void {
-  const transmits: Transmit[] = [];
   const events: EngineEvent[] = [];
   const rekeys: [string, number][] = [];
-  const transfer: ArrayBuffer[] = [];
   for (let t = ep.pollTransmit(); t; t = ep.pollTransmit()) {
-    const data = t.data.slice(); // the engine may keep its bytes (retransmission): a copy travels
-    transfer.push(data.buffer);
-    transmits.push(t.keepalive ? { local: t.local, remote: t.remote, data, keepalive: true } : { local: t.local, remote: t.remote, data });
+    outbound.add(t.local, t.remote, t.data, t.keepalive ? KEEPALIVE : 0); // a copy travels: the engine may keep its bytes
     tap?.noteMessage(t.data);
   }
   for (let e = ep.pollEvent(); e; e = ep.pollEvent()) {
@@ -115,8 +114,9 @@ function pump(): void {
     }
   }
   const snaps = tap?.flush(ep);
-  if (transmits.length > 0 || events.length > 0 || (snaps !== undefined && (snaps.put.length > 0 || snaps.removed.length > 0))) {
-    post({ t: 'out', transmits, events, rekeys, put: snaps?.put ?? [], removed: snaps?.removed ?? [] }, transfer);
+  if (outbound.count > 0 || events.length > 0 || (snaps !== undefined && (snaps.put.length > 0 || snaps.removed.length > 0))) {
+    const tx = outbound.count > 0 ? outbound.take() : undefined;
+    post({ t: 'out', tx: tx?.block, events, rekeys, put: snaps?.put ?? [], removed: snaps?.removed ?? [] }, tx !== undefined ? [tx.transfer] : []);
   }
   arm();
 }
@@ -129,10 +129,18 @@ function handle(m: ToShard): void {
   const now = clock();
   switch (m.t) {
     case 'in':
-      tap?.noteMessage(m.data);
-      bench?.enter(m.data);
-      ep.handleDatagram(now, m.local, m.remote, m.data);
-      if (bench) bench.current = undefined;
+      forEachDatagram(m.block, (local, remote, view) => {
+        const data = view.slice(); // the engine may keep parts of it: not the whole block
+        try {
+          tap?.noteMessage(data);
+          bench?.enter(data);
+          ep.handleDatagram(now, local, remote, data);
+        } catch (err) {
+          problem('in', err);
+        } finally {
+          if (bench) bench.current = undefined;
+        }
+      });
       break;
     case 'initiate':
       ep.initiate(now, m.connection);
