@@ -130,6 +130,8 @@ interface LegResult {
   readonly cpuMsPerSa: number;
   /** Share of the wall time the main thread was busy (routing, hand-off, replay). */
   readonly mainBusy: number;
+  /** Messages across the thread boundary per SA, each way (shards only). */
+  readonly crossings?: { readonly to: number; readonly from: number };
   /** CPU ms per SA by thread (main, shard k, other threads), when the OS tells (Linux). */
   readonly perThread: Map<string, number>;
 }
@@ -212,11 +214,14 @@ async function main(): Promise<void> {
       const shardThreads = new Map([...threadIds()].filter((t) => !before.has(t)).sort((a, b) => a - b).map((t, k) => [t, `shard ${k}`] as const));
       const conv = conversations(n);
       await replay('warm-up', conv.slice(0, WARMUP), ep, (f) => ep.setWakeup(f));
-      results.push(await replay(`${n} shard${n > 1 ? 's' : ''}`, conv.slice(WARMUP), ep, (f) => ep.setWakeup(f), shardThreads));
+      const c0 = { ...ep.crossings };
+      const r = await replay(`${n} shard${n > 1 ? 's' : ''}`, conv.slice(WARMUP), ep, (f) => ep.setWakeup(f), shardThreads);
+      results.push({ ...r, crossings: { to: (ep.crossings.toShards - c0.toShards) / r.done, from: (ep.crossings.fromShards - c0.fromShards) / r.done } });
       await ep.close();
     }
     const r = results[results.length - 1]!;
     console.log(`  ${r.leg.padEnd(26)} ${r.rate.toFixed(1).padStart(8)} handshakes/s  (${r.done} in ${r.seconds.toFixed(2)} s)  CPU ${r.cpuMsPerSa.toFixed(2)} ms per SA, main thread busy ${(r.mainBusy * 100).toFixed(0)} %`);
+    if (r.crossings) console.log(`  ${''.padEnd(26)} messages across the thread boundary per SA: ${r.crossings.to.toFixed(2)} to the shards, ${r.crossings.from.toFixed(2)} back (9 datagrams per SA)`);
     if (r.perThread.size > 0) console.log(`  ${''.padEnd(26)} CPU ms per SA by thread: ${[...r.perThread].map(([k, ms]) => `${k} ${ms.toFixed(3)}`).join(', ')}`);
   }
   const one = results.find((r) => r.leg === '1 shard');

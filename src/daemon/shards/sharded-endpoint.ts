@@ -79,6 +79,8 @@ export class ShardedEndpoint implements EndpointLike {
   private nextReq = 1;
   private readonly waiting = new Map<number, (m: FromShard) => void>();
   private closed = false;
+  /** Messages across the thread boundary so far: posts to the shards, posts from them (benchmarks). */
+  readonly crossings = { toShards: 0, fromShards: 0 };
   private problem: ((message: string) => void) | undefined;
 
   constructor(
@@ -103,6 +105,7 @@ export class ShardedEndpoint implements EndpointLike {
       const init: ShardInit = { shard: i, shards: this.shards, routingKey: this.key, options, connections, replicate: o.replicate === true, ...(o.benchSeed !== undefined ? { benchSeed: o.benchSeed } : {}) };
       const w = new Worker(WORKER, { workerData: init });
       w.on('message', (batch: FromShard[]) => {
+        this.crossings.fromShards++;
         for (const m of batch) this.fromShard(i, m, allocate);
         this.wake?.();
       });
@@ -243,6 +246,7 @@ export class ShardedEndpoint implements EndpointLike {
       const transfer = this.transfers[i]!;
       this.transfers[i] = [];
       this.workers[i]!.postMessage(batch, transfer);
+      this.crossings.toShards++;
     }
   }
 

@@ -209,6 +209,10 @@ function handle(m: ToShard): void {
   }
 }
 
+// The posts that arrived together are handled before one answer goes back (one wake-up of the
+// main thread for all of them): the drain waits for the end of this turn of the event loop.
+let drainScheduled = false;
+
 port.on('message', (batch: ToShard[]) => {
   for (const m of batch) {
     try {
@@ -217,7 +221,13 @@ port.on('message', (batch: ToShard[]) => {
       problem(m.t, err);
     }
   }
-  pump();
+  if (!drainScheduled) {
+    drainScheduled = true;
+    setImmediate(() => {
+      drainScheduled = false;
+      pump();
+    });
+  }
 });
 
 // counts for status and metrics, about once a second while they change
