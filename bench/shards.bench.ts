@@ -14,7 +14,7 @@
  * schedule, every hash and cipher); the main thread routes (one HMAC per datagram) and hands off,
  * as the daemon's does. No UDP: the daemon's socket work is the same with or without shards.
  *
- * Environment: SHARDS_SAS (default 2000 per leg, the first SHARDS_WARMUP = 300 of them unmeasured), SHARDS_CONCURRENCY (64), SHARDS_GROUP (14 =
+ * Environment: SHARDS_SAS (default 6000 per leg, the first SHARDS_WARMUP = 2000 of them unmeasured), SHARDS_CONCURRENCY (64), SHARDS_GROUP (14 =
  * MODP-2048; 19 = ECP-256), SHARDS_LEGS (default "main,1,2").
  *
  *   node build/bench/shards.bench.js        (also run by `npm run bench -- shards`)
@@ -29,12 +29,16 @@ import { ShardedEndpoint } from '../src/daemon/shards/sharded-endpoint.js';
 import { shardOfMessage, tagCookie } from '../src/daemon/shards/route.js';
 import { cpuBetween, threadCpu, threadIds } from './thread-cpu.js';
 
-const SAS = Number(process.env.SHARDS_SAS ?? 2000);
+const SAS = Number(process.env.SHARDS_SAS ?? 6000);
 const CONCURRENCY = Number(process.env.SHARDS_CONCURRENCY ?? 64);
 const GROUP = Number(process.env.SHARDS_GROUP ?? 14);
 const LEGS = (process.env.SHARDS_LEGS ?? 'main,1,2').split(',');
-/** Conversations replayed first, unmeasured: each worker's JIT warms up as the main thread's did while recording. */
-const WARMUP = Number(process.env.SHARDS_WARMUP ?? 300);
+/**
+ * Conversations replayed first, unmeasured: each worker's JIT warms up as the main thread's did
+ * while recording. 300 were too few: V8's background compiler threads then still spent 0.3-0.4 ms
+ * per measured SA on a worker's code (the "other threads" figure), which read as hand-off cost.
+ */
+const WARMUP = Number(process.env.SHARDS_WARMUP ?? 2000);
 const PSK = new TextEncoder().encode('shard bench pre-shared key');
 const RESPONDER: Address = { address: '198.51.100.1', port: 500 };
 const KEY = new Uint8Array(32).fill(7);
