@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Endpoint } from '../../exchange/index.js';
-import { Refused } from '../../exchange/refusal.js';
+import { RemoteProtocolError } from '../../errors.js';
 import { importIpsecSa, importIsakmpSa } from '../../exchange/snapshot.js';
 import type { EngineEvent, IpsecSaInfo } from '../engine.js';
 import { SnapshotTap } from '../ha/tap.js';
@@ -176,8 +176,9 @@ function handle(m: ToShard): void {
         if (m.t === 'xauth') ep.answerXauth(now, m.req, m.ok);
         else ep.answerModeConfig(now, m.req, m.attributes);
       } catch (err) {
-        // a request answered twice: the one-engine daemon logs this at debug only
-        if (!(err instanceof Refused)) throw err;
+        // a request answered twice (the engine's refusal is a protocol error): the one-engine
+        // daemon logs this at debug only
+        if (!(err instanceof RemoteProtocolError)) throw err;
       }
       break;
     case 'import': {
