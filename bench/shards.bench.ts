@@ -14,7 +14,7 @@
  * schedule, every hash and cipher); the main thread routes (one HMAC per datagram) and hands off,
  * as the daemon's does. No UDP: the daemon's socket work is the same with or without shards.
  *
- * Environment: SHARDS_SAS (default 2000 per leg, the first SHARDS_WARMUP = 300 of them unmeasured), SHARDS_CONCURRENCY (64), SHARDS_GROUP (14 =
+ * Environment: SHARDS_SAS (default 6000 per leg, the first SHARDS_WARMUP = 2000 of them unmeasured), SHARDS_CONCURRENCY (64), SHARDS_GROUP (14 =
  * MODP-2048; 19 = ECP-256), SHARDS_LEGS (default "main,1,2").
  *
  *   node build/bench/shards.bench.js        (also run by `npm run bench -- shards`)
@@ -27,13 +27,18 @@ import type { EndpointLike } from '../src/daemon/engine.js';
 import { BenchRandom } from '../src/daemon/shards/bench-random.js';
 import { ShardedEndpoint } from '../src/daemon/shards/sharded-endpoint.js';
 import { shardOfMessage, tagCookie } from '../src/daemon/shards/route.js';
+import { cpuBetween, threadCpu, threadIds } from './thread-cpu.js';
 
-const SAS = Number(process.env.SHARDS_SAS ?? 2000);
+const SAS = Number(process.env.SHARDS_SAS ?? 6000);
 const CONCURRENCY = Number(process.env.SHARDS_CONCURRENCY ?? 64);
 const GROUP = Number(process.env.SHARDS_GROUP ?? 14);
 const LEGS = (process.env.SHARDS_LEGS ?? 'main,1,2').split(',');
-/** Conversations replayed first, unmeasured: each worker's JIT warms up as the main thread's did while recording. */
-const WARMUP = Number(process.env.SHARDS_WARMUP ?? 300);
+/**
+ * Conversations replayed first, unmeasured: each worker's JIT warms up as the main thread's did
+ * while recording. 300 were too few: V8's background compiler threads then still spent 0.3-0.4 ms
+ * per measured SA on a worker's code (the "other threads" figure), which read as hand-off cost.
+ */
+const WARMUP = Number(process.env.SHARDS_WARMUP ?? 2000);
 const PSK = new TextEncoder().encode('shard bench pre-shared key');
 const RESPONDER: Address = { address: '198.51.100.1', port: 500 };
 const KEY = new Uint8Array(32).fill(7);
@@ -129,10 +134,14 @@ interface LegResult {
   readonly cpuMsPerSa: number;
   /** Share of the wall time the main thread was busy (routing, hand-off, replay). */
   readonly mainBusy: number;
+  /** Messages across the thread boundary per SA, each way (shards only). */
+  readonly crossings?: { readonly to: number; readonly from: number };
+  /** CPU ms per SA by thread (main, shard k, other threads), when the OS tells (Linux). */
+  readonly perThread: Map<string, number>;
 }
 
 /** Replays the conversations against `ep`; resolves when every one completed (or 120 s passed). */
-async function replay(leg: string, conv: Conversation[], ep: Pick<EndpointLike, 'handleDatagram' | 'pollTransmit' | 'pollEvent'>, setWakeup: (f: () => void) => void): Promise<LegResult> {
+async function replay(leg: string, conv: Conversation[], ep: Pick<EndpointLike, 'handleDatagram' | 'pollTransmit' | 'pollEvent'>, setWakeup: (f: () => void) => void, shardThreads: ReadonlyMap<number, string> = new Map()): Promise<LegResult> {
   const byPeer = new Map<string, { c: Conversation; next: number }>();
   let started = 0;
   let done = 0;
@@ -162,6 +171,7 @@ async function replay(leg: string, conv: Conversation[], ep: Pick<EndpointLike, 
   };
   setWakeup(pump);
   const cpu0 = process.cpuUsage();
+  const th0 = threadCpu();
   const elu0 = performance.eventLoopUtilization();
   const t0 = performance.now();
   start();
@@ -172,7 +182,8 @@ async function replay(leg: string, conv: Conversation[], ep: Pick<EndpointLike, 
   const seconds = (performance.now() - t0) / 1000;
   const c = process.cpuUsage(cpu0);
   const elu = performance.eventLoopUtilization(elu0);
-  return { leg, done, seconds, rate: done / seconds, cpuMsPerSa: (c.user + c.system) / 1000 / Math.max(1, done), mainBusy: elu.utilization };
+  const perThread = new Map([...cpuBetween(th0, threadCpu(), shardThreads)].map(([k, ms]) => [k, ms / Math.max(1, done)]));
+  return { leg, done, seconds, rate: done / seconds, cpuMsPerSa: (c.user + c.system) / 1000 / Math.max(1, done), mainBusy: elu.utilization, perThread };
 }
 
 async function main(): Promise<void> {
@@ -201,14 +212,21 @@ async function main(): Promise<void> {
       results.push(await replay('engine in the main thread', conv.slice(WARMUP), direct, (f) => (wake = f)));
     } else {
       const n = Number(leg);
+      const before = threadIds();
       const ep = new ShardedEndpoint({ ...OPTIONS, random: (k) => new Uint8Array(randomBytes(k)) }, { shards: n, routingKey: KEY, benchSeed: SEED });
+      // the threads that appeared with the workers are the shards (in the order they started)
+      const shardThreads = new Map([...threadIds()].filter((t) => !before.has(t)).sort((a, b) => a - b).map((t, k) => [t, `shard ${k}`] as const));
       const conv = conversations(n);
       await replay('warm-up', conv.slice(0, WARMUP), ep, (f) => ep.setWakeup(f));
-      results.push(await replay(`${n} shard${n > 1 ? 's' : ''}`, conv.slice(WARMUP), ep, (f) => ep.setWakeup(f)));
+      const c0 = { ...ep.crossings };
+      const r = await replay(`${n} shard${n > 1 ? 's' : ''}`, conv.slice(WARMUP), ep, (f) => ep.setWakeup(f), shardThreads);
+      results.push({ ...r, crossings: { to: (ep.crossings.toShards - c0.toShards) / r.done, from: (ep.crossings.fromShards - c0.fromShards) / r.done } });
       await ep.close();
     }
     const r = results[results.length - 1]!;
     console.log(`  ${r.leg.padEnd(26)} ${r.rate.toFixed(1).padStart(8)} handshakes/s  (${r.done} in ${r.seconds.toFixed(2)} s)  CPU ${r.cpuMsPerSa.toFixed(2)} ms per SA, main thread busy ${(r.mainBusy * 100).toFixed(0)} %`);
+    if (r.crossings) console.log(`  ${''.padEnd(26)} messages across the thread boundary per SA: ${r.crossings.to.toFixed(2)} to the shards, ${r.crossings.from.toFixed(2)} back (9 datagrams per SA)`);
+    if (r.perThread.size > 0) console.log(`  ${''.padEnd(26)} CPU ms per SA by thread: ${[...r.perThread].map(([k, ms]) => `${k} ${ms.toFixed(3)}`).join(', ')}`);
   }
   const one = results.find((r) => r.leg === '1 shard');
   const two = results.find((r) => r.leg === '2 shards');

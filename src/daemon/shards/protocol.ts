@@ -4,9 +4,11 @@
  * event loop, a shard answers each array with at most one `out` (its transmits, events and SA
  * snapshots for replication). Plain data only (structured clone): byte arrays, no classes.
  */
-import type { Address, Connection, EngineEvent, IpsecSaInfo, IsakmpSaInfo, Transmit } from '../engine.js';
+import type { DataAttribute } from '../../codec/types.js';
+import type { Connection, EngineEvent, IpsecSaInfo, IsakmpSaInfo } from '../engine.js';
 import type { EndpointFactoryOptions } from '../engine.js';
 import type { IpsecSaRecord, IsakmpSaRecord, SaRecord } from '../../exchange/snapshot.js';
+import type { DatagramBlock } from './datagram-block.js';
 
 /** The engine options a shard is started with (functions stay in the main thread). */
 export type ShardEngineOptions = Omit<EndpointFactoryOptions, 'random' | 'allocateSpi' | 'connections' | 'cookieTag'>;
@@ -35,13 +37,19 @@ export interface SaRemoval {
 }
 
 export type ToShard =
-  | { readonly t: 'in'; readonly local: Address; readonly remote: Address; readonly data: Uint8Array }
+  /** Datagrams received, in order (datagram-block.ts; its buffer is transferred). */
+  | { readonly t: 'in'; readonly block: DatagramBlock }
   | { readonly t: 'initiate'; readonly connection: string }
   | { readonly t: 'rekey' | 'delete'; readonly sa: string }
   | { readonly t: 'traffic'; readonly sa: string; readonly bytes: number }
   | { readonly t: 'set-connection'; readonly connection: Connection }
   | { readonly t: 'remove-connection'; readonly name: string }
   | { readonly t: 'spis'; readonly local: string; readonly spis: readonly Uint8Array[] }
+  /** `message` events on or off (every shard). */
+  | { readonly t: 'observe'; readonly on: boolean }
+  /** The daemon's answers to an `xauth-request` / `modecfg-request` of this shard (its own request id). */
+  | { readonly t: 'xauth'; readonly req: number; readonly ok: boolean }
+  | { readonly t: 'modecfg'; readonly req: number; readonly attributes: readonly DataAttribute[] }
   | { readonly t: 'import'; readonly req: number; readonly isakmp: readonly IsakmpSaRecord[]; readonly ipsec: readonly IpsecSaRecord[] }
   | { readonly t: 'export-all'; readonly req: number };
 
@@ -58,8 +66,11 @@ export interface ShardStats {
 export type FromShard =
   | {
       readonly t: 'out';
-      readonly transmits: readonly Transmit[];
+      /** Datagrams to send, in order (datagram-block.ts; its buffer is transferred). */
+      readonly tx: DatagramBlock | undefined;
       readonly events: readonly EngineEvent[];
+      /** When the shard will rekey the SAs established in this batch (`rekeyAt`; absent: it will not). */
+      readonly rekeys: readonly (readonly [id: string, at: number])[];
       /** Replication: records changed by this batch, and SAs gone. */
       readonly put: readonly SaRecord[];
       readonly removed: readonly SaRemoval[];

@@ -13,9 +13,11 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
+import type { DataAttribute } from '../../codec/types.js';
 import { LocalProtocolError } from '../../errors.js';
 import type { IpsecSaRecord, IsakmpSaRecord, SaRecord } from '../../exchange/snapshot.js';
 import type { Address, Connection, EndpointFactory, EndpointFactoryOptions, EndpointLike, EngineEvent, InitiateResult, IpsecSaInfo, IsakmpSaInfo, Transmit } from '../engine.js';
+import { BlockBuilder, forEachDatagram, KEEPALIVE } from './datagram-block.js';
 import type { FromShard, SaRemoval, ShardEngineOptions, ShardInit, ShardStats, ToShard } from './protocol.js';
 import { MAX_SHARDS, shardOfMessage, shardOfSa } from './route.js';
 
@@ -63,17 +65,22 @@ export class ShardedEndpoint implements EndpointLike {
   private readonly workers: Worker[] = [];
   private readonly pending: ToShard[][];
   private readonly transfers: ArrayBuffer[][];
+  /** Per shard, the datagrams received this turn (one block in its next post). */
+  private readonly inbound: BlockBuilder[];
   private flushScheduled = false;
   private readonly tx = new Queue<Transmit>();
   private readonly ev = new Queue<EngineEvent>();
   private readonly isakmp = new Map<string, IsakmpSaInfo>();
   private readonly ipsec = new Map<string, IpsecSaInfo>();
+  private readonly rekeys = new Map<string, number>();
   private readonly stat: ShardStats[];
   private wake: (() => void) | undefined;
   private sink: ReplicationSink | undefined;
   private nextReq = 1;
   private readonly waiting = new Map<number, (m: FromShard) => void>();
   private closed = false;
+  /** Messages across the thread boundary so far: posts to the shards, posts from them (benchmarks). */
+  readonly crossings = { toShards: 0, fromShards: 0 };
   private problem: ((message: string) => void) | undefined;
 
   constructor(
@@ -85,6 +92,7 @@ export class ShardedEndpoint implements EndpointLike {
     this.key = o.routingKey ?? new Uint8Array(randomBytes(32));
     this.pending = Array.from({ length: this.shards }, () => []);
     this.transfers = Array.from({ length: this.shards }, () => []);
+    this.inbound = Array.from({ length: this.shards }, () => new BlockBuilder());
     this.stat = Array.from({ length: this.shards }, () => ZERO_STATS);
     const { random: _r, allocateSpi: _a, connections, cookieTag: _c, ...rest } = opts;
     const options: ShardEngineOptions = {
@@ -97,6 +105,7 @@ export class ShardedEndpoint implements EndpointLike {
       const init: ShardInit = { shard: i, shards: this.shards, routingKey: this.key, options, connections, replicate: o.replicate === true, ...(o.benchSeed !== undefined ? { benchSeed: o.benchSeed } : {}) };
       const w = new Worker(WORKER, { workerData: init });
       w.on('message', (batch: FromShard[]) => {
+        this.crossings.fromShards++;
         for (const m of batch) this.fromShard(i, m, allocate);
         this.wake?.();
       });
@@ -129,10 +138,12 @@ export class ShardedEndpoint implements EndpointLike {
   private fromShard(i: number, m: FromShard, allocate: EndpointFactoryOptions['allocateSpi']): void {
     switch (m.t) {
       case 'out':
-        for (const t of m.transmits) this.tx.push(t);
+        if (m.tx !== undefined) forEachDatagram(m.tx, (local, remote, data, flags) => this.tx.push(flags & KEEPALIVE ? { local, remote, data, keepalive: true } : { local, remote, data }));
+        for (const [id, at] of m.rekeys) this.rekeys.set(id, at);
         for (const e of m.events) {
-          this.follow(e);
-          this.ev.push(e);
+          const g = this.globalRequest(i, e);
+          this.follow(g);
+          this.ev.push(g);
         }
         if (m.put.length > 0 || m.removed.length > 0) this.sink?.(m.put, m.removed);
         break;
@@ -162,6 +173,22 @@ export class ShardedEndpoint implements EndpointLike {
     }
   }
 
+  /**
+   * XAUTH and Mode Config requests carry a request id each shard counts on its own: the daemon
+   * sees `local * shards + shard`, unique across shards, and its answer goes back to that shard
+   * under the shard's own id (`answerXauth`, `answerModeConfig`).
+   */
+  private globalRequest(shard: number, e: EngineEvent): EngineEvent {
+    if (e.type !== 'xauth-request' && e.type !== 'modecfg-request') return e;
+    return { ...e, requestId: e.requestId * this.shards + shard };
+  }
+
+  /** The shard and its own request id behind a request id the daemon saw. */
+  private localRequest(requestId: number, what: string): { shard: number; req: number } {
+    if (!Number.isSafeInteger(requestId) || requestId < this.shards) throw new LocalProtocolError(0, `no ${what} request ${requestId} waits for an answer`);
+    return { shard: requestId % this.shards, req: Math.floor(requestId / this.shards) };
+  }
+
   /** The SA lists follow the shards' events. */
   private follow(e: EngineEvent): void {
     switch (e.type) {
@@ -174,35 +201,52 @@ export class ShardedEndpoint implements EndpointLike {
         break;
       case 'deleted':
         (e.kind === 'isakmp' ? this.isakmp : this.ipsec).delete(e.id);
+        this.rekeys.delete(e.id);
         break;
       case 'expired':
         if (e.hard) (e.kind === 'isakmp' ? this.isakmp : this.ipsec).delete(e.id);
+        this.rekeys.delete(e.id); // soft: the rekey is under way (the engine says no time then)
         break;
       default:
         break;
     }
   }
 
-  private post(shard: number, m: ToShard, transfer?: ArrayBuffer): void {
+  private post(shard: number, m: ToShard): void {
     if (this.closed) return;
+    this.closeBlock(shard); // the datagrams received before this command go first
     this.pending[shard]!.push(m);
-    if (transfer) this.transfers[shard]!.push(transfer);
+    this.schedule();
+  }
+
+  private schedule(): void {
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(() => this.flush());
     }
   }
 
+  /** Ends the shard's current block of received datagrams (a message of the next post). */
+  private closeBlock(shard: number): void {
+    const b = this.inbound[shard]!;
+    if (b.count === 0) return;
+    const { block, transfer } = b.take();
+    this.pending[shard]!.push({ t: 'in', block });
+    this.transfers[shard]!.push(transfer);
+  }
+
   /** One postMessage per shard per turn of the event loop. */
   private flush(): void {
     this.flushScheduled = false;
     for (let i = 0; i < this.shards; i++) {
+      this.closeBlock(i);
       const batch = this.pending[i]!;
       if (batch.length === 0) continue;
       this.pending[i] = [];
       const transfer = this.transfers[i]!;
       this.transfers[i] = [];
       this.workers[i]!.postMessage(batch, transfer);
+      this.crossings.toShards++;
     }
   }
 
@@ -212,9 +256,11 @@ export class ShardedEndpoint implements EndpointLike {
 
   // ------------------------------------------------------------------------------ EndpointLike
 
+  /** Gathers the datagram into its shard's block (copied when the block is posted, this turn). */
   handleDatagram(_now: number, local: Address, remote: Address, data: Uint8Array): void {
-    const copy = data.slice();
-    this.post(this.shardOf(copy, remote), { t: 'in', local, remote, data: copy }, copy.buffer);
+    if (this.closed) return;
+    this.inbound[this.shardOf(data, remote)]!.add(local, remote, data);
+    this.schedule();
   }
 
   /** The shards run their own timers. */
@@ -256,6 +302,26 @@ export class ShardedEndpoint implements EndpointLike {
     if (c) this.post(shardOfSa(this.key, c.isakmpSa, c.remote, this.shards), { t: 'traffic', sa, bytes });
   }
 
+  /** `message` events on or off, in every shard. */
+  observeMessages(on: boolean): void {
+    this.broadcast({ t: 'observe', on });
+  }
+
+  /**
+   * XAUTH gateway: the verdict on an `xauth-request` goes to the shard that asked. A request its
+   * shard no longer knows (answered already) is dropped there, as the engine's own refusal would be.
+   */
+  answerXauth(_now: number, requestId: number, ok: boolean): void {
+    const { shard, req } = this.localRequest(requestId, 'XAUTH');
+    this.post(shard, { t: 'xauth', req, ok });
+  }
+
+  /** Mode Config gateway: the attributes answering a `modecfg-request`, to the shard that asked. */
+  answerModeConfig(_now: number, requestId: number, attributes: readonly DataAttribute[]): void {
+    const { shard, req } = this.localRequest(requestId, 'Mode Config');
+    this.post(shard, { t: 'modecfg', req, attributes });
+  }
+
   pollTransmit(): Transmit | undefined {
     return this.tx.poll();
   }
@@ -266,6 +332,11 @@ export class ShardedEndpoint implements EndpointLike {
 
   pollTimeout(): number | undefined {
     return undefined;
+  }
+
+  /** When a shard will rekey an SA, as it said when the SA was established (status' `rekeyIn`). */
+  rekeyAt(sa: string): number | undefined {
+    return this.rekeys.get(sa);
   }
 
   isakmpSas(): readonly IsakmpSaInfo[] {

@@ -7,11 +7,13 @@
 import { randomBytes } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Endpoint } from '../../exchange/index.js';
+import { RemoteProtocolError } from '../../errors.js';
 import { importIpsecSa, importIsakmpSa } from '../../exchange/snapshot.js';
-import type { EngineEvent, IpsecSaInfo, Transmit } from '../engine.js';
+import type { EngineEvent, IpsecSaInfo } from '../engine.js';
 import { SnapshotTap } from '../ha/tap.js';
 import type { FromShard, ShardInit, ShardStats, ToShard } from './protocol.js';
 import { BenchRandom } from './bench-random.js';
+import { BlockBuilder, forEachDatagram, KEEPALIVE } from './datagram-block.js';
 import { tagCookie } from './route.js';
 
 const MAX_TIMER = 2 ** 31 - 1;
@@ -94,23 +96,27 @@ function onTimer(): void {
 }
 
 /** Drains the endpoint back to the main thread (one message), then re-arms the timer. */
+const outbound = new BlockBuilder();
+
 function pump(): void {
-  const transmits: Transmit[] = [];
   const events: EngineEvent[] = [];
-  const transfer: ArrayBuffer[] = [];
+  const rekeys: [string, number][] = [];
   for (let t = ep.pollTransmit(); t; t = ep.pollTransmit()) {
-    const data = t.data.slice(); // the engine may keep its bytes (retransmission): a copy travels
-    transfer.push(data.buffer);
-    transmits.push(t.keepalive ? { local: t.local, remote: t.remote, data, keepalive: true } : { local: t.local, remote: t.remote, data });
+    outbound.add(t.local, t.remote, t.data, t.keepalive ? KEEPALIVE : 0); // a copy travels: the engine may keep its bytes
     tap?.noteMessage(t.data);
   }
   for (let e = ep.pollEvent(); e; e = ep.pollEvent()) {
     tap?.noteEvent(e);
     events.push(plainEvent(e));
+    if (e.type === 'phase1-established' || e.type === 'ipsec-sa-established' || e.type === 'ipsec-sa-updated') {
+      const at = ep.rekeyAt(e.sa.id);
+      if (at !== undefined) rekeys.push([e.sa.id, at]);
+    }
   }
   const snaps = tap?.flush(ep);
-  if (transmits.length > 0 || events.length > 0 || (snaps !== undefined && (snaps.put.length > 0 || snaps.removed.length > 0))) {
-    post({ t: 'out', transmits, events, put: snaps?.put ?? [], removed: snaps?.removed ?? [] }, transfer);
+  if (outbound.count > 0 || events.length > 0 || (snaps !== undefined && (snaps.put.length > 0 || snaps.removed.length > 0))) {
+    const tx = outbound.count > 0 ? outbound.take() : undefined;
+    post({ t: 'out', tx: tx?.block, events, rekeys, put: snaps?.put ?? [], removed: snaps?.removed ?? [] }, tx !== undefined ? [tx.transfer] : []);
   }
   arm();
 }
@@ -123,10 +129,18 @@ function handle(m: ToShard): void {
   const now = clock();
   switch (m.t) {
     case 'in':
-      tap?.noteMessage(m.data);
-      bench?.enter(m.data);
-      ep.handleDatagram(now, m.local, m.remote, m.data);
-      if (bench) bench.current = undefined;
+      forEachDatagram(m.block, (local, remote, view) => {
+        const data = view.slice(); // the engine may keep parts of it: not the whole block
+        try {
+          tap?.noteMessage(data);
+          bench?.enter(data);
+          ep.handleDatagram(now, local, remote, data);
+        } catch (err) {
+          problem('in', err);
+        } finally {
+          if (bench) bench.current = undefined;
+        }
+      });
       break;
     case 'initiate':
       ep.initiate(now, m.connection);
@@ -153,6 +167,20 @@ function handle(m: ToShard): void {
       spiPool.set(m.local, pool);
       break;
     }
+    case 'observe':
+      ep.observeMessages(m.on);
+      break;
+    case 'xauth':
+    case 'modecfg':
+      try {
+        if (m.t === 'xauth') ep.answerXauth(now, m.req, m.ok);
+        else ep.answerModeConfig(now, m.req, m.attributes);
+      } catch (err) {
+        // a request answered twice (the engine's refusal is a protocol error): the one-engine
+        // daemon logs this at debug only
+        if (!(err instanceof RemoteProtocolError)) throw err;
+      }
+      break;
     case 'import': {
       const errors: string[] = [];
       const isakmp = [];
@@ -182,6 +210,10 @@ function handle(m: ToShard): void {
   }
 }
 
+// The posts that arrived together are handled before one answer goes back (one wake-up of the
+// main thread for all of them): the drain waits for the end of this turn of the event loop.
+let drainScheduled = false;
+
 port.on('message', (batch: ToShard[]) => {
   for (const m of batch) {
     try {
@@ -190,7 +222,13 @@ port.on('message', (batch: ToShard[]) => {
       problem(m.t, err);
     }
   }
-  pump();
+  if (!drainScheduled) {
+    drainScheduled = true;
+    setImmediate(() => {
+      drainScheduled = false;
+      pump();
+    });
+  }
 });
 
 // counts for status and metrics, about once a second while they change
