@@ -80,14 +80,17 @@ export function fragmentIn(x: Engine, now: number, remoteAddr: Address, bytes: U
 /** The last message we cut into pieces (a retransmission re-sends the same pieces). */
 const lastCut = new WeakMap<P1, { readonly of: Uint8Array; readonly pieces: readonly Uint8Array[] }>();
 
-/** The datagrams to send for `data`: itself, or its fragments (see the module comment). */
-export function fragmentsOut(x: Engine, data: Uint8Array): readonly Uint8Array[] {
-  if (data.length < 28 || !phase1Exchange(data[18]!)) return [data];
+/**
+ * The fragments to send instead of `data` (see the module comment), or undefined when `data`
+ * goes whole (the common case: no array is built for it).
+ */
+export function fragmentsOut(x: Engine, data: Uint8Array): readonly Uint8Array[] | undefined {
+  if (data.length < 28 || !phase1Exchange(data[18]!)) return undefined;
   const p1 = x.sas.p1ByCookie(data.subarray(0, 8));
-  if (p1 === undefined) return [data];
+  if (p1 === undefined) return undefined;
   const mode = modeOf(p1.conn);
   const size = p1.conn.fragmentSize ?? x.opt.fragmentSize;
-  if (mode === 'no' || (mode === 'yes' && !p1.fragPeer) || data.length <= size) return [data];
+  if (mode === 'no' || (mode === 'yes' && !p1.fragPeer) || data.length <= size) return undefined;
   const prev = lastCut.get(p1);
   if (prev !== undefined && (prev.of === data || bytesEqual(prev.of, data))) return prev.pieces;
   const m = decodeHeaderView(data);
