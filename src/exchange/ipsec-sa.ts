@@ -9,7 +9,7 @@ import type { Mutable, Payload } from '../codec/types.js';
 import { toHex } from '../crypto/bytes.js';
 import * as C from './crypto.js';
 import { sendInfo } from './drivers/informational.js';
-import { requestQm } from './drivers/quick-mode.js';
+import { requestQm } from './drivers/quick-mode-queue.js';
 import type { Engine } from './engine.js';
 import { inbound } from './extensions/index.js';
 import { natt } from './extensions/nat-t.js';
