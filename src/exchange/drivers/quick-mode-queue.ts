@@ -67,8 +67,9 @@ function inFlight(p1: P1): number {
 export function startWaiting(x: Engine, now: number, p1: KeyedP1): void {
   if (p1.holds > 0 || p1.life !== 'established') return;
   while (p1.pending.length > 0 && inFlight(p1) < QUICK_MODES_IN_FLIGHT) {
-    const q = p1.pending.shift() as PendingQm;
+    const q = p1.pending.shift();
     if (p1.pending.length === 0) p1.pending = NO_PENDING;
+    if (q === undefined) break;
     startQuick(x, now, p1, q);
   }
 }

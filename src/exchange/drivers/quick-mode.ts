@@ -114,7 +114,8 @@ export function startQuick(x: Engine, now: number, p1: KeyedP1, pending: Pending
   const room = 4 + C.prfLength(p1.prf);
   const plain = encodePayloadsScratch(rest, room);
   const h1 = C.quickModeHash1({ prf: p1.prf, skeyidA: skeyidAOf(p1), messageId: msgId, afterHash: plain.subarray(room) });
-  const qm1 = [{ type: 'HASH', data: h1 } as Payload, ...rest];
+  const hash1: Payload = { type: 'HASH', data: h1 };
+  const qm1 = [hash1, ...rest];
   checkOut(QM.qm1, qm1);
   traceMessage(x, 'out', QM.qm1.name, conn.name, p1.remote, qm1);
   putHashFirst(plain, h1, PayloadType.SA);
@@ -384,7 +385,8 @@ function answerQm1(x: Engine, now: number, p1: KeyedP1, h: Header, bytes: Uint8A
   const room = 4 + C.prfLength(p1.prf);
   const plain = encodePayloadsScratch(rest, room); // scratch view: hashed and encrypted at once
   const h2 = C.quickModeHash2({ prf: p1.prf, skeyidA: skeyidAOf(p1), messageId: qm.msgId, nonceI: qm.ni, afterHash: plain.subarray(room) });
-  const qm2 = [{ type: 'HASH', data: h2 } as Payload, ...rest];
+  const hash2: Payload = { type: 'HASH', data: h2 };
+  const qm2 = [hash2, ...rest];
   checkOut(QM.qm2, qm2);
   if (x.observe) {
     traceMessage(x, 'in', QM.qm1.name, conn.name, p1.remote, payloads, `${selectionText(sel)}, ${selectorText(peerTs)} === ${selectorText(ourTs)}`);

@@ -71,7 +71,7 @@ export function fragmentIn(x: Engine, now: number, remoteAddr: Address, bytes: U
   if (m.header.flags !== 0) throw remote(NotifyType.INVALID_FLAGS, `IKE fragment with header flags ${m.header.flags} (fragments are sent in clear, the whole message carries its own flags)`);
   const f = m.payloads[0];
   if (m.payloads.length !== 1 || f === undefined || f.type !== 'FRAG') throw remote(NotifyType.PAYLOAD_MALFORMED, 'an IKE fragment datagram must hold exactly one fragment payload');
-  const r = x.fragments.add(now, `${remoteAddr.address}|${remoteAddr.port}`, m.header.initiatorCookie, f as FragmentPayload);
+  const r = x.fragments.add(now, `${remoteAddr.address}|${remoteAddr.port}`, m.header.initiatorCookie, f);
   if (r.kind === 'refused') throw remote(r.notify, `IKE fragment ${f.fragmentNumber} (id ${f.fragmentId}): ${r.reason}`);
   if (r.kind === 'pending') return undefined;
   return r.data;
@@ -85,7 +85,7 @@ const lastCut = new WeakMap<P1, { readonly of: Uint8Array; readonly pieces: read
  * goes whole (the common case: no array is built for it).
  */
 export function fragmentsOut(x: Engine, data: Uint8Array): readonly Uint8Array[] | undefined {
-  if (data.length < 28 || !phase1Exchange(data[18]!)) return undefined;
+  if (data.length < 28 || !phase1Exchange(data[18] ?? 0)) return undefined;
   const p1 = x.sas.p1ByCookie(data.subarray(0, 8));
   if (p1 === undefined) return undefined;
   const mode = modeOf(p1.conn);
