@@ -10,18 +10,18 @@
  * `status` shows (events-dataplane.ts, sa-states.ts); waiters of control commands (waiters.ts).
  * Dead Peer Detection and NAT keepalives are engine timers (keepalive transmits go out here; a
  * `peer-dead` event restarts the connection with `dpd_action: restart`). Commands are in
- * commands.ts, status in status.ts, reload in reload.ts.
+ * commands.ts, status in status.ts, reload in reload.ts, the XAUTH / Mode Config subscribers in
+ * remote-access-events.ts, the traps of on-demand connections in on-demand.ts.
  * Everything that touches the outside world (sockets, timers, files, processes) is owned by the
  * daemon and these helpers; the endpoint stays pure.
  */
 import { pooledRandom } from './random-pool.js';
-import { isIP } from 'node:net';
 import type { Server } from 'node:http';
 import { loadConfig, type Config, type ConnectionConfig, type LogLevel } from './config/index.js';
 import { EngineCommands, handleControlRequest } from './commands.js';
 import type { DaemonContext } from './context.js';
 import { NoneDataplane, XfrmDataplane, createXfrmDataplane, dgramFd, type Dataplane, type IpRunner } from './dataplane.js';
-import { engineConnections, localAddressFor, toEngineConnection, type EndpointFactory, type EndpointLike, type EngineEvent, type InitiateResult } from './engine.js';
+import { engineConnections, localAddressFor, receivingAddress, toEngineConnection, type EndpointFactory, type EndpointLike, type EngineEvent, type InitiateResult } from './engine.js';
 import { ControlServer, type ControlRequest, type ControlResponse } from './control.js';
 import { preflightNotes } from './preflight.js';
 import { sameCrls } from './crl-files.js';
@@ -33,14 +33,15 @@ import { Counters, type CounterSnapshot } from './counters.js';
 import { startMetricsServer } from './metrics.js';
 import { planReload, reloadMessage, runningConfig } from './reload.js';
 import { SaStates } from './sa-states.js';
-import { buildStatus, connectionFigures, LocalIdTexts, saCounts, selectorText, type StatusData } from './status.js';
+import { buildStatus, connectionFigures, LocalIdTexts, saCounts, type StatusData } from './status.js';
 import { UdpTransport, type ReceivedDatagram } from './udp.js';
-import { selectorPairs } from '../exchange/ids.js';
 import { Updown } from './updown.js';
 import { UsageError } from '../errors.js';
 import { Waiters } from './waiters.js';
-import { XauthEvents } from './xauth-events.js';
-import { ModeConfigEvents } from './modecfg-events.js';
+import type { XauthEvents } from './xauth-events.js';
+import type { ModeConfigEvents } from './modecfg-events.js';
+import { OnDemand } from './on-demand.js';
+import { remoteAccessEvents } from './remote-access-events.js';
 import { attachLoop, closeEndpoint } from './shards/index.js';
 import { haFor, type HaNode } from './ha/index.js';
 
@@ -85,7 +86,6 @@ export class Daemon {
   private stopped = false;
   private pumping = false;
   private readonly signalHandlers: [NodeJS.Signals, () => void][] = [];
-  private readonly lastAcquire = new Map<string, number>();
   private readonly sas = new SaStates();
   private readonly localIds: LocalIdTexts;
   private readonly commands: EngineCommands;
@@ -94,6 +94,7 @@ export class Daemon {
   private readonly waiters: Waiters;
   private readonly xauthEvents: XauthEvents;
   private readonly modeConfigEvents: ModeConfigEvents;
+  private readonly onDemand: OnDemand;
   /** Failover (docs/ha.md); undefined without an `ha` section. */
   private readonly ha: HaNode | undefined;
 
@@ -161,24 +162,25 @@ export class Daemon {
     });
     this.waiters = new Waiters((sa) => this.sas.statusOf(sa, this.now()), () => this.syncObserve());
     this.syncObserve();
-    const answerXauth = this.endpoint.answerXauth;
-    this.xauthEvents = new XauthEvents({
+    const ra = remoteAccessEvents(this.endpoint, {
       logger: this.logger,
       now: () => this.now(),
       connections: () => this.config.connections,
-      answerXauth: answerXauth === undefined ? undefined : (now, id, ok) => answerXauth.call(this.endpoint, now, id, ok),
       pump: () => this.pump(),
       running: () => !this.stopped,
-      accepted: (sa, r) => this.modeConfigEvents.accepted(sa, r),
+      deleteSa: (sa) => this.safe(() => this.endpoint.delete(this.now(), sa)),
     });
-    const answerModeConfig = this.endpoint.answerModeConfig;
-    this.modeConfigEvents = new ModeConfigEvents({
+    this.xauthEvents = ra.xauth;
+    this.modeConfigEvents = ra.modeConfig;
+    this.onDemand = new OnDemand({
+      dataplane: this.dataplane,
       logger: this.logger,
       now: () => this.now(),
       connections: () => this.config.connections,
-      answerModeConfig: answerModeConfig === undefined ? undefined : (now, id, attrs) => answerModeConfig.call(this.endpoint, now, id, attrs),
-      deleteSa: (sa) => this.safe(() => this.endpoint.delete(this.now(), sa)),
-      pump: () => this.pump(),
+      engineConnection: (c) => this.engineConnection(c),
+      hasIpsecSa: (name) => this.endpoint.ipsecSas().some((s) => s.connection === name),
+      stopping: () => this.shuttingDown,
+      initiate: (name) => this.safe(() => this.initiate(name)),
     });
     this.ha = haFor(this.config, this.endpoint, {
       logger: this.logger,
@@ -250,9 +252,9 @@ export class Daemon {
         opened.push(() => new Promise<void>((r) => m.close(() => r())));
       }
       if (dp.trap !== undefined) {
-        dp.onAcquire = (name) => this.onAcquire(name);
+        dp.onAcquire = (name) => this.onDemand.onAcquire(name);
         for (const c of this.config.connections) {
-          const err = c.start === 'on-demand' ? await this.trap(c) : undefined;
+          const err = c.start === 'on-demand' ? await this.onDemand.trap(c) : undefined;
           if (err !== undefined) throw new UsageError('ISAKMP_ERR_DATAPLANE', `dataplane ${dp.name}: on-demand connection ${c.name}: ${err.trim().replace(/\s*\n\s*/g, '; ')}`);
         }
         trapped = this.config.connections.filter((c) => c.start === 'on-demand');
@@ -272,7 +274,7 @@ export class Daemon {
     this.encapsulateEsp();
     if (this.control !== undefined) this.logger.info('control', 'control socket ready', { path: g.controlSocket });
     if (g.metrics !== undefined) this.logger.info('daemon', 'metrics on http', { address: g.metrics.address, port: g.metrics.port });
-    for (const c of trapped) this.logTrap(c, undefined);
+    for (const c of trapped) this.onDemand.logTrap(c, undefined);
     this.logPreflight();
     this.logger.info('daemon', 'started', { connections: this.config.connections.length, dataplane: this.dataplane.name });
     // with failover, a node starts its connections when it becomes active
@@ -309,44 +311,6 @@ export class Daemon {
     }
   }
 
-  /**
-   * Installs the kernel traps of an on-demand connection, one per selector pair (traffic of any of
-   * them brings the connection up); resolves to the dataplane's first error, if any.
-   */
-  private async trap(c: ConnectionConfig): Promise<string | undefined> {
-    const e = this.engineConnection(c);
-    if (this.dataplane.trap === undefined) return undefined;
-    for (const ts of selectorPairs(e.localTs, e.remoteTs, e.local.address, e.remote.address)) {
-      const err = await this.dataplane.trap({ name: c.name, local: e.local.address, remote: e.remote.address, localTs: ts.local, remoteTs: ts.remote, mode: c.ipsecMode });
-      if (err !== undefined) return err;
-    }
-    return undefined;
-  }
-
-  /** The log lines of an on-demand connection's traps (one per selector pair), or its error. */
-  private logTrap(c: ConnectionConfig, err: string | undefined): void {
-    if (err !== undefined) {
-      this.logger.error('dataplane', `on-demand ${c.name}: ${err}`);
-      return;
-    }
-    const e = this.engineConnection(c);
-    for (const ts of selectorPairs(e.localTs, e.remoteTs, e.local.address, e.remote.address)) {
-      this.logger.info('dataplane', 'on-demand trap installed', { connection: c.name, ts: `${selectorText(ts.local)} === ${selectorText(ts.remote)}` });
-    }
-  }
-
-  /** The kernel saw traffic for an on-demand connection: negotiate, unless already done or doing so. */
-  private onAcquire(name: string): void {
-    const c = this.config.connections.find((x) => x.name === name);
-    if (c === undefined || c.start !== 'on-demand' || this.shuttingDown) return;
-    const now = this.now();
-    if (now - (this.lastAcquire.get(name) ?? -Infinity) < 5000) return;
-    if (this.endpoint.ipsecSas().some((s) => s.connection === name)) return;
-    this.lastAcquire.set(name, now);
-    this.logger.info('ike', 'on-demand: traffic for the connection, initiating', { connection: name });
-    this.safe(() => this.initiate(name));
-  }
-
   /** The bound UDP sockets (ports resolved). */
   addresses(): { address: string; port: number; natt: boolean }[] {
     return this.transport.addresses();
@@ -377,25 +341,6 @@ export class Daemon {
   // ------------------------------------------------------------------------------------------
   // the loop
 
-  /**
-   * A socket bound to 0.0.0.0 / :: cannot tell which local address a datagram was sent to (Node
-   * has no IP_PKTINFO). The engine needs it to pick the connection, so the daemon uses the local
-   * address of the connection configured for that peer (or of the only %any connection family).
-   */
-  private localFor(local: { address: string; port: number }, remote: string): { address: string; port: number } {
-    if (local.address !== '0.0.0.0' && local.address !== '::') return local;
-    const fam = isIP(remote);
-    const exact = new Set(this.config.connections.filter((c) => c.remote.address === remote && c.local.address !== undefined).map((c) => c.local.address as string));
-    if (exact.size === 1) return { address: [...exact][0] as string, port: local.port };
-    if (exact.size === 0) {
-      const any = new Set(
-        this.config.connections.filter((c) => c.remote.address === '%any' && c.local.address !== undefined && isIP(c.local.address) === fam).map((c) => c.local.address as string),
-      );
-      if (any.size === 1) return { address: [...any][0] as string, port: local.port };
-    }
-    return local;
-  }
-
   private onDatagram(d: ReceivedDatagram): void {
     if (this.stopped) return;
     if (this.shuttingDown) {
@@ -406,7 +351,7 @@ export class Daemon {
       return;
     }
     this.logger.log('net', 'trace', 'datagram in', { from: `${d.remote.address}:${d.remote.port}`, to: d.local.port, bytes: d.data.length });
-    this.endpoint.handleDatagram(this.now(), this.localFor(d.local, d.remote.address), d.remote, d.data);
+    this.endpoint.handleDatagram(this.now(), receivingAddress(this.config.connections, d.local, d.remote.address), d.remote, d.data);
     this.pump();
   }
 
@@ -602,7 +547,7 @@ export class Daemon {
     this.syncObserve();
     this.updown = this.updownFor(g1.updown);
     for (const c of next.connections) if (touched(c.name) && c.start === 'start') this.safe(() => this.initiate(c.name));
-    for (const c of next.connections) if (touched(c.name) && c.start === 'on-demand') this.logTrap(c, await this.trap(c));
+    for (const c of next.connections) if (touched(c.name) && c.start === 'on-demand') this.onDemand.logTrap(c, await this.onDemand.trap(c));
     this.pump();
     return reloadMessage(path, plan);
   }

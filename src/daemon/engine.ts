@@ -224,6 +224,23 @@ export function localAddressFor(c: ConnectionConfig, g: Pick<GlobalConfig, 'list
   return l?.address ?? (fam === 6 ? '::' : '0.0.0.0');
 }
 
+/**
+ * The local address a datagram was sent to, as the engine needs it to pick the connection. A
+ * socket bound to 0.0.0.0 / :: cannot tell (Node has no IP_PKTINFO): then the local address of the
+ * connection configured for that peer (or of the only %any connection family), else `local` as is.
+ */
+export function receivingAddress(connections: readonly ConnectionConfig[], local: { address: string; port: number }, remote: string): { address: string; port: number } {
+  if (local.address !== '0.0.0.0' && local.address !== '::') return local;
+  const fam = isIP(remote);
+  const exact = new Set(connections.filter((c) => c.remote.address === remote && c.local.address !== undefined).map((c) => c.local.address as string));
+  if (exact.size === 1) return { address: [...exact][0] as string, port: local.port };
+  if (exact.size === 0) {
+    const any = new Set(connections.filter((c) => c.remote.address === '%any' && c.local.address !== undefined && isIP(c.local.address) === fam).map((c) => c.local.address as string));
+    if (any.size === 1) return { address: [...any][0] as string, port: local.port };
+  }
+  return local;
+}
+
 /** Random bytes for the engine that only checks connections: it never negotiates. */
 const noRandom = (n: number): Uint8Array => new Uint8Array(n);
 

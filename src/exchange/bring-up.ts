@@ -6,7 +6,7 @@
  * keys), and a pair being negotiated is not negotiated twice.
  * @module
  */
-import { requestQm } from './drivers/quick-mode.js';
+import { requestQm } from './drivers/quick-mode-queue.js';
 import type { Engine } from './engine.js';
 import { hostSelector, selectorEquals, selectorList, selectorPairs, selectorWithin, subnetSelector, type SelectorPair } from './ids.js';
 import { pairKeyFlat } from './keys.js';

@@ -127,7 +127,9 @@ export class Engine {
   }
 
   send(local: Address, remoteAddr: Address, data: Uint8Array): void {
-    for (const d of fragmentsOut(this, data)) this.tx.push({ local, remote: remoteAddr, data: d });
+    const pieces = fragmentsOut(this, data);
+    if (pieces === undefined) this.tx.push({ local, remote: remoteAddr, data });
+    else for (const d of pieces) this.tx.push({ local, remote: remoteAddr, data: d });
   }
 
   emit(e: EngineEvent): void {

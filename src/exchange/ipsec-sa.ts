@@ -6,10 +6,10 @@
  * @module
  */
 import type { Mutable, Payload } from '../codec/types.js';
-import { toHex } from '../crypto/bytes.js';
+import { toHexFlat } from '../crypto/bytes.js';
 import * as C from './crypto.js';
 import { sendInfo } from './drivers/informational.js';
-import { requestQm } from './drivers/quick-mode.js';
+import { requestQm } from './drivers/quick-mode-queue.js';
 import type { Engine } from './engine.js';
 import { inbound } from './extensions/index.js';
 import { natt } from './extensions/nat-t.js';
@@ -93,7 +93,7 @@ export function installIpsecSa(x: Engine, now: number, qm: Qm, sel: IpsecSelecti
   const lifeSeconds = qm.lifeSeconds ?? sel.lifetimeSeconds;
   const lifeKb = qm.lifeKilobytes ?? sel.lifetimeKilobytes;
   const info: Mutable<IpsecSaInfo> = {
-    id: 'q' + toHex(firstInSpi ?? missing('a protocol')),
+    id: 'q' + toHexFlat(firstInSpi ?? missing('a protocol')),
     isakmpSa: x.sas.p1Id(p1),
     connection: qm.conn.name,
     role: qm.role,

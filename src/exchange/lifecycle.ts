@@ -11,7 +11,7 @@
  * Quick Modes wait on the SA meanwhile and the peer's are refused.
  * @module
  */
-import { flatString, toHex } from '../crypto/bytes.js';
+import { flatString, toHexFlat } from '../crypto/bytes.js';
 import { NotifyType, ProtocolId, isErrorNotify, nameOf } from '../constants/index.js';
 import { traceMessage } from './trace.js';
 import { RemoteProtocolError } from '../errors.js';
@@ -21,7 +21,8 @@ import { peerIdWire, type PeerIdentity } from './authorization.js';
 import * as C from './crypto.js';
 import { sendInfo } from './drivers/informational.js';
 import { startPhase1 } from './drivers/phase1.js';
-import { clearQmRetransmit, requestQm, startWaiting } from './drivers/quick-mode.js';
+import { clearQmRetransmit } from './drivers/quick-mode.js';
+import { requestQm, startWaiting } from './drivers/quick-mode-queue.js';
 import type { Engine } from './engine.js';
 import { authIn, established as livenessEstablished } from './extensions/index.js';
 import { identityText } from './ids.js';
@@ -37,7 +38,7 @@ const EMPTY = new Uint8Array(0);
 /** Connection + authenticated identity: whose SAs the per-peer caps count together. */
 function peerKeyOf(p1: P1): string {
   const id = p1.peerId ? peerIdWire(p1.peerId) : { idType: 0, data: EMPTY };
-  return flatString(p1.conn.name + '\0' + id.idType + ':' + toHex(id.data));
+  return flatString(p1.conn.name + '\0' + id.idType + ':' + toHexFlat(id.data));
 }
 
 /** A peer identity in words, for reasons (non-printable characters escaped by the loggers). */

@@ -249,8 +249,8 @@ export function selectIke(sa: SaPayload, ours: readonly IkeProposal[], authMetho
   }
   if (prop.transforms.length === 0) throw new RemoteProtocolError(NotifyType.BAD_PROPOSAL_SYNTAX, 'proposal without transforms');
   const parsed = prop.transforms.map((t) => ({ t, c: parseIkeTransform(t) }));
-  const pick = (t: Transform, c: ChosenIke, i: number): IkeSelection => {
-    const life = Math.min(c.lifetimeSeconds, ours[i]!.lifetimeSeconds ?? DEFAULT_IKE_LIFETIME);
+  const pick = (t: Transform, c: ChosenIke, i: number, our: IkeProposal): IkeSelection => {
+    const life = Math.min(c.lifetimeSeconds, our.lifetimeSeconds ?? DEFAULT_IKE_LIFETIME);
     return {
       reply: { type: 'SA', doi: sa.doi, situation: sa.situation, proposals: [{ number: prop.number, protocol: prop.protocol, spi: prop.spi, transforms: [t] }] },
       chosen: { ...c, lifetimeSeconds: life },
@@ -259,12 +259,16 @@ export function selectIke(sa: SaPayload, ours: readonly IkeProposal[], authMetho
   };
   if (preferOwn) {
     for (let i = 0; i < ours.length; i++) {
-      for (const { t, c } of parsed) if (c && ikeMatches(c, ours[i]!, authMethod, allowWeak)) return pick(t, c, i);
+      const our = ours[i];
+      if (our !== undefined) for (const { t, c } of parsed) if (c && ikeMatches(c, our, authMethod, allowWeak)) return pick(t, c, i, our);
     }
   } else {
     for (const { t, c } of parsed) {
       if (!c) continue;
-      for (let i = 0; i < ours.length; i++) if (ikeMatches(c, ours[i]!, authMethod, allowWeak)) return pick(t, c, i);
+      for (let i = 0; i < ours.length; i++) {
+        const our = ours[i];
+        if (our !== undefined && ikeMatches(c, our, authMethod, allowWeak)) return pick(t, c, i, our);
+      }
     }
   }
   throw new RemoteProtocolError(NotifyType.NO_PROPOSAL_CHOSEN, 'no acceptable phase-1 transform');
@@ -273,12 +277,13 @@ export function selectIke(sa: SaPayload, ours: readonly IkeProposal[], authMetho
 /** Initiator: check the responder's answer is exactly one proposal/transform we offered. */
 export function checkIkeAnswer(sa: SaPayload, offered: readonly IkeProposal[], authMethod: number, allowWeak: boolean): ChosenIke {
   checkSaHeader(sa);
-  if (sa.proposals.length !== 1 || sa.proposals[0]!.transforms.length !== 1) {
+  const prop = sa.proposals[0];
+  const transform = prop?.transforms[0];
+  if (sa.proposals.length !== 1 || prop === undefined || prop.transforms.length !== 1 || transform === undefined) {
     throw new RemoteProtocolError(NotifyType.BAD_PROPOSAL_SYNTAX, 'answer must carry one proposal with one transform');
   }
-  const prop = sa.proposals[0]!;
   if (prop.protocol !== ProtocolId.PROTO_ISAKMP) throw new RemoteProtocolError(NotifyType.INVALID_PROTOCOL_ID, 'answer protocol');
-  const c = parseIkeTransform(prop.transforms[0]!);
+  const c = parseIkeTransform(transform);
   if (c) {
     for (const p of offered) {
       if (ikeMatches(c, p, authMethod, allowWeak)) {
@@ -415,16 +420,19 @@ function spiReserved(spi: Uint8Array): boolean {
   return spi[0] === 0 && spi[1] === 0 && spi[2] === 0;
 }
 
+/** AND-ed proposals: one or more with one proposal number. */
+type ProposalGroup = [Proposal, ...Proposal[]];
+
 /** Group the proposals of an SA by proposal number (AND-ed proposals share one). */
-function proposalGroups(sa: SaPayload): Proposal[][] {
-  const groups: Proposal[][] = [];
-  let last = -1;
+function proposalGroups(sa: SaPayload): ProposalGroup[] {
+  const groups: ProposalGroup[] = [];
+  let cur: ProposalGroup | undefined;
   for (const p of sa.proposals) {
-    if (p.number === last) groups[groups.length - 1]!.push(p);
+    if (cur !== undefined && p.number === cur[0].number) cur.push(p);
     else {
-      if (p.number < last) throw new RemoteProtocolError(NotifyType.BAD_PROPOSAL_SYNTAX, 'proposal numbers must increase');
-      groups.push([p]);
-      last = p.number;
+      if (cur !== undefined && p.number < cur[0].number) throw new RemoteProtocolError(NotifyType.BAD_PROPOSAL_SYNTAX, 'proposal numbers must increase');
+      cur = [p];
+      groups.push(cur);
     }
   }
   return groups;
@@ -435,14 +443,14 @@ export function selectIpsec(sa: SaPayload, ours: readonly IpsecProposal[], allow
   checkSaHeader(sa);
   if (sa.proposals.length === 0) throw new RemoteProtocolError(NotifyType.BAD_PROPOSAL_SYNTAX, 'SA without proposals');
   const groups = proposalGroups(sa);
-  const tryGroup = (g: Proposal[], i: number): IpsecSelection | undefined => {
-    const p = ours[i]!;
-    if (g.length !== p.protocols.length) return undefined;
+  const tryGroup = (g: ProposalGroup, i: number): IpsecSelection | undefined => {
+    const p = ours[i];
+    if (p === undefined || g.length !== p.protocols.length) return undefined;
     const entries: IpsecChoiceEntry[] = [];
     for (let j = 0; j < g.length; j++) {
-      const prop = g[j]!;
-      const spec = p.protocols[j]!;
-      if (prop.protocol !== spec.protocol) return undefined;
+      const prop = g[j];
+      const spec = p.protocols[j];
+      if (prop === undefined || spec === undefined || prop.protocol !== spec.protocol) return undefined;
       if (prop.spi.length !== 4 || spiReserved(prop.spi)) return undefined;
       let found: IpsecChoiceEntry | undefined;
       for (const t of prop.transforms) {
@@ -457,7 +465,8 @@ export function selectIpsec(sa: SaPayload, ours: readonly IpsecProposal[], allow
       if (!found) return undefined;
       entries.push(found);
     }
-    const first = entries[0]!.parsed;
+    const first = entries[0]?.parsed;
+    if (first === undefined) return undefined;
     for (const e of entries) {
       if (e.parsed.lifetimeSeconds !== first.lifetimeSeconds || e.parsed.lifetimeKilobytes !== first.lifetimeKilobytes) return undefined;
     }
@@ -466,7 +475,7 @@ export function selectIpsec(sa: SaPayload, ours: readonly IpsecProposal[], allow
     const sec = lifetimeMin(first.lifetimeSeconds, ourSec);
     const kb = lifetimeMin(first.lifetimeKilobytes, ourKb);
     return {
-      proposalNumber: g[0]!.number,
+      proposalNumber: g[0].number,
       entries,
       mode: first.mode,
       group: first.group,
@@ -502,28 +511,30 @@ export function checkIpsecAnswer(sa: SaPayload, ourOffer: SaPayload, ours: reado
   checkSaHeader(sa);
   const groups = proposalGroups(sa);
   if (groups.length !== 1) throw new RemoteProtocolError(NotifyType.BAD_PROPOSAL_SYNTAX, 'answer must carry one proposal');
-  const g = groups[0]!;
-  const idx = g[0]!.number - 1;
+  const g = groups[0];
+  if (g === undefined) throw new RemoteProtocolError(NotifyType.BAD_PROPOSAL_SYNTAX, 'answer must carry one proposal');
+  const idx = g[0].number - 1;
   const p = ours[idx];
   if (!p || p.protocols.length !== g.length) throw new RemoteProtocolError(NotifyType.NO_PROPOSAL_CHOSEN, 'answer is not a proposal we offered');
   const entries: IpsecChoiceEntry[] = [];
   for (let j = 0; j < g.length; j++) {
-    const prop = g[j]!;
-    const spec = p.protocols[j]!;
-    if (prop.transforms.length !== 1 || prop.protocol !== spec.protocol || prop.spi.length !== 4 || spiReserved(prop.spi)) {
+    const prop = g[j];
+    const spec = p.protocols[j];
+    const t = prop?.transforms[0];
+    if (prop === undefined || spec === undefined || t === undefined || prop.transforms.length !== 1 || prop.protocol !== spec.protocol || prop.spi.length !== 4 || spiReserved(prop.spi)) {
       throw new RemoteProtocolError(NotifyType.BAD_PROPOSAL_SYNTAX, 'answer proposal malformed');
     }
-    const t = prop.transforms[0]!;
     const parsed = parseIpsecTransform(t);
     const keys = parsed && ipsecSpecMatches(parsed, spec, p, allowWeak);
     if (!parsed || !keys) throw new RemoteProtocolError(NotifyType.NO_PROPOSAL_CHOSEN, 'answer transform not offered');
     entries.push({ protocol: prop.protocol, transform: t, parsed, peerSpi: prop.spi, keys });
   }
   void ourOffer;
-  const first = entries[0]!.parsed;
+  const first = entries[0]?.parsed;
+  if (first === undefined) throw new RemoteProtocolError(NotifyType.BAD_PROPOSAL_SYNTAX, 'answer must carry one proposal');
   const sec = lifetimeMin(first.lifetimeSeconds, p.lifetimeSeconds ?? DEFAULT_IPSEC_LIFETIME);
   const kb = lifetimeMin(first.lifetimeKilobytes, p.lifetimeKilobytes ?? 0);
-  return { proposalNumber: g[0]!.number, entries, mode: first.mode, group: first.group, lifetimeSeconds: sec, lifetimeKilobytes: kb, shortened: false, ours: idx };
+  return { proposalNumber: g[0].number, entries, mode: first.mode, group: first.group, lifetimeSeconds: sec, lifetimeKilobytes: kb, shortened: false, ours: idx };
 }
 
 /** Validate a connection's proposals (LocalProtocolError-free: returns a problem text or undefined). */

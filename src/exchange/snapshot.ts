@@ -160,7 +160,8 @@ function peerIdentity(r: PeerIdRecord | undefined): PeerIdentity | undefined {
 function seenIds(p1: P1): number[] {
   const out: number[] = [];
   if (p1.seen1 !== 0) out.push(p1.seen1);
-  for (let i = 0; i < p1.seenCount; i++) out.push(p1.seenRest![i]!);
+  const rest = p1.seenRest;
+  if (rest !== undefined) for (const id of rest.subarray(0, p1.seenCount)) out.push(id);
   return out;
 }
 

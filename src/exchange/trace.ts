@@ -30,13 +30,22 @@ export function payloadNames(payloads: readonly Payload[]): string[] {
   return payloads.map(payloadName);
 }
 
+/** Payload records or their names already (a list is all of one kind: its first element tells). */
+function isRecords(payloads: readonly Payload[] | readonly string[]): payloads is readonly Payload[] {
+  return payloads.length > 0 && typeof payloads[0] !== 'string';
+}
+
+function namesOf(payloads: readonly Payload[] | readonly string[]): readonly string[] {
+  return isRecords(payloads) ? payloadNames(payloads) : payloads;
+}
+
 /**
  * A `message` event (only while observing): `name` such as MM3, `connection` it belongs to,
  * `detail` what it settled. `payloads` are the records or their names already.
  */
 export function traceMessage(x: Engine, direction: 'in' | 'out', name: string | undefined, connection: string, peer: Address, payloads: readonly Payload[] | readonly string[], detail?: string): void {
   if (!x.observe) return;
-  const names = payloads.length > 0 && typeof payloads[0] !== 'string' ? payloadNames(payloads as readonly Payload[]) : (payloads as readonly string[]);
+  const names = namesOf(payloads);
   x.emit(detail !== undefined ? { type: 'message', direction, name: name ?? '?', connection, peer, payloads: names, detail } : { type: 'message', direction, name: name ?? '?', connection, peer, payloads: names });
 }
 

@@ -43,22 +43,7 @@ export function parseProposals(
     return { ike, esp, ah: parseAh(s, ahNode.value, allowWeakGroups, pfsGroup) };
   }
   const espItems = espNode !== undefined ? stringList(ctx, espNode.value, `${path}.esp`) ?? [] : DEFAULT_ESP.map((text) => ({ text, node: s.node as Node }));
-  for (const item of espItems) {
-    const r = parseEspProposalSpec(item.text, { allowWeakGroups });
-    if (!r.ok) {
-      ctx.error(item.node, `${path}.esp`, r.error);
-      continue;
-    }
-    let p = r.value;
-    if (pfsGroup !== null) {
-      if (p.group !== undefined && p.group !== pfsGroup) {
-        ctx.error(item.node, `${path}.esp`, `'${item.text}' names a PFS group that differs from pfs: (drop the group here, or make them agree)`);
-        continue;
-      }
-      if (p.group === undefined && pfsGroup !== undefined) p = { ...p, group: pfsGroup, text: `${p.text}-${groupName(pfsGroup)}` };
-    }
-    esp.push(p);
-  }
+  esp.push(...phase2Specs(s, 'esp', espItems, (text) => parseEspProposalSpec(text, { allowWeakGroups }), pfsGroup));
   if (espNode !== undefined && esp.length === 0 && espItems.length === 0) ctx.error(espNode.value, `${path}.esp`, 'give at least one proposal, e.g. aes128-sha256');
   if (new Set(esp.map((p) => p.group ?? 0)).size > 1) {
     ctx.error(s.at('esp'), `${path}.esp`, 'all ESP proposals must agree on the PFS group (Quick Mode sends one KE)');
@@ -69,27 +54,44 @@ export function parseProposals(
 /** `ah:` INTEG[-GROUP] proposals (AH alone, instead of ESP), with `pfs:` filled in as for ESP. */
 function parseAh(s: Section, node: Node | null, allowWeakGroups: boolean, pfsGroup: number | undefined | null): AhProposalSpec[] {
   const { ctx, path } = s;
-  const ah: AhProposalSpec[] = [];
   const items = stringList(ctx, node, `${path}.ah`) ?? [];
+  const ah = phase2Specs(s, 'ah', items, (text) => parseAhProposalSpec(text, { allowWeakGroups }), pfsGroup);
+  if (items.length === 0) ctx.error(node, `${path}.ah`, 'give at least one proposal, e.g. sha256');
+  if (new Set(ah.map((p) => p.group ?? 0)).size > 1) ctx.error(node, `${path}.ah`, 'all AH proposals must agree on the PFS group (Quick Mode sends one KE)');
+  return ah;
+}
+
+/**
+ * The `esp:` or `ah:` proposals of `items`, each parsed by `parse`, with `pfs:` applied: a proposal
+ * without a group takes the `pfs:` group (its text then names it), one with a different group is
+ * an error; `pfsGroup` null (no `pfs:`) leaves the proposals as written.
+ */
+function phase2Specs<T extends { readonly text: string; readonly group?: number | undefined }>(
+  s: Section,
+  key: 'esp' | 'ah',
+  items: readonly { readonly text: string; readonly node: Node }[],
+  parse: (text: string) => { ok: true; value: T } | { ok: false; error: string },
+  pfsGroup: number | undefined | null,
+): T[] {
+  const { ctx, path } = s;
+  const out: T[] = [];
   for (const item of items) {
-    const r = parseAhProposalSpec(item.text, { allowWeakGroups });
+    const r = parse(item.text);
     if (!r.ok) {
-      ctx.error(item.node, `${path}.ah`, r.error);
+      ctx.error(item.node, `${path}.${key}`, r.error);
       continue;
     }
     let p = r.value;
     if (pfsGroup !== null) {
       if (p.group !== undefined && p.group !== pfsGroup) {
-        ctx.error(item.node, `${path}.ah`, `'${item.text}' names a PFS group that differs from pfs: (drop the group here, or make them agree)`);
+        ctx.error(item.node, `${path}.${key}`, `'${item.text}' names a PFS group that differs from pfs: (drop the group here, or make them agree)`);
         continue;
       }
       if (p.group === undefined && pfsGroup !== undefined) p = { ...p, group: pfsGroup, text: `${p.text}-${groupName(pfsGroup)}` };
     }
-    ah.push(p);
+    out.push(p);
   }
-  if (items.length === 0) ctx.error(node, `${path}.ah`, 'give at least one proposal, e.g. sha256');
-  if (new Set(ah.map((p) => p.group ?? 0)).size > 1) ctx.error(node, `${path}.ah`, 'all AH proposals must agree on the PFS group (Quick Mode sends one KE)');
-  return ah;
+  return out;
 }
 
 /** `pfs:` a group, or none/no/false; `null` when not given (the ESP proposals decide). */

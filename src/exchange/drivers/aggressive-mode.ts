@@ -33,7 +33,7 @@ import { CERT, CR, NATD, NOTIFIES, VIDS, one, rule, type MessageScript } from '.
 import { LocalProtocolError } from '../../errors.js';
 import type { Connection } from '../types.js';
 import { checkOut, encodeEncrypted, encodePlain, firstPayloadBody } from '../wire.js';
-import { phase1Driver, type Phase1Message, type Phase1Step } from './phase1.js';
+import { phase1Driver, sendPlainPhase1, type Phase1Message, type Phase1Step } from './phase1.js';
 
 /** The three messages. */
 export const AM = {
@@ -123,10 +123,7 @@ export function responderTakeAm1SendAm2(x: Engine, now: number, p1: ChosenP1, pa
   certRequests(p1.conn, out);
   vendorIdsAnswer(x, p1, out);
   natdOut(x, kp1, false, out);
-  checkOut(AM.am2, out);
-  traceMessage(x, 'out', AM.am2.name, p1.conn.name, p1.remote, out);
-  p1.exchangeState = 'sent-am2';
-  sendP1(x, now, p1, encodePlain(p1, TYPE, 0, out), false);
+  sendPlainPhase1(x, now, p1, TYPE, AM.am2, out, 'sent-am2', false);
 }
 
 /** Initiator: <-- HDR, SA, KE, Nr, IDir, HASH_R ; then HDR*, HASH_I --> ; established. */

@@ -31,8 +31,8 @@ import { expectChosen, expectHandshake, expectKeys, ivOf, type ChosenP1, type Ma
 import { errorOf, missing } from '../refusal.js';
 import { CERT, CR, NATD, NOTIFIES, VIDS, one, rule, type MessageScript } from '../scripts.js';
 import type { Connection } from '../types.js';
-import { ZERO8, checkOut, encodeEncrypted, encodePlain, firstPayloadBody, sendUnprotectedNotify } from '../wire.js';
-import { phase1Driver, type Phase1Message, type Phase1Step } from './phase1.js';
+import { ZERO8, checkOut, encodeEncrypted, firstPayloadBody, sendUnprotectedNotify } from '../wire.js';
+import { phase1Driver, sendPlainPhase1, type Phase1Message, type Phase1Step } from './phase1.js';
 
 /** The six messages: who sends each, encrypted or not, which payloads with which counts. */
 export const MM = {
@@ -100,11 +100,8 @@ export function responderTakeMm1SendMm2(x: Engine, now: number, p1: ChosenP1, pa
   vendorIdsIn(x, p1, payloads);
   const out: Payload[] = [reply];
   vendorIdsAnswer(x, p1, out);
-  checkOut(MM.mm2, out);
-  traceMessage(x, 'out', MM.mm2.name, p1.conn.name, p1.remote, out);
-  p1.exchangeState = 'sent-mm2';
   // RFC 2409 has no rule, but CVE-2016-5361: never retransmit this reply on a timer.
-  sendP1(x, now, p1, encodePlain(p1, TYPE, 0, out), false);
+  sendPlainPhase1(x, now, p1, TYPE, MM.mm2, out, 'sent-mm2', false);
 }
 
 /** Initiator: <-- HDR, SA ; then HDR, KE, Ni --> */
@@ -125,10 +122,7 @@ export function initiatorTakeMm2SendMm3(x: Engine, now: number, p1: P1, m: Phase
   const out: Payload[] = [{ type: 'KE', data: kn.dh.publicKey }, { type: 'NONCE', data: kn.nonce }];
   certRequests(conn, out);
   natdOut(x, cp1, false, out);
-  checkOut(MM.mm3, out);
-  traceMessage(x, 'out', MM.mm3.name, p1.conn.name, p1.remote, out);
-  p1.exchangeState = 'sent-mm3';
-  sendP1(x, now, p1, encodePlain(p1, TYPE, 0, out), true);
+  sendPlainPhase1(x, now, p1, TYPE, MM.mm3, out, 'sent-mm3', true);
   // an exact repeat of this answer is then ignored silently (see drivers/phase1.ts)
   p1.lastRecv = x.fp(m.bytes);
 }
@@ -157,13 +151,10 @@ export function responderTakeMm3SendMm4(x: Engine, now: number, p1: P1, m: Phase
   const out: Payload[] = [{ type: 'KE', data: kn.dh.publicKey }, { type: 'NONCE', data: kn.nonce }];
   certRequests(p1.conn, out);
   natdOut(x, kp1, true, out);
-  checkOut(MM.mm4, out);
-  traceMessage(x, 'out', MM.mm4.name, p1.conn.name, p1.remote, out);
+  sendPlainPhase1(x, now, p1, TYPE, MM.mm4, out, 'sent-mm4', false);
   p1.lastRecv = x.fp(m.bytes);
-  p1.exchangeState = 'sent-mm4';
   // the peer answered our MM2 at its address: no longer evicted to make room for new MM1s
   x.halfOpen.unlinkEvictable(p1);
-  sendP1(x, now, p1, encodePlain(p1, TYPE, 0, out), false);
 }
 
 /** Initiator: <-- HDR, KE, Nr ; then HDR*, IDii, [CERT,] HASH_I|SIG_I --> */

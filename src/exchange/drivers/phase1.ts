@@ -17,7 +17,7 @@ import type { Engine } from '../engine.js';
 import { expectAuthentication } from '../extensions/index.js';
 import { bkey, pairKeyFlat } from '../keys.js';
 import { setChosen } from '../key-schedule.js';
-import { abandonP1, destroyP1 } from '../lifecycle.js';
+import { abandonP1, destroyP1, sendP1 } from '../lifecycle.js';
 import { samePeer } from '../phase2.js';
 import { selectIkeOf } from '../offer-text.js';
 import { parseIkeTransform, type IkeSelection } from '../proposals.js';
@@ -28,7 +28,7 @@ import { NO_PENDING, Tk, expectHandshake, hasKeys, ivOf, newHandshake, type Chos
 import { Failure, Refused, errorOf, refuse, remote } from '../refusal.js';
 import { checkMessage, find, one, type MessageScript } from '../scripts.js';
 import type { Address, Connection } from '../types.js';
-import { decrypt, firstPayloadBody, sendUnprotectedNotify } from '../wire.js';
+import { checkOut, decrypt, encodePlain, firstPayloadBody, sendUnprotectedNotify } from '../wire.js';
 import { phase1DriverFor } from './index.js';
 import type { ExchangeDriver, Inbound } from './registry.js';
 
@@ -75,6 +75,18 @@ export function phase1Driver(mode: 'main' | 'aggressive', exchangeType: number, 
   const name = mode === 'main' ? 'Main Mode' : 'Aggressive Mode';
   const driver: Phase1Driver = { name, doi: undefined, exchangeType, mode, first, ...parts, receive: (x, m) => receivePhase1(x, m, driver) };
   return driver;
+}
+
+/**
+ * Sends our unencrypted phase-1 message `out` (Main Mode 2 to 4, Aggressive Mode 2): checked
+ * against its `script`, traced, the exchange moved to `state`, then sent under the phase 1's
+ * cookies, retransmitted on a timer only when `retransmit` (never a responder's answer).
+ */
+export function sendPlainPhase1(x: Engine, now: number, p1: P1, exchangeType: number, script: MessageScript, out: readonly Payload[], state: Phase1State, retransmit: boolean): void {
+  checkOut(script, out);
+  traceMessage(x, 'out', script.name, p1.conn.name, p1.remote, out);
+  p1.exchangeState = state;
+  sendP1(x, now, p1, encodePlain(p1, exchangeType, 0, out), retransmit);
 }
 
 /** A phase 1 record with every field present (one hidden class for all phase 1s), in the tables. */
@@ -206,7 +218,7 @@ function respondFirst(x: Engine, m: Inbound, driver: Phase1Driver): void {
       }
     }
     if (!chosen) throw firstErr ?? remote(NotifyType.NO_PROPOSAL_CHOSEN, 'no acceptable proposal');
-    traceMessage(x, 'in', driver.first.name, chosen.conn.name, remoteAddr, payloads, ikeTransformName(chosen.sel.chosen).split(' ')[0]);
+    if (x.observe) traceMessage(x, 'in', driver.first.name, chosen.conn.name, remoteAddr, payloads, ikeTransformName(chosen.sel.chosen).split(' ')[0]);
     // a well-formed, acceptable first message: room for it in the half-open table
     const peer = x.halfOpen.makeRoom(remoteAddr.address, (old) => {
       destroyP1(x, old);

@@ -22,7 +22,6 @@ import { readUint32be } from '../../crypto/bytes.js';
 import { IsakmpError } from '../../errors.js';
 import { checkNonce } from '../auth.js';
 import { provedFor } from '../authorization.js';
-import { sharesIsakmpSa } from '../connections.js';
 import * as C from '../crypto.js';
 import { IPSEC_DOI } from '../doi.js';
 import type { Engine } from '../engine.js';
@@ -33,18 +32,17 @@ import { hostSelector, idToSelector, selectorEquals, selectorPairs, selectorToId
 import { ipsecRefusalText, selectorText } from '../offer-text.js';
 import { installIpsecSa } from '../ipsec-sa.js';
 import { keyPair } from '../key-schedule.js';
-import { pairKeyFlat } from '../keys.js';
 import { failedEvent, peerText, retireIfSpent } from '../lifecycle.js';
 import { checkFreshMsgId, doneFor, freshMsgId, msgIdFree, phase1Confirmed, phase2Iv, rememberDone, requireEstablished } from '../phase2.js';
 import { buildIpsecAnswer, buildIpsecSa, checkIpsecAnswer, selectIpsec, type IpsecSelection } from '../proposals.js';
-import { NO_PENDING, Tk, isEstablished, newQm, type KeyedP1, type P1, type PendingQm, type Qm, type QuickModeState, type TimerOfKind, skeyidAOf } from '../records.js';
+import { Tk, newQm, type KeyedP1, type P1, type PendingQm, type Qm, type QuickModeState, type TimerOfKind, skeyidAOf } from '../records.js';
 import { Refused, errorOf, missing, refuse, remote } from '../refusal.js';
 import { markSeen } from '../replay.js';
 import { NOTIFIES, checkMessage, find, findAll, one, rule, type MessageScript } from '../scripts.js';
 import type { Connection, FailureCause, Selector } from '../types.js';
 import { afterFirstPayload, checkOut, cookiePair, decrypt, encryptRaw, hashFirst, putHashFirst } from '../wire.js';
 import { sendInfo } from './informational.js';
-import { startPhase1 } from './phase1.js';
+import { startWaiting } from './quick-mode-queue.js';
 import type { ExchangeDriver } from './registry.js';
 import { checkPeerVirtualAddress, selectorsWithVirtualAddress, unityLocalSelector, withVirtualAddress } from '../virtual-address.js';
 
@@ -65,66 +63,6 @@ const EMPTY = new Uint8Array(0);
 // ---------------------------------------------------------------------------------------------
 // initiator
 
-/**
- * Brings a connection up (or rekeys an IPsec SA): a Quick Mode under the newest established ISAKMP
- * SA with the peer that may carry it, else queued on our phase 1 in progress, else a new phase 1.
- */
-export function requestQm(x: Engine, now: number, pending: PendingQm, announce = true): void {
-  const conn = pending.conn;
-  // one `started` per Quick Mode we want (a rekey too); a re-issue after a phase-1 rekey is the same one
-  if (announce) x.emit({ type: 'started', kind: 'ipsec', connection: conn.name, peer: conn.remote, role: 'initiator', rekey: pending.rekeyOf !== undefined });
-  let negotiating: P1 | undefined;
-  let best: KeyedP1 | undefined;
-  const pairKey = pairKeyFlat(conn.local, conn.remote); // kept by a new phase 1
-  for (const p1 of x.sas.p1sOfPair(pairKey)) {
-    if ((p1.life !== 'established' && (p1.life !== 'negotiating' || p1.role !== 'initiator')) || !sharesIsakmpSa(p1.conn, conn)) continue;
-    if (isEstablished(p1) && (!best || (p1.establishedAt ?? 0) > (best.establishedAt ?? 0))) best = p1;
-    if (p1.life === 'negotiating' && p1.role === 'initiator') negotiating = p1;
-  }
-  // an SA whose post-authentication steps are still running takes the Quick Mode when they end,
-  // and so does one with QUICK_MODES_IN_FLIGHT of ours in progress (see startWaiting)
-  const waitOn = best && (best.holds > 0 || inFlight(best) >= QUICK_MODES_IN_FLIGHT) ? best : best ? undefined : negotiating;
-  if (best && !waitOn) {
-    startQuick(x, now, best, pending);
-    return;
-  }
-  if (waitOn) {
-    if (waitOn.pending === NO_PENDING) waitOn.pending = [pending];
-    else waitOn.pending.push(pending);
-    return;
-  }
-  startPhase1(x, now, conn, [pending], undefined, pairKey);
-}
-
-/**
- * Our Quick Modes in progress at once on one ISAKMP SA at most; more wait their turn. A peer keeps
- * the IV of every exchange in progress, and strongSwan keeps three by default (its
- * max_ikev1_exchanges): a connection with many selector pairs must not start them all at once, or
- * the peer forgets the IVs of the first ones and cannot decrypt their third message. Two leave
- * room for an informational exchange (a DPD probe) meanwhile.
- */
-export const QUICK_MODES_IN_FLIGHT = 2;
-
-/** Our Quick Modes in progress on an ISAKMP SA. */
-function inFlight(p1: P1): number {
-  let n = 0;
-  if (p1.qms) for (const qm of p1.qms.values()) if (qm.role === 'initiator') n++;
-  return n;
-}
-
-/**
- * Starts the Quick Modes waiting on an established ISAKMP SA (its post-authentication steps done,
- * or one of ours finished), QUICK_MODES_IN_FLIGHT at most at a time.
- */
-export function startWaiting(x: Engine, now: number, p1: KeyedP1): void {
-  if (p1.holds > 0 || p1.life !== 'established') return;
-  while (p1.pending.length > 0 && inFlight(p1) < QUICK_MODES_IN_FLIGHT) {
-    const q = p1.pending.shift() as PendingQm;
-    if (p1.pending.length === 0) p1.pending = NO_PENDING;
-    startQuick(x, now, p1, q);
-  }
-}
-
 /** The selector pairs of `conn` under `p1` (a side without selectors: its address; see ids.ts). */
 function pairsOf(conn: Connection, p1: P1): SelectorPair[] {
   // a Mode Config virtual address (ours as a client, the peer's as a gateway) replaces the real one
@@ -138,6 +76,7 @@ function proposalsOf(x: Engine, p1: P1, conn: Connection): ReturnType<typeof qui
 }
 
 /** Initiator: HDR*, HASH(1), SA, Ni [, KE] [, IDci, IDcr] --> */
+/** Starts one Quick Mode of ours under an established ISAKMP SA (see quick-mode-queue.ts for when). */
 export function startQuick(x: Engine, now: number, p1: KeyedP1, pending: PendingQm): void {
   const conn = x.conns.current(pending.conn);
   // one draw of randomness: message ID | Ni | our SPIs
@@ -175,7 +114,8 @@ export function startQuick(x: Engine, now: number, p1: KeyedP1, pending: Pending
   const room = 4 + C.prfLength(p1.prf);
   const plain = encodePayloadsScratch(rest, room);
   const h1 = C.quickModeHash1({ prf: p1.prf, skeyidA: skeyidAOf(p1), messageId: msgId, afterHash: plain.subarray(room) });
-  const qm1 = [{ type: 'HASH', data: h1 } as Payload, ...rest];
+  const hash1: Payload = { type: 'HASH', data: h1 };
+  const qm1 = [hash1, ...rest];
   checkOut(QM.qm1, qm1);
   traceMessage(x, 'out', QM.qm1.name, conn.name, p1.remote, qm1);
   putHashFirst(plain, h1, PayloadType.SA);
@@ -445,7 +385,8 @@ function answerQm1(x: Engine, now: number, p1: KeyedP1, h: Header, bytes: Uint8A
   const room = 4 + C.prfLength(p1.prf);
   const plain = encodePayloadsScratch(rest, room); // scratch view: hashed and encrypted at once
   const h2 = C.quickModeHash2({ prf: p1.prf, skeyidA: skeyidAOf(p1), messageId: qm.msgId, nonceI: qm.ni, afterHash: plain.subarray(room) });
-  const qm2 = [{ type: 'HASH', data: h2 } as Payload, ...rest];
+  const hash2: Payload = { type: 'HASH', data: h2 };
+  const qm2 = [hash2, ...rest];
   checkOut(QM.qm2, qm2);
   if (x.observe) {
     traceMessage(x, 'in', QM.qm1.name, conn.name, p1.remote, payloads, `${selectionText(sel)}, ${selectorText(peerTs)} === ${selectorText(ourTs)}`);

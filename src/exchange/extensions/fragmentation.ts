@@ -71,7 +71,7 @@ export function fragmentIn(x: Engine, now: number, remoteAddr: Address, bytes: U
   if (m.header.flags !== 0) throw remote(NotifyType.INVALID_FLAGS, `IKE fragment with header flags ${m.header.flags} (fragments are sent in clear, the whole message carries its own flags)`);
   const f = m.payloads[0];
   if (m.payloads.length !== 1 || f === undefined || f.type !== 'FRAG') throw remote(NotifyType.PAYLOAD_MALFORMED, 'an IKE fragment datagram must hold exactly one fragment payload');
-  const r = x.fragments.add(now, `${remoteAddr.address}|${remoteAddr.port}`, m.header.initiatorCookie, f as FragmentPayload);
+  const r = x.fragments.add(now, `${remoteAddr.address}|${remoteAddr.port}`, m.header.initiatorCookie, f);
   if (r.kind === 'refused') throw remote(r.notify, `IKE fragment ${f.fragmentNumber} (id ${f.fragmentId}): ${r.reason}`);
   if (r.kind === 'pending') return undefined;
   return r.data;
@@ -80,14 +80,17 @@ export function fragmentIn(x: Engine, now: number, remoteAddr: Address, bytes: U
 /** The last message we cut into pieces (a retransmission re-sends the same pieces). */
 const lastCut = new WeakMap<P1, { readonly of: Uint8Array; readonly pieces: readonly Uint8Array[] }>();
 
-/** The datagrams to send for `data`: itself, or its fragments (see the module comment). */
-export function fragmentsOut(x: Engine, data: Uint8Array): readonly Uint8Array[] {
-  if (data.length < 28 || !phase1Exchange(data[18]!)) return [data];
+/**
+ * The fragments to send instead of `data` (see the module comment), or undefined when `data`
+ * goes whole (the common case: no array is built for it).
+ */
+export function fragmentsOut(x: Engine, data: Uint8Array): readonly Uint8Array[] | undefined {
+  if (data.length < 28 || !phase1Exchange(data[18] ?? 0)) return undefined;
   const p1 = x.sas.p1ByCookie(data.subarray(0, 8));
-  if (p1 === undefined) return [data];
+  if (p1 === undefined) return undefined;
   const mode = modeOf(p1.conn);
   const size = p1.conn.fragmentSize ?? x.opt.fragmentSize;
-  if (mode === 'no' || (mode === 'yes' && !p1.fragPeer) || data.length <= size) return [data];
+  if (mode === 'no' || (mode === 'yes' && !p1.fragPeer) || data.length <= size) return undefined;
   const prev = lastCut.get(p1);
   if (prev !== undefined && (prev.of === data || bytesEqual(prev.of, data))) return prev.pieces;
   const m = decodeHeaderView(data);

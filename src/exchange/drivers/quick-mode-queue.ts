@@ -1,0 +1,75 @@
+/**
+ * Which ISAKMP SA carries a Quick Mode of ours, and when it starts: at once under the newest
+ * established ISAKMP SA with the peer that may carry it, queued on it while its post-authentication
+ * steps run or QUICK_MODES_IN_FLIGHT of ours are in progress, queued on our phase 1 in
+ * negotiation, else after a new phase 1. The queue is the phase 1's `pending` list; the Quick Mode
+ * itself is drivers/quick-mode.ts.
+ * @module
+ */
+import type { Engine } from '../engine.js';
+import { sharesIsakmpSa } from '../connections.js';
+import { pairKeyFlat } from '../keys.js';
+import { NO_PENDING, isEstablished, type KeyedP1, type P1, type PendingQm } from '../records.js';
+import { startPhase1 } from './phase1.js';
+import { startQuick } from './quick-mode.js';
+
+/**
+ * Brings a connection up (or rekeys an IPsec SA): a Quick Mode under the newest established ISAKMP
+ * SA with the peer that may carry it, else queued on our phase 1 in progress, else a new phase 1.
+ */
+export function requestQm(x: Engine, now: number, pending: PendingQm, announce = true): void {
+  const conn = pending.conn;
+  // one `started` per Quick Mode we want (a rekey too); a re-issue after a phase-1 rekey is the same one
+  if (announce) x.emit({ type: 'started', kind: 'ipsec', connection: conn.name, peer: conn.remote, role: 'initiator', rekey: pending.rekeyOf !== undefined });
+  let negotiating: P1 | undefined;
+  let best: KeyedP1 | undefined;
+  const pairKey = pairKeyFlat(conn.local, conn.remote); // kept by a new phase 1
+  for (const p1 of x.sas.p1sOfPair(pairKey)) {
+    if ((p1.life !== 'established' && (p1.life !== 'negotiating' || p1.role !== 'initiator')) || !sharesIsakmpSa(p1.conn, conn)) continue;
+    if (isEstablished(p1) && (!best || (p1.establishedAt ?? 0) > (best.establishedAt ?? 0))) best = p1;
+    if (p1.life === 'negotiating' && p1.role === 'initiator') negotiating = p1;
+  }
+  // an SA whose post-authentication steps are still running takes the Quick Mode when they end,
+  // and so does one with QUICK_MODES_IN_FLIGHT of ours in progress (see startWaiting)
+  const waitOn = best && (best.holds > 0 || inFlight(best) >= QUICK_MODES_IN_FLIGHT) ? best : best ? undefined : negotiating;
+  if (best && !waitOn) {
+    startQuick(x, now, best, pending);
+    return;
+  }
+  if (waitOn) {
+    if (waitOn.pending === NO_PENDING) waitOn.pending = [pending];
+    else waitOn.pending.push(pending);
+    return;
+  }
+  startPhase1(x, now, conn, [pending], undefined, pairKey);
+}
+
+/**
+ * Our Quick Modes in progress at once on one ISAKMP SA at most; more wait their turn. A peer keeps
+ * the IV of every exchange in progress, and strongSwan keeps three by default (its
+ * max_ikev1_exchanges): a connection with many selector pairs must not start them all at once, or
+ * the peer forgets the IVs of the first ones and cannot decrypt their third message. Two leave
+ * room for an informational exchange (a DPD probe) meanwhile.
+ */
+export const QUICK_MODES_IN_FLIGHT = 2;
+
+/** Our Quick Modes in progress on an ISAKMP SA. */
+function inFlight(p1: P1): number {
+  let n = 0;
+  if (p1.qms) for (const qm of p1.qms.values()) if (qm.role === 'initiator') n++;
+  return n;
+}
+
+/**
+ * Starts the Quick Modes waiting on an established ISAKMP SA (its post-authentication steps done,
+ * or one of ours finished), QUICK_MODES_IN_FLIGHT at most at a time.
+ */
+export function startWaiting(x: Engine, now: number, p1: KeyedP1): void {
+  if (p1.holds > 0 || p1.life !== 'established') return;
+  while (p1.pending.length > 0 && inFlight(p1) < QUICK_MODES_IN_FLIGHT) {
+    const q = p1.pending.shift();
+    if (p1.pending.length === 0) p1.pending = NO_PENDING;
+    if (q === undefined) break;
+    startQuick(x, now, p1, q);
+  }
+}
