@@ -17,6 +17,7 @@ import { parseConfig } from '../../src/daemon/config/index.js';
 import { Daemon } from '../../src/daemon/daemon.js';
 import { Logger } from '../../src/daemon/log.js';
 import { realEndpointFactory } from '../../src/daemon/real-endpoint.js';
+import { packageVersion } from '../../src/daemon/version.js';
 import { hashPassword } from '../../src/daemon/remote-access/index.js';
 import { ShardedEndpoint, shardedEndpointFactory } from '../../src/daemon/shards/index.js';
 import { spreadShard } from '../../src/daemon/shards/route.js';
@@ -129,17 +130,24 @@ test('a gateway with two engine shards serves XAUTH + Mode Config clients held b
     // status: one daemon, each SA with its user and address, the SAs in the shards their clients' addresses route to
     const st = gw.status();
     const sent = ['INTERNAL_IP4_ADDRESS', 'INTERNAL_IP4_NETMASK', 'INTERNAL_IP4_DNS', 'APPLICATION_VERSION', 'UNITY_PFS'];
+    const values = (address: string | undefined) => ({
+      INTERNAL_IP4_ADDRESS: [address],
+      INTERNAL_IP4_NETMASK: ['255.255.255.255'],
+      INTERNAL_IP4_DNS: ['10.1.0.53'],
+      APPLICATION_VERSION: [JSON.stringify(`isakmp ${packageVersion()}`)],
+      UNITY_PFS: ['0'],
+    });
     const ra = st.isakmp.map((s) => ({ remote: s.remote.split(':')[0], shard: ep.shardOf(Buffer.from(s.id, 'hex'), { address: s.remote.split(':')[0]!, port: 0 }), ...s.remoteAccess })).sort((x, y) => x.shard - y.shard);
     assert.deepEqual(ra, [
-      { remote: a0, shard: 0, user: 'alice', virtualAddress: got0, attributes: sent },
-      { remote: a1, shard: 1, user: 'alice', virtualAddress: got1, attributes: sent },
+      { remote: a0, shard: 0, user: 'alice', virtualAddress: got0, attributes: sent, values: values(got0) },
+      { remote: a1, shard: 1, user: 'alice', virtualAddress: got1, attributes: sent, values: values(got1) },
     ]);
     assert.ok(lines.some((l) => l.startsWith('gw: ') && l.includes(`Mode Config: virtual address ${got1} for user alice`)), lines.join('\n'));
     assert.ok(gev.events.some((e) => e.type === 'message'), 'message events on in the shards (the ike log at debug)');
     // the client on shards: what it received, and when its shard will rekey (status' rekeyIn)
     await until(() => c1.status().ipsec.length === 1, 'the sharded client reports its IPsec SA');
     const cst = c1.status();
-    assert.deepEqual(cst.isakmp.map((s) => s.remoteAccess), [{ user: 'alice', virtualAddress: got1, attributes: sent }]);
+    assert.deepEqual(cst.isakmp.map((s) => s.remoteAccess), [{ user: 'alice', virtualAddress: got1, attributes: sent, values: values(got1) }]);
     for (const s of [...cst.isakmp, ...cst.ipsec]) assert.ok(typeof s.rekeyIn === 'number' && s.rekeyIn > 0 && s.rekeyIn <= (s.lifetimeLeft ?? 0), `rekeyIn of ${s.id}: ${s.rekeyIn}`);
     assert.ok(!lines.some((l) => l.includes('cannot take XAUTH verdicts') || l.includes('cannot answer Mode Config')), 'the sharded engine takes the answers');
 
