@@ -50,13 +50,24 @@ const PSK = 'load-secret';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** CPU (utime + stime, all threads) in ms and RSS in bytes of a process, from /proc. */
-export function procStat(pid: number): { cpuMs: number; rss: number } {
+/** CPU (utime + stime, all threads; and stime alone) in ms and RSS in bytes of a process, from /proc. */
+export function procStat(pid: number): { cpuMs: number; sysMs: number; rss: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const ticks = Number(f[11]) + Number(f[12]); // fields 14 and 15 (utime, stime), USER_HZ = 100
   const rssKb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-  return { cpuMs: ticks * 10, rss: rssKb * 1024 };
+  return { cpuMs: ticks * 10, sysMs: Number(f[12]) * 10, rss: rssKb * 1024 };
+}
+
+/**
+ * The node flags the `isakmp` executable runs with: its first line (`#!/usr/bin/env -S node
+ * --max-semi-space-size=8`). The benchmark starts our daemon with them, as the product starts.
+ */
+export function shebangFlags(cli: string): string[] {
+  const first = readFileSync(cli, 'utf8').split('\n', 1)[0] ?? '';
+  const m = /^#!\S*env -S node((?: -\S+)*)\s*$/.exec(first);
+  if (m === null) throw new Error(`${cli}: unexpected first line ${JSON.stringify(first)} (expected #!/usr/bin/env -S node [flags])`);
+  return m[1]!.split(' ').filter((x) => x !== '');
 }
 
 /** A free UDP port on an address (bind 0, read, close). */
@@ -156,6 +167,8 @@ export interface Leg {
   /** SAs the responder itself reports established at the end of the measured run (delta). */
   responderSas: number | undefined;
   cpuMsPerSa: number;
+  /** Of which in the kernel (stime), when read. */
+  sysMsPerSa?: number;
   rssPerSa: number | undefined;
   heapPerSa: number | undefined;
   totalSas: number | undefined;
@@ -277,7 +290,7 @@ export async function legOurs(o: OursOptions): Promise<Leg> {
     ? { local: '198.19.10.2', remote: '%any', port: 500, nattPort: 4500, dataplane: o.mode === 'xfrm' ? 'xfrm' : 'none' }
     : { local: '127.0.0.1', remote: '127.0.0.1', port: await freeUdpPort(), nattPort: 0, dataplane: 'none' };
   const cfg = ourConfig(dir, at, metricsPort, o.concurrency, o.ike, o.esp);
-  const node = [process.execPath, ...(process.env.LOAD_NODE_ARGS ? process.env.LOAD_NODE_ARGS.split(' ') : []), '--expose-gc', '--import', pathToFileURL(PROBE).href, CLI, 'daemon', '--config', cfg];
+  const node = [process.execPath, ...shebangFlags(CLI), ...(process.env.LOAD_NODE_ARGS ? process.env.LOAD_NODE_ARGS.split(' ') : []), '--expose-gc', '--import', pathToFileURL(PROBE).href, CLI, 'daemon', '--config', cfg];
   const release = inNs ? onSignalCleanUp() : () => {};
   if (inNs) spoofedNetwork();
   // `ip netns exec` and `env` exec in place: the pid is the daemon's
@@ -313,6 +326,7 @@ export async function legOurs(o: OursOptions): Promise<Leg> {
       gen,
       responderSas: n,
       cpuMsPerSa: (p1.cpuMs - p0.cpuMs) / Math.max(1, gen.established),
+      sysMsPerSa: (p1.sysMs - p0.sysMs) / Math.max(1, gen.established),
       heapPerSa: n > 0 ? (m1.heapUsed - m0.heapUsed) / n : undefined,
       rssPerSa: n > 0 ? (m1.rss - m0.rss) / n : undefined,
       totalSas: sas1.isakmp,
@@ -401,6 +415,7 @@ export async function legCharon(o: LegOptions): Promise<Leg> {
         gen,
         responderSas: undefined,
         cpuMsPerSa: (p1.cpuMs - p0.cpuMs) / Math.max(1, gen.established),
+        sysMsPerSa: (p1.sysMs - p0.sysMs) / Math.max(1, gen.established),
         heapPerSa: undefined,
         rssPerSa: gen.established > 0 ? (p1.rss - p0.rss) / gen.established : undefined,
         totalSas: Number.isFinite(total) ? total : undefined,
@@ -421,7 +436,7 @@ export function describe(l: Leg): string {
   const g = l.gen;
   const lines = [
     `${l.name}: ${g.established}/${g.started} handshakes in ${g.seconds.toFixed(2)} s = ${g.rate.toFixed(0)}/s wall (failed ${g.failed}, abandoned ${g.abandoned}; latency p50 ${g.latencyMs.p50} ms, p99 ${g.latencyMs.p99} ms)`,
-    `  responder CPU ${l.cpuMsPerSa.toFixed(3)} ms/SA (= ${(1000 / l.cpuMsPerSa).toFixed(0)} SAs/s per responder core); generator CPU ${(g.generatorCpuMs / Math.max(1, g.established)).toFixed(3)} ms/SA`,
+    `  responder CPU ${l.cpuMsPerSa.toFixed(3)} ms/SA${l.sysMsPerSa !== undefined ? ` (${l.sysMsPerSa.toFixed(3)} of it in the kernel)` : ''} (= ${(1000 / l.cpuMsPerSa).toFixed(0)} SAs/s per responder core); generator CPU ${(g.generatorCpuMs / Math.max(1, g.established)).toFixed(3)} ms/SA`,
     `  memory per ISAKMP SA + IPsec SA pair: heap ${kib(l.heapPerSa)}, RSS ${kib(l.rssPerSa)}${l.responderSas !== undefined ? ` (over ${l.responderSas} SAs the responder reports)` : ''}`,
   ];
   const d = l.dataplane;

@@ -46,7 +46,7 @@ export class DataplaneEvents {
         void this.o.dataplane.install(sa).then((r) => {
           const failed = r.status.startsWith('failed');
           if (failed) this.ctx.counters.dataplaneFailures++;
-          else this.ctx.logger.debug('dataplane', `SA ${r.status}`, { id: sa.id, dataplane: this.o.dataplane.name });
+          else if (this.ctx.logger.enabled('dataplane', 'debug')) this.ctx.logger.debug('dataplane', `SA ${r.status}`, { id: sa.id, dataplane: this.o.dataplane.name });
           sas.installed(sa.id, failed);
           if (!failed) this.scheduleTraffic();
         });

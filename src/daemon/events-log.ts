@@ -77,12 +77,15 @@ export class LogEvents {
         break;
       case 'message':
         // a retransmission is per-packet chatter (debug); every message is the trace
-        if (e.retransmit !== undefined) logger.debug('ike', `${e.name} retransmitted`, { connection: e.connection, peer: `${e.peer.address}:${e.peer.port}`, count: e.retransmit });
-        else logger.log('ike', 'trace', `${e.name} ${e.direction} [${e.payloads.join(' ')}]`, { connection: e.connection, peer: `${e.peer.address}:${e.peer.port}`, detail: e.detail });
+        // (the lines' fields are built only when their level is on: this runs for every message)
+        if (e.retransmit !== undefined) {
+          if (logger.enabled('ike', 'debug')) logger.debug('ike', `${e.name} retransmitted`, { connection: e.connection, peer: `${e.peer.address}:${e.peer.port}`, count: e.retransmit });
+        } else if (logger.enabled('ike', 'trace')) logger.log('ike', 'trace', `${e.name} ${e.direction} [${e.payloads.join(' ')}]`, { connection: e.connection, peer: `${e.peer.address}:${e.peer.port}`, detail: e.detail });
         break;
       case 'phase1-established':
         counters.finished(e.sa.exchange, e.sa.connection, { result: 'completed' });
-        logger.info('ike', 'ISAKMP SA established', {
+        if (logger.enabled('ike', 'info'))
+          logger.info('ike', 'ISAKMP SA established', {
           connection: e.sa.connection,
           role: e.sa.role,
           exchange: e.sa.exchange,
@@ -98,7 +101,8 @@ export class LogEvents {
         counters.finished('quick', e.sa.connection, { result: 'completed' });
         const sa = e.sa;
         const p = sa.protocols[0];
-        logger.info('ike', 'IPsec SA established', {
+        if (logger.enabled('ike', 'info'))
+          logger.info('ike', 'IPsec SA established', {
           connection: sa.connection,
           role: sa.role,
           spi_in: p ? toHex(p.inbound.spi) : undefined,

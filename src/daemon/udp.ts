@@ -159,7 +159,9 @@ export class UdpTransport {
     }
     // Unmap IPv4-mapped IPv6 sources so that config addresses match.
     const remote = address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
-    this.opts.onDatagram({ local: { address: b.address, port: b.port }, remote: { address: remote, port }, data: Uint8Array.from(data) });
+    // `data` views the datagram's own memory (Node gives each datagram a buffer of its exact size,
+    // shared with nobody): no copy
+    this.opts.onDatagram({ local: { address: b.address, port: b.port }, remote: { address: remote, port }, data });
   }
 
   /** Picks the socket for a transmit: same family, same port, the exact address or a wildcard. */

@@ -8,8 +8,15 @@
  * sender's context), so the answers are already queued when it returns: they are read right away,
  * without waiting for the event loop, and a request of that batch still unanswered afterwards was
  * lost (receive buffer overrun) and fails with ENOBUFS. Dumps go on as the answers are read.
+ *
+ * Only the last request of a batch (that is not a dump) asks for an ACK: the kernel answers a
+ * failed request with its error whether or not it asked for one, and handles the batch in order,
+ * so once the last request is answered, an earlier 'ack' request without an error succeeded. That
+ * saves the kernel an ACK message, and the daemon a recv(), per request. When the last answer is
+ * missing, or the kernel reported dropped messages while the batch was read, the requests without
+ * an answer fail with ENOBUFS as before (their errors may be the ones that were dropped).
  */
-import { NLMSG_DONE, NLMSG_ERROR, NetlinkWriter, netlinkMessages, parseAck, type NetlinkAck, type NetlinkMessage } from './netlink.js';
+import { NLM_F_ACK, NLMSG_DONE, NLMSG_ERROR, NetlinkWriter, netlinkMessages, parseAck, type NetlinkAck, type NetlinkMessage } from './netlink.js';
 import type { NativeSockets } from './native.js';
 
 const ENOBUFS = 105;
@@ -37,11 +44,18 @@ export interface ChannelStats {
   events: number;
   /** Times the kernel reported dropped messages (ENOBUFS). */
   overruns: number;
+  /** 'ack' requests sent without NLM_F_ACK (not the last of their batch): settled by the last one's answer. */
+  unacked: number;
 }
 
 interface Pending {
   readonly seq: number;
   readonly mode: ReplyMode;
+  /** Where the request's message starts in the batch (to clear its NLM_F_ACK), and its type. */
+  readonly at: number;
+  readonly type: number;
+  /** Sent without NLM_F_ACK: no answer means success once the batch's last request is answered. */
+  unacked: boolean;
   readonly resolve: (r: ChannelReply) => void;
   readonly onMessage: ((m: NetlinkMessage) => void) | undefined;
   readonly messages: { type: number; payload: Uint8Array }[];
@@ -69,7 +83,7 @@ export class NetlinkChannel {
   private flushScheduled = false;
   private readonly rbuf = new Uint8Array(256 * 1024);
   private readonly maxBatch: number;
-  readonly stats: ChannelStats = { requests: 0, sends: 0, recvs: 0, bytesOut: 0, events: 0, overruns: 0 };
+  readonly stats: ChannelStats = { requests: 0, sends: 0, recvs: 0, bytesOut: 0, events: 0, overruns: 0, unacked: 0 };
 
   constructor(
     private readonly sys: NativeSockets,
@@ -104,10 +118,13 @@ export class NetlinkChannel {
   request(mode: ReplyMode, build: (w: NetlinkWriter, seq: number) => void, onMessage?: (m: NetlinkMessage) => void): Promise<ChannelReply> {
     this.open();
     const seq = this.nextSeq();
+    const at = this.writer.length;
     build(this.writer, seq);
     this.stats.requests++;
+    const b = this.writer.bytes();
+    const type = b[at + 4]! | (b[at + 5]! << 8);
     return new Promise((resolve) => {
-      const p: Pending = { seq, mode, resolve, onMessage, messages: [] };
+      const p: Pending = { seq, mode, at, type, unacked: false, resolve, onMessage, messages: [] };
       this.pending.set(seq, p);
       this.queued.push(p);
       if (this.writer.length >= this.maxBatch) this.flush();
@@ -125,6 +142,16 @@ export class NetlinkChannel {
     const batch = this.queued;
     this.queued = [];
     const bytes = this.writer.bytes();
+    // the last request that is not a dump keeps its NLM_F_ACK; 'ack' requests before it drop theirs
+    let last = batch.length - 1;
+    while (last >= 0 && batch[last]!.mode === 'dump') last--;
+    for (let i = 0; i < last; i++) {
+      const p = batch[i]!;
+      if (p.mode !== 'ack') continue;
+      bytes[p.at + 6]! &= ~NLM_F_ACK; // nlmsg_flags, little-endian: the ACK bit is in its first byte
+      p.unacked = true;
+      this.stats.unacked++;
+    }
     const n = this.sys.send(this.fd, bytes, bytes.length);
     this.stats.sends++;
     this.writer.reset();
@@ -133,8 +160,14 @@ export class NetlinkChannel {
       return;
     }
     this.stats.bytesOut += n;
+    const overruns = this.stats.overruns;
     this.drain();
-    for (const p of batch) if (p.mode !== 'dump' && this.pending.has(p.seq)) this.fail(p, ENOBUFS, 'no answer from the kernel (receive buffer overrun)');
+    const settled = last < 0 || (!this.pending.has(batch[last]!.seq) && this.stats.overruns === overruns);
+    for (const p of batch) {
+      if (p.mode === 'dump' || !this.pending.has(p.seq)) continue;
+      if (p.unacked && settled) this.complete(p, { ack: { seq: p.seq, errno: 0, requestType: p.type }, messages: p.messages });
+      else this.fail(p, ENOBUFS, 'no answer from the kernel (receive buffer overrun)');
+    }
   }
 
   /** Reads everything waiting (bounded per call; the poll calls again while more waits). */
