@@ -78,12 +78,23 @@ function splitTokens(tokens: readonly string[]): Split {
   return s;
 }
 
+/** A strongSwan proposal list: comma-separated, lower case, the strict-mode `!` dropped. */
+function strongswanItems(text: string): string[] {
+  return text.split(',').map((p) => p.trim().toLowerCase().replace(/!$/, '')).filter(Boolean);
+}
+
+/** The PFS groups of a phase-2 proposal as isakmp names them (none: one `undefined`); unknown ones noted in `unsupported`. */
+function pfsGroups(dh: readonly string[], unsupported: Set<string>): (string | undefined)[] {
+  if (dh.length === 0) return [undefined];
+  return dh.map((g) => GROUP_ALIASES[g] ?? (unsupported.add(g), undefined)).filter((g) => g !== undefined);
+}
+
 /** strongSwan IKE proposals (`proposals =` / `ike=`): every combination of their algorithms. */
 export function strongswanIke(text: string): ProposalList {
   const kept: string[] = [];
   const notes: string[] = [];
   const unsupported = new Set<string>();
-  for (const raw of text.split(',').map((p) => p.trim().toLowerCase().replace(/!$/, '')).filter(Boolean)) {
+  for (const raw of strongswanItems(text)) {
     if (raw === 'default') {
       notes.push("strongSwan's built-in default IKE proposals replaced by aes128-sha256-modp2048, aes256-sha256-modp2048, aes128-sha256-ecp256 (IKEv1 subset)");
       kept.push('aes128-sha256-modp2048', 'aes256-sha256-modp2048', 'aes128-sha256-ecp256');
@@ -113,7 +124,7 @@ export function strongswanEsp(text: string): ProposalList {
   const kept: string[] = [];
   const notes: string[] = [];
   const unsupported = new Set<string>();
-  for (const raw of text.split(',').map((p) => p.trim().toLowerCase().replace(/!$/, '')).filter(Boolean)) {
+  for (const raw of strongswanItems(text)) {
     if (raw === 'default') {
       notes.push("strongSwan's built-in default ESP proposals replaced by aes128-sha256, aes256-sha256");
       kept.push('aes128-sha256', 'aes256-sha256');
@@ -121,7 +132,7 @@ export function strongswanEsp(text: string): ProposalList {
     }
     const s = splitTokens(raw.split('-'));
     for (const t of [...s.dropped, ...s.prf]) unsupported.add(t);
-    const groups: (string | undefined)[] = s.dh.length > 0 ? s.dh.map((g) => GROUP_ALIASES[g] ?? (unsupported.add(g), undefined)).filter((g) => g !== undefined) : [undefined];
+    const groups = pfsGroups(s.dh, unsupported);
     for (const e of s.enc) {
       const enc = ESP_CIPHERS[e];
       if (enc === undefined) {
@@ -145,7 +156,7 @@ export function strongswanAh(text: string): ProposalList {
   const kept: string[] = [];
   const notes: string[] = [];
   const unsupported = new Set<string>();
-  for (const raw of text.split(',').map((p) => p.trim().toLowerCase().replace(/!$/, '')).filter(Boolean)) {
+  for (const raw of strongswanItems(text)) {
     if (raw === 'default') {
       notes.push("strongSwan's built-in default AH proposals replaced by sha256, sha1");
       kept.push('sha256', 'sha1');
@@ -153,7 +164,7 @@ export function strongswanAh(text: string): ProposalList {
     }
     const s = splitTokens(raw.split('-'));
     for (const t of [...s.dropped, ...s.prf, ...s.enc]) unsupported.add(t);
-    const groups: (string | undefined)[] = s.dh.length > 0 ? s.dh.map((g) => GROUP_ALIASES[g] ?? (unsupported.add(g), undefined)).filter((g) => g !== undefined) : [undefined];
+    const groups = pfsGroups(s.dh, unsupported);
     for (const i of s.integ) {
       const integ = HASHES[i];
       if (integ === undefined) {
