@@ -96,7 +96,7 @@ export class ModeConfigEvents {
     const fields = { connection: e.connection, peer: `${e.peer.address}:${e.peer.port}`, sa: e.isakmpSa };
     const answer = this.ctx.answerModeConfig;
     if (answer === undefined) {
-      logger.error('ike', 'Mode Config: this engine (sharded) cannot answer Mode Config; run the gateway with shards: 1', fields);
+      logger.error('ike', 'Mode Config: this engine cannot answer Mode Config (its EndpointLike has no answerModeConfig): the client is not answered', fields);
       return;
     }
     const c = this.ctx.connections().find((x) => x.name === e.connection);

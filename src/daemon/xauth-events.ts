@@ -54,7 +54,7 @@ export class XauthEvents {
       this.ctx.pump();
     };
     if (this.ctx.answerXauth === undefined) {
-      logger.error('ike', 'XAUTH: this engine (sharded) cannot take XAUTH verdicts; run the gateway with shards: 1', fields);
+      logger.error('ike', 'XAUTH: this engine cannot take XAUTH verdicts (its EndpointLike has no answerXauth): the client is not answered', fields);
       return;
     }
     const backend = this.backendFor(e.connection);

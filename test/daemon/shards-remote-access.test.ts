@@ -13,56 +13,22 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CfgAttr } from '../../src/constants/index.js';
-import { parseConfig } from '../../src/daemon/config/index.js';
 import { Daemon } from '../../src/daemon/daemon.js';
-import { Logger } from '../../src/daemon/log.js';
-import { realEndpointFactory } from '../../src/daemon/real-endpoint.js';
 import { packageVersion } from '../../src/daemon/version.js';
 import { hashPassword } from '../../src/daemon/remote-access/index.js';
 import { ShardedEndpoint, shardedEndpointFactory } from '../../src/daemon/shards/index.js';
 import { spreadShard } from '../../src/daemon/shards/route.js';
 import type { EngineEvent } from '../../src/exchange/types.js';
 import { EventLog, freeUdpPorts, tempDir } from './helpers.js';
+import { clientYaml, daemonMaker, gatewayYaml } from './remote-access/loopback.js';
 
 const PW = 'sharded-gw-pw-4417';
 
-const gateway = (port: number, users: string, sock: string): string => `global:
-  listen: ["127.0.0.1"]
-  port: ${port}
-  natt_port: 0
-  control_socket: ${sock}
-secrets:
-  group: { psk: "group secret", allow_weak_psk: true }
-connections:
-  rw:
-    secret: group
-    local:  { address: 127.0.0.1, id: "@gw.test" }
-    remote: { address: "%any", id: "%any" }
-    ike: aes128-sha256-modp2048
-    esp: aes128-sha256
-    xauth: { backend: "file:${users}", retries: 2 }
-    modecfg: pull
-    pool: 10.20.0.0/29
-    dns: 10.1.0.53
-`;
+const gateway = (port: number, users: string, sock: string): string =>
+  gatewayYaml({ port, sock, xauth: `{ backend: "file:${users}", retries: 2 }`, extra: '    modecfg: pull\n    pool: 10.20.0.0/29\n    dns: 10.1.0.53\n' });
 
-const client = (address: string, port: number, gw: number, sock: string, me: string, password: string): string => `global:
-  listen: ["${address}"]
-  port: ${port}
-  natt_port: 0
-  control_socket: ${sock}
-secrets:
-  group: { psk: "group secret", allow_weak_psk: true }
-connections:
-  office:
-    secret: group
-    local:  { address: ${address}, id: "@${me}.test" }
-    remote: { address: 127.0.0.1, port: ${gw}, id: "@gw.test" }
-    ike: aes128-sha256-modp2048
-    esp: aes128-sha256
-    xauth: { user: alice, password: "${password}" }
-    modecfg: pull
-`;
+const client = (address: string, port: number, gw: number, sock: string, me: string, password: string): string =>
+  clientYaml({ address, port, gateway: gw, sock, id: me, xauth: `{ user: alice, password: "${password}" }`, extra: '    modecfg: pull\n' });
 
 function addressOf(e: EngineEvent): string | undefined {
   if (e.type !== 'modecfg-done') return undefined;
@@ -83,18 +49,10 @@ test('a gateway with two engine shards serves XAUTH + Mode Config clients held b
   const [a1] = byShard[1]!;
   const [gp, c0p, c1p, c2p] = await freeUdpPorts(4);
   const lines: string[] = [];
-  const mk = (text: string, name: string, ev: EventLog, sharded: boolean): Daemon => {
-    // a sharded daemon's own routing key for a client (its first messages are its own)
-    const key = name === 'gw' ? routingKey : new Uint8Array(randomBytes(32));
-    const file = join(dir, `${name}.yaml`);
-    writeFileSync(file, text, { mode: 0o600 });
-    return new Daemon({
-      config: parseConfig(text, file),
-      endpointFactory: sharded ? shardedEndpointFactory({ shards: 2, routingKey: key }) : realEndpointFactory,
-      logger: new Logger({ level: 'debug', areas: {}, format: 'text', write: (l) => lines.push(`${name}: ${l}`) }),
-      onEvent: ev.push,
-    });
-  };
+  const make = daemonMaker(dir, lines);
+  // a sharded daemon's own routing key for a client (its first messages are its own)
+  const mk = (text: string, name: string, ev: EventLog, sharded: boolean): Daemon =>
+    make(text, name, ev, sharded ? shardedEndpointFactory({ shards: 2, routingKey: name === 'gw' ? routingKey : new Uint8Array(randomBytes(32)) }) : undefined);
   const gev = new EventLog();
   const e0 = new EventLog();
   const e1 = new EventLog();

@@ -10,13 +10,14 @@ import { parseConfig } from '../../../src/daemon/config/index.js';
 import { Daemon } from '../../../src/daemon/daemon.js';
 import { Logger } from '../../../src/daemon/log.js';
 import { realEndpointFactory } from '../../../src/daemon/real-endpoint.js';
+import type { EndpointFactory } from '../../../src/daemon/engine.js';
 import type { EventLog } from '../helpers.js';
 
 const GROUP_PSK = 'group secret of the loopback gateway';
 
-function head(port: number, sock: string): string {
+function head(port: number, sock: string, address = '127.0.0.1'): string {
   return `global:
-  listen: ["127.0.0.1"]
+  listen: ["${address}"]
   port: ${port}
   natt_port: 0
   control_socket: ${sock}
@@ -38,11 +39,12 @@ export function gatewayYaml(o: { port: number; sock: string; xauth: string; extr
 ${o.extra ?? ''}`;
 }
 
-/** Connection `office` to the gateway at 127.0.0.1:`gateway`, with identity @`id`.test. */
-export function clientYaml(o: { port: number; gateway: number; sock: string; id: string; xauth: string; extra?: string }): string {
-  return `${head(o.port, o.sock)}  office:
+/** Connection `office` to the gateway at 127.0.0.1:`gateway`, with identity @`id`.test, from `address` (127.0.0.1 unless given). */
+export function clientYaml(o: { address?: string; port: number; gateway: number; sock: string; id: string; xauth: string; extra?: string }): string {
+  const address = o.address ?? '127.0.0.1';
+  return `${head(o.port, o.sock, address)}  office:
     secret: group
-    local:  { address: 127.0.0.1, id: "@${o.id}.test" }
+    local:  { address: ${address}, id: "@${o.id}.test" }
     remote: { address: 127.0.0.1, port: ${o.gateway}, id: "@gw.test" }
     ike: aes128-sha256-modp2048
     esp: aes128-sha256
@@ -50,14 +52,17 @@ export function clientYaml(o: { port: number; gateway: number; sock: string; id:
 ${o.extra ?? ''}`;
 }
 
-/** A daemon maker for one test folder: its config file written there, its log lines pushed to `lines` as "NAME: line". */
-export function daemonMaker(dir: string, lines: string[], opts: { keylog?: boolean } = {}): (yaml: string, name: string, events: EventLog) => Daemon {
-  return (yaml, name, events) => {
+/**
+ * A daemon maker for one test folder: its config file written there, its log lines pushed to
+ * `lines` as "NAME: line"; the engine in the main thread unless a factory is given (shards).
+ */
+export function daemonMaker(dir: string, lines: string[], opts: { keylog?: boolean } = {}): (yaml: string, name: string, events: EventLog, factory?: EndpointFactory) => Daemon {
+  return (yaml, name, events, factory = realEndpointFactory) => {
     const file = join(dir, `${name}.yaml`);
     writeFileSync(file, yaml, { mode: 0o600 });
     return new Daemon({
       config: parseConfig(yaml, file),
-      endpointFactory: realEndpointFactory,
+      endpointFactory: factory,
       ...(opts.keylog ? { keylog: join(dir, `${name}.keys`) } : {}),
       logger: new Logger({ level: 'debug', areas: {}, format: 'text', write: (l) => lines.push(`${name}: ${l}`) }),
       onEvent: events.push,
