@@ -17,7 +17,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hashPassword } from '../../src/daemon/remote-access/index.js';
-import { A, B, interopSkipReason, Ours, RUN, script } from './peers.js';
+import { A, B, interopSkipReason, Ours, RUN, script, labUp } from './peers.js';
 import { ALICE_PASSWORD, ANY_CLIENT, raYaml, usersFile } from './ra-configs.js';
 
 const skip = interopSkipReason();
@@ -101,9 +101,7 @@ describe('charon-cmd IKEv1 profiles against our gateway', { skip, concurrency: f
   before(async () => {
     // installed by interop/install.sh: missing is a failure here, never a skip
     assert.equal(spawnSync('sh', ['-c', 'command -v charon-cmd && command -v script']).status, 0, 'charon-cmd or script missing: run interop/install.sh');
-    assert.equal(script('netns.sh', ['up']).code, 0);
-    const p = script('pki.sh', []);
-    assert.equal(p.code, 0, p.err);
+    labUp();
     mkdirSync(DIR, { recursive: true });
     // plugins of our choosing: no kernel-libipsec (it would fake a NAT), no resolve (no /etc/resolv.conf edits)
     writeFileSync(

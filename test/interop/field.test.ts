@@ -12,7 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { A, B, Ours, RUN, capture, charon, interopSkipReason, script, until, type CharonSa } from './peers.js';
+import { A, B, Ours, RUN, capture, charon, interopSkipReason, script, until, labDown, labUp, type CharonSa } from './peers.js';
 
 const skip = interopSkipReason();
 if (skip) console.log(`# issue-10 interop skipped: ${skip}`);
@@ -96,18 +96,8 @@ async function ourSa(ours: Ours, charonSpiIn: string): Promise<any> {
 }
 
 describe('issue 10 interop (charon)', { skip, concurrency: false }, () => {
-  before(() => {
-    const n = script('netns.sh', ['up']);
-    assert.equal(n.code, 0, n.err);
-    const p = script('pki.sh', []);
-    assert.equal(p.code, 0, p.err);
-  });
-  after(() => {
-    charon.stop('a');
-    charon.stop('b');
-    capture.stop();
-    script('netns.sh', ['down']);
-  });
+  before(labUp);
+  after(labDown);
 
   describe('our daemon initiates, charon responds', { concurrency: false }, () => {
     let ours: Ours;

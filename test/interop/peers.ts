@@ -300,3 +300,19 @@ export const capture = {
     return script('capture.sh', ['stop'], 20_000);
   },
 };
+
+/** The lab up: both namespaces and the test PKI (interop/netns.sh, pki.sh); a failure of either fails the suite. */
+export function labUp(): void {
+  const n = script('netns.sh', ['up']);
+  if (n.code !== 0) throw new Error(`netns.sh up failed: ${n.err}`);
+  const p = script('pki.sh', []);
+  if (p.code !== 0) throw new Error(`pki.sh failed: ${p.err}`);
+}
+
+/** The lab down: both charons, the capture and the namespaces. */
+export function labDown(): void {
+  charon.stop('a');
+  charon.stop('b');
+  capture.stop();
+  script('netns.sh', ['down']);
+}

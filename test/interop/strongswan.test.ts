@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { A, B, Ours, RUN, capture, charon, interopSkipReason, script, sleep, until, type CharonSa } from './peers.js';
+import { A, B, Ours, RUN, capture, charon, interopSkipReason, script, sleep, until, labDown, labUp, type CharonSa } from './peers.js';
 
 const skip = interopSkipReason();
 if (skip) console.log(`# strongSwan interop skipped: ${skip}`);
@@ -137,19 +137,9 @@ async function assertAgree(ours: Ours, ch: string, conn: string, ourConn: string
 }
 
 describe('strongSwan interop', { skip, concurrency: false }, () => {
-  before(() => {
-    const n = script('netns.sh', ['up']);
-    assert.equal(n.code, 0, n.err);
-    const p = script('pki.sh', []);
-    assert.equal(p.code, 0, p.err);
-  });
+  before(labUp);
 
-  after(() => {
-    charon.stop('a');
-    charon.stop('b');
-    capture.stop();
-    script('netns.sh', ['down']);
-  });
+  after(labDown);
 
   describe('our daemon initiates, charon responds', { concurrency: false }, () => {
     let ours: Ours;

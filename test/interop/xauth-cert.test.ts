@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hashPassword } from '../../src/daemon/remote-access/index.js';
-import { A, B, charon, interopSkipReason, Ours, RUN, script, until, type CharonSa } from './peers.js';
+import { A, B, charon, interopSkipReason, Ours, RUN, script, until, labUp, type CharonSa } from './peers.js';
 import { ALICE, ALICE_PASSWORD, ANY_CLIENT, raYaml, usersFile } from './ra-configs.js';
 
 const skip = interopSkipReason();
@@ -75,9 +75,7 @@ function charonSawMethod(name: 'a' | 'b', re: RegExp): boolean {
 describe('XAUTH RSA and Hybrid: charon as the client of our gateway', { skip, concurrency: false }, () => {
   let ours: Ours | undefined;
   before(async () => {
-    assert.equal(script('netns.sh', ['up']).code, 0);
-    const p = script('pki.sh', []);
-    assert.equal(p.code, 0, p.err);
+    labUp();
     const users = join(RUN, 'xauth-cert-users');
     writeFileSync(users, `alice:${await hashPassword(PASSWORD, { N: 1024, r: 8, p: 1 })}\n`, { mode: 0o600 });
     charon.start('a', A.ns);
@@ -112,9 +110,7 @@ describe('XAUTH RSA and Hybrid: charon as the client of our gateway', { skip, co
 describe('XAUTH RSA and Hybrid: our client against charon as the gateway', { skip, concurrency: false }, () => {
   let ours: Ours | undefined;
   before(async () => {
-    assert.equal(script('netns.sh', ['up']).code, 0);
-    const p = script('pki.sh', []);
-    assert.equal(p.code, 0, p.err);
+    labUp();
     charon.start('b', B.ns);
     ours = await Ours.start('xauth-cert-client', A.ns, (sock) => clientConfig(sock));
   });
