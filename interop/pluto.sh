@@ -21,6 +21,7 @@
 # do not exist; SPIs and policies are real). It looks for its helpers (addconn) under
 # /usr/libexec/ipsec: the unpacked folder is bound there in pluto's own mount namespace only
 # (the empty mount point is created once; nothing else on the host changes).
+# PLUTO_PASSWD: a file copied to the instance's passwd (XAUTH users for xauthby=file).
 # PLUTO_DEBUG: pluto's debug classes (plutodebug=, default none; e.g. "base" logs fragments).
 # Instance files: $PEERS_RUN/pluto-NAME/{ipsec.conf,ipsec.secrets,nss/,pluto.ctl,pluto.log,pid,
 # netns,fake-xfrm.log,stdout}
@@ -86,6 +87,8 @@ cmd_start() {
         cat "$conf"
     } >"$d/ipsec.conf"
     install -m 600 "$secrets" "$d/ipsec.secrets"
+    # an XAUTH gateway with xauthby=file reads $ipsecdir/passwd (user:crypt(3) hash:connection)
+    if [[ -n ${PLUTO_PASSWD:-} ]]; then install -m 600 "$PLUTO_PASSWD" "$d/passwd"; fi
     certutil -N -d "sql:$d/nss" --empty-password
     if [[ -n $p12 ]]; then
         [[ -f $PEERS_RUN/pki/ca.crt ]] || die "no CA: run pki.sh"

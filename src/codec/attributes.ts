@@ -61,13 +61,24 @@ export function attrValueAsNumber(attr: DataAttribute): number | undefined {
   return n;
 }
 
-/** Reads attributes until the reader's window is exhausted. */
-export function decodeAttributes(r: Reader): DataAttribute[] {
+/**
+ * Reads attributes until the reader's window is exhausted. With `zeroTail`, a tail too short for
+ * an attribute header (1 to 3 bytes) that is all zero is padding, not an error: its length goes
+ * into `zeroTail.pad` (the Transaction payload, which some peers pad to a multiple of four).
+ */
+export function decodeAttributes(r: Reader, zeroTail?: { pad: number }): DataAttribute[] {
   const out: DataAttribute[] = [];
   const b = r.buf;
   while (r.pos < r.end) {
     const p = r.pos;
-    if (r.end - p < 4) r.fail(NotifyType.PAYLOAD_MALFORMED, `data attribute header needs 4 bytes, ${r.end - p} left`);
+    if (r.end - p < 4) {
+      if (zeroTail && isZeroTail(b, p, r.end)) {
+        zeroTail.pad = r.end - p;
+        r.pos = r.end;
+        break;
+      }
+      r.fail(NotifyType.PAYLOAD_MALFORMED, `data attribute header needs 4 bytes, ${r.end - p} left`);
+    }
     const t = (b[p]! << 8) | b[p + 1]!;
     const v = (b[p + 2]! << 8) | b[p + 3]!;
     if (t & 0x8000) {
@@ -80,6 +91,11 @@ export function decodeAttributes(r: Reader): DataAttribute[] {
     }
   }
   return out;
+}
+
+function isZeroTail(b: Uint8Array, from: number, end: number): boolean {
+  for (let i = from; i < end; i++) if (b[i] !== 0) return false;
+  return true;
 }
 
 export function encodeAttributes(w: Writer, attrs: readonly DataAttribute[]): void {

@@ -349,9 +349,11 @@ export function decodeBody(type: number, r: Reader): Payload {
       const cfgType = r.u8();
       const reserved2 = r.u8();
       const identifier = r.u16();
-      const attributes = decodeAttributes(r);
+      const tail = { pad: 0 };
+      const attributes = decodeAttributes(r, tail);
       const p: AttributePayload = { type: 'ATTR', cfgType, identifier, attributes };
-      return reserved2 === 0 ? p : { ...p, reserved2 };
+      if (reserved2 === 0 && tail.pad === 0) return p;
+      return { ...p, ...(reserved2 !== 0 ? { reserved2 } : {}), ...(tail.pad !== 0 ? { padding: tail.pad } : {}) };
     }
     case PayloadType.NAT_D:
     case PayloadType.NAT_D_DRAFT:
@@ -403,6 +405,8 @@ export function payloadTypeOf(p: Payload): number {
   }
 }
 
+const ZERO_PAD = new Uint8Array(3);
+
 /** Writes one payload body (no generic header). */
 export function encodeBody(w: Writer, p: Payload): void {
   switch (p.type) {
@@ -426,7 +430,12 @@ export function encodeBody(w: Writer, p: Payload): void {
     }
     case 'ATTR':
       w.u8(p.cfgType, 'cfg type'); w.u8(p.reserved2 ?? 0, 'ATTR RESERVED'); w.u16(p.identifier, 'identifier');
-      encodeAttributes(w, p.attributes); return;
+      encodeAttributes(w, p.attributes);
+      if (p.padding !== undefined && p.padding !== 0) {
+        if (!(p.padding === 1 || p.padding === 2 || p.padding === 3)) Writer.refuse('ATTR padding (1 to 3 zero bytes)', p.padding);
+        w.bytes(ZERO_PAD.subarray(0, p.padding));
+      }
+      return;
     case 'NAT-D': w.bytes(p.hash); return;
     case 'NAT-OA': w.u8(p.idType, 'ID type'); w.u24(p.reserved2 ?? 0, 'NAT-OA RESERVED'); w.bytes(p.address); return;
     case 'FRAG':

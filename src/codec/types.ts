@@ -124,6 +124,12 @@ export interface AttributePayload extends PayloadCommon {
   readonly attributes: readonly DataAttribute[];
   /** The RESERVED octet after Type, when non-zero. */
   readonly reserved2?: number;
+  /**
+   * Zero octets after the last attribute (1 to 3), when the sender padded the payload to a
+   * multiple of four: Libreswan does after an attribute of odd length (CISCO_SPLIT_INC). Kept so
+   * that the payload re-encodes to the same bytes.
+   */
+  readonly padding?: number;
 }
 
 /** RFC 3947 §3.2 NAT-D (20; 130 in the drafts): a hash. */

@@ -23,11 +23,13 @@ export interface PlutoState {
  * Parses showstates lines:
  *   000 #1: "ours":500 STATE_MAIN_R3 (IKE SA established); …; lastdpd=-1s(seq in:0 out:0); idle;
  *   000 #2: "ours" esp.40cd2c87@198.18.0.1 esp.fd8126d1@198.18.0.2 tun.0@… Traffic: …
+ *   000 #1: "ours"[1] 198.18.0.1:500 STATE_MAIN_R3 …   (an instance of a template: right=%any)
  */
 export function parseShowStates(text: string): PlutoState[] {
   const byId = new Map<number, PlutoState>();
   for (const line of text.split('\n')) {
-    const s = /^000 #(\d+): "([^"]+)"(?::\d+)? (STATE_\w+)/.exec(line);
+    // a template's instance reads `"ours"[1] 198.18.0.1:500 STATE_…`
+    const s = /^000 #(\d+): "([^"]+)"\S*(?: \S+)? (STATE_\w+)/.exec(line);
     if (s) {
       const st: PlutoState = { serial: Number(s[1]), conn: s[2]!, state: s[3]! };
       const d = /seq in:(\d+) out:(\d+)/.exec(line);
@@ -38,7 +40,7 @@ export function parseShowStates(text: string): PlutoState[] {
       byId.set(st.serial, st);
       continue;
     }
-    const e = /^000 #(\d+): "[^"]+"\S* esp\.([0-9a-f]+)@\S+ esp\.([0-9a-f]+)@\S+/.exec(line);
+    const e = /^000 #(\d+): "[^"]+".*? esp\.([0-9a-f]+)@\S+ esp\.([0-9a-f]+)@\S+/.exec(line);
     const st = e ? byId.get(Number(e[1])) : undefined;
     if (e && st) {
       st.spiOut = e[2]!.padStart(8, '0');
@@ -51,14 +53,20 @@ export function parseShowStates(text: string): PlutoState[] {
 export const pluto = {
   /**
    * `conns`: the `conn` sections of ipsec.conf; `secrets`: ipsec.secrets; `p12`: pki.sh's PKCS#12
-   * of this side; `debug`: pluto's plutodebug classes.
+   * of this side; `debug`: pluto's plutodebug classes; `passwd`: XAUTH users (xauthby=file).
    */
-  start(name: string, ns: string, conns: string, secrets: string, p12?: string, debug?: string): void {
+  start(name: string, ns: string, conns: string, secrets: string, p12?: string, debug?: string, passwd?: string): void {
     const conf = join(RUN, `pluto-${name}.conf`);
     const sec = join(RUN, `pluto-${name}.secrets`);
     writeFileSync(conf, conns);
     writeFileSync(sec, secrets, { mode: 0o600 });
-    const r = script('pluto.sh', ['start', name, ns, conf, sec, ...(p12 ? [p12] : [])], 60_000, debug ? { PLUTO_DEBUG: debug } : undefined);
+    const extra: NodeJS.ProcessEnv = {};
+    if (debug) extra['PLUTO_DEBUG'] = debug;
+    if (passwd !== undefined) {
+      extra['PLUTO_PASSWD'] = join(RUN, `pluto-${name}.passwd`);
+      writeFileSync(extra['PLUTO_PASSWD'], passwd, { mode: 0o600 });
+    }
+    const r = script('pluto.sh', ['start', name, ns, conf, sec, ...(p12 ? [p12] : [])], 60_000, extra);
     if (r.code !== 0) throw new Error(`pluto start ${name}: ${r.err}${r.out}`);
   },
   up(name: string, conn: string, timeoutS = 15): Run {
