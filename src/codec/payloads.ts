@@ -151,19 +151,24 @@ function decodeProposal(r: Reader): Proposal {
   const spi = r.bytes(spiSize, 'proposal SPI');
   const transforms: Transform[] = [];
   const b = r.buf;
+  const end = r.end;
   let next = PayloadType.T as number;
-  while (r.pos < r.end) {
+  while (r.pos < end) {
     if (next !== PayloadType.T) r.fail(BAD_PROPOSAL_SYNTAX, 'bytes after the last transform');
     const p = r.pos;
-    if (r.end - p < 8) r.fail(PAYLOAD_MALFORMED, `transform needs 8 bytes, ${r.end - p} left`);
+    if (end - p < 8) r.fail(PAYLOAD_MALFORMED, `transform needs 8 bytes, ${end - p} left`);
     next = b[p]!;
     const reserved = b[p + 1]!;
     const len = (b[p + 2]! << 8) | b[p + 3]!;
     if (next !== PayloadType.T && next !== PayloadType.NONE) r.fail(BAD_PROPOSAL_SYNTAX, `transform next payload ${next} (must be 3 or 0)`, p);
     if (len < 8) r.fail(PAYLOAD_MALFORMED, `transform length ${len} < 8`, p + 2);
-    if (len > r.end - p) r.fail(PAYLOAD_MALFORMED, `transform length ${len} exceeds the ${r.end - p} bytes left in the proposal`, p + 2);
+    if (len > end - p) r.fail(PAYLOAD_MALFORMED, `transform length ${len} exceeds the ${end - p} bytes left in the proposal`, p + 2);
+    // the transform is decoded on `r` itself, its window narrowed to the transform (no sub-reader)
     r.pos = p + 4;
-    const t = decodeTransform(r.sub(len - 4, 'transform'));
+    r.end = p + len;
+    const t = decodeTransform(r);
+    r.end = end;
+    r.pos = p + len;
     transforms.push(reserved === 0 ? t : { ...t, reserved });
   }
   if (transforms.length === 0) r.fail(BAD_PROPOSAL_SYNTAX, 'proposal without a transform', start);
@@ -185,19 +190,23 @@ function decodeSa(r: Reader): SaPayload {
   if (situation & (Situation.SIT_SECRECY | Situation.SIT_INTEGRITY)) labeledDomain = decodeLabeledDomain(r);
   const proposals: Proposal[] = [];
   const b = r.buf;
+  const end = r.end;
   let next = PayloadType.P as number;
-  while (r.pos < r.end) {
+  while (r.pos < end) {
     if (next !== PayloadType.P) r.fail(BAD_PROPOSAL_SYNTAX, 'bytes after the last proposal');
     const p = r.pos;
-    if (r.end - p < 8) r.fail(PAYLOAD_MALFORMED, `proposal needs 8 bytes, ${r.end - p} left`);
+    if (end - p < 8) r.fail(PAYLOAD_MALFORMED, `proposal needs 8 bytes, ${end - p} left`);
     next = b[p]!;
     const reserved = b[p + 1]!;
     const len = (b[p + 2]! << 8) | b[p + 3]!;
     if (next !== PayloadType.P && next !== PayloadType.NONE) r.fail(BAD_PROPOSAL_SYNTAX, `proposal next payload ${next} (must be 2 or 0)`, p);
     if (len < 8) r.fail(PAYLOAD_MALFORMED, `proposal length ${len} < 8`, p + 2);
-    if (len > r.end - p) r.fail(PAYLOAD_MALFORMED, `proposal length ${len} exceeds the ${r.end - p} bytes left in the SA`, p + 2);
+    if (len > end - p) r.fail(PAYLOAD_MALFORMED, `proposal length ${len} exceeds the ${end - p} bytes left in the SA`, p + 2);
     r.pos = p + 4;
-    const prop = decodeProposal(r.sub(len - 4, 'proposal'));
+    r.end = p + len;
+    const prop = decodeProposal(r); // on `r` narrowed to the proposal, as transforms are
+    r.end = end;
+    r.pos = p + len;
     proposals.push(reserved === 0 ? prop : { ...prop, reserved });
   }
   if (proposals.length === 0) r.fail(BAD_PROPOSAL_SYNTAX, 'SA payload without a proposal');

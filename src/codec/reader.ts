@@ -2,6 +2,10 @@
  * A bounded read cursor over one datagram (the rustls `Reader` idea): every read checks the
  * remaining length first and throws a `DecodeError` carrying the notify type the caller chose,
  * never a RangeError. Offsets are absolute within the datagram (plus `base`).
+ *
+ * Allocation: the decoders walk nested structures (payload, proposal, transform) on ONE reader by
+ * narrowing its window (`end`) and restoring it after, instead of a sub-reader per structure;
+ * `sub` stays for callers that want a separate cursor.
  * @module
  */
 import { NotifyType } from '../constants/index.js';
@@ -12,11 +16,11 @@ export class Reader {
   readonly buf: Uint8Array;
   /** Current absolute index into `buf`. */
   pos: number;
-  /** One past the last readable index (a sub-reader has a smaller end). */
-  readonly end: number;
+  /** One past the last readable index (a sub-reader, or a narrowed window, has a smaller end). */
+  end: number;
   /** Added to `pos` when reporting offsets (the datagram offset of `buf[0]`). */
   readonly base: number;
-  /** Payload type being decoded, for error reports. */
+  /** Payload type being decoded, for error reports (set while a payload body is decoded). */
   payload: number | undefined;
 
   constructor(buf: Uint8Array, pos = 0, end = buf.length, base = 0, payload?: number) {
