@@ -144,7 +144,8 @@ export function decodePayloadsInPlace(firstPayload: number, body: Uint8Array, ba
  * itself, its window narrowed to the body and restored after (no reader per payload).
  */
 function walkChain(first: number, r: Reader, allowTrailing: boolean): Payload[] {
-  const out: Payload[] = [];
+  const out: Payload[] = new Array(first === PayloadType.NONE ? 0 : r.chainLength(-1));
+  let count = 0;
   const b = r.buf;
   const end = r.end;
   const outerPayload = r.payload;
@@ -177,11 +178,12 @@ function walkChain(first: number, r: Reader, allowTrailing: boolean): Payload[] 
     r.payload = outerPayload;
     r.end = end;
     r.pos = p + len;
-    out.push(reserved === 0 ? payload : { ...payload, reserved });
+    out[count++] = reserved === 0 ? payload : { ...payload, reserved };
   }
   if (r.pos !== end && !allowTrailing) {
     throw new DecodeError(NotifyType.UNEQUAL_PAYLOAD_LENGTHS, `${end - r.pos} bytes after the last payload`, { offset: r.base + r.pos });
   }
+  if (count !== out.length) out.length = count; // never for a chain that decoded (same walk)
   return out;
 }
 

@@ -149,7 +149,8 @@ function decodeProposal(r: Reader): Proposal {
   const count = r.u8();
   if (!spiSizeOk(protocol, spiSize, false)) r.fail(INVALID_SPI, `SPI size ${spiSize} is invalid for protocol ${protocol}`, start + 2);
   const spi = r.bytes(spiSize, 'proposal SPI');
-  const transforms: Transform[] = [];
+  const transforms: Transform[] = new Array(r.pos < r.end ? r.chainLength(PayloadType.T) : 0);
+  let found = 0;
   const b = r.buf;
   const end = r.end;
   let next = PayloadType.T as number;
@@ -169,11 +170,12 @@ function decodeProposal(r: Reader): Proposal {
     const t = decodeTransform(r);
     r.end = end;
     r.pos = p + len;
-    transforms.push(reserved === 0 ? t : { ...t, reserved });
+    transforms[found++] = reserved === 0 ? t : { ...t, reserved };
   }
-  if (transforms.length === 0) r.fail(BAD_PROPOSAL_SYNTAX, 'proposal without a transform', start);
+  if (found === 0) r.fail(BAD_PROPOSAL_SYNTAX, 'proposal without a transform', start);
   if (next !== PayloadType.NONE) r.fail(BAD_PROPOSAL_SYNTAX, 'last transform does not end the chain (next payload 3)');
-  if (transforms.length !== count) r.fail(BAD_PROPOSAL_SYNTAX, `# of transforms says ${count}, found ${transforms.length}`, start + 3);
+  if (found !== count) r.fail(BAD_PROPOSAL_SYNTAX, `# of transforms says ${count}, found ${found}`, start + 3);
+  if (found !== transforms.length) transforms.length = found; // never for a proposal that decoded (same walk)
   return { number, protocol, spi, transforms };
 }
 
@@ -188,7 +190,8 @@ function decodeSa(r: Reader): SaPayload {
   if ((situation & ~SITUATION_DEFINED_BITS) !== 0) r.fail(SITUATION_NOT_SUPPORTED, `situation 0x${situation.toString(16)} has unassigned bits`, sitAt);
   let labeledDomain: LabeledDomain | undefined;
   if (situation & (Situation.SIT_SECRECY | Situation.SIT_INTEGRITY)) labeledDomain = decodeLabeledDomain(r);
-  const proposals: Proposal[] = [];
+  const proposals: Proposal[] = new Array(r.pos < r.end ? r.chainLength(PayloadType.P) : 0);
+  let found = 0;
   const b = r.buf;
   const end = r.end;
   let next = PayloadType.P as number;
@@ -207,10 +210,11 @@ function decodeSa(r: Reader): SaPayload {
     const prop = decodeProposal(r); // on `r` narrowed to the proposal, as transforms are
     r.end = end;
     r.pos = p + len;
-    proposals.push(reserved === 0 ? prop : { ...prop, reserved });
+    proposals[found++] = reserved === 0 ? prop : { ...prop, reserved };
   }
-  if (proposals.length === 0) r.fail(BAD_PROPOSAL_SYNTAX, 'SA payload without a proposal');
+  if (found === 0) r.fail(BAD_PROPOSAL_SYNTAX, 'SA payload without a proposal');
   if (next !== PayloadType.NONE) r.fail(BAD_PROPOSAL_SYNTAX, 'last proposal does not end the chain (next payload 2)');
+  if (found !== proposals.length) proposals.length = found; // never for an SA that decoded (same walk)
   return labeledDomain === undefined
     ? { type: 'SA', doi, situation, proposals }
     : { type: 'SA', doi, situation, labeledDomain, proposals };

@@ -94,6 +94,29 @@ export class Reader {
     return this.buf.subarray(p, this.end);
   }
 
+  /**
+   * How many items a chain of generic headers (Next Payload, RESERVED, Length) holds from the
+   * cursor to `end`: payloads (`more` -1: any non-zero Next Payload continues), proposals (`more`
+   * 2) or transforms (`more` 3). Moves nothing. It follows the same lengths the decoders do, so it
+   * is the exact size of their result array when the chain is well formed; on a malformed chain it
+   * stops early and the decoder refuses the chain anyway. Lets the decoders allocate each array
+   * once, at its size (an array grown by `push` reserves 17 slots at its first element).
+   */
+  chainLength(more: number): number {
+    const b = this.buf;
+    const end = this.end;
+    let p = this.pos;
+    let n = 0;
+    while (end - p >= 4) {
+      n++;
+      const next = b[p]!;
+      const len = (b[p + 2]! << 8) | b[p + 3]!;
+      if (next === 0 || (more >= 0 && next !== more) || len < 4 || len > end - p) break;
+      p += len;
+    }
+    return n;
+  }
+
   /** A sub-reader over the next `n` bytes; this reader skips past them. */
   sub(n: number, what = 'field', notify: number = NotifyType.PAYLOAD_MALFORMED): Reader {
     const p = this.pos;
