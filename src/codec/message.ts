@@ -140,6 +140,15 @@ export function decodePayloadsInPlace(firstPayload: number, body: Uint8Array, ba
 }
 
 /**
+ * Internal: `decodePayloadsInPlace(firstPayload, datagram.subarray(28), 28, allowTrailing)` read
+ * through offsets: the chain of an unencrypted datagram (header checked by `decodeHeaderView`),
+ * decoded in place with the same checks, offsets and errors, without a view of the body.
+ */
+export function decodeDatagramPayloadsInPlace(firstPayload: number, datagram: Uint8Array, allowTrailing: boolean): Payload[] {
+  return walkChain(firstPayload, new Reader(datagram, ISAKMP_HEADER_LENGTH, datagram.length, 0), allowTrailing);
+}
+
+/**
  * Decodes the chain on `r` (whose window is the chain). Each payload body is decoded on `r`
  * itself, its window narrowed to the body and restored after (no reader per payload).
  */
