@@ -106,12 +106,41 @@ export function decodeMessage(bytes: Uint8Array): Message {
   if (header.flags & HeaderFlag.ENCRYPTION) {
     return { header, payloads: [], encrypted: buf.subarray(ISAKMP_HEADER_LENGTH) };
   }
-  const r = new Reader(buf, ISAKMP_HEADER_LENGTH, buf.length, 0);
-  const payloads = walkChain(header.nextPayload, r, true);
+  const r = CHAIN.reset(buf, ISAKMP_HEADER_LENGTH, buf.length, 0);
+  let payloads: Payload[];
+  let chainEnd: number;
+  try {
+    payloads = walkChain(header.nextPayload, r, true);
+    chainEnd = r.pos;
+  } finally {
+    release(r);
+  }
   // Bytes after the last payload, inside the header length (checked equal to the datagram):
   // kept apart (never in a payload), reported by verify() and re-encoded by encodeMessage.
-  if (r.pos === r.end) return { header, payloads };
-  return { header, payloads, trailing: buf.subarray(r.pos, r.end) };
+  if (chainEnd === buf.length) return { header, payloads };
+  return { header, payloads, trailing: buf.subarray(chainEnd) };
+}
+
+/**
+ * The one reader of the chain decoders: they never nest and call nothing outside the codec, so
+ * each call resets it (no reader allocated per datagram) and `release` empties it after, so that
+ * it keeps no datagram (nor decrypted plaintext) alive.
+ */
+const CHAIN = new Reader(new Uint8Array(0));
+const NO_BYTES = CHAIN.buf;
+
+function release(r: Reader): void {
+  r.reset(NO_BYTES, 0, 0, 0);
+}
+
+/** `walkChain` over buf[pos..] on the shared reader, errors at offset `base` + index. */
+function decodeChain(first: number, buf: Uint8Array, pos: number, base: number, allowTrailing: boolean): Payload[] {
+  const r = CHAIN.reset(buf, pos, buf.length, base);
+  try {
+    return walkChain(first, r, allowTrailing);
+  } finally {
+    release(r);
+  }
 }
 
 /**
@@ -125,8 +154,7 @@ export function decodePayloads(
   body: Uint8Array,
   opts: { baseOffset?: number; allowTrailing?: boolean } = {},
 ): Payload[] {
-  const buf = copyOf(body, 0, body.length);
-  return walkChain(firstPayload, new Reader(buf, 0, buf.length, opts.baseOffset ?? 0), opts.allowTrailing ?? false);
+  return decodeChain(firstPayload, copyOf(body, 0, body.length), 0, opts.baseOffset ?? 0, opts.allowTrailing ?? false);
 }
 
 /**
@@ -136,7 +164,7 @@ export function decodePayloads(
  * keeps (the engine's Main Mode handlers do). Same checks, offsets and errors as `decodePayloads`.
  */
 export function decodePayloadsInPlace(firstPayload: number, body: Uint8Array, baseOffset: number, allowTrailing: boolean): Payload[] {
-  return walkChain(firstPayload, new Reader(body, 0, body.length, baseOffset), allowTrailing);
+  return decodeChain(firstPayload, body, 0, baseOffset, allowTrailing);
 }
 
 /**
@@ -145,7 +173,7 @@ export function decodePayloadsInPlace(firstPayload: number, body: Uint8Array, ba
  * decoded in place with the same checks, offsets and errors, without a view of the body.
  */
 export function decodeDatagramPayloadsInPlace(firstPayload: number, datagram: Uint8Array, allowTrailing: boolean): Payload[] {
-  return walkChain(firstPayload, new Reader(datagram, ISAKMP_HEADER_LENGTH, datagram.length, 0), allowTrailing);
+  return decodeChain(firstPayload, datagram, ISAKMP_HEADER_LENGTH, 0, allowTrailing);
 }
 
 /**

@@ -5,7 +5,8 @@
  *
  * Allocation: the decoders walk nested structures (payload, proposal, transform) on ONE reader by
  * narrowing its window (`end`) and restoring it after, instead of a sub-reader per structure;
- * `sub` stays for callers that want a separate cursor.
+ * `sub` stays for callers that want a separate cursor. The chain decoders reuse one reader for
+ * every datagram (`reset`).
  * @module
  */
 import { NotifyType } from '../constants/index.js';
@@ -13,13 +14,13 @@ import { DecodeError } from '../errors.js';
 
 export class Reader {
   /** The bytes being read (never written). */
-  readonly buf: Uint8Array;
+  buf: Uint8Array;
   /** Current absolute index into `buf`. */
   pos: number;
   /** One past the last readable index (a sub-reader, or a narrowed window, has a smaller end). */
   end: number;
   /** Added to `pos` when reporting offsets (the datagram offset of `buf[0]`). */
-  readonly base: number;
+  base: number;
   /** Payload type being decoded, for error reports (set while a payload body is decoded). */
   payload: number | undefined;
 
@@ -29,6 +30,16 @@ export class Reader {
     this.end = end;
     this.base = base;
     this.payload = payload;
+  }
+
+  /** Points this reader at other bytes, as a new one would be (a reader reused per datagram). */
+  reset(buf: Uint8Array, pos: number, end: number, base: number): this {
+    this.buf = buf;
+    this.pos = pos;
+    this.end = end;
+    this.base = base;
+    this.payload = undefined;
+    return this;
   }
 
   get remaining(): number {
