@@ -22,7 +22,11 @@
  * byte-string field of the result is a view into that private copy. The records therefore never
  * alias a buffer the caller may reuse (a socket receive buffer), and decoding allocates one copy
  * per message instead of one per field. A record's byte fields may share one ArrayBuffer: treat
- * them as read-only.
+ * them as read-only. A TV data attribute is a frozen record shared by all decodes (attributes.ts).
+ *
+ * Allocation: the decoders build the result records and views and little else: one reader for
+ * every chain (its window narrowed per payload, proposal and transform), each array allocated at
+ * its final size, no object or text per payload that the result does not hold.
  * @module
  */
 import { HeaderFlag, ISAKMP_HEADER_LENGTH, ISAKMP_MAJOR_VERSION, ISAKMP_MINOR_VERSION, NotifyType, PayloadType } from '../constants/index.js';
