@@ -14,7 +14,10 @@
 /** A record type with its `readonly` removed, for building a record field by field before handing it out (internal). */
 export type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
-/** A data attribute (RFC 2408 §3.3): TV ("basic", AF=1, 16-bit value) or TLV ("variable"). */
+/**
+ * A data attribute (RFC 2408 §3.3): TV ("basic", AF=1, 16-bit value) or TLV ("variable").
+ * A decoded TV attribute is a frozen record shared by every decode of the same type and value.
+ */
 export type DataAttribute =
   | { readonly format: 'TV'; readonly type: number; readonly value: number }
   | { readonly format: 'TLV'; readonly type: number; readonly value: Uint8Array };

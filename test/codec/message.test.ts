@@ -354,6 +354,16 @@ describe('per-payload checks', () => {
     const e = throwsNotify(() => decodeMessage(one(10, '00')), 'PAYLOAD_MALFORMED');
     assert.equal(e.payload, PayloadType.NONCE);
   });
+  test('a decode after a refused one starts clean (the chain decoders share one reader): no window, payload type or bytes left over', () => {
+    const inTransform = one(1, '00000001 00000001' + gen(0, '01 01 00 01' + gen(0, '01 01 0000 8001')));
+    throwsNotify(() => decodeMessage(inTransform), 'PAYLOAD_MALFORMED', 56);
+    assert.deepEqual(decodeMessage(MM1), MM1_RECORD);
+    throwsNotify(() => decodeMessage(one(10, '00')), 'PAYLOAD_MALFORMED');
+    const after = throwsNotify(() => decodePayloads(13, hex(gen(0, 'aa') + '00')), 'UNEQUAL_PAYLOAD_LENGTHS', 5);
+    assert.equal(after.payload, undefined, 'an error after the chain names no payload');
+    throwsNotify(() => decodeMessage(inTransform), 'PAYLOAD_MALFORMED', 56);
+    assert.deepEqual(decodePayloads(1, MM1.subarray(28), { baseOffset: 28 }), MM1_RECORD.payloads);
+  });
 });
 
 describe('encoder refusals', () => {
