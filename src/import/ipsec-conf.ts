@@ -242,6 +242,9 @@ function mapConn(name: string, c: Map<string, string>, ctx: Ctx, taken: Set<stri
  * The PSK entry for a connection, as ipsec.secrets(5) describes the choice: an entry with several
  * selectors must match our ID and the peer's (one selector each; %any matches any); one selector
  * must match one of the two; an entry without selectors matches anything; the most specific wins.
+ * `mine` / `theirs` list the end's identity first, then its address: between entries equally
+ * specific, one naming the connection's identities wins over one naming only addresses (Libreswan
+ * picks a PSK by the IDs, `leftid=@a` with `@a @b : PSK`, even when an address line comes first).
  */
 function findPsk(secrets: readonly SecretEntry[], mine: readonly string[], theirs: readonly string[]): SecretEntry | undefined {
   let best: { e: SecretEntry; score: number } | undefined;
@@ -249,10 +252,12 @@ function findPsk(secrets: readonly SecretEntry[], mine: readonly string[], their
     if (e.type !== 'PSK') continue;
     const ids = e.ids.map((i) => (i === '0.0.0.0' ? '%any' : i));
     const hit = (list: readonly string[]): boolean => ids.some((i) => i === '%any' || list.some((x) => sameIdentity(i, x)));
+    // selectors that name an end's identity (the first of its list) exactly
+    const byId = ids.filter((i) => (mine[0] !== undefined && sameIdentity(i, mine[0])) || (theirs[0] !== undefined && sameIdentity(i, theirs[0]))).length;
     let score: number;
     if (ids.length === 0) score = 1;
-    else if (ids.length === 1) score = hit(mine) || hit(theirs) ? 2 : 0;
-    else score = hit(mine) && hit(theirs) ? 3 + ids.filter((i) => i !== '%any').length : 0;
+    else if (ids.length === 1) score = hit(mine) || hit(theirs) ? 2 + byId / 4 : 0;
+    else score = hit(mine) && hit(theirs) ? 3 + ids.filter((i) => i !== '%any').length + byId / 4 : 0;
     if (score > 0 && (best === undefined || score > best.score)) best = { e, score };
   }
   return best?.e;

@@ -255,4 +255,30 @@ conn nss
     const s = await importText('ipsec.conf', join(dir, 'ipsec.conf'), '--dialect', 'strongswan');
     assert.ok(!flat(s.yaml).includes('guessed'));
   });
+
+  test('a PSK is matched by the connection\'s identities before its addresses (found against pluto: an address line first, @a @b second)', async () => {
+    const d = tempDir('isakmp-ipsecconf-');
+    writeFileSync(join(d, 'ipsec.conf'), `conn am
+    ikev2=no
+    authby=secret
+    aggressive=yes
+    left=192.0.2.1
+    leftid=@a.example
+    right=203.0.113.5
+    rightid=@b.example
+    ike=aes128-sha2_256;modp2048
+
+conn mm
+    ikev2=no
+    authby=secret
+    left=192.0.2.1
+    right=203.0.113.5
+    ike=aes128-sha2_256;modp2048
+`);
+    writeFileSync(join(d, 'ipsec.secrets'), '192.0.2.1 203.0.113.5 : PSK "the-address-pair-secret-0001"\n@a.example @b.example : PSK "the-identity-pair-secret-0001"\n');
+    const r = await importText('ipsec.conf', join(d, 'ipsec.conf'), '--dialect', 'libreswan');
+    const by = new Map(r.config.connections.map((c) => [c.name, c]));
+    assert.equal(Buffer.from((by.get('am')!.secret as { psk: Uint8Array }).psk).toString(), 'the-identity-pair-secret-0001');
+    assert.equal(Buffer.from((by.get('mm')!.secret as { psk: Uint8Array }).psk).toString(), 'the-address-pair-secret-0001');
+  });
 });

@@ -8,8 +8,10 @@
  */
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { A, B, Ours, RUN, interopSkipReason, labDown, labUp, until } from './peers.js';
+import { A, B, Ours, ROOT, RUN, interopSkipReason, labDown, labUp, until } from './peers.js';
 import { pluto, plutoSkipReason, type PlutoState } from './pluto.js';
 
 const skip = interopSkipReason() || plutoSkipReason();
@@ -75,9 +77,9 @@ async function plutoChild(): Promise<PlutoState | undefined> {
   return until(() => pluto.states('b').find((s) => /^STATE_QUICK_[IR]2$/.test(s.state) && s.spiIn !== undefined), 10_000);
 }
 
-/** Our IPsec SA of connection `pluto` whose SPIs are pluto's crossed. */
-async function ourChild(ours: Ours, theirs: PlutoState): Promise<any> {
-  return until(async () => (await ours.status()).ipsec.find((q: any) => q.connection === 'pluto' && q.spiIn === theirs.spiOut && q.spiOut === theirs.spiIn), 5000);
+/** Our IPsec SA of connection `conn` whose SPIs are pluto's crossed. */
+async function ourChild(ours: Ours, theirs: PlutoState, conn = 'pluto'): Promise<any> {
+  return until(async () => (await ours.status()).ipsec.find((q: any) => q.connection === conn && q.spiIn === theirs.spiOut && q.spiOut === theirs.spiIn), 5000);
 }
 
 describe('Libreswan pluto (IKEv1) against our daemon', { skip: skip || false }, () => {
@@ -254,5 +256,75 @@ describe('Libreswan pluto (IKEv1) against our daemon', { skip: skip || false }, 
     console.log(`# pluto on fragments: ${frag.slice(0, 4).join(' | ')}`);
     assert.match(log, /sending IKE fragment id '1', number '2'/, 'pluto sent its MM5 in fragments');
     assert.match(log, /received IKE fragment id '\d+', number '\d+'\(last\)/, 'our MM6 reached pluto in fragments');
+  });
+});
+
+describe('isakmp import of a Libreswan ipsec.conf, against pluto running the original', { skip: skip || false }, () => {
+  // one file for both hosts, the Libreswan way: pluto finds which end it is from its addresses;
+  // the importer takes `left` as ours
+  const CONF = `conn mm-pfs
+	ikev2=no
+	authby=secret
+	left=${A.ip}
+	leftsubnet=${A.inner}/32
+	right=${B.ip}
+	rightsubnet=${B.inner}/32
+	ike=aes256-sha2_256;modp3072
+	phase2alg=aes128-sha2_256;modp3072
+	pfs=yes
+	leftupdown=/bin/true
+	rightupdown=/bin/true
+	auto=add
+
+conn am-psk
+	ikev2=no
+	authby=secret
+	aggressive=yes
+	left=${A.ip}
+	leftid=@a.peers.test
+	right=${B.ip}
+	rightid=@b.peers.test
+	ike=aes128-sha2_256;modp2048
+	phase2alg=aes128-sha1
+	pfs=no
+	leftupdown=/bin/true
+	rightupdown=/bin/true
+	auto=add
+`;
+  const SECRETS = `${A.ip} ${B.ip} : PSK "import-roundtrip-psk-secret"\n@a.peers.test @b.peers.test : PSK "import-roundtrip-am-secret"\n`;
+  let ours: Ours | undefined;
+
+  before(() => labUp());
+  after(async () => {
+    await ours?.stop();
+    pluto.stop('b');
+    labDown();
+  });
+
+  test('we run the import and bring up both connections; pluto (as the right end of the same file) agrees', async () => {
+    const conf = join(RUN, 'lsw-import.conf');
+    const secrets = join(RUN, 'lsw-import.secrets');
+    writeFileSync(conf, CONF);
+    writeFileSync(secrets, SECRETS, { mode: 0o600 });
+    const r = spawnSync(process.execPath, [join(ROOT, 'dist/cli/main.js'), 'import', 'ipsec.conf', conf, '--secrets', secrets, '--dialect', 'libreswan'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /2 connections? imported/i);
+    pluto.start('b', B.ns, CONF, SECRETS);
+    ours = await Ours.start('lsw-import', A.ns, (sock) => `global:\n  control_socket: ${sock}\n  log: { level: debug }\n${r.stdout}`);
+    for (const name of ['mm-pfs', 'am-psk']) {
+      const up = await ours.ctl({ cmd: 'up', name, timeoutMs: 15_000 });
+      assert.equal(up.ok, true, `${name}: ${JSON.stringify(up)}\n${pluto.tail('b')}\n--- import:\n${r.stdout}`);
+    }
+    const states = await until(() => {
+      const s = pluto.states('b');
+      return s.filter((x) => x.state === 'STATE_QUICK_R2').length === 2 ? s : undefined;
+    }, 10_000);
+    assert.ok(states, `pluto lacks two IPsec SAs: ${JSON.stringify(pluto.states('b'))}`);
+    assert.deepEqual([...new Set(states.map((s) => s.conn))].sort(), ['am-psk', 'mm-pfs']);
+    const o = ours;
+    for (const s of states.filter((x) => x.spiIn !== undefined)) assert.ok(await ourChild(o, s, s.conn), `our side of ${s.conn}`);
+    const st = await o.status();
+    assert.match(st.ipsec.find((q: any) => q.connection === 'mm-pfs')?.algorithms ?? '', /modp3072/);
+    assert.equal(st.isakmp.find((q: any) => q.connection === 'am-psk')?.exchange, 'aggressive');
   });
 });
