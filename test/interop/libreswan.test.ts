@@ -328,3 +328,83 @@ conn am-psk
     assert.equal(st.isakmp.find((q: any) => q.connection === 'am-psk')?.exchange, 'aggressive');
   });
 });
+
+describe('Libreswan pluto with its default proposals, transport mode, several subnets, AES-GCM', { skip: skip || false }, () => {
+  let ours: Ours | undefined;
+
+  before(() => labUp());
+  afterEach(async () => {
+    await ours?.stop();
+    ours = undefined;
+    pluto.stop('b');
+  });
+  after(() => {
+    pluto.stop('b');
+    labDown();
+  });
+
+  test('pluto with its default proposals (no ike=, phase2alg=, pfs=), ours with a typical list: pluto initiates, then we do', async () => {
+    pluto.start('b', B.ns, plutoConn(`authby=secret\n${TS}`), PLUTO_SECRETS);
+    const o = await Ours.start('lsw-defaults', A.ns, ourConfig('auth: psk\nsecret: psk\nike: [aes256-sha256-modp2048, aes128-sha256-modp2048, aes128-sha1-modp2048]\nesp: [aes256-sha256-modp2048, aes128-sha256-modp2048, aes128-sha1-modp2048]'));
+    ours = o;
+    const r = pluto.up('b', 'ours');
+    assert.equal(r.code, 0, `whack --initiate: ${r.out}${r.err}\n${o.log().slice(-2500)}`);
+    const theirs = await plutoChild();
+    assert.ok(theirs && (await ourChild(o, theirs)), 'IPsec SA on both sides');
+    const st = await o.status();
+    console.log(`# defaults agreed: ${st.isakmp[0]?.algorithms} / ${st.ipsec[0]?.algorithms}`);
+    // our Deletes as the responder: pluto deletes both SAs (and, having brought the connection up
+    // itself, replaces them at once: "connection is supposed to remain up", Libreswan's revival)
+    const before = pluto.log('b').length;
+    assert.equal((await o.ctl({ cmd: 'down', name: 'pluto' })).ok, true);
+    const deleted = await until(() => {
+      const log = pluto.log('b').slice(before);
+      return /received Delete SA(\(0x[0-9a-f]+\))? payload: (deleting|replace) IPsec State #\d+/.test(log) && /received Delete SA payload: self-deleting ISAKMP State #\d+/.test(log);
+    }, 10_000, 200);
+    assert.ok(deleted, `pluto did not take our Deletes:\n${pluto.log('b').slice(before).split('\n').slice(-15).join('\n')}`);
+    assert.ok(!pluto.states('b').some((s) => s.serial === theirs.serial), 'the deleted IPsec SA is gone from pluto');
+    const up = await o.ctl({ cmd: 'up', name: 'pluto', timeoutMs: 10_000 });
+    assert.equal(up.ok, true, `${JSON.stringify(up)}\n${pluto.tail('b')}`);
+  });
+
+  test('transport mode between the hosts, we initiate', async () => {
+    pluto.start('b', B.ns, plutoConn('authby=secret\ntype=transport\nike=aes128-sha2_256;modp2048\nphase2alg=aes128-sha2_256\npfs=no'), PLUTO_SECRETS);
+    const o = await Ours.start('lsw-transport', A.ns, (sock) => ourConfig('auth: psk\nsecret: psk\nike: aes128-sha256-modp2048\nesp: aes128-sha256')(sock).replace('    ipsec_mode: tunnel\n', '    ipsec_mode: transport\n').replace(/    local_ts: .*\n    remote_ts: .*\n/, ''));
+    ours = o;
+    const up = await o.ctl({ cmd: 'up', name: 'pluto', timeoutMs: 10_000 });
+    assert.equal(up.ok, true, `${JSON.stringify(up)}\n${pluto.tail('b')}`);
+    const theirs = await plutoChild();
+    assert.ok(theirs, `pluto has no IPsec SA:\n${pluto.tail('b')}`);
+    const mine = await ourChild(o, theirs);
+    assert.ok(mine, 'our side');
+    assert.equal(mine.mode, 'transport');
+    assert.match(pluto.log('b'), /IPsec SA established transport mode/);
+  });
+
+  test('two subnets on each side (leftsubnets={…}): four Quick Modes under one ISAKMP SA, AES-GCM-16 ESP', async () => {
+    pluto.start(
+      'b',
+      B.ns,
+      plutoConn(`authby=secret\nleftsubnets={10.2.0.0/16 10.3.0.0/16}\nrightsubnets={10.0.0.0/16 10.1.0.0/16}\nike=aes256-sha2_256;modp2048\nphase2alg=aes_gcm128-null\npfs=no`),
+      PLUTO_SECRETS,
+    );
+    const o = await Ours.start('lsw-subnets', A.ns, (sock) =>
+      ourConfig('auth: psk\nsecret: psk\nike: aes256-sha256-modp2048\nesp: aes128gcm16')(sock)
+        .replace(/    local_ts: .*\n    remote_ts: .*\n/, '    local_ts: [10.0.0.0/16, 10.1.0.0/16]\n    remote_ts: [10.2.0.0/16, 10.3.0.0/16]\n'),
+    );
+    ours = o;
+    const up = await o.ctl({ cmd: 'up', name: 'pluto', timeoutMs: 15_000 });
+    assert.equal(up.ok, true, `${JSON.stringify(up)}\n${pluto.tail('b')}`);
+    const children = await until(() => {
+      const s = pluto.states('b').filter((x) => x.state === 'STATE_QUICK_R2' && x.spiIn !== undefined);
+      return s.length === 4 ? s : undefined;
+    }, 10_000);
+    assert.ok(children, `pluto lacks four IPsec SAs: ${JSON.stringify(pluto.states('b'))}\n${pluto.tail('b')}`);
+    assert.equal(pluto.states('b').filter((x) => x.state === 'STATE_MAIN_R3').length, 1, 'one ISAKMP SA');
+    const st = await o.status();
+    assert.equal(st.ipsec.length, 4);
+    assert.deepEqual(st.ipsec.map((q: any) => `${q.localTs} ${q.remoteTs}`).sort(), ['10.0.0.0/16 10.2.0.0/16', '10.0.0.0/16 10.3.0.0/16', '10.1.0.0/16 10.2.0.0/16', '10.1.0.0/16 10.3.0.0/16']);
+    for (const c of children) assert.ok(st.ipsec.some((q: any) => q.spiIn === c.spiOut && q.spiOut === c.spiIn), `SPIs of pluto's #${c.serial}`);
+    assert.match(st.ipsec[0].algorithms, /gcm/i);
+  });
+});
