@@ -167,6 +167,43 @@ describe('Libreswan pluto (IKEv1) against our daemon', { skip: skip || false }, 
     assert.match(pluto.log('b'), /auth=RSA_SIG/);
   });
 
+  test('pluto initiates with RSA certificates (it asks for ours with a CR), we answer with our certificate', async () => {
+    pluto.start(
+      'b',
+      B.ns,
+      plutoConn(`authby=rsasig\nleftcert=peer-b\nleftid=%fromcert\nrightid="C=CH, O=peers-test, CN=peer-a"\nrightca=%same\n${TS}\nike=aes256-sha2_512;modp4096\nphase2alg=aes256-sha2_256\npfs=no`),
+      PLUTO_SECRETS,
+      join(PKI, 'peer-b.p12'),
+    );
+    const o = await Ours.start('lsw-rsa-r', A.ns, ourConfig('auth: rsa\nsecret: cert\nike: aes256-sha512-modp4096\nesp: aes256-sha256', { remote: 'C=CH, O=peers-test, CN=peer-b' }));
+    ours = o;
+    const r = pluto.up('b', 'ours');
+    assert.equal(r.code, 0, `whack --initiate: ${r.out}${r.err}\n${o.log().slice(-2500)}`);
+    const theirs = await plutoChild();
+    assert.ok(theirs && (await ourChild(o, theirs)), 'IPsec SA on both sides');
+    assert.match(pluto.log('b'), /Peer ID is ID_DER_ASN1_DN: 'C=CH, O=peers-test, CN=peer-a'/);
+    const p1 = (await o.status()).isakmp.find((s: any) => s.connection === 'pluto');
+    assert.equal(p1?.role, 'responder');
+    assert.match(p1?.algorithms ?? '', /aes256-sha512-modp4096 rsa/);
+  });
+
+  test('we rekey by our lifetimes (IPsec SA at 4 s, ISAKMP SA at 8 s) with pluto as the responder; pluto moves to the new SAs', async () => {
+    pluto.start('b', B.ns, plutoConn(`authby=secret\n${TS}\nike=aes128-sha2_256;modp2048\nphase2alg=aes128-sha2_256;modp2048\npfs=yes`), PLUTO_SECRETS);
+    const o = await Ours.start('lsw-our-rekey', A.ns, ourConfig('auth: psk\nsecret: psk\nike: aes128-sha256-modp2048\nesp: aes128-sha256-modp2048\nlifetime: 30s\nrekey_margin: 26s\nike_lifetime: 60s\nike_rekey_margin: 52s\nrekey_fuzz: 0'));
+    ours = o;
+    const up = await o.ctl({ cmd: 'up', name: 'pluto', timeoutMs: 10_000 });
+    assert.equal(up.ok, true, `${JSON.stringify(up)}\n${pluto.tail('b')}`);
+    const first = await plutoChild();
+    assert.ok(first, 'first IPsec SA');
+    const p1Before = (await o.status()).isakmp.map((s: any) => s.id);
+    const second = await until(() => pluto.states('b').find((s) => s.state === 'STATE_QUICK_R2' && s.spiIn !== undefined && s.spiIn !== first.spiIn), 12_000, 250);
+    assert.ok(second, `no second IPsec SA on pluto after our rekey: ${JSON.stringify(pluto.states('b'))}\n${o.log().slice(-2000)}`);
+    assert.ok(await ourChild(o, second), 'our side of the new IPsec SA');
+    const newP1 = await until(async () => (await o.status()).isakmp.find((s: any) => !p1Before.includes(s.id) && /established/i.test(s.state)), 12_000, 250);
+    assert.ok(newP1, `no new ISAKMP SA after our phase-1 rekey: ${JSON.stringify((await o.status()).isakmp)}`);
+    assert.ok(await until(() => pluto.states('b').filter((s) => s.state === 'STATE_MAIN_R3').length >= 1 && pluto.states('b').some((s) => s.state === 'STATE_MAIN_R3' && s.serial > first.serial), 5000), `pluto holds the new ISAKMP SA: ${JSON.stringify(pluto.states('b'))}`);
+  });
+
   test('a Quick Mode PFS mismatch (pluto requires PFS, we offer none) is named on our side', async () => {
     pluto.start('b', B.ns, plutoConn(`authby=secret\n${TS}\nike=aes128-sha2_256;modp2048\nphase2alg=aes128-sha2_256;modp2048\npfs=yes`), PLUTO_SECRETS);
     ours = await Ours.start('lsw-pfs', A.ns, ourConfig('auth: psk\nsecret: psk\nike: aes128-sha256-modp2048\nesp: aes128-sha256'));
