@@ -19,7 +19,7 @@ import type {
 } from '../exchange/types.js';
 import { isIP } from 'node:net';
 import { ConfigError, CONFIG_ERROR_CODE, type ConfigIdentity, type ConfigProblem, type ConnectionConfig, type GlobalConfig, type TrafficSelector } from './config/index.js';
-import { Endpoint } from '../exchange/index.js';
+import { Endpoint, subnetSelector } from '../exchange/index.js';
 import { IsakmpError, UsageError } from '../errors.js';
 
 export type { Address, Connection, EngineEvent, InitiateResult, IpsecSaInfo, IsakmpSaInfo, Transmit, Selector };
@@ -106,15 +106,8 @@ function engineIdentity(id: ConfigIdentity, where: string): EngineIdentity {
 function engineSelector(ts: TrafficSelector): Selector {
   const max = ts.family === 4 ? 32 : 128;
   if (ts.prefix === max) return { family: ts.family, start: ts.address, end: ts.address, protocol: ts.protocol, port: ts.port };
-  // Subnet: compute the last address.
-  const bytes = ts.family === 4 ? ts.address.split('.').map(Number) : undefined;
-  let end = ts.address;
-  if (bytes !== undefined) {
-    const n = (((bytes[0] ?? 0) << 24) | ((bytes[1] ?? 0) << 16) | ((bytes[2] ?? 0) << 8) | (bytes[3] ?? 0)) >>> 0;
-    const last = (n | (ts.prefix === 0 ? 0xffffffff : (2 ** (32 - ts.prefix) - 1))) >>> 0;
-    end = [last >>> 24, (last >>> 16) & 0xff, (last >>> 8) & 0xff, last & 0xff].join('.');
-  }
-  return { family: ts.family, start: ts.address, end, prefix: ts.prefix, protocol: ts.protocol, port: ts.port };
+  // a subnet, IPv4 or IPv6: its first and last address (the engine's one subnet rule)
+  return subnetSelector(ts.address, ts.prefix, ts.protocol, ts.port);
 }
 
 /**

@@ -348,6 +348,25 @@ test('remote %any: responder-only connections', () => {
   assert.deepEqual(problemsOf(text + '    start: start\n'), ['test.yaml:9:12: connections.any.start: a connection to %any can only answer: use start: add']);
 });
 
+test('subnet selectors reach the engine with their last address, IPv6 as IPv4 (found against Libreswan: an IPv6 /64 went out as a /64 but was kept as one address, so the echoed IDs were refused)', async () => {
+  const { toEngineConnection } = await import('../../src/daemon/engine.js');
+  const v6 = parseConfig(MINIMAL.replace('192.0.2.2', '2001:db8::2').replace('192.0.2.1', '2001:db8::1') + '    local_ts: [fd00:a::/64, "2001:db8:1::/48[tcp/443]"]\n    remote_ts: fd00:b::/56\n', 'x.yaml').connections[0]!;
+  const e6 = toEngineConnection(v6, 500, '2001:db8::1');
+  assert.deepEqual(e6.localTs, [
+    { family: 6, start: 'fd00:a::', end: 'fd00:a::ffff:ffff:ffff:ffff', prefix: 64, protocol: 0, port: 0 },
+    { family: 6, start: '2001:db8:1::', end: '2001:db8:1:ffff:ffff:ffff:ffff:ffff', prefix: 48, protocol: 6, port: 443 },
+  ]);
+  // one selector is handed over as itself, several as a list
+  assert.deepEqual(e6.remoteTs, { family: 6, start: 'fd00:b::', end: 'fd00:b:0:ff:ffff:ffff:ffff:ffff', prefix: 56, protocol: 0, port: 0 });
+  const v4 = parseConfig(MINIMAL + '    local_ts: 10.1.0.0/16\n    remote_ts: [10.2.3.0/24, 10.9.9.9/32]\n', 'x.yaml').connections[0]!;
+  const e4 = toEngineConnection(v4, 500, '192.0.2.1');
+  assert.deepEqual(e4.localTs, { family: 4, start: '10.1.0.0', end: '10.1.255.255', prefix: 16, protocol: 0, port: 0 });
+  assert.deepEqual(e4.remoteTs, [
+    { family: 4, start: '10.2.3.0', end: '10.2.3.255', prefix: 24, protocol: 0, port: 0 },
+    { family: 4, start: '10.9.9.9', end: '10.9.9.9', protocol: 0, port: 0 },
+  ]);
+});
+
 test('NAT traversal per connection: on by default, `nat_traversal: false` turns it off, `encap: true` forces UDP encapsulation; natt_port reaches the engine', async () => {
   const { toEngineConnection } = await import('../../src/daemon/engine.js');
   const on = parseConfig(MINIMAL, 'x.yaml').connections[0]!;

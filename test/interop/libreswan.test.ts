@@ -445,3 +445,79 @@ describe('Libreswan pluto with its default proposals, transport mode, several su
     assert.match(st.ipsec[0].algorithms, /gcm/i);
   });
 });
+
+describe('IKE over IPv6 with Libreswan pluto', { skip: skip || false }, () => {
+  const A6 = 'fd00:5eed::1';
+  const B6 = 'fd00:5eed::2';
+  let ours: Ours | undefined;
+
+  before(() => {
+    labUp();
+    // IPv6 on the lab's link (no duplicate address detection: usable at once), before pluto
+    // starts and lists its interfaces
+    for (const [ns, addr] of [[A.ns, A6], [B.ns, B6]] as const) {
+      const r = spawnSync('ip', ['-n', ns, 'addr', 'add', `${addr}/64`, 'dev', 'veth0', 'nodad'], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+    }
+  });
+  after(async () => {
+    await ours?.stop();
+    pluto.stop('b');
+    labDown();
+  });
+
+  test('Main Mode PSK over IPv6 with ECP-256, IPv6 selectors, PFS modp2048 (pluto has no ECP groups in IKEv1 Quick Mode): we initiate', async () => {
+    pluto.start(
+      'b',
+      B.ns,
+      `conn ours
+	ikev2=no
+	authby=secret
+	left=${B6}
+	leftsubnet=fd00:b::/64
+	right=${A6}
+	rightsubnet=fd00:a::/64
+	ike=aes256-sha2_256;dh19
+	phase2alg=aes256-sha2_256;modp2048
+	pfs=yes
+	leftupdown=/bin/true
+	auto=add
+`,
+      `${B6} ${A6} : PSK "${PSK}"\n`,
+    );
+    const o = await Ours.start(
+      'lsw-ipv6',
+      A.ns,
+      (sock) => `global:
+  listen: ["${A6}"]
+  control_socket: ${sock}
+  log: { level: debug }
+secrets:
+  psk:
+    psk: "${PSK}"
+connections:
+  pluto:
+    auth: psk
+    secret: psk
+    local:  { address: "${A6}" }
+    remote: { address: "${B6}" }
+    ike: aes256-sha256-ecp256
+    esp: aes256-sha256-modp2048
+    local_ts: "fd00:a::/64"
+    remote_ts: "fd00:b::/64"
+    start: add
+`,
+    );
+    ours = o;
+    const up = await o.ctl({ cmd: 'up', name: 'pluto', timeoutMs: 10_000 });
+    assert.equal(up.ok, true, `${JSON.stringify(up)}\n${pluto.tail('b')}`);
+    const theirs = await plutoChild();
+    assert.ok(theirs, `pluto has no IPsec SA:\n${pluto.tail('b')}`);
+    const mine = await ourChild(o, theirs);
+    assert.ok(mine, `our side: ${JSON.stringify((await o.status()).ipsec)}`);
+    assert.deepEqual([mine.localTs, mine.remoteTs], ['fd00:a::/64', 'fd00:b::/64']);
+    assert.match(mine.algorithms, /modp2048/);
+    assert.match((await o.status()).isakmp[0]?.algorithms ?? '', /ecp256/);
+    assert.match(pluto.log('b'), /IKE SA established \{auth=PRESHARED_KEY cipher=AES_CBC_256 integ=HMAC_SHA2_256 group=DH19\}/);
+  });
+});

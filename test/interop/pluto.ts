@@ -40,7 +40,8 @@ export function parseShowStates(text: string): PlutoState[] {
       byId.set(st.serial, st);
       continue;
     }
-    const e = /^000 #(\d+): "[^"]+".*? esp\.([0-9a-f]+)@\S+ esp\.([0-9a-f]+)@\S+/.exec(line);
+    // IPv4 SAs read esp.SPI@ADDRESS, IPv6 ones esp:SPI@ADDRESS
+    const e = /^000 #(\d+): "[^"]+".*? esp[.:]([0-9a-f]+)@\S+ esp[.:]([0-9a-f]+)@\S+/.exec(line);
     const st = e ? byId.get(Number(e[1])) : undefined;
     if (e && st) {
       st.spiOut = e[2]!.padStart(8, '0');
