@@ -79,12 +79,12 @@ test('SAs taken over (HA import) keep their rekey time: rekeyAt() says it, and t
   const p1 = pair.a.isakmpSas()[0]!;
   const records = exportSa(pair.a, p1.id)!;
   assert.ok(records.isakmp.rekeyAt !== undefined && records.ipsec.length === 1, 'the initiator rekeys its SAs');
-  const rekeyChildAt = Date.now() + 400; // the IPsec SA's soft lifetime comes soon after the takeover
-  const child: SaRecord = { ...records.ipsec[0]!, rekeyAt: rekeyChildAt };
-
   const shards = new ShardedEndpoint({ random, connections: [conn(pair, 'a')], nattPort: 0 }, { shards: 2, replicate: true });
   const link = new ShardLink(shards, new Map([[pair.addrB.address, pair.b]]));
   try {
+    assert.deepEqual(await shards.exportAll(), [], 'the shards run (and hold nothing yet)');
+    const rekeyChildAt = Date.now() + 400; // the IPsec SA's soft lifetime comes soon after the takeover
+    const child: SaRecord = { ...records.ipsec[0]!, rekeyAt: rekeyChildAt };
     const got = await shards.importRecords([records.isakmp, child]);
     assert.deepEqual(got.errors, []);
     assert.equal(shards.rekeyAt(p1.id), records.isakmp.rekeyAt, 'the ISAKMP SA: its rekey time as recorded');

@@ -12,7 +12,7 @@
  * sum of what the shards last reported (about once a second).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { Worker } from 'node:worker_threads';
+import { Worker, type ResourceLimits } from 'node:worker_threads';
 import type { DataAttribute } from '../../codec/types.js';
 import { LocalProtocolError } from '../../errors.js';
 import type { IpsecSaRecord, IsakmpSaRecord, SaRecord } from '../../exchange/snapshot.js';
@@ -24,6 +24,11 @@ import { MAX_SHARDS, shardOfMessage, shardOfSa } from './route.js';
 const WORKER = new URL('./worker.js', import.meta.url);
 /** How long `dpd()` waits for its shard to send the R-U-THERE (the shard may be busy with a batch). */
 const DPD_WAIT_MS = 2000;
+/**
+ * Posts a shard may have unanswered before the next waits here (see flush): two, so that the
+ * next batch is queued in the shard when it finishes one (no idle gap waiting for this thread).
+ */
+const POSTS_IN_FLIGHT = 2;
 
 export interface ShardOptions {
   /** Number of shards (1..256). */
@@ -36,6 +41,8 @@ export interface ShardOptions {
   readonly onProblem?: (message: string) => void;
   /** Benchmarks only: see ShardInit.benchSeed. */
   readonly benchSeed?: string;
+  /** Each shard's V8 heap limits (Node's `resourceLimits` of a worker; default: V8's own). */
+  readonly resourceLimits?: ResourceLimits;
 }
 
 /** What replication gets after each batch of a shard (see ha/tap.ts). */
@@ -73,6 +80,8 @@ export class ShardedEndpoint implements EndpointLike {
   /** Per shard, the datagrams received this turn (one block in its next post). */
   private readonly inbound: BlockBuilder[];
   private flushScheduled = false;
+  /** Per shard, posts it has not answered yet: past POSTS_IN_FLIGHT, what comes for it waits (see flush). */
+  private readonly unanswered: number[];
   private readonly tx = new Queue<Transmit>();
   private readonly ev = new Queue<EngineEvent>();
   private readonly isakmp = new Map<string, IsakmpSaInfo>();
@@ -98,6 +107,7 @@ export class ShardedEndpoint implements EndpointLike {
     this.pending = Array.from({ length: this.shards }, () => []);
     this.transfers = Array.from({ length: this.shards }, () => []);
     this.inbound = Array.from({ length: this.shards }, () => new BlockBuilder());
+    this.unanswered = new Array<number>(this.shards).fill(0);
     this.stat = Array.from({ length: this.shards }, () => ZERO_STATS);
     const { random: _r, allocateSpi: _a, connections, cookieTag: _c, ...rest } = opts;
     const options: ShardEngineOptions = {
@@ -110,7 +120,7 @@ export class ShardedEndpoint implements EndpointLike {
       const answers = new SharedArrayBuffer(DPD_SLOTS * 4);
       this.dpdAnswers.push(new Int32Array(answers));
       const init: ShardInit = { shard: i, shards: this.shards, routingKey: this.key, options, connections, replicate: o.replicate === true, dpdAnswers: answers, ...(o.benchSeed !== undefined ? { benchSeed: o.benchSeed } : {}) };
-      const w = new Worker(WORKER, { workerData: init });
+      const w = new Worker(WORKER, { workerData: init, ...(o.resourceLimits !== undefined ? { resourceLimits: o.resourceLimits } : {}) });
       w.on('message', (batch: FromShard[]) => {
         this.crossings.fromShards++;
         for (const m of batch) this.fromShard(i, m, allocate);
@@ -145,6 +155,11 @@ export class ShardedEndpoint implements EndpointLike {
   private fromShard(i: number, m: FromShard, allocate: EndpointFactoryOptions['allocateSpi']): void {
     switch (m.t) {
       case 'out':
+        if (m.handled > 0) {
+          this.unanswered[i] = Math.max(0, this.unanswered[i]! - m.handled);
+          // what waited for this answer goes at the end of this turn, with what the daemon sends now
+          if (this.unanswered[i]! < POSTS_IN_FLIGHT && (this.pending[i]!.length > 0 || this.inbound[i]!.count > 0)) this.schedule();
+        }
         if (m.tx !== undefined) forEachDatagram(m.tx, (local, remote, data, flags) => this.tx.push(flags & KEEPALIVE ? { local, remote, data, keepalive: true } : { local, remote, data }));
         for (const [id, at] of m.rekeys) this.rekeys.set(id, at);
         for (const e of m.events) {
@@ -242,10 +257,17 @@ export class ShardedEndpoint implements EndpointLike {
     this.transfers[shard]!.push(transfer);
   }
 
-  /** One postMessage per shard per turn of the event loop. */
-  private flush(): void {
+  /**
+   * At most one postMessage per shard per turn of the event loop, and none to a shard with
+   * POSTS_IN_FLIGHT posts unanswered: a shard busy with a batch finds the next post only when the
+   * batch is done, so what arrives meanwhile is gathered here and posted, in one message, when
+   * the shard answers (fewer messages across the thread boundary when the shards are busy; no
+   * delay for an idle shard). `force`: post now (a request waited for, closing).
+   */
+  private flush(force = false): void {
     this.flushScheduled = false;
     for (let i = 0; i < this.shards; i++) {
+      if (this.unanswered[i]! >= POSTS_IN_FLIGHT && !force) continue;
       this.closeBlock(i);
       const batch = this.pending[i]!;
       if (batch.length === 0) continue;
@@ -253,6 +275,7 @@ export class ShardedEndpoint implements EndpointLike {
       const transfer = this.transfers[i]!;
       this.transfers[i] = [];
       this.workers[i]!.postMessage(batch, transfer);
+      this.unanswered[i]!++;
       this.crossings.toShards++;
     }
   }
@@ -319,7 +342,7 @@ export class ShardedEndpoint implements EndpointLike {
     this.nextDpd = (this.nextDpd % 0x7fffffff) + 1;
     const req = this.nextDpd;
     this.post(shard, { t: 'dpd', req, sa });
-    this.flush(); // now, not at the end of this turn: the answer is waited for here
+    this.flush(true); // now, not at the end of this turn: the answer is waited for here
     const end = performance.now() + DPD_WAIT_MS;
     for (let seen = Atomics.load(answers, 0); seen !== req; seen = Atomics.load(answers, 0)) {
       const left = end - performance.now();
@@ -446,7 +469,7 @@ export class ShardedEndpoint implements EndpointLike {
   /** Stops the shards (their SAs are gone with them). */
   async close(): Promise<void> {
     if (this.closed) return;
-    this.flush();
+    this.flush(true);
     this.closed = true;
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
