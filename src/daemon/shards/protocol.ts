@@ -82,8 +82,6 @@ export interface ShardStats {
 export type FromShard =
   | {
       readonly t: 'out';
-      /** Posts of the main thread handled since the last `out` (it posts again when all are answered). */
-      readonly handled: number;
       /** Datagrams to send, in order (datagram-block.ts; its buffer is transferred). */
       readonly tx: DatagramBlock | undefined;
       readonly events: readonly EngineEvent[];

@@ -24,11 +24,6 @@ import { MAX_SHARDS, shardOfMessage, shardOfSa } from './route.js';
 const WORKER = new URL('./worker.js', import.meta.url);
 /** How long `dpd()` waits for its shard to send the R-U-THERE (the shard may be busy with a batch). */
 const DPD_WAIT_MS = 2000;
-/**
- * Posts a shard may have unanswered before the next waits here (see flush): two, so that the
- * next batch is queued in the shard when it finishes one (no idle gap waiting for this thread).
- */
-const POSTS_IN_FLIGHT = 2;
 
 export interface ShardOptions {
   /** Number of shards (1..256). */
@@ -80,8 +75,6 @@ export class ShardedEndpoint implements EndpointLike {
   /** Per shard, the datagrams received this turn (one block in its next post). */
   private readonly inbound: BlockBuilder[];
   private flushScheduled = false;
-  /** Per shard, posts it has not answered yet: past POSTS_IN_FLIGHT, what comes for it waits (see flush). */
-  private readonly unanswered: number[];
   private readonly tx = new Queue<Transmit>();
   private readonly ev = new Queue<EngineEvent>();
   private readonly isakmp = new Map<string, IsakmpSaInfo>();
@@ -107,7 +100,6 @@ export class ShardedEndpoint implements EndpointLike {
     this.pending = Array.from({ length: this.shards }, () => []);
     this.transfers = Array.from({ length: this.shards }, () => []);
     this.inbound = Array.from({ length: this.shards }, () => new BlockBuilder());
-    this.unanswered = new Array<number>(this.shards).fill(0);
     this.stat = Array.from({ length: this.shards }, () => ZERO_STATS);
     const { random: _r, allocateSpi: _a, connections, cookieTag: _c, ...rest } = opts;
     const options: ShardEngineOptions = {
@@ -155,11 +147,6 @@ export class ShardedEndpoint implements EndpointLike {
   private fromShard(i: number, m: FromShard, allocate: EndpointFactoryOptions['allocateSpi']): void {
     switch (m.t) {
       case 'out':
-        if (m.handled > 0) {
-          this.unanswered[i] = Math.max(0, this.unanswered[i]! - m.handled);
-          // what waited for this answer goes at the end of this turn, with what the daemon sends now
-          if (this.unanswered[i]! < POSTS_IN_FLIGHT && (this.pending[i]!.length > 0 || this.inbound[i]!.count > 0)) this.schedule();
-        }
         if (m.tx !== undefined) forEachDatagram(m.tx, (local, remote, data, flags) => this.tx.push(flags & KEEPALIVE ? { local, remote, data, keepalive: true } : { local, remote, data }));
         for (const [id, at] of m.rekeys) this.rekeys.set(id, at);
         for (const e of m.events) {
@@ -257,17 +244,10 @@ export class ShardedEndpoint implements EndpointLike {
     this.transfers[shard]!.push(transfer);
   }
 
-  /**
-   * At most one postMessage per shard per turn of the event loop, and none to a shard with
-   * POSTS_IN_FLIGHT posts unanswered: a shard busy with a batch finds the next post only when the
-   * batch is done, so what arrives meanwhile is gathered here and posted, in one message, when
-   * the shard answers (fewer messages across the thread boundary when the shards are busy; no
-   * delay for an idle shard). `force`: post now (a request waited for, closing).
-   */
-  private flush(force = false): void {
+  /** One postMessage per shard per turn of the event loop. */
+  private flush(): void {
     this.flushScheduled = false;
     for (let i = 0; i < this.shards; i++) {
-      if (this.unanswered[i]! >= POSTS_IN_FLIGHT && !force) continue;
       this.closeBlock(i);
       const batch = this.pending[i]!;
       if (batch.length === 0) continue;
@@ -275,7 +255,6 @@ export class ShardedEndpoint implements EndpointLike {
       const transfer = this.transfers[i]!;
       this.transfers[i] = [];
       this.workers[i]!.postMessage(batch, transfer);
-      this.unanswered[i]!++;
       this.crossings.toShards++;
     }
   }
@@ -342,7 +321,7 @@ export class ShardedEndpoint implements EndpointLike {
     this.nextDpd = (this.nextDpd % 0x7fffffff) + 1;
     const req = this.nextDpd;
     this.post(shard, { t: 'dpd', req, sa });
-    this.flush(true); // now, not at the end of this turn: the answer is waited for here
+    this.flush(); // now, not at the end of this turn: the answer is waited for here
     const end = performance.now() + DPD_WAIT_MS;
     for (let seen = Atomics.load(answers, 0); seen !== req; seen = Atomics.load(answers, 0)) {
       const left = end - performance.now();
@@ -469,7 +448,7 @@ export class ShardedEndpoint implements EndpointLike {
   /** Stops the shards (their SAs are gone with them). */
   async close(): Promise<void> {
     if (this.closed) return;
-    this.flush(true);
+    this.flush();
     this.closed = true;
     await Promise.all(this.workers.map((w) => w.terminate()));
   }

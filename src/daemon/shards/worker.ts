@@ -98,8 +98,6 @@ function onTimer(): void {
 
 /** Drains the endpoint back to the main thread (one message), then re-arms the timer. */
 const outbound = new BlockBuilder();
-/** Posts of the main thread handled since the last `out`: each is answered, if only by this count. */
-let handled = 0;
 
 function pump(): void {
   const events: EngineEvent[] = [];
@@ -117,10 +115,9 @@ function pump(): void {
     }
   }
   const snaps = tap?.flush(ep);
-  if (handled > 0 || outbound.count > 0 || events.length > 0 || (snaps !== undefined && (snaps.put.length > 0 || snaps.removed.length > 0))) {
+  if (outbound.count > 0 || events.length > 0 || (snaps !== undefined && (snaps.put.length > 0 || snaps.removed.length > 0))) {
     const tx = outbound.count > 0 ? outbound.take() : undefined;
-    post({ t: 'out', handled, tx: tx?.block, events, rekeys, put: snaps?.put ?? [], removed: snaps?.removed ?? [] }, tx !== undefined ? [tx.transfer] : []);
-    handled = 0;
+    post({ t: 'out', tx: tx?.block, events, rekeys, put: snaps?.put ?? [], removed: snaps?.removed ?? [] }, tx !== undefined ? [tx.transfer] : []);
   }
   arm();
 }
@@ -241,7 +238,6 @@ function handle(m: ToShard): void {
 let drainScheduled = false;
 
 port.on('message', (batch: ToShard[]) => {
-  handled++;
   for (const m of batch) {
     try {
       handle(m);
