@@ -1,5 +1,5 @@
 #!/bin/bash
-# Install what the interop suite needs (Debian 12): strongSwan charon, swanctl, pki, tshark,
+# Install what the interop suite needs (Debian 12): strongSwan charon, swanctl, pki, Libreswan's pluto (unpacked), tshark,
 # gcc for the fake-xfrm shim, chromium (diagram rendering), systemd-analyze, zsh. Idempotent: the second run only checks (0.3 s).
 # (Project copy of the shared peers/ recipe; run as root.)
 #   install.sh            apt packages + build the fake-xfrm shim into $PEERS_RUN
@@ -35,6 +35,11 @@ PKGS=(
     # remote access (test/interop/radius.test.ts): a real RADIUS server, started by the test
     # with its own configuration on loopback ports (the packaged service is not used)
     freeradius
+    # Libreswan's pluto as a second real IKEv1 peer (test/interop/libreswan.test.ts): its
+    # package conflicts with strongSwan's, so pluto.sh unpacks it without installing; these are
+    # its libraries, and NSS's tools for its key database
+    libnss3 libnss3-tools libnspr4 libunbound8 libldns3 libevent-core-2.1-7
+    libevent-pthreads-2.1-7 libcurl3-nss libldap-2.5-0 libcap-ng0 libaudit1 libpam0g
 )
 missing=()
 for p in "${PKGS[@]}"; do
@@ -50,4 +55,5 @@ if ((${#missing[@]})); then
     apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends "${missing[@]}"
 fi
 fake_xfrm_so >/dev/null
+bash "$(dirname "$0")/pluto.sh" install
 info "ok: $(/usr/lib/ipsec/charon --version 2>&1 | head -1 || true) / $(tshark --version 2>/dev/null | head -1) / shim $PEERS_RUN/lib/fake-xfrm.so"

@@ -10,6 +10,7 @@ if [ "$(id -u)" -eq 0 ]; then
   bash interop/install.sh
   cleanup() {
     bash interop/charon.sh stop-all >/dev/null 2>&1 || true
+    bash interop/pluto.sh stop-all >/dev/null 2>&1 || true
     bash interop/capture.sh stop >/dev/null 2>&1 || true
     bash interop/netns.sh down >/dev/null 2>&1 || true
   }

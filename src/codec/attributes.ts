@@ -61,25 +61,76 @@ export function attrValueAsNumber(attr: DataAttribute): number | undefined {
   return n;
 }
 
-/** Reads attributes until the reader's window is exhausted. */
-export function decodeAttributes(r: Reader): DataAttribute[] {
-  const out: DataAttribute[] = [];
+/**
+ * TV attributes are small immutable records and every handshake decodes the same few dozen
+ * (cipher, hash, group, life type...): one frozen record per (type, value) is shared by all
+ * decodes instead of a new object each time. The table is bounded: emptied when full, so a peer
+ * that sends many distinct attributes costs a refill, nothing that lasts.
+ */
+const TV_RECORDS = new Map<number, DataAttribute>();
+const TV_RECORDS_MAX = 4096;
+
+function tvRecord(type: number, value: number): DataAttribute {
+  const key = (type << 16) | value; // 15 + 16 bits: a non-negative small integer
+  let a = TV_RECORDS.get(key);
+  if (a === undefined) {
+    if (TV_RECORDS.size >= TV_RECORDS_MAX) TV_RECORDS.clear();
+    a = Object.freeze<DataAttribute>({ format: 'TV', type, value });
+    TV_RECORDS.set(key, a);
+  }
+  return a;
+}
+
+/**
+ * How many attributes b[p, end) holds when well formed (stops early on a malformed one, which the
+ * decoder refuses): the exact size of the decoder's array, allocated once.
+ */
+function attributeCount(b: Uint8Array, p: number, end: number): number {
+  let n = 0;
+  while (end - p >= 4) {
+    n++;
+    p += b[p]! & 0x80 ? 4 : 4 + ((b[p + 2]! << 8) | b[p + 3]!);
+  }
+  return n;
+}
+
+/**
+ * Reads attributes until the reader's window is exhausted. With `zeroTail`, a tail too short for
+ * an attribute header (1 to 3 bytes) that is all zero is padding, not an error: its length goes
+ * into `zeroTail.pad` (the Transaction payload, which some peers pad to a multiple of four).
+ */
+export function decodeAttributes(r: Reader, zeroTail?: { pad: number }): DataAttribute[] {
+  const out: DataAttribute[] = new Array(attributeCount(r.buf, r.pos, r.end));
+  let count = 0;
   const b = r.buf;
   while (r.pos < r.end) {
     const p = r.pos;
-    if (r.end - p < 4) r.fail(NotifyType.PAYLOAD_MALFORMED, `data attribute header needs 4 bytes, ${r.end - p} left`);
+    if (r.end - p < 4) {
+      if (zeroTail && isZeroTail(b, p, r.end)) {
+        zeroTail.pad = r.end - p;
+        r.pos = r.end;
+        break;
+      }
+      r.fail(NotifyType.PAYLOAD_MALFORMED, `data attribute header needs 4 bytes, ${r.end - p} left`);
+    }
     const t = (b[p]! << 8) | b[p + 1]!;
     const v = (b[p + 2]! << 8) | b[p + 3]!;
     if (t & 0x8000) {
       r.pos = p + 4;
-      out.push({ format: 'TV', type: t & 0x7fff, value: v });
+      out[count++] = tvRecord(t & 0x7fff, v);
     } else {
       if (r.end - p - 4 < v) r.fail(NotifyType.PAYLOAD_MALFORMED, `attribute ${t} length ${v} exceeds the ${r.end - p - 4} bytes left`);
       r.pos = p + 4 + v;
-      out.push({ format: 'TLV', type: t, value: b.subarray(p + 4, p + 4 + v) });
+      out[count++] = { format: 'TLV', type: t, value: b.subarray(p + 4, p + 4 + v) };
     }
   }
+  if (count !== out.length) out.length = count; // never for attributes that decoded (same walk)
   return out;
+}
+
+function isZeroTail(b: Uint8Array, from: number, end: number): boolean {
+  for (let i = from; i < end; i++) if (b[i] !== 0) return false;
+  return true;
 }
 
 export function encodeAttributes(w: Writer, attrs: readonly DataAttribute[]): void {

@@ -22,7 +22,11 @@
  * byte-string field of the result is a view into that private copy. The records therefore never
  * alias a buffer the caller may reuse (a socket receive buffer), and decoding allocates one copy
  * per message instead of one per field. A record's byte fields may share one ArrayBuffer: treat
- * them as read-only.
+ * them as read-only. A TV data attribute is a frozen record shared by all decodes (attributes.ts).
+ *
+ * Allocation: the decoders build the result records and views and little else: one reader for
+ * every chain (its window narrowed per payload, proposal and transform), each array allocated at
+ * its final size, no object or text per payload that the result does not hold.
  * @module
  */
 import { HeaderFlag, ISAKMP_HEADER_LENGTH, ISAKMP_MAJOR_VERSION, ISAKMP_MINOR_VERSION, NotifyType, PayloadType } from '../constants/index.js';
@@ -44,7 +48,7 @@ function isNestedOnly(t: number): boolean {
  * version, then flags). Cheap enough for demultiplexing by cookies; copies the two cookies.
  */
 export function decodeHeader(bytes: Uint8Array): Header {
-  return headerRecord(bytes, checkHeader(bytes), copyOf(bytes, 0, 8), copyOf(bytes, 8, 16));
+  return headerRecord(checkHeader(bytes), copyOf(bytes, 0, 8), copyOf(bytes, 8, 16));
 }
 
 /**
@@ -53,24 +57,25 @@ export function decodeHeader(bytes: Uint8Array): Header {
  * and copies any cookie it keeps (the engine's demultiplexer: one datagram, no copies).
  */
 export function decodeHeaderView(bytes: Uint8Array): Header {
-  return headerRecord(bytes, checkHeader(bytes), bytes.subarray(0, 8), bytes.subarray(8, 16));
+  return headerRecord(checkHeader(bytes), bytes.subarray(0, 8), bytes.subarray(8, 16));
 }
 
 /** The header record of a checked datagram, with the cookies as the caller made them. */
-function headerRecord(b: Uint8Array, h: { nextPayload: number; messageId: number }, ic: Uint8Array, rc: Uint8Array): Header {
+function headerRecord(b: Uint8Array, ic: Uint8Array, rc: Uint8Array): Header {
   return {
     initiatorCookie: ic,
     responderCookie: rc,
-    nextPayload: h.nextPayload,
+    nextPayload: b[16]!,
     majorVersion: b[17]! >>> 4,
     minorVersion: b[17]! & 0x0f,
     exchangeType: b[18]!,
     flags: b[19]!,
-    messageId: h.messageId,
+    messageId: ((b[20]! << 24) >>> 0) + ((b[21]! << 16) | (b[22]! << 8) | b[23]!),
   };
 }
 
-function checkHeader(b: Uint8Array): { nextPayload: number; messageId: number } {
+/** Checks the fixed header in RFC 2408 §5.1 order; throws, or returns the datagram itself (no record built). */
+function checkHeader(b: Uint8Array): Uint8Array {
   const n = b.length;
   if (n < ISAKMP_HEADER_LENGTH) {
     throw new DecodeError(NotifyType.UNEQUAL_PAYLOAD_LENGTHS, `datagram of ${n} bytes is shorter than the 28-byte ISAKMP header`, { offset: 0 });
@@ -90,9 +95,7 @@ function checkHeader(b: Uint8Array): { nextPayload: number; messageId: number } 
   if ((flags & ~FLAGS_DEFINED) !== 0) {
     throw new DecodeError(NotifyType.INVALID_FLAGS, `flags 0x${flags.toString(16)} set undefined bits`, { offset: 19 });
   }
-  const nextPayload = b[16]!;
-  const messageId = ((b[20]! << 24) >>> 0) + ((b[21]! << 16) | (b[22]! << 8) | b[23]!);
-  return { nextPayload, messageId };
+  return b;
 }
 
 /**
@@ -101,18 +104,47 @@ function checkHeader(b: Uint8Array): { nextPayload: number; messageId: number } 
  * payload whose Next Payload is 0 (inside the header length) are returned in `trailing`.
  */
 export function decodeMessage(bytes: Uint8Array): Message {
-  const h = checkHeader(bytes);
+  checkHeader(bytes);
   const buf = copyOf(bytes, 0, bytes.length); // private copy: see "Buffer ownership" above
-  const header = headerRecord(buf, h, buf.subarray(0, 8), buf.subarray(8, 16));
+  const header = headerRecord(buf, buf.subarray(0, 8), buf.subarray(8, 16));
   if (header.flags & HeaderFlag.ENCRYPTION) {
     return { header, payloads: [], encrypted: buf.subarray(ISAKMP_HEADER_LENGTH) };
   }
-  const r = new Reader(buf, ISAKMP_HEADER_LENGTH, buf.length, 0);
-  const payloads = walkChain(h.nextPayload, r, true);
+  const r = CHAIN.reset(buf, ISAKMP_HEADER_LENGTH, buf.length, 0);
+  let payloads: Payload[];
+  let chainEnd: number;
+  try {
+    payloads = walkChain(header.nextPayload, r, true);
+    chainEnd = r.pos;
+  } finally {
+    release(r);
+  }
   // Bytes after the last payload, inside the header length (checked equal to the datagram):
   // kept apart (never in a payload), reported by verify() and re-encoded by encodeMessage.
-  if (r.pos === r.end) return { header, payloads };
-  return { header, payloads, trailing: buf.subarray(r.pos, r.end) };
+  if (chainEnd === buf.length) return { header, payloads };
+  return { header, payloads, trailing: buf.subarray(chainEnd) };
+}
+
+/**
+ * The one reader of the chain decoders: they never nest and call nothing outside the codec, so
+ * each call resets it (no reader allocated per datagram) and `release` empties it after, so that
+ * it keeps no datagram (nor decrypted plaintext) alive.
+ */
+const CHAIN = new Reader(new Uint8Array(0));
+const NO_BYTES = CHAIN.buf;
+
+function release(r: Reader): void {
+  r.reset(NO_BYTES, 0, 0, 0);
+}
+
+/** `walkChain` over buf[pos..] on the shared reader, errors at offset `base` + index. */
+function decodeChain(first: number, buf: Uint8Array, pos: number, base: number, allowTrailing: boolean): Payload[] {
+  const r = CHAIN.reset(buf, pos, buf.length, base);
+  try {
+    return walkChain(first, r, allowTrailing);
+  } finally {
+    release(r);
+  }
 }
 
 /**
@@ -126,8 +158,7 @@ export function decodePayloads(
   body: Uint8Array,
   opts: { baseOffset?: number; allowTrailing?: boolean } = {},
 ): Payload[] {
-  const buf = copyOf(body, 0, body.length);
-  return walkChain(firstPayload, new Reader(buf, 0, buf.length, opts.baseOffset ?? 0), opts.allowTrailing ?? false);
+  return decodeChain(firstPayload, copyOf(body, 0, body.length), 0, opts.baseOffset ?? 0, opts.allowTrailing ?? false);
 }
 
 /**
@@ -137,12 +168,28 @@ export function decodePayloads(
  * keeps (the engine's Main Mode handlers do). Same checks, offsets and errors as `decodePayloads`.
  */
 export function decodePayloadsInPlace(firstPayload: number, body: Uint8Array, baseOffset: number, allowTrailing: boolean): Payload[] {
-  return walkChain(firstPayload, new Reader(body, 0, body.length, baseOffset), allowTrailing);
+  return decodeChain(firstPayload, body, 0, baseOffset, allowTrailing);
 }
 
+/**
+ * Internal: `decodePayloadsInPlace(firstPayload, datagram.subarray(28), 28, allowTrailing)` read
+ * through offsets: the chain of an unencrypted datagram (header checked by `decodeHeaderView`),
+ * decoded in place with the same checks, offsets and errors, without a view of the body.
+ */
+export function decodeDatagramPayloadsInPlace(firstPayload: number, datagram: Uint8Array, allowTrailing: boolean): Payload[] {
+  return decodeChain(firstPayload, datagram, ISAKMP_HEADER_LENGTH, 0, allowTrailing);
+}
+
+/**
+ * Decodes the chain on `r` (whose window is the chain). Each payload body is decoded on `r`
+ * itself, its window narrowed to the body and restored after (no reader per payload).
+ */
 function walkChain(first: number, r: Reader, allowTrailing: boolean): Payload[] {
-  const out: Payload[] = [];
+  const out: Payload[] = new Array(first === PayloadType.NONE ? 0 : r.chainLength(-1));
+  let count = 0;
   const b = r.buf;
+  const end = r.end;
+  const outerPayload = r.payload;
   let next = first;
   // Every payload is at least 4 bytes and the cursor only moves forward: the loop is bounded by
   // length / 4 and a "looping" chain cannot exist.
@@ -152,8 +199,8 @@ function walkChain(first: number, r: Reader, allowTrailing: boolean): Payload[] 
     if (isNestedOnly(type)) {
       throw new DecodeError(NotifyType.INVALID_PAYLOAD_TYPE, `payload type ${type} outside an SA payload`, { offset: r.base + p, payload: type });
     }
-    if (r.end - p < 4) {
-      throw new DecodeError(NotifyType.PAYLOAD_MALFORMED, `payload ${type} generic header needs 4 bytes, ${r.end - p} left`, { offset: r.base + p, payload: type });
+    if (end - p < 4) {
+      throw new DecodeError(NotifyType.PAYLOAD_MALFORMED, `payload ${type} generic header needs 4 bytes, ${end - p} left`, { offset: r.base + p, payload: type });
     }
     next = b[p]!;
     const reserved = b[p + 1]!;
@@ -161,18 +208,23 @@ function walkChain(first: number, r: Reader, allowTrailing: boolean): Payload[] 
     if (len < 4) {
       throw new DecodeError(NotifyType.PAYLOAD_MALFORMED, `payload ${type} length ${len} < 4`, { offset: r.base + p + 2, payload: type });
     }
-    if (len > r.end - p) {
-      throw new DecodeError(NotifyType.PAYLOAD_MALFORMED, `payload ${type} length ${len} exceeds the ${r.end - p} bytes left`, { offset: r.base + p + 2, payload: type });
+    if (len > end - p) {
+      throw new DecodeError(NotifyType.PAYLOAD_MALFORMED, `payload ${type} length ${len} exceeds the ${end - p} bytes left`, { offset: r.base + p + 2, payload: type });
     }
-    const body = new Reader(b, p + 4, p + len, r.base, type);
-    const payload = decodeBody(type, body);
-    if (body.pos !== body.end) body.fail(NotifyType.PAYLOAD_MALFORMED, `payload ${type} has ${body.end - body.pos} unparsed bytes`);
+    r.pos = p + 4;
+    r.end = p + len;
+    r.payload = type;
+    const payload = decodeBody(type, r);
+    if (r.pos !== r.end) r.fail(NotifyType.PAYLOAD_MALFORMED, `payload ${type} has ${r.end - r.pos} unparsed bytes`);
+    r.payload = outerPayload;
+    r.end = end;
     r.pos = p + len;
-    out.push(reserved === 0 ? payload : { ...payload, reserved });
+    out[count++] = reserved === 0 ? payload : { ...payload, reserved };
   }
-  if (r.pos !== r.end && !allowTrailing) {
-    throw new DecodeError(NotifyType.UNEQUAL_PAYLOAD_LENGTHS, `${r.end - r.pos} bytes after the last payload`, { offset: r.base + r.pos });
+  if (r.pos !== end && !allowTrailing) {
+    throw new DecodeError(NotifyType.UNEQUAL_PAYLOAD_LENGTHS, `${end - r.pos} bytes after the last payload`, { offset: r.base + r.pos });
   }
+  if (count !== out.length) out.length = count; // never for a chain that decoded (same walk)
   return out;
 }
 
@@ -186,7 +238,9 @@ function writeChain(w: Writer, payloads: readonly Payload[]): void {
     w.u8(p.reserved ?? 0, 'payload RESERVED');
     w.u16(0);
     encodeBody(w, p);
-    w.patch16(at + 2, w.pos - at, `payload ${payloadTypeOf(p)} length`);
+    const len = w.pos - at;
+    if (len > 0xffff) Writer.refuse(`payload ${payloadTypeOf(p)} length`, len); // the text only when refused
+    w.patch16(at + 2, len);
   }
 }
 

@@ -149,26 +149,33 @@ function decodeProposal(r: Reader): Proposal {
   const count = r.u8();
   if (!spiSizeOk(protocol, spiSize, false)) r.fail(INVALID_SPI, `SPI size ${spiSize} is invalid for protocol ${protocol}`, start + 2);
   const spi = r.bytes(spiSize, 'proposal SPI');
-  const transforms: Transform[] = [];
+  const transforms: Transform[] = new Array(r.pos < r.end ? r.chainLength(PayloadType.T) : 0);
+  let found = 0;
   const b = r.buf;
+  const end = r.end;
   let next = PayloadType.T as number;
-  while (r.pos < r.end) {
+  while (r.pos < end) {
     if (next !== PayloadType.T) r.fail(BAD_PROPOSAL_SYNTAX, 'bytes after the last transform');
     const p = r.pos;
-    if (r.end - p < 8) r.fail(PAYLOAD_MALFORMED, `transform needs 8 bytes, ${r.end - p} left`);
+    if (end - p < 8) r.fail(PAYLOAD_MALFORMED, `transform needs 8 bytes, ${end - p} left`);
     next = b[p]!;
     const reserved = b[p + 1]!;
     const len = (b[p + 2]! << 8) | b[p + 3]!;
     if (next !== PayloadType.T && next !== PayloadType.NONE) r.fail(BAD_PROPOSAL_SYNTAX, `transform next payload ${next} (must be 3 or 0)`, p);
     if (len < 8) r.fail(PAYLOAD_MALFORMED, `transform length ${len} < 8`, p + 2);
-    if (len > r.end - p) r.fail(PAYLOAD_MALFORMED, `transform length ${len} exceeds the ${r.end - p} bytes left in the proposal`, p + 2);
+    if (len > end - p) r.fail(PAYLOAD_MALFORMED, `transform length ${len} exceeds the ${end - p} bytes left in the proposal`, p + 2);
+    // the transform is decoded on `r` itself, its window narrowed to the transform (no sub-reader)
     r.pos = p + 4;
-    const t = decodeTransform(r.sub(len - 4, 'transform'));
-    transforms.push(reserved === 0 ? t : { ...t, reserved });
+    r.end = p + len;
+    const t = decodeTransform(r);
+    r.end = end;
+    r.pos = p + len;
+    transforms[found++] = reserved === 0 ? t : { ...t, reserved };
   }
-  if (transforms.length === 0) r.fail(BAD_PROPOSAL_SYNTAX, 'proposal without a transform', start);
+  if (found === 0) r.fail(BAD_PROPOSAL_SYNTAX, 'proposal without a transform', start);
   if (next !== PayloadType.NONE) r.fail(BAD_PROPOSAL_SYNTAX, 'last transform does not end the chain (next payload 3)');
-  if (transforms.length !== count) r.fail(BAD_PROPOSAL_SYNTAX, `# of transforms says ${count}, found ${transforms.length}`, start + 3);
+  if (found !== count) r.fail(BAD_PROPOSAL_SYNTAX, `# of transforms says ${count}, found ${found}`, start + 3);
+  if (found !== transforms.length) transforms.length = found; // never for a proposal that decoded (same walk)
   return { number, protocol, spi, transforms };
 }
 
@@ -183,25 +190,31 @@ function decodeSa(r: Reader): SaPayload {
   if ((situation & ~SITUATION_DEFINED_BITS) !== 0) r.fail(SITUATION_NOT_SUPPORTED, `situation 0x${situation.toString(16)} has unassigned bits`, sitAt);
   let labeledDomain: LabeledDomain | undefined;
   if (situation & (Situation.SIT_SECRECY | Situation.SIT_INTEGRITY)) labeledDomain = decodeLabeledDomain(r);
-  const proposals: Proposal[] = [];
+  const proposals: Proposal[] = new Array(r.pos < r.end ? r.chainLength(PayloadType.P) : 0);
+  let found = 0;
   const b = r.buf;
+  const end = r.end;
   let next = PayloadType.P as number;
-  while (r.pos < r.end) {
+  while (r.pos < end) {
     if (next !== PayloadType.P) r.fail(BAD_PROPOSAL_SYNTAX, 'bytes after the last proposal');
     const p = r.pos;
-    if (r.end - p < 8) r.fail(PAYLOAD_MALFORMED, `proposal needs 8 bytes, ${r.end - p} left`);
+    if (end - p < 8) r.fail(PAYLOAD_MALFORMED, `proposal needs 8 bytes, ${end - p} left`);
     next = b[p]!;
     const reserved = b[p + 1]!;
     const len = (b[p + 2]! << 8) | b[p + 3]!;
     if (next !== PayloadType.P && next !== PayloadType.NONE) r.fail(BAD_PROPOSAL_SYNTAX, `proposal next payload ${next} (must be 2 or 0)`, p);
     if (len < 8) r.fail(PAYLOAD_MALFORMED, `proposal length ${len} < 8`, p + 2);
-    if (len > r.end - p) r.fail(PAYLOAD_MALFORMED, `proposal length ${len} exceeds the ${r.end - p} bytes left in the SA`, p + 2);
+    if (len > end - p) r.fail(PAYLOAD_MALFORMED, `proposal length ${len} exceeds the ${end - p} bytes left in the SA`, p + 2);
     r.pos = p + 4;
-    const prop = decodeProposal(r.sub(len - 4, 'proposal'));
-    proposals.push(reserved === 0 ? prop : { ...prop, reserved });
+    r.end = p + len;
+    const prop = decodeProposal(r); // on `r` narrowed to the proposal, as transforms are
+    r.end = end;
+    r.pos = p + len;
+    proposals[found++] = reserved === 0 ? prop : { ...prop, reserved };
   }
-  if (proposals.length === 0) r.fail(BAD_PROPOSAL_SYNTAX, 'SA payload without a proposal');
+  if (found === 0) r.fail(BAD_PROPOSAL_SYNTAX, 'SA payload without a proposal');
   if (next !== PayloadType.NONE) r.fail(BAD_PROPOSAL_SYNTAX, 'last proposal does not end the chain (next payload 2)');
+  if (found !== proposals.length) proposals.length = found; // never for an SA that decoded (same walk)
   return labeledDomain === undefined
     ? { type: 'SA', doi, situation, proposals }
     : { type: 'SA', doi, situation, labeledDomain, proposals };
@@ -349,9 +362,11 @@ export function decodeBody(type: number, r: Reader): Payload {
       const cfgType = r.u8();
       const reserved2 = r.u8();
       const identifier = r.u16();
-      const attributes = decodeAttributes(r);
+      const tail = { pad: 0 };
+      const attributes = decodeAttributes(r, tail);
       const p: AttributePayload = { type: 'ATTR', cfgType, identifier, attributes };
-      return reserved2 === 0 ? p : { ...p, reserved2 };
+      if (reserved2 === 0 && tail.pad === 0) return p;
+      return { ...p, ...(reserved2 !== 0 ? { reserved2 } : {}), ...(tail.pad !== 0 ? { padding: tail.pad } : {}) };
     }
     case PayloadType.NAT_D:
     case PayloadType.NAT_D_DRAFT:
@@ -403,6 +418,8 @@ export function payloadTypeOf(p: Payload): number {
   }
 }
 
+const ZERO_PAD = new Uint8Array(3);
+
 /** Writes one payload body (no generic header). */
 export function encodeBody(w: Writer, p: Payload): void {
   switch (p.type) {
@@ -426,7 +443,12 @@ export function encodeBody(w: Writer, p: Payload): void {
     }
     case 'ATTR':
       w.u8(p.cfgType, 'cfg type'); w.u8(p.reserved2 ?? 0, 'ATTR RESERVED'); w.u16(p.identifier, 'identifier');
-      encodeAttributes(w, p.attributes); return;
+      encodeAttributes(w, p.attributes);
+      if (p.padding !== undefined && p.padding !== 0) {
+        if (!(p.padding === 1 || p.padding === 2 || p.padding === 3)) Writer.refuse('ATTR padding (1 to 3 zero bytes)', p.padding);
+        w.bytes(ZERO_PAD.subarray(0, p.padding));
+      }
+      return;
     case 'NAT-D': w.bytes(p.hash); return;
     case 'NAT-OA': w.u8(p.idType, 'ID type'); w.u24(p.reserved2 ?? 0, 'NAT-OA RESERVED'); w.bytes(p.address); return;
     case 'FRAG':

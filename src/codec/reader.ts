@@ -2,6 +2,11 @@
  * A bounded read cursor over one datagram (the rustls `Reader` idea): every read checks the
  * remaining length first and throws a `DecodeError` carrying the notify type the caller chose,
  * never a RangeError. Offsets are absolute within the datagram (plus `base`).
+ *
+ * Allocation: the decoders walk nested structures (payload, proposal, transform) on ONE reader by
+ * narrowing its window (`end`) and restoring it after, instead of a sub-reader per structure;
+ * `sub` stays for callers that want a separate cursor. The chain decoders reuse one reader for
+ * every datagram (`reset`).
  * @module
  */
 import { NotifyType } from '../constants/index.js';
@@ -9,14 +14,14 @@ import { DecodeError } from '../errors.js';
 
 export class Reader {
   /** The bytes being read (never written). */
-  readonly buf: Uint8Array;
+  buf: Uint8Array;
   /** Current absolute index into `buf`. */
   pos: number;
-  /** One past the last readable index (a sub-reader has a smaller end). */
-  readonly end: number;
+  /** One past the last readable index (a sub-reader, or a narrowed window, has a smaller end). */
+  end: number;
   /** Added to `pos` when reporting offsets (the datagram offset of `buf[0]`). */
-  readonly base: number;
-  /** Payload type being decoded, for error reports. */
+  base: number;
+  /** Payload type being decoded, for error reports (set while a payload body is decoded). */
   payload: number | undefined;
 
   constructor(buf: Uint8Array, pos = 0, end = buf.length, base = 0, payload?: number) {
@@ -25,6 +30,16 @@ export class Reader {
     this.end = end;
     this.base = base;
     this.payload = payload;
+  }
+
+  /** Points this reader at other bytes, as a new one would be (a reader reused per datagram). */
+  reset(buf: Uint8Array, pos: number, end: number, base: number): this {
+    this.buf = buf;
+    this.pos = pos;
+    this.end = end;
+    this.base = base;
+    this.payload = undefined;
+    return this;
   }
 
   get remaining(): number {
@@ -88,6 +103,29 @@ export class Reader {
     const p = this.pos;
     this.pos = this.end;
     return this.buf.subarray(p, this.end);
+  }
+
+  /**
+   * How many items a chain of generic headers (Next Payload, RESERVED, Length) holds from the
+   * cursor to `end`: payloads (`more` -1: any non-zero Next Payload continues), proposals (`more`
+   * 2) or transforms (`more` 3). Moves nothing. It follows the same lengths the decoders do, so it
+   * is the exact size of their result array when the chain is well formed; on a malformed chain it
+   * stops early and the decoder refuses the chain anyway. Lets the decoders allocate each array
+   * once, at its size (an array grown by `push` reserves 17 slots at its first element).
+   */
+  chainLength(more: number): number {
+    const b = this.buf;
+    const end = this.end;
+    let p = this.pos;
+    let n = 0;
+    while (end - p >= 4) {
+      n++;
+      const next = b[p]!;
+      const len = (b[p + 2]! << 8) | b[p + 3]!;
+      if (next === 0 || (more >= 0 && next !== more) || len < 4 || len > end - p) break;
+      p += len;
+    }
+    return n;
   }
 
   /** A sub-reader over the next `n` bytes; this reader skips past them. */

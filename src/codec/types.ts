@@ -14,7 +14,10 @@
 /** A record type with its `readonly` removed, for building a record field by field before handing it out (internal). */
 export type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
-/** A data attribute (RFC 2408 §3.3): TV ("basic", AF=1, 16-bit value) or TLV ("variable"). */
+/**
+ * A data attribute (RFC 2408 §3.3): TV ("basic", AF=1, 16-bit value) or TLV ("variable").
+ * A decoded TV attribute is a frozen record shared by every decode of the same type and value.
+ */
 export type DataAttribute =
   | { readonly format: 'TV'; readonly type: number; readonly value: number }
   | { readonly format: 'TLV'; readonly type: number; readonly value: Uint8Array };
@@ -124,6 +127,12 @@ export interface AttributePayload extends PayloadCommon {
   readonly attributes: readonly DataAttribute[];
   /** The RESERVED octet after Type, when non-zero. */
   readonly reserved2?: number;
+  /**
+   * Zero octets after the last attribute (1 to 3), when the sender padded the payload to a
+   * multiple of four: Libreswan does after an attribute of odd length (CISCO_SPLIT_INC). Kept so
+   * that the payload re-encodes to the same bytes.
+   */
+  readonly padding?: number;
 }
 
 /** RFC 3947 §3.2 NAT-D (20; 130 in the drafts): a hash. */

@@ -22,6 +22,8 @@ type Waiter = {
   /** IPsec SAs still expected (one per selector pair started or being negotiated). */
   expected: number;
   progress: ((line: string) => void) | undefined;
+  /** An ISAKMP SA of this connection was established while waiting: the keys (and the PSK) match. */
+  phase1Up: boolean;
 };
 
 /** At most this many peer addresses keep their last problem. */
@@ -55,6 +57,7 @@ export class Waiters {
         this.tell(e.connection, progressLine(e));
         break;
       case 'phase1-established':
+        for (const w of this.waiting) if (w.connection === e.sa.connection) w.phase1Up = true;
         this.tell(e.sa.connection, `ISAKMP SA established with ${e.sa.remote.address} (${e.sa.exchange === 'main' ? 'Main Mode' : 'Aggressive Mode'})`);
         break;
       case 'ipsec-sa-established':
@@ -103,10 +106,11 @@ export class Waiters {
         resolve,
         expected: 1,
         progress,
+        phase1Up: false,
         timer: setTimeout(() => {
           this.waiting.delete(w);
           this.changed();
-          resolve(this.timeoutAnswer(name, conn(), timeoutMs));
+          resolve(this.timeoutAnswer(name, conn(), timeoutMs, w.phase1Up));
         }, timeoutMs),
       };
       this.waiting.add(w);
@@ -150,13 +154,16 @@ export class Waiters {
     }
   }
 
-  private timeoutAnswer(name: string, conn: ConnectionConfig | undefined, timeoutMs: number): ControlResponse {
+  private timeoutAnswer(name: string, conn: ConnectionConfig | undefined, timeoutMs: number, phase1Up: boolean): ControlResponse {
     const peer = conn?.remote.address ?? '';
     const last = this.problems.get(peer);
     let text = last?.text;
-    // Garbage after decryption or a wrong hash in phase 1 is what a PSK mismatch looks like.
     if (text !== undefined && conn?.auth === 'psk' && last?.cause === undefined && /PAYLOAD_MALFORMED|INVALID_HASH_INFORMATION|AUTHENTICATION_FAILED/.test(text)) {
-      text += '; check that both sides use the same pre-shared key';
+      // Garbage after decryption or a wrong hash in phase 1 is what a PSK mismatch looks like;
+      // once the ISAKMP SA is up the keys are proven, and it is the peer's message we cannot read
+      text += phase1Up
+        ? `; the ISAKMP SA was established (the pre-shared keys match): a message of the peer after it could not be read (run with log level debug, or capture it and read it with 'isakmp decode')`
+        : '; check that both sides use the same pre-shared key';
     }
     const error = `connection '${name}' not established within ${Math.round(timeoutMs / 1000)} s (${text !== undefined ? `last problem with ${peer}: ${text}` : `no answer from ${peer}: is the peer up, and do the PSK and proposals match?`})`;
     return { ok: false, error, cause: last?.cause ?? 'NO_ANSWER' };

@@ -5,12 +5,11 @@
  */
 import { EncapsulationMode } from '../constants/ipsec.js';
 import { IdType, NotifyType } from '../constants/index.js';
-import { parseIpv4, parseIpv6 } from '../codec/identification.js';
 import type { Payload } from '../codec/types.js';
 import { bytesEqual, fromHex } from '../crypto/bytes.js';
 import { isSupportedHashId, natDetectionHash, prfAlgFromHashId, prfLength } from '../crypto/index.js';
 import { LocalProtocolError, RemoteProtocolError } from '../errors.js';
-import { formatAddress } from './ids.js';
+import { formatAddress, parseAddress } from './ids.js';
 import type { Address, IpsecProposal } from './types.js';
 
 type NatOaPayload = Extract<Payload, { type: 'NAT-OA' }>;
@@ -35,9 +34,12 @@ export function natdHashLength(hashId: number): number {
   return isSupportedHashId(hashId) ? prfLength(prfAlgFromHashId(hashId)) : 0;
 }
 
-/** The address as network bytes (4 or 16), or undefined when not an IP literal. */
+/**
+ * The address as network bytes (4 or 16), or undefined when not an IP literal. From the bounded
+ * cache of ids.ts (NAT-D hashes the same two addresses several times per handshake): read-only.
+ */
 export function addressBytes(address: string): Uint8Array | undefined {
-  return parseIpv4(address) ?? parseIpv6(address);
+  return parseAddress(address);
 }
 
 /**

@@ -89,8 +89,8 @@ export const payloadArbs: Record<string, fc.Arbitrary<Payload>> = {
   N: fc.tuple(u32, notifySpi, u16, bytes(0, 24)).map(([doi, [protocol, spi], notifyType, data]) => ({ type: 'N' as const, doi, protocol, notifyType, spi, data })),
   D: fc.tuple(u32, deleteSpis).map(([doi, [protocol, spiSize, spis]]) => ({ type: 'D' as const, doi, protocol, spiSize, spis })),
   VID: bytes(0, 32).map((data) => ({ type: 'VID' as const, data })),
-  ATTR: fc.tuple(u8, u16, fc.array(attribute, { maxLength: 6 }), nonZero(255))
-    .map(([cfgType, identifier, attributes, reserved2]) => withOptional({ type: 'ATTR' as const, cfgType, identifier, attributes }, { reserved2 })),
+  ATTR: fc.tuple(u8, u16, fc.array(attribute, { maxLength: 6 }), nonZero(255), nonZero(3))
+    .map(([cfgType, identifier, attributes, reserved2, padding]) => withOptional({ type: 'ATTR' as const, cfgType, identifier, attributes }, { reserved2, padding })),
   'NAT-D': fc.tuple(fc.constantFrom(20 as const, 130 as const), bytes(0, 32)).map(([payloadType, hash]) => ({ type: 'NAT-D' as const, payloadType, hash })),
   'NAT-OA': fc.tuple(fc.constantFrom(21 as const, 131 as const), fc.oneof(fc.tuple(fc.constant(1), bytes(4, 4)), fc.tuple(fc.constant(5), bytes(16, 16)), fc.tuple(fc.constantFrom(0, 2, 9, 77), bytes(0, 20))), nonZero(0xffffff))
     .map(([payloadType, [idType, address], reserved2]) => withOptional({ type: 'NAT-OA' as const, payloadType, idType, address }, { reserved2 })),

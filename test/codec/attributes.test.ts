@@ -3,7 +3,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  attrValueAsNumber, decodeIdentification, encodeIdentification, ikeAttributes, ipsecAttributes, tlv, tv, type Transform,
+  attrValueAsNumber, decodeIdentification, decodePayloads, encodeIdentification, encodePayloads, ikeAttributes, ipsecAttributes, tlv, tv,
+  type AttributePayload, type DataAttribute, type SaPayload, type Transform,
 } from '../../src/codec/index.js';
 import { hex, throwsNotify } from './helpers.js';
 
@@ -19,6 +20,49 @@ describe('attribute builders and numbers', () => {
     assert.equal(attrValueAsNumber(tlv(12, hex('0000000000000000000a'))), 10);
     assert.equal(attrValueAsNumber(tlv(12, hex('01000000000000'))), undefined);
     assert.equal(attrValueAsNumber(tlv(12, new Uint8Array(0))), undefined);
+  });
+});
+
+describe('decoded attribute records', () => {
+  const attrPayload = (attributes: DataAttribute[]): Uint8Array => encodePayloads([{ type: 'ATTR', cfgType: 2, identifier: 7, attributes }]);
+  const decodeAttrs = (bytes: Uint8Array): readonly DataAttribute[] => (decodePayloads(14, bytes)[0] as AttributePayload).attributes;
+  test('a TV record is shared by every decode and frozen; a TLV record is a fresh view each time', () => {
+    const bytes = attrPayload([tv(16396, 3600), tlv(1, hex('c0000201')), tv(1, 7)]);
+    const a = decodeAttrs(bytes);
+    const b = decodeAttrs(bytes);
+    assert.deepEqual(a, [tv(16396, 3600), tlv(1, hex('c0000201')), tv(1, 7)]);
+    assert.equal(a[0], b[0], 'one record per (type, value)');
+    assert.equal(a[2], b[2]);
+    assert.notEqual(a[1], b[1]);
+    assert.ok(Object.isFrozen(a[0]));
+    assert.throws(() => { (a[0] as { value: number }).value = 1; }, TypeError);
+    assert.deepEqual(decodeAttrs(bytes)[0], tv(16396, 3600), 'a refused write changes nothing');
+  });
+  test('more distinct TV attributes than the shared table holds still decode to their values', () => {
+    for (let round = 0; round < 3; round++) {
+      const attrs: DataAttribute[] = [];
+      for (let v = 0; v < 3000; v++) attrs.push(tv(20000 + round, v * 7 + round));
+      for (let i = 0; i < 3000; i += 1000) assert.deepEqual(decodeAttrs(attrPayload(attrs.slice(i, i + 1000))), attrs.slice(i, i + 1000));
+    }
+  });
+  test('each decoded array is exactly its elements (no holes, no spare length)', () => {
+    const t = (n: number, k: number): Transform => ({ number: n, id: 1, attributes: Array.from({ length: k }, (_, i) => tv(i + 1, n)) });
+    const sa: SaPayload = {
+      type: 'SA', doi: 1, situation: 1,
+      proposals: [{ number: 1, protocol: 1, spi: new Uint8Array(0), transforms: [t(1, 3), t(2, 1), t(3, 18)] }, { number: 2, protocol: 1, spi: new Uint8Array(0), transforms: [t(1, 0)] }],
+    };
+    const chain = decodePayloads(1, encodePayloads([sa, { type: 'NONCE', data: new Uint8Array(8) }, { type: 'VID', data: new Uint8Array(0) }]));
+    const dense = (a: readonly unknown[]): boolean => Object.keys(a).length === a.length;
+    assert.equal(chain.length, 3);
+    assert.ok(dense(chain));
+    const got = chain[0] as SaPayload;
+    assert.deepEqual(got, sa);
+    assert.ok(dense(got.proposals));
+    for (const p of got.proposals) {
+      assert.ok(dense(p.transforms));
+      for (const x of p.transforms) assert.ok(dense(x.attributes));
+    }
+    assert.deepEqual(got.proposals.map((p) => p.transforms.map((x) => x.attributes.length)), [[3, 1, 18], [0]]);
   });
 });
 

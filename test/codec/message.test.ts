@@ -271,6 +271,22 @@ describe('per-payload checks', () => {
     assert.equal(decodeMessage(one(5, '06000000' + '00'.repeat(32))).payloads.length, 1);
     assert.equal(decodeMessage(one(5, '63000000')).payloads.length, 1, 'unknown ID type 99 with empty data is kept');
   });
+  test('Transaction (ATTR) payload padded with 1-3 zero bytes after its last attribute (Libreswan after CISCO_SPLIT_INC): kept as padding, re-encoded to the same bytes; a non-zero tail stays PAYLOAD_MALFORMED', () => {
+    // REPLY, identifier 0, INTERNAL_IP4_ADDRESS 10.10.0.10, CISCO_SPLIT_INC (one 14-byte item), 2 zero bytes
+    const body = '02 00 0000' + '0001 0004 0a0a000a' + '7004 000e 0a010000 ffff0000 0000 0000 0000' + '0000';
+    const bytes = one(14, body);
+    const m = decodeMessage(bytes);
+    const p = m.payloads[0]!;
+    assert.equal(p.type, 'ATTR');
+    if (p.type !== 'ATTR') return;
+    assert.equal(p.attributes.length, 2);
+    assert.equal(p.padding, 2);
+    assert.equal(toHex(p.attributes[1]!.value as Uint8Array), '0a010000ffff0000000000000000');
+    assert.equal(toHex(encodeMessage(m)), toHex(bytes));
+    throwsNotify(() => decodeMessage(one(14, '02 00 0000' + '0001 0004 0a0a000a' + '0001')), 'PAYLOAD_MALFORMED');
+    // only the Transaction payload takes padding: a transform's attributes still end exactly
+    throwsNotify(() => decodeMessage(one(1, '00000001 00000001' + gen(0, '01 01 00 01' + gen(0, '01 01 0000' + '8001 0007' + '0000')))), 'PAYLOAD_MALFORMED');
+  });
   test('ID shorter than its fixed fields is PAYLOAD_MALFORMED', () => {
     throwsNotify(() => decodeMessage(one(5, '010000')), 'PAYLOAD_MALFORMED');
   });
@@ -337,6 +353,16 @@ describe('per-payload checks', () => {
   test('DecodeError carries the payload type being decoded', () => {
     const e = throwsNotify(() => decodeMessage(one(10, '00')), 'PAYLOAD_MALFORMED');
     assert.equal(e.payload, PayloadType.NONCE);
+  });
+  test('a decode after a refused one starts clean (the chain decoders share one reader): no window, payload type or bytes left over', () => {
+    const inTransform = one(1, '00000001 00000001' + gen(0, '01 01 00 01' + gen(0, '01 01 0000 8001')));
+    throwsNotify(() => decodeMessage(inTransform), 'PAYLOAD_MALFORMED', 56);
+    assert.deepEqual(decodeMessage(MM1), MM1_RECORD);
+    throwsNotify(() => decodeMessage(one(10, '00')), 'PAYLOAD_MALFORMED');
+    const after = throwsNotify(() => decodePayloads(13, hex(gen(0, 'aa') + '00')), 'UNEQUAL_PAYLOAD_LENGTHS', 5);
+    assert.equal(after.payload, undefined, 'an error after the chain names no payload');
+    throwsNotify(() => decodeMessage(inTransform), 'PAYLOAD_MALFORMED', 56);
+    assert.deepEqual(decodePayloads(1, MM1.subarray(28), { baseOffset: 28 }), MM1_RECORD.payloads);
   });
 });
 

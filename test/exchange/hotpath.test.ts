@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { decodePayloads, encodePayloads, type Payload } from '../../src/codec/index.js';
 import { decodeHeader } from '../../src/codec/index.js';
-import { decodeHeaderView, decodePayloadsInPlace, encodePayloadsScratch } from '../../src/codec/message.js';
+import { decodeDatagramPayloadsInPlace, decodeHeaderView, decodePayloadsInPlace, encodePayloadsScratch } from '../../src/codec/message.js';
 import { cipherFor, decryptMessage, encryptMessage } from '../../src/crypto/index.js';
 import { encryptMessageAt } from '../../src/crypto/cipher.js';
 import { DecodeError } from '../../src/errors.js';
@@ -50,6 +50,36 @@ test('decodePayloadsInPlace: the same records as decodePayloads, as views of the
   const e2 = (() => { try { decodePayloads(10, bad, { baseOffset: 28 }); } catch (e) { return e; } })() as DecodeError;
   assert.ok(e2 instanceof DecodeError);
   assert.throws(() => decodePayloadsInPlace(10, bad, 28, false), (e: unknown) => e instanceof DecodeError && e.notify === e2.notify && e.offset === e2.offset);
+});
+
+test('decodeDatagramPayloadsInPlace: the decodePayloadsInPlace records of the body after the header, views of the datagram; same errors', () => {
+  const body = encodePayloads(CHAIN);
+  const datagram = new Uint8Array(28 + body.length + 5); // 5 bytes after the last payload
+  datagram.set(body, 28);
+  const want = decodePayloadsInPlace(10, datagram.subarray(28), 28, true);
+  const got = decodeDatagramPayloadsInPlace(10, datagram, true);
+  assert.deepEqual(got, want);
+  assert.deepEqual(got.map((p) => p.type), ['NONCE', 'ID', 'N']);
+  const nonce = got[0] as { type: string; data: Uint8Array };
+  assert.equal(nonce.data.buffer, datagram.buffer, 'no copy: the record is a view of the datagram');
+  assert.equal(nonce.data.byteOffset, 28 + 4);
+  const errorOf = (f: () => unknown): DecodeError => { try { f(); } catch (e) { if (e instanceof DecodeError) return e; throw e; } throw new Error('no error'); };
+  // trailing bytes refused unless allowed; a bad payload length, and a bad ID inside a body, at their datagram offsets
+  const e1 = errorOf(() => decodePayloadsInPlace(10, datagram.subarray(28), 28, false));
+  const g1 = errorOf(() => decodeDatagramPayloadsInPlace(10, datagram, false));
+  assert.deepEqual([g1.notify, g1.offset, g1.message], [e1.notify, e1.offset, e1.message]);
+  const bad = new Uint8Array(datagram);
+  bad[28 + 3] = 2; // first payload length 2 < 4
+  const e2 = errorOf(() => decodePayloadsInPlace(10, bad.subarray(28), 28, true));
+  const g2 = errorOf(() => decodeDatagramPayloadsInPlace(10, bad, true));
+  assert.deepEqual([g2.notify, g2.offset, g2.message], [e2.notify, e2.offset, e2.message]);
+  assert.equal(g2.offset, 28 + 2);
+  const badId = new Uint8Array(datagram);
+  badId[28 + 36 + 4] = 4; // the ID payload's type (after the 36-byte NONCE payload): ID_IPV4_ADDR_SUBNET needs 8 bytes, has 4
+  const e3 = errorOf(() => decodePayloadsInPlace(10, badId.subarray(28), 28, true));
+  const g3 = errorOf(() => decodeDatagramPayloadsInPlace(10, badId, true));
+  assert.deepEqual([g3.notify, g3.offset, g3.message, g3.payload], [e3.notify, e3.offset, e3.message, e3.payload]);
+  assert.equal(g3.payload, 5, 'reported inside the ID payload');
 });
 
 test('encryptMessageAt: the encryptMessage ciphertext after `room` free bytes, same next IV', () => {

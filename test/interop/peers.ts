@@ -34,8 +34,8 @@ export function binNodeFlags(): string[] {
   return m[1]!.trim().split(/\s+/).filter((f) => f !== '');
 }
 
-export function script(name: string, args: readonly string[], timeoutMs = 60_000): Run {
-  const r = spawnSync(join(SCRIPTS, name), [...args], { env, encoding: 'utf8', timeout: timeoutMs });
+export function script(name: string, args: readonly string[], timeoutMs = 60_000, extraEnv?: NodeJS.ProcessEnv): Run {
+  const r = spawnSync(join(SCRIPTS, name), [...args], { env: extraEnv ? { ...env, ...extraEnv } : env, encoding: 'utf8', timeout: timeoutMs });
   return { code: r.status ?? -1, out: r.stdout ?? '', err: (r.stderr ?? '') + (r.error ? String(r.error) : '') };
 }
 

@@ -7,7 +7,7 @@
  * @module
  */
 import { decodePayloads } from '../../codec/index.js';
-import { decodePayloadsInPlace } from '../../codec/message.js';
+import { decodeDatagramPayloadsInPlace } from '../../codec/message.js';
 import type { Header, Payload, SaPayload } from '../../codec/types.js';
 import { HeaderFlag, NotifyType, isErrorNotify } from '../../constants/index.js';
 import { bytesEqual, isZero } from '../../crypto/bytes.js';
@@ -324,6 +324,5 @@ function keyMismatch(x: Engine, p1: P1, script: MessageScript, e: unknown): unkn
  * the header's length, are tolerated (Libreswan pads AM1/AM2/MM4; issue 10).
  */
 function decodeClear(driver: Phase1Driver, h: Header, bytes: Uint8Array): Payload[] {
-  const body = bytes.subarray(28);
-  return driver.decodeInPlace ? decodePayloadsInPlace(h.nextPayload, body, 28, true) : decodePayloads(h.nextPayload, body, { baseOffset: 28, allowTrailing: true });
+  return driver.decodeInPlace ? decodeDatagramPayloadsInPlace(h.nextPayload, bytes, true) : decodePayloads(h.nextPayload, bytes.subarray(28), { baseOffset: 28, allowTrailing: true });
 }

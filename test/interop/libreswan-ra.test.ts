@@ -1,0 +1,132 @@
+/**
+ * Remote access against Libreswan 4.10's pluto (interop/pluto.sh): Main Mode group PSK + XAUTH +
+ * Mode Config, pluto as the gateway (users in its passwd file, an address pool) with our client,
+ * and our gateway (users file, pool) with pluto as the client. Both sides are read: our `status`
+ * (virtual address, Mode Config values, the Quick Mode from the virtual address) and pluto's
+ * states and log.
+ *
+ * Run by `npm run test:interop` (root). Uses interop/ only (not ../shared).
+ */
+import { after, afterEach, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { hashPassword } from '../../src/daemon/remote-access/index.js';
+import { A, B, Ours, RUN, interopSkipReason, labDown, labUp, until } from './peers.js';
+import { pluto, plutoSkipReason } from './pluto.js';
+import { ALICE, ALICE_PASSWORD, ANY_CLIENT, LAB_GROUP_SECRET, raYaml, usersFile } from './ra-configs.js';
+
+const skip = interopSkipReason() || plutoSkipReason();
+if (skip) console.log(`# Libreswan remote-access interop skipped: ${skip}`);
+
+/** The group PSK of LAB_GROUP_SECRET, for pluto's ipsec.secrets. */
+const GROUP_PSK = /psk: "([^"]+)"/.exec(LAB_GROUP_SECRET)![1]!;
+
+/** One `conn ours` section for pluto, tab-indented (the lines given). */
+function conn(lines: string): string {
+  return `conn ours\n${lines
+    .trim()
+    .split('\n')
+    .map((l) => `\t${l.trim()}`)
+    .join('\n')}\n`;
+}
+
+const COMMON = `ikev2=no
+authby=secret
+ike=aes256-sha2_256;modp2048
+phase2alg=aes128-sha2_256
+pfs=no
+leftupdown=/bin/true
+auto=add`;
+
+describe('remote access (XAUTH + Mode Config) with Libreswan pluto', { skip: skip || false }, () => {
+  let ours: Ours | undefined;
+
+  before(() => labUp());
+  afterEach(async () => {
+    await ours?.stop();
+    ours = undefined;
+    pluto.stop('b');
+  });
+  after(() => {
+    pluto.stop('b');
+    labDown();
+  });
+
+  test('pluto as the gateway (xauthby=file, pool 10.10.0.10-20, Mode Config pull): our client gets its address, DNS and a Quick Mode from it', async () => {
+    // pluto checks passwords with crypt(3): a SHA-512 crypt hash from openssl
+    const hash = spawnSync('openssl', ['passwd', '-6', ALICE_PASSWORD], { encoding: 'utf8' }).stdout.trim();
+    assert.match(hash, /^\$6\$/);
+    pluto.start(
+      'b',
+      B.ns,
+      conn(`${COMMON}
+left=${B.ip}
+leftsubnet=10.1.0.0/16
+leftxauthserver=yes
+leftmodecfgserver=yes
+right=%any
+rightxauthclient=yes
+rightmodecfgclient=yes
+rightaddresspool=10.10.0.10-10.10.0.20
+modecfgpull=yes
+modecfgdns=10.1.0.53
+xauthby=file`),
+      `${B.ip} %any : PSK "${GROUP_PSK}"\n`,
+      undefined,
+      undefined,
+      `alice:${hash}:ours\n`,
+    );
+    const client = { name: 'office', auth: 'psk', secret: 'group', local: A.ip, remote: `{ address: ${B.ip} }`, xauth: ALICE, extra: ['modecfg: pull', 'remote_ts: 10.1.0.0/16'] } as const;
+    ours = await Ours.start('lsw-ra-client', A.ns, (sock) => raYaml({ listen: A.ip, sock, secrets: { group: LAB_GROUP_SECRET }, connections: [client] }));
+    const up = await ours.ctl({ cmd: 'up', name: 'office', timeoutMs: 15_000 });
+    assert.equal(up.ok, true, `${JSON.stringify(up)}\n${pluto.tail('b')}\n--- ours:\n${ours.log().slice(-2500)}`);
+    assert.match(pluto.log('b'), /XAUTH: User alice: Authentication Successful/);
+    const o = ours;
+    const child = await until(async () => (await o.status()).ipsec.find((q: any) => q.connection === 'office'), 10_000);
+    assert.ok(child, `no IPsec SA on our side: ${JSON.stringify(await o.status())}`);
+    assert.equal(child.localTs, '10.10.0.10', 'our Quick Mode comes from the leased virtual address');
+    assert.equal(child.remoteTs, '10.1.0.0/16');
+    const p1 = (await o.status()).isakmp.find((s: any) => s.connection === 'office');
+    assert.equal(p1?.remoteAccess?.virtualAddress, '10.10.0.10', JSON.stringify(p1));
+    assert.deepEqual(p1?.remoteAccess?.values?.INTERNAL_IP4_DNS, ['10.1.0.53']);
+    const theirs = await until(() => pluto.states('b').find((s) => s.state === 'STATE_QUICK_R2' && s.spiIn !== undefined), 5000);
+    assert.ok(theirs, `pluto has no IPsec SA: ${JSON.stringify(pluto.states('b'))}`);
+    assert.equal(child.spiIn, theirs.spiOut);
+    assert.ok(!o.log().includes(ALICE_PASSWORD), 'the password leaked into our log');
+  });
+
+  test('our gateway (users file, pool 10.10.0.0/24, Mode Config pull) with pluto as the XAUTH client', async () => {
+    const users = join(RUN, 'lsw-xauth-users');
+    writeFileSync(users, `alice:${await hashPassword(ALICE_PASSWORD, { N: 1024, r: 8, p: 1 })}\n`, { mode: 0o600 });
+    const gw = { name: 'roadwarriors', auth: 'psk', secret: 'group', local: A.ip, remote: ANY_CLIENT, xauth: usersFile(users, 3), extra: ['local_ts: 10.1.0.0/16', 'modecfg: pull', 'pool: 10.10.0.0/24', 'dns: 10.1.0.53'] } as const;
+    ours = await Ours.start('lsw-ra-gw', A.ns, (sock) => raYaml({ listen: A.ip, sock, secrets: { group: LAB_GROUP_SECRET }, connections: [gw] }));
+    pluto.start(
+      'b',
+      B.ns,
+      conn(`${COMMON}
+left=${B.ip}
+leftxauthclient=yes
+leftmodecfgclient=yes
+leftusername=alice
+right=${A.ip}
+rightxauthserver=yes
+rightmodecfgserver=yes
+rightsubnet=10.1.0.0/16
+modecfgpull=yes`),
+      `${B.ip} ${A.ip} : PSK "${GROUP_PSK}"\n@alice : XAUTH "${ALICE_PASSWORD}"\n`,
+    );
+    const r = pluto.up('b', 'ours', 20);
+    assert.equal(r.code, 0, `whack --initiate: ${r.out}${r.err}\n--- ours:\n${ours.log().slice(-2500)}`);
+    assert.match(r.out, /10\.10\.0\.1/, 'pluto reports the address it received');
+    const theirs = await until(() => pluto.states('b').find((s) => s.state === 'STATE_QUICK_I2' && s.spiIn !== undefined), 8000);
+    assert.ok(theirs, `pluto has no IPsec SA: ${JSON.stringify(pluto.states('b'))}\n${pluto.tail('b')}`);
+    const o = ours;
+    const child = await until(async () => (await o.status()).ipsec.find((q: any) => q.spiIn === theirs.spiOut), 5000);
+    assert.ok(child, `our status lacks pluto's SPIs: ${JSON.stringify((await o.status()).ipsec)}`);
+    assert.equal(child.remoteTs, '10.10.0.1', "pluto's Quick Mode comes from the address our pool leased");
+    assert.match(o.log(), /Mode Config: virtual address 10\.10\.0\.1 for user alice/);
+    assert.ok(!o.log().includes(ALICE_PASSWORD), 'the password leaked into our log');
+  });
+});
