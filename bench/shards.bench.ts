@@ -242,6 +242,12 @@ async function main(): Promise<void> {
   const two = results.find((r) => r.leg === '2 shards');
   const main0 = results.find((r) => r.leg.startsWith('engine'));
   if (one && two) console.log(`  2 shards / 1 shard: ${(two.rate / one.rate).toFixed(2)}x the handshake rate (target >= 1.7x on 2 quiet cores); CPU per SA ${(two.cpuMsPerSa / one.cpuMsPerSa).toFixed(2)}x`);
+  const s1 = one?.perThread.get('shard 0');
+  if (one && two && s1 !== undefined) {
+    // docs/scale.md "What these say about 1.7x": one shard is bound by its thread, two by both cores
+    const h = one.cpuMsPerSa - s1;
+    console.log(`  from the CPU per SA: two shards over one at most 2s/T = ${((2 * s1) / two.cpuMsPerSa).toFixed(2)}x (s = ${s1.toFixed(3)} ms in the shard alone, T = ${two.cpuMsPerSa.toFixed(3)} ms with 2 shards); work outside the shard with 1 shard h/s = ${((100 * h) / s1).toFixed(0)} % (1.7x needs T <= s/0.85, h/s <= 18 % even with no growth)`);
+  }
   if (one && main0) console.log(`  hand-off: 1 shard costs ${(one.cpuMsPerSa - main0.cpuMsPerSa).toFixed(2)} ms CPU per SA more than the engine in the main thread (${((one.cpuMsPerSa / main0.cpuMsPerSa - 1) * 100).toFixed(1)} %)`);
   console.log('  (figures from a shared machine are indicative; see docs/scale.md for the method)');
 }
