@@ -83,7 +83,7 @@ test('SAs taken over (HA import) keep their rekey time: rekeyAt() says it, and t
   const link = new ShardLink(shards, new Map([[pair.addrB.address, pair.b]]));
   try {
     assert.deepEqual(await shards.exportAll(), [], 'the shards run (and hold nothing yet)');
-    const rekeyChildAt = Date.now() + 400; // the IPsec SA's soft lifetime comes soon after the takeover
+    const rekeyChildAt = Date.now() + 1000; // the IPsec SA's soft lifetime comes soon after the takeover
     const child: SaRecord = { ...records.ipsec[0]!, rekeyAt: rekeyChildAt };
     const got = await shards.importRecords([records.isakmp, child]);
     assert.deepEqual(got.errors, []);
