@@ -14,7 +14,8 @@
  * schedule, every hash and cipher); the main thread routes (one HMAC per datagram) and hands off,
  * as the daemon's does. No UDP: the daemon's socket work is the same with or without shards.
  *
- * Environment: SHARDS_SAS (default 6000 per leg, the first SHARDS_WARMUP = 2000 of them unmeasured), SHARDS_CONCURRENCY (64), SHARDS_GROUP (14 =
+ * Environment: SHARDS_SAS (default 6000 per leg, the first SHARDS_WARMUP = 2000 of them unmeasured, per
+ * shard: 2 shards warm up on 4000), SHARDS_CONCURRENCY (64), SHARDS_GROUP (14 =
  * MODP-2048; 19 = ECP-256), SHARDS_LEGS (default "main,1,2").
  *
  *   node build/bench/shards.bench.js        (also run by `npm run bench -- shards`)
@@ -33,12 +34,21 @@ const SAS = Number(process.env.SHARDS_SAS ?? 6000);
 const CONCURRENCY = Number(process.env.SHARDS_CONCURRENCY ?? 64);
 const GROUP = Number(process.env.SHARDS_GROUP ?? 14);
 const LEGS = (process.env.SHARDS_LEGS ?? 'main,1,2').split(',');
+/** Each shard's young generation (MB, a worker's `maxYoungGenerationSizeMb`; 0: V8's default). */
+const YOUNG_MB = Number(process.env.SHARDS_YOUNG_MB ?? 0);
 /**
  * Conversations replayed first, unmeasured: each worker's JIT warms up as the main thread's did
  * while recording. 300 were too few: V8's background compiler threads then still spent 0.3-0.4 ms
  * per measured SA on a worker's code (the "other threads" figure), which read as hand-off cost.
  */
 const WARMUP = Number(process.env.SHARDS_WARMUP ?? 2000);
+/**
+ * The warm-up of a leg with `shards` shards: WARMUP per shard. Each worker compiles the engine on
+ * its own, from its share of the conversations: with 2,000 for two shards (1,000 each), the
+ * background compiler still spent 0.2 ms per measured SA on the workers' code (0.30-0.35 ms on
+ * "other threads" against 0.11 with 2,000 each), which read as the cost of a second shard.
+ */
+const warmupOf = (shards: number): number => WARMUP * Math.max(1, shards);
 const PSK = new TextEncoder().encode('shard bench pre-shared key');
 const RESPONDER: Address = { address: '198.51.100.1', port: 500 };
 const KEY = new Uint8Array(32).fill(7);
@@ -187,15 +197,15 @@ async function replay(leg: string, conv: Conversation[], ep: Pick<EndpointLike, 
 }
 
 async function main(): Promise<void> {
-  console.log(`shards: ${SAS - WARMUP} handshakes measured per leg after ${WARMUP} to warm up (Main Mode PSK aes128-sha256 group ${GROUP} + Quick Mode aes128-sha256), ${CONCURRENCY} in flight; ${availableParallelism()} cores, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  console.log(`shards: ${SAS - WARMUP} handshakes measured per leg after ${WARMUP} per shard to warm up (Main Mode PSK aes128-sha256 group ${GROUP} + Quick Mode aes128-sha256), ${CONCURRENCY} in flight; ${availableParallelism()} cores, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   console.log('load: pre-computed conversations replayed by the main thread (no crypto on the generator side)');
   const recorded = new Map<number, Conversation[]>();
   const conversations = (shards: number): Conversation[] => {
     let c = recorded.get(shards);
     if (!c) {
       const t = performance.now();
-      c = record(SAS, shards);
-      console.log(`  (recorded ${SAS} conversations for ${shards} shard${shards > 1 ? 's' : ''} in ${((performance.now() - t) / 1000).toFixed(1)} s)`);
+      c = record(warmupOf(shards) + SAS - WARMUP, shards);
+      console.log(`  (recorded ${c.length} conversations for ${shards} shard${shards > 1 ? 's' : ''} in ${((performance.now() - t) / 1000).toFixed(1)} s)`);
       recorded.set(shards, c);
     }
     return c;
@@ -213,13 +223,13 @@ async function main(): Promise<void> {
     } else {
       const n = Number(leg);
       const before = threadIds();
-      const ep = new ShardedEndpoint({ ...OPTIONS, random: (k) => new Uint8Array(randomBytes(k)) }, { shards: n, routingKey: KEY, benchSeed: SEED });
+      const ep = new ShardedEndpoint({ ...OPTIONS, random: (k) => new Uint8Array(randomBytes(k)) }, { shards: n, routingKey: KEY, benchSeed: SEED, ...(YOUNG_MB > 0 ? { resourceLimits: { maxYoungGenerationSizeMb: YOUNG_MB } } : {}) });
       // the threads that appeared with the workers are the shards (in the order they started)
       const shardThreads = new Map([...threadIds()].filter((t) => !before.has(t)).sort((a, b) => a - b).map((t, k) => [t, `shard ${k}`] as const));
       const conv = conversations(n);
-      await replay('warm-up', conv.slice(0, WARMUP), ep, (f) => ep.setWakeup(f));
+      await replay('warm-up', conv.slice(0, warmupOf(n)), ep, (f) => ep.setWakeup(f));
       const c0 = { ...ep.crossings };
-      const r = await replay(`${n} shard${n > 1 ? 's' : ''}`, conv.slice(WARMUP), ep, (f) => ep.setWakeup(f), shardThreads);
+      const r = await replay(`${n} shard${n > 1 ? 's' : ''}`, conv.slice(warmupOf(n)), ep, (f) => ep.setWakeup(f), shardThreads);
       results.push({ ...r, crossings: { to: (ep.crossings.toShards - c0.toShards) / r.done, from: (ep.crossings.fromShards - c0.fromShards) / r.done } });
       await ep.close();
     }
@@ -232,6 +242,12 @@ async function main(): Promise<void> {
   const two = results.find((r) => r.leg === '2 shards');
   const main0 = results.find((r) => r.leg.startsWith('engine'));
   if (one && two) console.log(`  2 shards / 1 shard: ${(two.rate / one.rate).toFixed(2)}x the handshake rate (target >= 1.7x on 2 quiet cores); CPU per SA ${(two.cpuMsPerSa / one.cpuMsPerSa).toFixed(2)}x`);
+  const s1 = one?.perThread.get('shard 0');
+  if (one && two && s1 !== undefined) {
+    // docs/scale.md "What these say about 1.7x": one shard is bound by its thread, two by both cores
+    const h = one.cpuMsPerSa - s1;
+    console.log(`  from the CPU per SA: two shards over one at most 2s/T = ${((2 * s1) / two.cpuMsPerSa).toFixed(2)}x (s = ${s1.toFixed(3)} ms in the shard alone, T = ${two.cpuMsPerSa.toFixed(3)} ms with 2 shards); work outside the shard with 1 shard h/s = ${((100 * h) / s1).toFixed(0)} % (1.7x needs T <= s/0.85, h/s <= 18 % even with no growth)`);
+  }
   if (one && main0) console.log(`  hand-off: 1 shard costs ${(one.cpuMsPerSa - main0.cpuMsPerSa).toFixed(2)} ms CPU per SA more than the engine in the main thread (${((one.cpuMsPerSa / main0.cpuMsPerSa - 1) * 100).toFixed(1)} %)`);
   console.log('  (figures from a shared machine are indicative; see docs/scale.md for the method)');
 }

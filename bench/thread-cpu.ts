@@ -25,6 +25,15 @@ export function threadCpu(): Map<number, number> {
   return out;
 }
 
+/** A thread's name (Linux's comm: V8's platform workers, libuv's, the inspector...), or '?'. */
+function threadName(tid: number): string {
+  try {
+    return readFileSync(`${TASKS}/${tid}/comm`, 'utf8').trim();
+  } catch {
+    return '?';
+  }
+}
+
 /** Thread ids now alive. */
 export function threadIds(): Set<number> {
   return new Set(threadCpu().keys());
@@ -37,7 +46,7 @@ export function cpuBetween(a: Map<number, number>, b: Map<number, number>, named
   out.set('other threads', 0);
   for (const [tid, ns] of b) {
     const d = (ns - (a.get(tid) ?? 0)) / 1e6;
-    const name = tid === process.pid ? 'main' : (named.get(tid) ?? (process.env.SHARDS_TIDS ? `tid ${tid}` : 'other threads'));
+    const name = tid === process.pid ? 'main' : (named.get(tid) ?? (process.env.SHARDS_TIDS ? `${threadName(tid)} ${tid}` : 'other threads'));
     out.set(name, (out.get(name) ?? 0) + d);
   }
   return out;

@@ -23,6 +23,12 @@ export interface ShardInit {
   /** Export SA snapshots after each batch (HA replication). */
   readonly replicate: boolean;
   /**
+   * Answers to `dpd` requests (an Int32Array of DPD_SLOTS over it): the shard writes the sequence
+   * number and the outcome, then the request's number, and wakes the main thread waiting on it
+   * (Atomics).
+   */
+  readonly dpdAnswers: SharedArrayBuffer;
+  /**
    * Benchmarks only (bench/shards.bench.ts): randomness derived from this seed and the initiator
    * cookie of the datagram being handled, so that a recorded conversation can be replayed.
    * Every key is predictable: never set by the daemon.
@@ -50,8 +56,18 @@ export type ToShard =
   /** The daemon's answers to an `xauth-request` / `modecfg-request` of this shard (its own request id). */
   | { readonly t: 'xauth'; readonly req: number; readonly ok: boolean }
   | { readonly t: 'modecfg'; readonly req: number; readonly attributes: readonly DataAttribute[] }
+  /** RFC 3706 R-U-THERE now under an ISAKMP SA; the answer goes to `dpdAnswers` (request `req`). */
+  | { readonly t: 'dpd'; readonly req: number; readonly sa: string }
   | { readonly t: 'import'; readonly req: number; readonly isakmp: readonly IsakmpSaRecord[]; readonly ipsec: readonly IpsecSaRecord[] }
   | { readonly t: 'export-all'; readonly req: number };
+
+/** `dpdAnswers`: [request answered last, sequence number sent (as uint32), outcome (DPD_SENT, DPD_NO_SA, DPD_FAILED)]. */
+export const DPD_SLOTS = 3;
+export const DPD_SENT = 1;
+/** No established ISAKMP SA by that id in the shard. */
+export const DPD_NO_SA = 2;
+/** Anything else (the shard reports it as a problem). */
+export const DPD_FAILED = 3;
 
 export interface ShardStats {
   readonly isakmp: number;
@@ -78,5 +94,6 @@ export type FromShard =
   | { readonly t: 'stats'; readonly stats: ShardStats }
   | { readonly t: 'spi-need'; readonly local: string }
   | { readonly t: 'problem'; readonly message: string }
-  | { readonly t: 'imported'; readonly req: number; readonly isakmp: readonly IsakmpSaInfo[]; readonly ipsec: readonly IpsecSaInfo[]; readonly errors: readonly string[] }
+  /** SAs taken over (HA), with when the shard will rekey them (`rekeyAt`, as in `out`). */
+  | { readonly t: 'imported'; readonly req: number; readonly isakmp: readonly IsakmpSaInfo[]; readonly ipsec: readonly IpsecSaInfo[]; readonly rekeys: readonly (readonly [id: string, at: number])[]; readonly errors: readonly string[] }
   | { readonly t: 'exported'; readonly req: number; readonly records: readonly SaRecord[] };

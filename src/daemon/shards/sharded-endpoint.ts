@@ -12,16 +12,18 @@
  * sum of what the shards last reported (about once a second).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { Worker } from 'node:worker_threads';
+import { Worker, type ResourceLimits } from 'node:worker_threads';
 import type { DataAttribute } from '../../codec/types.js';
 import { LocalProtocolError } from '../../errors.js';
 import type { IpsecSaRecord, IsakmpSaRecord, SaRecord } from '../../exchange/snapshot.js';
 import type { Address, Connection, EndpointFactory, EndpointFactoryOptions, EndpointLike, EngineEvent, InitiateResult, IpsecSaInfo, IsakmpSaInfo, Transmit } from '../engine.js';
 import { BlockBuilder, forEachDatagram, KEEPALIVE } from './datagram-block.js';
-import type { FromShard, SaRemoval, ShardEngineOptions, ShardInit, ShardStats, ToShard } from './protocol.js';
+import { DPD_NO_SA, DPD_SENT, DPD_SLOTS, type FromShard, type SaRemoval, type ShardEngineOptions, type ShardInit, type ShardStats, type ToShard } from './protocol.js';
 import { MAX_SHARDS, shardOfMessage, shardOfSa } from './route.js';
 
 const WORKER = new URL('./worker.js', import.meta.url);
+/** How long `dpd()` waits for its shard to send the R-U-THERE (the shard may be busy with a batch). */
+const DPD_WAIT_MS = 2000;
 
 export interface ShardOptions {
   /** Number of shards (1..256). */
@@ -34,6 +36,8 @@ export interface ShardOptions {
   readonly onProblem?: (message: string) => void;
   /** Benchmarks only: see ShardInit.benchSeed. */
   readonly benchSeed?: string;
+  /** Each shard's V8 heap limits (Node's `resourceLimits` of a worker; default: V8's own). */
+  readonly resourceLimits?: ResourceLimits;
 }
 
 /** What replication gets after each batch of a shard (see ha/tap.ts). */
@@ -63,6 +67,9 @@ export class ShardedEndpoint implements EndpointLike {
   readonly shards: number;
   private readonly key: Uint8Array;
   private readonly workers: Worker[] = [];
+  /** Per shard, where it answers `dpd` requests (protocol.ts: dpdAnswers). */
+  private readonly dpdAnswers: Int32Array[] = [];
+  private nextDpd = 0;
   private readonly pending: ToShard[][];
   private readonly transfers: ArrayBuffer[][];
   /** Per shard, the datagrams received this turn (one block in its next post). */
@@ -102,8 +109,10 @@ export class ShardedEndpoint implements EndpointLike {
     };
     const allocate = opts.allocateSpi;
     for (let i = 0; i < this.shards; i++) {
-      const init: ShardInit = { shard: i, shards: this.shards, routingKey: this.key, options, connections, replicate: o.replicate === true, ...(o.benchSeed !== undefined ? { benchSeed: o.benchSeed } : {}) };
-      const w = new Worker(WORKER, { workerData: init });
+      const answers = new SharedArrayBuffer(DPD_SLOTS * 4);
+      this.dpdAnswers.push(new Int32Array(answers));
+      const init: ShardInit = { shard: i, shards: this.shards, routingKey: this.key, options, connections, replicate: o.replicate === true, dpdAnswers: answers, ...(o.benchSeed !== undefined ? { benchSeed: o.benchSeed } : {}) };
+      const w = new Worker(WORKER, { workerData: init, ...(o.resourceLimits !== undefined ? { resourceLimits: o.resourceLimits } : {}) });
       w.on('message', (batch: FromShard[]) => {
         this.crossings.fromShards++;
         for (const m of batch) this.fromShard(i, m, allocate);
@@ -297,6 +306,33 @@ export class ShardedEndpoint implements EndpointLike {
     this.post(this.shardOfId(sa), { t: 'delete', sa });
   }
 
+  /**
+   * RFC 3706: an R-U-THERE now under the ISAKMP SA `sa`, sent by the shard holding it; returns its
+   * sequence number (the ACK arrives as a `notify` event). The number is the shard's engine's, so
+   * this one call waits for the shard: the request is posted at once (after the datagrams
+   * received before it) and the main thread blocks until the shard has handled it, at most
+   * DPD_WAIT_MS (a shard busy with a batch of handshakes answers within milliseconds).
+   */
+  dpd(_now: number, sa: string): number {
+    const p1 = this.isakmp.get(sa);
+    if (p1 === undefined || this.closed) throw new LocalProtocolError(0, `no established ISAKMP SA ${sa}`);
+    const shard = shardOfSa(this.key, p1.id, p1.remote, this.shards);
+    const answers = this.dpdAnswers[shard]!;
+    this.nextDpd = (this.nextDpd % 0x7fffffff) + 1;
+    const req = this.nextDpd;
+    this.post(shard, { t: 'dpd', req, sa });
+    this.flush(); // now, not at the end of this turn: the answer is waited for here
+    const end = performance.now() + DPD_WAIT_MS;
+    for (let seen = Atomics.load(answers, 0); seen !== req; seen = Atomics.load(answers, 0)) {
+      const left = end - performance.now();
+      if (left <= 0) throw new LocalProtocolError(0, `DPD on ${sa}: engine shard ${shard} did not answer within ${DPD_WAIT_MS} ms`);
+      Atomics.wait(answers, 0, seen, left);
+    }
+    const outcome = Atomics.load(answers, 2);
+    if (outcome === DPD_SENT) return Atomics.load(answers, 1) >>> 0;
+    throw new LocalProtocolError(0, outcome === DPD_NO_SA ? `no established ISAKMP SA ${sa}` : `DPD on ${sa} failed in engine shard ${shard}`);
+  }
+
   reportTraffic(_now: number, sa: string, bytes: number): void {
     const c = this.ipsec.get(sa);
     if (c) this.post(shardOfSa(this.key, c.isakmpSa, c.remote, this.shards), { t: 'traffic', sa, bytes });
@@ -393,6 +429,7 @@ export class ShardedEndpoint implements EndpointLike {
     const answers = await Promise.all(per.map((p, i) => this.request<Extract<FromShard, { t: 'imported' }>>(i, (req) => ({ t: 'import', req, isakmp: p.isakmp, ipsec: p.ipsec }))));
     const out = { isakmp: [] as IsakmpSaInfo[], ipsec: [] as IpsecSaInfo[], errors: [] as string[] };
     for (const a of answers) {
+      for (const [id, at] of a.rekeys) this.rekeys.set(id, at);
       for (const s of a.isakmp) this.isakmp.set(s.id, s);
       for (const s of a.ipsec) this.ipsec.set(s.id, s);
       out.isakmp.push(...a.isakmp);

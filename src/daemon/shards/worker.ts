@@ -7,11 +7,11 @@
 import { randomBytes } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Endpoint } from '../../exchange/index.js';
-import { RemoteProtocolError } from '../../errors.js';
+import { LocalProtocolError, RemoteProtocolError } from '../../errors.js';
 import { importIpsecSa, importIsakmpSa } from '../../exchange/snapshot.js';
 import type { EngineEvent, IpsecSaInfo } from '../engine.js';
 import { SnapshotTap } from '../ha/tap.js';
-import type { FromShard, ShardInit, ShardStats, ToShard } from './protocol.js';
+import { DPD_FAILED, DPD_NO_SA, DPD_SENT, type FromShard, type ShardInit, type ShardStats, type ToShard } from './protocol.js';
 import { BenchRandom } from './bench-random.js';
 import { BlockBuilder, forEachDatagram, KEEPALIVE } from './datagram-block.js';
 import { tagCookie } from './route.js';
@@ -21,6 +21,7 @@ const SPI_LOW_WATER = 8;
 
 const init = workerData as ShardInit;
 const port = parentPort!;
+const dpdAnswers = new Int32Array(init.dpdAnswers);
 const clock = (): number => performance.timeOrigin + performance.now();
 
 /** Benchmarks only: see ShardInit.benchSeed. */
@@ -181,14 +182,35 @@ function handle(m: ToShard): void {
         if (!(err instanceof RemoteProtocolError)) throw err;
       }
       break;
+    case 'dpd': {
+      // the main thread waits on the answer (Atomics): the request number goes last
+      let outcome = DPD_SENT;
+      try {
+        Atomics.store(dpdAnswers, 1, ep.dpd(now, m.sa) | 0);
+      } catch (err) {
+        outcome = err instanceof LocalProtocolError ? DPD_NO_SA : DPD_FAILED;
+        if (outcome === DPD_FAILED) problem('dpd', err);
+      }
+      Atomics.store(dpdAnswers, 2, outcome);
+      Atomics.store(dpdAnswers, 0, m.req);
+      Atomics.notify(dpdAnswers, 0);
+      break;
+    }
     case 'import': {
       const errors: string[] = [];
       const isakmp = [];
       const ipsec = [];
+      // the shard rekeys what it took over as it would its own SAs: the main thread learns when
+      const rekeys: [string, number][] = [];
+      const rekeyOf = (id: string): void => {
+        const at = ep.rekeyAt(id);
+        if (at !== undefined) rekeys.push([id, at]);
+      };
       for (const r of m.isakmp) {
         try {
           isakmp.push(importIsakmpSa(ep, now, r));
           tap?.noteImported(r);
+          rekeyOf(r.id);
         } catch (err) {
           errors.push(`${r.id}: ${(err as Error).message}`);
         }
@@ -197,11 +219,12 @@ function handle(m: ToShard): void {
         try {
           ipsec.push(plainIpsec(importIpsecSa(ep, now, r)));
           tap?.noteImported(r);
+          rekeyOf(r.id);
         } catch (err) {
           errors.push(`${r.id}: ${(err as Error).message}`);
         }
       }
-      post({ t: 'imported', req: m.req, isakmp, ipsec, errors });
+      post({ t: 'imported', req: m.req, isakmp, ipsec, rekeys, errors });
       break;
     }
     case 'export-all':
