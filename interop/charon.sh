@@ -204,10 +204,7 @@ stop)
     info "charon $2 stopped"
     ;;
 stop-all)
-    for p in "$PEERS_RUN"/charon-*/pid; do
-        [[ -e $p ]] || continue
-        stop_pidfile "$p" 15
-    done
+    stop_all_pidfiles 15 "$PEERS_RUN"/charon-*/pid
     ;;
 *)
     sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'

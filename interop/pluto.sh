@@ -142,10 +142,7 @@ stop)
     info "pluto $2 stopped"
     ;;
 stop-all)
-    for p in "$PEERS_RUN"/pluto-*/pid; do
-        [[ -e $p ]] || continue
-        stop_pidfile "$p" 10
-    done
+    stop_all_pidfiles 10 "$PEERS_RUN"/pluto-*/pid
     ;;
 *)
     sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'

@@ -57,6 +57,16 @@ stop_pidfile() {
 }
 
 # wait_for TIMEOUT_S CMD... : poll CMD every 0.1 s until it succeeds
+# stop_all_pidfiles TIMEOUT PIDFILE...: stop_pidfile each (a glob that matched nothing is skipped)
+stop_all_pidfiles() {
+    local t=$1 p
+    shift
+    for p in "$@"; do
+        [[ -e $p ]] || continue
+        stop_pidfile "$p" "$t"
+    done
+}
+
 wait_for() {
     local t=$1 i
     shift

@@ -7,14 +7,14 @@
  *
  * Run by `npm run test:interop` (root). Uses interop/ only (not ../shared).
  */
-import { after, afterEach, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hashPassword } from '../../src/daemon/remote-access/index.js';
-import { A, B, Ours, RUN, interopSkipReason, labDown, labUp, until } from './peers.js';
-import { pluto, plutoSkipReason } from './pluto.js';
+import { A, B, RUN, interopSkipReason, until } from './peers.js';
+import { pluto, plutoLab, plutoSkipReason } from './pluto.js';
 import { ALICE, ALICE_PASSWORD, ANY_CLIENT, LAB_GROUP_SECRET, raYaml, usersFile } from './ra-configs.js';
 
 const skip = interopSkipReason() || plutoSkipReason();
@@ -41,18 +41,7 @@ leftupdown=/bin/true
 auto=add`;
 
 describe('remote access (XAUTH + Mode Config) with Libreswan pluto', { skip: skip || false }, () => {
-  let ours: Ours | undefined;
-
-  before(() => labUp());
-  afterEach(async () => {
-    await ours?.stop();
-    ours = undefined;
-    pluto.stop('b');
-  });
-  after(() => {
-    pluto.stop('b');
-    labDown();
-  });
+  const lab = plutoLab();
 
   test('pluto as the gateway (xauthby=file, pool 10.10.0.10-20, Mode Config pull): our client gets its address, DNS and a Quick Mode from it', async () => {
     // pluto checks passwords with crypt(3): a SHA-512 crypt hash from openssl
@@ -79,7 +68,7 @@ xauthby=file`),
       `alice:${hash}:ours\n`,
     );
     const client = { name: 'office', auth: 'psk', secret: 'group', local: A.ip, remote: `{ address: ${B.ip} }`, xauth: ALICE, extra: ['modecfg: pull', 'remote_ts: 10.1.0.0/16'] } as const;
-    ours = await Ours.start('lsw-ra-client', A.ns, (sock) => raYaml({ listen: A.ip, sock, secrets: { group: LAB_GROUP_SECRET }, connections: [client] }));
+    const ours = await lab.ours('lsw-ra-client', A.ns, (sock) => raYaml({ listen: A.ip, sock, secrets: { group: LAB_GROUP_SECRET }, connections: [client] }));
     const up = await ours.ctl({ cmd: 'up', name: 'office', timeoutMs: 15_000 });
     assert.equal(up.ok, true, `${JSON.stringify(up)}\n${pluto.tail('b')}\n--- ours:\n${ours.log().slice(-2500)}`);
     assert.match(pluto.log('b'), /XAUTH: User alice: Authentication Successful/);
@@ -101,7 +90,7 @@ xauthby=file`),
     const users = join(RUN, 'lsw-xauth-users');
     writeFileSync(users, `alice:${await hashPassword(ALICE_PASSWORD, { N: 1024, r: 8, p: 1 })}\n`, { mode: 0o600 });
     const gw = { name: 'roadwarriors', auth: 'psk', secret: 'group', local: A.ip, remote: ANY_CLIENT, xauth: usersFile(users, 3), extra: ['local_ts: 10.1.0.0/16', 'modecfg: pull', 'pool: 10.10.0.0/24', 'dns: 10.1.0.53'] } as const;
-    ours = await Ours.start('lsw-ra-gw', A.ns, (sock) => raYaml({ listen: A.ip, sock, secrets: { group: LAB_GROUP_SECRET }, connections: [gw] }));
+    const ours = await lab.ours('lsw-ra-gw', A.ns, (sock) => raYaml({ listen: A.ip, sock, secrets: { group: LAB_GROUP_SECRET }, connections: [gw] }));
     pluto.start(
       'b',
       B.ns,

@@ -6,13 +6,13 @@
  *
  * Run by `npm run test:interop` (root). Uses interop/ only (not ../shared).
  */
-import { after, afterEach, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { A, B, Ours, ROOT, RUN, interopSkipReason, labDown, labUp, until } from './peers.js';
-import { pluto, plutoSkipReason, type PlutoState } from './pluto.js';
+import { A, B, ROOT, RUN, interopSkipReason, until, type Ours } from './peers.js';
+import { pluto, plutoLab, plutoSkipReason, type PlutoState } from './pluto.js';
 
 const skip = interopSkipReason() || plutoSkipReason();
 if (skip) console.log(`# Libreswan interop skipped: ${skip}`);
@@ -83,22 +83,11 @@ async function ourChild(ours: Ours, theirs: PlutoState, conn = 'pluto'): Promise
 }
 
 describe('Libreswan pluto (IKEv1) against our daemon', { skip: skip || false }, () => {
-  let ours: Ours | undefined;
-
-  before(() => labUp());
-  afterEach(async () => {
-    await ours?.stop();
-    ours = undefined;
-    pluto.stop('b');
-  });
-  after(() => {
-    pluto.stop('b');
-    labDown();
-  });
+  const lab = plutoLab();
 
   test('we initiate: Main Mode PSK, Quick Mode with PFS (modp2048); pluto holds the same SPIs, crossed', async () => {
     pluto.start('b', B.ns, plutoConn(`authby=secret\n${TS}\nike=aes128-sha2_256;modp2048\nphase2alg=aes128-sha2_256;modp2048\npfs=yes`), PLUTO_SECRETS);
-    ours = await Ours.start('lsw-i', A.ns, ourConfig('auth: psk\nsecret: psk\nike: aes128-sha256-modp2048\nesp: aes128-sha256-modp2048'));
+    const ours = await lab.ours('lsw-i', A.ns, ourConfig('auth: psk\nsecret: psk\nike: aes128-sha256-modp2048\nesp: aes128-sha256-modp2048'));
     const up = await ours.ctl({ cmd: 'up', name: 'pluto', timeoutMs: 10_000 });
     assert.equal(up.ok, true, `${JSON.stringify(up)}\n${pluto.tail('b')}`);
     const theirs = await plutoChild();
@@ -118,7 +107,7 @@ describe('Libreswan pluto (IKEv1) against our daemon', { skip: skip || false }, 
 
   test('pluto initiates (we respond): aes256-sha2_512 modp3072, Quick Mode without PFS', async () => {
     pluto.start('b', B.ns, plutoConn(`authby=secret\n${TS}\nike=aes256-sha2_512;modp3072\nphase2alg=aes256-sha2_512\npfs=no`), PLUTO_SECRETS);
-    ours = await Ours.start('lsw-r', A.ns, ourConfig('auth: psk\nsecret: psk\nike: aes256-sha512-modp3072\nesp: aes256-sha512'));
+    const ours = await lab.ours('lsw-r', A.ns, ourConfig('auth: psk\nsecret: psk\nike: aes256-sha512-modp3072\nesp: aes256-sha512'));
     const r = pluto.up('b', 'ours');
     assert.equal(r.code, 0, `whack --initiate: ${r.out}${r.err}\n${ours.log().slice(-2000)}`);
     const theirs = await plutoChild();
@@ -135,7 +124,7 @@ describe('Libreswan pluto (IKEv1) against our daemon', { skip: skip || false }, 
 
   test('Aggressive Mode PSK with FQDN identities, pluto initiates', async () => {
     pluto.start('b', B.ns, plutoConn(`authby=secret\naggressive=yes\nleftid=@pluto.peers.test\nrightid=@ours.peers.test\n${TS}\nike=aes128-sha2_256;modp2048\nphase2alg=aes128-sha2_256\npfs=no`), PLUTO_SECRETS);
-    ours = await Ours.start(
+    const ours = await lab.ours(
       'lsw-am',
       A.ns,
       ourConfig('mode: aggressive\nauth: psk\nsecret: psk\nallow_aggressive_psk_responder: true\nike: aes128-sha256-modp2048\nesp: aes128-sha256', { local: '@ours.peers.test', remote: '@pluto.peers.test' }),
@@ -158,7 +147,7 @@ describe('Libreswan pluto (IKEv1) against our daemon', { skip: skip || false }, 
       PLUTO_SECRETS,
       join(PKI, 'peer-b.p12'),
     );
-    ours = await Ours.start('lsw-rsa', A.ns, ourConfig('auth: rsa\nsecret: cert\nike: aes256-sha256-modp2048\nesp: aes256-sha256-modp2048', { remote: 'C=CH, O=peers-test, CN=peer-b' }));
+    const ours = await lab.ours('lsw-rsa', A.ns, ourConfig('auth: rsa\nsecret: cert\nike: aes256-sha256-modp2048\nesp: aes256-sha256-modp2048', { remote: 'C=CH, O=peers-test, CN=peer-b' }));
     const up = await ours.ctl({ cmd: 'up', name: 'pluto', timeoutMs: 10_000 });
     assert.equal(up.ok, true, `${JSON.stringify(up)}\n${pluto.tail('b')}`);
     const theirs = await plutoChild();
@@ -175,8 +164,7 @@ describe('Libreswan pluto (IKEv1) against our daemon', { skip: skip || false }, 
       PLUTO_SECRETS,
       join(PKI, 'peer-b.p12'),
     );
-    const o = await Ours.start('lsw-rsa-r', A.ns, ourConfig('auth: rsa\nsecret: cert\nike: aes256-sha512-modp4096\nesp: aes256-sha256', { remote: 'C=CH, O=peers-test, CN=peer-b' }));
-    ours = o;
+    const o = await lab.ours('lsw-rsa-r', A.ns, ourConfig('auth: rsa\nsecret: cert\nike: aes256-sha512-modp4096\nesp: aes256-sha256', { remote: 'C=CH, O=peers-test, CN=peer-b' }));
     const r = pluto.up('b', 'ours');
     assert.equal(r.code, 0, `whack --initiate: ${r.out}${r.err}\n${o.log().slice(-2500)}`);
     const theirs = await plutoChild();
@@ -189,8 +177,7 @@ describe('Libreswan pluto (IKEv1) against our daemon', { skip: skip || false }, 
 
   test('we rekey by our lifetimes (IPsec SA at 4 s, ISAKMP SA at 8 s) with pluto as the responder; pluto moves to the new SAs', async () => {
     pluto.start('b', B.ns, plutoConn(`authby=secret\n${TS}\nike=aes128-sha2_256;modp2048\nphase2alg=aes128-sha2_256;modp2048\npfs=yes`), PLUTO_SECRETS);
-    const o = await Ours.start('lsw-our-rekey', A.ns, ourConfig('auth: psk\nsecret: psk\nike: aes128-sha256-modp2048\nesp: aes128-sha256-modp2048\nlifetime: 30s\nrekey_margin: 26s\nike_lifetime: 60s\nike_rekey_margin: 52s\nrekey_fuzz: 0'));
-    ours = o;
+    const o = await lab.ours('lsw-our-rekey', A.ns, ourConfig('auth: psk\nsecret: psk\nike: aes128-sha256-modp2048\nesp: aes128-sha256-modp2048\nlifetime: 30s\nrekey_margin: 26s\nike_lifetime: 60s\nike_rekey_margin: 52s\nrekey_fuzz: 0'));
     const up = await o.ctl({ cmd: 'up', name: 'pluto', timeoutMs: 10_000 });
     assert.equal(up.ok, true, `${JSON.stringify(up)}\n${pluto.tail('b')}`);
     const first = await plutoChild();
@@ -206,7 +193,7 @@ describe('Libreswan pluto (IKEv1) against our daemon', { skip: skip || false }, 
 
   test('a Quick Mode PFS mismatch (pluto requires PFS, we offer none) is named on our side', async () => {
     pluto.start('b', B.ns, plutoConn(`authby=secret\n${TS}\nike=aes128-sha2_256;modp2048\nphase2alg=aes128-sha2_256;modp2048\npfs=yes`), PLUTO_SECRETS);
-    ours = await Ours.start('lsw-pfs', A.ns, ourConfig('auth: psk\nsecret: psk\nike: aes128-sha256-modp2048\nesp: aes128-sha256'));
+    const ours = await lab.ours('lsw-pfs', A.ns, ourConfig('auth: psk\nsecret: psk\nike: aes128-sha256-modp2048\nesp: aes128-sha256'));
     const up = await ours.ctl({ cmd: 'up', name: 'pluto', timeoutMs: 10_000 });
     assert.equal(up.ok, false);
     assert.match(String(up.error), /NO_PROPOSAL_CHOSEN/);
@@ -217,7 +204,7 @@ describe('Libreswan pluto (IKEv1) against our daemon', { skip: skip || false }, 
 
   test('our DPD (RFC 3706) with pluto: R-U-THEREs answered while it lives; killed, it is declared dead after dpd_timeout and its SAs cleared', async () => {
     pluto.start('b', B.ns, plutoConn(`authby=secret\n${TS}\nike=aes128-sha2_256;modp2048\nphase2alg=aes128-sha2_256\npfs=no`), PLUTO_SECRETS);
-    ours = await Ours.start('lsw-dpd', A.ns, ourConfig('auth: psk\nsecret: psk\nike: aes128-sha256-modp2048\nesp: aes128-sha256\ndpd_delay: 1s\ndpd_timeout: 3s'));
+    const ours = await lab.ours('lsw-dpd', A.ns, ourConfig('auth: psk\nsecret: psk\nike: aes128-sha256-modp2048\nesp: aes128-sha256\ndpd_delay: 1s\ndpd_timeout: 3s'));
     const up = await ours.ctl({ cmd: 'up', name: 'pluto', timeoutMs: 10_000 });
     assert.equal(up.ok, true, `${JSON.stringify(up)}\n${pluto.tail('b')}`);
     assert.ok(await plutoChild(), 'pluto established the IPsec SA');
@@ -237,8 +224,7 @@ describe('Libreswan pluto (IKEv1) against our daemon', { skip: skip || false }, 
   test('pluto rekeys the IPsec SA and the ISAKMP SA by their lifetimes, then takes the connection down: we follow each step', async () => {
     // pluto 4.10 refuses a forced rekey of an IKEv1 connection: short lifetimes and margins instead
     pluto.start('b', B.ns, plutoConn(`authby=secret\n${TS}\nike=aes128-sha2_256;modp2048\nphase2alg=aes128-sha2_256;modp2048\npfs=yes\nsalifetime=30s\nikelifetime=40s\nrekeymargin=26s\nrekeyfuzz=0%`), PLUTO_SECRETS);
-    const o = await Ours.start('lsw-rekey', A.ns, ourConfig('auth: psk\nsecret: psk\nike: aes128-sha256-modp2048\nesp: aes128-sha256-modp2048'));
-    ours = o;
+    const o = await lab.ours('lsw-rekey', A.ns, ourConfig('auth: psk\nsecret: psk\nike: aes128-sha256-modp2048\nesp: aes128-sha256-modp2048'));
     const r = pluto.up('b', 'ours');
     assert.equal(r.code, 0, `whack --initiate: ${r.out}${r.err}`);
     const first = await plutoChild();
@@ -259,7 +245,7 @@ describe('Libreswan pluto (IKEv1) against our daemon', { skip: skip || false }, 
 
   test('NAT traversal forced by pluto (encapsulation=yes): both float to 4500 and the IPsec SA is UDP-encapsulated', async () => {
     pluto.start('b', B.ns, plutoConn(`authby=secret\n${TS}\nike=aes128-sha2_256;modp2048\nphase2alg=aes128-sha2_256\npfs=no\nencapsulation=yes`), PLUTO_SECRETS);
-    ours = await Ours.start('lsw-natt', A.ns, ourConfig('auth: psk\nsecret: psk\nike: aes128-sha256-modp2048\nesp: aes128-sha256'));
+    const ours = await lab.ours('lsw-natt', A.ns, ourConfig('auth: psk\nsecret: psk\nike: aes128-sha256-modp2048\nesp: aes128-sha256'));
     const r = pluto.up('b', 'ours');
     assert.equal(r.code, 0, `whack --initiate: ${r.out}${r.err}\n${ours.log().slice(-2000)}`);
     const theirs = await plutoChild();
@@ -283,7 +269,7 @@ describe('Libreswan pluto (IKEv1) against our daemon', { skip: skip || false }, 
       join(PKI, 'peer-b.p12'),
       'base',
     );
-    ours = await Ours.start('lsw-frag', A.ns, ourConfig('auth: rsa\nsecret: cert\nike: aes256-sha256-modp2048\nesp: aes256-sha256\nfragment_size: 548', { remote: 'C=CH, O=peers-test, CN=peer-b' }));
+    const ours = await lab.ours('lsw-frag', A.ns, ourConfig('auth: rsa\nsecret: cert\nike: aes256-sha256-modp2048\nesp: aes256-sha256\nfragment_size: 548', { remote: 'C=CH, O=peers-test, CN=peer-b' }));
     const r = pluto.up('b', 'ours');
     assert.equal(r.code, 0, `whack --initiate: ${r.out}${r.err}\n${ours.log().slice(-2000)}`);
     const theirs = await plutoChild();
@@ -329,14 +315,7 @@ conn am-psk
 	auto=add
 `;
   const SECRETS = `${A.ip} ${B.ip} : PSK "import-roundtrip-psk-secret"\n@a.peers.test @b.peers.test : PSK "import-roundtrip-am-secret"\n`;
-  let ours: Ours | undefined;
-
-  before(() => labUp());
-  after(async () => {
-    await ours?.stop();
-    pluto.stop('b');
-    labDown();
-  });
+  const lab = plutoLab();
 
   test('we run the import and bring up both connections; pluto (as the right end of the same file) agrees', async () => {
     const conf = join(RUN, 'lsw-import.conf');
@@ -347,7 +326,7 @@ conn am-psk
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, /2 connections? imported/i);
     pluto.start('b', B.ns, CONF, SECRETS);
-    ours = await Ours.start('lsw-import', A.ns, (sock) => `global:\n  control_socket: ${sock}\n  log: { level: debug }\n${r.stdout}`);
+    const ours = await lab.ours('lsw-import', A.ns, (sock) => `global:\n  control_socket: ${sock}\n  log: { level: debug }\n${r.stdout}`);
     for (const name of ['mm-pfs', 'am-psk']) {
       const up = await ours.ctl({ cmd: 'up', name, timeoutMs: 15_000 });
       assert.equal(up.ok, true, `${name}: ${JSON.stringify(up)}\n${pluto.tail('b')}\n--- import:\n${r.stdout}`);
@@ -367,23 +346,11 @@ conn am-psk
 });
 
 describe('Libreswan pluto with its default proposals, transport mode, several subnets, AES-GCM', { skip: skip || false }, () => {
-  let ours: Ours | undefined;
-
-  before(() => labUp());
-  afterEach(async () => {
-    await ours?.stop();
-    ours = undefined;
-    pluto.stop('b');
-  });
-  after(() => {
-    pluto.stop('b');
-    labDown();
-  });
+  const lab = plutoLab();
 
   test('pluto with its default proposals (no ike=, phase2alg=, pfs=), ours with a typical list: pluto initiates, then we do', async () => {
     pluto.start('b', B.ns, plutoConn(`authby=secret\n${TS}`), PLUTO_SECRETS);
-    const o = await Ours.start('lsw-defaults', A.ns, ourConfig('auth: psk\nsecret: psk\nike: [aes256-sha256-modp2048, aes128-sha256-modp2048, aes128-sha1-modp2048]\nesp: [aes256-sha256-modp2048, aes128-sha256-modp2048, aes128-sha1-modp2048]'));
-    ours = o;
+    const o = await lab.ours('lsw-defaults', A.ns, ourConfig('auth: psk\nsecret: psk\nike: [aes256-sha256-modp2048, aes128-sha256-modp2048, aes128-sha1-modp2048]\nesp: [aes256-sha256-modp2048, aes128-sha256-modp2048, aes128-sha1-modp2048]'));
     const r = pluto.up('b', 'ours');
     assert.equal(r.code, 0, `whack --initiate: ${r.out}${r.err}\n${o.log().slice(-2500)}`);
     const theirs = await plutoChild();
@@ -406,8 +373,7 @@ describe('Libreswan pluto with its default proposals, transport mode, several su
 
   test('transport mode between the hosts, we initiate', async () => {
     pluto.start('b', B.ns, plutoConn('authby=secret\ntype=transport\nike=aes128-sha2_256;modp2048\nphase2alg=aes128-sha2_256\npfs=no'), PLUTO_SECRETS);
-    const o = await Ours.start('lsw-transport', A.ns, (sock) => ourConfig('auth: psk\nsecret: psk\nike: aes128-sha256-modp2048\nesp: aes128-sha256')(sock).replace('    ipsec_mode: tunnel\n', '    ipsec_mode: transport\n').replace(/    local_ts: .*\n    remote_ts: .*\n/, ''));
-    ours = o;
+    const o = await lab.ours('lsw-transport', A.ns, (sock) => ourConfig('auth: psk\nsecret: psk\nike: aes128-sha256-modp2048\nesp: aes128-sha256')(sock).replace('    ipsec_mode: tunnel\n', '    ipsec_mode: transport\n').replace(/    local_ts: .*\n    remote_ts: .*\n/, ''));
     const up = await o.ctl({ cmd: 'up', name: 'pluto', timeoutMs: 10_000 });
     assert.equal(up.ok, true, `${JSON.stringify(up)}\n${pluto.tail('b')}`);
     const theirs = await plutoChild();
@@ -425,11 +391,10 @@ describe('Libreswan pluto with its default proposals, transport mode, several su
       plutoConn(`authby=secret\nleftsubnets={10.2.0.0/16 10.3.0.0/16}\nrightsubnets={10.0.0.0/16 10.1.0.0/16}\nike=aes256-sha2_256;modp2048\nphase2alg=aes_gcm128-null\npfs=no`),
       PLUTO_SECRETS,
     );
-    const o = await Ours.start('lsw-subnets', A.ns, (sock) =>
+    const o = await lab.ours('lsw-subnets', A.ns, (sock) =>
       ourConfig('auth: psk\nsecret: psk\nike: aes256-sha256-modp2048\nesp: aes128gcm16')(sock)
         .replace(/    local_ts: .*\n    remote_ts: .*\n/, '    local_ts: [10.0.0.0/16, 10.1.0.0/16]\n    remote_ts: [10.2.0.0/16, 10.3.0.0/16]\n'),
     );
-    ours = o;
     const up = await o.ctl({ cmd: 'up', name: 'pluto', timeoutMs: 15_000 });
     assert.equal(up.ok, true, `${JSON.stringify(up)}\n${pluto.tail('b')}`);
     const children = await until(() => {
@@ -449,10 +414,7 @@ describe('Libreswan pluto with its default proposals, transport mode, several su
 describe('IKE over IPv6 with Libreswan pluto', { skip: skip || false }, () => {
   const A6 = 'fd00:5eed::1';
   const B6 = 'fd00:5eed::2';
-  let ours: Ours | undefined;
-
-  before(() => {
-    labUp();
+  const lab = plutoLab(() => {
     // IPv6 on the lab's link (no duplicate address detection: usable at once), before pluto
     // starts and lists its interfaces
     for (const [ns, addr] of [[A.ns, A6], [B.ns, B6]] as const) {
@@ -460,35 +422,22 @@ describe('IKE over IPv6 with Libreswan pluto', { skip: skip || false }, () => {
       assert.equal(r.status, 0, r.stderr);
     }
   });
-  after(async () => {
-    await ours?.stop();
-    pluto.stop('b');
-    labDown();
-  });
 
-  test('Main Mode PSK over IPv6 with ECP-256, IPv6 selectors, PFS modp2048 (pluto has no ECP groups in IKEv1 Quick Mode): we initiate', async () => {
-    pluto.start(
-      'b',
-      B.ns,
-      `conn ours
+  /** pluto's side over IPv6; `theirTs`: what pluto proposes for our side. */
+  const plutoV6 = (theirTs: string): string => `conn ours
 	ikev2=no
 	authby=secret
 	left=${B6}
 	leftsubnet=fd00:b::/64
 	right=${A6}
-	rightsubnet=fd00:a::/64
+	rightsubnet=${theirTs}
 	ike=aes256-sha2_256;dh19
 	phase2alg=aes256-sha2_256;modp2048
 	pfs=yes
 	leftupdown=/bin/true
 	auto=add
-`,
-      `${B6} ${A6} : PSK "${PSK}"\n`,
-    );
-    const o = await Ours.start(
-      'lsw-ipv6',
-      A.ns,
-      (sock) => `global:
+`;
+  const oursV6 = (sock: string): string => `global:
   listen: ["${A6}"]
   control_socket: ${sock}
   log: { level: debug }
@@ -506,9 +455,11 @@ connections:
     local_ts: "fd00:a::/64"
     remote_ts: "fd00:b::/64"
     start: add
-`,
-    );
-    ours = o;
+`;
+
+  test('Main Mode PSK over IPv6 with ECP-256, IPv6 selectors, PFS modp2048 (pluto has no ECP groups in IKEv1 Quick Mode): we initiate', async () => {
+    pluto.start('b', B.ns, plutoV6('fd00:a::/64'), `${B6} ${A6} : PSK "${PSK}"\n`);
+    const o = await lab.ours('lsw-ipv6', A.ns, oursV6);
     const up = await o.ctl({ cmd: 'up', name: 'pluto', timeoutMs: 10_000 });
     assert.equal(up.ok, true, `${JSON.stringify(up)}\n${pluto.tail('b')}`);
     const theirs = await plutoChild();
@@ -519,5 +470,17 @@ connections:
     assert.match(mine.algorithms, /modp2048/);
     assert.match((await o.status()).isakmp[0]?.algorithms ?? '', /ecp256/);
     assert.match(pluto.log('b'), /IKE SA established \{auth=PRESHARED_KEY cipher=AES_CBC_256 integ=HMAC_SHA2_256 group=DH19\}/);
+  });
+
+  test('pluto initiates over IPv6 for a /80 inside our /64: as the responder we accept a subnet within ours', async () => {
+    pluto.start('b', B.ns, plutoV6('fd00:a:0:0:1::/80'), `${B6} ${A6} : PSK "${PSK}"\n`);
+    const o = await lab.ours('lsw-ipv6-r', A.ns, oursV6);
+    const r = pluto.up('b', 'ours');
+    assert.equal(r.code, 0, `whack --initiate: ${r.out}${r.err}\n${o.log().slice(-2000)}`);
+    const theirs = await plutoChild();
+    assert.ok(theirs, 'pluto established the IPsec SA');
+    const mine = await ourChild(o, theirs);
+    assert.ok(mine, `our side: ${JSON.stringify((await o.status()).ipsec)}`);
+    assert.deepEqual([mine.localTs, mine.remoteTs], ['fd00:a:0:0:1::/80', 'fd00:b::/64']);
   });
 });

@@ -4,7 +4,8 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RUN, script, type Run } from './peers.js';
+import { after, afterEach, before } from 'node:test';
+import { Ours, RUN, labDown, labUp, script, type Run } from './peers.js';
 
 /** One state of `whack --showstates`: an ISAKMP SA (STATE_MAIN_*, STATE_AGGR_*) or an IPsec SA (STATE_QUICK_*). */
 export interface PlutoState {
@@ -105,4 +106,36 @@ export function plutoSkipReason(): string | false {
   if (process.getuid?.() !== 0) return 'not root: the Libreswan interop needs network namespaces';
   if (!existsSync(join(RUN, 'libreswan/usr/libexec/ipsec/pluto'))) return 'Libreswan not unpacked (interop/install.sh runs pluto.sh install)';
   return false;
+}
+
+/**
+ * The lab of a describe() of pluto cases: the namespaces up once (then `setup`), and after each
+ * case our daemon (started with `ours()`) and pluto stopped; all down at the end.
+ */
+export class PlutoLab {
+  private current: Ours | undefined;
+  /** Our daemon for this case (`Ours.start`), stopped after the case. */
+  async ours(name: string, ns: string, config: (sock: string) => string): Promise<Ours> {
+    this.current = await Ours.start(name, ns, config);
+    return this.current;
+  }
+  async reset(): Promise<void> {
+    await this.current?.stop();
+    this.current = undefined;
+    pluto.stop('b');
+  }
+}
+
+export function plutoLab(setup?: () => void): PlutoLab {
+  const lab = new PlutoLab();
+  before(() => {
+    labUp();
+    setup?.();
+  });
+  afterEach(() => lab.reset());
+  after(async () => {
+    await lab.reset();
+    labDown();
+  });
+  return lab;
 }
