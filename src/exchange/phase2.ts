@@ -61,6 +61,15 @@ export function doneFor(p1: P1, msgId: number): { readonly recv: number | undefi
   return p1.done?.find((d) => d.msgId === msgId);
 }
 
+/**
+ * A byte-identical repeat (fingerprint `fp`) of the last request of a recently finished exchange
+ * under `msgId`, any of them when the peer used the ID for several: its answer, to send again.
+ */
+export function repeatOf(p1: P1, msgId: number, fp: number): { readonly sent: Uint8Array | undefined } | undefined {
+  if (p1.doneId === (msgId | 0) && p1.doneRecv === fp) return { sent: p1.doneSent };
+  return p1.done?.find((d) => d.msgId === msgId && d.recv === fp);
+}
+
 /** Remembers a finished exchange briefly: a byte-identical repeat of its last request gets its last answer again. */
 export function rememberDone(p1: P1, msgId: number, recv: number | undefined, sent: Uint8Array): void {
   if (p1.doneId !== 0) {

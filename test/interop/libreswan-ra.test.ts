@@ -118,4 +118,48 @@ modecfgpull=yes`),
     assert.match(o.log(), /Mode Config: virtual address 10\.10\.0\.1 for user alice/);
     assert.ok(!o.log().includes(ALICE_PASSWORD), 'the password leaked into our log');
   });
+
+  test('pluto pushes Mode Config (modecfgpull=no) with Cisco Unity attributes (banner, domain, split include): our client takes them', async () => {
+    const hash = spawnSync('openssl', ['passwd', '-6', ALICE_PASSWORD], { encoding: 'utf8' }).stdout.trim();
+    pluto.start(
+      'b',
+      B.ns,
+      conn(`${COMMON}
+left=${B.ip}
+leftsubnet=10.1.0.0/16
+leftxauthserver=yes
+leftmodecfgserver=yes
+right=%any
+rightxauthclient=yes
+rightmodecfgclient=yes
+rightaddresspool=10.10.0.30-10.10.0.40
+modecfgpull=no
+modecfgdns=10.1.0.53
+modecfgdomains=corp.example
+modecfgbanner="Authorised users only"
+cisco-unity=yes
+xauthby=file`),
+      `${B.ip} %any : PSK "${GROUP_PSK}"\n`,
+      undefined,
+      undefined,
+      `alice:${hash}:ours\n`,
+    );
+    // the SET comes under the message ID of pluto's XAUTH STATUS, its IV continuing that exchange
+    const client = { name: 'office', auth: 'psk', secret: 'group', local: A.ip, remote: `{ address: ${B.ip} }`, xauth: ALICE, extra: ['modecfg: push', 'remote_ts: 10.1.0.0/16'] } as const;
+    const ours = await lab.ours('lsw-ra-push', A.ns, (sock) => raYaml({ listen: A.ip, sock, secrets: { group: LAB_GROUP_SECRET }, connections: [client] }));
+    const up = await ours.ctl({ cmd: 'up', name: 'office', timeoutMs: 15_000 });
+    assert.equal(up.ok, true, `${JSON.stringify(up)}\n${pluto.tail('b')}\n--- ours:\n${ours.log().slice(-2500)}`);
+    const p1 = await until(async () => (await ours.status()).isakmp.find((s: any) => s.connection === 'office' && s.remoteAccess?.virtualAddress), 5000);
+    assert.ok(p1, `no virtual address on our side: ${JSON.stringify(await ours.status())}`);
+    assert.equal(p1.remoteAccess.virtualAddress, '10.10.0.30');
+    const v = p1.remoteAccess.values ?? {};
+    console.log(`# pushed by pluto: ${JSON.stringify(v)}`);
+    assert.deepEqual(v.INTERNAL_IP4_DNS, ['10.1.0.53']);
+    // pluto sends these two with the quotes of its configuration; we show what came
+    assert.match(String(v.UNITY_BANNER), /Authorised users only/);
+    assert.match(String(v.UNITY_DEF_DOMAIN), /corp\.example/);
+    assert.deepEqual(v.UNITY_SPLIT_INCLUDE, ['10.1.0.0/16']);
+    const child = await until(async () => (await ours.status()).ipsec.find((q: any) => q.connection === 'office'), 8000);
+    assert.equal(child?.localTs, '10.10.0.30');
+  });
 });

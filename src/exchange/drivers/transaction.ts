@@ -20,7 +20,7 @@ import { CfgType, ExchangeType, NotifyType, nameOf } from '../../constants/index
 import type { Engine } from '../engine.js';
 import { modeConfigTransaction } from '../extensions/modecfg.js';
 import { xauthTransaction } from '../extensions/xauth.js';
-import { checkFreshMsgId, doneFor, freshMsgId, msgIdFree, openHashed, phase1Confirmed, phase2Iv, rememberDone, requireEstablished, sealHashed } from '../phase2.js';
+import { checkFreshMsgId, doneFor, freshMsgId, msgIdFree, openHashed, phase1Confirmed, phase2Iv, rememberDone, repeatOf, requireEstablished, sealHashed } from '../phase2.js';
 import { Tk, type KeyedP1, type P1, type TimerOfKind } from '../records.js';
 import { Refused, remote } from '../refusal.js';
 import { markSeen } from '../replay.js';
@@ -152,22 +152,47 @@ function receiveTransaction(x: Engine, m: Inbound): void {
     return;
   }
   if (t.in.has(h.messageId) || t.finished.includes(h.messageId)) return; // a repeat: being answered, or answered
-  const done = doneFor(p1, h.messageId);
-  if (done) {
-    if (done.sent && done.recv === x.fp(bytes)) x.send(p1.local, p1.remote, done.sent);
-    return;
-  }
-  checkFreshMsgId(x, p1, h.messageId);
-  const { payloads, nextIv } = openHashed(p1, phase2Iv(p1, h.messageId), bytes, h.messageId, 'transaction', TRANSACTION);
+  // The message ID of an exchange of the peer's that just finished: a repeat of its last request
+  // gets our answer again; a different message is a new transaction under the same ID, which
+  // Libreswan sends (the Mode Config SET it pushes after XAUTH reuses the ID of its XAUTH STATUS).
+  // It is authenticated by its HASH like any other (openHashed), and a replay of an earlier
+  // message under that ID is one of the repeats.
+  const before = doneFor(p1, h.messageId);
+  const reused = before !== undefined;
+  if (reused) {
+    const repeat = repeatOf(p1, h.messageId, x.fp(bytes));
+    if (repeat) {
+      if (repeat.sent) x.send(p1.local, p1.remote, repeat.sent);
+      return;
+    }
+  } else checkFreshMsgId(x, p1, h.messageId);
+  const { payloads, nextIv } = openTransaction(p1, bytes, h.messageId, before?.sent);
   const a = one(payloads, 'ATTR');
   if (!ANSWER_TO.has(a.cfgType)) {
     throw remote(NotifyType.INVALID_PAYLOAD_TYPE, `transaction starts with ${nameOf(CfgType, a.cfgType)}, not REQUEST or SET`);
   }
   if (t.in.size >= MAX_OPEN) throw new Refused('TRANSACTION', `${MAX_OPEN} transactions of the peer already wait for an answer`);
-  markSeen(p1, h.messageId);
+  if (!reused) markSeen(p1, h.messageId);
   phase1Confirmed(p1);
   t.in.set(h.messageId, { msgId: h.messageId, cfgType: a.cfgType, identifier: a.identifier, recv: x.fp(bytes), answerIv: nextIv });
   if (!xauthTransaction(x, m.now, p1, h.messageId, a, false) && !modeConfigTransaction(x, m.now, p1, h.messageId, a, false)) emitTransaction(x, p1, h.messageId, a, false);
+}
+
+/**
+ * Decrypts and authenticates a transaction the peer starts. Under a reused message ID (see above)
+ * Libreswan continues the CBC chain of the exchange before: its IV is the last ciphertext block of
+ * our last message under that ID (`after`); the IV of a fresh ID (RFC 2409 §5.5) is tried second.
+ * Only the IV that yields a message whose HASH verifies is taken.
+ */
+function openTransaction(p1: KeyedP1, bytes: Uint8Array, msgId: number, after: Uint8Array | undefined): ReturnType<typeof openHashed> {
+  if (after !== undefined && after.length >= 28 + p1.cipher.blockSize) {
+    try {
+      return openHashed(p1, after.slice(after.length - p1.cipher.blockSize), bytes, msgId, 'transaction', TRANSACTION);
+    } catch {
+      /* not chained: the IV of a fresh message ID below */
+    }
+  }
+  return openHashed(p1, phase2Iv(p1, msgId), bytes, msgId, 'transaction', TRANSACTION);
 }
 
 function emitTransaction(x: Engine, p1: KeyedP1, msgId: number, a: AttributePayload, answered: boolean): void {
