@@ -47,3 +47,27 @@ for (const withXauth of [true, false]) {
     assert.ok(types.slice(6, firstQm).length >= (withXauth ? 6 : 2));
   });
 }
+
+test('a pushing gateway asked by the client while its caller fills the push answers with a REPLY of those attributes (Libreswan\'s client asks even with modecfgpull=no; a REQUEST after the SET is answered alike, see libreswan-ra.test.ts)', () => {
+  const pair = new Pair({ seed: 'modecfg-push-crossed' });
+  // a pulling client against a pushing gateway: the REQUEST and the SET cross on the wire
+  pair.a.setConnection(conn(pair, 'a', { modeConfig: { role: 'client' } }));
+  pair.b.setConnection(conn(pair, 'b', { modeConfig: { role: 'server', push: true } }));
+  pair.a.initiate(pair.now, 'c');
+  pair.run(2000);
+  const req = pair.ev('b', 'modecfg-request');
+  assert.equal(req.length, 1);
+  assert.equal(req[0]!.push, true);
+  pair.b.answerModeConfig(pair.now, req[0]!.requestId, REPLY);
+  pair.run(120_000);
+  // the REQUEST was answered by the engine (no transaction left for the caller), and the
+  // client's REQUEST did not retransmit to a failure
+  assert.deepEqual(pair.ev('b', 'transaction').map((e) => e.cfgType), []);
+  assert.equal(pair.ev('b', 'modecfg-done').length, 1);
+  assert.deepEqual(pair.ev('a', 'modecfg-done')[0]?.attributes, REPLY);
+  assert.equal(pair.a.ipsecSas().length, 1);
+  assert.equal(pair.b.ipsecSas().length, 1);
+  // the SET given up is not retransmitted to a failure
+  assert.equal(pair.ev('b', 'failed').length, 0, JSON.stringify(pair.ev('b', 'failed')));
+  assert.equal(pair.ev('a', 'failed').length, 0, JSON.stringify(pair.ev('a', 'failed')));
+});

@@ -162,4 +162,33 @@ xauthby=file`),
     const child = await until(async () => (await ours.status()).ipsec.find((q: any) => q.connection === 'office'), 8000);
     assert.equal(child?.localTs, '10.10.0.30');
   });
+
+  test('our gateway pushes Mode Config (modecfg: push) to pluto as the XAUTH client', async () => {
+    const users = join(RUN, 'lsw-xauth-users-push');
+    writeFileSync(users, `alice:${await hashPassword(ALICE_PASSWORD, { N: 1024, r: 8, p: 1 })}\n`, { mode: 0o600 });
+    const gw = { name: 'roadwarriors', auth: 'psk', secret: 'group', local: A.ip, remote: ANY_CLIENT, xauth: usersFile(users, 3), extra: ['local_ts: 10.1.0.0/16', 'modecfg: push', 'pool: 10.10.0.0/24', 'dns: 10.1.0.53'] } as const;
+    const ours = await lab.ours('lsw-ra-gw-push', A.ns, (sock) => raYaml({ listen: A.ip, sock, secrets: { group: LAB_GROUP_SECRET }, connections: [gw] }));
+    pluto.start(
+      'b',
+      B.ns,
+      conn(`${COMMON}
+left=${B.ip}
+leftxauthclient=yes
+leftmodecfgclient=yes
+leftusername=alice
+right=${A.ip}
+rightxauthserver=yes
+rightmodecfgserver=yes
+rightsubnet=10.1.0.0/16
+modecfgpull=no`),
+      `${B.ip} ${A.ip} : PSK "${GROUP_PSK}"\n@alice : XAUTH "${ALICE_PASSWORD}"\n`,
+    );
+    const r = pluto.up('b', 'ours', 20);
+    assert.equal(r.code, 0, `whack --initiate: ${r.out}${r.err}\n--- ours:\n${ours.log().slice(-2500)}`);
+    assert.match(r.out, /10\.10\.0\.1/, 'pluto reports the address we pushed');
+    const theirs = await until(() => pluto.states('b').find((s) => s.state === 'STATE_QUICK_I2' && s.spiIn !== undefined), 8000);
+    assert.ok(theirs, `pluto has no IPsec SA: ${JSON.stringify(pluto.states('b'))}\n${pluto.tail('b')}`);
+    const child = await until(async () => (await ours.status()).ipsec.find((q: any) => q.spiIn === theirs.spiOut), 5000);
+    assert.equal(child?.remoteTs, '10.10.0.1');
+  });
 });

@@ -102,6 +102,20 @@ export function startTransaction(x: Engine, now: number, p1: KeyedP1, cfgType: n
   return msgId;
 }
 
+/**
+ * Gives up a request of ours without waiting for its answer (its retransmission stops; a late
+ * answer is ignored quietly): the peer got what it carried another way.
+ */
+export function abandonTransaction(x: Engine, p1: KeyedP1, msgId: number): void {
+  const t = open.get(p1);
+  const o = t?.out.get(msgId);
+  if (!t || !o) return;
+  if (o.timer) x.timers.cancel(o.timer);
+  t.out.delete(msgId);
+  t.finished.push(msgId);
+  if (t.finished.length > MAX_OPEN) t.finished.shift();
+}
+
 /** Answers a request the peer sent (a `transaction` event with `answered: false`): REPLY or ACK. */
 export function answerTransaction(x: Engine, p1: KeyedP1, msgId: number, attributes: readonly Attribute[]): void {
   const t = open.get(p1);

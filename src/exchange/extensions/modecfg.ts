@@ -12,13 +12,13 @@
  * Both sides then emit `modecfg-done`, remember the virtual address (virtual-address.ts: the Quick
  * Mode that follows uses it as the client's selector) and release the held Quick Modes. A client
  * takes a SET even when it pulls (a gateway that pushes anyway); a pushing gateway answers a
- * REQUEST that comes first. The Cisco Unity vendor ID is sent by both roles on such connections.
+ * REQUEST that comes first, or while its SET waits for the ACK (then the SET is given up). The Cisco Unity vendor ID is sent by both roles on such connections.
  * @module
  */
 import type { AttributePayload, DataAttribute, Payload } from '../../codec/types.js';
 import { CfgAttr, CfgType } from '../../constants/index.js';
 import { bytesEqual } from '../../crypto/bytes.js';
-import { answerTransaction, startTransaction } from '../drivers/transaction.js';
+import { abandonTransaction, answerTransaction, startTransaction } from '../drivers/transaction.js';
 import type { Engine } from '../engine.js';
 import { holdQuickModes, releaseQuickModes } from '../lifecycle.js';
 import type { KeyedP1, P1 } from '../records.js';
@@ -128,6 +128,19 @@ export function modeConfigTransaction(x: Engine, now: number, p1: KeyedP1, msgId
     return true;
   }
   if (s.phase === 'server-setting' && answered && s.msgId === msgId && a.cfgType === CfgType.ISAKMP_CFG_ACK) {
+    done(x, now, p1, s.attributes);
+    return true;
+  }
+  if (s.phase === 'server-filling' && s.msgId === undefined && !answered && a.cfgType === CfgType.ISAKMP_CFG_REQUEST) {
+    // the client asks while our caller fills what we push: the caller's answer goes as its REPLY
+    states.set(p1, { phase: 'server-filling', requestId: s.requestId, msgId });
+    return true;
+  }
+  if (s.phase === 'server-setting' && !answered && a.cfgType === CfgType.ISAKMP_CFG_REQUEST) {
+    // the client asks although we push (Libreswan's does so even with modecfgpull=no, and ignores
+    // our SET): it gets the same attributes as the REPLY, and our SET is given up
+    abandonTransaction(x, p1, s.msgId);
+    answerTransaction(x, p1, msgId, s.attributes);
     done(x, now, p1, s.attributes);
     return true;
   }
