@@ -191,6 +191,24 @@ describe('Libreswan pluto (IKEv1) against our daemon', { skip: skip || false }, 
     assert.ok(await until(() => pluto.states('b').filter((s) => s.state === 'STATE_MAIN_R3').length >= 1 && pluto.states('b').some((s) => s.state === 'STATE_MAIN_R3' && s.serial > first.serial), 5000), `pluto holds the new ISAKMP SA: ${JSON.stringify(pluto.states('b'))}`);
   });
 
+  test('pluto killed and started again initiates with INITIAL-CONTACT (initial-contact=yes): we drop the SAs of its earlier life', async () => {
+    const conf = plutoConn(`authby=secret\n${TS}\nike=aes128-sha2_256;modp2048\nphase2alg=aes128-sha2_256\npfs=no\ninitial-contact=yes`);
+    pluto.start('b', B.ns, conf, PLUTO_SECRETS);
+    const o = await lab.ours('lsw-ic', A.ns, ourConfig('auth: psk\nsecret: psk\nike: aes128-sha256-modp2048\nesp: aes128-sha256\ndpd_delay: 0'));
+    assert.equal(pluto.up('b', 'ours').code, 0);
+    const first = await until(async () => (await o.status()).isakmp.find((s: any) => s.connection === 'pluto'), 5000);
+    assert.ok(first, 'first ISAKMP SA');
+    pluto.kill('b');
+    pluto.start('b', B.ns, conf, PLUTO_SECRETS);
+    const r = pluto.up('b', 'ours');
+    assert.equal(r.code, 0, `second initiate: ${r.out}${r.err}`);
+    const only = await until(async () => {
+      const st = await o.status();
+      return st.isakmp.length === 1 && st.isakmp[0].id !== first.id && st.ipsec.length === 1 ? st : undefined;
+    }, 8000);
+    assert.ok(only, `the SAs of pluto's earlier life are still here: ${JSON.stringify((await o.status()).isakmp.map((s: any) => s.id))} (first ${first.id})\n${o.log().split('\n').filter((l) => /INITIAL|deleted/.test(l)).join('\n')}`);
+  });
+
   test('a Quick Mode PFS mismatch (pluto requires PFS, we offer none) is named on our side', async () => {
     pluto.start('b', B.ns, plutoConn(`authby=secret\n${TS}\nike=aes128-sha2_256;modp2048\nphase2alg=aes128-sha2_256;modp2048\npfs=yes`), PLUTO_SECRETS);
     const ours = await lab.ours('lsw-pfs', A.ns, ourConfig('auth: psk\nsecret: psk\nike: aes128-sha256-modp2048\nesp: aes128-sha256'));
