@@ -13,8 +13,8 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hashPassword } from '../../src/daemon/remote-access/index.js';
-import { A, B, RUN, interopSkipReason, until } from './peers.js';
-import { pluto, plutoLab, plutoSkipReason } from './pluto.js';
+import { A, B, RUN, interopSkipReason, until, type Ours } from './peers.js';
+import { pluto, plutoLab, plutoSkipReason, type PlutoLab } from './pluto.js';
 import { ALICE, ALICE_PASSWORD, ANY_CLIENT, LAB_GROUP_SECRET, raYaml, usersFile } from './ra-configs.js';
 
 const skip = interopSkipReason() || plutoSkipReason();
@@ -40,117 +40,68 @@ pfs=no
 leftupdown=/bin/true
 auto=add`;
 
+/** pluto as the gateway (isk-b): users in its passwd file (crypt(3) hash from openssl), a pool; `extra`: its Mode Config lines. */
+function startPlutoGateway(pool: string, extra: string): void {
+  const hash = spawnSync('openssl', ['passwd', '-6', ALICE_PASSWORD], { encoding: 'utf8' }).stdout.trim();
+  assert.match(hash, /^\$6\$/);
+  const lines = `${COMMON}\nleft=${B.ip}\nleftsubnet=10.1.0.0/16\nleftxauthserver=yes\nleftmodecfgserver=yes\nright=%any\nrightxauthclient=yes\nrightmodecfgclient=yes\nrightaddresspool=${pool}\nmodecfgdns=10.1.0.53\nxauthby=file\n${extra}`;
+  pluto.start('b', B.ns, conn(lines), `${B.ip} %any : PSK "${GROUP_PSK}"\n`, undefined, undefined, `alice:${hash}:ours\n`);
+}
+
+/** Our client alice (isk-a), Mode Config `modecfg` (pull or push), up; its ISAKMP SA's status once it has a virtual address. */
+async function ourClientUp(lab: PlutoLab, name: string, modecfg: 'pull' | 'push'): Promise<{ ours: Ours; p1: any }> {
+  const client = { name: 'office', auth: 'psk', secret: 'group', local: A.ip, remote: `{ address: ${B.ip} }`, xauth: ALICE, extra: [`modecfg: ${modecfg}`, 'remote_ts: 10.1.0.0/16'] } as const;
+  const ours = await lab.ours(name, A.ns, (sock) => raYaml({ listen: A.ip, sock, secrets: { group: LAB_GROUP_SECRET }, connections: [client] }));
+  const up = await ours.ctl({ cmd: 'up', name: 'office', timeoutMs: 15_000 });
+  assert.equal(up.ok, true, `${JSON.stringify(up)}\n${pluto.tail('b')}\n--- ours:\n${ours.log().slice(-2500)}`);
+  const p1 = await until(async () => (await ours.status()).isakmp.find((s: any) => s.connection === 'office' && s.remoteAccess?.virtualAddress), 5000);
+  assert.ok(p1, `no virtual address on our side: ${JSON.stringify(await ours.status())}`);
+  assert.ok(!ours.log().includes(ALICE_PASSWORD), 'the password leaked into our log');
+  return { ours, p1 };
+}
+
+/** Our gateway (isk-a, users file, pool 10.10.0.0/24) and pluto as client alice with `modecfgpull`; pluto brings it up. */
+async function plutoClientUp(lab: PlutoLab, name: string, modecfg: 'pull' | 'push'): Promise<void> {
+  const users = join(RUN, `${name}-users`);
+  writeFileSync(users, `alice:${await hashPassword(ALICE_PASSWORD, { N: 1024, r: 8, p: 1 })}\n`, { mode: 0o600 });
+  const gw = { name: 'roadwarriors', auth: 'psk', secret: 'group', local: A.ip, remote: ANY_CLIENT, xauth: usersFile(users, 3), extra: ['local_ts: 10.1.0.0/16', `modecfg: ${modecfg}`, 'pool: 10.10.0.0/24', 'dns: 10.1.0.53'] } as const;
+  const ours = await lab.ours(name, A.ns, (sock) => raYaml({ listen: A.ip, sock, secrets: { group: LAB_GROUP_SECRET }, connections: [gw] }));
+  const lines = `${COMMON}\nleft=${B.ip}\nleftxauthclient=yes\nleftmodecfgclient=yes\nleftusername=alice\nright=${A.ip}\nrightxauthserver=yes\nrightmodecfgserver=yes\nrightsubnet=10.1.0.0/16\nmodecfgpull=${modecfg === 'pull' ? 'yes' : 'no'}`;
+  pluto.start('b', B.ns, conn(lines), `${B.ip} ${A.ip} : PSK "${GROUP_PSK}"\n@alice : XAUTH "${ALICE_PASSWORD}"\n`);
+  const r = pluto.up('b', 'ours', 20);
+  assert.equal(r.code, 0, `whack --initiate: ${r.out}${r.err}\n--- ours:\n${ours.log().slice(-2500)}`);
+  assert.match(r.out, /10\.10\.0\.1/, 'pluto reports the address our pool leased');
+  const theirs = await until(() => pluto.states('b').find((s) => s.state === 'STATE_QUICK_I2' && s.spiIn !== undefined), 8000);
+  assert.ok(theirs, `pluto has no IPsec SA: ${JSON.stringify(pluto.states('b'))}\n${pluto.tail('b')}`);
+  const child = await until(async () => (await ours.status()).ipsec.find((q: any) => q.spiIn === theirs.spiOut), 5000);
+  assert.ok(child, `our status lacks pluto's SPIs: ${JSON.stringify((await ours.status()).ipsec)}`);
+  assert.equal(child.remoteTs, '10.10.0.1', "pluto's Quick Mode comes from the address our pool leased");
+  assert.match(ours.log(), /Mode Config: virtual address 10\.10\.0\.1 for user alice/);
+  assert.ok(!ours.log().includes(ALICE_PASSWORD), 'the password leaked into our log');
+}
+
 describe('remote access (XAUTH + Mode Config) with Libreswan pluto', { skip: skip || false }, () => {
   const lab = plutoLab();
 
   test('pluto as the gateway (xauthby=file, pool 10.10.0.10-20, Mode Config pull): our client gets its address, DNS and a Quick Mode from it', async () => {
-    // pluto checks passwords with crypt(3): a SHA-512 crypt hash from openssl
-    const hash = spawnSync('openssl', ['passwd', '-6', ALICE_PASSWORD], { encoding: 'utf8' }).stdout.trim();
-    assert.match(hash, /^\$6\$/);
-    pluto.start(
-      'b',
-      B.ns,
-      conn(`${COMMON}
-left=${B.ip}
-leftsubnet=10.1.0.0/16
-leftxauthserver=yes
-leftmodecfgserver=yes
-right=%any
-rightxauthclient=yes
-rightmodecfgclient=yes
-rightaddresspool=10.10.0.10-10.10.0.20
-modecfgpull=yes
-modecfgdns=10.1.0.53
-xauthby=file`),
-      `${B.ip} %any : PSK "${GROUP_PSK}"\n`,
-      undefined,
-      undefined,
-      `alice:${hash}:ours\n`,
-    );
-    const client = { name: 'office', auth: 'psk', secret: 'group', local: A.ip, remote: `{ address: ${B.ip} }`, xauth: ALICE, extra: ['modecfg: pull', 'remote_ts: 10.1.0.0/16'] } as const;
-    const ours = await lab.ours('lsw-ra-client', A.ns, (sock) => raYaml({ listen: A.ip, sock, secrets: { group: LAB_GROUP_SECRET }, connections: [client] }));
-    const up = await ours.ctl({ cmd: 'up', name: 'office', timeoutMs: 15_000 });
-    assert.equal(up.ok, true, `${JSON.stringify(up)}\n${pluto.tail('b')}\n--- ours:\n${ours.log().slice(-2500)}`);
+    startPlutoGateway('10.10.0.10-10.10.0.20', 'modecfgpull=yes');
+    const { ours, p1 } = await ourClientUp(lab, 'lsw-ra-client', 'pull');
     assert.match(pluto.log('b'), /XAUTH: User alice: Authentication Successful/);
-    const o = ours;
-    const child = await until(async () => (await o.status()).ipsec.find((q: any) => q.connection === 'office'), 10_000);
-    assert.ok(child, `no IPsec SA on our side: ${JSON.stringify(await o.status())}`);
+    assert.equal(p1.remoteAccess.virtualAddress, '10.10.0.10');
+    assert.deepEqual(p1.remoteAccess.values?.INTERNAL_IP4_DNS, ['10.1.0.53']);
+    const child = await until(async () => (await ours.status()).ipsec.find((q: any) => q.connection === 'office'), 10_000);
+    assert.ok(child, `no IPsec SA on our side: ${JSON.stringify(await ours.status())}`);
     assert.equal(child.localTs, '10.10.0.10', 'our Quick Mode comes from the leased virtual address');
     assert.equal(child.remoteTs, '10.1.0.0/16');
-    const p1 = (await o.status()).isakmp.find((s: any) => s.connection === 'office');
-    assert.equal(p1?.remoteAccess?.virtualAddress, '10.10.0.10', JSON.stringify(p1));
-    assert.deepEqual(p1?.remoteAccess?.values?.INTERNAL_IP4_DNS, ['10.1.0.53']);
     const theirs = await until(() => pluto.states('b').find((s) => s.state === 'STATE_QUICK_R2' && s.spiIn !== undefined), 5000);
     assert.ok(theirs, `pluto has no IPsec SA: ${JSON.stringify(pluto.states('b'))}`);
     assert.equal(child.spiIn, theirs.spiOut);
-    assert.ok(!o.log().includes(ALICE_PASSWORD), 'the password leaked into our log');
-  });
-
-  test('our gateway (users file, pool 10.10.0.0/24, Mode Config pull) with pluto as the XAUTH client', async () => {
-    const users = join(RUN, 'lsw-xauth-users');
-    writeFileSync(users, `alice:${await hashPassword(ALICE_PASSWORD, { N: 1024, r: 8, p: 1 })}\n`, { mode: 0o600 });
-    const gw = { name: 'roadwarriors', auth: 'psk', secret: 'group', local: A.ip, remote: ANY_CLIENT, xauth: usersFile(users, 3), extra: ['local_ts: 10.1.0.0/16', 'modecfg: pull', 'pool: 10.10.0.0/24', 'dns: 10.1.0.53'] } as const;
-    const ours = await lab.ours('lsw-ra-gw', A.ns, (sock) => raYaml({ listen: A.ip, sock, secrets: { group: LAB_GROUP_SECRET }, connections: [gw] }));
-    pluto.start(
-      'b',
-      B.ns,
-      conn(`${COMMON}
-left=${B.ip}
-leftxauthclient=yes
-leftmodecfgclient=yes
-leftusername=alice
-right=${A.ip}
-rightxauthserver=yes
-rightmodecfgserver=yes
-rightsubnet=10.1.0.0/16
-modecfgpull=yes`),
-      `${B.ip} ${A.ip} : PSK "${GROUP_PSK}"\n@alice : XAUTH "${ALICE_PASSWORD}"\n`,
-    );
-    const r = pluto.up('b', 'ours', 20);
-    assert.equal(r.code, 0, `whack --initiate: ${r.out}${r.err}\n--- ours:\n${ours.log().slice(-2500)}`);
-    assert.match(r.out, /10\.10\.0\.1/, 'pluto reports the address it received');
-    const theirs = await until(() => pluto.states('b').find((s) => s.state === 'STATE_QUICK_I2' && s.spiIn !== undefined), 8000);
-    assert.ok(theirs, `pluto has no IPsec SA: ${JSON.stringify(pluto.states('b'))}\n${pluto.tail('b')}`);
-    const o = ours;
-    const child = await until(async () => (await o.status()).ipsec.find((q: any) => q.spiIn === theirs.spiOut), 5000);
-    assert.ok(child, `our status lacks pluto's SPIs: ${JSON.stringify((await o.status()).ipsec)}`);
-    assert.equal(child.remoteTs, '10.10.0.1', "pluto's Quick Mode comes from the address our pool leased");
-    assert.match(o.log(), /Mode Config: virtual address 10\.10\.0\.1 for user alice/);
-    assert.ok(!o.log().includes(ALICE_PASSWORD), 'the password leaked into our log');
   });
 
   test('pluto pushes Mode Config (modecfgpull=no) with Cisco Unity attributes (banner, domain, split include): our client takes them', async () => {
-    const hash = spawnSync('openssl', ['passwd', '-6', ALICE_PASSWORD], { encoding: 'utf8' }).stdout.trim();
-    pluto.start(
-      'b',
-      B.ns,
-      conn(`${COMMON}
-left=${B.ip}
-leftsubnet=10.1.0.0/16
-leftxauthserver=yes
-leftmodecfgserver=yes
-right=%any
-rightxauthclient=yes
-rightmodecfgclient=yes
-rightaddresspool=10.10.0.30-10.10.0.40
-modecfgpull=no
-modecfgdns=10.1.0.53
-modecfgdomains=corp.example
-modecfgbanner="Authorised users only"
-cisco-unity=yes
-xauthby=file`),
-      `${B.ip} %any : PSK "${GROUP_PSK}"\n`,
-      undefined,
-      undefined,
-      `alice:${hash}:ours\n`,
-    );
     // the SET comes under the message ID of pluto's XAUTH STATUS, its IV continuing that exchange
-    const client = { name: 'office', auth: 'psk', secret: 'group', local: A.ip, remote: `{ address: ${B.ip} }`, xauth: ALICE, extra: ['modecfg: push', 'remote_ts: 10.1.0.0/16'] } as const;
-    const ours = await lab.ours('lsw-ra-push', A.ns, (sock) => raYaml({ listen: A.ip, sock, secrets: { group: LAB_GROUP_SECRET }, connections: [client] }));
-    const up = await ours.ctl({ cmd: 'up', name: 'office', timeoutMs: 15_000 });
-    assert.equal(up.ok, true, `${JSON.stringify(up)}\n${pluto.tail('b')}\n--- ours:\n${ours.log().slice(-2500)}`);
-    const p1 = await until(async () => (await ours.status()).isakmp.find((s: any) => s.connection === 'office' && s.remoteAccess?.virtualAddress), 5000);
-    assert.ok(p1, `no virtual address on our side: ${JSON.stringify(await ours.status())}`);
+    startPlutoGateway('10.10.0.30-10.10.0.40', 'modecfgpull=no\nmodecfgdomains=corp.example\nmodecfgbanner="Authorised users only"\ncisco-unity=yes');
+    const { ours, p1 } = await ourClientUp(lab, 'lsw-ra-push', 'push');
     assert.equal(p1.remoteAccess.virtualAddress, '10.10.0.30');
     const v = p1.remoteAccess.values ?? {};
     console.log(`# pushed by pluto: ${JSON.stringify(v)}`);
@@ -163,32 +114,11 @@ xauthby=file`),
     assert.equal(child?.localTs, '10.10.0.30');
   });
 
-  test('our gateway pushes Mode Config (modecfg: push) to pluto as the XAUTH client', async () => {
-    const users = join(RUN, 'lsw-xauth-users-push');
-    writeFileSync(users, `alice:${await hashPassword(ALICE_PASSWORD, { N: 1024, r: 8, p: 1 })}\n`, { mode: 0o600 });
-    const gw = { name: 'roadwarriors', auth: 'psk', secret: 'group', local: A.ip, remote: ANY_CLIENT, xauth: usersFile(users, 3), extra: ['local_ts: 10.1.0.0/16', 'modecfg: push', 'pool: 10.10.0.0/24', 'dns: 10.1.0.53'] } as const;
-    const ours = await lab.ours('lsw-ra-gw-push', A.ns, (sock) => raYaml({ listen: A.ip, sock, secrets: { group: LAB_GROUP_SECRET }, connections: [gw] }));
-    pluto.start(
-      'b',
-      B.ns,
-      conn(`${COMMON}
-left=${B.ip}
-leftxauthclient=yes
-leftmodecfgclient=yes
-leftusername=alice
-right=${A.ip}
-rightxauthserver=yes
-rightmodecfgserver=yes
-rightsubnet=10.1.0.0/16
-modecfgpull=no`),
-      `${B.ip} ${A.ip} : PSK "${GROUP_PSK}"\n@alice : XAUTH "${ALICE_PASSWORD}"\n`,
-    );
-    const r = pluto.up('b', 'ours', 20);
-    assert.equal(r.code, 0, `whack --initiate: ${r.out}${r.err}\n--- ours:\n${ours.log().slice(-2500)}`);
-    assert.match(r.out, /10\.10\.0\.1/, 'pluto reports the address we pushed');
-    const theirs = await until(() => pluto.states('b').find((s) => s.state === 'STATE_QUICK_I2' && s.spiIn !== undefined), 8000);
-    assert.ok(theirs, `pluto has no IPsec SA: ${JSON.stringify(pluto.states('b'))}\n${pluto.tail('b')}`);
-    const child = await until(async () => (await ours.status()).ipsec.find((q: any) => q.spiIn === theirs.spiOut), 5000);
-    assert.equal(child?.remoteTs, '10.10.0.1');
+  test('our gateway (users file, pool 10.10.0.0/24, Mode Config pull) with pluto as the XAUTH client', async () => {
+    await plutoClientUp(lab, 'lsw-ra-gw', 'pull');
+  });
+
+  test('our gateway pushes Mode Config (modecfg: push) to pluto as the XAUTH client (which asks anyway: it gets a REPLY)', async () => {
+    await plutoClientUp(lab, 'lsw-ra-gw-push', 'push');
   });
 });
