@@ -121,4 +121,20 @@ describe('remote access (XAUTH + Mode Config) with Libreswan pluto', { skip: ski
   test('our gateway pushes Mode Config (modecfg: push) to pluto as the XAUTH client (which asks anyway: it gets a REPLY)', async () => {
     await plutoClientUp(lab, 'lsw-ra-gw-push', 'push');
   });
+
+  test('XAUTH with RSA certificates (authby=rsasig with xauth): pluto as the gateway, our client with its certificate pulls Mode Config', async () => {
+    const hash = spawnSync('openssl', ['passwd', '-6', ALICE_PASSWORD], { encoding: 'utf8' }).stdout.trim();
+    const lines = `ikev2=no\nauthby=rsasig\nike=aes256-sha2_256;modp2048\nphase2alg=aes128-sha2_256\npfs=no\nleftupdown=/bin/true\nauto=add\nleft=${B.ip}\nleftcert=peer-b\nleftid=%fromcert\nleftsendcert=always\nleftsubnet=10.1.0.0/16\nleftxauthserver=yes\nleftmodecfgserver=yes\nright=%any\nrightid=%fromcert\nrightca=%same\nrightxauthclient=yes\nrightmodecfgclient=yes\nrightaddresspool=10.10.0.50-10.10.0.60\nmodecfgpull=yes\nxauthby=file`;
+    pluto.start('b', B.ns, conn(lines), ': RSA "peer-b"\n', join(RUN, 'pki/peer-b.p12'), undefined, `alice:${hash}:ours\n`);
+    const PKI = join(RUN, 'pki');
+    const client = { name: 'office', auth: 'rsa', secret: 'cert', local: A.ip, remote: `{ address: ${B.ip}, id: "C=CH, O=peers-test, CN=peer-b" }`, xauth: ALICE, extra: ['modecfg: pull', 'remote_ts: 10.1.0.0/16'] } as const;
+    const ours = await lab.ours('lsw-ra-rsa', A.ns, (sock) =>
+      raYaml({ listen: A.ip, sock, secrets: { cert: `{ cert: ${PKI}/peer-a.crt, key: ${PKI}/peer-a.key, ca: ${PKI}/ca.crt }` }, connections: [client] }),
+    );
+    const up = await ours.ctl({ cmd: 'up', name: 'office', timeoutMs: 15_000 });
+    assert.equal(up.ok, true, `${JSON.stringify(up)}\n${pluto.tail('b')}\n--- ours:\n${ours.log().slice(-2500)}`);
+    assert.match(pluto.log('b'), /XAUTH: User alice: Authentication Successful/);
+    const child = await until(async () => (await ours.status()).ipsec.find((q: any) => q.connection === 'office'), 8000);
+    assert.equal(child?.localTs, '10.10.0.50');
+  });
 });
