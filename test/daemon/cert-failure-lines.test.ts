@@ -9,21 +9,14 @@
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { runCli } from '../../src/cli/run.js';
-import { parseConfig } from '../../src/daemon/config/index.js';
-import { Daemon } from '../../src/daemon/daemon.js';
-import { Logger } from '../../src/daemon/log.js';
-import { realEndpointFactory } from '../../src/daemon/real-endpoint.js';
+import { readFileSync } from 'node:fs';
 import { CA_EXT, EE_EXT, pki, type Issued } from '../helpers/pki.js';
-import { freeUdpPorts, tempDir } from './helpers.js';
+import { upScenario, type Line, type UpResult } from './up-scenario.js';
 
 const P = pki();
 after(() => P?.remove());
 const skip = P === undefined ? 'openssl command line not installed' : false;
 
-type Line = Record<string, unknown>;
 
 /** Identities default to the address, which the certificates carry (subjectAltName IP). */
 interface Side { cert: Issued; ca: Issued; localId?: string; remoteId?: string }
@@ -47,28 +40,8 @@ connections:
 `;
 }
 
-async function scenario(left: Side, right: Side): Promise<{ code: number; err: string[]; left: Line[]; right: Line[] }> {
-  const dir = tempDir('isakmp-certfail-');
-  const [lp, rp] = await freeUdpPorts(2);
-  const logs: Record<'left' | 'right', Line[]> = { left: [], right: [] };
-  const mk = (side: 'left' | 'right', text: string): Daemon => {
-    const file = join(dir, `${side}.yaml`);
-    writeFileSync(file, text);
-    return new Daemon({ config: parseConfig(text, file), endpointFactory: realEndpointFactory, logger: new Logger({ level: 'info', areas: {}, format: 'json', write: (l) => logs[side].push(JSON.parse(l) as Line) }) });
-  };
-  const r = mk('right', conf({ port: rp!, peer: lp!, sock: join(dir, 'r.sock'), ...right }));
-  const l = mk('left', conf({ port: lp!, peer: rp!, sock: join(dir, 'l.sock'), ...left }));
-  await r.start();
-  await l.start();
-  const err: string[] = [];
-  try {
-    const code = await runCli(['up', 'peer', '--socket', join(dir, 'l.sock'), '--timeout', '10'], { out: () => {}, err: (s) => err.push(s) });
-    await new Promise((res) => setTimeout(res, 100));
-    return { code, err, left: logs.left, right: logs.right };
-  } finally {
-    await l.stop();
-    await r.stop();
-  }
+function scenario(left: Side, right: Side): Promise<UpResult> {
+  return upScenario({ prefix: 'isakmp-certfail-', connection: 'peer', left: (p) => conf({ ...p, ...left }), right: (p) => conf({ ...p, ...right }) });
 }
 
 /** The README's troubleshooting section quotes these lines as printed. */

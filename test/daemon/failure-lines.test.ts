@@ -15,6 +15,7 @@ import { Daemon } from '../../src/daemon/daemon.js';
 import { Logger } from '../../src/daemon/log.js';
 import { realEndpointFactory } from '../../src/daemon/real-endpoint.js';
 import { freeUdpPorts, tempDir } from './helpers.js';
+import { upScenario, type Line, type UpResult } from './up-scenario.js';
 
 interface Side {
   psk?: string;
@@ -44,32 +45,15 @@ connections:
 ${o.localTs ? `    local_ts: ${o.localTs}\n` : ''}${o.remoteTs ? `    remote_ts: ${o.remoteTs}\n` : ''}`;
 }
 
-type Line = Record<string, unknown>;
 
-async function scenario(left: Side, right: Side, upTimeout = 10): Promise<{ code: number; out: string[]; err: string[]; left: Line[]; right: Line[] }> {
-  const dir = tempDir('isakmp-fail-');
-  const [lp, rp] = await freeUdpPorts(2);
-  const logs: Record<'left' | 'right', Line[]> = { left: [], right: [] };
-  const mk = (side: 'left' | 'right', text: string): Daemon => {
-    const file = join(dir, `${side}.yaml`);
-    writeFileSync(file, text);
-    // the default level: info
-    return new Daemon({ config: parseConfig(text, file), endpointFactory: realEndpointFactory, logger: new Logger({ level: 'info', areas: {}, format: 'json', write: (l) => logs[side].push(JSON.parse(l) as Line) }) });
-  };
-  const r = mk('right', conf({ port: rp!, peer: lp!, sock: join(dir, 'r.sock'), me: 'right', other: 'left', ...right }));
-  const l = mk('left', conf({ port: lp!, peer: rp!, sock: join(dir, 'l.sock'), me: 'left', other: 'right', ...left }));
-  await r.start();
-  await l.start();
-  const out: string[] = [];
-  const err: string[] = [];
-  try {
-    const code = await runCli(['up', 'to-right', '--socket', join(dir, 'l.sock'), '--timeout', String(upTimeout)], { out: (s) => out.push(s), err: (s) => err.push(s) });
-    await new Promise((res) => setTimeout(res, 100));
-    return { code, out, err, left: logs.left, right: logs.right };
-  } finally {
-    await l.stop();
-    await r.stop();
-  }
+function scenario(left: Side, right: Side, upTimeoutS = 10): Promise<UpResult> {
+  return upScenario({
+    prefix: 'isakmp-fail-',
+    connection: 'to-right',
+    upTimeoutS,
+    left: (p) => conf({ ...p, me: 'left', other: 'right', ...left }),
+    right: (p) => conf({ ...p, me: 'right', other: 'left', ...right }),
+  });
 }
 
 /** The README's troubleshooting section quotes these lines as printed (connection names as NAME). */
