@@ -11,7 +11,7 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { CA_EXT, EE_EXT, pki, type Issued } from '../helpers/pki.js';
-import { upScenario, type Line, type UpResult } from './up-scenario.js';
+import { loopbackGlobal, upScenario, type Line, type UpResult } from './up-scenario.js';
 
 const P = pki();
 after(() => P?.remove());
@@ -22,12 +22,7 @@ const skip = P === undefined ? 'openssl command line not installed' : false;
 interface Side { cert: Issued; ca: Issued; localId?: string; remoteId?: string }
 
 function conf(o: { port: number; peer: number; sock: string } & Side): string {
-  return `global:
-  listen: [127.0.0.1]
-  port: ${o.port}
-  natt_port: 0
-  control_socket: ${o.sock}
-secrets:
+  return `${loopbackGlobal(o)}secrets:
   mine: { cert: "${o.cert.certPath}", key: "${o.cert.keyPath}", ca: ["${o.ca.certPath}"] }
 connections:
   peer:

@@ -15,7 +15,7 @@ import { Daemon } from '../../src/daemon/daemon.js';
 import { Logger } from '../../src/daemon/log.js';
 import { realEndpointFactory } from '../../src/daemon/real-endpoint.js';
 import { freeUdpPorts, tempDir } from './helpers.js';
-import { upScenario, type Line, type UpResult } from './up-scenario.js';
+import { loopbackGlobal, upScenario, type Line, type UpResult } from './up-scenario.js';
 
 interface Side {
   psk?: string;
@@ -28,12 +28,7 @@ interface Side {
 }
 
 function conf(o: { port: number; peer: number; sock: string; me: string; other: string } & Side): string {
-  return `global:
-  listen: [127.0.0.1]
-  port: ${o.port}
-  natt_port: 0
-  control_socket: ${o.sock}
-secrets:
+  return `${loopbackGlobal(o)}secrets:
   k: { psk: "${o.psk ?? 'the same secret on both sides'}", allow_weak_psk: true }
 connections:
   to-${o.other}:

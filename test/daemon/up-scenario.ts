@@ -21,6 +21,16 @@ export interface SidePorts {
   readonly sock: string;
 }
 
+/** The `global:` section of a side on loopback (its port, no NAT-T port, its control socket). */
+export function loopbackGlobal(o: SidePorts): string {
+  return `global:
+  listen: [127.0.0.1]
+  port: ${o.port}
+  natt_port: 0
+  control_socket: ${o.sock}
+`;
+}
+
 export interface UpResult {
   readonly code: number;
   readonly out: string[];
