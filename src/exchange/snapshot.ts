@@ -42,6 +42,29 @@ import { PRF_OUTPUT_LENGTH } from '../crypto/prf.js';
 /** The version of the records this engine writes and reads. */
 export const SNAPSHOT_VERSION = 1;
 
+/**
+ * The longest an overdue rekey of an imported SA waits (ms). A standby that takes over SAs whose
+ * rekey time passed while the store was its only copy (a long failover, an old snapshot) would
+ * otherwise rekey them all in its first turn: one Diffie-Hellman per ISAKMP SA (and per IPsec SA
+ * with PFS) in the moment the survivor is busiest, the reconnect storm HA exists to avoid.
+ */
+export const OVERDUE_REKEY_SPREAD_MS = 300_000;
+
+/**
+ * When an imported SA whose rekey time is `rekeyAt` rekeys, taken over at `now`, with its hard
+ * expiry at `hardAt`: on time when still ahead; when overdue, at a random point of a window from
+ * `now` that is at most `OVERDUE_REKEY_SPREAD_MS` and at most half of what is left of its
+ * lifetime (so the rekey, and its retransmissions, still finish before the SA expires).
+ */
+function importedRekeyAt(x: Engine, now: number, rekeyAt: number, hardAt: number | undefined): number {
+  if (rekeyAt > now) return rekeyAt;
+  const left = hardAt !== undefined ? Math.max(0, hardAt - now) : OVERDUE_REKEY_SPREAD_MS * 2;
+  const window = Math.min(OVERDUE_REKEY_SPREAD_MS, Math.floor(left / 2));
+  const r = x.random(3);
+  const u = (((r[0] ?? 0) << 16) | ((r[1] ?? 0) << 8) | (r[2] ?? 0)) / 0x1000000;
+  return now + Math.floor(window * u);
+}
+
 /** A peer identity in a record: bytes as hex. */
 export type PeerIdRecord =
   | { readonly type: 'ipv4' | 'ipv6' | 'fqdn' | 'user-fqdn'; readonly value: string }
@@ -307,7 +330,7 @@ export function importIsakmpSa(ep: Endpoint, now: number, r: IsakmpSaRecord): Is
   if (r.peerKey !== undefined) x.sas.admit(p1, r.peerKey);
   x.sas.p1sChanged();
   p1.tHard = x.timers.add(Math.max(now, r.expiresAt), p1, Tk.P1Hard);
-  if (r.rekeyAt !== undefined) p1.tSoft = x.timers.add(Math.max(now, r.rekeyAt), p1, Tk.P1Soft);
+  if (r.rekeyAt !== undefined) p1.tSoft = x.timers.add(importedRekeyAt(x, now, r.rekeyAt, r.expiresAt), p1, Tk.P1Soft);
   livenessEstablished(x, now, chosen);
   return p1Info(x, p1);
 }
@@ -344,8 +367,9 @@ export function importIpsecSa(ep: Endpoint, now: number, r: IpsecSaRecord): Ipse
   const spiKeys: number[] = [];
   for (const p of protocols) spiKeys.push(spiKey(p.inbound.spi), spiKey(p.outbound.spi));
   x.sas.addChild(child, spiKeys);
-  if (r.lifetimeSeconds) child.tHard = x.timers.add(Math.max(now, r.establishedAt + r.lifetimeSeconds * 1000), child, Tk.ChildHard);
-  if (r.rekeyAt !== undefined) child.tSoft = x.timers.add(Math.max(now, r.rekeyAt), child, Tk.ChildSoft);
+  const hardAt = r.lifetimeSeconds ? r.establishedAt + r.lifetimeSeconds * 1000 : undefined;
+  if (hardAt !== undefined) child.tHard = x.timers.add(Math.max(now, hardAt), child, Tk.ChildHard);
+  if (r.rekeyAt !== undefined) child.tSoft = x.timers.add(importedRekeyAt(x, now, r.rekeyAt, hardAt), child, Tk.ChildSoft);
   return info;
 }
 

@@ -95,3 +95,41 @@ test('an imported SA keeps its lifetime: it expires at the same time as the orig
   b2.handleTimeout(snap.isakmp.expiresAt);
   assert.equal(b2.isakmpSas().length, 0, 'gone at its expiry');
 });
+
+test('SAs imported after their rekey time rekey spread over a window, not all in the first turn', () => {
+  const over = { ike: [{ encryption: 7, keyLength: 128, hash: 4, group: 14, lifetimeSeconds: 3600 }] };
+  const pair = establishedPair('snapshot-overdue', over);
+  const id = pair.a.isakmpSas()[0]!.id;
+  const snap = viaJson(exportSa(pair.a, id)!);
+  const p1Rekey = snap.isakmp.rekeyAt;
+  const child = snap.ipsec[0]!;
+  assert.ok(p1Rekey !== undefined && child.rekeyAt !== undefined, 'the initiator exports its rekey deadlines');
+  // taken over late: both SAs (1 h lifetimes) have 350 s left and are past their rekey times
+  // (at most 90 % of the lifetime, 3240 s)
+  const childHard = child.establishedAt + child.lifetimeSeconds * 1000;
+  const late = childHard - 350_000;
+  assert.ok(late > p1Rekey && late > child.rekeyAt! && childHard > late, `takeover at ${late}: past both rekey times, before the IPsec SA's expiry ${childHard}`);
+  const p1At: number[] = [];
+  const childAt: number[] = [];
+  for (let i = 0; i < 40; i++) {
+    const ep = new Endpoint({ random: seededRandom(`snapshot/overdue/${i}`) });
+    ep.setConnection(conn(pair, 'a', over));
+    importSa(ep, late, snap);
+    p1At.push(ep.rekeyAt(id)! - late);
+    childAt.push(ep.rekeyAt(child.id)! - late);
+  }
+  // each within min(300 s, what is left of its lifetime / 2)
+  const p1Window = Math.min(300_000, Math.floor((snap.isakmp.expiresAt - late) / 2));
+  const childWindow = Math.min(300_000, Math.floor((childHard - late) / 2));
+  assert.ok(p1Window >= 170_000 && childWindow >= 170_000);
+  for (const d of p1At) assert.ok(d >= 0 && d < p1Window, `ISAKMP SA rekey ${d} ms after the takeover`);
+  for (const d of childAt) assert.ok(d >= 0 && d < childWindow, `IPsec SA rekey ${d} ms after the takeover`);
+  assert.ok(new Set(p1At).size >= 35 && new Set(childAt).size >= 35, 'each SA draws its own point');
+  assert.ok(Math.max(...p1At) - Math.min(...p1At) > 100_000 && Math.max(...childAt) - Math.min(...childAt) > 100_000, 'spread across the window');
+  // a deadline still ahead is kept exactly
+  const early = p1Rekey - 5000;
+  const ep = new Endpoint({ random: seededRandom('snapshot/overdue/early') });
+  ep.setConnection(conn(pair, 'a', over));
+  importSa(ep, early, snap);
+  assert.equal(ep.rekeyAt(id), p1Rekey);
+});
