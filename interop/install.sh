@@ -35,6 +35,9 @@ PKGS=(
     # remote access (test/interop/radius.test.ts): a real RADIUS server, started by the test
     # with its own configuration on loopback ports (the packaged service is not used)
     freeradius
+    # vpnc, the Cisco-style remote-access client (Aggressive Mode group PSK, XAUTH, Mode Config,
+    # Cisco Unity), against our gateway (test/interop/vpnc.test.ts); it does ESP itself over a tun
+    vpnc
     # Libreswan's pluto as a second real IKEv1 peer (test/interop/libreswan.test.ts): its
     # package conflicts with strongSwan's, so pluto.sh unpacks it without installing; these are
     # its libraries, and NSS's tools for its key database

@@ -14,6 +14,7 @@
 import type { SaPayload } from '../codec/types.js';
 import type { SelectorPair } from './ids.js';
 import type { PeerIdentity } from './authorization.js';
+import type { RecentInformational } from './replay.js';
 import type { CipherInfo, DhKeyPair, PrfAlg } from './crypto.js';
 import type { Doi } from './doi.js';
 import type { HoNode } from './half-open.js';
@@ -259,6 +260,7 @@ export interface P1 extends LastMessages {
   seen1: number;
   seenRest: Int32Array | undefined;
   seenCount: number;
+  recentInfo: RecentInformational[] | undefined;
   /**
    * NAT-T responder: where an authenticated but not provably fresh message last came from, when
    * that is not the SA's address (a NAT mapping change, or a replay from a spoofed port). Answers

@@ -12,6 +12,15 @@
  *
  * The IDs live in a sorted Int32Array (4 bytes each, binary search), the first one in a field of
  * its own so that an SA with one Quick Mode needs no array.
+ *
+ * A replay is byte-identical to a message taken before. So an authenticated Informational under a
+ * message ID already used, whose bytes differ from every message taken under that ID, is not a
+ * replay: the peer reused the ID. vpnc does: each of the two Deletes it sends when it disconnects
+ * draws its message ID from one random byte, so they share an ID once in 256 disconnects, and use
+ * ID 0 as often. The fingerprints of the messages under the peer's latest Informational IDs
+ * (`recentInfo`) tell the two apart; a message under an older used ID is refused as a replay, as
+ * is a fifth message under one ID. ID 0 (never a Quick Mode's) keeps its fingerprints for the life
+ * of the SA.
  */
 
 /** The fields of an ISAKMP SA that hold the message IDs seen (P1 has them). */
@@ -21,6 +30,40 @@ export interface SeenIds {
   /** The others, sorted as signed 32-bit integers, in `seenRest[0 .. seenCount)`. */
   seenRest: Int32Array | undefined;
   seenCount: number;
+  /** Fingerprints of the messages under the peer's latest Informational message IDs (see above). */
+  recentInfo: RecentInformational[] | undefined;
+}
+
+/** The messages (fingerprints) the peer sent under one Informational message ID. */
+export interface RecentInformational {
+  /** The message ID, signed 32-bit. */
+  readonly id: number;
+  readonly fps: number[];
+}
+
+/** How many of the peer's latest Informational message IDs keep their messages' fingerprints. */
+const RECENT_INFORMATIONAL_IDS = 4;
+/** How many different messages the peer may send under one Informational message ID. */
+const MESSAGES_PER_ID = 4;
+
+/**
+ * Records an authenticated Informational (fingerprint `fp`) under `msgId`; `fresh`: the ID was not
+ * used before (and is now marked seen). False: a replay (or one reuse too many), to refuse.
+ */
+export function takeInformational(s: SeenIds, msgId: number, fp: number, fresh: boolean): boolean {
+  const id = msgId | 0;
+  const list = (s.recentInfo ??= []);
+  const entry = list.find((r) => r.id === id);
+  if (entry === undefined) {
+    if (!fresh && id !== 0) return false;
+    list.push({ id, fps: [fp] });
+    // the oldest non-zero ID goes (ID 0 stays: nothing else would refuse its replays)
+    if (list.filter((r) => r.id !== 0).length > RECENT_INFORMATIONAL_IDS) list.splice(list.findIndex((r) => r.id !== 0), 1);
+    return true;
+  }
+  if (entry.fps.includes(fp) || entry.fps.length >= MESSAGES_PER_ID) return false;
+  entry.fps.push(fp);
+  return true;
 }
 
 /** How many message IDs an SA holds: the first plus the array's. */

@@ -27,6 +27,19 @@ function unansweredReason(state: string, auth: string, peerError: number): strin
   return 'retransmit limit reached, peer does not answer';
 }
 
+/**
+ * Why a phase 1 did not complete in time. An Aggressive Mode initiator checks our HASH_R in
+ * message 2 and stops there when it does not verify, without a word (vpnc, the Cisco client): so
+ * silence after our message 2 with a PSK is most likely a key mismatch, or a client that gave up
+ * (unless the peer said in clear what it refused: named then).
+ */
+function halfOpenReason(state: string, auth: string, peerError: number): string {
+  if (state === 'sent-am2' && auth === 'psk' && peerError === 0) {
+    return 'phase 1 not completed in time: the initiator sent no Aggressive Mode message 3 after our message 2; a client stops there when our HASH_R does not verify, so check that both sides use the same pre-shared key (group password) for this peer';
+  }
+  return 'phase 1 not completed in time (the peer stopped answering)';
+}
+
 export function fire(x: Engine, now: number, e: EngineTimer): void {
   switch (e.kind) {
     case Tk.P1Retransmit: {
@@ -47,7 +60,7 @@ export function fire(x: Engine, now: number, e: EngineTimer): void {
     }
     case Tk.P1HalfOpen: {
       const p1 = e.target;
-      if (p1.life === 'negotiating' && p1.hs?.tHalf === e) failUnanswered(x, p1, 'phase 1 not completed in time (the peer stopped answering)');
+      if (p1.life === 'negotiating' && p1.hs?.tHalf === e) failUnanswered(x, p1, halfOpenReason(p1.exchangeState, p1.conn.auth, p1.hs?.peerError ?? 0));
       return;
     }
     case Tk.P1Soft: {

@@ -66,6 +66,20 @@ test('PSK mismatch, Aggressive Mode: the initiator detects it at AM2 (HASH_R) an
   assert.match(b[1]!.reason!, /^phase 1 not completed in time \(the peer stopped answering\); the peer refused the phase 1: AUTHENTICATION_FAILED \(unauthenticated notify\): probable pre-shared key mismatch/);
 });
 
+test('PSK mismatch, Aggressive Mode, a silent initiator (vpnc): the responder\'s half-open phase 1 fails naming the pre-shared key', () => {
+  // vpnc checks HASH_R, prints "check group password!" and stops without a notify
+  const am = { exchange: 'aggressive' as const, localId: { type: 'fqdn' as const, value: 'a.example' }, remoteId: { type: 'fqdn' as const, value: 'b.example' } };
+  const pair = new Pair({ seed: 'f-psk-am-silent', a: { sendErrorNotifies: false } });
+  pair.a.setConnection(conn(pair, 'a', { keyingTries: 1, ...am, psk: new TextEncoder().encode('not the same key') } as never));
+  pair.b.setConnection(conn(pair, 'b', { exchange: 'aggressive', localId: am.remoteId, remoteId: am.localId, allowAggressivePsk: true } as never));
+  pair.a.initiate(pair.now, 'c');
+  pair.run(200_000);
+  assert.deepEqual(clearNotifies(pair, 'a'), [], 'the initiator says nothing');
+  const b = caused(pair, 'b');
+  assert.deepEqual(b.map((e) => [e.type, e.cause]), [['failed', 'NO_ANSWER']]);
+  assert.equal(b[0]!.reason, 'phase 1 not completed in time: the initiator sent no Aggressive Mode message 3 after our message 2; a client stops there when our HASH_R does not verify, so check that both sides use the same pre-shared key (group password) for this peer');
+});
+
 test('no proposal chosen in phase 1: the responder names the peer\'s offer and ours with the weak-group hint; the initiator names NO_PROPOSAL_CHOSEN and its own offer', () => {
   const pair = run('f-nopc', { ike: [{ encryption: 7, keyLength: 256, hash: 2, group: 2 }], allowWeakGroups: true }, { ike: [{ encryption: 7, keyLength: 128, hash: 4, group: 14 }, { encryption: 7, keyLength: 256, hash: 4, group: 19 }] });
   const b = caused(pair, 'b');

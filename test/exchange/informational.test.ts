@@ -193,3 +193,52 @@ test('<-- HDR*, HASH(1), D(ESP) goes under the newest established ISAKMP SA with
   assert.equal(pair.a.ipsecSas().length, 0, 'the peer acted on the Delete');
   assert.deepEqual(pair.ev('a', 'deleted').map((e) => [e.kind, e.by]), [['ipsec', 'peer']]);
 });
+
+test("vpnc's disconnect: Deletes under one reused message ID, and under message ID 0, are acted upon; their replays are not", () => {
+  // vpnc draws each Delete's message ID from one random byte: the IPsec and the ISAKMP Delete share
+  // an ID once in 256 disconnects, and use 0 as often
+  for (const [first, second] of [
+    [0x96, 0x96],
+    [0, 0x72],
+    [0x41, 0],
+  ] as const) {
+    const pair = up(`vpnc-del-${first}-${second}`);
+    const sa = pair.a.isakmpSas()[0]!;
+    const spi = pair.a.ipsecSas()[0]!.protocols[0]!.inbound.spi;
+    const cookies = new Uint8Array([...sa.initiatorCookie, ...sa.responderCookie]);
+    const delEsp = craftProtected(pair.a, sa.id, 5, first, [{ type: 'D', doi: 1, protocol: 3, spiSize: 4, spis: [spi] }]);
+    const delIsakmp = craftProtected(pair.a, sa.id, 5, second, [{ type: 'D', doi: 1, protocol: 1, spiSize: 16, spis: [cookies] }]);
+    pair.inject('b', delEsp);
+    assert.equal(pair.b.ipsecSas().length, 0, `the IPsec SA goes (message ID ${first})`);
+    // a replay of the first Delete: refused, the ISAKMP SA stays
+    pair.inject('b', delEsp);
+    assert.equal(pair.ev('b', 'dropped').at(-1)!.notify, 9, 'the replay is refused (INVALID_MESSAGE_ID)');
+    assert.equal(pair.b.isakmpSas().length, 1);
+    pair.inject('b', delIsakmp);
+    assert.equal(pair.b.isakmpSas().length, 0, `the ISAKMP SA goes (message ID ${second} after ${first})`);
+    assert.deepEqual(
+      pair.ev('b', 'deleted').map((d) => [d.kind, d.by]),
+      [
+        ['ipsec', 'peer'],
+        ['isakmp', 'peer'],
+      ],
+    );
+  }
+});
+
+test('a reused Informational message ID: at most four different messages under it, and only under the four latest IDs', () => {
+  const pair = up('reused-ids');
+  const saId = pair.a.isakmpSas()[0]!.id;
+  const notify = (n: number) => [{ type: 'N' as const, doi: 1, protocol: 1, notifyType: 40000 + n, spi: new Uint8Array(0), data: new Uint8Array(0) }];
+  const notifies = (): number[] => pair.ev('b', 'notify').map((e) => e.notify - 40000);
+  // four different messages under one ID are taken, the fifth is not
+  for (let n = 0; n < 5; n++) pair.inject('b', craftProtected(pair.a, saId, 5, 0x5000, notify(n)));
+  assert.deepEqual(notifies(), [0, 1, 2, 3]);
+  // four more IDs push 0x5000 out of the recent ones: a new message under it is then a replay
+  for (let id = 0x5001; id <= 0x5004; id++) pair.inject('b', craftProtected(pair.a, saId, 5, id, notify(id - 0x5000 + 10)));
+  assert.deepEqual(notifies(), [0, 1, 2, 3, 11, 12, 13, 14]);
+  pair.inject('b', craftProtected(pair.a, saId, 5, 0x5000, notify(20)));
+  pair.inject('b', craftProtected(pair.a, saId, 5, 0x5004, notify(21)));
+  assert.deepEqual(notifies(), [0, 1, 2, 3, 11, 12, 13, 14, 21], 'the old ID refused, the recent one taken');
+  assert.equal(pair.ev('b', 'dropped').at(-1)!.notify, 9);
+});

@@ -26,7 +26,7 @@ import { peerRefusalText } from '../peer-refusal.js';
 import { checkFreshMsgId, freshMsgId, openHashed, phase1Confirmed, phase2Iv, samePeer, sealHashed } from '../phase2.js';
 import { hasKeys, type Child, type KeyedP1, type P1 } from '../records.js';
 import { remote } from '../refusal.js';
-import { markSeen } from '../replay.js';
+import { markSeen, takeInformational, wasSeen } from '../replay.js';
 import { find, rule, type MessageScript } from '../scripts.js';
 import type { Address } from '../types.js';
 import { failQm } from './quick-mode.js';
@@ -96,13 +96,15 @@ function receiveInformational(x: Engine, m: Inbound): void {
     return;
   }
   expectAuthentication(x, m.local, m.remote);
-  if (h.messageId === 0) throw remote(NotifyType.INVALID_MESSAGE_ID, 'protected informational with message ID 0');
+  // message ID 0 too (vpnc's Deletes, see replay.ts): HASH(1) decides, as for any other ID
   const { payloads } = openHashed(p1, phase2Iv(p1, h.messageId), bytes, h.messageId, 'informational', INFORMATIONAL);
   traceMessage(x, 'in', INFORMATIONAL.name, p1.conn.name, m.remote, payloads);
   if (informationalIn(x, now, p1, payloads, h.messageId)) return;
-  checkFreshMsgId(x, p1, h.messageId);
+  const fresh = h.messageId !== 0 && !wasSeen(p1, h.messageId);
+  if (fresh) checkFreshMsgId(x, p1, h.messageId);
+  if (!takeInformational(p1, h.messageId, x.fp(bytes), fresh)) throw remote(NotifyType.INVALID_MESSAGE_ID, 'message ID already used (replay)');
+  if (fresh) markSeen(p1, h.messageId);
   authenticated(x, p1, false);
-  markSeen(p1, h.messageId);
   phase1Confirmed(p1);
   // verified: act, payload by payload; once our ISAKMP SA is gone, ignore the rest
   for (const p of payloads) {

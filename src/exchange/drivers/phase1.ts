@@ -126,6 +126,7 @@ export function newP1(x: Engine, role: 'initiator' | 'responder', mode: 'main' |
     seen1: 0,
     seenRest: undefined,
     seenCount: 0,
+    recentInfo: undefined,
     candidate: undefined,
     pending: NO_PENDING,
     rekeyOf: undefined,

@@ -1,0 +1,267 @@
+/**
+ * vpnc, the Cisco-style IKEv1 remote-access client (Debian package vpnc, installed by
+ * interop/install.sh), against our gateway: Aggressive Mode with a group pre-shared key whose
+ * group name goes out as an ID_KEY_ID identity, XAUTH (user name and password), Mode Config pull
+ * with Cisco Unity attributes (split include, banner, default domain), then its Quick Mode for
+ * the leased address. vpnc does ESP itself over a tun device, so it needs no kernel transforms;
+ * our gateway runs without a dataplane. Each case reads both sides: what vpnc handed its script
+ * (the environment a vpnc-script gets) and our `status`.
+ *
+ * Run by `npm run test:interop` (root), under `flock /tmp/isakmp-interop.lock`.
+ */
+import { after, afterEach, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { hashPassword } from '../../src/daemon/remote-access/index.js';
+import { A, B, interopSkipReason, Ours, RUN, script, labUp, until } from './peers.js';
+import { ALICE_PASSWORD, usersFile } from './ra-configs.js';
+
+const skip = interopSkipReason();
+if (skip) console.log(`# vpnc interop skipped: ${skip}`);
+
+const GROUP = 'vpngroup';
+const PSK = 'vpnc-group-secret-7c41e2';
+const DIR = join(RUN, 'vpnc');
+const PKI = join(RUN, 'pki');
+
+/** One gateway connection per vpnc profile: the group name (ID_KEY_ID) picks it. */
+function gatewayConfig(sock: string, users: string): string {
+  const conn = (name: string, group: string, ike: string, esp: string, pool: string, extra: readonly string[], auth = 'psk', secret = 'group') => `  ${name}:
+    auth: ${auth}
+    secret: ${secret}
+    mode: aggressive
+    allow_aggressive_psk_responder: true
+    local:  { address: ${B.ip} }
+    remote: { address: "%any", id: "keyid:${group}" }
+    ike: ${ike}
+    esp: ${esp}
+    xauth: ${usersFile(users)}
+    modecfg: pull
+    pool: ${pool}
+    dns: [10.1.0.53]
+    split_include: [10.1.0.0/16, 172.16.5.0/24]
+    default_domain: corp.example
+    banner: "Authorized users only"
+${extra.map((k) => `    ${k}\n`).join('')}`;
+  return `global:
+  listen: [${B.ip}]
+  control_socket: ${sock}
+  log: { level: debug }
+secrets:
+  group: { psk: "${PSK}" }
+  cert: { cert: ${PKI}/peer-b.crt, key: ${PKI}/peer-b.key, ca: ${PKI}/ca.crt }
+connections:
+${conn('vpnc-dh2', GROUP, 'aes256-sha1-modp1024, aes128-sha1-modp1024', 'aes256-sha1, aes128-sha1', '10.10.7.0/24', ['allow_weak_groups: true', 'dpd_delay: 3s'])}${conn(
+    'vpnc-dh14',
+    `${GROUP}14`,
+    'aes256-sha1-modp2048',
+    'aes256-sha1-modp2048',
+    '10.10.8.0/24',
+    [],
+  )}${conn('vpnc-hybrid', `${GROUP}-hybrid`, 'aes256-sha1-modp2048', 'aes256-sha1', '10.10.9.0/24', [], 'hybrid', 'cert')}`;
+}
+
+/** The vpnc-script stand-in: records the environment vpnc gives it and brings the tun up. */
+const SCRIPT = `#!/bin/sh
+env | grep -E '^(reason|TUNDEV|VPNGATEWAY|INTERNAL_IP4_|CISCO_)' | sort > "${DIR}/env.tmp"
+mv "${DIR}/env.tmp" "${DIR}/env.$reason"
+if [ "$reason" = connect ]; then
+    ip link set dev "$TUNDEV" up
+    ip addr add "$INTERNAL_IP4_ADDRESS/32" dev "$TUNDEV"
+fi
+exit 0
+`;
+
+interface Vpnc {
+  readonly proc: ChildProcess;
+  out: string;
+}
+
+/** Starts vpnc in namespace isk-a with a config file: `lines` are its settings beyond the common ones. */
+function startVpnc(group: string, lines: readonly string[], secrets: { psk?: string; password?: string } = {}): Vpnc {
+  for (const r of ['connect', 'disconnect', 'pre-init']) rmSync(join(DIR, `env.${r}`), { force: true });
+  const conf = join(DIR, 'vpnc.conf');
+  writeFileSync(
+    conf,
+    [
+      `IPSec gateway ${B.ip}`,
+      `IPSec ID ${group}`,
+      `IPSec secret ${secrets.psk ?? PSK}`,
+      'Xauth username alice',
+      `Xauth password ${secrets.password ?? ALICE_PASSWORD}`,
+      'Interface name tun-vpnc',
+      `Script ${join(DIR, 'script.sh')}`,
+      `Pidfile ${join(DIR, 'vpnc.pid')}`,
+      'No Detach',
+      'Debug 1',
+      ...lines,
+      '',
+    ].join('\n'),
+    { mode: 0o600 },
+  );
+  const proc = spawn('ip', ['netns', 'exec', A.ns, 'vpnc', '--non-inter', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const v: Vpnc = { proc, out: '' };
+  proc.stdout!.on('data', (d: Buffer) => (v.out += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (v.out += d.toString()));
+  return v;
+}
+
+/** SIGTERM (vpnc sends its Deletes and runs the script's disconnect), bounded wait, then SIGKILL. */
+async function stopVpnc(v: Vpnc): Promise<void> {
+  if (v.proc.exitCode !== null || v.proc.signalCode !== null) return;
+  const exited = new Promise<void>((r) => v.proc.once('exit', () => r()));
+  // `ip netns exec` execs vpnc: the child is vpnc itself
+  v.proc.kill('SIGTERM');
+  const t = setTimeout(() => v.proc.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(t);
+}
+
+/** The environment vpnc handed its script for `reason`, as a map (undefined until it ran). */
+function scriptEnv(reason: string): Map<string, string> | undefined {
+  const f = join(DIR, `env.${reason}`);
+  if (!existsSync(f)) return undefined;
+  const m = new Map<string, string>();
+  for (const line of readFileSync(f, 'utf8').split('\n')) {
+    const i = line.indexOf('=');
+    if (i > 0) m.set(line.slice(0, i), line.slice(i + 1));
+  }
+  return m;
+}
+
+describe('vpnc (Cisco-style client) against our gateway', { skip, concurrency: false }, () => {
+  let ours: Ours | undefined;
+  let vpnc: Vpnc | undefined;
+  before(async () => {
+    // installed by interop/install.sh: missing is a failure here, never a skip
+    assert.equal(spawnSync('sh', ['-c', 'command -v vpnc']).status, 0, 'vpnc missing: run interop/install.sh');
+    labUp();
+    mkdirSync(DIR, { recursive: true });
+    writeFileSync(join(DIR, 'script.sh'), SCRIPT, { mode: 0o755 });
+    const users = join(RUN, 'vpnc-users');
+    writeFileSync(users, `alice:${await hashPassword(ALICE_PASSWORD, { N: 1024, r: 8, p: 1 })}\n`, { mode: 0o600 });
+    ours = await Ours.start('vpnc-gw', B.ns, (sock) => gatewayConfig(sock, users));
+  });
+  after(async () => {
+    if (vpnc) await stopVpnc(vpnc);
+    await ours?.stop();
+    script('netns.sh', ['down']);
+  });
+
+  afterEach(async () => {
+    if (vpnc) await stopVpnc(vpnc);
+    vpnc = undefined;
+  });
+
+  /**
+   * vpnc exits: its two Deletes (IPsec SA, then ISAKMP SA, each under a message ID of one random
+   * byte, sometimes the same one or 0) remove both SAs on our side, and the lease comes back.
+   */
+  async function disconnectClears(connection: string, addr: string): Promise<void> {
+    await stopVpnc(vpnc!);
+    const gone = await until(async () => {
+      const s = await ours!.status();
+      return !s.isakmp.some((x: any) => x.connection === connection) && !s.ipsec.some((x: any) => x.connection === connection);
+    }, 10_000);
+    assert.ok(gone, `our SAs outlived vpnc's Deletes:\n${ours!.log().slice(-3000)}`);
+    assert.match(ours!.log(), new RegExp(`Mode Config: virtual address ${addr.replace(/\./g, '\\.')} released`));
+  }
+
+  /** Waits for vpnc's connect script, then for our IPsec SA with the leased address. */
+  async function connected(pool: RegExp): Promise<{ env: Map<string, string>; status: any }> {
+    const env = await until(() => scriptEnv('connect'), 20_000);
+    const gw = ours!.log();
+    assert.ok(env, `vpnc did not connect:\n${vpnc!.out.slice(-4000)}\n--- ours:\n${gw.slice(-4000)}`);
+    const status = await until(async () => {
+      const s = await ours!.status();
+      return s.ipsec.length > 0 ? s : undefined;
+    }, 10_000);
+    assert.ok(status, `no IPsec SA on our side:\n${vpnc!.out.slice(-3000)}\n--- ours:\n${ours!.log().slice(-3000)}`);
+    assert.match(env.get('INTERNAL_IP4_ADDRESS') ?? '', pool);
+    return { env, status };
+  }
+
+  test('IKE DH group 2 (vpnc default, allow_weak_groups), no PFS: XAUTH, Mode Config with Unity attributes, Quick Mode, DPD, Delete on exit', async () => {
+    // vpnc announces DPD unless its own idle timeout is 0; 60 s keeps its own probes out of the test
+    vpnc = startVpnc(GROUP, ['IKE DH Group dh2', 'Perfect Forward Secrecy nopfs', 'NAT Traversal Mode none', 'DPD idle timeout (our side) 60']);
+    const { env, status } = await connected(/^10\.10\.7\.\d+$/);
+    const addr = env.get('INTERNAL_IP4_ADDRESS')!;
+    // what vpnc took from our Mode Config REPLY
+    assert.equal(env.get('INTERNAL_IP4_DNS'), '10.1.0.53');
+    assert.equal(env.get('CISCO_DEF_DOMAIN'), 'corp.example');
+    assert.equal(env.get('CISCO_BANNER'), 'Authorized users only');
+    assert.equal(env.get('CISCO_SPLIT_INC'), '2');
+    const splits = [0, 1].map((i) => `${env.get(`CISCO_SPLIT_INC_${i}_ADDR`)}/${env.get(`CISCO_SPLIT_INC_${i}_MASKLEN`)}`).sort();
+    assert.deepEqual(splits, ['10.1.0.0/16', '172.16.5.0/24']);
+    // our side: one ISAKMP SA of vpnc-dh2 with the group identity, XAUTH user and the lease
+    assert.equal(status.isakmp.length, 1);
+    const sa = status.isakmp[0];
+    assert.equal(sa.connection, 'vpnc-dh2');
+    assert.equal(sa.peerId, `keyid:${GROUP}`);
+    assert.match(sa.algorithms, /xauth-psk/);
+    assert.equal(sa.remoteAccess.user, 'alice');
+    assert.equal(sa.remoteAccess.virtualAddress, addr);
+    const child = status.ipsec[0];
+    assert.equal(child.connection, 'vpnc-dh2');
+    assert.ok(JSON.stringify(child).includes(addr), `our IPsec SA names the leased address ${addr}: ${JSON.stringify(child)}`);
+    const gw = ours!.log();
+    assert.match(gw, /XAUTH: user accepted by file:/);
+    assert.ok(!gw.includes(ALICE_PASSWORD) && !gw.includes(PSK), 'a secret leaked into our log');
+    // DPD from our side (dpd_delay 3 s): vpnc answers our R-U-THEREs; the SA stays
+    const dpdAcked = await until(() => /R-U-THERE-ACK/i.test(ours!.log()), 12_000);
+    assert.ok(dpdAcked, `no R-U-THERE-ACK from vpnc:\n${ours!.log().slice(-3000)}`);
+    assert.equal((await ours!.status()).isakmp.length, 1, 'the ISAKMP SA survives DPD');
+    await disconnectClears('vpnc-dh2', addr);
+  });
+
+  test('IKE DH group 14 with PFS group 14 (no weak group needed), NAT-T forced: the second group name picks its connection', async () => {
+    vpnc = startVpnc(`${GROUP}14`, ['IKE DH Group dh14', 'Perfect Forward Secrecy dh14', 'NAT Traversal Mode force-natt', 'DPD idle timeout (our side) 60']);
+    const { env, status } = await connected(/^10\.10\.8\.\d+$/);
+    const sa = status.isakmp.find((s: any) => s.connection === 'vpnc-dh14');
+    assert.ok(sa, JSON.stringify(status.isakmp));
+    assert.equal(sa.peerId, `keyid:${GROUP}14`);
+    const child = status.ipsec.find((c: any) => c.connection === 'vpnc-dh14');
+    assert.ok(child, JSON.stringify(status.ipsec));
+    assert.match(JSON.stringify(child), /modp2048|group ?14/i, 'PFS with group 14');
+    assert.match(JSON.stringify(child), /udp|encap|4500/i, 'UDP-encapsulated ESP after forced NAT-T');
+    await disconnectClears('vpnc-dh14', env.get('INTERNAL_IP4_ADDRESS')!);
+  });
+
+  test('Hybrid (IKE Authmode hybrid): vpnc checks our certificate against the CA, XAUTH alone authenticates it', async () => {
+    vpnc = startVpnc(`${GROUP}-hybrid`, ['IKE DH Group dh14', 'Perfect Forward Secrecy nopfs', 'IKE Authmode hybrid', `CA-File ${PKI}/ca.crt`, 'NAT Traversal Mode none', 'DPD idle timeout (our side) 60']);
+    const { env, status } = await connected(/^10\.10\.9\.\d+$/);
+    const sa = status.isakmp.find((x: any) => x.connection === 'vpnc-hybrid');
+    assert.ok(sa, JSON.stringify(status.isakmp));
+    assert.match(sa.algorithms, /hybrid-rsa/);
+    assert.equal(sa.remoteAccess.user, 'alice');
+    await disconnectClears('vpnc-hybrid', env.get('INTERNAL_IP4_ADDRESS')!);
+  });
+
+  test('a wrong XAUTH password: refused on our side with the user named, no IPsec SA, no lease', async () => {
+    const before = ours!.log().length;
+    vpnc = startVpnc(GROUP, ['IKE DH Group dh2', 'Perfect Forward Secrecy nopfs', 'NAT Traversal Mode none', 'DPD idle timeout (our side) 60'], { password: 'not-alices-password' });
+    const failed = await until(() => /XAUTH: user refused: wrong password for user 'alice'/.test(ours!.log().slice(before)), 15_000);
+    const gw = ours!.log().slice(before);
+    assert.ok(failed, `no XAUTH failure line on our side:\n${gw.slice(-3000)}\n--- vpnc:\n${vpnc.out.slice(-2000)}`);
+    await until(() => vpnc!.proc.exitCode !== null, 10_000);
+    assert.equal(scriptEnv('connect'), undefined, 'vpnc did not connect');
+    assert.doesNotMatch(gw, /Mode Config: virtual address|IPsec SA established/);
+    assert.ok(!gw.includes('not-alices-password'), 'the password leaked into our log');
+  });
+
+  test('a wrong group PSK: vpnc stops at our message 2 without a word; our half-open phase 1 fails naming the pre-shared key', async () => {
+    const before = ours!.log().length;
+    vpnc = startVpnc(GROUP, ['IKE DH Group dh2', 'Perfect Forward Secrecy nopfs', 'NAT Traversal Mode none', 'DPD idle timeout (our side) 60'], { psk: 'not-the-group-secret' });
+    // vpnc checks our HASH_R and exits ("check group password!"); we learn it when the half-open
+    // phase 1 times out (30 s)
+    await until(() => vpnc!.proc.exitCode !== null, 10_000);
+    assert.match(vpnc.out, /hash comparison failed/);
+    const named = await until(() => /phase 1 failed.*no Aggressive Mode message 3.*same pre-shared key \(group password\)/.test(ours!.log().slice(before)), 40_000, 500);
+    const gw = ours!.log().slice(before);
+    assert.ok(named, `no PSK line on our side:\n${gw.slice(-3000)}\n--- vpnc:\n${vpnc.out.slice(-2000)}`);
+    assert.doesNotMatch(gw, /ISAKMP SA established/);
+    assert.ok(!gw.includes('not-the-group-secret'), 'the PSK leaked into our log');
+  });
+});
