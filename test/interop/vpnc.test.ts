@@ -60,7 +60,14 @@ ${conn('vpnc-dh2', GROUP, 'aes256-sha1-modp1024, aes128-sha1-modp1024', 'aes256-
     'aes256-sha1-modp2048',
     '10.10.8.0/24',
     [],
-  )}${conn('vpnc-hybrid', `${GROUP}-hybrid`, 'aes256-sha1-modp2048', 'aes256-sha1', '10.10.9.0/24', [], 'hybrid', 'cert')}`;
+  )}${conn('vpnc-hybrid', `${GROUP}-hybrid`, 'aes256-sha1-modp2048', 'aes256-sha1', '10.10.9.0/24', [], 'hybrid', 'cert')}${conn(
+    'vpnc-short',
+    `${GROUP}-short`,
+    'aes256-sha1-modp2048',
+    'aes256-sha1',
+    '10.10.10.0/24',
+    ['lifetime: 30s', 'rekey_margin: 10s', 'dpd_delay: 0'],
+  )}`;
 }
 
 /** The vpnc-script stand-in: records the environment vpnc gives it and brings the tun up. */
@@ -263,5 +270,23 @@ describe('vpnc (Cisco-style client) against our gateway', { skip, concurrency: f
     assert.ok(named, `no PSK line on our side:\n${gw.slice(-3000)}\n--- vpnc:\n${vpnc.out.slice(-2000)}`);
     assert.doesNotMatch(gw, /ISAKMP SA established/);
     assert.ok(!gw.includes('not-the-group-secret'), 'the PSK leaked into our log');
+  });
+
+  test('our IPsec SA lifetime shorter than vpnc\'s: vpnc renegotiates when it ends, under the same ISAKMP SA', async () => {
+    // vpnc takes our RESPONDER-LIFETIME and starts a new Quick Mode when the IPsec SA ends (it never
+    // rekeys earlier), while we delete the expired one. No DPD here: vpnc gives up a Quick Mode of
+    // its own when an R-U-THERE arrives before the answer.
+    vpnc = startVpnc(`${GROUP}-short`, ['IKE DH Group dh14', 'Perfect Forward Secrecy nopfs', 'NAT Traversal Mode none', 'DPD idle timeout (our side) 0']);
+    const { status } = await connected(/^10\.10\.10\.\d+$/);
+    const first = status.ipsec.find((c: any) => c.connection === 'vpnc-short');
+    const isakmp = status.isakmp.find((c: any) => c.connection === 'vpnc-short');
+    const renewed = await until(async () => {
+      const s = await ours!.status();
+      return s.ipsec.find((c: any) => c.connection === 'vpnc-short' && c.id !== first.id);
+    }, 45_000, 500);
+    assert.ok(renewed, `no new IPsec SA after the first one's 30 s:\n${vpnc.out.slice(-2000)}\n--- ours:\n${ours!.log().slice(-3000)}`);
+    assert.equal(renewed.isakmpSa, isakmp.id, 'under the same ISAKMP SA');
+    assert.match(ours!.log(), /"msg":"IPsec SA expired","id":"[^"]+","connection":"vpnc-short"/);
+    assert.equal(vpnc.proc.exitCode, null, 'vpnc is still connected');
   });
 });
