@@ -44,6 +44,9 @@ function gatewayConfig(sock: string, users: string): string {
     split_include: [10.1.0.0/16, 172.16.5.0/24]
     default_domain: corp.example
     banner: "Authorized users only"
+    nbns: 10.1.0.54
+    split_dns: [corp.example, lab.example]
+    local_lan: 192.168.0.0/16
 ${extra.map((k) => `    ${k}\n`).join('')}`;
   return `global:
   listen: [${B.ip}]
@@ -202,6 +205,9 @@ describe('vpnc (Cisco-style client) against our gateway', { skip, concurrency: f
     assert.equal(env.get('CISCO_SPLIT_INC'), '2');
     const splits = [0, 1].map((i) => `${env.get(`CISCO_SPLIT_INC_${i}_ADDR`)}/${env.get(`CISCO_SPLIT_INC_${i}_MASKLEN`)}`).sort();
     assert.deepEqual(splits, ['10.1.0.0/16', '172.16.5.0/24']);
+    assert.equal(env.get('INTERNAL_IP4_NBNS'), '10.1.0.54');
+    assert.equal(env.get('CISCO_SPLIT_DNS'), 'corp.example,lab.example');
+    // local_lan (UNITY_LOCAL_LAN): vpnc does not ask for it and has no use for it
     // our side: one ISAKMP SA of vpnc-dh2 with the group identity, XAUTH user and the lease
     assert.equal(status.isakmp.length, 1);
     const sa = status.isakmp[0];
