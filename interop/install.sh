@@ -38,6 +38,9 @@ PKGS=(
     # vpnc, the Cisco-style remote-access client (Aggressive Mode group PSK, XAUTH, Mode Config,
     # Cisco Unity), against our gateway (test/interop/vpnc.test.ts); it does ESP itself over a tun
     vpnc
+    # ike-scan, the IKEv1 scanner and Aggressive Mode PSK harvester (with psk-crack), against our
+    # default policy (test/interop/ike-scan.test.ts)
+    ike-scan
     # Libreswan's pluto as a second real IKEv1 peer (test/interop/libreswan.test.ts): its
     # package conflicts with strongSwan's, so pluto.sh unpacks it without installing; these are
     # its libraries, and NSS's tools for its key database

@@ -113,6 +113,10 @@ test('#36 Aggressive Mode PSK as responder is refused by default (nothing cracka
   assert.equal(r[0]!.exch, 5);
   assert.equal(r[0]!.notify, 14);
   noState(pair);
+  // the operator's choice is named (a failure line at the default level), with the key that changes it
+  const d = pair.ev('b', 'dropped').at(-1)!;
+  assert.equal(d.cause, 'POLICY_REFUSED');
+  assert.match(d.reason, /^Aggressive Mode with a pre-shared key refused as responder for connection c: .*set allow_aggressive_psk_responder: true on the connection/);
 });
 
 test('#22 IKEv2 payload numbers (33–48, 53, 128–255) in MM1: INVALID_PAYLOAD_TYPE, no state', () => {

@@ -28,7 +28,7 @@ import { deriveKeys, keAndNonce, setChosen, setIv } from '../key-schedule.js';
 import { abandonP1, clearRetransmit, established, sendP1 } from '../lifecycle.js';
 import { authMethodOf, buildIkeSa } from '../proposals.js';
 import { expectChosen, expectHandshake, expectKeys, ivOf, type AggressiveModeState, type ChosenP1, type KeyedP1, type P1 } from '../records.js';
-import { Refused, missing, remote } from '../refusal.js';
+import { Refused, missing, refuse, remote } from '../refusal.js';
 import { CERT, CR, NATD, NOTIFIES, VIDS, one, rule, type MessageScript } from '../scripts.js';
 import { LocalProtocolError } from '../../errors.js';
 import type { Connection } from '../types.js';
@@ -97,8 +97,13 @@ function screenAm1(x: Engine, now: number, m: { readonly remote: { readonly addr
   // so that a scanner cannot enumerate group names (issue 9.10); the reasons differ in the log
   let candidates = all.filter((c) => identityMatches(expectedPeerId(c, addr), id.idType, id.data));
   if (candidates.length === 0) throw remote(NotifyType.NO_PROPOSAL_CHOSEN, 'no Aggressive Mode connection for this identity');
+  const pskOff = candidates.filter((c) => c.auth === 'psk' && c.allowAggressivePsk !== true);
   candidates = candidates.filter((c) => c.auth !== 'psk' || c.allowAggressivePsk === true);
-  if (candidates.length === 0) throw remote(NotifyType.NO_PROPOSAL_CHOSEN, 'aggressive mode with PSK refused as responder (allow_aggressive_psk is off)');
+  if (candidates.length === 0) {
+    // an operator's choice to name (a client configured for Aggressive Mode gets no answer)
+    const names = pskOff.map((c) => c.name).join(', ');
+    throw refuse(NotifyType.NO_PROPOSAL_CHOSEN, 'POLICY_REFUSED', `Aggressive Mode with a pre-shared key refused as responder for connection ${names}: its answer would carry a hash of the key that anyone can try to crack offline; set allow_aggressive_psk_responder: true on the connection to answer it anyway`);
+  }
   return candidates;
 }
 
