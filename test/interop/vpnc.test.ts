@@ -35,6 +35,7 @@ function gatewayConfig(sock: string, users: string): string {
     allow_aggressive_psk_responder: true
     local:  { address: ${B.ip} }
     remote: { address: "%any", id: "keyid:${group}" }
+    local_ts: 10.1.0.0/16
     ike: ${ike}
     esp: ${esp}
     xauth: ${usersFile(users)}
@@ -218,6 +219,8 @@ describe('vpnc (Cisco-style client) against our gateway', { skip, concurrency: f
     assert.equal(sa.remoteAccess.virtualAddress, addr);
     const child = status.ipsec[0];
     assert.equal(child.connection, 'vpnc-dh2');
+    // vpnc asks for 0.0.0.0/0 behind us; it gets the connection's local_ts, and takes it
+    assert.match(ours!.log(), new RegExp(`"IPsec SA established","connection":"vpnc-dh2".*"ts":"10\\.1\\.0\\.0/16 === ${addr.replace(/\./g, '\\.')}"`));
     assert.ok(JSON.stringify(child).includes(addr), `our IPsec SA names the leased address ${addr}: ${JSON.stringify(child)}`);
     const gw = ours!.log();
     assert.match(gw, /XAUTH: user accepted by file:/);
