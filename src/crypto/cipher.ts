@@ -162,25 +162,26 @@ export function encryptMessage(input: EncryptInput): EncryptResult {
 }
 
 /**
- * Internal (not re-exported by the crypto index): `encryptMessage` with the same OpenSSL calls,
- * but the ciphertext is written once, at offset `room` of a fresh buffer whose first `room`
- * bytes are left zero for the caller (the engine's 28-byte ISAKMP header), so a whole datagram
- * costs one allocation instead of two plus a copy. `nextIv` is a fresh copy of the last block.
+ * Internal (not re-exported by the crypto index): `encryptMessage`'s ciphertext written at offset
+ * `room` of a fresh buffer whose first `room` bytes are left zero for the caller (the engine's
+ * 28-byte ISAKMP header). The padded body (the plaintext, then its 1..blockSize zero bytes) is
+ * laid out in that buffer first and enciphered with ONE update call: the input is whole blocks,
+ * so OpenSSL keeps nothing back and there is no final block to ask for (no padding array, no
+ * second call, no concatenation). `nextIv` is a fresh copy of the last block.
  */
 export function encryptMessageAt(input: EncryptInput, room: number): { message: Uint8Array; nextIv: Uint8Array } {
   const { cipher, key, iv, plaintext } = input;
   checkKeyIv(cipher, key, iv);
   const bs = cipher.blockSize;
-  const pad = paddingLength(plaintext.byteLength, bs);
+  const n = plaintext.byteLength + paddingLength(plaintext.byteLength, bs);
+  const message = new Uint8Array(room + n);
+  const body = message.subarray(room);
+  body.set(plaintext);
   const c = createCipheriv(cipher.nodeName, key, iv);
   c.setAutoPadding(false);
-  const a = c.update(plaintext);
-  const b = c.update(new Uint8Array(pad));
-  const f = c.final();
-  const message = new Uint8Array(room + a.byteLength + b.byteLength + f.byteLength);
-  message.set(a, room);
-  message.set(b, room + a.byteLength);
-  message.set(f, room + a.byteLength + b.byteLength);
+  const out = c.update(body);
+  if (out.byteLength !== n) throw new RangeError(`${cipher.name}: ${out.byteLength} bytes enciphered of ${n}`);
+  body.set(out);
   return { message, nextIv: copyBytes(message, message.byteLength - bs) };
 }
 
@@ -199,6 +200,17 @@ export interface DecryptResult {
   nextIv: Uint8Array;
 }
 
+/** The checks of a decryption (key, IV, a body of whole blocks); returns the block size. */
+function checkDecryptInput(input: DecryptInput): number {
+  const { cipher, key, iv, ciphertext } = input;
+  checkKeyIv(cipher, key, iv);
+  const bs = cipher.blockSize;
+  if (ciphertext.byteLength === 0 || ciphertext.byteLength % bs !== 0) {
+    throw new RemoteProtocolError(NotifyType.PAYLOAD_MALFORMED, `encrypted body of ${ciphertext.byteLength} bytes is not a positive multiple of the ${bs}-byte block`);
+  }
+  return bs;
+}
+
 /**
  * Decrypt an ISAKMP message body. Throws RemoteProtocolError(PAYLOAD_MALFORMED) if the body is
  * empty or not a multiple of the block size (checked before any decryption); otherwise returns
@@ -206,15 +218,27 @@ export interface DecryptResult {
  */
 export function decryptMessage(input: DecryptInput): DecryptResult {
   const { cipher, key, iv, ciphertext } = input;
-  checkKeyIv(cipher, key, iv);
-  const bs = cipher.blockSize;
-  if (ciphertext.byteLength === 0 || ciphertext.byteLength % bs !== 0) {
-    throw new RemoteProtocolError(NotifyType.PAYLOAD_MALFORMED, `encrypted body of ${ciphertext.byteLength} bytes is not a positive multiple of the ${bs}-byte block`);
-  }
+  const bs = checkDecryptInput(input);
   const d = createDecipheriv(cipher.nodeName, key, iv);
   d.setAutoPadding(false);
   const parts = [d.update(ciphertext), d.final()];
   const plaintext = joinFresh(parts);
   for (const part of parts) part.fill(0);
   return { plaintext, nextIv: copyBytes(ciphertext, ciphertext.byteLength - bs) };
+}
+
+/**
+ * Internal (not re-exported by the crypto index): `decryptMessage` with the same checks and the
+ * same result, in ONE update call (the body is whole blocks: OpenSSL keeps nothing back, there
+ * is no final block) whose output buffer is the plaintext itself, not a copy of it: OpenSSL's
+ * output is a fresh buffer of its own (never the Buffer pool), handed out as a plain Uint8Array.
+ */
+export function decryptMessageOwned(input: DecryptInput): DecryptResult {
+  const { cipher, key, iv, ciphertext } = input;
+  const bs = checkDecryptInput(input);
+  const d = createDecipheriv(cipher.nodeName, key, iv);
+  d.setAutoPadding(false);
+  const out = d.update(ciphertext);
+  if (out.byteLength !== ciphertext.byteLength) throw new RangeError(`${cipher.name}: ${out.byteLength} bytes deciphered of ${ciphertext.byteLength}`);
+  return { plaintext: new Uint8Array(out.buffer, out.byteOffset, out.byteLength), nextIv: copyBytes(ciphertext, ciphertext.byteLength - bs) };
 }

@@ -8,8 +8,9 @@ export { hashI, hashR, quickModeHash1, quickModeHash2, quickModeHash3, informati
 export { cipherFor, decryptMessage, type CipherInfo, dhKeyPair, dhPrivateKeyLength, type DhKeyPair, phase2Iv } from '../crypto/index.js';
 export { rsaSignHash, rsaVerifyHash, wipe, verifyCertificateChain, certificateMatchesId, natDetectionHash } from '../crypto/index.js';
 export { dnEqual, dnText, type CertificateRevocationList, DH_GROUPS, dhGroupInfo } from '../crypto/index.js';
-// internal to src/crypto (not in its public index): encryption straight into a datagram buffer
-export { encryptMessageAt } from '../crypto/cipher.js';
+// internal to src/crypto (not in its public index): encryption straight into a datagram buffer,
+// decryption whose OpenSSL output is the plaintext
+export { encryptMessageAt, decryptMessageOwned } from '../crypto/cipher.js';
 // internal to src/crypto: byte concatenation (the ISAKMP SPI of a phase 1 is CKY-I | CKY-R)
 export { concatBytes } from '../crypto/bytes.js';
 // internal to src/crypto: the CA names a CERTREQ carries

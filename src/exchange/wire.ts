@@ -135,7 +135,7 @@ export function encryptRaw(p1: KeyedP1, exchangeType: number, messageId: number,
 export function decrypt(p1: P1, iv: Uint8Array, bytes: Uint8Array): { payloads: Payload[]; plain: Uint8Array; nextIv: Uint8Array } {
   if (!hasKeys(p1)) throw remote(NotifyType.INVALID_FLAGS, 'encrypted message before keys exist');
   // the header was checked by decodeHeader (length = datagram, version, flags)
-  const { plaintext, nextIv } = C.decryptMessage({ cipher: p1.cipher, key: encKeyOf(p1), iv, ciphertext: bytes.subarray(28) });
+  const { plaintext, nextIv } = C.decryptMessageOwned({ cipher: p1.cipher, key: encKeyOf(p1), iv, ciphertext: bytes.subarray(28) });
   // the plaintext is a fresh buffer of our own: decode in place (no second copy)
   const payloads = decodePayloadsInPlace(bytes[16] ?? 0, plaintext, 28, true);
   return { payloads, plain: plaintext, nextIv };

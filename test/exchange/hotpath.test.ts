@@ -8,7 +8,7 @@ import { decodePayloads, encodePayloads, type Payload } from '../../src/codec/in
 import { decodeHeader } from '../../src/codec/index.js';
 import { decodeDatagramPayloadsInPlace, decodeHeaderView, decodePayloadsInPlace, encodePayloadsScratch } from '../../src/codec/message.js';
 import { cipherFor, decryptMessage, encryptMessage } from '../../src/crypto/index.js';
-import { encryptMessageAt } from '../../src/crypto/cipher.js';
+import { decryptMessageOwned, encryptMessageAt } from '../../src/crypto/cipher.js';
 import { DecodeError } from '../../src/errors.js';
 
 const CHAIN: Payload[] = [
@@ -102,6 +102,29 @@ test('encryptMessageAt: the encryptMessage ciphertext after `room` free bytes, s
   }
   const cipher = cipherFor(7, 128);
   assert.throws(() => encryptMessageAt({ cipher, key: new Uint8Array(15), iv: new Uint8Array(16), plaintext: new Uint8Array(1) }, 28), RangeError);
+});
+
+test('decryptMessageOwned: the decryptMessage plaintext and next IV, a plain Uint8Array; same refusals', () => {
+  for (const [enc, bits] of [[7, 128], [7, 256], [5, undefined]] as const) {
+    const cipher = cipherFor(enc, bits);
+    const key = randomBytes(cipher.keyLength);
+    const iv = randomBytes(cipher.blockSize);
+    for (const n of [1, 16, 100]) {
+      const { ciphertext } = encryptMessage({ cipher, key, iv, plaintext: randomBytes(n) });
+      const want = decryptMessage({ cipher, key, iv, ciphertext });
+      const got = decryptMessageOwned({ cipher, key, iv, ciphertext });
+      assert.deepEqual(got.plaintext, want.plaintext);
+      assert.deepEqual(got.nextIv, want.nextIv);
+      assert.equal(Object.getPrototypeOf(got.plaintext), Uint8Array.prototype);
+    }
+    for (const bad of [new Uint8Array(0), new Uint8Array(cipher.blockSize + 1)]) {
+      const thrown = (f: () => unknown): Error => { try { f(); } catch (e) { return e as Error; } throw new Error('no error'); };
+      const e1 = thrown(() => decryptMessage({ cipher, key, iv, ciphertext: bad }));
+      const e2 = thrown(() => decryptMessageOwned({ cipher, key, iv, ciphertext: bad }));
+      assert.equal(e1.constructor.name, 'RemoteProtocolError');
+      assert.deepEqual([e2.constructor, e2.message], [e1.constructor, e1.message]);
+    }
+  }
 });
 
 test('decodeHeaderView: the decodeHeader record, cookies as views of the datagram; same errors', () => {
