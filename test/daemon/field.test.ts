@@ -161,7 +161,8 @@ test('the trace shows each message as its payload list; retransmissions and DPD 
     assert.deepEqual([count('QM1 out [HASH SA NONCE ID ID]'), count('QM2 in [HASH SA NONCE ID ID]'), count('QM3 out [HASH]')], [4, 4, 4]);
     // DPD every second on the ISAKMP SA of web: both sides probe, the other answers
     await new Promise((res) => setTimeout(res, 2500));
-    const rInfo = p.logs.r.filter((x) => x.level === 'info' || x.level === 'warn').map((x) => String(x.msg));
+    // (the startup line about a receive buffer the kernel capped, without root, is not chatter)
+    const rInfo = p.logs.r.filter((x) => (x.level === 'info' || x.level === 'warn') && !/of receive buffer, not the/.test(String(x.msg))).map((x) => String(x.msg));
     assert.ok(!rInfo.some((m) => /R-U-THERE|DPD|retransmit|datagram/.test(m)), rInfo.join('\n'));
     const lDebug = p.logs.l.filter((x) => x.level === 'debug').map((x) => String(x.msg));
     assert.ok(lDebug.some((m) => m === 'DPD: R-U-THERE-ACK' || m === 'DPD: R-U-THERE answered'), lDebug.join('\n'));
