@@ -1,0 +1,131 @@
+/**
+ * Engine shards in child processes that own their sockets (global.shard_mode: process,
+ * src/daemon/shards/): a daemon with two shard processes answers handshakes from 20 loopback
+ * addresses (the kernel spreads the first messages over the shards' sockets by its hash and steers
+ * every later message by the shard byte of our responder cookie), status shows one daemon, and the
+ * daemon initiates to a peer daemon: the peer's answers carry its own responder cookie, which the
+ * kernel cannot read a shard from, so the shard that gets them forwards them to the shard that
+ * initiated (counted in `forwards`). Needs the native binding (npm ci builds it).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { parseConfig } from '../../src/daemon/config/index.js';
+import { Daemon } from '../../src/daemon/daemon.js';
+import { Logger } from '../../src/daemon/log.js';
+import { loadNativeSockets } from '../../src/daemon/dataplane/native.js';
+import { realEndpointFactory } from '../../src/daemon/real-endpoint.js';
+import { ShardedEndpoint, engineFactoryFor } from '../../src/daemon/shards/index.js';
+import { runLoadGen } from '../../bench/load-gen.js';
+import { freeUdpPorts } from './helpers.js';
+
+const sys = loadNativeSockets();
+const skip = sys instanceof Error ? `the native binding is not available: ${sys.message}` : false;
+
+async function until(f: () => boolean, what: string, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!f()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** A connection name the sharded endpoint initiates on shard `k` of 2 (a hash of the name). */
+function nameOnShard(k: number): string {
+  for (let i = 0; ; i++) {
+    const n = `out-${i}`;
+    if (createHash('sha256').update(n).digest().readUInt32BE(0) % 2 === k) return n;
+  }
+}
+
+test('shard_mode is checked: process or thread', () => {
+  assert.equal(parseConfig('global:\n  shards: 2\n  shard_mode: thread\nconnections: {}\n', 'x.yaml').global.shardMode, 'thread');
+  assert.throws(() => parseConfig('global:\n  shards: 2\n  shard_mode: fork\nconnections: {}\n', 'x.yaml'), /global\.shard_mode.*'fork' must be process/s);
+});
+
+test('two shard processes with their own sockets: handshakes on both shards, one daemon in status, and SAs the daemon initiates (forwarded answers)', { skip }, async () => {
+  const [port, peerPort] = await freeUdpPorts(2);
+  const lines: string[] = [];
+  const names = [nameOnShard(0), nameOnShard(1)];
+  const conf = `
+global:
+  listen: [127.0.0.1]
+  port: ${port}
+  natt_port: 0
+  shards: 2
+  shard_mode: process
+secrets:
+  k: { psk: "load-secret", allow_weak_psk: true }
+connections:
+  load:
+    secret: k
+    local: { address: 127.0.0.1 }
+    remote: { address: "%any", id: "%any" }
+    ike: aes128-sha256-ecp256
+    esp: aes128-sha256
+${names
+  .map(
+    (n) => `  ${n}:
+    secret: k
+    local: { address: 127.0.0.1, id: "@gw.test" }
+    remote: { address: 127.0.0.2, port: ${peerPort}, id: "@peer.test" }
+    ike: aes128-sha256-ecp256
+    esp: aes128-sha256
+    local_ts: 10.1.${n === names[0] ? 1 : 2}.0/24
+    remote_ts: 10.2.0.0/24
+`,
+  )
+  .join('')}`;
+  const peerConf = `
+global:
+  listen: [127.0.0.2]
+  port: ${peerPort}
+  natt_port: 0
+secrets:
+  k: { psk: "load-secret", allow_weak_psk: true }
+connections:
+  gw:
+    secret: k
+    local: { address: 127.0.0.2, id: "@peer.test" }
+    remote: { address: 127.0.0.1, port: ${port}, id: "@gw.test" }
+    ike: aes128-sha256-ecp256
+    esp: aes128-sha256
+    local_ts: 10.2.0.0/24
+    remote_ts: 10.1.0.0/16
+`;
+  const config = parseConfig(conf, 'shards.yaml');
+  const quiet = new Logger({ level: 'error', areas: {}, format: 'text', write: () => {} });
+  // the peer's cookies start with 0xee: no shard of ours, so the kernel steers its answers by its
+  // hash of the 4-tuple, one shard for every conversation with it; one of the two connections is
+  // initiated by the other shard, whose answers are forwarded
+  const peerRandom = (n: number): Uint8Array => {
+    const b = new Uint8Array(randomBytes(n));
+    b[0] = 0xee;
+    return b;
+  };
+  const peer = new Daemon({ config: parseConfig(peerConf, 'peer.yaml'), endpointFactory: realEndpointFactory, logger: quiet, control: false, random: peerRandom });
+  const d = new Daemon({ config, endpointFactory: engineFactoryFor(config, realEndpointFactory), logger: new Logger({ level: 'info', areas: {}, format: 'text', write: (l) => lines.push(l) }), control: false });
+  await peer.start();
+  await d.start();
+  try {
+    const ep = (d as unknown as { endpoint: ShardedEndpoint }).endpoint;
+    assert.ok(ep instanceof ShardedEndpoint && ep.mode === 'process' && ep.ownSockets, 'shards in processes with their own sockets');
+    const r = await runLoadGen({ target: { address: '127.0.0.1', port: port! }, sources: Array.from({ length: 20 }, (_, i) => `127.0.0.${i + 10}`), socketsPerSource: 1, count: 40, durationS: 30, concurrency: 8, psk: 'load-secret', ike: 'aes128-sha256-ecp256', localId: '@load-{n}.test' });
+    assert.equal(r.established, 40, JSON.stringify(r.failures));
+    await until(() => d.status().ipsec.length === 40, '40 IPsec SAs in status');
+    const perShard = [0, 0];
+    for (const s of d.status().isakmp) perShard[Buffer.from(s.id, 'hex')[8]!]!++; // our responder cookie names its shard
+    assert.ok(perShard[0]! > 3 && perShard[1]! > 3, `both shards hold SAs: ${perShard.join(', ')}`);
+    // the daemon initiates: one connection from each shard
+    for (const n of names) d.initiate(n);
+    await until(() => names.every((n) => d.status().ipsec.some((s) => s.connection === n)), 'both initiated connections up');
+    await until(() => ep.forwards() > 0, 'forwards reported by the shards (stats, about once a second)', 5000);
+    await until(() => d.snapshot().transport.packetsIn! >= 40 * 5, `the shards' sockets' counters (${JSON.stringify(d.snapshot().transport)})`, 5000);
+    // a command reaches the shard of its SA
+    d.down('load');
+    await until(() => d.status().ipsec.every((s) => s.connection !== 'load'), 'every load SA deleted through its shard');
+  } finally {
+    await d.stop();
+    await peer.stop();
+  }
+});
