@@ -84,7 +84,9 @@ test('the engine shards are chosen by global.shards or an ha section; one shard 
 
 // First messages are spread by a keyed hash of the source address (a new key per daemon), so the
 // spread is over addresses: 20 of them make a shard with 5 SAs or fewer a 1-in-2,500 event.
-test('a daemon with two shards answers 40 handshakes from loopback: spread over both shards, one daemon in status', async () => {
+// threads: the main thread's sockets; processes: each shard's own socket, the kernel steering
+for (const mode of ['thread', 'process'] as const)
+test(`a daemon with two shards (${mode === 'thread' ? 'threads' : 'processes'}) answers 40 handshakes from loopback: spread over both shards, one daemon in status`, async () => {
   const [port] = await freeUdpPorts(1);
   const conf = `
 global:
@@ -104,7 +106,7 @@ connections:
 `;
   const ev = new EventLog();
   const config = parseConfig(conf, 'shards.yaml');
-  const d = new Daemon({ config, endpointFactory: shardedEndpointFactory({ shards: 2 }), logger: new Logger({ level: 'error', areas: {}, format: 'text', write: () => {} }), control: false, onEvent: ev.push });
+  const d = new Daemon({ config, endpointFactory: shardedEndpointFactory({ shards: 2, mode, ...(mode === 'process' ? { ownSockets: true } : {}) }), logger: new Logger({ level: 'error', areas: {}, format: 'text', write: () => {} }), control: false, onEvent: ev.push });
   await d.start();
   try {
     const r = await runLoadGen({ target: { address: '127.0.0.1', port: port! }, sources: Array.from({ length: 20 }, (_, i) => `127.0.0.${i + 1}`), socketsPerSource: 1, count: 40, durationS: 30, concurrency: 8, psk: 'load-secret', ike: 'aes128-sha256-ecp256', localId: '@load-{n}.test' });

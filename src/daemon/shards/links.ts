@@ -66,8 +66,8 @@ export function processLink(init: ShardInit, h: LinkHandlers, groups: readonly S
   child.on('error', (err) => {
     if (!closing) h.stopped(err.message);
   });
-  child.unref();
-  (child.channel as { unref?: () => void } | undefined)?.unref?.();
+  // the IPC channel stays referenced: with the shards owning the sockets it is what the main
+  // process waits on (close() ends it)
   const start: ShardProcessStart = { init, sockets: groups.map((g, k) => ({ address: g.address, family: g.family, port: g.port, natt: g.natt, fd: 4 + k })) };
   child.send(start);
   return {
