@@ -13,6 +13,8 @@ const WORKER = new URL('./worker.js', import.meta.url);
 const PROCESS = new URL('./shard-process.js', import.meta.url);
 
 export interface ShardLink {
+  /** The shard process' id (processes only; benchmarks read its CPU time). */
+  readonly pid?: number;
   post(batch: ToShard[], transfer: ArrayBuffer[]): void;
   /** Ends the shard (its SAs are gone with it). */
   close(): Promise<void>;
@@ -71,6 +73,7 @@ export function processLink(init: ShardInit, h: LinkHandlers, groups: readonly S
   const start: ShardProcessStart = { init, sockets: groups.map((g, k) => ({ address: g.address, family: g.family, port: g.port, natt: g.natt, fd: 4 + k })) };
   child.send(start);
   return {
+    ...(child.pid !== undefined ? { pid: child.pid } : {}),
     post: (batch) => {
       if (child.connected) child.send(batch);
     },

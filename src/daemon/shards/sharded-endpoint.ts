@@ -184,6 +184,11 @@ export class ShardedEndpoint implements EndpointLike {
     return sum;
   }
 
+  /** The shard processes' ids (processes only). */
+  pids(): number[] {
+    return this.links.flatMap((l) => (l.pid !== undefined ? [l.pid] : []));
+  }
+
   /** Datagrams the shards' sockets received for another shard (as of their last report). */
   forwards(): number {
     return this.stat.reduce((n, s) => n + (s.forwards ?? 0), 0);
