@@ -11,6 +11,8 @@ import type { SocketGroup } from './socket-group.js';
 
 const WORKER = new URL('./worker.js', import.meta.url);
 const PROCESS = new URL('./shard-process.js', import.meta.url);
+/** How long a shard process may take to exit once its channel is closed. */
+const CLOSE_WAIT_MS = 2000;
 
 export interface ShardLink {
   /** The shard process' id (processes only; benchmarks read its CPU time). */
@@ -77,12 +79,18 @@ export function processLink(init: ShardInit, h: LinkHandlers, groups: readonly S
     post: (batch) => {
       if (child.connected) child.send(batch);
     },
+    // the shard exits when its channel closes (it ignores signals sent to the daemon's group)
     close: () =>
       new Promise<void>((resolve) => {
         closing = true;
         if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
+        const stuck = setTimeout(() => child.kill('SIGKILL'), CLOSE_WAIT_MS);
+        child.once('exit', () => {
+          clearTimeout(stuck);
+          resolve();
+        });
+        if (child.connected) child.disconnect();
+        else child.kill('SIGKILL');
       }),
   };
 }

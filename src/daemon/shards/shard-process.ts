@@ -2,7 +2,8 @@
  * An engine shard in a child process (shard-loop.ts), forked by links.ts: its first IPC message
  * is a ShardProcessStart, then batches of ToShard. With sockets (socket-group.ts) it wraps its
  * descriptors as the daemon's UDP transport does its own sockets, receives what the kernel steers
- * to it and sends its transmits itself. It ends with its IPC channel (the daemon gone).
+ * to it and sends its transmits itself. It ends with its IPC channel (the daemon closed it, or
+ * is gone).
  */
 import { UdpTransport } from '../udp.js';
 import type { Address } from '../engine.js';
@@ -18,8 +19,10 @@ const post = (m: FromShard): void => {
   if (process.connected) process.send!([m]);
 };
 
+// The daemon ends its shards (it closes their channel) after their SAs' Deletes are out: a
+// SIGTERM or SIGINT sent to the whole group (systemd, a terminal's Ctrl-C) is the daemon's to act on
 process.on('disconnect', () => process.exit(0));
-process.on('SIGTERM', () => process.exit(0));
+for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => {});
 process.on('message', (m: ShardProcessStart | ToShard[]) => {
   if (!started) {
     started = true;

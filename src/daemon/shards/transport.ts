@@ -69,8 +69,10 @@ export class ShardSocketsTransport {
     return false;
   }
 
+  /** Closes the main process' copies, and ends the shard processes (a start that failed later on has them running). */
   async close(): Promise<void> {
     closeSocketGroups(this.sys, this.groups);
     this.groups = [];
+    await this.ep.close();
   }
 }
