@@ -89,8 +89,16 @@ function run(job: GeneratorJob): void {
   start();
 }
 
-const ready = open();
-port.on('message', (job: GeneratorJob) => void ready.then(() => run(job)));
+// a job, answered `ready` once its recordings are here and the sockets open; then `go`
+const opened = open();
+let loaded: GeneratorJob | undefined;
+port.on('message', (m: GeneratorJob | 'go') => {
+  if (m === 'go') run(loaded!);
+  else {
+    loaded = m;
+    void opened.then(() => port.postMessage('ready'));
+  }
+});
 port.on('close', () => {
   for (const s of sources) s.close();
 });

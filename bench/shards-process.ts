@@ -53,6 +53,8 @@ export interface ProcessLegResult {
   readonly generatorMsPerSa: number;
   /** CPU ms per SA of the rest of the bench process: the main thread (the daemon's main process' part: the shards' events) and V8's threads. */
   readonly benchMsPerSa: number;
+  /** Of which the main thread's. */
+  readonly mainThreadMsPerSa: number;
   /** CPU ms per SA of each shard process. */
   readonly shardMsPerSa: number[];
   /** Datagrams a shard received for another and forwarded, per SA. */
@@ -148,11 +150,16 @@ export class ProcessLegs {
     try {
       await this.replay(ep, generator, 0, warm, n, false);
       const f0 = await settledForwards(ep);
-      const posts0 = ep.crossings.toShards;
-      const th0 = threadCpu();
-      const shard0 = ep.pids().map(procCpuMs);
-      const t0 = performance.now();
-      const done = await this.replay(ep, generator, warm, warm + measured, n, true);
+      let posts0 = 0;
+      let th0 = new Map<number, number>();
+      let shard0: number[] = [];
+      let t0 = 0;
+      const done = await this.replay(ep, generator, warm, warm + measured, n, true, () => {
+        posts0 = ep.crossings.toShards;
+        th0 = threadCpu();
+        shard0 = ep.pids().map(procCpuMs);
+        t0 = performance.now();
+      });
       const seconds = (performance.now() - t0) / 1000;
       const th1 = threadCpu();
       const shardMs = ep.pids().map((p, k) => procCpuMs(p) - shard0[k]!);
@@ -162,6 +169,7 @@ export class ProcessLegs {
       const gen = th1.has(generatorTid) ? (th1.get(generatorTid)! - (th0.get(generatorTid) ?? 0)) / 1e6 : NaN;
       let all = 0;
       for (const [tid, ns] of th1) all += ns - (th0.get(tid) ?? 0);
+      const mainThread = ((th1.get(process.pid) ?? 0) - (th0.get(process.pid) ?? 0)) / 1e6;
       return {
         leg: `${n} shard process${n > 1 ? 'es' : ''}`,
         done,
@@ -169,6 +177,7 @@ export class ProcessLegs {
         rate: done / seconds,
         generatorMsPerSa: per(gen),
         benchMsPerSa: per(all / 1e6 - gen),
+        mainThreadMsPerSa: per(mainThread),
         shardMsPerSa: shardMs.map(per),
         forwardsPerSa: per(f1 - f0),
         postsPerSa: per(posts),
@@ -180,7 +189,7 @@ export class ProcessLegs {
   }
 
   /** Replays conversations `from`..`to`-1 through the generator; resolves with how many the shards established (or after 120 s). */
-  private async replay(ep: ShardedEndpoint, generator: Worker, from: number, to: number, n: number, balance: boolean): Promise<number> {
+  private async replay(ep: ShardedEndpoint, generator: Worker, from: number, to: number, n: number, balance: boolean, onStart: () => void = () => {}): Promise<number> {
     const recordings: Uint8Array[][] = [];
     for (let i = from; i < to; i++) recordings.push(Array.from({ length: n }, (_, k) => this.recording(i, k)).flat());
     let done = 0;
@@ -194,7 +203,11 @@ export class ProcessLegs {
       if (done >= to - from) finish();
     });
     const job: GeneratorJob = { port: this.port, shards: n, recordings, concurrency: this.b.concurrency, balance };
+    const ready = new Promise((r) => generator.once('message', r));
     generator.postMessage(job);
+    await ready;
+    onStart();
+    generator.postMessage('go');
     const guard = setTimeout(() => finish(), 120_000);
     await finished;
     clearTimeout(guard);

@@ -236,7 +236,7 @@ async function main(): Promise<void> {
       processResults.push(r);
       const shardsMs = r.shardMsPerSa.reduce((a, b) => a + b, 0);
       console.log(`  ${r.leg.padEnd(26)} ${r.rate.toFixed(1).padStart(8)} handshakes/s  (${r.done} in ${r.seconds.toFixed(2)} s)  CPU ${(shardsMs + r.benchMsPerSa).toFixed(2)} ms per SA, the daemon's processes (+ ${r.generatorMsPerSa.toFixed(2)} the generator's)`);
-      console.log(`  ${''.padEnd(26)} CPU ms per SA: ${r.shardMsPerSa.map((ms, k) => `shard process ${k} ${ms.toFixed(3)}`).join(', ')}; main process (the shards' events; V8's threads) ${r.benchMsPerSa.toFixed(3)}; generator thread ${r.generatorMsPerSa.toFixed(3)}`);
+      console.log(`  ${''.padEnd(26)} CPU ms per SA: ${r.shardMsPerSa.map((ms, k) => `shard process ${k} ${ms.toFixed(3)}`).join(', ')}; main process ${r.benchMsPerSa.toFixed(3)} (its main thread, the shards' events: ${r.mainThreadMsPerSa.toFixed(3)}; the rest V8's threads); generator thread ${r.generatorMsPerSa.toFixed(3)}`);
       console.log(`  ${''.padEnd(26)} forwarded between shards: ${r.forwardsPerSa.toFixed(3)} datagrams per SA; posts from the main process to the shards: ${r.postsPerSa.toFixed(3)} per SA`);
       continue;
     }

@@ -40,6 +40,10 @@ export interface ShardSockets {
 
 const MAX_TIMER = 2 ** 31 - 1;
 const SPI_LOW_WATER = 8;
+/** A shard with its own sockets holds its events this long at most, */
+const EVENTS_HELD_MS = 3;
+/** or until this many are held. */
+const EVENTS_HELD_MAX = 256;
 
 /** Runs shard `init.shard` until its thread or process ends. */
 export function runShard(init: ShardInit, port: ShardPort, sockets?: ShardSockets): void {
@@ -138,11 +142,38 @@ export function runShard(init: ShardInit, port: ShardPort, sockets?: ShardSocket
       }
     }
     const snaps = tap?.flush(ep);
+    if (sockets !== undefined && tap === undefined) {
+      hold(events, rekeys);
+      arm();
+      return;
+    }
     if (outbound.count > 0 || events.length > 0 || (snaps !== undefined && (snaps.put.length > 0 || snaps.removed.length > 0))) {
       const tx = outbound.count > 0 ? outbound.take() : undefined;
       post({ t: 'out', tx: tx?.block, events, rekeys, put: snaps?.put ?? [], removed: snaps?.removed ?? [] }, tx !== undefined ? [tx.transfer] : []);
     }
     arm();
+  }
+
+  // A shard with its own sockets sends its transmits itself; its events go to the main process
+  // a little later, several turns' worth in one message (one IPC write and one wake-up of the
+  // main process for many SAs under load). What the daemon must answer goes at once.
+  const held: EngineEvent[] = [];
+  const heldRekeys: [string, number][] = [];
+  let holdTimer: NodeJS.Timeout | undefined;
+
+  function hold(events: EngineEvent[], rekeys: [string, number][]): void {
+    held.push(...events);
+    heldRekeys.push(...rekeys);
+    if (held.length === 0) return;
+    if (held.length >= EVENTS_HELD_MAX || events.some((e) => e.type === 'xauth-request' || e.type === 'modecfg-request')) sendHeld();
+    else holdTimer ??= setTimeout(sendHeld, EVENTS_HELD_MS);
+  }
+
+  function sendHeld(): void {
+    if (holdTimer !== undefined) clearTimeout(holdTimer);
+    holdTimer = undefined;
+    if (held.length === 0) return;
+    post({ t: 'out', tx: undefined, events: held.splice(0), rekeys: heldRekeys.splice(0), put: [], removed: [] });
   }
 
   function problem(what: string, err: unknown): void {
