@@ -15,7 +15,8 @@ import { Daemon } from '../../src/daemon/daemon.js';
 import { Logger } from '../../src/daemon/log.js';
 import { loadNativeSockets } from '../../src/daemon/dataplane/native.js';
 import { realEndpointFactory } from '../../src/daemon/real-endpoint.js';
-import { ShardedEndpoint, engineFactoryFor } from '../../src/daemon/shards/index.js';
+import { ShardedEndpoint, engineFactoryFor, shardModeFor } from '../../src/daemon/shards/index.js';
+import type { Config, HaConfig } from '../../src/daemon/config/index.js';
 import { runLoadGen } from '../../bench/load-gen.js';
 import { freeUdpPorts } from './helpers.js';
 
@@ -41,6 +42,14 @@ function nameOnShard(k: number): string {
 test('shard_mode is checked: process or thread', () => {
   assert.equal(parseConfig('global:\n  shards: 2\n  shard_mode: thread\nconnections: {}\n', 'x.yaml').global.shardMode, 'thread');
   assert.throws(() => parseConfig('global:\n  shards: 2\n  shard_mode: fork\nconnections: {}\n', 'x.yaml'), /global\.shard_mode.*'fork' must be process/s);
+});
+
+test('shard mode: processes by default with the native binding, threads when asked, and threads with ha (said in the log)', () => {
+  const conf = (extra: string): Config => parseConfig(`global:\n  shards: 2\n${extra}connections: {}\n`, 'x.yaml');
+  assert.deepEqual(shardModeFor(conf('')), sys instanceof Error ? { mode: 'thread', note: `engine shards in threads, not processes: shard processes need the native binding for their socket groups: ${sys.message}` } : { mode: 'process' });
+  assert.deepEqual(shardModeFor(conf('  shard_mode: thread\n')), { mode: 'thread' });
+  const ha: Config = { ...conf('  shard_mode: process\n'), ha: {} as HaConfig };
+  assert.deepEqual(shardModeFor(ha), { mode: 'thread', note: 'engine shards in threads, not processes: ha replication runs with shards in threads (global.shard_mode: process is not applied)' });
 });
 
 test('two shard processes with their own sockets: handshakes on both shards, one daemon in status, and SAs the daemon initiates (forwarded answers)', { skip }, async () => {
