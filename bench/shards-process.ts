@@ -18,13 +18,14 @@ import { createHmac } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { readFileSync } from 'node:fs';
 import { Endpoint } from '../src/exchange/index.js';
-import type { Address, Connection, Transmit } from '../src/exchange/index.js';
+import type { Address, Connection } from '../src/exchange/index.js';
 import { loadNativeSockets } from '../src/daemon/dataplane/native.js';
 import { BenchRandom } from '../src/daemon/shards/bench-random.js';
 import { tagCookie } from '../src/daemon/shards/route.js';
 import { ShardedEndpoint } from '../src/daemon/shards/sharded-endpoint.js';
 import { closeSocketGroups, openSocketGroups } from '../src/daemon/shards/socket-group.js';
 import type { GeneratorJob } from './shards-generator.js';
+import { converse } from './shards-converse.js';
 import { threadCpu, threadIds } from './thread-cpu.js';
 
 const SOL_SOCKET = 1;
@@ -109,21 +110,7 @@ export class ProcessLegs {
     const bench = new BenchRandom(this.b.seed);
     const resp = new Endpoint({ ...this.b.options, connections: [this.b.responderConn(R)], random: bench.random, cookieTag: (c) => tagCookie(this.b.key, k, c) });
     ini.initiate(0, 'c');
-    const messages: Uint8Array[] = [];
-    let t: Transmit | undefined = ini.pollTransmit();
-    for (let step = 0; t !== undefined && step < 10; step++) {
-      messages.push(t.data.slice());
-      bench.enter(t.data);
-      resp.handleDatagram(0, R, GENERATOR, t.data);
-      bench.current = undefined;
-      const answer = resp.pollTransmit();
-      if (answer === undefined) break;
-      ini.handleDatagram(0, GENERATOR, R, answer.data);
-      t = ini.pollTransmit();
-    }
-    let up = false;
-    for (let e = resp.pollEvent(); e; e = resp.pollEvent()) if (e.type === 'ipsec-sa-established') up = true;
-    if (!up || messages.length !== 5) throw new Error(`shards bench: conversation ${i} against shard ${k} did not complete (${messages.length} messages)`);
+    const messages = converse(ini, ini.pollTransmit()!, resp, bench, GENERATOR, R, `conversation ${i} against shard ${k}`);
     per[k] = messages;
     return messages;
   }

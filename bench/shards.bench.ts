@@ -33,6 +33,7 @@ import { ShardedEndpoint } from '../src/daemon/shards/sharded-endpoint.js';
 import { shardOfMessage, tagCookie } from '../src/daemon/shards/route.js';
 import { cpuBetween, threadCpu, threadIds } from './thread-cpu.js';
 import { ProcessLegs, type ProcessLegResult } from './shards-process.js';
+import { converse } from './shards-converse.js';
 
 const SAS = Number(process.env.SHARDS_SAS ?? 6000);
 const CONCURRENCY = Number(process.env.SHARDS_CONCURRENCY ?? 64);
@@ -103,22 +104,7 @@ function record(n: number, shards: number): Conversation[] {
     ini.initiate(0, 'c');
     const first = ini.pollTransmit()!;
     const { ep: resp, bench } = responderFor(shardOfMessage(KEY, first.data, peer, shards));
-    const messages: Uint8Array[] = [];
-    let t: Transmit | undefined = first;
-    for (let step = 0; t !== undefined && step < 10; step++) {
-      messages.push(t.data.slice());
-      bench.enter(t.data);
-      resp.handleDatagram(0, RESPONDER, peer, t.data);
-      bench.current = undefined;
-      const answer = resp.pollTransmit();
-      if (answer === undefined) break;
-      ini.handleDatagram(0, peer, RESPONDER, answer.data);
-      t = ini.pollTransmit();
-    }
-    while (ini.pollTransmit() !== undefined);
-    let up = false;
-    for (let e = resp.pollEvent(); e; e = resp.pollEvent()) if (e.type === 'ipsec-sa-established') up = true;
-    if (!up || messages.length !== 5) throw new Error(`shards bench: conversation ${i} did not complete (${messages.length} messages)`);
+    const messages = converse(ini, first, resp, bench, peer, RESPONDER, `conversation ${i}`);
     out.push({ peer, messages });
   }
   return out;

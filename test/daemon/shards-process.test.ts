@@ -3,13 +3,13 @@
  * src/daemon/shards/): a daemon with two shard processes answers handshakes from 20 loopback
  * addresses (the kernel spreads the first messages over the shards' sockets by its hash and steers
  * every later message by the shard byte of our responder cookie), status shows one daemon, and the
- * daemon initiates to a peer daemon: the peer's answers carry its own responder cookie, which the
- * kernel cannot read a shard from, so the shard that gets them forwards them to the shard that
+ * daemon initiates to a peer daemon: the peer's answers carry its own responder cookie, whose
+ * first byte the kernel steers by, so the shard that gets them forwards them to the shard that
  * initiated (counted in `forwards`). Needs the native binding (npm ci builds it).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { parseConfig } from '../../src/daemon/config/index.js';
 import { Daemon } from '../../src/daemon/daemon.js';
 import { Logger } from '../../src/daemon/log.js';
@@ -18,7 +18,7 @@ import { realEndpointFactory } from '../../src/daemon/real-endpoint.js';
 import { ShardedEndpoint, engineFactoryFor, shardModeFor } from '../../src/daemon/shards/index.js';
 import type { Config, HaConfig } from '../../src/daemon/config/index.js';
 import { runLoadGen } from '../../bench/load-gen.js';
-import { freeUdpPorts } from './helpers.js';
+import { freeUdpPorts, LOAD_RESPONDER_YAML } from './helpers.js';
 
 const sys = loadNativeSockets();
 const skip = sys instanceof Error ? `the native binding is not available: ${sys.message}` : false;
@@ -28,14 +28,6 @@ async function until(f: () => boolean, what: string, ms = 20_000): Promise<void>
   while (!f()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-/** A connection name the sharded endpoint initiates on shard `k` of 2 (a hash of the name). */
-function nameOnShard(k: number): string {
-  for (let i = 0; ; i++) {
-    const n = `out-${i}`;
-    if (createHash('sha256').update(n).digest().readUInt32BE(0) % 2 === k) return n;
   }
 }
 
@@ -55,7 +47,6 @@ test('shard mode: processes by default with the native binding, threads when ask
 test('two shard processes with their own sockets: handshakes on both shards, one daemon in status, and SAs the daemon initiates (forwarded answers)', { skip }, async () => {
   const [port, peerPort] = await freeUdpPorts(2);
   const lines: string[] = [];
-  const names = [nameOnShard(0), nameOnShard(1)];
   const conf = `
 global:
   listen: [127.0.0.1]
@@ -63,28 +54,15 @@ global:
   natt_port: 0
   shards: 2
   shard_mode: process
-secrets:
-  k: { psk: "load-secret", allow_weak_psk: true }
-connections:
-  load:
-    secret: k
-    local: { address: 127.0.0.1 }
-    remote: { address: "%any", id: "%any" }
-    ike: aes128-sha256-ecp256
-    esp: aes128-sha256
-${names
-  .map(
-    (n) => `  ${n}:
+${LOAD_RESPONDER_YAML}  out:
     secret: k
     local: { address: 127.0.0.1, id: "@gw.test" }
     remote: { address: 127.0.0.2, port: ${peerPort}, id: "@peer.test" }
     ike: aes128-sha256-ecp256
     esp: aes128-sha256
-    local_ts: 10.1.${n === names[0] ? 1 : 2}.0/24
+    local_ts: 10.1.1.0/24
     remote_ts: 10.2.0.0/24
-`,
-  )
-  .join('')}`;
+`;
   const peerConf = `
 global:
   listen: [127.0.0.2]
@@ -104,12 +82,12 @@ connections:
 `;
   const config = parseConfig(conf, 'shards.yaml');
   const quiet = new Logger({ level: 'error', areas: {}, format: 'text', write: () => {} });
-  // the peer's cookies start with 0xee: no shard of ours, so the kernel steers its answers by its
-  // hash of the 4-tuple, one shard for every conversation with it; one of the two connections is
-  // initiated by the other shard, whose answers are forwarded
+  // the peer's random bytes (its cookies among them) start with `lead`: 0xee names no shard of
+  // ours (the kernel steers by its hash), 0 or 1 names that shard
+  let lead = 0xee;
   const peerRandom = (n: number): Uint8Array => {
     const b = new Uint8Array(randomBytes(n));
-    b[0] = 0xee;
+    b[0] = lead;
     return b;
   };
   const peer = new Daemon({ config: parseConfig(peerConf, 'peer.yaml'), endpointFactory: realEndpointFactory, logger: quiet, control: false, random: peerRandom });
@@ -125,10 +103,25 @@ connections:
     const perShard = [0, 0];
     for (const s of d.status().isakmp) perShard[Buffer.from(s.id, 'hex')[8]!]!++; // our responder cookie names its shard
     assert.ok(perShard[0]! > 3 && perShard[1]! > 3, `both shards hold SAs: ${perShard.join(', ')}`);
-    // the daemon initiates: one connection from each shard
-    for (const n of names) d.initiate(n);
-    await until(() => names.every((n) => d.status().ipsec.some((s) => s.connection === n)), 'both initiated connections up');
-    await until(() => ep.forwards() > 0, 'forwards reported by the shards (stats, about once a second)', 5000);
+    // the daemon initiates: from the shard of the peer's address
+    const outSa = async (): Promise<{ id: string; remote: string }> => {
+      await until(() => d.status().ipsec.some((x) => x.connection === 'out'), 'the initiated connection up');
+      return d.status().isakmp.find((x) => x.connection === 'out')!;
+    };
+    d.initiate('out');
+    const first = await outSa();
+    const ours = ep.shardOf(Buffer.from(first.id, 'hex'), { address: '127.0.0.2', port: peerPort! });
+    // again, with the peer's responder cookie naming the other shard: the kernel steers every
+    // answer there, and that shard forwards them to ours
+    d.down('out');
+    await until(() => !d.status().isakmp.some((x) => x.connection === 'out'), 'the first SA deleted');
+    lead = 1 - ours;
+    const forwards0 = ep.forwards();
+    d.initiate('out');
+    const second = await outSa();
+    assert.equal(Buffer.from(second.id, 'hex')[8], 1 - ours, "the peer's responder cookie names the other shard");
+    assert.equal(ep.shardOf(Buffer.from(second.id, 'hex'), { address: '127.0.0.2', port: peerPort! }), ours, 'the SA lives in the shard that initiated it');
+    await until(() => ep.forwards() >= forwards0 + 3, `the answers forwarded (MM2, MM4, MM6, QM2: ${ep.forwards() - forwards0} reported)`, 5000);
     await until(() => d.snapshot().transport.packetsIn! >= 40 * 5, `the shards' sockets' counters (${JSON.stringify(d.snapshot().transport)})`, 5000);
     // a command reaches the shard of its SA
     d.down('load');

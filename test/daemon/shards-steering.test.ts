@@ -22,6 +22,17 @@ function header(ic: number[], rc: number[]): Uint8Array {
   return h;
 }
 
+/** Wraps the group's descriptors as sockets (into `sockets`), each calling `f` with its index; binds the sender. */
+async function wrap(fds: readonly number[], sockets: Socket[], sender: Socket, f: (k: number, m: Buffer) => void): Promise<void> {
+  for (const [k, fd] of fds.entries()) {
+    const s = createSocket('udp4');
+    await new Promise<void>((r) => s.bind({ fd }, () => r()));
+    s.on('message', (m) => f(k, m));
+    sockets.push(s);
+  }
+  await new Promise<void>((r) => sender.bind(0, '127.0.0.1', () => r()));
+}
+
 test('steering program: 8 bytes per instruction, the NAT-T one three longer', () => {
   assert.equal(steeringProgram(false).length, 7 * 8);
   assert.equal(steeringProgram(true).length, 10 * 8);
@@ -37,13 +48,7 @@ test('the kernel steers by the shard byte of the responder cookie, first message
   const sockets: Socket[] = [];
   const sender = createSocket('udp4');
   try {
-    for (const [k, fd] of g.fds.entries()) {
-      const s = createSocket('udp4');
-      await new Promise<void>((r) => s.bind({ fd }, () => r()));
-      s.on('message', (m) => got[k]!.push(Buffer.from(m.subarray(0, 16)).toString('hex')));
-      sockets.push(s);
-    }
-    await new Promise<void>((r) => sender.bind(0, '127.0.0.1', () => r()));
+    await wrap(g.fds, sockets, sender, (k, m) => got[k]!.push(Buffer.from(m.subarray(0, 16)).toString('hex')));
     const cases: [ic: number[], rc: number[], expect: number | 'any'][] = [
       [[9, 1, 2, 3, 4, 5, 6, 7], [0, 1, 1, 1, 1, 1, 1, 1], 0],
       [[9, 1, 2, 3, 4, 5, 6, 8], [1, 2, 2, 2, 2, 2, 2, 2], 1],
@@ -79,13 +84,7 @@ test('NAT-T port: after the non-ESP marker; ESP and keepalives reach a socket of
   const sockets: Socket[] = [];
   const sender = createSocket('udp4');
   try {
-    for (const [k, fd] of g.fds.entries()) {
-      const s = createSocket('udp4');
-      await new Promise<void>((r) => s.bind({ fd }, () => r()));
-      s.on('message', (m) => got[k]!.push(Buffer.from(m).toString('hex')));
-      sockets.push(s);
-    }
-    await new Promise<void>((r) => sender.bind(0, '127.0.0.1', () => r()));
+    await wrap(g.fds, sockets, sender, (k, m) => got[k]!.push(Buffer.from(m).toString('hex')));
     const marked = (rc0: number): Buffer => Buffer.concat([Buffer.alloc(4), header([1, 2, 3, 4, 5, 6, 7, rc0], [rc0, 1, 1, 1, 1, 1, 1, 1])]);
     sender.send(marked(1), g.port, '127.0.0.1');
     sender.send(marked(0), g.port, '127.0.0.1');

@@ -14,7 +14,7 @@ import { realEndpointFactory } from '../../src/daemon/real-endpoint.js';
 import { ShardedEndpoint, engineFactoryFor, shardedEndpointFactory } from '../../src/daemon/shards/index.js';
 import { shardOfMessage, spreadShard, tagCookie, taggedShard } from '../../src/daemon/shards/route.js';
 import { runLoadGen } from '../../bench/load-gen.js';
-import { EventLog, freeUdpPorts } from './helpers.js';
+import { EventLog, freeUdpPorts, LOAD_RESPONDER_YAML } from './helpers.js';
 
 async function until(f: () => boolean, what: string, ms = 10_000): Promise<void> {
   const end = Date.now() + ms;
@@ -94,16 +94,7 @@ global:
   port: ${port}
   natt_port: 0
   shards: 2
-secrets:
-  k: { psk: "load-secret", allow_weak_psk: true }
-connections:
-  load:
-    secret: k
-    local: { address: 127.0.0.1 }
-    remote: { address: "%any", id: "%any" }
-    ike: aes128-sha256-ecp256
-    esp: aes128-sha256
-`;
+${LOAD_RESPONDER_YAML}`;
   const ev = new EventLog();
   const config = parseConfig(conf, 'shards.yaml');
   const d = new Daemon({ config, endpointFactory: shardedEndpointFactory({ shards: 2, mode, ...(mode === 'process' ? { ownSockets: true } : {}) }), logger: new Logger({ level: 'error', areas: {}, format: 'text', write: () => {} }), control: false, onEvent: ev.push });

@@ -4,7 +4,8 @@
  * their own sockets (`attachSockets`, socket-group.ts) receive and send without the main process;
  * what reaches a shard's socket for another shard comes back here once and goes on (`forward`). Datagrams go to their shard by their cookies (route.ts);
  * commands to the shard holding the SA, or for a new negotiation the shard of the connection's
- * established ISAKMP SA, else one by a hash of the connection's name; connection changes to
+ * established ISAKMP SA, else the shard of its peer's address (the keyed hash that spreads first
+ * messages with threads; a hash of the name for a `%any` peer); connection changes to
  * every shard. Each shard runs its own timers; its transmits and events come back
  * asynchronously, are queued here, and wake the daemon's loop, which drains them with
  * `pollTransmit()` / `pollEvent()` as from one endpoint.
@@ -21,7 +22,7 @@ import type { IpsecSaRecord, IsakmpSaRecord, SaRecord } from '../../exchange/sna
 import type { Address, Connection, EndpointFactory, EndpointFactoryOptions, EndpointLike, EngineEvent, InitiateResult, IpsecSaInfo, IsakmpSaInfo, Transmit } from '../engine.js';
 import { BlockBuilder, forEachDatagram, KEEPALIVE } from './datagram-block.js';
 import { DPD_NO_SA, DPD_SENT, DPD_SLOTS, type FromShard, type SaRemoval, type ShardEngineOptions, type ShardInit, type ShardStats, type ToShard } from './protocol.js';
-import { MAX_SHARDS, shardOfMessage, shardOfSa } from './route.js';
+import { MAX_SHARDS, shardOfMessage, shardOfSa, spreadShard } from './route.js';
 import { processLink, threadLink, type LinkHandlers, type ShardLink } from './links.js';
 import type { SocketGroup } from './socket-group.js';
 import type { ReceivingTable } from './receiving.js';
@@ -124,6 +125,7 @@ export class ShardedEndpoint implements EndpointLike {
     };
     const allocate = opts.allocateSpi;
     this.allocate = opts.allocateSpi;
+    for (const c of connections) this.remotes.set(c.name, c.remote);
     const thread = o.mode !== 'process';
     for (let i = 0; i < this.shards; i++) {
       const answers = thread ? new SharedArrayBuffer(DPD_SLOTS * 4) : undefined;
@@ -135,6 +137,8 @@ export class ShardedEndpoint implements EndpointLike {
   }
 
   private readonly allocate: EndpointFactoryOptions['allocateSpi'];
+  /** Each connection's remote address (where `initiate` starts a negotiation). */
+  private readonly remotes = new Map<string, Address>();
 
   private handlers(i: number): LinkHandlers {
     return {
@@ -365,7 +369,10 @@ export class ShardedEndpoint implements EndpointLike {
     for (const c of this.ipsec.values()) if (c.connection === connection) established++;
     let shard: number | undefined;
     for (const s of this.isakmp.values()) if (s.connection === connection) shard = shardOfSa(this.key, s.id, s.remote, this.shards);
-    shard ??= createHash('sha256').update(connection).digest().readUInt32BE(0) % this.shards;
+    // a new negotiation: the shard of the peer's address, where the peer's own first messages go
+    // with threads, so that the connections to one peer share one shard (and one ISAKMP SA)
+    const remote = this.remotes.get(connection);
+    shard ??= remote !== undefined && remote.address !== '%any' ? spreadShard(this.key, remote, this.shards) : createHash('sha256').update(connection).digest().readUInt32BE(0) % this.shards;
     this.post(shard, { t: 'initiate', connection });
     return { started: established > 0 ? 0 : 1, negotiating: 0, established };
   }
@@ -476,10 +483,12 @@ export class ShardedEndpoint implements EndpointLike {
   }
 
   setConnection(c: Connection): void {
+    this.remotes.set(c.name, c.remote);
     this.broadcast({ t: 'set-connection', connection: c });
   }
 
   removeConnection(name: string): boolean {
+    this.remotes.delete(name);
     this.broadcast({ t: 'remove-connection', name });
     return true;
   }
