@@ -12,10 +12,12 @@
  * each answer from the shards releases the next recorded message of its conversation, a map
  * lookup. The shards do all of a real responder's work (both Diffie-Hellman operations, the key
  * schedule, every hash and cipher); the main thread routes (one HMAC per datagram) and hands off,
- * as the daemon's does. No UDP: the daemon's socket work is the same with or without shards.
+ * as the daemon's does. No UDP in these legs (the daemon's socket work is left out of them, the
+ * same with or without thread shards).
  *
  * The legs `p1` and `p2` run the shards as child processes that own their sockets, with the load
- * arriving by UDP on loopback (bench/shards-process.ts says how it stays pre-computed).
+ * arriving by UDP on loopback (bench/shards-process.ts says how it stays pre-computed): they
+ * include every datagram's socket work, the generator's and the shards', on the same two cores.
  *
  * Environment: SHARDS_SAS (default 6000 per leg, the first SHARDS_WARMUP = 2000 of them unmeasured, per
  * shard: 2 shards warm up on 4000), SHARDS_CONCURRENCY (64), SHARDS_GROUP (14 =
