@@ -12,11 +12,16 @@
  * each answer from the shards releases the next recorded message of its conversation, a map
  * lookup. The shards do all of a real responder's work (both Diffie-Hellman operations, the key
  * schedule, every hash and cipher); the main thread routes (one HMAC per datagram) and hands off,
- * as the daemon's does. No UDP: the daemon's socket work is the same with or without shards.
+ * as the daemon's does. No UDP in these legs (the daemon's socket work is left out of them, the
+ * same with or without thread shards).
+ *
+ * The legs `p1` and `p2` run the shards as child processes that own their sockets, with the load
+ * arriving by UDP on loopback (bench/shards-process.ts says how it stays pre-computed): they
+ * include every datagram's socket work, the generator's and the shards', on the same two cores.
  *
  * Environment: SHARDS_SAS (default 6000 per leg, the first SHARDS_WARMUP = 2000 of them unmeasured, per
  * shard: 2 shards warm up on 4000), SHARDS_CONCURRENCY (64), SHARDS_GROUP (14 =
- * MODP-2048; 19 = ECP-256), SHARDS_LEGS (default "main,1,2").
+ * MODP-2048; 19 = ECP-256), SHARDS_LEGS (default "main,1,2,p1,p2").
  *
  *   node build/bench/shards.bench.js        (also run by `npm run bench -- shards`)
  */
@@ -29,11 +34,13 @@ import { BenchRandom } from '../src/daemon/shards/bench-random.js';
 import { ShardedEndpoint } from '../src/daemon/shards/sharded-endpoint.js';
 import { shardOfMessage, tagCookie } from '../src/daemon/shards/route.js';
 import { cpuBetween, threadCpu, threadIds } from './thread-cpu.js';
+import { ProcessLegs, type ProcessLegResult } from './shards-process.js';
+import { converse } from './shards-converse.js';
 
 const SAS = Number(process.env.SHARDS_SAS ?? 6000);
 const CONCURRENCY = Number(process.env.SHARDS_CONCURRENCY ?? 64);
 const GROUP = Number(process.env.SHARDS_GROUP ?? 14);
-const LEGS = (process.env.SHARDS_LEGS ?? 'main,1,2').split(',');
+const LEGS = (process.env.SHARDS_LEGS ?? 'main,1,2,p1,p2').split(',');
 /** Each shard's young generation (MB, a worker's `maxYoungGenerationSizeMb`; 0: V8's default). */
 const YOUNG_MB = Number(process.env.SHARDS_YOUNG_MB ?? 0);
 /**
@@ -58,11 +65,11 @@ function peerOf(i: number): Address {
   return { address: `10.${(i >> 16) & 0xff}.${(i >> 8) & 0xff}.${i & 0xff}`, port: 500 };
 }
 
-function initiatorConn(i: number): Connection {
+function initiatorConn(i: number, local: Address = peerOf(i), remote: Address = RESPONDER): Connection {
   return {
     name: 'c',
-    local: peerOf(i),
-    remote: RESPONDER,
+    local,
+    remote,
     auth: 'psk',
     psk: PSK,
     localId: { type: 'fqdn', value: `peer-${i}.bench` },
@@ -99,22 +106,7 @@ function record(n: number, shards: number): Conversation[] {
     ini.initiate(0, 'c');
     const first = ini.pollTransmit()!;
     const { ep: resp, bench } = responderFor(shardOfMessage(KEY, first.data, peer, shards));
-    const messages: Uint8Array[] = [];
-    let t: Transmit | undefined = first;
-    for (let step = 0; t !== undefined && step < 10; step++) {
-      messages.push(t.data.slice());
-      bench.enter(t.data);
-      resp.handleDatagram(0, RESPONDER, peer, t.data);
-      bench.current = undefined;
-      const answer = resp.pollTransmit();
-      if (answer === undefined) break;
-      ini.handleDatagram(0, peer, RESPONDER, answer.data);
-      t = ini.pollTransmit();
-    }
-    while (ini.pollTransmit() !== undefined);
-    let up = false;
-    for (let e = resp.pollEvent(); e; e = resp.pollEvent()) if (e.type === 'ipsec-sa-established') up = true;
-    if (!up || messages.length !== 5) throw new Error(`shards bench: conversation ${i} did not complete (${messages.length} messages)`);
+    const messages = converse(ini, first, resp, bench, peer, RESPONDER, `conversation ${i}`);
     out.push({ peer, messages });
   }
   return out;
@@ -211,7 +203,31 @@ async function main(): Promise<void> {
     return c;
   };
   const results: LegResult[] = [];
+  const processResults: ProcessLegResult[] = [];
+  let legs: ProcessLegs | undefined;
   for (const leg of LEGS) {
+    if (leg.startsWith('p')) {
+      const n = Number(leg.slice(1));
+      legs ??= new ProcessLegs({
+        key: KEY,
+        seed: SEED,
+        concurrency: CONCURRENCY,
+        initiatorConn: (i, local, remote) => initiatorConn(i, local, remote),
+        responderConn: (local) => ({ ...responderConn, local, remote: { address: '%any', port: 0 } }),
+        // every conversation comes from 127.0.0.1: no admission limit per source address
+        options: { ...OPTIONS, firstMessageRate: { perSecond: 1e9, burst: 1e9, perSourcePerSecond: 1e9, perSourceBurst: 1e9 } },
+      });
+      const t = performance.now();
+      legs.record(0, warmupOf(n) + SAS - WARMUP, n);
+      console.log(`  (recorded ${warmupOf(n) + SAS - WARMUP} conversations against each of ${n} shard${n > 1 ? 's' : ''} in ${((performance.now() - t) / 1000).toFixed(1)} s, the earlier recordings reused)`);
+      const r = await legs.leg(n, warmupOf(n), SAS - WARMUP);
+      processResults.push(r);
+      const shardsMs = r.shardMsPerSa.reduce((a, b) => a + b, 0);
+      console.log(`  ${r.leg.padEnd(26)} ${r.rate.toFixed(1).padStart(8)} handshakes/s  (${r.done} in ${r.seconds.toFixed(2)} s)  CPU ${(shardsMs + r.benchMsPerSa).toFixed(2)} ms per SA, the daemon's processes (+ ${r.generatorMsPerSa.toFixed(2)} the generator's)`);
+      console.log(`  ${''.padEnd(26)} CPU ms per SA: ${r.shardMsPerSa.map((ms, k) => `shard process ${k} ${ms.toFixed(3)}`).join(', ')}; main process ${r.benchMsPerSa.toFixed(3)} (its main thread, the shards' events: ${r.mainThreadMsPerSa.toFixed(3)}; the rest V8's threads); generator thread ${r.generatorMsPerSa.toFixed(3)}`);
+      console.log(`  ${''.padEnd(26)} forwarded between shards: ${r.forwardsPerSa.toFixed(3)} datagrams per SA; posts from the main process to the shards: ${r.postsPerSa.toFixed(3)} per SA`);
+      continue;
+    }
     if (leg === 'main') {
       const ep = new MainThreadResponder();
       let wake: () => void = () => {};
@@ -248,6 +264,16 @@ async function main(): Promise<void> {
     const h = one.cpuMsPerSa - s1;
     console.log(`  from the CPU per SA: two shards over one at most 2s/T = ${((2 * s1) / two.cpuMsPerSa).toFixed(2)}x (s = ${s1.toFixed(3)} ms in the shard alone, T = ${two.cpuMsPerSa.toFixed(3)} ms with 2 shards); work outside the shard with 1 shard h/s = ${((100 * h) / s1).toFixed(0)} % (1.7x needs T <= s/0.85, h/s <= 18 % even with no growth)`);
   }
+  const p1 = processResults.find((r) => r.leg === '1 shard process');
+  const p2 = processResults.find((r) => r.leg === '2 shard processes');
+  if (p1 && p2) {
+    const cpu = (r: ProcessLegResult): number => r.shardMsPerSa.reduce((a, b) => a + b, 0) + r.benchMsPerSa;
+    console.log(`  2 shard processes / 1: ${(p2.rate / p1.rate).toFixed(2)}x the handshake rate (target >= 1.7x on 2 quiet cores); CPU per SA (the daemon's processes) ${(cpu(p2) / cpu(p1)).toFixed(2)}x`);
+    // the same bound as the thread legs': two shards on two cores share them with the generator and the main process
+    const s1 = p1.shardMsPerSa[0]!;
+    console.log(`  from the CPU per SA: two shard processes over one at most 2s/T = ${((2 * s1) / (cpu(p2) + p2.generatorMsPerSa)).toFixed(2)}x on 2 cores (s = ${s1.toFixed(3)} ms in the shard with 1, T = ${(cpu(p2) + p2.generatorMsPerSa).toFixed(3)} ms everything with 2, the generator included)`);
+  }
+  if (p1 && one) console.log(`  1 shard process / 1 shard thread: ${(p1.rate / one.rate).toFixed(2)}x the handshake rate`);
   if (one && main0) console.log(`  hand-off: 1 shard costs ${(one.cpuMsPerSa - main0.cpuMsPerSa).toFixed(2)} ms CPU per SA more than the engine in the main thread (${((one.cpuMsPerSa / main0.cpuMsPerSa - 1) * 100).toFixed(1)} %)`);
   console.log('  (figures from a shared machine are indicative; see docs/scale.md for the method)');
 }

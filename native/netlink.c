@@ -19,6 +19,8 @@
 #include <unistd.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <arpa/inet.h>
+#include <linux/filter.h>
 #include <linux/netlink.h>
 #include <node_api.h>
 #include <uv.h>
@@ -321,6 +323,82 @@ static napi_value nl_unwatch(napi_env env, napi_callback_info info)
     return NULL;
 }
 
+/*
+ * udpReusePort(family, address, port) -> fd, or -errno: a UDP socket with SO_REUSEPORT bound to
+ * address:port (IPv6 sockets v6-only), for the engine shards' socket groups (one socket per
+ * shard, src/daemon/shards/socket-group.ts). Close-on-exec: a child gets it through its stdio.
+ */
+static napi_value udp_reuseport(napi_env env, napi_callback_info info)
+{
+    size_t argc = 3;
+    napi_value argv[3];
+    int32_t family, port;
+    char addr[64];
+    size_t alen = 0;
+    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+    if (argc < 3 || !arg_int(env, argv[0], &family) || napi_get_value_string_utf8(env, argv[1], addr, sizeof addr, &alen) != napi_ok || !arg_int(env, argv[2], &port) || (family != 4 && family != 6) || port < 0 || port > 65535) {
+        napi_throw_type_error(env, NULL, "udpReusePort(family 4|6, address, port)");
+        return NULL;
+    }
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    memset(&ss, 0, sizeof ss);
+    if (family == 4) {
+        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+        a->sin_family = AF_INET;
+        a->sin_port = htons((uint16_t)port);
+        if (inet_pton(AF_INET, addr, &a->sin_addr) != 1)
+            return num(env, -EINVAL);
+        sl = sizeof *a;
+    } else {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons((uint16_t)port);
+        if (inet_pton(AF_INET6, addr, &a->sin6_addr) != 1)
+            return num(env, -EINVAL);
+        sl = sizeof *a;
+    }
+    int fd = socket(family == 4 ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return num(env, -errno);
+    int one = 1;
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0 || (family == 6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) != 0) || bind(fd, (struct sockaddr *)&ss, sl) != 0) {
+        int err = errno;
+        close(fd);
+        return num(env, -err);
+    }
+    return num(env, fd);
+}
+
+/*
+ * attachReuseportCbpf(fd, program) -> 0 or -errno: SO_ATTACH_REUSEPORT_CBPF with a classic BPF
+ * program given as its struct sock_filter array in machine byte order (8 bytes per instruction).
+ */
+static napi_value attach_cbpf(napi_env env, napi_callback_info info)
+{
+    size_t argc = 2;
+    napi_value argv[2];
+    int32_t fd;
+    bool is;
+    void *data;
+    size_t len;
+    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+    if (argc < 2 || !arg_int(env, argv[0], &fd) || napi_is_typedarray(env, argv[1], &is) != napi_ok || !is) {
+        napi_throw_type_error(env, NULL, "attachReuseportCbpf(fd, Uint8Array)");
+        return NULL;
+    }
+    napi_typedarray_type type;
+    napi_value ab;
+    size_t off;
+    CHECK(napi_get_typedarray_info(env, argv[1], &type, &len, &data, &ab, &off));
+    if (type != napi_uint8_array || len == 0 || len % sizeof(struct sock_filter) != 0 || len / sizeof(struct sock_filter) > 4096)
+        return num(env, -EINVAL);
+    struct sock_fprog prog;
+    prog.len = (unsigned short)(len / sizeof(struct sock_filter));
+    prog.filter = (struct sock_filter *)data;
+    return num(env, setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof prog) == 0 ? 0 : -errno);
+}
+
 static napi_value init(napi_env env, napi_value exports)
 {
     napi_property_descriptor props[] = {
@@ -333,6 +411,8 @@ static napi_value init(napi_env env, napi_value exports)
         {"setsockoptInt", NULL, sock_setint, NULL, NULL, NULL, napi_default, NULL},
         {"getsockoptInt", NULL, sock_getint, NULL, NULL, NULL, napi_default, NULL},
         {"localAddress", NULL, sock_local, NULL, NULL, NULL, napi_default, NULL},
+        {"udpReusePort", NULL, udp_reuseport, NULL, NULL, NULL, napi_default, NULL},
+        {"attachReuseportCbpf", NULL, attach_cbpf, NULL, NULL, NULL, napi_default, NULL},
     };
     napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
     return exports;

@@ -20,8 +20,8 @@ import type { Server } from 'node:http';
 import { loadConfig, type Config, type ConnectionConfig, type LogLevel } from './config/index.js';
 import { EngineCommands, handleControlRequest } from './commands.js';
 import type { DaemonContext } from './context.js';
-import { NoneDataplane, XfrmDataplane, createXfrmDataplane, dgramFd, type Dataplane, type IpRunner } from './dataplane.js';
-import { engineConnections, localAddressFor, receivingAddress, toEngineConnection, type EndpointFactory, type EndpointLike, type EngineEvent, type InitiateResult } from './engine.js';
+import { NoneDataplane, XfrmDataplane, createXfrmDataplane, type Dataplane, type IpRunner } from './dataplane.js';
+import { engineConnections, localAddressFor, receivingAddress, receivingTable, toEngineConnection, type EndpointFactory, type EndpointLike, type EngineEvent, type InitiateResult } from './engine.js';
 import { ControlServer, type ControlRequest, type ControlResponse } from './control.js';
 import { preflightNotes } from './preflight.js';
 import { sameCrls } from './crl-files.js';
@@ -34,7 +34,7 @@ import { startMetricsServer } from './metrics.js';
 import { planReload, reloadMessage, runningConfig } from './reload.js';
 import { SaStates } from './sa-states.js';
 import { buildStatus, connectionFigures, LocalIdTexts, saCounts, type StatusData } from './status.js';
-import { UdpTransport, type ReceivedDatagram } from './udp.js';
+import { UdpTransport, type DaemonTransport, type ReceivedDatagram } from './udp.js';
 import { Updown } from './updown.js';
 import { UsageError } from '../errors.js';
 import { Waiters } from './waiters.js';
@@ -42,7 +42,7 @@ import type { XauthEvents } from './xauth-events.js';
 import type { ModeConfigEvents } from './modecfg-events.js';
 import { OnDemand } from './on-demand.js';
 import { remoteAccessEvents } from './remote-access-events.js';
-import { attachLoop, closeEndpoint } from './shards/index.js';
+import { attachLoop, closeEndpoint, shardNote, shardTransport, syncReceiving } from './shards/index.js';
 import { haFor, type HaNode } from './ha/index.js';
 
 export interface DaemonOptions {
@@ -73,7 +73,7 @@ export class Daemon {
   readonly counters = new Counters();
   private config: Config;
   private readonly endpoint: EndpointLike;
-  private readonly transport: UdpTransport;
+  private readonly transport: DaemonTransport;
   private readonly dataplane: Dataplane;
   private updown: Updown | undefined;
   private control: ControlServer | undefined;
@@ -123,15 +123,10 @@ export class Daemon {
       allocateSpi: (local) => this.dataplane.allocateSpi?.(local),
     });
     // engine shards (docs/scale.md) answer asynchronously: their output wakes the loop
-    attachLoop(this.endpoint, () => this.pump(), (m) => this.logger.error('daemon', m));
-    this.transport = new UdpTransport({
-      listen: g.listen,
-      port: g.port,
-      nattPort: g.nattPort,
-      receiveBuffer: g.receiveBuffer,
-      onDatagram: (d) => this.onDatagram(d),
-      onError: (m) => this.logger.warn('net', m),
-    });
+    attachLoop(this.endpoint, () => this.pump(), (m, level) => (level === 'warn' ? this.logger.warn('net', m) : this.logger.error('daemon', m)));
+    const udp = { listen: g.listen, port: g.port, nattPort: g.nattPort, receiveBuffer: g.receiveBuffer, onError: (m: string) => this.logger.warn('net', m) };
+    // engine shard processes own the sockets (docs/scale.md): then the daemon reads none
+    this.transport = shardTransport(this.endpoint, udp, () => receivingTable(this.config.connections)) ?? new UdpTransport({ ...udp, onDatagram: (d) => this.onDatagram(d) });
     this.dataplane =
       opts.dataplane ??
       (g.dataplane === 'xfrm'
@@ -271,6 +266,8 @@ export class Daemon {
         this.logger.warn('net', `UDP ${a.address}:${a.port} has ${Math.round(a.receiveBuffer / 1024)} KiB of receive buffer, not the ${Math.round(g.receiveBuffer / 1024)} KiB of receive_buffer: a flood will drop legitimate datagrams sooner (run as root or with CAP_NET_ADMIN, or raise net.core.rmem_max)`);
       }
     }
+    const note = shardNote(this.endpoint);
+    if (note !== undefined) this.logger.info('daemon', note);
     this.encapsulateEsp();
     if (this.control !== undefined) this.logger.info('control', 'control socket ready', { path: g.controlSocket });
     if (g.metrics !== undefined) this.logger.info('daemon', 'metrics on http', { address: g.metrics.address, port: g.metrics.port });
@@ -304,7 +301,7 @@ export class Daemon {
   private encapsulateEsp(): void {
     const encapsulate = this.dataplane.encapsulateSocket?.bind(this.dataplane);
     for (const s of encapsulate !== undefined ? this.transport.nattSockets() : []) {
-      const fd = dgramFd(s.socket);
+      const fd = s.fd;
       const err = fd === undefined ? 'no file descriptor for the socket' : encapsulate!(fd, s.port);
       if (err !== undefined) this.logger.warn('dataplane', `ESP in UDP on port ${s.port} stays with the daemon (inbound UDP-encapsulated ESP is dropped): ${err}`);
       else this.logger.info('dataplane', 'kernel takes ESP in UDP', { port: s.port });
@@ -537,6 +534,7 @@ export class Daemon {
       if (old.get(name)?.start === 'on-demand') await this.dataplane.untrap?.(name);
     }
     this.config = runningConfig(running, next);
+    syncReceiving(this.endpoint, receivingTable(this.config.connections));
     const fresh = new Map(next.connections.map((c) => [c.name, c]));
     for (const c of engineConns) if (touched(c.name)) this.endpoint.setConnection(c);
     // unchanged connections whose CRLs changed: their SAs stay, new exchanges and rekeys use the new CRLs

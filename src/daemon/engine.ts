@@ -3,6 +3,7 @@
  * engine's `Connection` records. The driver is written against `EndpointLike`, so it can be tested
  * with a small fake endpoint; the real `Endpoint` of src/exchange satisfies it.
  */
+import { receivingAddressIn, type ReceivingTable } from './shards/receiving.js';
 import type { DataAttribute } from '../codec/types.js';
 import { ProtocolId, EncapsulationMode, IdType } from '../constants/index.js';
 import type {
@@ -223,15 +224,12 @@ export function localAddressFor(c: ConnectionConfig, g: Pick<GlobalConfig, 'list
  * connection configured for that peer (or of the only %any connection family), else `local` as is.
  */
 export function receivingAddress(connections: readonly ConnectionConfig[], local: { address: string; port: number }, remote: string): { address: string; port: number } {
-  if (local.address !== '0.0.0.0' && local.address !== '::') return local;
-  const fam = isIP(remote);
-  const exact = new Set(connections.filter((c) => c.remote.address === remote && c.local.address !== undefined).map((c) => c.local.address as string));
-  if (exact.size === 1) return { address: [...exact][0] as string, port: local.port };
-  if (exact.size === 0) {
-    const any = new Set(connections.filter((c) => c.remote.address === '%any' && c.local.address !== undefined && isIP(c.local.address) === fam).map((c) => c.local.address as string));
-    if (any.size === 1) return { address: [...any][0] as string, port: local.port };
-  }
-  return local;
+  return receivingAddressIn(receivingTable(connections), local, remote);
+}
+
+/** The (remote, local) pairs `receivingAddress` reads, for a shard process (shards/receiving.ts). */
+export function receivingTable(connections: readonly ConnectionConfig[]): ReceivingTable {
+  return connections.filter((c) => c.local.address !== undefined).map((c) => [c.remote.address, c.local.address as string] as const);
 }
 
 /** Random bytes for the engine that only checks connections: it never negotiates. */

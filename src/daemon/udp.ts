@@ -9,6 +9,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { isIP } from 'node:net';
 import type { Address } from './engine.js';
 import { growReceiveBuffer } from './receive-buffer.js';
+import { dgramFd } from './dataplane/udp-encap.js';
 
 export const NON_ESP_MARKER = Uint8Array.of(0, 0, 0, 0);
 const KEEPALIVE = Uint8Array.of(0xff);
@@ -72,11 +73,19 @@ export interface TransportOptions {
   readonly onError: (message: string) => void;
   /** Kernel receive buffer to ask for on every socket, in bytes (receive-buffer.ts); 0 = the kernel's default. */
   readonly receiveBuffer?: number;
+  /**
+   * Sockets opened already (an engine shard process' sockets of its socket groups, passed as
+   * descriptors): wrapped instead of binding `listen` × ports.
+   */
+  readonly bound?: readonly { readonly address: string; readonly family: 4 | 6; readonly port: number; readonly natt: boolean; readonly fd: number }[];
 }
 
 function wildcard(address: string): boolean {
   return address === '0.0.0.0' || address === '::';
 }
+
+/** What the daemon needs of its transport (this one, or shards/transport.ts with shard processes). */
+export type DaemonTransport = Pick<UdpTransport, 'counters' | 'start' | 'nattSockets' | 'addresses' | 'send' | 'sendKeepalive' | 'close'>;
 
 export class UdpTransport {
   readonly counters: TransportCounters = {
@@ -97,6 +106,12 @@ export class UdpTransport {
 
   /** Binds every socket; rejects with a clear message (address in use, permission) on failure. */
   async start(): Promise<void> {
+    for (const o of this.opts.bound ?? []) {
+      const socket = createSocket({ type: o.family === 4 ? 'udp4' : 'udp6' });
+      const b: Bound = { socket, address: o.address, family: o.family, port: o.port, natt: o.natt };
+      await new Promise<void>((resolve) => socket.bind({ fd: o.fd }, () => resolve()));
+      this.listenOn(b);
+    }
     const ports: [number, boolean][] = [[this.opts.port, false]];
     if (this.opts.nattPort !== 0) ports.push([this.opts.nattPort, true]);
     for (const l of this.opts.listen) {
@@ -119,16 +134,20 @@ export class UdpTransport {
           await this.close();
           throw err;
         });
-        socket.on('error', (err) => this.opts.onError(`UDP ${l.address}:${port}: ${err.message}`));
-        socket.on('message', (msg, rinfo) => this.receive(b, msg, rinfo.address, rinfo.port));
-        this.bound.push(b);
+        this.listenOn(b);
       }
     }
   }
 
-  /** The NAT-T sockets (for the dataplane's UDP_ENCAP option). */
-  nattSockets(): { socket: Socket; port: number }[] {
-    return this.bound.filter((b) => b.natt).map((b) => ({ socket: b.socket, port: b.port }));
+  private listenOn(b: Bound): void {
+    b.socket.on('error', (err) => this.opts.onError(`UDP ${b.address}:${b.port}: ${err.message}`));
+    b.socket.on('message', (msg, rinfo) => this.receive(b, msg, rinfo.address, rinfo.port));
+    this.bound.push(b);
+  }
+
+  /** The NAT-T sockets' descriptors (for the dataplane's UDP_ENCAP option; undefined: none known). */
+  nattSockets(): { fd: number | undefined; port: number }[] {
+    return this.bound.filter((b) => b.natt).map((b) => ({ fd: dgramFd(b.socket), port: b.port }));
   }
 
   /** The actual bound ports (useful when 0 was configured in tests). */

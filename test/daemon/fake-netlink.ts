@@ -135,6 +135,8 @@ export function fakeNetlink(): FakeNetlink {
       setsockoptInt: () => 0,
       getsockoptInt: () => 2,
       localAddress: () => [4, 4500, 2],
+      udpReusePort: () => -97, // EAFNOSUPPORT: the fake has no sockets
+      attachReuseportCbpf: () => -22,
     },
   };
   return f;

@@ -73,3 +73,19 @@ export function fakeIpsecSa(): IpsecSaInfo {
     protocols: [{ protocol: 3, transformId: 12, keyLength: 128, authAlgorithm: 5, inbound: k([0xc0, 0, 0, 1], 0xaa, 0xbb), outbound: k([0xc0, 0, 0, 2], 0xcc, 0xdd) }],
   };
 }
+
+/**
+ * The `secrets` and `connections` of the sharded daemons' tests: `load`, a %any responder on
+ * 127.0.0.1 for bench/load-gen.ts (PSK `load-secret`, aes128-sha256-ecp256); more connections may
+ * follow.
+ */
+export const LOAD_RESPONDER_YAML = `secrets:
+  k: { psk: "load-secret", allow_weak_psk: true }
+connections:
+  load:
+    secret: k
+    local: { address: 127.0.0.1 }
+    remote: { address: "%any", id: "%any" }
+    ike: aes128-sha256-ecp256
+    esp: aes128-sha256
+`;

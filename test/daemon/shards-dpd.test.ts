@@ -31,7 +31,8 @@ function u32(n: number): Uint8Array {
   return Uint8Array.of(n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
 }
 
-test('dpd() on two shards: the R-U-THERE leaves the shard holding the SA, with the number dpd() returned', async () => {
+for (const mode of ['thread', 'process'] as const)
+test(`dpd() on two shards (${mode === 'thread' ? 'threads' : 'processes'}): the R-U-THERE leaves the shard holding the SA, with the number dpd() returned`, async () => {
   const key = new Uint8Array(randomBytes(32));
   // one peer per shard: first messages are spread by a keyed hash of the source address
   const addresses: string[] = [];
@@ -40,7 +41,9 @@ test('dpd() on two shards: the R-U-THERE leaves the shard holding the SA, with t
     if (spreadShard(key, at(a), 2) === addresses.length) addresses.push(a);
   }
   const responder: Connection = { name: 'gw', auth: 'psk', psk: PSK, local: GATEWAY, remote: at('%any'), remoteId: { type: 'any' }, ike, ipsec };
-  const shards = new ShardedEndpoint({ random, connections: [responder], nattPort: 0 }, { shards: 2, routingKey: key });
+  const shards = new ShardedEndpoint({ random, connections: [responder], nattPort: 0 }, { shards: 2, routingKey: key, mode });
+  // threads answer at once (the main thread waits on shared memory); processes by a message
+  const dpd = async (sa: string): Promise<number> => (mode === 'thread' ? shards.dpd(Date.now(), sa) : await shards.dpdAsync(Date.now(), sa));
   const peers = new Map(addresses.map((a, i) => [a, new Endpoint({ random, nattPort: 0, connections: [{ name: 'c', auth: 'psk', psk: PSK, local: at(a), remote: GATEWAY, localId: { type: 'fqdn', value: `peer-${i}.test` }, ike, ipsec }] })]));
   const link = new ShardLink(shards, peers);
   try {
@@ -49,8 +52,9 @@ test('dpd() on two shards: the R-U-THERE leaves the shard holding the SA, with t
     const sas = shards.isakmpSas();
     assert.deepEqual(sas.map((s) => shards.shardOf(Buffer.from(s.id, 'hex'), s.remote)).sort(), [0, 1], 'one SA in each shard');
     for (const sa of sas) {
-      const first = shards.dpd(Date.now(), sa.id);
-      const second = shards.dpd(Date.now(), sa.id);
+      if (mode === 'process') assert.throws(() => shards.dpd(Date.now(), sa.id), /answer asynchronously/);
+      // both requests in one turn: the shard handles both before the peer's first ACK can arrive
+      const [first, second] = await Promise.all([dpd(sa.id), dpd(sa.id)]);
       assert.equal(second, (first + 1) >>> 0, 'the next probe of the same SA: the next number (RFC 3706)');
       const peerSaw = link.peerEvents.get(sa.remote.address)!;
       const probes = (ev: EngineEvent[], type: number): number[] => ev.flatMap((e) => (e.type === 'notify' && e.notify === type ? [Buffer.from(e.data).readUInt32BE(0)] : []));
@@ -61,14 +65,15 @@ test('dpd() on two shards: the R-U-THERE leaves the shard holding the SA, with t
       const acks = link.events.filter((e) => e.type === 'notify' && e.isakmpSa === sa.id && e.notify === NotifyType.R_U_THERE_ACK);
       assert.deepEqual(acks.map((e) => e.type === 'notify' && [...e.data]), [[...u32(second)]]);
     }
-    assert.throws(() => shards.dpd(Date.now(), 'ab'.repeat(16)), /no established ISAKMP SA/);
+    await assert.rejects(dpd('ab'.repeat(16)), /no established ISAKMP SA/);
   } finally {
     await link.close();
   }
-  assert.throws(() => shards.dpd(Date.now(), 'ab'.repeat(16)), /no established ISAKMP SA/, 'a closed endpoint refuses');
+  await assert.rejects(dpd('ab'.repeat(16)), /no established ISAKMP SA/, 'a closed endpoint refuses');
 });
 
-test('SAs taken over (HA import) keep their rekey time: rekeyAt() says it, and the shard rekeys them with the peer', async () => {
+for (const mode of ['thread', 'process'] as const)
+test(`SAs taken over (HA import) keep their rekey time (${mode === 'thread' ? 'threads' : 'processes'}): rekeyAt() says it, and the shard rekeys them with the peer`, async () => {
   // node A (the pair's side a, our initiator) negotiated with peer b; its records are taken over
   const pair = new Pair({ seed: 'takeover-rekey' });
   pair.now = Date.now() - 3000; // the records' times are the shards' clock: the wall clock
@@ -79,7 +84,7 @@ test('SAs taken over (HA import) keep their rekey time: rekeyAt() says it, and t
   const p1 = pair.a.isakmpSas()[0]!;
   const records = exportSa(pair.a, p1.id)!;
   assert.ok(records.isakmp.rekeyAt !== undefined && records.ipsec.length === 1, 'the initiator rekeys its SAs');
-  const shards = new ShardedEndpoint({ random, connections: [conn(pair, 'a')], nattPort: 0 }, { shards: 2, replicate: true });
+  const shards = new ShardedEndpoint({ random, connections: [conn(pair, 'a')], nattPort: 0 }, { shards: 2, replicate: true, mode });
   const link = new ShardLink(shards, new Map([[pair.addrB.address, pair.b]]));
   try {
     assert.deepEqual(await shards.exportAll(), [], 'the shards run (and hold nothing yet)');

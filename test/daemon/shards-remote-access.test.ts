@@ -36,7 +36,10 @@ function addressOf(e: EngineEvent): string | undefined {
   return a && a.format === 'TLV' ? [...a.value].join('.') : undefined;
 }
 
-test('a gateway with two engine shards serves XAUTH + Mode Config clients held by both shards', async () => {
+// in threads, and in processes that get their datagrams from the main thread (the shards' own
+// sockets would let the kernel place the clients: shards-process.test.ts covers those)
+for (const mode of ['thread', 'process'] as const)
+test(`a gateway with two engine shards (${mode === 'thread' ? 'threads' : 'processes'}) serves XAUTH + Mode Config clients held by both shards`, async () => {
   const dir = tempDir('isakmp-shards-ra-');
   const users = join(dir, 'users');
   writeFileSync(users, `alice:${await hashPassword(PW, { N: 1024, r: 8, p: 1 })}\n`, { mode: 0o600 });
@@ -52,7 +55,7 @@ test('a gateway with two engine shards serves XAUTH + Mode Config clients held b
   const make = daemonMaker(dir, lines);
   // a sharded daemon's own routing key for a client (its first messages are its own)
   const mk = (text: string, name: string, ev: EventLog, sharded: boolean): Daemon =>
-    make(text, name, ev, sharded ? shardedEndpointFactory({ shards: 2, routingKey: name === 'gw' ? routingKey : new Uint8Array(randomBytes(32)) }) : undefined);
+    make(text, name, ev, sharded ? shardedEndpointFactory({ shards: 2, mode, routingKey: name === 'gw' ? routingKey : new Uint8Array(randomBytes(32)) }) : undefined);
   const gev = new EventLog();
   const e0 = new EventLog();
   const e1 = new EventLog();

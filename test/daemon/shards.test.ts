@@ -14,7 +14,7 @@ import { realEndpointFactory } from '../../src/daemon/real-endpoint.js';
 import { ShardedEndpoint, engineFactoryFor, shardedEndpointFactory } from '../../src/daemon/shards/index.js';
 import { shardOfMessage, spreadShard, tagCookie, taggedShard } from '../../src/daemon/shards/route.js';
 import { runLoadGen } from '../../bench/load-gen.js';
-import { EventLog, freeUdpPorts } from './helpers.js';
+import { EventLog, freeUdpPorts, LOAD_RESPONDER_YAML } from './helpers.js';
 
 async function until(f: () => boolean, what: string, ms = 10_000): Promise<void> {
   const end = Date.now() + ms;
@@ -84,7 +84,9 @@ test('the engine shards are chosen by global.shards or an ha section; one shard 
 
 // First messages are spread by a keyed hash of the source address (a new key per daemon), so the
 // spread is over addresses: 20 of them make a shard with 5 SAs or fewer a 1-in-2,500 event.
-test('a daemon with two shards answers 40 handshakes from loopback: spread over both shards, one daemon in status', async () => {
+// threads: the main thread's sockets; processes: each shard's own socket, the kernel steering
+for (const mode of ['thread', 'process'] as const)
+test(`a daemon with two shards (${mode === 'thread' ? 'threads' : 'processes'}) answers 40 handshakes from loopback: spread over both shards, one daemon in status`, async () => {
   const [port] = await freeUdpPorts(1);
   const conf = `
 global:
@@ -92,19 +94,10 @@ global:
   port: ${port}
   natt_port: 0
   shards: 2
-secrets:
-  k: { psk: "load-secret", allow_weak_psk: true }
-connections:
-  load:
-    secret: k
-    local: { address: 127.0.0.1 }
-    remote: { address: "%any", id: "%any" }
-    ike: aes128-sha256-ecp256
-    esp: aes128-sha256
-`;
+${LOAD_RESPONDER_YAML}`;
   const ev = new EventLog();
   const config = parseConfig(conf, 'shards.yaml');
-  const d = new Daemon({ config, endpointFactory: shardedEndpointFactory({ shards: 2 }), logger: new Logger({ level: 'error', areas: {}, format: 'text', write: () => {} }), control: false, onEvent: ev.push });
+  const d = new Daemon({ config, endpointFactory: shardedEndpointFactory({ shards: 2, mode, ...(mode === 'process' ? { ownSockets: true } : {}) }), logger: new Logger({ level: 'error', areas: {}, format: 'text', write: () => {} }), control: false, onEvent: ev.push });
   await d.start();
   try {
     const r = await runLoadGen({ target: { address: '127.0.0.1', port: port! }, sources: Array.from({ length: 20 }, (_, i) => `127.0.0.${i + 1}`), socketsPerSource: 1, count: 40, durationS: 30, concurrency: 8, psk: 'load-secret', ike: 'aes128-sha256-ecp256', localId: '@load-{n}.test' });

@@ -5,7 +5,7 @@
 import { isIP } from 'node:net';
 import type { Node } from 'yaml';
 import { DEFAULT_CONTROL_SOCKET, LOG_AREAS, LOG_LEVELS, type GlobalConfig, type ListenAddress, type LogArea, type LogLevel } from './types.js';
-import { parseShards } from './scale.js';
+import { parseShardMode, parseShards } from './scale.js';
 import { duration, entries, integer, join, oneOf, resolvePath, scalarString, section, stringList, type Ctx } from './yaml.js';
 
 const GLOBAL_KEYS = [
@@ -33,7 +33,12 @@ const GLOBAL_KEYS = [
   'nat_keepalive',
   'fragment_size',
   'shards',
+  'shard_mode',
 ] as const;
+
+function shardModeOf(m: 'process' | 'thread' | undefined): { shardMode?: 'process' | 'thread' } {
+  return m !== undefined ? { shardMode: m } : {};
+}
 
 /** A duration from 1 s to 1 h (or 0 = off, where `offAllowed`); an error otherwise. */
 function secondsBetween1sAnd1h(ctx: Ctx, n: Node | null, p: string, offAllowed: boolean): number | undefined {
@@ -144,5 +149,6 @@ export function parseGlobal(ctx: Ctx, node: Node | null | undefined): GlobalConf
     natKeepalive: get('nat_keepalive', (n, p) => secondsBetween1sAnd1h(ctx, n, p, true), 20),
     fragmentSize: get('fragment_size', (n, p) => integer(ctx, n, p, 68, 65535), 548),
     shards: parseShards(ctx, e.get('shards')?.value),
+    ...shardModeOf(parseShardMode(ctx, e.get('shard_mode')?.value)),
   };
 }

@@ -1,6 +1,6 @@
 /**
  * What the daemon spreads over cores and nodes (docs/scale.md, docs/ha.md): `global.shards`, the
- * number of engine shards in worker threads, and the `ha` section: the replicated store (etcd),
+ * number of engine shards, `global.shard_mode` (processes or threads), and the `ha` section: the replicated store (etcd),
  * the cluster's name and key, this node's name, the ownership lease and the virtual address.
  */
 import { readFileSync } from 'node:fs';
@@ -17,6 +17,18 @@ export function parseShards(ctx: Ctx, node: Node | null | undefined): number {
   const text = scalarString(ctx, node, 'global.shards');
   if (text === 'auto') return cores;
   return integer(ctx, node, 'global.shards', 1, 256) ?? 1;
+}
+
+/**
+ * `global.shard_mode`: `process` (shards in child processes that own their sockets; the default
+ * when the native binding is built) or `thread` (worker threads behind the main thread's sockets).
+ */
+export function parseShardMode(ctx: Ctx, node: Node | null | undefined): 'process' | 'thread' | undefined {
+  if (node === undefined) return undefined;
+  const text = scalarString(ctx, node, 'global.shard_mode');
+  if (text === 'process' || text === 'thread') return text;
+  if (text !== undefined) ctx.error(node, 'global.shard_mode', `'${text}' must be process (shards in child processes that own their sockets) or thread (worker threads)`);
+  return undefined;
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;

@@ -75,8 +75,10 @@ export interface GlobalConfig {
   readonly trafficPoll: number;
   /** Seconds between NAT keepalives (RFC 3948 §2.3) on ISAKMP SAs with a NAT in front of us; 0: none. */
   readonly natKeepalive: number;
-  /** Engine shards in worker threads (docs/scale.md); `auto` in the file = the number of cores; default 1. */
+  /** Engine shards (docs/scale.md); `auto` in the file = the number of cores; default 1. */
   readonly shards: number;
+  /** `shard_mode`: shards in processes or threads; absent: processes where the native binding is built (shards/index.ts). */
+  readonly shardMode?: 'process' | 'thread';
 }
 
 /** The `ha` section (docs/ha.md): failover through etcd. */

@@ -25,6 +25,10 @@ export interface NativeSockets {
   getsockoptInt(fd: number, level: number, name: number): number;
   /** [family, port, SO_TYPE] of a bound inet socket. */
   localAddress(fd: number): [number, number, number] | undefined;
+  /** A close-on-exec UDP socket with SO_REUSEPORT bound to address:port (IPv6: v6-only): its fd, or -errno. */
+  udpReusePort(family: 4 | 6, address: string, port: number): number;
+  /** SO_ATTACH_REUSEPORT_CBPF with a classic BPF program (struct sock_filter array, machine byte order): 0 or -errno. */
+  attachReuseportCbpf(fd: number, program: Uint8Array): number;
 }
 
 const ADDON = 'native/build/Release/isakmp_netlink.node';

@@ -1,5 +1,6 @@
 /**
- * The messages between the daemon's main thread and its engine shards (worker threads). Each
+ * The messages between the daemon's main thread and its engine shards (worker threads or child
+ * processes: the same messages, structured clone or V8 serialization). Each
  * post is an array of messages: the main thread gathers what one shard gets in one turn of the
  * event loop, a shard answers each array with at most one `out` (its transmits, events and SA
  * snapshots for replication). Plain data only (structured clone): byte arrays, no classes.
@@ -9,6 +10,8 @@ import type { Connection, EngineEvent, IpsecSaInfo, IsakmpSaInfo } from '../engi
 import type { EndpointFactoryOptions } from '../engine.js';
 import type { IpsecSaRecord, IsakmpSaRecord, SaRecord } from '../../exchange/snapshot.js';
 import type { DatagramBlock } from './datagram-block.js';
+import type { ReceivingTable } from './receiving.js';
+import type { TransportCounters } from '../udp.js';
 
 /** The engine options a shard is started with (functions stay in the main thread). */
 export type ShardEngineOptions = Omit<EndpointFactoryOptions, 'random' | 'allocateSpi' | 'connections' | 'cookieTag'>;
@@ -27,7 +30,9 @@ export interface ShardInit {
    * number and the outcome, then the request's number, and wakes the main thread waiting on it
    * (Atomics).
    */
-  readonly dpdAnswers: SharedArrayBuffer;
+  readonly dpdAnswers?: SharedArrayBuffer;
+  /** A shard process with its own sockets: where wildcard sockets' datagrams are addressed (receiving.ts). */
+  readonly receiving?: ReceivingTable;
   /**
    * Benchmarks only (bench/shards.bench.ts): randomness derived from this seed and the initiator
    * cookie of the datagram being handled, so that a recorded conversation can be replayed.
@@ -59,7 +64,9 @@ export type ToShard =
   /** RFC 3706 R-U-THERE now under an ISAKMP SA; the answer goes to `dpdAnswers` (request `req`). */
   | { readonly t: 'dpd'; readonly req: number; readonly sa: string }
   | { readonly t: 'import'; readonly req: number; readonly isakmp: readonly IsakmpSaRecord[]; readonly ipsec: readonly IpsecSaRecord[] }
-  | { readonly t: 'export-all'; readonly req: number };
+  | { readonly t: 'export-all'; readonly req: number }
+  /** The connections' receiving table changed (a reload; shard processes with sockets). */
+  | { readonly t: 'receiving'; readonly table: ReceivingTable };
 
 /** `dpdAnswers`: [request answered last, sequence number sent (as uint32), outcome (DPD_SENT, DPD_NO_SA, DPD_FAILED)]. */
 export const DPD_SLOTS = 3;
@@ -77,6 +84,10 @@ export interface ShardStats {
   readonly firstMessagesRefused: number;
   readonly ipsec: number;
   readonly timers: number;
+  /** Datagrams this shard's socket received for another shard, and forwarded (processes). */
+  readonly forwards?: number;
+  /** The shard's own sockets' counters (processes with sockets). */
+  readonly transport?: TransportCounters;
 }
 
 export type FromShard =
@@ -93,7 +104,12 @@ export type FromShard =
     }
   | { readonly t: 'stats'; readonly stats: ShardStats }
   | { readonly t: 'spi-need'; readonly local: string }
-  | { readonly t: 'problem'; readonly message: string }
+  /** For the operator's log: at error level, or `warn` (a send that failed on a shard's socket). */
+  | { readonly t: 'problem'; readonly message: string; readonly level?: 'warn' }
   /** SAs taken over (HA), with when the shard will rekey them (`rekeyAt`, as in `out`). */
   | { readonly t: 'imported'; readonly req: number; readonly isakmp: readonly IsakmpSaInfo[]; readonly ipsec: readonly IpsecSaInfo[]; readonly rekeys: readonly (readonly [id: string, at: number])[]; readonly errors: readonly string[] }
-  | { readonly t: 'exported'; readonly req: number; readonly records: readonly SaRecord[] };
+  | { readonly t: 'exported'; readonly req: number; readonly records: readonly SaRecord[] }
+  /** Datagrams for shard `to` that reached this shard's socket (the main process passes them on as `in`). */
+  | { readonly t: 'forward'; readonly to: number; readonly block: DatagramBlock }
+  /** The outcome of a `dpd` request, for a shard process (threads answer in `dpdAnswers`). */
+  | { readonly t: 'dpd-answer'; readonly req: number; readonly seq: number; readonly outcome: number };

@@ -1,8 +1,11 @@
 /**
- * N engine shards in worker threads behind the daemon's `EndpointLike` (docs/scale.md): the
- * daemon drives it like one endpoint. Datagrams go to their shard by their cookies (route.ts);
+ * N engine shards in worker threads or child processes (links.ts) behind the daemon's
+ * `EndpointLike` (docs/scale.md): the daemon drives it like one endpoint. Shard processes with
+ * their own sockets (`attachSockets`, socket-group.ts) receive and send without the main process;
+ * what reaches a shard's socket for another shard comes back here once and goes on (`forward`). Datagrams go to their shard by their cookies (route.ts);
  * commands to the shard holding the SA, or for a new negotiation the shard of the connection's
- * established ISAKMP SA, else one by a hash of the connection's name; connection changes to
+ * established ISAKMP SA, else the shard of its peer's address (the keyed hash that spreads first
+ * messages with threads; a hash of the name for a `%any` peer); connection changes to
  * every shard. Each shard runs its own timers; its transmits and events come back
  * asynchronously, are queued here, and wake the daemon's loop, which drains them with
  * `pollTransmit()` / `pollEvent()` as from one endpoint.
@@ -12,16 +15,18 @@
  * sum of what the shards last reported (about once a second).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { Worker, type ResourceLimits } from 'node:worker_threads';
+import type { ResourceLimits } from 'node:worker_threads';
 import type { DataAttribute } from '../../codec/types.js';
 import { LocalProtocolError } from '../../errors.js';
 import type { IpsecSaRecord, IsakmpSaRecord, SaRecord } from '../../exchange/snapshot.js';
 import type { Address, Connection, EndpointFactory, EndpointFactoryOptions, EndpointLike, EngineEvent, InitiateResult, IpsecSaInfo, IsakmpSaInfo, Transmit } from '../engine.js';
 import { BlockBuilder, forEachDatagram, KEEPALIVE } from './datagram-block.js';
 import { DPD_NO_SA, DPD_SENT, DPD_SLOTS, type FromShard, type SaRemoval, type ShardEngineOptions, type ShardInit, type ShardStats, type ToShard } from './protocol.js';
-import { MAX_SHARDS, shardOfMessage, shardOfSa } from './route.js';
-
-const WORKER = new URL('./worker.js', import.meta.url);
+import { MAX_SHARDS, shardOfMessage, shardOfSa, spreadShard } from './route.js';
+import { processLink, threadLink, type LinkHandlers, type ShardLink } from './links.js';
+import type { SocketGroup } from './socket-group.js';
+import type { ReceivingTable } from './receiving.js';
+import type { TransportCounters } from '../udp.js';
 /** How long `dpd()` waits for its shard to send the R-U-THERE (the shard may be busy with a batch). */
 const DPD_WAIT_MS = 2000;
 
@@ -33,11 +38,21 @@ export interface ShardOptions {
   /** Export SA snapshots for replication (`onReplicate`). */
   readonly replicate?: boolean;
   /** Operator-facing problems (a shard's command that failed, a shard that died). */
-  readonly onProblem?: (message: string) => void;
+  readonly onProblem?: (message: string, level?: 'warn') => void;
   /** Benchmarks only: see ShardInit.benchSeed. */
   readonly benchSeed?: string;
   /** Each shard's V8 heap limits (Node's `resourceLimits` of a worker; default: V8's own). */
   readonly resourceLimits?: ResourceLimits;
+  /** Worker threads (default) or child processes. */
+  readonly mode?: 'thread' | 'process';
+  /**
+   * Processes only: the shards own sockets, and start when `attachSockets` gives them (the
+   * daemon's transport does, shards/transport.ts); without, they start at once and the datagrams
+   * go through `handleDatagram` and `pollTransmit` as with threads.
+   */
+  readonly ownSockets?: boolean;
+  /** Why the daemon runs these shards as they are (a log line at start, e.g. threads instead of processes). */
+  readonly note?: string;
 }
 
 /** What replication gets after each batch of a shard (see ha/tap.ts). */
@@ -66,7 +81,8 @@ const ZERO_STATS: ShardStats = { isakmp: 0, established: 0, halfOpen: 0, halfOpe
 export class ShardedEndpoint implements EndpointLike {
   readonly shards: number;
   private readonly key: Uint8Array;
-  private readonly workers: Worker[] = [];
+  private readonly links: ShardLink[] = [];
+  private readonly inits: ShardInit[] = [];
   /** Per shard, where it answers `dpd` requests (protocol.ts: dpdAnswers). */
   private readonly dpdAnswers: Int32Array[] = [];
   private nextDpd = 0;
@@ -88,7 +104,7 @@ export class ShardedEndpoint implements EndpointLike {
   private closed = false;
   /** Messages across the thread boundary so far: posts to the shards, posts from them (benchmarks). */
   readonly crossings = { toShards: 0, fromShards: 0 };
-  private problem: ((message: string) => void) | undefined;
+  private problem: ((message: string, level?: 'warn') => void) | undefined;
 
   constructor(
     opts: EndpointFactoryOptions,
@@ -108,20 +124,78 @@ export class ShardedEndpoint implements EndpointLike {
       ...(rest.halfOpenTotal !== undefined ? { halfOpenTotal: Math.max(1, Math.ceil(rest.halfOpenTotal / this.shards)) } : {}),
     };
     const allocate = opts.allocateSpi;
+    this.allocate = opts.allocateSpi;
+    for (const c of connections) this.remotes.set(c.name, c.remote);
+    const thread = o.mode !== 'process';
     for (let i = 0; i < this.shards; i++) {
-      const answers = new SharedArrayBuffer(DPD_SLOTS * 4);
-      this.dpdAnswers.push(new Int32Array(answers));
-      const init: ShardInit = { shard: i, shards: this.shards, routingKey: this.key, options, connections, replicate: o.replicate === true, dpdAnswers: answers, ...(o.benchSeed !== undefined ? { benchSeed: o.benchSeed } : {}) };
-      const w = new Worker(WORKER, { workerData: init, ...(o.resourceLimits !== undefined ? { resourceLimits: o.resourceLimits } : {}) });
-      w.on('message', (batch: FromShard[]) => {
-        this.crossings.fromShards++;
-        for (const m of batch) this.fromShard(i, m, allocate);
-        this.wake?.();
-      });
-      w.on('error', (err) => (this.problem ?? this.o.onProblem)?.(`engine shard ${i} stopped: ${err.message} (its SAs are lost; restart the daemon)`));
-      w.unref();
-      this.workers.push(w);
+      const answers = thread ? new SharedArrayBuffer(DPD_SLOTS * 4) : undefined;
+      if (answers !== undefined) this.dpdAnswers.push(new Int32Array(answers));
+      this.inits.push({ shard: i, shards: this.shards, routingKey: this.key, options, connections, replicate: o.replicate === true, ...(answers !== undefined ? { dpdAnswers: answers } : {}), ...(o.benchSeed !== undefined ? { benchSeed: o.benchSeed } : {}) });
     }
+    if (thread) for (const init of this.inits) this.links.push(threadLink(init, this.handlers(init.shard), o.resourceLimits));
+    else if (o.ownSockets !== true) for (const init of this.inits) this.links.push(processLink(init, this.handlers(init.shard)));
+  }
+
+  private readonly allocate: EndpointFactoryOptions['allocateSpi'];
+  /** Each connection's remote address (where `initiate` starts a negotiation). */
+  private readonly remotes = new Map<string, Address>();
+
+  private handlers(i: number): LinkHandlers {
+    return {
+      message: (batch) => {
+        this.crossings.fromShards++;
+        for (const m of batch) this.fromShard(i, m, this.allocate);
+        this.wake?.();
+      },
+      stopped: (why) => (this.problem ?? this.o.onProblem)?.(`engine shard ${i} stopped: ${why} (its SAs are lost; restart the daemon)`),
+    };
+  }
+
+  /** Threads or processes. */
+  get mode(): 'thread' | 'process' {
+    return this.o.mode ?? 'thread';
+  }
+
+  /** Whether the shards own the sockets (processes started by `attachSockets`). */
+  get ownSockets(): boolean {
+    return this.o.mode === 'process' && this.o.ownSockets === true;
+  }
+
+  /** Why the shards run as they do (for the daemon's log), if it was said. */
+  get note(): string | undefined {
+    return this.o.note;
+  }
+
+  /**
+   * Starts the shard processes with their sockets (socket k of every group to shard k), and the
+   * receiving table of wildcard sockets (receiving.ts). What was posted before goes out now.
+   */
+  attachSockets(groups: readonly SocketGroup[], receiving: ReceivingTable): void {
+    if (!this.ownSockets || this.links.length > 0 || this.closed) throw new Error('attachSockets: only once, for shard processes that own their sockets');
+    for (const init of this.inits) this.links.push(processLink({ ...init, receiving }, this.handlers(init.shard), groups));
+    this.schedule();
+  }
+
+  /** The connections' receiving table changed (a reload): to every shard process with sockets. */
+  setReceivingTable(table: ReceivingTable): void {
+    if (this.ownSockets) this.broadcast({ t: 'receiving', table });
+  }
+
+  /** The shards' sockets' counters (summed; as of their last report, about once a second). */
+  transportCounters(): TransportCounters {
+    const sum: TransportCounters = { packetsIn: 0, packetsOut: 0, bytesIn: 0, bytesOut: 0, keepalivesDropped: 0, keepalivesOut: 0, espDropped: 0, runtsDropped: 0, sendErrors: 0 };
+    for (const s of this.stat) for (const k of Object.keys(sum) as (keyof TransportCounters)[]) sum[k] += s.transport?.[k] ?? 0;
+    return sum;
+  }
+
+  /** The shard processes' ids (processes only). */
+  pids(): number[] {
+    return this.links.flatMap((l) => (l.pid !== undefined ? [l.pid] : []));
+  }
+
+  /** Datagrams the shards' sockets received for another shard (as of their last report). */
+  forwards(): number {
+    return this.stat.reduce((n, s) => n + (s.forwards ?? 0), 0);
   }
 
   /** The daemon's loop: called when shard output is queued (drain it with pollTransmit/pollEvent). */
@@ -130,7 +204,7 @@ export class ShardedEndpoint implements EndpointLike {
   }
 
   /** Operator-facing problems of the shards (a command that failed, a shard that stopped). */
-  setProblemSink(f: (message: string) => void): void {
+  setProblemSink(f: (message: string, level?: 'warn') => void): void {
     this.problem = f;
   }
 
@@ -170,8 +244,17 @@ export class ShardedEndpoint implements EndpointLike {
         break;
       }
       case 'problem':
-        (this.problem ?? this.o.onProblem)?.(m.message);
+        (this.problem ?? this.o.onProblem)?.(m.message, m.level);
         break;
+      case 'forward':
+        this.post(m.to % this.shards, { t: 'in', block: m.block });
+        break;
+      case 'dpd-answer': {
+        const f = this.waiting.get(m.req);
+        this.waiting.delete(m.req);
+        f?.(m);
+        break;
+      }
       case 'imported':
       case 'exported': {
         const f = this.waiting.get(m.req);
@@ -247,6 +330,7 @@ export class ShardedEndpoint implements EndpointLike {
   /** One postMessage per shard per turn of the event loop. */
   private flush(): void {
     this.flushScheduled = false;
+    if (this.links.length === 0) return; // shard processes waiting for their sockets
     for (let i = 0; i < this.shards; i++) {
       this.closeBlock(i);
       const batch = this.pending[i]!;
@@ -254,7 +338,7 @@ export class ShardedEndpoint implements EndpointLike {
       this.pending[i] = [];
       const transfer = this.transfers[i]!;
       this.transfers[i] = [];
-      this.workers[i]!.postMessage(batch, transfer);
+      this.links[i]!.post(batch, transfer);
       this.crossings.toShards++;
     }
   }
@@ -285,7 +369,10 @@ export class ShardedEndpoint implements EndpointLike {
     for (const c of this.ipsec.values()) if (c.connection === connection) established++;
     let shard: number | undefined;
     for (const s of this.isakmp.values()) if (s.connection === connection) shard = shardOfSa(this.key, s.id, s.remote, this.shards);
-    shard ??= createHash('sha256').update(connection).digest().readUInt32BE(0) % this.shards;
+    // a new negotiation: the shard of the peer's address, where the peer's own first messages go
+    // with threads, so that the connections to one peer share one shard (and one ISAKMP SA)
+    const remote = this.remotes.get(connection);
+    shard ??= remote !== undefined && remote.address !== '%any' ? spreadShard(this.key, remote, this.shards) : createHash('sha256').update(connection).digest().readUInt32BE(0) % this.shards;
     this.post(shard, { t: 'initiate', connection });
     return { started: established > 0 ? 0 : 1, negotiating: 0, established };
   }
@@ -314,6 +401,7 @@ export class ShardedEndpoint implements EndpointLike {
    * DPD_WAIT_MS (a shard busy with a batch of handshakes answers within milliseconds).
    */
   dpd(_now: number, sa: string): number {
+    if (this.mode === 'process') throw new LocalProtocolError(0, `DPD on ${sa}: engine shards in processes answer asynchronously (dpdAsync)`);
     const p1 = this.isakmp.get(sa);
     if (p1 === undefined || this.closed) throw new LocalProtocolError(0, `no established ISAKMP SA ${sa}`);
     const shard = shardOfSa(this.key, p1.id, p1.remote, this.shards);
@@ -331,6 +419,17 @@ export class ShardedEndpoint implements EndpointLike {
     const outcome = Atomics.load(answers, 2);
     if (outcome === DPD_SENT) return Atomics.load(answers, 1) >>> 0;
     throw new LocalProtocolError(0, outcome === DPD_NO_SA ? `no established ISAKMP SA ${sa}` : `DPD on ${sa} failed in engine shard ${shard}`);
+  }
+
+  /** `dpd()` for shards in threads or processes: resolves with the shard's sequence number. */
+  async dpdAsync(now: number, sa: string): Promise<number> {
+    if (this.mode === 'thread') return this.dpd(now, sa);
+    const p1 = this.isakmp.get(sa);
+    if (p1 === undefined || this.closed) throw new LocalProtocolError(0, `no established ISAKMP SA ${sa}`);
+    const shard = shardOfSa(this.key, p1.id, p1.remote, this.shards);
+    const a = await this.request<Extract<FromShard, { t: 'dpd-answer' }>>(shard, (req) => ({ t: 'dpd', req, sa }));
+    if (a.outcome === DPD_SENT) return a.seq >>> 0;
+    throw new LocalProtocolError(0, a.outcome === DPD_NO_SA ? `no established ISAKMP SA ${sa}` : `DPD on ${sa} failed in engine shard ${shard}`);
   }
 
   reportTraffic(_now: number, sa: string, bytes: number): void {
@@ -384,10 +483,12 @@ export class ShardedEndpoint implements EndpointLike {
   }
 
   setConnection(c: Connection): void {
+    this.remotes.set(c.name, c.remote);
     this.broadcast({ t: 'set-connection', connection: c });
   }
 
   removeConnection(name: string): boolean {
+    this.remotes.delete(name);
     this.broadcast({ t: 'remove-connection', name });
     return true;
   }
@@ -441,7 +542,7 @@ export class ShardedEndpoint implements EndpointLike {
 
   /** Every SA of every shard, as records (a full resynchronisation of the store). */
   async exportAll(): Promise<SaRecord[]> {
-    const answers = await Promise.all(this.workers.map((_, i) => this.request<Extract<FromShard, { t: 'exported' }>>(i, (req) => ({ t: 'export-all', req }))));
+    const answers = await Promise.all(this.inits.map((_, i) => this.request<Extract<FromShard, { t: 'exported' }>>(i, (req) => ({ t: 'export-all', req }))));
     return answers.flatMap((a) => a.records);
   }
 
@@ -450,11 +551,11 @@ export class ShardedEndpoint implements EndpointLike {
     if (this.closed) return;
     this.flush();
     this.closed = true;
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    await Promise.all(this.links.map((l) => l.close()));
   }
 }
 
-/** An endpoint factory for the daemon: `o.shards` engine shards in worker threads. */
+/** An endpoint factory for the daemon: `o.shards` engine shards in worker threads or processes. */
 export function shardedEndpointFactory(o: ShardOptions): EndpointFactory {
   return (opts) => new ShardedEndpoint(opts, o);
 }
