@@ -139,3 +139,35 @@ test('30 % loss during XAUTH: phase 1, the four Transaction messages and Quick M
   assert.equal(pair.b.ipsecSas().length, 1);
   assert.ok(pair.wire.some((w) => !w.delivered), 'the link did lose datagrams');
 });
+
+test("a wrong password, and the client deletes the ISAKMP SA instead of acknowledging STATUS=0 (Libreswan's pluto): the gateway still ends XAUTH as refused, naming the attempts", () => {
+  const pair = new Pair({ seed: 'xauth-wrong-delete' });
+  pair.a.setConnection(conn(pair, 'a', { xauth: { role: 'client', user: 'alice', password: enc.encode('wrong') } }));
+  pair.b.setConnection(conn(pair, 'b', { xauth: { role: 'server', retries: 2 } }));
+  // the client's third Transaction (REPLY, REPLY, then the ACK of STATUS=0) never leaves it
+  let transactions = 0;
+  pair.tap = (from, data) => (from === 'a' && decodeHeader(data).exchangeType === 6 && ++transactions === 3 ? null : data);
+  pair.a.initiate(pair.now, 'c');
+  let deleted = false;
+  const done = new Set<number>();
+  for (let i = 0; i < 40; i++) {
+    pair.run(250);
+    for (const e of pair.ev('b', 'xauth-request')) {
+      if (done.has(e.requestId)) continue;
+      done.add(e.requestId);
+      pair.b.answerXauth(pair.now, e.requestId, false);
+    }
+    const sa = pair.a.isakmpSas()[0];
+    if (!deleted && pair.ev('a', 'xauth-done').length === 1 && sa) {
+      pair.a.delete(pair.now, sa.id);
+      deleted = true;
+    }
+  }
+  assert.ok(deleted, 'the client saw STATUS=0');
+  assert.equal(transactions, 3, 'the ACK was dropped');
+  const end = pair.ev('b', 'xauth-done');
+  assert.equal(end.length, 1, JSON.stringify(pair.events.b.map((e) => e.type)));
+  assert.equal(end[0]!.ok, false);
+  assert.equal(end[0]!.reason, 'user "alice" failed XAUTH 2 time(s): check the user name and password (users file or RADIUS); the ISAKMP SA is deleted');
+  assert.equal(pair.b.isakmpSas().length, 0, "the client's Delete removed the SA");
+});
