@@ -1,0 +1,216 @@
+/**
+ * More interop with Libreswan 4.10's pluto (interop/pluto.sh), beyond libreswan.test.ts: the
+ * larger groups and SHA-2 PRFs in phase 1 and PFS, IPComp proposed by pluto, the L2TP shape
+ * (transport mode with protocol/port selectors), user@fqdn identities, lifetimes that differ
+ * between the sides, pluto's DPD, and an XAUTH client with a wrong password. Every case reads both
+ * sides: our `status` and log, pluto's `whack --showstates` and log.
+ *
+ * Run by `npm run test:interop` (root). Uses interop/ only (not ../shared).
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { hashPassword } from '../../src/daemon/remote-access/index.js';
+import { A, B, RUN, interopSkipReason, until } from './peers.js';
+import { PLUTO_SECRETS, TS, ourChild, ourConfig, pluto, plutoChild, plutoConn, plutoLab, plutoSkipReason } from './pluto.js';
+import { ALICE_PASSWORD, ANY_CLIENT, LAB_GROUP_SECRET, raYaml, usersFile } from './ra-configs.js';
+
+const skip = interopSkipReason() || plutoSkipReason();
+if (skip) console.log(`# Libreswan interop (more) skipped: ${skip}`);
+
+/** Our connection in transport mode between the hosts, selectors replaced by `local`/`remote`. */
+const transport = (conn: string, local: string, remote: string) => (sock: string) =>
+  ourConfig(conn)(sock).replace('    ipsec_mode: tunnel\n', '    ipsec_mode: transport\n').replace(/    local_ts: .*\n    remote_ts: .*\n/, `    local_ts: "${local}"\n    remote_ts: "${remote}"\n`);
+
+describe('Libreswan pluto: larger groups and SHA-2 PRFs', { skip: skip || false }, () => {
+  const lab = plutoLab();
+
+  test('we initiate with ECP-384 and SHA2-384 in phase 1, PFS modp4096: both sides agree', async () => {
+    pluto.start('b', B.ns, plutoConn(`authby=secret\n${TS}\nike=aes256-sha2_384;dh20\nphase2alg=aes256-sha2_384;modp4096\npfs=yes`), PLUTO_SECRETS);
+    const o = await lab.ours('lsw-ecp384', A.ns, ourConfig('auth: psk\nsecret: psk\nike: aes256-sha384-ecp384\nesp: aes256-sha384-modp4096'));
+    const up = await o.ctl({ cmd: 'up', name: 'pluto', timeoutMs: 10_000 });
+    assert.equal(up.ok, true, `${JSON.stringify(up)}\n${pluto.tail('b')}`);
+    const theirs = await plutoChild();
+    assert.ok(theirs, `pluto has no IPsec SA:\n${pluto.tail('b')}`);
+    const mine = await ourChild(o, theirs);
+    assert.ok(mine, `our status lacks pluto's SPIs: ${JSON.stringify((await o.status()).ipsec)}`);
+    assert.match(mine.algorithms, /aes256.*sha384.*modp4096/);
+    assert.match((await o.status()).isakmp[0]?.algorithms ?? '', /aes256-sha384-ecp384/);
+    assert.match(pluto.log('b'), /IKE SA established \{auth=PRESHARED_KEY cipher=AES_CBC_256 integ=HMAC_SHA2_384 group=DH20\}/);
+  });
+
+  test('pluto initiates with ECP-521 and SHA2-512 in phase 1, PFS modp8192', async () => {
+    pluto.start('b', B.ns, plutoConn(`authby=secret\n${TS}\nike=aes256-sha2_512;dh21\nphase2alg=aes256-sha2_512;modp8192\npfs=yes`), PLUTO_SECRETS);
+    const o = await lab.ours('lsw-ecp521', A.ns, ourConfig('auth: psk\nsecret: psk\nike: aes256-sha512-ecp521\nesp: aes256-sha512-modp8192'));
+    const r = pluto.up('b', 'ours', 20);
+    assert.equal(r.code, 0, `whack --initiate: ${r.out}${r.err}\n${o.log().slice(-2000)}`);
+    const theirs = await plutoChild();
+    assert.ok(theirs, `pluto has no IPsec SA:\n${pluto.tail('b')}`);
+    const mine = await ourChild(o, theirs);
+    assert.ok(mine, `our status lacks pluto's SPIs: ${JSON.stringify((await o.status()).ipsec)}`);
+    assert.equal(mine.role, 'responder');
+    assert.match(mine.algorithms, /aes256.*sha512.*modp8192/);
+    assert.match((await o.status()).isakmp[0]?.algorithms ?? '', /aes256-sha512-ecp521/);
+    assert.match(pluto.log('b'), /group=DH21\}/);
+  });
+});
+
+describe('Libreswan pluto: IPComp, the L2TP shape, identities', { skip: skip || false }, () => {
+  const lab = plutoLab();
+
+  test('pluto proposes IPComp (compress=yes) with ESP under one proposal: we refuse it, naming the proposal and IPComp; pluto gets NO_PROPOSAL_CHOSEN', async () => {
+    // Libreswan: "For IKEv1, compress settings on both peers must match" (ipsec.conf(5)); pluto
+    // sends ESP and IPCOMP under one proposal number, which a responder takes whole or not at all
+    pluto.start('b', B.ns, plutoConn(`authby=secret\n${TS}\nike=aes128-sha2_256;modp2048\nphase2alg=aes128-sha2_256\npfs=no\ncompress=yes`), PLUTO_SECRETS);
+    const o = await lab.ours('lsw-ipcomp', A.ns, ourConfig('auth: psk\nsecret: psk\nike: aes128-sha256-modp2048\nesp: aes128-sha256'));
+    const r = pluto.up('b', 'ours', 5);
+    assert.notEqual(r.code, 0, `pluto established a connection with IPComp: ${r.out}`);
+    const refused = await until(() => o.log().split('\n').find((l) => /no Quick Mode proposal chosen/.test(l)), 3000);
+    assert.ok(refused, `no refusal in our log:\n${o.log().slice(-2000)}`);
+    assert.match(refused, /peer offered esp aes128-sha256 \+ ipcomp deflate, we accept esp aes128-sha256; every proposal of the peer asks for IPComp \(compression\), which isakmp does not negotiate: turn it off on the peer \(compress=no\)/);
+    assert.match(pluto.log('b'), /NO_PROPOSAL_CHOSEN/, `pluto did not see our notify:\n${pluto.tail('b')}`);
+    assert.ok(!pluto.states('b').some((s) => s.spiIn !== undefined), 'pluto holds no IPsec SA');
+    assert.equal((await o.status()).ipsec.length, 0);
+  });
+
+  test('we initiate (ESP alone) to pluto with compress=yes: pluto as the responder takes ESP without IPComp', async () => {
+    pluto.start('b', B.ns, plutoConn(`authby=secret\n${TS}\nike=aes128-sha2_256;modp2048\nphase2alg=aes128-sha2_256\npfs=no\ncompress=yes`), PLUTO_SECRETS);
+    const o = await lab.ours('lsw-ipcomp-i', A.ns, ourConfig('auth: psk\nsecret: psk\nike: aes128-sha256-modp2048\nesp: aes128-sha256'));
+    const up = await o.ctl({ cmd: 'up', name: 'pluto', timeoutMs: 10_000 });
+    assert.equal(up.ok, true, `${JSON.stringify(up)}\n${pluto.tail('b')}`);
+    const theirs = await plutoChild();
+    assert.ok(theirs && (await ourChild(o, theirs)), 'IPsec SA on both sides');
+    assert.match(pluto.log('b'), /IPsec SA established tunnel mode \{ESP=>0x[0-9a-f]+ <0x[0-9a-f]+ xfrm=AES_CBC_128-HMAC_SHA2_256_128/);
+    assert.doesNotMatch(pluto.log('b'), /IPCOMP=>/);
+  });
+
+  test('the L2TP shape: transport mode, udp/1701 on both sides, pluto initiates (as an L2TP client would)', async () => {
+    pluto.start('b', B.ns, plutoConn('authby=secret\ntype=transport\nleftprotoport=17/1701\nrightprotoport=17/1701\nike=aes128-sha2_256;modp2048\nphase2alg=aes128-sha2_256\npfs=no'), PLUTO_SECRETS);
+    const o = await lab.ours('lsw-l2tp', A.ns, transport('auth: psk\nsecret: psk\nike: aes128-sha256-modp2048\nesp: aes128-sha256', `${A.ip}/32[udp/1701]`, `${B.ip}/32[udp/1701]`));
+    const r = pluto.up('b', 'ours');
+    assert.equal(r.code, 0, `whack --initiate: ${r.out}${r.err}\n${o.log().slice(-2000)}`);
+    const theirs = await plutoChild();
+    assert.ok(theirs, `pluto has no IPsec SA:\n${pluto.tail('b')}`);
+    const mine = await ourChild(o, theirs);
+    assert.ok(mine, `our status lacks pluto's SPIs: ${JSON.stringify((await o.status()).ipsec)}`);
+    assert.equal(mine.mode, 'transport');
+    assert.deepEqual([mine.localTs, mine.remoteTs], [`${A.ip}[17/1701]`, `${B.ip}[17/1701]`]);
+    assert.match(pluto.log('b'), /IPsec SA established transport mode/);
+  });
+
+  test('the L2TP server shape: pluto with rightprotoport=17/%any answers our udp/1701 from any port', async () => {
+    pluto.start('b', B.ns, plutoConn('authby=secret\ntype=transport\nleftprotoport=17/1701\nrightprotoport=17/%any\nike=aes128-sha2_256;modp2048\nphase2alg=aes128-sha2_256\npfs=no'), PLUTO_SECRETS);
+    const o = await lab.ours('lsw-l2tp-any', A.ns, transport('auth: psk\nsecret: psk\nike: aes128-sha256-modp2048\nesp: aes128-sha256', `${A.ip}/32[udp]`, `${B.ip}/32[udp/1701]`));
+    const up = await o.ctl({ cmd: 'up', name: 'pluto', timeoutMs: 10_000 });
+    assert.equal(up.ok, true, `${JSON.stringify(up)}\n${pluto.tail('b')}`);
+    const theirs = await plutoChild();
+    assert.ok(theirs, `pluto has no IPsec SA:\n${pluto.tail('b')}`);
+    const mine = await ourChild(o, theirs);
+    assert.ok(mine, 'our side');
+    assert.deepEqual([mine.localTs, mine.remoteTs], [`${A.ip}[17]`, `${B.ip}[17/1701]`]);
+  });
+
+  test('Main Mode PSK with user@fqdn identities (ID_USER_FQDN), we initiate', async () => {
+    pluto.start('b', B.ns, plutoConn(`authby=secret\nleftid=pluto@peers.test\nrightid=ours@peers.test\n${TS}\nike=aes128-sha2_256;modp2048\nphase2alg=aes128-sha2_256\npfs=no`), `pluto@peers.test ours@peers.test : PSK "${/"(.*)"/.exec(PLUTO_SECRETS)![1]}"\n`);
+    const o = await lab.ours('lsw-ufqdn', A.ns, ourConfig('auth: psk\nsecret: psk\nike: aes128-sha256-modp2048\nesp: aes128-sha256', { local: 'ours@peers.test', remote: 'pluto@peers.test' }));
+    const up = await o.ctl({ cmd: 'up', name: 'pluto', timeoutMs: 10_000 });
+    assert.equal(up.ok, true, `${JSON.stringify(up)}\n${pluto.tail('b')}`);
+    const theirs = await plutoChild();
+    assert.ok(theirs && (await ourChild(o, theirs)), 'IPsec SA on both sides');
+    assert.match(pluto.log('b'), /Peer ID is ID_USER_FQDN: 'ours@peers.test'/);
+    assert.equal((await o.status()).isakmp[0]?.peerId, 'pluto@peers.test');
+  });
+});
+
+describe('Libreswan pluto: lifetimes that differ', { skip: skip || false }, () => {
+  const lab = plutoLab();
+
+  test('pluto initiates with salifetime=8h, ours 1h: we shorten with RESPONDER-LIFETIME, which pluto 4.10 ignores (it keeps 8 h)', async () => {
+    pluto.start('b', B.ns, plutoConn(`authby=secret\n${TS}\nike=aes128-sha2_256;modp2048\nphase2alg=aes128-sha2_256\npfs=no\nsalifetime=8h`), PLUTO_SECRETS);
+    const o = await lab.ours('lsw-life-r', A.ns, ourConfig('auth: psk\nsecret: psk\nike: aes128-sha256-modp2048\nesp: aes128-sha256\nlifetime: 1h'));
+    const r = pluto.up('b', 'ours');
+    assert.equal(r.code, 0, `whack --initiate: ${r.out}${r.err}\n${o.log().slice(-2000)}`);
+    const first = await plutoChild();
+    assert.ok(first, 'pluto IPsec SA');
+    const mine = await ourChild(o, first);
+    assert.ok(mine, 'our side');
+    assert.ok(mine.lifetimeLeft <= 3600 && mine.lifetimeLeft > 3500, `our IPsec SA lives ${mine.lifetimeLeft} s`);
+    // our notify in QM2 (24 octets: the ESP SPI and SA Life Type/Duration 3600 as TV attributes),
+    // parsed and set aside by pluto 4.10, which keeps its own lifetime
+    assert.match(pluto.log('b'), /ignoring informational payload IPSEC_RESPONDER_LIFETIME, msgid=[0-9a-f]{8}, length=24/);
+    assert.ok((first.replaceIn ?? 0) > 3600, `pluto kept its own lifetime: ${JSON.stringify(first)}`);
+  });
+
+  test('we initiate with lifetime 8h to pluto with salifetime=10s, ikelifetime=2h: pluto keeps its shorter lifetimes (no RESPONDER-LIFETIME) and rekeys the IPsec SA itself; we follow', async () => {
+    pluto.start('b', B.ns, plutoConn(`authby=secret\n${TS}\nike=aes128-sha2_256;modp2048\nphase2alg=aes128-sha2_256\npfs=no\nsalifetime=10s\nikelifetime=2h\nrekeymargin=5s\nrekeyfuzz=0%`), PLUTO_SECRETS);
+    const o = await lab.ours('lsw-life-i', A.ns, ourConfig('auth: psk\nsecret: psk\nike: aes128-sha256-modp2048\nesp: aes128-sha256\nlifetime: 8h\nrekey_margin: 9m\nike_lifetime: 8h'));
+    const up = await o.ctl({ cmd: 'up', name: 'pluto', timeoutMs: 10_000 });
+    assert.equal(up.ok, true, `${JSON.stringify(up)}\n${pluto.tail('b')}`);
+    const first = await plutoChild();
+    assert.ok(first, 'pluto IPsec SA');
+    const mine = await ourChild(o, first);
+    assert.ok(mine, 'our side');
+    // pluto says nothing of its shorter lifetimes (no RESPONDER-LIFETIME): we hold ours
+    assert.ok(mine.lifetimeLeft > 28000, `our IPsec SA: ${mine.lifetimeLeft} s`);
+    assert.doesNotMatch(pluto.log('b'), /RESPONDER_LIFETIME/);
+    const p1 = pluto.states('b').find((s) => s.state === 'STATE_MAIN_R3');
+    assert.ok(p1 && (p1.replaceIn ?? Infinity) <= 7200, `pluto's ISAKMP SA by its ikelifetime: ${JSON.stringify(p1)}`);
+    const second = await until(() => pluto.states('b').find((s) => s.state === 'STATE_QUICK_I2' && s.spiIn !== undefined), 14_000, 250);
+    assert.ok(second, `pluto did not replace the IPsec SA: ${JSON.stringify(pluto.states('b'))}\n${pluto.tail('b')}`);
+    const ours2 = await ourChild(o, second);
+    assert.ok(ours2, 'our side of the replacement');
+    assert.equal(ours2.role, 'responder', 'pluto, the responder of the first IPsec SA, initiated its replacement');
+    assert.ok(ours2.lifetimeLeft <= 10, `the replacement carries pluto's lifetime: ${ours2.lifetimeLeft} s`);
+    const oldGone = await until(async () => !(await o.status()).ipsec.some((q: any) => q.spiIn === mine.spiIn), 8000, 250);
+    assert.ok(oldGone, `the replaced IPsec SA stays on our side: ${JSON.stringify((await o.status()).ipsec)}`);
+    assert.match(o.log(), new RegExp(`"IPsec SA deleted","id":"q${mine.spiIn}","connection":"pluto","by":"peer"`), "pluto's Delete of the replaced SA");
+    assert.ok(!pluto.states('b').some((s) => s.serial === first.serial), 'gone on pluto too');
+  });
+});
+
+describe('Libreswan pluto: its DPD', { skip: skip || false }, () => {
+  const lab = plutoLab();
+
+  test("pluto's DPD (dpddelay=1, dpdtimeout=4, dpdaction=clear): we answer its R-U-THEREs; our daemon killed, pluto clears the connection", async () => {
+    pluto.start('b', B.ns, plutoConn(`authby=secret\n${TS}\nike=aes128-sha2_256;modp2048\nphase2alg=aes128-sha2_256\npfs=no\ndpddelay=1\ndpdtimeout=4\ndpdaction=clear`), PLUTO_SECRETS);
+    const o = await lab.ours('lsw-pdpd', A.ns, ourConfig('auth: psk\nsecret: psk\nike: aes128-sha256-modp2048\nesp: aes128-sha256\ndpd_delay: 0'));
+    const r = pluto.up('b', 'ours');
+    assert.equal(r.code, 0, `whack --initiate: ${r.out}${r.err}`);
+    const answered = await until(() => (o.log().match(/DPD: R-U-THERE answered/g) ?? []).length >= 2, 6000, 200);
+    assert.ok(answered, `we answered no two R-U-THEREs of pluto:\n${pluto.tail('b')}`);
+    const before = pluto.states('b').map((s) => s.serial);
+    o.proc.kill('SIGKILL');
+    const cleared = await until(() => /"ours" #1: DPD action - clearing connection/.test(pluto.log('b')), 10_000, 250);
+    assert.ok(cleared, `pluto did not declare us dead:\n${pluto.tail('b')}`);
+    // pluto brought the connection up itself, so it starts over at once (its revival): new states only
+    const left = pluto.states('b');
+    assert.ok(!left.some((s) => before.includes(s.serial)), `pluto kept states of the dead peer: ${JSON.stringify(left)}`);
+  });
+});
+
+describe('Libreswan pluto: an XAUTH client in Aggressive Mode with a wrong password', { skip: skip || false }, () => {
+  const lab = plutoLab();
+
+  test('pluto (aggressive=yes, XAUTH client) against our gateway with a wrong password: refused, named on both sides', async () => {
+    const users = join(RUN, 'lsw-am-xauth-users');
+    writeFileSync(users, `alice:${await hashPassword(ALICE_PASSWORD, { N: 1024, r: 8, p: 1 })}\n`, { mode: 0o600 });
+    const gw = { name: 'roadwarriors', auth: 'psk', secret: 'group', local: A.ip, remote: ANY_CLIENT, xauth: usersFile(users, 2), extra: ['mode: aggressive', 'allow_aggressive_psk_responder: true', 'local_ts: 10.1.0.0/16', 'modecfg: pull', 'pool: 10.10.0.0/24'] } as const;
+    const o = await lab.ours('lsw-am-xauth', A.ns, (sock) => raYaml({ listen: A.ip, sock, secrets: { group: LAB_GROUP_SECRET }, connections: [gw] }));
+    const group = /psk: "([^"]+)"/.exec(LAB_GROUP_SECRET)![1]!;
+    const lines = `authby=secret\naggressive=yes\nike=aes256-sha2_256;modp2048\nphase2alg=aes128-sha2_256\npfs=no\nleftxauthclient=yes\nleftmodecfgclient=yes\nleftusername=alice\nrightxauthserver=yes\nrightmodecfgserver=yes\nrightsubnet=10.1.0.0/16\nmodecfgpull=yes`;
+    pluto.start('b', B.ns, plutoConn(lines), `${B.ip} ${A.ip} : PSK "${group}"\n@alice : XAUTH "not-${ALICE_PASSWORD}"\n`);
+    const r = pluto.up('b', 'ours', 6);
+    assert.notEqual(r.code, 0, `pluto came up with a wrong password: ${r.out}`);
+    // ours: each attempt named, then the end (pluto deletes the ISAKMP SA instead of acknowledging STATUS=0)
+    const end = await until(() => /XAUTH failed: user \\?"alice\\?" failed XAUTH 2 time\(s\): check the user name and password/.test(o.log()), 3000);
+    assert.ok(end, `no XAUTH failure line on our side:\n${o.log().split('\n').filter((l) => /XAUTH|deleted/.test(l)).join('\n')}`);
+    assert.ok((o.log().match(/XAUTH: user refused: wrong password for user 'alice'/g) ?? []).length >= 2, 'each attempt is named');
+    // pluto: told FAIL, it gives the exchange up (and, having brought the connection up itself, tries again: each try is refused the same way)
+    assert.match(r.out, /Received Cisco XAUTH status: FAIL/);
+    assert.match(pluto.log('b'), /"ours" #1: XAUTH: aborting entire IKE Exchange/);
+    assert.ok(!pluto.states('b').some((s) => s.spiIn !== undefined), 'pluto holds no IPsec SA');
+    assert.equal((await o.status()).ipsec.length, 0);
+    assert.ok(!o.log().includes(ALICE_PASSWORD), 'a password leaked into our log');
+  });
+});
