@@ -10,7 +10,7 @@
  * A wrong password is asked again (a new REQUEST) up to the connection's `retries` (default 3)
  * per ISAKMP SA; then STATUS=0 and the ISAKMP SA is deleted (on the client's ACK, or at once when
  * the client deletes it instead of acknowledging, as Libreswan does). The client answers with its
- * configured user and password. The password travels only in the `xauth-request` event (the
+ * configured user and password; told STATUS=0, it acknowledges and deletes the ISAKMP SA itself. The password travels only in the `xauth-request` event (the
  * caller's backend needs it); the engine keeps no copy.
  *
  * XAUTH_TYPE: only generic (a user name and a password) is done. A client asked for another type
@@ -206,6 +206,11 @@ export function xauthTransaction(x: Engine, now: number, p1: KeyedP1, msgId: num
         ? `gateway refused user "${policy.user}": it asked for XAUTH type ${typeName(s.unsupportedType)}, and this client does generic (user name and password) only`
         : `gateway refused user "${policy.user}": check the XAUTH user and password`;
       finish(x, now, p1, status === 1, policy.user, status === 1 ? `gateway accepted user "${policy.user}"` : refused);
+      // refused: the ISAKMP SA is of no use; we delete it after our ACK rather than wait for the
+      // gateway's Delete (Libreswan's pluto as the gateway sends none: it reads our ACK as a
+      // REPLY without credentials and asks again, and the two would go round until the
+      // message IDs run out)
+      if (status !== 1) deleteP1(x, p1);
     }
     return true;
   }
