@@ -9,6 +9,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hashPassword } from '../../src/daemon/remote-access/index.js';
@@ -212,5 +213,106 @@ describe('Libreswan pluto: an XAUTH client in Aggressive Mode with a wrong passw
     assert.ok(!pluto.states('b').some((s) => s.spiIn !== undefined), 'pluto holds no IPsec SA');
     assert.equal((await o.status()).ipsec.length, 0);
     assert.ok(!o.log().includes(ALICE_PASSWORD), 'a password leaked into our log');
+  });
+});
+
+describe('Libreswan pluto: NAT traversal in transport mode, phase-1 replacement by the responder', { skip: skip || false }, () => {
+  const lab = plutoLab();
+
+  test('L2TP behind a NAT: transport mode with NAT-T forced by pluto (encapsulation=yes), udp/1701, pluto initiates: UDP-encapsulated transport with NAT-OA', async () => {
+    pluto.start('b', B.ns, plutoConn('authby=secret\ntype=transport\nencapsulation=yes\nleftprotoport=17/1701\nrightprotoport=17/1701\nike=aes128-sha2_256;modp2048\nphase2alg=aes128-sha2_256\npfs=no'), PLUTO_SECRETS);
+    const o = await lab.ours('lsw-l2tp-nat', A.ns, transport('auth: psk\nsecret: psk\nike: aes128-sha256-modp2048\nesp: aes128-sha256', `${A.ip}/32[udp/1701]`, `${B.ip}/32[udp/1701]`));
+    const r = pluto.up('b', 'ours');
+    assert.equal(r.code, 0, `whack --initiate: ${r.out}${r.err}\n${o.log().slice(-2000)}`);
+    const theirs = await plutoChild();
+    assert.ok(theirs, `pluto has no IPsec SA:\n${pluto.tail('b')}`);
+    const mine = await ourChild(o, theirs);
+    assert.ok(mine, 'our side');
+    assert.deepEqual([mine.mode, mine.udpEncapsulation, mine.localTs, mine.remoteTs], ['transport', true, `${A.ip}[17/1701]`, `${B.ip}[17/1701]`]);
+    // our QM2 carries NAT-OAi and NAT-OAr (RFC 3947 §5.2); pluto takes the first
+    assert.match(pluto.log('b'), /IPsec SA established transport mode \{ESPinUDP=>0x[0-9a-f]+ <0x[0-9a-f]+ xfrm=AES_CBC_128-HMAC_SHA2_256_128 NATOA=/);
+  });
+
+  test('L2TP behind a NAT, we initiate (encap: true) to pluto with rightprotoport=17/%any: pluto records our address from our NAT-OA', async () => {
+    pluto.start('b', B.ns, plutoConn('authby=secret\ntype=transport\nleftprotoport=17/1701\nrightprotoport=17/%any\nike=aes128-sha2_256;modp2048\nphase2alg=aes128-sha2_256\npfs=no'), PLUTO_SECRETS);
+    const o = await lab.ours('lsw-l2tp-nat-i', A.ns, transport('auth: psk\nsecret: psk\nike: aes128-sha256-modp2048\nesp: aes128-sha256\nencap: true', `${A.ip}/32[udp/1701]`, `${B.ip}/32[udp/1701]`));
+    const up = await o.ctl({ cmd: 'up', name: 'pluto', timeoutMs: 10_000 });
+    assert.equal(up.ok, true, `${JSON.stringify(up)}\n${pluto.tail('b')}`);
+    const theirs = await plutoChild();
+    assert.ok(theirs, `pluto has no IPsec SA:\n${pluto.tail('b')}`);
+    const mine = await ourChild(o, theirs);
+    assert.ok(mine && mine.udpEncapsulation === true && mine.mode === 'transport', `our side: ${JSON.stringify(mine)}`);
+    assert.match(pluto.log('b'), new RegExp(`transport mode \\{ESPinUDP=>0x${mine.spiIn} <0x${mine.spiOut} xfrm=AES_CBC_128-HMAC_SHA2_256_128 NATOA=${A.ip.replace(/\./g, '\\.')} `));
+  });
+
+  test('pluto as the responder replaces the ISAKMP SA by its short ikelifetime: our IPsec SA goes on, and our Deletes go under the new ISAKMP SA', async () => {
+    pluto.start('b', B.ns, plutoConn(`authby=secret\n${TS}\nike=aes128-sha2_256;modp2048\nphase2alg=aes128-sha2_256\npfs=no\nikelifetime=12s\nrekeymargin=5s\nrekeyfuzz=0%`), PLUTO_SECRETS);
+    const o = await lab.ours('lsw-p1-life', A.ns, ourConfig('auth: psk\nsecret: psk\nike: aes128-sha256-modp2048\nesp: aes128-sha256'));
+    const up = await o.ctl({ cmd: 'up', name: 'pluto', timeoutMs: 10_000 });
+    assert.equal(up.ok, true, `${JSON.stringify(up)}\n${pluto.tail('b')}`);
+    const first = await plutoChild();
+    const mine = first && (await ourChild(o, first));
+    assert.ok(first && mine, 'IPsec SA on both sides');
+    const p1Before = (await o.status()).isakmp.map((s: any) => s.id);
+    // pluto (the responder of our Main Mode) initiates the new one, then deletes the old
+    const only = await until(async () => {
+      const st = await o.status();
+      return st.isakmp.length === 1 && !p1Before.includes(st.isakmp[0].id) ? st : undefined;
+    }, 14_000, 250);
+    assert.ok(only, `the ISAKMP SA was not replaced on our side: ${JSON.stringify((await o.status()).isakmp)}\n${pluto.tail('b')}`);
+    assert.equal(only.isakmp[0].role, 'responder');
+    assert.deepEqual(only.ipsec.map((q: any) => q.spiIn), [mine.spiIn], 'the IPsec SA goes on');
+    assert.match(pluto.log('b'), /"ours" #\d+: initiating IKEv1 Main Mode connection to replace #1/);
+    assert.ok(await until(() => pluto.states('b').some((s) => s.state === 'STATE_MAIN_I4') && !pluto.states('b').some((s) => s.serial === 1), 3000), `pluto: ${JSON.stringify(pluto.states('b'))}`);
+    assert.equal((await o.ctl({ cmd: 'down', name: 'pluto' })).ok, true);
+    const gone = await until(() => pluto.states('b').length === 0, 5000);
+    assert.ok(gone, `pluto kept states after our Deletes under the new ISAKMP SA: ${JSON.stringify(pluto.states('b'))}`);
+  });
+});
+
+describe('Libreswan pluto: XAUTH with a wrong password at our client, a Cisco-mode client', { skip: skip || false }, () => {
+  const lab = plutoLab();
+
+  test('pluto as the XAUTH gateway (xauthby=file), our client with a wrong password: refused once, named on both sides, and we delete the ISAKMP SA', async () => {
+    const hash = spawnSync('openssl', ['passwd', '-6', ALICE_PASSWORD], { encoding: 'utf8' }).stdout.trim();
+    const lines = `authby=secret\nike=aes256-sha2_256;modp2048\nphase2alg=aes128-sha2_256\npfs=no\nleftsubnet=10.1.0.0/16\nleftxauthserver=yes\nleftmodecfgserver=yes\nrightxauthclient=yes\nrightmodecfgclient=yes\nrightaddresspool=10.10.0.10-10.10.0.20\nmodecfgpull=yes\nxauthby=file`;
+    pluto.start('b', B.ns, plutoConn(lines).replace(`right=${A.ip}`, 'right=%any'), `${B.ip} %any : PSK "${/psk: "([^"]+)"/.exec(LAB_GROUP_SECRET)![1]}"\n`, undefined, undefined, `alice:${hash}:ours\n`);
+    const client = { name: 'office', auth: 'psk', secret: 'group', local: A.ip, remote: `{ address: ${B.ip} }`, xauth: `{ user: alice, password: "not-${ALICE_PASSWORD}" }`, extra: ['modecfg: pull', 'remote_ts: 10.1.0.0/16'] } as const;
+    const o = await lab.ours('lsw-xauth-wrong-c', A.ns, (sock) => raYaml({ listen: A.ip, sock, secrets: { group: LAB_GROUP_SECRET }, connections: [client] }));
+    const up = await o.ctl({ cmd: 'up', name: 'office', timeoutMs: 8000 });
+    assert.equal(up.ok, false);
+    // ours: the refusal named, then our ACK and our Delete (pluto, the gateway, deletes nothing: it
+    // reads our ACK as a REPLY without credentials and asks again; before we deleted the SA
+    // ourselves the two went round until our message-ID budget ran out)
+    const refused = await until(() => /XAUTH failed: gateway refused user \\?"alice\\?": check the XAUTH user and password/.test(o.log()), 3000);
+    assert.ok(refused, `no refusal on our side:\n${o.log().slice(-2000)}`);
+    assert.ok(await until(async () => (await o.status()).isakmp.length === 0, 3000), 'our ISAKMP SA deleted');
+    assert.match(o.log(), /"ISAKMP SA deleted","id":"[0-9a-f]+","connection":"office","by":"local"/);
+    assert.match(pluto.log('b'), /XAUTH: User alice: Authentication Failed: Incorrect Username or Password/);
+    assert.ok(await until(() => pluto.states('b').length === 0, 3000), `pluto kept the ISAKMP SA: ${JSON.stringify(pluto.states('b'))}`);
+    assert.ok((pluto.log('b').match(/Expected MODE_CFG_REPLY is missing username and password attribute/g) ?? []).length <= 1, `pluto and we went round:\n${pluto.tail('b')}`);
+    assert.doesNotMatch(o.log(), /MESSAGE_ID_BUDGET/);
+  });
+
+  test('pluto with remote-peer-type=cisco, cisco-unity=yes, Aggressive Mode, ikepad=no as the XAUTH client of our gateway: it takes our pushed Mode Config (banner, domain, address)', async () => {
+    const users = join(RUN, 'lsw-cisco-users');
+    writeFileSync(users, `alice:${await hashPassword(ALICE_PASSWORD, { N: 1024, r: 8, p: 1 })}\n`, { mode: 0o600 });
+    const gw = { name: 'roadwarriors', auth: 'psk', secret: 'group', local: A.ip, remote: ANY_CLIENT, xauth: usersFile(users, 2), extra: ['mode: aggressive', 'allow_aggressive_psk_responder: true', 'local_ts: 10.1.0.0/16', 'modecfg: push', 'pool: 10.10.0.0/24', 'dns: 10.1.0.53', 'default_domain: corp.example', 'banner: "hello"'] } as const;
+    const o = await lab.ours('lsw-cisco', A.ns, (sock) => raYaml({ listen: A.ip, sock, secrets: { group: LAB_GROUP_SECRET }, connections: [gw] }));
+    const group = /psk: "([^"]+)"/.exec(LAB_GROUP_SECRET)![1]!;
+    const lines = `authby=secret\naggressive=yes\nikepad=no\nremote-peer-type=cisco\ncisco-unity=yes\nike=aes256-sha2_256;modp2048\nphase2alg=aes128-sha2_256\npfs=no\nleftxauthclient=yes\nleftmodecfgclient=yes\nleftusername=alice\nrightxauthserver=yes\nrightmodecfgserver=yes\nrightsubnet=10.1.0.0/16\nmodecfgpull=no`;
+    pluto.start('b', B.ns, plutoConn(lines), `${B.ip} ${A.ip} : PSK "${group}"\n@alice : XAUTH "${ALICE_PASSWORD}"\n`);
+    const r = pluto.up('b', 'ours', 12);
+    assert.equal(r.code, 0, `whack --initiate: ${r.out}${r.err}\n--- ours:\n${o.log().slice(-2500)}`);
+    // our SET (pushed after XAUTH) as pluto in Cisco mode reads it
+    assert.match(r.out, /Received Banner: hello/);
+    assert.match(r.out, /Received Domain: corp\.example/);
+    assert.match(r.out, /10\.10\.0\.1/, 'pluto reports the address our pool leased');
+    const theirs = await until(() => pluto.states('b').find((s) => s.state === 'STATE_QUICK_I2' && s.spiIn !== undefined), 8000);
+    assert.ok(theirs, `pluto has no IPsec SA: ${JSON.stringify(pluto.states('b'))}`);
+    const child = await until(async () => (await o.status()).ipsec.find((q: any) => q.spiIn === theirs.spiOut && q.spiOut === theirs.spiIn), 5000);
+    assert.equal(child?.remoteTs, '10.10.0.1');
+    assert.equal((await o.status()).isakmp[0]?.exchange, 'aggressive');
+    assert.match(pluto.log('b'), /IPsec SA established tunnel mode \{ESP=>0x[0-9a-f]+ <0x[0-9a-f]+ xfrm=AES_CBC_128-HMAC_SHA2_256_128 DPD=passive username=alice\}/);
   });
 });
