@@ -1,21 +1,19 @@
 /**
  * More interop with Libreswan 4.10's pluto (interop/pluto.sh), beyond libreswan.test.ts: the
- * larger groups and SHA-2 PRFs in phase 1 and PFS, IPComp proposed by pluto, the L2TP shape
- * (transport mode with protocol/port selectors), user@fqdn identities, lifetimes that differ
- * between the sides, pluto's DPD, and an XAUTH client with a wrong password. Every case reads both
- * sides: our `status` and log, pluto's `whack --showstates` and log.
+ * larger groups and SHA-2 PRFs in phase 1 and PFS, 3DES/MD5, IPComp proposed by pluto, the L2TP
+ * shape (transport mode with protocol/port selectors, also behind a forced NAT), user@fqdn and
+ * certificate identities in Aggressive Mode, a 0.0.0.0/0 selector, lifetimes that differ between
+ * the sides (RESPONDER-LIFETIME, pluto replacing SAs as the responder), pluto's DPD. Every case
+ * reads both sides: our `status` and log, pluto's `whack --showstates` and log. (The XAUTH cases
+ * with a wrong password and pluto's Cisco mode are in libreswan-ra.test.ts.)
  *
  * Run by `npm run test:interop` (root). Uses interop/ only (not ../shared).
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { hashPassword } from '../../src/daemon/remote-access/index.js';
 import { A, B, RUN, interopSkipReason, until } from './peers.js';
 import { PLUTO_SECRETS, TS, ourChild, ourConfig, pluto, plutoChild, plutoConn, plutoLab, plutoSkipReason } from './pluto.js';
-import { ALICE_PASSWORD, ANY_CLIENT, LAB_GROUP_SECRET, raYaml, usersFile } from './ra-configs.js';
 
 const skip = interopSkipReason() || plutoSkipReason();
 if (skip) console.log(`# Libreswan interop (more) skipped: ${skip}`);
@@ -190,32 +188,6 @@ describe('Libreswan pluto: its DPD', { skip: skip || false }, () => {
   });
 });
 
-describe('Libreswan pluto: an XAUTH client in Aggressive Mode with a wrong password', { skip: skip || false }, () => {
-  const lab = plutoLab();
-
-  test('pluto (aggressive=yes, XAUTH client) against our gateway with a wrong password: refused, named on both sides', async () => {
-    const users = join(RUN, 'lsw-am-xauth-users');
-    writeFileSync(users, `alice:${await hashPassword(ALICE_PASSWORD, { N: 1024, r: 8, p: 1 })}\n`, { mode: 0o600 });
-    const gw = { name: 'roadwarriors', auth: 'psk', secret: 'group', local: A.ip, remote: ANY_CLIENT, xauth: usersFile(users, 2), extra: ['mode: aggressive', 'allow_aggressive_psk_responder: true', 'local_ts: 10.1.0.0/16', 'modecfg: pull', 'pool: 10.10.0.0/24'] } as const;
-    const o = await lab.ours('lsw-am-xauth', A.ns, (sock) => raYaml({ listen: A.ip, sock, secrets: { group: LAB_GROUP_SECRET }, connections: [gw] }));
-    const group = /psk: "([^"]+)"/.exec(LAB_GROUP_SECRET)![1]!;
-    const lines = `authby=secret\naggressive=yes\nike=aes256-sha2_256;modp2048\nphase2alg=aes128-sha2_256\npfs=no\nleftxauthclient=yes\nleftmodecfgclient=yes\nleftusername=alice\nrightxauthserver=yes\nrightmodecfgserver=yes\nrightsubnet=10.1.0.0/16\nmodecfgpull=yes`;
-    pluto.start('b', B.ns, plutoConn(lines), `${B.ip} ${A.ip} : PSK "${group}"\n@alice : XAUTH "not-${ALICE_PASSWORD}"\n`);
-    const r = pluto.up('b', 'ours', 6);
-    assert.notEqual(r.code, 0, `pluto came up with a wrong password: ${r.out}`);
-    // ours: each attempt named, then the end (pluto deletes the ISAKMP SA instead of acknowledging STATUS=0)
-    const end = await until(() => /XAUTH failed: user \\?"alice\\?" failed XAUTH 2 time\(s\): check the user name and password/.test(o.log()), 3000);
-    assert.ok(end, `no XAUTH failure line on our side:\n${o.log().split('\n').filter((l) => /XAUTH|deleted/.test(l)).join('\n')}`);
-    assert.ok((o.log().match(/XAUTH: user refused: wrong password for user 'alice'/g) ?? []).length >= 2, 'each attempt is named');
-    // pluto: told FAIL, it gives the exchange up (and, having brought the connection up itself, tries again: each try is refused the same way)
-    assert.match(r.out, /Received Cisco XAUTH status: FAIL/);
-    assert.match(pluto.log('b'), /"ours" #1: XAUTH: aborting entire IKE Exchange/);
-    assert.ok(!pluto.states('b').some((s) => s.spiIn !== undefined), 'pluto holds no IPsec SA');
-    assert.equal((await o.status()).ipsec.length, 0);
-    assert.ok(!o.log().includes(ALICE_PASSWORD), 'a password leaked into our log');
-  });
-});
-
 describe('Libreswan pluto: NAT traversal in transport mode, phase-1 replacement by the responder', { skip: skip || false }, () => {
   const lab = plutoLab();
 
@@ -270,49 +242,56 @@ describe('Libreswan pluto: NAT traversal in transport mode, phase-1 replacement 
   });
 });
 
-describe('Libreswan pluto: XAUTH with a wrong password at our client, a Cisco-mode client', { skip: skip || false }, () => {
+describe('Libreswan pluto: legacy algorithms, Aggressive Mode with certificates, a 0.0.0.0/0 selector', { skip: skip || false }, () => {
   const lab = plutoLab();
 
-  test('pluto as the XAUTH gateway (xauthby=file), our client with a wrong password: refused once, named on both sides, and we delete the ISAKMP SA', async () => {
-    const hash = spawnSync('openssl', ['passwd', '-6', ALICE_PASSWORD], { encoding: 'utf8' }).stdout.trim();
-    const lines = `authby=secret\nike=aes256-sha2_256;modp2048\nphase2alg=aes128-sha2_256\npfs=no\nleftsubnet=10.1.0.0/16\nleftxauthserver=yes\nleftmodecfgserver=yes\nrightxauthclient=yes\nrightmodecfgclient=yes\nrightaddresspool=10.10.0.10-10.10.0.20\nmodecfgpull=yes\nxauthby=file`;
-    pluto.start('b', B.ns, plutoConn(lines).replace(`right=${A.ip}`, 'right=%any'), `${B.ip} %any : PSK "${/psk: "([^"]+)"/.exec(LAB_GROUP_SECRET)![1]}"\n`, undefined, undefined, `alice:${hash}:ours\n`);
-    const client = { name: 'office', auth: 'psk', secret: 'group', local: A.ip, remote: `{ address: ${B.ip} }`, xauth: `{ user: alice, password: "not-${ALICE_PASSWORD}" }`, extra: ['modecfg: pull', 'remote_ts: 10.1.0.0/16'] } as const;
-    const o = await lab.ours('lsw-xauth-wrong-c', A.ns, (sock) => raYaml({ listen: A.ip, sock, secrets: { group: LAB_GROUP_SECRET }, connections: [client] }));
-    const up = await o.ctl({ cmd: 'up', name: 'office', timeoutMs: 8000 });
-    assert.equal(up.ok, false);
-    // ours: the refusal named, then our ACK and our Delete (pluto, the gateway, deletes nothing: it
-    // reads our ACK as a REPLY without credentials and asks again; before we deleted the SA
-    // ourselves the two went round until our message-ID budget ran out)
-    const refused = await until(() => /XAUTH failed: gateway refused user \\?"alice\\?": check the XAUTH user and password/.test(o.log()), 3000);
-    assert.ok(refused, `no refusal on our side:\n${o.log().slice(-2000)}`);
-    assert.ok(await until(async () => (await o.status()).isakmp.length === 0, 3000), 'our ISAKMP SA deleted');
-    assert.match(o.log(), /"ISAKMP SA deleted","id":"[0-9a-f]+","connection":"office","by":"local"/);
-    assert.match(pluto.log('b'), /XAUTH: User alice: Authentication Failed: Incorrect Username or Password/);
-    assert.ok(await until(() => pluto.states('b').length === 0, 3000), `pluto kept the ISAKMP SA: ${JSON.stringify(pluto.states('b'))}`);
-    assert.ok((pluto.log('b').match(/Expected MODE_CFG_REPLY is missing username and password attribute/g) ?? []).length <= 1, `pluto and we went round:\n${pluto.tail('b')}`);
-    assert.doesNotMatch(o.log(), /MESSAGE_ID_BUDGET/);
+  test('3DES and MD5 in both phases (3des-md5, ESP 3des-md5): we initiate, then pluto does', async () => {
+    pluto.start('b', B.ns, plutoConn(`authby=secret\n${TS}\nike=3des-md5;modp2048\nphase2alg=3des-md5\npfs=no`), PLUTO_SECRETS);
+    const o = await lab.ours('lsw-3des', A.ns, ourConfig('auth: psk\nsecret: psk\nike: 3des-md5-modp2048\nesp: 3des-md5'));
+    const up = await o.ctl({ cmd: 'up', name: 'pluto', timeoutMs: 8000 });
+    assert.equal(up.ok, true, `${JSON.stringify(up)}\n${pluto.tail('b')}`);
+    const first = await plutoChild();
+    assert.ok(first && (await ourChild(o, first)), 'IPsec SA on both sides');
+    assert.match(pluto.log('b'), /IKE SA established \{auth=PRESHARED_KEY cipher=3DES_CBC_192 integ=HMAC_MD5 group=MODP2048\}/);
+    assert.match(pluto.log('b'), /xfrm=3DES_CBC-HMAC_MD5_96/);
+    // pluto's own Quick Mode under the same ISAKMP SA
+    const r = pluto.up('b', 'ours', 8);
+    assert.equal(r.code, 0, `whack --initiate: ${r.out}${r.err}`);
+    const second = await until(() => pluto.states('b').find((s) => s.state === 'STATE_QUICK_I2' && s.spiIn !== undefined), 5000);
+    assert.ok(second && (await ourChild(o, second)), 'the IPsec SA pluto initiated, on both sides');
+    assert.match((await o.status()).isakmp[0]?.algorithms ?? '', /3des-md5-modp2048/);
   });
 
-  test('pluto with remote-peer-type=cisco, cisco-unity=yes, Aggressive Mode, ikepad=no as the XAUTH client of our gateway: it takes our pushed Mode Config (banner, domain, address)', async () => {
-    const users = join(RUN, 'lsw-cisco-users');
-    writeFileSync(users, `alice:${await hashPassword(ALICE_PASSWORD, { N: 1024, r: 8, p: 1 })}\n`, { mode: 0o600 });
-    const gw = { name: 'roadwarriors', auth: 'psk', secret: 'group', local: A.ip, remote: ANY_CLIENT, xauth: usersFile(users, 2), extra: ['mode: aggressive', 'allow_aggressive_psk_responder: true', 'local_ts: 10.1.0.0/16', 'modecfg: push', 'pool: 10.10.0.0/24', 'dns: 10.1.0.53', 'default_domain: corp.example', 'banner: "hello"'] } as const;
-    const o = await lab.ours('lsw-cisco', A.ns, (sock) => raYaml({ listen: A.ip, sock, secrets: { group: LAB_GROUP_SECRET }, connections: [gw] }));
-    const group = /psk: "([^"]+)"/.exec(LAB_GROUP_SECRET)![1]!;
-    const lines = `authby=secret\naggressive=yes\nikepad=no\nremote-peer-type=cisco\ncisco-unity=yes\nike=aes256-sha2_256;modp2048\nphase2alg=aes128-sha2_256\npfs=no\nleftxauthclient=yes\nleftmodecfgclient=yes\nleftusername=alice\nrightxauthserver=yes\nrightmodecfgserver=yes\nrightsubnet=10.1.0.0/16\nmodecfgpull=no`;
-    pluto.start('b', B.ns, plutoConn(lines), `${B.ip} ${A.ip} : PSK "${group}"\n@alice : XAUTH "${ALICE_PASSWORD}"\n`);
-    const r = pluto.up('b', 'ours', 12);
-    assert.equal(r.code, 0, `whack --initiate: ${r.out}${r.err}\n--- ours:\n${o.log().slice(-2500)}`);
-    // our SET (pushed after XAUTH) as pluto in Cisco mode reads it
-    assert.match(r.out, /Received Banner: hello/);
-    assert.match(r.out, /Received Domain: corp\.example/);
-    assert.match(r.out, /10\.10\.0\.1/, 'pluto reports the address our pool leased');
-    const theirs = await until(() => pluto.states('b').find((s) => s.state === 'STATE_QUICK_I2' && s.spiIn !== undefined), 8000);
-    assert.ok(theirs, `pluto has no IPsec SA: ${JSON.stringify(pluto.states('b'))}`);
-    const child = await until(async () => (await o.status()).ipsec.find((q: any) => q.spiIn === theirs.spiOut && q.spiOut === theirs.spiIn), 5000);
-    assert.equal(child?.remoteTs, '10.10.0.1');
-    assert.equal((await o.status()).isakmp[0]?.exchange, 'aggressive');
-    assert.match(pluto.log('b'), /IPsec SA established tunnel mode \{ESP=>0x[0-9a-f]+ <0x[0-9a-f]+ xfrm=AES_CBC_128-HMAC_SHA2_256_128 DPD=passive username=alice\}/);
+  test('Aggressive Mode with RSA certificates: pluto initiates, then (after our Deletes) we do', async () => {
+    pluto.start('b', B.ns, plutoConn(`authby=rsasig\naggressive=yes\nleftcert=peer-b\nleftid=%fromcert\nrightid="C=CH, O=peers-test, CN=peer-a"\nleftsendcert=always\n${TS}\nike=aes256-sha2_256;modp2048\nphase2alg=aes256-sha2_256\npfs=no`), PLUTO_SECRETS, join(RUN, 'pki/peer-b.p12'));
+    const o = await lab.ours('lsw-am-rsa', A.ns, ourConfig('mode: aggressive\nauth: rsa\nsecret: cert\nike: aes256-sha256-modp2048\nesp: aes256-sha256', { remote: 'C=CH, O=peers-test, CN=peer-b' }));
+    const r = pluto.up('b', 'ours', 8);
+    assert.equal(r.code, 0, `whack --initiate: ${r.out}${r.err}\n${o.log().slice(-2000)}`);
+    const theirs = await plutoChild();
+    assert.ok(theirs && (await ourChild(o, theirs)), 'IPsec SA on both sides');
+    const p1 = (await o.status()).isakmp[0];
+    assert.deepEqual([p1?.exchange, p1?.role], ['aggressive', 'responder']);
+    // status shows a DN identity as dn:<DER in hex> (docs/daemon.md): …CN=peer-b at its end
+    assert.match(p1?.peerId ?? '', new RegExp(`^dn:[0-9a-f]+${Buffer.from('peer-b').toString('hex')}$`));
+    assert.match(pluto.log('b'), /Peer ID is ID_DER_ASN1_DN: 'C=CH, O=peers-test, CN=peer-a'/);
+    assert.equal((await o.ctl({ cmd: 'down', name: 'pluto' })).ok, true);
+    const up = await o.ctl({ cmd: 'up', name: 'pluto', timeoutMs: 8000 });
+    assert.equal(up.ok, true, `${JSON.stringify(up)}\n${pluto.tail('b')}`);
+    const mine = await until(async () => (await o.status()).isakmp.find((s: any) => s.role === 'initiator' && s.exchange === 'aggressive'), 3000);
+    assert.ok(mine, `our Aggressive Mode as the initiator: ${JSON.stringify((await o.status()).isakmp)}`);
+  });
+
+  test('our remote_ts 0.0.0.0/0 against pluto leftsubnet=0.0.0.0/0 (ID_IPV4_ADDR_SUBNET 0.0.0.0/0.0.0.0): we initiate, then pluto does', async () => {
+    pluto.start('b', B.ns, plutoConn(`authby=secret\nleftsubnet=0.0.0.0/0\nrightsubnet=${A.inner}/32\nike=aes128-sha2_256;modp2048\nphase2alg=aes128-sha2_256\npfs=no`), PLUTO_SECRETS);
+    const o = await lab.ours('lsw-any', A.ns, (sock) => ourConfig('auth: psk\nsecret: psk\nike: aes128-sha256-modp2048\nesp: aes128-sha256')(sock).replace(`remote_ts: "${B.inner}/32"`, 'remote_ts: "0.0.0.0/0"'));
+    const up = await o.ctl({ cmd: 'up', name: 'pluto', timeoutMs: 8000 });
+    assert.equal(up.ok, true, `${JSON.stringify(up)}\n${pluto.tail('b')}`);
+    assert.match(pluto.log('b'), /us: 0\.0\.0\.0\/0===198\.18\.0\.2 {2}them: 198\.18\.0\.1===198\.18\.0\.129\/32/);
+    const r = pluto.up('b', 'ours', 8);
+    assert.equal(r.code, 0, `whack --initiate: ${r.out}${r.err}`);
+    const second = await until(() => pluto.states('b').find((s) => s.state === 'STATE_QUICK_I2' && s.spiIn !== undefined), 5000);
+    const mine = second && (await ourChild(o, second));
+    assert.ok(mine, 'the IPsec SA pluto initiated, on both sides');
+    assert.deepEqual([mine.localTs, mine.remoteTs], [A.inner, '0.0.0.0/0']);
   });
 });
