@@ -295,3 +295,47 @@ describe('Libreswan pluto: legacy algorithms, Aggressive Mode with certificates,
     assert.deepEqual([mine.localTs, mine.remoteTs], [A.inner, '0.0.0.0/0']);
   });
 });
+
+describe('Libreswan pluto: lifetimes of a day, simultaneous initiation', { skip: skip || false }, () => {
+  const lab = plutoLab();
+
+  test('lifetimes of a day (86400 s does not fit 16 bits: a 4-octet duration) both ways: pluto initiates with ikelifetime=24h salifetime=24h, then we with 1d', async () => {
+    pluto.start('b', B.ns, plutoConn(`authby=secret\n${TS}\nike=aes128-sha2_256;modp2048\nphase2alg=aes128-sha2_256\npfs=no\nikelifetime=24h\nsalifetime=24h`), PLUTO_SECRETS);
+    const o = await lab.ours('lsw-day', A.ns, ourConfig('auth: psk\nsecret: psk\nike: aes128-sha256-modp2048\nesp: aes128-sha256\nlifetime: 1d\nike_lifetime: 1d'));
+    const r = pluto.up('b', 'ours', 8);
+    assert.equal(r.code, 0, `whack --initiate: ${r.out}${r.err}`);
+    const first = await plutoChild();
+    const mine = first && (await ourChild(o, first));
+    assert.ok(mine, 'IPsec SA on both sides');
+    assert.ok(mine.lifetimeLeft > 86000, `our IPsec SA: ${mine.lifetimeLeft} s`);
+    assert.ok((await o.status()).isakmp[0]?.lifetimeLeft > 86000, 'our ISAKMP SA lives a day');
+    assert.ok(pluto.states('b').every((s) => (s.replaceIn ?? 0) > 80_000), `pluto: ${JSON.stringify(pluto.states('b'))}`);
+    // our turn: pluto takes its connection down (its Deletes; no revival), we initiate with 1d
+    assert.equal(pluto.down('b', 'ours').code, 0);
+    assert.ok(await until(async () => (await o.status()).isakmp.length === 0 && (await o.status()).ipsec.length === 0, 3000), "pluto's Deletes reached us");
+    const up = await o.ctl({ cmd: 'up', name: 'pluto', timeoutMs: 8000 });
+    assert.equal(up.ok, true, `${JSON.stringify(up)}\n${pluto.tail('b')}`);
+    const second = await until(() => pluto.states('b').find((s) => s.state === 'STATE_QUICK_R2' && s.spiIn !== undefined), 5000);
+    assert.ok(second && (await ourChild(o, second)), 'the IPsec SA we initiated, on both sides');
+    assert.ok(pluto.states('b').every((s) => (s.replaceIn ?? 0) > 80_000), `pluto took our day: ${JSON.stringify(pluto.states('b'))}`);
+  });
+
+  test('simultaneous initiation (pluto --asynchronous and our up at once): two ISAKMP SAs and two IPsec SAs, the same on both sides', async () => {
+    pluto.start('b', B.ns, plutoConn(`authby=secret\n${TS}\nike=aes128-sha2_256;modp2048\nphase2alg=aes128-sha2_256\npfs=no`), PLUTO_SECRETS);
+    const o = await lab.ours('lsw-simul', A.ns, ourConfig('auth: psk\nsecret: psk\nike: aes128-sha256-modp2048\nesp: aes128-sha256'));
+    const w = pluto.whack('b', '--initiate', '--name', 'ours', '--asynchronous');
+    assert.equal(w.code, 0, w.out + w.err);
+    const up = await o.ctl({ cmd: 'up', name: 'pluto', timeoutMs: 8000 });
+    assert.equal(up.ok, true, `${JSON.stringify(up)}\n${pluto.tail('b')}`);
+    // each IPsec SA pluto holds is ours too, SPIs crossed, and we hold no other
+    const agreed = await until(async () => {
+      const theirs = pluto.states('b').filter((s) => s.spiIn !== undefined);
+      const mine = (await o.status()).ipsec;
+      return theirs.length >= 1 && theirs.length === mine.length && theirs.every((t) => mine.some((q: any) => q.spiIn === t.spiOut && q.spiOut === t.spiIn)) ? { theirs, mine } : undefined;
+    }, 5000, 250);
+    assert.ok(agreed, `the sides disagree: pluto ${JSON.stringify(pluto.states('b'))}, ours ${JSON.stringify((await o.status()).ipsec)}`);
+    const p1s = (await o.status()).isakmp;
+    assert.equal(p1s.length, pluto.states('b').filter((s) => /^STATE_MAIN_[IR][34]$/.test(s.state)).length, 'the same ISAKMP SAs');
+    assert.doesNotMatch(o.log(), /"level":"(warn|error)","area":"ike"/, 'no failure on our side');
+  });
+});
