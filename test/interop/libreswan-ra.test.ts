@@ -4,14 +4,15 @@
  * and our gateway (users file, pool) with pluto as the client. Both sides are read: our `status`
  * (virtual address, Mode Config values, the Quick Mode from the virtual address) and pluto's
  * states and log. A wrong password in both roles (pluto as the client deletes the ISAKMP SA instead
- * of acknowledging STATUS=0; as the gateway it deletes nothing), and pluto in Cisco mode.
+ * of acknowledging STATUS=0; as the gateway it deletes nothing), pluto in Cisco mode, pluto with
+ * its certificate + XAUTH against our RSA gateway, and Mode Config without XAUTH.
  *
  * Run by `npm run test:interop` (root). Uses interop/ only (not ../shared).
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hashPassword } from '../../src/daemon/remote-access/index.js';
 import { A, B, RUN, interopSkipReason, until, type Ours } from './peers.js';
@@ -202,5 +203,37 @@ describe('remote access (XAUTH + Mode Config) with Libreswan pluto', { skip: ski
     assert.equal(child?.remoteTs, '10.10.0.1');
     assert.equal((await o.status()).isakmp[0]?.exchange, 'aggressive');
     assert.match(pluto.log('b'), /IPsec SA established tunnel mode \{ESP=>0x[0-9a-f]+ <0x[0-9a-f]+ xfrm=AES_CBC_128-HMAC_SHA2_256_128 DPD=passive username=alice\}/);
+  });
+
+  test('our gateway with RSA signatures + XAUTH (XAUTHRespRSA), pluto as the client with its certificate: XAUTH, Mode Config pull, a Quick Mode from the leased address', async () => {
+    const users = join(RUN, 'lsw-ra-rsa-gw-users');
+    writeFileSync(users, `alice:${await hashPassword(ALICE_PASSWORD, { N: 1024, r: 8, p: 1 })}\n`, { mode: 0o600 });
+    const PKI = join(RUN, 'pki');
+    const gw = { name: 'roadwarriors', auth: 'rsa', secret: 'cert', local: A.ip, remote: '{ address: "%any", id: "C=CH, O=peers-test, CN=peer-b" }', xauth: usersFile(users, 2), extra: ['local_ts: 10.1.0.0/16', 'modecfg: pull', 'pool: 10.10.0.0/24'] } as const;
+    const o = await lab.ours('lsw-ra-rsa-gw', A.ns, (sock) => raYaml({ listen: A.ip, sock, secrets: { cert: `{ cert: ${PKI}/peer-a.crt, key: ${PKI}/peer-a.key, ca: ${PKI}/ca.crt }` }, connections: [gw] }));
+    const lines = `ikev2=no\nauthby=rsasig\nike=aes256-sha2_256;modp2048\nphase2alg=aes128-sha2_256\npfs=no\nleftupdown=/bin/true\nauto=add\nleft=${B.ip}\nleftcert=peer-b\nleftid=%fromcert\nleftsendcert=always\nleftxauthclient=yes\nleftmodecfgclient=yes\nleftusername=alice\nright=${A.ip}\nrightid="C=CH, O=peers-test, CN=peer-a"\nrightca=%same\nrightxauthserver=yes\nrightmodecfgserver=yes\nrightsubnet=10.1.0.0/16\nmodecfgpull=yes`;
+    pluto.start('b', B.ns, conn(lines), `: RSA "peer-b"\n@alice : XAUTH "${ALICE_PASSWORD}"\n`, join(PKI, 'peer-b.p12'));
+    const r = pluto.up('b', 'ours', 12);
+    assert.equal(r.code, 0, `whack --initiate: ${r.out}${r.err}\n--- ours:\n${o.log().slice(-2500)}`);
+    assert.match(o.log(), /XAUTH: user accepted by file:/);
+    const theirs = await until(() => pluto.states('b').find((s) => s.state === 'STATE_QUICK_I2' && s.spiIn !== undefined), 8000);
+    assert.ok(theirs, `pluto has no IPsec SA: ${JSON.stringify(pluto.states('b'))}`);
+    const child = await until(async () => (await o.status()).ipsec.find((q: any) => q.spiIn === theirs.spiOut && q.spiOut === theirs.spiIn), 5000);
+    assert.equal(child?.remoteTs, '10.10.0.1');
+    assert.match((await o.status()).isakmp[0]?.algorithms ?? '', /xauth-rsa/);
+  });
+
+  test('Mode Config without XAUTH: pluto as the client (leftmodecfgclient, no XAUTH) pulls its address from our gateway (modecfg: pull, no xauth)', async () => {
+    const gw = { name: 'roadwarriors', auth: 'psk', secret: 'group', local: A.ip, remote: ANY_CLIENT, xauth: '', extra: ['local_ts: 10.1.0.0/16', 'modecfg: pull', 'pool: 10.10.0.0/24'] } as const;
+    const o = await lab.ours('lsw-mc-only', A.ns, (sock) => raYaml({ listen: A.ip, sock, secrets: { group: LAB_GROUP_SECRET }, connections: [gw] }).replace('    xauth: \n', ''));
+    assert.doesNotMatch(readFileSync(o.configFile, 'utf8'), /xauth:/, 'a gateway without XAUTH');
+    const lines = `${COMMON}\nleft=${B.ip}\nleftmodecfgclient=yes\nright=${A.ip}\nrightmodecfgserver=yes\nrightsubnet=10.1.0.0/16\nmodecfgpull=yes`;
+    pluto.start('b', B.ns, conn(lines), `${B.ip} ${A.ip} : PSK "${GROUP_PSK}"\n`);
+    const r = pluto.up('b', 'ours', 10);
+    assert.equal(r.code, 0, `whack --initiate: ${r.out}${r.err}\n--- ours:\n${o.log().slice(-2500)}`);
+    assert.match(o.log(), /Mode Config: virtual address 10\.10\.0\.1 for the client/);
+    const theirs = await until(() => pluto.states('b').find((s) => s.state === 'STATE_QUICK_I2' && s.spiIn !== undefined), 8000);
+    const child = theirs && (await until(async () => (await o.status()).ipsec.find((q: any) => q.spiIn === theirs.spiOut), 5000));
+    assert.equal(child?.remoteTs, '10.10.0.1', `our side: ${JSON.stringify((await o.status()).ipsec)}`);
   });
 });
