@@ -7,7 +7,7 @@
  * @module
  */
 import type { SaPayload } from '../codec/types.js';
-import { AuthMethod, ProtocolId } from '../constants/index.js';
+import { AuthMethod, IpcompTransformId, ProtocolId } from '../constants/index.js';
 import { dhGroupInfo } from './crypto.js';
 import type { Selector } from './types.js';
 import { groupName, ikeTransformName, ipsecTransformName } from './names.js';
@@ -59,19 +59,36 @@ export function ikeRefusalText(sa: SaPayload, ours: readonly IkeProposal[], ourA
   return text;
 }
 
-/** The IPsec proposals of an SA payload in the compact syntax (`esp aes128-sha256-modp2048`). */
+/** One offered IPsec transform in the compact syntax (`esp aes128-sha256-modp2048`, `ipcomp deflate`). */
+function ipsecTransformText(protocol: number, t: SaPayload['proposals'][number]['transforms'][number], allowWeak: boolean): string {
+  if (protocol === ProtocolId.PROTO_IPCOMP) {
+    const name = Object.entries(IpcompTransformId).find(([, id]) => id === t.id)?.[0];
+    return `ipcomp ${name !== undefined ? name.slice('IPCOMP_'.length).toLowerCase() : `transform ${t.id}`}`;
+  }
+  const parsed = parseIpsecTransform(t);
+  if (parsed === undefined) {
+    return `${protocol === ProtocolId.PROTO_IPSEC_AH ? 'ah' : protocol === ProtocolId.PROTO_IPSEC_ESP ? 'esp' : `protocol ${protocol}`} transform ${t.id} (attributes we do not implement)`;
+  }
+  const spec = { protocol, transformId: parsed.transformId, authAlgorithm: parsed.authAlgorithm, ...(parsed.keyLength !== undefined ? { keyLength: parsed.keyLength } : {}) };
+  return `${ipsecTransformName(spec, parsed.group)}${parsed.group ? weakHint(parsed.group, allowWeak) : ''}`;
+}
+
+/**
+ * The IPsec proposals of an SA payload in the compact syntax (`esp aes128-sha256-modp2048`): the
+ * protocols of one proposal number (RFC 2408 §4.2: taken together or not at all) joined by ` + `,
+ * as `esp aes128-sha256 + ipcomp deflate` (at most MAX_NAMED² combinations of one proposal).
+ */
 function ipsecOffered(sa: SaPayload, allowWeak: boolean): string[] {
   const out: string[] = [];
-  for (const p of sa.proposals) {
-    for (const t of p.transforms) {
-      const parsed = parseIpsecTransform(t);
-      if (parsed === undefined) {
-        out.push(`${p.protocol === ProtocolId.PROTO_IPSEC_AH ? 'ah' : p.protocol === ProtocolId.PROTO_IPSEC_ESP ? 'esp' : `protocol ${p.protocol}`} transform ${t.id} (attributes we do not implement)`);
-        continue;
-      }
-      const spec = { protocol: p.protocol, transformId: parsed.transformId, authAlgorithm: parsed.authAlgorithm, ...(parsed.keyLength !== undefined ? { keyLength: parsed.keyLength } : {}) };
-      out.push(`${ipsecTransformName(spec, parsed.group)}${parsed.group ? weakHint(parsed.group, allowWeak) : ''}`);
+  for (let i = 0; i < sa.proposals.length; ) {
+    let combos = [''];
+    const number = sa.proposals[i]!.number;
+    for (; i < sa.proposals.length && sa.proposals[i]!.number === number; i++) {
+      const p = sa.proposals[i]!;
+      const names = p.transforms.map((t) => ipsecTransformText(p.protocol, t, allowWeak));
+      combos = combos.flatMap((c) => names.map((n) => (c === '' ? n : `${c} + ${n}`))).slice(0, MAX_NAMED * MAX_NAMED);
     }
+    out.push(...combos.filter((c) => c !== ''));
   }
   return out;
 }
@@ -83,6 +100,9 @@ export function ipsecRefusalText(sa: SaPayload, ours: readonly IpsecProposal[], 
   const pfsOurs = new Set(ours.map((p) => (p.group ?? 0) !== 0));
   let text = `peer offered ${list(ipsecOffered(sa, allowWeak)) || 'nothing'}, we accept ${list(ourNames)}`;
   if (pfsOffered.size === 1 && pfsOurs.size === 1 && [...pfsOffered][0] !== [...pfsOurs][0]) text += [...pfsOurs][0] ? '; we require PFS (pfs:), the peer offers none' : '; the peer requires PFS, we have none (set pfs: or a group in esp:)';
+  if (sa.proposals.length > 0 && sa.proposals.every((p) => sa.proposals.some((q) => q.number === p.number && q.protocol === ProtocolId.PROTO_IPCOMP))) {
+    text += '; every proposal of the peer asks for IPComp (compression), which isakmp does not negotiate: turn it off on the peer (compress=no)';
+  }
   return text;
 }
 

@@ -5,11 +5,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeHeader, decodeMessage } from '../../src/codec/index.js';
-import { NotifyType } from '../../src/constants/index.js';
+import { IpcompTransformId, NotifyType, ProtocolId } from '../../src/constants/index.js';
 import { parseIpsecProposal, type Connection, type EngineEvent } from '../../src/exchange/index.js';
 import { Pair, conn } from '../helpers/pair.js';
-import { buildIkeSa } from '../../src/exchange/proposals.js';
-import { ikeRefusalText } from '../../src/exchange/offer-text.js';
+import { buildIkeSa, buildIpsecSa, selectIpsec } from '../../src/exchange/proposals.js';
+import { ikeRefusalText, ipsecRefusalText } from '../../src/exchange/offer-text.js';
 
 type Ev = EngineEvent & { cause?: string; reason?: string };
 
@@ -170,4 +170,21 @@ test('an unauthenticated notify outside any negotiation is named, never acted up
   assert.equal(d.code, 'UNAUTHENTICATED_INFORMATIONAL');
   assert.equal(d.reason, 'unauthenticated notify NO_PROPOSAL_CHOSEN from the peer ignored (not protected: not acted upon)');
   assert.equal(pair.a.ipsecSas().length, 1);
+});
+
+test("a Quick Mode offer of ESP + IPComp under one proposal number (Libreswan's compress=yes) is named as one proposal, with the IPComp hint", () => {
+  const esp = buildIpsecSa([parseIpsecProposal('esp', 'aes128-sha256')], [[new Uint8Array([1, 2, 3, 4])]]);
+  const p0 = esp.proposals[0]!;
+  // RFC 2407 §4.4.5: the IPCOMP protocol with a 2-octet CPI, transform IPCOMP_DEFLATE, the ESP transform's attributes
+  const ipcomp = { number: p0.number, protocol: ProtocolId.PROTO_IPCOMP, spi: new Uint8Array([0x12, 0x34]), transforms: [{ number: 1, id: IpcompTransformId.IPCOMP_DEFLATE, attributes: p0.transforms[0]!.attributes }] };
+  const offer = { ...esp, proposals: [p0, ipcomp] };
+  assert.throws(() => selectIpsec(offer, [parseIpsecProposal('esp', 'aes128-sha256')], false), (e: { notify?: number }) => e.notify === NotifyType.NO_PROPOSAL_CHOSEN);
+  assert.equal(
+    ipsecRefusalText(offer, [parseIpsecProposal('esp', 'aes128-sha256')], false),
+    'peer offered esp aes128-sha256 + ipcomp deflate, we accept esp aes128-sha256; every proposal of the peer asks for IPComp (compression), which isakmp does not negotiate: turn it off on the peer (compress=no)',
+  );
+  // an offer with an alternative without IPComp gets no hint (and the alternative is taken)
+  const both = { ...offer, proposals: [p0, ipcomp, { ...p0, number: p0.number + 1 }] };
+  assert.equal(ipsecRefusalText(both, [parseIpsecProposal('esp', 'aes256-sha256')], false), 'peer offered esp aes128-sha256 + ipcomp deflate, esp aes128-sha256, we accept esp aes256-sha256');
+  assert.equal(selectIpsec(both, [parseIpsecProposal('esp', 'aes128-sha256')], false).proposalNumber, p0.number + 1);
 });

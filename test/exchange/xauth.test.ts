@@ -139,3 +139,56 @@ test('30 % loss during XAUTH: phase 1, the four Transaction messages and Quick M
   assert.equal(pair.b.ipsecSas().length, 1);
   assert.ok(pair.wire.some((w) => !w.delivered), 'the link did lose datagrams');
 });
+
+test("a wrong password, and the client deletes the ISAKMP SA instead of acknowledging STATUS=0 (Libreswan's pluto): the gateway still ends XAUTH as refused, naming the attempts", () => {
+  const pair = new Pair({ seed: 'xauth-wrong-delete' });
+  pair.a.setConnection(conn(pair, 'a', { xauth: { role: 'client', user: 'alice', password: enc.encode('wrong') } }));
+  pair.b.setConnection(conn(pair, 'b', { xauth: { role: 'server', retries: 2 } }));
+  // the client's third Transaction (REPLY, REPLY, then the ACK of STATUS=0) never leaves it
+  let transactions = 0;
+  pair.tap = (from, data) => (from === 'a' && decodeHeader(data).exchangeType === 6 && ++transactions === 3 ? null : data);
+  pair.a.initiate(pair.now, 'c');
+  const done = new Set<number>();
+  for (let i = 0; i < 40; i++) {
+    pair.run(250);
+    for (const e of pair.ev('b', 'xauth-request')) {
+      if (done.has(e.requestId)) continue;
+      done.add(e.requestId);
+      pair.b.answerXauth(pair.now, e.requestId, false);
+    }
+  }
+  // our client, like Libreswan's, deletes the ISAKMP SA once told STATUS=0
+  assert.equal(pair.ev('a', 'xauth-done')[0]?.ok, false, 'the client saw STATUS=0');
+  assert.equal(transactions, 3, 'the ACK was dropped');
+  const end = pair.ev('b', 'xauth-done');
+  assert.equal(end.length, 1, JSON.stringify(pair.events.b.map((e) => e.type)));
+  assert.equal(end[0]!.ok, false);
+  assert.equal(end[0]!.reason, 'user "alice" failed XAUTH 2 time(s): check the user name and password (users file or RADIUS); the ISAKMP SA is deleted');
+  assert.equal(pair.b.isakmpSas().length, 0, "the client's Delete removed the SA");
+});
+
+test('our client told STATUS=0 acknowledges and deletes the ISAKMP SA itself, even when the gateway never deletes it (Libreswan asks again after our ACK)', () => {
+  const pair = new Pair({ seed: 'xauth-client-deletes' });
+  pair.a.setConnection(conn(pair, 'a', { xauth: { role: 'client', user: 'alice', password: enc.encode('wrong') } }));
+  pair.b.setConnection(conn(pair, 'b', { xauth: { role: 'server', retries: 1 } }));
+  // the gateway's Delete never reaches the client
+  pair.tap = (from, data) => (from === 'b' && decodeHeader(data).exchangeType === 5 ? null : data);
+  pair.a.initiate(pair.now, 'c');
+  const done = new Set<number>();
+  for (let i = 0; i < 20; i++) {
+    pair.run(250);
+    for (const e of pair.ev('b', 'xauth-request')) {
+      if (done.has(e.requestId)) continue;
+      done.add(e.requestId);
+      pair.b.answerXauth(pair.now, e.requestId, false);
+    }
+  }
+  const end = pair.ev('a', 'xauth-done');
+  assert.equal(end.length, 1);
+  assert.equal(end[0]!.ok, false);
+  assert.equal(pair.a.isakmpSas().length, 0, 'the client deleted its ISAKMP SA');
+  const deleted = pair.ev('a', 'deleted').filter((e) => e.kind === 'isakmp');
+  assert.equal(deleted.length, 1);
+  assert.equal(deleted[0]!.by, 'local');
+  assert.ok(pair.sentBy('a').some((w) => decodeHeader(w.data).exchangeType === 5), 'a Delete went to the gateway');
+});

@@ -11,76 +11,11 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { A, B, ROOT, RUN, interopSkipReason, until, type Ours } from './peers.js';
-import { pluto, plutoLab, plutoSkipReason, type PlutoState } from './pluto.js';
+import { A, B, ROOT, RUN, interopSkipReason, until } from './peers.js';
+import { PKI, PLUTO_SECRETS, PSK, TS, ourChild, ourConfig, pluto, plutoChild, plutoConn, plutoLab, plutoSkipReason } from './pluto.js';
 
 const skip = interopSkipReason() || plutoSkipReason();
 if (skip) console.log(`# Libreswan interop skipped: ${skip}`);
-
-const PKI = join(RUN, 'pki');
-const PSK = 'libreswan-interop-psk-secret';
-
-/** pluto's side of one case (isk-b): a `conn ours` section; `extra` lines go inside it. */
-function plutoConn(extra: string): string {
-  return `conn ours
-	ikev2=no
-	left=${B.ip}
-	right=${A.ip}
-	leftupdown=/bin/true
-	auto=add
-${extra
-  .trim()
-  .split('\n')
-  .map((l) => `\t${l.trim()}`)
-  .join('\n')}
-`;
-}
-
-const PLUTO_SECRETS = `${B.ip} ${A.ip} : PSK "${PSK}"
-@pluto.peers.test @ours.peers.test : PSK "${PSK}"
-: RSA "peer-b"
-`;
-
-/** Our side (isk-a): one connection `pluto` (YAML lines of its own in `conn`; identities in `ids`). */
-function ourConfig(conn: string, ids: { local?: string; remote?: string } = {}): (sock: string) => string {
-  return (sock) => `global:
-  listen: [${A.ip}]
-  control_socket: ${sock}
-  log: { level: debug }
-secrets:
-  psk:
-    psk: "${PSK}"
-  cert:
-    cert: ${PKI}/peer-a.crt
-    key: ${PKI}/peer-a.key
-    ca: [${PKI}/ca.crt]
-connections:
-  pluto:
-    local:  { address: ${A.ip}${ids.local ? `, id: "${ids.local}"` : ''} }
-    remote: { address: ${B.ip}${ids.remote ? `, id: "${ids.remote}"` : ''} }
-    ipsec_mode: tunnel
-    local_ts: "${A.inner}/32"
-    remote_ts: "${B.inner}/32"
-    start: add
-${conn
-  .trim()
-  .split('\n')
-  .map((l) => `    ${l.trim()}`)
-  .join('\n')}
-`;
-}
-
-const TS = `leftsubnet=${B.inner}/32\nrightsubnet=${A.inner}/32`;
-
-/** pluto's established IPsec SA (STATE_QUICK_I2 / _R2) of `conn ours`, once there. */
-async function plutoChild(): Promise<PlutoState | undefined> {
-  return until(() => pluto.states('b').find((s) => /^STATE_QUICK_[IR]2$/.test(s.state) && s.spiIn !== undefined), 10_000);
-}
-
-/** Our IPsec SA of connection `conn` whose SPIs are pluto's crossed. */
-async function ourChild(ours: Ours, theirs: PlutoState, conn = 'pluto'): Promise<any> {
-  return until(async () => (await ours.status()).ipsec.find((q: any) => q.connection === conn && q.spiIn === theirs.spiOut && q.spiOut === theirs.spiIn), 5000);
-}
 
 describe('Libreswan pluto (IKEv1) against our daemon', { skip: skip || false }, () => {
   const lab = plutoLab();

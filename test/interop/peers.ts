@@ -266,7 +266,8 @@ export class Ours {
 
   /** SIGTERM (clean shutdown with Deletes), bounded wait, then SIGKILL. */
   async stop(): Promise<number | null> {
-    if (this.proc.exitCode !== null) return this.proc.exitCode;
+    // a daemon killed by a signal (a test's SIGKILL) has exitCode null but a signalCode
+    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return this.proc.exitCode;
     const exited = new Promise<number | null>((r) => this.proc.once('exit', (code) => r(code)));
     this.proc.kill('SIGTERM');
     const t = setTimeout(() => this.proc.kill('SIGKILL'), 8000);

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before } from 'node:test';
-import { Ours, RUN, labDown, labUp, script, type Run } from './peers.js';
+import { A, B, Ours, RUN, labDown, labUp, script, until, type Run } from './peers.js';
 
 /** One state of `whack --showstates`: an ISAKMP SA (STATE_MAIN_*, STATE_AGGR_*) or an IPsec SA (STATE_QUICK_*). */
 export interface PlutoState {
@@ -18,6 +18,8 @@ export interface PlutoState {
   /** ISAKMP SAs: DPD sequence numbers (`lastdpd=…(seq in:N out:M)`). */
   dpdIn?: number;
   dpdOut?: number;
+  /** Seconds until pluto replaces (rekeys) the SA (`REPLACE in Ns`). */
+  replaceIn?: number;
 }
 
 /**
@@ -38,6 +40,8 @@ export function parseShowStates(text: string): PlutoState[] {
         st.dpdIn = Number(d[1]);
         st.dpdOut = Number(d[2]);
       }
+      const r = /REPLACE in (\d+)s/.exec(line);
+      if (r) st.replaceIn = Number(r[1]);
       byId.set(st.serial, st);
       continue;
     }
@@ -138,4 +142,72 @@ export function plutoLab(setup?: () => void): PlutoLab {
     labDown();
   });
   return lab;
+}
+
+// ---------------------------------------------------------------------------------------------
+// the two sides of a case: pluto's `conn ours` in isk-b, our connection `pluto` in isk-a
+
+export const PKI = join(RUN, 'pki');
+export const PSK = 'libreswan-interop-psk-secret';
+
+/** pluto's side of one case (isk-b): a `conn ours` section; `extra` lines go inside it. */
+export function plutoConn(extra: string): string {
+  return `conn ours
+	ikev2=no
+	left=${B.ip}
+	right=${A.ip}
+	leftupdown=/bin/true
+	auto=add
+${extra
+  .trim()
+  .split('\n')
+  .map((l) => `\t${l.trim()}`)
+  .join('\n')}
+`;
+}
+
+export const PLUTO_SECRETS = `${B.ip} ${A.ip} : PSK "${PSK}"
+@pluto.peers.test @ours.peers.test : PSK "${PSK}"
+: RSA "peer-b"
+`;
+
+/** Our side (isk-a): one connection `pluto` (YAML lines of its own in `conn`; identities in `ids`). */
+export function ourConfig(conn: string, ids: { local?: string; remote?: string } = {}): (sock: string) => string {
+  return (sock) => `global:
+  listen: [${A.ip}]
+  control_socket: ${sock}
+  log: { level: debug }
+secrets:
+  psk:
+    psk: "${PSK}"
+  cert:
+    cert: ${PKI}/peer-a.crt
+    key: ${PKI}/peer-a.key
+    ca: [${PKI}/ca.crt]
+connections:
+  pluto:
+    local:  { address: ${A.ip}${ids.local ? `, id: "${ids.local}"` : ''} }
+    remote: { address: ${B.ip}${ids.remote ? `, id: "${ids.remote}"` : ''} }
+    ipsec_mode: tunnel
+    local_ts: "${A.inner}/32"
+    remote_ts: "${B.inner}/32"
+    start: add
+${conn
+  .trim()
+  .split('\n')
+  .map((l) => `    ${l.trim()}`)
+  .join('\n')}
+`;
+}
+
+export const TS = `leftsubnet=${B.inner}/32\nrightsubnet=${A.inner}/32`;
+
+/** pluto's established IPsec SA (STATE_QUICK_I2 / _R2) of `conn ours`, once there. */
+export async function plutoChild(): Promise<PlutoState | undefined> {
+  return until(() => pluto.states('b').find((s) => /^STATE_QUICK_[IR]2$/.test(s.state) && s.spiIn !== undefined), 10_000);
+}
+
+/** Our IPsec SA of connection `conn` whose SPIs are pluto's crossed. */
+export async function ourChild(ours: Ours, theirs: PlutoState, conn = 'pluto'): Promise<any> {
+  return until(async () => (await ours.status()).ipsec.find((q: any) => q.connection === conn && q.spiIn === theirs.spiOut && q.spiOut === theirs.spiIn), 5000);
 }

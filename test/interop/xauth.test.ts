@@ -63,6 +63,19 @@ describe('XAUTH interop with charon as the gateway', { skip, concurrency: false 
     const log = cl.log();
     assert.ok(!log.includes(PASSWORD) && !readFileSync(cl.keylog, 'utf8').includes(PASSWORD) && !JSON.stringify(status).includes(PASSWORD), 'the password leaked');
   });
+
+  test('our client with a wrong password: charon refuses alice (STATUS=0), we name it, acknowledge and delete the ISAKMP SA', async () => {
+    const cl = ours!;
+    assert.equal((await cl.reload(clientConfig(cl.sock, `not-${PASSWORD}`))).ok, true);
+    const up = await cl.ctl({ cmd: 'up', name: 'office', timeoutMs: 8000 });
+    assert.equal(up.ok, false);
+    const refused = await until(() => /XAUTH failed: gateway refused user \\?"alice\\?": check the XAUTH user and password/.test(cl.log()), 5000);
+    assert.ok(refused, `no refusal on our side:\n${cl.log().slice(-2000)}`);
+    assert.match(charon.log('b'), /XAuth authentication of 'alice' failed/);
+    assert.ok(await until(async () => (await cl.status()).isakmp.length === 0, 3000), 'our ISAKMP SA deleted');
+    assert.ok(await until(() => !charon.sas('b').some((s) => s.conn === 'xauth-gw'), 5000), `charon kept the SA:\n${charon.tail('b')}`);
+    assert.ok(!cl.log().includes(`not-${PASSWORD}`), 'the password leaked');
+  });
 });
 
 describe('XAUTH interop with charon', { skip, concurrency: false }, () => {

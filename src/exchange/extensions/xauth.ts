@@ -8,8 +8,9 @@
  *            <-- ACK(STATUS)                               `xauth-done`; Quick Mode released
  *
  * A wrong password is asked again (a new REQUEST) up to the connection's `retries` (default 3)
- * per ISAKMP SA; then STATUS=0 and the ISAKMP SA is deleted. The client answers with its
- * configured user and password. The password travels only in the `xauth-request` event (the
+ * per ISAKMP SA; then STATUS=0 and the ISAKMP SA is deleted (on the client's ACK, or at once when
+ * the client deletes it instead of acknowledging, as Libreswan does). The client answers with its
+ * configured user and password; told STATUS=0, it acknowledges and deletes the ISAKMP SA itself. The password travels only in the `xauth-request` event (the
  * caller's backend needs it); the engine keeps no copy.
  *
  * XAUTH_TYPE: only generic (a user name and a password) is done. A client asked for another type
@@ -22,7 +23,7 @@
  */
 import type { AttributePayload, DataAttribute, Payload } from '../../codec/types.js';
 import { bytesEqual } from '../../crypto/bytes.js';
-import { CfgAttr, CfgType, XauthType } from '../../constants/index.js';
+import { CfgAttr, CfgType, ProtocolId, XauthType } from '../../constants/index.js';
 import { answerTransaction, startTransaction } from '../drivers/transaction.js';
 import type { Engine } from '../engine.js';
 import { deleteP1, holdQuickModes, peerText, releaseQuickModes } from '../lifecycle.js';
@@ -118,6 +119,11 @@ export function xauthSettled(x: Engine, now: number, p1: P1): void {
   if (isEstablished(p1)) releaseQuickModes(x, now, p1);
 }
 
+/** The gateway's end of a refused client: `xauth-done` with ok false, how many attempts and what to check. */
+function finishRefused(x: Engine, now: number, p1: KeyedP1, s: Extract<XauthState, { phase: 'status-sent' }>): void {
+  finish(x, now, p1, false, s.user, `user "${s.user}" failed XAUTH ${s.attempt} time(s): ${s.why !== undefined ? `${s.why}` : 'check the user name and password (users file or RADIUS)'}; the ISAKMP SA is deleted`);
+}
+
 /** The caller's verdict on an `xauth-request`: STATUS to the client, or another REQUEST while attempts remain. */
 export function answerXauth(x: Engine, now: number, requestId: number, ok: boolean): void {
   const c = checksOf(x);
@@ -168,7 +174,7 @@ export function xauthTransaction(x: Engine, now: number, p1: KeyedP1, msgId: num
       if (s.ok) {
         finish(x, now, p1, true, s.user, `user "${s.user}" authenticated`);
       } else {
-        finish(x, now, p1, false, s.user, `user "${s.user}" failed XAUTH ${s.attempt} time(s): ${s.why !== undefined ? `${s.why}` : 'check the user name and password (users file or RADIUS)'}; the ISAKMP SA is deleted`);
+        finishRefused(x, now, p1, s);
         deleteP1(x, p1);
       }
       return true;
@@ -200,6 +206,11 @@ export function xauthTransaction(x: Engine, now: number, p1: KeyedP1, msgId: num
         ? `gateway refused user "${policy.user}": it asked for XAUTH type ${typeName(s.unsupportedType)}, and this client does generic (user name and password) only`
         : `gateway refused user "${policy.user}": check the XAUTH user and password`;
       finish(x, now, p1, status === 1, policy.user, status === 1 ? `gateway accepted user "${policy.user}"` : refused);
+      // refused: the ISAKMP SA is of no use; we delete it after our ACK rather than wait for the
+      // gateway's Delete (Libreswan's pluto as the gateway sends none: it reads our ACK as a
+      // REPLY without credentials and asks again, and the two would go round until the
+      // message IDs run out)
+      if (status !== 1) deleteP1(x, p1);
     }
     return true;
   }
@@ -212,6 +223,15 @@ export const xauth: Extension = {
   vendorIdsAnswer: (_x, p1) => (p1.conn.xauth ? VID : NONE),
   vendorIdIn(_x, p1, data) {
     if (bytesEqual(data, XAUTH_VID)) peersWithVid.add(p1);
+  },
+  informationalIn(x, now, p1, payloads) {
+    // a client told STATUS=0 may delete the ISAKMP SA instead of acknowledging (Libreswan's pluto
+    // aborts the exchange at once): the refusal ends there all the same; the driver then acts on
+    // the Delete
+    const s = states.get(p1);
+    const ofThisSa = (p: Payload): boolean => p.type === 'D' && p.protocol === ProtocolId.PROTO_ISAKMP && p.spis.some((c) => c.length === 16 && bytesEqual(c.subarray(0, 8), p1.ic) && bytesEqual(c.subarray(8), p1.rc));
+    if (p1.conn.xauth?.role === 'server' && s?.phase === 'status-sent' && !s.ok && payloads.some(ofThisSa)) finishRefused(x, now, p1, s);
+    return false;
   },
   established(x, now, p1) {
     const policy = p1.conn.xauth;
