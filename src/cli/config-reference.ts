@@ -51,7 +51,7 @@ export const CONFIG_SECTIONS: readonly ConfigSection[] = [
       { key: 'traffic_poll', default: '10s', meaning: 'how often the xfrm adapter reads the kernel\'s SA byte counters (1s to 1h)' },
       { key: 'nat_keepalive', default: '20s', meaning: 'NAT keepalives (RFC 3948) when a NAT is in front of us; 0 = off, else 1s to 1h' },
       { key: 'shards', default: '1', meaning: 'engine shards, 1 to 256, or auto = the number of cores (docs/scale.md); a restart applies it' },
-      { key: 'shard_mode', default: 'process', meaning: 'process: shards in child processes that own their UDP sockets, the kernel steering datagrams to them (needs the native binding, else threads with a log line); thread: worker threads behind the main thread\'s sockets (docs/scale.md); a restart applies it' },
+      { key: 'shard_mode', default: 'thread', meaning: 'thread: worker threads behind the main thread\'s sockets; process: shards in child processes that own their UDP sockets, the kernel steering datagrams to them (needs the native binding, else threads with a log line) (docs/scale.md); a restart applies it' },
     ],
   },
   {

@@ -36,9 +36,10 @@ test('shard_mode is checked: process or thread', () => {
   assert.throws(() => parseConfig('global:\n  shards: 2\n  shard_mode: fork\nconnections: {}\n', 'x.yaml'), /global\.shard_mode.*'fork' must be process/s);
 });
 
-test('shard mode: processes by default with the native binding, threads when asked, and threads with ha (said in the log)', () => {
+test('shard mode: threads by default, processes when asked with the native binding, and threads with ha (said in the log)', () => {
   const conf = (extra: string): Config => parseConfig(`global:\n  shards: 2\n${extra}connections: {}\n`, 'x.yaml');
-  assert.deepEqual(shardModeFor(conf('')), sys instanceof Error ? { mode: 'thread', note: `engine shards in threads, not processes: shard processes need the native binding for their socket groups: ${sys.message}` } : { mode: 'process' });
+  assert.deepEqual(shardModeFor(conf('')), { mode: 'thread' });
+  assert.deepEqual(shardModeFor(conf('  shard_mode: process\n')), sys instanceof Error ? { mode: 'thread', note: `engine shards in threads, not processes: shard processes need the native binding for their socket groups: ${sys.message}` } : { mode: 'process' });
   assert.deepEqual(shardModeFor(conf('  shard_mode: thread\n')), { mode: 'thread' });
   const ha: Config = { ...conf('  shard_mode: process\n'), ha: {} as HaConfig };
   assert.deepEqual(shardModeFor(ha), { mode: 'thread', note: 'engine shards in threads, not processes: ha replication runs with shards in threads (global.shard_mode: process is not applied)' });
