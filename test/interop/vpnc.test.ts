@@ -112,7 +112,8 @@ function startVpnc(group: string, lines: readonly string[], secrets: { psk?: str
     ].join('\n'),
     { mode: 0o600 },
   );
-  const proc = spawn('ip', ['netns', 'exec', A.ns, 'vpnc', '--non-inter', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // stdbuf: vpnc's printf output line by line (a pipe would hold it until vpnc exits)
+  const proc = spawn('ip', ['netns', 'exec', A.ns, 'stdbuf', '-oL', '-eL', 'vpnc', '--non-inter', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
   const v: Vpnc = { proc, out: '' };
   proc.stdout!.on('data', (d: Buffer) => (v.out += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (v.out += d.toString()));
@@ -123,7 +124,7 @@ function startVpnc(group: string, lines: readonly string[], secrets: { psk?: str
 async function stopVpnc(v: Vpnc): Promise<void> {
   if (v.proc.exitCode !== null || v.proc.signalCode !== null) return;
   const exited = new Promise<void>((r) => v.proc.once('exit', () => r()));
-  // `ip netns exec` execs vpnc: the child is vpnc itself
+  // `ip netns exec` and stdbuf exec vpnc: the child is vpnc itself
   v.proc.kill('SIGTERM');
   const t = setTimeout(() => v.proc.kill('SIGKILL'), 5000);
   await exited;
@@ -171,12 +172,17 @@ describe('vpnc (Cisco-style client) against our gateway', { skip, concurrency: f
    * byte, sometimes the same one or 0) remove both SAs on our side, and the lease comes back.
    */
   async function disconnectClears(connection: string, addr: string): Promise<void> {
+    // vpnc runs its connect script before it enters its main loop, where SIGTERM makes it send
+    // the Deletes; a SIGTERM before that ends it without them
+    const running = await until(() => vpnc!.out.includes('VPNC started in foreground'), 10_000);
+    assert.ok(running, `vpnc did not start its tunnel:\n${vpnc!.out.slice(-2000)}`);
     await stopVpnc(vpnc!);
     const gone = await until(async () => {
       const s = await ours!.status();
       return !s.isakmp.some((x: any) => x.connection === connection) && !s.ipsec.some((x: any) => x.connection === connection);
     }, 10_000);
-    assert.ok(gone, `our SAs outlived vpnc's Deletes:\n${ours!.log().slice(-3000)}`);
+    const quiet = (l: string): boolean => !l.includes('"cmd":"status"');
+    assert.ok(gone, `our SAs outlived vpnc's Deletes:\n${vpnc!.out.slice(-2000)}\n--- ours:\n${ours!.log().split('\n').filter(quiet).join('\n').slice(-3000)}`);
     assert.match(ours!.log(), new RegExp(`Mode Config: virtual address ${addr.replace(/\./g, '\\.')} released`));
   }
 
