@@ -11,7 +11,7 @@
 import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { NotifyType } from '../constants/index.js';
 import { RemoteProtocolError } from '../errors.js';
-import { concatBytes, copyBytes } from './bytes.js';
+import { copyBytes } from './bytes.js';
 
 /** A usable ISAKMP SA cipher. */
 export interface CipherInfo {
@@ -129,11 +129,6 @@ export interface EncryptResult {
   nextIv: Uint8Array;
 }
 
-/** Join OpenSSL output chunks into one fresh Uint8Array (own ArrayBuffer, offset 0, never the Buffer pool). */
-function joinFresh(parts: Uint8Array[]): Uint8Array {
-  return concatBytes(...parts);
-}
-
 /** Number of zero bytes `encryptMessage` appends to a body of `length` bytes: 1..blockSize. */
 export function paddingLength(length: number, blockSize: number): number {
   return blockSize - (length % blockSize);
@@ -151,14 +146,9 @@ function checkKeyIv(cipher: CipherInfo, key: Uint8Array, iv: Uint8Array): void {
  * then CBC-encrypt. The caller sets the header length to 28 + ciphertext.length.
  */
 export function encryptMessage(input: EncryptInput): EncryptResult {
-  const { cipher, key, iv, plaintext } = input;
-  checkKeyIv(cipher, key, iv);
-  const bs = cipher.blockSize;
-  const pad = paddingLength(plaintext.byteLength, bs);
-  const c = createCipheriv(cipher.nodeName, key, iv);
-  c.setAutoPadding(false);
-  const ciphertext = joinFresh([c.update(plaintext), c.update(new Uint8Array(pad)), c.final()]);
-  return { ciphertext, nextIv: copyBytes(ciphertext, ciphertext.byteLength - bs) };
+  // one implementation: the engine's, with no room before the ciphertext (a fresh buffer of its own)
+  const { message, nextIv } = encryptMessageAt(input, 0);
+  return { ciphertext: message, nextIv };
 }
 
 /**
@@ -217,14 +207,14 @@ function checkDecryptInput(input: DecryptInput): number {
  * all plaintext bytes. Padding is not checked or stripped: no padding oracle.
  */
 export function decryptMessage(input: DecryptInput): DecryptResult {
-  const { cipher, key, iv, ciphertext } = input;
-  const bs = checkDecryptInput(input);
-  const d = createDecipheriv(cipher.nodeName, key, iv);
-  d.setAutoPadding(false);
-  const parts = [d.update(ciphertext), d.final()];
-  const plaintext = joinFresh(parts);
-  for (const part of parts) part.fill(0);
-  return { plaintext, nextIv: copyBytes(ciphertext, ciphertext.byteLength - bs) };
+  // one implementation: the engine's; the plaintext is handed out as a Uint8Array of its own
+  // (offset 0, a buffer of exactly its length), copied (and OpenSSL's output wiped) only if not
+  const r = decryptMessageOwned(input);
+  const p = r.plaintext;
+  if (p.byteOffset === 0 && p.buffer.byteLength === p.byteLength) return r;
+  const plaintext = copyBytes(p, 0);
+  p.fill(0);
+  return { plaintext, nextIv: r.nextIv };
 }
 
 /**
