@@ -224,6 +224,8 @@ export function localAddressFor(c: ConnectionConfig, g: Pick<GlobalConfig, 'list
  * connection configured for that peer (or of the only %any connection family), else `local` as is.
  */
 export function receivingAddress(connections: readonly ConnectionConfig[], local: { address: string; port: number }, remote: string): { address: string; port: number } {
+  // the table only for a wildcard socket: every datagram comes through here
+  if (local.address !== '0.0.0.0' && local.address !== '::') return local;
   return receivingAddressIn(receivingTable(connections), local, remote);
 }
 
