@@ -56,7 +56,6 @@ function pad(s: string, n: number): string {
   return s.length >= n ? s : s + ' '.repeat(n - s.length);
 }
 
-/** Human-readable status: IPsec SAs nested under the ISAKMP SA they were negotiated under. */
 /** A remote-access SA's user, virtual address and Mode Config attributes with their values. */
 function remoteAccessLines(ra: NonNullable<StatusData['isakmp'][number]['remoteAccess']>): string[] {
   const out = [`    remote access: user ${ra.user !== undefined ? escapeText(ra.user) : '-'}  virtual address ${ra.virtualAddress ?? '-'}`];
@@ -64,6 +63,7 @@ function remoteAccessLines(ra: NonNullable<StatusData['isakmp'][number]['remoteA
   return out;
 }
 
+/** Human-readable status: IPsec SAs nested under the ISAKMP SA they were negotiated under, then the pools' leases. */
 export function formatStatus(d: StatusData): string[] {
   const out: string[] = [];
   out.push(`listening: ${d.listening.map((l) => `${l.address}:${l.port}${l.natt ? ' (nat-t)' : ''}`).join(', ')}; dataplane: ${d.dataplane}`);
@@ -99,6 +99,10 @@ export function formatStatus(d: StatusData): string[] {
     orphans.length === d.ipsec.length ? `IPsec SAs (${d.ipsec.length}):` : orphans.length === 0 ? `IPsec SAs (${d.ipsec.length}): each under its ISAKMP SA above` : `IPsec SAs whose ISAKMP SA is gone (${orphans.length} of ${d.ipsec.length}):`,
   );
   for (const q of orphans) ipsecLines(q, '  ');
+  if (d.leases !== undefined) {
+    out.push(`address pool leases (${d.leases.length}):`);
+    for (const l of d.leases) out.push(`  ${pad(l.connection, 16)} ${pad(l.address, 15)} user ${l.user ?? '-'}  identity ${l.identity}`);
+  }
   const c = d.counters;
   const kind = (k: 'isakmp' | 'ipsec', label: string): string => {
     const failedBy = Object.entries(c.exchanges.failed[k]);

@@ -493,6 +493,7 @@ export class Daemon {
       counters: this.snapshot(),
       listening: this.transport.addresses(),
       remoteAccess: (sa) => this.modeConfigEvents.statusOf(sa),
+      leases: () => this.modeConfigEvents.leases(),
     });
   }
 

@@ -173,7 +173,7 @@ export class ModeConfigEvents {
     return pool;
   }
 
-  /** The leases of every pool (for `status`). */
+  /** The leases of every pool (`status` lists them as `leases`). */
   leases(): { connection: string; address: string; identity: string; user?: string }[] {
     return [...this.pools.entries()].flatMap(([connection, p]) => p.pool.leases().map((l) => ({ connection, address: l.address, identity: l.identity, ...(l.user !== undefined ? { user: l.user } : {}) })));
   }

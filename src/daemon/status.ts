@@ -117,6 +117,14 @@ export interface IpsecSaStatus {
   dataplane?: string;
 }
 
+/** One address of a Mode Config pool held by a client: its connection, the identity it proved and the XAUTH user. */
+export interface PoolLeaseStatus {
+  connection: string;
+  address: string;
+  identity: string;
+  user?: string;
+}
+
 export interface StatusData {
   connections: { name: string; start: string; remote: string; exchange: string; auth: string }[];
   /** Phase-1 exchanges in progress (half-open), by role; responder ones are counted, not listed. */
@@ -128,6 +136,8 @@ export interface StatusData {
   counters: CounterSnapshot;
   dataplane: string;
   listening: { address: string; port: number; natt: boolean }[];
+  /** The leases of the gateway's address pools (Mode Config), present when a connection has a pool: each address with its holder. */
+  leases?: PoolLeaseStatus[];
   /** This process: memory (bytes) and CPU time (ms) so far. */
   process: { rss: number; heapUsed: number; cpuUserMs: number; cpuSystemMs: number; uptimeS: number };
 }
@@ -200,6 +210,8 @@ export interface StatusSources {
   readonly listening: { address: string; port: number; natt: boolean }[];
   /** Remote-access facts of an ISAKMP SA (modecfg-events.ts), if any. */
   readonly remoteAccess?: (isakmpSa: string) => RemoteAccessStatus | undefined;
+  /** The pools' leases (modecfg-events.ts), when the daemon has pools. */
+  readonly leases?: () => readonly PoolLeaseStatus[];
 }
 
 function remoteAccessOf(src: StatusSources, id: string): { remoteAccess?: RemoteAccessStatus } {
@@ -250,8 +262,15 @@ export function buildStatus(src: StatusSources): StatusData {
     counters: src.counters,
     dataplane: src.dataplane.name,
     listening: src.listening,
+    ...leasesOf(src),
     process: processFigures(),
   };
+}
+
+/** `{ leases }` when the daemon has address pools (at most MAX_STATUS_SAS listed), else nothing. */
+function leasesOf(src: StatusSources): { leases?: PoolLeaseStatus[] } {
+  const all = src.leases?.();
+  return all !== undefined && all.length > 0 ? { leases: all.slice(0, MAX_STATUS_SAS).map((l) => ({ ...l })) } : {};
 }
 
 /** `{ rekeyIn }` (seconds) when the engine will rekey the SA, else nothing. */
@@ -272,6 +291,7 @@ export function statusOfConnection(d: StatusData, name: string): StatusData {
     connections: d.connections.filter((c) => c.name === name),
     isakmp: d.isakmp.filter((s) => s.connection === name || carriers.has(s.id)),
     ipsec,
+    ...(d.leases !== undefined ? { leases: d.leases.filter((l) => l.connection === name) } : {}),
   };
 }
 

@@ -70,6 +70,10 @@ test('daemon gateway Mode Config pull: a virtual address from the pool, exhausti
     const text = formatStatus(c1.status()).join('\n');
     assert.match(text, /remote access: user alice {2}virtual address 10\.10\.0\.7\n/);
     assert.match(text, /\n {6}INTERNAL_IP4_DNS 10\.1\.0\.53\n/);
+    // the gateway lists its pool's lease with its holder; the client has no pool
+    assert.deepEqual(gw.status().leases?.map((l) => [l.connection, l.address, l.user]), [['rw', '10.10.0.7', 'alice']]);
+    assert.match(formatStatus(gw.status()).join('\n'), /\naddress pool leases \(1\):\n {2}rw {15}10\.10\.0\.7 {7}user alice {2}identity \S+\n/);
+    assert.equal(c1.status().leases, undefined);
 
     // the only address is leased: the second client (another identity) is refused
     c2.initiate('office');
@@ -80,6 +84,7 @@ test('daemon gateway Mode Config pull: a virtual address from the pool, exhausti
     // the first client leaves: its address is released, and the second gets it
     await c1.stop();
     await until(() => lines.some((l) => l.startsWith('gw: ') && l.includes('virtual address 10.10.0.7 released')));
+    assert.equal(gw.status().leases, undefined, 'the released address is no longer leased');
     e2.events.length = 0;
     c2.initiate('office');
     const second = await e2.wait((e) => e.type === 'modecfg-done', 'client 2 Mode Config');

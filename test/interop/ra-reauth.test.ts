@@ -1,0 +1,96 @@
+/**
+ * A remote-access client that renews its ISAKMP SA, with the real strongSwan charon. IKEv1 has no
+ * rekey of an ISAKMP SA in place: charon renews it by reauthentication, a new Main Mode with the
+ * group PSK, XAUTH again, Mode Config asking for the address it holds, new Quick Modes, then a
+ * Delete of the old ISAKMP SA (interop/conf/charon/xauth-client-reauth.conf: every 25 s).
+ *
+ * The gateway must give the same user the same virtual address while the old ISAKMP SA still holds
+ * it, and keep the lease when the old SA's Delete arrives (a pool lease is counted per holder); a
+ * gateway that released the address there would hand a live client's address to the next one.
+ *
+ * Run by `npm run test:interop` (root), under `flock /tmp/isakmp-interop.lock`.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { hashPassword } from '../../src/daemon/remote-access/index.js';
+import { B, A, charon, interopSkipReason, Ours, RUN, script, until } from './peers.js';
+import { ALICE_PASSWORD, ANY_CLIENT, LAB_GROUP_SECRET, raYaml, usersFile } from './ra-configs.js';
+
+const skip = interopSkipReason();
+if (skip) console.log(`# remote-access reauthentication interop skipped: ${skip}`);
+
+describe('charon as an XAUTH + Mode Config client that reauthenticates every 25 s', { skip, concurrency: false }, () => {
+  let ours: Ours | undefined;
+  before(async () => {
+    const n = script('netns.sh', ['up']);
+    assert.equal(n.code, 0, n.err);
+    const users = join(RUN, 'reauth-users');
+    writeFileSync(users, `alice:${await hashPassword(ALICE_PASSWORD, { N: 1024, r: 8, p: 1 })}\n`, { mode: 0o600 });
+    charon.start('a', A.ns);
+    charon.load('a', 'xauth-client-reauth.conf');
+    ours = await Ours.start('reauth-gw', B.ns, (sock) =>
+      raYaml({
+        listen: B.ip,
+        sock,
+        secrets: { group: LAB_GROUP_SECRET },
+        connections: [
+          {
+            name: 'roadwarriors',
+            auth: 'psk',
+            secret: 'group',
+            local: B.ip,
+            remote: ANY_CLIENT,
+            xauth: usersFile(users, 3),
+            extra: ['local_ts: 10.1.0.0/16', 'modecfg: pull', 'pool: 10.10.0.0/24', 'dns: 10.1.0.53'],
+          },
+        ],
+      }),
+    );
+  });
+  after(async () => {
+    await ours?.stop();
+    charon.stop('a');
+    script('netns.sh', ['down']);
+  });
+
+  test('the new ISAKMP SA gets the same address, the old one is deleted, the lease stays with alice', async () => {
+    const gw = ours!;
+    const up = charon.up('a', 'xauth-reauth', 'ra', 15);
+    const first = await until(() => charon.sas('a').find((s) => s.conn === 'xauth-reauth' && s.state === 'ESTABLISHED' && s.children.some((c) => c.state === 'INSTALLED')), 10_000);
+    assert.ok(first, `charon has no CHILD_SA:\n${up.out}\n${up.err}\n${charon.tail('a')}\n--- ours:\n${gw.log().slice(-4000)}`);
+    assert.match(charon.log('a'), /installing new virtual IP 10\.10\.0\.1/);
+
+    // charon reauthenticates at 25 s: a second IKE SA with other cookies, a CHILD_SA, and the first one gone
+    const second = await until(
+      () => {
+        const sas = charon.sas('a').filter((s) => s.conn === 'xauth-reauth');
+        const fresh = sas.find((s) => s.ispi !== first.ispi && s.state === 'ESTABLISHED' && s.children.some((c) => c.state === 'INSTALLED'));
+        return fresh !== undefined && !sas.some((s) => s.ispi === first.ispi) ? fresh : undefined;
+      },
+      45_000,
+      500,
+    );
+    assert.ok(second, `charon did not reauthenticate:\n${charon.tail('a', 60)}\n--- ours:\n${gw.log().slice(-6000)}`);
+    const clog = charon.log('a');
+    assert.match(clog, /reauthenticating IKE_SA/i, 'charon renewed by reauthentication');
+    assert.equal((clog.match(/XAuth authentication of 'alice' \(myself\) successful/g) ?? []).length >= 2, true, 'XAUTH ran twice');
+    assert.ok(!/installing new virtual IP (?!10\.10\.0\.1)/.test(clog), 'charon was given one address only');
+    const child = second.children.find((c) => c.state === 'INSTALLED')!;
+    assert.match(child.localTs, /10\.10\.0\.1\/32/, 'the new CHILD_SA uses the same virtual address');
+
+    // our side: one ISAKMP SA (the new one) holding 10.10.0.1, its IPsec SA, and the lease still alice's
+    const status = await until(async () => {
+      const s = await gw.status();
+      return s.isakmp.length === 1 && s.ipsec.some((q: any) => q.spiOut === child.spiIn) ? s : undefined;
+    }, 10_000);
+    assert.ok(status, `our gateway: ${JSON.stringify(await gw.status())}\n${gw.log().slice(-4000)}`);
+    const p1 = status.isakmp[0];
+    assert.equal(p1.initiatorCookie, second.ispi);
+    assert.equal(p1.remoteAccess?.virtualAddress, '10.10.0.1', JSON.stringify(p1));
+    const leases = status.remoteAccess?.leases ?? status.leases;
+    assert.ok(Array.isArray(leases), `status lists no leases: ${JSON.stringify(status).slice(0, 2000)}`);
+    assert.deepEqual(leases.map((l: any) => [l.address, l.user]), [['10.10.0.1', 'alice']], JSON.stringify(leases));
+  });
+});
