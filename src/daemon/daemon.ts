@@ -242,7 +242,11 @@ export class Daemon {
         opened.push(() => control.close());
       }
       if (g.metrics !== undefined) {
-        const m = await startMetricsServer(g.metrics.address, g.metrics.port, { snapshot: () => this.snapshot(), connectionFigures: () => connectionFigures(this.config.connections, this.endpoint, this.sas, this.now()) });
+        const m = await startMetricsServer(g.metrics.address, g.metrics.port, {
+          snapshot: () => this.snapshot(),
+          connectionFigures: () => connectionFigures(this.config.connections, this.endpoint, this.sas, this.now()),
+          remoteAccessFigures: () => ({ xauth: this.xauthEvents.verdictCounts(), pools: this.modeConfigEvents.poolFigures() }),
+        });
         this.metrics = m;
         opened.push(() => new Promise<void>((r) => m.close(() => r())));
       }

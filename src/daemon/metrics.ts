@@ -20,7 +20,17 @@ export interface MetricsSource {
   snapshot(): CounterSnapshot;
   /** Every configured connection (and any other that still has SAs), with its SAs. */
   connectionFigures(): readonly ConnectionFigures[];
+  /** The gateway's XAUTH verdicts and address pools (xauth-events.ts, modecfg-events.ts). */
+  remoteAccessFigures?(): RemoteAccessFigures;
 }
+
+/** What the remote-access families show: XAUTH verdicts by connection, and each connection's pool. */
+export interface RemoteAccessFigures {
+  readonly xauth: readonly { readonly connection: string; readonly verdict: string; readonly count: number }[];
+  readonly pools: readonly { readonly connection: string; readonly size: number; readonly leased: number; readonly exhausted: number }[];
+}
+
+const NO_REMOTE_ACCESS: RemoteAccessFigures = { xauth: [], pools: [] };
 
 export interface MetricFamily {
   readonly name: string;
@@ -49,6 +59,9 @@ export const METRIC_FAMILIES: readonly MetricFamily[] = [
   { name: 'isakmp_dataplane_failures_total', type: 'counter', labels: [], help: 'IPsec SAs the dataplane could not install.' },
   { name: 'isakmp_connection_up', type: 'gauge', labels: ['connection'], help: '1 when the connection has an established IPsec SA, else 0.' },
   { name: 'isakmp_connection_sas', type: 'gauge', labels: ['connection', 'kind', 'state'], help: 'SAs of each connection now, by kind and state.' },
+  { name: 'isakmp_xauth_verdicts_total', type: 'counter', labels: ['connection', 'verdict'], help: 'XAUTH checks of a gateway connection\'s users, by verdict: accepted, refused (wrong user or password), backend_error (the users file or RADIUS could not answer: the client is refused).' },
+  { name: 'isakmp_pool_addresses', type: 'gauge', labels: ['connection', 'state'], help: 'Addresses of a gateway connection\'s Mode Config pool, by state: leased, free.' },
+  { name: 'isakmp_pool_exhausted_total', type: 'counter', labels: ['connection'], help: 'Clients refused because the connection\'s pool had no free address.' },
   { name: 'isakmp_connection_lifetime_remaining_seconds', type: 'gauge', labels: ['connection', 'kind'], help: 'Seconds until the first established SA of the connection reaches its lifetime (absent when none is established).' },
 ];
 
@@ -56,7 +69,7 @@ type Row = readonly [Record<string, string>, number];
 const KINDS: readonly SaKind[] = ['isakmp', 'ipsec'];
 
 /** The rows of each family, from one snapshot. */
-function rowsOf(name: string, s: CounterSnapshot, conns: readonly ConnectionFigures[]): Row[] {
+function rowsOf(name: string, s: CounterSnapshot, conns: readonly ConnectionFigures[], ra: RemoteAccessFigures): Row[] {
   const t = (k: string): number => s.transport[k] ?? 0;
   switch (name) {
     case 'isakmp_build_info':
@@ -108,6 +121,15 @@ function rowsOf(name: string, s: CounterSnapshot, conns: readonly ConnectionFigu
       }));
     case 'isakmp_connection_lifetime_remaining_seconds':
       return conns.flatMap((c) => KINDS.flatMap((k): Row[] => (c.lifetimeLeft[k] !== undefined ? [[{ connection: c.connection, kind: k }, c.lifetimeLeft[k]]] : [])));
+    case 'isakmp_xauth_verdicts_total':
+      return ra.xauth.map((x) => [{ connection: x.connection, verdict: x.verdict }, x.count]);
+    case 'isakmp_pool_addresses':
+      return ra.pools.flatMap((p): Row[] => [
+        [{ connection: p.connection, state: 'leased' }, p.leased],
+        [{ connection: p.connection, state: 'free' }, Math.max(0, p.size - p.leased)],
+      ]);
+    case 'isakmp_pool_exhausted_total':
+      return ra.pools.map((p) => [{ connection: p.connection }, p.exhausted]);
     default:
       return [];
   }
@@ -129,8 +151,9 @@ export async function createMetricsRegistry(source: MetricsSource): Promise<Metr
   const registry: Registry = new prom.Registry();
   prom.collectDefaultMetrics({ register: registry });
   // One snapshot per scrape: every family's collect() reads it (they run before any value is read).
-  let snap: { s: CounterSnapshot; conns: readonly ConnectionFigures[] } | undefined;
-  const current = (): { s: CounterSnapshot; conns: readonly ConnectionFigures[] } => (snap ??= { s: source.snapshot(), conns: source.connectionFigures() });
+  type Snap = { s: CounterSnapshot; conns: readonly ConnectionFigures[]; ra: RemoteAccessFigures };
+  let snap: Snap | undefined;
+  const current = (): Snap => (snap ??= { s: source.snapshot(), conns: source.connectionFigures(), ra: source.remoteAccessFigures?.() ?? NO_REMOTE_ACCESS });
   for (const f of METRIC_FAMILIES) {
     const config = { name: f.name, help: f.help, labelNames: [...f.labels], registers: [registry] };
     if (f.type === 'counter') {
@@ -138,8 +161,8 @@ export async function createMetricsRegistry(source: MetricsSource): Promise<Metr
         ...config,
         collect(this: Counter) {
           this.reset();
-          const { s, conns } = current();
-          for (const [labels, v] of rowsOf(f.name, s, conns)) this.inc(labels, Math.max(0, v));
+          const { s, conns, ra } = current();
+          for (const [labels, v] of rowsOf(f.name, s, conns, ra)) this.inc(labels, Math.max(0, v));
         },
       });
     } else {
@@ -147,8 +170,8 @@ export async function createMetricsRegistry(source: MetricsSource): Promise<Metr
         ...config,
         collect(this: Gauge) {
           this.reset();
-          const { s, conns } = current();
-          for (const [labels, v] of rowsOf(f.name, s, conns)) this.set(labels, v);
+          const { s, conns, ra } = current();
+          for (const [labels, v] of rowsOf(f.name, s, conns, ra)) this.set(labels, v);
         },
       });
     }

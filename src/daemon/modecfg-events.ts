@@ -47,6 +47,8 @@ export interface RemoteAccessSession {
 export class ModeConfigEvents {
   private readonly pools = new Map<string, { key: string; pool: AddressPool }>();
   readonly sessions = new Map<string, RemoteAccessSession>();
+  /** Clients refused because their connection's pool was full, by connection (for the metrics). */
+  private readonly exhausted = new Map<string, number>();
 
   constructor(private readonly ctx: ModeConfigEventsContext) {}
 
@@ -117,6 +119,7 @@ export class ModeConfigEvents {
     if (pool !== undefined && s.address === undefined) {
       const address = pool.lease(s.peerId ?? e.peer.address, s.user, this.ctx.now());
       if (address === undefined) {
+        this.exhausted.set(e.connection, (this.exhausted.get(e.connection) ?? 0) + 1);
         logger.warn('ike', `Mode Config: the address pool of connection ${e.connection} is exhausted (${pool.size} addresses, all leased): client refused, its ISAKMP SA deleted; enlarge pool:`, { ...fields, user: s.user });
         this.ctx.deleteSa(e.isakmpSa);
         this.ctx.pump();
@@ -171,6 +174,15 @@ export class ModeConfigEvents {
     if (have !== undefined) pool.adopt(have.pool.snapshot());
     this.pools.set(connection, { key, pool });
     return pool;
+  }
+
+  /** Each pool's size and leased addresses, and the clients a full pool refused (for the metrics). */
+  poolFigures(): { connection: string; size: number; leased: number; exhausted: number }[] {
+    return this.ctx.connections().flatMap((c) => {
+      const ra = c.remoteAccess;
+      const pool = ra?.role === 'gateway' ? this.poolFor(c.name, ra) : undefined;
+      return pool !== undefined ? [{ connection: c.name, size: pool.size, leased: pool.leases().length, exhausted: this.exhausted.get(c.name) ?? 0 }] : [];
+    });
   }
 
   /** The leases of every pool (`status` lists them as `leases`). */

@@ -28,16 +28,39 @@ export interface XauthEventsContext {
   readonly accepted?: (sa: string, r: Extract<XauthResult, { ok: true }>) => void;
 }
 
+/** How an XAUTH check ended: the backend accepted or refused the user, or could not answer (a refusal for the client). */
+export type XauthVerdict = 'accepted' | 'refused' | 'backend_error';
+
+/** Connections whose verdicts are counted (configured names; a reload that removes many stops at this). */
+const MAX_COUNTED_CONNECTIONS = 256;
+
 export class XauthEvents {
   /** One backend per gateway connection, rebuilt when its `xauth:` settings change on reload. */
   private readonly backends = new Map<string, { key: string; backend: XauthBackend }>();
   /** Checks running now (their verdicts are still to come). */
   private inFlight = 0;
+  /** Verdicts by connection (for the metrics). */
+  private readonly verdicts = new Map<string, Record<XauthVerdict, number>>();
 
   constructor(private readonly ctx: XauthEventsContext) {}
 
   get pending(): number {
     return this.inFlight;
+  }
+
+  /** The verdicts so far, by connection and verdict. */
+  verdictCounts(): { connection: string; verdict: XauthVerdict; count: number }[] {
+    return [...this.verdicts].flatMap(([connection, v]) => (Object.keys(v) as XauthVerdict[]).map((verdict) => ({ connection, verdict, count: v[verdict] })));
+  }
+
+  private count(connection: string, verdict: XauthVerdict): void {
+    let v = this.verdicts.get(connection);
+    if (v === undefined) {
+      if (this.verdicts.size >= MAX_COUNTED_CONNECTIONS) return;
+      v = { accepted: 0, refused: 0, backend_error: 0 };
+      this.verdicts.set(connection, v);
+    }
+    v[verdict]++;
   }
 
   onEvent(e: EngineEvent): void {
@@ -60,6 +83,7 @@ export class XauthEvents {
     const backend = this.backendFor(e.connection);
     if (backend === undefined) {
       logger.error('ike', `XAUTH: connection ${e.connection} has no xauth backend configured (xauth: backend: or radius:); user refused`, fields);
+      this.count(e.connection, 'backend_error');
       answer(false);
       return;
     }
@@ -72,10 +96,12 @@ export class XauthEvents {
             logger.info('ike', `XAUTH: user accepted by ${r.backend}${r.framedIp !== undefined ? ` with Framed-IP-Address ${r.framedIp}` : ''}`, fields);
             if (this.ctx.running()) this.ctx.accepted?.(e.isakmpSa, r);
           } else logger.warn('ike', `XAUTH: user refused: ${r.reason}`, { ...fields, backend: r.backend });
+          this.count(e.connection, r.ok ? 'accepted' : 'refused');
           answer(r.ok);
         },
         (err: unknown) => {
           logger.error('ike', `XAUTH: the backend failed: ${(err as Error).message}`, fields);
+          this.count(e.connection, 'backend_error');
           answer(false);
         },
       )

@@ -14,7 +14,7 @@ import { packageVersion } from '../../../src/daemon/version.js';
 import { formatStatus } from '../../../src/cli/control.js';
 import { hashPassword } from '../../../src/daemon/remote-access/index.js';
 import type { EngineEvent } from '../../../src/exchange/types.js';
-import { EventLog, freeUdpPorts, tempDir } from '../helpers.js';
+import { EventLog, freeTcpPort, freeUdpPorts, tempDir } from '../helpers.js';
 import { clientYaml, daemonMaker, gatewayYaml } from './loopback.js';
 
 const PW = 'modecfg-pw-2290';
@@ -24,6 +24,16 @@ const gateway = (port: number, users: string, sock: string): string =>
 
 const client = (port: number, gw: number, sock: string, me: string): string =>
   clientYaml({ port, gateway: gw, sock, id: me, xauth: `{ user: alice, password: "${PW}" }`, extra: '    modecfg: pull\n' });
+
+/** The samples of one family in a scrape of the daemon's metrics port, as `labels=value` lines sorted. */
+async function scrapeFamily(port: number, family: string): Promise<string[]> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith(`${family}{`))
+    .map((l) => l.slice(family.length))
+    .sort();
+}
 
 function addressOf(e: EngineEvent): string | undefined {
   if (e.type !== 'modecfg-done') return undefined;
@@ -41,13 +51,16 @@ test('daemon gateway Mode Config pull: a virtual address from the pool, exhausti
   const gev = new EventLog();
   const e1 = new EventLog();
   const e2 = new EventLog();
-  const gw = mk(gateway(gp!, users, join(dir, 'gw.sock')), 'gw', gev);
+  const metrics = await freeTcpPort();
+  const gw = mk(gateway(gp!, users, join(dir, 'gw.sock')).replace('  natt_port: 0\n', `  natt_port: 0\n  metrics: 127.0.0.1:${metrics}\n`), 'gw', gev);
   const c1 = mk(client(c1p!, gp!, join(dir, 'c1.sock'), 'one'), 'c1', e1);
   const c2 = mk(client(c2p!, gp!, join(dir, 'c2.sock'), 'two'), 'c2', e2);
   await gw.start();
   await c1.start();
   await c2.start();
   try {
+    // the pool is in the metrics before any client came
+    assert.deepEqual(await scrapeFamily(metrics, 'isakmp_pool_addresses'), ['{connection="rw",state="free"} 1', '{connection="rw",state="leased"} 0']);
     c1.initiate('office');
     const got = await e1.wait((e) => e.type === 'modecfg-done', 'client 1 Mode Config');
     assert.equal(addressOf(got), '10.10.0.7');
@@ -80,6 +93,10 @@ test('daemon gateway Mode Config pull: a virtual address from the pool, exhausti
     await gev.wait((e) => e.type === 'deleted' && e.kind === 'isakmp' && e.connection === 'rw', 'gateway deletes the second client');
     assert.ok(lines.some((l) => l.startsWith('gw: ') && l.includes('the address pool of connection rw is exhausted (1 addresses, all leased)')), lines.join('\n'));
     assert.equal(e2.events.some((e) => e.type === 'modecfg-done'), false);
+    // the metrics: the address leased, none free, one client refused for it; both users accepted by XAUTH
+    assert.deepEqual(await scrapeFamily(metrics, 'isakmp_pool_addresses'), ['{connection="rw",state="free"} 0', '{connection="rw",state="leased"} 1']);
+    assert.deepEqual(await scrapeFamily(metrics, 'isakmp_pool_exhausted_total'), ['{connection="rw"} 1']);
+    assert.deepEqual(await scrapeFamily(metrics, 'isakmp_xauth_verdicts_total'), ['{connection="rw",verdict="accepted"} 2', '{connection="rw",verdict="backend_error"} 0', '{connection="rw",verdict="refused"} 0']);
 
     // the first client leaves: its address is released, and the second gets it
     await c1.stop();
