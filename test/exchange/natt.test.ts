@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { decodeHeader, decodeMessage, decodePayloads, encodeMessage } from '../../src/codec/index.js';
-import { decryptMessage, phase2Iv } from '../../src/crypto/index.js';
+import { decryptMessage, encryptMessage, phase1Iv, phase2Iv } from '../../src/crypto/index.js';
 import { p1Keys } from '../helpers/craft.js';
 import type { Payload } from '../../src/codec/types.js';
 import { parseIpsecTransform } from '../../src/exchange/proposals.js';
@@ -318,6 +318,14 @@ test('Aggressive Mode behind a NAT: VIDs in AM1/AM2, NAT-D in AM2/AM3, float wit
   const ic = am[0]!.data.subarray(0, 8);
   const rc = am[1]!.data.subarray(8, 16);
   assert.deepEqual(natds(am[1]!), [natd(ic, rc, { address: NAT_PUBLIC, port: 41000 }), natd(ic, rc, pair.addrB)]);
+  // AM3 goes out on 4500, but its NAT-D payloads hash the addresses of the exchange as it began
+  // (port 500), as racoon computes them (charon hashes the NAT-T port: next test)
+  const ke = (r: WireRecord): Uint8Array => payloadsOf(r).flatMap((p) => (p.type === 'KE' ? [p.data] : []))[0]!;
+  const k = p1Keys(pair.a, pair.a.isakmpSas()[0]!.id);
+  assert.equal(am[2]!.data[19]! & 1, 1, 'AM3 is encrypted');
+  const am3 = decryptMessage({ cipher: k.cipher, key: k.encKey, iv: phase1Iv(k.prf, ke(am[0]!), ke(am[1]!), k.cipher.blockSize), ciphertext: am[2]!.data.subarray(28) });
+  const am3NatD = decodePayloads(decodeHeader(am[2]!.data).nextPayload, am3.plaintext, { allowTrailing: true }).flatMap((p) => (p.type === 'NAT-D' ? [Buffer.from(p.hash)] : []));
+  assert.deepEqual(am3NatD, [natd(ic, rc, pair.addrB), natd(ic, rc, pair.addrA)]);
   assert.deepEqual(am.map((w) => [w.from, w.local!.port, w.remote!.port]), [
     ['a', 500, 500],
     ['b', 500, 41000],
@@ -332,6 +340,50 @@ test('Aggressive Mode behind a NAT: VIDs in AM1/AM2, NAT-D in AM2/AM3, float wit
   assert.deepEqual(pair.ev('b', 'phase1-established')[0]!.sa.nat, { local: false, remote: true, encapsulation: true });
   assert.equal(pair.ev('b', 'ipsec-sa-established')[0]!.sa.mode, 3);
   assert.deepEqual(pair.ev('b', 'phase1-established')[0]!.sa.remote, { address: NAT_PUBLIC, port: 41001 });
+});
+
+test('Aggressive Mode: AM3 NAT-D hashed over the NAT-T port it is sent to (as charon does) still finds no NAT in front of the responder', () => {
+  const pair = new Pair({ seed: 'natt-am-4500' });
+  pair.nat = { address: NAT_PUBLIC, basePort: 42000 };
+  pair.a.setConnection(conn(pair, 'a', { exchange: 'aggressive', fragmentation: 'no' }));
+  pair.b.setConnection(natResponder(pair, { exchange: 'aggressive', allowAggressivePsk: true, fragmentation: 'no' }));
+  // rewrite a's AM3 as charon sends it: its NAT-D payloads hash the destination and source of the
+  // datagram as sent, port 4500 (HASH_I does not cover NAT-D: the message stays authentic)
+  const kes: Uint8Array[] = [];
+  pair.tap = (from, data) => {
+    if (data[18] !== 4) return data;
+    if (kes.length < 2) {
+      kes.push(decodeMessage(data).payloads.flatMap((p) => (p.type === 'KE' ? [new Uint8Array(p.data)] : []))[0]!);
+      return data;
+    }
+    assert.equal(from, 'a');
+    const k = p1Keys(pair.a, pair.a.isakmpSas()[0]!.id);
+    const iv = phase1Iv(k.prf, kes[0]!, kes[1]!, k.cipher.blockSize);
+    const plain = new Uint8Array(decryptMessage({ cipher: k.cipher, key: k.encKey, iv, ciphertext: data.subarray(28) }).plaintext);
+    const ic = data.subarray(0, 8);
+    const rc = data.subarray(8, 16);
+    const swaps: [Address, Address][] = [
+      [pair.addrB, { address: pair.addrB.address, port: 4500 }],
+      [pair.addrA, { address: pair.addrA.address, port: 4500 }],
+    ];
+    for (const [was, now] of swaps) {
+      const old = natd(ic, rc, was);
+      const at = Buffer.from(plain).indexOf(old);
+      assert.ok(at > 0, 'AM3 carries the NAT-D of the port-500 address');
+      plain.set(natd(ic, rc, now), at);
+    }
+    const { ciphertext } = encryptMessage({ cipher: k.cipher, key: k.encKey, iv: phase1Iv(k.prf, kes[0]!, kes[1]!, k.cipher.blockSize), plaintext: plain });
+    const out = new Uint8Array(28 + ciphertext.length);
+    out.set(data.subarray(0, 28));
+    out.set(ciphertext.subarray(0, data.length - 28), 28);
+    return out.subarray(0, data.length);
+  };
+  pair.a.initiate(pair.now, 'c');
+  pair.run(2000);
+  assert.equal(kes.length, 2);
+  // b took AM3 (the rewritten ciphertext ends in another block, so the CBC chain of a and b part
+  // after it: what follows phase 1 is not this test's business)
+  assert.deepEqual(pair.ev('b', 'phase1-established')[0]!.sa.nat, { local: false, remote: true, encapsulation: true });
 });
 
 test('modeName: RFC 2407 and RFC 3947 encapsulation modes as tunnel or transport', async () => {

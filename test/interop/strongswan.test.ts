@@ -450,6 +450,37 @@ describe('strongSwan interop', { skip, concurrency: false }, () => {
         charon.stop('a');
       }
     });
+
+    test('Aggressive Mode PSK from behind charon\'s fake NAT: NAT-D in AM2 and AM3, charon sends AM3 on 4500, we follow; UDP-encapsulated tunnel, same keys', async () => {
+      await ours.stop();
+      charon.start('a', A.ns, 'libipsec');
+      charon.load('a', 'initiator.conf');
+      ours = await Ours.start('natt-am-resp', B.ns, (sock) =>
+        ourConfig(
+          sock,
+          B.ip,
+          [{ sock: '', name: 'am', mode: 'aggressive', secret: 'am', local: B.ip, localId: '@peer-b.peers.test', remote: A.ip, remoteId: '@peer-a.peers.test', ike: 'aes256-sha1-ecp256', esp: 'aes128-sha1' }],
+          SECRETS('b'),
+        ),
+      );
+      try {
+        const r = charon.up('a', 'am-psk', 'host');
+        assert.equal(r.code, 0, r.out + r.err);
+        const { sa, status } = await assertAgree(ours, 'a', 'am-psk', 'am', { encr: 'AES_CBC', keysize: '256', integ: 'HMAC_SHA1_96', dh: 'ECP_256', childEncr: 'AES_CBC-128', childDh: '' });
+        assert.equal(sa.children.find((c) => c.state === 'INSTALLED')?.encap, 'yes');
+        const p1 = status.isakmp.find((x: any) => x.initiatorCookie === sa.ispi);
+        assert.equal(p1.exchange, 'aggressive');
+        assert.deepEqual(p1.nat, { local: false, remote: true, encapsulation: true }, JSON.stringify(p1));
+        assert.deepEqual([p1.local, p1.remote], [`${B.ip}:4500`, `${A.ip}:4500`], 'the responder followed the initiator to the NAT-T port after AM3');
+        assert.match(charon.log('a'), /sending packet: from 198\.18\.0\.1\[4500\] to 198\.18\.0\.2\[4500\]/, 'charon moved to 4500 for AM3');
+        const q = status.ipsec.find((x: any) => sa.children.some((c) => c.spiIn === x.spiOut));
+        assert.deepEqual([q.mode, q.udpEncapsulation], ['tunnel', true]);
+        charon.down('a', 'am-psk');
+        assert.ok(await until(async () => (await ours.status()).isakmp.length === 0, 5000), 'charon\'s Deletes on 4500 reach us');
+      } finally {
+        charon.stop('a');
+      }
+    });
   });
 
   describe('dataplane xfrm on a kernel without ESP', { concurrency: false }, () => {

@@ -42,9 +42,8 @@ function natState(local: boolean, remoteNat: boolean, encapsulation: boolean): N
 
 /** NAT-D is computed only over real addresses (an unspecified local address cannot be hashed). */
 function natdPossible(p1: ChosenP1): boolean {
-  // the hashes of these very addresses were made already: both are IP literals
-  const cached = p1.hs?.natd;
-  if (cached && cached.local === p1.local && cached.remote === p1.remote) return true;
+  // the hashes were made already: both addresses were IP literals
+  if (p1.hs?.natd) return true;
   const l = p1.local.address;
   if (natdHashLength(p1.chosen.hash) === 0 || l === '0.0.0.0' || l === '::' || l === '%any' || p1.remote.address === '%any') return false;
   return addressBytes(l) !== undefined && addressBytes(p1.remote.address) !== undefined;
@@ -52,13 +51,14 @@ function natdPossible(p1: ChosenP1): boolean {
 
 /**
  * HASH(CKY-I | CKY-R | IP | port) of our address and of the peer's: the same two values are
- * sent in our NAT-D payloads and compared with the peer's, so they are computed once per exchange
- * (again only if the addresses moved in between).
+ * sent in our NAT-D payloads and compared with the peer's, computed once per exchange over the
+ * addresses it began on (our AM3, sent from the NAT-T port, hashes the port-500 addresses of
+ * AM1/AM2, as racoon does).
  */
 function natdHashes(p1: ChosenP1): { readonly mine: Uint8Array; readonly theirs: Uint8Array } {
   const hs = p1.hs;
   const cached = hs?.natd;
-  if (cached && cached.local === p1.local && cached.remote === p1.remote) return cached;
+  if (cached) return cached;
   const hash = p1.chosen.hash;
   const d = { local: p1.local, remote: p1.remote, mine: natdHash(hash, p1.ic, p1.rc, p1.local), theirs: natdHash(hash, p1.ic, p1.rc, p1.remote) };
   if (hs) hs.natd = d;
@@ -76,10 +76,25 @@ function natdPayloads(x: Engine, p1: ChosenP1): Payload[] {
 }
 
 /**
- * The peer's NAT-D payloads (MM3 / MM4, AM2 / AM3): undefined when NAT-T is not negotiated or the
- * peer sent none. The first names our address as the peer saw it, the others the peer's own.
+ * The hashes of the addresses the message at hand came on, when they are not those the exchange
+ * began on: AM3 arrives on the NAT-T port, and charon hashes that port in it (RFC 3947 §3.2: the
+ * destination and source of the datagram as sent), racoon the port-500 addresses; both are right.
  */
-function detect(p1: ChosenP1, payloads: readonly Payload[]): { local: boolean; remote: boolean } | undefined {
+function arrivalHashes(x: Engine, p1: ChosenP1): { readonly mine: Uint8Array; readonly theirs: Uint8Array } | undefined {
+  const l = x.rxLocal;
+  const r = x.rxRemote;
+  if (!l || !r || (sameAddressPort(l, p1.local) && sameAddressPort(r, p1.remote))) return undefined;
+  if (addressBytes(l.address) === undefined || addressBytes(r.address) === undefined) return undefined;
+  const hash = p1.chosen.hash;
+  return { mine: natdHash(hash, p1.ic, p1.rc, l), theirs: natdHash(hash, p1.ic, p1.rc, r) };
+}
+
+/**
+ * The peer's NAT-D payloads (MM3 / MM4, AM2 / AM3): undefined when NAT-T is not negotiated or the
+ * peer sent none. The first names our address as the peer saw it, the others the peer's own; each
+ * is taken over the exchange's first addresses or over those the message came on.
+ */
+function detect(x: Engine, p1: ChosenP1, payloads: readonly Payload[]): { local: boolean; remote: boolean } | undefined {
   if (!p1.nattPeer || !natdPossible(p1)) return undefined;
   const ds = findAll(payloads, 'NAT-D');
   const first = ds[0];
@@ -88,9 +103,12 @@ function detect(p1: ChosenP1, payloads: readonly Payload[]): { local: boolean; r
   for (const d of ds) if (d.hash.length !== len) throw remote(NotifyType.PAYLOAD_MALFORMED, `NAT-D of ${d.hash.length} bytes, expected ${len}`);
   if (ds.length < 2) throw remote(NotifyType.PAYLOAD_MALFORMED, 'NAT-D: need our address and at least one of the peer');
   const { mine, theirs } = natdHashes(p1);
+  const now = arrivalHashes(x, p1);
+  const isTheirs = (h: Uint8Array | undefined): boolean => bytesEqual(h, theirs) || (now !== undefined && bytesEqual(h, now.theirs));
   let peerNat = true;
-  for (let i = 1; i < ds.length; i++) if (bytesEqual(ds[i]?.hash, theirs)) peerNat = false;
-  return { local: !bytesEqual(first.hash, mine), remote: peerNat };
+  for (let i = 1; i < ds.length; i++) if (isTheirs(ds[i]?.hash)) peerNat = false;
+  const localNat = !bytesEqual(first.hash, mine) && !(now !== undefined && bytesEqual(first.hash, now.mine));
+  return { local: localNat, remote: peerNat };
 }
 
 /**
@@ -141,8 +159,8 @@ export const natTraversal: Extension = {
     return NONE;
   },
 
-  natdIn(_x, p1, payloads) {
-    const nat = detect(p1, payloads);
+  natdIn(x, p1, payloads) {
+    const nat = detect(x, p1, payloads);
     if (nat) p1.nat = natState(nat.local, nat.remote, nat.local || nat.remote || p1.conn.forceEncapsulation === true);
   },
 
