@@ -3,7 +3,8 @@
  * is answered with a virtual address from the connection's pool (leased by the client's phase-1
  * identity and XAUTH user), the DNS servers, and the Cisco Unity split include and banner when the
  * client asked for them. A RADIUS Framed-IP-Address (with its Framed-IP-Netmask) given when the
- * user was accepted wins over the pool (that address is not leased, nor released). The lease is released when the ISAKMP SA is deleted; the pools survive
+ * user was accepted wins over the pool (that address is not leased, nor released). The lease is
+ * released when the ISAKMP SA is gone and no IPsec SA negotiated under it lives on; the pools survive
  * `isakmp reload` (a changed `pool:` adopts the old leases). A full pool refuses the client: a log
  * line names the connection and the pool size, and the ISAKMP SA is deleted.
  */
@@ -40,6 +41,10 @@ export interface RemoteAccessSession {
   framed: { readonly address: string; readonly netmask: string | undefined } | undefined;
   /** The attributes sent to the client, or received from the gateway (for `status`). */
   sent: readonly DataAttribute[];
+  /** The IPsec SAs negotiated under this ISAKMP SA that are still alive: the address stays leased while one is. */
+  readonly children: Set<string>;
+  /** The ISAKMP SA is gone; the session waits for its last IPsec SA. */
+  isakmpGone: boolean;
 }
 
 
@@ -47,6 +52,8 @@ export interface RemoteAccessSession {
 export class ModeConfigEvents {
   private readonly pools = new Map<string, { key: string; pool: AddressPool }>();
   readonly sessions = new Map<string, RemoteAccessSession>();
+  /** The ISAKMP SA (session) of each live IPsec SA negotiated under a remote-access ISAKMP SA. */
+  private readonly sessionOfChild = new Map<string, string>();
   /** Clients refused because their connection's pool was full, by connection (for the metrics). */
   private readonly exhausted = new Map<string, number>();
 
@@ -73,8 +80,20 @@ export class ModeConfigEvents {
       case 'modecfg-request':
         this.fill(e);
         break;
+      case 'ipsec-sa-established': {
+        const s = this.sessions.get(e.sa.isakmpSa);
+        if (s !== undefined) {
+          s.children.add(e.sa.id);
+          this.sessionOfChild.set(e.sa.id, e.sa.isakmpSa);
+        }
+        break;
+      }
       case 'deleted':
-        if (e.kind === 'isakmp') this.release(e.id);
+        if (e.kind === 'isakmp') this.isakmpGone(e.id);
+        else this.childGone(e.id);
+        break;
+      case 'expired':
+        if (e.kind === 'ipsec' && e.hard) this.childGone(e.id);
         break;
       case 'dropped':
         // an authenticated client claimed an address that is not its own (another user's?)
@@ -89,7 +108,7 @@ export class ModeConfigEvents {
 
   private session(sa: string, connection: string): RemoteAccessSession {
     let s = this.sessions.get(sa);
-    if (s === undefined) this.sessions.set(sa, (s = { connection, peerId: undefined, user: undefined, address: undefined, source: undefined, framed: undefined, sent: [] }));
+    if (s === undefined) this.sessions.set(sa, (s = { connection, peerId: undefined, user: undefined, address: undefined, source: undefined, framed: undefined, sent: [], children: new Set(), isakmpGone: false }));
     return s;
   }
 
@@ -153,10 +172,38 @@ export class ModeConfigEvents {
     return { ...(s.user !== undefined ? { user: s.user } : {}), ...(s.address !== undefined ? { virtualAddress: s.address } : {}), attributes: namesOf(s.sent), values: valuesOf(s.sent) };
   }
 
+  /**
+   * The ISAKMP SA of a session is gone. Its IPsec SAs live on until they expire or are deleted
+   * (IKEv1), and the client goes on sending from its virtual address through them: the lease is
+   * released with the last of them, never before (another client given the address meanwhile
+   * would have the same selectors).
+   */
+  private isakmpGone(sa: string): void {
+    const s = this.sessions.get(sa);
+    if (s === undefined) return;
+    if (s.children.size === 0) {
+      this.release(sa);
+      return;
+    }
+    s.isakmpGone = true;
+    if (s.address !== undefined) this.ctx.logger.debug('ike', `Mode Config: virtual address ${s.address} kept until its ${s.children.size} IPsec SA(s) end`, { connection: s.connection, sa, user: s.user });
+  }
+
+  private childGone(child: string): void {
+    const sa = this.sessionOfChild.get(child);
+    if (sa === undefined) return;
+    this.sessionOfChild.delete(child);
+    const s = this.sessions.get(sa);
+    if (s === undefined) return;
+    s.children.delete(child);
+    if (s.isakmpGone && s.children.size === 0) this.release(sa);
+  }
+
   private release(sa: string): void {
     const s = this.sessions.get(sa);
     if (s === undefined) return;
     this.sessions.delete(sa);
+    for (const child of s.children) this.sessionOfChild.delete(child);
     if (s.address === undefined || s.source !== 'pool') return;
     const c = this.ctx.connections().find((x) => x.name === s.connection);
     if (c?.remoteAccess?.role === 'client') return;

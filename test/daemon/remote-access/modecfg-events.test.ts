@@ -1,10 +1,17 @@
 // The daemon's Mode Config events: a client refused for claiming an address not its own is logged
 // at warn with the engine's reason (both addresses); other INVALID_ID_INFORMATION drops stay at debug.
+// A pool lease lives as long as the ISAKMP SA or any IPsec SA negotiated under it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { NotifyType } from '../../../src/constants/index.js';
+import { CfgAttr, NotifyType } from '../../../src/constants/index.js';
+import { parseConfig } from '../../../src/daemon/config/index.js';
+import type { EngineEvent } from '../../../src/daemon/engine.js';
 import { Logger } from '../../../src/daemon/log.js';
 import { ModeConfigEvents } from '../../../src/daemon/modecfg-events.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tempDir } from '../helpers.js';
+import { gatewayYaml } from './loopback.js';
 
 test('a borrowed virtual address is logged at warn with both addresses', () => {
   const lines: string[] = [];
@@ -23,4 +30,49 @@ test('a borrowed virtual address is logged at warn with both addresses', () => {
   assert.equal(lines.length, 1);
   assert.match(lines[0]!, /WARN .*Quick Mode refused: the client's Quick Mode selector 10\.10\.0\.8 is not the virtual address 10\.10\.0\.7/);
   assert.match(lines[0]!, /198\.51\.100\.7:500/);
+});
+
+test('a pool address stays leased while an IPsec SA of its ISAKMP SA lives on, and is released with the last one', async () => {
+  const lines: string[] = [];
+  const users = join(tempDir('isakmp-modecfg-events-'), 'users');
+  writeFileSync(users, '', { mode: 0o600 });
+  const config = parseConfig(gatewayYaml({ port: 500, sock: '/tmp/unused.sock', xauth: `{ backend: "file:${users}" }`, extra: '    modecfg: pull\n    pool: 10.10.0.7/32\n' }), 'gw.yaml');
+  const answered: string[] = [];
+  const m = new ModeConfigEvents({
+    logger: new Logger({ level: 'info', areas: {}, format: 'text', write: (l) => lines.push(l) }),
+    now: () => 0,
+    connections: () => config.connections,
+    answerModeConfig: (_now, _id, attrs) => {
+      const a = attrs.find((x) => x.type === CfgAttr.INTERNAL_IP4_ADDRESS);
+      answered.push(a?.format === 'TLV' ? [...a.value].join('.') : '-');
+    },
+    deleteSa: () => undefined,
+    pump: () => undefined,
+  });
+  const peer = { address: '198.51.100.7', port: 500 };
+  const ask = (sa: string, peerId: string, user: string): void => {
+    m.onEvent({ type: 'xauth-request', requestId: 1, isakmpSa: sa, connection: 'rw', peer, peerId, user, password: 'x' });
+    m.onEvent({ type: 'modecfg-request', requestId: 2, isakmpSa: sa, connection: 'rw', peer, requested: [CfgAttr.INTERNAL_IP4_ADDRESS], push: false });
+  };
+  const child = (id: string, isakmpSa: string) => ({ type: 'ipsec-sa-established', sa: { id, isakmpSa } }) as unknown as EngineEvent;
+  ask('sa1', '@one.test', 'alice');
+  assert.deepEqual(answered, ['10.10.0.7']);
+  m.onEvent(child('q1', 'sa1'));
+  m.onEvent(child('q2', 'sa1'));
+  // the ISAKMP SA ends (its lifetime), the IPsec SAs live on: the address is still alice's
+  m.onEvent({ type: 'deleted', kind: 'isakmp', id: 'sa1', connection: 'rw', by: 'local' });
+  assert.deepEqual(m.leases().map((l) => [l.address, l.user]), [['10.10.0.7', 'alice']]);
+  // another client finds the one-address pool full meanwhile
+  ask('sa2', '@two.test', 'bob');
+  assert.deepEqual(answered, ['10.10.0.7']);
+  assert.ok(lines.some((l) => l.includes('the address pool of connection rw is exhausted')), lines.join('\n'));
+  m.onEvent({ type: 'deleted', kind: 'isakmp', id: 'sa2', connection: 'rw', by: 'local' });
+  // one IPsec SA deleted, the other expires: then the address is free
+  m.onEvent({ type: 'deleted', kind: 'ipsec', id: 'q1', connection: 'rw', by: 'peer' });
+  assert.equal(m.leases().length, 1);
+  m.onEvent({ type: 'expired', kind: 'ipsec', id: 'q2', connection: 'rw', hard: true });
+  assert.deepEqual(m.leases(), []);
+  assert.ok(lines.some((l) => l.includes('virtual address 10.10.0.7 released')));
+  ask('sa3', '@two.test', 'bob');
+  assert.deepEqual(answered, ['10.10.0.7', '10.10.0.7']);
 });
