@@ -13,6 +13,7 @@ import { canonicalAddress } from './addresses.js';
 import { IpKernel, spawnAcquireMonitor, spawnIp, type IpRunner, type MonitorFactory } from './ip-kernel.js';
 import { describeOp, type KernelError, type XfrmKernel, type XfrmOp } from './kernel.js';
 import { bypassPolicies, saRecords, trapPolicy, xfrmSelector } from './sa-records.js';
+import { PolicyOwners } from './policy-owners.js';
 import { SpiPool } from './spi-pool.js';
 import type { Dataplane, DataplaneRecord, TrapSpec } from './types.js';
 import { IPPROTO_ESP, type XfrmAcquire, type XfrmExpire, type XfrmSelector } from './xfrm-messages.js';
@@ -63,6 +64,8 @@ export class XfrmDataplane implements Dataplane {
   private readonly table = new Map<string, Installed>();
   /** Installed kernel SA → the IPsec SA id it belongs to (for expire messages). */
   private readonly byState = new Map<string, string>();
+  /** Which SA's policies are in the kernel for each selector (a rekey's SA takes over the old one's). */
+  private readonly owners = new PolicyOwners();
   private nextReqid = 1;
   /** On-demand traps by connection: one per selector pair of the connection. */
   private readonly traps = new Map<string, { spec: TrapSpec; key: string }[]>();
@@ -227,12 +230,13 @@ export class XfrmDataplane implements Dataplane {
     if (refused !== undefined) {
       record.status = `failed: kernel refused ${describeOp(refused.op)}: ${refused.error.message}`;
       this.log(`xfrm: ${record.status} (connection ${sa.connection}; the IKE SAs stay up, no traffic is protected)`);
-      if (done.length > 0) await this.kernel.apply(done.reverse().map(undoOf));
+      if (done.length > 0) await this.kernel.apply(this.undoing(sa.id, done.reverse().map(undoOf)));
       this.table.set(sa.id, { record, undo: [], states: [], reqid });
       return record;
     }
     const keys = states.map((o) => (o.op === 'add-sa' ? stateKey(o.state.dst, o.state.proto, o.state.spi) : ''));
     for (const k of keys) this.byState.set(k, sa.id);
+    this.owners.claim(sa.id, policies.flatMap((o) => (o.op === 'set-policy' ? [o.policy] : [])));
     this.table.set(sa.id, { record, undo: done.reverse().map(undoOf), states: keys, reqid });
     return record;
   }
@@ -274,20 +278,30 @@ export class XfrmDataplane implements Dataplane {
     if (e === undefined) return;
     this.table.delete(id);
     for (const k of e.states) this.byState.delete(k);
-    if (e.undo.length > 0) {
-      const r = await this.kernel.apply(e.undo);
+    const undo = this.undoing(id, e.undo);
+    if (undo.length > 0) {
+      const r = await this.kernel.apply(undo);
       r.forEach((x, i) => {
-        if (x !== undefined) this.log(`xfrm: removing ${describeOp(e.undo[i]!)} for ${id}: ${x.message}`);
+        if (x !== undefined) this.log(`xfrm: removing ${describeOp(undo[i]!)} for ${id}: ${x.message}`);
       });
     }
-    // An on-demand connection gets its trap back once its SA is gone.
+    // An on-demand connection gets its trap back once its SA is gone (and no other SA has its policies).
     const list = this.traps.get(e.record.connection);
-    if (list !== undefined && e.undo.some((u) => u.op === 'del-policy')) {
+    if (list !== undefined && undo.some((u) => u.op === 'del-policy')) {
       // the trap of the SA's own selector pair (the SA's policies replaced it)
-      const outKeys = new Set(e.undo.flatMap((u) => (u.op === 'del-policy' && u.dir === 'out' ? [selectorKey(u.sel)] : [])));
+      const outKeys = new Set(undo.flatMap((u) => (u.op === 'del-policy' && u.dir === 'out' ? [selectorKey(u.sel)] : [])));
       const mine = list.filter((t) => outKeys.has(t.key));
       for (const t of mine.length > 0 ? mine : list) await this.kernel.apply([{ op: 'set-policy', policy: trapPolicy(t.spec) }]);
     }
+  }
+
+  /**
+   * The undo list of SA `id` as the kernel must get it: its policies deleted only where no other
+   * SA holds the same selector (else set back to the newest other holder's, or left), then its SAs.
+   */
+  private undoing(id: string, undo: readonly XfrmOp[]): XfrmOp[] {
+    const policies = undo.flatMap((u) => (u.op === 'del-policy' ? [{ sel: u.sel, dir: u.dir }] : []));
+    return [...this.owners.release(id, policies), ...undo.filter((u) => u.op !== 'del-policy')];
   }
 
   records(): DataplaneRecord[] {
