@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseConfig } from '../src/daemon/config/index.js';
-import { COMMANDS } from '../src/cli/commands.js';
+import { COMMANDS, EXIT_CODES } from '../src/cli/commands.js';
+import { upExitCode } from '../src/cli/control.js';
 
 const DOCS = ['README.md', ...readdirSync('docs').filter((f) => f.endsWith('.md')).sort().map((f) => join('docs', f))];
 const read = (f: string): string => readFileSync(f, 'utf8');
@@ -124,4 +125,11 @@ test('every isakmp command and option the docs show exists, and every one of the
     for (const o of c.options) if (!shownOptions.has(`${c.name} --${o.name}`) && !all.includes(`--${o.name}`)) unshown.push(`isakmp ${c.name} --${o.name}`);
   }
   assert.deepEqual(unshown, [], 'commands and options no doc shows');
+});
+
+test('the exit codes of --help and the man page include every one isakmp up returns', () => {
+  for (const cause of [undefined, 'NO_ANSWER', 'PEER_REFUSED', 'PSK_MISMATCH']) {
+    const code = upExitCode(cause);
+    assert.ok(EXIT_CODES.some(([n]) => n === code), `isakmp up exits ${code} (cause ${cause}): not in EXIT_CODES`);
+  }
 });
