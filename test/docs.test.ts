@@ -133,3 +133,20 @@ test('the exit codes of --help and the man page include every one isakmp up retu
     assert.ok(EXIT_CODES.some(([n]) => n === code), `isakmp up exits ${code} (cause ${cause}): not in EXIT_CODES`);
   }
 });
+
+test("README.md's layout table names every entry of src/ and of the repository's top level", () => {
+  const readme = read('README.md');
+  const table = readme.slice(readme.indexOf('\n## Layout\n'), readme.indexOf('\n## ', readme.indexOf('\n## Layout\n') + 1));
+  const rows = new Set([...table.matchAll(/^\| `([^`]+)` \|/gm)].map((m) => m[1]!));
+  const missing: string[] = [];
+  for (const e of readdirSync('src', { withFileTypes: true })) {
+    const name = `src/${e.name}${e.isDirectory() ? '/' : ''}`;
+    if (!rows.has(name)) missing.push(name);
+  }
+  for (const e of readdirSync('.', { withFileTypes: true })) {
+    if (!e.isDirectory() || e.name.startsWith('.') || ['node_modules', 'build', 'dist', 'src'].includes(e.name)) continue;
+    if (!rows.has(`${e.name}/`)) missing.push(`${e.name}/`);
+  }
+  for (const r of rows) if (!existsSync(r)) missing.push(`${r} (in the table, not in the tree)`);
+  assert.deepEqual(missing, []);
+});
