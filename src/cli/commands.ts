@@ -5,6 +5,7 @@
  * @module
  */
 import type { OptionSpec } from './args.js';
+import { EXIT_NO_ANSWER, EXIT_REFUSED_BY_PEER, EXIT_REFUSED_BY_US } from './control.js';
 
 export interface ArgumentSpec {
   readonly name: string;
@@ -243,5 +244,8 @@ export const EXIT_CODES: readonly (readonly [number, string])[] = [
   [0, 'success'],
   [1, 'the operation failed (bad input, refused configuration, negotiation failed, daemon not reachable); one line on standard error says why'],
   [2, 'usage error: unknown command or option, missing or extra argument'],
+  [EXIT_NO_ANSWER, 'isakmp up: the peer does not answer'],
+  [EXIT_REFUSED_BY_PEER, 'isakmp up: refused by the peer'],
+  [EXIT_REFUSED_BY_US, 'isakmp up: refused by us (a mismatch our side found: keys, proposals, identities, selectors, certificates)'],
   [70, 'internal error (a bug: please report it)'],
 ];

@@ -20,8 +20,8 @@ export function parseShards(ctx: Ctx, node: Node | null | undefined): number {
 }
 
 /**
- * `global.shard_mode`: `process` (shards in child processes that own their sockets; the default
- * when the native binding is built) or `thread` (worker threads behind the main thread's sockets).
+ * `global.shard_mode`: `process` (shards in child processes that own their sockets; they need the
+ * native binding) or `thread` (worker threads behind the main thread's sockets; the default).
  */
 export function parseShardMode(ctx: Ctx, node: Node | null | undefined): 'process' | 'thread' | undefined {
   if (node === undefined) return undefined;

@@ -77,7 +77,7 @@ export interface GlobalConfig {
   readonly natKeepalive: number;
   /** Engine shards (docs/scale.md); `auto` in the file = the number of cores; default 1. */
   readonly shards: number;
-  /** `shard_mode`: shards in processes or threads; absent: processes where the native binding is built (shards/index.ts). */
+  /** `shard_mode`: shards in processes or threads; absent: threads (shards/index.ts). */
   readonly shardMode?: 'process' | 'thread';
 }
 
