@@ -98,13 +98,13 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'status',
     summary: 'show connections, SAs and counters of the running daemon',
-    usage: ['status [--json] [--socket PATH | --config FILE]'],
-    description: ['Prints the listening sockets, the configured connections, every ISAKMP and IPsec SA with its algorithms, lifetimes and NAT state, and the exchange and packet counters.'],
-    args: [],
+    usage: ['status [NAME] [--json] [--socket PATH | --config FILE]'],
+    description: ['Prints the listening sockets, the configured connections, every ISAKMP and IPsec SA with its algorithms, lifetimes and NAT state, the address pools\' leases, and the exchange and packet counters. With NAME: that connection, its IPsec SAs and the ISAKMP SAs that carry them.'],
+    args: [{ name: 'NAME', help: 'only this connection', complete: 'connection' }],
     minArgs: 0,
-    maxArgs: 0,
+    maxArgs: 1,
     options: [{ name: 'json', help: 'print the status as one JSON document' }, SOCKET, CONFIG_FOR_SOCKET],
-    examples: ['isakmp status', 'isakmp status --json | jq .ipsec'],
+    examples: ['isakmp status', 'isakmp status branch', 'isakmp status --json | jq .ipsec'],
   },
   {
     name: 'reload',

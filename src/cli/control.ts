@@ -1,5 +1,5 @@
 /**
- * `isakmp up NAME`, `isakmp down NAME`, `isakmp status [--json]`, `isakmp reload`: clients
+ * `isakmp up NAME`, `isakmp down NAME`, `isakmp status [NAME] [--json]`, `isakmp reload`: clients
  * of the daemon's control socket. Exit 0 on success; otherwise 1 with one line saying why (2 for
  * usage). `isakmp up` prints the exchange's progress as it goes and ends with the cause line; its
  * exit code tells the failures apart: 3 the peer does not answer, 4 refused by the peer, 5 refused
