@@ -279,6 +279,11 @@ test('reload: unchanged connections keep their SAs, changed ones are replaced, a
     assert.deepEqual(r, { ok: true, message: `reloaded ${file}: 1 unchanged, 1 changed (other), 1 added (fresh), 0 removed` });
     assert.deepEqual(side.fake.calls.filter((x) => /^(add|remove) /.test(x)), ['remove other', 'add other', 'add fresh']);
     assert.equal(side.fake.conns.get('other')?.ike[0]?.keyLength, 128);
+    // settings read at start only: the answer names each one the file changed
+    const changedGlobals = readFileSync(file, 'utf8').replace('shutdown_grace: 1s\n', 'shutdown_grace: 1s\n  max_half_open: 77\n  nat_keepalive: 30s\n  traffic_poll: 20s\n');
+    writeFileSync(file, changedGlobals);
+    const g = await controlRequest(side.sock, { cmd: 'reload' });
+    assert.deepEqual(g, { ok: true, message: `reloaded ${file}: 3 unchanged, 0 changed, 0 added, 0 removed; max_half_open, nat_keepalive keep their running values until a restart` });
     writeFileSync(file, base.replace('ike: aes128-sha256-modp2048', 'ike: aes128-sha256-modp9999'));
     const bad = await controlRequest(side.sock, { cmd: 'reload' });
     assert.equal(bad.ok, false);
