@@ -3,7 +3,7 @@
  * netlink socket belongs to the namespace of the process that opens it). One scenario per run;
  * prints one JSON line with what it saw. Not a test file itself.
  *
- *   node build/test/interop/xfrm-child.js alloc|install|trap|encap
+ *   node build/test/interop/xfrm-child.js alloc|install|rekey|trap|encap
  */
 import { spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
@@ -62,6 +62,22 @@ async function install(): Promise<void> {
   const after = ip('xfrm', 'policy', 'list');
   await dp.flush();
   out({ status: r.status, echoes, expected, policies, after, afterFlush: ip('xfrm', 'policy', 'list'), logged, traffic });
+}
+
+/** An IPsec SA and its rekey (the same selectors, other SPIs): the kernel's policies after each removal. */
+async function rekey(): Promise<void> {
+  const dp = new XfrmDataplane(new NetlinkKernel(sys), () => {}, undefined, { spiPool: false });
+  const p = sa.protocols[0]!;
+  const spi = (n: number) => Uint8Array.of(n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
+  const next = { ...sa, id: 'qc0000003', protocols: [{ ...p, inbound: { ...p.inbound, spi: spi(0xc0000003) }, outbound: { ...p.outbound, spi: spi(0xc0000004) } }] };
+  const statuses = [(await dp.install(sa)).status, (await dp.install(next)).status];
+  const both = ip('xfrm', 'policy', 'list');
+  await dp.remove(sa.id);
+  const afterOld = ip('xfrm', 'policy', 'list');
+  await dp.remove(next.id);
+  const afterNew = ip('xfrm', 'policy', 'list');
+  await dp.flush();
+  out({ statuses, both, afterOld, afterNew });
 }
 
 async function trap(): Promise<void> {
@@ -151,6 +167,7 @@ connections:
 const scenario = process.argv[2];
 if (scenario === 'alloc') await alloc();
 else if (scenario === 'install') await install();
+else if (scenario === 'rekey') await rekey();
 else if (scenario === 'trap') await trap();
 else if (scenario === 'encap') await encap();
 else throw new Error(`unknown scenario ${scenario}`);

@@ -166,6 +166,17 @@ describe('xfrm over netlink against this kernel', { skip: why ?? false, concurre
     }
   });
 
+  test('a rekey in the kernel (shim): the old SA goes and the new SA\'s policies stay (reqid 2); the last SA takes them', () => {
+    const r = child('rekey', { LD_PRELOAD: so });
+    assert.deepEqual(r.statuses, ['installed', 'installed']);
+    const out = (t: string) => /src 10\.1\.0\.0\/16 dst 10\.2\.0\.0\/16 \n\tdir out priority 2000 ptype main \n\ttmpl src 198\.51\.100\.1 dst 198\.51\.100\.2\n\t\tproto esp reqid (\d+) mode tunnel/.exec(t)?.[1];
+    assert.equal(out(r.both), '2', 'the rekey\'s UPDPOLICY took the selector over');
+    assert.equal(out(r.afterOld), '2', `the old SA's removal left the new SA's policies:\n${r.afterOld}`);
+    assert.match(r.afterOld, /dir in priority 2000[^]*reqid 2/);
+    assert.match(r.afterOld, /dir fwd priority 2000/);
+    assert.ok(!r.afterNew.includes('10.1.0.0/16'), 'the last SA deletes them');
+  });
+
   test('on-demand: traffic hits the trap, the kernel\'s acquire arrives on the channel\'s multicast group', () => {
     const r = child('trap');
     assert.equal(r.err, undefined);
