@@ -20,7 +20,7 @@ function addrOf(i: number): string {
   return `10.${(i >> 16) & 0xff}.${(i >> 8) & 0xff}.${i & 0xff}`;
 }
 
-function connA(i: number, group: number): Connection {
+export function connA(i: number, group: number): Connection {
   return {
     name: `c${i}`,
     local: { address: addrOf(i), port: 500 },
@@ -33,14 +33,14 @@ function connA(i: number, group: number): Connection {
   };
 }
 
-function connB(group: number): Connection {
+export function connB(group: number): Connection {
   return { ...connA(0, group), name: 'any', local: B_ADDR, remote: { address: '%any', port: 500 } };
 }
 
 /** Randomness for both measurements: node:crypto, drawn 64 KiB at a time (as a daemon would). */
 let pool = new Uint8Array(0);
 let poolAt = 0;
-function random(n: number): Uint8Array {
+export function random(n: number): Uint8Array {
   if (poolAt + n > pool.length) {
     pool = new Uint8Array(randomBytes(65536));
     poolAt = 0;
@@ -78,7 +78,7 @@ function settle(): void {
  * responder all of its with one initiator address): the per-address cap on ISAKMP SAs (issue 9.6,
  * 500 by default) is raised, as a load test's configuration would.
  */
-const ONE_PEER = { maxIsakmpSasPerAddress: 1_000_000 } as const;
+export const ONE_PEER = { maxIsakmpSasPerAddress: 1_000_000 } as const;
 
 /** Runs `n` handshakes (initiated `batch` at a time) and returns the CPU ms spent. Drains everything. */
 function handshakes(a: Endpoint, b: Endpoint, group: number, from: number, n: number, batch = 64): { ms: number; ok: number } {
@@ -179,7 +179,7 @@ export function cryptoOnly(group: number): void {
  * Moves datagrams between two endpoints until both are quiet (virtual time stands still), drains
  * their events and returns how many IPsec SAs `a` established.
  */
-function pump(a: Endpoint, b: Endpoint, now: number): number {
+export function pump(a: Endpoint, b: Endpoint, now: number): number {
   for (let moved = true; moved; ) {
     moved = false;
     for (let t = a.pollTransmit(); t; t = a.pollTransmit()) {
