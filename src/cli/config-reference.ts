@@ -103,6 +103,7 @@ export const CONFIG_SECTIONS: readonly ConfigSection[] = [
       { key: 'lifetime_kb', meaning: 'IPsec SA lifetime in kilobytes (enforced with dataplane xfrm)' },
       { key: 'rekey_margin', default: '9m', meaning: 'rekey the IPsec SA this long before it expires' },
       { key: 'rekey_fuzz', default: '100', meaning: 'percent of the margin added at random' },
+      { key: 'gateway_rekey', default: 'true', meaning: 'a remote-access gateway (xauth / modecfg server) rekeys its clients\' IPsec SAs at half rekey_margin before expiry (vpnc never rekeys; a client that rekeys first cancels it)' },
       { key: 'start', default: 'add', meaning: 'add (wait for the peer or isakmp up), start (initiate at start-up), on-demand (on traffic; needs dataplane xfrm)' },
       { key: 'allow_weak_groups', default: 'false', meaning: 'allow DH groups 1, 2, 5 and 22-24 (refused otherwise)' },
       { key: 'allow_aggressive_psk_responder', default: 'false', meaning: 'answer Aggressive Mode with a PSK (it exposes an offline-crackable hash)' },

@@ -180,6 +180,7 @@ export function toEngineConnection(c: ConnectionConfig, localPort: number, local
     rekeyMarginSeconds: c.rekeyMargin,
     ikeRekeyMarginSeconds: c.ikeRekeyMargin,
     rekeyFuzzPercent: c.rekeyFuzz,
+    gatewayRekey: c.gatewayRekey,
     ...(c.dpdDelay > 0 ? { dpd: { delaySeconds: c.dpdDelay, timeoutSeconds: c.dpdTimeout } } : {}),
     ...xauthPolicy(c),
     ...modeConfigPolicy(c),

@@ -1,7 +1,8 @@
 /**
  * IPsec SAs (the "children" of ISAKMP SAs): born from a finished Quick Mode (KEYMAT for both
  * directions of every protocol, RFC 2409 §5.5), counted against the peer (issue 9.6), rekeyed at
- * their soft lifetime (seconds or kilobytes, initiator), expired at their hard lifetime, deleted
+ * their soft lifetime (seconds or kilobytes, initiator; a remote-access gateway's answered SAs
+ * too, see gateway-rekey.ts), expired at their hard lifetime, deleted
  * by us (a Delete under the newest ISAKMP SA with the peer) or by the peer.
  * @module
  */
@@ -14,6 +15,7 @@ import type { Engine } from './engine.js';
 import { inbound } from './extensions/index.js';
 import { natt } from './extensions/nat-t.js';
 import { smi, spiKey } from './keys.js';
+import { clientRekeyed, gatewayRekeyChild, gatewayRekeyMargin, gatewayRekeys, isRemoteAccessGateway } from './gateway-rekey.js';
 import { rekeyMargin } from './lifecycle.js';
 import type { IpsecSelection } from './proposals.js';
 import { Tk, type Child, type Qm, skeyidDOf } from './records.js';
@@ -116,7 +118,9 @@ export function installIpsecSa(x: Engine, now: number, qm: Qm, sel: IpsecSelecti
     const life = lifeSeconds * 1000;
     child.tHard = x.timers.add(now + life, child, Tk.ChildHard);
     if (qm.role === 'initiator' && qm.conn.rekey !== false) child.tSoft = x.timers.add(now + life - rekeyMargin(x, qm.conn, life, qm.conn.rekeyMarginSeconds), child, Tk.ChildSoft);
+    else if (gatewayRekeys(qm.conn, qm.role)) child.tSoft = x.timers.add(now + life - gatewayRekeyMargin(x, qm.conn, life), child, Tk.ChildSoft);
   }
+  if (qm.role === 'responder' && isRemoteAccessGateway(qm.conn)) clientRekeyed(x, child);
   x.emit(qm.rekeyOf ? { type: 'ipsec-sa-established', sa: info, rekeyOf: qm.rekeyOf.info.id } : { type: 'ipsec-sa-established', sa: info });
   const old = qm.rekeyOf;
   if (old && old.state !== 'dead') {
@@ -153,6 +157,10 @@ export function deleteChildren(x: Engine, kids: readonly Child[]): void {
 /** A new Quick Mode replaces this IPsec SA (it is deleted when the new one is up). */
 export function rekeyChild(x: Engine, now: number, child: Child): void {
   if (child.state !== 'installed') return;
+  if (child.info.role === 'responder' && isRemoteAccessGateway(child.conn)) {
+    gatewayRekeyChild(x, now, child); // under the client's own ISAKMP SA (its address is not in the connection)
+    return;
+  }
   child.state = 'rekeying';
   requestQm(x, now, { conn: x.conns.current(child.conn), rekeyOf: child });
 }
@@ -199,7 +207,7 @@ export function reportTraffic(x: Engine, now: number, child: Child, bytes: numbe
   if (!limit) return;
   if (child.bytes >= limit) {
     expireChild(x, child, true);
-  } else if (child.bytes >= limit * 0.9 && child.state === 'installed' && child.info.role === 'initiator') {
+  } else if (child.bytes >= limit * 0.9 && child.state === 'installed' && (child.info.role === 'initiator' || gatewayRekeys(child.conn, child.info.role))) {
     x.emit({ type: 'expired', kind: 'ipsec', id: child.info.id, connection: child.conn.name, hard: false });
     rekeyChild(x, now, child);
   }

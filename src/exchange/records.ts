@@ -22,7 +22,7 @@ import type { IpsecSelection } from './proposals.js';
 import { PRF_OUTPUT_LENGTH } from '../crypto/prf.js';
 import { missing } from './refusal.js';
 import type { TimerEntry } from './timers.js';
-import type { Address, ChosenIke, Connection, IpsecSaInfo, Selector } from './types.js';
+import type { Address, ChosenIke, Connection, IpsecProposal, IpsecSaInfo, Selector } from './types.js';
 
 // ---------------------------------------------------------------------------------------------
 // exchange states
@@ -99,6 +99,8 @@ export interface PendingQm {
   readonly rekeyOf?: Child;
   /** The selector pair to negotiate (a rekey: its SA's; absent: the connection's first pair). */
   readonly ts?: SelectorPair;
+  /** The proposals to offer (the gateway's rekey: the negotiated one first); absent: the connection's. */
+  readonly ipsec?: readonly IpsecProposal[];
 }
 
 /** What HASH_I / HASH_R are computed over besides the ID (RFC 2409 §5): fixed once the keys exist. */
@@ -372,6 +374,8 @@ export interface Qm extends LastMessages {
   gxy: Uint8Array | undefined;
   /** Initiator: the SA payload offered and our SPIs per proposal and protocol. */
   offer: SaPayload | undefined;
+  /** Initiator: the proposals `offer` was built from, when not the connection's (the gateway's rekey). */
+  offeredFrom?: readonly IpsecProposal[];
   ourSpis: Uint8Array[][] | undefined;
   selection: IpsecSelection | undefined;
   /** Responder: our SPIs, one per protocol of the chosen proposal. */

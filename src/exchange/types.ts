@@ -151,6 +151,11 @@ interface ConnectionBase {
   readonly keyingTries?: number;
   /** Rekey at all (default true). When false, SAs just expire. */
   readonly rekey?: boolean;
+  /**
+   * A remote-access gateway (XAUTH or Mode Config server) rekeys the IPsec SAs its clients
+   * negotiated, before they expire (default true; see gateway-rekey.ts).
+   */
+  readonly gatewayRekey?: boolean;
   /** RFC 3947 NAT traversal: send its vendor ID and NAT-D payloads (default true). */
   readonly natTraversal?: boolean;
   /**

@@ -214,7 +214,7 @@ connections:
     "test.yaml:2:9: global.port: '70000' must be a whole number from 1 to 65535",
     "test.yaml:4:17: global.log.level: 'loud' is not allowed (use one of: error, warn, info, debug, trace)",
     "test.yaml:3:14: global.dataplane: 'ebpf' is not allowed (use one of: none, xfrm)",
-    'test.yaml:15:5: connections.bad: unknown key \'colour\' (known keys: mode, auth, secret, local, remote, ike, esp, ah, pfs, ipsec_mode, local_ts, remote_ts, ike_lifetime, ike_rekey_margin, lifetime, lifetime_kb, rekey_margin, rekey_fuzz, start, allow_weak_groups, allow_aggressive_psk_responder, nat_traversal, encap, dpd_delay, dpd_timeout, dpd_action, fragmentation, fragment_size, xauth, pool, dns, split_include, banner, modecfg, nbns, default_domain, split_dns, local_lan, save_password)',
+    'test.yaml:15:5: connections.bad: unknown key \'colour\' (known keys: mode, auth, secret, local, remote, ike, esp, ah, pfs, ipsec_mode, local_ts, remote_ts, ike_lifetime, ike_rekey_margin, lifetime, lifetime_kb, rekey_margin, rekey_fuzz, gateway_rekey, start, allow_weak_groups, allow_aggressive_psk_responder, nat_traversal, encap, dpd_delay, dpd_timeout, dpd_action, fragmentation, fragment_size, xauth, pool, dns, split_include, banner, modecfg, nbns, default_domain, split_dns, local_lan, save_password)',
     "test.yaml:10:13: connections.bad.secret: no secret named 's2' in the secrets section (defined: s1)",
     "test.yaml:11:24: connections.bad.remote.address: '192.0.2.300' is not an IP address (or %any for a responder-only connection)",
     'test.yaml:10:5: connections.bad.local: set local.address (our address, also our default identity) or local.id: with a wildcard listen address we cannot tell which identity to show',

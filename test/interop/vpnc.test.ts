@@ -71,7 +71,7 @@ ${conn('vpnc-dh2', GROUP, 'aes256-sha1-modp1024, aes128-sha1-modp1024', 'aes256-
     'aes256-sha1',
     '10.10.10.0/24',
     ['lifetime: 30s', 'rekey_margin: 10s', 'dpd_delay: 0'],
-  )}`;
+  )}${conn('vpnc-short-off', `${GROUP}-short-off`, 'aes256-sha1-modp2048', 'aes256-sha1', '10.10.11.0/24', ['lifetime: 30s', 'rekey_margin: 10s', 'dpd_delay: 0', 'gateway_rekey: false'])}`;
 }
 
 /** The vpnc-script stand-in: records the environment vpnc gives it and brings the tun up. */
@@ -287,21 +287,51 @@ describe('vpnc (Cisco-style client) against our gateway', { skip, concurrency: f
     assert.ok(!gw.includes('not-the-group-secret'), 'the PSK leaked into our log');
   });
 
-  test('our IPsec SA lifetime shorter than vpnc\'s: vpnc renegotiates when it ends, under the same ISAKMP SA', async () => {
-    // vpnc takes our RESPONDER-LIFETIME and starts a new Quick Mode when the IPsec SA ends (it never
-    // rekeys earlier), while we delete the expired one. No DPD here: vpnc gives up a Quick Mode of
-    // its own when an R-U-THERE arrives before the answer.
+  test('our IPsec SA lifetime short: the gateway rekeys before it ends, vpnc answers our Quick Mode and keeps its tunnel, never renegotiates itself, and exits with its Deletes', async () => {
     vpnc = startVpnc(`${GROUP}-short`, ['IKE DH Group dh14', 'Perfect Forward Secrecy nopfs', 'NAT Traversal Mode none', 'DPD idle timeout (our side) 0']);
-    const { status } = await connected(/^10\.10\.10\.\d+$/);
+    const { env, status } = await connected(/^10\.10\.10\.\d+$/);
+    const addr = env.get('INTERNAL_IP4_ADDRESS')!;
     const first = status.ipsec.find((c: any) => c.connection === 'vpnc-short');
     const isakmp = status.isakmp.find((c: any) => c.connection === 'vpnc-short');
+    assert.equal(first.role, 'responder');
+    // 30 s lifetime, rekey_margin 10 s: the gateway rekeys 5..10 s before the end
     const renewed = await until(async () => {
       const s = await ours!.status();
       return s.ipsec.find((c: any) => c.connection === 'vpnc-short' && c.id !== first.id);
+    }, 30_000, 500);
+    const log = (): string => ours!.log();
+    assert.ok(renewed, `no new IPsec SA before the first one's 30 s:\n${vpnc.out.slice(-2000)}\n--- ours:\n${log().slice(-3000)}`);
+    assert.equal(renewed.role, 'initiator', 'the gateway started the Quick Mode');
+    assert.equal(renewed.isakmpSa, isakmp.id, 'under the same ISAKMP SA');
+    assert.ok(JSON.stringify(renewed).includes(addr), `the new SA keeps the leased address ${addr}: ${JSON.stringify(renewed)}`);
+    const rekeyed = await until(() => log().includes(`"msg":"IPsec SA rekeyed","old":"${first.id}"`), 5000);
+    assert.ok(rekeyed, `no rekey logged:\n${log().slice(-3000)}`);
+    const oldGone = await until(async () => !(await ours!.status()).ipsec.some((c: any) => c.id === first.id), 5000);
+    assert.ok(oldGone, 'the old IPsec SA was deleted');
+    assert.doesNotMatch(log(), /"msg":"IPsec SA expired","id":"[^"]+","connection":"vpnc-short"/);
+    // vpnc never started a Quick Mode of its own: every IPsec SA of ours there after the first is ours
+    const established = log().split('\n').filter((l) => l.includes('"msg":"IPsec SA established","connection":"vpnc-short"'));
+    assert.ok(established.length >= 2);
+    assert.ok(established.slice(1).every((l) => l.includes('"role":"initiator"')), established.join('\n'));
+    assert.equal(vpnc.proc.exitCode, null, 'vpnc is still connected');
+    await disconnectClears('vpnc-short', addr);
+  });
+
+  test('gateway_rekey: false and our IPsec SA lifetime shorter than vpnc\'s: vpnc renegotiates when it ends, under the same ISAKMP SA', async () => {
+    // vpnc takes our RESPONDER-LIFETIME and starts a new Quick Mode when the IPsec SA ends (it never
+    // rekeys earlier), while we delete the expired one. No DPD here: vpnc gives up a Quick Mode of
+    // its own when an R-U-THERE arrives before the answer.
+    vpnc = startVpnc(`${GROUP}-short-off`, ['IKE DH Group dh14', 'Perfect Forward Secrecy nopfs', 'NAT Traversal Mode none', 'DPD idle timeout (our side) 0']);
+    const { status } = await connected(/^10\.10\.11\.\d+$/);
+    const first = status.ipsec.find((c: any) => c.connection === 'vpnc-short-off');
+    const isakmp = status.isakmp.find((c: any) => c.connection === 'vpnc-short-off');
+    const renewed = await until(async () => {
+      const s = await ours!.status();
+      return s.ipsec.find((c: any) => c.connection === 'vpnc-short-off' && c.id !== first.id);
     }, 45_000, 500);
     assert.ok(renewed, `no new IPsec SA after the first one's 30 s:\n${vpnc.out.slice(-2000)}\n--- ours:\n${ours!.log().slice(-3000)}`);
     assert.equal(renewed.isakmpSa, isakmp.id, 'under the same ISAKMP SA');
-    assert.match(ours!.log(), /"msg":"IPsec SA expired","id":"[^"]+","connection":"vpnc-short"/);
+    assert.match(ours!.log(), /"msg":"IPsec SA expired","id":"[^"]+","connection":"vpnc-short-off"/);
     assert.equal(vpnc.proc.exitCode, null, 'vpnc is still connected');
   });
 });

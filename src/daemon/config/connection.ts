@@ -32,6 +32,7 @@ const CONN_KEYS = [
   'lifetime_kb',
   'rekey_margin',
   'rekey_fuzz',
+  'gateway_rekey',
   'start',
   'allow_weak_groups',
   'allow_aggressive_psk_responder',
@@ -102,6 +103,7 @@ export function parseConnection(ctx: Ctx, name: string, keyNode: Node, node: Nod
   const allowAggressivePskResponder = flag('allow_aggressive_psk_responder', false);
   const natTraversal = flag('nat_traversal', true);
   const encap = flag('encap', false);
+  const gatewayRekey = flag('gateway_rekey', true);
   const dpd = parseDpd(s);
   const fragmentation = s.opt('fragmentation', (n, p) => oneOf(ctx, n, p, ['yes', 'no', 'force'] as const), 'yes');
   const fragmentSize = s.opt('fragment_size', (n, p) => integer(ctx, n, p, 68, 65535), g.fragmentSize);
@@ -113,6 +115,9 @@ export function parseConnection(ctx: Ctx, name: string, keyNode: Node, node: Nod
   const { localTs, remoteTs } = parseSelectors(s, peers);
   const remoteAccess = parseRemoteAccess(s, peers.anyPeer);
   checkHybrid(s, auth, secret, remoteAccess);
+  if (e.has('gateway_rekey') && remoteAccess?.role !== 'gateway') {
+    ctx.error(s.at('gateway_rekey'), `${path}.gateway_rekey`, `only a remote-access gateway (xauth: with a backend, or pool:) rekeys its clients' IPsec SAs: remove gateway_rekey or make this connection a gateway`);
+  }
   const ipsecMode = s.opt('ipsec_mode', (n, p) => oneOf(ctx, n, p, ['tunnel', 'transport'] as const), 'tunnel');
   const life = parseLifetimes(s);
   const start = s.opt('start', (n, p) => oneOf(ctx, n, p, ['add', 'start', 'on-demand'] as const), 'add');
@@ -143,6 +148,7 @@ export function parseConnection(ctx: Ctx, name: string, keyNode: Node, node: Nod
     allowAggressivePskResponder,
     natTraversal,
     encap,
+    gatewayRekey,
     fragmentation,
     fragmentSize,
     ...dpd,

@@ -258,6 +258,8 @@ export interface ConnectionConfig {
   readonly natTraversal: boolean;
   /** Pretend a NAT so that both sides float to the NAT-T port and encapsulate ESP in UDP. */
   readonly encap: boolean;
+  /** A remote-access gateway rekeys its clients' IPsec SAs (default true; exchange/gateway-rekey.ts). */
+  readonly gatewayRekey: boolean;
   /** IKE fragmentation: yes (announce, accept, send when the peer announced it), no, force. */
   readonly fragmentation: 'yes' | 'no' | 'force';
   /** Largest phase-1 datagram of this connection sent whole (default global.fragment_size). */

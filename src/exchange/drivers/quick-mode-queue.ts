@@ -45,6 +45,20 @@ export function requestQm(x: Engine, now: number, pending: PendingQm, announce =
 }
 
 /**
+ * A Quick Mode of ours under a given established ISAKMP SA (the gateway's rekey of a client's
+ * IPsec SA): at once, or queued on it while its post-authentication steps run or
+ * QUICK_MODES_IN_FLIGHT of ours are in progress.
+ */
+export function requestQmOn(x: Engine, now: number, p1: KeyedP1, pending: PendingQm): void {
+  if (p1.holds > 0 || inFlight(p1) >= QUICK_MODES_IN_FLIGHT) {
+    if (p1.pending === NO_PENDING) p1.pending = [pending];
+    else p1.pending.push(pending);
+    return;
+  }
+  startQuick(x, now, p1, pending);
+}
+
+/**
  * Our Quick Modes in progress at once on one ISAKMP SA at most; more wait their turn. A peer keeps
  * the IV of every exchange in progress, and strongSwan keeps three by default (its
  * max_ikev1_exchanges): a connection with many selector pairs must not start them all at once, or

@@ -79,9 +79,10 @@ function proposalsOf(x: Engine, p1: P1, conn: Connection): ReturnType<typeof qui
 /** Starts one Quick Mode of ours under an established ISAKMP SA (see quick-mode-queue.ts for when). */
 export function startQuick(x: Engine, now: number, p1: KeyedP1, pending: PendingQm): void {
   const conn = x.conns.current(pending.conn);
+  const ipsec = pending.ipsec ?? conn.ipsec;
   // one draw of randomness: message ID | Ni | our SPIs
   let nSpis = 0;
-  for (const p of conn.ipsec) nSpis += p.protocols.length;
+  for (const p of ipsec) nSpis += p.protocols.length;
   const nl = x.opt.nonceLength;
   const r = x.random(4 + nl + 4 * nSpis);
   let msgId = readUint32be(r);
@@ -90,13 +91,14 @@ export function startQuick(x: Engine, now: number, p1: KeyedP1, pending: Pending
   const qm = newQm(p1, msgId, 'initiator', conn, phase2Iv(p1, msgId), 'sent-qm1', r.subarray(4, 4 + nl), ts.local, ts.remote, conn.commit === true);
   qm.rekeyOf = pending.rekeyOf;
   let off = 4 + nl;
-  const ourSpis = conn.ipsec.map((p) => p.protocols.map(() => spiFrom(x, r, (off += 4) - 4, p1.local.address)));
+  const ourSpis = ipsec.map((p) => p.protocols.map(() => spiFrom(x, r, (off += 4) - 4, p1.local.address)));
   qm.ourSpis = ourSpis;
-  const proposals = proposalsOf(x, p1, conn);
+  const proposals = quickModeProposals(x, p1, ipsec);
   // reserve our SPIs until the SA exists or the exchange fails
   const offer = buildIpsecSa(proposals, ourSpis);
   qm.offer = offer;
-  const group = conn.ipsec[0]?.group ?? 0;
+  if (pending.ipsec) qm.offeredFrom = pending.ipsec;
+  const group = ipsec[0]?.group ?? 0;
   const rest: Payload[] = [offer, { type: 'NONCE', data: qm.ni }];
   if (group) {
     const dh = keyPair(x, group);
@@ -168,7 +170,7 @@ export function initiatorTakeQm2SendQm3(x: Engine, now: number, qm: Qm, h: Heade
     const sa = one(payloads, 'SA');
     const nonce = one(payloads, 'NONCE');
     checkNonce(nonce.data);
-    sel = checkIpsecAnswer(sa, qm.offer ?? missing('our offer'), proposalsOf(x, p1, qm.conn), qm.conn.allowWeakGroups ?? false);
+    sel = checkIpsecAnswer(sa, qm.offer ?? missing('our offer'), qm.offeredFrom ? quickModeProposals(x, p1, qm.offeredFrom) : proposalsOf(x, p1, qm.conn), qm.conn.allowWeakGroups ?? false);
     const ke = find(payloads, 'KE');
     if (qm.dh) {
       if (!ke) throw remote(NotifyType.PAYLOAD_MALFORMED, 'PFS answer without KE');

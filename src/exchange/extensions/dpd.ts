@@ -14,6 +14,8 @@
  * the first → `peer-dead`, and the SAs of that peer are deleted. A silent peer is therefore dead
  * exactly delay + timeout after its last message; anything authenticated from it (an ACK, a Quick
  * Mode, traffic) starts the count again, and an SA that just heard from the peer sends nothing.
+ * No probe either while a Quick Mode with the peer is in progress (under any of its ISAKMP SAs),
+ * or when the peer spoke under another of its ISAKMP SAs within the delay: the count starts again.
  * @module
  */
 import type { NotifyPayload, Payload } from '../../codec/types.js';
@@ -93,6 +95,22 @@ function dead(x: Engine, now: number, p1: KeyedP1, d: DpdPolicy): void {
   deleteP1(x, p1);
 }
 
+/**
+ * When the peer of `p1` was last active with us outside this SA's own count: `now` while a Quick
+ * Mode with it is in progress under any of its ISAKMP SAs, else the latest authenticated message
+ * under another of them; undefined when neither.
+ */
+function busyOrHeard(x: Engine, now: number, p1: KeyedP1): number | undefined {
+  let heard: number | undefined;
+  for (const o of x.sas.p1sOfPair(p1.pairKey)) {
+    if (o.life !== 'established' || !sameAddress(o.remote.address, p1.remote.address)) continue;
+    if (o.qms !== undefined && o.qms.size > 0) return now;
+    const at = o.live?.lastInbound;
+    if (o !== p1 && at !== undefined && (heard === undefined || at > heard)) heard = at;
+  }
+  return heard;
+}
+
 export const dpd: Extension = {
   name: 'dpd',
 
@@ -165,6 +183,14 @@ export const dpd: Extension = {
       return;
     }
     if (now >= live.lastInbound + delay) {
+      // the peer is busy with us elsewhere: a Quick Mode in progress (a client such as vpnc gives
+      // up its tunnel when a probe comes while it waits for the answer to its own Quick Mode), or
+      // a recent message under another of its ISAKMP SAs: no probe, the count starts again
+      const heard = busyOrHeard(x, now, p1);
+      if (heard !== undefined && heard + delay > now) {
+        live.lastInbound = heard;
+        return;
+      }
       probe(x, p1, false);
       live.probeSince = live.probeSentAt = now;
     }

@@ -212,3 +212,16 @@ test('isakmp daemon --check validates the Mode Config keys: accepted, and a bad 
   assert.equal(bad.code, 1);
   assert.ok(bad.err.some((l) => /ra\.yaml:10:\d+: connections\.rw\.split_dns: 'not a domain' is not a DNS domain name/.test(l)), bad.err.join('\n'));
 });
+
+test('gateway_rekey: true by default on a gateway, false reaches the engine; refused on a client or not a boolean', async () => {
+  const { toEngineConnection } = await import('../../../src/daemon/engine.js');
+  const gw = `${GW}    xauth: { backend: "file:examples/remote-access/users" }\n    pool: 10.10.0.0/24\n`;
+  const on = parseConfig(gw, 'ra.yaml').connections[0]!;
+  assert.equal(on.gatewayRekey, true);
+  assert.equal(toEngineConnection(on, 500, '192.0.2.1').gatewayRekey, true);
+  const off = parseConfig(`${gw}    gateway_rekey: false\n`, 'ra.yaml').connections[0]!;
+  assert.equal(toEngineConnection(off, 500, '192.0.2.1').gatewayRekey, false);
+  assert.notEqual(off.fingerprint, on.fingerprint, 'a reload sees the change');
+  assert.match(problemsOf(`${gw}    gateway_rekey: maybe\n`).join('\n'), /gateway_rekey/);
+  assert.match(problemsOf(`${CLIENT}    gateway_rekey: false\n`).join('\n'), /rw\.gateway_rekey.*only a remote-access gateway/);
+});
