@@ -24,7 +24,7 @@ import { bytesEqual, prefixEqual, readUint32be } from '../../crypto/bytes.js';
 import { notifyIn, sendInfo } from '../drivers/informational.js';
 import type { Engine } from '../engine.js';
 import { deleteChildren } from '../ipsec-sa.js';
-import { sameAddress, u32 } from '../keys.js';
+import { sameAddress, sameAddressPort, u32 } from '../keys.js';
 import { deleteP1 } from '../lifecycle.js';
 import { phase1Confirmed } from '../phase2.js';
 import type { DpdSequence, KeyedP1, P1 } from '../records.js';
@@ -103,7 +103,8 @@ function dead(x: Engine, now: number, p1: KeyedP1, d: DpdPolicy): void {
 function busyOrHeard(x: Engine, now: number, p1: KeyedP1): number | undefined {
   let heard: number | undefined;
   for (const o of x.sas.p1sOfPair(p1.pairKey)) {
-    if (o.life !== 'established' || !sameAddress(o.remote.address, p1.remote.address)) continue;
+    // the same peer: its address and port (clients behind one NAT share the address, not the port)
+    if (o.life !== 'established' || !sameAddressPort(o.remote, p1.remote)) continue;
     if (o.qms !== undefined && o.qms.size > 0) return now;
     const at = o.live?.lastInbound;
     if (o !== p1 && at !== undefined && (heard === undefined || at > heard)) heard = at;
