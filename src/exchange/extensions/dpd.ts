@@ -24,7 +24,7 @@ import { bytesEqual, prefixEqual, readUint32be } from '../../crypto/bytes.js';
 import { notifyIn, sendInfo } from '../drivers/informational.js';
 import type { Engine } from '../engine.js';
 import { deleteChildren } from '../ipsec-sa.js';
-import { sameAddress, sameAddressPort, u32 } from '../keys.js';
+import { sameAddressPort, u32 } from '../keys.js';
 import { deleteP1 } from '../lifecycle.js';
 import { phase1Confirmed } from '../phase2.js';
 import type { DpdSequence, KeyedP1, P1 } from '../records.js';
@@ -87,9 +87,11 @@ function policy(x: Engine, p1: P1): DpdPolicy | undefined {
 function dead(x: Engine, now: number, p1: KeyedP1, d: DpdPolicy): void {
   const id = x.sas.p1Id(p1);
   x.emit({ type: 'peer-dead', isakmpSa: id, connection: p1.conn.name, peer: p1.remote, reason: `no answer to R-U-THERE for ${d.timeoutSeconds}s (after ${d.delaySeconds}s without a message)` });
+  // its IPsec SAs: those of this ISAKMP SA, and those an earlier ISAKMP SA of the same peer (the
+  // same address and port: clients behind one NAT share the address) negotiated on the connection
   const kids = [];
   for (const c of x.sas.childrenOfPair(p1.pairKey)) {
-    if (c.state !== 'dead' && (c.info.isakmpSa === id || (c.conn.name === p1.conn.name && sameAddress(c.info.remote.address, p1.remote.address)))) kids.push(c);
+    if (c.state !== 'dead' && (c.info.isakmpSa === id || (c.conn.name === p1.conn.name && sameAddressPort(c.info.remote, p1.remote)))) kids.push(c);
   }
   deleteChildren(x, kids);
   deleteP1(x, p1);
