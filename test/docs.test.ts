@@ -6,9 +6,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseConfig } from '../src/daemon/config/index.js';
 import { COMMANDS, EXIT_CODES } from '../src/cli/commands.js';
 import { upExitCode } from '../src/cli/control.js';
+import { loaderKeys } from './helpers/config-keys.js';
 
 const DOCS = ['README.md', ...readdirSync('docs').filter((f) => f.endsWith('.md')).sort().map((f) => join('docs', f))];
 const read = (f: string): string => readFileSync(f, 'utf8');
@@ -25,16 +25,6 @@ test('every src/, test/, bench/, interop/ path README.md and docs/*.md name exis
   assert.deepEqual(missing, []);
 });
 
-/** The keys the loader accepts at a place, read from its own "unknown key" message. */
-function loaderKeys(yaml: string): string[] {
-  try {
-    parseConfig(yaml, 'ref.yaml');
-  } catch (e) {
-    const m = /unknown key 'zz_unknown' \(known keys: ([^)]*)\)/.exec((e as Error).message);
-    if (m) return m[1]!.split(', ').sort();
-  }
-  throw new Error(`no unknown-key message for:\n${yaml}`);
-}
 
 /** The text of docs/config.md from the `## heading` line to the next `## `. */
 function section(doc: string, heading: string): string {

@@ -4,6 +4,11 @@
  * says only what differs (its connections' authentication, `xauth:` and extra keys).
  */
 
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { hashPassword } from '../../src/daemon/remote-access/index.js';
+import { B, Ours, RUN } from './peers.js';
+
 /** XAUTH user alice's password in every remote-access interop test (interop/conf/charon/xauth-*.conf know it too). */
 export const ALICE_PASSWORD = 'alice-password-4410';
 
@@ -57,3 +62,15 @@ export const usersFile = (path: string, retries?: number): string => `{ backend:
 
 /** The `xauth:` value of client alice. */
 export const ALICE = `{ user: alice, password: "${ALICE_PASSWORD}" }`;
+
+/**
+ * Our gateway in B's namespace for charon as the XAUTH client: connection `roadwarriors` (group
+ * PSK, any client, users file with alice), `local_ts: 10.1.0.0/16`, Mode Config pull from
+ * 10.10.0.0/24, and `extra` keys.
+ */
+export async function startRaGateway(name: string, extra: readonly string[] = []): Promise<Ours> {
+  const users = join(RUN, `${name}-users`);
+  writeFileSync(users, `alice:${await hashPassword(ALICE_PASSWORD, { N: 1024, r: 8, p: 1 })}\n`, { mode: 0o600 });
+  const rw: RaConnection = { name: 'roadwarriors', auth: 'psk', secret: 'group', local: B.ip, remote: ANY_CLIENT, xauth: usersFile(users, 3), extra: ['local_ts: 10.1.0.0/16', 'modecfg: pull', 'pool: 10.10.0.0/24', ...extra] };
+  return Ours.start(name, B.ns, (sock) => raYaml({ listen: B.ip, sock, secrets: { group: LAB_GROUP_SECRET }, connections: [rw] }));
+}

@@ -12,11 +12,8 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { hashPassword } from '../../src/daemon/remote-access/index.js';
-import { B, A, charon, interopSkipReason, Ours, RUN, script, until } from './peers.js';
-import { ALICE_PASSWORD, ANY_CLIENT, LAB_GROUP_SECRET, raYaml, usersFile } from './ra-configs.js';
+import { A, charon, interopSkipReason, type Ours, script, until } from './peers.js';
+import { startRaGateway } from './ra-configs.js';
 
 const skip = interopSkipReason();
 if (skip) console.log(`# remote-access reauthentication interop skipped: ${skip}`);
@@ -26,28 +23,9 @@ describe('charon as an XAUTH + Mode Config client that reauthenticates every 25 
   before(async () => {
     const n = script('netns.sh', ['up']);
     assert.equal(n.code, 0, n.err);
-    const users = join(RUN, 'reauth-users');
-    writeFileSync(users, `alice:${await hashPassword(ALICE_PASSWORD, { N: 1024, r: 8, p: 1 })}\n`, { mode: 0o600 });
     charon.start('a', A.ns);
     charon.load('a', 'xauth-client-reauth.conf');
-    ours = await Ours.start('reauth-gw', B.ns, (sock) =>
-      raYaml({
-        listen: B.ip,
-        sock,
-        secrets: { group: LAB_GROUP_SECRET },
-        connections: [
-          {
-            name: 'roadwarriors',
-            auth: 'psk',
-            secret: 'group',
-            local: B.ip,
-            remote: ANY_CLIENT,
-            xauth: usersFile(users, 3),
-            extra: ['local_ts: 10.1.0.0/16', 'modecfg: pull', 'pool: 10.10.0.0/24', 'dns: 10.1.0.53'],
-          },
-        ],
-      }),
-    );
+    ours = await startRaGateway('reauth-gw', ['dns: 10.1.0.53']);
   });
   after(async () => {
     await ours?.stop();
