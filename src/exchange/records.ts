@@ -375,7 +375,7 @@ export interface Qm extends LastMessages {
   /** Initiator: the SA payload offered and our SPIs per proposal and protocol. */
   offer: SaPayload | undefined;
   /** Initiator: the proposals `offer` was built from, when not the connection's (the gateway's rekey). */
-  offeredFrom?: readonly IpsecProposal[];
+  offeredFrom: readonly IpsecProposal[] | undefined;
   ourSpis: Uint8Array[][] | undefined;
   selection: IpsecSelection | undefined;
   /** Responder: our SPIs, one per protocol of the chosen proposal. */
@@ -409,6 +409,7 @@ export function newQm(p1: KeyedP1, msgId: number, role: 'initiator' | 'responder
     dh: undefined,
     gxy: undefined,
     offer: undefined,
+    offeredFrom: undefined,
     ourSpis: undefined,
     selection: undefined,
     respSpis: undefined,

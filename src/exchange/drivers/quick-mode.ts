@@ -97,7 +97,7 @@ export function startQuick(x: Engine, now: number, p1: KeyedP1, pending: Pending
   // reserve our SPIs until the SA exists or the exchange fails
   const offer = buildIpsecSa(proposals, ourSpis);
   qm.offer = offer;
-  if (pending.ipsec) qm.offeredFrom = pending.ipsec;
+  qm.offeredFrom = pending.ipsec;
   const group = ipsec[0]?.group ?? 0;
   const rest: Payload[] = [offer, { type: 'NONCE', data: qm.ni }];
   if (group) {
@@ -170,7 +170,7 @@ export function initiatorTakeQm2SendQm3(x: Engine, now: number, qm: Qm, h: Heade
     const sa = one(payloads, 'SA');
     const nonce = one(payloads, 'NONCE');
     checkNonce(nonce.data);
-    sel = checkIpsecAnswer(sa, qm.offer ?? missing('our offer'), qm.offeredFrom ? quickModeProposals(x, p1, qm.offeredFrom) : proposalsOf(x, p1, qm.conn), qm.conn.allowWeakGroups ?? false);
+    sel = checkIpsecAnswer(sa, qm.offer ?? missing('our offer'), quickModeProposals(x, p1, qm.offeredFrom ?? qm.conn.ipsec), qm.conn.allowWeakGroups ?? false);
     const ke = find(payloads, 'KE');
     if (qm.dh) {
       if (!ke) throw remote(NotifyType.PAYLOAD_MALFORMED, 'PFS answer without KE');
