@@ -108,7 +108,7 @@ test('kilobyte lifetimes: soft at 90 % rekeys (initiator), hard at 100 % expires
   assert.equal(pair.a.ipsecSas().length, 0);
 });
 
-test('several Quick Modes at once on one ISAKMP SA (two of ours in flight at a time), each with its own message ID and IV', () => {
+test('several Quick Modes on one ISAKMP SA (one of ours in flight at a time), each with its own message ID and IV', () => {
   const pair = new Pair({ seed: 'multi' });
   const nets = [['10.1.0.0', '10.2.0.0'], ['10.3.0.0', '10.4.0.0'], ['10.5.0.0', '10.6.0.0']] as const;
   nets.forEach(([l, r], i) => {
@@ -121,9 +121,9 @@ test('several Quick Modes at once on one ISAKMP SA (two of ours in flight at a t
   assert.equal(pair.b.isakmpSas().length, 1);
   const qm = pair.wire.filter((w) => decodeHeader(w.data).exchangeType === 32);
   assert.equal(new Set(qm.map((w) => decodeHeader(w.data).messageId)).size, 3);
-  // two QM1s left before any QM2 came back (QUICK_MODES_IN_FLIGHT: strongSwan keeps the IVs of
-  // three exchanges at once), the third when the first finished
-  assert.deepEqual(qm.slice(0, 3).map((w) => w.from), ['a', 'a', 'b']);
+  // each QM1 leaves after the previous Quick Mode's QM3 (QUICK_MODES_IN_FLIGHT: strongSwan keeps
+  // the IVs of three exchanges, finished ones included, and may take a QM1 before an earlier QM3)
+  assert.deepEqual(qm.map((w) => w.from), ['a', 'b', 'a', 'a', 'b', 'a', 'a', 'b', 'a']);
   assert.equal(qm.filter((w) => w.from === 'a').length, 6, 'three QM1 and three QM3');
   const sas = pair.b.ipsecSas();
   assert.deepEqual(sas.map((s) => s.connection).sort(), ['c0', 'c1', 'c2']);

@@ -1,7 +1,7 @@
 /**
  * Which ISAKMP SA carries a Quick Mode of ours, and when it starts: at once under the newest
  * established ISAKMP SA with the peer that may carry it, queued on it while its post-authentication
- * steps run or QUICK_MODES_IN_FLIGHT of ours are in progress, queued on our phase 1 in
+ * steps run or one of ours is in progress (QUICK_MODES_IN_FLIGHT), queued on our phase 1 in
  * negotiation, else after a new phase 1. The queue is the phase 1's `pending` list; the Quick Mode
  * itself is drivers/quick-mode.ts.
  * @module
@@ -60,12 +60,15 @@ export function requestQmOn(x: Engine, now: number, p1: KeyedP1, pending: Pendin
 
 /**
  * Our Quick Modes in progress at once on one ISAKMP SA at most; more wait their turn. A peer keeps
- * the IV of every exchange in progress, and strongSwan keeps three by default (its
- * max_ikev1_exchanges): a connection with many selector pairs must not start them all at once, or
- * the peer forgets the IVs of the first ones and cannot decrypt their third message. Two leave
- * room for an informational exchange (a DPD probe) meanwhile.
+ * the IVs of a few exchanges per ISAKMP SA only, finished ones included: strongSwan three by default
+ * (its max_ikev1_exchanges), the most recently used kept. Its threads may also take our QM1 of the
+ * next Quick Mode before the QM3 we sent just before it. With two of ours in flight, the QM3 of the
+ * second then found its IV forgotten (a finished exchange, the first's, being more recent), and
+ * strongSwan could not decrypt it (seen with four selector pairs: one CHILD_SA of four). With one,
+ * the IVs a peer needs are at most the exchange's own, the next one's and one informational
+ * exchange's (a DPD probe) meanwhile.
  */
-export const QUICK_MODES_IN_FLIGHT = 2;
+export const QUICK_MODES_IN_FLIGHT = 1;
 
 /** Our Quick Modes in progress on an ISAKMP SA. */
 function inFlight(p1: P1): number {
