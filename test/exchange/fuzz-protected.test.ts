@@ -121,22 +121,47 @@ test('structure-aware fuzz under a live ISAKMP SA, valid HASH(1), sent to the in
   stillWorks(last!.pair);
 });
 
-test('structure-aware fuzz to a remote-access gateway (XAUTH + Mode Config done) under the client\'s ISAKMP SA: Transaction payloads too', () => {
-  const make = (): Target => {
-    const pair = new Pair({ seed: 'pfuzz-ra' });
+/**
+ * A remote-access pair (XAUTH + Mode Config pull) under way: `stage` 'xauth' leaves the gateway's
+ * XAUTH verdict pending (the sender holds the group PSK, not a user's password), 'up' completes
+ * it all; the fuzz goes to `side` (the gateway b, or the client a from a rogue gateway).
+ */
+function remoteAccess(seed: string, stage: 'xauth' | 'up', side: 'a' | 'b'): () => Target {
+  return () => {
+    const pair = new Pair({ seed });
     pair.a.setConnection(conn(pair, 'a', { xauth: { role: 'client', user: 'alice', password: new TextEncoder().encode('pw') }, modeConfig: { role: 'client' } }));
     pair.b.setConnection(conn(pair, 'b', { xauth: { role: 'server' }, modeConfig: { role: 'server' } }));
     pair.a.initiate(pair.now, 'c');
     pair.run(2000);
-    for (const e of pair.ev('b', 'xauth-request')) pair.b.answerXauth(pair.now, e.requestId, true);
-    pair.run(2000);
-    for (const e of pair.ev('b', 'modecfg-request')) pair.b.answerModeConfig(pair.now, e.requestId, [{ format: 'TLV', type: 1, value: Uint8Array.of(10, 10, 0, 7) }]);
-    pair.run(2000);
-    assert.equal(pair.b.ipsecSas().length, 1, 'the remote-access client is up');
+    if (stage === 'up') {
+      for (const e of pair.ev('b', 'xauth-request')) pair.b.answerXauth(pair.now, e.requestId, true);
+      pair.run(2000);
+      for (const e of pair.ev('b', 'modecfg-request')) pair.b.answerModeConfig(pair.now, e.requestId, [{ format: 'TLV', type: 1, value: Uint8Array.of(10, 10, 0, 7) }]);
+      pair.run(2000);
+      assert.equal(pair.b.ipsecSas().length, 1, 'the remote-access client is up');
+    } else {
+      assert.equal(pair.ev('b', 'xauth-request').length, 1, 'the gateway waits for its XAUTH verdict');
+    }
     pair.clearEvents();
-    return { pair, side: 'b', saId: pair.b.isakmpSas()[0]!.id };
+    return { pair, side, saId: pair.b.isakmpSas()[0]!.id };
   };
-  fuzzInto('gateway', make, 800, 7001);
+}
+
+test('structure-aware fuzz to a remote-access gateway (XAUTH + Mode Config done) under the client\'s ISAKMP SA: Transaction payloads too', () => {
+  fuzzInto('gateway', remoteAccess('pfuzz-ra', 'up', 'b'), 800, 7001);
+});
+
+test('structure-aware fuzz to a remote-access gateway while its XAUTH verdict is pending (a group-PSK holder without a password): nothing gets past XAUTH', () => {
+  let last: Target | undefined;
+  const make = remoteAccess('pfuzz-ra-xauth', 'xauth', 'b');
+  fuzzInto('gateway in XAUTH', () => (last = make()), 600, 7002);
+  // no IPsec SA for a client XAUTH has not accepted, whatever it sent
+  assert.equal(last!.pair.b.ipsecSas().length, 0);
+  assert.equal(last!.pair.ev('b', 'ipsec-sa-established').length, 0);
+});
+
+test('structure-aware fuzz to a remote-access client from its gateway (a rogue gateway that holds the group PSK)', () => {
+  fuzzInto('client', remoteAccess('pfuzz-ra-client', 'up', 'a'), 600, 7003);
 });
 
 test('the harness reaches the handlers: a QM1 built by it with the acceptable SA, a nonce and no IDs is answered (QM2)', () => {
