@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { decodeHeader, encodeMessage } from '../../src/codec/index.js';
 import { Pair, anotherQuickMode, conn, establishedPair } from '../helpers/pair.js';
 import { craftProtected } from '../helpers/craft.js';
+import { inspect } from '../../src/exchange/inspect.js';
 
 const up = establishedPair;
 
@@ -241,4 +242,26 @@ test('a reused Informational message ID: at most four different messages under i
   pair.inject('b', craftProtected(pair.a, saId, 5, 0x5004, notify(21)));
   assert.deepEqual(notifies(), [0, 1, 2, 3, 11, 12, 13, 14, 21], 'the old ID refused, the recent one taken');
   assert.equal(pair.ev('b', 'dropped').at(-1)!.notify, 9);
+});
+
+test('an authenticated error notify ends our Quick Mode waiting for HASH(2) unless it names an ESP SPI we did not offer in it (Cisco\'s INVALID_SPI for stray ESP traffic)', () => {
+  const pair = up('qm-notify-spi');
+  const saId = pair.a.isakmpSas()[0]!.id;
+  // our next QM1 never reaches the peer: the Quick Mode stays waiting for HASH(2)
+  pair.tap = (from, d) => (from === 'a' && decodeHeader(d).exchangeType === 32 ? null : d);
+  anotherQuickMode(pair, 'a');
+  pair.run(10);
+  assert.equal(inspect(pair.a).quickModesInProgress(), 1);
+  const n = (notifyType: number, protocol: number, spi: Uint8Array) => [{ type: 'N' as const, doi: 1, protocol, notifyType, spi, data: new Uint8Array(0) }];
+  // INVALID_SPI about ESP traffic to an SPI that is not in our offer: not about this Quick Mode
+  pair.inject('a', craftProtected(pair.b, saId, 5, 0x0a0b0c01, n(11, 3, Uint8Array.of(0xde, 0xad, 0xbe, 0xef))));
+  assert.equal(inspect(pair.a).quickModesInProgress(), 1, 'the Quick Mode goes on');
+  assert.equal(pair.ev('a', 'failed').length, 0);
+  assert.deepEqual(pair.ev('a', 'notify').map((e) => e.notify), [11]);
+  // NO_PROPOSAL_CHOSEN naming no AH/ESP SPI: the answer to our QM1
+  pair.inject('a', craftProtected(pair.b, saId, 5, 0x0a0b0c02, n(14, 1, new Uint8Array(0))));
+  assert.equal(inspect(pair.a).quickModesInProgress(), 0);
+  const f = pair.ev('a', 'failed');
+  assert.equal(f.length, 1);
+  assert.match(f[0]!.reason!, /^the peer refused the Quick Mode: NO_PROPOSAL_CHOSEN \(authenticated notify\)/);
 });

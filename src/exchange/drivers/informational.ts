@@ -24,7 +24,7 @@ import { removeChild } from '../ipsec-sa.js';
 import { failP1, removeP1, retireIfSpent } from '../lifecycle.js';
 import { peerRefusalText } from '../peer-refusal.js';
 import { checkFreshMsgId, freshMsgId, openHashed, phase1Confirmed, phase2Iv, samePeer, sealHashed } from '../phase2.js';
-import { hasKeys, type Child, type KeyedP1, type P1 } from '../records.js';
+import { hasKeys, type Child, type KeyedP1, type P1, type Qm } from '../records.js';
 import { remote } from '../refusal.js';
 import { markSeen, takeInformational, wasSeen } from '../replay.js';
 import { find, rule, type MessageScript } from '../scripts.js';
@@ -155,6 +155,16 @@ function hasIpsecSas(x: Engine, p1: KeyedP1): boolean {
   return false;
 }
 
+/**
+ * Whether an error notify may be the peer's answer to our Quick Mode `qm`: any notify without an
+ * AH/ESP SPI (a refusal names the ISAKMP SA or nothing), or one naming an SPI we offered in it.
+ */
+function concernsQm(n: NotifyPayload, qm: Qm): boolean {
+  if ((n.protocol !== ProtocolId.PROTO_IPSEC_AH && n.protocol !== ProtocolId.PROTO_IPSEC_ESP) || n.spi.length !== 4) return true;
+  for (const spis of qm.ourSpis ?? []) for (const spi of spis) if (bytesEqual(spi, n.spi)) return true;
+  return false;
+}
+
 /** An authenticated notify from the peer: acted upon where it calls for it, then a `notify` event. */
 export function notifyIn(x: Engine, p1: KeyedP1, n: NotifyPayload): void {
   // an error under the keys of a phase 1 still negotiating (the responder refused our message 5
@@ -180,10 +190,11 @@ export function notifyIn(x: Engine, p1: KeyedP1, n: NotifyPayload): void {
       clearOlderSas(x, p1);
       break;
     default:
-      // an authenticated error answers a Quick Mode of ours still waiting for HASH(2)
+      // an authenticated error answers a Quick Mode of ours still waiting for HASH(2), unless it
+      // names an AH/ESP SPI we did not offer in it (Cisco's INVALID_SPI for stray ESP traffic)
       if (isErrorNotify(n.notifyType)) {
         for (const qm of [...(p1.qms?.values() ?? [])]) {
-          if (qm.role === 'initiator' && qm.state === 'sent-qm1') failQm(x, qm, n.notifyType, peerRefusalText(n.notifyType, true, p1, qm), 'PEER_REFUSED');
+          if (qm.role === 'initiator' && qm.state === 'sent-qm1' && concernsQm(n, qm)) failQm(x, qm, n.notifyType, peerRefusalText(n.notifyType, true, p1, qm), 'PEER_REFUSED');
         }
       }
       break;
