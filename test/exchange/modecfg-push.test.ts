@@ -289,3 +289,17 @@ test('a client that acknowledges the SET and then asks anyway (its REQUEST cross
   assert.equal(pair.ev('b', 'modecfg-done').length, 1);
   assert.deepEqual(pair.ev('b', 'transaction'), [], 'nothing left for the caller');
 });
+
+test('a pulling client whose REQUEST is never answered: sent 6 times, then failed in words and the ISAKMP SA deleted', () => {
+  const pair = new Pair({ seed: 'pull-no-reply' });
+  pair.a.setConnection(conn(pair, 'a', { modeConfig: { role: 'client' } }));
+  // a gateway without Mode Config: the REQUEST reaches its caller, who never answers
+  pair.b.setConnection(conn(pair, 'b'));
+  pair.a.initiate(pair.now, 'c');
+  pair.run(120_000);
+  assert.equal(pair.sentBy('a').filter((w) => decodeHeader(w.data).exchangeType === 6).length, 6);
+  const failed = pair.ev('a', 'failed');
+  assert.deepEqual(failed.map((f) => f.kind), ['isakmp', 'ipsec']);
+  assert.equal(failed[0]!.reason, 'Mode Config pull: the gateway did not answer our REQUEST (sent 6 times): check that it hands out Mode Config and lets the client pull, or set modecfg: push; the ISAKMP SA is deleted');
+  assert.deepEqual(pair.a.isakmpSas(), []);
+});

@@ -13,8 +13,8 @@
  * Mode that follows uses it as the client's selector) and release the held Quick Modes. A client
  * takes a SET even when it pulls (a gateway that pushes anyway); a pushing gateway answers a
  * REQUEST that comes first, or while its SET waits for the ACK (then the SET is given up), or after
- * the ACK (the same attributes again): such a client is served as a pulling one. The Cisco Unity vendor ID is sent by both roles on such
- * connections.
+ * the ACK (the same attributes again): such a client is served as a pulling one. The Cisco Unity
+ * vendor ID is sent by both roles on such connections.
  *
  * Nothing is handed out or taken before XAUTH is done: a gateway keeps a client's REQUEST that
  * comes early and has it filled once the user is accepted (never: the SA is deleted on refusal); a
