@@ -3,12 +3,13 @@
 // the identifier echoed, the Quick Mode from the pushed address, the SET retransmitted until its
 // ACK; and what goes wrong: a client that never acknowledges, an ACK under another identifier, a
 // gateway that never pushes, a SET before XAUTH is done, without an address or with two, a
-// client's REQUEST before XAUTH is done (no lease for an unauthenticated user).
+// client's REQUEST before XAUTH is done (no lease for an unauthenticated user), a SET from a
+// stranger.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeHeader } from '../../src/codec/index.js';
 import type { DataAttribute } from '../../src/codec/types.js';
-import { CfgAttr, CfgType } from '../../src/constants/index.js';
+import { CfgAttr, CfgType, NotifyType } from '../../src/constants/index.js';
 import { hostSelector, subnetSelector } from '../../src/exchange/ids.js';
 import { inspect } from '../../src/exchange/inspect.js';
 import { Pair, conn, type Side } from '../helpers/pair.js';
@@ -302,4 +303,30 @@ test('a pulling client whose REQUEST is never answered: sent 6 times, then faile
   assert.deepEqual(failed.map((f) => f.kind), ['isakmp', 'ipsec']);
   assert.equal(failed[0]!.reason, 'Mode Config pull: the gateway did not answer our REQUEST (sent 6 times): check that it hands out Mode Config and lets the client pull, or set modecfg: push; the ISAKMP SA is deleted');
   assert.deepEqual(pair.a.isakmpSas(), []);
+});
+
+test('a SET from another address than the ISAKMP SA\'s peer, or under cookies of no SA, is dropped (INVALID_COOKIE): no ACK, nothing taken; the real one is', () => {
+  const pair = pushPair('push-spoofed', false);
+  let held: Uint8Array | undefined;
+  pair.tap = (from, data) => {
+    if (from !== 'b' || decodeHeader(data).exchangeType !== 6 || held !== undefined) return data;
+    held = data;
+    return null;
+  };
+  pair.a.initiate(pair.now, 'c');
+  pair.run(2000);
+  pair.b.answerModeConfig(pair.now, pair.ev('b', 'modecfg-request')[0]!.requestId, [ADDRESS]);
+  pair.run(100);
+  assert.ok(held, 'the SET held back');
+  pair.inject('a', held, { address: '192.0.2.99', port: 500 });
+  const stranger = Uint8Array.from(held);
+  stranger.fill(0x42, 0, 16);
+  pair.inject('a', stranger);
+  assert.deepEqual(pair.ev('a', 'dropped').map((d) => d.notify), [NotifyType.INVALID_COOKIE, NotifyType.INVALID_COOKIE]);
+  assert.deepEqual(pair.ev('a', 'modecfg-done'), []);
+  assert.equal(pair.sentBy('a').filter((w) => decodeHeader(w.data).exchangeType === 6).length, 0, 'no ACK');
+  // the gateway's retransmission of the same SET reaches the client from its peer: taken
+  pair.run(5000);
+  assert.equal(pair.ev('a', 'modecfg-done').length, 1);
+  assert.deepEqual(pair.a.ipsecSas()[0]?.localTs, hostSelector('10.10.0.9'));
 });
