@@ -330,3 +330,21 @@ test('a SET from another address than the ISAKMP SA\'s peer, or under cookies of
   assert.equal(pair.ev('a', 'modecfg-done').length, 1);
   assert.deepEqual(pair.a.ipsecSas()[0]?.localTs, hostSelector('10.10.0.9'));
 });
+
+test('pull: a second REQUEST after the REPLY gets the same attributes, with no second fill', () => {
+  const pair = new Pair({ seed: 'pull-asks-twice' });
+  pair.a.setConnection(conn(pair, 'a'));
+  pair.b.setConnection(conn(pair, 'b', { modeConfig: { role: 'server' } }));
+  pair.a.initiate(pair.now, 'c');
+  pair.run(2000);
+  const sa = pair.a.isakmpSas()[0]!.id;
+  for (const identifier of [1, 2]) {
+    pair.a.sendTransaction(pair.now, sa, CfgType.ISAKMP_CFG_REQUEST, identifier, [empty(CfgAttr.INTERNAL_IP4_ADDRESS)]);
+    pair.run(500);
+    for (const e of pair.ev('b', 'modecfg-request').slice(identifier - 1)) pair.b.answerModeConfig(pair.now, e.requestId, [ADDRESS]);
+    pair.run(500);
+  }
+  const replies = pair.ev('a', 'transaction').filter((e) => e.answered);
+  assert.deepEqual(replies.map((e) => [e.cfgType, e.identifier, e.attributes]), [[CfgType.ISAKMP_CFG_REPLY, 1, [ADDRESS]], [CfgType.ISAKMP_CFG_REPLY, 2, [ADDRESS]]]);
+  assert.equal(pair.ev('b', 'modecfg-request').length, 1);
+});
