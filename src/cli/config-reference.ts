@@ -124,7 +124,7 @@ export const CONFIG_SECTIONS: readonly ConfigSection[] = [
       { key: 'split_dns', default: '(none)', meaning: 'gateway: Cisco Unity split DNS: the domains resolved with dns:, sent when asked' },
       { key: 'local_lan', default: '(none)', meaning: 'gateway: Cisco Unity local LAN: networks the client reaches directly, sent when asked' },
       { key: 'save_password', default: '(not sent)', meaning: 'gateway: Cisco Unity save-password: may the client store the XAUTH password' },
-      { key: 'modecfg', default: '(none)', meaning: 'Mode Config: pull (the client asks after XAUTH) or push (the gateway sets, the client acknowledges)' },
+      { key: 'modecfg', default: '(none)', meaning: 'Mode Config: pull (the client asks after XAUTH) or push (the gateway sets after XAUTH, the client acknowledges; a push client waits 30 s for the SET)' },
     ],
   },
 ];

@@ -64,9 +64,11 @@ export const Tk = {
   TxnRetransmit: 10,
   /** An XAUTH client's Quick Modes start a moment after its ACK of the gateway's STATUS (extensions/xauth.ts). */
   XauthSettled: 11,
+  /** A Mode Config push client waits this long for the gateway's SET (extensions/modecfg.ts). */
+  ModeCfgWait: 12,
 } as const;
 
-export const SHORT_TIMERS: readonly number[] = [Tk.P1Retransmit, Tk.P1HalfOpen, Tk.QmRetransmit, Tk.QmTimeout, Tk.TxnRetransmit];
+export const SHORT_TIMERS: readonly number[] = [Tk.P1Retransmit, Tk.P1HalfOpen, Tk.QmRetransmit, Tk.QmTimeout, Tk.TxnRetransmit, Tk.ModeCfgWait];
 
 /** Every timer the engine sets, one member per kind: a switch on `kind` narrows `target`. */
 export type EngineTimer =
@@ -80,7 +82,8 @@ export type EngineTimer =
   | TimerEntry<Child, typeof Tk.ChildHard>
   | TimerEntry<P1, typeof Tk.Liveness>
   | TimerEntry<P1, typeof Tk.TxnRetransmit>
-  | TimerEntry<P1, typeof Tk.XauthSettled>;
+  | TimerEntry<P1, typeof Tk.XauthSettled>
+  | TimerEntry<P1, typeof Tk.ModeCfgWait>;
 
 export type TimerOfKind<K extends EngineTimer['kind']> = Extract<EngineTimer, { readonly kind: K }>;
 

@@ -10,6 +10,7 @@ import { transactionTimer } from './drivers/transaction.js';
 import type { Engine } from './engine.js';
 import { fireLiveness } from './extensions/index.js';
 import { xauthSettled } from './extensions/xauth.js';
+import { modeConfigWaitOver } from './extensions/modecfg.js';
 import { expireChild, rekeyChild } from './ipsec-sa.js';
 import { deleteP1, failUnanswered, rekeyP1, retryOrFail } from './lifecycle.js';
 import { Tk, isEstablished, type EngineTimer } from './records.js';
@@ -104,6 +105,9 @@ export function fire(x: Engine, now: number, e: EngineTimer): void {
       return;
     case Tk.XauthSettled:
       xauthSettled(x, now, e.target);
+      return;
+    case Tk.ModeCfgWait:
+      modeConfigWaitOver(x, e);
       return;
   }
 }

@@ -186,9 +186,11 @@ interface ConnectionBase {
 }
 
 /**
- * Our Mode Config role: `client` (asks with REQUEST, or with `push` waits for the gateway's SET; it
- * takes a SET in either case), `server` (fills through `modecfg-request`; answers a REQUEST, or with
- * `push` sends SET unasked and waits for the ACK).
+ * Our Mode Config role: `client` (asks with REQUEST, or with `push` waits 30 s for the gateway's SET;
+ * it takes a SET with an address in either case, after XAUTH), `server` (fills through
+ * `modecfg-request` after XAUTH; answers a REQUEST, or with `push` sends SET unasked and waits for
+ * the ACK under its identifier, answering a REQUEST all the same). A wait or a retransmission
+ * that runs out fails Mode Config and deletes the ISAKMP SA.
  */
 export type ModeConfigPolicy = { readonly role: 'client'; readonly push?: boolean } | { readonly role: 'server'; readonly push?: boolean };
 

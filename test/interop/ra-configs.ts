@@ -4,10 +4,12 @@
  * says only what differs (its connections' authentication, `xauth:` and extra keys).
  */
 
+import { after, before } from 'node:test';
+import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hashPassword } from '../../src/daemon/remote-access/index.js';
-import { B, Ours, RUN } from './peers.js';
+import { A, B, charon, Ours, RUN, script, until, type CharonChild, type CharonSa } from './peers.js';
 
 /** XAUTH user alice's password in every remote-access interop test (interop/conf/charon/xauth-*.conf know it too). */
 export const ALICE_PASSWORD = 'alice-password-4410';
@@ -65,12 +67,46 @@ export const ALICE = `{ user: alice, password: "${ALICE_PASSWORD}" }`;
 
 /**
  * Our gateway in B's namespace for charon as the XAUTH client: connection `roadwarriors` (group
- * PSK, any client, users file with alice), `local_ts: 10.1.0.0/16`, Mode Config pull from
- * 10.10.0.0/24, and `extra` keys.
+ * PSK, any client, users file with alice), `local_ts: 10.1.0.0/16`, Mode Config (`modecfg`, pull
+ * unless told) from 10.10.0.0/24, and `extra` keys.
  */
-export async function startRaGateway(name: string, extra: readonly string[] = []): Promise<Ours> {
+export async function startRaGateway(name: string, extra: readonly string[] = [], modecfg: 'pull' | 'push' = 'pull'): Promise<Ours> {
   const users = join(RUN, `${name}-users`);
   writeFileSync(users, `alice:${await hashPassword(ALICE_PASSWORD, { N: 1024, r: 8, p: 1 })}\n`, { mode: 0o600 });
-  const rw: RaConnection = { name: 'roadwarriors', auth: 'psk', secret: 'group', local: B.ip, remote: ANY_CLIENT, xauth: usersFile(users, 3), extra: ['local_ts: 10.1.0.0/16', 'modecfg: pull', 'pool: 10.10.0.0/24', ...extra] };
+  const rw: RaConnection = { name: 'roadwarriors', auth: 'psk', secret: 'group', local: B.ip, remote: ANY_CLIENT, xauth: usersFile(users, 3), extra: ['local_ts: 10.1.0.0/16', `modecfg: ${modecfg}`, 'pool: 10.10.0.0/24', ...extra] };
   return Ours.start(name, B.ns, (sock) => raYaml({ listen: B.ip, sock, secrets: { group: LAB_GROUP_SECRET }, connections: [rw] }));
+}
+
+/**
+ * Inside a `describe`: the lab up, charon in A's namespace as the client with `conf` loaded, our
+ * gateway (startRaGateway) in B's, before its tests; all stopped after. Returns our gateway.
+ */
+export function charonClientOfOurGateway(conf: string, name: string, extra: readonly string[] = [], modecfg: 'pull' | 'push' = 'pull'): () => Ours {
+  let ours: Ours | undefined;
+  before(async () => {
+    const n = script('netns.sh', ['up']);
+    assert.equal(n.code, 0, n.err);
+    charon.start('a', A.ns);
+    charon.load('a', conf);
+    ours = await startRaGateway(name, extra, modecfg);
+  });
+  after(async () => {
+    await ours?.stop();
+    charon.stop('a');
+    script('netns.sh', ['down']);
+  });
+  return () => {
+    if (ours === undefined) throw new Error('our gateway did not start');
+    return ours;
+  };
+}
+
+/** charon (in A) brings up `ike` with its child `ra` against our gateway `gw`: its IKE_SA and the installed CHILD_SA (both logs when it fails). */
+export async function charonUpInstalled(gw: Ours, ike: string): Promise<{ sa: CharonSa; child: CharonChild }> {
+  const up = charon.up('a', ike, 'ra', 15);
+  const sa = await until(() => charon.sas('a').find((s) => s.conn === ike && s.state === 'ESTABLISHED' && s.children.some((c) => c.state === 'INSTALLED')), 10_000);
+  assert.ok(sa, `charon has no CHILD_SA:\n${up.out}\n${up.err}\n${charon.tail('a')}\n--- ours:\n${gw.log().slice(-4000)}`);
+  const child = sa.children.find((c) => c.state === 'INSTALLED');
+  assert.ok(child);
+  return { sa, child };
 }

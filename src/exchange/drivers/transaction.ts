@@ -11,14 +11,17 @@
  * (or the retransmit limit fails it); a request from the peer is checked (HASH first, then a
  * fresh message ID: replay.ts) and handed to the caller as a `transaction` event, answered later
  * with `answerTransaction` (the engine never waits: the daemon may ask a backend first). An answer
- * already sent is sent again for a byte-identical repeat of its request. Attribute values are not
+ * already sent is sent again for a byte-identical repeat of its request; a request the extension
+ * refuses is dropped unanswered and its repeats ignored. A request started with `echoIdentifier`
+ * takes only an answer under its identifier (mode-cfg-05 §3.2); at the retransmit limit Mode Config
+ * is asked first (`modeConfigGaveUp`: its failure named, the SA deleted). Attribute values are not
  * interpreted here (XAUTH passwords travel through: the event printers show attribute types only).
  * @module
  */
 import type { DataAttribute as Attribute, AttributePayload } from '../../codec/types.js';
 import { CfgType, ExchangeType, NotifyType, nameOf } from '../../constants/index.js';
 import type { Engine } from '../engine.js';
-import { modeConfigTransaction } from '../extensions/modecfg.js';
+import { modeConfigGaveUp, modeConfigTransaction } from '../extensions/modecfg.js';
 import { xauthTransaction } from '../extensions/xauth.js';
 import { checkFreshMsgId, doneFor, freshMsgId, msgIdFree, openHashed, phase1Confirmed, phase2Iv, rememberDone, repeatOf, requireEstablished, sealHashed } from '../phase2.js';
 import { Tk, type KeyedP1, type P1, type TimerOfKind } from '../records.js';
@@ -52,6 +55,10 @@ interface Outgoing {
   readonly sent: Uint8Array;
   /** The IV the answer is encrypted from (the last cipher block of `sent`). */
   readonly answerIv: Uint8Array;
+  /** The answer must carry our identifier (mode-cfg-05 §3.2); one that does not is refused and the request goes on. */
+  readonly echoIdentifier: boolean;
+  /** Why the peer's last answer was refused, for the reason of a give-up. */
+  refusedAnswer: string | undefined;
   count: number;
   timer: TimerOfKind<typeof Tk.TxnRetransmit> | undefined;
 }
@@ -83,19 +90,28 @@ function tx(p1: P1): Transactions {
   return t;
 }
 
+/** `msgId` is over: a late repeat under it is ignored quietly (the last MAX_OPEN are kept). */
+function closed(t: Transactions, msgId: number): void {
+  t.finished.push(msgId);
+  if (t.finished.length > MAX_OPEN) t.finished.shift();
+}
+
 function attr(cfgType: number, identifier: number, attributes: readonly Attribute[]): AttributePayload {
   return { type: 'ATTR', cfgType, identifier, attributes: [...attributes] };
 }
 
-/** Starts a transaction: REQUEST or SET under an established ISAKMP SA. Returns its message ID. */
-export function startTransaction(x: Engine, now: number, p1: KeyedP1, cfgType: number, identifier: number, attributes: readonly Attribute[]): number {
+/**
+ * Starts a transaction: REQUEST or SET under an established ISAKMP SA. Returns its message ID.
+ * `echoIdentifier`: an answer under another identifier is refused (the request is sent again).
+ */
+export function startTransaction(x: Engine, now: number, p1: KeyedP1, cfgType: number, identifier: number, attributes: readonly Attribute[], echoIdentifier = false): number {
   if (!ANSWER_TO.has(cfgType)) throw new Refused('TRANSACTION', `a transaction starts with REQUEST or SET, not ${nameOf(CfgType, cfgType)}`);
   const t = tx(p1);
   if (t.out.size >= MAX_OPEN) throw new Refused('TRANSACTION', `${MAX_OPEN} transactions already wait for the peer`);
   let msgId = freshMsgId(x, p1);
   while (t.out.has(msgId) || t.in.has(msgId) || !msgIdFree(p1, msgId)) msgId = freshMsgId(x, p1);
   const { bytes, nextIv } = sealHashed(p1, TYPE, msgId, 0, [attr(cfgType, identifier, attributes)], phase2Iv(p1, msgId), TRANSACTION);
-  const o: Outgoing = { msgId, cfgType, identifier, sent: bytes, answerIv: nextIv, count: 0, timer: undefined };
+  const o: Outgoing = { msgId, cfgType, identifier, sent: bytes, answerIv: nextIv, echoIdentifier, refusedAnswer: undefined, count: 0, timer: undefined };
   o.timer = x.timers.add(now + x.opt.retransmitBaseMs, p1, Tk.TxnRetransmit);
   t.out.set(msgId, o);
   x.send(p1.local, p1.remote, bytes);
@@ -112,8 +128,7 @@ export function abandonTransaction(x: Engine, p1: KeyedP1, msgId: number): void 
   if (!t || !o) return;
   if (o.timer) x.timers.cancel(o.timer);
   t.out.delete(msgId);
-  t.finished.push(msgId);
-  if (t.finished.length > MAX_OPEN) t.finished.shift();
+  closed(t, msgId);
 }
 
 /** Answers a request the peer sent (a `transaction` event with `answered: false`): REPLY or ACK. */
@@ -137,6 +152,7 @@ export function transactionTimer(x: Engine, now: number, e: TimerOfKind<typeof T
     if (o.timer !== e) continue;
     if (o.count >= x.opt.retransmitLimit) {
       t.out.delete(o.msgId);
+      if (modeConfigGaveUp(x, p1, o.msgId, o.count + 1, o.refusedAnswer)) return; // it named the failure and deleted the SA
       x.emit({ type: 'failed', kind: 'isakmp', connection: p1.conn.name, peer: p1.remote, notify: 0, reason: `transaction ${nameOf(CfgType, o.cfgType)}: retransmit limit reached, peer does not answer` });
       continue;
     }
@@ -158,9 +174,13 @@ function receiveTransaction(x: Engine, m: Inbound): void {
     if (a.cfgType !== ANSWER_TO.get(o.cfgType)) {
       throw remote(NotifyType.INVALID_PAYLOAD_TYPE, `transaction answered ${nameOf(CfgType, o.cfgType)} with ${nameOf(CfgType, a.cfgType)}`);
     }
+    if (o.echoIdentifier && a.identifier !== o.identifier) {
+      // still ours to retransmit: a peer that answers right later is taken
+      o.refusedAnswer = `its ${nameOf(CfgType, a.cfgType)} carries identifier ${a.identifier}, not ${o.identifier} of our ${nameOf(CfgType, o.cfgType)}`;
+      throw remote(NotifyType.INVALID_PAYLOAD_TYPE, `transaction ${o.refusedAnswer}`);
+    }
     t.out.delete(h.messageId);
-    t.finished.push(h.messageId);
-    if (t.finished.length > MAX_OPEN) t.finished.shift();
+    closed(t, h.messageId);
     phase1Confirmed(p1);
     if (!xauthTransaction(x, m.now, p1, h.messageId, a, true) && !modeConfigTransaction(x, m.now, p1, h.messageId, a, true)) emitTransaction(x, p1, h.messageId, a, true);
     return;
@@ -189,7 +209,14 @@ function receiveTransaction(x: Engine, m: Inbound): void {
   if (!reused) markSeen(p1, h.messageId);
   phase1Confirmed(p1);
   t.in.set(h.messageId, { msgId: h.messageId, cfgType: a.cfgType, identifier: a.identifier, recv: x.fp(bytes), answerIv: nextIv });
-  if (!xauthTransaction(x, m.now, p1, h.messageId, a, false) && !modeConfigTransaction(x, m.now, p1, h.messageId, a, false)) emitTransaction(x, p1, h.messageId, a, false);
+  try {
+    if (!xauthTransaction(x, m.now, p1, h.messageId, a, false) && !modeConfigTransaction(x, m.now, p1, h.messageId, a, false)) emitTransaction(x, p1, h.messageId, a, false);
+  } catch (e) {
+    // refused unanswered: its slot is freed, and its retransmissions are ignored quietly (one
+    // `dropped` event for the lot)
+    if (t.in.delete(h.messageId)) closed(t, h.messageId);
+    throw e;
+  }
 }
 
 /**

@@ -7,23 +7,35 @@
  *         gateway  the caller fills the answer: `modecfg-request` → `answerModeConfig(requestId, attrs)`
  *                  <-- REPLY(attributes)
  *   push  gateway  the caller fills it the same way (`push: true`), SET(attributes) -->
- *         client   <-- ACK(the attribute types it took)
+ *         client   <-- ACK(the attribute types it took, no values, the SET's identifier)
  *
  * Both sides then emit `modecfg-done`, remember the virtual address (virtual-address.ts: the Quick
  * Mode that follows uses it as the client's selector) and release the held Quick Modes. A client
  * takes a SET even when it pulls (a gateway that pushes anyway); a pushing gateway answers a
- * REQUEST that comes first, or while its SET waits for the ACK (then the SET is given up). The Cisco Unity vendor ID is sent by both roles on such connections.
+ * REQUEST that comes first, or while its SET waits for the ACK (then the SET is given up), or after
+ * the ACK (the same attributes again): such a client is served as a pulling one. The Cisco Unity
+ * vendor ID is sent by both roles on such connections.
+ *
+ * Nothing is handed out or taken before XAUTH is done: a gateway keeps a client's REQUEST that
+ * comes early and has it filled once the user is accepted (never: the SA is deleted on refusal); a
+ * client refuses a SET that comes before the gateway's XAUTH STATUS. A client's SET must carry one
+ * address (INTERNAL_IP4_ADDRESS or INTERNAL_IP6_ADDRESS) and no single-valued attribute twice,
+ * else Mode Config fails and the ISAKMP SA is deleted. The gateway's SET goes unanswered (no ACK,
+ * or ACKs under another identifier, refused) to the retransmit limit, a push client waits
+ * PUSH_WAIT_MS for the SET, a pulling client's REQUEST goes unanswered to the limit: each fails
+ * with a reason that says what to check, and the ISAKMP SA is deleted (a gateway's lease goes with it).
  * @module
  */
 import type { AttributePayload, DataAttribute, Payload } from '../../codec/types.js';
-import { CfgAttr, CfgType } from '../../constants/index.js';
+import { CfgAttr, CfgType, nameOf } from '../../constants/index.js';
 import { bytesEqual } from '../../crypto/bytes.js';
 import { abandonTransaction, answerTransaction, startTransaction } from '../drivers/transaction.js';
 import type { Engine } from '../engine.js';
-import { holdQuickModes, releaseQuickModes } from '../lifecycle.js';
-import type { KeyedP1, P1 } from '../records.js';
+import { deleteP1, holdQuickModes, releaseQuickModes } from '../lifecycle.js';
+import { Tk, type KeyedP1, type P1, type TimerOfKind } from '../records.js';
 import { Refused } from '../refusal.js';
-import { rememberVirtualAddress } from '../virtual-address.js';
+import type { FailureCause } from '../types.js';
+import { rememberVirtualAddress, virtualAddressOf } from '../virtual-address.js';
 import type { Extension } from './index.js';
 
 /** What a client asks for; a pushing gateway offers the same (its caller decides what it sends). */
@@ -34,16 +46,24 @@ const UNITY = [CfgAttr.UNITY_BANNER, CfgAttr.UNITY_SAVE_PASSWD, CfgAttr.UNITY_DE
 /** The Cisco Unity vendor ID (version 1.0): MD5("CISCO-UNITY") with its last two bytes 01 00. */
 export const UNITY_VID = Uint8Array.of(0x12, 0xf5, 0xf2, 0x8c, 0x45, 0x71, 0x68, 0xa9, 0x70, 0x2d, 0x9f, 0xe2, 0x74, 0xcc, 0x01, 0x00);
 const VIDS: readonly Payload[] = [{ type: 'VID', data: UNITY_VID }];
+/** Attributes a SET carries at most once: with two, which one holds is anyone's guess. */
+const SINGLE = [CfgAttr.INTERNAL_IP4_ADDRESS, CfgAttr.INTERNAL_IP4_NETMASK, CfgAttr.INTERNAL_IP6_ADDRESS, CfgAttr.INTERNAL_ADDRESS_EXPIRY];
+
+/** How long a push client waits for the gateway's SET, after phase 1 or after XAUTH. */
+export const PUSH_WAIT_MS = 30_000;
 
 type ModeCfgState =
   | { readonly phase: 'client-after-xauth' }
   | { readonly phase: 'client-asking'; readonly msgId: number }
-  | { readonly phase: 'client-waiting-set' }
+  | { readonly phase: 'client-waiting-set'; readonly timer: TimerOfKind<typeof Tk.ModeCfgWait> }
   | { readonly phase: 'server-waiting' }
-  | { readonly phase: 'server-after-xauth' }
+  /** `early`: the client's REQUEST that came before XAUTH was done, filled once it is. */
+  | { readonly phase: 'server-after-xauth'; readonly early?: { readonly msgId: number; readonly requested: readonly number[] } }
   | { readonly phase: 'server-filling'; readonly requestId: number; readonly msgId: number | undefined }
   | { readonly phase: 'server-setting'; readonly msgId: number; readonly attributes: readonly DataAttribute[] }
-  | { readonly phase: 'done' };
+  /** `attributes`: what was handed out or taken (a gateway hands the same again to a client that asks after). */
+  | { readonly phase: 'done'; readonly attributes: readonly DataAttribute[] }
+  | { readonly phase: 'failed' };
 
 const states = new WeakMap<P1, ModeCfgState>();
 /** ISAKMP SAs whose peer sent the Cisco Unity vendor ID. */
@@ -60,7 +80,7 @@ const isPush = (p1: P1): boolean => p1.conn.modeConfig?.push === true;
 
 function ask(x: Engine, now: number, p1: KeyedP1): void {
   if (isPush(p1)) {
-    states.set(p1, { phase: 'client-waiting-set' });
+    states.set(p1, { phase: 'client-waiting-set', timer: x.timers.add(now + PUSH_WAIT_MS, p1, Tk.ModeCfgWait) });
     return;
   }
   const types = unityPeers.has(p1) ? [...STANDARD, ...UNITY] : STANDARD;
@@ -83,7 +103,9 @@ function startServer(x: Engine, p1: KeyedP1): void {
 }
 
 function done(x: Engine, now: number, p1: KeyedP1, attributes: readonly DataAttribute[]): void {
-  states.set(p1, { phase: 'done' });
+  const s = states.get(p1);
+  if (s?.phase === 'client-waiting-set') x.timers.cancel(s.timer);
+  states.set(p1, { phase: 'done', attributes });
   rememberVirtualAddress(p1, p1.conn.modeConfig?.role === 'server' ? 'peers' : 'ours', attributes);
   x.emit({ type: 'modecfg-done', isakmpSa: x.sas.p1Id(p1), connection: p1.conn.name, peer: p1.remote, attributes });
   releaseQuickModes(x, now, p1);
@@ -91,9 +113,68 @@ function done(x: Engine, now: number, p1: KeyedP1, attributes: readonly DataAttr
 
 /** XAUTH succeeded on `p1` (extensions/xauth.ts): a pulling client asks now, a pushing gateway sets. */
 export function modeConfigAfterXauth(x: Engine, now: number, p1: KeyedP1): void {
-  const phase = states.get(p1)?.phase;
-  if (phase === 'client-after-xauth') ask(x, now, p1);
-  else if (phase === 'server-after-xauth') startServer(x, p1);
+  const s = states.get(p1);
+  if (s?.phase === 'client-after-xauth') ask(x, now, p1);
+  else if (s?.phase === 'server-after-xauth') {
+    if (s.early !== undefined) fill(x, p1, s.early.requested, s.early.msgId);
+    else startServer(x, p1);
+  }
+}
+
+/** Mode Config cannot finish on `p1`: the reason (what to check) in a `failed` event, the ISAKMP SA deleted. */
+function fail(x: Engine, p1: P1, cause: FailureCause, reason: string): void {
+  const s = states.get(p1);
+  if (s?.phase === 'client-waiting-set') x.timers.cancel(s.timer);
+  states.set(p1, { phase: 'failed' });
+  x.emit({ type: 'failed', kind: 'isakmp', connection: p1.conn.name, peer: p1.remote, notify: 0, reason: `${reason}; the ISAKMP SA is deleted`, cause });
+  deleteP1(x, p1);
+}
+
+/** A push client's wait for the gateway's SET is over (Tk.ModeCfgWait). */
+export function modeConfigWaitOver(x: Engine, e: TimerOfKind<typeof Tk.ModeCfgWait>): void {
+  const p1 = e.target;
+  const s = states.get(p1);
+  if (p1.life !== 'established' || s?.phase !== 'client-waiting-set' || s.timer !== e) return;
+  const after = p1.conn.xauth ? 'XAUTH' : 'phase 1';
+  fail(x, p1, 'NO_ANSWER', `Mode Config push: the gateway sent no Mode Config SET within ${PUSH_WAIT_MS / 1000} s of ${after}: check that it pushes (strongSwan pull = no, Libreswan modecfgpull=no), or set modecfg: pull`);
+}
+
+/**
+ * A Transaction request of ours reached the retransmit limit: true when it was Mode Config's (the
+ * failure is named and the ISAKMP SA deleted). `refused`: why the peer's last answer was refused.
+ */
+export function modeConfigGaveUp(x: Engine, p1: P1, msgId: number, sends: number, refused: string | undefined): boolean {
+  const s = states.get(p1);
+  const answer = refused === undefined ? '' : `; its answer was refused: ${refused}`;
+  if (s?.phase === 'server-setting' && s.msgId === msgId) {
+    fail(x, p1, 'NO_ANSWER', `Mode Config push: the client did not acknowledge our SET (sent ${sends} times${answer}): check that it takes pushed settings (strongSwan pull = no, Shrew "ike config push", Libreswan modecfgpull=no), or set modecfg: pull`);
+    return true;
+  }
+  if (s?.phase === 'client-asking' && s.msgId === msgId) {
+    fail(x, p1, 'NO_ANSWER', `Mode Config pull: the gateway did not answer our REQUEST (sent ${sends} times${answer}): check that it hands out Mode Config and lets the client pull, or set modecfg: push`);
+    return true;
+  }
+  return false;
+}
+
+/** What is wrong with a gateway's SET for a client, if anything. */
+function setProblem(attributes: readonly DataAttribute[]): string | undefined {
+  for (const type of SINGLE) {
+    const n = attributes.filter((a) => a.type === type).length;
+    if (n > 1) return `carries ${nameOf(CfgAttr, type)} ${n} times`;
+  }
+  if (virtualAddressOf(attributes) === undefined) return 'carries no address (INTERNAL_IP4_ADDRESS of 4 bytes or INTERNAL_IP6_ADDRESS of 17)';
+  return undefined;
+}
+
+/** The client's ACK: each attribute type of the SET once, without a value (mode-cfg-05 §3.3). */
+function ackOf(attributes: readonly DataAttribute[]): DataAttribute[] {
+  const out: DataAttribute[] = [];
+  for (const t of attributes) {
+    if (out.some((o) => o.type === t.type)) continue;
+    out.push(t.format === 'TV' ? { format: 'TV', type: t.type, value: 0 } : { format: 'TLV', type: t.type, value: new Uint8Array(0) });
+  }
+  return out;
 }
 
 /** The gateway's answer to a `modecfg-request`: the REPLY (pull) or the SET (push). */
@@ -105,7 +186,7 @@ export function answerModeConfig(x: Engine, now: number, requestId: number, attr
   const s = states.get(p1);
   if (p1.life !== 'established' || s?.phase !== 'server-filling' || s.requestId !== requestId) return;
   if (s.msgId === undefined) {
-    const msgId = startTransaction(x, now, p1, CfgType.ISAKMP_CFG_SET, 0, attributes);
+    const msgId = startTransaction(x, now, p1, CfgType.ISAKMP_CFG_SET, 0, attributes, true);
     states.set(p1, { phase: 'server-setting', msgId, attributes });
     return;
   }
@@ -121,9 +202,16 @@ export function modeConfigTransaction(x: Engine, now: number, p1: KeyedP1, msgId
     done(x, now, p1, a.attributes);
     return true;
   }
-  if ((s.phase === 'client-asking' || s.phase === 'client-waiting-set' || s.phase === 'client-after-xauth') && !answered && a.cfgType === CfgType.ISAKMP_CFG_SET) {
-    // ACK: the types we take, without values (mode-cfg-05 §3.3)
-    answerTransaction(x, p1, msgId, a.attributes.map((t): DataAttribute => (t.format === 'TV' ? { format: 'TV', type: t.type, value: 0 } : { format: 'TLV', type: t.type, value: new Uint8Array(0) })));
+  if (s.phase === 'client-after-xauth' && !answered && a.cfgType === CfgType.ISAKMP_CFG_SET) {
+    throw new Refused('TRANSACTION', 'Mode Config SET before XAUTH is done: refused unanswered (a gateway pushes once it has accepted the user)');
+  }
+  if ((s.phase === 'client-asking' || s.phase === 'client-waiting-set') && !answered && a.cfgType === CfgType.ISAKMP_CFG_SET) {
+    const problem = setProblem(a.attributes);
+    if (problem !== undefined) {
+      fail(x, p1, 'POLICY_REFUSED', `Mode Config: the gateway's SET ${problem}: check its address pool and Mode Config settings`);
+      return true;
+    }
+    answerTransaction(x, p1, msgId, ackOf(a.attributes));
     done(x, now, p1, a.attributes);
     return true;
   }
@@ -144,7 +232,19 @@ export function modeConfigTransaction(x: Engine, now: number, p1: KeyedP1, msgId
     done(x, now, p1, s.attributes);
     return true;
   }
-  if ((s.phase === 'server-waiting' || s.phase === 'server-after-xauth') && !answered && a.cfgType === CfgType.ISAKMP_CFG_REQUEST) {
+  if (s.phase === 'done' && p1.conn.modeConfig?.role === 'server' && !answered && a.cfgType === CfgType.ISAKMP_CFG_REQUEST) {
+    // the client asks after it took our SET (a pulling client whose REQUEST crossed the SET and
+    // came after the ACK): the same attributes again, no new lease
+    answerTransaction(x, p1, msgId, s.attributes);
+    return true;
+  }
+  if (s.phase === 'server-after-xauth' && !answered && a.cfgType === CfgType.ISAKMP_CFG_REQUEST) {
+    // before the user is accepted: no address leased yet; filled when XAUTH succeeds
+    if (s.early !== undefined) throw new Refused('TRANSACTION', 'a second Mode Config REQUEST before XAUTH is done: refused unanswered (the first is answered once the user is accepted)');
+    states.set(p1, { phase: 'server-after-xauth', early: { msgId, requested: a.attributes.map((t) => t.type) } });
+    return true;
+  }
+  if (s.phase === 'server-waiting' && !answered && a.cfgType === CfgType.ISAKMP_CFG_REQUEST) {
     fill(x, p1, a.attributes.map((t) => t.type), msgId);
     return true;
   }
@@ -165,7 +265,7 @@ export const modeConfig: Extension = {
     if (policy.role === 'server') {
       if (p1.conn.xauth) states.set(p1, { phase: 'server-after-xauth' });
       else startServer(x, p1);
-    } else if (p1.conn.xauth && !policy.push) states.set(p1, { phase: 'client-after-xauth' });
+    } else if (p1.conn.xauth) states.set(p1, { phase: 'client-after-xauth' });
     else ask(x, now, p1);
   },
 };

@@ -208,6 +208,8 @@ test('isakmp daemon --check validates the Mode Config keys: accepted, and a bad 
   const good = await run(`${GW}    pool: 10.10.0.0/24\n    nbns: 10.1.0.54\n    default_domain: corp.example\n    split_dns: corp.example\n    local_lan: 192.168.0.0/16\n    save_password: false\n    modecfg: push\n`);
   assert.equal(good.code, 0, good.err.join('\n'));
   assert.match(good.out[0] ?? '', /ra\.yaml: ok, 1 connection/);
+  const client = await run(`${CLIENT}    xauth: { user: alice, password: pw }\n    modecfg: push\n`);
+  assert.equal(client.code, 0, client.err.join('\n'));
   const bad = await run(`${GW}    pool: 10.10.0.0/24\n    split_dns: "not a domain"\n`);
   assert.equal(bad.code, 1);
   assert.ok(bad.err.some((l) => /ra\.yaml:10:\d+: connections\.rw\.split_dns: 'not a domain' is not a DNS domain name/.test(l)), bad.err.join('\n'));

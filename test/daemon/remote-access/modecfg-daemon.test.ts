@@ -3,7 +3,8 @@
  * virtual address from `pool:` (by identity and XAUTH user) and sends it with the DNS server; the
  * client receives it; a second client with another identity finds the one-address pool exhausted
  * (a log line, its ISAKMP SA deleted); after the first client's SA is deleted the address is
- * released and the second client gets it.
+ * released and the second client gets it. The same with `modecfg: push` on both sides (the SET
+ * after XAUTH, the client's ACK).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -41,13 +42,18 @@ function addressOf(e: EngineEvent): string | undefined {
   return a && a.format === 'TLV' ? [...a.value].join('.') : undefined;
 }
 
-test('daemon gateway Mode Config pull: a virtual address from the pool, exhaustion refused with a log line, release and reuse', async () => {
-  const dir = tempDir('isakmp-modecfg-');
+/** A test folder with alice in its users file, `n` free UDP ports, and a daemon maker logging to `lines`. */
+async function setUp(prefix: string, n: number): Promise<{ dir: string; users: string; ports: number[]; lines: string[]; mk: ReturnType<typeof daemonMaker> }> {
+  const dir = tempDir(prefix);
   const users = join(dir, 'users');
   writeFileSync(users, `alice:${await hashPassword(PW, { N: 1024, r: 8, p: 1 })}\n`, { mode: 0o600 });
-  const [gp, c1p, c2p] = await freeUdpPorts(3);
   const lines: string[] = [];
-  const mk = daemonMaker(dir, lines);
+  return { dir, users, ports: await freeUdpPorts(n), lines, mk: daemonMaker(dir, lines) };
+}
+
+test('daemon gateway Mode Config pull: a virtual address from the pool, exhaustion refused with a log line, release and reuse', async () => {
+  const { dir, users, ports, lines, mk } = await setUp('isakmp-modecfg-', 3);
+  const [gp, c1p, c2p] = ports;
   const gev = new EventLog();
   const e1 = new EventLog();
   const e2 = new EventLog();
@@ -115,12 +121,8 @@ test('daemon gateway Mode Config pull: a virtual address from the pool, exhausti
 });
 
 test('daemon gateway: a client that reconnects gets its previous address back, a newcomer a never-used one; Quick Mode from the virtual address', async () => {
-  const dir = tempDir('isakmp-modecfg-again-');
-  const users = join(dir, 'users');
-  writeFileSync(users, `alice:${await hashPassword(PW, { N: 1024, r: 8, p: 1 })}\n`, { mode: 0o600 });
-  const [gp, c1p, c2p, c3p] = await freeUdpPorts(4);
-  const lines: string[] = [];
-  const mk = daemonMaker(dir, lines);
+  const { dir, users, ports, lines, mk } = await setUp('isakmp-modecfg-again-', 4);
+  const [gp, c1p, c2p, c3p] = ports;
   const gev = new EventLog();
   const e1 = new EventLog();
   const e2 = new EventLog();
@@ -149,6 +151,45 @@ test('daemon gateway: a client that reconnects gets its previous address back, a
     assert.deepEqual(gw.status().isakmp.map((s) => s.remoteAccess?.virtualAddress).sort(), ['10.10.0.1', '10.10.0.2']);
   } finally {
     await again.stop();
+    await c2.stop();
+    await c1.stop();
+    await gw.stop();
+  }
+});
+
+test('daemon gateway Mode Config push: the pool address goes out in the SET after XAUTH, Quick Mode from it, the lease released when the client leaves and the next client gets it', async () => {
+  const { dir, users, ports, lines, mk } = await setUp('isakmp-modecfg-push-', 3);
+  const [gp, c1p, c2p] = ports;
+  const gev = new EventLog();
+  const e1 = new EventLog();
+  const e2 = new EventLog();
+  const push = (yaml: string): string => yaml.replace('modecfg: pull', 'modecfg: push');
+  const gw = mk(push(gateway(gp!, users, join(dir, 'gw.sock'))), 'gw', gev);
+  const c1 = mk(push(client(c1p!, gp!, join(dir, 'c1.sock'), 'one')), 'c1', e1);
+  const c2 = mk(push(client(c2p!, gp!, join(dir, 'c2.sock'), 'two')), 'c2', e2);
+  await gw.start();
+  await c1.start();
+  await c2.start();
+  try {
+    c1.initiate('office');
+    assert.equal(addressOf(await e1.wait((e) => e.type === 'modecfg-done', 'client 1 Mode Config')), '10.10.0.7');
+    const child = await e1.wait((e) => e.type === 'ipsec-sa-established', 'client 1 IPsec SA');
+    assert.ok(child.type === 'ipsec-sa-established' && child.sa.localTs.start === '10.10.0.7', 'the client selector is the pushed address');
+    const asked = gev.events.filter((e) => e.type === 'modecfg-request');
+    assert.deepEqual(asked.map((e) => e.type === 'modecfg-request' && e.push), [true], 'pushed, not asked for');
+    assert.deepEqual(gw.status().leases?.map((l) => [l.connection, l.address, l.user]), [['rw', '10.10.0.7', 'alice']]);
+    // the one address is leased: the second client is refused before any SET
+    c2.initiate('office');
+    await gev.wait((e) => e.type === 'deleted' && e.kind === 'isakmp' && e.connection === 'rw', 'gateway deletes the second client');
+    assert.equal(e2.events.some((e) => e.type === 'modecfg-done'), false);
+    await c1.stop();
+    await until(() => lines.some((l) => l.startsWith('gw: ') && l.includes('virtual address 10.10.0.7 released')));
+    assert.equal(gw.status().leases, undefined);
+    e2.events.length = 0;
+    c2.initiate('office');
+    assert.equal(addressOf(await e2.wait((e) => e.type === 'modecfg-done', 'client 2 Mode Config')), '10.10.0.7');
+    await e2.wait((e) => e.type === 'ipsec-sa-established', 'client 2 IPsec SA');
+  } finally {
     await c2.stop();
     await c1.stop();
     await gw.stop();
