@@ -9,7 +9,7 @@ import { CfgAttr } from '../../src/constants/index.js';
 import { hostSelector, localSelectorsOf, subnetSelector } from '../../src/exchange/ids.js';
 import { Endpoint, type Connection } from '../../src/exchange/index.js';
 import { exportSa, importSa } from '../../src/exchange/snapshot.js';
-import { Pair, conn, seededRandom } from '../helpers/pair.js';
+import { Pair, conn, seededRandom, serveRemoteAccess } from '../helpers/pair.js';
 
 const enc = new TextEncoder();
 const NET1 = subnetSelector('10.1.0.0', 16);
@@ -26,11 +26,7 @@ function unityPair(seed: string, client: Partial<Connection> = {}, gateway: Part
   pair.a.setConnection(conn(pair, 'a', { xauth: { role: 'client', user: 'alice', password: enc.encode('pw') }, modeConfig: { role: 'client' }, remoteTs: ANY, ipsec: [esp], ...client }));
   pair.b.setConnection(conn(pair, 'b', { xauth: { role: 'server' }, modeConfig: { role: 'server' }, localTs: [NET1, NET2, NET6], ipsec: [esp], ...gateway }));
   pair.a.initiate(pair.now, 'c');
-  pair.run(2000);
-  for (const e of pair.ev('b', 'xauth-request')) pair.b.answerXauth(pair.now, e.requestId, true);
-  pair.run(2000);
-  for (const e of pair.ev('b', 'modecfg-request')) pair.b.answerModeConfig(pair.now, e.requestId, reply);
-  pair.run(2000);
+  serveRemoteAccess(pair, reply);
   return pair;
 }
 

@@ -144,17 +144,23 @@ function scriptEnv(reason: string): Map<string, string> | undefined {
   return m;
 }
 
+/** The lab up, vpnc's script in place, the users file (alice): its path. */
+async function prepareLab(): Promise<string> {
+  // installed by interop/install.sh: missing is a failure here, never a skip
+  assert.equal(spawnSync('sh', ['-c', 'command -v vpnc']).status, 0, 'vpnc missing: run interop/install.sh');
+  labUp();
+  mkdirSync(DIR, { recursive: true });
+  writeFileSync(join(DIR, 'script.sh'), SCRIPT, { mode: 0o755 });
+  const users = join(RUN, 'vpnc-users');
+  writeFileSync(users, `alice:${await hashPassword(ALICE_PASSWORD, { N: 1024, r: 8, p: 1 })}\n`, { mode: 0o600 });
+  return users;
+}
+
 describe('vpnc (Cisco-style client) against our gateway', { skip, concurrency: false }, () => {
   let ours: Ours | undefined;
   let vpnc: Vpnc | undefined;
   before(async () => {
-    // installed by interop/install.sh: missing is a failure here, never a skip
-    assert.equal(spawnSync('sh', ['-c', 'command -v vpnc']).status, 0, 'vpnc missing: run interop/install.sh');
-    labUp();
-    mkdirSync(DIR, { recursive: true });
-    writeFileSync(join(DIR, 'script.sh'), SCRIPT, { mode: 0o755 });
-    const users = join(RUN, 'vpnc-users');
-    writeFileSync(users, `alice:${await hashPassword(ALICE_PASSWORD, { N: 1024, r: 8, p: 1 })}\n`, { mode: 0o600 });
+    const users = await prepareLab();
     ours = await Ours.start('vpnc-gw', B.ns, (sock) => gatewayConfig(sock, users));
   });
   after(async () => {
@@ -358,12 +364,7 @@ describe('vpnc against a gateway with several local_ts (xfrm dataplane)', { skip
     });
   };
   before(async () => {
-    assert.equal(spawnSync('sh', ['-c', 'command -v vpnc']).status, 0, 'vpnc missing: run interop/install.sh');
-    labUp();
-    mkdirSync(DIR, { recursive: true });
-    writeFileSync(join(DIR, 'script.sh'), SCRIPT, { mode: 0o755 });
-    const users = join(RUN, 'vpnc-users');
-    writeFileSync(users, `alice:${await hashPassword(ALICE_PASSWORD, { N: 1024, r: 8, p: 1 })}\n`, { mode: 0o600 });
+    const users = await prepareLab();
     const config = (sock: string): string => `global:
   listen: [${B.ip}]
   control_socket: ${sock}
