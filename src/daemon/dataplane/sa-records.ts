@@ -1,8 +1,8 @@
 /**
  * An IPsec SA pair from the engine as kernel records: two ESP states (outbound, inbound) and the
- * policies that send traffic through them (out, in, and fwd in tunnel mode; per local selector); the on-demand trap
- * policy; the IKE bypass policies. One table of algorithm names (RFC 2407 numbers → the kernel's
- * crypto API names).
+ * policies that send traffic through them (out, in, and fwd in tunnel mode; for each local
+ * selector); the on-demand trap policy; the IKE bypass policies. One table of algorithm names
+ * (RFC 2407 numbers → the kernel's crypto API names).
  */
 import { AuthAlgorithm, EspTransformId, ProtocolId } from '../../constants/index.js';
 import { localSelectorsOf } from '../../exchange/ids.js';
