@@ -4,6 +4,7 @@
  */
 import { CfgAttr, CfgType, nameOf, NotifyType } from '../constants/index.js';
 import { toHex } from '../crypto/bytes.js';
+import { localSelectorsOf } from '../exchange/ids.js';
 import { modeName } from '../exchange/natt.js';
 import type { EngineEvent } from './engine.js';
 import { espKeyLogLines, ikeKeyLogLine, type KeyLog } from './keylog.js';
@@ -107,7 +108,7 @@ export class LogEvents {
           role: sa.role,
           spi_in: p ? toHex(p.inbound.spi) : undefined,
           spi_out: p ? toHex(p.outbound.spi) : undefined,
-          ts: `${selectorText(sa.localTs)} === ${selectorText(sa.remoteTs)}`,
+          ts: `${localSelectorsOf(sa).map(selectorText).join(', ')} === ${selectorText(sa.remoteTs)}`,
           algorithms: espAlgText(sa),
           mode: modeName(sa.mode),
           udp_encap: sa.udpEncapsulation === true ? true : undefined,

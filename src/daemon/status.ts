@@ -5,7 +5,7 @@
  * share with it.
  */
 import { toHex } from '../crypto/bytes.js';
-import { keyIdText } from '../exchange/ids.js';
+import { keyIdText, localSelectorsOf } from '../exchange/ids.js';
 import { ikeTransformName, ipsecTransformName } from '../exchange/names.js';
 import { selectorText as engineSelectorText } from '../exchange/offer-text.js';
 import { modeName } from '../exchange/natt.js';
@@ -154,7 +154,7 @@ export function ipsecSaStatus(sa: IpsecSaInfo, now: number, state: IpsecSaState,
     udpEncapsulation: sa.udpEncapsulation === true,
     local: sa.local.address,
     remote: sa.remote.address,
-    localTs: selectorText(sa.localTs),
+    localTs: localSelectorsOf(sa).map(selectorText).join(', '),
     remoteTs: selectorText(sa.remoteTs),
     spiIn: p ? toHex(p.inbound.spi) : '',
     spiOut: p ? toHex(p.outbound.spi) : '',

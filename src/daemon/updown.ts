@@ -8,7 +8,9 @@
  *   ISAKMP_CONNECTION   connection name
  *   ISAKMP_ROLE         initiator | responder
  *   ISAKMP_LOCAL_ADDR / ISAKMP_REMOTE_ADDR     IKE addresses
- *   ISAKMP_LOCAL_TS   / ISAKMP_REMOTE_TS       selectors, ADDR/PREFIX or START-END
+ *   ISAKMP_LOCAL_TS   / ISAKMP_REMOTE_TS       selectors, ADDR/PREFIX or START-END (local: several,
+ *                                              space-separated, when the SA carries several: a
+ *                                              Unity client's SA on a gateway with several local_ts)
  *   ISAKMP_PROTOCOL     esp | ah
  *   ISAKMP_MODE         tunnel | transport
  *   ISAKMP_SPI_IN / ISAKMP_SPI_OUT            hex, 8 digits
@@ -17,6 +19,7 @@
 import { spawn } from 'node:child_process';
 import { toHex } from '../crypto/bytes.js';
 import type { IpsecSaInfo, Selector } from './engine.js';
+import { localSelectorsOf } from '../exchange/ids.js';
 import { modeName } from '../exchange/natt.js';
 
 export type UpdownReason = 'established' | 'deleted-local' | 'deleted-peer' | 'expired' | 'shutdown';
@@ -35,7 +38,7 @@ export function updownEnv(event: 'up' | 'down', reason: UpdownReason, sa: IpsecS
     ISAKMP_ROLE: sa.role,
     ISAKMP_LOCAL_ADDR: sa.local.address,
     ISAKMP_REMOTE_ADDR: sa.remote.address,
-    ISAKMP_LOCAL_TS: selText(sa.localTs),
+    ISAKMP_LOCAL_TS: localSelectorsOf(sa).map(selText).join(' '),
     ISAKMP_REMOTE_TS: selText(sa.remoteTs),
     ISAKMP_PROTOCOL: p?.protocol === 2 ? 'ah' : 'esp',
     ISAKMP_MODE: modeName(sa.mode),

@@ -8,7 +8,7 @@
  */
 import { requestQm } from './drivers/quick-mode-queue.js';
 import type { Engine } from './engine.js';
-import { hostSelector, selectorEquals, selectorList, selectorPairs, selectorWithin, subnetSelector, type SelectorPair } from './ids.js';
+import { hostSelector, localSelectorsOf, selectorEquals, selectorList, selectorPairs, selectorWithin, subnetSelector, type SelectorPair } from './ids.js';
 import { pairKeyFlat } from './keys.js';
 import type { Connection, InitiateResult } from './types.js';
 
@@ -16,7 +16,7 @@ import type { Connection, InitiateResult } from './types.js';
 function hasIpsecSa(x: Engine, pairKey: string, name: string, pair: SelectorPair): boolean {
   for (const c of x.sas.childrenOfPair(pairKey)) {
     if (c.state === 'dead' || c.conn.name !== name) continue;
-    if (selectorWithin(c.info.localTs, pair.local) && selectorWithin(c.info.remoteTs, pair.remote)) return true;
+    if (localSelectorsOf(c.info).some((l) => selectorWithin(l, pair.local)) && selectorWithin(c.info.remoteTs, pair.remote)) return true;
   }
   return false;
 }

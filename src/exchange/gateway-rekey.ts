@@ -14,7 +14,7 @@
  * established ISAKMP SA with the client there is nothing to rekey under: the SA expires.
  * @module
  */
-import { selectorEquals } from './ids.js';
+import { localSelectorsOf, selectorEquals } from './ids.js';
 import type { Engine } from './engine.js';
 import { requestQmOn } from './drivers/quick-mode-queue.js';
 import { rekeyMargin } from './lifecycle.js';
@@ -50,7 +50,9 @@ export function clientRekeyed(x: Engine, fresh: Child): void {
 }
 
 function sameSelectors(a: IpsecSaInfo, b: IpsecSaInfo): boolean {
-  return selectorEquals(a.localTs, b.localTs) && selectorEquals(a.remoteTs, b.remoteTs);
+  const la = localSelectorsOf(a);
+  const lb = localSelectorsOf(b);
+  return la.length === lb.length && la.every((l, i) => selectorEquals(l, lb[i]!)) && selectorEquals(a.remoteTs, b.remoteTs);
 }
 
 /** The gateway's rekey of a client's IPsec SA: a Quick Mode of ours under the client's ISAKMP SA. */

@@ -173,6 +173,11 @@ function isSelectorArray(ts: Selector | readonly Selector[]): ts is readonly Sel
   return Array.isArray(ts);
 }
 
+/** Every local selector an IPsec SA carries: its `localSelectors`, else its one `localTs`. */
+export function localSelectorsOf(sa: { readonly localTs: Selector; readonly localSelectors?: readonly Selector[] }): readonly Selector[] {
+  return sa.localSelectors ?? [sa.localTs];
+}
+
 /** A pair of traffic selectors: one IPsec SA's. */
 export interface SelectorPair {
   readonly local: Selector;

@@ -14,6 +14,7 @@ export {
   selectorToId,
   idToSelector,
   selectorWithin,
+  localSelectorsOf,
   identityToId,
   idToIdentity,
   identityMatches,

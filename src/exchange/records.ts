@@ -385,6 +385,8 @@ export interface Qm extends LastMessages {
   respSpis: Uint8Array[] | undefined;
   localTs: Selector;
   remoteTs: Selector;
+  /** Every local selector the SA will carry when more than `localTs` (see IpsecSaInfo.localSelectors). */
+  localSelectors: readonly Selector[] | undefined;
   commit: boolean;
   rtx: Retransmit<typeof Tk.QmRetransmit> | undefined;
   tTimeout: TimerOfKind<typeof Tk.QmTimeout> | undefined;
@@ -418,6 +420,7 @@ export function newQm(p1: KeyedP1, msgId: number, role: 'initiator' | 'responder
     respSpis: undefined,
     localTs,
     remoteTs,
+    localSelectors: undefined,
     commit,
     lastRecv: undefined,
     lastSent: undefined,

@@ -151,6 +151,7 @@ function copyIpsecSaFields(i: IpsecSaFields): IpsecSaFields {
     remote: { address: i.remote.address, port: i.remote.port },
     localTs: { ...i.localTs },
     remoteTs: { ...i.remoteTs },
+    ...(i.localSelectors !== undefined ? { localSelectors: i.localSelectors.map((t) => ({ ...t })) } : {}),
     lifetimeSeconds: i.lifetimeSeconds,
     lifetimeKilobytes: i.lifetimeKilobytes,
     establishedAt: i.establishedAt,

@@ -346,8 +346,15 @@ export interface IpsecSaInfo {
   readonly group: number;
   readonly local: Address;
   readonly remote: Address;
+  /** Our side's selector (the first of `localSelectors` when there are several). */
   readonly localTs: Selector;
   readonly remoteTs: Selector;
+  /**
+   * Present when the SA carries traffic for several local selectors, all of them (`localTs`
+   * first): a Cisco Unity client asked a gateway with several `local_ts` for 0.0.0.0/0, and the
+   * one SA serves each of those networks (virtual-address.ts). Read it with `localSelectorsOf`.
+   */
+  readonly localSelectors?: readonly Selector[];
   readonly lifetimeSeconds: number;
   readonly lifetimeKilobytes: number;
   readonly establishedAt: number;

@@ -10,7 +10,8 @@
  *
  * - Cisco Unity: a client given split-include networks proposes IDcr = 0.0.0.0/0 (and narrows to
  *   the split networks itself, as strongSwan's unity plugin does); the gateway echoes the IDs but
- *   installs its own local selector, so its policy never reaches past the connection's networks.
+ *   the IPsec SA carries only the connection's own local selectors (every `local_ts` of that IP
+ *   version, one kernel policy pair each), so it never reaches past the connection's networks.
  *
  * The address is read from the attributes themselves (INTERNAL_IP4_ADDRESS, INTERNAL_IP6_ADDRESS),
  * the ones received by a client and the ones sent by a gateway (a pool, RADIUS: the caller decides).
@@ -78,13 +79,20 @@ export function checkPeerVirtualAddress(p1: P1, peerTs: Selector): void {
 }
 
 /**
- * Gateway: the local selector a Quick Mode under `p1` installs. A Unity client that was sent split
- * includes asks for 0.0.0.0/0 (::/0); it gets the connection's own local selector `local` instead.
+ * Gateway: the local selectors a Quick Mode under `p1` installs when a Unity client that was sent
+ * split includes asks for 0.0.0.0/0 (::/0): the connection's own local selectors of that IP
+ * version (`locals`, duplicates dropped), in their configured order; undefined when the Quick
+ * Mode is not such a request (its IDcr is then taken as it is). The IDs are still echoed as
+ * received (RFC 2409 §5.5; the Cisco and racoon-based clients check them): only what the SA
+ * carries is narrowed, one kernel policy pair per selector.
  */
-export function unityLocalSelector(p1: P1, ourTs: Selector, local: Selector): Selector {
+export function unityLocalSelectors(p1: P1, ourTs: Selector, locals: readonly Selector[]): readonly Selector[] | undefined {
   const v = byP1.get(p1);
-  if (v?.side !== 'peers' || !v.splitInclude || ourTs.family !== local.family || ourTs.protocol !== 0 || ourTs.port !== 0) return ourTs;
+  if (v?.side !== 'peers' || !v.splitInclude || ourTs.protocol !== 0 || ourTs.port !== 0) return undefined;
   const any = ourTs.family === 4 ? hostSelector('0.0.0.0') : hostSelector('::');
   const whole = ourTs.family === 4 ? '255.255.255.255' : 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff';
-  return selectorEquals({ ...any, end: whole }, { ...ourTs, prefix: undefined }) ? local : ourTs;
+  if (!selectorEquals({ ...any, end: whole }, { ...ourTs, prefix: undefined })) return undefined;
+  const out: Selector[] = [];
+  for (const l of locals) if (l.family === ourTs.family && !out.some((o) => selectorEquals(o, l))) out.push(l);
+  return out.length > 0 ? out : undefined;
 }

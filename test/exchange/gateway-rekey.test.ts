@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import type { DataAttribute } from '../../src/codec/types.js';
 import { CfgAttr } from '../../src/constants/index.js';
 import { subnetSelector, type Connection } from '../../src/exchange/index.js';
-import { Pair, conn } from '../helpers/pair.js';
+import { Pair, conn, serveRemoteAccess } from '../helpers/pair.js';
 
 const enc = new TextEncoder();
 const REPLY: DataAttribute[] = [
@@ -21,11 +21,7 @@ function remoteAccess(seed: string, client: Partial<Connection>, gateway: Partia
   pair.a.setConnection(conn(pair, 'a', { xauth: { role: 'client', user: 'alice', password: enc.encode('pw') }, modeConfig: { role: 'client' }, remoteTs: [subnetSelector('10.1.0.0', 16)], ...client }));
   pair.b.setConnection(conn(pair, 'b', { xauth: { role: 'server' }, modeConfig: { role: 'server' }, localTs: [subnetSelector('10.1.0.0', 16)], ...gateway }));
   pair.a.initiate(pair.now, 'c');
-  pair.run(2000);
-  for (const e of pair.ev('b', 'xauth-request')) pair.b.answerXauth(pair.now, e.requestId, true);
-  pair.run(2000);
-  for (const e of pair.ev('b', 'modecfg-request')) pair.b.answerModeConfig(pair.now, e.requestId, REPLY);
-  pair.run(2000);
+  serveRemoteAccess(pair, REPLY);
   assert.equal(pair.a.ipsecSas().length, 1, JSON.stringify(pair.ev('a', 'failed')));
   assert.equal(pair.b.ipsecSas().length, 1, JSON.stringify(pair.ev('b', 'failed')));
   pair.clearEvents();

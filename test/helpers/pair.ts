@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Endpoint } from '../../src/exchange/index.js';
+import type { DataAttribute } from '../../src/codec/types.js';
 import type { Address, Connection, EndpointOptions, EngineEvent, PskConnection, RsaCredentials, Transmit } from '../../src/exchange/index.js';
 
 /** A deterministic `random(n)` (SHA-256 in counter mode over a seed). */
@@ -299,4 +300,16 @@ export function anotherQuickMode(pair: Pair, side: Side, name = 'c'): string {
   ep.setConnection({ ...base, name: copy });
   ep.initiate(pair.now, copy);
   return copy;
+}
+
+/**
+ * After a's `initiate()` towards a remote-access gateway b (XAUTH server, Mode Config server):
+ * b accepts the XAUTH user and answers Mode Config with `reply`, 2 s of exchanges each step.
+ */
+export function serveRemoteAccess(pair: Pair, reply: readonly DataAttribute[]): void {
+  pair.run(2000);
+  for (const e of pair.ev('b', 'xauth-request')) pair.b.answerXauth(pair.now, e.requestId, true);
+  pair.run(2000);
+  for (const e of pair.ev('b', 'modecfg-request')) pair.b.answerModeConfig(pair.now, e.requestId, [...reply]);
+  pair.run(2000);
 }

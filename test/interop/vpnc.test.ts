@@ -4,7 +4,8 @@
  * group name goes out as an ID_KEY_ID identity, XAUTH (user name and password), Mode Config pull
  * with Cisco Unity attributes (split include, banner, default domain), then its Quick Mode for
  * the leased address. vpnc does ESP itself over a tun device, so it needs no kernel transforms;
- * our gateway runs without a dataplane. Each case reads both sides: what vpnc handed its script
+ * our gateway runs without a dataplane, except in the last block (several local_ts: our kernel
+ * policies, with the fake-xfrm shim). Each case reads both sides: what vpnc handed its script
  * (the environment a vpnc-script gets) and our `status`.
  *
  * Run by `npm run test:interop` (root), under `flock /tmp/isakmp-interop.lock`.
@@ -143,17 +144,23 @@ function scriptEnv(reason: string): Map<string, string> | undefined {
   return m;
 }
 
+/** The lab up, vpnc's script in place, the users file (alice): its path. */
+async function prepareLab(): Promise<string> {
+  // installed by interop/install.sh: missing is a failure here, never a skip
+  assert.equal(spawnSync('sh', ['-c', 'command -v vpnc']).status, 0, 'vpnc missing: run interop/install.sh');
+  labUp();
+  mkdirSync(DIR, { recursive: true });
+  writeFileSync(join(DIR, 'script.sh'), SCRIPT, { mode: 0o755 });
+  const users = join(RUN, 'vpnc-users');
+  writeFileSync(users, `alice:${await hashPassword(ALICE_PASSWORD, { N: 1024, r: 8, p: 1 })}\n`, { mode: 0o600 });
+  return users;
+}
+
 describe('vpnc (Cisco-style client) against our gateway', { skip, concurrency: false }, () => {
   let ours: Ours | undefined;
   let vpnc: Vpnc | undefined;
   before(async () => {
-    // installed by interop/install.sh: missing is a failure here, never a skip
-    assert.equal(spawnSync('sh', ['-c', 'command -v vpnc']).status, 0, 'vpnc missing: run interop/install.sh');
-    labUp();
-    mkdirSync(DIR, { recursive: true });
-    writeFileSync(join(DIR, 'script.sh'), SCRIPT, { mode: 0o755 });
-    const users = join(RUN, 'vpnc-users');
-    writeFileSync(users, `alice:${await hashPassword(ALICE_PASSWORD, { N: 1024, r: 8, p: 1 })}\n`, { mode: 0o600 });
+    const users = await prepareLab();
     ours = await Ours.start('vpnc-gw', B.ns, (sock) => gatewayConfig(sock, users));
   });
   after(async () => {
@@ -333,5 +340,113 @@ describe('vpnc (Cisco-style client) against our gateway', { skip, concurrency: f
     assert.equal(renewed.isakmpSa, isakmp.id, 'under the same ISAKMP SA');
     assert.match(ours!.log(), /"msg":"IPsec SA expired","id":"[^"]+","connection":"vpnc-short-off"/);
     assert.equal(vpnc.proc.exitCode, null, 'vpnc is still connected');
+  });
+});
+
+/**
+ * A gateway connection with two local_ts and the xfrm dataplane (the fake-xfrm shim: this kernel
+ * has no ESP, the policies are real): vpnc asks for 0.0.0.0/0 as always, gets its IDs back, routes
+ * both split networks into its tunnel, and our one IPsec SA holds a kernel policy pair for each of
+ * them (out, in, fwd), none for everything; the gateway's rekey moves all of them to the new SA;
+ * vpnc's exit takes them all away.
+ */
+describe('vpnc against a gateway with several local_ts (xfrm dataplane)', { skip, concurrency: false }, () => {
+  let ours: Ours | undefined;
+  let vpnc: Vpnc | undefined;
+  const group = `${GROUP}-split`;
+  /** Our SA policies in isk-b (priority 2000: the IKE bypass has 100), one line each. */
+  const saPolicies = (): string[] => {
+    const out = spawnSync('ip', ['-n', B.ns, 'xfrm', 'policy', 'list']).stdout.toString();
+    const blocks = out.split(/\n(?=\S)/).map((b) => b.replace(/\s+/g, ' ').trim());
+    return blocks.filter((b) => / priority 2000 /.test(b)).map((b) => {
+      const m = /^src (\S+) dst (\S+) dir (\w+) .* reqid (\d+) /.exec(b);
+      return m ? `${m[1]} > ${m[2]} ${m[3]} reqid ${m[4]}` : b;
+    });
+  };
+  before(async () => {
+    const users = await prepareLab();
+    const config = (sock: string): string => `global:
+  listen: [${B.ip}]
+  control_socket: ${sock}
+  dataplane: xfrm
+  log: { level: debug }
+secrets:
+  group: { psk: "${PSK}" }
+connections:
+  vpnc-split:
+    secret: group
+    mode: aggressive
+    allow_aggressive_psk_responder: true
+    local:  { address: ${B.ip} }
+    remote: { address: "%any", id: "keyid:${group}" }
+    local_ts: [10.1.0.0/16, 10.2.0.0/16]
+    ike: aes256-sha1-modp2048
+    esp: aes256-sha1
+    xauth: ${usersFile(users)}
+    modecfg: pull
+    pool: 10.10.12.0/24
+    split_include: [10.1.0.0/16, 10.2.0.0/16]
+    dpd_delay: 0
+    lifetime: 30s
+    rekey_margin: 10s
+`;
+    ours = await Ours.start('vpnc-split-gw', B.ns, config, { LD_PRELOAD: join(RUN, 'lib/fake-xfrm.so'), FAKE_XFRM_LOG: join(DIR, 'fake-xfrm.log') });
+  });
+  after(async () => {
+    if (vpnc) await stopVpnc(vpnc);
+    await ours?.stop();
+    script('netns.sh', ['down']);
+  });
+
+  test('IDcr 0.0.0.0/0 answered as proposed; one IPsec SA with a kernel policy pair per local_ts, none for everything; the gateway\'s rekey keeps them; vpnc\'s exit removes them all', async () => {
+    vpnc = startVpnc(group, ['IKE DH Group dh14', 'Perfect Forward Secrecy nopfs', 'NAT Traversal Mode none', 'DPD idle timeout (our side) 0']);
+    const env = await until(() => scriptEnv('connect'), 20_000);
+    assert.ok(env, `vpnc did not connect:\n${vpnc.out.slice(-4000)}\n--- ours:\n${ours!.log().slice(-4000)}`);
+    const addr = env.get('INTERNAL_IP4_ADDRESS')!;
+    assert.match(addr, /^10\.10\.12\.\d+$/);
+    // vpnc routes both networks into its tunnel (vpnc-script's CISCO_SPLIT_INC_*), over its one SA
+    assert.equal(env.get('CISCO_SPLIT_INC'), '2');
+    assert.deepEqual([0, 1].map((i) => `${env.get(`CISCO_SPLIT_INC_${i}_ADDR`)}/${env.get(`CISCO_SPLIT_INC_${i}_MASKLEN`)}`).sort(), ['10.1.0.0/16', '10.2.0.0/16']);
+    const status = await until(async () => {
+      const s = await ours!.status();
+      return s.ipsec.length > 0 && s.ipsec[0].dataplane === 'installed' ? s : undefined;
+    }, 10_000);
+    assert.ok(status, `no installed IPsec SA on our side:\n${ours!.log().slice(-3000)}`);
+    assert.equal(status.ipsec.length, 1, 'one IPsec SA for vpnc\'s one Quick Mode');
+    const child = status.ipsec[0];
+    assert.equal(child.localTs, '10.1.0.0/16, 10.2.0.0/16');
+    assert.equal(child.remoteTs, addr);
+    assert.match(ours!.log(), new RegExp(`"IPsec SA established","connection":"vpnc-split".*"ts":"10\\.1\\.0\\.0/16, 10\\.2\\.0\\.0/16 === ${addr.replace(/\./g, '\\.')}"`));
+    // the kernel: both networks, each direction, one reqid; nothing for 0.0.0.0/0
+    const policies = saPolicies();
+    const reqid = /reqid (\d+)$/.exec(policies[0] ?? '')?.[1];
+    assert.ok(reqid, policies.join('\n'));
+    assert.deepEqual(policies.sort(), [
+      `10.1.0.0/16 > ${addr}/32 out reqid ${reqid}`,
+      `10.2.0.0/16 > ${addr}/32 out reqid ${reqid}`,
+      `${addr}/32 > 10.1.0.0/16 fwd reqid ${reqid}`,
+      `${addr}/32 > 10.1.0.0/16 in reqid ${reqid}`,
+      `${addr}/32 > 10.2.0.0/16 fwd reqid ${reqid}`,
+      `${addr}/32 > 10.2.0.0/16 in reqid ${reqid}`,
+    ].sort());
+    // the gateway rekeys (30 s lifetime, 5..10 s before its end): the new SA's policies take all six
+    // over, and the old SA's Delete leaves them (policy-owners.ts)
+    const renewed = await until(async () => {
+      const s = await ours!.status();
+      return s.ipsec.length === 1 && s.ipsec[0].id !== child.id && s.ipsec[0].dataplane === 'installed' ? s.ipsec[0] : undefined;
+    }, 30_000, 500);
+    assert.ok(renewed, `no rekey replaced the first SA:\n${ours!.log().slice(-3000)}`);
+    assert.equal(renewed.role, 'initiator', 'the gateway started the rekey');
+    assert.equal(renewed.localTs, '10.1.0.0/16, 10.2.0.0/16');
+    const after = saPolicies();
+    const reqid2 = /reqid (\d+)$/.exec(after[0] ?? '')?.[1];
+    assert.ok(reqid2 !== undefined && reqid2 !== reqid, after.join('\n'));
+    assert.deepEqual(after.sort(), policies.map((p) => p.replace(/reqid \d+$/, `reqid ${reqid2}`)).sort());
+    assert.equal(vpnc.proc.exitCode, null, 'vpnc is still connected');
+    // vpnc exits with its Deletes: the SA goes, and every one of its policies with it
+    assert.ok(await until(() => vpnc!.out.includes('VPNC started in foreground'), 10_000), vpnc.out.slice(-2000));
+    await stopVpnc(vpnc);
+    const gone = await until(async () => (await ours!.status()).ipsec.length === 0 && saPolicies().length === 0, 10_000);
+    assert.ok(gone, `left behind: ${saPolicies().join('\n')}\n--- ours:\n${ours!.log().slice(-3000)}`);
   });
 });

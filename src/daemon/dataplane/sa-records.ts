@@ -1,10 +1,11 @@
 /**
  * An IPsec SA pair from the engine as kernel records: two ESP states (outbound, inbound) and the
- * policies that send traffic through them (out, in, and fwd in tunnel mode); the on-demand trap
- * policy; the IKE bypass policies. One table of algorithm names (RFC 2407 numbers → the kernel's
- * crypto API names).
+ * policies that send traffic through them (out, in, and fwd in tunnel mode; for each local
+ * selector); the on-demand trap policy; the IKE bypass policies. One table of algorithm names
+ * (RFC 2407 numbers → the kernel's crypto API names).
  */
 import { AuthAlgorithm, EspTransformId, ProtocolId } from '../../constants/index.js';
+import { localSelectorsOf } from '../../exchange/ids.js';
 import { modeName } from '../../exchange/natt.js';
 import type { IpsecSaInfo, Selector } from '../engine.js';
 import type { TrapSpec } from './types.js';
@@ -99,13 +100,15 @@ export function saRecords(sa: IpsecSaInfo, reqid: number): SaRecords {
   // one template: ESP when the SA has it (an AH + ESP bundle is programmed as its ESP SA), else AH
   const proto = sa.protocols.some((p) => p.protocol === ProtocolId.PROTO_IPSEC_ESP) ? IPPROTO_ESP : IPPROTO_AH;
   const tmpl = (src: string, dst: string) => ({ src, dst, proto, reqid, mode });
-  const out = xfrmSelector(sa.localTs, sa.remoteTs);
-  const inn = xfrmSelector(sa.remoteTs, sa.localTs);
-  const dirs: [XfrmSelector, XfrmDir, string, string][] = [
-    [out, 'out', L, R],
-    [inn, 'in', R, L],
-  ];
-  if (mode === 'tunnel') dirs.push([inn, 'fwd', R, L]);
+  // a policy pair (out, in, and fwd in tunnel mode) per local selector the SA carries: one for
+  // most SAs, one per local_ts for a Unity client's (IpsecSaInfo.localSelectors)
+  const dirs: [XfrmSelector, XfrmDir, string, string][] = [];
+  for (const local of localSelectorsOf(sa)) {
+    const out = xfrmSelector(local, sa.remoteTs);
+    const inn = xfrmSelector(sa.remoteTs, local);
+    dirs.push([out, 'out', L, R], [inn, 'in', R, L]);
+    if (mode === 'tunnel') dirs.push([inn, 'fwd', R, L]);
+  }
   const policies = dirs.map(([sel, dir, src, dst]) => ({ sel, dir, priority: POLICY_PRIORITY, tmpl: tmpl(src, dst) }));
   return { states, policies };
 }

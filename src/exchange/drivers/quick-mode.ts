@@ -44,7 +44,7 @@ import { afterFirstPayload, checkOut, cookiePair, decrypt, encryptRaw, hashFirst
 import { sendInfo } from './informational.js';
 import { startWaiting } from './quick-mode-queue.js';
 import type { ExchangeDriver } from './registry.js';
-import { checkPeerVirtualAddress, selectorsWithVirtualAddress, unityLocalSelector, withVirtualAddress } from '../virtual-address.js';
+import { checkPeerVirtualAddress, selectorsWithVirtualAddress, unityLocalSelectors, withVirtualAddress } from '../virtual-address.js';
 
 /** The four messages (the fourth only with the commit bit). */
 export const QM = {
@@ -90,6 +90,8 @@ export function startQuick(x: Engine, now: number, p1: KeyedP1, pending: Pending
   const ts = pending.rekeyOf ? { local: pending.rekeyOf.info.localTs, remote: pending.rekeyOf.info.remoteTs } : (pending.ts ? withVirtualAddress(p1, pending.ts) : pairsOf(conn, p1)[0]) ?? missing('a selector pair');
   const qm = newQm(p1, msgId, 'initiator', conn, phase2Iv(p1, msgId), 'sent-qm1', r.subarray(4, 4 + nl), ts.local, ts.remote, conn.commit === true);
   qm.rekeyOf = pending.rekeyOf;
+  // a rekey keeps every selector the SA carried (the IDs name its first, as before)
+  qm.localSelectors = pending.rekeyOf?.info.localSelectors;
   let off = 4 + nl;
   const ourSpis = ipsec.map((p) => p.protocols.map(() => spiFrom(x, r, (off += 4) - 4, p1.local.address)));
   qm.ourSpis = ourSpis;
@@ -354,12 +356,16 @@ function answerQm1(x: Engine, now: number, p1: KeyedP1, h: Header, bytes: Uint8A
     ourTs = hostSelector(p1.local.address);
   }
   checkPeerVirtualAddress(p1, peerTs);
-  ourTs = unityLocalSelector(p1, ourTs, pairsOf(x.conns.current(p1.conn), p1)[0]?.local ?? ourTs);
+  // a Unity client asking for everything: the SA carries the connection's own networks instead
+  const unity = unityLocalSelectors(p1, ourTs, pairsOf(x.conns.current(p1.conn), p1).map((p) => p.local));
+  if (unity?.[0]) ourTs = unity[0];
   const { conn, sel } = chooseConnection(x, p1, sa, peerTs, ourTs);
   if (sel.group && !ke) throw remote(NotifyType.PAYLOAD_MALFORMED, 'PFS proposal chosen but no KE payload');
   if (!sel.group && ke) throw remote(NotifyType.INVALID_KEY_INFORMATION, 'KE payload without a PFS group');
   const qm = newQm(p1, h.messageId, 'responder', conn, iv, 'sent-qm2', new Uint8Array(ni.data), ourTs, peerTs, (h.flags & HeaderFlag.COMMIT) !== 0);
   if (x.replyVia?.p1 === p1) qm.replyTo = x.replyVia;
+  // (each within a selector pair of the connection that answers, which may be another one)
+  if (unity !== undefined) qm.localSelectors = unity.filter((l) => pairFits(conn, p1, peerTs, l));
   // one draw of randomness: Nr | our SPIs
   const nl = x.opt.nonceLength;
   const r = x.random(nl + 4 * sel.entries.length);
