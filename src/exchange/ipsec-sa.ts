@@ -111,6 +111,7 @@ export function installIpsecSa(x: Engine, now: number, qm: Qm, sel: IpsecSelecti
     protocols,
   };
   if (qm.localSelectors !== undefined && qm.localSelectors.length > 1) info.localSelectors = qm.localSelectors;
+  if (qm.wireLocalTs !== undefined) info.wireLocalTs = qm.wireLocalTs;
   if (natt(p1)) info.udpEncapsulation = true;
   if (qm.peerOa !== undefined) info.peerOriginalAddress = qm.peerOa;
   const child: Child = { info, pairKey: p1.pairKey, conn: qm.conn, peer: p1.peerId, peerKey: p1.peerKey, bytes: 0, state: 'installed', tSoft: undefined, tHard: undefined };

@@ -387,6 +387,8 @@ export interface Qm extends LastMessages {
   remoteTs: Selector;
   /** Every local selector the SA will carry when more than `localTs` (see IpsecSaInfo.localSelectors). */
   localSelectors: readonly Selector[] | undefined;
+  /** What names our side in the ID payloads when it is not `localTs` (see IpsecSaInfo.wireLocalTs). */
+  wireLocalTs: Selector | undefined;
   commit: boolean;
   rtx: Retransmit<typeof Tk.QmRetransmit> | undefined;
   tTimeout: TimerOfKind<typeof Tk.QmTimeout> | undefined;
@@ -421,6 +423,7 @@ export function newQm(p1: KeyedP1, msgId: number, role: 'initiator' | 'responder
     localTs,
     remoteTs,
     localSelectors: undefined,
+    wireLocalTs: undefined,
     commit,
     lastRecv: undefined,
     lastSent: undefined,

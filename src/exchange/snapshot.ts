@@ -152,6 +152,7 @@ function copyIpsecSaFields(i: IpsecSaFields): IpsecSaFields {
     localTs: { ...i.localTs },
     remoteTs: { ...i.remoteTs },
     ...(i.localSelectors !== undefined ? { localSelectors: i.localSelectors.map((t) => ({ ...t })) } : {}),
+    ...(i.wireLocalTs !== undefined ? { wireLocalTs: { ...i.wireLocalTs } } : {}),
     lifetimeSeconds: i.lifetimeSeconds,
     lifetimeKilobytes: i.lifetimeKilobytes,
     establishedAt: i.establishedAt,

@@ -355,6 +355,12 @@ export interface IpsecSaInfo {
    * one SA serves each of those networks (virtual-address.ts). Read it with `localSelectorsOf`.
    */
   readonly localSelectors?: readonly Selector[];
+  /**
+   * Present when the Quick Mode's ID payloads named our side otherwise than `localTs`: the
+   * 0.0.0.0/0 (or ::/0) a Cisco Unity client asked a gateway for, answered as asked while the SA
+   * carries the gateway's own networks. A rekey of the SA names our side with it again.
+   */
+  readonly wireLocalTs?: Selector;
   readonly lifetimeSeconds: number;
   readonly lifetimeKilobytes: number;
   readonly establishedAt: number;

@@ -42,6 +42,7 @@ test('a Unity client asking for 0.0.0.0/0: the IDs are echoed, the gateway\'s SA
   assert.deepEqual(b.localTs, NET1);
   assert.deepEqual(b.localSelectors, [NET1, NET2]);
   assert.deepEqual(localSelectorsOf(b), [NET1, NET2]);
+  assert.deepEqual(b.wireLocalTs, ANY, 'what the Quick Mode named the gateway side with');
   assert.deepEqual(b.remoteTs, hostSelector('10.10.0.7'));
   assert.equal(pair.b.ipsecSas().length, 1, 'one IPsec SA for the one Quick Mode');
   // the established event carries them too (what the daemon installs from)
@@ -55,6 +56,7 @@ test('a Unity client asking for 0.0.0.0/0: the IDs are echoed, the gateway\'s SA
   b2.setConnection(conn(pair, 'b', { xauth: { role: 'server' }, modeConfig: { role: 'server' }, localTs: [NET1, NET2, NET6], ipsec: [esp] }));
   const taken = importSa(b2, pair.now, JSON.parse(JSON.stringify(snap)));
   assert.deepEqual(taken.ipsec[0]!.localSelectors, [NET1, NET2]);
+  assert.deepEqual(taken.ipsec[0]!.wireLocalTs, ANY);
 });
 
 test('one local_ts, or a client that names one network: the SA has that selector only (no list)', () => {
@@ -82,8 +84,14 @@ test('the gateway\'s rekey of a vpnc-like client\'s SA keeps every selector; so 
   assert.equal(fresh.length, 1, 'the gateway rekeyed');
   assert.equal(fresh[0]!.rekeyOf, old.id);
   assert.equal(fresh[0]!.sa.role, 'initiator');
-  assert.deepEqual(fresh[0]!.sa.localTs, NET1, 'its IDci: the first network, as before');
+  assert.deepEqual(fresh[0]!.sa.localTs, NET1);
   assert.deepEqual(fresh[0]!.sa.localSelectors, [NET1, NET2]);
+  // its Quick Mode names the gateway's side as the client's did (IDci 0.0.0.0/0): a racoon-based
+  // client answers only IDs that match its own policy, and the client's new SA keeps 0.0.0.0/0
+  assert.deepEqual(fresh[0]!.sa.wireLocalTs, ANY);
+  const clientSas = pair.a.ipsecSas();
+  assert.equal(clientSas.length, 1);
+  assert.deepEqual(clientSas[0]!.remoteTs, ANY, "the client's tunnel still covers what it asked for");
   assert.equal(pair.b.ipsecSas().length, 1);
   assert.deepEqual(pair.b.ipsecSas()[0]!.localSelectors, [NET1, NET2]);
 

@@ -92,6 +92,8 @@ export function startQuick(x: Engine, now: number, p1: KeyedP1, pending: Pending
   qm.rekeyOf = pending.rekeyOf;
   // a rekey keeps every selector the SA carried (the IDs name its first, as before)
   qm.localSelectors = pending.rekeyOf?.info.localSelectors;
+  // a rekey names our side as the Quick Mode it replaces did (a Unity client's 0.0.0.0/0)
+  qm.wireLocalTs = pending.rekeyOf?.info.wireLocalTs;
   let off = 4 + nl;
   const ourSpis = ipsec.map((p) => p.protocols.map(() => spiFrom(x, r, (off += 4) - 4, p1.local.address)));
   qm.ourSpis = ourSpis;
@@ -107,7 +109,7 @@ export function startQuick(x: Engine, now: number, p1: KeyedP1, pending: Pending
     qm.dh = dh;
     rest.push({ type: 'KE', data: dh.publicKey });
   }
-  const idci = selectorToId(qm.localTs);
+  const idci = selectorToId(qm.wireLocalTs ?? qm.localTs);
   const idcr = selectorToId(qm.remoteTs);
   rest.push(
     { type: 'ID', idType: idci.idType, protocol: idci.protocol, port: idci.port, data: idci.data },
@@ -184,7 +186,7 @@ export function initiatorTakeQm2SendQm3(x: Engine, now: number, qm: Qm, h: Heade
     if (ids.length === 2 && idci && idcr) {
       const ci = idToSelector(idci);
       const cr = idToSelector(idcr);
-      if (!ci || !cr || !selectorEquals(ci, qm.localTs) || !selectorEquals(cr, qm.remoteTs)) {
+      if (!ci || !cr || !selectorEquals(ci, qm.wireLocalTs ?? qm.localTs) || !selectorEquals(cr, qm.remoteTs)) {
         throw remote(NotifyType.INVALID_ID_INFORMATION, 'answer changes the traffic selectors');
       }
     } else if (ids.length !== 0) throw remote(NotifyType.PAYLOAD_MALFORMED, 'one ID payload in the answer');
@@ -358,6 +360,7 @@ function answerQm1(x: Engine, now: number, p1: KeyedP1, h: Header, bytes: Uint8A
   checkPeerVirtualAddress(p1, peerTs);
   // a Unity client asking for everything: the SA carries the connection's own networks instead
   const unity = unityLocalSelectors(p1, ourTs, pairsOf(x.conns.current(p1.conn), p1).map((p) => p.local));
+  const asked = ourTs;
   if (unity?.[0]) ourTs = unity[0];
   const { conn, sel } = chooseConnection(x, p1, sa, peerTs, ourTs);
   if (sel.group && !ke) throw remote(NotifyType.PAYLOAD_MALFORMED, 'PFS proposal chosen but no KE payload');
@@ -365,7 +368,10 @@ function answerQm1(x: Engine, now: number, p1: KeyedP1, h: Header, bytes: Uint8A
   const qm = newQm(p1, h.messageId, 'responder', conn, iv, 'sent-qm2', new Uint8Array(ni.data), ourTs, peerTs, (h.flags & HeaderFlag.COMMIT) !== 0);
   if (x.replyVia?.p1 === p1) qm.replyTo = x.replyVia;
   // (each within a selector pair of the connection that answers, which may be another one)
-  if (unity !== undefined) qm.localSelectors = unity.filter((l) => pairFits(conn, p1, peerTs, l));
+  if (unity !== undefined) {
+    qm.localSelectors = unity.filter((l) => pairFits(conn, p1, peerTs, l));
+    qm.wireLocalTs = asked;
+  }
   // one draw of randomness: Nr | our SPIs
   const nl = x.opt.nonceLength;
   const r = x.random(nl + 4 * sel.entries.length);
