@@ -3,8 +3,9 @@
  * compared with charon's), AH, a 3-level certificate chain with an intermediate both ways (each
  * side trusts only the root, so the intermediate must travel), several subnets to one peer in
  * both roles (one ISAKMP SA, one IPsec SA per pair; several connections to one peer sharing it as
- * responder), and a wrong PSK and a proposal mismatch in each direction, the expected line
- * asserted in our log and in charon's where it names the cause.
+ * responder), rekeys of several IPsec SAs at once (ours with the ISAKMP SA by `isakmp rekey NAME`,
+ * charon's, both sides' together), and a wrong PSK and a proposal mismatch in each direction, the
+ * expected line asserted in our log and in charon's where it names the cause.
  *
  * Run by `npm run test:interop` (root), after strongswan.test.ts, with the same scripts.
  */
@@ -12,7 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { A, B, Ours, RUN, capture, charon, interopSkipReason, script, until, labDown, labUp, type CharonSa } from './peers.js';
+import { A, B, Ours, RUN, capture, charon, interopSkipReason, script, scriptAsync, until, labDown, labUp, type CharonChild, type CharonSa } from './peers.js';
 
 const skip = interopSkipReason();
 if (skip) console.log(`# issue-10 interop skipped: ${skip}`);
@@ -188,6 +189,73 @@ describe('issue 10 interop (charon)', { skip, concurrency: false }, () => {
       assert.ok(await until(() => !charon.sas('b').some((s) => s.conn === 'fr-psk'), 5000));
     });
 
+    /** charon's CHILD_SAs of `subnets` and ours, once no Quick Mode is in progress and `done` holds. */
+    const settledSubnets = async (done: (kids: CharonChild[]) => boolean): Promise<{ kids: CharonChild[]; mine: any[]; isakmp: number } | undefined> =>
+      until(async () => {
+        const kids = charon.sas('b').filter((s) => s.conn === 'fr-psk').flatMap((s) => s.children.filter((x) => x.name === 'subnets'));
+        if (kids.some((x) => x.state !== 'INSTALLED' && x.state !== 'REKEYED') || !done(kids)) return undefined;
+        const st = await ours.status();
+        const mine = st.ipsec.filter((q: any) => q.connection === 'subnets');
+        return mine.every((q: any) => kids.some((x) => x.spiIn === q.spiOut)) ? { kids, mine, isakmp: st.isakmp.length } : undefined;
+      }, 12_000, 300);
+    const dumpSubnets = async (): Promise<string> =>
+      `charon: ${JSON.stringify(charon.sas('b').flatMap((s) => s.children.map((x) => [s.uid, x.state, x.spiIn, x.spiOut, x.localTs, x.remoteTs])))}\nours: ${JSON.stringify((await ours.status()).ipsec.map((q: any) => [q.isakmpSa, q.spiIn, q.spiOut, q.localTs, q.remoteTs]))}\n${charon.tail('b', 40)}\n--- ours:\n${ours.log().split('\n').filter((l) => /warn|error|Quick|IPsec|ISAKMP|rekey|delete|dropped/i.test(l)).slice(-40).join('\n')}`;
+    /** Each IPsec SA of ours is one charon holds, SPIs crossed, and each INSTALLED one of charon's is ours. */
+    const assertTwins = async (s: { kids: CharonChild[]; mine: any[] }): Promise<void> => {
+      for (const q of s.mine) {
+        const x = s.kids.find((k) => k.spiIn === q.spiOut)!;
+        assert.equal(x.spiOut, q.spiIn, await dumpSubnets());
+        assert.equal(`${x.localTs} === ${x.remoteTs}`, `${q.remoteTs} === ${q.localTs}`);
+      }
+      for (const x of s.kids.filter((k) => k.state === 'INSTALLED')) assert.ok(s.mine.some((q: any) => q.spiOut === x.spiIn), `charon's ${x.spiIn} is ours too\n${await dumpSubnets()}`);
+    };
+    const upSubnets = async (): Promise<Set<string>> => {
+      const c = spawnSync(process.execPath, [join('dist/cli/main.js'), 'up', 'subnets', '--socket', ours.sock, '--timeout', '15'], { encoding: 'utf8' });
+      assert.equal(c.status, 0, c.stdout + c.stderr);
+      const first = await until(() => charon.sas('b').find((s) => s.conn === 'fr-psk' && s.children.filter((x) => x.name === 'subnets' && x.state === 'INSTALLED').length === 4), 10_000);
+      assert.ok(first, JSON.stringify(charon.sas('b')));
+      return new Set(first.children.map((x) => x.spiIn));
+    };
+
+    test('isakmp rekey subnets (the ISAKMP SA and its four IPsec SAs at once): the new Quick Modes wait for the new ISAKMP SA; charon holds exactly our four new IPsec SAs', async () => {
+      const oldSpis = await upSubnets();
+      const before = charon.log('b').length;
+      const rk = await ours.ctl({ cmd: 'rekey', name: 'subnets' });
+      assert.deepEqual(rk, { ok: true, message: 'subnets: rekeying 5 SAs' });
+      // charon moves its CHILD_SAs to the new IKE_SA once that is established on its side (at our
+      // MM5) and deletes whatever still hangs on the old one with it (our Delete of the old ISAKMP SA)
+      const s = await settledSubnets((kids) => kids.length === 4 && kids.every((x) => x.state === 'INSTALLED' && !oldSpis.has(x.spiIn)));
+      assert.ok(s, await dumpSubnets());
+      await assertTwins(s);
+      assert.equal(s.mine.length, 4, await dumpSubnets());
+      assert.equal(s.isakmp, 1);
+      assert.equal(charon.sas('b').filter((x) => x.conn === 'fr-psk').length, 1, 'one IKE_SA at charon');
+      const log = charon.log('b').slice(before);
+      assert.match(log, /detected reauth of existing IKE_SA, adopting 4 children/);
+      assert.doesNotMatch(log, /CHILD_SA not found, ignored/, 'each Delete of ours found its CHILD_SA');
+      assert.equal((log.match(/received DELETE for ESP CHILD_SA/g) ?? []).length, 4, 'the four old ones deleted by us');
+      assert.equal(ourWarns(ours).length, 0, JSON.stringify(ourWarns(ours)));
+      assert.equal((await ours.ctl({ cmd: 'down', name: 'subnets' })).ok, true);
+      assert.ok(await until(() => !charon.sas('b').some((x) => x.conn === 'fr-psk'), 5000));
+    });
+
+    test('both sides rekey the four IPsec SAs at once (ours by SA id, charon by swanctl --rekey): every IPsec SA on either side has its crossed twin on the other', async () => {
+      const oldSpis = await upSubnets();
+      const ids = (await ours.status()).ipsec.filter((q: any) => q.connection === 'subnets').map((q: any) => q.id as string);
+      assert.equal(ids.length, 4);
+      const [sw, ...rks] = await Promise.all([scriptAsync('charon.sh', ['swanctl', 'b', '--rekey', '--child', 'subnets']), ...ids.map((id: string) => ours.ctl({ cmd: 'rekey', name: id }))]);
+      assert.equal(sw.code, 0, sw.out + sw.err);
+      for (const r of rks) assert.equal(r.ok, true, JSON.stringify(r));
+      // each pair rekeyed at least once (by charon, by us, or both), every SA with its twin
+      const s = await settledSubnets((kids) => new Set(kids.filter((x) => x.state === 'INSTALLED' && !oldSpis.has(x.spiIn)).map((x) => x.localTs + x.remoteTs)).size === 4);
+      assert.ok(s, await dumpSubnets());
+      await assertTwins(s);
+      assert.equal(s.isakmp, 1);
+      assert.equal(ourWarns(ours).length, 0, JSON.stringify(ourWarns(ours)));
+      assert.equal((await ours.ctl({ cmd: 'down', name: 'subnets' })).ok, true);
+      assert.ok(await until(() => !charon.sas('b').some((x) => x.conn === 'fr-psk'), 5000));
+    });
+
     test('3-level chain, we send ours: charon (trusting only the root) verifies leaf + intermediate; MM5 carries two CERT payloads and a CERTREQ naming the root', async () => {
       const pcap = join(RUN, 'capture', 'field-chain.pcap');
       assert.equal(capture.start(B.ns, pcap).code, 0);
@@ -259,6 +327,7 @@ describe('issue 10 interop (charon)', { skip, concurrency: false }, () => {
       { name: 'ah', local: B.ip, remote: A.ip, ah: 'sha256', localTs: `${B.ip}/32[tcp]`, remoteTs: `${A.ip}/32[tcp]` },
       { name: 'subnets', local: B.ip, remote: A.ip, localTs: '10.2.1.0/24', remoteTs: '[10.1.1.0/24, 10.1.2.0/24]' },
       { name: 'chain', auth: 'rsa', secret: 'chain', local: B.ip, remote: A.ip, ike: 'aes256-sha256-modp2048', esp: 'aes256-sha256', remoteId: 'C=CH, O=peers-test, CN=chain-peer-a' },
+      { name: 'rekeys', local: B.ip, remote: A.ip, esp: 'aes128-sha256-modp2048', localTs: '10.2.2.0/24', remoteTs: '[10.1.3.0/24, 10.1.4.0/24, 10.1.5.0/24]' },
     ];
     before(async () => {
       charon.start('a', A.ns);
@@ -288,6 +357,43 @@ describe('issue 10 interop (charon)', { skip, concurrency: false }, () => {
       const keys = charon.keys('a').filter((k) => k.uid === sa.uid && /^encryption (initiator|responder) key$/.test(k.label)).map((k) => k.hex);
       const mine = espKeys(ours).get(gcm.spiIn);
       assert.ok(mine && keys.includes(mine.enc), 'GCM key (with salt) = charon');
+      charon.down('a', 'fi-psk');
+      assert.ok(await until(async () => (await ours.status()).isakmp.length === 0, 5000));
+    });
+
+    test('three subnets from charon at once, then charon rekeys all three at once (swanctl --rekey): each new pair has the same SPIs on both sides, under one ISAKMP SA', async () => {
+      const kids = ['rk1', 'rk2', 'rk3'];
+      const ups = await Promise.all(kids.map((k) => scriptAsync('charon.sh', ['up', 'a', 'fi-psk', k])));
+      ups.forEach((r, i) => assert.equal(r.code, 0, `${kids[i]}: ${r.out}${r.err}\n${ours.log().split('\n').slice(-12).join('\n')}`));
+      const first = await until(() => charon.sas('a').find((s) => s.conn === 'fi-psk' && kids.every((k) => s.children.some((c) => c.name === k && c.state === 'INSTALLED'))), 5000);
+      assert.ok(first, JSON.stringify(charon.sas('a')));
+      const oldSpis = new Set(first.children.map((c) => c.spiIn));
+      // charon rekeys the three at once (by time it never would here: its rekeys follow the
+      // kernel's soft expire, which the fake-xfrm shim never sends)
+      const rks = await Promise.all(kids.map((k) => scriptAsync('charon.sh', ['swanctl', 'a', '--rekey', '--child', k])));
+      rks.forEach((r, i) => assert.equal(r.code, 0, `${kids[i]}: ${r.out}${r.err}`));
+      const rekeyed = await until(() => {
+        const sa = charon.sas('a').find((s) => s.conn === 'fi-psk');
+        const fresh = kids.map((k) => sa?.children.find((c) => c.name === k && c.state === 'INSTALLED' && !oldSpis.has(c.spiIn)));
+        return fresh.every((c) => c) ? { sa: sa!, fresh: fresh as NonNullable<(typeof fresh)[number]>[] } : undefined;
+      }, 10_000, 250);
+      assert.ok(rekeyed, `charon rekeyed the three:\n${charon.tail('a', 60)}\n--- ours:\n${ours.log().split('\n').filter((l) => /warn|error|Quick|IPsec/.test(l)).slice(-30).join('\n')}`);
+      const st = await until(async () => {
+        const s = await ours.status();
+        return rekeyed.fresh.every((c) => s.ipsec.some((q: any) => q.spiOut === c.spiIn)) ? s : undefined;
+      }, 5000);
+      assert.ok(st, `ours: ${JSON.stringify((await ours.status()).ipsec)}`);
+      for (const c of rekeyed.fresh) {
+        const q = st.ipsec.find((x: any) => x.spiOut === c.spiIn);
+        assert.equal(q.spiIn, c.spiOut, c.name);
+        assert.equal(q.connection, 'rekeys');
+        assert.equal(q.remoteTs, c.localTs, c.name);
+      }
+      assert.equal(st.isakmp.length, 1, JSON.stringify(st.isakmp));
+      // charon keeps the CHILD_SAs it replaced (REKEYED) until they expire, and so do we
+      assert.equal(st.ipsec.filter((q: any) => q.connection === 'rekeys').length, 6);
+      assert.equal(rekeyed.sa.children.filter((c) => kids.includes(c.name) && c.state === 'REKEYED').length, 3);
+      assert.equal(ourWarns(ours).length, 0, JSON.stringify(ourWarns(ours)));
       charon.down('a', 'fi-psk');
       assert.ok(await until(async () => (await ours.status()).isakmp.length === 0, 5000));
     });
