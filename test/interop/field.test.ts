@@ -303,6 +303,37 @@ describe('issue 10 interop (charon)', { skip, concurrency: false }, () => {
       await reload({});
     });
 
+    test('wrong configuration, we initiate: selectors charon lacks, then an ESP proposal it refuses, then another peer identity: each a warn line of its own on our side, in the words of the configuration', async () => {
+      /** Our new warn lines while `up NAME` fails, and its answer. */
+      const failing = async (name: string): Promise<{ up: any; w: Record<string, unknown>[] }> => {
+        const from = ourWarns(ours).length;
+        const up = await ours.ctl({ cmd: 'up', name, timeoutMs: 10_000 });
+        assert.equal(up.ok, false, JSON.stringify(up));
+        const w = (await until(() => (ourWarns(ours).length > from ? ourWarns(ours).slice(from) : undefined), 3000)) ?? [];
+        await ours.ctl({ cmd: 'down', name });
+        return { up, w };
+      };
+      // selectors charon has no child for
+      await reload({ name: 'subnets', localTs: '10.7.0.0/24', remoteTs: '10.8.0.0/24' });
+      let r = await failing('subnets');
+      assert.deepEqual(r.w.map((l) => [l.msg, l.connection, l.notify, l.cause]), [['Quick Mode failed', 'subnets', 'INVALID_ID_INFORMATION', 'PEER_REFUSED']], JSON.stringify(r.w));
+      assert.match(String(r.w[0]!.reason), /the peer refused our traffic selectors 10\.7\.0\.0\/24 === 10\.8\.0\.0\/24: compare local_ts \/ remote_ts on both sides$/);
+      assert.match(charon.log('b'), /no matching CHILD_SA config found for 10\.7\.0\.0\/24 === 10\.8\.0\.0\/24/);
+      // within 10 s, with the same peer: an ESP proposal charon's gcm child does not take (its own line,
+      // though the cause is PEER_REFUSED again)
+      await reload({ name: 'gcm', esp: 'aes256-sha1' });
+      r = await failing('gcm');
+      assert.deepEqual(r.w.map((l) => [l.msg, l.connection, l.notify, l.cause]), [['Quick Mode failed', 'gcm', 'NO_PROPOSAL_CHOSEN', 'PEER_REFUSED']], JSON.stringify(r.w));
+      assert.match(String(r.w[0]!.reason), /the peer accepts none of our Quick Mode proposals \(we offered esp aes256-sha1\): compare esp\/ah and pfs on both sides$/);
+      // we expect another identity of charon
+      await reload({ name: 'gcm', esp: 'aes128gcm16', remoteId: 'gw.example.net' });
+      r = await failing('gcm');
+      assert.equal(r.w.length, 1, JSON.stringify(r.w));
+      assert.equal(r.w[0]!.cause, 'IDENTITY_MISMATCH');
+      assert.match(String(r.w[0]!.reason), /the peer said 198\.18\.0\.2, connection gcm expects gw\.example\.net \(check remote\.id here and the peer's own id\)$/);
+      await reload({});
+    });
+
     test('phase-1 proposal mismatch, we initiate: charon logs no acceptable proposal and sends NO_PROPOSAL_CHOSEN; we name it with our offer; exit 4', async () => {
       await reload({ name: 'gcm', ike: 'aes256-sha1-modp2048', esp: 'aes128gcm16' });
       const c = spawnSync(process.execPath, [join('dist/cli/main.js'), 'up', 'gcm', '--socket', ours.sock, '--timeout', '10'], { encoding: 'utf8' });
