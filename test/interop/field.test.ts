@@ -4,7 +4,8 @@
  * side trusts only the root, so the intermediate must travel), several subnets to one peer in
  * both roles (one ISAKMP SA, one IPsec SA per pair; several connections to one peer sharing it as
  * responder), rekeys of several IPsec SAs at once (ours with the ISAKMP SA by `isakmp rekey NAME`,
- * charon's, both sides' together), and a wrong PSK and a proposal mismatch in each direction, the
+ * charon's, both sides' together), charon's reauthentication, three misconfigurations in a row
+ * (each its own warn line), and a wrong PSK and a proposal mismatch in each direction, the
  * expected line asserted in our log and in charon's where it names the cause.
  *
  * Run by `npm run test:interop` (root), after strongswan.test.ts, with the same scripts.
@@ -427,6 +428,29 @@ describe('issue 10 interop (charon)', { skip, concurrency: false }, () => {
       assert.equal(ourWarns(ours).length, 0, JSON.stringify(ourWarns(ours)));
       charon.down('a', 'fi-psk');
       assert.ok(await until(async () => (await ours.status()).isakmp.length === 0, 5000));
+    });
+
+    test('charon reauthenticates (swanctl --rekey --ike: a second Main Mode; charon keeps the old one, REKEYING): our IPsec SAs live on with the same SPIs, both ISAKMP SAs are the same on both sides, charon\'s down clears everything', async () => {
+      for (const k of ['sub1', 'sub2']) assert.equal(charon.up('a', 'fi-psk', k).code, 0, k);
+      const first = await until(() => charon.sas('a').find((s) => s.conn === 'fi-psk' && s.children.filter((c) => c.state === 'INSTALLED').length === 2), 5000);
+      assert.ok(first, JSON.stringify(charon.sas('a')));
+      const spis = first.children.map((c) => c.spiIn).sort();
+      const rk = script('charon.sh', ['swanctl', 'a', '--rekey', '--ike', 'fi-psk']);
+      assert.equal(rk.code, 0, rk.out + rk.err);
+      const both = await until(async () => {
+        // the old one stays REKEYING at charon (it ends at its lifetime), the new one ESTABLISHED
+        const theirs = charon.sas('a').filter((s) => s.conn === 'fi-psk' && (s.state === 'ESTABLISHED' || (s.state === 'REKEYING' && s.ispi === first.ispi)));
+        const st = await ours.status();
+        const mine = st.isakmp.filter((s: any) => s.state === 'established').map((s: any) => s.id).sort();
+        return theirs.length === 2 && JSON.stringify(mine) === JSON.stringify(theirs.map((s) => s.ispi + s.rspi).sort()) ? { theirs, st } : undefined;
+      }, 10_000, 250);
+      assert.ok(both, `ours: ${JSON.stringify((await ours.status()).isakmp.map((s: any) => s.id))}\ncharon: ${JSON.stringify(charon.sas('a').map((s) => [s.ispi + s.rspi, s.state]))}\n${charon.tail('a', 30)}`);
+      assert.deepEqual(both.theirs.flatMap((s) => s.children.filter((c) => c.state === 'INSTALLED').map((c) => c.spiIn)).sort(), spis, 'charon kept its CHILD_SAs');
+      assert.deepEqual(both.st.ipsec.map((q: any) => q.spiOut).sort(), spis, 'ours live on');
+      assert.equal(ourWarns(ours).length, 0, JSON.stringify(ourWarns(ours)));
+      charon.down('a', 'fi-psk');
+      const empty = await until(async () => { const s = await ours.status(); return s.isakmp.length === 0 && s.ipsec.length === 0 ? s : undefined; }, 5000);
+      assert.ok(empty, `${JSON.stringify(await ours.status())}\n${charon.tail('a', 20)}`);
     });
 
     test('selectors outside every connection: we refuse with SELECTORS_REFUSED naming the pairs we allow; charon learns INVALID_ID_INFORMATION', async () => {
