@@ -15,9 +15,14 @@ import { espAlgText, ikeAlgText, peerIdText, selectorText } from './status.js';
 
 const kindName = (kind: 'isakmp' | 'ipsec'): string => (kind === 'isakmp' ? 'ISAKMP' : 'IPsec');
 
-/** One line per (peer address, cause) at most every this many ms; the repeats are counted in the next line. */
+/**
+ * One line per (peer address, cause, connection, notify) at most every this many ms; the repeats
+ * are counted in the next line. The connection and the notify are part of the key: two different
+ * faults with one peer (the selectors of one connection, the ESP proposal of another, both
+ * PEER_REFUSED) are two lines, or the second was never named at the default level.
+ */
 const CAUSE_LINE_MS = 10_000;
-/** Peer/cause pairs remembered for that (bounded: the oldest is forgotten first). */
+/** Keys remembered for that (bounded: the oldest is forgotten first). */
 const MAX_CAUSE_KEYS = 1024;
 
 /**
@@ -54,9 +59,9 @@ export class LogEvents {
     private readonly now: () => number = () => performance.now(),
   ) {}
 
-  /** A failure line (warn), unless the same peer gave the same cause a moment ago. */
-  private failureLine(message: string, peer: { address: string; port: number }, cause: string | undefined, fields: Record<string, string | number | undefined>): void {
-    const t = this.causeLines.take(`${peer.address}|${cause ?? message}`, this.now());
+  /** A failure line (warn), unless the same peer gave the same cause (same connection, same notify) a moment ago. */
+  private failureLine(message: string, peer: { address: string; port: number }, cause: string | undefined, fields: { connection?: string | undefined; notify?: string | undefined; reason: string }): void {
+    const t = this.causeLines.take(`${peer.address}|${cause ?? message}|${fields.connection ?? ''}|${fields.notify ?? ''}`, this.now());
     if (!t.log) return;
     this.logger.warn('ike', message, { ...fields, peer: `${peer.address}:${peer.port}`, cause, repeated: t.skipped > 0 ? t.skipped : undefined });
   }

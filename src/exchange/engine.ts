@@ -75,6 +75,8 @@ export class Engine {
   readonly fragments: FragmentReassembly;
   /** Handshake timers (retransmissions, half-open and Quick Mode timeouts) in their own lane. */
   readonly timers = new TimerQueue<P1 | Qm | Child, EngineTimer>(SHORT_TIMERS);
+  /** IPsec SAs our rekeys replaced, their Delete held while more of our Quick Modes follow (ipsec-sa.ts). */
+  readonly replacedKids = new Map<P1, Child[]>();
   /** MM1 templates by offer (drivers/main-mode.ts). */
   readonly mm1Cache = new Map<string, { message: Uint8Array; saiB: Uint8Array; names: readonly string[] }>();
   readonly tx = new Fifo<Transmit>();

@@ -18,7 +18,7 @@ import { smi, spiKey } from './keys.js';
 import { clientRekeyed, gatewayRekeyChild, gatewayRekeyMargin, gatewayRekeys, isRemoteAccessGateway } from './gateway-rekey.js';
 import { rekeyMargin } from './lifecycle.js';
 import type { IpsecSelection } from './proposals.js';
-import { Tk, type Child, type Qm, skeyidDOf } from './records.js';
+import { Tk, type Child, type P1, type Qm, skeyidDOf } from './records.js';
 import { missing } from './refusal.js';
 import type { DirectionKeys, IpsecProtocolSa, IpsecSaInfo } from './types.js';
 
@@ -127,8 +127,46 @@ export function installIpsecSa(x: Engine, now: number, qm: Qm, sel: IpsecSelecti
   const old = qm.rekeyOf;
   if (old && old.state !== 'dead') {
     x.emit({ type: 'rekeyed', kind: 'ipsec', old: old.info.id, sa: info.id });
-    deleteChildren(x, [old]);
+    const held = x.replacedKids.get(p1);
+    if (held) held.push(old);
+    else x.replacedKids.set(p1, [old]);
   }
+}
+
+/**
+ * The IPsec SAs our rekeys under `p1` replaced go, with one Delete (one Informational exchange)
+ * for all of them: called when none of our Quick Modes waits on `p1` any more (and when `p1`
+ * goes). Held until then because a peer keeps the IVs of a few exchanges per ISAKMP SA only and
+ * may take our datagrams out of order: strongSwan keeps three, and its threads took the Delete
+ * sent after a QM3 and the next QM1 before that QM3; with a Delete after each of four rekeys, the
+ * IV of the Quick Mode in progress was forgotten (four exchanges since its QM1) and its QM3 did
+ * not decrypt (seen with `isakmp rekey NAME` and four selector pairs).
+ */
+export function deleteReplaced(x: Engine, p1: P1): void {
+  const held = x.replacedKids.get(p1);
+  if (!held) return;
+  x.replacedKids.delete(p1);
+  const kids = held.filter((c) => c.state !== 'dead');
+  if (kids.length === 0) return;
+  const first = kids[0] as Child;
+  const under = p1.life === 'established' ? p1 : x.sas.bestP1For(first.pairKey, first.conn.name) ?? x.sas.bestP1For(first.pairKey);
+  if (under) sendInfo(x, under, deletePayloads(under, kids));
+  for (const c of kids) removeChild(x, c, 'local');
+}
+
+/** D payloads for IPsec SAs: one per protocol, with our inbound SPIs. */
+function deletePayloads(p1: P1, kids: readonly Child[]): Payload[] {
+  const byProto = new Map<number, Uint8Array[]>();
+  for (const c of kids) {
+    for (const p of c.info.protocols) {
+      const spis = byProto.get(p.protocol);
+      if (spis) spis.push(p.inbound.spi);
+      else byProto.set(p.protocol, [p.inbound.spi]);
+    }
+  }
+  const payloads: Payload[] = [];
+  for (const [protocol, spis] of byProto) payloads.push({ type: 'D', doi: p1.doi.id, protocol, spiSize: 4, spis });
+  return payloads;
 }
 
 /** Delete for IPsec SAs: our inbound SPIs, under the newest established ISAKMP SA with the peer. */
@@ -136,15 +174,7 @@ export function sendDeleteChildren(x: Engine, kids: readonly Child[]): void {
   for (const c of kids) {
     const p1 = x.sas.bestP1For(c.pairKey, c.conn.name) ?? x.sas.bestP1For(c.pairKey);
     if (!p1) continue;
-    const byProto = new Map<number, Uint8Array[]>();
-    for (const p of c.info.protocols) {
-      const spis = byProto.get(p.protocol);
-      if (spis) spis.push(p.inbound.spi);
-      else byProto.set(p.protocol, [p.inbound.spi]);
-    }
-    const payloads: Payload[] = [];
-    for (const [protocol, spis] of byProto) payloads.push({ type: 'D', doi: p1.doi.id, protocol, spiSize: 4, spis });
-    sendInfo(x, p1, payloads);
+    sendInfo(x, p1, deletePayloads(p1, [c]));
   }
 }
 

@@ -22,6 +22,7 @@ import * as C from './crypto.js';
 import { sendInfo } from './drivers/informational.js';
 import { startPhase1 } from './drivers/phase1.js';
 import { clearQmRetransmit } from './drivers/quick-mode.js';
+import { deleteReplaced } from './ipsec-sa.js';
 import { requestQm, startWaiting } from './drivers/quick-mode-queue.js';
 import type { Engine } from './engine.js';
 import { authIn, established as livenessEstablished } from './extensions/index.js';
@@ -181,10 +182,16 @@ export function deleteP1(x: Engine, p1: P1, event?: EngineEvent): void {
   removeP1(x, p1, event ?? { type: 'deleted', kind: 'isakmp', id: x.sas.p1Id(p1), connection: p1.conn.name, by: 'local' });
 }
 
-/** A new phase 1 replaces this one (it stays until the new one is established). */
+/**
+ * A new phase 1 replaces this one (it stays until the new one is established). Our Quick Modes
+ * waiting on it wait for the new one instead, and so do those asked for meanwhile (see
+ * successorOf in drivers/quick-mode-queue.ts); should the new one fail, they go back to this one.
+ */
 export function rekeyP1(x: Engine, now: number, p1: P1): void {
   if (p1.replacedBy && p1.replacedBy.life !== 'dead') return; // already rekeying
-  p1.replacedBy = startPhase1(x, now, x.conns.current(p1.conn), [], p1);
+  const waiting = p1.pending === NO_PENDING ? [] : p1.pending;
+  p1.pending = NO_PENDING;
+  p1.replacedBy = startPhase1(x, now, x.conns.current(p1.conn), waiting, p1);
 }
 
 export function clearRetransmit(x: Engine, p1: P1): void {
@@ -239,6 +246,7 @@ export function destroyP1(x: Engine, p1: P1): PendingQm[] {
   // SKEYID_d, SKEYID_a and the encryption key: the key block between the cookies and the IV
   if (hasKeys(p1)) p1.keys.fill(0, 16, p1.keys.length - p1.cipher.blockSize);
   x.sas.removeP1(p1);
+  deleteReplaced(x, p1); // under another ISAKMP SA with the peer, if there is one
   return orphans;
 }
 
@@ -283,7 +291,9 @@ export function retryOrFail(x: Engine, now: number, p1: P1, reason: string): voi
   destroyP1(x, p1);
   // a failure line for the operator at each try (not only when the last one ends, minutes later)
   x.emit({ type: 'dropped', peer: p1.remote, notify: 0, code: 'KEYING_RETRY', cause: peerError !== 0 ? 'PEER_REFUSED' : 'NO_ANSWER', connection: p1.conn.name, reason: `${reason}; keying try ${tries + 1}` });
-  const again = startPhase1(x, now, conn, pending, rekeyOf && rekeyOf.life === 'established' ? rekeyOf : undefined, undefined, false);
+  const replaces = rekeyOf && rekeyOf.life === 'established' ? rekeyOf : undefined;
+  const again = startPhase1(x, now, conn, pending, replaces, undefined, false);
+  if (replaces) replaces.replacedBy = again;
   const hs = expectHandshake(again);
   hs.tries = tries;
   hs.peerError = peerError;
@@ -299,12 +309,20 @@ export function failUnanswered(x: Engine, p1: P1, reason: string): void {
   else failP1(x, p1, 0, reason, 'NO_ANSWER');
 }
 
-/** Our phase 1 (or the peer's) is abandoned: `failed` for it and for the Quick Modes waiting on it. */
+/**
+ * Our phase 1 (or the peer's) is abandoned: `failed` for it and for the Quick Modes waiting on it;
+ * when it was to replace an ISAKMP SA that still lives, those go back to that one instead.
+ */
 export function failP1(x: Engine, p1: P1, notify: number, reason: string, cause?: FailureCause): void {
   if (p1.life === 'dead') return;
   const pending = p1.pending;
+  p1.pending = NO_PENDING;
   destroyP1(x, p1);
   x.emit(failedEvent('isakmp', p1.conn.name, p1.remote, notify, reason, cause));
+  if (p1.rekeyOf?.life === 'established') {
+    for (const q of pending) requestQm(x, x.lastNow, q, false);
+    return;
+  }
   for (const q of pending) {
     if (q.rekeyOf && q.rekeyOf.state === 'rekeying') q.rekeyOf.state = 'installed';
     x.emit(failedEvent('ipsec', q.conn.name, p1.remote, notify, `phase 1 failed: ${reason}`, cause));

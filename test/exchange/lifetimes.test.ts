@@ -294,3 +294,78 @@ test('at most 16 Quick Modes in progress on one ISAKMP SA by default (responder,
   assert.equal(limit[0]!.notify, 0);
   assert.equal(pair.b.isakmpSas().length, 1, 'the ISAKMP SA is untouched');
 });
+
+/** a's cookies of its ISAKMP SA, as they start each of its datagrams. */
+const cookiesOf = (pair: Pair): string => Buffer.from(pair.a.isakmpSas()[0]!.initiatorCookie).toString('hex');
+
+test('the ISAKMP SA and its IPsec SAs rekeyed at once (isakmp rekey NAME): every new Quick Mode waits for the new ISAKMP SA, none runs under the old one', () => {
+  // strongSwan moves its IPsec SAs to a new ISAKMP SA once that is established on its side (our
+  // MM5) and deletes with the old one whatever was negotiated under it after that: a Quick Mode
+  // of ours ending under the old SA then gave an IPsec SA the peer no longer had
+  const sub = (n: number) => subnetSelector(`10.1.${n}.0`, 24);
+  const pair = up('rekey-all', { localTs: [sub(1), sub(2), sub(3)], remoteTs: subnetSelector('10.2.0.0', 24) }, { localTs: subnetSelector('10.2.0.0', 24), remoteTs: [sub(1), sub(2), sub(3)] });
+  assert.equal(pair.a.ipsecSas().length, 3);
+  const old = pair.a.isakmpSas()[0]!.id;
+  const oldCookies = cookiesOf(pair);
+  const oldKids = pair.a.ipsecSas().map((s) => s.id);
+  pair.clearEvents();
+  const from = pair.wire.length;
+  // what the daemon's `rekey NAME` does: the ISAKMP SA first, then each IPsec SA
+  pair.a.rekey(pair.now, old);
+  for (const id of oldKids) pair.a.rekey(pair.now, id);
+  pair.run(5000);
+  const fresh = pair.a.isakmpSas();
+  assert.equal(fresh.length, 1);
+  assert.notEqual(fresh[0]!.id, old);
+  // no Quick Mode of a under the old cookies once the rekey began
+  const qmUnderOld = pair.wire.slice(from).filter((w) => w.from === 'a' && decodeHeader(w.data).exchangeType === 32 && Buffer.from(w.data.subarray(0, 8)).toString('hex') === oldCookies);
+  assert.equal(qmUnderOld.length, 0, 'a Quick Mode of ours ran under the ISAKMP SA being replaced');
+  assert.deepEqual(pair.ev('a', 'rekeyed').filter((r) => r.kind === 'ipsec').map((r) => r.old).sort(), [...oldKids].sort());
+  for (const side of ['a', 'b'] as const) {
+    const sas = pair.ep(side).ipsecSas();
+    assert.equal(sas.length, 3, side);
+    assert.ok(sas.every((s) => s.isakmpSa === fresh[0]!.id), `${side}: every IPsec SA under the new ISAKMP SA: ${JSON.stringify(sas.map((s) => s.isakmpSa))}`);
+  }
+  assert.equal(pair.ev('a', 'failed').length, 0);
+});
+
+test('IPsec rekeys waiting for a new ISAKMP SA that fails go back to the old one, which still lives', () => {
+  const pair = up('rekey-all-fails', { keyingTries: 1 });
+  const old = pair.a.isakmpSas()[0]!.id;
+  const kid = pair.a.ipsecSas()[0]!.id;
+  pair.clearEvents();
+  // b stops answering Main Mode (the new phase 1 never completes), Quick Mode still gets through
+  pair.tap = (from, data) => (from === 'b' && decodeHeader(data).exchangeType === 2 ? null : data);
+  pair.a.rekey(pair.now, old);
+  pair.a.rekey(pair.now, kid);
+  pair.run(200_000);
+  assert.ok(pair.ev('a', 'failed').some((f) => f.kind === 'isakmp'), JSON.stringify(pair.events.a));
+  assert.equal(pair.ev('a', 'failed').filter((f) => f.kind === 'ipsec').length, 0, JSON.stringify(pair.ev('a', 'failed')));
+  assert.deepEqual(pair.ev('a', 'rekeyed').map((r) => [r.kind, r.old]), [['ipsec', kid]]);
+  assert.deepEqual(pair.a.isakmpSas().map((s) => s.id), [old]);
+  assert.equal(pair.a.ipsecSas()[0]!.isakmpSa, old);
+  assert.equal(pair.b.ipsecSas().length, 1);
+});
+
+test('four IPsec SAs rekeyed at once: the old ones go with one Delete after the last Quick Mode, none between them', () => {
+  // a peer keeps the IVs of a few exchanges per ISAKMP SA and may take datagrams out of order
+  // (strongSwan: three, and its threads): a Delete after each rekey, sent with the next QM1 right
+  // behind the QM3, made it forget the IV of the Quick Mode in progress before its QM3 came
+  const sub = (n: number) => subnetSelector(`10.1.${n}.0`, 24);
+  const pair = up('rekey-four', { localTs: [sub(1), sub(2), sub(3), sub(4)], remoteTs: subnetSelector('10.2.0.0', 24) }, { localTs: subnetSelector('10.2.0.0', 24), remoteTs: [sub(1), sub(2), sub(3), sub(4)] });
+  const oldA = pair.a.ipsecSas().map((s) => s.id);
+  const oldB = pair.b.ipsecSas().map((s) => s.id);
+  assert.equal(oldA.length, 4);
+  pair.clearEvents();
+  const from = pair.wire.length;
+  for (const id of oldA) pair.a.rekey(pair.now, id);
+  pair.run(5000);
+  const sent = pair.wire.slice(from).filter((w) => w.from === 'a').map((w) => decodeHeader(w.data).exchangeType);
+  assert.deepEqual(sent, [32, 32, 32, 32, 32, 32, 32, 32, 5], 'four Quick Modes (QM1 and QM3 each), then one Informational');
+  assert.deepEqual(pair.ev('a', 'rekeyed').map((r) => r.old).sort(), [...oldA].sort());
+  assert.deepEqual(pair.ev('a', 'deleted').map((d) => d.id).sort(), [...oldA].sort());
+  assert.deepEqual(pair.ev('b', 'deleted').filter((d) => d.by === 'peer').map((d) => d.id).sort(), [...oldB].sort());
+  assert.equal(pair.a.ipsecSas().length, 4);
+  assert.equal(pair.b.ipsecSas().length, 4);
+  assert.ok(pair.a.ipsecSas().every((s) => !oldA.includes(s.id)));
+});

@@ -3,8 +3,10 @@
  * compared with charon's), AH, a 3-level certificate chain with an intermediate both ways (each
  * side trusts only the root, so the intermediate must travel), several subnets to one peer in
  * both roles (one ISAKMP SA, one IPsec SA per pair; several connections to one peer sharing it as
- * responder), and a wrong PSK and a proposal mismatch in each direction, the expected line
- * asserted in our log and in charon's where it names the cause.
+ * responder), rekeys of several IPsec SAs at once (ours with the ISAKMP SA by `isakmp rekey NAME`,
+ * charon's, both sides' together), charon's reauthentication, three misconfigurations in a row
+ * (each its own warn line), and a wrong PSK and a proposal mismatch in each direction, the
+ * expected line asserted in our log and in charon's where it names the cause.
  *
  * Run by `npm run test:interop` (root), after strongswan.test.ts, with the same scripts.
  */
@@ -12,7 +14,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { A, B, Ours, RUN, capture, charon, interopSkipReason, script, until, labDown, labUp, type CharonSa } from './peers.js';
+import { A, B, Ours, RUN, capture, charon, interopSkipReason, script, scriptAsync, until, labDown, labUp, type CharonChild, type CharonSa } from './peers.js';
 
 const skip = interopSkipReason();
 if (skip) console.log(`# issue-10 interop skipped: ${skip}`);
@@ -188,6 +190,73 @@ describe('issue 10 interop (charon)', { skip, concurrency: false }, () => {
       assert.ok(await until(() => !charon.sas('b').some((s) => s.conn === 'fr-psk'), 5000));
     });
 
+    /** charon's CHILD_SAs of `subnets` and ours, once no Quick Mode is in progress and `done` holds. */
+    const settledSubnets = async (done: (kids: CharonChild[]) => boolean): Promise<{ kids: CharonChild[]; mine: any[]; isakmp: number } | undefined> =>
+      until(async () => {
+        const kids = charon.sas('b').filter((s) => s.conn === 'fr-psk').flatMap((s) => s.children.filter((x) => x.name === 'subnets'));
+        if (kids.some((x) => x.state !== 'INSTALLED' && x.state !== 'REKEYED') || !done(kids)) return undefined;
+        const st = await ours.status();
+        const mine = st.ipsec.filter((q: any) => q.connection === 'subnets');
+        return mine.every((q: any) => kids.some((x) => x.spiIn === q.spiOut)) ? { kids, mine, isakmp: st.isakmp.length } : undefined;
+      }, 12_000, 300);
+    const dumpSubnets = async (): Promise<string> =>
+      `charon: ${JSON.stringify(charon.sas('b').flatMap((s) => s.children.map((x) => [s.uid, x.state, x.spiIn, x.spiOut, x.localTs, x.remoteTs])))}\nours: ${JSON.stringify((await ours.status()).ipsec.map((q: any) => [q.isakmpSa, q.spiIn, q.spiOut, q.localTs, q.remoteTs]))}\n${charon.tail('b', 40)}\n--- ours:\n${ours.log().split('\n').filter((l) => /warn|error|Quick|IPsec|ISAKMP|rekey|delete|dropped/i.test(l)).slice(-40).join('\n')}`;
+    /** Each IPsec SA of ours is one charon holds, SPIs crossed, and each INSTALLED one of charon's is ours. */
+    const assertTwins = async (s: { kids: CharonChild[]; mine: any[] }): Promise<void> => {
+      for (const q of s.mine) {
+        const x = s.kids.find((k) => k.spiIn === q.spiOut)!;
+        assert.equal(x.spiOut, q.spiIn, await dumpSubnets());
+        assert.equal(`${x.localTs} === ${x.remoteTs}`, `${q.remoteTs} === ${q.localTs}`);
+      }
+      for (const x of s.kids.filter((k) => k.state === 'INSTALLED')) assert.ok(s.mine.some((q: any) => q.spiOut === x.spiIn), `charon's ${x.spiIn} is ours too\n${await dumpSubnets()}`);
+    };
+    const upSubnets = async (): Promise<Set<string>> => {
+      const c = spawnSync(process.execPath, [join('dist/cli/main.js'), 'up', 'subnets', '--socket', ours.sock, '--timeout', '15'], { encoding: 'utf8' });
+      assert.equal(c.status, 0, c.stdout + c.stderr);
+      const first = await until(() => charon.sas('b').find((s) => s.conn === 'fr-psk' && s.children.filter((x) => x.name === 'subnets' && x.state === 'INSTALLED').length === 4), 10_000);
+      assert.ok(first, JSON.stringify(charon.sas('b')));
+      return new Set(first.children.map((x) => x.spiIn));
+    };
+
+    test('isakmp rekey subnets (the ISAKMP SA and its four IPsec SAs at once): the new Quick Modes wait for the new ISAKMP SA; charon holds exactly our four new IPsec SAs', async () => {
+      const oldSpis = await upSubnets();
+      const before = charon.log('b').length;
+      const rk = await ours.ctl({ cmd: 'rekey', name: 'subnets' });
+      assert.deepEqual(rk, { ok: true, message: 'subnets: rekeying 5 SAs' });
+      // charon moves its CHILD_SAs to the new IKE_SA once that is established on its side (at our
+      // MM5) and deletes whatever still hangs on the old one with it (our Delete of the old ISAKMP SA)
+      const s = await settledSubnets((kids) => kids.length === 4 && kids.every((x) => x.state === 'INSTALLED' && !oldSpis.has(x.spiIn)));
+      assert.ok(s, await dumpSubnets());
+      await assertTwins(s);
+      assert.equal(s.mine.length, 4, await dumpSubnets());
+      assert.equal(s.isakmp, 1);
+      assert.equal(charon.sas('b').filter((x) => x.conn === 'fr-psk').length, 1, 'one IKE_SA at charon');
+      const log = charon.log('b').slice(before);
+      assert.match(log, /detected reauth of existing IKE_SA, adopting 4 children/);
+      assert.doesNotMatch(log, /CHILD_SA not found, ignored/, 'each Delete of ours found its CHILD_SA');
+      assert.equal((log.match(/received DELETE for ESP CHILD_SA/g) ?? []).length, 4, 'the four old ones deleted by us');
+      assert.equal(ourWarns(ours).length, 0, JSON.stringify(ourWarns(ours)));
+      assert.equal((await ours.ctl({ cmd: 'down', name: 'subnets' })).ok, true);
+      assert.ok(await until(() => !charon.sas('b').some((x) => x.conn === 'fr-psk'), 5000));
+    });
+
+    test('both sides rekey the four IPsec SAs at once (ours by SA id, charon by swanctl --rekey): every IPsec SA on either side has its crossed twin on the other', async () => {
+      const oldSpis = await upSubnets();
+      const ids = (await ours.status()).ipsec.filter((q: any) => q.connection === 'subnets').map((q: any) => q.id as string);
+      assert.equal(ids.length, 4);
+      const [sw, ...rks] = await Promise.all([scriptAsync('charon.sh', ['swanctl', 'b', '--rekey', '--child', 'subnets']), ...ids.map((id: string) => ours.ctl({ cmd: 'rekey', name: id }))]);
+      assert.equal(sw.code, 0, sw.out + sw.err);
+      for (const r of rks) assert.equal(r.ok, true, JSON.stringify(r));
+      // each pair rekeyed at least once (by charon, by us, or both), every SA with its twin
+      const s = await settledSubnets((kids) => new Set(kids.filter((x) => x.state === 'INSTALLED' && !oldSpis.has(x.spiIn)).map((x) => x.localTs + x.remoteTs)).size === 4);
+      assert.ok(s, await dumpSubnets());
+      await assertTwins(s);
+      assert.equal(s.isakmp, 1);
+      assert.equal(ourWarns(ours).length, 0, JSON.stringify(ourWarns(ours)));
+      assert.equal((await ours.ctl({ cmd: 'down', name: 'subnets' })).ok, true);
+      assert.ok(await until(() => !charon.sas('b').some((x) => x.conn === 'fr-psk'), 5000));
+    });
+
     test('3-level chain, we send ours: charon (trusting only the root) verifies leaf + intermediate; MM5 carries two CERT payloads and a CERTREQ naming the root', async () => {
       const pcap = join(RUN, 'capture', 'field-chain.pcap');
       assert.equal(capture.start(B.ns, pcap).code, 0);
@@ -235,6 +304,37 @@ describe('issue 10 interop (charon)', { skip, concurrency: false }, () => {
       await reload({});
     });
 
+    test('wrong configuration, we initiate: selectors charon lacks, then an ESP proposal it refuses, then another peer identity: each a warn line of its own on our side, in the words of the configuration', async () => {
+      /** Our new warn lines while `up NAME` fails, and its answer. */
+      const failing = async (name: string): Promise<{ up: any; w: Record<string, unknown>[] }> => {
+        const from = ourWarns(ours).length;
+        const up = await ours.ctl({ cmd: 'up', name, timeoutMs: 10_000 });
+        assert.equal(up.ok, false, JSON.stringify(up));
+        const w = (await until(() => (ourWarns(ours).length > from ? ourWarns(ours).slice(from) : undefined), 3000)) ?? [];
+        await ours.ctl({ cmd: 'down', name });
+        return { up, w };
+      };
+      // selectors charon has no child for
+      await reload({ name: 'subnets', localTs: '10.7.0.0/24', remoteTs: '10.8.0.0/24' });
+      let r = await failing('subnets');
+      assert.deepEqual(r.w.map((l) => [l.msg, l.connection, l.notify, l.cause]), [['Quick Mode failed', 'subnets', 'INVALID_ID_INFORMATION', 'PEER_REFUSED']], JSON.stringify(r.w));
+      assert.match(String(r.w[0]!.reason), /the peer refused our traffic selectors 10\.7\.0\.0\/24 === 10\.8\.0\.0\/24: compare local_ts \/ remote_ts on both sides$/);
+      assert.match(charon.log('b'), /no matching CHILD_SA config found for 10\.7\.0\.0\/24 === 10\.8\.0\.0\/24/);
+      // within 10 s, with the same peer: an ESP proposal charon's gcm child does not take (its own line,
+      // though the cause is PEER_REFUSED again)
+      await reload({ name: 'gcm', esp: 'aes256-sha1' });
+      r = await failing('gcm');
+      assert.deepEqual(r.w.map((l) => [l.msg, l.connection, l.notify, l.cause]), [['Quick Mode failed', 'gcm', 'NO_PROPOSAL_CHOSEN', 'PEER_REFUSED']], JSON.stringify(r.w));
+      assert.match(String(r.w[0]!.reason), /the peer accepts none of our Quick Mode proposals \(we offered esp aes256-sha1\): compare esp\/ah and pfs on both sides$/);
+      // we expect another identity of charon
+      await reload({ name: 'gcm', esp: 'aes128gcm16', remoteId: 'gw.example.net' });
+      r = await failing('gcm');
+      assert.equal(r.w.length, 1, JSON.stringify(r.w));
+      assert.equal(r.w[0]!.cause, 'IDENTITY_MISMATCH');
+      assert.match(String(r.w[0]!.reason), /the peer said 198\.18\.0\.2, connection gcm expects gw\.example\.net \(check remote\.id here and the peer's own id\)$/);
+      await reload({});
+    });
+
     test('phase-1 proposal mismatch, we initiate: charon logs no acceptable proposal and sends NO_PROPOSAL_CHOSEN; we name it with our offer; exit 4', async () => {
       await reload({ name: 'gcm', ike: 'aes256-sha1-modp2048', esp: 'aes128gcm16' });
       const c = spawnSync(process.execPath, [join('dist/cli/main.js'), 'up', 'gcm', '--socket', ours.sock, '--timeout', '10'], { encoding: 'utf8' });
@@ -259,6 +359,7 @@ describe('issue 10 interop (charon)', { skip, concurrency: false }, () => {
       { name: 'ah', local: B.ip, remote: A.ip, ah: 'sha256', localTs: `${B.ip}/32[tcp]`, remoteTs: `${A.ip}/32[tcp]` },
       { name: 'subnets', local: B.ip, remote: A.ip, localTs: '10.2.1.0/24', remoteTs: '[10.1.1.0/24, 10.1.2.0/24]' },
       { name: 'chain', auth: 'rsa', secret: 'chain', local: B.ip, remote: A.ip, ike: 'aes256-sha256-modp2048', esp: 'aes256-sha256', remoteId: 'C=CH, O=peers-test, CN=chain-peer-a' },
+      { name: 'rekeys', local: B.ip, remote: A.ip, esp: 'aes128-sha256-modp2048', localTs: '10.2.2.0/24', remoteTs: '[10.1.3.0/24, 10.1.4.0/24, 10.1.5.0/24]' },
     ];
     before(async () => {
       charon.start('a', A.ns);
@@ -290,6 +391,66 @@ describe('issue 10 interop (charon)', { skip, concurrency: false }, () => {
       assert.ok(mine && keys.includes(mine.enc), 'GCM key (with salt) = charon');
       charon.down('a', 'fi-psk');
       assert.ok(await until(async () => (await ours.status()).isakmp.length === 0, 5000));
+    });
+
+    test('three subnets from charon at once, then charon rekeys all three at once (swanctl --rekey): each new pair has the same SPIs on both sides, under one ISAKMP SA', async () => {
+      const kids = ['rk1', 'rk2', 'rk3'];
+      const ups = await Promise.all(kids.map((k) => scriptAsync('charon.sh', ['up', 'a', 'fi-psk', k])));
+      ups.forEach((r, i) => assert.equal(r.code, 0, `${kids[i]}: ${r.out}${r.err}\n${ours.log().split('\n').slice(-12).join('\n')}`));
+      const first = await until(() => charon.sas('a').find((s) => s.conn === 'fi-psk' && kids.every((k) => s.children.some((c) => c.name === k && c.state === 'INSTALLED'))), 5000);
+      assert.ok(first, JSON.stringify(charon.sas('a')));
+      const oldSpis = new Set(first.children.map((c) => c.spiIn));
+      // charon rekeys the three at once (by time it never would here: its rekeys follow the
+      // kernel's soft expire, which the fake-xfrm shim never sends)
+      const rks = await Promise.all(kids.map((k) => scriptAsync('charon.sh', ['swanctl', 'a', '--rekey', '--child', k])));
+      rks.forEach((r, i) => assert.equal(r.code, 0, `${kids[i]}: ${r.out}${r.err}`));
+      const rekeyed = await until(() => {
+        const sa = charon.sas('a').find((s) => s.conn === 'fi-psk');
+        const fresh = kids.map((k) => sa?.children.find((c) => c.name === k && c.state === 'INSTALLED' && !oldSpis.has(c.spiIn)));
+        return fresh.every((c) => c) ? { sa: sa!, fresh: fresh as NonNullable<(typeof fresh)[number]>[] } : undefined;
+      }, 10_000, 250);
+      assert.ok(rekeyed, `charon rekeyed the three:\n${charon.tail('a', 60)}\n--- ours:\n${ours.log().split('\n').filter((l) => /warn|error|Quick|IPsec/.test(l)).slice(-30).join('\n')}`);
+      const st = await until(async () => {
+        const s = await ours.status();
+        return rekeyed.fresh.every((c) => s.ipsec.some((q: any) => q.spiOut === c.spiIn)) ? s : undefined;
+      }, 5000);
+      assert.ok(st, `ours: ${JSON.stringify((await ours.status()).ipsec)}`);
+      for (const c of rekeyed.fresh) {
+        const q = st.ipsec.find((x: any) => x.spiOut === c.spiIn);
+        assert.equal(q.spiIn, c.spiOut, c.name);
+        assert.equal(q.connection, 'rekeys');
+        assert.equal(q.remoteTs, c.localTs, c.name);
+      }
+      assert.equal(st.isakmp.length, 1, JSON.stringify(st.isakmp));
+      // charon keeps the CHILD_SAs it replaced (REKEYED) until they expire, and so do we
+      assert.equal(st.ipsec.filter((q: any) => q.connection === 'rekeys').length, 6);
+      assert.equal(rekeyed.sa.children.filter((c) => kids.includes(c.name) && c.state === 'REKEYED').length, 3);
+      assert.equal(ourWarns(ours).length, 0, JSON.stringify(ourWarns(ours)));
+      charon.down('a', 'fi-psk');
+      assert.ok(await until(async () => (await ours.status()).isakmp.length === 0, 5000));
+    });
+
+    test('charon reauthenticates (swanctl --rekey --ike: a second Main Mode; charon keeps the old one, REKEYING): our IPsec SAs live on with the same SPIs, both ISAKMP SAs are the same on both sides, charon\'s down clears everything', async () => {
+      for (const k of ['sub1', 'sub2']) assert.equal(charon.up('a', 'fi-psk', k).code, 0, k);
+      const first = await until(() => charon.sas('a').find((s) => s.conn === 'fi-psk' && s.children.filter((c) => c.state === 'INSTALLED').length === 2), 5000);
+      assert.ok(first, JSON.stringify(charon.sas('a')));
+      const spis = first.children.map((c) => c.spiIn).sort();
+      const rk = script('charon.sh', ['swanctl', 'a', '--rekey', '--ike', 'fi-psk']);
+      assert.equal(rk.code, 0, rk.out + rk.err);
+      const both = await until(async () => {
+        // the old one stays REKEYING at charon (it ends at its lifetime), the new one ESTABLISHED
+        const theirs = charon.sas('a').filter((s) => s.conn === 'fi-psk' && (s.state === 'ESTABLISHED' || (s.state === 'REKEYING' && s.ispi === first.ispi)));
+        const st = await ours.status();
+        const mine = st.isakmp.filter((s: any) => s.state === 'established').map((s: any) => s.id).sort();
+        return theirs.length === 2 && JSON.stringify(mine) === JSON.stringify(theirs.map((s) => s.ispi + s.rspi).sort()) ? { theirs, st } : undefined;
+      }, 10_000, 250);
+      assert.ok(both, `ours: ${JSON.stringify((await ours.status()).isakmp.map((s: any) => s.id))}\ncharon: ${JSON.stringify(charon.sas('a').map((s) => [s.ispi + s.rspi, s.state]))}\n${charon.tail('a', 30)}`);
+      assert.deepEqual(both.theirs.flatMap((s) => s.children.filter((c) => c.state === 'INSTALLED').map((c) => c.spiIn)).sort(), spis, 'charon kept its CHILD_SAs');
+      assert.deepEqual(both.st.ipsec.map((q: any) => q.spiOut).sort(), spis, 'ours live on');
+      assert.equal(ourWarns(ours).length, 0, JSON.stringify(ourWarns(ours)));
+      charon.down('a', 'fi-psk');
+      const empty = await until(async () => { const s = await ours.status(); return s.isakmp.length === 0 && s.ipsec.length === 0 ? s : undefined; }, 5000);
+      assert.ok(empty, `${JSON.stringify(await ours.status())}\n${charon.tail('a', 20)}`);
     });
 
     test('selectors outside every connection: we refuse with SELECTORS_REFUSED naming the pairs we allow; charon learns INVALID_ID_INFORMATION', async () => {

@@ -337,7 +337,42 @@ describe('Libreswan pluto with its default proposals, transport mode, several su
     assert.match(pluto.log('b'), /IPsec SA established transport mode/);
   });
 
-  test('two subnets on each side (leftsubnets={…}): four Quick Modes under one ISAKMP SA, AES-GCM-16 ESP', async () => {
+  test('pluto initiates two subnets to two (four Quick Modes) and rekeys the four by salifetime at once (30 s, margin 26 s, no fuzz): we answer each, with the same SPIs; each IPsec SA of ours is one of pluto\'s', async () => {
+    pluto.start(
+      'b',
+      B.ns,
+      plutoConn(`authby=secret\nleftsubnets={10.2.0.0/16 10.3.0.0/16}\nrightsubnets={10.0.0.0/16 10.1.0.0/16}\nike=aes128-sha2_256;modp2048\nphase2alg=aes128-sha2_256;modp2048\npfs=yes\nsalifetime=30s\nrekeymargin=26s\nrekeyfuzz=0%`),
+      PLUTO_SECRETS,
+    );
+    const o = await lab.ours('lsw-subnets-rekey', A.ns, (sock) =>
+      ourConfig('auth: psk\nsecret: psk\nike: aes128-sha256-modp2048\nesp: aes128-sha256-modp2048')(sock).replace(/    local_ts: .*\n    remote_ts: .*\n/, '    local_ts: [10.0.0.0/16, 10.1.0.0/16]\n    remote_ts: [10.2.0.0/16, 10.3.0.0/16]\n'),
+    );
+    const r = pluto.up('b', 'ours');
+    assert.equal(r.code, 0, `whack --initiate: ${r.out}${r.err}`);
+    const firstKids = await until(() => {
+      const s = pluto.states('b').filter((x) => x.state === 'STATE_QUICK_I2' && x.spiIn !== undefined);
+      return s.length === 4 ? s : undefined;
+    }, 10_000);
+    assert.ok(firstKids, `pluto lacks four IPsec SAs: ${JSON.stringify(pluto.states('b'))}\n${pluto.tail('b')}`);
+    const firstSpis = new Set(firstKids.map((k) => k.spiIn));
+    // the four rekeyed 30 - 26 = 4 s after their installation, together
+    const fresh = await until(async () => {
+      const kids = pluto.states('b').filter((x) => x.state === 'STATE_QUICK_I2' && x.spiIn !== undefined && !firstSpis.has(x.spiIn));
+      if (kids.length < 4) return undefined;
+      const mine = (await o.status()).ipsec;
+      return kids.every((k) => mine.some((q: any) => q.spiIn === k.spiOut && q.spiOut === k.spiIn)) ? { kids, mine } : undefined;
+    }, 12_000, 250);
+    assert.ok(fresh, `pluto: ${JSON.stringify(pluto.states('b'))}\nours: ${JSON.stringify((await o.status()).ipsec)}\n${pluto.tail('b', 40)}\n${o.log().split('\n').filter((l) => /warn|error|IPsec|dropped/.test(l)).slice(-20).join('\n')}`);
+    assert.equal(new Set(fresh.kids.map((k) => k.conn)).size, 4, 'one new IPsec SA per pair');
+    // pluto keeps the IPsec SAs it replaced until they expire (no Delete), and so do we: each of ours is one of pluto's
+    const mine = (await o.status()).ipsec;
+    const theirs = pluto.states('b').filter((x) => /^STATE_QUICK_I2$/.test(x.state) && x.spiIn !== undefined);
+    for (const q of mine) assert.ok(theirs.some((k) => q.spiIn === k.spiOut && q.spiOut === k.spiIn), `our ${q.id} is pluto's too: ${JSON.stringify(theirs)}`);
+    assert.equal((await o.status()).isakmp.length, 1);
+    assert.deepEqual(o.log().split('\n').filter((l) => /"level":"(warn|error)"/.test(l) && !/"area":"config"/.test(l)), []);
+  });
+
+  test('two subnets on each side (leftsubnets={…}): four Quick Modes under one ISAKMP SA, AES-GCM-16 ESP; then isakmp rekey (ISAKMP SA and four IPsec SAs at once): pluto moves to the new ones, the old go with one Delete', async () => {
     pluto.start(
       'b',
       B.ns,
@@ -361,6 +396,24 @@ describe('Libreswan pluto with its default proposals, transport mode, several su
     assert.deepEqual(st.ipsec.map((q: any) => `${q.localTs} ${q.remoteTs}`).sort(), ['10.0.0.0/16 10.2.0.0/16', '10.0.0.0/16 10.3.0.0/16', '10.1.0.0/16 10.2.0.0/16', '10.1.0.0/16 10.3.0.0/16']);
     for (const c of children) assert.ok(st.ipsec.some((q: any) => q.spiIn === c.spiOut && q.spiOut === c.spiIn), `SPIs of pluto's #${c.serial}`);
     assert.match(st.ipsec[0].algorithms, /gcm/i);
+    // isakmp rekey pluto: the ISAKMP SA and the four IPsec SAs at once; our Quick Modes wait for the
+    // new ISAKMP SA, the four old IPsec SAs go with one Delete (four SPIs in one D payload)
+    const oldP1 = pluto.states('b').find((x) => x.state === 'STATE_MAIN_R3')!;
+    const before = pluto.log('b').length;
+    const rk = await o.ctl({ cmd: 'rekey', name: 'pluto' });
+    assert.deepEqual(rk, { ok: true, message: 'pluto: rekeying 5 SAs' });
+    const fresh = await until(async () => {
+      const s = pluto.states('b');
+      const kids = s.filter((x) => x.state === 'STATE_QUICK_R2' && x.spiIn !== undefined);
+      const p1s = s.filter((x) => x.state === 'STATE_MAIN_R3');
+      if (kids.length !== 4 || kids.some((k) => children.some((c) => c.spiIn === k.spiIn)) || p1s.length !== 1 || p1s[0]!.serial === oldP1.serial) return undefined;
+      const mine = (await o.status()).ipsec;
+      return mine.length === 4 && kids.every((k) => mine.some((q: any) => q.spiIn === k.spiOut && q.spiOut === k.spiIn)) ? kids : undefined;
+    }, 12_000, 300);
+    assert.ok(fresh, `pluto: ${JSON.stringify(pluto.states('b'))}\nours: ${JSON.stringify((await o.status()).ipsec)}\n${pluto.tail('b', 40)}`);
+    const log = pluto.log('b').slice(before);
+    assert.equal((log.match(/received Delete SA\(0x[0-9a-f]+\) payload: deleting IPsec State #\d+/g) ?? []).length, 4, log);
+    assert.equal((await o.status()).isakmp.length, 1);
   });
 });
 

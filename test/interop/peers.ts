@@ -39,6 +39,19 @@ export function script(name: string, args: readonly string[], timeoutMs = 60_000
   return { code: r.status ?? -1, out: r.stdout ?? '', err: (r.stderr ?? '') + (r.error ? String(r.error) : '') };
 }
 
+/** `script` without blocking: several at once (charon starting Quick Modes in parallel). */
+export function scriptAsync(name: string, args: readonly string[], timeoutMs = 60_000): Promise<Run> {
+  return new Promise((done) => {
+    const c = spawn(join(SCRIPTS, name), [...args], { env, timeout: timeoutMs });
+    let out = '';
+    let err = '';
+    c.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    c.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    c.on('error', (e) => (err += String(e)));
+    c.on('close', (code) => done({ code: code ?? -1, out, err }));
+  });
+}
+
 export function interopSkipReason(): string | false {
   if (process.getuid?.() !== 0) return 'not root: strongSwan interop needs network namespaces';
   if (!existsSync('/usr/lib/ipsec/charon')) return 'strongSwan charon not installed (scripts/interop.sh installs it)';

@@ -30,8 +30,10 @@ export function requestQm(x: Engine, now: number, pending: PendingQm, announce =
     if (p1.life === 'negotiating' && p1.role === 'initiator') negotiating = p1;
   }
   // an SA whose post-authentication steps are still running takes the Quick Mode when they end,
-  // and so does one with QUICK_MODES_IN_FLIGHT of ours in progress (see startWaiting)
-  const waitOn = best && (best.holds > 0 || inFlight(best) >= QUICK_MODES_IN_FLIGHT) ? best : best ? undefined : negotiating;
+  // and so does one with QUICK_MODES_IN_FLIGHT of ours in progress (see startWaiting); one being
+  // replaced leaves it to its successor (see successorOf)
+  const successor = best && successorOf(best);
+  const waitOn = successor ?? (best && (best.holds > 0 || inFlight(best) >= QUICK_MODES_IN_FLIGHT) ? best : best ? undefined : negotiating);
   if (best && !waitOn) {
     startQuick(x, now, best, pending);
     return;
@@ -42,6 +44,19 @@ export function requestQm(x: Engine, now: number, pending: PendingQm, announce =
     return;
   }
   startPhase1(x, now, conn, [pending], undefined, pairKey);
+}
+
+/**
+ * The phase 1 in negotiation that replaces an ISAKMP SA (our rekey), if any: our Quick Modes wait
+ * for it instead of starting under the SA it replaces. A peer may tie each IPsec SA to the ISAKMP
+ * SA it was negotiated under and drop it with that one: strongSwan moves its IPsec SAs to the new
+ * ISAKMP SA as soon as that is established on its side (at our MM5), so one whose Quick Mode ends
+ * under the old SA after that moment was deleted with the old SA by our Delete, while we kept it
+ * (seen with `isakmp rekey NAME` and four selector pairs: one of four new IPsec SAs lost).
+ */
+export function successorOf(p1: P1): P1 | undefined {
+  const next = p1.replacedBy;
+  return next && next.life === 'negotiating' ? next : undefined;
 }
 
 /**

@@ -30,7 +30,7 @@ import { traceMessage, traceRetransmit } from '../trace.js';
 import { authenticated, expectAuthentication, natOaIn, natOaOut, quickModeProposals } from '../extensions/index.js';
 import { hostSelector, idToSelector, selectorEquals, selectorPairs, selectorToId, selectorWithin, type SelectorPair } from '../ids.js';
 import { ipsecRefusalText, selectorText } from '../offer-text.js';
-import { installIpsecSa } from '../ipsec-sa.js';
+import { deleteReplaced, installIpsecSa } from '../ipsec-sa.js';
 import { keyPair } from '../key-schedule.js';
 import { failedEvent, peerText, retireIfSpent } from '../lifecycle.js';
 import { checkFreshMsgId, doneFor, freshMsgId, msgIdFree, phase1Confirmed, phase2Iv, rememberDone, requireEstablished } from '../phase2.js';
@@ -465,7 +465,13 @@ function finishQm(x: Engine, now: number, qm: Qm, sel: IpsecSelection, nr: Uint8
   // our inbound SPI: initiator offered it (proposal ours), responder chose it
   const inSpis = qm.role === 'initiator' ? qm.ourSpis?.[sel.ours] : qm.respSpis;
   installIpsecSa(x, now, qm, sel, nr, inSpis ?? missing('our SPIs'));
-  if (qm.role === 'initiator' && p1.pending.length > 0) startWaiting(x, now, p1);
+  if (qm.role === 'initiator') nextOrDeleteReplaced(x, now, p1);
+}
+
+/** Our Quick Mode under `p1` ended: the next one waiting starts, or (none left) the Delete of the SAs our rekeys replaced goes. */
+function nextOrDeleteReplaced(x: Engine, now: number, p1: KeyedP1): void {
+  if (p1.pending.length > 0) startWaiting(x, now, p1);
+  else deleteReplaced(x, p1);
 }
 
 /** What a Quick Mode chose, as `status` names it: `esp aes128-sha256-modp2048`. */
@@ -489,7 +495,7 @@ export function failQm(x: Engine, qm: Qm, notify: number, reason: string, cause?
   qm.dh?.wipe();
   if (qm.rekeyOf && qm.rekeyOf.state === 'rekeying') qm.rekeyOf.state = 'installed';
   x.emit(failedEvent('ipsec', qm.conn.name, p1.remote, notify, reason, cause));
-  if (qm.role === 'initiator' && p1.pending.length > 0) startWaiting(x, x.lastNow, p1);
+  if (qm.role === 'initiator') nextOrDeleteReplaced(x, x.lastNow, p1);
 }
 
 export function clearQmRetransmit(x: Engine, qm: Qm): void {

@@ -1,0 +1,39 @@
+// The failure lines at the default level (warn) are paced per peer, cause, connection and notify:
+// two different faults with one peer within the pacing window are both named (seen against
+// strongSwan: the selectors of one connection refused, then the ESP proposal of another, both
+// PEER_REFUSED within 10 s: the second had no line at all), a repeat of the same one is counted.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { LogEvents } from '../../src/daemon/events-log.js';
+import { Logger } from '../../src/daemon/log.js';
+import { Counters } from '../../src/daemon/counters.js';
+import type { EngineEvent } from '../../src/daemon/engine.js';
+
+const peer = { address: '198.18.0.2', port: 500 };
+const failed = (connection: string, notify: number, reason: string): EngineEvent => ({ type: 'failed', kind: 'ipsec', connection, peer, notify, reason, cause: 'PEER_REFUSED' });
+
+test('two Quick Mode refusals by one peer within 10 s, of two connections: two warn lines; the same again: counted, not repeated', () => {
+  const lines: string[] = [];
+  const logger = new Logger({ level: 'info', areas: {}, format: 'json', write: (l) => lines.push(l), clock: () => new Date(0) });
+  let now = 0;
+  const printer = new LogEvents(logger, new Counters(), undefined, () => [], () => now);
+  printer.onEvent(failed('subnets', 18, 'the peer refused our traffic selectors 10.7.0.0/24 === 10.8.0.0/24: compare local_ts / remote_ts on both sides'));
+  now = 30;
+  printer.onEvent(failed('gcm', 14, 'the peer accepts none of our Quick Mode proposals (we offered esp aes256-sha1): compare esp/ah and pfs on both sides'));
+  now = 60;
+  printer.onEvent(failed('gcm', 14, 'the peer accepts none of our Quick Mode proposals (we offered esp aes256-sha1): compare esp/ah and pfs on both sides'));
+  const warns = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.level === 'warn');
+  assert.deepEqual(
+    warns.map((w) => [w.msg, w.connection, w.notify]),
+    [
+      ['Quick Mode failed', 'subnets', 'INVALID_ID_INFORMATION'],
+      ['Quick Mode failed', 'gcm', 'NO_PROPOSAL_CHOSEN'],
+    ],
+  );
+  // past the window the repeat is named again, with the count of those left out
+  now = 10_100;
+  printer.onEvent(failed('gcm', 14, 'the peer accepts none of our Quick Mode proposals (we offered esp aes256-sha1): compare esp/ah and pfs on both sides'));
+  const last = JSON.parse(lines.at(-1)!) as Record<string, unknown>;
+  assert.equal(last.connection, 'gcm');
+  assert.equal(last.repeated, 1);
+});
