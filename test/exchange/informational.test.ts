@@ -264,4 +264,12 @@ test('an authenticated error notify ends our Quick Mode waiting for HASH(2) unle
   const f = pair.ev('a', 'failed');
   assert.equal(f.length, 1);
   assert.match(f[0]!.reason!, /^the peer refused the Quick Mode: NO_PROPOSAL_CHOSEN \(authenticated notify\)/);
+  // strongSwan's refusal before it chose a proposal: ESP with SPI 0 (INVALID_ID_INFORMATION for
+  // selectors it has no child for): the answer to our QM1 too
+  anotherQuickMode(pair, 'a');
+  pair.run(10);
+  assert.equal(inspect(pair.a).quickModesInProgress(), 1);
+  pair.inject('a', craftProtected(pair.b, saId, 5, 0x0a0b0c03, n(18, 3, new Uint8Array(4))));
+  assert.equal(inspect(pair.a).quickModesInProgress(), 0);
+  assert.match(pair.ev('a', 'failed')[1]!.reason!, /^the peer refused the Quick Mode: INVALID_ID_INFORMATION \(authenticated notify\): the peer refused our traffic selectors/);
 });

@@ -317,7 +317,7 @@ describe('issue 10 interop (charon)', { skip, concurrency: false }, () => {
       // selectors charon has no child for
       await reload({ name: 'subnets', localTs: '10.7.0.0/24', remoteTs: '10.8.0.0/24' });
       let r = await failing('subnets');
-      assert.deepEqual(r.w.map((l) => [l.msg, l.connection, l.notify, l.cause]), [['Quick Mode failed', 'subnets', 'INVALID_ID_INFORMATION', 'PEER_REFUSED']], JSON.stringify(r.w));
+      assert.deepEqual(r.w.map((l) => [l.msg, l.connection, l.notify, l.cause]), [['Quick Mode failed', 'subnets', 'INVALID_ID_INFORMATION', 'PEER_REFUSED']], `${JSON.stringify(r.w)}\n${JSON.stringify(r.up)}\n${charon.tail('b', 40)}`);
       assert.match(String(r.w[0]!.reason), /the peer refused our traffic selectors 10\.7\.0\.0\/24 === 10\.8\.0\.0\/24: compare local_ts \/ remote_ts on both sides$/);
       assert.match(charon.log('b'), /no matching CHILD_SA config found for 10\.7\.0\.0\/24 === 10\.8\.0\.0\/24/);
       // within 10 s, with the same peer: an ESP proposal charon's gcm child does not take (its own line,

@@ -157,10 +157,12 @@ function hasIpsecSas(x: Engine, p1: KeyedP1): boolean {
 
 /**
  * Whether an error notify may be the peer's answer to our Quick Mode `qm`: any notify without an
- * AH/ESP SPI (a refusal names the ISAKMP SA or nothing), or one naming an SPI we offered in it.
+ * AH/ESP SPI (a refusal names the ISAKMP SA or nothing; strongSwan names ESP with SPI 0 when it
+ * refuses before choosing a proposal, e.g. INVALID_ID_INFORMATION), or one naming an SPI we
+ * offered in it.
  */
 function concernsQm(n: NotifyPayload, qm: Qm): boolean {
-  if ((n.protocol !== ProtocolId.PROTO_IPSEC_AH && n.protocol !== ProtocolId.PROTO_IPSEC_ESP) || n.spi.length !== 4) return true;
+  if ((n.protocol !== ProtocolId.PROTO_IPSEC_AH && n.protocol !== ProtocolId.PROTO_IPSEC_ESP) || n.spi.length !== 4 || isZero(n.spi)) return true;
   for (const spis of qm.ourSpis ?? []) for (const spi of spis) if (bytesEqual(spi, n.spi)) return true;
   return false;
 }
