@@ -50,7 +50,8 @@ function awaitsAm3(p1: P1, h: Header, remoteAddr: Address): boolean {
  */
 function am3Missing(p1: P1, what: string): RemoteProtocolError {
   const hs = p1.hs ?? missing('the handshake');
-  const reason = `the peer's Aggressive Mode message 3 never arrived, but it sent a ${what} under this half-open phase 1 (connection ${p1.conn.name}): probably a lost datagram; the peer holds phase 1 as up and does not repeat message 3, so nothing comes up until it gives up its ${what} and starts over`;
+  const exchange = what === 'transaction' ? 'Transaction exchange (Mode Config or XAUTH)' : what;
+  const reason = `the peer's Aggressive Mode message 3 never arrived, but it sent a ${exchange} under this half-open phase 1 (connection ${p1.conn.name}): probably a lost datagram; the peer holds phase 1 as up and does not repeat message 3, so nothing comes up until it gives that up and starts over`;
   if (hs.am3Missing) return remote(NotifyType.INVALID_COOKIE, reason);
   hs.am3Missing = true;
   return refuse(NotifyType.INVALID_COOKIE, 'NO_ANSWER', reason);
