@@ -135,7 +135,7 @@ function dropEncryptedAggressive(): void {
 
 /** Datagrams the rule dropped so far. */
 function droppedByRule(): number {
-  const m = /dropped (\d+)/.exec(tcA('-s', 'qdisc', 'show', 'dev', 'veth0', 'parent', '1:2'));
+  const m = /qdisc pfifo 20:[^\n]*\n[^\n]*dropped (\d+)/.exec(tcA('-s', 'qdisc', 'show', 'dev', 'veth0'));
   return m ? Number(m[1]) : -1;
 }
 
@@ -150,8 +150,8 @@ describe('charon as Aggressive Mode initiator, its message 3 lost', { skip: skip
     assert.equal(droppedByRule(), 1, 'exactly one AM3 sent by charon, and lost');
     const log = charon.log('a');
     assert.match(log, /IKE_SA am-psk\[\d+\] established/, 'charon holds phase 1 as up');
-    assert.match(log, /sending retransmit 1 of request message ID \d+, seq 1/, 'charon retransmits its Quick Mode');
-    assert.doesNotMatch(log, /sending retransmit \d+ of request message ID 0,/, 'charon never repeats AM3');
+    assert.match(log, /sending retransmit 1 of \w+ message ID [1-9]\d*/, 'charon retransmits its Quick Mode');
+    assert.doesNotMatch(log, /sending retransmit \d+ of \w+ message ID 0\b/, 'charon never repeats AM3');
     const sa = charon.sas('a').find((s) => s.conn === 'am-psk');
     assert.ok(sa && sa.state === 'ESTABLISHED' && !sa.children.some((c) => c.state === 'INSTALLED'), JSON.stringify(charon.sas('a')));
     // our side: named once at the default level, with the connection and the cause
