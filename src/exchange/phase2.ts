@@ -14,7 +14,8 @@ import { bytesEqual, readUint32be } from '../crypto/bytes.js';
 import * as C from './crypto.js';
 import type { Engine } from './engine.js';
 import { isEstablished, ivOf, skeyidAOf, type KeyedP1, type P1 } from './records.js';
-import { Refused, missing, remote } from './refusal.js';
+import { Refused, missing, refuse, remote } from './refusal.js';
+import type { RemoteProtocolError } from '../errors.js';
 import { seenTotal, wasSeen } from './replay.js';
 import { afterFirstPayload, checkOut, decrypt, encryptRaw, hashFirst } from './wire.js';
 import { checkMessage, type MessageScript } from './scripts.js';
@@ -25,12 +26,35 @@ import type { Address } from './types.js';
  * one, from its peer, and the message must be encrypted with a non-zero message ID.
  */
 export function requireEstablished(p1: P1 | undefined, h: Header, remoteAddr: Address, what: string): KeyedP1 {
+  if (p1 && awaitsAm3(p1, h, remoteAddr)) throw am3Missing(p1, what);
   if (!isEstablished(p1) || !bytesEqual(p1.rc, h.responderCookie) || !samePeer(p1, remoteAddr)) {
     throw remote(NotifyType.INVALID_COOKIE, `${what} without an established ISAKMP SA`);
   }
   if (!(h.flags & HeaderFlag.ENCRYPTION)) throw remote(NotifyType.INVALID_FLAGS, `${what} must be encrypted`);
   if (h.messageId === 0) throw remote(NotifyType.INVALID_MESSAGE_ID, `${what} with message ID 0`);
   return p1;
+}
+
+/** An encrypted message under the cookies of our Aggressive Mode responder phase 1 that waits for message 3, from its peer. */
+function awaitsAm3(p1: P1, h: Header, remoteAddr: Address): boolean {
+  return p1.life === 'negotiating' && p1.exchangeState === 'sent-am2' && p1.hs !== undefined && (h.flags & HeaderFlag.ENCRYPTION) !== 0 && bytesEqual(p1.rc, h.responderCookie) && samePeer(p1, remoteAddr);
+}
+
+/**
+ * The peer's Aggressive Mode message 3 did not arrive, but its next exchange did: it holds the
+ * phase 1 as up (the initiator is done once it sent message 3) and does not repeat message 3
+ * (strongSwan answers our message 2 repeated with "next request already sent"). Without message 3
+ * there are no keys to read it with (its IV follows from message 3's last block) and no HASH_I:
+ * dropped, and the phase 1 stays half-open in case message 3 was only late. Named once at the
+ * default level (a Failure), its repeats are plain drops; the half-open timeout names it again.
+ */
+function am3Missing(p1: P1, what: string): RemoteProtocolError {
+  const hs = p1.hs ?? missing('the handshake');
+  const exchange = what === 'transaction' ? 'Transaction exchange (Mode Config or XAUTH)' : what;
+  const reason = `the peer's Aggressive Mode message 3 never arrived, but it sent a ${exchange} under this half-open phase 1 (connection ${p1.conn.name}): probably a lost datagram; the peer holds phase 1 as up and does not repeat message 3, so nothing comes up until it gives that up and starts over`;
+  if (hs.am3Missing) return remote(NotifyType.INVALID_COOKIE, reason);
+  hs.am3Missing = true;
+  return refuse(NotifyType.INVALID_COOKIE, 'NO_ANSWER', reason);
 }
 
 /** The datagram came from the SA's peer address (the port may differ: NAT-T). */

@@ -142,6 +142,11 @@ export interface Handshake {
   tries: number;
   /** Initiator: an error notify the peer sent in clear for this negotiation (not acted upon; named when it fails). */
   peerError: number;
+  /**
+   * Aggressive Mode responder waiting for message 3: the peer already sent a Quick Mode or a
+   * Transaction under these cookies (its message 3 was lost; named once, then when this phase 1 times out).
+   */
+  am3Missing: boolean;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -163,6 +168,7 @@ export function newHandshake(): Handshake {
     ho: undefined,
     tries: 0,
     peerError: 0,
+    am3Missing: false,
   };
 }
 

@@ -34,7 +34,10 @@ function unansweredReason(state: string, auth: string, peerError: number): strin
  * silence after our message 2 with a PSK is most likely a key mismatch, or a client that gave up
  * (unless the peer said in clear what it refused: named then).
  */
-function halfOpenReason(state: string, auth: string, peerError: number): string {
+function halfOpenReason(state: string, auth: string, peerError: number, am3Missing: boolean): string {
+  if (state === 'sent-am2' && am3Missing) {
+    return "phase 1 not completed in time: the peer's Aggressive Mode message 3 never arrived, though it went on with a Quick Mode or Transaction under this phase 1: probably a lost datagram; the peer holds phase 1 as up and must start over (its Quick Mode times out)";
+  }
   if (state === 'sent-am2' && auth === 'psk' && peerError === 0) {
     return 'phase 1 not completed in time: the initiator sent no Aggressive Mode message 3 after our message 2; a client stops there when our HASH_R does not verify, so check that both sides use the same pre-shared key (group password) for this peer';
   }
@@ -61,7 +64,7 @@ export function fire(x: Engine, now: number, e: EngineTimer): void {
     }
     case Tk.P1HalfOpen: {
       const p1 = e.target;
-      if (p1.life === 'negotiating' && p1.hs?.tHalf === e) failUnanswered(x, p1, halfOpenReason(p1.exchangeState, p1.conn.auth, p1.hs?.peerError ?? 0));
+      if (p1.life === 'negotiating' && p1.hs?.tHalf === e) failUnanswered(x, p1, halfOpenReason(p1.exchangeState, p1.conn.auth, p1.hs?.peerError ?? 0, p1.hs?.am3Missing === true));
       return;
     }
     case Tk.P1Soft: {

@@ -291,3 +291,65 @@ test('half-open entries past MM3 are never evicted: with only such entries the t
   assert.equal(pair.ev('a', 'ipsec-sa-established').length, 2);
   assert.equal(pair.b.stats().halfOpen, 0);
 });
+
+/**
+ * Aggressive Mode with PSK on both sides of the pair, a initiates; a tap loses a's first encrypted
+ * Aggressive Mode message (AM3) and keeps it. Runs for `ms`; gives the pair and the AM3 held.
+ */
+function aggressiveWithAm3Lost(seed: string, ms: number): { pair: Pair; am3: Uint8Array } {
+  const pair = new Pair({ seed });
+  pair.a.setConnection(conn(pair, 'a', { exchange: 'aggressive', allowAggressivePsk: true, keyingTries: 1, fragmentation: 'no' }));
+  pair.b.setConnection(conn(pair, 'b', { exchange: 'aggressive', allowAggressivePsk: true, fragmentation: 'no' }));
+  let am3: Uint8Array | undefined;
+  pair.tap = (from, data) => {
+    const h = decodeHeader(data);
+    if (from === 'a' && h.exchangeType === 4 && (h.flags & 1) !== 0 && am3 === undefined) {
+      am3 = new Uint8Array(data);
+      return null;
+    }
+    return data;
+  };
+  pair.a.initiate(pair.now, 'c');
+  pair.run(ms);
+  assert.ok(am3, 'the tap took AM3');
+  return { pair, am3 };
+}
+
+const AM3_LOST = /the peer's Aggressive Mode message 3 never arrived, but it sent a Quick Mode under this half-open phase 1 \(connection c\): probably a lost datagram/;
+
+test('Aggressive Mode message 3 lost: the responder reads no Quick Mode without it, answers nothing, names it once at the default level and again when the half-open phase 1 times out; nothing established on its side', () => {
+  const { pair } = aggressiveWithAm3Lost('am3lost', 60_000);
+  // the initiator is done with phase 1 and went on with its Quick Mode, retransmitted
+  assert.equal(pair.ev('a', 'phase1-established').length, 1);
+  const qms = pair.sentBy('a').filter((w) => decodeHeader(w.data).exchangeType === 32);
+  assert.ok(qms.length >= 3, `a's Quick Mode and its retransmissions: ${qms.length}`);
+  // the responder: AM2 once, nothing else (no Quick Mode answer, no repeat of AM2)
+  assert.deepEqual(pair.sentBy('b').map((w) => decodeHeader(w.data).exchangeType), [4]);
+  assert.equal(pair.ev('b', 'phase1-established').length, 0);
+  assert.equal(pair.b.ipsecSas().length, 0);
+  // named once as a failure (the operator's line), its repeats as plain drops; every Quick Mode
+  // datagram dropped (the last ones, after the half-open phase 1 is gone, as without an SA)
+  const drops = pair.ev('b', 'dropped').filter((d) => AM3_LOST.test(d.reason));
+  assert.ok(drops.length >= 3, `named drops: ${drops.length}`);
+  assert.equal(pair.ev('b', 'dropped').length, qms.length);
+  assert.deepEqual(drops.map((d) => d.cause), ['NO_ANSWER', ...drops.slice(1).map(() => undefined)]);
+  // the half-open phase 1 ends at its timeout (30 s), named
+  const failed = pair.ev('b', 'failed');
+  assert.equal(failed.length, 1);
+  assert.equal(failed[0]!.kind, 'isakmp');
+  assert.match(failed[0]!.reason, /the peer's Aggressive Mode message 3 never arrived, though it went on with a Quick Mode or Transaction under this phase 1: probably a lost datagram/);
+  assert.equal(failed[0]!.cause, 'NO_ANSWER');
+  assert.equal(pair.b.isakmpSas().length, 0);
+  assert.equal(pair.b.stats().halfOpen, 0);
+});
+
+test('Aggressive Mode message 3 only late (after the Quick Mode): the half-open phase 1 waited for it, the Quick Mode retransmitted comes up', () => {
+  const { pair, am3 } = aggressiveWithAm3Lost('am3late', 100);
+  assert.equal(pair.ev('b', 'dropped').filter((d) => AM3_LOST.test(d.reason)).length, 1, 'the Quick Mode came first');
+  pair.inject('b', am3);
+  assert.equal(pair.ev('b', 'phase1-established').length, 1);
+  pair.run(10_000);
+  assert.equal(pair.a.ipsecSas().length, 1);
+  assert.equal(pair.b.ipsecSas().length, 1);
+  assertMirrored(pair, assert);
+});
