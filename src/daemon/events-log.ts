@@ -62,8 +62,10 @@ export class LogEvents {
   /** A failure line (warn), unless the same peer gave the same cause (same connection, same notify) a moment ago. */
   private failureLine(message: string, peer: { address: string; port: number }, cause: string | undefined, fields: { connection?: string | undefined; notify?: string | undefined; reason: string }): void {
     const t = this.causeLines.take(`${peer.address}|${cause ?? message}|${fields.connection ?? ''}|${fields.notify ?? ''}`, this.now());
-    if (!t.log) return;
-    this.logger.warn('ike', message, { ...fields, peer: `${peer.address}:${peer.port}`, cause, repeated: t.skipped > 0 ? t.skipped : undefined });
+    // a repeat within the window: counted for the next warn line, and still a line at debug level
+    // (no input goes without one)
+    if (!t.log) this.logger.debug('ike', `${message} (repeat, warn line paced)`, { ...fields, peer: `${peer.address}:${peer.port}`, cause });
+    else this.logger.warn('ike', message, { ...fields, peer: `${peer.address}:${peer.port}`, cause, repeated: t.skipped > 0 ? t.skipped : undefined });
   }
 
   /** The exchange a failure belongs to: Quick Mode, or the phase-1 mode of the connection. */

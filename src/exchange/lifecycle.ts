@@ -29,8 +29,8 @@ import { authIn, established as livenessEstablished } from './extensions/index.j
 import { identityText } from './ids.js';
 import { peerRefusalText } from './peer-refusal.js';
 import { sameAddressPort, smi } from './keys.js';
-import { NO_PENDING, Tk, encKeyOf, expectHandshake, hasKeys, type KeyedP1, type P1, type PendingQm } from './records.js';
-import { seenTotal } from './replay.js';
+import { NO_PENDING, Tk, encKeyOf, expectHandshake, hasKeys, type KeyedP1, type P1, type PendingQm, type Qm } from './records.js';
+import { markSeen, seenTotal } from './replay.js';
 import type { Address, Connection, EngineEvent, FailureCause, IsakmpSaInfo } from './types.js';
 import { cookiePair, sendUnprotectedNotify } from './wire.js';
 
@@ -194,6 +194,41 @@ export function rekeyP1(x: Engine, now: number, p1: P1): void {
   p1.replacedBy = startPhase1(x, now, x.conns.current(p1.conn), waiting, p1);
 }
 
+/** A Quick Mode's timers stopped and its DH key wiped; the IPsec SA it rekeyed is no longer rekeying. */
+function stopQm(x: Engine, qm: Qm): void {
+  clearQmRetransmit(x, qm);
+  x.timers.cancel(qm.tTimeout);
+  qm.dh?.wipe();
+  if (qm.rekeyOf && qm.rekeyOf.state === 'rekeying') qm.rekeyOf.state = 'installed';
+}
+
+/** A Quick Mode of ours stopped, as the request that starts it again elsewhere. */
+function takeBack(x: Engine, qm: Qm): PendingQm {
+  stopQm(x, qm);
+  return qm.rekeyOf ? { conn: qm.conn, rekeyOf: qm.rekeyOf } : { conn: qm.conn, ts: { local: qm.localTs, remote: qm.remoteTs } };
+}
+
+/**
+ * Our MM5 of `next`, which replaces `old`, goes now: our Quick Modes in flight on `old` stop and
+ * wait for `next` (first in its queue), a late answer to them dropped as a message ID already
+ * seen. A peer that moves its IPsec SAs to the new ISAKMP SA once that is established on its side
+ * (strongSwan, at our MM5) deletes with the old one an IPsec SA whose Quick Mode ends under the
+ * old one after that moment, while we would keep it. Should `next` fail, they go back to `old`
+ * with the rest of its queue.
+ */
+export function handOverQuickModes(x: Engine, next: P1, old: P1): void {
+  if (!old.qms) return;
+  const moved: PendingQm[] = [];
+  for (const qm of [...old.qms.values()]) {
+    if (qm.role !== 'initiator') continue;
+    moved.push(takeBack(x, qm));
+    old.qms.delete(qm.msgId);
+    markSeen(old, qm.msgId);
+  }
+  if (old.qms.size === 0) old.qms = undefined;
+  if (moved.length > 0) next.pending = next.pending === NO_PENDING ? moved : [...moved, ...next.pending];
+}
+
 export function clearRetransmit(x: Engine, p1: P1): void {
   const hs = p1.hs;
   if (!hs) return;
@@ -229,13 +264,12 @@ export function destroyP1(x: Engine, p1: P1): PendingQm[] {
   x.timers.cancel(p1.tHard);
   x.timers.cancel(p1.live?.timer);
   for (const qm of p1.qms?.values() ?? []) {
-    clearQmRetransmit(x, qm);
-    x.timers.cancel(qm.tTimeout);
-    qm.dh?.wipe();
-    if (qm.rekeyOf && qm.rekeyOf.state === 'rekeying') qm.rekeyOf.state = 'installed';
     // ours go back to the caller (started again elsewhere, or failed); the peer's end here
-    if (qm.role === 'initiator') orphans.push(qm.rekeyOf ? { conn: qm.conn, rekeyOf: qm.rekeyOf } : { conn: qm.conn, ts: { local: qm.localTs, remote: qm.remoteTs } });
-    else x.emit({ type: 'failed', kind: 'ipsec', connection: qm.conn.name, peer: p1.remote, notify: 0, reason: 'ISAKMP SA removed during the Quick Mode' });
+    if (qm.role === 'initiator') orphans.push(takeBack(x, qm));
+    else {
+      stopQm(x, qm);
+      x.emit({ type: 'failed', kind: 'ipsec', connection: qm.conn.name, peer: p1.remote, notify: 0, reason: 'ISAKMP SA removed during the Quick Mode' });
+    }
   }
   p1.qms = undefined;
   if (p1.hs) {

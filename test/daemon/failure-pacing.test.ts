@@ -37,3 +37,16 @@ test('two Quick Mode refusals by one peer within 10 s, of two connections: two w
   assert.equal(last.connection, 'gcm');
   assert.equal(last.repeated, 1);
 });
+
+test('a refusal paced out of the warn lines still has its line at debug level', () => {
+  const lines: string[] = [];
+  const logger = new Logger({ level: 'debug', areas: {}, format: 'json', write: (l) => lines.push(l), clock: () => new Date(0) });
+  let now = 0;
+  const printer = new LogEvents(logger, new Counters(), undefined, () => [], () => now);
+  const refused: EngineEvent = { type: 'dropped', peer, notify: 14, cause: 'NO_PROPOSAL_CHOSEN', connection: 'gcm', reason: 'no proposal chosen for connection gcm' };
+  printer.onEvent(refused);
+  now = 2000;
+  printer.onEvent(refused);
+  const mine = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.connection === 'gcm');
+  assert.deepEqual(mine.map((l) => [l.level, l.msg]), [['warn', 'refused'], ['debug', 'refused (repeat, warn line paced)']]);
+});

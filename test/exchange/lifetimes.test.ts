@@ -369,3 +369,48 @@ test('four IPsec SAs rekeyed at once: the old ones go with one Delete after the 
   assert.equal(pair.b.ipsecSas().length, 4);
   assert.ok(pair.a.ipsecSas().every((s) => !oldA.includes(s.id)));
 });
+
+test('a Quick Mode of ours in flight when our MM5 of the ISAKMP SA rekey goes: it ends under the new ISAKMP SA, none of ours under the old one after MM5', () => {
+  // strongSwan moves its IPsec SAs to the new ISAKMP SA at our MM5 and deletes with the old one
+  // an IPsec SA whose Quick Mode ended under it after that: here b's QM2 reaches a between its
+  // MM5 and MM6 (b's QM answers held until a's MM5 is out, b's MM6 until its QM2 went)
+  const pair = up('qm-across-mm5');
+  const old = pair.a.isakmpSas()[0]!.id;
+  const oldCookies = cookiesOf(pair);
+  const kid = pair.a.ipsecSas()[0]!.id;
+  pair.clearEvents();
+  const from = pair.wire.length;
+  let mmFromA = 0;
+  let qm2Out = false;
+  let mm5At = -1;
+  pair.tap = (side, data) => {
+    const type = decodeHeader(data).exchangeType;
+    if (side === 'a' && type === 2 && ++mmFromA === 3) mm5At = pair.wire.length;
+    if (side === 'b' && type === 32) {
+      if (mmFromA < 3) return null;
+      qm2Out = true;
+    }
+    if (side === 'b' && type === 2 && (data[19]! & 1) !== 0 && !qm2Out) return null; // MM6
+    return data;
+  };
+  pair.a.rekey(pair.now, kid); // QM1 under the old ISAKMP SA, its answer held
+  pair.a.rekey(pair.now, old);
+  pair.run(10_000);
+  pair.tap = undefined;
+  pair.run(5000);
+  assert.ok(mm5At >= 0 && qm2Out);
+  const qmUnderOldAfterMm5 = pair.wire.slice(Math.max(from, mm5At)).filter((w) => w.from === 'a' && decodeHeader(w.data).exchangeType === 32 && Buffer.from(w.data.subarray(0, 8)).toString('hex') === oldCookies);
+  assert.equal(qmUnderOldAfterMm5.length, 0, 'a Quick Mode of ours went on under the old ISAKMP SA after our MM5');
+  const fresh = pair.a.isakmpSas();
+  assert.equal(fresh.length, 1);
+  assert.notEqual(fresh[0]!.id, old);
+  for (const side of ['a', 'b'] as const) {
+    const sas = pair.ep(side).ipsecSas();
+    assert.equal(sas.length, 1, `${side}: ${JSON.stringify(sas)}`);
+    assert.equal(sas[0]!.isakmpSa, fresh[0]!.id, side);
+  }
+  assert.deepEqual(pair.ev('a', 'rekeyed').filter((r) => r.kind === 'ipsec').map((r) => r.old), [kid]);
+  assert.equal(pair.ev('a', 'failed').length, 0, JSON.stringify(pair.ev('a', 'failed')));
+  // b's late QM2 under the old SA: a typed drop, nothing answered
+  assert.deepEqual(pair.ev('a', 'dropped').map((d) => [d.notify, d.reason]), [[9, 'message ID already used (replay)']]);
+});

@@ -453,6 +453,29 @@ describe('issue 10 interop (charon)', { skip, concurrency: false }, () => {
       assert.ok(empty, `${JSON.stringify(await ours.status())}\n${charon.tail('a', 20)}`);
     });
 
+    test('both sides replace the ISAKMP SA at once (ours by SA id, charon by swanctl --rekey --ike), four times: every Main Mode message of charon is answered at once (no retransmission in charon\'s log)', async () => {
+      for (let round = 0; round < 4; round++) {
+        assert.equal(charon.up('a', 'fi-psk', 'sub1').code, 0);
+        const id = await until(async () => (await ours.status()).isakmp.find((s: any) => s.state === 'established')?.id as string | undefined, 5000);
+        assert.ok(id);
+        const before = charon.log('a').length;
+        const oursBefore = ours.log().length;
+        const [sw, rk] = await Promise.all([scriptAsync('charon.sh', ['swanctl', 'a', '--rekey', '--ike', 'fi-psk']), ours.ctl({ cmd: 'rekey', name: id })]);
+        assert.equal(sw.code, 0, sw.out + sw.err);
+        assert.equal(rk.ok, true, JSON.stringify(rk));
+        // both new Main Modes end (each side's at least established at charon), and no message waited
+        const done = await until(() => ((charon.log('a').slice(before).match(/IKE_SA fi-psk\[\d+\] established/g) ?? []).length >= 2 ? true : undefined), 10_000, 250);
+        const log = charon.log('a').slice(before);
+        const mine = ours.log().slice(oursBefore).split('\n').filter((l) => /dropped|warn|Main Mode|MM\d/.test(l)).slice(-40).join('\n');
+        assert.ok(done, `round ${round}: two IKE_SAs established\n${charon.tail('a', 40)}\n--- ours:\n${mine}`);
+        assert.doesNotMatch(log, /sending retransmit \d+ of request message ID 0\b/, `round ${round}: charon retransmitted a Main Mode message\n${charon.tail('a', 60)}\n--- ours:\n${mine}`);
+        assert.equal(ourWarns(ours).length, 0, JSON.stringify(ourWarns(ours)));
+        charon.down('a', 'fi-psk');
+        const empty = await until(async () => ((await ours.status()).isakmp.length === 0 ? true : undefined), 5000);
+        assert.ok(empty, JSON.stringify((await ours.status()).isakmp));
+      }
+    });
+
     test('selectors outside every connection: we refuse with SELECTORS_REFUSED naming the pairs we allow; charon learns INVALID_ID_INFORMATION', async () => {
       const r = charon.up('a', 'fi-psk', 'wrong-ts', 8);
       assert.notEqual(r.code, 0);

@@ -25,7 +25,7 @@ import { payloadNames, traceMessage } from '../trace.js';
 import { checkIkeAnswerOf } from '../offer-text.js';
 import { authOut, authenticated, float, natdIn, natdOut, vendorIdsAnswer, vendorIdsIn, vendorIdsOut } from '../extensions/index.js';
 import { deriveKeys, keAndNonce, setChosen, setIv } from '../key-schedule.js';
-import { abandonP1, established, failP1, sendP1 } from '../lifecycle.js';
+import { abandonP1, established, failP1, handOverQuickModes, sendP1 } from '../lifecycle.js';
 import { authMethodOf, buildIkeSa } from '../proposals.js';
 import { expectChosen, expectHandshake, expectKeys, ivOf, type ChosenP1, type MainModeState, type P1 } from '../records.js';
 import { errorOf, missing } from '../refusal.js';
@@ -180,6 +180,8 @@ export function initiatorTakeMm4SendMm5(x: Engine, now: number, p1: P1, m: Phase
   // RFC 3947 §4: the initiator floats to the NAT-T port from MM5 on
   float(x, p1);
   p1.exchangeState = 'sent-mm5';
+  // a rekey: no Quick Mode of ours ends under the old SA once the peer may hold the new one
+  if (p1.rekeyOf) handOverQuickModes(x, p1, p1.rekeyOf);
   const { bytes, nextIv } = encodeEncrypted(kp1, TYPE, 0, 0, out, ivOf(kp1));
   setIv(kp1, nextIv);
   sendP1(x, now, p1, bytes, true);
