@@ -35,6 +35,18 @@ function pushPair(seed: string, xauth: boolean): Pair {
   return pair;
 }
 
+/** A push gateway (b) whose SET `attributes` goes to a client without Mode Config (a), driven by hand. */
+function setByHand(seed: string, attributes: DataAttribute[]): Pair {
+  const pair = new Pair({ seed });
+  pair.a.setConnection(conn(pair, 'a'));
+  pair.b.setConnection(conn(pair, 'b', { modeConfig: { role: 'server', push: true } }));
+  pair.a.initiate(pair.now, 'c');
+  pair.run(2000);
+  const [req] = pair.ev('b', 'modecfg-request');
+  pair.b.answerModeConfig(pair.now, req!.requestId, attributes);
+  return pair;
+}
+
 const keysOf = (pair: Pair, side: Side) => inspect(pair.ep(side)).phase1s()[0]!.keys!;
 const empty = (type: number): DataAttribute => ({ format: 'TLV', type, value: new Uint8Array(0) });
 
@@ -109,14 +121,8 @@ test('the SET is sent again until its ACK comes (the first ACK lost): the same b
 });
 
 test('a client that never acknowledges: the SET is sent 6 times, then the push fails in words and the ISAKMP SA is deleted', () => {
-  const pair = new Pair({ seed: 'push-no-ack' });
   // a client without Mode Config: the SET reaches its caller, who never answers
-  pair.a.setConnection(conn(pair, 'a'));
-  pair.b.setConnection(conn(pair, 'b', { modeConfig: { role: 'server', push: true } }));
-  pair.a.initiate(pair.now, 'c');
-  pair.run(2000);
-  const [req] = pair.ev('b', 'modecfg-request');
-  pair.b.answerModeConfig(pair.now, req!.requestId, [ADDRESS]);
+  const pair = setByHand('push-no-ack', [ADDRESS]);
   pair.run(120_000);
   assert.equal(pair.sentBy('b').filter((w) => decodeHeader(w.data).exchangeType === 6).length, 6);
   const failed = pair.ev('b', 'failed');
@@ -268,14 +274,8 @@ test('a user refused by XAUTH never has its early REQUEST filled', () => {
 });
 
 test('a client that acknowledges the SET and then asks anyway (its REQUEST crossed the SET) gets the same attributes in a REPLY, with no second fill', () => {
-  const pair = new Pair({ seed: 'push-ask-after-ack' });
   // the client by hand: it acknowledges the SET, then sends its REQUEST
-  pair.a.setConnection(conn(pair, 'a'));
-  pair.b.setConnection(conn(pair, 'b', { modeConfig: { role: 'server', push: true } }));
-  pair.a.initiate(pair.now, 'c');
-  pair.run(2000);
-  const [req] = pair.ev('b', 'modecfg-request');
-  pair.b.answerModeConfig(pair.now, req!.requestId, PUSHED);
+  const pair = setByHand('push-ask-after-ack', PUSHED);
   pair.run(1000);
   const [set] = pair.ev('a', 'transaction');
   assert.equal(set?.cfgType, CfgType.ISAKMP_CFG_SET);

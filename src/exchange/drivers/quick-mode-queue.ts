@@ -29,21 +29,21 @@ export function requestQm(x: Engine, now: number, pending: PendingQm, announce =
     if (isEstablished(p1) && (!best || (p1.establishedAt ?? 0) > (best.establishedAt ?? 0))) best = p1;
     if (p1.life === 'negotiating' && p1.role === 'initiator') negotiating = p1;
   }
-  // an SA whose post-authentication steps are still running takes the Quick Mode when they end,
-  // and so does one with QUICK_MODES_IN_FLIGHT of ours in progress (see startWaiting); one being
-  // replaced leaves it to its successor (see successorOf)
-  const successor = best && successorOf(best);
-  const waitOn = successor ?? (best && (best.holds > 0 || inFlight(best) >= QUICK_MODES_IN_FLIGHT) ? best : best ? undefined : negotiating);
-  if (best && !waitOn) {
-    startQuick(x, now, best, pending);
+  if (best) {
+    // an SA being replaced leaves the Quick Mode to its successor (see successorOf)
+    const successor = successorOf(best);
+    if (successor) enqueue(successor, pending);
+    else requestQmOn(x, now, best, pending);
     return;
   }
-  if (waitOn) {
-    if (waitOn.pending === NO_PENDING) waitOn.pending = [pending];
-    else waitOn.pending.push(pending);
-    return;
-  }
-  startPhase1(x, now, conn, [pending], undefined, pairKey);
+  if (negotiating) enqueue(negotiating, pending);
+  else startPhase1(x, now, conn, [pending], undefined, pairKey);
+}
+
+/** Queues a Quick Mode of ours on a phase 1: started when it may carry one (see startWaiting). */
+function enqueue(p1: P1, pending: PendingQm): void {
+  if (p1.pending === NO_PENDING) p1.pending = [pending];
+  else p1.pending.push(pending);
 }
 
 /**
@@ -60,17 +60,13 @@ export function successorOf(p1: P1): P1 | undefined {
 }
 
 /**
- * A Quick Mode of ours under a given established ISAKMP SA (the gateway's rekey of a client's
- * IPsec SA): at once, or queued on it while its post-authentication steps run or
- * QUICK_MODES_IN_FLIGHT of ours are in progress.
+ * A Quick Mode of ours under a given established ISAKMP SA (the one requestQm chose, or the
+ * client's for the gateway's rekey of its IPsec SA): at once, or queued on it while its
+ * post-authentication steps run or QUICK_MODES_IN_FLIGHT of ours are in progress.
  */
 export function requestQmOn(x: Engine, now: number, p1: KeyedP1, pending: PendingQm): void {
-  if (p1.holds > 0 || inFlight(p1) >= QUICK_MODES_IN_FLIGHT) {
-    if (p1.pending === NO_PENDING) p1.pending = [pending];
-    else p1.pending.push(pending);
-    return;
-  }
-  startQuick(x, now, p1, pending);
+  if (p1.holds > 0 || inFlight(p1) >= QUICK_MODES_IN_FLIGHT) enqueue(p1, pending);
+  else startQuick(x, now, p1, pending);
 }
 
 /**

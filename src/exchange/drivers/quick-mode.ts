@@ -70,11 +70,6 @@ function pairsOf(conn: Connection, p1: P1): SelectorPair[] {
   return selectorPairs(localTs, remoteTs, p1.local.address, p1.remote.address);
 }
 
-/** The IPsec proposals a Quick Mode under `p1` uses for `conn` (UDP-encapsulated modes under NAT-T). */
-function proposalsOf(x: Engine, p1: P1, conn: Connection): ReturnType<typeof quickModeProposals> {
-  return quickModeProposals(x, p1, conn.ipsec);
-}
-
 /** Initiator: HDR*, HASH(1), SA, Ni [, KE] [, IDci, IDcr] --> */
 /** Starts one Quick Mode of ours under an established ISAKMP SA (see quick-mode-queue.ts for when). */
 export function startQuick(x: Engine, now: number, p1: KeyedP1, pending: PendingQm): void {
@@ -323,7 +318,7 @@ function chooseConnection(x: Engine, p1: KeyedP1, sa: Extract<Payload, { type: '
       err ??= refuse(NotifyType.INVALID_ID_INFORMATION, 'SELECTORS_REFUSED', `traffic selectors refused: peer proposed ${selectorText(peerTs)} === ${selectorText(ourTs)}, connection ${c.name} allows ${pairsText(c, p1)} (check local_ts / remote_ts on both sides)`);
       continue;
     }
-    const ours = proposalsOf(x, p1, c);
+    const ours = quickModeProposals(x, p1, c.ipsec);
     try {
       return { conn: c, sel: selectIpsec(sa, ours, c.allowWeakGroups ?? false, c.preferOwnOrder ?? false) };
     } catch (e) {
