@@ -134,6 +134,7 @@ export function openHashed(p1: KeyedP1, iv: Uint8Array, bytes: Uint8Array, msgId
   if (h?.type !== 'HASH') throw remote(NotifyType.INVALID_PAYLOAD_TYPE, `${what} must start with HASH(1)`);
   const expected = C.informationalHash({ prf: p1.prf, skeyidA: skeyidAOf(p1), messageId: msgId, afterHash: afterFirstPayload(plain) });
   if (!C.verifyHash(expected, h.data)) throw remote(NotifyType.INVALID_HASH_INFORMATION, `${what} HASH(1) does not verify`);
+  p1.heard++;
   if (script) checkMessage(script, payloads);
   return { payloads, nextIv };
 }
