@@ -1,5 +1,8 @@
 // Chaos: both ends initiate, rekey by lifetime, delete and probe each other over a lossy,
-// duplicating, reordering link; after a calm period both must hold mirrored SAs and nothing else.
+// duplicating, reordering link, with outages and restarts; after a calm period both must hold
+// mirrored SAs and nothing else. More seeds: CHAOS_SEEDS=400 (CHAOS_FROM=n to start elsewhere);
+// one seed's story: CHAOS_ONLY=1 and `chaos(seed, true)` from this module (its commands and the
+// events after the calm began).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Pair, conn, seededRandom, type Side } from '../helpers/pair.js';
@@ -117,10 +120,9 @@ export function chaos(seed: number, verbose = false): string[] {
   return [];
 }
 
-if (process.env.CHAOS_ONLY === undefined) {
 const SEEDS = Number(process.env.CHAOS_SEEDS ?? 20);
 const FROM = Number(process.env.CHAOS_FROM ?? 1);
-test(`chaos over ${SEEDS} seeds: mirrored SAs after calm, no internal error, bounded state`, () => {
+test(`chaos over ${SEEDS} seeds: mirrored SAs after calm, no internal error, bounded state`, { skip: process.env.CHAOS_ONLY !== undefined }, () => {
   const bad: string[] = [];
   for (let s = FROM; s < FROM + SEEDS; s++) {
     const p = chaos(s);
@@ -128,4 +130,3 @@ test(`chaos over ${SEEDS} seeds: mirrored SAs after calm, no internal error, bou
   }
   assert.deepEqual(bad, []);
 });
-}
