@@ -175,9 +175,11 @@ export function sendDeleteP1(x: Engine, p1: P1): void {
 
 /**
  * Deletes an ISAKMP SA on our side: the peer is told (when established), then it goes with
- * `event` (default: `deleted` by local).
+ * `event` (default: `deleted` by local). Remembered briefly (deleted-sas.ts) in case the Delete
+ * is lost and the peer goes on with it (an SA a rekey replaced is not: the peer has the new one).
  */
 export function deleteP1(x: Engine, p1: P1, event?: EngineEvent): void {
+  if (p1.life === 'established') x.deleted.remember(p1);
   sendDeleteP1(x, p1);
   removeP1(x, p1, event ?? { type: 'deleted', kind: 'isakmp', id: x.sas.p1Id(p1), connection: p1.conn.name, by: 'local' });
 }

@@ -551,7 +551,7 @@ export const quickModeDriver: ExchangeDriver = {
   exchangeType: TYPE,
   receive(x, m) {
     const h = m.header;
-    const p1 = requireEstablished(m.p1, h, m.remote, 'Quick Mode');
+    const p1 = requireEstablished(x, m.p1, h, m.remote, 'Quick Mode');
     expectAuthentication(x, m.local, m.remote);
     phase1Confirmed(p1);
     const qm = p1.qms?.get(h.messageId);
