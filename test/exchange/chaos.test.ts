@@ -33,8 +33,12 @@ export function chaos(seed: number, verbose = false): string[] {
   const childLife = 60 + Math.floor(rnd() * 240);
   const dpd = rnd() < 0.6 ? { delaySeconds: 10 + Math.floor(rnd() * 20), timeoutSeconds: 30 + Math.floor(rnd() * 60) } : undefined;
   const pfs = rnd() < 0.3 ? 14 : undefined;
+  // IKE fragmentation forced, small pieces: every Main Mode message in two to four fragments
+  const fragment = rnd() < 0.25;
+  const ikeGroup = fragment || rnd() < 0.3 ? 14 : 19;
   const over = (side: Side) => ({
-    ike: [{ encryption: 7, keyLength: 128, hash: 4, group: 19, lifetimeSeconds: ikeLife }],
+    ike: [{ encryption: 7, keyLength: 128, hash: 4, group: ikeGroup, lifetimeSeconds: ikeLife }],
+    ...(fragment ? { fragmentation: 'force' as const, fragmentSize: 120 } : {}),
     ipsec: [{ protocols: [{ protocol: 3, transformId: 12, keyLength: 128, authAlgorithm: 5 }], mode: 1, lifetimeSeconds: childLife, ...(pfs ? { group: pfs } : {}) }],
     rekeyMarginSeconds: Math.min(30, Math.floor(childLife / 3)),
     ikeRekeyMarginSeconds: Math.min(60, Math.floor(ikeLife / 4)),
@@ -47,7 +51,7 @@ export function chaos(seed: number, verbose = false): string[] {
   pair.a.setConnection(conn(pair, 'a', { ...over('a'), exchange, ...ids.a }));
   pair.b.setConnection(conn(pair, 'b', { ...overB, exchange, ...ids.b }));
   const knobs = pair.knobs;
-  const log: string[] = [`seed ${seed}: ${exchange} loss ${loss.toFixed(2)} ike ${ikeLife}s child ${childLife}s dpd ${JSON.stringify(dpd)} pfs ${pfs}`];
+  const log: string[] = [`seed ${seed}: ${exchange}${fragment ? ' fragmented' : ''} group ${ikeGroup} loss ${loss.toFixed(2)} ike ${ikeLife}s child ${childLife}s dpd ${JSON.stringify(dpd)} pfs ${pfs}`];
   pair.a.initiate(pair.now, 'c');
   if (rnd() < 0.5) { pair.run(Math.floor(rnd() * 200)); pair.b.initiate(pair.now, 'c'); }
   // 30 simulated minutes of trouble, with commands now and then
