@@ -148,3 +148,37 @@ describe('charon as Aggressive Mode initiator, its message 3 lost', { skip: skip
     charon.down('a', 'am-psk');
   });
 });
+
+describe('charon restarted without telling us (no Delete, no INITIAL-CONTACT: it does not initiate)', { skip: skip || false, concurrency: false }, () => {
+  const daemon = charonAndOurs('ipcomp.conf', 'charon-restart', ourConfig);
+
+  test('our rekey Quick Mode under the ISAKMP SA charon lost gets no answer: we delete that SA, negotiate a new phase 1 and the rekey under it; charon holds the new SPIs', { timeout: 120_000 }, async () => {
+    const o = daemon();
+    const up = await o.ctl({ cmd: 'up', name: 'charon', timeoutMs: 15_000 });
+    assert.equal(up.ok, true, JSON.stringify(up));
+    const before = (await o.status()).ipsec[0];
+    const oldP1 = (await o.status()).isakmp[0];
+    assert.ok(before && oldP1);
+    // killed (no Delete goes out), then started again with the same configuration
+    const pid = charon.pid('a');
+    assert.ok(pid);
+    process.kill(pid, 'SIGKILL');
+    await until(() => { try { process.kill(pid, 0); return undefined; } catch { return true; } }, 5000, 100);
+    charon.start('a', A.ns);
+    charon.load('a', 'ipcomp.conf');
+    assert.deepEqual(charon.sas('a'), [], 'charon came back with nothing');
+    const rk = await o.ctl({ cmd: 'rekey', name: before.id });
+    assert.equal(rk.ok, true, JSON.stringify(rk));
+    // every retransmission of QM1 unanswered (1 + 2 + 4 + 8 + 16 s, then 32 s for the last), then a new Main Mode and the Quick Mode again
+    const named = await until(() => o.log().split('\n').find((l) => l.includes(`Quick Mode got no answer under ISAKMP SA ${oldP1.id}`)), 75_000, 500);
+    assert.ok(named, o.log().slice(-3000));
+    assert.equal(JSON.parse(named).level, 'warn');
+    const fresh = await until(async () => (await o.status()).ipsec.find((q: any) => q.id !== before.id), 15_000, 250);
+    assert.ok(fresh, `no new IPsec SA: ${o.log().slice(-3000)}`);
+    const child = await until(() => charon.sas('a').flatMap((s) => s.children).find((c) => c.spiIn === fresh.spiOut && c.spiOut === fresh.spiIn), 5000, 250);
+    assert.ok(child, `charon lacks our new SPIs: ${JSON.stringify(charon.sas('a'))} / ours ${JSON.stringify(fresh)}`);
+    const st = await o.status();
+    assert.ok(!st.isakmp.some((s: any) => s.id === oldP1.id), 'the lost ISAKMP SA is gone');
+    assert.equal(st.isakmp.filter((s: any) => s.state === 'established').length, 1);
+  });
+});
