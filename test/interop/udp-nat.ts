@@ -9,7 +9,8 @@
  * Like a home router: a datagram from the inside (addr, port) to a peer (addr, port) goes out from
  * the outside address and a port allocated for that inside (addr, port) (endpoint-independent
  * mapping, a new random port, never the inside one); what comes back to that outside port from
- * anywhere goes to the inside (addr, port), sent from the address and port it came from. Only
+ * any of the peers, from any port, goes to the inside (addr, port), sent from the address and port
+ * it came from. Only
  * traffic from the inside refreshes a mapping; one idle for `--idle` seconds is dropped (its port
  * closed). SIGHUP (a router reboot, a CGN rebinding) drops every mapping: the next datagram from
  * the inside gets a new port, never one used before in this run.
