@@ -70,7 +70,7 @@ export function formatStatus(d: StatusData): string[] {
   out.push(`connections (${d.connections.length}):`);
   for (const c of d.connections) out.push(`  ${pad(c.name, 16)} ${c.exchange} ${c.auth} -> ${c.remote}  start=${c.start}`);
   const ipsecLines = (s: StatusData['ipsec'][number], indent: string): void => {
-    out.push(`${indent}${pad(s.connection, 16)} ${(s.state ?? 'established').toUpperCase()} ${s.role} ${s.mode}${s.udpEncapsulation ? '/udp-encap' : ''} ${s.local} <-> ${s.remote} spi in ${s.spiIn} out ${s.spiOut}`);
+    out.push(`${indent}${pad(s.connection, 16)} ${(s.state ?? 'established').toUpperCase()} ${s.role} ${s.mode}${s.udpEncapsulation ? '/udp-encap' : ''} ${s.local} <-> ${s.remote}${s.udpEncapsulationPorts ? ` udp ${s.udpEncapsulationPorts.local} <-> ${s.udpEncapsulationPorts.remote}` : ''} spi in ${s.spiIn} out ${s.spiOut}`);
     const kb = s.lifetimeKilobytes > 0 ? (s.kilobytesLeft !== undefined ? `, ${s.kilobytesLeft} KiB left of ${s.lifetimeKilobytes}` : `, lifetime ${s.lifetimeKilobytes} KiB`) : '';
     out.push(`${indent}  ${s.localTs} === ${s.remoteTs}  ${s.algorithms}`);
     out.push(`${indent}  ${times(s)}${kb}, bytes ${s.bytes ?? 'n/a'}${s.dataplane ? `, dataplane ${s.dataplane}` : ''}`);

@@ -93,6 +93,8 @@ export interface IpsecSaStatus {
   mode: string;
   /** ESP in UDP on the NAT-T port (RFC 3948): a NAT was detected, or encapsulation forced. */
   udpEncapsulation: boolean;
+  /** With `udpEncapsulation`: the UDP ports ESP goes between (ours, the peer's: a NAT's port, moved when its mapping changes). */
+  udpEncapsulationPorts?: { local: number; remote: number };
   local: string;
   remote: string;
   localTs: string;
@@ -152,6 +154,7 @@ export function ipsecSaStatus(sa: IpsecSaInfo, now: number, state: IpsecSaState,
     role: sa.role,
     mode: modeName(sa.mode),
     udpEncapsulation: sa.udpEncapsulation === true,
+    ...(sa.udpEncapsulation === true ? { udpEncapsulationPorts: { local: sa.local.port, remote: sa.remote.port } } : {}),
     local: sa.local.address,
     remote: sa.remote.address,
     localTs: localSelectorsOf(sa).map(selectorText).join(', '),

@@ -204,6 +204,13 @@ export interface Liveness {
   /** When the R-U-THERE now unanswered was first sent (-1: none outstanding) and last (re)sent. */
   probeSince: number;
   probeSentAt: number;
+  /**
+   * NAT-T responder: when an R-U-THERE is due to the address the peer was last heard from but not
+   * yet proved at (P1.candidate): at once, its ACK moves the SA there (-1: none due); and when a
+   * probe last went to such an address (-1: never), at most one per DPD delay.
+   */
+  proveAt: number;
+  candidateProbedAt: number;
   /** The next NAT keepalive (-1: none). */
   keepaliveAt: number;
   /** Inbound byte counts last reported per IPsec SA id (see ipsec-sa.ts, reportTraffic). */

@@ -347,9 +347,12 @@ test('UDP-encapsulated IPsec SAs (RFC 3947 modes 3/4): status says tunnel or tra
     await right.events.wait((e) => e.type === 'ipsec-sa-established', 'right IPsec SA');
     const l = left.daemon.status().ipsec[0]!;
     assert.deepEqual([l.mode, l.udpEncapsulation], ['tunnel', true]);
+    // the ports ESP-in-UDP goes between: the SA's own (a NAT's port on a gateway, moved with it)
+    assert.deepEqual(l.udpEncapsulationPorts, { local: ev.sa.local.port, remote: ev.sa.remote.port });
     const r = right.daemon.status().ipsec[0]!;
-    assert.deepEqual([r.mode, r.udpEncapsulation], ['tunnel', false]);
+    assert.deepEqual([r.mode, r.udpEncapsulation, r.udpEncapsulationPorts], ['tunnel', false, undefined]);
     assert.ok(formatStatus(left.daemon.status()).some((x) => / initiator tunnel\/udp-encap 127\.0\.0\.1 /.test(x)));
+    assert.ok(formatStatus(left.daemon.status()).some((x) => new RegExp(` udp ${ev.sa.local.port} <-> ${ev.sa.remote.port} spi in `).test(x)));
   } finally {
     await left.daemon.stop();
     await right.daemon.stop();

@@ -390,3 +390,57 @@ test('modeName: RFC 2407 and RFC 3947 encapsulation modes as tunnel or transport
   const { modeName } = await import('../../src/exchange/natt.js');
   assert.deepEqual([1, 2, 3, 4].map(modeName), ['tunnel', 'transport', 'tunnel', 'transport']);
 });
+
+test('the NAT rebinds and the peer behind it only probes (R-U-THERE): the responder probes it at its new port at once, the ACK moves the ISAKMP and IPsec SAs', () => {
+  const pair = new Pair({ seed: 'natt-rebind-dpd' });
+  pair.nat = { address: NAT_PUBLIC, basePort: 40000 };
+  const dpd = { delaySeconds: 10, timeoutSeconds: 30 };
+  pair.a.setConnection(conn(pair, 'a'));
+  pair.b.setConnection(natResponder(pair, { dpd }));
+  pair.a.initiate(pair.now, 'c');
+  pair.run(2000);
+  noErrors(pair);
+  const aSa = pair.a.isakmpSas()[0]!.id;
+  assert.deepEqual(pair.b.isakmpSas()[0]!.remote, { address: NAT_PUBLIC, port: 40001 });
+  const child = pair.b.ipsecSas()[0]!;
+  pair.natRebind(50000);
+  pair.clearEvents();
+  // a (no DPD policy of its own: commands only) probes b every 8 s: each R-U-THERE is
+  // authenticated but could be a replay, so it alone does not move b's SA; b answers it where it
+  // came from, and asks there itself: the ACK of b's own probe is the proof
+  pair.a.dpd(pair.now, aSa);
+  pair.run(1000);
+  assert.equal(pair.ev('a', 'notify').filter((e) => e.type === 'notify' && e.notify === 36137).length, 1, 'a got its ACK at the new port');
+  assert.deepEqual(pair.b.isakmpSas()[0]!.remote, { address: NAT_PUBLIC, port: 50000 }, 'b follows a to the new port');
+  const moved = pair.ev('b', 'ipsec-sa-updated');
+  assert.equal(moved.length, 1);
+  assert.equal(moved[0]!.sa.id, child.id);
+  assert.deepEqual(moved[0]!.sa.remote, { address: NAT_PUBLIC, port: 50000 });
+  for (let i = 0; i < 4; i++) {
+    pair.run(8_000);
+    pair.a.dpd(pair.now, aSa);
+  }
+  pair.run(1000);
+  assert.deepEqual(pair.ev('b', 'peer-dead'), []);
+  assert.equal(pair.b.isakmpSas().length, 1);
+});
+
+test('the NAT rebinds while the responder\'s own probe is going to the old port: the peer\'s next R-U-THERE still gets a probe at the new port at once', () => {
+  const pair = new Pair({ seed: 'natt-rebind-race' });
+  pair.nat = { address: NAT_PUBLIC, basePort: 40000 };
+  pair.a.setConnection(conn(pair, 'a'));
+  pair.b.setConnection(natResponder(pair, { dpd: { delaySeconds: 10, timeoutSeconds: 30 } }));
+  pair.a.initiate(pair.now, 'c');
+  pair.run(2000);
+  noErrors(pair);
+  const aSa = pair.a.isakmpSas()[0]!.id;
+  pair.natRebind(50000);
+  // b hears nothing for its delay: its probe goes to the old mapping, which the NAT dropped
+  pair.run(10_500);
+  const lost = pair.wire.filter((w) => w.from === 'b' && !w.delivered && !w.keepalive);
+  assert.equal(lost.length, 1, 'b probed the old port');
+  pair.a.dpd(pair.now, aSa);
+  pair.run(1000);
+  assert.deepEqual(pair.b.isakmpSas()[0]!.remote, { address: NAT_PUBLIC, port: 50000 }, 'b probed the new port too, at once, and moved on its ACK');
+  assert.equal(pair.ev('b', 'ipsec-sa-updated').length, 1);
+});

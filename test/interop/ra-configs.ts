@@ -32,6 +32,9 @@ export interface RaConnection {
   readonly xauth: string;
   /** More keys of the connection, `key: value` each (local_ts, modecfg, pool, dns ...). */
   readonly extra?: readonly string[];
+  /** Proposals (default aes256-sha256-modp2048 and aes128-sha256). */
+  readonly ike?: string;
+  readonly esp?: string;
 }
 
 /** A daemon listening on `listen` with debug logs, the named secrets (flow YAML values) and the connections. */
@@ -44,8 +47,8 @@ export function raYaml(o: { listen: string; sock: string; secrets: Readonly<Reco
     secret: ${c.secret}
     local:  { address: ${c.local} }
     remote: ${c.remote}
-    ike: aes256-sha256-modp2048
-    esp: aes128-sha256
+    ike: ${c.ike ?? 'aes256-sha256-modp2048'}
+    esp: ${c.esp ?? 'aes128-sha256'}
     xauth: ${c.xauth}
 ${(c.extra ?? []).map((k) => `    ${k}\n`).join('')}`,
     )

@@ -12,19 +12,15 @@
  */
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { hashPassword } from '../../src/daemon/remote-access/index.js';
-import { A, B, interopSkipReason, Ours, RUN, script, labUp, until } from './peers.js';
+import { B, interopSkipReason, Ours, RUN, script, labUp, until } from './peers.js';
 import { ALICE_PASSWORD, usersFile } from './ra-configs.js';
+import { GROUP, PSK, VPNC_DIR as DIR, prepareVpnc, scriptEnv, startVpnc, stopVpnc, type Vpnc } from './vpnc-client.js';
 
 const skip = interopSkipReason();
 if (skip) console.log(`# vpnc interop skipped: ${skip}`);
 
-const GROUP = 'vpngroup';
-const PSK = 'vpnc-group-secret-7c41e2';
-const DIR = join(RUN, 'vpnc');
 const PKI = join(RUN, 'pki');
 
 /** One gateway connection per vpnc profile: the group name (ID_KEY_ID) picks it. */
@@ -75,92 +71,12 @@ ${conn('vpnc-dh2', GROUP, 'aes256-sha1-modp1024, aes128-sha1-modp1024', 'aes256-
   )}${conn('vpnc-short-off', `${GROUP}-short-off`, 'aes256-sha1-modp2048', 'aes256-sha1', '10.10.11.0/24', ['lifetime: 30s', 'rekey_margin: 10s', 'dpd_delay: 0', 'gateway_rekey: false'])}`;
 }
 
-/** The vpnc-script stand-in: records the environment vpnc gives it and brings the tun up. */
-const SCRIPT = `#!/bin/sh
-env | grep -E '^(reason|TUNDEV|VPNGATEWAY|INTERNAL_IP4_|CISCO_)' | sort > "${DIR}/env.tmp"
-mv "${DIR}/env.tmp" "${DIR}/env.$reason"
-if [ "$reason" = connect ]; then
-    ip link set dev "$TUNDEV" up
-    ip addr add "$INTERNAL_IP4_ADDRESS/32" dev "$TUNDEV"
-fi
-exit 0
-`;
-
-interface Vpnc {
-  readonly proc: ChildProcess;
-  out: string;
-}
-
-/** Starts vpnc in namespace isk-a with a config file: `lines` are its settings beyond the common ones. */
-function startVpnc(group: string, lines: readonly string[], secrets: { psk?: string; password?: string } = {}): Vpnc {
-  for (const r of ['connect', 'disconnect', 'pre-init']) rmSync(join(DIR, `env.${r}`), { force: true });
-  const conf = join(DIR, 'vpnc.conf');
-  writeFileSync(
-    conf,
-    [
-      `IPSec gateway ${B.ip}`,
-      `IPSec ID ${group}`,
-      `IPSec secret ${secrets.psk ?? PSK}`,
-      'Xauth username alice',
-      `Xauth password ${secrets.password ?? ALICE_PASSWORD}`,
-      'Interface name tun-vpnc',
-      `Script ${join(DIR, 'script.sh')}`,
-      `Pidfile ${join(DIR, 'vpnc.pid')}`,
-      'No Detach',
-      'Debug 1',
-      ...lines,
-      '',
-    ].join('\n'),
-    { mode: 0o600 },
-  );
-  // stdbuf: vpnc's printf output line by line (a pipe would hold it until vpnc exits)
-  const proc = spawn('ip', ['netns', 'exec', A.ns, 'stdbuf', '-oL', '-eL', 'vpnc', '--non-inter', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const v: Vpnc = { proc, out: '' };
-  proc.stdout!.on('data', (d: Buffer) => (v.out += d.toString()));
-  proc.stderr!.on('data', (d: Buffer) => (v.out += d.toString()));
-  return v;
-}
-
-/** SIGTERM (vpnc sends its Deletes and runs the script's disconnect), bounded wait, then SIGKILL. */
-async function stopVpnc(v: Vpnc): Promise<void> {
-  if (v.proc.exitCode !== null || v.proc.signalCode !== null) return;
-  const exited = new Promise<void>((r) => v.proc.once('exit', () => r()));
-  // `ip netns exec` and stdbuf exec vpnc: the child is vpnc itself
-  v.proc.kill('SIGTERM');
-  const t = setTimeout(() => v.proc.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(t);
-}
-
-/** The environment vpnc handed its script for `reason`, as a map (undefined until it ran). */
-function scriptEnv(reason: string): Map<string, string> | undefined {
-  const f = join(DIR, `env.${reason}`);
-  if (!existsSync(f)) return undefined;
-  const m = new Map<string, string>();
-  for (const line of readFileSync(f, 'utf8').split('\n')) {
-    const i = line.indexOf('=');
-    if (i > 0) m.set(line.slice(0, i), line.slice(i + 1));
-  }
-  return m;
-}
-
-/** The lab up, vpnc's script in place, the users file (alice): its path. */
-async function prepareLab(): Promise<string> {
-  // installed by interop/install.sh: missing is a failure here, never a skip
-  assert.equal(spawnSync('sh', ['-c', 'command -v vpnc']).status, 0, 'vpnc missing: run interop/install.sh');
-  labUp();
-  mkdirSync(DIR, { recursive: true });
-  writeFileSync(join(DIR, 'script.sh'), SCRIPT, { mode: 0o755 });
-  const users = join(RUN, 'vpnc-users');
-  writeFileSync(users, `alice:${await hashPassword(ALICE_PASSWORD, { N: 1024, r: 8, p: 1 })}\n`, { mode: 0o600 });
-  return users;
-}
 
 describe('vpnc (Cisco-style client) against our gateway', { skip, concurrency: false }, () => {
   let ours: Ours | undefined;
   let vpnc: Vpnc | undefined;
   before(async () => {
-    const users = await prepareLab();
+    const users = await prepareVpnc(labUp);
     ours = await Ours.start('vpnc-gw', B.ns, (sock) => gatewayConfig(sock, users));
   });
   after(async () => {
@@ -364,7 +280,7 @@ describe('vpnc against a gateway with several local_ts (xfrm dataplane)', { skip
     });
   };
   before(async () => {
-    const users = await prepareLab();
+    const users = await prepareVpnc(labUp);
     const config = (sock: string): string => `global:
   listen: [${B.ip}]
   control_socket: ${sock}

@@ -13,7 +13,9 @@
  * R-U-THERE; unanswered → the same again every `delaySeconds`; no answer `timeoutSeconds` after
  * the first → `peer-dead`, and the SAs of that peer are deleted. A silent peer is therefore dead
  * exactly delay + timeout after its last message; anything authenticated from it (an ACK, a Quick
- * Mode, traffic) starts the count again, and an SA that just heard from the peer sends nothing.
+ * Mode, traffic) starts the count again, and an SA that just heard from the peer sends nothing —
+ * except when it came from an address the SA has not moved to (NAT-T, P1.candidate): then an
+ * R-U-THERE goes there at once (at most once per delay), and its ACK moves the SA.
  * No probe either while a Quick Mode with the peer is in progress (under any of its ISAKMP SAs),
  * or when the peer spoke under another of its ISAKMP SAs within the delay: the count starts again.
  * @module
@@ -27,12 +29,12 @@ import { deleteChildren } from '../ipsec-sa.js';
 import { sameAddressPort, u32 } from '../keys.js';
 import { deleteP1 } from '../lifecycle.js';
 import { phase1Confirmed } from '../phase2.js';
-import type { DpdSequence, KeyedP1, P1 } from '../records.js';
+import type { DpdSequence, KeyedP1, Liveness, P1 } from '../records.js';
 import { Refused, remote } from '../refusal.js';
 import { seqAfter } from '../replay.js';
 import type { DpdPolicy } from '../types.js';
 import { cookiePair } from '../wire.js';
-import { authenticated, liveOf, type Extension } from './index.js';
+import { armLiveness, authenticated, liveOf, type Extension } from './index.js';
 
 /** RFC 3706 vendor ID (major version 1; the last byte, the minor version, is not compared). */
 export const DPD_VID = Uint8Array.of(0xaf, 0xca, 0xd7, 0x13, 0x68, 0xa1, 0xf1, 0xc9, 0x6b, 0x86, 0x96, 0xfc, 0x77, 0x57, 0x01, 0x00);
@@ -68,6 +70,13 @@ export function probe(x: Engine, p1: KeyedP1, retransmission: boolean): number {
   const bytes = sendInfo(x, p1, [{ type: 'N', doi: p1.doi.id, protocol: ProtocolId.PROTO_ISAKMP, notifyType: NotifyType.R_U_THERE, spi: cookiePair(p1), data: u32(s.out) }]);
   if (bytes && p1.candidate) x.send(p1.candidate.local, p1.candidate.remote, bytes);
   return s.out;
+}
+
+/** A probe from the liveness timer: when it was sent, and when it also went to a candidate address. */
+function probeNow(x: Engine, now: number, p1: KeyedP1, live: Liveness, retransmission: boolean): void {
+  probe(x, p1, retransmission);
+  live.probeSentAt = now;
+  if (p1.candidate) live.candidateProbedAt = now;
 }
 
 /** Answer: R-U-THERE-ACK with the sequence number received. */
@@ -156,17 +165,26 @@ export const dpd: Extension = {
     if (policy(x, p1)) liveOf(p1, now);
   },
 
-  inbound(_x, now, p1) {
+  inbound(x, now, p1) {
     const live = p1.live;
     if (!live) return;
     if (now > live.lastInbound) live.lastInbound = now;
     live.probeSince = -1;
+    // heard from an address it has not proved (its NAT mapping changed, or a replay): the peer is
+    // alive but what we send may go nowhere, and its own probes alone would never move the SA:
+    // ask there at once (once per delay), after this datagram; the ACK moves it (nat-t.ts)
+    const d = p1.candidate ? policy(x, p1) : undefined;
+    if (d && live.proveAt < 0 && !(live.candidateProbedAt >= 0 && now < live.candidateProbedAt + d.delaySeconds * 1000)) {
+      live.proveAt = now;
+      armLiveness(x, p1);
+    }
   },
 
   due(x, p1) {
     const d = policy(x, p1);
     const live = p1.live;
     if (!d || !live) return undefined;
+    if (live.proveAt >= 0) return live.proveAt;
     const delay = d.delaySeconds * 1000;
     if (live.probeSince < 0) return live.lastInbound + delay;
     return Math.min(live.probeSentAt + delay, live.probeSince + d.timeoutSeconds * 1000);
@@ -177,12 +195,19 @@ export const dpd: Extension = {
     const live = p1.live;
     if (!d || !live) return;
     const delay = d.delaySeconds * 1000;
+    if (live.proveAt >= 0 && now >= live.proveAt) {
+      live.proveAt = -1;
+      // a Quick Mode in progress proves the address itself with its last message (and a probe in
+      // the middle of it makes vpnc give up its tunnel, see below)
+      if (p1.candidate && !(p1.qms !== undefined && p1.qms.size > 0)) {
+        probeNow(x, now, p1, live, false);
+        live.probeSince = now;
+        return;
+      }
+    }
     if (live.probeSince >= 0) {
       if (now >= live.probeSince + d.timeoutSeconds * 1000) dead(x, now, p1, d);
-      else if (now >= live.probeSentAt + delay) {
-        probe(x, p1, true);
-        live.probeSentAt = now;
-      }
+      else if (now >= live.probeSentAt + delay) probeNow(x, now, p1, live, true);
       return;
     }
     if (now >= live.lastInbound + delay) {
@@ -194,8 +219,8 @@ export const dpd: Extension = {
         live.lastInbound = heard;
         return;
       }
-      probe(x, p1, false);
-      live.probeSince = live.probeSentAt = now;
+      probeNow(x, now, p1, live, false);
+      live.probeSince = now;
     }
   },
 };

@@ -170,7 +170,7 @@ export function informationalIn(x: Engine, now: number, p1: KeyedP1, payloads: r
 
 /** The liveness record of an SA, created on first use (only SAs with liveness work have one). */
 export function liveOf(p1: P1, now: number): Liveness {
-  return (p1.live ??= { lastInbound: now, probeSince: -1, probeSentAt: -1, keepaliveAt: -1, inboundBytes: undefined, timer: undefined });
+  return (p1.live ??= { lastInbound: now, probeSince: -1, probeSentAt: -1, proveAt: -1, candidateProbedAt: -1, keepaliveAt: -1, inboundBytes: undefined, timer: undefined });
 }
 
 /** Phase 1 established: the extensions set up their liveness state, and the timer is armed. */
