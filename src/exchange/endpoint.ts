@@ -29,7 +29,7 @@ import { fragmentIn } from './extensions/fragmentation.js';
 import { redirectReplies } from './extensions/nat-t.js';
 import { answerModeConfig } from './extensions/modecfg.js';
 import { answerXauth } from './extensions/xauth.js';
-import { deleteChildren, rekeyChild, reportTraffic } from './ipsec-sa.js';
+import { canRekeyChild, deleteChildren, rekeyChild, reportTraffic } from './ipsec-sa.js';
 import { deleteP1, p1Info, rekeyP1 } from './lifecycle.js';
 import { isEstablished } from './records.js';
 import { droppedEvent, errorOf, remote } from './refusal.js';
@@ -152,11 +152,13 @@ export class Endpoint {
   rekey(now: number, saId: string): void {
     const p1 = this.x.sas.findP1ById(saId);
     if (p1) {
+      if (p1.conn.remote.address === '%any') throw new LocalProtocolError(0, `ISAKMP SA ${saId}: connection ${p1.conn.name} cannot initiate a new phase 1 to %any (the peer rekeys it)`);
       if (p1.life === 'established') rekeyP1(this.x, now, p1);
       return;
     }
     const child = this.x.sas.children.get(saId);
     if (!child) throw new LocalProtocolError(0, `no SA ${saId}`);
+    if (!canRekeyChild(this.x, child)) throw new LocalProtocolError(0, `IPsec SA ${saId}: no ISAKMP SA with the peer to rekey it under, and connection ${child.conn.name} cannot initiate one to %any`);
     rekeyChild(this.x, now, child);
   }
 

@@ -188,6 +188,16 @@ export function deleteChildren(x: Engine, kids: readonly Child[]): void {
 }
 
 /** A new Quick Mode replaces this IPsec SA (it is deleted when the new one is up). */
+/**
+ * Can we rekey `child` at all? A Quick Mode needs an established ISAKMP SA with the peer, or a
+ * new phase 1, which a connection to '%any' (a responder for whoever comes) cannot initiate.
+ */
+export function canRekeyChild(x: Engine, child: Child): boolean {
+  if (child.conn.remote.address !== '%any') return true;
+  for (const p1 of x.sas.p1sOfPair(child.pairKey)) if (p1.life === 'established') return true;
+  return false;
+}
+
 export function rekeyChild(x: Engine, now: number, child: Child): void {
   if (child.state !== 'installed') return;
   if (child.info.role === 'responder' && isRemoteAccessGateway(child.conn)) {

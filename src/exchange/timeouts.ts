@@ -11,7 +11,7 @@ import type { Engine } from './engine.js';
 import { fireLiveness } from './extensions/index.js';
 import { xauthSettled } from './extensions/xauth.js';
 import { modeConfigWaitOver } from './extensions/modecfg.js';
-import { expireChild, rekeyChild, supersededChild } from './ipsec-sa.js';
+import { canRekeyChild, expireChild, rekeyChild, supersededChild } from './ipsec-sa.js';
 import { deleteP1, failUnanswered, rekeyP1, retryOrFail, supersededP1 } from './lifecycle.js';
 import { Tk, isEstablished, type EngineTimer } from './records.js';
 import { traceRetransmit } from './trace.js';
@@ -90,7 +90,7 @@ export function fire(x: Engine, now: number, e: EngineTimer): void {
       const c = e.target;
       if (c.state !== 'installed' || c.tSoft !== e) return;
       x.emit({ type: 'expired', kind: 'ipsec', id: c.info.id, connection: c.conn.name, hard: false });
-      if (c.conn.rekey !== false && x.conns.has(c.conn.name) && !supersededChild(x, c)) rekeyChild(x, now, c);
+      if (c.conn.rekey !== false && x.conns.has(c.conn.name) && !supersededChild(x, c) && canRekeyChild(x, c)) rekeyChild(x, now, c);
       return;
     }
     case Tk.ChildHard: {

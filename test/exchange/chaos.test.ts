@@ -7,11 +7,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Pair, conn, seededRandom, type Side } from '../helpers/pair.js';
 import { Endpoint } from '../../src/exchange/index.js';
+import { LocalProtocolError } from '../../src/errors.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 function internalErrors(pair: Pair, side: Side): string[] {
-  return pair.events[side].filter((e) => e.type === 'dropped' && (e.code === 'INTERNAL_ERROR' || /^internal/.test(e.reason))).map((e) => (e as { reason: string }).reason);
+  return pair.events[side].filter((e) => e.type === 'dropped' && (e.code === 'INTERNAL_ERROR' || e.code === 'TIMER_ERROR' || /^internal/.test(e.reason))).map((e) => (e as { reason: string }).reason);
 }
 
 function childKeys(ep: Endpoint): { inOut: string[]; outIn: string[] } {
@@ -46,14 +47,28 @@ export function chaos(seed: number, verbose = false): string[] {
     rekey: side === 'a' || rnd() < 0.5,
   });
   const exchange = rnd() < 0.25 ? 'aggressive' as const : 'main' as const;
-  const ids = exchange === 'aggressive' ? { a: { localId: { type: 'fqdn' as const, value: 'a.test' }, remoteId: { type: 'fqdn' as const, value: 'b.test' }, allowAggressivePsk: true }, b: { localId: { type: 'fqdn' as const, value: 'b.test' }, remoteId: { type: 'fqdn' as const, value: 'a.test' }, allowAggressivePsk: true } } : { a: {}, b: {} };
+  // a NAT in front of a (its mapping changes now and then): b answers any address, knows a by its ID
+  const nat = rnd() < 0.3;
+  if (nat) pair.nat = { address: '203.0.113.9', basePort: 40000 };
+  const natB = nat ? { remote: { address: '%any', port: 500 }, remoteTs: { family: 4 as const, start: pair.addrA.address, end: pair.addrA.address, protocol: 0, port: 0 } } : {};
+  const ids = exchange === 'aggressive' || nat ? { a: { localId: { type: 'fqdn' as const, value: 'a.test' }, remoteId: { type: 'fqdn' as const, value: 'b.test' }, allowAggressivePsk: true }, b: { localId: { type: 'fqdn' as const, value: 'b.test' }, remoteId: { type: 'fqdn' as const, value: 'a.test' }, allowAggressivePsk: true, ...natB } } : { a: {}, b: {} };
   const overB = over('b');
   pair.a.setConnection(conn(pair, 'a', { ...over('a'), exchange, ...ids.a }));
   pair.b.setConnection(conn(pair, 'b', { ...overB, exchange, ...ids.b }));
   const knobs = pair.knobs;
-  const log: string[] = [`seed ${seed}: ${exchange}${fragment ? ' fragmented' : ''} group ${ikeGroup} loss ${loss.toFixed(2)} ike ${ikeLife}s child ${childLife}s dpd ${JSON.stringify(dpd)} pfs ${pfs}`];
+  const log: string[] = [`seed ${seed}: ${exchange}${fragment ? ' fragmented' : ''}${nat ? ' NAT' : ''} group ${ikeGroup} loss ${loss.toFixed(2)} ike ${ikeLife}s child ${childLife}s dpd ${JSON.stringify(dpd)} pfs ${pfs}`];
+  // the API refuses what a connection cannot do (b initiating to '%any' behind the NAT): a typed
+  // error, nothing changed; anything else thrown is a failure
+  const refusable = (f: () => unknown): void => {
+    try {
+      f();
+    } catch (e) {
+      if (!(e instanceof LocalProtocolError)) throw e;
+      log.push(`${pair.now} refused: ${e.message}`);
+    }
+  };
   pair.a.initiate(pair.now, 'c');
-  if (rnd() < 0.5) { pair.run(Math.floor(rnd() * 200)); pair.b.initiate(pair.now, 'c'); }
+  if (rnd() < 0.5) { pair.run(Math.floor(rnd() * 200)); refusable(() => pair.b.initiate(pair.now, 'c')); }
   // 30 simulated minutes of trouble, with commands now and then
   for (let t = 0; t < 1800_000; t += 5000) {
     pair.run(5000);
@@ -62,16 +77,19 @@ export function chaos(seed: number, verbose = false): string[] {
     const ep = pair.ep(side);
     if (x < 0.02) {
       const sa = ep.ipsecSas()[0];
-      if (sa) { log.push(`${pair.now} ${side} rekey ${sa.id}`); ep.rekey(pair.now, sa.id); }
+      if (sa) { log.push(`${pair.now} ${side} rekey ${sa.id}`); refusable(() => ep.rekey(pair.now, sa.id)); }
     } else if (x < 0.03) {
       const sa = ep.isakmpSas().find((s) => s.state === 'established');
-      if (sa) { log.push(`${pair.now} ${side} rekey ${sa.id}`); ep.rekey(pair.now, sa.id); }
+      if (sa) { log.push(`${pair.now} ${side} rekey ${sa.id}`); refusable(() => ep.rekey(pair.now, sa.id)); }
     } else if (x < 0.035) {
       const sa = ep.ipsecSas()[0];
-      if (sa) { log.push(`${pair.now} ${side} delete ${sa.id}`); ep.delete(pair.now, sa.id); }
+      if (sa) { log.push(`${pair.now} ${side} delete ${sa.id}`); refusable(() => ep.delete(pair.now, sa.id)); }
     } else if (x < 0.04) {
       log.push(`${pair.now} ${side} initiate`);
-      ep.initiate(pair.now, 'c');
+      refusable(() => ep.initiate(pair.now, 'c'));
+    } else if (x < 0.045 && nat) {
+      log.push(`${pair.now} NAT rebinds`);
+      pair.natRebind(40000 + Math.floor(rnd() * 20000));
     } else if (x < 0.05) {
       const ms = 30_000 + Math.floor(rnd() * 150_000);
       log.push(`${pair.now} outage ${ms} ms`);
@@ -82,7 +100,7 @@ export function chaos(seed: number, verbose = false): string[] {
       log.push(`${pair.now} b restarts`);
       pair.b = new Endpoint({ random: seededRandom(`chaos/${seed}/b/${pair.now}`) });
       pair.b.setConnection(conn(pair, 'b', { ...overB, exchange, ...ids.b }));
-      if (rnd() < 0.5) pair.b.initiate(pair.now, 'c');
+      if (rnd() < 0.5) refusable(() => pair.b.initiate(pair.now, 'c'));
     }
   }
   // calm: no loss; a brings the connection up again if it went down

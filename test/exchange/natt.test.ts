@@ -444,3 +444,27 @@ test('the NAT rebinds while the responder\'s own probe is going to the old port:
   assert.deepEqual(pair.b.isakmpSas()[0]!.remote, { address: NAT_PUBLIC, port: 50000 }, 'b probed the new port too, at once, and moved on its ACK');
   assert.equal(pair.ev('b', 'ipsec-sa-updated').length, 1);
 });
+
+test('the responder on a connection to %any rekeys an IPsec SA under the initiator\'s ISAKMP SA (was: tried a new phase 1 to %any, threw, and left the SA rekeying); its rekey of the ISAKMP SA is refused in words, nothing changed', () => {
+  const pair = new Pair({ seed: 'natt-any-rekey' });
+  pair.nat = { address: NAT_PUBLIC, basePort: 40000 };
+  pair.a.setConnection(conn(pair, 'a'));
+  pair.b.setConnection(natResponder(pair));
+  pair.a.initiate(pair.now, 'c');
+  pair.run(2000);
+  const [old] = pair.b.ipsecSas();
+  const [p1] = pair.b.isakmpSas();
+  assert.ok(old && p1);
+  pair.clearEvents();
+  pair.b.rekey(pair.now, old.id);
+  pair.run(2000);
+  const fresh = pair.ev('b', 'ipsec-sa-established');
+  assert.equal(fresh.length, 1);
+  assert.equal(fresh[0]!.rekeyOf, old.id);
+  assert.equal(fresh[0]!.sa.isakmpSa, p1.id, 'under the ISAKMP SA a negotiated');
+  assert.equal(fresh[0]!.sa.role, 'initiator');
+  assert.deepEqual(pair.b.ipsecSas().map((s) => s.id), [fresh[0]!.sa.id]);
+  assert.deepEqual(pair.a.ipsecSas()[0]!.protocols[0]!.inbound.spi, fresh[0]!.sa.protocols[0]!.outbound.spi);
+  assert.throws(() => pair.b.rekey(pair.now, p1.id), /cannot initiate a new phase 1 to %any/);
+  assert.deepEqual(pair.b.isakmpSas().map((s) => [s.id, s.state]), [[p1.id, 'established']]);
+});

@@ -23,7 +23,8 @@ export function requestQm(x: Engine, now: number, pending: PendingQm, announce =
   if (announce) x.emit({ type: 'started', kind: 'ipsec', connection: conn.name, peer: conn.remote, role: 'initiator', rekey: pending.rekeyOf !== undefined });
   let negotiating: P1 | undefined;
   let best: KeyedP1 | undefined;
-  const pairKey = pairKeyFlat(conn.local, conn.remote); // kept by a new phase 1
+  // a rekey: the pair of the SA it replaces (a connection to '%any' names no peer address)
+  const pairKey = pending.rekeyOf?.pairKey ?? pairKeyFlat(conn.local, conn.remote); // kept by a new phase 1
   for (const p1 of x.sas.p1sOfPair(pairKey)) {
     if ((p1.life !== 'established' && (p1.life !== 'negotiating' || p1.role !== 'initiator')) || !sharesIsakmpSa(p1.conn, conn)) continue;
     if (isEstablished(p1) && (!best || (p1.establishedAt ?? 0) > (best.establishedAt ?? 0))) best = p1;
