@@ -277,6 +277,11 @@ export type DropCode =
   | 'RATE_LIMITED'
   | 'FIRST_MESSAGE_LIMITED'
   | 'TIMER_ERROR'
+  /**
+   * A byte-identical repeat of the peer's last message of an exchange, with nothing of ours to
+   * send again (we are the initiator of that exchange, or it is finished): harmless, logged at debug.
+   */
+  | 'REPEATED_MESSAGE'
   /** A Transaction exchange (Mode Config / XAUTH) refused: wrong message type, too many open. */
   | 'TRANSACTION'
   | 'INTERNAL_ERROR';

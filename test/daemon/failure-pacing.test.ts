@@ -50,3 +50,16 @@ test('a refusal paced out of the warn lines still has its line at debug level', 
   const mine = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.connection === 'gcm');
   assert.deepEqual(mine.map((l) => [l.level, l.msg]), [['warn', 'refused'], ['debug', 'refused (repeat, warn line paced)']]);
 });
+
+test('a harmless repeat (REPEATED_MESSAGE) is a debug line and a counted drop, nothing at the default level', () => {
+  for (const level of ['warn', 'debug'] as const) {
+    const lines: string[] = [];
+    const logger = new Logger({ level, areas: {}, format: 'json', write: (l) => lines.push(l), clock: () => new Date(0) });
+    const counters = new Counters();
+    const printer = new LogEvents(logger, counters, undefined, () => [], () => 0);
+    printer.onEvent({ type: 'dropped', peer, notify: 0, code: 'REPEATED_MESSAGE', reason: "byte-identical repeat of the peer's last Main Mode message (already taken; nothing to answer)" });
+    const parsed = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.deepEqual(parsed.map((l) => [l.level, l.msg, l.notify]), level === 'debug' ? [['debug', 'dropped datagram', 'REPEATED_MESSAGE']] : []);
+    assert.equal(counters.dropped.REPEATED_MESSAGE, 1);
+  }
+});
