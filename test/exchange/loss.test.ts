@@ -11,6 +11,16 @@ function setup(pair: Pair, keyingTries?: number): void {
   pair.b.setConnection(conn(pair, 'b'));
 }
 
+/** Phase 1 up (a initiated), a's Quick Mode held back so that phase 1 is the last exchange (`tap` set). */
+function phase1Last(seed: string): Pair {
+  const pair = new Pair({ seed });
+  setup(pair);
+  pair.tap = (from, data) => (from === 'a' && decodeHeader(data).exchangeType === 32 ? null : data);
+  pair.a.initiate(pair.now, 'c');
+  pair.run(500);
+  return pair;
+}
+
 function empty(pair: Pair): void {
   for (const side of ['a', 'b'] as const) {
     const ep = pair.ep(side);
@@ -75,12 +85,7 @@ test('the responder never retransmits <-- HDR, SA on a timer (spoofed MM1, then 
 });
 
 test('a byte-identical repeat of the last request gets the last response again, and nothing else', () => {
-  const pair = new Pair({ seed: 'dupreq' });
-  setup(pair);
-  // hold back Quick Mode so that phase 1 is the last exchange
-  pair.tap = (from, data) => (from === 'a' && decodeHeader(data).exchangeType === 32 ? null : data);
-  pair.a.initiate(pair.now, 'c');
-  pair.run(500);
+  const pair = phase1Last('dupreq');
   const fromA = pair.sentBy('a');
   const fromB = pair.sentBy('b');
   assert.equal(pair.b.isakmpSas()[0]!.state, 'established');
@@ -105,12 +110,7 @@ test('a byte-identical repeat of the last request gets the last response again, 
 });
 
 test('a byte-identical repeat with nothing to answer is a REPEATED_MESSAGE drop: MM6 to our initiator, another message under the ID of a finished Quick Mode', () => {
-  const pair = new Pair({ seed: 'duprepeat' });
-  setup(pair);
-  // hold back Quick Mode so that phase 1 is the last exchange
-  pair.tap = (from, data) => (from === 'a' && decodeHeader(data).exchangeType === 32 ? null : data);
-  pair.a.initiate(pair.now, 'c');
-  pair.run(500);
+  const pair = phase1Last('duprepeat');
   const mm6 = pair.sentBy('b')[2]!.data;
   assert.equal(pair.a.isakmpSas()[0]!.state, 'established');
   let before = pair.events.a.length;

@@ -4,7 +4,7 @@
 // exports the same record again.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Endpoint, subnetSelector } from '../../src/exchange/index.js';
+import { Endpoint, subnetSelector, type Selector } from '../../src/exchange/index.js';
 import { NotifyType } from '../../src/constants/index.js';
 import { decodeHeader } from '../../src/codec/index.js';
 import { SNAPSHOT_VERSION, exportSa, importIpsecSa, importIsakmpSa, importSa, type IsakmpSaRecord, type IpsecSaRecord } from '../../src/exchange/snapshot.js';
@@ -134,13 +134,16 @@ test('SAs imported after their rekey time rekey spread over a window, not all in
   assert.equal(ep.rekeyAt(id), p1Rekey);
 });
 
-test('the Delete our rekey holds for a replaced IPsec SA travels in the ISAKMP SA record: the importing node sends it, and the peer drops the old SA', () => {
-  // two selector pairs rekeyed at once: the first Quick Mode ends while the second waits, so the
-  // Delete of the first old SA is held (one Delete after the last Quick Mode, ipsec-sa.ts)
+/**
+ * Side a with two selector pairs rekeys both at once; the first Quick Mode ends while the second
+ * waits (its QM1 never gets through), so a holds the Delete of the first old SA (one Delete after
+ * the last Quick Mode, ipsec-sa.ts). Events cleared before the rekeys; `oldB`: b's IPsec SAs then.
+ */
+function heldDelete(seed: string): { pair: Pair; aOver: { localTs: Selector[]; remoteTs: Selector }; id: string; oldB: string[] } {
   const sub = (n: number) => subnetSelector(`10.1.${n}.0`, 24);
   const remote = subnetSelector('10.2.0.0', 24);
   const aOver = { localTs: [sub(1), sub(2)], remoteTs: remote };
-  const pair = new Pair({ seed: 'snapshot-held-delete' });
+  const pair = new Pair({ seed });
   pair.a.setConnection(conn(pair, 'a', aOver));
   pair.b.setConnection(conn(pair, 'b', { localTs: remote, remoteTs: [sub(1), sub(2)] }));
   pair.a.initiate(pair.now, 'c');
@@ -150,11 +153,15 @@ test('the Delete our rekey holds for a replaced IPsec SA travels in the ISAKMP S
   assert.equal(old.length, 2);
   const oldB = pair.b.ipsecSas().map((s) => s.id);
   pair.clearEvents();
-  // a's second rekey Quick Mode never gets through: a goes down with the first old SA's Delete held
   let qm = 0;
   pair.tap = (from, data) => (from === 'a' && decodeHeader(data).exchangeType === 32 && ++qm > 2 ? null : data);
   for (const s of old) pair.a.rekey(pair.now, s);
   pair.run(500);
+  return { pair, aOver, id, oldB };
+}
+
+test('the Delete our rekey holds for a replaced IPsec SA travels in the ISAKMP SA record: the importing node sends it, and the peer drops the old SA', () => {
+  const { pair, aOver, id, oldB } = heldDelete('snapshot-held-delete');
   const replaced = pair.ev('a', 'rekeyed').map((r) => r.old);
   assert.equal(replaced.length, 1, 'one rekey done');
   assert.equal(pair.ev('a', 'deleted').length, 0, 'its Delete is held');
@@ -186,19 +193,7 @@ test('the Delete our rekey holds for a replaced IPsec SA travels in the ISAKMP S
 });
 
 test('a held Delete whose IPsec SA was imported before its ISAKMP SA goes at the ISAKMP SA\'s import; a record without the field holds nothing', () => {
-  const sub = (n: number) => subnetSelector(`10.1.${n}.0`, 24);
-  const remote = subnetSelector('10.2.0.0', 24);
-  const aOver = { localTs: [sub(1), sub(2)], remoteTs: remote };
-  const pair = new Pair({ seed: 'snapshot-held-order' });
-  pair.a.setConnection(conn(pair, 'a', aOver));
-  pair.b.setConnection(conn(pair, 'b', { localTs: remote, remoteTs: [sub(1), sub(2)] }));
-  pair.a.initiate(pair.now, 'c');
-  pair.run(2000);
-  const id = pair.a.isakmpSas()[0]!.id;
-  let qm = 0;
-  pair.tap = (from, data) => (from === 'a' && decodeHeader(data).exchangeType === 32 && ++qm > 2 ? null : data);
-  for (const s of pair.a.ipsecSas().map((x) => x.id)) pair.a.rekey(pair.now, s);
-  pair.run(500);
+  const { pair, aOver, id } = heldDelete('snapshot-held-order');
   const snap = viaJson(exportSa(pair.a, id)!);
   assert.equal(snap.isakmp.replaced?.length, 1);
   // IPsec SAs first, then the ISAKMP SA: the Delete goes at once
