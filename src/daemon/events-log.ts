@@ -176,11 +176,12 @@ export class LogEvents {
         else logger.info('ike', 'notify from peer', { peer: `${e.peer.address}:${e.peer.port}`, sa: e.isakmpSa, notify: nameOf(NotifyType, e.notify) });
         break;
       case 'peer-error':
-        // an error of the peer's that ended nothing of ours: at warn, paced like the failures; one
-        // in clear (anyone on the path can send it) is paced per peer and connection whatever
-        // its notify type, so that it cannot fill the warn level
-        if (e.authenticated) this.failureLine('error notify from the peer', e.peer, undefined, { connection: e.connection, notify: nameOf(NotifyType, e.notify), reason: e.reason });
-        else this.failureLine('unauthenticated error notify from the peer (not acted upon)', e.peer, undefined, { connection: e.connection, notify: nameOf(NotifyType, e.notify), reason: e.reason }, '');
+        // an error of the peer's that ended nothing of ours: at warn, paced with the failures the
+        // peer caused (a late repeat of the refusal that failed our Quick Mode is no second
+        // line); one in clear (anyone on the path can send it) is paced per peer and connection
+        // whatever its notify type, so that it cannot fill the warn level
+        if (e.authenticated) this.failureLine('error notify from the peer', e.peer, 'PEER_REFUSED', { connection: e.connection, notify: nameOf(NotifyType, e.notify), reason: e.reason });
+        else this.failureLine('unauthenticated error notify from the peer (not acted upon)', e.peer, 'PEER_REFUSED', { connection: e.connection, notify: nameOf(NotifyType, e.notify), reason: e.reason }, '');
         break;
       case 'xauth-request':
         // the password goes to the backend only: never into a line

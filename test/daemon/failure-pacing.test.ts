@@ -98,5 +98,11 @@ test('an error notify of the peer that ends nothing of ours is a warn line with 
   now = 11_500;
   printer.onEvent(peerError(5, false));
   const last = JSON.parse(lines.at(-1)!) as Record<string, unknown>;
-  assert.deepEqual([last.level, last.notify, last.repeated], ['warn', 'INVALID_MAJOR_VERSION', 199]);
+  assert.deepEqual([last.level, last.notify, last.repeated, last.cause], ['warn', 'INVALID_MAJOR_VERSION', 199, 'PEER_REFUSED']);
+  // the refusal that failed our Quick Mode, then the peer's late repeat of it: one warn line
+  now = 30_000;
+  const before = lines.length;
+  printer.onEvent({ type: 'failed', kind: 'ipsec', connection: 'net', peer, notify: 18, reason: 'the peer refused the Quick Mode: INVALID_ID_INFORMATION', cause: 'PEER_REFUSED' });
+  printer.onEvent(peerError(18, true));
+  assert.deepEqual(lines.slice(before).map((l) => (JSON.parse(l) as Record<string, unknown>).msg), ['Quick Mode failed']);
 });
