@@ -11,9 +11,10 @@
  * sequence numbers, NAT-T and DPD flags, our last phase-1 message (answered again when the
  * peer repeats its last one), and the IPsec SAs our rekeys under it replaced whose one Delete it
  * still holds (ipsec-sa.ts deleteReplaced): the importer sends that Delete once their records are
- * imported too (a Quick Mode of ours it waited for did not travel). What it does not hold: exchanges in progress (a phase 1 still
- * negotiating, a Quick Mode in flight: the peer retries them), the few recently finished Quick
- * Modes kept for repeats, and the liveness clock (it starts again at import).
+ * imported too (the Quick Mode of ours it waited for did not travel). What it does not hold:
+ * exchanges in progress (a phase 1 still negotiating, a Quick Mode in flight: the peer retries
+ * them), the few recently finished Quick Modes kept for repeats, and the liveness clock (it starts
+ * again at import).
  *
  * An IPsec SA record holds the SA summary with both directions' SPIs and KEYMAT, the peer's
  * identity, the byte count and the soft (rekey) deadline; it is imported on its own (IPsec SAs
@@ -347,7 +348,10 @@ export function importIsakmpSa(ep: Endpoint, now: number, r: IsakmpSaRecord): Is
   return p1Info(x, p1);
 }
 
-/** Per engine: an IPsec SA id whose record is still to come → the imported ISAKMP SA holding its Delete. */
+/**
+ * Per engine: an IPsec SA id whose record is still to come → the imported ISAKMP SA holding its
+ * Delete (an id whose record never comes stays: a few per takeover at most).
+ */
 const heldFor = new WeakMap<Engine, Map<string, P1>>();
 /** Per imported ISAKMP SA: the held IPsec SAs whose records are still to come. */
 const toCome = new WeakMap<P1, Set<string>>();
@@ -371,7 +375,17 @@ function holdImported(x: Engine, p1: P1, ids: readonly string[]): void {
     m.set(id, p1);
   }
   if (waiting.size > 0) toCome.set(p1, waiting);
-  else deleteReplaced(x, p1);
+  else deleteWhenIdle(x, p1);
+}
+
+/**
+ * The held Delete goes now unless a Quick Mode of ours runs or waits on `p1` (one the importer
+ * began meanwhile, an overdue rekey): then at its end, as on the node that held it first.
+ */
+function deleteWhenIdle(x: Engine, p1: P1): void {
+  if (p1.pending.length > 0) return;
+  if (p1.qms !== undefined) for (const qm of p1.qms.values()) if (qm.role === 'initiator') return;
+  deleteReplaced(x, p1);
 }
 
 /** An imported IPsec SA whose Delete an imported ISAKMP SA holds: held there; the Delete goes once none is still to come. */
@@ -385,7 +399,7 @@ function heldOnImport(x: Engine, child: Child): void {
   waiting?.delete(child.info.id);
   if (waiting === undefined || waiting.size === 0) {
     toCome.delete(p1);
-    deleteReplaced(x, p1);
+    deleteWhenIdle(x, p1);
   }
 }
 

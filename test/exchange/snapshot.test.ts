@@ -213,3 +213,24 @@ test('a held Delete whose IPsec SA was imported before its ISAKMP SA goes at the
   assert.equal(a3.pollTransmit(), undefined);
   assert.equal(a3.ipsecSas().length, snap.ipsec.length);
 });
+
+test('a held Delete taken over while a Quick Mode of the importer\'s runs on that ISAKMP SA waits for its end, as on the node that held it', () => {
+  const { pair, aOver, id } = heldDelete('snapshot-held-busy');
+  const snap = viaJson(exportSa(pair.a, id)!);
+  const a2 = new Endpoint({ random: seededRandom('snapshot-held-busy/a2') });
+  a2.setConnection(conn(pair, 'a', aOver));
+  importIsakmpSa(a2, pair.now, snap.isakmp);
+  pair.a = a2;
+  pair.tap = undefined;
+  const from = pair.wire.length;
+  // before the IPsec SAs are in, the new node brings the connection's selector pairs up (Quick
+  // Modes of its own under the imported ISAKMP SA)
+  a2.initiate(pair.now, 'c');
+  for (const r of snap.ipsec) importIpsecSa(a2, pair.now, r);
+  pair.run(2000);
+  const sent = pair.wire.slice(from).filter((w) => w.from === 'a').map((w) => decodeHeader(w.data).exchangeType);
+  assert.ok(sent.filter((t) => t === 32).length >= 2, `Quick Modes ran: ${sent.join(',')}`);
+  assert.equal(sent.filter((t) => t === 5).length, 1, 'one Delete');
+  assert.equal(sent.at(-1), 5, `the Delete after the last Quick Mode: ${sent.join(',')}`);
+  assert.deepEqual(pair.ev('a', 'deleted').map((d) => d.id), snap.isakmp.replaced);
+});
