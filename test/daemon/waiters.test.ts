@@ -40,3 +40,10 @@ test('garbage after the ISAKMP SA is up: the answer says the keys match and how 
   assert.doesNotMatch(error, /check that both sides use the same pre-shared key/);
   assert.match(error, /the ISAKMP SA was established \(the pre-shared keys match\).*isakmp decode/);
 });
+
+test('a harmless repeat (REPEATED_MESSAGE) after a real problem does not hide it from the answer', async () => {
+  const repeat: EngineEvent = { type: 'dropped', peer: PEER, notify: 0, code: 'REPEATED_MESSAGE', reason: "byte-identical repeat of the peer's last Main Mode message (already taken; nothing to answer)" };
+  const error = await timeoutAnswer([garbage, repeat]);
+  assert.match(error, /data attribute header needs 4 bytes/);
+  assert.doesNotMatch(error, /byte-identical repeat/);
+});
