@@ -74,6 +74,7 @@ export class Waiters {
         const notify = e.notify === 0 ? undefined : nameOf(NotifyType, e.notify);
         const what = `${e.reason}${notify !== undefined && !e.reason.includes(notify) ? ` (${notify})` : ''}`;
         this.noteProblem(e.peer.address, what, e.cause);
+        if (e.retrying) break; // the engine negotiates it again: `up` waits for that outcome
         this.settle(e.connection, { ok: false, error: `connection '${e.connection}' ${e.cause === 'PEER_REFUSED' ? 'refused by the peer' : 'failed'}: ${what}`, ...(e.cause !== undefined ? { cause: e.cause } : {}) });
         break;
       }

@@ -5,6 +5,7 @@
  * public surface is `Endpoint` (endpoint.ts); every other module is a set of functions over this.
  * @module
  */
+import { DeletedSas } from './deleted-sas.js';
 import { LocalProtocolError } from '../errors.js';
 import { ConnectionTable } from './connections.js';
 import { HalfOpenTable } from './half-open.js';
@@ -77,6 +78,8 @@ export class Engine {
   readonly timers = new TimerQueue<P1 | Qm | Child, EngineTimer>(SHORT_TIMERS);
   /** IPsec SAs our rekeys replaced, their Delete held while more of our Quick Modes follow (ipsec-sa.ts). */
   readonly replacedKids = new Map<P1, Child[]>();
+  /** The ISAKMP SAs we deleted last: names a lost Delete when the peer goes on using one (deleted-sas.ts). */
+  readonly deleted = new DeletedSas();
   /** MM1 templates by offer (drivers/main-mode.ts). */
   readonly mm1Cache = new Map<string, { message: Uint8Array; saiB: Uint8Array; names: readonly string[] }>();
   readonly tx = new Fifo<Transmit>();

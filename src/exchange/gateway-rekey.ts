@@ -14,7 +14,7 @@
  * established ISAKMP SA with the client there is nothing to rekey under: the SA expires.
  * @module
  */
-import { localSelectorsOf, selectorEquals } from './ids.js';
+import { sameSaSelectors } from './ids.js';
 import type { Engine } from './engine.js';
 import { requestQmOn } from './drivers/quick-mode-queue.js';
 import { rekeyMargin } from './lifecycle.js';
@@ -43,16 +43,10 @@ export function gatewayRekeyMargin(x: Engine, conn: Connection, lifeMs: number):
 export function clientRekeyed(x: Engine, fresh: Child): void {
   for (const c of x.sas.childrenOfPair(fresh.pairKey)) {
     if (c === fresh || c.state !== 'installed' || c.tSoft === undefined || c.conn.name !== fresh.conn.name) continue;
-    if (!sameSelectors(c.info, fresh.info)) continue;
+    if (!sameSaSelectors(c.info, fresh.info)) continue;
     x.timers.cancel(c.tSoft);
     c.tSoft = undefined;
   }
-}
-
-function sameSelectors(a: IpsecSaInfo, b: IpsecSaInfo): boolean {
-  const la = localSelectorsOf(a);
-  const lb = localSelectorsOf(b);
-  return la.length === lb.length && la.every((l, i) => selectorEquals(l, lb[i]!)) && selectorEquals(a.remoteTs, b.remoteTs);
 }
 
 /** The gateway's rekey of a client's IPsec SA: a Quick Mode of ours under the client's ISAKMP SA. */

@@ -178,6 +178,15 @@ export function localSelectorsOf(sa: { readonly localTs: Selector; readonly loca
   return sa.localSelectors ?? [sa.localTs];
 }
 
+type SaSelectors = { readonly localTs: Selector; readonly localSelectors?: readonly Selector[]; readonly remoteTs: Selector };
+
+/** Do two IPsec SAs carry the same selectors (every local one, and the remote one)? */
+export function sameSaSelectors(a: SaSelectors, b: SaSelectors): boolean {
+  const la = localSelectorsOf(a);
+  const lb = localSelectorsOf(b);
+  return la.length === lb.length && la.every((l, i) => selectorEquals(l, lb[i]!)) && selectorEquals(a.remoteTs, b.remoteTs);
+}
+
 /** A pair of traffic selectors: one IPsec SA's. */
 export interface SelectorPair {
   readonly local: Selector;

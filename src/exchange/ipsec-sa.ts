@@ -14,6 +14,7 @@ import { requestQm } from './drivers/quick-mode-queue.js';
 import type { Engine } from './engine.js';
 import { inbound } from './extensions/index.js';
 import { natt } from './extensions/nat-t.js';
+import { sameSaSelectors } from './ids.js';
 import { smi, spiKey } from './keys.js';
 import { clientRekeyed, gatewayRekeyChild, gatewayRekeyMargin, gatewayRekeys, isRemoteAccessGateway } from './gateway-rekey.js';
 import { rekeyMargin } from './lifecycle.js';
@@ -207,6 +208,22 @@ export function rekeyChild(x: Engine, now: number, child: Child): void {
   }
   child.state = 'rekeying';
   requestQm(x, now, { conn: x.conns.current(child.conn), rekeyOf: child });
+}
+
+/**
+ * Is there a newer IPsec SA than `child` for the same traffic (same connection, peer and
+ * selectors) that we renew ourselves (its rekey is scheduled or running)? Then `child` is not
+ * rekeyed at its soft lifetime but expires: without this, each of two SAs of ours for the same
+ * traffic renews itself every lifetime for ever. Only a newer SA that we renew counts: whether the
+ * peer renews its own is the peer's policy, and skipping ours for it could leave none.
+ */
+export function supersededChild(x: Engine, child: Child): boolean {
+  for (const c of x.sas.childrenOfPair(child.pairKey)) {
+    if (c === child || c.conn.name !== child.conn.name || c.peerKey !== child.peerKey) continue;
+    if (c.state !== 'rekeying' && (c.state !== 'installed' || c.tSoft?.live !== true)) continue;
+    if (c.info.establishedAt > child.info.establishedAt && sameSaSelectors(c.info, child.info)) return true;
+  }
+  return false;
 }
 
 /** Lifetime reached: `expired`, a Delete, gone. */

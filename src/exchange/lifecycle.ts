@@ -175,11 +175,30 @@ export function sendDeleteP1(x: Engine, p1: P1): void {
 
 /**
  * Deletes an ISAKMP SA on our side: the peer is told (when established), then it goes with
- * `event` (default: `deleted` by local).
+ * `event` (default: `deleted` by local). Remembered briefly (deleted-sas.ts) in case the Delete
+ * is lost and the peer goes on with it (an SA a rekey replaced is not: the peer has the new one).
  */
 export function deleteP1(x: Engine, p1: P1, event?: EngineEvent): void {
+  if (p1.life === 'established') x.deleted.remember(p1);
   sendDeleteP1(x, p1);
   removeP1(x, p1, event ?? { type: 'deleted', kind: 'isakmp', id: x.sas.p1Id(p1), connection: p1.conn.name, by: 'local' });
+}
+
+/**
+ * Is there a newer established ISAKMP SA than `p1`, of the same connection with the same
+ * authenticated peer, that we renew ourselves (its rekey is scheduled or running)? Then `p1` is
+ * not rekeyed at its soft lifetime but expires: without this, each of two ISAKMP SAs of ours with
+ * the peer renews itself (a DH exchange) every lifetime for ever. Only one we renew counts (see
+ * supersededChild, ipsec-sa.ts).
+ */
+export function supersededP1(x: Engine, p1: P1): boolean {
+  if (p1.peerKey === undefined) return false;
+  const at = p1.establishedAt ?? 0;
+  for (const o of x.sas.p1sOfPeer(p1.peerKey)) {
+    if (o === p1 || o.life !== 'established' || o.conn.name !== p1.conn.name || (o.establishedAt ?? 0) <= at) continue;
+    if (o.tSoft?.live === true || (o.replacedBy !== undefined && o.replacedBy.life !== 'dead')) return true;
+  }
+  return false;
 }
 
 /**
@@ -192,6 +211,28 @@ export function rekeyP1(x: Engine, now: number, p1: P1): void {
   const waiting = p1.pending === NO_PENDING ? [] : p1.pending;
   p1.pending = NO_PENDING;
   p1.replacedBy = startPhase1(x, now, x.conns.current(p1.conn), waiting, p1);
+}
+
+/**
+ * Our Quick Mode `qm` got no answer at all, every retransmission of its first message included:
+ * the peer has most likely lost the ISAKMP SA (restarted without INITIAL-CONTACT, failed over),
+ * and every later Quick Mode or DPD probe under it would go unanswered too, so the IPsec SA being
+ * rekeyed would expire and nothing would bring the tunnel back. The ISAKMP SA goes (with a
+ * Delete: a peer that holds it and ignored the Quick Mode learns we dropped it; IPsec SAs stay,
+ * as on any ISAKMP SA delete) and the Quick Mode, with those waiting behind it, is asked for
+ * again: under another established ISAKMP SA with the peer, else after a new phase 1 (keying
+ * tries apply). Once only: the same Quick Mode unanswered again simply fails.
+ */
+export function retryUnderNewPhase1(x: Engine, now: number, qm: Qm): void {
+  const p1 = qm.p1;
+  x.emit(failedEvent('ipsec', qm.conn.name, p1.remote, 0, `Quick Mode got no answer under ISAKMP SA ${x.sas.p1Id(p1)}: the peer has probably lost that SA (a restart?); it is deleted and the Quick Mode negotiated again under a new phase 1`, 'NO_ANSWER', true));
+  const again: PendingQm[] = [{ ...takeBack(x, qm), secondTry: true }];
+  p1.qms?.delete(qm.msgId);
+  markSeen(p1, qm.msgId);
+  if (p1.pending !== NO_PENDING) again.push(...p1.pending);
+  p1.pending = NO_PENDING;
+  deleteP1(x, p1);
+  for (const q of again) requestQm(x, now, q, false);
 }
 
 /** A Quick Mode's timers stopped and its DH key wiped; the IPsec SA it rekeyed is no longer rekeying. */
@@ -386,9 +427,12 @@ export function abandonP1(x: Engine, p1: P1, e: unknown): unknown {
   return cause !== undefined ? new RemoteProtocolError(notify, reason) : e;
 }
 
-/** A `failed` event, with its cause when known. */
-export function failedEvent(kind: 'isakmp' | 'ipsec', connection: string, peer: Address, notify: number, reason: string, cause: FailureCause | undefined): EngineEvent {
-  return cause === undefined ? { type: 'failed', kind, connection, peer, notify, reason } : { type: 'failed', kind, connection, peer, notify, reason, cause };
+/** A `failed` event, with its cause when known (`retrying`: the engine negotiates it again itself). */
+export function failedEvent(kind: 'isakmp' | 'ipsec', connection: string, peer: Address, notify: number, reason: string, cause: FailureCause | undefined, retrying = false): EngineEvent {
+  const e: Mutable<Extract<EngineEvent, { type: 'failed' }>> = { type: 'failed', kind, connection, peer, notify, reason };
+  if (cause !== undefined) e.cause = cause;
+  if (retrying) e.retrying = true;
+  return e;
 }
 
 /** The summary of a phase 1 for isakmpSas() and events. */

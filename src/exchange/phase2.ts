@@ -20,14 +20,17 @@ import { seenTotal, wasSeen } from './replay.js';
 import { afterFirstPayload, checkOut, decrypt, encryptRaw, hashFirst } from './wire.js';
 import { checkMessage, type MessageScript } from './scripts.js';
 import type { Address } from './types.js';
+import type { DeletedSa } from './deleted-sas.js';
 
 /**
  * An exchange that needs an established ISAKMP SA (Quick Mode, Transaction): the cookies must name
  * one, from its peer, and the message must be encrypted with a non-zero message ID.
  */
-export function requireEstablished(p1: P1 | undefined, h: Header, remoteAddr: Address, what: string): KeyedP1 {
+export function requireEstablished(x: Engine, p1: P1 | undefined, h: Header, remoteAddr: Address, what: string): KeyedP1 {
   if (p1 && awaitsAm3(p1, h, remoteAddr)) throw am3Missing(p1, what);
   if (!isEstablished(p1) || !bytesEqual(p1.rc, h.responderCookie) || !samePeer(p1, remoteAddr)) {
+    const gone = p1 === undefined && (h.flags & HeaderFlag.ENCRYPTION) !== 0 ? x.deleted.find(h.initiatorCookie, h.responderCookie, remoteAddr.address) : undefined;
+    if (gone) throw deletedSaInUse(gone, what);
     throw remote(NotifyType.INVALID_COOKIE, `${what} without an established ISAKMP SA`);
   }
   if (!(h.flags & HeaderFlag.ENCRYPTION)) throw remote(NotifyType.INVALID_FLAGS, `${what} must be encrypted`);
@@ -54,6 +57,19 @@ function am3Missing(p1: P1, what: string): RemoteProtocolError {
   const reason = `the peer's Aggressive Mode message 3 never arrived, but it sent a ${exchange} under this half-open phase 1 (connection ${p1.conn.name}): probably a lost datagram; the peer holds phase 1 as up and does not repeat message 3, so nothing comes up until it gives that up and starts over`;
   if (hs.am3Missing) return remote(NotifyType.INVALID_COOKIE, reason);
   hs.am3Missing = true;
+  return refuse(NotifyType.INVALID_COOKIE, 'NO_ANSWER', reason);
+}
+
+/**
+ * The peer goes on under an ISAKMP SA we deleted: our Delete never arrived (it is sent once and
+ * not answered). Nothing can be read (the keys are gone); named once per SA at the default level
+ * (a Failure), later messages under it are plain drops (deleted-sas.ts).
+ */
+function deletedSaInUse(gone: DeletedSa, what: string): RemoteProtocolError {
+  const exchange = what === 'transaction' ? 'Transaction exchange (Mode Config or XAUTH)' : what;
+  const reason = `the peer sent a ${exchange} under ISAKMP SA ${gone.id} (connection ${gone.connection}), which we deleted: unless it crossed our Delete on the way, the Delete never arrived (a lost datagram), so the peer still holds that SA and repeats this until its retransmissions give up, then starts over with a new phase 1 (sooner with DPD on its side)`;
+  if (gone.named) return remote(NotifyType.INVALID_COOKIE, reason);
+  gone.named = true;
   return refuse(NotifyType.INVALID_COOKIE, 'NO_ANSWER', reason);
 }
 
@@ -134,6 +150,7 @@ export function openHashed(p1: KeyedP1, iv: Uint8Array, bytes: Uint8Array, msgId
   if (h?.type !== 'HASH') throw remote(NotifyType.INVALID_PAYLOAD_TYPE, `${what} must start with HASH(1)`);
   const expected = C.informationalHash({ prf: p1.prf, skeyidA: skeyidAOf(p1), messageId: msgId, afterHash: afterFirstPayload(plain) });
   if (!C.verifyHash(expected, h.data)) throw remote(NotifyType.INVALID_HASH_INFORMATION, `${what} HASH(1) does not verify`);
+  p1.heard++;
   if (script) checkMessage(script, payloads);
   return { payloads, nextIv };
 }

@@ -537,6 +537,11 @@ export function checkIpsecAnswer(sa: SaPayload, ourOffer: SaPayload, ours: reado
   return { proposalNumber: g[0].number, entries, mode: first.mode, group: first.group, lifetimeSeconds: sec, lifetimeKilobytes: kb, shortened: false, ours: idx };
 }
 
+/** A lifetime we can put in a Life Duration attribute: absent, or a whole number 1 to 2^32-1. */
+function lifetimeOk(v: number | undefined): boolean {
+  return v === undefined || (Number.isInteger(v) && v >= 1 && v <= 0xffffffff);
+}
+
 /** Validate a connection's proposals (LocalProtocolError-free: returns a problem text or undefined). */
 export function checkConnectionProposals(ike: readonly IkeProposal[], ipsec: readonly IpsecProposal[], allowWeak: boolean): string | undefined {
   if (ike.length === 0 || ike.length > 64) return 'ike: between 1 and 64 proposals';
@@ -544,12 +549,15 @@ export function checkConnectionProposals(ike: readonly IkeProposal[], ipsec: rea
     if (ikeCipherKeyBytes(p.encryption, p.encryption === EncryptionAlgorithm.AES_CBC ? (p.keyLength ?? 128) : undefined) === undefined) return `ike: cipher ${p.encryption}/${p.keyLength ?? ''} not supported`;
     if (!SUPPORTED_HASHES.has(p.hash)) return `ike: hash ${p.hash} not supported`;
     if (!groupAllowed(p.group, allowWeak)) return `ike: group ${p.group} not allowed`;
+    if (!lifetimeOk(p.lifetimeSeconds)) return `ike: lifetime ${p.lifetimeSeconds} s (a whole number of seconds, 1 to 2^32-1)`;
   }
   if (ipsec.length === 0 || ipsec.length > 64) return 'ipsec: between 1 and 64 proposals';
   for (const p of ipsec) {
     if (p.protocols.length === 0 || p.protocols.length > 3) return 'ipsec: 1 to 3 protocols per proposal';
     if (p.group && !groupAllowed(p.group, allowWeak)) return `ipsec: PFS group ${p.group} not allowed`;
     if (p.mode !== EncapsulationMode.TUNNEL && p.mode !== EncapsulationMode.TRANSPORT) return `ipsec: mode ${p.mode}`;
+    if (!lifetimeOk(p.lifetimeSeconds)) return `ipsec: lifetime ${p.lifetimeSeconds} s (a whole number of seconds, 1 to 2^32-1)`;
+    if (!lifetimeOk(p.lifetimeKilobytes)) return `ipsec: lifetime ${p.lifetimeKilobytes} KB (a whole number, 1 to 2^32-1)`;
     for (const s of p.protocols) {
       const k = keymatBytes({ protocol: s.protocol, transformId: s.transformId, keyLength: espKeyLengthOf(s) ?? s.keyLength, authAlgorithm: s.authAlgorithm });
       if (!k) return `ipsec: protocol ${s.protocol} transform ${s.transformId} not supported`;

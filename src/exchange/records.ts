@@ -104,6 +104,8 @@ export interface PendingQm {
   readonly ts?: SelectorPair;
   /** The proposals to offer (the gateway's rekey: the negotiated one first); absent: the connection's. */
   readonly ipsec?: readonly IpsecProposal[];
+  /** Asked for again after it got no answer under an ISAKMP SA the peer had lost (lifecycle.ts, retryUnderNewPhase1). */
+  readonly secondTry?: true;
 }
 
 /** What HASH_I / HASH_R are computed over besides the ID (RFC 2409 §5): fixed once the keys exist. */
@@ -299,6 +301,11 @@ export interface P1 extends LastMessages {
    * holdQuickModes / releaseQuickModes).
    */
   holds: number;
+  /**
+   * Messages from the peer verified under this SA so far (a count, not a clock): a Quick Mode of
+   * ours unanswered while this moved shows a peer that holds the SA (lifecycle.ts, retryUnderNewPhase1).
+   */
+  heard: number;
   /** Once established: connection + authenticated identity, the key of the per-peer caps (issue 9.6). */
   peerKey: string | undefined;
 }
@@ -400,6 +407,10 @@ export interface Qm extends LastMessages {
   rtx: Retransmit<typeof Tk.QmRetransmit> | undefined;
   tTimeout: TimerOfKind<typeof Tk.QmTimeout> | undefined;
   rekeyOf: Child | undefined;
+  /** Ours, asked for again after no answer under a lost ISAKMP SA: unanswered again, it fails. */
+  secondTry: boolean;
+  /** `p1.heard` when it started (ours). */
+  heardAtStart: number;
   /** Responder: lifetimes shortened, RESPONDER-LIFETIME sent. Initiator: lifetimes from the peer. */
   lifeSeconds: number | undefined;
   lifeKilobytes: number | undefined;
@@ -437,6 +448,8 @@ export function newQm(p1: KeyedP1, msgId: number, role: 'initiator' | 'responder
     rtx: undefined,
     tTimeout: undefined,
     rekeyOf: undefined,
+    secondTry: false,
+    heardAtStart: p1.heard,
     lifeSeconds: undefined,
     lifeKilobytes: undefined,
     peerOa: undefined,

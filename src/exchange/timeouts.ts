@@ -11,8 +11,8 @@ import type { Engine } from './engine.js';
 import { fireLiveness } from './extensions/index.js';
 import { xauthSettled } from './extensions/xauth.js';
 import { modeConfigWaitOver } from './extensions/modecfg.js';
-import { expireChild, rekeyChild } from './ipsec-sa.js';
-import { deleteP1, failUnanswered, rekeyP1, retryOrFail } from './lifecycle.js';
+import { expireChild, rekeyChild, supersededChild } from './ipsec-sa.js';
+import { deleteP1, failUnanswered, rekeyP1, retryOrFail, supersededP1 } from './lifecycle.js';
 import { Tk, isEstablished, type EngineTimer } from './records.js';
 import { traceRetransmit } from './trace.js';
 
@@ -71,7 +71,7 @@ export function fire(x: Engine, now: number, e: EngineTimer): void {
       const p1 = e.target;
       if (p1.life !== 'established' || p1.tSoft !== e) return;
       x.emit({ type: 'expired', kind: 'isakmp', id: x.sas.p1Id(p1), connection: p1.conn.name, hard: false });
-      if (p1.conn.rekey !== false && x.conns.has(p1.conn.name)) rekeyP1(x, now, p1);
+      if (p1.conn.rekey !== false && x.conns.has(p1.conn.name) && !supersededP1(x, p1)) rekeyP1(x, now, p1);
       return;
     }
     case Tk.P1Hard: {
@@ -90,7 +90,7 @@ export function fire(x: Engine, now: number, e: EngineTimer): void {
       const c = e.target;
       if (c.state !== 'installed' || c.tSoft !== e) return;
       x.emit({ type: 'expired', kind: 'ipsec', id: c.info.id, connection: c.conn.name, hard: false });
-      if (c.conn.rekey !== false && x.conns.has(c.conn.name)) rekeyChild(x, now, c);
+      if (c.conn.rekey !== false && x.conns.has(c.conn.name) && !supersededChild(x, c)) rekeyChild(x, now, c);
       return;
     }
     case Tk.ChildHard: {

@@ -412,7 +412,7 @@ export type EngineEvent =
    * A negotiation we started (or answered) is abandoned: retransmit limit, timeout, peer error, a
    * refusal. `cause`, when known, says why in a stable word (the `reason` in full words).
    */
-  | { readonly type: 'failed'; readonly kind: 'isakmp' | 'ipsec'; readonly connection: string; readonly peer: Address; readonly notify: number; readonly reason: string; readonly cause?: FailureCause }
+  | { readonly type: 'failed'; readonly kind: 'isakmp' | 'ipsec'; readonly connection: string; readonly peer: Address; readonly notify: number; readonly reason: string; readonly cause?: FailureCause; readonly retrying?: true }
   /**
    * A negotiation began: ours (`initiate`, a rekey: `rekey` true), or the peer's that we answer
    * (a first phase-1 message accepted, a Quick Mode answered). Each ends in exactly one

@@ -41,6 +41,22 @@ test('garbage after the ISAKMP SA is up: the answer says the keys match and how 
   assert.match(error, /the ISAKMP SA was established \(the pre-shared keys match\).*isakmp decode/);
 });
 
+test('a Quick Mode failure the engine retries itself (retrying: true) does not end `up`; a final one does', async () => {
+  const w = new Waiters(() => {
+    throw new Error('no SA expected');
+  });
+  const answer = w.wait('office', () => conn, 200, () => ({ started: 1, negotiating: 0, established: 0 }));
+  let settled = false;
+  void answer.then(() => (settled = true));
+  w.onEvent({ type: 'failed', kind: 'ipsec', connection: 'office', peer: PEER, notify: 0, reason: 'Quick Mode got no answer under ISAKMP SA x', cause: 'NO_ANSWER', retrying: true });
+  await new Promise((r) => setImmediate(r));
+  assert.equal(settled, false, 'still waiting for the retry');
+  w.onEvent({ type: 'failed', kind: 'ipsec', connection: 'office', peer: PEER, notify: 0, reason: 'retransmit limit reached, peer does not answer', cause: 'NO_ANSWER' });
+  const r = await answer;
+  assert.equal(r.ok, false);
+  assert.match(String(r.error), /retransmit limit reached/);
+});
+
 test('a harmless repeat (REPEATED_MESSAGE) after a real problem does not hide it from the answer', async () => {
   const repeat: EngineEvent = { type: 'dropped', peer: PEER, notify: 0, code: 'REPEATED_MESSAGE', reason: "byte-identical repeat of the peer's last Main Mode message (already taken; nothing to answer)" };
   const error = await timeoutAnswer([garbage, repeat]);

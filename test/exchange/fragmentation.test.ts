@@ -244,3 +244,21 @@ test('SHAPES #20: payload 132 as the sole payload under an established ISAKMP SA
   assert.equal(pair.sentBy('b').length, sent, 'no answer');
   assert.equal(pair.b.isakmpSas().length, 1);
 });
+
+test('force with a fragment size below the first message: MM1 and AM1 go whole (a responder has no state for their fragments), every later phase-1 message in fragments, and both ends come up', () => {
+  for (const exchange of ['main', 'aggressive'] as const) {
+    const ids = (me: string, them: string) => (exchange === 'aggressive' ? { localId: { type: 'fqdn' as const, value: me }, remoteId: { type: 'fqdn' as const, value: them }, allowAggressivePsk: true } : {});
+    const over = { exchange, ike: [{ encryption: 7, keyLength: 128, hash: 4, group: 14 }], fragmentation: 'force' as const, fragmentSize: 100 };
+    const pair = new Pair({ seed: `frag-first-${exchange}` });
+    pair.a.setConnection(conn(pair, 'a', { ...over, ...ids('a.test', 'b.test') }));
+    pair.b.setConnection(conn(pair, 'b', { ...over, ...ids('b.test', 'a.test') }));
+    pair.a.initiate(pair.now, 'c');
+    pair.run(5000);
+    const first = pair.sentBy('a')[0]!;
+    assert.ok(first.data.length > 100, `${exchange}: the first message is longer than the fragment size`);
+    assert.notEqual(decodeHeader(first.data).nextPayload, 132, `${exchange}: and goes whole`);
+    assert.ok(pair.sentBy('b').some((w) => decodeHeader(w.data).nextPayload === 132), `${exchange}: the responder's answer in fragments`);
+    assert.equal(pair.a.ipsecSas().length, 1, `${exchange}: up`);
+    assert.equal(pair.b.ipsecSas().length, 1);
+  }
+});

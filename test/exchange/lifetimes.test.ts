@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { decodeHeader } from '../../src/codec/index.js';
 import { subnetSelector } from '../../src/exchange/index.js';
 import type { Connection } from '../../src/exchange/index.js';
-import { Pair, anotherQuickMode, assertMirrored, conn } from '../helpers/pair.js';
+import { Pair, anotherQuickMode, assertMirrored, conn, seededRandom } from '../helpers/pair.js';
+import { Endpoint } from '../../src/exchange/index.js';
 
 function up(seed: string, over: Partial<Connection> = {}, overB: Partial<Connection> = over): Pair {
   const pair = new Pair({ seed });
@@ -413,4 +414,60 @@ test('a Quick Mode of ours in flight when our MM5 of the ISAKMP SA rekey goes: i
   assert.equal(pair.ev('a', 'failed').length, 0, JSON.stringify(pair.ev('a', 'failed')));
   // b's late QM2 under the old SA: a typed drop, nothing answered
   assert.deepEqual(pair.ev('a', 'dropped').map((d) => [d.notify, d.reason]), [[9, 'message ID already used (replay)']]);
+});
+
+test('the peer restarts without telling us: our rekey Quick Mode gets no answer, so the ISAKMP SA is deleted and the rekey negotiated again under a new phase 1, before the IPsec SA expires', () => {
+  const over = { ike: [{ encryption: 7, keyLength: 128, hash: 4, group: 14, lifetimeSeconds: 3600 }], ipsec: [esp({ lifetimeSeconds: 600 })], rekeyMarginSeconds: 120 };
+  const pair = up('peer-restart', over, { ...over, rekey: false });
+  const oldP1 = pair.a.isakmpSas()[0]!;
+  const old = pair.a.ipsecSas()[0]!;
+  // b comes back with nothing (no INITIAL-CONTACT from it: it does not initiate)
+  pair.b = new Endpoint({ random: seededRandom('b after restart') });
+  pair.b.setConnection(conn(pair, 'b', { ...over, rekey: false }));
+  pair.clearEvents();
+  pair.run(599_000);
+  const f = pair.ev('a', 'failed');
+  assert.equal(f.length, 1, 'one failure, and it says the engine tries again');
+  assert.equal(f[0]!.retrying, true);
+  assert.equal(f[0]!.cause, 'NO_ANSWER');
+  assert.match(f[0]!.reason, new RegExp(`no answer under ISAKMP SA ${oldP1.id}.*new phase 1`));
+  assert.ok(pair.ev('a', 'deleted').some((d) => d.kind === 'isakmp' && d.id === oldP1.id), 'the lost ISAKMP SA is deleted');
+  assert.equal(pair.ev('a', 'phase1-established').length, 1, 'a new phase 1');
+  const fresh = pair.ev('a', 'ipsec-sa-established');
+  assert.equal(fresh.length, 1);
+  assert.equal(fresh[0]!.rekeyOf, old.id, 'the rekey, not a new SA beside it');
+  assert.ok(fresh[0]!.sa.establishedAt < old.establishedAt + 600_000, 'before the old IPsec SA expired');
+  assert.equal(pair.a.ipsecSas().length, 1);
+  assert.equal(pair.b.ipsecSas().length, 1);
+  assert.deepEqual(pair.a.ipsecSas()[0]!.protocols[0]!.inbound.keymat, pair.b.ipsecSas()[0]!.protocols[0]!.outbound.keymat);
+});
+
+test('a peer that never answers our Quick Mode (but is there): tried again once under a new phase 1, then failed; nothing more', () => {
+  const pair = new Pair({ seed: 'qm-ignored' });
+  pair.a.setConnection(conn(pair, 'a'));
+  pair.b.setConnection(conn(pair, 'b'));
+  // every Quick Mode message from a is lost; Main Mode and Informational get through
+  pair.tap = (from, data) => (from === 'a' && decodeHeader(data).exchangeType === 32 ? null : data);
+  pair.a.initiate(pair.now, 'c');
+  pair.run(600_000);
+  const f = pair.ev('a', 'failed');
+  assert.deepEqual(f.map((e) => [e.kind, e.retrying === true]), [['ipsec', true], ['ipsec', false]]);
+  assert.equal(pair.ev('a', 'phase1-established').length, 2, 'one phase 1 more, not a loop');
+  assert.equal(pair.ev('b', 'phase1-established').length, 2);
+  assert.equal(pair.a.ipsecSas().length, 0);
+  assert.equal(pair.a.isakmpSas().length, 1, 'the second ISAKMP SA stays (the peer answered its Main Mode)');
+});
+
+test('a peer that ignores our Quick Mode but sends DPD probes under the ISAKMP SA still holds it: the Quick Mode fails, no new phase 1', () => {
+  const pair = new Pair({ seed: 'qm-ignored-dpd' });
+  pair.a.setConnection(conn(pair, 'a'));
+  pair.b.setConnection(conn(pair, 'b', { dpd: { delaySeconds: 5, timeoutSeconds: 60 } }));
+  pair.tap = (from, data) => (from === 'a' && decodeHeader(data).exchangeType === 32 ? null : data);
+  pair.a.initiate(pair.now, 'c');
+  pair.run(120_000);
+  const f = pair.ev('a', 'failed');
+  assert.deepEqual(f.map((e) => [e.kind, e.retrying === true, e.reason]), [['ipsec', false, 'retransmit limit reached, peer does not answer']]);
+  assert.ok(pair.sentBy('b').filter((w) => decodeHeader(w.data).exchangeType === 5).length > 0, 'b probed a meanwhile');
+  assert.equal(pair.ev('a', 'phase1-established').length, 1, 'no second phase 1');
+  assert.equal(pair.a.isakmpSas().length, 1);
 });

@@ -384,3 +384,62 @@ test('Aggressive Mode message 3 only late (after the Quick Mode): the half-open 
   assert.equal(pair.b.ipsecSas().length, 1);
   assertMirrored(pair, assert);
 });
+
+const DELETED_IN_USE = /the peer sent a Quick Mode under ISAKMP SA [0-9a-f]{32} \(connection c\), which we deleted: unless it crossed our Delete on the way, the Delete never arrived/;
+
+test('our Delete of the ISAKMP SA lost: the peer goes on with a Quick Mode under it; dropped (nothing to read it with), named once at the default level, its retransmissions plain drops', () => {
+  const pair = new Pair({ seed: 'dellost' });
+  setup(pair);
+  pair.a.initiate(pair.now, 'c');
+  pair.run(2000);
+  assert.equal(pair.a.ipsecSas().length, 1);
+  const saId = pair.a.isakmpSas()[0]!.id;
+  // every Informational of a's lost from now on: b never hears of the Delete
+  pair.tap = (from, data) => (from === 'a' && decodeHeader(data).exchangeType === 5 ? null : data);
+  pair.a.delete(pair.now, saId);
+  assert.equal(pair.a.isakmpSas().length, 0);
+  pair.run(100);
+  assert.equal(pair.b.isakmpSas().length, 1, 'b still holds the ISAKMP SA');
+  const before = pair.ev('a', 'dropped').length;
+  const sentBefore = pair.sentBy('b').length;
+  pair.b.rekey(pair.now, pair.b.ipsecSas()[0]!.id); // a Quick Mode under the SA a deleted
+  pair.run(60_000);
+  const drops = pair.ev('a', 'dropped').slice(before);
+  const qms = pair.sentBy('b').slice(sentBefore).filter((w) => decodeHeader(w.data).exchangeType === 32 && Buffer.from(w.data.subarray(0, 16)).toString('hex') === saId);
+  assert.ok(qms.length >= 3, `b's Quick Mode and its retransmissions: ${qms.length}`);
+  assert.equal(drops.length, qms.length, 'every one dropped');
+  assert.ok(drops.every((d) => DELETED_IN_USE.test(d.reason)), drops.map((d) => d.reason).join('\n'));
+  assert.deepEqual(drops.map((d) => d.cause), ['NO_ANSWER', ...drops.slice(1).map(() => undefined)]);
+  assert.equal(pair.ev('a', 'ipsec-sa-established').length, 1, 'no new IPsec SA on a');
+  assert.equal(pair.a.isakmpSas().length, 0);
+});
+
+test('a Quick Mode under cookies we never had (or from another address than the deleted SA\'s peer) is the plain drop, not named as a lost Delete', () => {
+  const pair = new Pair({ seed: 'delother' });
+  setup(pair);
+  pair.a.initiate(pair.now, 'c');
+  pair.run(2000);
+  const saId = pair.a.isakmpSas()[0]!.id;
+  let qm: Uint8Array | undefined;
+  pair.tap = (from, data) => {
+    const h = decodeHeader(data);
+    if (from === 'a' && h.exchangeType === 5) return null;
+    if (from === 'b' && h.exchangeType === 32 && qm === undefined) qm = new Uint8Array(data);
+    return data;
+  };
+  pair.a.delete(pair.now, saId);
+  pair.b.rekey(pair.now, pair.b.ipsecSas()[0]!.id);
+  pair.run(100);
+  assert.ok(qm);
+  const before = pair.ev('a', 'dropped').length;
+  pair.inject('a', qm, { address: '192.0.2.99', port: 500 });
+  const other = new Uint8Array(qm);
+  other[8] = other[8]! ^ 0xff; // another responder cookie
+  pair.inject('a', other);
+  const drops = pair.ev('a', 'dropped').slice(before);
+  assert.equal(drops.length, 2);
+  for (const d of drops) {
+    assert.match(d.reason, /Quick Mode without an established ISAKMP SA/);
+    assert.equal(d.cause, undefined);
+  }
+});

@@ -295,3 +295,14 @@ test('transform attributes: each class once, lifetime pairs in order (type then 
   assert.equal(esp(tv(5, 2), tv(5, 2)), undefined, 'a class twice');
   assert.equal(esp(tv(7, 1)), undefined, 'key rounds: refused');
 });
+
+test('setConnection refuses lifetimes no Life Duration attribute can carry (negative, fractional, zero, over 32 bits), naming the value', () => {
+  const pair = new Pair({ seed: 'lifetimes-checked' });
+  const esp = { protocols: [{ protocol: 3, transformId: 12, keyLength: 128, authAlgorithm: 5 }], mode: 1 };
+  for (const bad of [-2, 0, 1.5, 2 ** 32]) {
+    assert.throws(() => pair.a.setConnection(conn(pair, 'a', { ike: [{ ...AES128_SHA256_14, lifetimeSeconds: bad }] })), new RegExp(`ike: lifetime ${bad} s`));
+    assert.throws(() => pair.a.setConnection(conn(pair, 'a', { ipsec: [{ ...esp, lifetimeSeconds: bad }] })), new RegExp(`ipsec: lifetime ${bad} s`));
+    assert.throws(() => pair.a.setConnection(conn(pair, 'a', { ipsec: [{ ...esp, lifetimeKilobytes: bad }] })), new RegExp(`ipsec: lifetime ${bad} KB`));
+  }
+  pair.a.setConnection(conn(pair, 'a', { ike: [{ ...AES128_SHA256_14, lifetimeSeconds: 2 ** 32 - 1 }], ipsec: [{ ...esp, lifetimeSeconds: 1, lifetimeKilobytes: 4096 }] }));
+});

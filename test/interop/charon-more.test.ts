@@ -18,7 +18,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { A, B, charon, interopSkipReason, labDown, labUp, Ours, until } from './peers.js';
+import { A, B, charon, interopSkipReason, labDown, labUp, Ours, ourPskConfig, until } from './peers.js';
 
 const skip = interopSkipReason();
 if (skip) console.log(`# charon (more) interop skipped: ${skip}`);
@@ -26,25 +26,7 @@ if (skip) console.log(`# charon (more) interop skipped: ${skip}`);
 const PSK = 'charon-ipcomp-psk-secret-71c2';
 
 /** Our side on peer-b: connection `charon` against interop/conf/charon/ipcomp.conf. */
-const ourConfig = (sock: string): string => `global:
-  listen: [${B.ip}]
-  control_socket: ${sock}
-  log: { level: debug }
-secrets:
-  psk:
-    psk: "${PSK}"
-connections:
-  charon:
-    auth: psk
-    secret: psk
-    local:  { address: ${B.ip} }
-    remote: { address: ${A.ip} }
-    ike: aes128-sha256-modp2048
-    esp: aes128-sha256
-    local_ts: "${B.inner}/32"
-    remote_ts: "${A.inner}/32"
-    start: add
-`;
+const ourConfig = (sock: string): string => ourPskConfig(sock, { psk: PSK, ike: 'aes128-sha256-modp2048', esp: 'aes128-sha256', localTs: `${B.inner}/32`, remoteTs: `${A.inner}/32` });
 
 /**
  * For a describe block: the lab up with charon `a` on peer-a (conf/charon/`conf`) and our daemon

@@ -290,6 +290,29 @@ export class Ours {
   }
 }
 
+/** Our daemon's configuration on peer-b: one PSK connection `charon` to peer-a, `start: add`, the log at debug. */
+export function ourPskConfig(sock: string, c: { psk: string; allowWeakPsk?: boolean; ike: string; esp: string; localTs: string; remoteTs: string }): string {
+  return `global:
+  listen: [${B.ip}]
+  control_socket: ${sock}
+  log: { level: debug }
+secrets:
+  psk:
+    psk: "${c.psk}"${c.allowWeakPsk ? '\n    allow_weak_psk: true' : ''}
+connections:
+  charon:
+    auth: psk
+    secret: psk
+    local:  { address: ${B.ip} }
+    remote: { address: ${A.ip} }
+    ike: ${c.ike}
+    esp: ${c.esp}
+    local_ts: "${c.localTs}"
+    remote_ts: "${c.remoteTs}"
+    start: add
+`;
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }

@@ -138,6 +138,7 @@ export function newP1(x: Engine, role: 'initiator' | 'responder', mode: 'main' |
     dpd: undefined,
     live: undefined,
     holds: 0,
+    heard: 0,
     peerKey: undefined,
   };
   x.sas.addP1(p1, icKey);

@@ -32,7 +32,7 @@ import { hostSelector, idToSelector, selectorEquals, selectorPairs, selectorToId
 import { ipsecRefusalText, selectorText } from '../offer-text.js';
 import { deleteReplaced, installIpsecSa } from '../ipsec-sa.js';
 import { keyPair } from '../key-schedule.js';
-import { failedEvent, peerText, retireIfSpent } from '../lifecycle.js';
+import { failedEvent, peerText, retireIfSpent, retryUnderNewPhase1 } from '../lifecycle.js';
 import { checkFreshMsgId, doneFor, freshMsgId, msgIdFree, phase1Confirmed, phase2Iv, rememberDone, requireEstablished } from '../phase2.js';
 import { buildIpsecAnswer, buildIpsecSa, checkIpsecAnswer, selectIpsec, type IpsecSelection } from '../proposals.js';
 import { Tk, newQm, type KeyedP1, type P1, type PendingQm, type Qm, type QuickModeState, type TimerOfKind, skeyidAOf } from '../records.js';
@@ -85,6 +85,7 @@ export function startQuick(x: Engine, now: number, p1: KeyedP1, pending: Pending
   const ts = pending.rekeyOf ? { local: pending.rekeyOf.info.localTs, remote: pending.rekeyOf.info.remoteTs } : (pending.ts ? withVirtualAddress(p1, pending.ts) : pairsOf(conn, p1)[0]) ?? missing('a selector pair');
   const qm = newQm(p1, msgId, 'initiator', conn, phase2Iv(p1, msgId), 'sent-qm1', r.subarray(4, 4 + nl), ts.local, ts.remote, conn.commit === true);
   qm.rekeyOf = pending.rekeyOf;
+  qm.secondTry = pending.secondTry === true;
   // a rekey keeps every selector the SA carried (the IDs name its first, as before)
   qm.localSelectors = pending.rekeyOf?.info.localSelectors;
   // a rekey names our side as the Quick Mode it replaces did (a Unity client's 0.0.0.0/0)
@@ -498,6 +499,19 @@ export function clearQmRetransmit(x: Engine, qm: Qm): void {
   qm.rtx = undefined;
 }
 
+/**
+ * Our Quick Mode, unanswered from its first message on while nothing else from the peer verified
+ * under its ISAKMP SA either (a peer that sends us DPD, Informational or Transaction messages
+ * under it holds the SA: it only ignores the Quick Mode), is asked for again under a new phase 1
+ * (lifecycle.ts, retryUnderNewPhase1) once, on connections we can initiate a phase 1 on by
+ * ourselves: not to '%any', and not a remote-access connection, whose new phase 1 runs XAUTH and
+ * Mode Config again (a client may get another address than its Quick Mode names).
+ */
+function mayRetryUnderNewPhase1(qm: Qm): boolean {
+  const c = qm.conn;
+  return qm.role === 'initiator' && qm.state === 'sent-qm1' && !qm.secondTry && qm.p1.heard === qm.heardAtStart && c.remote.address !== '%any' && c.xauth === undefined && c.modeConfig === undefined;
+}
+
 /** The Quick Mode timers: retransmission of our last message (both roles), and the exchange's timeout. */
 export function quickModeTimer(x: Engine, now: number, e: TimerOfKind<typeof Tk.QmRetransmit> | TimerOfKind<typeof Tk.QmTimeout>): void {
   const qm = e.target;
@@ -509,7 +523,9 @@ export function quickModeTimer(x: Engine, now: number, e: TimerOfKind<typeof Tk.
   const rtx = qm.rtx;
   if (!rtx || rtx.timer !== e) return;
   if (rtx.count >= x.opt.retransmitLimit) {
-    failQm(x, qm, 0, 'retransmit limit reached, peer does not answer', 'NO_ANSWER');
+    // not one answer to our first message: the ISAKMP SA is probably gone on the peer's side
+    if (mayRetryUnderNewPhase1(qm)) retryUnderNewPhase1(x, now, qm);
+    else failQm(x, qm, 0, 'retransmit limit reached, peer does not answer', 'NO_ANSWER');
     return;
   }
   rtx.count++;
@@ -535,7 +551,7 @@ export const quickModeDriver: ExchangeDriver = {
   exchangeType: TYPE,
   receive(x, m) {
     const h = m.header;
-    const p1 = requireEstablished(m.p1, h, m.remote, 'Quick Mode');
+    const p1 = requireEstablished(x, m.p1, h, m.remote, 'Quick Mode');
     expectAuthentication(x, m.local, m.remote);
     phase1Confirmed(p1);
     const qm = p1.qms?.get(h.messageId);

@@ -165,7 +165,7 @@ export function transactionTimer(x: Engine, now: number, e: TimerOfKind<typeof T
 
 function receiveTransaction(x: Engine, m: Inbound): void {
   const { header: h, bytes } = m;
-  const p1 = requireEstablished(m.p1, h, m.remote, 'transaction');
+  const p1 = requireEstablished(x, m.p1, h, m.remote, 'transaction');
   const t = tx(p1);
   const o = t.out.get(h.messageId);
   if (o) {

@@ -15,6 +15,10 @@
  * Send: Engine.send passes every datagram through fragmentsOut: a Main or Aggressive Mode message
  * under a phase 1 whose connection says `fragmentation: force`, or `yes` and the peer announced it,
  * and longer than `fragmentSize`, is cut into pieces of at most fragmentSize bytes (datagram size).
+ * Never the first message (MM1 / AM1, responder cookie zero), even with `force`: a responder holds
+ * no state for it yet, and fragments without prior state are refused, by this receive side as by
+ * Cisco's (a forced MM1 or AM1 longer than the fragment size, e.g. an AM1 with a MODP-8192 KE,
+ * never got an answer from us). It goes whole; IP fragments it when it must.
  * The pieces of the last cut message are kept, so a retransmission sends the same pieces (same
  * Fragment ID) together.
  * @module
@@ -23,7 +27,7 @@ import { decodeHeaderView, decodeMessage } from '../../codec/message.js';
 import { fragmentMessage } from '../../codec/fragments.js';
 import type { FragmentPayload, Payload } from '../../codec/types.js';
 import { ExchangeType, NotifyType } from '../../constants/index.js';
-import { bytesEqual, prefixEqual } from '../../crypto/bytes.js';
+import { bytesEqual, isZero, prefixEqual } from '../../crypto/bytes.js';
 import type { Engine } from '../engine.js';
 import type { P1 } from '../records.js';
 import { remote } from '../refusal.js';
@@ -85,7 +89,7 @@ const lastCut = new WeakMap<P1, { readonly of: Uint8Array; readonly pieces: read
  * goes whole (the common case: no array is built for it).
  */
 export function fragmentsOut(x: Engine, data: Uint8Array): readonly Uint8Array[] | undefined {
-  if (data.length < 28 || !phase1Exchange(data[18] ?? 0)) return undefined;
+  if (data.length < 28 || !phase1Exchange(data[18] ?? 0) || isZero(data.subarray(8, 16))) return undefined;
   const p1 = x.sas.p1ByCookie(data.subarray(0, 8));
   if (p1 === undefined) return undefined;
   const mode = modeOf(p1.conn);

@@ -129,6 +129,7 @@ export function expectAuthentication(x: Engine, local: Address, remoteAddr: Addr
  * R-U-THERE, a Delete) a replay could have caused it.
  */
 export function authenticated(x: Engine, p1: P1, fresh: boolean): void {
+  p1.heard++;
   const l = x.rxLocal;
   const r = x.rxRemote;
   x.rxLocal = x.rxRemote = undefined;
