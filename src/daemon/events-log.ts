@@ -2,7 +2,7 @@
  * Event subscriber: logs and metrics. One log line per engine event (no secrets), the counters
  * of `status --json` and Prometheus, and the key log (only when one was asked for).
  */
-import { CfgAttr, CfgType, nameOf, NotifyType } from '../constants/index.js';
+import { CfgAttr, CfgType, isErrorNotify, nameOf, NotifyType } from '../constants/index.js';
 import { toHex } from '../crypto/bytes.js';
 import { localSelectorsOf } from '../exchange/ids.js';
 import { modeName } from '../exchange/natt.js';
@@ -59,9 +59,13 @@ export class LogEvents {
     private readonly now: () => number = () => performance.now(),
   ) {}
 
-  /** A failure line (warn), unless the same peer gave the same cause (same connection, same notify) a moment ago. */
-  private failureLine(message: string, peer: { address: string; port: number }, cause: string | undefined, fields: { connection?: string | undefined; notify?: string | undefined; reason: string }): void {
-    const t = this.causeLines.take(`${peer.address}|${cause ?? message}|${fields.connection ?? ''}|${fields.notify ?? ''}`, this.now());
+  /**
+   * A failure line (warn), unless the same peer gave the same cause (same connection, same notify)
+   * a moment ago. `pacedBy` is the notify part of that key (default: the notify itself; '' paces
+   * every notify of the line together).
+   */
+  private failureLine(message: string, peer: { address: string; port: number }, cause: string | undefined, fields: { connection?: string | undefined; notify?: string | undefined; reason: string }, pacedBy = fields.notify ?? ''): void {
+    const t = this.causeLines.take(`${peer.address}|${cause ?? message}|${fields.connection ?? ''}|${pacedBy}`, this.now());
     // a repeat within the window: counted for the next warn line, and still a line at debug level
     // (no input goes without one)
     if (!t.log) this.logger.debug('ike', `${message} (repeat, warn line paced)`, { ...fields, peer: `${peer.address}:${peer.port}`, cause });
@@ -165,9 +169,19 @@ export class LogEvents {
           logger.debug('ike', 'DPD: R-U-THERE-ACK', { sa: e.isakmpSa, seq, answers: true });
           break;
         }
-        // R-U-THERE answered: per-packet chatter; errors are named by the failure they cause
+        // R-U-THERE answered: per-packet chatter; an error is named at warn by the failure it
+        // caused or by its `peer-error` line, so its own line is debug; status notifies are info
         if (e.notify === NotifyType.R_U_THERE) logger.debug('ike', 'DPD: R-U-THERE answered', { sa: e.isakmpSa });
+        else if (isErrorNotify(e.notify)) logger.debug('ike', 'error notify from peer', { peer: `${e.peer.address}:${e.peer.port}`, sa: e.isakmpSa, notify: nameOf(NotifyType, e.notify) });
         else logger.info('ike', 'notify from peer', { peer: `${e.peer.address}:${e.peer.port}`, sa: e.isakmpSa, notify: nameOf(NotifyType, e.notify) });
+        break;
+      case 'peer-error':
+        // an error of the peer's that ended nothing of ours: at warn, paced with the failures the
+        // peer caused (a late repeat of the refusal that failed our Quick Mode is no second
+        // line); one in clear (anyone on the path can send it) is paced per peer and connection
+        // whatever its notify type, so that it cannot fill the warn level
+        if (e.authenticated) this.failureLine('error notify from the peer', e.peer, 'PEER_REFUSED', { connection: e.connection, notify: nameOf(NotifyType, e.notify), reason: e.reason });
+        else this.failureLine('unauthenticated error notify from the peer (not acted upon)', e.peer, 'PEER_REFUSED', { connection: e.connection, notify: nameOf(NotifyType, e.notify), reason: e.reason }, '');
         break;
       case 'xauth-request':
         // the password goes to the backend only: never into a line

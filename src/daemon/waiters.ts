@@ -64,8 +64,8 @@ export class Waiters {
         if (e.rekeyOf === undefined) this.established(e.sa);
         break;
       case 'dropped':
-        // a flood's first messages are no peer's problem worth remembering
-        if (e.code === 'FIRST_MESSAGE_LIMITED') break;
+        // a flood's first messages, and a harmless repeat, are no peer's problem worth remembering
+        if (e.code === 'FIRST_MESSAGE_LIMITED' || e.code === 'REPEATED_MESSAGE') break;
         this.noteProblem(e.peer.address, `${e.reason} (${dropLabel(e.notify === 0 ? undefined : nameOf(NotifyType, e.notify), e.code)})`, e.cause);
         // the peer said in clear that it refuses: not acted upon by the engine, but `up` says so now
         if (e.cause === 'PEER_REFUSED' && e.connection !== undefined) this.settle(e.connection, { ok: false, error: `connection '${e.connection}' refused by the peer: ${e.reason}`, cause: e.cause });

@@ -25,6 +25,12 @@ export function removeFrom<K, V extends object>(m: Map<K, Bucket<V>>, k: K, v: V
   else if (b.size === 1) for (const only of b) m.set(k, only);
 }
 
+/** Whether `v` is in the bucket of `k`. */
+export function inBucket<K, V extends object>(m: Map<K, Bucket<V>>, k: K, v: V): boolean {
+  const b = m.get(k);
+  return b === v || (b instanceof Set && b.has(v));
+}
+
 /** The values of a bucket as a fresh array (safe to iterate while the map changes). */
 export function bucket<K, V extends object>(m: Map<K, Bucket<V>>, k: K): V[] {
   const b = m.get(k);

@@ -69,6 +69,17 @@ export class EndpointInspector {
     return n;
   }
 
+  /**
+   * How many phase 1s DPD reads for ISAKMP SA `saId` when it fires (those of the same peer address
+   * and port, `p1sOfPeerPort`), and how many share its address pair (what a scan of the pair reads).
+   */
+  dpdReads(saId: string): { readonly peerPort: number; readonly pair: number } {
+    const sas = engineOf(this.ep).sas;
+    const p1 = sas.findP1ById(saId);
+    if (!p1) throw new Error(`no ISAKMP SA ${saId}`);
+    return { peerPort: [...sas.p1sOfPeerPort(p1)].length, pair: [...sas.p1sOfPair(p1.pairKey)].length };
+  }
+
   /** The options the endpoint runs with, defaults filled in. */
   options(): ResolvedOptions {
     return engineOf(this.ep).opt;

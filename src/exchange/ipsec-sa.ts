@@ -128,10 +128,22 @@ export function installIpsecSa(x: Engine, now: number, qm: Qm, sel: IpsecSelecti
   const old = qm.rekeyOf;
   if (old && old.state !== 'dead') {
     x.emit({ type: 'rekeyed', kind: 'ipsec', old: old.info.id, sa: info.id });
-    const held = x.replacedKids.get(p1);
-    if (held) held.push(old);
-    else x.replacedKids.set(p1, [old]);
+    holdDelete(x, p1, old);
   }
+}
+
+/** `old`, replaced by a rekey of ours under `p1`, waits for the one Delete of deleteReplaced. */
+export function holdDelete(x: Engine, p1: P1, old: Child): void {
+  const held = x.replacedKids.get(p1);
+  if (held) held.push(old);
+  else x.replacedKids.set(p1, [old]);
+}
+
+/** The ids of the IPsec SAs whose Delete `p1` holds (those still there), for its snapshot record. */
+export function heldDeletes(x: Engine, p1: P1): string[] {
+  const out: string[] = [];
+  for (const c of x.replacedKids.get(p1) ?? []) if (c.state !== 'dead') out.push(c.info.id);
+  return out;
 }
 
 /**

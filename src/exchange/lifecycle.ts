@@ -54,7 +54,7 @@ export function established(x: Engine, now: number, p1: KeyedP1, payloads: reado
   if (!admitPeer(x, p1)) return;
   if (p1.role === 'initiator') {
     clearRetransmit(x, p1);
-    p1.lastSent = undefined; // nothing of ours to repeat; lastRecv stays to ignore repeats
+    p1.lastSent = undefined; // nothing of ours to repeat; lastRecv stays to know repeats (REPEATED_MESSAGE drops)
   }
   const hs = p1.hs;
   if (hs) {

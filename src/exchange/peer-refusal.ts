@@ -6,7 +6,9 @@
  * looks like from the initiator).
  * @module
  */
-import { NotifyType, nameOf } from '../constants/index.js';
+import { NotifyType, ProtocolId, nameOf } from '../constants/index.js';
+import type { NotifyPayload } from '../codec/types.js';
+import { isZero, toHex } from '../crypto/bytes.js';
 import { identityText } from './ids.js';
 import { ikeTransformName, ipsecTransformName } from './names.js';
 import { selectorText } from './offer-text.js';
@@ -81,4 +83,38 @@ export function peerRefusalText(notify: number, authenticated: boolean, p1: P1, 
   const stage: Stage = qm ? 'quick-mode' : stageOf(p1);
   const what = qm ? 'the Quick Mode' : 'the phase 1';
   return `the peer refused ${what}: ${nameOf(NotifyType, notify)} (${authenticated ? 'authenticated' : 'unauthenticated'} notify): ${hint(notify, stage, qm?.conn ?? p1.conn, qm)}`;
+}
+
+/** What an error notify that answers no exchange of ours probably means, and what to check. */
+function strayHint(notify: number): string {
+  switch (notify) {
+    case NotifyType.INVALID_SPI:
+      return 'the peer does not know that SPI (it restarted, or deleted the SA while traffic still uses it): check the peer\'s log; if traffic stops, bring the connection up again';
+    case NotifyType.INVALID_COOKIE:
+    case NotifyType.INVALID_MESSAGE_ID:
+      return 'the peer does not know this ISAKMP SA or message (it restarted, or deleted the SA): check the peer\'s log; if traffic stops, bring the connection up again';
+    case NotifyType.NO_PROPOSAL_CHOSEN:
+      return 'the peer accepts none of the proposals of an exchange it refused late (a rekey, a retransmission): compare ike, esp/ah and pfs on both sides';
+    case NotifyType.INVALID_ID_INFORMATION:
+      return 'the peer refused an identity or traffic selectors of an exchange already over (a rekey, a retransmission): compare local.id / remote.id and local_ts / remote_ts on both sides';
+    default:
+      return 'see the peer\'s log for the cause';
+  }
+}
+
+const SPI_PROTOCOLS: ReadonlyMap<number, string> = new Map([
+  [ProtocolId.PROTO_IPSEC_AH, 'AH'],
+  [ProtocolId.PROTO_IPSEC_ESP, 'ESP'],
+]);
+
+/**
+ * The reason of a `peer-error` event: an error notify that ended no exchange of ours, `the peer
+ * sent INVALID_SPI (ESP SPI c0ffee01; authenticated notify) under ISAKMP SA 3, answering no
+ * exchange of ours: the peer does not know …`.
+ */
+export function peerErrorText(n: NotifyPayload, authenticated: boolean, isakmpSa: string): string {
+  const proto = SPI_PROTOCOLS.get(n.protocol);
+  const spi = proto !== undefined && n.spi.length === 4 && !isZero(n.spi) ? `${proto} SPI ${toHex(n.spi)}; ` : '';
+  const how = authenticated ? 'authenticated notify' : 'unauthenticated notify, not acted upon: anyone on the path can send one';
+  return `the peer sent ${nameOf(NotifyType, n.notifyType)} (${spi}${how}) under ISAKMP SA ${isakmpSa}, answering no exchange of ours: ${strayHint(n.notifyType)}`;
 }

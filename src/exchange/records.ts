@@ -240,6 +240,7 @@ export interface P1 extends LastMessages {
   conn: Connection;
   /** Where we send from / to: moves to the NAT-T port when NAT traversal floats (RFC 3947 §4). */
   local: Address;
+  /** Changed only through SaTables.moveP1 (it is the key of an index). */
   remote: Address;
   /** Normalised "local|remote" address pair, the key of the per-peer indexes. */
   readonly pairKey: string;

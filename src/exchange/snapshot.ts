@@ -8,10 +8,13 @@
  * SKEYID_a, the encryption key, the last phase-1 IV (from which every Quick Mode and
  * Informational IV derives: it does not change once phase 1 is done), the peer's identity, the
  * lifetimes and the rekey deadline, every message ID the peer used (replay.ts), the RFC 3706
- * sequence numbers, NAT-T and DPD flags, and our last phase-1 message (answered again when the
- * peer repeats its last one). What it does not hold: exchanges in progress (a phase 1 still
- * negotiating, a Quick Mode in flight: the peer retries them), the few recently finished Quick
- * Modes kept for repeats, and the liveness clock (it starts again at import).
+ * sequence numbers, NAT-T and DPD flags, our last phase-1 message (answered again when the
+ * peer repeats its last one), and the IPsec SAs our rekeys under it replaced whose one Delete it
+ * still holds (ipsec-sa.ts deleteReplaced): the importer sends that Delete once their records are
+ * imported too (the Quick Mode of ours it waited for did not travel). What it does not hold:
+ * exchanges in progress (a phase 1 still negotiating, a Quick Mode in flight: the peer retries
+ * them), the few recently finished Quick Modes kept for repeats, and the liveness clock (it starts
+ * again at import).
  *
  * An IPsec SA record holds the SA summary with both directions' SPIs and KEYMAT, the peer's
  * identity, the byte count and the soft (rekey) deadline; it is imported on its own (IPsec SAs
@@ -30,7 +33,7 @@ import { newP1 } from './drivers/phase1.js';
 import { engineOf, type Endpoint } from './endpoint.js';
 import type { Engine } from './engine.js';
 import { established as livenessEstablished } from './extensions/index.js';
-import { removeChild } from './ipsec-sa.js';
+import { deleteReplaced, heldDeletes, holdDelete, removeChild } from './ipsec-sa.js';
 import { destroyP1, p1Info } from './lifecycle.js';
 import { bkey, pairKeyFlat, smi, spiKey } from './keys.js';
 import { setChosen } from './key-schedule.js';
@@ -107,6 +110,12 @@ export interface IsakmpSaRecord {
   /** Our last phase-1 message and the fingerprint of the peer's, while phase 1 is not confirmed. */
   readonly lastRecv?: number;
   readonly lastSent?: string;
+  /**
+   * The IPsec SAs (ids) that our rekeys under this SA replaced, their one Delete held until no
+   * Quick Mode of ours waits on it (absent: none). Optional, so records stay version 1: an
+   * engine that does not know the field ignores it (and those Deletes are not sent, as before).
+   */
+  readonly replaced?: readonly string[];
 }
 
 /** One protocol of an IPsec SA: SPIs and KEYMAT of both directions. */
@@ -224,7 +233,8 @@ export function exportIsakmpSa(ep: Endpoint, id: string): IsakmpSaRecord | undef
     ...(p1.lastRecv !== undefined ? { lastRecv: p1.lastRecv } : {}),
     ...(p1.lastSent !== undefined ? { lastSent: toHex(p1.lastSent) } : {}),
   };
-  return r;
+  const replaced = heldDeletes(x, p1);
+  return replaced.length > 0 ? { ...r, replaced } : r;
 }
 
 function protocolRecord(p: { protocol: number; transformId: number; keyLength: number; authAlgorithm: number; inbound: DirectionKeys; outbound: DirectionKeys }): IpsecProtocolRecord {
@@ -334,7 +344,63 @@ export function importIsakmpSa(ep: Endpoint, now: number, r: IsakmpSaRecord): Is
   p1.tHard = x.timers.add(Math.max(now, r.expiresAt), p1, Tk.P1Hard);
   if (r.rekeyAt !== undefined) p1.tSoft = x.timers.add(importedRekeyAt(x, now, r.rekeyAt, r.expiresAt), p1, Tk.P1Soft);
   livenessEstablished(x, now, chosen);
+  if (r.replaced !== undefined && r.replaced.length > 0) holdImported(x, p1, r.replaced);
   return p1Info(x, p1);
+}
+
+/**
+ * Per engine: an IPsec SA id whose record is still to come → the imported ISAKMP SA holding its
+ * Delete (an id whose record never comes stays: a few per takeover at most).
+ */
+const heldFor = new WeakMap<Engine, Map<string, P1>>();
+/** Per imported ISAKMP SA: the held IPsec SAs whose records are still to come. */
+const toCome = new WeakMap<P1, Set<string>>();
+
+/**
+ * The Deletes an imported ISAKMP SA holds: for the IPsec SAs imported already, held again; the
+ * others when their records come (importIpsecSa). With none to come, the Delete goes now (no
+ * Quick Mode of ours waits on a freshly imported SA).
+ */
+function holdImported(x: Engine, p1: P1, ids: readonly string[]): void {
+  const waiting = new Set<string>();
+  for (const id of ids) {
+    const c = x.sas.children.get(id);
+    if (c !== undefined) {
+      if (c.state !== 'dead') holdDelete(x, p1, c);
+      continue;
+    }
+    waiting.add(id);
+    let m = heldFor.get(x);
+    if (m === undefined) heldFor.set(x, (m = new Map()));
+    m.set(id, p1);
+  }
+  if (waiting.size > 0) toCome.set(p1, waiting);
+  else deleteWhenIdle(x, p1);
+}
+
+/**
+ * The held Delete goes now unless a Quick Mode of ours runs or waits on `p1` (one the importer
+ * began meanwhile, an overdue rekey): then at its end, as on the node that held it first.
+ */
+function deleteWhenIdle(x: Engine, p1: P1): void {
+  if (p1.pending.length > 0) return;
+  if (p1.qms !== undefined) for (const qm of p1.qms.values()) if (qm.role === 'initiator') return;
+  deleteReplaced(x, p1);
+}
+
+/** An imported IPsec SA whose Delete an imported ISAKMP SA holds: held there; the Delete goes once none is still to come. */
+function heldOnImport(x: Engine, child: Child): void {
+  const m = heldFor.get(x);
+  const p1 = m?.get(child.info.id);
+  if (m === undefined || p1 === undefined) return;
+  m.delete(child.info.id);
+  holdDelete(x, p1, child);
+  const waiting = toCome.get(p1);
+  waiting?.delete(child.info.id);
+  if (waiting === undefined || waiting.size === 0) {
+    toCome.delete(p1);
+    deleteWhenIdle(x, p1);
+  }
 }
 
 function directionKeys(spiHex: string, keymatHex: string, encLength: number): DirectionKeys {
@@ -372,6 +438,7 @@ export function importIpsecSa(ep: Endpoint, now: number, r: IpsecSaRecord): Ipse
   const hardAt = r.lifetimeSeconds ? r.establishedAt + r.lifetimeSeconds * 1000 : undefined;
   if (hardAt !== undefined) child.tHard = x.timers.add(Math.max(now, hardAt), child, Tk.ChildHard);
   if (r.rekeyAt !== undefined) child.tSoft = x.timers.add(importedRekeyAt(x, now, r.rekeyAt, hardAt), child, Tk.ChildSoft);
+  heldOnImport(x, child);
   return info;
 }
 

@@ -1,19 +1,27 @@
 /**
  * The SA tables and their indexes: phase 1s by initiator cookie, IPsec SAs by id and by SPI (ours
  * and the peer's), both per address pair, established ISAKMP SAs per peer key (connection +
- * authenticated identity) and counted per peer address (the caps of issue 9.6), and the memo of
+ * authenticated identity) and counted per peer address (the caps of issue 9.6), phase 1s per
+ * address pair and peer port (a client behind a NAT: DPD's view of one peer), and the memo of
  * the newest ISAKMP SA per address pair. Every lookup the engine makes on a datagram or a timer is
  * O(1) in the number of SAs; nothing here scans all SAs.
  *
- * Invariants: a phase 1 is in `p1s` and `p1ByPair` from creation until destroyed; in `p1ByPeerKey`
+ * Invariants: a phase 1 is in `p1s` and `p1ByPair` from creation until destroyed, and in
+ * `p1ByPeerPort` under its current peer address and port (moveP1 when they change); in `p1ByPeerKey`
  * and counted in `p1sOfAddress` exactly while `peerKey` is set (admitted at establishment); an
  * IPsec SA is in every child index from installation until removed.
  * @module
  */
 import { toHexFlat } from '../crypto/bytes.js';
-import { addTo, bucketSize, bucketView, decrement, increment, removeFrom, type Bucket } from './bucket.js';
+import { addTo, bucketSize, bucketView, decrement, inBucket, increment, removeFrom, type Bucket } from './bucket.js';
 import { bkey, spiKey } from './keys.js';
 import type { Child, P1 } from './records.js';
+import type { Address } from './types.js';
+
+/** The key of `p1ByPeerPort`: the address pair, and the peer's current address (lower case) and port. */
+function peerPortKey(p1: P1): string {
+  return `${p1.pairKey}|${p1.remote.address.toLowerCase()}|${p1.remote.port}`;
+}
 
 export class SaTables {
   /** Phase 1s by initiator cookie (bkey). */
@@ -27,6 +35,12 @@ export class SaTables {
   /** Per address pair: its phase 1s and IPsec SAs. */
   readonly p1ByPair = new Map<string, Bucket<P1>>();
   readonly childByPair = new Map<string, Bucket<Child>>();
+  /**
+   * Per address pair and the peer's current address and port: its phase 1s. Many clients behind
+   * one NAT share an address pair but not a port, so DPD's look at one client reads its own SAs
+   * only, not those of every client behind the same address.
+   */
+  readonly p1ByPeerPort = new Map<string, Bucket<P1>>();
   /** Established ISAKMP SAs by peer key, IPsec SAs counted by it, ISAKMP SAs counted by peer address (issue 9.6). */
   readonly p1ByPeerKey = new Map<string, Bucket<P1>>();
   readonly childrenOfPeer = new Map<string, number>();
@@ -40,6 +54,7 @@ export class SaTables {
   addP1(p1: P1, key = bkey(p1.ic)): void {
     this.p1s.set(key, p1);
     addTo(this.p1ByPair, p1.pairKey, p1);
+    addTo(this.p1ByPeerPort, peerPortKey(p1), p1);
   }
 
   /** Takes a phase 1 out of every index (it is dead). */
@@ -52,6 +67,16 @@ export class SaTables {
     const key = bkey(p1.ic);
     if (this.p1s.get(key) === p1) this.p1s.delete(key);
     removeFrom(this.p1ByPair, p1.pairKey, p1);
+    removeFrom(this.p1ByPeerPort, peerPortKey(p1), p1);
+  }
+
+  /** The peer of a phase 1 is now at `remote` (NAT-T float, a new NAT mapping): it moves in `p1ByPeerPort`. */
+  moveP1(p1: P1, remote: Address): void {
+    const key = peerPortKey(p1);
+    const indexed = inBucket(this.p1ByPeerPort, key, p1);
+    if (indexed) removeFrom(this.p1ByPeerPort, key, p1);
+    p1.remote = remote;
+    if (indexed) addTo(this.p1ByPeerPort, peerPortKey(p1), p1);
   }
 
   /** A phase 1 became established or was removed: the memo of bestP1For() is stale. */
@@ -83,6 +108,14 @@ export class SaTables {
   /** The phase 1s of an address pair, not copied (change nothing while iterating). */
   p1sOfPair(pairKey: string): Iterable<P1> {
     return bucketView(this.p1ByPair, pairKey);
+  }
+
+  /**
+   * The phase 1s between the address pair of `p1` whose peer is at its address and port (`p1`
+   * among them), not copied (change nothing while iterating).
+   */
+  p1sOfPeerPort(p1: P1): Iterable<P1> {
+    return bucketView(this.p1ByPeerPort, peerPortKey(p1));
   }
 
   /** The phase 1 whose initiator cookie is `ic`. */

@@ -277,6 +277,11 @@ export type DropCode =
   | 'RATE_LIMITED'
   | 'FIRST_MESSAGE_LIMITED'
   | 'TIMER_ERROR'
+  /**
+   * A byte-identical repeat of the peer's last message of an exchange, with nothing of ours to
+   * send again (we are the initiator of that exchange, or it is finished): harmless, logged at debug.
+   */
+  | 'REPEATED_MESSAGE'
   /** A Transaction exchange (Mode Config / XAUTH) refused: wrong message type, too many open. */
   | 'TRANSACTION'
   | 'INTERNAL_ERROR';
@@ -429,6 +434,14 @@ export type EngineEvent =
   | { readonly type: 'peer-dead'; readonly isakmpSa: string; readonly connection: string; readonly peer: Address; readonly reason: string }
   /** An authenticated notify from the peer (status or error), for logs. */
   | { readonly type: 'notify'; readonly peer: Address; readonly isakmpSa: string; readonly notify: number; readonly spi: Uint8Array; readonly data: Uint8Array }
+  /**
+   * An error notify from the peer (types 1–16383) that ended no exchange of ours (those are named
+   * by their `failed` or `dropped` event), under one of our ISAKMP SAs: `authenticated` (a `notify`
+   * event follows, as for any authenticated notify), or in clear with that SA's cookies from its
+   * peer's address (never acted upon; its `dropped` event, code UNAUTHENTICATED_INFORMATIONAL,
+   * follows). `reason` says what it probably means and what to check.
+   */
+  | { readonly type: 'peer-error'; readonly peer: Address; readonly connection: string; readonly isakmpSa: string; readonly notify: number; readonly authenticated: boolean; readonly reason: string }
   /**
    * A Transaction exchange message (Mode Config / XAUTH; drivers/transaction.ts) checked under an
    * ISAKMP SA: `answered: false`, a REQUEST or SET of the peer, to be answered with

@@ -13,7 +13,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { NotifyType } from '../../src/constants/index.js';
-import { Endpoint, exportSa } from '../../src/exchange/index.js';
+import { Endpoint, exportSa, subnetSelector } from '../../src/exchange/index.js';
 import type { Connection, EngineEvent } from '../../src/exchange/index.js';
 import { ShardedEndpoint } from '../../src/daemon/shards/index.js';
 import type { SaRecord } from '../../src/exchange/snapshot.js';
@@ -105,6 +105,46 @@ test(`SAs taken over (HA import) keep their rekey time (${mode === 'thread' ? 't
     assert.ok(link.events.some((e) => e.type === 'expired' && e.id === child.id && !e.hard), 'the old one reached its soft lifetime');
     assert.equal(shards.rekeyAt(child.id), undefined, 'and is no longer to be rekeyed');
     assert.ok(link.peerEvents.get(pair.addrB.address)!.some((e) => e.type === 'ipsec-sa-established' && e.sa.isakmpSa === fresh.sa.isakmpSa), 'the peer installed it too');
+  } finally {
+    await link.close();
+  }
+});
+
+for (const mode of ['thread', 'process'] as const)
+test(`a held Delete taken over (HA import, ${mode === 'thread' ? 'threads' : 'processes'}): the shard sends it, and the replaced IPsec SA is not reported as taken over (nothing installs it)`, async () => {
+  // node A rekeyed two IPsec SAs; the second Quick Mode never finished, so the first old SA's
+  // Delete was held (ipsec-sa.ts deleteReplaced) when A went down
+  const sub = (n: number) => subnetSelector(`10.1.${n}.0`, 24);
+  const remote = subnetSelector('10.2.0.0', 24);
+  const aOver = { localTs: [sub(1), sub(2)], remoteTs: remote };
+  const pair = new Pair({ seed: 'takeover-held-delete' });
+  pair.now = Date.now() - 3000;
+  pair.a.setConnection(conn(pair, 'a', aOver));
+  pair.b.setConnection(conn(pair, 'b', { localTs: remote, remoteTs: [sub(1), sub(2)] }));
+  pair.a.initiate(pair.now, 'c');
+  pair.run(2000);
+  const p1 = pair.a.isakmpSas()[0]!;
+  let qm = 0;
+  pair.tap = (from, data) => (from === 'a' && data[18] === 32 && ++qm > 2 ? null : data);
+  for (const s of pair.a.ipsecSas().map((x) => x.id)) pair.a.rekey(pair.now, s);
+  pair.run(500);
+  pair.tap = undefined;
+  const records = exportSa(pair.a, p1.id)!;
+  const replaced = records.isakmp.replaced ?? [];
+  assert.equal(replaced.length, 1, 'one Delete held');
+  const peerBefore = pair.b.ipsecSas().length;
+  pair.clearEvents();
+  const shards = new ShardedEndpoint({ random, connections: [conn(pair, 'a', aOver)], nattPort: 0 }, { shards: 2, replicate: true, mode });
+  const link = new ShardLink(shards, new Map([[pair.addrB.address, pair.b]]));
+  try {
+    const got = await shards.importRecords([records.isakmp, ...records.ipsec]);
+    assert.deepEqual(got.errors, []);
+    assert.deepEqual(got.ipsec.map((s) => s.id).sort(), records.ipsec.map((r) => r.id).filter((id) => !replaced.includes(id)).sort(), 'the replaced SA is not among those taken over');
+    const peerSaw = link.peerEvents.get(pair.addrB.address)!;
+    await link.until(() => peerSaw.some((e) => e.type === 'deleted' && e.by === 'peer'), 'the peer got the Delete');
+    assert.equal(pair.b.ipsecSas().length, peerBefore - 1);
+    await link.until(() => link.events.some((e) => e.type === 'deleted' && e.id === replaced[0]), 'deleted on the shard');
+    assert.ok(!shards.ipsecSas().some((s) => s.id === replaced[0]));
   } finally {
     await link.close();
   }

@@ -56,3 +56,10 @@ test('a Quick Mode failure the engine retries itself (retrying: true) does not e
   assert.equal(r.ok, false);
   assert.match(String(r.error), /retransmit limit reached/);
 });
+
+test('a harmless repeat (REPEATED_MESSAGE) after a real problem does not hide it from the answer', async () => {
+  const repeat: EngineEvent = { type: 'dropped', peer: PEER, notify: 0, code: 'REPEATED_MESSAGE', reason: "byte-identical repeat of the peer's last Main Mode message (already taken; nothing to answer)" };
+  const error = await timeoutAnswer([garbage, repeat]);
+  assert.match(error, /data attribute header needs 4 bytes/);
+  assert.doesNotMatch(error, /byte-identical repeat/);
+});

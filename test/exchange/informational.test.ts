@@ -273,3 +273,42 @@ test('an authenticated error notify ends our Quick Mode waiting for HASH(2) unle
   assert.equal(inspect(pair.a).quickModesInProgress(), 0);
   assert.match(pair.ev('a', 'failed')[1]!.reason!, /^the peer refused the Quick Mode: INVALID_ID_INFORMATION \(authenticated notify\): the peer refused our traffic selectors/);
 });
+
+test('an error notify that ends nothing of ours is a peer-error event: authenticated (a stray INVALID_SPI) or in clear with our SA\'s cookies (not acted upon); a status notify, one in clear with unknown cookies and one that ends our Quick Mode are not', () => {
+  const pair = up('peer-error');
+  const sa = pair.a.isakmpSas()[0]!;
+  const n = (notifyType: number, protocol: number, spi: Uint8Array) => [{ type: 'N' as const, doi: 1, protocol, notifyType, spi, data: new Uint8Array(0) }];
+  const clear = (ic: Uint8Array, rc: Uint8Array, notifyType: number) => encodeMessage({
+    header: { initiatorCookie: ic, responderCookie: rc, nextPayload: 11, majorVersion: 1, minorVersion: 0, exchangeType: 5, flags: 0, messageId: 0 },
+    payloads: n(notifyType, 1, new Uint8Array(0)),
+  });
+  // authenticated INVALID_SPI for ESP traffic to an SPI of no exchange of ours
+  pair.inject('a', craftProtected(pair.b, sa.id, 5, 0x0a0b0c01, n(11, 3, Uint8Array.of(0xde, 0xad, 0xbe, 0xef))));
+  let pe = pair.ev('a', 'peer-error');
+  assert.deepEqual(pe.map((e) => [e.notify, e.authenticated, e.connection, e.isakmpSa, e.peer.address]), [[11, true, 'c', sa.id, pair.addrB.address]]);
+  assert.match(pe[0]!.reason, /^the peer sent INVALID_SPI \(ESP SPI deadbeef; authenticated notify\) under ISAKMP SA \S+, answering no exchange of ours: the peer does not know that SPI/);
+  assert.deepEqual(pair.ev('a', 'notify').map((e) => e.notify), [11], 'the notify event as before');
+  // a status notify (RESPONDER-LIFETIME): no peer-error
+  pair.inject('a', craftProtected(pair.b, sa.id, 5, 0x0a0b0c02, n(24576, 1, new Uint8Array(0))));
+  assert.equal(pair.ev('a', 'peer-error').length, 1);
+  // INVALID_COOKIE in clear with our SA's cookies, from the peer's address: named, not acted upon
+  pair.inject('a', clear(sa.initiatorCookie, sa.responderCookie, 4));
+  pe = pair.ev('a', 'peer-error');
+  assert.deepEqual(pe.slice(1).map((e) => [e.notify, e.authenticated]), [[4, false]]);
+  assert.match(pe[1]!.reason, /^the peer sent INVALID_COOKIE \(unauthenticated notify, not acted upon: anyone on the path can send one\)/);
+  assert.deepEqual(pair.ev('a', 'dropped').map((d) => d.code), ['UNAUTHENTICATED_INFORMATIONAL']);
+  assert.equal(pair.a.isakmpSas().length, 1);
+  assert.equal(pair.a.ipsecSas().length, 1);
+  // the same from another address, or with cookies of no SA of ours: a drop only
+  pair.inject('a', clear(sa.initiatorCookie, sa.responderCookie, 4), { address: '203.0.113.50', port: 500 });
+  pair.inject('a', clear(Uint8Array.of(9, 9, 9, 9, 9, 9, 9, 9), Uint8Array.of(8, 8, 8, 8, 8, 8, 8, 8), 4));
+  assert.equal(pair.ev('a', 'peer-error').length, 2);
+  assert.equal(pair.ev('a', 'dropped').length, 3);
+  // an error that answers our Quick Mode: its failure names it, no peer-error
+  pair.tap = (from, d) => (from === 'a' && decodeHeader(d).exchangeType === 32 ? null : d);
+  anotherQuickMode(pair, 'a');
+  pair.run(10);
+  pair.inject('a', craftProtected(pair.b, sa.id, 5, 0x0a0b0c03, n(14, 1, new Uint8Array(0))));
+  assert.equal(pair.ev('a', 'failed').length, 1);
+  assert.equal(pair.ev('a', 'peer-error').length, 2);
+});

@@ -11,6 +11,16 @@ function setup(pair: Pair, keyingTries?: number): void {
   pair.b.setConnection(conn(pair, 'b'));
 }
 
+/** Phase 1 up (a initiated), a's Quick Mode held back so that phase 1 is the last exchange (`tap` set). */
+function phase1Last(seed: string): Pair {
+  const pair = new Pair({ seed });
+  setup(pair);
+  pair.tap = (from, data) => (from === 'a' && decodeHeader(data).exchangeType === 32 ? null : data);
+  pair.a.initiate(pair.now, 'c');
+  pair.run(500);
+  return pair;
+}
+
 function empty(pair: Pair): void {
   for (const side of ['a', 'b'] as const) {
     const ep = pair.ep(side);
@@ -75,12 +85,7 @@ test('the responder never retransmits <-- HDR, SA on a timer (spoofed MM1, then 
 });
 
 test('a byte-identical repeat of the last request gets the last response again, and nothing else', () => {
-  const pair = new Pair({ seed: 'dupreq' });
-  setup(pair);
-  // hold back Quick Mode so that phase 1 is the last exchange
-  pair.tap = (from, data) => (from === 'a' && decodeHeader(data).exchangeType === 32 ? null : data);
-  pair.a.initiate(pair.now, 'c');
-  pair.run(500);
+  const pair = phase1Last('dupreq');
   const fromA = pair.sentBy('a');
   const fromB = pair.sentBy('b');
   assert.equal(pair.b.isakmpSas()[0]!.state, 'established');
@@ -102,6 +107,32 @@ test('a byte-identical repeat of the last request gets the last response again, 
   const m = pair.wire.length;
   pair.inject('b', fromA[2]!.data);
   assert.equal(pair.wire.length, m);
+});
+
+test('a byte-identical repeat with nothing to answer is a REPEATED_MESSAGE drop: MM6 to our initiator, another message under the ID of a finished Quick Mode', () => {
+  const pair = phase1Last('duprepeat');
+  const mm6 = pair.sentBy('b')[2]!.data;
+  assert.equal(pair.a.isakmpSas()[0]!.state, 'established');
+  let before = pair.events.a.length;
+  let n = pair.wire.length;
+  // the responder's MM6 again (a responder repeats it when our MM5 came twice): nothing to answer
+  pair.inject('a', mm6);
+  assert.equal(pair.wire.length, n, 'nothing sent');
+  const drops = pair.events.a.slice(before);
+  assert.deepEqual(drops.map((e) => [e.type, e.type === 'dropped' ? e.code : undefined]), [['dropped', 'REPEATED_MESSAGE']]);
+  assert.equal(pair.a.isakmpSas().length, 1);
+  // a Quick Mode to the end; our finished one keeps HASH(3) for a repeat of HASH(2), and any
+  // other message under its ID (here our own QM1 reflected) has nothing to answer
+  pair.tap = undefined;
+  pair.run(5000);
+  assert.equal(pair.a.ipsecSas().length, 1);
+  const qm1 = pair.sentBy('a').find((w) => decodeHeader(w.data).exchangeType === 32)!.data;
+  before = pair.events.a.length;
+  n = pair.wire.length;
+  pair.inject('a', qm1);
+  assert.equal(pair.wire.length, n, 'nothing sent');
+  assert.deepEqual(pair.events.a.slice(before).map((e) => [e.type, e.type === 'dropped' ? e.code : undefined]), [['dropped', 'REPEATED_MESSAGE']]);
+  assert.equal(pair.b.ipsecSas().length, 1);
 });
 
 test('half-open caps: per peer (default 32) and in total', () => {

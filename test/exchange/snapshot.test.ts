@@ -4,11 +4,11 @@
 // exports the same record again.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Endpoint } from '../../src/exchange/index.js';
+import { Endpoint, subnetSelector, type Selector } from '../../src/exchange/index.js';
 import { NotifyType } from '../../src/constants/index.js';
 import { decodeHeader } from '../../src/codec/index.js';
-import { SNAPSHOT_VERSION, exportSa, importIsakmpSa, importSa, type IsakmpSaRecord, type IpsecSaRecord } from '../../src/exchange/snapshot.js';
-import { conn, establishedPair, seededRandom } from '../helpers/pair.js';
+import { SNAPSHOT_VERSION, exportSa, importIpsecSa, importIsakmpSa, importSa, type IsakmpSaRecord, type IpsecSaRecord } from '../../src/exchange/snapshot.js';
+import { Pair, conn, establishedPair, seededRandom } from '../helpers/pair.js';
 
 function viaJson<T>(v: T): T {
   return JSON.parse(JSON.stringify(v)) as T;
@@ -132,4 +132,105 @@ test('SAs imported after their rekey time rekey spread over a window, not all in
   ep.setConnection(conn(pair, 'a', over));
   importSa(ep, early, snap);
   assert.equal(ep.rekeyAt(id), p1Rekey);
+});
+
+/**
+ * Side a with two selector pairs rekeys both at once; the first Quick Mode ends while the second
+ * waits (its QM1 never gets through), so a holds the Delete of the first old SA (one Delete after
+ * the last Quick Mode, ipsec-sa.ts). Events cleared before the rekeys; `oldB`: b's IPsec SAs then.
+ */
+function heldDelete(seed: string): { pair: Pair; aOver: { localTs: Selector[]; remoteTs: Selector }; id: string; oldB: string[] } {
+  const sub = (n: number) => subnetSelector(`10.1.${n}.0`, 24);
+  const remote = subnetSelector('10.2.0.0', 24);
+  const aOver = { localTs: [sub(1), sub(2)], remoteTs: remote };
+  const pair = new Pair({ seed });
+  pair.a.setConnection(conn(pair, 'a', aOver));
+  pair.b.setConnection(conn(pair, 'b', { localTs: remote, remoteTs: [sub(1), sub(2)] }));
+  pair.a.initiate(pair.now, 'c');
+  pair.run(2000);
+  const id = pair.a.isakmpSas()[0]!.id;
+  const old = pair.a.ipsecSas().map((s) => s.id);
+  assert.equal(old.length, 2);
+  const oldB = pair.b.ipsecSas().map((s) => s.id);
+  pair.clearEvents();
+  let qm = 0;
+  pair.tap = (from, data) => (from === 'a' && decodeHeader(data).exchangeType === 32 && ++qm > 2 ? null : data);
+  for (const s of old) pair.a.rekey(pair.now, s);
+  pair.run(500);
+  return { pair, aOver, id, oldB };
+}
+
+test('the Delete our rekey holds for a replaced IPsec SA travels in the ISAKMP SA record: the importing node sends it, and the peer drops the old SA', () => {
+  const { pair, aOver, id, oldB } = heldDelete('snapshot-held-delete');
+  const replaced = pair.ev('a', 'rekeyed').map((r) => r.old);
+  assert.equal(replaced.length, 1, 'one rekey done');
+  assert.equal(pair.ev('a', 'deleted').length, 0, 'its Delete is held');
+  assert.ok(pair.b.ipsecSas().length >= 3, 'the peer still holds the old SA');
+  const snap = exportSa(pair.a, id)!;
+  assert.deepEqual(snap.isakmp.replaced, replaced, 'the held Delete is in the record');
+  assert.equal(snap.isakmp.v, SNAPSHOT_VERSION, 'still version 1 (an optional field)');
+
+  // a is gone; a2 takes its SAs over (ISAKMP SA first, then its IPsec SAs, as the daemon does)
+  const a2 = new Endpoint({ random: seededRandom('snapshot-held-delete/a2') });
+  a2.setConnection(conn(pair, 'a', aOver));
+  const carried = viaJson(snap);
+  importIsakmpSa(a2, pair.now, carried.isakmp);
+  assert.equal(a2.pollTransmit(), undefined, 'nothing before the IPsec SAs are in');
+  pair.a = a2;
+  pair.tap = undefined;
+  const from = pair.wire.length;
+  for (const r of carried.ipsec) importIpsecSa(a2, pair.now, r);
+  pair.run(100);
+  const sent = pair.wire.slice(from).filter((w) => w.from === 'a');
+  assert.deepEqual(sent.map((w) => decodeHeader(w.data).exchangeType), [5], 'one Informational: the Delete');
+  assert.deepEqual(pair.ev('a', 'deleted').map((d) => [d.id, d.by]), replaced.map((r) => [r, 'local']));
+  assert.ok(!a2.ipsecSas().some((s) => replaced.includes(s.id)), 'gone on the new node');
+  // the peer removes its side of the replaced SA (its inbound SPI is our outbound)
+  const peerGone = pair.ev('b', 'deleted').filter((d) => d.by === 'peer').map((d) => d.id);
+  assert.equal(peerGone.length, 1);
+  assert.ok(oldB.includes(peerGone[0]!), 'one of the peer\'s old SAs');
+  assert.ok(!pair.b.ipsecSas().some((s) => s.id === peerGone[0]));
+});
+
+test('a held Delete whose IPsec SA was imported before its ISAKMP SA goes at the ISAKMP SA\'s import; a record without the field holds nothing', () => {
+  const { pair, aOver, id } = heldDelete('snapshot-held-order');
+  const snap = viaJson(exportSa(pair.a, id)!);
+  assert.equal(snap.isakmp.replaced?.length, 1);
+  // IPsec SAs first, then the ISAKMP SA: the Delete goes at once
+  const a2 = new Endpoint({ random: seededRandom('snapshot-held-order/a2') });
+  a2.setConnection(conn(pair, 'a', aOver));
+  for (const r of snap.ipsec) importIpsecSa(a2, pair.now, r);
+  assert.equal(a2.pollTransmit(), undefined);
+  importIsakmpSa(a2, pair.now, snap.isakmp);
+  const t = a2.pollTransmit();
+  assert.ok(t !== undefined && decodeHeader(t.data).exchangeType === 5, 'the Delete');
+  assert.equal(a2.ipsecSas().length, snap.ipsec.length - 1);
+  // an older engine's record (no field): nothing held, nothing sent
+  const a3 = new Endpoint({ random: seededRandom('snapshot-held-order/a3') });
+  a3.setConnection(conn(pair, 'a', aOver));
+  const { replaced: _, ...older } = snap.isakmp;
+  importSa(a3, pair.now, { isakmp: older as IsakmpSaRecord, ipsec: snap.ipsec });
+  assert.equal(a3.pollTransmit(), undefined);
+  assert.equal(a3.ipsecSas().length, snap.ipsec.length);
+});
+
+test('a held Delete taken over while a Quick Mode of the importer\'s runs on that ISAKMP SA waits for its end, as on the node that held it', () => {
+  const { pair, aOver, id } = heldDelete('snapshot-held-busy');
+  const snap = viaJson(exportSa(pair.a, id)!);
+  const a2 = new Endpoint({ random: seededRandom('snapshot-held-busy/a2') });
+  a2.setConnection(conn(pair, 'a', aOver));
+  importIsakmpSa(a2, pair.now, snap.isakmp);
+  pair.a = a2;
+  pair.tap = undefined;
+  const from = pair.wire.length;
+  // before the IPsec SAs are in, the new node brings the connection's selector pairs up (Quick
+  // Modes of its own under the imported ISAKMP SA)
+  a2.initiate(pair.now, 'c');
+  for (const r of snap.ipsec) importIpsecSa(a2, pair.now, r);
+  pair.run(2000);
+  const sent = pair.wire.slice(from).filter((w) => w.from === 'a').map((w) => decodeHeader(w.data).exchangeType);
+  assert.ok(sent.filter((t) => t === 32).length >= 2, `Quick Modes ran: ${sent.join(',')}`);
+  assert.equal(sent.filter((t) => t === 5).length, 1, 'one Delete');
+  assert.equal(sent.at(-1), 5, `the Delete after the last Quick Mode: ${sent.join(',')}`);
+  assert.deepEqual(pair.ev('a', 'deleted').map((d) => d.id), snap.isakmp.replaced);
 });

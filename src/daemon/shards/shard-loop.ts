@@ -279,7 +279,10 @@ export function runShard(init: ShardInit, port: ShardPort, sockets?: ShardSocket
             errors.push(`${r.id}: ${(err as Error).message}`);
           }
         }
-        post({ t: 'imported', req: m.req, isakmp, ipsec, rekeys, errors });
+        // a replaced IPsec SA whose held Delete came with its ISAKMP SA's record went at its import
+        // (its `deleted` event follows): not reported as taken over, so nothing installs it
+        const still = ipsec.length > 0 ? new Set(ep.ipsecSas().map((s) => s.id)) : undefined;
+        post({ t: 'imported', req: m.req, isakmp, ipsec: still ? ipsec.filter((s) => still.has(s.id)) : ipsec, rekeys, errors });
         break;
       }
       case 'export-all':

@@ -482,6 +482,11 @@ export class ShardedEndpoint implements EndpointLike {
     return [...this.ipsec.values()];
   }
 
+  /** Whether a shard still holds this IPsec SA (as its events said). */
+  holdsIpsecSa(id: string): boolean {
+    return this.ipsec.has(id);
+  }
+
   setConnection(c: Connection): void {
     this.remotes.set(c.name, c.remote);
     this.broadcast({ t: 'set-connection', connection: c });

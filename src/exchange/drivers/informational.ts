@@ -6,7 +6,8 @@
  * R-U-THERE / R-U-THERE-ACK, protected by sequence numbers); otherwise its message ID must be new
  * (replays refused), and each payload acts within what the peer proved (issue 9.1/9.2): a Delete
  * removes the SAs it names, INITIAL-CONTACT the older SAs of the same sender, an error notify our
- * Quick Modes still waiting for HASH(2). Once a message deletes its own ISAKMP SA the rest is
+ * Quick Modes still waiting for HASH(2) (an error that ends nothing of ours is a `peer-error`
+ * event). Once a message deletes its own ISAKMP SA the rest is
  * ignored. Informationals outside an authenticated SA are never acted upon.
  * @module
  */
@@ -22,7 +23,7 @@ import { authenticated, expectAuthentication, informationalIn } from '../extensi
 import { clearOlderSas } from '../extensions/initial-contact.js';
 import { removeChild } from '../ipsec-sa.js';
 import { failP1, removeP1, retireIfSpent } from '../lifecycle.js';
-import { peerRefusalText } from '../peer-refusal.js';
+import { peerErrorText, peerRefusalText } from '../peer-refusal.js';
 import { checkFreshMsgId, freshMsgId, openHashed, phase1Confirmed, phase2Iv, samePeer, sealHashed } from '../phase2.js';
 import { hasKeys, type Child, type KeyedP1, type P1, type Qm } from '../records.js';
 import { remote } from '../refusal.js';
@@ -82,6 +83,9 @@ function unauthenticated(x: Engine, m: Inbound): void {
     x.emit({ type: 'dropped', peer: m.remote, notify: 0, code: 'UNAUTHENTICATED_INFORMATIONAL', cause: 'PEER_REFUSED', connection: p1.conn.name, reason: `${peerRefusalText(n.notifyType, false, p1)} (not acted upon: the negotiation goes on until it completes or times out)` });
     return;
   }
+  // an error in clear with the cookies of an established SA of ours, from its peer's address (a
+  // peer that restarted and lost the SA sends those): never acted upon, but named
+  if (n && isErrorNotify(n.notifyType) && p1 && p1.life === 'established' && bytesEqual(h.responderCookie, p1.rc) && samePeer(p1, m.remote)) peerError(x, p1, n, false);
   const what = n ? `unauthenticated notify ${nameOf(NotifyType, n.notifyType)} from the peer ignored (not protected: not acted upon)` : 'unauthenticated informational ignored';
   x.emit({ type: 'dropped', peer: m.remote, notify: 0, code: 'UNAUTHENTICATED_INFORMATIONAL', reason: what });
 }
@@ -167,6 +171,12 @@ function concernsQm(n: NotifyPayload, qm: Qm): boolean {
   return false;
 }
 
+/** The `peer-error` event of an error notify from the peer of `p1` that ended no exchange of ours. */
+function peerError(x: Engine, p1: P1, n: NotifyPayload, authenticated: boolean): void {
+  const isakmpSa = x.sas.p1Id(p1);
+  x.emit({ type: 'peer-error', peer: p1.remote, connection: p1.conn.name, isakmpSa, notify: n.notifyType, authenticated, reason: peerErrorText(n, authenticated, isakmpSa) });
+}
+
 /** An authenticated notify from the peer: acted upon where it calls for it, then a `notify` event. */
 export function notifyIn(x: Engine, p1: KeyedP1, n: NotifyPayload): void {
   // an error under the keys of a phase 1 still negotiating (the responder refused our message 5
@@ -195,9 +205,15 @@ export function notifyIn(x: Engine, p1: KeyedP1, n: NotifyPayload): void {
       // an authenticated error answers a Quick Mode of ours still waiting for HASH(2), unless it
       // names an AH/ESP SPI we did not offer in it (Cisco's INVALID_SPI for stray ESP traffic)
       if (isErrorNotify(n.notifyType)) {
+        let answered = false;
         for (const qm of [...(p1.qms?.values() ?? [])]) {
-          if (qm.role === 'initiator' && qm.state === 'sent-qm1' && concernsQm(n, qm)) failQm(x, qm, n.notifyType, peerRefusalText(n.notifyType, true, p1, qm), 'PEER_REFUSED');
+          if (qm.role === 'initiator' && qm.state === 'sent-qm1' && concernsQm(n, qm)) {
+            failQm(x, qm, n.notifyType, peerRefusalText(n.notifyType, true, p1, qm), 'PEER_REFUSED');
+            answered = true;
+          }
         }
+        // an error that ended nothing of ours (a late refusal, a stray INVALID_SPI): named on its own
+        if (!answered) peerError(x, p1, n, true);
       }
       break;
   }

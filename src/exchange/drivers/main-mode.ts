@@ -123,7 +123,7 @@ export function initiatorTakeMm2SendMm3(x: Engine, now: number, p1: P1, m: Phase
   certRequests(conn, out);
   natdOut(x, cp1, false, out);
   sendPlainPhase1(x, now, p1, TYPE, MM.mm3, out, 'sent-mm3', true);
-  // an exact repeat of this answer is then ignored silently (see drivers/phase1.ts)
+  // an exact repeat of this answer is then dropped as REPEATED_MESSAGE (see drivers/phase1.ts)
   p1.lastRecv = x.fp(m.bytes);
 }
 

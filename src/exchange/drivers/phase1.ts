@@ -253,13 +253,18 @@ function respondFirst(x: Engine, m: Inbound, driver: Phase1Driver): void {
 
 /**
  * The runner of the following messages: a byte-identical repeat of the last request gets the last
- * response again (responder) and nothing else; otherwise the row of the current state says which
+ * response again (responder) and nothing else, a repeat with nothing to answer (initiator) is a
+ * `REPEATED_MESSAGE` drop; otherwise the row of the current state says which
  * message is expected (sender, encryption, payloads) and which step handles it.
  */
 function receiveNext(x: Engine, now: number, p1: P1, h: Header, bytes: Uint8Array, rcZero: boolean, driver: Phase1Driver): void {
   if (p1.lastRecv !== undefined && p1.lastRecv === x.fp(bytes)) {
-    if (p1.lastSent && p1.role === 'responder') x.send(p1.local, p1.remote, p1.lastSent);
-    return;
+    if (p1.lastSent && p1.role === 'responder') {
+      x.send(p1.local, p1.remote, p1.lastSent);
+      return;
+    }
+    // ours is the initiator's side (or nothing to repeat): refused, as a harmless repeat
+    throw new Refused('REPEATED_MESSAGE', `byte-identical repeat of the peer's last ${driver.name} message (already taken; nothing to answer)`);
   }
   if (p1.life !== 'negotiating') throw remote(NotifyType.INVALID_EXCHANGE_TYPE, 'phase-1 message for a finished exchange');
   const row = driver.steps[p1.exchangeState];

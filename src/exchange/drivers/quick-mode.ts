@@ -556,9 +556,11 @@ export const quickModeDriver: ExchangeDriver = {
     phase1Confirmed(p1);
     const qm = p1.qms?.get(h.messageId);
     if (qm) {
-      // a byte-identical repeat of the last request: the last answer again (responder), nothing else
+      // a byte-identical repeat of the last request: the last answer again (responder), nothing
+      // else; with nothing to answer (initiator), a harmless drop
       if (qm.lastRecv !== undefined && qm.lastRecv === x.fp(m.bytes)) {
-        if (qm.lastSent && qm.role === 'responder') x.send(qm.replyTo?.local ?? p1.local, qm.replyTo?.remote ?? p1.remote, qm.lastSent);
+        if (!(qm.lastSent && qm.role === 'responder')) throw new Refused('REPEATED_MESSAGE', 'byte-identical repeat of the peer\'s last Quick Mode message (already taken; nothing to answer)');
+        x.send(qm.replyTo?.local ?? p1.local, qm.replyTo?.remote ?? p1.remote, qm.lastSent);
         return;
       }
       const row = STEPS[qm.state];
@@ -568,7 +570,8 @@ export const quickModeDriver: ExchangeDriver = {
     }
     const done = doneFor(p1, h.messageId);
     if (done) {
-      if (done.sent && done.recv === x.fp(m.bytes)) x.send(p1.local, p1.remote, done.sent);
+      if (!done.sent || done.recv !== x.fp(m.bytes)) throw new Refused('REPEATED_MESSAGE', 'message under the ID of a finished Quick Mode that is not a repeat of its last request: nothing to answer');
+      x.send(p1.local, p1.remote, done.sent);
       return;
     }
     checkFreshMsgId(x, p1, h.messageId);

@@ -12,7 +12,8 @@
  * fresh message ID: replay.ts) and handed to the caller as a `transaction` event, answered later
  * with `answerTransaction` (the engine never waits: the daemon may ask a backend first). An answer
  * already sent is sent again for a byte-identical repeat of its request; a request the extension
- * refuses is dropped unanswered and its repeats ignored. A request started with `echoIdentifier`
+ * refuses is dropped unanswered, and its repeats (like any repeat with nothing to answer) are
+ * `REPEATED_MESSAGE` drops. A request started with `echoIdentifier`
  * takes only an answer under its identifier (mode-cfg-05 §3.2); at the retransmit limit Mode Config
  * is asked first (`modeConfigGaveUp`: its failure named, the SA deleted). Attribute values are not
  * interpreted here (XAUTH passwords travel through: the event printers show attribute types only).
@@ -76,7 +77,7 @@ interface Incoming {
 interface Transactions {
   readonly out: Map<number, Outgoing>;
   readonly in: Map<number, Incoming>;
-  /** Our last answered requests: a late repeat of their answer is ignored quietly. */
+  /** Our last answered requests: a late repeat of their answer is a REPEATED_MESSAGE drop. */
   readonly finished: number[];
 }
 
@@ -90,7 +91,7 @@ function tx(p1: P1): Transactions {
   return t;
 }
 
-/** `msgId` is over: a late repeat under it is ignored quietly (the last MAX_OPEN are kept). */
+/** `msgId` is over: a late repeat under it is a REPEATED_MESSAGE drop (the last MAX_OPEN are kept). */
 function closed(t: Transactions, msgId: number): void {
   t.finished.push(msgId);
   if (t.finished.length > MAX_OPEN) t.finished.shift();
@@ -185,7 +186,8 @@ function receiveTransaction(x: Engine, m: Inbound): void {
     if (!xauthTransaction(x, m.now, p1, h.messageId, a, true) && !modeConfigTransaction(x, m.now, p1, h.messageId, a, true)) emitTransaction(x, p1, h.messageId, a, true);
     return;
   }
-  if (t.in.has(h.messageId) || t.finished.includes(h.messageId)) return; // a repeat: being answered, or answered
+  // a repeat: being answered, or answered
+  if (t.in.has(h.messageId) || t.finished.includes(h.messageId)) throw new Refused('REPEATED_MESSAGE', 'repeat of a transaction request being answered or answered');
   // The message ID of an exchange of the peer's that just finished: a repeat of its last request
   // gets our answer again; a different message is a new transaction under the same ID, which
   // Libreswan sends (the Mode Config SET it pushes after XAUTH reuses the ID of its XAUTH STATUS).
@@ -196,7 +198,8 @@ function receiveTransaction(x: Engine, m: Inbound): void {
   if (reused) {
     const repeat = repeatOf(p1, h.messageId, x.fp(bytes));
     if (repeat) {
-      if (repeat.sent) x.send(p1.local, p1.remote, repeat.sent);
+      if (!repeat.sent) throw new Refused('REPEATED_MESSAGE', 'repeat of a finished transaction request with no answer of ours to repeat');
+      x.send(p1.local, p1.remote, repeat.sent);
       return;
     }
   } else checkFreshMsgId(x, p1, h.messageId);
@@ -212,8 +215,8 @@ function receiveTransaction(x: Engine, m: Inbound): void {
   try {
     if (!xauthTransaction(x, m.now, p1, h.messageId, a, false) && !modeConfigTransaction(x, m.now, p1, h.messageId, a, false)) emitTransaction(x, p1, h.messageId, a, false);
   } catch (e) {
-    // refused unanswered: its slot is freed, and its retransmissions are ignored quietly (one
-    // `dropped` event for the lot)
+    // refused unanswered: its slot is freed, and each of its retransmissions is a REPEATED_MESSAGE
+    // drop (a debug line; the refusal itself is this `dropped` event)
     if (t.in.delete(h.messageId)) closed(t, h.messageId);
     throw e;
   }

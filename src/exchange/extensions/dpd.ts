@@ -113,8 +113,9 @@ function dead(x: Engine, now: number, p1: KeyedP1, d: DpdPolicy): void {
  */
 function busyOrHeard(x: Engine, now: number, p1: KeyedP1): number | undefined {
   let heard: number | undefined;
-  for (const o of x.sas.p1sOfPair(p1.pairKey)) {
-    // the same peer: its address and port (clients behind one NAT share the address, not the port)
+  // the same peer: its address and port (clients behind one NAT share the address, not the
+  // port), read from the index of that address and port (not every SA behind the NAT)
+  for (const o of x.sas.p1sOfPeerPort(p1)) {
     if (o.life !== 'established' || !sameAddressPort(o.remote, p1.remote)) continue;
     if (o.qms !== undefined && o.qms.size > 0) return now;
     const at = o.live?.lastInbound;

@@ -122,7 +122,7 @@ function adoptPeer(x: Engine, p1: P1, local: Address, remoteAddr: Address): void
   const oldR = p1.remote;
   if (oldR.port === remoteAddr.port && oldR.address === remoteAddr.address && oldL.port === local.port && oldL.address === local.address) return;
   p1.local = local;
-  p1.remote = remoteAddr;
+  x.sas.moveP1(p1, remoteAddr);
   x.tx.rewriteFrom(x.rxMark, (t) => (t.remote === oldR ? { local, remote: remoteAddr, data: t.data } : t));
   // the UDP-encapsulated IPsec SAs that used the old mapping follow it (RFC 3947 §6 / RFC 3948)
   for (const c of x.sas.childrenOfPair(p1.pairKey)) {
@@ -169,7 +169,7 @@ export const natTraversal: Extension = {
     if (p1.role !== 'initiator' || !natt(p1)) return;
     const port = x.opt.nattPort;
     p1.local = { address: p1.local.address, port };
-    p1.remote = { address: p1.remote.address, port };
+    x.sas.moveP1(p1, { address: p1.remote.address, port });
   },
 
   addressChange(x, p1, local, remoteAddr, fresh) {
