@@ -190,8 +190,10 @@ export function deleteChildren(x: Engine, kids: readonly Child[]): void {
 /** A new Quick Mode replaces this IPsec SA (it is deleted when the new one is up). */
 export function rekeyChild(x: Engine, now: number, child: Child): void {
   if (child.state !== 'installed') return;
-  if (child.info.role === 'responder' && isRemoteAccessGateway(child.conn)) {
-    gatewayRekeyChild(x, now, child); // under the client's own ISAKMP SA (its address is not in the connection)
+  if (isRemoteAccessGateway(child.conn)) {
+    // under the client's own ISAKMP SA (its address is not in the connection), whether the client
+    // negotiated the SA or our own rekey of one did
+    gatewayRekeyChild(x, now, child);
     return;
   }
   child.state = 'rekeying';
