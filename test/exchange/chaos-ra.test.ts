@@ -9,39 +9,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Pair, conn, seededRandom } from '../helpers/pair.js';
-import { Endpoint, subnetSelector, type Connection, type EngineEvent } from '../../src/exchange/index.js';
-import type { ConnectionConfig } from '../../src/daemon/config/index.js';
-import { Logger } from '../../src/daemon/log.js';
-import { ModeConfigEvents } from '../../src/daemon/modecfg-events.js';
+import { GatewayDaemon, childKeys, internalErrors, p1Cookies, passwordOf, showEvent, uniform } from '../helpers/ra-gateway.js';
+import { Endpoint, subnetSelector, type Connection } from '../../src/exchange/index.js';
 
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const enc = new TextEncoder();
-/** The gateway's users: alice, bob, carol, each with the password pw-of-NAME. */
-const passwordOf = (user: string): string => `pw-of-${user}`;
-
-/** Drops that are the engine's own fault: an internal error, or an exception a timer threw (caught at its boundary). */
-const internalErrors = (events: readonly EngineEvent[]): string[] =>
-  events.filter((e) => e.type === 'dropped' && (e.code === 'INTERNAL_ERROR' || e.code === 'TIMER_ERROR' || /^internal/.test(e.reason))).map((e) => (e as { reason: string }).reason);
-
-function childKeys(ep: Endpoint): { inOut: string[]; outIn: string[] } {
-  const inOut: string[] = [];
-  const outIn: string[] = [];
-  for (const s of ep.ipsecSas()) for (const p of s.protocols) {
-    inOut.push(`${p.protocol}:${hex(p.inbound.spi)}>${hex(p.outbound.spi)}`);
-    outIn.push(`${p.protocol}:${hex(p.outbound.spi)}>${hex(p.inbound.spi)}`);
-  }
-  return { inOut: inOut.sort(), outIn: outIn.sort() };
-}
-
-/** The gateway's configuration as the daemon's Mode Config half reads it (a pool of 8 addresses). */
-function gatewayConfig(push: boolean): ConnectionConfig {
-  const remoteAccess = { role: 'gateway', xauth: undefined, pool: ['10.10.0.0/29'], dns: ['10.1.0.53'], splitInclude: [], banner: undefined, modecfg: push ? 'push' : 'pull', nbns: [], localLan: [], defaultDomain: undefined, splitDns: [], savePassword: undefined };
-  return { name: 'c', esp: [], remoteAccess } as unknown as ConnectionConfig;
-}
 
 export function chaosRa(seed: number, verbose = false): string[] {
-  const r = seededRandom(`chaos-ra/${seed}`);
-  const rnd = (): number => { const b = r(4); return (((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0) / 2 ** 32; };
+  const rnd = uniform(`chaos-ra/${seed}`);
   const loss = rnd() * 0.3;
   const pair = new Pair({ seed: `chaos-ra/${seed}`, knobs: { loss, dup: rnd() * 0.2, reorder: rnd() * 0.3, delay: 2 + Math.floor(rnd() * 40) } });
   const natted = rnd() < 0.4;
@@ -83,33 +57,11 @@ export function chaosRa(seed: number, verbose = false): string[] {
   const problems: string[] = [];
 
   // the daemon's half of the gateway: its Mode Config events with the pool, an XAUTH check
-  const gw = gatewayConfig(push);
-  const modeConfig = new ModeConfigEvents({
-    logger: new Logger({ level: 'error', areas: {}, format: 'text', write: () => undefined }),
-    now: () => pair.now,
-    connections: () => [gw],
-    answerModeConfig: (at, id, attrs) => pair.b.answerModeConfig(at, id, attrs),
-    deleteSa: (sa) => pair.b.delete(pair.now, sa),
-    pump: () => undefined,
-  });
-  let seen = 0;
-  const serve = (): void => {
-    for (; seen < pair.events.b.length; seen++) {
-      const e = pair.events.b[seen]!;
-      modeConfig.onEvent(e);
-      if (e.type === 'xauth-request') {
-        try {
-          pair.b.answerXauth(pair.now, e.requestId, ['alice', 'bob', 'carol'].includes(e.user) && e.password === passwordOf(e.user));
-        } catch (err) {
-          log.push(`${pair.now} answerXauth refused: ${(err as Error).message}`);
-        }
-      }
-    }
-  };
+  const daemon = new GatewayDaemon(() => pair.b, () => pair.now, pair.events.b, push, log);
   const step = (ms: number): void => {
     for (let left = ms; left > 0; left -= 1000) {
       pair.run(Math.min(1000, left));
-      serve();
+      daemon.serve();
     }
   };
 
@@ -193,9 +145,8 @@ export function chaosRa(seed: number, verbose = false): string[] {
     if (!gone) pair.a.initiate(pair.now, 'c');
     step(60_000);
     if (verbose) {
-      const show = (e: Record<string, unknown>) => `${e.type} ${e.kind ?? ''} ${e.code ?? ''} ${e.reason ?? ''} ${e.id ?? ''}`.slice(0, 200);
-      log.push('--- client after calm began', ...pair.events.a.slice(calmFrom.a).map((e) => show(e as unknown as Record<string, unknown>)));
-      log.push('--- gateway after calm began', ...pair.events.b.slice(calmFrom.b).map((e) => show(e as unknown as Record<string, unknown>)));
+      log.push('--- client after calm began', ...pair.events.a.slice(calmFrom.a).map(showEvent));
+      log.push('--- gateway after calm began', ...pair.events.b.slice(calmFrom.b).map(showEvent));
     }
   } catch (err) {
     problems.push(`exception: ${(err as Error).stack}`);
@@ -210,15 +161,8 @@ export function chaosRa(seed: number, verbose = false): string[] {
     if (st.halfOpen !== 0) problems.push(`${side}: ${st.halfOpen} half-open after calm`);
     if (st.isakmp > 2 || st.ipsec > 2) problems.push(`${side}: ${st.isakmp} ISAKMP SAs, ${st.ipsec} IPsec SAs after calm`);
   }
-  const leases = modeConfig.leases();
-  // every session the gateway's Mode Config half keeps belongs to an ISAKMP SA or IPsec SA it holds
-  const gwP1 = new Set(pair.b.isakmpSas().map((s) => s.id));
-  const gwChild = new Set(pair.b.ipsecSas().map((s) => s.id));
-  for (const [sa, s] of modeConfig.sessions) {
-    const stale = [...(s.isakmpGone ? [] : [sa].filter((x) => !gwP1.has(x))), ...[...s.children].filter((c) => !gwChild.has(c))];
-    const last = (id: string) => pair.events.b.filter((e) => (e as { id?: string }).id === id).map((e) => `${e.type}${'hard' in e ? (e.hard ? ' hard' : ' soft') : ''}`).pop();
-    if (stale.length) problems.push(`gateway: Mode Config session ${sa} (${s.address}) holds SAs the engine no longer has: ${stale.map((x) => `${x} (its last event: ${last(x)})`).join(' ')}`);
-  }
+  const leases = daemon.modeConfig.leases();
+  problems.push(...daemon.staleSessions());
   if (gone) {
     if (pair.b.isakmpSas().length + pair.b.ipsecSas().length > 0) problems.push(`gateway: SAs left for a client gone for good: ${pair.b.isakmpSas().length} ISAKMP, ${pair.b.ipsecSas().length} IPsec`);
     if (leases.length) problems.push(`gateway: leases held for a client gone for good: ${JSON.stringify(leases)}`);
@@ -231,8 +175,7 @@ export function chaosRa(seed: number, verbose = false): string[] {
     const leased = leases[0]?.address;
     for (const sa of pair.a.ipsecSas()) if (sa.localTs.start !== leased || sa.localTs.end !== leased) problems.push(`client: IPsec SA ${sa.id} from ${sa.localTs.start}, leased ${leased}`);
     for (const sa of pair.b.ipsecSas()) if (sa.remoteTs.start !== leased || sa.remoteTs.end !== leased) problems.push(`gateway: IPsec SA ${sa.id} to ${sa.remoteTs.start}, leased ${leased}`);
-    const p1 = (ep: Endpoint) => ep.isakmpSas().filter((s) => s.state === 'established').map((s) => hex(s.initiatorCookie) + hex(s.responderCookie)).sort();
-    if (JSON.stringify(p1(pair.a)) !== JSON.stringify(p1(pair.b))) problems.push(`ISAKMP SAs not mirrored: client ${p1(pair.a)} gateway ${p1(pair.b)}`);
+    if (JSON.stringify(p1Cookies(pair.a)) !== JSON.stringify(p1Cookies(pair.b))) problems.push(`ISAKMP SAs not mirrored: client ${p1Cookies(pair.a)} gateway ${p1Cookies(pair.b)}`);
   }
   if (verbose || problems.length) return [...log, ...problems];
   return [];
