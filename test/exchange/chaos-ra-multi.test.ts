@@ -7,9 +7,9 @@
 // More seeds: CHAOS_SEEDS=200 (CHAOS_FROM=n); one seed's story: CHAOS_ONLY=1 and `chaosRaMulti(seed, true)`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { conn, type Pair } from '../helpers/pair.js';
+import { childKeys, conn, type Pair } from '../helpers/pair.js';
 import { Mesh } from '../helpers/mesh.js';
-import { GatewayDaemon, USERS, childKeys, internalErrors, p1Cookies, passwordOf, showEvent, uniform } from '../helpers/ra-gateway.js';
+import { GatewayDaemon, USERS, internalErrors, p1Cookies, passwordOf, showEvent, uniform } from '../helpers/ra-gateway.js';
 import { subnetSelector, type Address, type Connection, type Endpoint, type EngineEvent } from '../../src/exchange/index.js';
 
 const enc = new TextEncoder();

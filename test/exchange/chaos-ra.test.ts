@@ -8,8 +8,8 @@
 // More seeds: CHAOS_SEEDS=400 (CHAOS_FROM=n); one seed's story: CHAOS_ONLY=1 and `chaosRa(seed, true)`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Pair, conn, seededRandom } from '../helpers/pair.js';
-import { GatewayDaemon, childKeys, internalErrors, p1Cookies, passwordOf, showEvent, uniform } from '../helpers/ra-gateway.js';
+import { Pair, childKeys, conn, seededRandom } from '../helpers/pair.js';
+import { GatewayDaemon, internalErrors, p1Cookies, passwordOf, showEvent, uniform } from '../helpers/ra-gateway.js';
 import { Endpoint, subnetSelector, type Connection } from '../../src/exchange/index.js';
 
 const enc = new TextEncoder();

@@ -24,17 +24,6 @@ export const internalErrors = (events: readonly EngineEvent[]): string[] =>
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
-/** The SPI pairs of an endpoint's IPsec SAs, inbound>outbound and the mirror. */
-export function childKeys(ep: Endpoint): { inOut: string[]; outIn: string[] } {
-  const inOut: string[] = [];
-  const outIn: string[] = [];
-  for (const s of ep.ipsecSas()) for (const p of s.protocols) {
-    inOut.push(`${p.protocol}:${hex(p.inbound.spi)}>${hex(p.outbound.spi)}`);
-    outIn.push(`${p.protocol}:${hex(p.outbound.spi)}>${hex(p.inbound.spi)}`);
-  }
-  return { inOut: inOut.sort(), outIn: outIn.sort() };
-}
-
 /** Established ISAKMP SAs by cookies. */
 export const p1Cookies = (ep: Endpoint): string[] => ep.isakmpSas().filter((s) => s.state === 'established').map((s) => hex(s.initiatorCookie) + hex(s.responderCookie)).sort();
 
