@@ -69,9 +69,10 @@ export function chaosRaMulti(seed: number, verbose = false): string[] {
     modeConfig: { role: 'client', push },
     remoteTs: subnetSelector('10.1.0.0', 16),
   });
-  const log: string[] = [`seed ${seed}: ${n} clients ${clients.map((c) => `${c.name}${c.nat ? '(NAT)' : ''} rekeys ${policy.get(c.name)!.rekey}`).join(', ')}; ${exchange} ${push ? 'push' : 'pull'} link ${JSON.stringify(knobs)} ike ${ikeLife}s child ${childLife}s gateway dpd ${JSON.stringify(dpdGw)}`];
+  const backendDelayMs = rnd() < 0.3 ? Math.floor(rnd() * 8000) : 0;
+  const log: string[] = [`seed ${seed}: ${n} clients ${clients.map((c) => `${c.name}${c.nat ? '(NAT)' : ''} rekeys ${policy.get(c.name)!.rekey}`).join(', ')}; ${exchange} ${push ? 'push' : 'pull'} link ${JSON.stringify(knobs)} ike ${ikeLife}s child ${childLife}s gateway dpd ${JSON.stringify(dpdGw)} XAUTH backend ${backendDelayMs} ms`];
   const problems: string[] = [];
-  const daemon = new GatewayDaemon(() => mesh.ep('gw'), () => mesh.now, mesh.events('gw'), push, log);
+  const daemon = new GatewayDaemon(() => mesh.ep('gw'), () => mesh.now, mesh.events('gw'), push, log, backendDelayMs);
   // a restarted client is a new node: the events of the ones before it are kept here
   const before = new Map<string, EngineEvent[]>();
   const replace = (c: Client, tag: string): Endpoint => {
@@ -208,7 +209,7 @@ export function chaosRaMulti(seed: number, verbose = false): string[] {
   return [];
 }
 
-const SEEDS = Number(process.env.CHAOS_SEEDS ?? 8);
+const SEEDS = Number(process.env.CHAOS_SEEDS ?? 15);
 const FROM = Number(process.env.CHAOS_FROM ?? 1);
 test(`remote-access chaos with several clients over ${SEEDS} seeds: each on its own leased address, mirrored, no lease for what is gone`, { skip: process.env.CHAOS_ONLY !== undefined }, () => {
   const bad: string[] = [];

@@ -53,11 +53,12 @@ export function chaosRa(seed: number, verbose = false): string[] {
     modeConfig: { role: 'server', push },
     localTs: subnetSelector('10.1.0.0', 16),
   }));
-  const log: string[] = [`seed ${seed}: ${exchange} ${push ? 'push' : 'pull'}${natted ? ' NAT' : ''} loss ${loss.toFixed(2)} ike ${ikeLife}s child ${childLife}s dpd a ${JSON.stringify(dpdA.dpd)} b ${JSON.stringify(dpdB.dpd)} client rekeys ${clientRekeys} gone at ${goneAt}`];
+  const backendDelayMs = rnd() < 0.3 ? Math.floor(rnd() * 8000) : 0;
+  const log: string[] = [`seed ${seed}: ${exchange} ${push ? 'push' : 'pull'}${natted ? ' NAT' : ''} loss ${loss.toFixed(2)} ike ${ikeLife}s child ${childLife}s dpd a ${JSON.stringify(dpdA.dpd)} b ${JSON.stringify(dpdB.dpd)} client rekeys ${clientRekeys} gone at ${goneAt} XAUTH backend ${backendDelayMs} ms`];
   const problems: string[] = [];
 
   // the daemon's half of the gateway: its Mode Config events with the pool, an XAUTH check
-  const daemon = new GatewayDaemon(() => pair.b, () => pair.now, pair.events.b, push, log);
+  const daemon = new GatewayDaemon(() => pair.b, () => pair.now, pair.events.b, push, log, backendDelayMs);
   const step = (ms: number): void => {
     for (let left = ms; left > 0; left -= 1000) {
       pair.run(Math.min(1000, left));

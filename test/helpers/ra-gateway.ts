@@ -27,12 +27,17 @@ const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 /** Established ISAKMP SAs by cookies. */
 export const p1Cookies = (ep: Endpoint): string[] => ep.isakmpSas().filter((s) => s.state === 'established').map((s) => hex(s.initiatorCookie) + hex(s.responderCookie)).sort();
 
-/** The gateway's daemon half: `serve()` takes the gateway's new events, as the daemon would. */
+/**
+ * The gateway's daemon half: `serve()` takes the gateway's new events, as the daemon would; the
+ * XAUTH backend's verdict comes `backendDelayMs` after the request (a RADIUS server's round trip),
+ * given at the first `serve()` after that.
+ */
 export class GatewayDaemon {
   readonly modeConfig: ModeConfigEvents;
   private seen = 0;
+  private readonly verdicts: { at: number; requestId: number; ok: boolean }[] = [];
 
-  constructor(private readonly gw: () => Endpoint, private readonly now: () => number, private readonly events: readonly EngineEvent[], push: boolean, private readonly log: string[]) {
+  constructor(private readonly gw: () => Endpoint, private readonly now: () => number, private readonly events: readonly EngineEvent[], push: boolean, private readonly log: string[], private readonly backendDelayMs = 0) {
     const remoteAccess = { role: 'gateway', xauth: undefined, pool: ['10.10.0.0/29'], dns: ['10.1.0.53'], splitInclude: [], banner: undefined, modecfg: push ? 'push' : 'pull', nbns: [], localLan: [], defaultDomain: undefined, splitDns: [], savePassword: undefined };
     const config = { name: 'c', esp: [], remoteAccess } as unknown as ConnectionConfig;
     this.modeConfig = new ModeConfigEvents({
@@ -49,13 +54,18 @@ export class GatewayDaemon {
     for (; this.seen < this.events.length; this.seen++) {
       const e = this.events[this.seen]!;
       this.modeConfig.onEvent(e);
-      if (e.type !== 'xauth-request') continue;
+      if (e.type === 'xauth-request') this.verdicts.push({ at: this.now() + this.backendDelayMs, requestId: e.requestId, ok: (USERS as readonly string[]).includes(e.user) && e.password === passwordOf(e.user) });
+    }
+    while (this.verdicts.length > 0 && this.verdicts[0]!.at <= this.now()) {
+      const v = this.verdicts.shift()!;
       try {
-        this.gw().answerXauth(this.now(), e.requestId, (USERS as readonly string[]).includes(e.user) && e.password === passwordOf(e.user));
+        this.gw().answerXauth(this.now(), v.requestId, v.ok);
       } catch (err) {
         this.log.push(`${this.now()} answerXauth refused: ${(err as Error).message}`);
       }
     }
+    // a verdict given now may bring Mode Config requests at once
+    if (this.seen < this.events.length) this.serve();
   }
 
   /** Every Mode Config session belongs to an ISAKMP SA or IPsec SAs the gateway still holds. */
