@@ -4,7 +4,8 @@
  * identity and XAUTH user), the DNS servers, and the Cisco Unity split include and banner when the
  * client asked for them. A RADIUS Framed-IP-Address (with its Framed-IP-Netmask) given when the
  * user was accepted wins over the pool (that address is not leased, nor released). The lease is
- * released when the ISAKMP SA is gone and no IPsec SA negotiated under it lives on; the pools survive
+ * released when the ISAKMP SA is gone (deleted, or expired at its hard lifetime) and no IPsec SA
+ * negotiated under it lives on; the pools survive
  * `isakmp reload` (a changed `pool:` adopts the old leases). A full pool refuses the client: a log
  * line names the connection and the pool size, and the ISAKMP SA is deleted.
  */
@@ -93,7 +94,11 @@ export class ModeConfigEvents {
         else this.childGone(e.id);
         break;
       case 'expired':
-        if (e.kind === 'ipsec' && e.hard) this.childGone(e.id);
+        // an ISAKMP SA that reaches its hard lifetime goes with this event, not `deleted`
+        if (e.hard) {
+          if (e.kind === 'isakmp') this.isakmpGone(e.id);
+          else this.childGone(e.id);
+        }
         break;
       case 'dropped':
         // an authenticated client claimed an address that is not its own (another user's?)

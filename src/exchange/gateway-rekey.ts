@@ -10,7 +10,10 @@
  * selectors cancels the gateway's timer of the old one (the client deletes it). How: a Quick
  * Mode of ours under the client's newest ISAKMP SA, with the SA's selectors (the leased virtual
  * address, our narrowed side), its negotiated transform and PFS group first among the
- * connection's proposals; the old SA is deleted once the new one is up (ipsec-sa.ts). Without an
+ * connection's proposals; the old SA is deleted once the new one is up (ipsec-sa.ts). The SA our
+ * rekey made is ours (initiator) and rekeyed at an initiator's margin, the same way: under the
+ * client's ISAKMP SA, never a phase 1 of ours (a gateway for `%any` has no address to start one
+ * to, and the client's may be a NAT's). Without an
  * established ISAKMP SA with the client there is nothing to rekey under: the SA expires.
  * @module
  */

@@ -212,8 +212,10 @@ export function canRekeyChild(x: Engine, child: Child): boolean {
 
 export function rekeyChild(x: Engine, now: number, child: Child): void {
   if (child.state !== 'installed') return;
-  if (child.info.role === 'responder' && isRemoteAccessGateway(child.conn)) {
-    gatewayRekeyChild(x, now, child); // under the client's own ISAKMP SA (its address is not in the connection)
+  if (isRemoteAccessGateway(child.conn)) {
+    // under the client's own ISAKMP SA (its address is not in the connection), whether the client
+    // negotiated the SA or our own rekey of one did
+    gatewayRekeyChild(x, now, child);
     return;
   }
   child.state = 'rekeying';

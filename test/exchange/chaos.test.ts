@@ -5,7 +5,7 @@
 // events after the calm began).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Pair, conn, seededRandom, type Side } from '../helpers/pair.js';
+import { Pair, childKeys, conn, seededRandom, type Side } from '../helpers/pair.js';
 import { Endpoint } from '../../src/exchange/index.js';
 import { LocalProtocolError } from '../../src/errors.js';
 
@@ -13,16 +13,6 @@ const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 function internalErrors(pair: Pair, side: Side): string[] {
   return pair.events[side].filter((e) => e.type === 'dropped' && (e.code === 'INTERNAL_ERROR' || e.code === 'TIMER_ERROR' || /^internal/.test(e.reason))).map((e) => (e as { reason: string }).reason);
-}
-
-function childKeys(ep: Endpoint): { inOut: string[]; outIn: string[] } {
-  const inOut: string[] = [];
-  const outIn: string[] = [];
-  for (const s of ep.ipsecSas()) for (const p of s.protocols) {
-    inOut.push(`${p.protocol}:${hex(p.inbound.spi)}>${hex(p.outbound.spi)}`);
-    outIn.push(`${p.protocol}:${hex(p.outbound.spi)}>${hex(p.inbound.spi)}`);
-  }
-  return { inOut: inOut.sort(), outIn: outIn.sort() };
 }
 
 export function chaos(seed: number, verbose = false): string[] {

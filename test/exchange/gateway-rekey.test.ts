@@ -109,3 +109,22 @@ for (const off of [{ rekey: false }, { gatewayRekey: false }]) {
     assert.equal(pair.b.ipsecSas().length, 0);
   });
 }
+
+test('a gateway for any address (remote %any) rekeys again the SA its own rekey made: under the client\'s ISAKMP SA, not a phase 1 to %any (was: a timer drop \'cannot initiate to %any\', the SA expired; the operator\'s rekey threw)', () => {
+  const ipsec = [esp({ lifetimeSeconds: 600 })];
+  const pair = remoteAccess('gw-rekey-any', { ipsec, rekey: false }, { ipsec, rekeyMarginSeconds: 60, remote: { address: '%any', port: 500 }, remoteId: { type: 'any' } });
+  pair.run(600_000);
+  assert.deepEqual(pair.ev('b', 'rekeyed').map((r) => r.kind), ['ipsec']);
+  const mine = pair.b.ipsecSas()[0]!;
+  assert.equal(mine.role, 'initiator');
+  pair.run(600_000);
+  assert.equal(pair.ev('b', 'rekeyed').length, 2, `rekeyed a second time: ${JSON.stringify(pair.ev('b', 'dropped').map((e) => e.reason))}`);
+  assert.equal(pair.b.ipsecSas().length, 1);
+  assert.equal(pair.a.ipsecSas().length, 1);
+  assert.equal(pair.b.ipsecSas()[0]!.isakmpSa, mine.isakmpSa, 'under the client\'s ISAKMP SA');
+  assert.deepEqual(pair.b.ipsecSas()[0]!.protocols[0]!.outbound.spi, pair.a.ipsecSas()[0]!.protocols[0]!.inbound.spi);
+  // an operator's rekey of it takes the same way
+  assert.doesNotThrow(() => pair.b.rekey(pair.now, pair.b.ipsecSas()[0]!.id));
+  pair.run(5000);
+  assert.equal(pair.ev('b', 'rekeyed').length, 3);
+});

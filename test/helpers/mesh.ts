@@ -1,11 +1,13 @@
 /**
  * Several endpoints in memory on one virtual clock (the multi-peer sibling of pair.ts): a gateway
  * and several peers, some of them behind one NAT (each NATed node gets its own public ports, as a
- * NAT gives each inside host its own mapping). Lossless, 5 ms one way, deterministic.
+ * NAT gives each inside host its own mapping). Lossless, 5 ms one way, deterministic; `knobs`
+ * (pair.ts's loss, duplication, reordering, delay, from a generator seeded by `seed`) and `cut`
+ * (nodes whose datagrams, sent or received, are lost) make it a bad network.
  */
 import { Endpoint } from '../../src/exchange/index.js';
 import type { Address, EndpointOptions, EngineEvent, Transmit } from '../../src/exchange/index.js';
-import { seededRandom } from './pair.js';
+import { seededRandom, type LinkKnobs } from './pair.js';
 
 interface Node {
   readonly name: string;
@@ -33,6 +35,15 @@ export class Mesh {
   private seq = 0;
   /** Every datagram put on the link, with its sender's name. */
   readonly wire: Array<{ at: number; from: string; to: string | undefined; data: Uint8Array }> = [];
+  knobs: LinkKnobs = {};
+  /** Nodes cut off the network (an outage, or gone for good). */
+  readonly cut = new Set<string>();
+  private readonly rng: () => number;
+
+  constructor(seed: string | number = 0) {
+    const r = seededRandom(`mesh/link/${seed}`);
+    this.rng = () => { const b = r(4); return (((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0) / 2 ** 32; };
+  }
 
   /** Adds (or replaces: a restarted peer) a node; `seed` varies its randomness. */
   add(name: string, addr: Address, opts: Partial<EndpointOptions> = {}, nat?: { address: string; basePort: number }, seed: string | number = 0): Endpoint {
@@ -112,9 +123,15 @@ export class Mesh {
     const to = this.route(t.remote);
     this.wire.push({ at: this.now, from: from.name, to: to?.name, data: t.data });
     if (!to || t.keepalive) return; // a NAT keepalive is dropped by the receiving transport
+    const k = this.knobs;
+    if (this.cut.has(from.name) || this.cut.has(to.name) || ((k.loss ?? 0) > 0 && this.rng() < k.loss!)) return;
     // a NATed receiver sees its own private address as the destination
     const local = to.nat ? { address: to.addr.address, port: t.remote.port === to.nat.basePort ? 500 : 4500 } : t.remote;
-    this.inflight.push({ at: this.now + 5, seq: this.seq++, to, local, remote: src, data: t.data });
+    const copies = (k.dup ?? 0) > 0 && this.rng() < k.dup! ? 2 : 1;
+    for (let i = 0; i < copies; i++) {
+      const extra = (k.reorder ?? 0) > 0 && this.rng() < k.reorder! ? Math.floor(this.rng() * 50) + 1 : 0;
+      this.inflight.push({ at: this.now + (k.delay ?? 5) + extra + i, seq: this.seq++, to, local, remote: src, data: t.data });
+    }
   }
 
   private route(dst: Address): Node | undefined {

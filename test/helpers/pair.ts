@@ -313,3 +313,15 @@ export function serveRemoteAccess(pair: Pair, reply: readonly DataAttribute[]): 
   for (const e of pair.ev('b', 'modecfg-request')) pair.b.answerModeConfig(pair.now, e.requestId, [...reply]);
   pair.run(2000);
 }
+
+/** The SPI pairs of an endpoint's IPsec SAs (protocol:inbound>outbound) and their mirror image, sorted: equal to the peer's mirror when both hold the same SAs. */
+export function childKeys(ep: Endpoint): { inOut: string[]; outIn: string[] } {
+  const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+  const inOut: string[] = [];
+  const outIn: string[] = [];
+  for (const s of ep.ipsecSas()) for (const p of s.protocols) {
+    inOut.push(`${p.protocol}:${hex(p.inbound.spi)}>${hex(p.outbound.spi)}`);
+    outIn.push(`${p.protocol}:${hex(p.outbound.spi)}>${hex(p.inbound.spi)}`);
+  }
+  return { inOut: inOut.sort(), outIn: outIn.sort() };
+}

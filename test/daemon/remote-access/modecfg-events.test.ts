@@ -12,6 +12,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../helpers.js';
 import { gatewayYaml } from './loopback.js';
+import { Pair, conn } from '../../helpers/pair.js';
 
 test('a borrowed virtual address is logged at warn with both addresses', () => {
   const lines: string[] = [];
@@ -75,4 +76,47 @@ test('a pool address stays leased while an IPsec SA of its ISAKMP SA lives on, a
   assert.ok(lines.some((l) => l.includes('virtual address 10.10.0.7 released')));
   ask('sa3', '@two.test', 'bob');
   assert.deepEqual(answered, ['10.10.0.7', '10.10.0.7']);
+});
+
+test('an ISAKMP SA that expires (the engine says `expired`, not `deleted`) releases its lease with its last IPsec SA: real engines, nobody rekeys', () => {
+  const users = join(tempDir('isakmp-modecfg-expiry-'), 'users');
+  writeFileSync(users, '', { mode: 0o600 });
+  const config = parseConfig(gatewayYaml({ port: 500, sock: '/tmp/unused.sock', xauth: `{ backend: "file:${users}" }`, extra: '    modecfg: pull\n    pool: 10.10.0.7/32\n' }), 'gw.yaml');
+  const pair = new Pair({ seed: 'modecfg-events-expiry' });
+  const lines: string[] = [];
+  const m = new ModeConfigEvents({
+    logger: new Logger({ level: 'info', areas: {}, format: 'text', write: (l) => lines.push(l) }),
+    now: () => pair.now,
+    connections: () => config.connections,
+    answerModeConfig: (at, id, attrs) => pair.b.answerModeConfig(at, id, attrs),
+    deleteSa: () => undefined,
+    pump: () => undefined,
+  });
+  const life = { ike: [{ encryption: 7, keyLength: 128, hash: 4, group: 14, lifetimeSeconds: 300 }], ipsec: [{ protocols: [{ protocol: 3, transformId: 12, keyLength: 128, authAlgorithm: 5 }], mode: 1, lifetimeSeconds: 600 }], rekey: false };
+  pair.a.setConnection(conn(pair, 'a', { ...life, name: 'rw', xauth: { role: 'client', user: 'alice', password: new TextEncoder().encode('pw') }, modeConfig: { role: 'client' } }));
+  pair.b.setConnection(conn(pair, 'b', { ...life, name: 'rw', xauth: { role: 'server' }, modeConfig: { role: 'server' } }));
+  pair.a.initiate(pair.now, 'rw');
+  let seen = 0;
+  const serve = (ms: number): void => {
+    for (let t = 0; t < ms; t += 1000) {
+      pair.run(1000);
+      for (; seen < pair.events.b.length; seen++) {
+        const e = pair.events.b[seen]!;
+        m.onEvent(e);
+        if (e.type === 'xauth-request') pair.b.answerXauth(pair.now, e.requestId, true);
+      }
+    }
+  };
+  serve(10_000);
+  assert.equal(pair.b.ipsecSas().length, 1);
+  assert.deepEqual(m.leases().map((l) => l.address), ['10.10.0.7']);
+  serve(300_000);
+  assert.deepEqual(pair.b.isakmpSas(), [], 'the ISAKMP SA expired');
+  assert.ok(pair.ev('b', 'expired').some((e) => e.kind === 'isakmp' && e.hard));
+  assert.deepEqual(m.leases().map((l) => l.address), ['10.10.0.7'], 'kept while its IPsec SA lives');
+  serve(300_000);
+  assert.deepEqual(pair.b.ipsecSas(), [], 'the IPsec SA expired');
+  assert.deepEqual(m.leases(), [], 'the address is free again');
+  assert.deepEqual([...m.sessions.keys()], [], 'nothing kept of the session');
+  assert.ok(lines.some((l) => l.includes('virtual address 10.10.0.7 released')), lines.join('\n'));
 });
