@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { childKeys, conn, type Pair } from '../helpers/pair.js';
 import { Mesh } from '../helpers/mesh.js';
-import { GatewayDaemon, USERS, internalErrors, p1Cookies, passwordOf, showEvent, uniform } from '../helpers/ra-gateway.js';
+import { GatewayDaemon, USERS, gatewayRekey, internalErrors, p1Cookies, passwordOf, showEvent, uniform } from '../helpers/ra-gateway.js';
 import { subnetSelector, type Address, type Connection, type Endpoint, type EngineEvent } from '../../src/exchange/index.js';
 
 const enc = new TextEncoder();
@@ -118,7 +118,7 @@ export function chaosRaMulti(seed: number, verbose = false): string[] {
       } else if (x < 0.05) {
         const sas = gateway.ipsecSas();
         const sa = sas[Math.floor(rnd() * sas.length)];
-        if (sa) { log.push(`${mesh.now} gateway rekey ${sa.id}`); gateway.rekey(mesh.now, sa.id); }
+        if (sa) gatewayRekey(gateway, mesh.now, sa.id, log);
       } else if (x < 0.065) {
         const sa = ep.isakmpSas().find((s) => s.state === 'established');
         if (sa) { log.push(`${mesh.now} ${c.name} reauthenticates ${sa.id}`); ep.rekey(mesh.now, sa.id); }

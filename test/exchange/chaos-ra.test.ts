@@ -9,7 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Pair, childKeys, conn, seededRandom } from '../helpers/pair.js';
-import { GatewayDaemon, internalErrors, p1Cookies, passwordOf, showEvent, uniform } from '../helpers/ra-gateway.js';
+import { GatewayDaemon, gatewayRekey, internalErrors, p1Cookies, passwordOf, showEvent, uniform } from '../helpers/ra-gateway.js';
 import { Endpoint, subnetSelector, type Connection } from '../../src/exchange/index.js';
 
 const enc = new TextEncoder();
@@ -94,7 +94,7 @@ export function chaosRa(seed: number, verbose = false): string[] {
       if (gone) {
         if (x < 0.02) {
           const sa = pair.b.ipsecSas()[0];
-          if (sa) { log.push(`${pair.now} gateway rekey ${sa.id}`); pair.b.rekey(pair.now, sa.id); }
+          if (sa) gatewayRekey(pair.b, pair.now, sa.id, log);
         }
         continue;
       }
@@ -103,7 +103,7 @@ export function chaosRa(seed: number, verbose = false): string[] {
         if (sa) { log.push(`${pair.now} client rekey ${sa.id}`); pair.a.rekey(pair.now, sa.id); }
       } else if (x < 0.03) {
         const sa = pair.b.ipsecSas()[0];
-        if (sa) { log.push(`${pair.now} gateway rekey ${sa.id}`); pair.b.rekey(pair.now, sa.id); }
+        if (sa) gatewayRekey(pair.b, pair.now, sa.id, log);
       } else if (x < 0.04) {
         const sa = ownSa();
         if (sa) { log.push(`${pair.now} client reauthenticates ${sa.id}`); pair.a.rekey(pair.now, sa.id); }

@@ -7,7 +7,23 @@ import { Endpoint, type EngineEvent } from '../../src/exchange/index.js';
 import type { ConnectionConfig } from '../../src/daemon/config/index.js';
 import { Logger } from '../../src/daemon/log.js';
 import { ModeConfigEvents } from '../../src/daemon/modecfg-events.js';
+import { LocalProtocolError } from '../../src/errors.js';
 import { seededRandom } from './pair.js';
+
+/**
+ * The gateway's rekey command on a client's IPsec SA: refused in words (a LocalProtocolError,
+ * nothing changed) when the client holds no ISAKMP SA with us to carry it, since a connection to
+ * '%any' cannot initiate one; the refusal goes to `log`, anything else thrown is a failure.
+ */
+export function gatewayRekey(gateway: Endpoint, now: number, id: string, log: string[]): void {
+  log.push(`${now} gateway rekey ${id}`);
+  try {
+    gateway.rekey(now, id);
+  } catch (e) {
+    if (!(e instanceof LocalProtocolError) || !/cannot initiate one to %any/.test(e.message)) throw e;
+    log.push(`${now} refused: ${e.message}`);
+  }
+}
 
 export const USERS = ['alice', 'bob', 'carol', 'dave'] as const;
 export const passwordOf = (user: string): string => `pw-of-${user}`;
