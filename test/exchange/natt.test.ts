@@ -83,13 +83,19 @@ test('no NAT: stays on port 500, NAT-D hashes match, plain tunnel mode', () => {
   assert.equal(pair.b.ipsecSas()[0]!.mode, 1);
 });
 
-test('NAT in front of the initiator: both float to 4500 from MM5, UDP-encapsulated tunnel, same keys', () => {
-  const pair = new Pair({ seed: 'natt-nat' });
+/** a behind a NAT (public ports from 40000) brings connection c up with responder b (natResponder). */
+function upBehindNat(seed: string): Pair {
+  const pair = new Pair({ seed });
   pair.nat = { address: NAT_PUBLIC, basePort: 40000 };
   pair.a.setConnection(conn(pair, 'a'));
   pair.b.setConnection(natResponder(pair));
   pair.a.initiate(pair.now, 'c');
   pair.run(2000);
+  return pair;
+}
+
+test('NAT in front of the initiator: both float to 4500 from MM5, UDP-encapsulated tunnel, same keys', () => {
+  const pair = upBehindNat('natt-nat');
   noErrors(pair);
   assertMirrored(pair, assert);
   const mm = mainMode(pair.wire);
@@ -446,12 +452,7 @@ test('the NAT rebinds while the responder\'s own probe is going to the old port:
 });
 
 test('the responder on a connection to %any rekeys an IPsec SA under the initiator\'s ISAKMP SA (was: tried a new phase 1 to %any, threw, and left the SA rekeying); its rekey of the ISAKMP SA is refused in words, nothing changed', () => {
-  const pair = new Pair({ seed: 'natt-any-rekey' });
-  pair.nat = { address: NAT_PUBLIC, basePort: 40000 };
-  pair.a.setConnection(conn(pair, 'a'));
-  pair.b.setConnection(natResponder(pair));
-  pair.a.initiate(pair.now, 'c');
-  pair.run(2000);
+  const pair = upBehindNat('natt-any-rekey');
   const [old] = pair.b.ipsecSas();
   const [p1] = pair.b.isakmpSas();
   assert.ok(old && p1);
