@@ -212,8 +212,9 @@ export class ModeConfigEvents {
     if (s.address === undefined || s.source !== 'pool') return;
     const c = this.ctx.connections().find((x) => x.name === s.connection);
     if (c?.remoteAccess?.role === 'client') return;
-    this.pools.get(s.connection)?.pool.release(s.address, this.ctx.now());
-    this.ctx.logger.info('ike', `Mode Config: virtual address ${s.address} released`, { connection: s.connection, sa, user: s.user });
+    // a reauthenticated client's new ISAKMP SA holds the same lease: the old one's end frees nothing
+    if (this.pools.get(s.connection)?.pool.release(s.address, this.ctx.now()) === true) this.ctx.logger.info('ike', `Mode Config: virtual address ${s.address} released`, { connection: s.connection, sa, user: s.user });
+    else this.ctx.logger.debug('ike', `Mode Config: virtual address ${s.address} kept: another ISAKMP SA of the same client holds it`, { connection: s.connection, sa, user: s.user });
   }
 
   /** The connection's pool; a reload that changed `pool:` builds a new one that adopts the leases. */

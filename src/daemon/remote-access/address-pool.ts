@@ -137,15 +137,16 @@ class Pool implements AddressPool {
     return undefined;
   }
 
-  release(address: string, now: number): void {
+  release(address: string, now: number): boolean {
     const a = canonicalAddress(address) ?? address;
     const l = this.live.get(a);
-    if (l === undefined) return;
-    if (--l.holders > 0) return;
+    if (l === undefined) return false;
+    if (--l.holders > 0) return false;
     this.live.delete(a);
     this.byKey.delete(keyOf(l.identity, l.user));
-    if (this.inPool(a) === undefined) return; // adopted from an older configuration
+    if (this.inPool(a) === undefined) return true; // adopted from an older configuration
     this.remember(a, { identity: l.identity, user: l.user, at: now });
+    return true;
   }
 
   leases(): readonly Lease[] {

@@ -35,7 +35,8 @@ export interface AddressPool {
   readonly size: number;
   /** The same identity+user gets its previous address back while its lease lives; undefined = exhausted. */
   lease(identity: string, user: string | undefined, now: number, wanted?: string): string | undefined;
-  release(address: string, now: number): void;
+  /** One holder less; true when that was the last and the address is free again. */
+  release(address: string, now: number): boolean;
   leases(): readonly Lease[];
   /** State kept across `isakmp reload` (a new pool object built from the new config adopts it). */
   snapshot(): unknown;

@@ -120,3 +120,37 @@ test('an ISAKMP SA that expires (the engine says `expired`, not `deleted`) relea
   assert.deepEqual([...m.sessions.keys()], [], 'nothing kept of the session');
   assert.ok(lines.some((l) => l.includes('virtual address 10.10.0.7 released')), lines.join('\n'));
 });
+
+test('a client that reauthenticates holds its lease under both ISAKMP SAs: the old one\'s end (expired) frees nothing and says "released" nowhere; the last one\'s end does', () => {
+  const lines: string[] = [];
+  const users = join(tempDir('isakmp-modecfg-reauth-'), 'users');
+  writeFileSync(users, '', { mode: 0o600 });
+  const config = parseConfig(gatewayYaml({ port: 500, sock: '/tmp/unused.sock', xauth: `{ backend: "file:${users}" }`, extra: '    modecfg: pull\n    pool: 10.10.0.0/30\n' }), 'gw.yaml');
+  const answered: string[] = [];
+  const m = new ModeConfigEvents({
+    logger: new Logger({ level: 'info', areas: {}, format: 'text', write: (l) => lines.push(l) }),
+    now: () => 0,
+    connections: () => config.connections,
+    answerModeConfig: (_now, _id, attrs) => {
+      const a = attrs.find((x) => x.type === CfgAttr.INTERNAL_IP4_ADDRESS);
+      answered.push(a?.format === 'TLV' ? [...a.value].join('.') : '-');
+    },
+    deleteSa: () => undefined,
+    pump: () => undefined,
+  });
+  const peer = { address: '198.51.100.7', port: 500 };
+  const ask = (sa: string): void => {
+    m.onEvent({ type: 'xauth-request', requestId: 1, isakmpSa: sa, connection: 'rw', peer, peerId: '@one.test', user: 'alice', password: 'x' });
+    m.onEvent({ type: 'modecfg-request', requestId: 2, isakmpSa: sa, connection: 'rw', peer, requested: [CfgAttr.INTERNAL_IP4_ADDRESS], push: false });
+  };
+  ask('old');
+  ask('new');
+  assert.equal(answered.length, 2);
+  assert.equal(answered[0], answered[1], 'the same address under the new ISAKMP SA');
+  m.onEvent({ type: 'expired', kind: 'isakmp', id: 'old', connection: 'rw', hard: true });
+  assert.deepEqual(m.leases().map((l) => [l.address, l.user]), [[answered[0], 'alice']]);
+  assert.ok(!lines.some((l) => l.includes('released')), lines.join('\n'));
+  m.onEvent({ type: 'deleted', kind: 'isakmp', id: 'new', connection: 'rw', by: 'peer' });
+  assert.deepEqual(m.leases(), []);
+  assert.equal(lines.filter((l) => l.includes(`virtual address ${answered[0]} released`)).length, 1);
+});
