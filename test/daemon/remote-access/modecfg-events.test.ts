@@ -33,11 +33,15 @@ test('a borrowed virtual address is logged at warn with both addresses', () => {
   assert.match(lines[0]!, /198\.51\.100\.7:500/);
 });
 
-test('a pool address stays leased while an IPsec SA of its ISAKMP SA lives on, and is released with the last one', async () => {
+/**
+ * The daemon's Mode Config events of gateway connection `rw` with `pool`, fed by hand: the lines
+ * it logs, the addresses it answers, and `ask` (XAUTH accepted, then a Mode Config REQUEST).
+ */
+function gatewayEvents(pool: string): { m: ModeConfigEvents; lines: string[]; answered: string[]; ask: (sa: string, peerId: string, user: string) => void } {
   const lines: string[] = [];
   const users = join(tempDir('isakmp-modecfg-events-'), 'users');
   writeFileSync(users, '', { mode: 0o600 });
-  const config = parseConfig(gatewayYaml({ port: 500, sock: '/tmp/unused.sock', xauth: `{ backend: "file:${users}" }`, extra: '    modecfg: pull\n    pool: 10.10.0.7/32\n' }), 'gw.yaml');
+  const config = parseConfig(gatewayYaml({ port: 500, sock: '/tmp/unused.sock', xauth: `{ backend: "file:${users}" }`, extra: `    modecfg: pull\n    pool: ${pool}\n` }), 'gw.yaml');
   const answered: string[] = [];
   const m = new ModeConfigEvents({
     logger: new Logger({ level: 'info', areas: {}, format: 'text', write: (l) => lines.push(l) }),
@@ -55,6 +59,11 @@ test('a pool address stays leased while an IPsec SA of its ISAKMP SA lives on, a
     m.onEvent({ type: 'xauth-request', requestId: 1, isakmpSa: sa, connection: 'rw', peer, peerId, user, password: 'x' });
     m.onEvent({ type: 'modecfg-request', requestId: 2, isakmpSa: sa, connection: 'rw', peer, requested: [CfgAttr.INTERNAL_IP4_ADDRESS], push: false });
   };
+  return { m, lines, answered, ask };
+}
+
+test('a pool address stays leased while an IPsec SA of its ISAKMP SA lives on, and is released with the last one', async () => {
+  const { m, lines, answered, ask } = gatewayEvents('10.10.0.7/32');
   const child = (id: string, isakmpSa: string) => ({ type: 'ipsec-sa-established', sa: { id, isakmpSa } }) as unknown as EngineEvent;
   ask('sa1', '@one.test', 'alice');
   assert.deepEqual(answered, ['10.10.0.7']);
@@ -122,27 +131,8 @@ test('an ISAKMP SA that expires (the engine says `expired`, not `deleted`) relea
 });
 
 test('a client that reauthenticates holds its lease under both ISAKMP SAs: the old one\'s end (expired) frees nothing and says "released" nowhere; the last one\'s end does', () => {
-  const lines: string[] = [];
-  const users = join(tempDir('isakmp-modecfg-reauth-'), 'users');
-  writeFileSync(users, '', { mode: 0o600 });
-  const config = parseConfig(gatewayYaml({ port: 500, sock: '/tmp/unused.sock', xauth: `{ backend: "file:${users}" }`, extra: '    modecfg: pull\n    pool: 10.10.0.0/30\n' }), 'gw.yaml');
-  const answered: string[] = [];
-  const m = new ModeConfigEvents({
-    logger: new Logger({ level: 'info', areas: {}, format: 'text', write: (l) => lines.push(l) }),
-    now: () => 0,
-    connections: () => config.connections,
-    answerModeConfig: (_now, _id, attrs) => {
-      const a = attrs.find((x) => x.type === CfgAttr.INTERNAL_IP4_ADDRESS);
-      answered.push(a?.format === 'TLV' ? [...a.value].join('.') : '-');
-    },
-    deleteSa: () => undefined,
-    pump: () => undefined,
-  });
-  const peer = { address: '198.51.100.7', port: 500 };
-  const ask = (sa: string): void => {
-    m.onEvent({ type: 'xauth-request', requestId: 1, isakmpSa: sa, connection: 'rw', peer, peerId: '@one.test', user: 'alice', password: 'x' });
-    m.onEvent({ type: 'modecfg-request', requestId: 2, isakmpSa: sa, connection: 'rw', peer, requested: [CfgAttr.INTERNAL_IP4_ADDRESS], push: false });
-  };
+  const { m, lines, answered, ask: askAs } = gatewayEvents('10.10.0.0/30');
+  const ask = (sa: string): void => askAs(sa, '@one.test', 'alice');
   ask('old');
   ask('new');
   assert.equal(answered.length, 2);
