@@ -152,7 +152,6 @@ export class Endpoint {
   rekey(now: number, saId: string): void {
     const p1 = this.x.sas.findP1ById(saId);
     if (p1) {
-      if (p1.conn.remote.address === '%any') throw new LocalProtocolError(0, `ISAKMP SA ${saId}: connection ${p1.conn.name} cannot initiate a new phase 1 to %any (the peer rekeys it)`);
       if (p1.life === 'established') rekeyP1(this.x, now, p1);
       return;
     }

@@ -14,7 +14,7 @@
 import { flatString, toHexFlat } from '../crypto/bytes.js';
 import { NotifyType, ProtocolId, isErrorNotify, nameOf } from '../constants/index.js';
 import { traceMessage } from './trace.js';
-import { RemoteProtocolError } from '../errors.js';
+import { LocalProtocolError, RemoteProtocolError } from '../errors.js';
 import { errorOf } from './refusal.js';
 import type { Mutable, Payload } from '../codec/types.js';
 import { peerIdWire, type PeerIdentity } from './authorization.js';
@@ -208,6 +208,8 @@ export function supersededP1(x: Engine, p1: P1): boolean {
  */
 export function rekeyP1(x: Engine, now: number, p1: P1): void {
   if (p1.replacedBy && p1.replacedBy.life !== 'dead') return; // already rekeying
+  // refused before anything changes (startPhase1 would refuse too, after the queue was taken)
+  if (p1.conn.remote.address === '%any') throw new LocalProtocolError(0, `ISAKMP SA ${x.sas.p1Id(p1)}: connection ${p1.conn.name} cannot initiate a new phase 1 to %any (the peer rekeys it)`);
   const waiting = p1.pending === NO_PENDING ? [] : p1.pending;
   p1.pending = NO_PENDING;
   p1.replacedBy = startPhase1(x, now, x.conns.current(p1.conn), waiting, p1);

@@ -38,6 +38,11 @@ export function requireEstablished(x: Engine, p1: P1 | undefined, h: Header, rem
   return p1;
 }
 
+/** `what` (the driver's word for the exchange) as a log reason names it. */
+function exchangeLabel(what: string): string {
+  return what === 'transaction' ? 'Transaction exchange (Mode Config or XAUTH)' : what;
+}
+
 /** An encrypted message under the cookies of our Aggressive Mode responder phase 1 that waits for message 3, from its peer. */
 function awaitsAm3(p1: P1, h: Header, remoteAddr: Address): boolean {
   return p1.life === 'negotiating' && p1.exchangeState === 'sent-am2' && p1.hs !== undefined && (h.flags & HeaderFlag.ENCRYPTION) !== 0 && bytesEqual(p1.rc, h.responderCookie) && samePeer(p1, remoteAddr);
@@ -53,7 +58,7 @@ function awaitsAm3(p1: P1, h: Header, remoteAddr: Address): boolean {
  */
 function am3Missing(p1: P1, what: string): RemoteProtocolError {
   const hs = p1.hs ?? missing('the handshake');
-  const exchange = what === 'transaction' ? 'Transaction exchange (Mode Config or XAUTH)' : what;
+  const exchange = exchangeLabel(what);
   const reason = `the peer's Aggressive Mode message 3 never arrived, but it sent a ${exchange} under this half-open phase 1 (connection ${p1.conn.name}): probably a lost datagram; the peer holds phase 1 as up and does not repeat message 3, so nothing comes up until it gives that up and starts over`;
   if (hs.am3Missing) return remote(NotifyType.INVALID_COOKIE, reason);
   hs.am3Missing = true;
@@ -66,7 +71,7 @@ function am3Missing(p1: P1, what: string): RemoteProtocolError {
  * (a Failure), later messages under it are plain drops (deleted-sas.ts).
  */
 function deletedSaInUse(gone: DeletedSa, what: string): RemoteProtocolError {
-  const exchange = what === 'transaction' ? 'Transaction exchange (Mode Config or XAUTH)' : what;
+  const exchange = exchangeLabel(what);
   const reason = `the peer sent a ${exchange} under ISAKMP SA ${gone.id} (connection ${gone.connection}), which we deleted: unless it crossed our Delete on the way, the Delete never arrived (a lost datagram), so the peer still holds that SA and repeats this until its retransmissions give up, then starts over with a new phase 1 (sooner with DPD on its side)`;
   if (gone.named) return remote(NotifyType.INVALID_COOKIE, reason);
   gone.named = true;
